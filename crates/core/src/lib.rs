@@ -1,0 +1,3 @@
+//! Domain types shared by every engine, with no Kubernetes client: object identity,
+//! inventory, change sets, kstatus health and YAML with Kubernetes semantics.
+#![forbid(unsafe_code)]
