@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod changeset;
+pub mod conditions;
 pub mod duration;
 pub mod inventory;
 pub mod object;
