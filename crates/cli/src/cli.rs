@@ -1,0 +1,48 @@
+//! Command-line definitions (clap); the implementations live in `commands/`.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+
+#[derive(Parser, Debug)]
+#[command(name = "tether", version, about = "A GitOps engine for Kubernetes, a drop-in for Flux")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every reconciler in one process against the current cluster.
+    Controller(ControllerArgs),
+    /// Print (with --export) or apply the manifests that install tether.
+    Install(InstallArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ControllerArgs {
+    /// Address of the /healthz and /readyz endpoints.
+    #[arg(long, default_value = "0.0.0.0:9440", env = "TETHER_HEALTH_ADDR")]
+    pub health_addr: SocketAddr,
+    /// Address of the /metrics endpoint.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "TETHER_METRICS_ADDR")]
+    pub metrics_addr: SocketAddr,
+    /// Log format: text or json.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub log_encoding: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Print the manifests to standard output instead of applying them.
+    #[arg(long)]
+    pub export: bool,
+    /// Namespace tether is installed in.
+    #[arg(long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Container image of the controller.
+    #[arg(long, default_value = "tether:latest")]
+    pub image: String,
+    /// Print only the CustomResourceDefinitions.
+    #[arg(long)]
+    pub crds_only: bool,
+}

@@ -1,0 +1,33 @@
+//! `tether controller`: run the reconcilers until SIGTERM.
+
+use crate::cli::ControllerArgs;
+use anyhow::Context;
+use tether_controller::{ControllerOptions, run_until_shutdown};
+
+pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
+    init_logging(&args.log_encoding);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .context("cannot load a kubeconfig or the in-cluster configuration")?;
+        let options = ControllerOptions { health_addr: args.health_addr, metrics_addr: args.metrics_addr };
+        run_until_shutdown(client, options).await?;
+        Ok(())
+    })
+}
+
+fn init_logging(encoding: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if encoding == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

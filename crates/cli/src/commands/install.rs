@@ -1,0 +1,195 @@
+//! `tether install`: the manifests that install tether (CRDs, namespace, ServiceAccount,
+//! least-privilege RBAC, Deployment), printed with `--export` or applied to the current cluster.
+
+use crate::cli::InstallArgs;
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+const APP: &str = "tether-controller";
+
+pub fn run(args: InstallArgs) -> anyhow::Result<()> {
+    let documents = manifests(&args)?;
+    if !args.export {
+        bail!("applying directly is not supported yet; use `tether install --export | kubectl apply -f -`");
+    }
+    print!("{}", render_yaml(&documents)?);
+    Ok(())
+}
+
+/// Every manifest `install` produces, in apply order.
+pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
+    let mut documents = Vec::new();
+    for crd in tether_api::crds() {
+        documents.push(serde_json::to_value(crd).context("cannot encode a CRD")?);
+    }
+    if args.crds_only {
+        return Ok(documents);
+    }
+    let ns = args.namespace.as_str();
+    documents.push(namespace(ns));
+    documents.push(service_account(ns));
+    documents.push(controller_cluster_role());
+    documents.push(cluster_role_binding(APP, APP, ns));
+    documents.push(leader_election_role(ns));
+    documents.push(leader_election_role_binding(ns));
+    documents.push(cluster_role_binding("tether-cluster-reconciler", "cluster-admin", ns));
+    documents.push(deployment(ns, &args.image));
+    Ok(documents)
+}
+
+pub fn render_yaml(documents: &[Value]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for document in documents {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(document).context("cannot render YAML")?);
+    }
+    Ok(out)
+}
+
+fn labels() -> Value {
+    json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "tether"})
+}
+
+fn namespace(ns: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels()}})
+}
+
+fn service_account(ns: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()}})
+}
+
+/// What the controller itself needs: its own custom resources and their status, the Secrets
+/// and ConfigMaps sources and substitutions reference, events, and CRDs to see them established.
+/// Applying users' objects is granted separately (`tether-cluster-reconciler`).
+fn controller_cluster_role() -> Value {
+    let groups = ["source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"];
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": APP, "labels": labels()},
+        "rules": [
+            {"apiGroups": groups, "resources": ["*"],
+             "verbs": ["get", "list", "watch", "patch", "update"]},
+            {"apiGroups": groups, "resources": ["*/status", "*/finalizers"],
+             "verbs": ["get", "patch", "update"]},
+            {"apiGroups": [""], "resources": ["secrets", "configmaps", "namespaces"],
+             "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
+             "verbs": ["create", "patch"]},
+            {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
+             "verbs": ["get", "list", "watch"]},
+        ]
+    })
+}
+
+fn cluster_role_binding(name: &str, role: &str, ns: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}]
+    })
+}
+
+/// Leader election uses Leases in the install namespace only.
+fn leader_election_role(ns: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "tether-leader-election", "namespace": ns, "labels": labels()},
+        "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                   "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]
+    })
+}
+
+fn leader_election_role_binding(ns: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "tether-leader-election", "namespace": ns, "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tether-leader-election"},
+        "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}]
+    })
+}
+
+fn deployment(ns: &str, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": APP}},
+            "template": {
+                "metadata": {"labels": labels(),
+                             "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8080"}},
+                "spec": {
+                    "serviceAccountName": APP,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": {"runAsNonRoot": true, "fsGroup": 1337,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "controller",
+                        "image": image,
+                        "args": ["controller", "--log-encoding=json"],
+                        "ports": [{"name": "http-prom", "containerPort": 8080, "protocol": "TCP"},
+                                  {"name": "healthz", "containerPort": 9440, "protocol": "TCP"}],
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "healthz"}},
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "healthz"}},
+                        "resources": {"limits": {"cpu": "1000m", "memory": "256Mi"},
+                                      "requests": {"cpu": "100m", "memory": "64Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                                            "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                                         {"name": "tmp", "mountPath": "/tmp"}]
+                    }],
+                    "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default_args() -> InstallArgs {
+        InstallArgs {
+            export: true,
+            namespace: "flux-system".into(),
+            image: "tether:latest".into(),
+            crds_only: false,
+        }
+    }
+
+    /// `config/install.yaml` is what `tether install --export` prints; regenerate it with
+    /// `TETHER_BLESS=1 cargo test -p tether`.
+    #[test]
+    fn checked_in_install_manifest_is_current() -> anyhow::Result<()> {
+        let generated = render_yaml(&manifests(&default_args())?)?;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/install.yaml");
+        if std::env::var_os("TETHER_BLESS").is_some() {
+            std::fs::write(&path, &generated)?;
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "config/install.yaml differs from `tether install --export`; run `TETHER_BLESS=1 cargo test -p tether`"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn controller_role_grants_no_writes_outside_its_own_groups() -> anyhow::Result<()> {
+        let role = controller_cluster_role();
+        let rules = role["rules"].as_array().context("rules")?;
+        for rule in rules {
+            let groups: Vec<&str> = rule["apiGroups"].as_array().context("groups")?.iter().filter_map(Value::as_str).collect();
+            let verbs: Vec<&str> = rule["verbs"].as_array().context("verbs")?.iter().filter_map(Value::as_str).collect();
+            let own = groups.iter().all(|g| g.ends_with(".toolkit.fluxcd.io"));
+            let events = rule["resources"].as_array().is_some_and(|r| r.iter().all(|r| r == "events"));
+            if !own && !events {
+                assert!(verbs.iter().all(|v| ["get", "list", "watch"].contains(v)), "{rule}");
+            }
+        }
+        Ok(())
+    }
+}

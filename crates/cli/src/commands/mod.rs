@@ -1,0 +1,13 @@
+//! One module per command; `run` dispatches to it.
+
+mod controller;
+mod install;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Controller(args) => controller::run(args),
+        Command::Install(args) => install::run(args),
+    }
+}

@@ -1,0 +1,91 @@
+//! Starting and stopping the controller process: connect to the API server, serve the probe and
+//! metrics endpoints, run the reconcilers, and stop cleanly on SIGTERM or SIGINT.
+
+use crate::metrics::Metrics;
+use crate::probes::{Readiness, metrics_routes, probe_routes};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How the controller process is started.
+#[derive(Clone, Debug)]
+pub struct ControllerOptions {
+    /// Where `/healthz` and `/readyz` are served (Flux: `:9440`).
+    pub health_addr: SocketAddr,
+    /// Where `/metrics` is served (Flux: `:8080`).
+    pub metrics_addr: SocketAddr,
+}
+
+/// Why the controller could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An endpoint's address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    /// The API server did not answer the version request.
+    #[error("cannot reach the Kubernetes API server: {0}")]
+    ApiServer(#[source] kube::Error),
+    /// A server task failed while running.
+    #[error("endpoint server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Runs the controller with `client` until SIGTERM or SIGINT, then shuts down gracefully.
+pub async fn run_until_shutdown(client: kube::Client, options: ControllerOptions) -> Result<(), RunError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let readiness = Readiness::default();
+    let metrics = Metrics::new();
+    let health = serve(options.health_addr, probe_routes(readiness.clone()), stop_rx.clone()).await?;
+    let metrics_server = serve(options.metrics_addr, metrics_routes(metrics), stop_rx.clone()).await?;
+
+    let version = client.apiserver_version().await.map_err(RunError::ApiServer)?;
+    tracing::info!(server = %version.git_version, "connected to the Kubernetes API server");
+    readiness.set_ready(true);
+
+    wait_for_shutdown_signal().await;
+    tracing::info!("shutdown signal received, stopping");
+    readiness.set_ready(false);
+    let _ = stop_tx.send(true);
+    for server in [health, metrics_server] {
+        match tokio::time::timeout(Duration::from_secs(10), server).await {
+            Ok(Ok(Ok(()))) | Err(_) => {}
+            Ok(Ok(Err(error))) => return Err(RunError::Serve(error)),
+            Ok(Err(join)) => tracing::warn!(%join, "endpoint server task ended abnormally"),
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(
+    addr: SocketAddr,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, RunError> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| RunError::Listen { addr, source })?;
+    tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving");
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+    }))
+}
+
+async fn wait_for_shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch SIGTERM; stopping on SIGINT only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

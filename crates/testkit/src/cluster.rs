@@ -1,0 +1,148 @@
+//! The local control plane for e2e tests: started once per test run (by `dev/cluster.sh up`,
+//! which serialises concurrent callers) and shared by every test binary, plus a fresh namespace
+//! per test and a `wait_for` helper that prints the object when it times out.
+
+use anyhow::{Context, bail};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming an admin kubeconfig to use instead of starting the local cluster.
+pub const KUBECONFIG_ENV: &str = "TETHER_TEST_KUBECONFIG";
+
+/// The repository root (where `dev/` lives).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Path of the shared cluster's admin kubeconfig, starting the cluster on first use.
+pub fn kubeconfig_path() -> anyhow::Result<PathBuf> {
+    static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PATH.get_or_init(|| start_or_reuse().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn start_or_reuse() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(KUBECONFIG_ENV) {
+        return Ok(PathBuf::from(path));
+    }
+    let script = repo_root().join("dev/cluster.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .arg("up")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {}", script.display()))?;
+    if !output.status.success() {
+        bail!("{} up failed ({})", script.display(), output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path = stdout.lines().last().context("dev/cluster.sh printed no kubeconfig path")?;
+    Ok(PathBuf::from(path.trim()))
+}
+
+/// A client for the shared cluster. Create one per test: a client belongs to the runtime that
+/// made it, and every `#[tokio::test]` has its own runtime.
+pub async fn client() -> anyhow::Result<Client> {
+    let config = config().await?;
+    Client::try_from(config).context("cannot build a client for the test cluster")
+}
+
+/// The shared cluster's client configuration.
+pub async fn config() -> anyhow::Result<Config> {
+    let path = tokio::task::spawn_blocking(kubeconfig_path).await??;
+    let kubeconfig = Kubeconfig::read_from(&path)
+        .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .context("invalid test kubeconfig")
+}
+
+/// A namespace created for one test and deleted when dropped.
+pub struct TestNamespace {
+    pub name: String,
+    client: Client,
+}
+
+impl TestNamespace {
+    /// Creates `<prefix>-<unique suffix>`; `prefix` is usually the test's name.
+    pub async fn create(client: &Client, prefix: &str) -> anyhow::Result<Self> {
+        let name = unique_name(prefix);
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "labels": {"tether.test/e2e": "true"}}
+        }))?;
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .with_context(|| format!("cannot create namespace {name}"))?;
+        Ok(Self { name, client: client.clone() })
+    }
+
+    /// An API for namespaced objects of kind `K` in this namespace.
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), &self.name)
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        let api = Api::<Namespace>::all(self.client.clone());
+        let name = self.name.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = api.delete(&name, &DeleteParams::background()).await;
+            });
+        }
+    }
+}
+
+/// A DNS-1123 name unique within this test run: `<prefix>-<pid>-<counter>`.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let prefix: String = prefix
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(40)
+        .collect();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}", prefix.trim_matches('-'), std::process::id())
+}
+
+/// Polls `name` through `api` until `condition` holds, or fails after `timeout` with the last
+/// state of the object in the error so the failure can be read without re-running.
+pub async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    timeout: Duration,
+    condition: impl Fn(&K) -> bool,
+) -> anyhow::Result<K>
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + Debug,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match api.get_opt(name).await {
+            Ok(Some(object)) if condition(&object) => return Ok(object),
+            Ok(Some(object)) => serde_json::to_string_pretty(&object)?,
+            Ok(None) => format!("{name} does not exist"),
+            Err(error) => format!("get {name} failed: {error}"),
+        };
+        if Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {name}; last seen:\n{last}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# dev/cluster.sh -- a real local Kubernetes control plane on loopback, without Docker.
+#
+#   dev/cluster.sh up      start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+#                          kwok (fake kubelets) with one fake Node; idempotent: a running cluster is
+#                          reused. Prints the admin kubeconfig path last.
+#   dev/cluster.sh down    stop them (by recorded PID) and delete etcd's data.
+#   dev/cluster.sh status  exit 0 when the apiserver answers /readyz.
+#
+# State lives in $TETHER_CLUSTER_DIR (default ~/.cache/tether/cluster). Concurrent callers (several
+# test binaries at once) serialise on a lock file, so the cluster is started once and shared.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+DIR=${TETHER_CLUSTER_DIR:-$HOME/.cache/tether/cluster}
+API_PORT=${TETHER_API_PORT:-16443}
+ETCD_PORT=${TETHER_ETCD_PORT:-23791}
+ETCD_PEER_PORT=${TETHER_ETCD_PEER_PORT:-23801}
+KUBECONFIG_FILE=$DIR/admin.kubeconfig
+PKI=$DIR/pki
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+mkdir -p "$DIR"/{logs,pids}
+log() { echo "cluster: $*" >&2; }
+
+api() {
+  curl -sf --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+    "https://127.0.0.1:$API_PORT$1" "${@:2}"
+}
+
+wait_until() { # description timeout-seconds command...
+  local what=$1 seconds=$2 i
+  shift 2
+  for ((i = 0; i < seconds * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  log "timed out after ${seconds}s waiting for $what; last log lines:"
+  tail -n 20 "$DIR"/logs/*.log >&2
+  return 1
+}
+
+start() { # name command...
+  local name=$1
+  shift
+  nohup "$@" >"$DIR/logs/$name.log" 2>&1 &
+  echo $! >"$DIR/pids/$name.pid"
+}
+
+# Test-only PKI: a CA, the apiserver's serving cert, an admin client cert (system:masters) and
+# the service-account signing key pair.
+make_pki() {
+  mkdir -p "$PKI" && cd "$PKI"
+  local ec=(openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  "${ec[@]}" -x509 -days 3650 -subj "/CN=tether-test-ca" -keyout ca.key -out ca.crt \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  sign() { # name subject extra-extensions
+    "${ec[@]}" -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" "$3" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile "$1.ext" -out "$1.crt" 2>/dev/null
+    rm -f "$1.csr" "$1.ext"
+  }
+  sign apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1"
+  sign admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth"
+  openssl genrsa -out sa.key 2048 2>/dev/null
+  openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  chmod 600 ./*.key
+  cd - >/dev/null
+}
+
+write_kubeconfig() {
+  cat >"$KUBECONFIG_FILE.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: tether-local
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+users:
+- name: admin
+  user:
+    client-certificate-data: $(base64 -w0 "$PKI/admin.crt")
+    client-key-data: $(base64 -w0 "$PKI/admin.key")
+contexts:
+- name: tether-local
+  context: {cluster: tether-local, user: admin}
+current-context: tether-local
+EOF
+  mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
+}
+
+start_etcd() {
+  start etcd "$BIN/etcd" --name=tether --data-dir="$DIR/etcd" --log-level=warn --unsafe-no-fsync \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="tether=http://127.0.0.1:$ETCD_PEER_PORT"
+  wait_until etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+}
+
+start_apiserver() {
+  local advertise=()
+  # A loopback advertise address is rejected; without a default route nothing is auto-detected.
+  if ! ip route show default 2>/dev/null | grep -q .; then advertise=(--advertise-address=192.0.2.10); fi
+  start kube-apiserver "$BIN/kube-apiserver" "${advertise[@]}" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address=127.0.0.1 --secure-port="$API_PORT" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --authorization-mode=RBAC --allow-privileged=true \
+    --cert-dir="$DIR/apiserver-certs"
+  wait_until kube-apiserver 120 api /readyz
+}
+
+start_controllers() {
+  start kube-controller-manager "$BIN/kube-controller-manager" \
+    --kubeconfig="$KUBECONFIG_FILE" --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
+    --root-ca-file="$PKI/ca.crt" --service-account-private-key-file="$PKI/sa.key" \
+    --use-service-account-credentials=false --kube-api-qps=200 --kube-api-burst=400 \
+    --concurrent-deployment-syncs=10 --concurrent-replicaset-syncs=10
+  start kube-scheduler "$BIN/kube-scheduler" \
+    --kubeconfig="$KUBECONFIG_FILE" --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
+    --kube-api-qps=200 --kube-api-burst=400
+  start kwok "$BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" --config="$BIN/kwok-stages.yaml" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --cidr=10.244.0.0/16 --node-ip=10.0.0.2 --node-lease-duration-seconds=40
+}
+
+node_ready() {
+  api /api/v1/nodes/kwok-node-0 | jq -e '
+    ([.status.conditions[]? | select(.type == "Ready" and .status == "True")] | length == 1)
+    and ([.spec.taints[]? | select(.key | startswith("node.kubernetes.io/"))] | length == 0)'
+}
+
+create_fake_node() {
+  api /api/v1/nodes -X POST -H 'Content-Type: application/json' -d '{
+    "apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "kwok-node-0",
+      "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+      "labels": {"kubernetes.io/hostname": "kwok-node-0", "kubernetes.io/os": "linux",
+                 "kubernetes.io/arch": "amd64", "type": "kwok"}},
+    "status": {"allocatable": {"cpu": "64", "memory": "512Gi", "pods": "10000"},
+               "capacity": {"cpu": "64", "memory": "512Gi", "pods": "10000"}}}' >/dev/null || true
+  wait_until "node kwok-node-0 Ready and untainted" 120 node_ready
+  wait_until "default ServiceAccount" 60 api /api/v1/namespaces/default/serviceaccounts/default
+}
+
+running() { # name
+  local file=$DIR/pids/$1.pid
+  [[ -f $file ]] && kill -0 "$(cat "$file")" 2>/dev/null
+}
+
+stop_all() {
+  local name pid i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    name=${COMPONENTS[$i]}
+    [[ -f $DIR/pids/$name.pid ]] || continue
+    pid=$(cat "$DIR/pids/$name.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$DIR/pids/$name.pid"
+  done
+  rm -rf "$DIR/etcd"
+}
+
+cmd_up() {
+  exec 9>"$DIR/lock"
+  flock 9
+  local all_running=1 name
+  for name in "${COMPONENTS[@]}"; do running "$name" || all_running=0; done
+  if ((all_running)) && api /readyz >/dev/null 2>&1; then
+    echo "$KUBECONFIG_FILE"
+    return 0
+  fi
+  BIN=$("$HERE/testbin.sh" | tail -n 1)
+  stop_all
+  [[ -f $PKI/admin.crt ]] || make_pki
+  write_kubeconfig
+  log "starting control plane on https://127.0.0.1:$API_PORT (logs in $DIR/logs)"
+  start_etcd
+  start_apiserver
+  start_controllers
+  create_fake_node
+  log "up"
+  echo "$KUBECONFIG_FILE"
+}
+
+cmd_down() {
+  exec 9>"$DIR/lock"
+  flock 9
+  stop_all
+  log "down"
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) api /readyz >/dev/null ;;
+  *)
+    echo "usage: $0 up|down|status" >&2
+    exit 2
+    ;;
+esac
