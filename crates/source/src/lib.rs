@@ -1,1 +1,19 @@
-//! placeholder
+//! tether's source engine: git fetch and checkout with gix (over HTTP with basic or bearer auth,
+//! or over ssh with a deploy key), Flux's reference precedence and revision strings, and the
+//! artifact store that packs checkouts into tarballs the way source-controller does.
+#![forbid(unsafe_code)]
+
+pub mod artifact;
+pub mod auth;
+pub mod error;
+pub mod fetch;
+pub mod reference;
+pub mod semver_tag;
+pub mod sourceignore;
+mod transport;
+
+pub use artifact::{Artifact, ArtifactStore, extract_tarball};
+pub use auth::GitAuth;
+pub use error::GitError;
+pub use fetch::{Checkout, checkout, remote_head};
+pub use reference::{GitReference, Revision, Strategy};

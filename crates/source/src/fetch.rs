@@ -1,0 +1,464 @@
+//! Talking to a git remote with gix: [`remote_head`] asks only for the refs (handshake and
+//! ls-refs) so a poller can skip fetching an unchanged head; [`checkout`] fetches one ref (depth
+//! 1 where possible) and writes its tree into a directory. Both run gix's blocking client on
+//! tokio's blocking pool under a deadline.
+
+use crate::auth::GitAuth;
+use crate::error::GitError;
+use crate::reference::{GitReference, Revision, Strategy};
+use crate::semver_tag::{Constraint, latest_matching_tag};
+use crate::transport::{self, Target};
+use gix::protocol::handshake::Ref;
+use gix::remote::Direction;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The local ref a checkout fetches into.
+const FETCHED_REF: &str = "refs/tether/fetched";
+
+/// The result of [`checkout`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// The checked-out commit and its Flux name; `revision.to_string()` is the artifact revision.
+    pub revision: Revision,
+    /// The directory holding the work tree (and its `.git`).
+    pub dir: PathBuf,
+}
+
+/// Resolves `reference` on the remote to a revision without fetching any objects.
+///
+/// A pinned commit needs no remote call: its revision is known from the reference itself.
+pub async fn remote_head(
+    url: &str,
+    reference: &GitReference,
+    auth: &GitAuth,
+    timeout: Duration,
+) -> Result<Revision, GitError> {
+    let target = Target::new(url, auth)?;
+    let strategy = reference.strategy();
+    if let Strategy::Commit { .. } = strategy {
+        return Ok(revision_for_commit(&strategy));
+    }
+    run_with_deadline(target, timeout, move |target, interrupt| {
+        let scratch = tempfile::tempdir().map_err(|e| target.transport_error(e))?;
+        let mut repo =
+            gix::init_bare(scratch.path().join("repo")).map_err(|e| target.classify(&e))?;
+        resolve_by_listing(
+            &mut repo,
+            target,
+            &strategy,
+            scratch.path(),
+            timeout,
+            interrupt,
+        )
+    })
+    .await
+}
+
+/// Fetches `reference` from `url` and checks its tree out into `dest_dir` (created if missing;
+/// it must be empty). A `.git` directory with the fetched objects stays inside `dest_dir`.
+pub async fn checkout(
+    url: &str,
+    reference: &GitReference,
+    auth: &GitAuth,
+    timeout: Duration,
+    dest_dir: &Path,
+) -> Result<Checkout, GitError> {
+    let target = Target::new(url, auth)?;
+    let strategy = reference.strategy();
+    let dest = dest_dir.to_path_buf();
+    run_with_deadline(target, timeout, move |target, interrupt| {
+        fetch_and_checkout(target, &strategy, &dest, timeout, interrupt)
+    })
+    .await
+}
+
+async fn run_with_deadline<T: Send + 'static>(
+    target: Target,
+    timeout: Duration,
+    work: impl FnOnce(&Target, &AtomicBool) -> Result<T, GitError> + Send + 'static,
+) -> Result<T, GitError> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let url = target.display_url.clone();
+    let flag = interrupt.clone();
+    let task = tokio::task::spawn_blocking(move || work(&target, &flag));
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join_error)) => Err(GitError::Transport {
+            url,
+            detail: format!("git worker failed: {join_error}"),
+        }),
+        Err(_) => {
+            interrupt.store(true, Ordering::Relaxed);
+            Err(GitError::Timeout {
+                url,
+                after: timeout,
+            })
+        }
+    }
+}
+
+fn revision_for_commit(strategy: &Strategy) -> Revision {
+    match strategy {
+        Strategy::Commit {
+            commit,
+            name: Some(name),
+            ..
+        } => Revision::absolute(name, commit.clone()),
+        Strategy::Commit {
+            commit,
+            branch: Some(branch),
+            ..
+        } => Revision::short(&format!("refs/heads/{branch}"), commit.clone()),
+        Strategy::Commit { commit, .. } => Revision::bare(commit.clone()),
+        _ => Revision::bare(String::new()),
+    }
+}
+
+/// The remote ref a non-commit strategy reads, and whether the revision uses its full name.
+fn ref_for(strategy: &Strategy) -> Option<(String, bool)> {
+    match strategy {
+        Strategy::Branch(branch) => Some((format!("refs/heads/{branch}"), false)),
+        Strategy::Tag(tag) => Some((format!("refs/tags/{tag}"), false)),
+        Strategy::Name(name) => Some((name.clone(), true)),
+        Strategy::SemVer(_) | Strategy::Commit { .. } => None,
+    }
+}
+
+/// Connects, runs the handshake and ls-refs for `specs`, returns the advertised refs.
+fn list_refs(
+    repo: &mut gix::Repository,
+    target: &Target,
+    specs: &[&str],
+    files: &Path,
+    timeout: Duration,
+) -> Result<Vec<Ref>, GitError> {
+    with_connection(repo, target, specs, files, timeout, |connection| {
+        let (ref_map, _) = connection
+            .ref_map(gix::progress::Discard, Default::default())
+            .map_err(|e| target.classify(&e))?;
+        Ok(ref_map.remote_refs)
+    })
+}
+
+type Connection<'a, 'b, 'r> = gix::remote::Connection<
+    'a,
+    'b,
+    'r,
+    Box<dyn gix::protocol::transport::client::blocking_io::Transport + Send>,
+>;
+
+/// Opens a fetch connection for `specs` with the target's credentials and hands it to `use_it`.
+fn with_connection<T>(
+    repo: &mut gix::Repository,
+    target: &Target,
+    specs: &[&str],
+    files: &Path,
+    timeout: Duration,
+    use_it: impl FnOnce(Connection<'_, '_, '_>) -> Result<T, GitError>,
+) -> Result<T, GitError> {
+    if target.is_ssh {
+        transport::configure_ssh(repo, target, files, timeout)?;
+    }
+    let repo: &gix::Repository = repo;
+    let remote = repo
+        .remote_at(target.fetch_url.as_str())
+        .map_err(|e| target.classify(&e))?
+        .with_fetch_tags(gix::remote::fetch::Tags::None)
+        .with_refspecs(specs.iter().copied(), Direction::Fetch)
+        .map_err(|e| target.classify(&e))?;
+    let mut connection = remote
+        .connect(Direction::Fetch)
+        .map_err(|e| target.classify(&e))?
+        .with_credentials(transport::credentials(&target.auth));
+    if !target.is_ssh {
+        connection.set_transport_options(transport::http_options(repo, target, timeout)?);
+    }
+    use_it(connection)
+}
+
+fn resolve_by_listing(
+    repo: &mut gix::Repository,
+    target: &Target,
+    strategy: &Strategy,
+    files: &Path,
+    timeout: Duration,
+    _interrupt: &AtomicBool,
+) -> Result<Revision, GitError> {
+    if let Strategy::SemVer(constraint) = strategy {
+        let refs = list_refs(repo, target, &["+refs/tags/*:refs/tags/*"], files, timeout)?;
+        let (tag, commit) = latest_tag(target, &refs, constraint)?;
+        return Ok(Revision::short(&format!("refs/tags/{tag}"), commit));
+    }
+    let Some((full_ref, absolute)) = ref_for(strategy) else {
+        return Ok(revision_for_commit(strategy));
+    };
+    let spec = format!("+{full_ref}:{FETCHED_REF}");
+    let refs = list_refs(repo, target, &[spec.as_str()], files, timeout)?;
+    let commit = refs
+        .iter()
+        .find_map(|r| peeled_target(r, &full_ref))
+        .ok_or_else(|| GitError::ReferenceNotFound {
+            url: target.display_url.clone(),
+            reference: full_ref.clone(),
+        })?;
+    Ok(name_revision(&full_ref, commit, absolute))
+}
+
+fn name_revision(full_ref: &str, commit: String, absolute: bool) -> Revision {
+    if absolute {
+        Revision::absolute(full_ref, commit)
+    } else {
+        Revision::short(full_ref, commit)
+    }
+}
+
+/// The commit `r` points at (peeled through annotated tags) when it is named `name`.
+fn peeled_target(r: &Ref, name: &str) -> Option<String> {
+    match r {
+        Ref::Peeled {
+            full_ref_name,
+            object,
+            ..
+        }
+        | Ref::Direct {
+            full_ref_name,
+            object,
+        }
+        | Ref::Symbolic {
+            full_ref_name,
+            object,
+            ..
+        } if full_ref_name == name => Some(object.to_string()),
+        _ => None,
+    }
+}
+
+fn latest_tag(
+    target: &Target,
+    refs: &[Ref],
+    constraint: &str,
+) -> Result<(String, String), GitError> {
+    let parsed = Constraint::parse(constraint).map_err(|reason| GitError::InvalidReference {
+        url: target.display_url.clone(),
+        reason: format!("semver constraint: {reason}"),
+    })?;
+    let tags: Vec<(String, String)> = refs
+        .iter()
+        .filter_map(|r| {
+            let (name, _, _) = r.unpack();
+            let short = name.to_string().strip_prefix("refs/tags/")?.to_owned();
+            Some((
+                short.clone(),
+                peeled_target(r, &format!("refs/tags/{short}"))?,
+            ))
+        })
+        .collect();
+    let best = latest_matching_tag(tags.iter().map(|(tag, _)| tag.as_str()), &parsed).ok_or_else(
+        || GitError::NoMatchingTag {
+            url: target.display_url.clone(),
+            constraint: constraint.to_owned(),
+        },
+    )?;
+    let commit = tags
+        .iter()
+        .find(|(tag, _)| tag == best)
+        .map(|(_, commit)| commit.clone())
+        .unwrap_or_default();
+    Ok((best.to_owned(), commit))
+}
+
+fn fetch_and_checkout(
+    target: &Target,
+    strategy: &Strategy,
+    dest: &Path,
+    timeout: Duration,
+    interrupt: &AtomicBool,
+) -> Result<Checkout, GitError> {
+    let checkout_error = |detail: String| GitError::Checkout {
+        url: target.display_url.clone(),
+        detail,
+    };
+    std::fs::create_dir_all(dest).map_err(|e| checkout_error(e.to_string()))?;
+    let files = tempfile::tempdir().map_err(|e| checkout_error(e.to_string()))?;
+    let mut repo = gix::init(dest).map_err(|e| checkout_error(e.to_string()))?;
+    let plan = plan_fetch(&mut repo, target, strategy, files.path(), timeout)?;
+    let spec = format!("+{}:{}", plan.remote_ref, plan.local_ref);
+    receive(
+        &mut repo,
+        target,
+        &spec,
+        plan.shallow,
+        files.path(),
+        timeout,
+        interrupt,
+    )?;
+    let commit = match &plan.pinned {
+        Some(commit) => verify_commit(&repo, target, commit)?,
+        None => peel_local_ref(&repo, target, &plan.local_ref)?,
+    };
+    write_worktree(&repo, &commit, interrupt).map_err(|e| checkout_error(e.to_string()))?;
+    let revision = match strategy {
+        Strategy::Commit { .. } => revision_for_commit(strategy),
+        _ => name_revision(&plan.remote_ref, commit.to_string(), plan.absolute),
+    };
+    Ok(Checkout {
+        revision,
+        dir: dest.to_path_buf(),
+    })
+}
+
+/// What to fetch for a strategy.
+struct FetchPlan {
+    remote_ref: String,
+    local_ref: String,
+    shallow: bool,
+    absolute: bool,
+    pinned: Option<String>,
+}
+
+fn plan_fetch(
+    repo: &mut gix::Repository,
+    target: &Target,
+    strategy: &Strategy,
+    files: &Path,
+    timeout: Duration,
+) -> Result<FetchPlan, GitError> {
+    let single = |remote_ref: String, absolute: bool| FetchPlan {
+        remote_ref,
+        local_ref: FETCHED_REF.to_owned(),
+        shallow: true,
+        absolute,
+        pinned: None,
+    };
+    Ok(match strategy {
+        Strategy::SemVer(constraint) => {
+            let refs = list_refs(repo, target, &["+refs/tags/*:refs/tags/*"], files, timeout)?;
+            let (tag, _) = latest_tag(target, &refs, constraint)?;
+            single(format!("refs/tags/{tag}"), false)
+        }
+        // A pinned commit may be anywhere in history, so the fetch is not shallow (as in Flux).
+        Strategy::Commit { commit, branch, .. } => FetchPlan {
+            remote_ref: branch
+                .as_ref()
+                .map_or_else(|| "refs/heads/*".to_owned(), |b| format!("refs/heads/{b}")),
+            local_ref: if branch.is_some() {
+                FETCHED_REF.to_owned()
+            } else {
+                "refs/tether/heads/*".to_owned()
+            },
+            shallow: false,
+            absolute: false,
+            pinned: Some(commit.clone()),
+        },
+        other => {
+            let (remote_ref, absolute) = ref_for(other).unwrap_or_default();
+            single(remote_ref, absolute)
+        }
+    })
+}
+
+fn receive(
+    repo: &mut gix::Repository,
+    target: &Target,
+    spec: &str,
+    shallow: bool,
+    files: &Path,
+    timeout: Duration,
+    interrupt: &AtomicBool,
+) -> Result<(), GitError> {
+    with_connection(repo, target, &[spec], files, timeout, |connection| {
+        let prepare = connection
+            .prepare_fetch(gix::progress::Discard, Default::default())
+            .map_err(|e| target.classify(&e))?;
+        if prepare.ref_map().mappings.is_empty() {
+            let reference = spec.trim_start_matches('+').split(':').next();
+            return Err(GitError::ReferenceNotFound {
+                url: target.display_url.clone(),
+                reference: reference.unwrap_or_default().to_owned(),
+            });
+        }
+        let prepare = if shallow {
+            prepare.with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(NonZeroU32::MIN))
+        } else {
+            prepare
+        };
+        prepare
+            .receive(gix::progress::Discard, interrupt)
+            .map_err(|e| target.classify(&e))?;
+        Ok(())
+    })
+}
+
+fn peel_local_ref(
+    repo: &gix::Repository,
+    target: &Target,
+    name: &str,
+) -> Result<gix::ObjectId, GitError> {
+    let mut reference = repo
+        .find_reference(name)
+        .map_err(|e| target.transport_error(e))?;
+    let id = reference
+        .peel_to_id()
+        .map_err(|e| target.transport_error(e))?;
+    let commit = id
+        .object()
+        .map_err(|e| target.transport_error(e))?
+        .peel_to_commit()
+        .map_err(|e| target.transport_error(e))?;
+    Ok(commit.id)
+}
+
+fn verify_commit(
+    repo: &gix::Repository,
+    target: &Target,
+    commit: &str,
+) -> Result<gix::ObjectId, GitError> {
+    let not_found = || GitError::CommitNotFound {
+        url: target.display_url.clone(),
+        commit: commit.to_owned(),
+    };
+    let id =
+        gix::ObjectId::from_hex(commit.as_bytes()).map_err(|_| GitError::InvalidReference {
+            url: target.display_url.clone(),
+            reason: format!("'{commit}' is not a full hex commit id"),
+        })?;
+    let object = repo.find_object(id).map_err(|_| not_found())?;
+    object.try_into_commit().map_err(|_| not_found())?;
+    Ok(id)
+}
+
+/// Writes the tree of `commit` into the repository's work dir and records it in the index.
+fn write_worktree(
+    repo: &gix::Repository,
+    commit: &gix::ObjectId,
+    interrupt: &AtomicBool,
+) -> Result<(), gix::Error> {
+    let workdir = repo.workdir().ok_or_else(|| {
+        gix::Error::from_error(std::io::Error::other("repository has no work dir"))
+    })?;
+    let tree = repo.find_commit(*commit)?.tree_id()?;
+    let mut index = repo.index_from_tree(&tree)?;
+    let mut options =
+        repo.checkout_options(gix::worktree::stack::state::attributes::Source::IdMapping)?;
+    options.destination_is_initially_empty = true;
+    let objects = repo
+        .objects
+        .clone()
+        .into_arc()
+        .map_err(gix::Error::from_error)?;
+    gix::worktree::state::checkout(
+        &mut index,
+        workdir,
+        objects,
+        &gix::progress::Discard,
+        &gix::progress::Discard,
+        interrupt,
+        options,
+    )?;
+    index.write(Default::default())?;
+    Ok(())
+}
