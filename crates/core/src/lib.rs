@@ -5,6 +5,7 @@
 pub mod changeset;
 pub mod conditions;
 pub mod duration;
+pub mod health;
 pub mod inventory;
 pub mod object;
 pub mod order;
