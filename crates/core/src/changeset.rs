@@ -1,4 +1,4 @@
-//! Change sets: what a apply or prune did to each object (`created`, `configured`, `unchanged`,
+//! Change sets: what an apply or prune did to each object (`created`, `configured`, `unchanged`,
 //! `deleted`, `skipped`), and the text forms Flux puts in logs and event messages.
 
 use std::collections::BTreeMap;
