@@ -1,1 +1,18 @@
-//! placeholder
+//! Flux CD v2.9 custom resource types, field for field, for every version tether serves:
+//! `source.toolkit.fluxcd.io` GitRepository and `kustomize.toolkit.fluxcd.io` Kustomization
+//! (v1 stored; v1beta2 and v1beta1 served and deprecated), the shared Flux `meta` types,
+//! condition types and reasons, and generation of the CustomResourceDefinitions as YAML.
+//!
+//! This crate holds types, constants, defaults and CRD generation only; reconcilers interpret
+//! the fields.
+#![forbid(unsafe_code)]
+
+mod string_enum;
+
+pub mod crd;
+pub mod kustomize;
+pub mod meta;
+pub mod schema;
+pub mod source;
+
+pub use crd::{crds, crds_yaml};

@@ -1,0 +1,118 @@
+//! The CustomResourceDefinitions tether installs: one per kind with every served version
+//! (v1 stored, the beta versions served and deprecated, conversion strategy `None` as in Flux),
+//! and their YAML, one document per CRD, deterministic.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceConversion, CustomResourceDefinition, CustomResourceValidation,
+};
+use kube::core::{
+    crd::v1::CustomResourceExt,
+    object::{HasSpec, HasStatus},
+};
+use schemars::JsonSchema;
+
+use crate::{kustomize, schema::root_schema, source};
+
+/// Annotation that stops Flux (and tether) post-build substitution from rewriting the CRD
+/// itself when it is applied by a Kustomization, since its schema text contains `${...}`-like
+/// sequences.
+pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
+
+/// Every CRD this crate defines, in a fixed order.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![git_repository_crd(), kustomization_crd()]
+}
+
+/// The GitRepository CRD with versions v1 (storage), v1beta1 and v1beta2.
+pub fn git_repository_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<source::v1::GitRepository>(
+            "GitRepository is a Git repository that source-controller fetches on an interval \
+             and packages as an artifact for other controllers to consume.",
+        ),
+        version::<source::v1beta1::GitRepository>(
+            "GitRepository is the deprecated v1beta1 form of a Git repository source.",
+        ),
+        version::<source::v1beta2::GitRepository>(
+            "GitRepository is the deprecated v1beta2 form of a Git repository source.",
+        ),
+    ])
+}
+
+/// The Kustomization CRD with versions v1 (storage), v1beta1 and v1beta2.
+pub fn kustomization_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<kustomize::v1::Kustomization>(
+            "Kustomization builds the manifests at a path of a source artifact and applies \
+             them to the cluster, pruning what was removed and assessing health.",
+        ),
+        version::<kustomize::v1beta1::Kustomization>(
+            "Kustomization is the deprecated v1beta1 form of a kustomize applier.",
+        ),
+        version::<kustomize::v1beta2::Kustomization>(
+            "Kustomization is the deprecated v1beta2 form of a kustomize applier.",
+        ),
+    ])
+}
+
+/// The file name Flux gives a CRD's YAML: `<group>_<plural>.yaml`.
+pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
+}
+
+/// One CRD as a YAML document, starting with `---`.
+///
+/// # Panics
+///
+/// Panics if the CRD cannot be represented as YAML, which no CRD built by this crate triggers.
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
+    // A CRD is plain data (maps, strings, numbers, booleans); serializing it cannot fail, and
+    // `crds_yaml_renders_every_crd` exercises it.
+    let body = serde_saphyr::to_string(crd).expect("a CustomResourceDefinition serializes to YAML");
+    format!("---\n{body}")
+}
+
+/// All CRDs as one multi-document YAML stream.
+pub fn crds_yaml() -> String {
+    crds().iter().map(crd_yaml).collect()
+}
+
+/// A single-version CRD for `K`, with its schema generated from `K`'s spec and status types.
+fn version<K>(description: &str) -> CustomResourceDefinition
+where
+    K: CustomResourceExt + HasSpec + HasStatus,
+    K::Spec: JsonSchema,
+    K::Status: JsonSchema,
+{
+    let mut crd = K::crd();
+    for version in &mut crd.spec.versions {
+        version.schema = Some(CustomResourceValidation {
+            open_api_v3_schema: Some(root_schema::<K::Spec, K::Status>(description)),
+        });
+    }
+    crd
+}
+
+/// Folds single-version CRDs of one kind into the first one (the storage version), ordering
+/// versions by name as controller-gen does, and adds the CRD-level settings Flux uses.
+fn merge_versions(crds: Vec<CustomResourceDefinition>) -> CustomResourceDefinition {
+    let mut crds = crds.into_iter();
+    let mut merged = crds.next().unwrap_or_default();
+    merged
+        .spec
+        .versions
+        .extend(crds.flat_map(|crd| crd.spec.versions));
+    merged.spec.versions.sort_by(|a, b| a.name.cmp(&b.name));
+    merged.spec.names.list_kind = Some(format!("{}List", merged.spec.names.kind));
+    merged.spec.conversion = Some(CustomResourceConversion {
+        strategy: "None".into(),
+        webhook: None,
+    });
+    merged.metadata.annotations = Some(BTreeMap::from([(
+        SUBSTITUTE_ANNOTATION.to_owned(),
+        "disabled".to_owned(),
+    )]));
+    merged
+}

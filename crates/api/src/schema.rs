@@ -1,0 +1,179 @@
+//! OpenAPI v3 schemas for CRD versions: a schemars generator tuned to produce the structural,
+//! `$ref`-free, `nullable`-free schemas controller-gen writes for Flux, and the root object
+//! schema (apiVersion, kind, metadata, spec, status with its `observedGeneration: -1` default).
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+use schemars::{
+    JsonSchema, Schema, SchemaGenerator,
+    generate::SchemaSettings,
+    transform::{
+        RemoveRefSiblings, ReplaceBoolSchemas, ReplaceConstValue, ReplacePrefixItems,
+        ReplaceUnevaluatedProperties, Transform, transform_subschemas,
+    },
+};
+use serde_json::{Map, Value, json};
+
+/// Keys dropped from every schema node: controller-gen writes none of them.
+const DROPPED_KEYS: &[&str] = &[
+    "$schema",
+    "title",
+    "nullable",
+    "examples",
+    "$defs",
+    "definitions",
+];
+
+/// Builds the `openAPIV3Schema` of one CRD version whose object has `Spec` and `Status`.
+///
+/// # Panics
+///
+/// Panics when the schemas generated from the Rust types do not form a `JSONSchemaProps`;
+/// that is a bug in this crate's type definitions, caught by its unit tests.
+pub fn root_schema<Spec: JsonSchema, Status: JsonSchema>(description: &str) -> JSONSchemaProps {
+    let mut generator = generator();
+    let spec = generator.root_schema_for::<Spec>().to_value();
+    let mut status = generator.root_schema_for::<Status>().to_value();
+    if let Some(status) = status.as_object_mut() {
+        status.insert("default".into(), json!({ "observedGeneration": -1 }));
+    }
+    let root = json!({
+        "description": description,
+        "type": "object",
+        "properties": {
+            "apiVersion": {
+                "description": "The versioned schema of this representation of an object; \
+                    servers convert recognized schemas to the latest internal value and may \
+                    reject unrecognized values.",
+                "type": "string",
+            },
+            "kind": {
+                "description": "The REST resource this object represents, in CamelCase; \
+                    servers infer it from the endpoint the client submits requests to.",
+                "type": "string",
+            },
+            "metadata": { "type": "object" },
+            "spec": strip_root_keys(spec),
+            "status": strip_root_keys(status),
+        },
+    });
+    // The value above is built from schemas this crate generates; failing to read it back is a
+    // programming error that the crate's schema tests catch.
+    serde_json::from_value(root).expect("generated CRD schema must be a valid JSONSchemaProps")
+}
+
+/// A generator that inlines every subschema and leaves optional values non-nullable, as
+/// controller-gen does for `omitempty` fields.
+fn generator() -> SchemaGenerator {
+    SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.meta_schema = None;
+            s.transforms = vec![
+                Box::new(ReplaceUnevaluatedProperties::default()),
+                Box::new(replace_bool_schemas()),
+                Box::new(RemoveRefSiblings::default()),
+                Box::new(ReplaceConstValue::default()),
+                Box::new(ReplacePrefixItems::default()),
+                Box::new(ControllerGenStyle),
+            ];
+        })
+        .into_generator()
+}
+
+fn replace_bool_schemas() -> ReplaceBoolSchemas {
+    let mut transform = ReplaceBoolSchemas::default();
+    transform.skip_additional_properties = true;
+    transform
+}
+
+/// A root schema's own keys that have no place once it is nested under `properties`.
+fn strip_root_keys(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        for key in DROPPED_KEYS {
+            object.remove(*key);
+        }
+    }
+    schema
+}
+
+/// Rewrites schemars output into controller-gen's shape, bottom-up:
+/// `Option<T>` (a `null` type, a `null` enum value or an `anyOf` with a null branch) becomes
+/// plain `T`, and titles, `nullable` and null defaults are dropped.
+#[derive(Debug, Clone, Copy)]
+struct ControllerGenStyle;
+
+impl Transform for ControllerGenStyle {
+    fn transform(&mut self, schema: &mut Schema) {
+        transform_subschemas(self, schema);
+        let Some(node) = schema.as_object_mut() else {
+            return;
+        };
+        drop_null_type(node);
+        drop_null_enum_value(node);
+        for combinator in ["anyOf", "oneOf"] {
+            hoist_single_non_null_branch(node, combinator);
+        }
+        for key in DROPPED_KEYS {
+            node.remove(*key);
+        }
+        if node.get("default") == Some(&Value::Null) {
+            node.remove("default");
+        }
+    }
+}
+
+/// `type: [T, "null"]` becomes `type: T`.
+fn drop_null_type(node: &mut Map<String, Value>) {
+    let Some(Value::Array(types)) = node.get_mut("type") else {
+        return;
+    };
+    types.retain(|t| t != "null");
+    if let [single] = types.as_slice() {
+        let single = single.clone();
+        node.insert("type".into(), single);
+    }
+}
+
+/// `enum: [a, b, null]` (an optional enum) becomes `enum: [a, b]`.
+fn drop_null_enum_value(node: &mut Map<String, Value>) {
+    if let Some(Value::Array(values)) = node.get_mut("enum")
+        && values.iter().any(|v| !v.is_null())
+    {
+        values.retain(|v| !v.is_null());
+    }
+}
+
+/// `anyOf: [S, null]` becomes `S`, merged under the node's own keys (its description wins).
+fn hoist_single_non_null_branch(node: &mut Map<String, Value>, combinator: &str) {
+    let Some(Value::Array(branches)) = node.get(combinator) else {
+        return;
+    };
+    let non_null: Vec<&Value> = branches.iter().filter(|b| !is_null_schema(b)).collect();
+    let [Value::Object(branch)] = non_null.as_slice() else {
+        return;
+    };
+    let branch = branch.clone();
+    node.remove(combinator);
+    for (key, value) in branch {
+        node.entry(key).or_insert(value);
+    }
+}
+
+fn is_null_schema(schema: &Value) -> bool {
+    schema.get("type") == Some(&json!("null"))
+        || schema.get("enum") == Some(&json!([null]))
+        || schema.get("const") == Some(&Value::Null)
+}
+
+/// Schema of an arbitrary JSON value (`apiextensionsv1.JSON` in Go): kept as is by the server.
+pub fn any_json_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// Schema of a list of arbitrary JSON values.
+pub fn any_json_list_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "x-kubernetes-preserve-unknown-fields": true },
+    })
+}

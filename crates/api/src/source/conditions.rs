@@ -1,0 +1,55 @@
+//! Condition types and reasons specific to `source.toolkit.fluxcd.io` kinds (source-controller).
+//! The generic ones (`Ready`, `Reconciling`, `Stalled`, ...) are in [`crate::meta::conditions`].
+
+/// The artifact is stored and can be served; present once an artifact exists.
+pub const ARTIFACT_IN_STORAGE: &str = "ArtifactInStorage";
+/// The stored artifact lags behind the source (abnormal-true).
+pub const ARTIFACT_OUTDATED: &str = "ArtifactOutdated";
+/// Result of verifying the source (e.g. commit signatures); present only when verification is on.
+pub const SOURCE_VERIFIED: &str = "SourceVerified";
+/// Fetching from the upstream source failed (abnormal-true).
+pub const FETCH_FAILED: &str = "FetchFailed";
+/// Building the artifact failed (abnormal-true).
+pub const BUILD_FAILED: &str = "BuildFailed";
+/// A storage operation failed while writing the artifact (abnormal-true).
+pub const STORAGE_OPERATION_FAILED: &str = "StorageOperationFailed";
+/// One of a GitRepository's includes is missing or has no artifact (abnormal-true).
+pub const INCLUDE_UNAVAILABLE: &str = "IncludeUnavailable";
+
+/// Condition reasons source-controller uses.
+pub mod reasons {
+    /// The source URL is invalid.
+    pub const URL_INVALID: &str = "URLInvalid";
+    /// Credentials are missing fields or were rejected.
+    pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
+    /// Verification of the source failed.
+    pub const VERIFICATION_ERROR: &str = "VerificationError";
+    /// A directory could not be created.
+    pub const DIRECTORY_CREATION_FAILED: &str = "DirectoryCreationFailed";
+    /// A stat call on a path failed.
+    pub const STAT_OPERATION_FAILED: &str = "StatOperationFailed";
+    /// A read failed.
+    pub const READ_OPERATION_FAILED: &str = "ReadOperationFailed";
+    /// The storage lock could not be acquired.
+    pub const ACQUIRE_LOCK_FAILED: &str = "AcquireLockFailed";
+    /// A path is invalid.
+    pub const INVALID_PATH: &str = "InvalidPath";
+    /// Creating or reading an archive failed.
+    pub const ARCHIVE_OPERATION_FAILED: &str = "ArchiveOperationFailed";
+    /// Updating the `latest` symlink failed.
+    pub const SYMLINK_UPDATE_FAILED: &str = "SymlinkUpdateFailed";
+    /// The stored artifact already matches the source.
+    pub const ARTIFACT_UP_TO_DATE: &str = "ArtifactUpToDate";
+    /// A cache operation failed.
+    pub const CACHE_OPERATION_FAILED: &str = "CacheOperationFailed";
+    /// Patching the object in the API failed.
+    pub const PATCH_OPERATION_FAILED: &str = "PatchOperationFailed";
+    /// The STS configuration is invalid.
+    pub const INVALID_STS_CONFIGURATION: &str = "InvalidSTSConfiguration";
+    /// The provider configuration is invalid.
+    pub const INVALID_PROVIDER_CONFIGURATION: &str = "InvalidProviderConfiguration";
+    /// A Git operation (clone, checkout, ...) succeeded.
+    pub const GIT_OPERATION_SUCCEEDED: &str = "GitOperationSucceeded";
+    /// A Git operation (clone, checkout, ...) failed.
+    pub const GIT_OPERATION_FAILED: &str = "GitOperationFailed";
+}

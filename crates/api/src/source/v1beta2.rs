@@ -1,0 +1,131 @@
+//! `source.toolkit.fluxcd.io/v1beta2` GitRepository: deprecated, still served so that older
+//! manifests apply unchanged. Fields as in Flux's last release serving it (source-controller
+//! v1.7).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use super::shared::{
+    BetaVerificationMode, GitImplementation, GitRepositoryInclude, GitRepositoryRef,
+};
+pub use super::v1::GIT_URL_PATTERN;
+use crate::meta::{
+    AccessFrom, Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration,
+    LocalObjectReference, conditions::conditions_schema,
+};
+
+/// The desired state of a v1beta2 GitRepository.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1beta2",
+    kind = "GitRepository",
+    plural = "gitrepositories",
+    singular = "gitrepository",
+    namespaced,
+    status = "GitRepositoryStatus",
+    schema = "disabled",
+    storage = false,
+    deprecated = "v1beta2 GitRepository is deprecated, upgrade to v1",
+    shortname = "gitrepo",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "A Git repository fetched on an interval and packaged as an artifact (deprecated v1beta2 form)."
+)]
+#[serde(rename_all = "camelCase")]
+pub struct GitRepositorySpec {
+    /// The repository address, over HTTP(S) or SSH.
+    #[schemars(pattern(GIT_URL_PATTERN))]
+    pub url: String,
+    /// A Secret with credentials: `username` and `password`, or `bearerToken`, for HTTPS;
+    /// `identity` and `known_hosts` for SSH.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    /// How often to check the repository for changes.
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Duration,
+    /// Time limit for Git operations such as cloning; 60s by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DURATION_NO_HOURS_PATTERN), extend("default" = "60s"))]
+    pub timeout: Option<Duration>,
+    /// The reference to check out and watch; the `master` branch when absent.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<GitRepositoryRef>,
+    /// Verification of the signature of the checked-out commit.
+    #[serde(rename = "verify", skip_serializing_if = "Option::is_none")]
+    pub verification: Option<GitRepositoryVerification>,
+    /// Exclusion patterns in .sourceignore (.gitignore) format, replacing the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
+    /// Stops reconciliation of this GitRepository while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// The Git library to use; deprecated, as only `go-git` remains. `go-git` by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "go-git"))]
+    pub git_implementation: Option<GitImplementation>,
+    /// Initializes every submodule after cloning, with their default settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurse_submodules: Option<bool>,
+    /// Other GitRepositories whose artifacts are copied into this one's artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<GitRepositoryInclude>>,
+    /// Namespaces allowed to refer to this object (provisional, not enforced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_from: Option<AccessFrom>,
+}
+
+/// Signature verification of the checked-out commit.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitRepositoryVerification {
+    /// What to verify; only `head` exists in this version.
+    pub mode: BetaVerificationMode,
+    /// A Secret with the trusted public keys of the commit authors.
+    pub secret_ref: LocalObjectReference,
+}
+
+/// The observed state of a v1beta2 GitRepository.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GitRepositoryStatus {
+    /// The last generation of the object the controller acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The conditions of the GitRepository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
+    /// A best-effort download link for the latest artifact; prefer `artifact`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The artifact of the last successful reconciliation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
+    /// The artifacts of `spec.include` as of the last successful reconciliation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub included_artifacts: Option<Vec<Artifact>>,
+    /// Deprecated checksum of the content-related settings; replaced by the observed* fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_config_checksum: Option<String>,
+    /// The exclusion patterns used to build the current artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_ignore: Option<String>,
+    /// The submodule setting used to build the current artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_recurse_submodules: Option<bool>,
+    /// The includes used to build the current artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_include: Option<Vec<GitRepositoryInclude>>,
+    /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
