@@ -44,6 +44,7 @@ pub async fn remote_head(
     }
     run_with_deadline(target, timeout, move |target, interrupt| {
         let scratch = tempfile::tempdir().map_err(|e| target.transport_error(e))?;
+        let target = &target.with_ssh_log_in(scratch.path());
         let mut repo =
             gix::init_bare(scratch.path().join("repo")).map_err(|e| target.classify(&e))?;
         resolve_by_listing(
@@ -284,6 +285,7 @@ fn fetch_and_checkout(
     };
     std::fs::create_dir_all(dest).map_err(|e| checkout_error(e.to_string()))?;
     let files = tempfile::tempdir().map_err(|e| checkout_error(e.to_string()))?;
+    let target = &target.with_ssh_log_in(files.path());
     let mut repo = gix::init(dest).map_err(|e| checkout_error(e.to_string()))?;
     let plan = plan_fetch(&mut repo, target, strategy, files.path(), timeout)?;
     let spec = format!("+{}:{}", plan.remote_ref, plan.local_ref);

@@ -12,7 +12,7 @@ pub mod semver_tag;
 pub mod sourceignore;
 mod transport;
 
-pub use artifact::{Artifact, ArtifactStore, extract_tarball};
+pub use artifact::{Artifact, ArtifactError, ArtifactOwner, ArtifactStore, extract_tarball};
 pub use auth::GitAuth;
 pub use error::GitError;
 pub use fetch::{Checkout, checkout, remote_head};

@@ -7,7 +7,7 @@ use crate::auth::GitAuth;
 use crate::error::{GitError, redact};
 use gix::protocol::transport::client::blocking_io::http;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ pub(crate) struct Target {
     pub display_url: String,
     pub is_ssh: bool,
     pub auth: GitAuth,
+    /// Where the ssh program's stderr goes (gix does not capture it), read back to classify.
+    pub ssh_log: Option<PathBuf>,
 }
 
 impl Target {
@@ -68,12 +70,35 @@ impl Target {
             display_url,
             is_ssh,
             auth,
+            ssh_log: None,
         })
+    }
+
+    /// This target with ssh's stderr logged into `dir`.
+    pub fn with_ssh_log_in(&self, dir: &Path) -> Self {
+        Self {
+            fetch_url: self.fetch_url.clone(),
+            display_url: self.display_url.clone(),
+            is_ssh: self.is_ssh,
+            auth: self.auth.clone(),
+            ssh_log: self.is_ssh.then(|| dir.join("ssh.stderr")),
+        }
     }
 
     /// Maps a gix error to the variant a user can act on, scrubbing secrets from its text.
     pub fn classify(&self, error: &gix::Error) -> GitError {
-        let chain: Vec<String> = error.iter_errors().map(|e| e.to_string()).collect();
+        let mut chain: Vec<String> = error.iter_errors().map(|e| e.to_string()).collect();
+        if let Some(log) = self.ssh_log.as_deref()
+            && let Ok(stderr) = std::fs::read_to_string(log)
+        {
+            chain.extend(
+                stderr
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
+        }
         let text = redact(&chain.join(": "), &self.auth.secret_values());
         let lower = text.to_ascii_lowercase();
         let url = self.display_url.clone();
@@ -144,6 +169,9 @@ pub(crate) fn configure_ssh(
          -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode={batch_mode} \
          -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o ConnectTimeout={connect_timeout}"
     ));
+    if let Some(log) = target.ssh_log.as_deref() {
+        command.push_str(&format!(" 2>>{}", shell_quote(&log.to_string_lossy())));
+    }
     let mut config = repo.config_snapshot_mut();
     config
         .append_config(

@@ -1,0 +1,325 @@
+//! End-to-end git tests against real servers on loopback: the testkit's smart-HTTP server (git
+//! http-backend behind basic auth) and an OpenSSH sshd with a generated deploy key.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tether_source::{GitAuth, GitError, GitReference, checkout, remote_head};
+use tether_testkit::git::{GitRepoFixture, HttpGitServer, SshGitServer, closed_loopback_port};
+
+const USER: &str = "flux";
+const PASSWORD: &str = "s3cret-Pa55word";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn basic_auth(password: &str) -> GitAuth {
+    let data: BTreeMap<String, Vec<u8>> = [
+        ("username".to_owned(), USER.as_bytes().to_vec()),
+        ("password".to_owned(), password.as_bytes().to_vec()),
+    ]
+    .into_iter()
+    .collect();
+    GitAuth::from_secret_data(&data).expect("valid secret")
+}
+
+fn ssh_auth(server: &SshGitServer, known_hosts: String) -> anyhow::Result<GitAuth> {
+    Ok(GitAuth {
+        identity: Some(server.private_key_pem()?),
+        known_hosts: Some(known_hosts),
+        ..GitAuth::default()
+    })
+}
+
+struct HttpSetup {
+    repo: GitRepoFixture,
+    server: HttpGitServer,
+    url: String,
+}
+
+fn http_setup() -> anyhow::Result<HttpSetup> {
+    let repo = GitRepoFixture::new("app")?;
+    let server = HttpGitServer::start(&repo.projects_root(), USER, PASSWORD)?;
+    let url = server.repo_url(repo.name());
+    Ok(HttpSetup { repo, server, url })
+}
+
+#[tokio::test]
+async fn http_clone_with_right_credentials() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let sha = s.repo.commit(
+        "master",
+        &[("deploy/app.yaml", "kind: ConfigMap\n")],
+        "first",
+    )?;
+    let dir = tempfile::tempdir()?;
+    let out = checkout(
+        &s.url,
+        &GitReference::default(),
+        &basic_auth(PASSWORD),
+        TIMEOUT,
+        dir.path(),
+    )
+    .await?;
+    assert_eq!(out.revision.to_string(), format!("master@sha1:{sha}"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("deploy/app.yaml"))?,
+        "kind: ConfigMap\n"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn http_wrong_credentials_fail_without_leaking_the_password() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    s.repo.commit("master", &[("a", "a")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let wrong = "wrong-Pa55word-42";
+    let url_with_password = s
+        .server
+        .repo_url_with_credentials(s.repo.name(), USER, wrong);
+    for url in [s.url.as_str(), url_with_password.as_str()] {
+        let auth = if url == s.url {
+            basic_auth(wrong)
+        } else {
+            GitAuth::default()
+        };
+        let error = checkout(url, &GitReference::default(), &auth, TIMEOUT, dir.path())
+            .await
+            .expect_err("wrong password must fail");
+        let message = error.to_string();
+        assert!(
+            matches!(error, GitError::AuthenticationFailed { .. }),
+            "{error:?}"
+        );
+        assert!(message.contains(&s.url.replace("http://", "")), "{message}");
+        assert!(message.contains("authentication"), "{message}");
+        assert!(!message.contains(wrong), "{message}");
+        assert!(!format!("{error:?}").contains(wrong));
+        let _ = std::fs::remove_dir_all(dir.path());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn ssh_clone_with_deploy_key() -> anyhow::Result<()> {
+    let repo = GitRepoFixture::new("infra")?;
+    let sha = repo.commit("main", &[("k.yaml", "ok\n")], "first")?;
+    let server = SshGitServer::start()?;
+    let auth = ssh_auth(&server, server.known_hosts()?)?;
+    let url = server.repo_url(&repo.bare_path());
+    let dir = tempfile::tempdir()?;
+    let out = checkout(
+        &url,
+        &GitReference::branch("main"),
+        &auth,
+        TIMEOUT,
+        dir.path(),
+    )
+    .await?;
+    assert_eq!(out.revision.to_string(), format!("main@sha1:{sha}"));
+    assert_eq!(std::fs::read_to_string(dir.path().join("k.yaml"))?, "ok\n");
+    let head = remote_head(&url, &GitReference::branch("main"), &auth, TIMEOUT).await?;
+    assert_eq!(head, out.revision);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ssh_unknown_host_key_fails_clearly() -> anyhow::Result<()> {
+    let repo = GitRepoFixture::new("infra")?;
+    repo.commit("master", &[("k", "v")], "first")?;
+    let server = SshGitServer::start()?;
+    let auth = ssh_auth(&server, server.foreign_known_hosts()?)?;
+    let url = server.repo_url(&repo.bare_path());
+    let error = remote_head(&url, &GitReference::default(), &auth, TIMEOUT)
+        .await
+        .expect_err("foreign host key must fail");
+    assert!(
+        matches!(error, GitError::HostKeyMismatch { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&url), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn ssh_unauthorized_key_fails_as_authentication() -> anyhow::Result<()> {
+    let repo = GitRepoFixture::new("infra")?;
+    repo.commit("master", &[("k", "v")], "first")?;
+    let server = SshGitServer::start()?;
+    let auth = GitAuth {
+        identity: Some(server.unauthorized_key_pem()?),
+        known_hosts: Some(server.known_hosts()?),
+        ..GitAuth::default()
+    };
+    let url = server.repo_url(&repo.bare_path());
+    let error = remote_head(&url, &GitReference::default(), &auth, TIMEOUT)
+        .await
+        .expect_err("unauthorized key must fail");
+    assert!(
+        matches!(error, GitError::AuthenticationFailed { .. }),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("PRIVATE KEY"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn unreachable_server_fails_quickly() -> anyhow::Result<()> {
+    let port = closed_loopback_port()?;
+    let url = format!("http://127.0.0.1:{port}/app.git");
+    let started = Instant::now();
+    let error = remote_head(&url, &GitReference::default(), &GitAuth::default(), TIMEOUT)
+        .await
+        .expect_err("closed port must fail");
+    assert!(matches!(error, GitError::Unreachable { .. }), "{error:?}");
+    assert!(error.to_string().contains(&url), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let server = SshGitServer::start()?;
+    let auth = ssh_auth(&server, server.known_hosts()?)?;
+    let ssh_url = format!("ssh://git@127.0.0.1:{port}/srv/app.git");
+    let started = Instant::now();
+    let error = remote_head(&ssh_url, &GitReference::default(), &auth, TIMEOUT)
+        .await
+        .expect_err("closed ssh port must fail");
+    assert!(matches!(error, GitError::Unreachable { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    Ok(())
+}
+
+#[tokio::test]
+async fn silent_server_times_out() -> anyhow::Result<()> {
+    // Accepts connections (the kernel backlog does) but never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/app.git", listener.local_addr()?);
+    let started = Instant::now();
+    let error = remote_head(
+        &url,
+        &GitReference::default(),
+        &GitAuth::default(),
+        Duration::from_secs(2),
+    )
+    .await
+    .expect_err("silent server must time out");
+    assert!(matches!(error, GitError::Timeout { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    drop(listener);
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_branch_is_reported() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    s.repo.commit("master", &[("a", "a")], "first")?;
+    let auth = basic_auth(PASSWORD);
+    let error = remote_head(&s.url, &GitReference::branch("nope"), &auth, TIMEOUT)
+        .await
+        .expect_err("missing branch");
+    assert!(
+        matches!(error, GitError::ReferenceNotFound { .. }),
+        "{error:?}"
+    );
+    let dir = tempfile::tempdir()?;
+    let error = checkout(
+        &s.url,
+        &GitReference::branch("nope"),
+        &auth,
+        TIMEOUT,
+        dir.path(),
+    )
+    .await
+    .expect_err("missing branch");
+    assert!(error.to_string().contains("refs/heads/nope"), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn reference_precedence_gives_flux_revisions() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let auth = basic_auth(PASSWORD);
+    let c1 = s.repo.commit("master", &[("v", "1")], "one")?;
+    s.repo.tag("v1.0.0", &c1, Some("release 1.0.0"))?;
+    let c2 = s.repo.commit("master", &[("v", "2")], "two")?;
+    s.repo.tag("v1.1.0", &c2, None)?;
+    let c3 = s.repo.commit("master", &[("v", "3")], "three")?;
+    s.repo.tag("v2.0.0-rc.1", &c3, None)?;
+    let dev = s.repo.commit("dev", &[("v", "dev")], "dev")?;
+
+    let cases: Vec<(GitReference, String, &str)> = vec![
+        (GitReference::default(), format!("master@sha1:{c3}"), "3"),
+        (
+            GitReference::branch("dev"),
+            format!("dev@sha1:{dev}"),
+            "dev",
+        ),
+        (
+            GitReference::tag("v1.0.0"),
+            format!("v1.0.0@sha1:{c1}"),
+            "1",
+        ),
+        (
+            GitReference::semver("^1.0.0"),
+            format!("v1.1.0@sha1:{c2}"),
+            "2",
+        ),
+        (
+            GitReference::name("refs/heads/dev"),
+            format!("refs/heads/dev@sha1:{dev}"),
+            "dev",
+        ),
+        (
+            GitReference::name("refs/tags/v1.0.0"),
+            format!("refs/tags/v1.0.0@sha1:{c1}"),
+            "1",
+        ),
+        (GitReference::commit(&c1), format!("sha1:{c1}"), "1"),
+        (
+            GitReference {
+                branch: Some("master".into()),
+                commit: Some(c2.clone()),
+                ..GitReference::default()
+            },
+            format!("master@sha1:{c2}"),
+            "2",
+        ),
+        (
+            GitReference {
+                tag: Some("v1.0.0".into()),
+                semver: Some(">=1.1.0 <2.0.0".into()),
+                branch: Some("dev".into()),
+                ..GitReference::default()
+            },
+            format!("v1.1.0@sha1:{c2}"),
+            "2",
+        ),
+    ];
+    for (reference, expected, content) in cases {
+        let dir = tempfile::tempdir()?;
+        let out = checkout(&s.url, &reference, &auth, TIMEOUT, dir.path()).await?;
+        assert_eq!(out.revision.to_string(), expected, "{reference:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("v"))?,
+            content,
+            "{reference:?}"
+        );
+        let head = remote_head(&s.url, &reference, &auth, TIMEOUT).await?;
+        assert_eq!(head.to_string(), expected, "remote_head {reference:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn remote_head_sees_a_push_over_http() -> anyhow::Result<()> {
+    let mut s = http_setup()?;
+    let auth = basic_auth(PASSWORD);
+    let first = s.repo.commit("master", &[("a", "1")], "one")?;
+    let head = remote_head(&s.url, &GitReference::default(), &auth, TIMEOUT).await?;
+    assert_eq!(head.commit, first);
+    s.repo.push_through(
+        s.server
+            .repo_url_with_credentials(s.repo.name(), USER, PASSWORD),
+    );
+    let second = s.repo.commit("master", &[("a", "2")], "two")?;
+    assert_eq!(s.repo.rev_parse("refs/heads/master")?, second);
+    let head = remote_head(&s.url, &GitReference::default(), &auth, TIMEOUT).await?;
+    assert_eq!(head.to_string(), format!("master@sha1:{second}"));
+    Ok(())
+}
