@@ -6,7 +6,7 @@
 
 /// Declares a string enum. Each variant names its wire value:
 ///
-/// ```ignore
+/// ```text
 /// string_enum! {
 ///     /// How a thing is done.
 ///     pub enum Mode {

@@ -1,0 +1,505 @@
+//! The generated CRDs are structural (as kube-apiserver requires), pin the Flux facts that
+//! clients depend on, and accept the manifests under `testdata/`: every field is known to the
+//! schema (so the API server would not prune it) and every value passes its type, enum,
+//! pattern and length rules. The `*-full.yaml` manifests also cover every schema field.
+//!
+//! CEL rules (`x-kubernetes-validations`) are not evaluated here; a real API server does that.
+
+use std::{collections::BTreeSet, fs, path::PathBuf};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use regex::Regex;
+use serde_json::{Value, json};
+use tether_api::crd::{crds, git_repository_crd, kustomization_crd};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The `openAPIV3Schema` of `version` in `crd`, as JSON.
+fn version_schema(crd: &CustomResourceDefinition, version: &str) -> Value {
+    let found = crd.spec.versions.iter().find(|v| v.name == version);
+    let schema = found
+        .and_then(|v| v.schema.as_ref())
+        .and_then(|s| s.open_api_v3_schema.as_ref());
+    schema.map_or(Value::Null, |s| {
+        serde_json::to_value(s).unwrap_or(Value::Null)
+    })
+}
+
+/// Collects violations of the structural-schema rules under `schema`.
+fn structural_violations(schema: &Value, path: &str, out: &mut Vec<String>) {
+    let Some(node) = schema.as_object() else {
+        out.push(format!("{path}: not an object"));
+        return;
+    };
+    for forbidden in [
+        "$ref",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "not",
+        "nullable",
+        "definitions",
+        "title",
+    ] {
+        if node.contains_key(forbidden) {
+            out.push(format!("{path}: has {forbidden}"));
+        }
+    }
+    let preserves = node.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
+    let int_or_string = node.get("x-kubernetes-int-or-string") == Some(&json!(true));
+    if !node.contains_key("type") && !preserves && !int_or_string {
+        out.push(format!("{path}: no type"));
+    }
+    if node.contains_key("properties") && node.contains_key("additionalProperties") {
+        out.push(format!("{path}: both properties and additionalProperties"));
+    }
+    if node.get("type") == Some(&json!("array")) && !node.contains_key("items") {
+        out.push(format!("{path}: array without items"));
+    }
+    if let Some(Value::Object(properties)) = node.get("properties") {
+        for (name, child) in properties {
+            structural_violations(child, &format!("{path}.{name}"), out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child @ Value::Object(_)) = node.get(key) {
+            structural_violations(child, &format!("{path}[{key}]"), out);
+        }
+    }
+}
+
+/// Collects reasons why `value` does not conform to `schema` (types, required, unknown fields,
+/// enum, pattern, lengths, minimum).
+fn violations(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(value)
+    {
+        out.push(format!("{path}: {value} not in {allowed:?}"));
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("object") => object_violations(schema, value, path, out),
+        Some("array") => match value.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    violations(&schema["items"], item, &format!("{path}[{i}]"), out);
+                }
+            }
+            None => out.push(format!("{path}: expected an array")),
+        },
+        Some("string") => string_violations(schema, value, path, out),
+        Some("integer") => match value.as_i64() {
+            Some(n)
+                if schema
+                    .get("minimum")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|m| n < m) =>
+            {
+                out.push(format!("{path}: {n} below minimum"));
+            }
+            Some(_) => {}
+            None => out.push(format!("{path}: expected an integer")),
+        },
+        Some("boolean") if !value.is_boolean() => out.push(format!("{path}: expected a boolean")),
+        _ => {}
+    }
+}
+
+fn object_violations(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    let Some(fields) = value.as_object() else {
+        out.push(format!("{path}: expected an object"));
+        return;
+    };
+    for required in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(name) = required.as_str()
+            && !fields.contains_key(name)
+        {
+            out.push(format!("{path}: missing required field {name}"));
+        }
+    }
+    let preserves = schema.get("x-kubernetes-preserve-unknown-fields") == Some(&json!(true));
+    for (name, field) in fields {
+        let child_path = format!("{path}.{name}");
+        if let Some(child) = schema.get("properties").and_then(|p| p.get(name)) {
+            violations(child, field, &child_path, out);
+        } else if let Some(child) = schema.get("additionalProperties") {
+            violations(child, field, &child_path, out);
+        } else if !preserves {
+            out.push(format!(
+                "{child_path}: unknown field, the API server would prune it"
+            ));
+        }
+    }
+}
+
+fn string_violations(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    let Some(text) = value.as_str() else {
+        out.push(format!("{path}: expected a string"));
+        return;
+    };
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+        match Regex::new(pattern) {
+            Ok(re) if re.is_match(text) => {}
+            Ok(_) => out.push(format!("{path}: {text:?} does not match {pattern}")),
+            Err(e) => out.push(format!("{path}: bad pattern {pattern}: {e}")),
+        }
+    }
+    let len = text.chars().count() as u64;
+    if schema
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .is_some_and(|m| len < m)
+    {
+        out.push(format!("{path}: shorter than minLength"));
+    }
+    if schema
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .is_some_and(|m| len > m)
+    {
+        out.push(format!("{path}: longer than maxLength"));
+    }
+}
+
+/// Every property path the schema declares (arrays as `[]`), below `path`.
+fn schema_paths(schema: &Value, path: &str, out: &mut BTreeSet<String>) {
+    if let Some(Value::Object(properties)) = schema.get("properties") {
+        for (name, child) in properties {
+            let child_path = format!("{path}.{name}");
+            out.insert(child_path.clone());
+            schema_paths(child, &child_path, out);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        schema_paths(items, &format!("{path}[]"), out);
+    }
+}
+
+/// Every field path set in `value`, in the notation of [`schema_paths`]. Map keys below a
+/// schema without properties are not descended into.
+fn value_paths(schema: &Value, value: &Value, path: &str, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(fields) if schema.get("properties").is_some() => {
+            for (name, field) in fields {
+                let child_path = format!("{path}.{name}");
+                out.insert(child_path.clone());
+                value_paths(&schema["properties"][name], field, &child_path, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                value_paths(&schema["items"], item, &format!("{path}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn read_testdata(name: &str) -> Result<Value, Box<dyn std::error::Error>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name);
+    Ok(serde_saphyr::from_str(&fs::read_to_string(path)?)?)
+}
+
+/// Each testdata manifest, its CRD, and the schema paths it may leave unset even when "full".
+fn manifests() -> Vec<(
+    &'static str,
+    CustomResourceDefinition,
+    &'static [&'static str],
+)> {
+    // A kubeConfig names a ConfigMap or a Secret, never both (a CEL rule enforces it).
+    const CONFIG_MAP_KUBECONFIG: &[&str] = &[
+        ".spec.kubeConfig.configMapRef",
+        ".spec.kubeConfig.configMapRef.name",
+    ];
+    const SECRET_KUBECONFIG: &[&str] = &[
+        ".spec.kubeConfig.secretRef",
+        ".spec.kubeConfig.secretRef.name",
+        ".spec.kubeConfig.secretRef.key",
+    ];
+    let (git, ks) = (git_repository_crd(), kustomization_crd());
+    vec![
+        ("gitrepository-v1beta1-tutorial.yaml", git.clone(), &[]),
+        ("gitrepository-v1-full.yaml", git.clone(), &[]),
+        ("gitrepository-v1beta2-full.yaml", git.clone(), &[]),
+        ("gitrepository-v1beta1-full.yaml", git, &[]),
+        ("kustomization-v1beta2-tutorial.yaml", ks.clone(), &[]),
+        (
+            "kustomization-v1-full.yaml",
+            ks.clone(),
+            CONFIG_MAP_KUBECONFIG,
+        ),
+        (
+            "kustomization-v1beta2-full.yaml",
+            ks.clone(),
+            SECRET_KUBECONFIG,
+        ),
+        ("kustomization-v1beta1-full.yaml", ks, &[]),
+    ]
+}
+
+#[test]
+fn every_crd_schema_is_structural() {
+    for crd in crds() {
+        for version in &crd.spec.versions {
+            let mut out = Vec::new();
+            let schema = version_schema(&crd, &version.name);
+            structural_violations(
+                &schema,
+                &format!("{}/{}", crd.spec.names.kind, version.name),
+                &mut out,
+            );
+            assert!(out.is_empty(), "not structural:\n{}", out.join("\n"));
+        }
+    }
+}
+
+#[test]
+fn every_default_satisfies_its_own_schema() {
+    fn check(schema: &Value, path: &str, out: &mut Vec<String>) {
+        if let Some(default) = schema.get("default") {
+            violations(schema, default, path, out);
+        }
+        for (name, child) in schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            check(child, &format!("{path}.{name}"), out);
+        }
+        if let Some(items) = schema.get("items") {
+            check(items, &format!("{path}[]"), out);
+        }
+    }
+    for crd in crds() {
+        for version in &crd.spec.versions {
+            let mut out = Vec::new();
+            check(
+                &version_schema(&crd, &version.name),
+                &version.name,
+                &mut out,
+            );
+            assert!(out.is_empty(), "bad defaults:\n{}", out.join("\n"));
+        }
+    }
+}
+
+#[test]
+fn testdata_manifests_conform_to_their_version_schema() -> TestResult {
+    for (name, crd, _) in manifests() {
+        let manifest = read_testdata(name)?;
+        let api_version = manifest["apiVersion"].as_str().unwrap_or_default();
+        let version = api_version.rsplit('/').next().unwrap_or_default();
+        assert_eq!(
+            api_version,
+            format!("{}/{version}", crd.spec.group),
+            "{name}"
+        );
+        // The API server validates metadata as ObjectMeta, outside the CRD schema.
+        let mut without_metadata = manifest.clone();
+        if let Some(fields) = without_metadata.as_object_mut() {
+            fields.remove("metadata");
+        }
+        let mut out = Vec::new();
+        violations(
+            &version_schema(&crd, version),
+            &without_metadata,
+            "",
+            &mut out,
+        );
+        assert!(
+            out.is_empty(),
+            "{name} does not conform:\n{}",
+            out.join("\n")
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn full_manifests_set_every_schema_field() -> TestResult {
+    let mut gaps = Vec::new();
+    for (name, crd, allowed_unset) in manifests() {
+        if !name.ends_with("-full.yaml") {
+            continue;
+        }
+        let manifest = read_testdata(name)?;
+        let version = manifest["apiVersion"]
+            .as_str()
+            .and_then(|v| v.rsplit('/').next());
+        let schema = version_schema(&crd, version.unwrap_or_default());
+        let (mut declared, mut set) = (BTreeSet::new(), BTreeSet::new());
+        for root in ["spec", "status"] {
+            schema_paths(
+                &schema["properties"][root],
+                &format!(".{root}"),
+                &mut declared,
+            );
+            value_paths(
+                &schema["properties"][root],
+                &manifest[root],
+                &format!(".{root}"),
+                &mut set,
+            );
+        }
+        let missing: Vec<_> = declared
+            .difference(&set)
+            .filter(|p| !allowed_unset.contains(&p.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            gaps.push(format!("{name} leaves unset: {missing:?}"));
+        }
+    }
+    assert!(gaps.is_empty(), "{}", gaps.join("\n"));
+    Ok(())
+}
+
+#[test]
+fn flux_required_fields_and_defaults_are_pinned() {
+    let git = git_repository_crd();
+    let ks = kustomization_crd();
+    let required = |schema: &Value, pointer: &str| schema.pointer(pointer).cloned();
+    let cases = [
+        (
+            version_schema(&git, "v1"),
+            "/properties/spec/required",
+            json!(["url", "interval"]),
+        ),
+        (
+            version_schema(&git, "v1beta2"),
+            "/properties/spec/required",
+            json!(["url", "interval"]),
+        ),
+        (
+            version_schema(&git, "v1beta1"),
+            "/properties/spec/required",
+            json!(["url", "interval"]),
+        ),
+        (
+            version_schema(&git, "v1"),
+            "/properties/status/properties/artifact/required",
+            json!(["digest", "path", "url", "revision", "lastUpdateTime"]),
+        ),
+        (
+            version_schema(&git, "v1"),
+            "/properties/spec/properties/verify/properties/mode/default",
+            json!("HEAD"),
+        ),
+        (
+            version_schema(&git, "v1"),
+            "/properties/spec/properties/timeout/default",
+            json!("60s"),
+        ),
+        (
+            version_schema(&ks, "v1"),
+            "/properties/spec/required",
+            json!(["interval", "prune", "sourceRef"]),
+        ),
+        (
+            version_schema(&ks, "v1"),
+            "/properties/spec/properties/force/default",
+            json!(false),
+        ),
+        (
+            version_schema(&ks, "v1"),
+            "/properties/status/properties/inventory/properties/entries/items/required",
+            json!(["id", "v"]),
+        ),
+        (
+            version_schema(&ks, "v1"),
+            "/properties/spec/properties/sourceRef/properties/kind/enum",
+            json!([
+                "OCIRepository",
+                "GitRepository",
+                "Bucket",
+                "ExternalArtifact"
+            ]),
+        ),
+        (
+            version_schema(&ks, "v1beta1"),
+            "/properties/spec/properties/sourceRef/properties/kind/enum",
+            json!(["GitRepository", "Bucket"]),
+        ),
+        (
+            version_schema(&ks, "v1beta2"),
+            "/properties/spec/properties/patchesStrategicMerge/items/x-kubernetes-preserve-unknown-fields",
+            json!(true),
+        ),
+    ];
+    for (schema, pointer, expected) in cases {
+        assert_eq!(required(&schema, pointer), Some(expected), "{pointer}");
+    }
+    for crd in [&git, &ks] {
+        for version in ["v1", "v1beta1", "v1beta2"] {
+            let status_default = version_schema(crd, version)
+                .pointer("/properties/status/default")
+                .cloned();
+            assert_eq!(
+                status_default,
+                Some(json!({ "observedGeneration": -1 })),
+                "{version}"
+            );
+        }
+    }
+}
+
+#[test]
+fn crd_level_settings_follow_flux() {
+    for (crd, short, categories) in [
+        (
+            git_repository_crd(),
+            "gitrepo",
+            ["all", "fluxcd", "fluxcd-sources"],
+        ),
+        (
+            kustomization_crd(),
+            "ks",
+            ["all", "fluxcd", "fluxcd-appliers"],
+        ),
+    ] {
+        let kind = &crd.spec.names.kind;
+        assert_eq!(crd.spec.scope, "Namespaced");
+        assert_eq!(crd.spec.names.short_names, Some(vec![short.to_owned()]));
+        assert_eq!(
+            crd.spec.names.categories,
+            Some(categories.map(String::from).to_vec())
+        );
+        assert_eq!(crd.spec.names.list_kind, Some(format!("{kind}List")));
+        assert_eq!(
+            crd.spec.conversion.as_ref().map(|c| c.strategy.as_str()),
+            Some("None")
+        );
+        let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(versions, ["v1", "v1beta1", "v1beta2"]);
+        for version in &crd.spec.versions {
+            let is_v1 = version.name == "v1";
+            assert!(version.served);
+            assert_eq!(version.storage, is_v1);
+            assert_eq!(version.deprecated, (!is_v1).then_some(true));
+            let warning = format!("{} {kind} is deprecated, upgrade to v1", version.name);
+            assert_eq!(version.deprecation_warning, (!is_v1).then_some(warning));
+            assert!(
+                version
+                    .subresources
+                    .as_ref()
+                    .and_then(|s| s.status.as_ref())
+                    .is_some()
+            );
+            let columns = version
+                .additional_printer_columns
+                .as_deref()
+                .unwrap_or_default();
+            assert!(
+                columns.iter().any(|c| c.name == "Ready"),
+                "{kind}/{}",
+                version.name
+            );
+        }
+    }
+}
