@@ -1,1 +1,42 @@
-//! placeholder
+//! tether-kustomize: a native `kustomize build` over a filesystem confined to a root.
+//!
+//! [`Kustomizer::build`] reads a kustomization directory through a [`FileSystem`] ([`DiskFs`]
+//! confined to a root, or [`MemFs`]) and returns a [`ResMap`] whose [`ResMap::to_yaml`] is byte
+//! for byte what `kustomize build` (v5) prints. [`build_plain_directory`] builds a directory the
+//! way Flux does when it has no kustomization file.
+#![forbid(unsafe_code)]
+
+mod build;
+mod error;
+mod fieldspec;
+pub mod flux;
+mod fs;
+mod generate;
+mod kustfile;
+mod nameref;
+mod patch;
+mod replacement;
+mod resource;
+mod sort;
+mod transform;
+pub mod yaml;
+
+pub use build::{Kustomizer, Options};
+pub use error::{Error, Result};
+pub use fs::{DiskFs, FileSystem, MemFs};
+pub use resource::{Gvk, ResId, ResMap, Resource};
+
+/// Builds `dir` like Flux: its kustomization if it has one, otherwise one generated from every
+/// YAML file below it; then applies `overrides` (namespace, prefix, patches, images, ...).
+pub fn build_flux(fs: &dyn FileSystem, dir: &str, overrides: flux::Overrides, options: Options) -> Result<ResMap> {
+    let common = overrides.clone();
+    let options = Options { overrides: Some(overrides), ..options };
+    let mut map = Kustomizer::new(options).build(fs, dir)?;
+    flux::apply_common_metadata(&mut map, &common);
+    Ok(map)
+}
+
+/// Builds a directory without a kustomization file the way Flux's generator does.
+pub fn build_plain_directory(fs: &dyn FileSystem, dir: &str, options: Options) -> Result<ResMap> {
+    build_flux(fs, dir, flux::Overrides::default(), options)
+}

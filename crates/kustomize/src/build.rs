@@ -1,0 +1,329 @@
+//! The build pipeline: load a kustomization, accumulate its resources, bases and components,
+//! run generators and transformers in kustomize's order, then add hashes, fix name references
+//! and sort.
+
+use std::cell::{Cell, RefCell};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::fs::{self, FileSystem};
+use crate::kustfile::{KUSTOMIZATION_FILE_NAMES, Kustomization};
+use crate::resource::{ResMap, Resource};
+use crate::{flux, generate, nameref, sort, transform, yaml};
+
+/// How a build may behave.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Allow `resources` that are URLs or git repositories (not implemented: refused either way).
+    pub allow_remote: bool,
+    /// Allow exec/function plugins and helm charts (not implemented: refused either way).
+    pub allow_plugins: bool,
+    /// Largest single file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Largest total of bytes read by one build.
+    pub max_total_bytes: u64,
+    /// Flux Kustomization overrides applied on top of the user's kustomization.
+    pub overrides: Option<flux::Overrides>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            allow_remote: false,
+            allow_plugins: false,
+            max_file_bytes: 16 << 20,
+            max_total_bytes: 512 << 20,
+            overrides: None,
+        }
+    }
+}
+
+/// Builds kustomizations.
+#[derive(Debug, Clone, Default)]
+pub struct Kustomizer {
+    options: Options,
+}
+
+impl Kustomizer {
+    /// A kustomizer with the given options.
+    pub fn new(options: Options) -> Kustomizer {
+        Kustomizer { options }
+    }
+
+    /// Builds the kustomization in directory `path` (logical, relative to the filesystem root).
+    pub fn build(&self, fs: &dyn FileSystem, path: &str) -> Result<ResMap> {
+        let dir = fs::join(fs, "", path)?;
+        let ctx = Ctx { fs, options: &self.options, stack: RefCell::new(Vec::new()), read: Cell::new(0) };
+        let (mut acc, top) = match &self.options.overrides {
+            Some(o) => {
+                let k = flux::wrapping_kustomization(fs, &dir, o)?;
+                let acc = ctx.accumulate(&dir, &k, Vec::new())?;
+                (acc, k)
+            }
+            None => {
+                let k = ctx.load_kustomization(&dir)?;
+                let acc = ctx.accumulate_dir(&dir, &k, Vec::new())?;
+                (acc, k)
+            }
+        };
+        generate::add_hashes(&mut acc)?;
+        nameref::fix_references(&mut acc)?;
+        let mut map = ResMap { resources: acc };
+        sort::apply(&mut map, top.sort_options.as_ref())?;
+        Ok(map)
+    }
+}
+
+/// State shared by one build.
+pub(crate) struct Ctx<'a> {
+    pub fs: &'a dyn FileSystem,
+    pub options: &'a Options,
+    stack: RefCell<Vec<String>>,
+    read: Cell<u64>,
+}
+
+impl Ctx<'_> {
+    /// Reads a file, counting it against the build's byte budget.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>> {
+        let bytes = self.fs.read(path)?;
+        let total = self.read.get() + bytes.len() as u64;
+        if total > self.options.max_total_bytes {
+            return Err(Error::TooLarge { path: self.fs.display(path), limit: self.options.max_total_bytes });
+        }
+        self.read.set(total);
+        Ok(bytes)
+    }
+
+    /// Reads a UTF-8 file.
+    pub fn read_text(&self, path: &str) -> Result<String> {
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|e| Error::Io {
+            path: self.fs.display(path),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
+    }
+
+    /// Reads a file a kustomization in `dir` refers to, enforcing kustomize's root-only load
+    /// restriction: the file must be in or below `dir`.
+    pub fn read_restricted(&self, dir: &str, reference: &str) -> Result<(String, Vec<u8>)> {
+        let path = fs::join(self.fs, dir, reference)?;
+        if !fs::is_within(&path, dir) {
+            return Err(Error::OutsideRoot { path: self.fs.display(&path), root: self.fs.display(dir) });
+        }
+        let bytes = self.read(&path)?;
+        Ok((path, bytes))
+    }
+
+    /// Reads and validates the kustomization file of `dir`.
+    pub fn load_kustomization(&self, dir: &str) -> Result<Kustomization> {
+        let found: Vec<String> = KUSTOMIZATION_FILE_NAMES
+            .iter()
+            .map(|n| if dir.is_empty() { n.to_string() } else { format!("{dir}/{n}") })
+            .filter(|p| self.fs.is_file(p))
+            .collect();
+        let path = match found.as_slice() {
+            [] => return Err(Error::MissingKustomization { dir: self.fs.display(dir) }),
+            [one] => one.clone(),
+            _ => return Err(Error::MultipleKustomizations { dir: self.fs.display(dir) }),
+        };
+        let text = self.read_text(&path)?;
+        parse_kustomization(&text).map_err(|message| match message {
+            ParseFailure::Yaml(source) => Error::Yaml { path: self.fs.display(&path), source },
+            ParseFailure::Schema(message) => {
+                Error::InvalidKustomization { path: self.fs.display(&path), message }
+            }
+        })
+    }
+
+    /// Builds a directory's kustomization as a base (its own accumulation, no hashes yet).
+    fn accumulate_dir(&self, dir: &str, k: &Kustomization, acc: Vec<Resource>) -> Result<Vec<Resource>> {
+        if self.stack.borrow().iter().any(|d| d == dir) {
+            return Err(Error::Cycle { path: self.fs.display(dir) });
+        }
+        self.stack.borrow_mut().push(dir.to_string());
+        let result = self.accumulate(dir, k, acc);
+        self.stack.borrow_mut().pop();
+        result
+    }
+
+    /// kustomize's `accumulateTarget`: resources, generators, components, transformers.
+    pub fn accumulate(&self, dir: &str, k: &Kustomization, acc: Vec<Resource>) -> Result<Vec<Resource>> {
+        self.refuse_plugins(dir, k)?;
+        let mut acc = acc;
+        for entry in &k.resources {
+            self.accumulate_resource(dir, entry, &mut acc)?;
+        }
+        generate::run_generators(self, dir, k, &mut acc)?;
+        for component in &k.components {
+            acc = self.accumulate_component(dir, component, acc)?;
+        }
+        transform::run_all(self, dir, k, &mut acc)?;
+        Ok(acc)
+    }
+
+    fn refuse_plugins(&self, dir: &str, k: &Kustomization) -> Result<()> {
+        let named = k
+            .generators
+            .iter()
+            .chain(&k.transformers)
+            .chain(&k.validators)
+            .next()
+            .cloned()
+            .or_else(|| (!k.helm_charts.is_empty() || !k.helm_chart_inflation_generator.is_empty()).then(|| "helmCharts".to_string()));
+        match named {
+            Some(plugin) => Err(Error::PluginRefused { path: self.fs.display(dir), plugin }),
+            None => Ok(()),
+        }
+    }
+
+    fn accumulate_resource(&self, dir: &str, entry: &str, acc: &mut Vec<Resource>) -> Result<()> {
+        let path = match fs::join(self.fs, dir, entry) {
+            Ok(p) => p,
+            Err(e) if looks_remote(entry) => return Err(self.remote_refused(dir, entry, e)),
+            Err(e) => return Err(e),
+        };
+        if self.fs.is_file(&path) {
+            let (path, bytes) = self.read_restricted(dir, entry)?;
+            let resources = self.parse_resources(&path, &bytes)?;
+            return append_all(acc, resources);
+        }
+        if self.fs.is_dir(&path) {
+            let k = self.load_kustomization(&path)?;
+            if k.is_component() {
+                return Err(Error::transform(format!(
+                    "expected kind != 'Component' for path '{}'",
+                    self.fs.display(&path).display()
+                )));
+            }
+            let sub = self.accumulate_dir(&path, &k, Vec::new())?;
+            return append_all(acc, sub);
+        }
+        if looks_remote(entry) {
+            return Err(self.remote_refused(dir, entry, Error::NotFound { path: path.into() }));
+        }
+        Err(Error::NotFound { path: self.fs.display(&path) })
+    }
+
+    fn remote_refused(&self, dir: &str, entry: &str, _cause: Error) -> Error {
+        Error::RemoteRefused { path: self.fs.display(dir), resource: entry.to_string() }
+    }
+
+    fn accumulate_component(&self, dir: &str, entry: &str, acc: Vec<Resource>) -> Result<Vec<Resource>> {
+        let path = fs::join(self.fs, dir, entry)?;
+        if !self.fs.is_dir(&path) {
+            if looks_remote(entry) {
+                return Err(Error::RemoteRefused { path: self.fs.display(dir), resource: entry.into() });
+            }
+            return Err(Error::NotFound { path: self.fs.display(&path) });
+        }
+        let k = self.load_kustomization(&path)?;
+        if !k.is_component() {
+            return Err(Error::transform(format!(
+                "expected kind 'Component' for path '{}' but got '{}'",
+                self.fs.display(&path).display(),
+                if k.kind.is_empty() { "Kustomization" } else { &k.kind }
+            )));
+        }
+        self.accumulate_dir(&path, &k, acc)
+    }
+
+    /// Parses a file of objects: empty documents dropped, `*List` kinds inlined, and kind and
+    /// name required.
+    pub fn parse_resources(&self, path: &str, bytes: &[u8]) -> Result<Vec<Resource>> {
+        let text = String::from_utf8_lossy(bytes);
+        let docs = yaml::parse_stream(&text).map_err(|source| Error::Yaml { path: self.fs.display(path), source })?;
+        objects_from_documents(docs)
+            .map_err(|m| Error::transform(format!("{}: {m}", self.fs.display(path).display())))
+    }
+}
+
+/// Turns parsed documents into resources the way kustomize's resource factory does.
+pub fn objects_from_documents(docs: Vec<Value>) -> std::result::Result<Vec<Resource>, String> {
+    let mut queue: std::collections::VecDeque<Value> = docs.into_iter().collect();
+    let mut out = Vec::new();
+    while let Some(doc) = queue.pop_front() {
+        if doc.is_null() || doc.as_object().is_some_and(|m| m.is_empty()) {
+            continue;
+        }
+        let Some(obj) = doc.as_object() else {
+            return Err(format!("expected a mapping, found {doc}"));
+        };
+        let kind = obj.get("kind").map(yaml::to_compact_string).unwrap_or_default();
+        if kind.is_empty() {
+            return Err("missing kind in object".to_string());
+        }
+        if kind.ends_with("List") {
+            match obj.get("items") {
+                Some(Value::Array(items)) => {
+                    queue.extend(items.iter().cloned());
+                    continue;
+                }
+                Some(Value::Null) => continue,
+                Some(_) => return Err(format!("expected array in {kind}/items")),
+                None => {}
+            }
+        } else {
+            let name = obj.get("metadata").and_then(|m| m.get("name")).map(yaml::to_compact_string);
+            if name.is_none_or(|n| n.is_empty()) {
+                return Err(format!("missing metadata.name in object of kind {kind}"));
+            }
+        }
+        if has_null_list_item(&doc) {
+            return Err(format!("empty item in a list of object of kind {kind}"));
+        }
+        out.push(Resource::new(doc));
+    }
+    Ok(out)
+}
+
+fn has_null_list_item(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(|i| i.is_null() || has_null_list_item(i)),
+        Value::Object(m) => m.values().any(has_null_list_item),
+        _ => false,
+    }
+}
+
+/// Appends resources, refusing ids that are already present.
+pub fn append_all(acc: &mut Vec<Resource>, more: Vec<Resource>) -> Result<()> {
+    for r in more {
+        let id = r.cur_id();
+        if acc.iter().any(|o| o.cur_id().equals(&id)) {
+            return Err(Error::Conflict { id: id.to_string() });
+        }
+        acc.push(r);
+    }
+    Ok(())
+}
+
+/// Whether a resource entry names something remote (URL, git or GitHub shorthand).
+pub fn looks_remote(entry: &str) -> bool {
+    ["http://", "https://", "git::", "git@", "ssh://", "github.com/", "gitlab.com/", "bitbucket.org/"]
+        .iter()
+        .any(|p| entry.starts_with(p))
+        || entry.contains("?ref=")
+        || entry.contains(".git//")
+}
+
+enum ParseFailure {
+    Yaml(yaml::SyntaxError),
+    Schema(String),
+}
+
+fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFailure> {
+    let value = yaml::parse_one(text).map_err(ParseFailure::Yaml)?;
+    let value = if value.is_null() { Value::Object(Default::default()) } else { value };
+    let mut k: Kustomization = serde_json::from_value(value).map_err(|e| ParseFailure::Schema(e.to_string()))?;
+    k.fix_legacy_fields();
+    k.check_kind().map_err(ParseFailure::Schema)?;
+    Ok(k)
+}
+
+/// Parses kustomization text (for Flux's wrapping kustomization and tests).
+pub fn kustomization_from_str(text: &str) -> std::result::Result<Kustomization, String> {
+    parse_kustomization(text).map_err(|f| match f {
+        ParseFailure::Yaml(e) => e.to_string(),
+        ParseFailure::Schema(m) => m,
+    })
+}

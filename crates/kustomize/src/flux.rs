@@ -1,0 +1,162 @@
+//! Flux behaviour on top of kustomize: a kustomization generated for directories that have none
+//! (every `.yaml`/`.yml` file below, subdirectories with their own kustomization included as a
+//! whole), and the Flux Kustomization's overrides (`targetNamespace`, `namePrefix`,
+//! `nameSuffix`, `patches`, `images`, `components`) merged into the kustomization the way Flux's
+//! generator edits it before building.
+
+use indexmap::IndexMap;
+
+use crate::build::objects_from_documents;
+use crate::error::{Error, Result};
+use crate::fs::{self, FileSystem};
+use crate::kustfile::{Image, KUSTOMIZATION_FILE_NAMES, Kustomization, Patch};
+use crate::resource::ResMap;
+use crate::yaml;
+
+/// The fields of a Flux `Kustomization` that change what is built.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `spec.targetNamespace`.
+    pub target_namespace: Option<String>,
+    /// `spec.namePrefix`.
+    pub name_prefix: Option<String>,
+    /// `spec.nameSuffix`.
+    pub name_suffix: Option<String>,
+    /// `spec.patches`.
+    pub patches: Vec<Patch>,
+    /// `spec.images`.
+    pub images: Vec<Image>,
+    /// `spec.components`.
+    pub components: Vec<String>,
+    /// `spec.ignoreMissingComponents`.
+    pub ignore_missing_components: bool,
+    /// `spec.commonMetadata.labels`.
+    pub common_labels: IndexMap<String, String>,
+    /// `spec.commonMetadata.annotations`.
+    pub common_annotations: IndexMap<String, String>,
+}
+
+/// The user's kustomization for `dir` (or one generated for plain YAML) with Flux's overrides.
+pub fn wrapping_kustomization(fs: &dyn FileSystem, dir: &str, o: &Overrides) -> Result<Kustomization> {
+    let mut k = find_or_generate(fs, dir)?;
+    if let Some(ns) = &o.target_namespace {
+        k.namespace = ns.clone();
+    }
+    if let Some(p) = &o.name_prefix {
+        k.name_prefix = p.clone();
+    }
+    if let Some(s) = &o.name_suffix {
+        k.name_suffix = s.clone();
+    }
+    k.patches.extend(o.patches.iter().cloned());
+    for c in &o.components {
+        if c.starts_with('/') || c.contains("://") {
+            return Err(Error::transform(format!("component path '{c}' must be local and relative")));
+        }
+        let path = fs::join(fs, dir, c)?;
+        if o.ignore_missing_components && !fs.is_dir(&path) && !fs.is_file(&path) {
+            continue;
+        }
+        k.components.push(c.clone());
+    }
+    merge_images(&mut k.images, &o.images);
+    Ok(k)
+}
+
+fn merge_images(into: &mut Vec<Image>, overrides: &[Image]) {
+    for image in overrides {
+        match into.iter_mut().find(|i| i.name == image.name) {
+            Some(existing) => {
+                if !image.new_name.is_empty() {
+                    existing.new_name = image.new_name.clone();
+                }
+                if !image.new_tag.is_empty() || !image.digest.is_empty() {
+                    existing.new_tag = image.new_tag.clone();
+                    existing.digest = image.digest.clone();
+                }
+            }
+            None => into.push(Image { tag_suffix: String::new(), ..image.clone() }),
+        }
+    }
+}
+
+/// Applies `commonMetadata` to the built objects' metadata, as Flux does after the build.
+pub fn apply_common_metadata(map: &mut ResMap, o: &Overrides) {
+    for r in &mut map.resources {
+        for (field, entries) in [("labels", &o.common_labels), ("annotations", &o.common_annotations)] {
+            if entries.is_empty() {
+                continue;
+            }
+            let meta = r.metadata_mut();
+            let target = meta.entry(field).or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let Some(m) = target.as_object_mut() {
+                for (k, v) in entries {
+                    m.insert(k.clone(), serde_json::Value::String(v.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
+    for name in KUSTOMIZATION_FILE_NAMES {
+        let path = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+        if fs.is_file(&path) {
+            let bytes = fs.read(&path)?;
+            return crate::build::kustomization_from_str(&String::from_utf8_lossy(&bytes))
+                .map_err(|message| Error::InvalidKustomization { path: fs.display(&path), message });
+        }
+    }
+    generated_kustomization(fs, dir)
+}
+
+/// Flux's generated kustomization for a directory without one.
+pub fn generated_kustomization(fs: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
+    let mut resources = Vec::new();
+    scan(fs, dir, dir, &mut resources)?;
+    let mut k = Kustomization::default();
+    if resources.is_empty() {
+        k.namespace = "_placeholder".into();
+    }
+    k.resources = resources;
+    Ok(k)
+}
+
+fn has_kustomization(fs: &dyn FileSystem, dir: &str) -> bool {
+    KUSTOMIZATION_FILE_NAMES.iter().any(|n| fs.is_file(&format!("{dir}/{n}")))
+}
+
+fn scan(fs: &dyn FileSystem, base: &str, dir: &str, out: &mut Vec<String>) -> Result<()> {
+    for name in fs.list(dir)? {
+        let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+        let rel = relative(base, &path);
+        if fs.is_dir(&path) {
+            if has_kustomization(fs, &path) {
+                out.push(rel);
+            } else {
+                scan(fs, base, &path, out)?;
+            }
+            continue;
+        }
+        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        let bytes = fs.read(&path)?;
+        let parsed = yaml::parse_stream(&String::from_utf8_lossy(&bytes))
+            .map_err(|e| e.to_string())
+            .and_then(objects_from_documents);
+        if let Err(message) = parsed {
+            return Err(Error::transform(format!(
+                "failed to decode Kubernetes YAML from {}: {message}",
+                fs.display(&path).display()
+            )));
+        }
+        out.push(rel);
+    }
+    Ok(())
+}
+
+fn relative(base: &str, path: &str) -> String {
+    let rest = if base.is_empty() { path } else { path.strip_prefix(&format!("{base}/")).unwrap_or(path) };
+    format!("./{rest}")
+}

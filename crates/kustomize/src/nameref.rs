@@ -1,0 +1,341 @@
+//! Name-reference fixing: after prefixes, suffixes, hashes and namespaces changed object names,
+//! every field that referred to an object by its old name is rewritten to the new one.
+//!
+//! The table of which fields refer to which kinds follows kustomize's built-in `nameReference`
+//! configuration; pod-spec fields are expanded for every workload kind that embeds a pod spec.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::fieldspec::{self, Create, FieldSpec};
+use crate::resource::{Gvk, ResId, Resource};
+
+/// One referral kind and the fields that refer to it.
+struct BackRef {
+    target: Gvk,
+    referrers: Vec<FieldSpec>,
+}
+
+/// Where each workload kind keeps its pod spec.
+const POD_SPECS: &[(&str, &str)] = &[
+    ("Pod", "spec"),
+    ("PodTemplate", "template/spec"),
+    ("Deployment", "spec/template/spec"),
+    ("ReplicaSet", "spec/template/spec"),
+    ("DaemonSet", "spec/template/spec"),
+    ("StatefulSet", "spec/template/spec"),
+    ("Job", "spec/template/spec"),
+    ("CronJob", "spec/jobTemplate/spec/template/spec"),
+    ("ReplicationController", "spec/template/spec"),
+];
+
+fn pod_refs(kinds: &[&str], suffixes: &[&str]) -> Vec<FieldSpec> {
+    let mut out = Vec::new();
+    for (kind, prefix) in POD_SPECS.iter().filter(|(k, _)| kinds.contains(k)) {
+        for s in suffixes {
+            let version = if *kind == "Pod" { "v1" } else { "" };
+            out.push(FieldSpec::new("", version, kind, &format!("{prefix}/{s}"), false));
+        }
+    }
+    out
+}
+
+fn refs(rows: &[(&str, &str, &str)]) -> Vec<FieldSpec> {
+    rows.iter().map(|(g, k, p)| FieldSpec::new(g, "", k, p, false)).collect()
+}
+
+fn gvk(group: &str, version: &str, kind: &str) -> Gvk {
+    Gvk { group: group.into(), version: version.into(), kind: kind.into() }
+}
+
+const CONFIG_KINDS: &[&str] = &["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob"];
+const WORKLOADS: &[&str] = &["Pod", "StatefulSet", "Deployment", "ReplicationController", "CronJob", "Job", "DaemonSet"];
+
+fn back_refs() -> Vec<BackRef> {
+    let scale = |k: &str| BackRef {
+        target: gvk("", "", k),
+        referrers: refs(&[("", "HorizontalPodAutoscaler", "spec/scaleTargetRef/name")]),
+    };
+    let mut configmap = pod_refs(CONFIG_KINDS, &[
+        "volumes/configMap/name",
+        "containers/env/valueFrom/configMapKeyRef/name",
+        "initContainers/env/valueFrom/configMapKeyRef/name",
+        "containers/envFrom/configMapRef/name",
+        "initContainers/envFrom/configMapRef/name",
+        "volumes/projected/sources/configMap/name",
+    ]);
+    configmap.extend(refs(&[
+        ("", "Node", "spec/configSource/configMap"),
+        ("", "Role", "rules/resourceNames"),
+        ("", "ClusterRole", "rules/resourceNames"),
+        ("", "Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
+    ]));
+    let mut secret = pod_refs(CONFIG_KINDS, &[
+        "volumes/secret/secretName",
+        "containers/env/valueFrom/secretKeyRef/name",
+        "initContainers/env/valueFrom/secretKeyRef/name",
+        "containers/envFrom/secretRef/name",
+        "initContainers/envFrom/secretRef/name",
+        "imagePullSecrets/name",
+        "volumes/projected/sources/secret/name",
+    ]);
+    secret.extend(refs(&[
+        ("", "Ingress", "spec/tls/secretName"),
+        ("", "Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
+        ("", "Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
+        ("", "Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
+        ("", "ServiceAccount", "imagePullSecrets/name"),
+        ("", "StorageClass", "parameters/secretName"),
+        ("", "StorageClass", "parameters/adminSecretName"),
+        ("", "StorageClass", "parameters/userSecretName"),
+        ("", "StorageClass", "parameters/secretRef"),
+        ("", "Role", "rules/resourceNames"),
+        ("", "ClusterRole", "rules/resourceNames"),
+        ("serving.knative.dev", "Service", "spec/template/spec/containers/env/valueFrom/secretKeyRef/name"),
+        ("", "PersistentVolume", "spec/azureFile/secretName"),
+    ]));
+    let rbac = "rbac.authorization.k8s.io";
+    let mut service_account = refs(&[(rbac, "RoleBinding", "subjects"), (rbac, "ClusterRoleBinding", "subjects")]);
+    service_account.extend(pod_refs(WORKLOADS, &["serviceAccountName"]));
+    vec![
+        scale("Deployment"),
+        scale("ReplicationController"),
+        scale("ReplicaSet"),
+        scale("StatefulSet"),
+        BackRef { target: gvk("", "v1", "ConfigMap"), referrers: configmap },
+        BackRef { target: gvk("", "v1", "Secret"), referrers: secret },
+        BackRef {
+            target: gvk("", "v1", "Service"),
+            referrers: refs(&[
+                ("apps", "StatefulSet", "spec/serviceName"),
+                ("", "Ingress", "spec/rules/http/paths/backend/serviceName"),
+                ("", "Ingress", "spec/backend/serviceName"),
+                ("", "Ingress", "spec/rules/http/paths/backend/service/name"),
+                ("", "Ingress", "spec/defaultBackend/service/name"),
+                ("apiregistration.k8s.io", "APIService", "spec/service/name"),
+                ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
+                ("admissionregistration.k8s.io", "MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+            ]),
+        },
+        BackRef { target: gvk(rbac, "", "Role"), referrers: refs(&[(rbac, "RoleBinding", "roleRef/name")]) },
+        BackRef {
+            target: gvk(rbac, "", "ClusterRole"),
+            referrers: refs(&[(rbac, "RoleBinding", "roleRef/name"), (rbac, "ClusterRoleBinding", "roleRef/name")]),
+        },
+        BackRef { target: gvk("", "v1", "ServiceAccount"), referrers: service_account },
+        BackRef {
+            target: gvk("", "v1", "PersistentVolumeClaim"),
+            referrers: pod_refs(WORKLOADS, &["volumes/persistentVolumeClaim/claimName"]),
+        },
+        BackRef {
+            target: gvk("", "v1", "PersistentVolume"),
+            referrers: refs(&[("", "PersistentVolumeClaim", "spec/volumeName"), ("", "ClusterRole", "rules/resourceNames")]),
+        },
+        BackRef {
+            target: gvk("storage.k8s.io", "v1", "StorageClass"),
+            referrers: refs(&[
+                ("", "PersistentVolume", "spec/storageClassName"),
+                ("", "PersistentVolumeClaim", "spec/storageClassName"),
+                ("", "StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
+            ]),
+        },
+        BackRef {
+            target: gvk("scheduling.k8s.io", "v1", "PriorityClass"),
+            referrers: pod_refs(WORKLOADS, &["priorityClassName"]),
+        },
+        BackRef {
+            target: gvk("networking.k8s.io/v1", "v1", "IngressClass"),
+            referrers: refs(&[("", "Ingress", "spec/ingressClassName")]),
+        },
+        BackRef {
+            target: gvk("admissionregistration.k8s.io", "", "ValidatingAdmissionPolicy"),
+            referrers: refs(&[("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", "spec/policyName")]),
+        },
+    ]
+}
+
+/// Rewrites every name reference in `acc` to the current names of the objects referred to.
+pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
+    let table = back_refs();
+    let snapshot: Vec<Resource> = acc.to_vec();
+    for (ri, referrer) in acc.iter_mut().enumerate() {
+        let org = snapshot[ri].org_id();
+        let candidates = candidates_for(&snapshot, &snapshot[ri])?;
+        for back in &table {
+            for spec in back.referrers.iter().filter(|s| org.gvk.is_selected_by(&s.gvk())) {
+                let ctx = RefCtx { referrer: &snapshot[ri], target: &back.target, candidates: &candidates, spec };
+                let gvk = referrer.gvk();
+                let path_only = FieldSpec { path: spec.path.clone(), ..FieldSpec::default() };
+                fieldspec::apply(&mut referrer.obj, &gvk, &path_only, Create::Nothing, &mut |node| ctx.set(node))
+                    .map_err(|e| Error::transform(format!("updating name reference in '{}' field of '{}': {e}", spec.path, snapshot[ri].cur_id())))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// kustomize's `SubsetThatCouldBeReferencedByResource`.
+fn candidates_for<'a>(all: &'a [Resource], referrer: &Resource) -> Result<Vec<&'a Resource>> {
+    let rid = referrer.cur_id();
+    if rid.is_cluster_scoped() {
+        return Ok(all.iter().collect());
+    }
+    let binding_namespaces = subject_namespaces(referrer);
+    Ok(all
+        .iter()
+        .filter(|t| {
+            let id = t.cur_id();
+            id.is_cluster_scoped()
+                || id.effective_namespace() == rid.effective_namespace()
+                || binding_namespaces.contains(&t.namespace())
+        })
+        .collect())
+}
+
+fn subject_namespaces(r: &Resource) -> Vec<String> {
+    if r.kind() != "RoleBinding" {
+        return Vec::new();
+    }
+    r.obj
+        .get("subjects")
+        .and_then(Value::as_array)
+        .map(|subjects| {
+            subjects
+                .iter()
+                .filter(|s| s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"))
+                .filter_map(|s| s.get("namespace").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct RefCtx<'a> {
+    referrer: &'a Resource,
+    target: &'a Gvk,
+    candidates: &'a [&'a Resource],
+    spec: &'a FieldSpec,
+}
+
+impl RefCtx<'_> {
+    fn set(&self, node: &mut Value) -> Result<()> {
+        match node {
+            Value::Null => Ok(()),
+            Value::String(_) => self.set_scalar(node),
+            Value::Object(_) => self.set_mapping(node),
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    match item {
+                        Value::Object(_) => self.set_mapping(item)?,
+                        Value::String(_) => self.set_scalar(item)?,
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn set_scalar(&self, node: &mut Value) -> Result<()> {
+        let old = node.as_str().unwrap_or_default().to_string();
+        let chosen = self.select(&old, self.candidates.to_vec(), |rs| all_same(rs, false))?;
+        if let Some(r) = chosen {
+            let name = r.name();
+            if name != old {
+                *node = Value::String(name);
+            }
+        }
+        Ok(())
+    }
+
+    fn set_mapping(&self, node: &mut Value) -> Result<()> {
+        let Some(map) = node.as_object_mut() else {
+            return Ok(());
+        };
+        let Some(old) = map.get("name").map(crate::yaml::to_compact_string) else {
+            return Err(Error::transform("path config error; no 'name' field in node"));
+        };
+        let candidates = match map.get("namespace").map(crate::yaml::to_compact_string) {
+            None => self.candidates.to_vec(),
+            Some(ns) => {
+                let by_org: Vec<&Resource> =
+                    self.candidates.iter().copied().filter(|c| c.org_id().namespace == ns).collect();
+                if !by_org.is_empty() {
+                    by_org
+                } else {
+                    self.candidates.iter().copied().filter(|c| c.namespace() == ns).collect()
+                }
+            }
+        };
+        let Some(r) = self.select(&old, candidates, |rs| all_same(rs, true))? else {
+            return Ok(());
+        };
+        let (name, ns) = (r.name(), r.namespace());
+        if name == old && ns.is_empty() {
+            return Ok(());
+        }
+        map.insert("name".into(), Value::String(name));
+        if !ns.is_empty() {
+            map.insert("namespace".into(), Value::String(ns));
+        }
+        Ok(())
+    }
+
+    fn select<'r>(
+        &self,
+        old: &str,
+        candidates: Vec<&'r Resource>,
+        identical: impl Fn(&[&Resource]) -> bool,
+    ) -> Result<Option<&'r Resource>> {
+        let role_ref = self.role_ref_gvk();
+        let rid = self.referrer.cur_id();
+        let mut c: Vec<&Resource> = candidates
+            .into_iter()
+            .filter(|r| r.prev_ids().iter().any(|p| p.name == old))
+            .filter(|r| r.prev_ids().iter().any(|p| p.gvk.is_selected_by(self.target)))
+            .filter(|r| role_ref.as_ref().is_none_or(|g| r.prev_ids().iter().any(|p| p.gvk.is_selected_by(g))))
+            .filter(|r| same_namespace(&rid, r))
+            .collect();
+        if c.len() == 1 {
+            return Ok(c.pop());
+        }
+        c.retain(|r| r.prefixes_suffixes_equal(self.referrer, true));
+        if c.len() > 1 {
+            c.retain(|r| r.prefixes_suffixes_equal(self.referrer, false));
+        }
+        match c.len() {
+            0 => Ok(None),
+            1 => Ok(c.pop()),
+            _ if identical(&c) => Ok(c.first().copied()),
+            _ => {
+                let ids: Vec<String> = c.iter().map(|r| r.cur_id().to_string()).collect();
+                Err(Error::transform(format!("found multiple possible referrals: {}", ids.join(", "))))
+            }
+        }
+    }
+
+    fn role_ref_gvk(&self) -> Option<Gvk> {
+        if !self.spec.path.ends_with("roleRef/name") {
+            return None;
+        }
+        let role_ref = self.referrer.obj.get("roleRef")?;
+        let group = role_ref.get("apiGroup")?.as_str()?;
+        let kind = role_ref.get("kind")?.as_str()?;
+        Some(Gvk { group: group.into(), version: String::new(), kind: kind.into() })
+    }
+}
+
+fn same_namespace(referrer: &ResId, r: &Resource) -> bool {
+    if referrer.is_cluster_scoped() {
+        return true;
+    }
+    let id = r.cur_id();
+    id.is_cluster_scoped() || r.kind() == "ServiceAccount" || id.effective_namespace() == referrer.effective_namespace()
+}
+
+fn all_same(rs: &[&Resource], with_namespace: bool) -> bool {
+    let Some(first) = rs.first() else {
+        return true;
+    };
+    rs.iter().all(|r| r.name() == first.name() && (!with_namespace || r.namespace() == first.namespace()))
+}

@@ -1,0 +1,273 @@
+//! Strategic merge patch as kustomize applies it (kyaml's merge2 walker): maps merge
+//! recursively, `null` deletes, `$patch: delete|replace` directives, lists with a merge key merge
+//! element-wise with the patch's elements first, other lists are replaced.
+//!
+//! kustomize finds merge keys in its built-in OpenAPI schema for Kubernetes types and infers
+//! `name` as the key for types it has no schema for; [`list_strategy`] encodes the schema's
+//! merge keys for the fields that have one.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+const PATCH_DIRECTIVE: &str = "$patch";
+
+/// How a list field merges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ListStrategy {
+    /// Elements are maps matched by this key.
+    Keyed(String),
+    /// Scalars merged as a set.
+    Primitive,
+    /// The patch's list replaces the target's.
+    Replace,
+}
+
+/// Applies `patch` to `target`; returns `None` when the patch deletes the whole object.
+pub fn merge(target: &Value, patch: &Value, schema_known: bool) -> Result<Option<Value>> {
+    let path: Vec<String> = Vec::new();
+    merge_node(Some(target), patch, schema_known, &path)
+}
+
+fn merge_node(dest: Option<&Value>, patch: &Value, known: bool, path: &[String]) -> Result<Option<Value>> {
+    match patch {
+        Value::Null => Ok(None),
+        Value::Object(p) => merge_map(dest, p, known, path),
+        Value::Array(p) => merge_list(dest, p, known, path),
+        scalar => {
+            if let Some(d) = dest.filter(|d| d.is_object() || d.is_array()) {
+                return Err(Error::transform(format!(
+                    "wrong node kind at {}: expected {} but got scalar",
+                    path.join("."),
+                    if d.is_object() { "MappingNode" } else { "SequenceNode" }
+                )));
+            }
+            Ok(Some(scalar.clone()))
+        }
+    }
+}
+
+fn directive(map: &Map<String, Value>) -> Result<Option<String>> {
+    match map.get(PATCH_DIRECTIVE) {
+        None => Ok(None),
+        Some(Value::String(s)) if s == "delete" || s == "replace" || s == "merge" => Ok(Some(s.clone())),
+        Some(other) => Err(Error::transform(format!("unknown patch strategy {other}"))),
+    }
+}
+
+fn merge_map(
+    dest: Option<&Value>,
+    patch: &Map<String, Value>,
+    known: bool,
+    path: &[String],
+) -> Result<Option<Value>> {
+    let mut patch = patch.clone();
+    let d = directive(&patch)?;
+    patch.remove(PATCH_DIRECTIVE);
+    match d.as_deref() {
+        Some("delete") => return Ok(None),
+        Some("replace") => return Ok(Some(strip_nulls(Value::Object(patch)))),
+        _ => {}
+    }
+    let mut out = match dest {
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Null) | None => Map::new(),
+        Some(_) => {
+            return Err(Error::transform(format!(
+                "wrong node kind at {}: expected ScalarNode but got MappingNode",
+                path.join(".")
+            )));
+        }
+    };
+    for (key, pv) in &patch {
+        let mut child_path = path.to_vec();
+        child_path.push(key.clone());
+        match merge_node(out.get(key), pv, known, &child_path)? {
+            Some(v) => {
+                out.insert(key.clone(), v);
+            }
+            None => {
+                out.remove(key);
+            }
+        }
+    }
+    Ok(Some(Value::Object(out)))
+}
+
+/// Removes `null` fields and `$patch` keys from a value that lands without a target.
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, v)| !v.is_null() && k != PATCH_DIRECTIVE)
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+fn merge_list(dest: Option<&Value>, patch: &[Value], known: bool, path: &[String]) -> Result<Option<Value>> {
+    let (patch, replace) = take_list_directive(patch);
+    let dest_items: Vec<Value> = match dest {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(_) => {
+            return Err(Error::transform(format!(
+                "wrong node kind at {}: expected a list",
+                path.join(".")
+            )));
+        }
+    };
+    if replace {
+        return Ok(Some(Value::Array(patch)));
+    }
+    match list_strategy(known, path, &dest_items, &patch) {
+        ListStrategy::Replace => Ok(Some(Value::Array(
+            patch.into_iter().map(strip_nulls).collect(),
+        ))),
+        ListStrategy::Primitive => Ok(Some(Value::Array(merge_primitive(&dest_items, &patch)))),
+        ListStrategy::Keyed(key) => merge_keyed(&dest_items, &patch, &key, known, path).map(Some),
+    }
+}
+
+fn take_list_directive(patch: &[Value]) -> (Vec<Value>, bool) {
+    let mut replace = false;
+    let mut items = Vec::new();
+    for item in patch {
+        match item.as_object().and_then(|m| m.get(PATCH_DIRECTIVE)) {
+            Some(Value::String(s)) if s == "replace" && item.as_object().is_some_and(|m| m.len() == 1) => {
+                replace = true;
+            }
+            _ => items.push(item.clone()),
+        }
+    }
+    (items, replace)
+}
+
+fn merge_primitive(dest: &[Value], patch: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in patch.iter().chain(dest) {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
+fn key_of(item: &Value, key: &str) -> Option<String> {
+    item.get(key).map(crate::yaml::to_compact_string)
+}
+
+fn merge_keyed(dest: &[Value], patch: &[Value], key: &str, known: bool, path: &[String]) -> Result<Value> {
+    let mut order: Vec<Option<String>> = Vec::new();
+    for item in patch.iter().chain(dest) {
+        let k = key_of(item, key);
+        if k.is_none() || !order.contains(&k) {
+            order.push(k);
+        }
+    }
+    let mut out = Vec::new();
+    let mut used_unkeyed = 0usize;
+    for k in order {
+        let Some(k) = k else {
+            if let Some(item) = patch.iter().chain(dest).filter(|i| key_of(i, key).is_none()).nth(used_unkeyed) {
+                out.push(strip_nulls(item.clone()));
+            }
+            used_unkeyed += 1;
+            continue;
+        };
+        let d = dest.iter().find(|i| key_of(i, key).as_deref() == Some(&k));
+        let p = patch.iter().find(|i| key_of(i, key).as_deref() == Some(&k));
+        let merged = match (d, p) {
+            (Some(d), Some(p)) => merge_node(Some(d), p, known, path)?,
+            (None, Some(p)) => merge_node(None, p, known, path)?,
+            (Some(d), None) => Some(d.clone()),
+            (None, None) => None,
+        };
+        if let Some(v) = merged.filter(|v| !v.as_object().is_some_and(Map::is_empty)) {
+            out.push(v);
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// The merge strategy of the list at `path`: from the built-in schema for Kubernetes types,
+/// inferred from a `name` field otherwise.
+fn list_strategy(known: bool, path: &[String], dest: &[Value], patch: &[Value]) -> ListStrategy {
+    if known {
+        return known_list_strategy(path);
+    }
+    let first_has_name = |items: &[Value]| items.first().and_then(|i| i.get("name")).is_some();
+    if first_has_name(dest) || first_has_name(patch) {
+        ListStrategy::Keyed("name".into())
+    } else {
+        ListStrategy::Replace
+    }
+}
+
+fn known_list_strategy(path: &[String]) -> ListStrategy {
+    let field = path.last().map(String::as_str).unwrap_or("");
+    let parent = path.len().checked_sub(2).and_then(|i| path.get(i)).map(String::as_str).unwrap_or("");
+    let keyed = |k: &str| ListStrategy::Keyed(k.to_string());
+    match field {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "imagePullSecrets"
+        | "resourceClaims" | "schedulingGates" | "webhooks" => keyed("name"),
+        "env" => keyed("name"),
+        "secrets" if path.len() == 1 => keyed("name"),
+        "ports" if is_container_list(parent) => keyed("containerPort"),
+        "ports" if parent == "spec" && path.len() == 2 => keyed("port"),
+        "volumeMounts" => keyed("mountPath"),
+        "volumeDevices" => keyed("devicePath"),
+        "hostAliases" => keyed("ip"),
+        "topologySpreadConstraints" => keyed("topologyKey"),
+        "ownerReferences" => keyed("uid"),
+        "finalizers" if parent == "metadata" => ListStrategy::Primitive,
+        _ => ListStrategy::Replace,
+    }
+}
+
+fn is_container_list(name: &str) -> bool {
+    matches!(name, "containers" | "initContainers" | "ephemeralContainers")
+}
+
+/// Whether kustomize's built-in schema covers this type (so merge keys come from the schema).
+pub fn schema_known(api_version: &str, kind: &str) -> bool {
+    let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+    const GROUPS: &[&str] = &[
+        "", "apps", "batch", "extensions", "networking.k8s.io", "rbac.authorization.k8s.io",
+        "policy", "storage.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io",
+        "scheduling.k8s.io", "coordination.k8s.io", "certificates.k8s.io", "discovery.k8s.io",
+        "node.k8s.io", "apiregistration.k8s.io", "autoscaling", "events.k8s.io",
+    ];
+    !kind.is_empty() && GROUPS.contains(&group) && api_version != "autoscaling/v2"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containers_merge_by_name_patch_first() {
+        let target = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
+        let patch = json!({"spec": {"containers": [{"name": "b", "image": "z"}, {"name": "c", "image": "w"}]}});
+        let out = merge(&target, &patch, true).ok().flatten();
+        assert_eq!(
+            out,
+            Some(json!({"spec": {"containers": [
+                {"name": "b", "image": "z"}, {"name": "c", "image": "w"}, {"name": "a", "image": "x"}
+            ]}}))
+        );
+    }
+
+    #[test]
+    fn directives_and_nulls() {
+        let target = json!({"a": {"b": 1, "c": 2}, "d": [{"name": "x"}, {"name": "y"}], "e": 1});
+        let patch = json!({"a": {"$patch": "replace", "z": 1}, "d": [{"name": "x", "$patch": "delete"}], "e": null});
+        let out = merge(&target, &patch, false).ok().flatten();
+        assert_eq!(out, Some(json!({"a": {"z": 1}, "d": [{"name": "y"}]})));
+        assert_eq!(merge(&target, &json!({"$patch": "delete"}), false).ok(), Some(None));
+    }
+}

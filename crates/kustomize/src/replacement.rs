@@ -1,0 +1,181 @@
+//! `replacements`: copy a value from one object's field into fields of other objects.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::build::Ctx;
+use crate::error::{Error, Result};
+use crate::kustfile::Selector;
+use crate::patch::select;
+use crate::resource::Resource;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    source: Option<Source>,
+    #[serde(default)]
+    targets: Vec<Target>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Source {
+    #[serde(flatten)]
+    selector: Selector,
+    #[serde(default)]
+    field_path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    select: Selector,
+    #[serde(default)]
+    reject: Vec<Selector>,
+    #[serde(default)]
+    field_paths: Vec<String>,
+    #[serde(default)]
+    options: TargetOptions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetOptions {
+    #[serde(default)]
+    create: bool,
+}
+
+/// Applies every replacement in order.
+pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resource]) -> Result<()> {
+    for entry in entries {
+        let r: Replacement = serde_json::from_value(entry.clone())
+            .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
+        if !r.path.is_empty() {
+            let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
+            let docs = crate::yaml::parse_stream(&String::from_utf8_lossy(&bytes))
+                .map_err(|source| Error::Yaml { path: ctx.fs.display(&path), source })?;
+            for d in docs.into_iter().filter(|d| !d.is_null()) {
+                let list = if d.is_array() { d } else { Value::Array(vec![d]) };
+                for item in list.as_array().into_iter().flatten() {
+                    let r: Replacement = serde_json::from_value(item.clone())
+                        .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
+                    apply_one(&r, acc)?;
+                }
+            }
+            continue;
+        }
+        apply_one(&r, acc)?;
+    }
+    Ok(())
+}
+
+fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
+    let Some(source) = &r.source else {
+        return Err(Error::transform("replacement has no source"));
+    };
+    let found = select(acc, &source.selector)?;
+    let idx = match found.as_slice() {
+        [i] => *i,
+        [] => return Err(Error::transform(format!("nothing selected by {:?}", source.selector))),
+        _ => return Err(Error::transform("more than one source selected by the replacement")),
+    };
+    let path = if source.field_path.is_empty() { "metadata.name" } else { &source.field_path };
+    let value = get_path(&acc[idx].obj, &split_dotted(path))
+        .ok_or_else(|| Error::transform(format!("fieldPath `{path}` is missing for replacement source {}", acc[idx].cur_id())))?;
+    for t in &r.targets {
+        let mut chosen = select(acc, &t.select)?;
+        for rej in &t.reject {
+            let rejected = select(acc, rej)?;
+            chosen.retain(|i| !rejected.contains(i));
+        }
+        for i in chosen {
+            for fp in &t.field_paths {
+                set_path(&mut acc[i].obj, &split_dotted(fp), &value, t.options.create)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits `a.b.[name=x].c`, keeping bracketed parts whole.
+fn split_dotted(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '.' if depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur);
+    out.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+fn element_matches(item: &Value, part: &str) -> Option<bool> {
+    let inner = part.strip_prefix('[')?.strip_suffix(']')?;
+    let (k, v) = inner.split_once('=')?;
+    Some(item.get(k).map(crate::yaml::to_compact_string).as_deref() == Some(v))
+}
+
+fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
+    let Some((head, rest)) = parts.split_first() else {
+        return Some(v.clone());
+    };
+    let next = match v {
+        Value::Object(m) => m.get(head)?,
+        Value::Array(items) => match head.parse::<usize>() {
+            Ok(i) => items.get(i)?,
+            Err(_) => items.iter().find(|i| element_matches(i, head) == Some(true))?,
+        },
+        _ => return None,
+    };
+    get_path(next, rest)
+}
+
+fn set_path(v: &mut Value, parts: &[String], value: &Value, create: bool) -> Result<()> {
+    let Some((head, rest)) = parts.split_first() else {
+        *v = value.clone();
+        return Ok(());
+    };
+    match v {
+        Value::Object(m) => {
+            if !m.contains_key(head.as_str()) {
+                if !create {
+                    return Ok(());
+                }
+                m.insert(head.clone(), Value::Object(Default::default()));
+            }
+            match m.get_mut(head.as_str()) {
+                Some(next) => set_path(next, rest, value, create),
+                None => Ok(()),
+            }
+        }
+        Value::Array(items) => {
+            if head == "*" {
+                for item in items.iter_mut() {
+                    set_path(item, rest, value, create)?;
+                }
+                return Ok(());
+            }
+            let target = match head.parse::<usize>() {
+                Ok(i) => items.get_mut(i),
+                Err(_) => items.iter_mut().find(|i| element_matches(i, head) == Some(true)),
+            };
+            match target {
+                Some(next) => set_path(next, rest, value, create),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}

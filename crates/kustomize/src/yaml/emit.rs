@@ -1,0 +1,649 @@
+//! YAML output byte-identical to `kustomize build`.
+//!
+//! kustomize prints every resource by marshalling it to JSON and converting that JSON to YAML with
+//! `sigs.k8s.io/yaml`, which decodes the JSON with go-yaml v2 and encodes it again with go-yaml
+//! v2's libyaml-derived emitter. No Rust YAML crate reproduces that emitter's choices (map keys
+//! sorted with digit runs compared as numbers, sequences not indented inside mappings, plain
+//! scalars folded past column 80, YAML 1.1 words such as `yes` double-quoted, tabs forcing double
+//! quotes, `|`/`|-`/`|+` block scalars), so this module implements them directly. It works on a
+//! JSON value because that is exactly what go-yaml v2 sees.
+
+use serde_json::{Map, Value};
+
+use super::scalar;
+
+/// The column past which go-yaml v2 folds long scalars onto a continuation line.
+const BEST_WIDTH: usize = 80;
+/// go-yaml v2's indentation step.
+const INDENT: usize = 2;
+
+/// Renders one document (no leading `---`) exactly as go-yaml v2 would.
+pub fn to_yaml(value: &Value) -> String {
+    let mut e = Emitter {
+        whitespace: true,
+        indention: true,
+        ..Emitter::default()
+    };
+    match value {
+        Value::Object(m) if !m.is_empty() => e.block_map(m, 0),
+        Value::Array(a) if !a.is_empty() => e.block_seq(a, 0),
+        other => {
+            e.indent = 0;
+            e.whitespace = true;
+            e.indention = true;
+            e.scalar(other, false);
+        }
+    }
+    if !e.out.ends_with('\n') {
+        e.out.push('\n');
+    }
+    e.out
+}
+
+#[derive(Default)]
+struct Emitter {
+    out: String,
+    column: usize,
+    indent: usize,
+    whitespace: bool,
+    indention: bool,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+impl Emitter {
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+
+    fn write_indent(&mut self) {
+        if !self.indention
+            || self.column > self.indent
+            || (self.column == self.indent && !self.whitespace)
+        {
+            self.put_break();
+        }
+        while self.column < self.indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn indicator(&mut self, text: &str, need_whitespace: bool, is_whitespace: bool) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in text.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = false;
+    }
+
+    fn block_map(&mut self, map: &Map<String, Value>, indent: usize) {
+        for (key, value) in sorted_entries(map) {
+            self.indent = indent;
+            self.write_indent();
+            self.key(key);
+            self.indicator(":", false, false);
+            self.value_after_indicator(value, indent, true);
+        }
+    }
+
+    fn block_seq(&mut self, items: &[Value], indent: usize) {
+        for item in items {
+            self.indent = indent;
+            self.write_indent();
+            self.indicator("-", true, false);
+            self.indention = true;
+            self.value_after_indicator(item, indent, false);
+        }
+    }
+
+    /// Emits a node that follows `key:` or `-`; `in_map` tells which.
+    fn value_after_indicator(&mut self, value: &Value, indent: usize, in_map: bool) {
+        match value {
+            Value::Object(m) if !m.is_empty() => {
+                if in_map {
+                    self.block_map(m, indent + INDENT);
+                } else {
+                    self.first_map_in_seq(m, indent + INDENT);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                if in_map {
+                    self.block_seq(a, indent);
+                } else {
+                    self.first_seq_in_seq(a, indent + INDENT);
+                }
+            }
+            Value::Object(_) => self.indicator("{}", true, false),
+            Value::Array(_) => self.indicator("[]", true, false),
+            scalar => {
+                self.indent = indent + INDENT;
+                self.scalar(scalar, false);
+            }
+        }
+    }
+
+    /// A mapping that is a sequence item starts on the `- ` line.
+    fn first_map_in_seq(&mut self, map: &Map<String, Value>, indent: usize) {
+        self.indent = indent;
+        self.indention = true;
+        self.whitespace = true;
+        self.put_pending_space();
+        self.block_map(map, indent);
+    }
+
+    fn first_seq_in_seq(&mut self, items: &[Value], indent: usize) {
+        self.indent = indent;
+        self.indention = true;
+        self.whitespace = true;
+        self.put_pending_space();
+        self.block_seq(items, indent);
+    }
+
+    /// After `-` the emitter has written no space yet; libyaml writes it as part of the next
+    /// indentation step, which lands on the same line because the column is below the indent.
+    fn put_pending_space(&mut self) {
+        while self.column < self.indent {
+            self.put(' ');
+        }
+    }
+
+    fn key(&mut self, key: &str) {
+        let style = choose_string_style(key, true);
+        self.write_scalar(key, style, false);
+    }
+
+    fn scalar(&mut self, value: &Value, simple_key: bool) {
+        match value {
+            Value::Null => self.write_scalar("null", Style::Plain, simple_key),
+            Value::Bool(b) => self.write_scalar(if *b { "true" } else { "false" }, Style::Plain, false),
+            Value::Number(n) => {
+                let text = scalar::format_number(n);
+                self.write_scalar(&text, Style::Plain, false);
+            }
+            Value::String(s) => {
+                let style = choose_string_style(s, simple_key);
+                self.write_scalar(s, style, !simple_key);
+            }
+            Value::Array(_) => self.indicator("[]", true, false),
+            Value::Object(_) => self.indicator("{}", true, false),
+        }
+    }
+
+    fn write_scalar(&mut self, text: &str, style: Style, allow_breaks: bool) {
+        match style {
+            Style::Plain => self.write_plain(text, allow_breaks),
+            Style::Single => self.write_single(text, allow_breaks),
+            Style::Double => self.write_double(text, allow_breaks),
+            Style::Literal => self.write_literal(text),
+        }
+    }
+
+    fn write_plain(&mut self, text: &str, allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let chars: Vec<char> = text.chars().collect();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                let next_space = chars.get(i + 1) == Some(&' ');
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
+    fn write_single(&mut self, text: &str, allow_breaks: bool) {
+        self.indicator("'", true, false);
+        let chars: Vec<char> = text.chars().collect();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                let next_space = chars.get(i + 1) == Some(&' ');
+                let inner = i > 0 && i + 1 < chars.len();
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner && !next_space {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.indicator("'", false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double(&mut self, text: &str, allow_breaks: bool) {
+        self.indicator("\"", true, false);
+        let chars: Vec<char> = text.chars().collect();
+        let starts_with_bom = chars.first() == Some(&'\u{FEFF}');
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || starts_with_bom || is_break(c) || c == '"' || c == '\\' {
+                self.put('\\');
+                self.write_escape(c);
+                spaces = false;
+            } else if c == ' ' {
+                let inner = i > 0 && i + 1 < chars.len();
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner {
+                    self.write_indent();
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.put('\\');
+                    }
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else {
+                self.put(c);
+                spaces = false;
+            }
+        }
+        self.indicator("\"", false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_escape(&mut self, c: char) {
+        let short = match c {
+            '\0' => Some('0'),
+            '\u{7}' => Some('a'),
+            '\u{8}' => Some('b'),
+            '\t' => Some('t'),
+            '\n' => Some('n'),
+            '\u{b}' => Some('v'),
+            '\u{c}' => Some('f'),
+            '\r' => Some('r'),
+            '\u{1b}' => Some('e'),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            '\u{85}' => Some('N'),
+            '\u{a0}' => Some('_'),
+            '\u{2028}' => Some('L'),
+            '\u{2029}' => Some('P'),
+            _ => None,
+        };
+        if let Some(s) = short {
+            self.put(s);
+            return;
+        }
+        let v = c as u32;
+        let (letter, width) = if v <= 0xFF {
+            ('x', 2)
+        } else if v <= 0xFFFF {
+            ('u', 4)
+        } else {
+            ('U', 8)
+        };
+        self.put(letter);
+        for k in (0..width).rev() {
+            let digit = (v >> (k * 4)) & 0xF;
+            let ch = std::char::from_digit(digit, 16).unwrap_or('0').to_ascii_uppercase();
+            self.put(ch);
+        }
+    }
+
+    fn write_literal(&mut self, text: &str) {
+        self.indicator("|", true, false);
+        let first = text.chars().next();
+        if first == Some(' ') || first.is_some_and(is_break) {
+            self.indicator(&INDENT.to_string(), false, false);
+        }
+        if let Some(hint) = chomp_hint(text) {
+            self.indicator(hint, false, false);
+        }
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        for c in text.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+}
+
+fn chomp_hint(text: &str) -> Option<&'static str> {
+    let chars: Vec<char> = text.chars().collect();
+    let Some(&last) = chars.last() else {
+        return Some("-");
+    };
+    if !is_break(last) {
+        return Some("-");
+    }
+    if chars.len() == 1 {
+        return Some("+");
+    }
+    if is_break(chars[chars.len() - 2]) {
+        return Some("+");
+    }
+    None
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// libyaml's printable set; note that it leaves out every character outside the BMP.
+fn is_printable(c: char) -> bool {
+    let v = c as u32;
+    v == 0x0A
+        || (0x20..=0x7E).contains(&v)
+        || (0xA0..=0xD7FF).contains(&v)
+        || ((0xE000..=0xFFFD).contains(&v) && v != 0xFEFF)
+        || v == 0x85
+}
+
+/// What libyaml's scalar analysis allows for a given value.
+struct Analysis {
+    multiline: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+fn analyze(text: &str) -> Analysis {
+    if text.is_empty() {
+        return Analysis {
+            multiline: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
+    let (mut line_breaks, mut special) = (false, false);
+    let (mut leading_space, mut leading_break) = (false, false);
+    let (mut trailing_space, mut trailing_break) = (false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut previous_space, mut previous_break) = (false, false);
+    let mut preceded_by_whitespace = true;
+    for (i, &c) in chars.iter().enumerate() {
+        let followed_by_whitespace = chars.get(i + 1).is_none_or(|n| *n == ' ' || *n == '\t');
+        block_indicators |= indicator_at(c, i == 0, followed_by_whitespace, preceded_by_whitespace);
+        if !is_printable(c) {
+            special = true;
+        }
+        let last = i + 1 == chars.len();
+        if c == ' ' {
+            leading_space |= i == 0;
+            trailing_space |= last;
+            break_space |= previous_break;
+            previous_space = true;
+            previous_break = false;
+        } else if is_break(c) {
+            line_breaks = true;
+            leading_break |= i == 0;
+            trailing_break |= last;
+            space_break |= previous_space;
+            previous_space = false;
+            previous_break = true;
+        } else {
+            previous_space = false;
+            previous_break = false;
+        }
+        preceded_by_whitespace = c == ' ' || c == '\t' || is_break(c) || c == '\0';
+    }
+    let mut a = Analysis {
+        multiline: line_breaks,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+        a.block_allowed = false;
+    }
+    if line_breaks || block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// Whether `c` is a block-context indicator that rules out a plain scalar.
+fn indicator_at(c: char, first: bool, followed_by_ws: bool, preceded_by_ws: bool) -> bool {
+    if first {
+        return match c {
+            '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+            | '@' | '`' => true,
+            '?' | ':' | '-' => followed_by_ws,
+            _ => false,
+        };
+    }
+    match c {
+        ':' => followed_by_ws,
+        '#' => preceded_by_ws,
+        _ => false,
+    }
+}
+
+/// go-yaml v2's choice for a string: literal if it has a newline, plain if it would read back as
+/// the same string, double-quoted otherwise; then libyaml downgrades what the content forbids.
+fn choose_string_style(s: &str, simple_key: bool) -> Style {
+    let requested = if s.contains('\n') {
+        Style::Literal
+    } else if scalar::plain_reads_as_string(s) && !scalar::is_base60_float(s) {
+        Style::Plain
+    } else {
+        Style::Double
+    };
+    let a = analyze(s);
+    let mut style = requested;
+    if simple_key && a.multiline {
+        style = Style::Double;
+    }
+    if style == Style::Plain {
+        if !a.block_plain_allowed || (s.is_empty() && simple_key) {
+            style = Style::Single;
+        }
+    }
+    if style == Style::Single && !a.single_quoted_allowed {
+        style = Style::Double;
+    }
+    if style == Style::Literal && (!a.block_allowed || simple_key) {
+        style = Style::Double;
+    }
+    style
+}
+
+/// Map entries in go-yaml v2's key order.
+fn sorted_entries(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by(|a, b| go_yaml_key_order(a.0, b.0));
+    entries
+}
+
+/// go-yaml v2 orders string keys rune by rune, letters before non-letters, and compares runs of
+/// digits by their numeric value.
+pub fn go_yaml_key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let less = |x: &str, y: &str| key_less(x, y);
+    if less(a, b) {
+        Ordering::Less
+    } else if less(b, a) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
+fn key_less(a: &str, b: &str) -> bool {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let al = ar[i].is_alphabetic();
+        let bl = br[i].is_alphabetic();
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return bl;
+        }
+        return digit_run_less(&ar, &br, i);
+    }
+    ar.len() < br.len()
+}
+
+fn digit_run_less(ar: &[char], br: &[char], i: usize) -> bool {
+    let (mut an, mut bn): (i64, i64) = (0, 0);
+    if ar[i] == '0' || br[i] == '0' {
+        let mut j = i;
+        while j > 0 && ar[j - 1].is_ascii_digit() {
+            if ar[j - 1] != '0' {
+                an = 1;
+                bn = 1;
+                break;
+            }
+            j -= 1;
+        }
+    }
+    let mut ai = i;
+    while ai < ar.len() && ar[ai].is_ascii_digit() {
+        an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+        ai += 1;
+    }
+    let mut bi = i;
+    while bi < br.len() && br[bi].is_ascii_digit() {
+        bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
+        bi += 1;
+    }
+    if an != bn {
+        return an < bn;
+    }
+    if ai != bi {
+        return ai < bi;
+    }
+    ar[i] < br[i]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sequences_are_not_indented_inside_maps() {
+        let v = json!({"b": [1, {"x": "z", "a": null}], "a": {}});
+        assert_eq!(to_yaml(&v), "a: {}\nb:\n- 1\n- a: null\n  x: z\n");
+    }
+
+    #[test]
+    fn yaml11_words_and_numbers_are_quoted() {
+        let v = json!({"a": "yes", "b": "0644", "c": "", "d": "1.5", "e": "foo: bar", "f": "x\ty"});
+        assert_eq!(
+            to_yaml(&v),
+            "a: \"yes\"\nb: \"0644\"\nc: \"\"\nd: \"1.5\"\ne: 'foo: bar'\nf: \"x\\ty\"\n"
+        );
+    }
+
+    #[test]
+    fn multiline_strings_use_literal_blocks() {
+        let v = json!({"k": "a\nb\n", "l": "a\nb", "m": "a\n\n"});
+        assert_eq!(to_yaml(&v), "k: |\n  a\n  b\nl: |-\n  a\n  b\nm: |+\n  a\n\n");
+    }
+
+    #[test]
+    fn keys_sort_digit_runs_numerically() {
+        let v = json!({"a10": 1, "a9": 2, "B": 3, "_": 4});
+        assert_eq!(to_yaml(&v), "_: 4\nB: 3\na9: 2\na10: 1\n");
+    }
+
+    #[test]
+    fn nested_sequences_share_the_dash_line() {
+        let v = json!({"a": [[1, 2], []]});
+        assert_eq!(to_yaml(&v), "a:\n- - 1\n  - 2\n- []\n");
+    }
+}

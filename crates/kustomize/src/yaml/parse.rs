@@ -1,0 +1,254 @@
+//! Reading YAML streams into JSON-shaped values with go-yaml v3's resolution rules.
+//!
+//! The scanner is `granit-parser` (a maintained YAML 1.2 event parser); this module builds the
+//! values itself so that scalar resolution follows go-yaml v3 exactly (see [`super::scalar`]):
+//! quoted and block scalars are always strings, plain scalars are resolved, `!!str`-tagged
+//! scalars stay strings, anchors and aliases are expanded, and `<<` merge keys are applied.
+
+use std::collections::HashMap;
+
+use granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Value};
+
+use super::scalar::resolve_plain;
+
+/// A YAML syntax or structure error with its 1-based position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 1-based line of the problem.
+    pub line: usize,
+    /// 1-based column of the problem.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::error::Error for SyntaxError {}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
+pub fn parse_stream(text: &str) -> Result<Vec<Value>, SyntaxError> {
+    let mut builder = Builder::default();
+    for item in Parser::new_from_str(text) {
+        let (event, span) = item.map_err(|e| SyntaxError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+        builder.event(event, span)?;
+    }
+    Ok(builder.documents)
+}
+
+/// Parses a stream that must hold exactly one document (an empty stream is `Null`).
+pub fn parse_one(text: &str) -> Result<Value, SyntaxError> {
+    let docs = parse_stream(text)?;
+    Ok(docs.into_iter().find(|d| !d.is_null()).unwrap_or(Value::Null))
+}
+
+enum Frame {
+    Seq(Vec<Value>, usize),
+    Map(MapFrame),
+}
+
+struct MapFrame {
+    map: Map<String, Value>,
+    anchor: usize,
+    pending_key: Option<(String, bool, Span)>,
+    merges: Vec<Value>,
+}
+
+#[derive(Default)]
+struct Builder {
+    documents: Vec<Value>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Value>,
+    root: Option<Value>,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), SyntaxError> {
+        match event {
+            Event::DocumentStart(..) => {
+                self.root = None;
+                self.anchors.clear();
+            }
+            Event::DocumentEnd => self.documents.push(self.root.take().unwrap_or(Value::Null)),
+            Event::Scalar(text, style, anchor, tag) => {
+                let is_merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                let value = scalar_value(&text, style, tag.as_deref(), span)?;
+                self.remember(anchor, &value);
+                self.push_value(value, is_merge_key, span)?;
+            }
+            Event::Alias(id) => {
+                let value = self.anchors.get(&id).cloned().ok_or_else(|| err(span, "unknown anchor"))?;
+                self.push_value(value, false, span)?;
+            }
+            Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
+            Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map(MapFrame {
+                map: Map::new(),
+                anchor,
+                pending_key: None,
+                merges: Vec::new(),
+            })),
+            Event::SequenceEnd | Event::MappingEnd => self.close(span)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, value: &Value) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+    }
+
+    fn close(&mut self, span: Span) -> Result<(), SyntaxError> {
+        let (value, anchor) = match self.stack.pop() {
+            Some(Frame::Seq(items, anchor)) => (Value::Array(items), anchor),
+            Some(Frame::Map(frame)) => (apply_merges(frame.map, frame.merges), frame.anchor),
+            None => return Err(err(span, "unbalanced collection end")),
+        };
+        self.remember(anchor, &value);
+        self.push_value(value, false, span)
+    }
+
+    fn push_value(&mut self, value: Value, is_merge_key: bool, span: Span) -> Result<(), SyntaxError> {
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::Seq(items, _)) => items.push(value),
+            Some(Frame::Map(frame)) => match frame.pending_key.take() {
+                None => frame.pending_key = Some((key_string(&value), is_merge_key, span)),
+                Some((_, true, _)) => frame.merges.push(value),
+                Some((key, false, key_span)) => {
+                    if frame.map.contains_key(&key) {
+                        return Err(err(
+                            key_span,
+                            &format!("mapping key \"{key}\" already defined"),
+                        ));
+                    }
+                    frame.map.insert(key, value);
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// `<<: *base` and `<<: [*a, *b]`: keys written in the mapping win over merged ones, and
+/// earlier merge sources win over later ones.
+fn apply_merges(map: Map<String, Value>, merges: Vec<Value>) -> Value {
+    if merges.is_empty() {
+        return Value::Object(map);
+    }
+    let mut sources = Vec::new();
+    for m in merges {
+        match m {
+            Value::Array(items) => sources.extend(items),
+            other => sources.push(other),
+        }
+    }
+    let mut merged = Map::new();
+    for source in sources.into_iter().rev() {
+        if let Value::Object(src) = source {
+            for (k, v) in src {
+                merged.insert(k, v);
+            }
+        }
+    }
+    for (k, v) in map {
+        merged.insert(k, v);
+    }
+    Value::Object(merged)
+}
+
+fn key_string(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "null".to_string(),
+        other => super::to_compact_string(other),
+    }
+}
+
+fn scalar_value(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    span: Span,
+) -> Result<Value, SyntaxError> {
+    if let Some(tag) = tag {
+        return tagged_scalar(text, style, tag, span);
+    }
+    if style == ScalarStyle::Plain {
+        Ok(resolve_plain(text))
+    } else {
+        Ok(Value::String(text.to_string()))
+    }
+}
+
+fn tagged_scalar(text: &str, style: ScalarStyle, tag: &Tag, span: Span) -> Result<Value, SyntaxError> {
+    if tag.handle() != "tag:yaml.org,2002:" {
+        return Ok(Value::String(text.to_string()));
+    }
+    let resolved = resolve_plain(text);
+    let ok = match tag.suffix() {
+        "str" | "binary" | "timestamp" => return Ok(Value::String(text.to_string())),
+        "int" => resolved.is_i64() || resolved.is_u64(),
+        "float" => resolved.is_number(),
+        "bool" => resolved.is_boolean(),
+        "null" => resolved.is_null(),
+        _ => return Ok(Value::String(text.to_string())),
+    };
+    if ok {
+        let _ = style;
+        Ok(resolved)
+    } else {
+        Err(err(span, &format!("cannot decode `{text}` as a !!{}", tag.suffix())))
+    }
+}
+
+fn err(span: Span, message: &str) -> SyntaxError {
+    SyntaxError {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resolves_like_go_yaml_v3() {
+        let v = parse_one("a: 0644\nb: '0644'\nc: yes\nd: !!str 12\ne: |\n  x\nf: [1, 1.5, null]\n");
+        assert_eq!(
+            v,
+            Ok(json!({"a": 420, "b": "0644", "c": "yes", "d": "12", "e": "x\n", "f": [1, 1.5, null]}))
+        );
+    }
+
+    #[test]
+    fn expands_anchors_and_merges() {
+        let v = parse_one("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n");
+        assert_eq!(v, Ok(json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}})));
+    }
+
+    #[test]
+    fn reports_duplicate_keys_with_line() {
+        let e = parse_one("a: 1\nb: 2\na: 3\n");
+        assert!(matches!(e, Err(SyntaxError { line: 3, .. })));
+    }
+
+    #[test]
+    fn splits_documents() {
+        let docs = parse_stream("a: 1\n---\n---\nb: 2\n");
+        assert_eq!(docs.map(|d| d.len()), Ok(3));
+    }
+}
