@@ -116,3 +116,32 @@ fn merge_versions(crds: Vec<CustomResourceDefinition>) -> CustomResourceDefiniti
     )]));
     merged
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crds_yaml_parses_back_into_the_same_crds() -> Result<(), serde_saphyr::Error> {
+        let parsed: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&crds_yaml())?;
+        assert_eq!(parsed, crds());
+        Ok(())
+    }
+
+    #[test]
+    fn crds_yaml_is_deterministic() {
+        assert_eq!(crds_yaml(), crds_yaml());
+    }
+
+    #[test]
+    fn file_names_follow_flux() {
+        let names: Vec<_> = crds().iter().map(crd_file_name).collect();
+        assert_eq!(
+            names,
+            [
+                "source.toolkit.fluxcd.io_gitrepositories.yaml",
+                "kustomize.toolkit.fluxcd.io_kustomizations.yaml"
+            ]
+        );
+    }
+}

@@ -12,7 +12,7 @@ mod string_enum;
 pub mod crd;
 pub mod kustomize;
 pub mod meta;
-pub mod schema;
+mod schema;
 pub mod source;
 
 pub use crd::{crds, crds_yaml};

@@ -2,7 +2,8 @@
 //!
 //! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry
 //! the fields of the last Flux release that served them. The API server stores every version as
-//! v1 without conversion (strategy `None`, as Flux does).
+//! v1 without conversion (strategy `None`, as Flux does), so fields that only a beta version
+//! has (`gitImplementation`, `accessFrom`) are pruned from stored objects, exactly as with Flux.
 
 pub mod conditions;
 mod shared;
