@@ -1,0 +1,499 @@
+//! The apply verb: server-side apply of a set of objects with force for our field manager,
+//! writing only what drifted. Every object is first looked up and dry-run (concurrently, in
+//! apply order); only when the whole set passed are the writes sent, one by one in apply order.
+//! So a bad object — unknown kind, missing namespace, invalid field — fails the set before
+//! anything in it is written. Objects that have not drifted are not written at all (`unchanged`).
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use kube::api::PropagationPolicy;
+use serde_json::Value;
+use tether_core::changeset::{Action, ChangeSet, ChangeSetEntry};
+use tether_core::object::{AsObjectRef, ObjectError, ObjectRef};
+use tokio::time::Instant;
+
+use crate::cleanup::{CleanupOptions, cleanup_patch};
+use crate::diff::has_drifted;
+use crate::discovery::DiscoveryError;
+use crate::manager::ResourceManager;
+use crate::metadata::{
+    FORCE_ANNOTATION, RECONCILE_ANNOTATION, SSA_ANNOTATION, Selector, meta_str, stamp_labels,
+};
+use crate::request::{self, RequestError, Target};
+
+/// Options of [`ResourceManager::apply_all`] and [`ResourceManager::apply_all_staged`].
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Recreate objects whose apply fails on an immutable field.
+    pub force: bool,
+    /// Objects (desired or live) matching this are recreated on immutable fields even when
+    /// `force` is off.
+    pub force_selector: Selector,
+    /// Objects (desired or live) matching this are skipped.
+    pub exclusion_selector: Selector,
+    /// Desired objects matching this are only created, never updated.
+    pub if_not_present_selector: Selector,
+    /// Metadata removed from live objects before applying.
+    pub cleanup: CleanupOptions,
+    /// Extra kinds applied in their own stage, after the class definitions.
+    pub custom_stage_kinds: std::collections::HashSet<tether_core::object::GroupKind>,
+    /// Poll interval while waiting for staged definitions (and for recreated objects to go).
+    pub wait_interval: Duration,
+    /// How long to wait for staged definitions to become ready.
+    pub wait_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    /// kustomize-controller's settings: force off, `kustomize.toolkit.fluxcd.io/force: enabled`
+    /// forces, `reconcile: disabled` and `ssa: Ignore` skip, `ssa: IfNotPresent` creates only,
+    /// the default cleanup, waits polling every 2 s for at most 60 s.
+    fn default() -> Self {
+        Self {
+            force: false,
+            force_selector: Selector::from_pairs(&[(FORCE_ANNOTATION, "enabled")]),
+            exclusion_selector: Selector::from_pairs(&[
+                (RECONCILE_ANNOTATION, "disabled"),
+                (SSA_ANNOTATION, "Ignore"),
+            ]),
+            if_not_present_selector: Selector::from_pairs(&[(SSA_ANNOTATION, "IfNotPresent")]),
+            cleanup: CleanupOptions::default(),
+            custom_stage_kinds: Default::default(),
+            wait_interval: Duration::from_secs(2),
+            wait_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Errors of the apply verb. Messages start with the object, as Flux's do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// An input document is not a Kubernetes object (no kind, name, ...).
+    #[error("object #{index}: {source}")]
+    InvalidObject {
+        /// Position of the document in the input.
+        index: usize,
+        /// What is missing.
+        source: ObjectError,
+    },
+    /// The kind is not served by the API server, nor defined by a CRD in the set.
+    #[error("{object} dry-run failed: {source}")]
+    UnknownKind {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// The discovery failure.
+        source: DiscoveryError,
+    },
+    /// A namespaced object without a namespace.
+    #[error("{object} namespace not specified")]
+    NamespaceNotSpecified {
+        /// The object.
+        object: Box<ObjectRef>,
+    },
+    /// Reading the live object failed.
+    #[error("{object} query failed: {source}")]
+    Query {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// The failed request.
+        source: RequestError,
+    },
+    /// The API server refused the dry-run: the object is invalid, or changes an immutable field
+    /// without force.
+    #[error("{object} dry-run failed{}: {source}", reason_suffix(.source))]
+    DryRun {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// The failed request.
+        source: RequestError,
+    },
+    /// Removing stale metadata and managers from the live object failed.
+    #[error("{object} metadata.managedFields cleanup failed: {source}")]
+    Cleanup {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// The failed request.
+        source: RequestError,
+    },
+    /// Deleting an object to recreate it (immutable field with force) failed.
+    #[error("{object} immutable field detected, failed to delete object: {source}")]
+    Recreate {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// The failed request.
+        source: RequestError,
+    },
+    /// The (non dry-run) apply failed.
+    #[error("{object} apply failed: {source}")]
+    Apply {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// The failed request.
+        source: RequestError,
+    },
+    /// Staged definitions did not become ready.
+    #[error(transparent)]
+    Wait(#[from] crate::wait::WaitError),
+}
+
+fn reason_suffix(error: &RequestError) -> String {
+    if error.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", error.reason)
+    }
+}
+
+impl ApplyError {
+    /// The condition reason Flux reports: `HealthCheckFailed` when staged definitions did not
+    /// become ready, `ReconciliationFailed` otherwise.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Wait(e) => e.reason(),
+            _ => "ReconciliationFailed",
+        }
+    }
+
+    /// Whether retrying the same input cannot help: malformed documents, missing namespaces and
+    /// objects the API server rejects as invalid or malformed. Unknown kinds are not terminal
+    /// (the CRD may be installed later), nor are transport failures.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            Self::InvalidObject { .. } | Self::NamespaceNotSpecified { .. } => true,
+            Self::DryRun { source, .. } => matches!(source.code, 400 | 422),
+            _ => false,
+        }
+    }
+}
+
+/// A desired object with its identity, owner labels stamped.
+#[derive(Debug, Clone)]
+pub(crate) struct Desired {
+    pub object: ObjectRef,
+    pub body: Value,
+}
+
+impl AsObjectRef for Desired {
+    fn object_ref(&self) -> &ObjectRef {
+        &self.object
+    }
+}
+
+/// What the write phase does for one object.
+enum Write {
+    Nothing,
+    Apply { cleanup: Option<Value> },
+    Recreate,
+}
+
+struct Planned {
+    target: Target,
+    body: Value,
+    action: Action,
+    write: Write,
+}
+
+impl ResourceManager {
+    /// Applies `objects` (in Flux's kind order, without stages): validates every object, then
+    /// writes those that drifted. Returns one entry per object.
+    pub async fn apply_all(
+        &self,
+        objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, ApplyError> {
+        let mut desired = self.prepare(objects)?;
+        tether_core::order::sort_for_apply(&mut desired);
+        self.apply_prepared(&desired, opts).await
+    }
+
+    /// Reads identities and stamps owner labels.
+    pub(crate) fn prepare(&self, objects: Vec<Value>) -> Result<Vec<Desired>, ApplyError> {
+        objects
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut body)| {
+                let object = ObjectRef::from_object(&body)
+                    .map_err(|source| ApplyError::InvalidObject { index, source })?;
+                stamp_labels(&mut body, self.owner_labels());
+                Ok(Desired { object, body })
+            })
+            .collect()
+    }
+
+    /// Plans every object (reads and dry-runs only), then sends the writes in order.
+    pub(crate) async fn apply_prepared(
+        &self,
+        desired: &[Desired],
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, ApplyError> {
+        let planned: Vec<Planned> = stream::iter(desired)
+            .map(|d| self.plan(d, opts))
+            .buffered(self.concurrency())
+            .try_collect()
+            .await?;
+        let mut change_set = ChangeSet::new();
+        for plan in planned {
+            self.write(&plan, opts).await?;
+            change_set.add(ChangeSetEntry::new(plan.target.object, plan.action));
+        }
+        Ok(change_set)
+    }
+
+    /// Decides what to do with one object without writing anything.
+    async fn plan(&self, desired: &Desired, opts: &ApplyOptions) -> Result<Planned, ApplyError> {
+        let (target, body) = self.locate(desired).await?;
+        let live = request::get(self.client(), &target)
+            .await
+            .map_err(|source| query_error(&target, source))?;
+        let planned = |action, write| Planned {
+            target: target.clone(),
+            body: body.clone(),
+            action,
+            write,
+        };
+        if skips(&body, live.as_ref(), opts) {
+            return Ok(planned(Action::Skipped, Write::Nothing));
+        }
+        let dry_run =
+            request::server_side_apply(self.client(), &target, &body, self.field_manager(), true)
+                .await;
+        let dry_run = match dry_run {
+            Ok(result) => result,
+            Err(e) if forces_recreate(&body, live.as_ref(), &e, opts) => {
+                return Ok(planned(Action::Created, Write::Recreate));
+            }
+            Err(source) => return Err(dry_run_error(&target, source)),
+        };
+        let cleanup = live
+            .as_ref()
+            .and_then(|l| cleanup_patch(&body, l, self.field_manager(), &opts.cleanup));
+        if cleanup.is_none() && !has_drifted(live.as_ref(), &dry_run) {
+            return Ok(planned(Action::Unchanged, Write::Nothing));
+        }
+        let action = if meta_str(&dry_run, "resourceVersion").is_empty() {
+            Action::Created
+        } else {
+            Action::Configured
+        };
+        Ok(planned(action, Write::Apply { cleanup }))
+    }
+
+    /// Resolves the object's kind and scope; a cluster-scoped object loses its namespace.
+    async fn locate(&self, desired: &Desired) -> Result<(Target, Value), ApplyError> {
+        let (target, namespaced) =
+            self.target(&desired.object)
+                .await
+                .map_err(|source| ApplyError::UnknownKind {
+                    object: Box::new(desired.object.clone()),
+                    source,
+                })?;
+        if namespaced && target.object.namespace.is_empty() {
+            return Err(ApplyError::NamespaceNotSpecified {
+                object: Box::new(desired.object.clone()),
+            });
+        }
+        let mut body = desired.body.clone();
+        if !namespaced
+            && let Some(metadata) = body.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            metadata.remove("namespace");
+        }
+        Ok((target, body))
+    }
+
+    async fn write(&self, plan: &Planned, opts: &ApplyOptions) -> Result<(), ApplyError> {
+        let target = &plan.target;
+        match &plan.write {
+            Write::Nothing => return Ok(()),
+            Write::Apply {
+                cleanup: Some(patch),
+            } => {
+                request::json_patch(self.client(), target, patch, self.field_manager())
+                    .await
+                    .map_err(|source| ApplyError::Cleanup {
+                        object: Box::new(target.object.clone()),
+                        source,
+                    })?;
+            }
+            Write::Apply { cleanup: None } => {}
+            Write::Recreate => self.delete_and_wait_gone(target, opts).await?,
+        }
+        request::server_side_apply(
+            self.client(),
+            target,
+            &plan.body,
+            self.field_manager(),
+            false,
+        )
+        .await
+        .map_err(|source| ApplyError::Apply {
+            object: Box::new(target.object.clone()),
+            source,
+        })?;
+        Ok(())
+    }
+
+    /// Deletes the live object (background propagation) and waits until it is gone, so that
+    /// finalizers run before the object is created again.
+    async fn delete_and_wait_gone(
+        &self,
+        target: &Target,
+        opts: &ApplyOptions,
+    ) -> Result<(), ApplyError> {
+        let recreate_error = |source| ApplyError::Recreate {
+            object: Box::new(target.object.clone()),
+            source,
+        };
+        request::delete(self.client(), target, PropagationPolicy::Background)
+            .await
+            .map_err(recreate_error)?;
+        let deadline = Instant::now() + opts.wait_timeout;
+        let pause = opts.wait_interval.min(Duration::from_millis(250));
+        while request::get(self.client(), target)
+            .await
+            .map_err(recreate_error)?
+            .is_some()
+        {
+            if Instant::now() >= deadline {
+                return Err(recreate_error(RequestError {
+                    code: 0,
+                    reason: "Timeout".into(),
+                    message: format!("still present after {:?}", opts.wait_timeout),
+                }));
+            }
+            tokio::time::sleep(pause).await;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the object is left alone: excluded (desired or live), or create-only and present.
+fn skips(desired: &Value, live: Option<&Value>, opts: &ApplyOptions) -> bool {
+    let excluded = opts.exclusion_selector.matches(desired)
+        || live.is_some_and(|l| opts.exclusion_selector.matches(l));
+    excluded || (live.is_some() && opts.if_not_present_selector.matches(desired))
+}
+
+/// Whether a failed dry-run is answered by deleting and recreating the live object.
+fn forces_recreate(
+    desired: &Value,
+    live: Option<&Value>,
+    error: &RequestError,
+    opts: &ApplyOptions,
+) -> bool {
+    let Some(live) = live else {
+        return false;
+    };
+    error.is_immutable()
+        && (opts.force || opts.force_selector.matches(desired) || opts.force_selector.matches(live))
+}
+
+fn query_error(target: &Target, source: RequestError) -> ApplyError {
+    ApplyError::Query {
+        object: Box::new(target.object.clone()),
+        source,
+    }
+}
+
+fn dry_run_error(target: &Target, source: RequestError) -> ApplyError {
+    if source.is_not_found() && target.object.namespace.is_empty() {
+        return ApplyError::NamespaceNotSpecified {
+            object: Box::new(target.object.clone()),
+        };
+    }
+    ApplyError::DryRun {
+        object: Box::new(target.object.clone()),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cm(annotations: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "c", "namespace": "n", "annotations": annotations}})
+    }
+
+    #[test]
+    fn skip_rules_follow_flux_annotations() {
+        let opts = ApplyOptions::default();
+        let plain = cm(json!({}));
+        assert!(!skips(&plain, None, &opts));
+        assert!(skips(
+            &cm(json!({RECONCILE_ANNOTATION: "disabled"})),
+            None,
+            &opts
+        ));
+        assert!(skips(&cm(json!({SSA_ANNOTATION: "ignore"})), None, &opts));
+        assert!(skips(
+            &plain,
+            Some(&cm(json!({RECONCILE_ANNOTATION: "Disabled"}))),
+            &opts
+        ));
+        let create_only = cm(json!({SSA_ANNOTATION: "IfNotPresent"}));
+        assert!(!skips(&create_only, None, &opts));
+        assert!(skips(&create_only, Some(&plain), &opts));
+    }
+
+    #[test]
+    fn recreate_needs_a_live_object_an_immutable_error_and_force() {
+        let immutable = RequestError {
+            code: 422,
+            reason: "Invalid".into(),
+            message: "field is immutable".into(),
+        };
+        let other = RequestError {
+            code: 500,
+            reason: String::new(),
+            message: "boom".into(),
+        };
+        let mut opts = ApplyOptions::default();
+        let plain = cm(json!({}));
+        let forced = cm(json!({FORCE_ANNOTATION: "enabled"}));
+        assert!(!forces_recreate(&plain, Some(&plain), &immutable, &opts));
+        assert!(forces_recreate(&forced, Some(&plain), &immutable, &opts));
+        assert!(forces_recreate(&plain, Some(&forced), &immutable, &opts));
+        assert!(!forces_recreate(&forced, None, &immutable, &opts));
+        opts.force = true;
+        assert!(forces_recreate(&plain, Some(&plain), &immutable, &opts));
+        assert!(!forces_recreate(&plain, Some(&plain), &other, &opts));
+    }
+
+    #[test]
+    fn errors_name_the_object_first() {
+        let object = ObjectRef {
+            group: "apps".into(),
+            version: "v1".into(),
+            kind: "Deployment".into(),
+            namespace: "apps".into(),
+            name: "web".into(),
+        };
+        let source = RequestError {
+            code: 422,
+            reason: "Invalid".into(),
+            message: "spec.replicas: Invalid value".into(),
+        };
+        let error = ApplyError::DryRun {
+            object: Box::new(object.clone()),
+            source: source.clone(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "Deployment/apps/web dry-run failed (Invalid): spec.replicas: Invalid value"
+        );
+        assert!(error.is_terminal());
+        let error = ApplyError::Apply {
+            object: Box::new(object),
+            source,
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("Deployment/apps/web apply failed: ")
+        );
+        assert_eq!(error.reason(), "ReconciliationFailed");
+    }
+}

@@ -1,0 +1,240 @@
+//! The wait verb: polls a set of objects until every one is Current by kstatus (computed by
+//! `tether_core::health`), failing on timeout with every object that is not ready, or early
+//! when objects reach Failed. Cancellable through a [`CancellationToken`], so a new revision
+//! can stop a running wait.
+
+use std::fmt;
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use tether_core::health::{self, Status};
+use tether_core::object::ObjectRef;
+use tether_core::time::Timestamp;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::discovery::DiscoveryError;
+use crate::manager::ResourceManager;
+use crate::request;
+
+/// Options of [`ResourceManager::wait_for_set`].
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    /// Time between two polls of the objects not yet Current.
+    pub interval: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Fail as soon as one object is Failed. When off, the wait still ends early once every
+    /// object that is not Current is Failed (nothing left can make progress), as Flux's does.
+    pub fail_fast: bool,
+    /// Cancels the wait from outside.
+    pub cancel: CancellationToken,
+}
+
+impl Default for WaitOptions {
+    /// Poll every 2 s for at most 60 s, failing fast, with a token nobody cancels.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(60),
+            fail_fast: true,
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// The last status seen for one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectStatus {
+    /// The object.
+    pub object: ObjectRef,
+    /// Its kstatus status.
+    pub status: Status,
+    /// kstatus's message, or why the status could not be read.
+    pub message: String,
+}
+
+impl fmt::Display for ObjectStatus {
+    /// `Deployment/apps/web status: 'InProgress': message` (message left out when empty).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} status: '{}'", self.object, self.status)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Errors of the wait verb.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// The timeout passed with these objects not Current.
+    #[error("timeout waiting for: [{}]", join(.pending))]
+    Timeout {
+        /// Every object that was not Current, with its last status.
+        pending: Vec<ObjectStatus>,
+    },
+    /// Objects reached Failed, so waiting longer would not help.
+    #[error("failed early due to stalled resources: [{}]", join(.failed))]
+    Failed {
+        /// The Failed objects.
+        failed: Vec<ObjectStatus>,
+    },
+    /// The cancellation token fired.
+    #[error("wait cancelled")]
+    Cancelled,
+}
+
+impl WaitError {
+    /// The condition reason Flux reports for a failed health check.
+    pub fn reason(&self) -> &'static str {
+        "HealthCheckFailed"
+    }
+
+    /// Waits are retried with the next reconciliation; none is terminal.
+    pub fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+fn join(statuses: &[ObjectStatus]) -> String {
+    statuses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ResourceManager {
+    /// Waits until every object in `objects` is Current.
+    pub async fn wait_for_set(
+        &self,
+        objects: &[ObjectRef],
+        opts: &WaitOptions,
+    ) -> Result<(), WaitError> {
+        let deadline = Instant::now() + opts.timeout;
+        let mut pending: Vec<ObjectStatus> = objects.iter().map(unknown_yet).collect();
+        loop {
+            pending = self.poll(pending).await;
+            pending.retain(|s| s.status != Status::Current);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if let Some(error) = failed_early(&pending, opts.fail_fast) {
+                return Err(error);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(WaitError::Timeout { pending });
+            }
+            let pause = opts.interval.min(deadline - now);
+            tokio::select! {
+                () = opts.cancel.cancelled() => return Err(WaitError::Cancelled),
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    async fn poll(&self, statuses: Vec<ObjectStatus>) -> Vec<ObjectStatus> {
+        stream::iter(statuses)
+            .map(|s| self.status_of(s.object))
+            .buffered(self.concurrency())
+            .collect()
+            .await
+    }
+
+    /// The kstatus status of one object, as seen now.
+    pub async fn status_of(&self, object: ObjectRef) -> ObjectStatus {
+        let (status, message) = match self.read_status(&object).await {
+            Ok(result) => (result.status, result.message),
+            Err(message) => (Status::Unknown, message),
+        };
+        ObjectStatus {
+            object,
+            status,
+            message,
+        }
+    }
+
+    async fn read_status(&self, object: &ObjectRef) -> Result<health::HealthResult, String> {
+        let (target, _) = match self.target(object).await {
+            Ok(found) => found,
+            Err(DiscoveryError::NoMatch { .. }) => return Ok(health::HealthResult::not_found()),
+            Err(e) => return Err(e.to_string()),
+        };
+        match request::get(self.client(), &target).await {
+            Ok(Some(live)) => Ok(health::compute_or_unknown(&live, Timestamp::now())),
+            Ok(None) => Ok(health::HealthResult::not_found()),
+            Err(e) => Err(e.message),
+        }
+    }
+}
+
+fn unknown_yet(object: &ObjectRef) -> ObjectStatus {
+    ObjectStatus {
+        object: object.clone(),
+        status: Status::Unknown,
+        message: String::new(),
+    }
+}
+
+/// The early failure, if any: some objects Failed and either `fail_fast` is on or every object
+/// still pending is Failed.
+fn failed_early(pending: &[ObjectStatus], fail_fast: bool) -> Option<WaitError> {
+    let failed: Vec<ObjectStatus> = pending
+        .iter()
+        .filter(|s| s.status == Status::Failed)
+        .cloned()
+        .collect();
+    let stuck = !failed.is_empty() && (fail_fast || failed.len() == pending.len());
+    stuck.then_some(WaitError::Failed { failed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(kind: &str, status: Status, message: &str) -> ObjectStatus {
+        ObjectStatus {
+            object: ObjectRef {
+                group: "apps".into(),
+                version: "v1".into(),
+                kind: kind.into(),
+                namespace: "ns".into(),
+                name: "web".into(),
+            },
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn messages_list_every_object_like_flux() {
+        let error = WaitError::Timeout {
+            pending: vec![
+                status("Deployment", Status::InProgress, "Replicas: 0/1"),
+                status("StatefulSet", Status::Unknown, ""),
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "timeout waiting for: [Deployment/ns/web status: 'InProgress': Replicas: 0/1, \
+             StatefulSet/ns/web status: 'Unknown']"
+        );
+    }
+
+    #[test]
+    fn fails_early_only_when_nothing_can_progress_unless_fail_fast() {
+        let mixed = [
+            status("A", Status::Failed, "bad"),
+            status("B", Status::InProgress, ""),
+        ];
+        assert_eq!(failed_early(&mixed, false), None);
+        let Some(WaitError::Failed { failed }) = failed_early(&mixed, true) else {
+            panic!("expected an early failure");
+        };
+        assert_eq!(failed.len(), 1);
+        assert!(failed_early(&mixed[..1], false).is_some());
+        assert_eq!(failed_early(&mixed[1..], true), None);
+    }
+}
