@@ -1,5 +1,6 @@
 //! The `string_enum!` macro: a closed set of string values (a kubebuilder `Enum=`), as a Rust
-//! enum whose serde form is the exact wire string and whose schema is `{type: string, enum: [...]}`.
+//! enum whose serde form is the exact wire string and whose schema is
+//! `{type: string, enum: [...]}`.
 //!
 //! A derived `JsonSchema` would describe a documented unit enum as `oneOf` of `const`s, which a
 //! structural CRD schema cannot hold; this macro writes the flat form directly.

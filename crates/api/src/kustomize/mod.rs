@@ -1,10 +1,11 @@
 //! The `kustomize.toolkit.fluxcd.io` group: Kustomization in its three served versions, and
 //! the labels, annotations and values Flux defines for the objects a Kustomization applies.
 //!
-//! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry
-//! the fields of the last Flux release that served them. The API server stores every version as
-//! v1 without conversion (strategy `None`, as Flux does), so fields that only a beta version
-//! has (`patchesStrategicMerge`, `patchesJson6902`, `validation`) are pruned from stored objects, exactly as with Flux.
+//! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry the
+//! fields of the last Flux release that served them. The API server stores every version as v1
+//! without conversion (strategy `None`, as Flux does), so fields that only a beta version has
+//! (`patchesStrategicMerge`, `patchesJson6902`, `validation`) are pruned from stored objects,
+//! exactly as with Flux.
 
 pub mod conditions;
 mod shared;

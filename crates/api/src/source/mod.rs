@@ -1,9 +1,9 @@
 //! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions.
 //!
-//! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry
-//! the fields of the last Flux release that served them. The API server stores every version as
-//! v1 without conversion (strategy `None`, as Flux does), so fields that only a beta version
-//! has (`gitImplementation`, `accessFrom`) are pruned from stored objects, exactly as with Flux.
+//! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry the
+//! fields of the last Flux release that served them. The API server stores every version as v1
+//! without conversion (strategy `None`, as Flux does), so fields that only a beta version has
+//! (`gitImplementation`, `accessFrom`) are pruned from stored objects, exactly as with Flux.
 
 pub mod conditions;
 mod shared;
