@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# regen.sh -- regenerate expected outputs of the differential cases with real kustomize.
+#
+# For every testdata/<case>/ the build directory is input/ if it holds a kustomization,
+# else input/overlay, else input/top. Success writes expected.yaml (stdout only; kustomize's
+# deprecation warnings go to stderr); failure writes expected-error.txt, keeping an existing one
+# (hand-written substrings) and otherwise leaving it empty, meaning "any error". The kustomize
+# used is $TETHER_KUSTOMIZE, else the testbin build, else `kubectl kustomize`; the version is
+# recorded in KUSTOMIZE_VERSION.
+set -euo pipefail
+cd "$(dirname "$0")"
+KUSTOMIZE=${TETHER_KUSTOMIZE:-$(ls "$HOME"/.cache/tether/testbin/*/kustomize 2>/dev/null | head -n1 || true)}
+if [[ -n $KUSTOMIZE ]]; then
+  run() { "$KUSTOMIZE" build "$1"; }
+  "$KUSTOMIZE" version >KUSTOMIZE_VERSION
+else
+  run() { kubectl kustomize "$1"; }
+  kubectl version --client | grep -i kustomize >KUSTOMIZE_VERSION
+fi
+build_dir() {
+  local c=$1
+  for d in input input/overlay input/top; do
+    for f in kustomization.yaml kustomization.yml Kustomization; do
+      if [[ -f $c/$d/$f ]]; then echo "$c/$d"; return; fi
+    done
+  done
+  echo "$c/input"
+}
+n=0
+for c in */; do
+  c=${c%/}
+  [[ -d $c/input ]] || continue
+  dir=$(build_dir "$c")
+  if run "$dir" >"$c/expected.yaml" 2>/tmp/regen-err; then
+    rm -f "$c/expected-error.txt" "$c/kustomize-error.txt"
+  else
+    rm -f "$c/expected.yaml"
+    [[ -f $c/expected-error.txt ]] || : >"$c/expected-error.txt"
+    cp /tmp/regen-err "$c/kustomize-error.txt"
+  fi
+  n=$((n + 1))
+done
+echo "regenerated $n cases with $(cat KUSTOMIZE_VERSION)"

@@ -1,0 +1,140 @@
+//! Differential suite: every `testdata/<case>/` is built by the engine and compared with the
+//! output real kustomize produced (`expected.yaml`), or must fail when `expected-error.txt`
+//! exists (its content, when not empty, is a substring the error must contain). Counts of
+//! byte-identical, only-semantically-equal and different cases are printed; any difference not
+//! listed in `testdata/KNOWN_DIFFERENCES` fails the test. When a kustomize binary is available
+//! (`TETHER_KUSTOMIZE` or the testbin build), `expected.yaml` is re-checked against it.
+
+use std::path::{Path, PathBuf};
+
+use tether_kustomize::{DiskFs, Kustomizer, Options, yaml};
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(testdata())
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("input").is_dir()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn build_dir(case: &Path) -> String {
+    for d in ["input", "input/overlay", "input/top"] {
+        for f in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            if case.join(d).join(f).is_file() {
+                return d.to_string();
+            }
+        }
+    }
+    "input".to_string()
+}
+
+fn build(case: &Path) -> Result<String, String> {
+    let fs = DiskFs::new(case, 1 << 24).map_err(|e| e.to_string())?;
+    Kustomizer::new(Options::default()).build(&fs, &build_dir(case)).map(|m| m.to_yaml()).map_err(|e| e.to_string())
+}
+
+fn known_differences() -> Vec<String> {
+    std::fs::read_to_string(testdata().join("KNOWN_DIFFERENCES"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+enum Outcome {
+    Identical,
+    Semantic,
+    Different(String),
+}
+
+fn compare(case: &Path) -> Outcome {
+    let got = build(case);
+    if let Ok(want_err) = std::fs::read_to_string(case.join("expected-error.txt")) {
+        return match got {
+            Err(e) if e.contains(want_err.trim()) => Outcome::Identical,
+            Err(e) => Outcome::Different(format!("error `{e}` lacks `{}`", want_err.trim())),
+            Ok(_) => Outcome::Different("built, but kustomize fails".into()),
+        };
+    }
+    let want = std::fs::read_to_string(case.join("expected.yaml")).unwrap_or_default();
+    match got {
+        Err(e) => Outcome::Different(format!("error: {e}")),
+        Ok(got) if got == want => Outcome::Identical,
+        Ok(got) if yaml::parse_stream(&got).ok() == yaml::parse_stream(&want).ok() => Outcome::Semantic,
+        Ok(got) => Outcome::Different(first_difference(&want, &got)),
+    }
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    let line = want.lines().zip(got.lines()).position(|(a, b)| a != b).unwrap_or(want.lines().count().min(got.lines().count()));
+    format!(
+        "line {}: want `{}` got `{}`",
+        line + 1,
+        want.lines().nth(line).unwrap_or("<eof>"),
+        got.lines().nth(line).unwrap_or("<eof>")
+    )
+}
+
+#[test]
+fn engine_matches_kustomize() {
+    let known = known_differences();
+    let (mut identical, mut semantic, mut different, mut unexpected) = (0, 0, 0, Vec::new());
+    for case in cases() {
+        let name = case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match compare(&case) {
+            Outcome::Identical => identical += 1,
+            Outcome::Semantic => {
+                semantic += 1;
+                println!("semantic only: {name}");
+            }
+            Outcome::Different(why) => {
+                different += 1;
+                println!("different: {name}: {why}");
+                if !known.contains(&name) {
+                    unexpected.push(format!("{name}: {why}"));
+                }
+            }
+        }
+    }
+    println!("cases: {} byte-identical, {semantic} semantically equal, {different} different", identical);
+    assert!(unexpected.is_empty(), "unexpected differences:\n{}", unexpected.join("\n"));
+}
+
+fn kustomize_binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("TETHER_KUSTOMIZE") {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var("HOME").ok()?;
+    let dir = Path::new(&home).join(".cache/tether/testbin");
+    std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("kustomize")).find(|p| p.is_file())
+}
+
+#[test]
+fn expected_outputs_match_real_kustomize() {
+    let Some(bin) = kustomize_binary() else {
+        println!("no kustomize binary; skipping the re-check");
+        return;
+    };
+    let mut stale = Vec::new();
+    for case in cases() {
+        let out = std::process::Command::new(&bin).arg("build").arg(case.join(build_dir(&case))).output();
+        let Ok(out) = out else {
+            continue;
+        };
+        let expected = std::fs::read(case.join("expected.yaml")).ok();
+        let ok = match expected {
+            Some(e) => out.status.success() && out.stdout == e,
+            None => !out.status.success(),
+        };
+        if !ok {
+            stale.push(case.display().to_string());
+        }
+    }
+    assert!(stale.is_empty(), "expected outputs disagree with {}: {stale:?}", bin.display());
+}
