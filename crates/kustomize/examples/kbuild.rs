@@ -17,7 +17,10 @@ fn main() -> ExitCode {
         eprintln!("Error: {dir}: no such directory");
         return ExitCode::FAILURE;
     };
-    let rel = abs.strip_prefix("/").map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let rel = abs
+        .strip_prefix("/")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
     // kustomize's own restriction applies per kustomization; the CLI reads the whole filesystem.
     let result = DiskFs::new("/", options.max_file_bytes).and_then(|fs| {
         if flux {

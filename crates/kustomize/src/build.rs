@@ -54,7 +54,12 @@ impl Kustomizer {
     /// Builds the kustomization in directory `path` (logical, relative to the filesystem root).
     pub fn build(&self, fs: &dyn FileSystem, path: &str) -> Result<ResMap> {
         let dir = fs::join(fs, "", path)?;
-        let ctx = Ctx { fs, options: &self.options, stack: RefCell::new(Vec::new()), read: Cell::new(0) };
+        let ctx = Ctx {
+            fs,
+            options: &self.options,
+            stack: RefCell::new(Vec::new()),
+            read: Cell::new(0),
+        };
         let (mut acc, top) = match &self.options.overrides {
             Some(o) => {
                 let k = flux::wrapping_kustomization(fs, &dir, o)?;
@@ -89,7 +94,10 @@ impl Ctx<'_> {
         let bytes = self.fs.read(path)?;
         let total = self.read.get() + bytes.len() as u64;
         if total > self.options.max_total_bytes {
-            return Err(Error::TooLarge { path: self.fs.display(path), limit: self.options.max_total_bytes });
+            return Err(Error::TooLarge {
+                path: self.fs.display(path),
+                limit: self.options.max_total_bytes,
+            });
         }
         self.read.set(total);
         Ok(bytes)
@@ -109,7 +117,10 @@ impl Ctx<'_> {
     pub fn read_restricted(&self, dir: &str, reference: &str) -> Result<(String, Vec<u8>)> {
         let path = fs::join(self.fs, dir, reference)?;
         if !fs::is_within(&path, dir) {
-            return Err(Error::OutsideRoot { path: self.fs.display(&path), root: self.fs.display(dir) });
+            return Err(Error::OutsideRoot {
+                path: self.fs.display(&path),
+                root: self.fs.display(dir),
+            });
         }
         let bytes = self.read(&path)?;
         Ok((path, bytes))
@@ -119,27 +130,52 @@ impl Ctx<'_> {
     pub fn load_kustomization(&self, dir: &str) -> Result<Kustomization> {
         let found: Vec<String> = KUSTOMIZATION_FILE_NAMES
             .iter()
-            .map(|n| if dir.is_empty() { n.to_string() } else { format!("{dir}/{n}") })
+            .map(|n| {
+                if dir.is_empty() {
+                    n.to_string()
+                } else {
+                    format!("{dir}/{n}")
+                }
+            })
             .filter(|p| self.fs.is_file(p))
             .collect();
         let path = match found.as_slice() {
-            [] => return Err(Error::MissingKustomization { dir: self.fs.display(dir) }),
+            [] => {
+                return Err(Error::MissingKustomization {
+                    dir: self.fs.display(dir),
+                });
+            }
             [one] => one.clone(),
-            _ => return Err(Error::MultipleKustomizations { dir: self.fs.display(dir) }),
+            _ => {
+                return Err(Error::MultipleKustomizations {
+                    dir: self.fs.display(dir),
+                });
+            }
         };
         let text = self.read_text(&path)?;
         parse_kustomization(&text).map_err(|message| match message {
-            ParseFailure::Yaml(source) => Error::Yaml { path: self.fs.display(&path), source },
-            ParseFailure::Schema(message) => {
-                Error::InvalidKustomization { path: self.fs.display(&path), message }
-            }
+            ParseFailure::Yaml(source) => Error::Yaml {
+                path: self.fs.display(&path),
+                source,
+            },
+            ParseFailure::Schema(message) => Error::InvalidKustomization {
+                path: self.fs.display(&path),
+                message,
+            },
         })
     }
 
     /// Builds a directory's kustomization as a base (its own accumulation, no hashes yet).
-    fn accumulate_dir(&self, dir: &str, k: &Kustomization, acc: Vec<Resource>) -> Result<Vec<Resource>> {
+    fn accumulate_dir(
+        &self,
+        dir: &str,
+        k: &Kustomization,
+        acc: Vec<Resource>,
+    ) -> Result<Vec<Resource>> {
         if self.stack.borrow().iter().any(|d| d == dir) {
-            return Err(Error::Cycle { path: self.fs.display(dir) });
+            return Err(Error::Cycle {
+                path: self.fs.display(dir),
+            });
         }
         self.stack.borrow_mut().push(dir.to_string());
         let result = self.accumulate(dir, k, acc);
@@ -148,7 +184,12 @@ impl Ctx<'_> {
     }
 
     /// kustomize's `accumulateTarget`: resources, generators, components, transformers.
-    pub fn accumulate(&self, dir: &str, k: &Kustomization, acc: Vec<Resource>) -> Result<Vec<Resource>> {
+    pub fn accumulate(
+        &self,
+        dir: &str,
+        k: &Kustomization,
+        acc: Vec<Resource>,
+    ) -> Result<Vec<Resource>> {
         self.refuse_plugins(dir, k)?;
         let mut acc = acc;
         for entry in &k.resources {
@@ -170,9 +211,15 @@ impl Ctx<'_> {
             .chain(&k.validators)
             .next()
             .cloned()
-            .or_else(|| (!k.helm_charts.is_empty() || !k.helm_chart_inflation_generator.is_empty()).then(|| "helmCharts".to_string()));
+            .or_else(|| {
+                (!k.helm_charts.is_empty() || !k.helm_chart_inflation_generator.is_empty())
+                    .then(|| "helmCharts".to_string())
+            });
         match named {
-            Some(plugin) => Err(Error::PluginRefused { path: self.fs.display(dir), plugin }),
+            Some(plugin) => Err(Error::PluginRefused {
+                path: self.fs.display(dir),
+                plugin,
+            }),
             None => Ok(()),
         }
     }
@@ -202,27 +249,46 @@ impl Ctx<'_> {
         if looks_remote(entry) {
             return Err(self.remote_refused(dir, entry, Error::NotFound { path: path.into() }));
         }
-        Err(Error::NotFound { path: self.fs.display(&path) })
+        Err(Error::NotFound {
+            path: self.fs.display(&path),
+        })
     }
 
     fn remote_refused(&self, dir: &str, entry: &str, _cause: Error) -> Error {
-        Error::RemoteRefused { path: self.fs.display(dir), resource: entry.to_string() }
+        Error::RemoteRefused {
+            path: self.fs.display(dir),
+            resource: entry.to_string(),
+        }
     }
 
-    fn accumulate_component(&self, dir: &str, entry: &str, acc: Vec<Resource>) -> Result<Vec<Resource>> {
+    fn accumulate_component(
+        &self,
+        dir: &str,
+        entry: &str,
+        acc: Vec<Resource>,
+    ) -> Result<Vec<Resource>> {
         let path = fs::join(self.fs, dir, entry)?;
         if !self.fs.is_dir(&path) {
             if looks_remote(entry) {
-                return Err(Error::RemoteRefused { path: self.fs.display(dir), resource: entry.into() });
+                return Err(Error::RemoteRefused {
+                    path: self.fs.display(dir),
+                    resource: entry.into(),
+                });
             }
-            return Err(Error::NotFound { path: self.fs.display(&path) });
+            return Err(Error::NotFound {
+                path: self.fs.display(&path),
+            });
         }
         let k = self.load_kustomization(&path)?;
         if !k.is_component() {
             return Err(Error::transform(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
                 self.fs.display(&path).display(),
-                if k.kind.is_empty() { "Kustomization" } else { &k.kind }
+                if k.kind.is_empty() {
+                    "Kustomization"
+                } else {
+                    &k.kind
+                }
             )));
         }
         self.accumulate_dir(&path, &k, acc)
@@ -232,7 +298,10 @@ impl Ctx<'_> {
     /// name required.
     pub fn parse_resources(&self, path: &str, bytes: &[u8]) -> Result<Vec<Resource>> {
         let text = String::from_utf8_lossy(bytes);
-        let docs = yaml::parse_stream(&text).map_err(|source| Error::Yaml { path: self.fs.display(path), source })?;
+        let docs = yaml::parse_stream(&text).map_err(|source| Error::Yaml {
+            path: self.fs.display(path),
+            source,
+        })?;
         objects_from_documents(docs)
             .map_err(|m| Error::transform(format!("{}: {m}", self.fs.display(path).display())))
     }
@@ -249,7 +318,10 @@ pub fn objects_from_documents(docs: Vec<Value>) -> std::result::Result<Vec<Resou
         let Some(obj) = doc.as_object() else {
             return Err(format!("expected a mapping, found {doc}"));
         };
-        let kind = obj.get("kind").map(yaml::to_compact_string).unwrap_or_default();
+        let kind = obj
+            .get("kind")
+            .map(yaml::to_compact_string)
+            .unwrap_or_default();
         if kind.is_empty() {
             return Err("missing kind in object".to_string());
         }
@@ -264,7 +336,10 @@ pub fn objects_from_documents(docs: Vec<Value>) -> std::result::Result<Vec<Resou
                 None => {}
             }
         } else {
-            let name = obj.get("metadata").and_then(|m| m.get("name")).map(yaml::to_compact_string);
+            let name = obj
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .map(yaml::to_compact_string);
             if name.is_none_or(|n| n.is_empty()) {
                 return Err(format!("missing metadata.name in object of kind {kind}"));
             }
@@ -299,9 +374,18 @@ pub fn append_all(acc: &mut Vec<Resource>, more: Vec<Resource>) -> Result<()> {
 
 /// Whether a resource entry names something remote (URL, git or GitHub shorthand).
 pub fn looks_remote(entry: &str) -> bool {
-    ["http://", "https://", "git::", "git@", "ssh://", "github.com/", "gitlab.com/", "bitbucket.org/"]
-        .iter()
-        .any(|p| entry.starts_with(p))
+    [
+        "http://",
+        "https://",
+        "git::",
+        "git@",
+        "ssh://",
+        "github.com/",
+        "gitlab.com/",
+        "bitbucket.org/",
+    ]
+    .iter()
+    .any(|p| entry.starts_with(p))
         || entry.contains("?ref=")
         || entry.contains(".git//")
 }
@@ -313,8 +397,13 @@ enum ParseFailure {
 
 fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFailure> {
     let value = yaml::parse_one(text).map_err(ParseFailure::Yaml)?;
-    let value = if value.is_null() { Value::Object(Default::default()) } else { value };
-    let mut k: Kustomization = serde_json::from_value(value).map_err(|e| ParseFailure::Schema(e.to_string()))?;
+    let value = if value.is_null() {
+        Value::Object(Default::default())
+    } else {
+        value
+    };
+    let mut k: Kustomization =
+        serde_json::from_value(value).map_err(|e| ParseFailure::Schema(e.to_string()))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;
     Ok(k)

@@ -42,7 +42,11 @@ impl FieldSpec {
 
     /// The gvk part as a selector.
     pub fn gvk(&self) -> Gvk {
-        Gvk { group: self.group.clone(), version: self.version.clone(), kind: self.kind.clone() }
+        Gvk {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            kind: self.kind.clone(),
+        }
     }
 
     /// Whether an object of `gvk` is addressed by this spec.
@@ -162,22 +166,54 @@ fn walk_map(
 }
 
 fn specs(rows: &[(&str, &str, &str, &str, bool)]) -> Vec<FieldSpec> {
-    rows.iter().map(|(g, v, k, p, c)| FieldSpec::new(g, v, k, p, *c)).collect()
+    rows.iter()
+        .map(|(g, v, k, p, c)| FieldSpec::new(g, v, k, p, *c))
+        .collect()
 }
 
 /// Labels on object metadata and on the pod/claim templates of workloads.
 pub fn metadata_labels() -> Vec<FieldSpec> {
     specs(&[
         ("", "", "", "metadata/labels", true),
-        ("", "v1", "ReplicationController", "spec/template/metadata/labels", true),
+        (
+            "",
+            "v1",
+            "ReplicationController",
+            "spec/template/metadata/labels",
+            true,
+        ),
         ("", "", "Deployment", "spec/template/metadata/labels", true),
         ("", "", "ReplicaSet", "spec/template/metadata/labels", true),
         ("", "", "DaemonSet", "spec/template/metadata/labels", true),
-        ("apps", "", "StatefulSet", "spec/template/metadata/labels", true),
-        ("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", true),
+        (
+            "apps",
+            "",
+            "StatefulSet",
+            "spec/template/metadata/labels",
+            true,
+        ),
+        (
+            "apps",
+            "",
+            "StatefulSet",
+            "spec/volumeClaimTemplates[]/metadata/labels",
+            true,
+        ),
         ("batch", "", "Job", "spec/template/metadata/labels", true),
-        ("batch", "", "CronJob", "spec/jobTemplate/metadata/labels", true),
-        ("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata/labels", true),
+        (
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/metadata/labels",
+            true,
+        ),
+        (
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/spec/template/metadata/labels",
+            true,
+        ),
     ])
 }
 
@@ -197,11 +233,41 @@ pub fn common_labels() -> Vec<FieldSpec> {
     out.extend(affinity_selectors("StatefulSet"));
     out.extend(specs(&[
         ("batch", "", "Job", "spec/selector/matchLabels", false),
-        ("batch", "", "CronJob", "spec/jobTemplate/spec/selector/matchLabels", false),
-        ("policy", "", "PodDisruptionBudget", "spec/selector/matchLabels", false),
-        ("networking.k8s.io", "", "NetworkPolicy", "spec/podSelector/matchLabels", false),
-        ("networking.k8s.io", "", "NetworkPolicy", "spec/ingress/from/podSelector/matchLabels", false),
-        ("networking.k8s.io", "", "NetworkPolicy", "spec/egress/to/podSelector/matchLabels", false),
+        (
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/spec/selector/matchLabels",
+            false,
+        ),
+        (
+            "policy",
+            "",
+            "PodDisruptionBudget",
+            "spec/selector/matchLabels",
+            false,
+        ),
+        (
+            "networking.k8s.io",
+            "",
+            "NetworkPolicy",
+            "spec/podSelector/matchLabels",
+            false,
+        ),
+        (
+            "networking.k8s.io",
+            "",
+            "NetworkPolicy",
+            "spec/ingress/from/podSelector/matchLabels",
+            false,
+        ),
+        (
+            "networking.k8s.io",
+            "",
+            "NetworkPolicy",
+            "spec/egress/to/podSelector/matchLabels",
+            false,
+        ),
     ]));
     out.extend(metadata_labels());
     out
@@ -225,14 +291,62 @@ fn affinity_selectors(kind: &str) -> Vec<FieldSpec> {
 pub fn common_annotations() -> Vec<FieldSpec> {
     specs(&[
         ("", "", "", "metadata/annotations", true),
-        ("", "v1", "ReplicationController", "spec/template/metadata/annotations", true),
-        ("", "", "Deployment", "spec/template/metadata/annotations", true),
-        ("", "", "ReplicaSet", "spec/template/metadata/annotations", true),
-        ("", "", "DaemonSet", "spec/template/metadata/annotations", true),
-        ("", "", "StatefulSet", "spec/template/metadata/annotations", true),
-        ("batch", "", "Job", "spec/template/metadata/annotations", true),
-        ("batch", "", "CronJob", "spec/jobTemplate/metadata/annotations", true),
-        ("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata/annotations", true),
+        (
+            "",
+            "v1",
+            "ReplicationController",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        (
+            "",
+            "",
+            "Deployment",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        (
+            "",
+            "",
+            "ReplicaSet",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        (
+            "",
+            "",
+            "DaemonSet",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        (
+            "",
+            "",
+            "StatefulSet",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        (
+            "batch",
+            "",
+            "Job",
+            "spec/template/metadata/annotations",
+            true,
+        ),
+        (
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/metadata/annotations",
+            true,
+        ),
+        (
+            "batch",
+            "",
+            "CronJob",
+            "spec/jobTemplate/spec/template/metadata/annotations",
+            true,
+        ),
     ])
 }
 
@@ -241,7 +355,13 @@ pub fn namespace_fields() -> Vec<FieldSpec> {
     specs(&[
         ("", "", "", "metadata/namespace", true),
         ("", "", "Namespace", "metadata/name", true),
-        ("apiregistration.k8s.io", "", "APIService", "spec/service/namespace", true),
+        (
+            "apiregistration.k8s.io",
+            "",
+            "APIService",
+            "spec/service/namespace",
+            true,
+        ),
         (
             "apiextensions.k8s.io",
             "",
@@ -259,40 +379,79 @@ pub fn image_fields() -> Vec<FieldSpec> {
         ("", "", "", "spec/initContainers[]/image", true),
         ("", "", "", "spec/volumes[]/image/reference", true),
         ("", "", "", "spec/template/spec/containers[]/image", true),
-        ("", "", "", "spec/template/spec/initContainers[]/image", true),
-        ("", "", "", "spec/template/spec/volumes[]/image/reference", true),
+        (
+            "",
+            "",
+            "",
+            "spec/template/spec/initContainers[]/image",
+            true,
+        ),
+        (
+            "",
+            "",
+            "",
+            "spec/template/spec/volumes[]/image/reference",
+            true,
+        ),
     ])
 }
 
 /// Replica count fields.
 pub fn replica_fields() -> Vec<FieldSpec> {
-    ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"]
-        .iter()
-        .map(|k| FieldSpec::new("", "", k, "spec/replicas", true))
-        .collect()
+    [
+        "Deployment",
+        "ReplicationController",
+        "ReplicaSet",
+        "StatefulSet",
+    ]
+    .iter()
+    .map(|k| FieldSpec::new("", "", k, "spec/replicas", true))
+    .collect()
 }
 
 /// Types kustomize's built-in schema marks cluster-scoped.
 pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
     const CLUSTER_SCOPED: &[(&str, &[&str])] = &[
-        ("admissionregistration.k8s.io", &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]),
+        (
+            "admissionregistration.k8s.io",
+            &[
+                "MutatingWebhookConfiguration",
+                "ValidatingWebhookConfiguration",
+                "ValidatingAdmissionPolicy",
+                "ValidatingAdmissionPolicyBinding",
+            ],
+        ),
         ("apiextensions.k8s.io", &["CustomResourceDefinition"]),
         ("apiregistration.k8s.io", &["APIService"]),
         ("certificates.k8s.io", &["CertificateSigningRequest"]),
-        ("flowcontrol.apiserver.k8s.io", &["FlowSchema", "PriorityLevelConfiguration"]),
+        (
+            "flowcontrol.apiserver.k8s.io",
+            &["FlowSchema", "PriorityLevelConfiguration"],
+        ),
         ("networking.k8s.io", &["IngressClass"]),
         ("node.k8s.io", &["RuntimeClass"]),
         ("policy", &["PodSecurityPolicy"]),
-        ("rbac.authorization.k8s.io", &["ClusterRole", "ClusterRoleBinding"]),
+        (
+            "rbac.authorization.k8s.io",
+            &["ClusterRole", "ClusterRoleBinding"],
+        ),
         ("scheduling.k8s.io", &["PriorityClass"]),
-        ("storage.k8s.io", &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"]),
-        ("", &["ComponentStatus", "Namespace", "Node", "PersistentVolume"]),
+        (
+            "storage.k8s.io",
+            &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"],
+        ),
+        (
+            "",
+            &["ComponentStatus", "Namespace", "Node", "PersistentVolume"],
+        ),
     ];
     let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
     if api_version.is_empty() {
         return false;
     }
-    CLUSTER_SCOPED.iter().any(|(g, kinds)| *g == group && kinds.contains(&kind))
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, kinds)| *g == group && kinds.contains(&kind))
 }
 
 #[cfg(test)]
@@ -321,6 +480,9 @@ mod tests {
 
     #[test]
     fn splits_escaped_slashes() {
-        assert_eq!(split_path(r"metadata/annotations/a.io\/b"), vec!["metadata", "annotations", "a.io/b"]);
+        assert_eq!(
+            split_path(r"metadata/annotations/a.io\/b"),
+            vec!["metadata", "annotations", "a.io/b"]
+        );
     }
 }

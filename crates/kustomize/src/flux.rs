@@ -37,7 +37,11 @@ pub struct Overrides {
 }
 
 /// The user's kustomization for `dir` (or one generated for plain YAML) with Flux's overrides.
-pub fn wrapping_kustomization(fs: &dyn FileSystem, dir: &str, o: &Overrides) -> Result<Kustomization> {
+pub fn wrapping_kustomization(
+    fs: &dyn FileSystem,
+    dir: &str,
+    o: &Overrides,
+) -> Result<Kustomization> {
     let mut k = find_or_generate(fs, dir)?;
     if let Some(ns) = &o.target_namespace {
         k.namespace = ns.clone();
@@ -51,7 +55,9 @@ pub fn wrapping_kustomization(fs: &dyn FileSystem, dir: &str, o: &Overrides) -> 
     k.patches.extend(o.patches.iter().cloned());
     for c in &o.components {
         if c.starts_with('/') || c.contains("://") {
-            return Err(Error::transform(format!("component path '{c}' must be local and relative")));
+            return Err(Error::transform(format!(
+                "component path '{c}' must be local and relative"
+            )));
         }
         let path = fs::join(fs, dir, c)?;
         if o.ignore_missing_components && !fs.is_dir(&path) && !fs.is_file(&path) {
@@ -75,7 +81,10 @@ fn merge_images(into: &mut Vec<Image>, overrides: &[Image]) {
                     existing.digest = image.digest.clone();
                 }
             }
-            None => into.push(Image { tag_suffix: String::new(), ..image.clone() }),
+            None => into.push(Image {
+                tag_suffix: String::new(),
+                ..image.clone()
+            }),
         }
     }
 }
@@ -83,12 +92,17 @@ fn merge_images(into: &mut Vec<Image>, overrides: &[Image]) {
 /// Applies `commonMetadata` to the built objects' metadata, as Flux does after the build.
 pub fn apply_common_metadata(map: &mut ResMap, o: &Overrides) {
     for r in &mut map.resources {
-        for (field, entries) in [("labels", &o.common_labels), ("annotations", &o.common_annotations)] {
+        for (field, entries) in [
+            ("labels", &o.common_labels),
+            ("annotations", &o.common_annotations),
+        ] {
             if entries.is_empty() {
                 continue;
             }
             let meta = r.metadata_mut();
-            let target = meta.entry(field).or_insert_with(|| serde_json::Value::Object(Default::default()));
+            let target = meta
+                .entry(field)
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
             if let Some(m) = target.as_object_mut() {
                 for (k, v) in entries {
                     m.insert(k.clone(), serde_json::Value::String(v.clone()));
@@ -100,11 +114,19 @@ pub fn apply_common_metadata(map: &mut ResMap, o: &Overrides) {
 
 fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
     for name in KUSTOMIZATION_FILE_NAMES {
-        let path = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+        let path = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
         if fs.is_file(&path) {
             let bytes = fs.read(&path)?;
-            return crate::build::kustomization_from_str(&String::from_utf8_lossy(&bytes))
-                .map_err(|message| Error::InvalidKustomization { path: fs.display(&path), message });
+            return crate::build::kustomization_from_str(&String::from_utf8_lossy(&bytes)).map_err(
+                |message| Error::InvalidKustomization {
+                    path: fs.display(&path),
+                    message,
+                },
+            );
         }
     }
     generated_kustomization(fs, dir)
@@ -123,12 +145,18 @@ pub fn generated_kustomization(fs: &dyn FileSystem, dir: &str) -> Result<Kustomi
 }
 
 fn has_kustomization(fs: &dyn FileSystem, dir: &str) -> bool {
-    KUSTOMIZATION_FILE_NAMES.iter().any(|n| fs.is_file(&format!("{dir}/{n}")))
+    KUSTOMIZATION_FILE_NAMES
+        .iter()
+        .any(|n| fs.is_file(&format!("{dir}/{n}")))
 }
 
 fn scan(fs: &dyn FileSystem, base: &str, dir: &str, out: &mut Vec<String>) -> Result<()> {
     for name in fs.list(dir)? {
-        let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+        let path = if dir.is_empty() {
+            name.clone()
+        } else {
+            format!("{dir}/{name}")
+        };
         let rel = relative(base, &path);
         if fs.is_dir(&path) {
             if has_kustomization(fs, &path) {
@@ -157,6 +185,10 @@ fn scan(fs: &dyn FileSystem, base: &str, dir: &str, out: &mut Vec<String>) -> Re
 }
 
 fn relative(base: &str, path: &str) -> String {
-    let rest = if base.is_empty() { path } else { path.strip_prefix(&format!("{base}/")).unwrap_or(path) };
+    let rest = if base.is_empty() {
+        path
+    } else {
+        path.strip_prefix(&format!("{base}/")).unwrap_or(path)
+    };
     format!("./{rest}")
 }

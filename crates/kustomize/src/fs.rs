@@ -28,7 +28,10 @@ pub trait FileSystem {
 /// references climbing above the root are refused.
 pub fn join(fs: &dyn FileSystem, dir: &str, reference: &str) -> Result<String> {
     if reference.starts_with('/') {
-        return Err(Error::OutsideRoot { path: PathBuf::from(reference), root: fs.display("") });
+        return Err(Error::OutsideRoot {
+            path: PathBuf::from(reference),
+            root: fs.display(""),
+        });
     }
     let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
     for part in reference.split('/') {
@@ -64,10 +67,14 @@ impl DiskFs {
     /// Confines reads to `root` (which must exist) and to files of at most `max_file_bytes`.
     pub fn new(root: impl AsRef<Path>, max_file_bytes: u64) -> Result<DiskFs> {
         let root = root.as_ref();
-        let canonical = root
-            .canonicalize()
-            .map_err(|source| Error::Io { path: root.to_path_buf(), source })?;
-        Ok(DiskFs { root: canonical, max_file_bytes })
+        let canonical = root.canonicalize().map_err(|source| Error::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        Ok(DiskFs {
+            root: canonical,
+            max_file_bytes,
+        })
     }
 
     /// The canonical root directory.
@@ -78,12 +85,22 @@ impl DiskFs {
     /// Maps a logical path to a real one, refusing symlinks that leave the root.
     fn resolve(&self, path: &str) -> Result<PathBuf> {
         let joined = self.root.join(path);
-        let real = joined.canonicalize().map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => Error::NotFound { path: joined.clone() },
-            _ => Error::Io { path: joined.clone(), source },
-        })?;
+        let real = joined
+            .canonicalize()
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => Error::NotFound {
+                    path: joined.clone(),
+                },
+                _ => Error::Io {
+                    path: joined.clone(),
+                    source,
+                },
+            })?;
         if !real.starts_with(&self.root) {
-            return Err(Error::OutsideRoot { path: joined, root: self.root.clone() });
+            return Err(Error::OutsideRoot {
+                path: joined,
+                root: self.root.clone(),
+            });
         }
         Ok(real)
     }
@@ -92,9 +109,15 @@ impl DiskFs {
 impl FileSystem for DiskFs {
     fn read(&self, path: &str) -> Result<Vec<u8>> {
         let real = self.resolve(path)?;
-        let meta = std::fs::metadata(&real).map_err(|source| Error::Io { path: real.clone(), source })?;
+        let meta = std::fs::metadata(&real).map_err(|source| Error::Io {
+            path: real.clone(),
+            source,
+        })?;
         if meta.len() > self.max_file_bytes {
-            return Err(Error::TooLarge { path: real, limit: self.max_file_bytes });
+            return Err(Error::TooLarge {
+                path: real,
+                limit: self.max_file_bytes,
+            });
         }
         std::fs::read(&real).map_err(|source| Error::Io { path: real, source })
     }
@@ -109,10 +132,16 @@ impl FileSystem for DiskFs {
 
     fn list(&self, path: &str) -> Result<Vec<String>> {
         let real = self.resolve(path)?;
-        let entries = std::fs::read_dir(&real).map_err(|source| Error::Io { path: real.clone(), source })?;
+        let entries = std::fs::read_dir(&real).map_err(|source| Error::Io {
+            path: real.clone(),
+            source,
+        })?;
         let mut names = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| Error::Io { path: real.clone(), source })?;
+            let entry = entry.map_err(|source| Error::Io {
+                path: real.clone(),
+                source,
+            })?;
             names.push(entry.file_name().to_string_lossy().into_owned());
         }
         names.sort();
@@ -120,7 +149,11 @@ impl FileSystem for DiskFs {
     }
 
     fn display(&self, path: &str) -> PathBuf {
-        if path.is_empty() { self.root.clone() } else { self.root.join(path) }
+        if path.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(path)
+        }
     }
 }
 
@@ -138,7 +171,10 @@ impl MemFs {
 
     /// Adds (or replaces) a file at a logical path.
     pub fn add(&mut self, path: &str, content: impl Into<Vec<u8>>) -> &mut MemFs {
-        let clean: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        let clean: Vec<&str> = path
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
         self.files.insert(clean.join("/"), content.into());
         self
     }
@@ -146,11 +182,20 @@ impl MemFs {
 
 impl FileSystem for MemFs {
     fn read(&self, path: &str) -> Result<Vec<u8>> {
-        self.files.get(path).cloned().ok_or_else(|| Error::NotFound { path: self.display(path) })
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                path: self.display(path),
+            })
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        path.is_empty() || self.files.keys().any(|f| f.starts_with(&format!("{path}/")))
+        path.is_empty()
+            || self
+                .files
+                .keys()
+                .any(|f| f.starts_with(&format!("{path}/")))
     }
 
     fn is_file(&self, path: &str) -> bool {
@@ -158,7 +203,11 @@ impl FileSystem for MemFs {
     }
 
     fn list(&self, path: &str) -> Result<Vec<String>> {
-        let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
         let mut names: Vec<String> = self
             .files
             .keys()
@@ -167,7 +216,9 @@ impl FileSystem for MemFs {
             .collect();
         names.dedup();
         if names.is_empty() && !self.is_dir(path) {
-            return Err(Error::NotFound { path: self.display(path) });
+            return Err(Error::NotFound {
+                path: self.display(path),
+            });
         }
         Ok(names)
     }
@@ -185,8 +236,14 @@ mod tests {
     fn join_refuses_escapes() {
         let fs = MemFs::new();
         assert_eq!(join(&fs, "a/b", "../c").ok(), Some("a/c".to_string()));
-        assert!(matches!(join(&fs, "a", "../../x"), Err(Error::OutsideRoot { .. })));
-        assert!(matches!(join(&fs, "", "/etc/passwd"), Err(Error::OutsideRoot { .. })));
+        assert!(matches!(
+            join(&fs, "a", "../../x"),
+            Err(Error::OutsideRoot { .. })
+        ));
+        assert!(matches!(
+            join(&fs, "", "/etc/passwd"),
+            Err(Error::OutsideRoot { .. })
+        ));
     }
 
     #[test]
@@ -204,7 +261,10 @@ mod tests {
     fn mem_lists_directories() {
         let mut fs = MemFs::new();
         fs.add("a/x.yaml", "").add("a/b/y.yaml", "");
-        assert_eq!(fs.list("a").ok(), Some(vec!["b".to_string(), "x.yaml".to_string()]));
+        assert_eq!(
+            fs.list("a").ok(),
+            Some(vec!["b".to_string(), "x.yaml".to_string()])
+        );
         assert!(fs.is_dir("a/b"));
     }
 }

@@ -16,9 +16,20 @@ enum Kind {
 }
 
 /// Runs `configMapGenerator` then `secretGenerator`, absorbing each result into `acc`.
-pub fn run_generators(ctx: &Ctx<'_>, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<()> {
+pub fn run_generators(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
     for args in &k.config_map_generator {
-        let r = generate(ctx, dir, args, k.generator_options.as_ref(), Kind::ConfigMap)?;
+        let r = generate(
+            ctx,
+            dir,
+            args,
+            k.generator_options.as_ref(),
+            Kind::ConfigMap,
+        )?;
         absorb(acc, r)?;
     }
     for args in &k.secret_generator {
@@ -42,7 +53,14 @@ fn generate(
     let pairs = load_pairs(ctx, dir, args)?;
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), Value::from("v1"));
-    obj.insert("kind".into(), Value::from(if kind == Kind::Secret { "Secret" } else { "ConfigMap" }));
+    obj.insert(
+        "kind".into(),
+        Value::from(if kind == Kind::Secret {
+            "Secret"
+        } else {
+            "ConfigMap"
+        }),
+    );
     let mut meta = Map::new();
     meta.insert("name".into(), Value::from(args.name.clone()));
     if !args.namespace.is_empty() {
@@ -50,7 +68,11 @@ fn generate(
     }
     obj.insert("metadata".into(), Value::Object(meta));
     if kind == Kind::Secret {
-        let t = if args.secret_type.is_empty() { "Opaque" } else { &args.secret_type };
+        let t = if args.secret_type.is_empty() {
+            "Opaque"
+        } else {
+            &args.secret_type
+        };
         obj.insert("type".into(), Value::from(t));
     }
     fill_data(&mut obj, &pairs, kind);
@@ -66,7 +88,9 @@ fn parse_behavior(s: &str) -> Result<Behavior> {
         "" | "create" => Ok(Behavior::Create),
         "merge" => Ok(Behavior::Merge),
         "replace" => Ok(Behavior::Replace),
-        other => Err(Error::transform(format!("unknown generator behavior '{other}'"))),
+        other => Err(Error::transform(format!(
+            "unknown generator behavior '{other}'"
+        ))),
     }
 }
 
@@ -78,7 +102,9 @@ fn fill_data(obj: &mut Map<String, Value>, pairs: &[(String, String)], kind: Kin
             Kind::Secret => ("data", base64_wrapped(v.as_bytes())),
             Kind::ConfigMap => ("data", v.clone()),
         };
-        let data = obj.entry(field).or_insert_with(|| Value::Object(Map::new()));
+        let data = obj
+            .entry(field)
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(m) = data.as_object_mut() {
             m.insert(k.clone(), Value::String(value));
         }
@@ -93,7 +119,9 @@ fn apply_options(r: &mut Resource, options: &GeneratorOptions) {
     labels.sort();
     for (k, v) in labels {
         let meta = r.metadata_mut();
-        let l = meta.entry("labels").or_insert_with(|| Value::Object(Map::new()));
+        let l = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(m) = l.as_object_mut() {
             m.insert(k.clone(), Value::String(v.clone()));
         }
@@ -102,15 +130,17 @@ fn apply_options(r: &mut Resource, options: &GeneratorOptions) {
     annotations.sort();
     for (k, v) in annotations {
         let meta = r.metadata_mut();
-        let a = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        let a = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(m) = a.as_object_mut() {
             m.insert(k.clone(), Value::String(v.clone()));
         }
     }
-    if options.immutable {
-        if let Some(m) = r.obj.as_object_mut() {
-            m.insert("immutable".into(), Value::Bool(true));
-        }
+    if options.immutable
+        && let Some(m) = r.obj.as_object_mut()
+    {
+        m.insert("immutable".into(), Value::Bool(true));
     }
 }
 
@@ -128,14 +158,19 @@ fn load_pairs(ctx: &Ctx<'_>, dir: &str, args: &GeneratorArgs) -> Result<Vec<(Str
         let (key, path) = parse_file_source(source)?;
         let (_, bytes) = ctx.read_restricted(dir, &path)?;
         let value = String::from_utf8(bytes).map_err(|_| {
-            Error::transform(format!("file '{path}' is not valid UTF-8 (binaryData is not supported)"))
+            Error::transform(format!(
+                "file '{path}' is not valid UTF-8 (binaryData is not supported)"
+            ))
         })?;
         pairs.push((key, value));
     }
     let mut seen = std::collections::HashSet::new();
     for (k, _) in &pairs {
         if !seen.insert(k.clone()) {
-            return Err(Error::transform(format!("configmap {} illegally repeats the key `{k}`", args.name)));
+            return Err(Error::transform(format!(
+                "configmap {} illegally repeats the key `{k}`",
+                args.name
+            )));
         }
     }
     Ok(pairs)
@@ -144,7 +179,9 @@ fn load_pairs(ctx: &Ctx<'_>, dir: &str, args: &GeneratorArgs) -> Result<Vec<(Str
 fn parse_literal(source: &str) -> Result<(String, String)> {
     match source.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), remove_quotes(v))),
-        _ => Err(Error::transform(format!("invalid literal source {source}, expected key=value"))),
+        _ => Err(Error::transform(format!(
+            "invalid literal source {source}, expected key=value"
+        ))),
     }
 }
 
@@ -164,19 +201,29 @@ fn parse_file_source(source: &str) -> Result<(String, String)> {
             Ok((base.to_string(), source.to_string()))
         }
         1 => match source.split_once('=') {
-            Some(("", p)) => Err(Error::transform(format!("missing key name for file path \"{p}\" in source \"{source}\""))),
-            Some((k, "")) => Err(Error::transform(format!("missing file path for key name \"{k}\" in source \"{source}\""))),
+            Some(("", p)) => Err(Error::transform(format!(
+                "missing key name for file path \"{p}\" in source \"{source}\""
+            ))),
+            Some((k, "")) => Err(Error::transform(format!(
+                "missing file path for key name \"{k}\" in source \"{source}\""
+            ))),
             Some((k, p)) => Ok((k.to_string(), p.to_string())),
             None => Err(Error::transform(format!("invalid file source {source}"))),
         },
-        _ => Err(Error::transform(format!("source \"{source}\" key name or file path contains '='"))),
+        _ => Err(Error::transform(format!(
+            "source \"{source}\" key name or file path contains '='"
+        ))),
     }
 }
 
 fn parse_env_file(text: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = if i == 0 { line.trim_start_matches('\u{feff}') } else { line };
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
         let line = line.trim_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -186,7 +233,10 @@ fn parse_env_file(text: &str) -> Result<Vec<(String, String)>> {
             None => (line, ""),
         };
         if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(Error::transform(format!("invalid env key '{key}' on line {}", i + 1)));
+            return Err(Error::transform(format!(
+                "invalid env key '{key}' on line {}",
+                i + 1
+            )));
         }
         out.push((key.to_string(), value.to_string()));
     }
@@ -199,7 +249,11 @@ fn base64_wrapped(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut enc = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -235,7 +289,9 @@ fn absorb(acc: &mut Vec<Resource>, mut r: Resource) -> Result<()> {
             acc.push(r);
             Ok(())
         }
-        ([], _) => Err(Error::transform(format!("id {id} does not exist; cannot merge or replace"))),
+        ([], _) => Err(Error::transform(format!(
+            "id {id} does not exist; cannot merge or replace"
+        ))),
         ([i], Behavior::Create) => {
             let _ = i;
             Err(Error::transform(format!(
@@ -253,7 +309,9 @@ fn absorb(acc: &mut Vec<Resource>, mut r: Resource) -> Result<()> {
             acc[*i] = r;
             Ok(())
         }
-        _ => Err(Error::transform(format!("found multiple objects that could accept merge of {id}"))),
+        _ => Err(Error::transform(format!(
+            "found multiple objects that could accept merge of {id}"
+        ))),
     }
 }
 
@@ -280,16 +338,21 @@ fn merge_meta(r: &mut Resource, old: &Resource) {
 }
 
 fn merge_map_field(r: &mut Resource, old: &Resource, field: &str) {
-    let mut merged = old.obj.get(field).and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut merged = old
+        .obj
+        .get(field)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     if let Some(new) = r.obj.get(field).and_then(Value::as_object) {
         for (k, v) in new {
             merged.insert(k.clone(), v.clone());
         }
     }
-    if !merged.is_empty() {
-        if let Some(m) = r.obj.as_object_mut() {
-            m.insert(field.into(), Value::Object(merged));
-        }
+    if !merged.is_empty()
+        && let Some(m) = r.obj.as_object_mut()
+    {
+        m.insert(field.into(), Value::Object(merged));
     }
 }
 
@@ -322,7 +385,11 @@ pub fn content_hash(obj: &Value) -> String {
     } else if let Some(b @ Value::Object(_)) = obj.get("binaryData") {
         m.insert("binaryData".into(), b.clone());
     }
-    let encoded = if kind == "ConfigMap" || kind == "Secret" { go_json(&Value::Object(m)) } else { go_json(obj) };
+    let encoded = if kind == "ConfigMap" || kind == "Secret" {
+        go_json(&Value::Object(m))
+    } else {
+        go_json(obj)
+    };
     let digest = Sha256::digest(encoded.as_bytes());
     let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
     hex.chars()
@@ -386,7 +453,9 @@ fn write_go_string(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -408,7 +477,14 @@ mod tests {
     #[test]
     fn env_files_skip_comments() -> Result<()> {
         let pairs = parse_env_file("# c\n\nA=1\n  B=x=y\nC\n")?;
-        assert_eq!(pairs, vec![("A".into(), "1".into()), ("B".into(), "x=y".into()), ("C".into(), "".into())]);
+        assert_eq!(
+            pairs,
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "x=y".into()),
+                ("C".into(), "".into())
+            ]
+        );
         Ok(())
     }
 }

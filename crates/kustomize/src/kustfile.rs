@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::fieldspec::FieldSpec;
 
 /// File names kustomize recognises, in the order it tries them.
-pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// A kustomization file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -93,7 +94,11 @@ impl Kustomization {
         self.resources.extend(bases);
         let tags = std::mem::take(&mut self.image_tags);
         self.images.extend(tags);
-        for g in self.config_map_generator.iter_mut().chain(self.secret_generator.iter_mut()) {
+        for g in self
+            .config_map_generator
+            .iter_mut()
+            .chain(self.secret_generator.iter_mut())
+        {
             if let Some(env) = g.env.take().filter(|e| !e.is_empty()) {
                 g.envs.push(env);
             }
@@ -276,7 +281,10 @@ pub struct GeneratorOptions {
 impl GeneratorOptions {
     /// kustomize's merge of `generatorOptions` into a generator's own options: global labels and
     /// annotations win, and either flag set anywhere is set.
-    pub fn merged(local: Option<&GeneratorOptions>, global: Option<&GeneratorOptions>) -> GeneratorOptions {
+    pub fn merged(
+        local: Option<&GeneratorOptions>,
+        global: Option<&GeneratorOptions>,
+    ) -> GeneratorOptions {
         let mut out = local.cloned().unwrap_or_default();
         if let Some(g) = global {
             for (k, v) in &g.labels {

@@ -28,9 +28,17 @@ pub use resource::{Gvk, ResId, ResMap, Resource};
 
 /// Builds `dir` like Flux: its kustomization if it has one, otherwise one generated from every
 /// YAML file below it; then applies `overrides` (namespace, prefix, patches, images, ...).
-pub fn build_flux(fs: &dyn FileSystem, dir: &str, overrides: flux::Overrides, options: Options) -> Result<ResMap> {
+pub fn build_flux(
+    fs: &dyn FileSystem,
+    dir: &str,
+    overrides: flux::Overrides,
+    options: Options,
+) -> Result<ResMap> {
     let common = overrides.clone();
-    let options = Options { overrides: Some(overrides), ..options };
+    let options = Options {
+        overrides: Some(overrides),
+        ..options
+    };
     let mut map = Kustomizer::new(options).build(fs, dir)?;
     flux::apply_common_metadata(&mut map, &common);
     Ok(map)

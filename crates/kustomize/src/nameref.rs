@@ -34,56 +34,107 @@ fn pod_refs(kinds: &[&str], suffixes: &[&str]) -> Vec<FieldSpec> {
     for (kind, prefix) in POD_SPECS.iter().filter(|(k, _)| kinds.contains(k)) {
         for s in suffixes {
             let version = if *kind == "Pod" { "v1" } else { "" };
-            out.push(FieldSpec::new("", version, kind, &format!("{prefix}/{s}"), false));
+            out.push(FieldSpec::new(
+                "",
+                version,
+                kind,
+                &format!("{prefix}/{s}"),
+                false,
+            ));
         }
     }
     out
 }
 
 fn refs(rows: &[(&str, &str, &str)]) -> Vec<FieldSpec> {
-    rows.iter().map(|(g, k, p)| FieldSpec::new(g, "", k, p, false)).collect()
+    rows.iter()
+        .map(|(g, k, p)| FieldSpec::new(g, "", k, p, false))
+        .collect()
 }
 
 fn gvk(group: &str, version: &str, kind: &str) -> Gvk {
-    Gvk { group: group.into(), version: version.into(), kind: kind.into() }
+    Gvk {
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+    }
 }
 
-const CONFIG_KINDS: &[&str] = &["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob"];
-const WORKLOADS: &[&str] = &["Pod", "StatefulSet", "Deployment", "ReplicationController", "CronJob", "Job", "DaemonSet"];
+const CONFIG_KINDS: &[&str] = &[
+    "Pod",
+    "PodTemplate",
+    "Deployment",
+    "ReplicaSet",
+    "DaemonSet",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+];
+const WORKLOADS: &[&str] = &[
+    "Pod",
+    "StatefulSet",
+    "Deployment",
+    "ReplicationController",
+    "CronJob",
+    "Job",
+    "DaemonSet",
+];
 
 fn back_refs() -> Vec<BackRef> {
     let scale = |k: &str| BackRef {
         target: gvk("", "", k),
         referrers: refs(&[("", "HorizontalPodAutoscaler", "spec/scaleTargetRef/name")]),
     };
-    let mut configmap = pod_refs(CONFIG_KINDS, &[
-        "volumes/configMap/name",
-        "containers/env/valueFrom/configMapKeyRef/name",
-        "initContainers/env/valueFrom/configMapKeyRef/name",
-        "containers/envFrom/configMapRef/name",
-        "initContainers/envFrom/configMapRef/name",
-        "volumes/projected/sources/configMap/name",
-    ]);
+    let mut configmap = pod_refs(
+        CONFIG_KINDS,
+        &[
+            "volumes/configMap/name",
+            "containers/env/valueFrom/configMapKeyRef/name",
+            "initContainers/env/valueFrom/configMapKeyRef/name",
+            "containers/envFrom/configMapRef/name",
+            "initContainers/envFrom/configMapRef/name",
+            "volumes/projected/sources/configMap/name",
+        ],
+    );
     configmap.extend(refs(&[
         ("", "Node", "spec/configSource/configMap"),
         ("", "Role", "rules/resourceNames"),
         ("", "ClusterRole", "rules/resourceNames"),
-        ("", "Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
+        (
+            "",
+            "Ingress",
+            r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap",
+        ),
     ]));
-    let mut secret = pod_refs(CONFIG_KINDS, &[
-        "volumes/secret/secretName",
-        "containers/env/valueFrom/secretKeyRef/name",
-        "initContainers/env/valueFrom/secretKeyRef/name",
-        "containers/envFrom/secretRef/name",
-        "initContainers/envFrom/secretRef/name",
-        "imagePullSecrets/name",
-        "volumes/projected/sources/secret/name",
-    ]);
+    let mut secret = pod_refs(
+        CONFIG_KINDS,
+        &[
+            "volumes/secret/secretName",
+            "containers/env/valueFrom/secretKeyRef/name",
+            "initContainers/env/valueFrom/secretKeyRef/name",
+            "containers/envFrom/secretRef/name",
+            "initContainers/envFrom/secretRef/name",
+            "imagePullSecrets/name",
+            "volumes/projected/sources/secret/name",
+        ],
+    );
     secret.extend(refs(&[
         ("", "Ingress", "spec/tls/secretName"),
-        ("", "Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
-        ("", "Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
-        ("", "Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
+        (
+            "",
+            "Ingress",
+            r"metadata/annotations/ingress.kubernetes.io\/auth-secret",
+        ),
+        (
+            "",
+            "Ingress",
+            r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret",
+        ),
+        (
+            "",
+            "Ingress",
+            r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret",
+        ),
         ("", "ServiceAccount", "imagePullSecrets/name"),
         ("", "StorageClass", "parameters/secretName"),
         ("", "StorageClass", "parameters/adminSecretName"),
@@ -91,19 +142,32 @@ fn back_refs() -> Vec<BackRef> {
         ("", "StorageClass", "parameters/secretRef"),
         ("", "Role", "rules/resourceNames"),
         ("", "ClusterRole", "rules/resourceNames"),
-        ("serving.knative.dev", "Service", "spec/template/spec/containers/env/valueFrom/secretKeyRef/name"),
+        (
+            "serving.knative.dev",
+            "Service",
+            "spec/template/spec/containers/env/valueFrom/secretKeyRef/name",
+        ),
         ("", "PersistentVolume", "spec/azureFile/secretName"),
     ]));
     let rbac = "rbac.authorization.k8s.io";
-    let mut service_account = refs(&[(rbac, "RoleBinding", "subjects"), (rbac, "ClusterRoleBinding", "subjects")]);
+    let mut service_account = refs(&[
+        (rbac, "RoleBinding", "subjects"),
+        (rbac, "ClusterRoleBinding", "subjects"),
+    ]);
     service_account.extend(pod_refs(WORKLOADS, &["serviceAccountName"]));
     vec![
         scale("Deployment"),
         scale("ReplicationController"),
         scale("ReplicaSet"),
         scale("StatefulSet"),
-        BackRef { target: gvk("", "v1", "ConfigMap"), referrers: configmap },
-        BackRef { target: gvk("", "v1", "Secret"), referrers: secret },
+        BackRef {
+            target: gvk("", "v1", "ConfigMap"),
+            referrers: configmap,
+        },
+        BackRef {
+            target: gvk("", "v1", "Secret"),
+            referrers: secret,
+        },
         BackRef {
             target: gvk("", "v1", "Service"),
             referrers: refs(&[
@@ -113,30 +177,54 @@ fn back_refs() -> Vec<BackRef> {
                 ("", "Ingress", "spec/rules/http/paths/backend/service/name"),
                 ("", "Ingress", "spec/defaultBackend/service/name"),
                 ("apiregistration.k8s.io", "APIService", "spec/service/name"),
-                ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
-                ("admissionregistration.k8s.io", "MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+                (
+                    "admissionregistration.k8s.io",
+                    "ValidatingWebhookConfiguration",
+                    "webhooks/clientConfig/service",
+                ),
+                (
+                    "admissionregistration.k8s.io",
+                    "MutatingWebhookConfiguration",
+                    "webhooks/clientConfig/service",
+                ),
             ]),
         },
-        BackRef { target: gvk(rbac, "", "Role"), referrers: refs(&[(rbac, "RoleBinding", "roleRef/name")]) },
+        BackRef {
+            target: gvk(rbac, "", "Role"),
+            referrers: refs(&[(rbac, "RoleBinding", "roleRef/name")]),
+        },
         BackRef {
             target: gvk(rbac, "", "ClusterRole"),
-            referrers: refs(&[(rbac, "RoleBinding", "roleRef/name"), (rbac, "ClusterRoleBinding", "roleRef/name")]),
+            referrers: refs(&[
+                (rbac, "RoleBinding", "roleRef/name"),
+                (rbac, "ClusterRoleBinding", "roleRef/name"),
+            ]),
         },
-        BackRef { target: gvk("", "v1", "ServiceAccount"), referrers: service_account },
+        BackRef {
+            target: gvk("", "v1", "ServiceAccount"),
+            referrers: service_account,
+        },
         BackRef {
             target: gvk("", "v1", "PersistentVolumeClaim"),
             referrers: pod_refs(WORKLOADS, &["volumes/persistentVolumeClaim/claimName"]),
         },
         BackRef {
             target: gvk("", "v1", "PersistentVolume"),
-            referrers: refs(&[("", "PersistentVolumeClaim", "spec/volumeName"), ("", "ClusterRole", "rules/resourceNames")]),
+            referrers: refs(&[
+                ("", "PersistentVolumeClaim", "spec/volumeName"),
+                ("", "ClusterRole", "rules/resourceNames"),
+            ]),
         },
         BackRef {
             target: gvk("storage.k8s.io", "v1", "StorageClass"),
             referrers: refs(&[
                 ("", "PersistentVolume", "spec/storageClassName"),
                 ("", "PersistentVolumeClaim", "spec/storageClassName"),
-                ("", "StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
+                (
+                    "",
+                    "StatefulSet",
+                    "spec/volumeClaimTemplates/spec/storageClassName",
+                ),
             ]),
         },
         BackRef {
@@ -148,8 +236,16 @@ fn back_refs() -> Vec<BackRef> {
             referrers: refs(&[("", "Ingress", "spec/ingressClassName")]),
         },
         BackRef {
-            target: gvk("admissionregistration.k8s.io", "", "ValidatingAdmissionPolicy"),
-            referrers: refs(&[("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding", "spec/policyName")]),
+            target: gvk(
+                "admissionregistration.k8s.io",
+                "",
+                "ValidatingAdmissionPolicy",
+            ),
+            referrers: refs(&[(
+                "admissionregistration.k8s.io",
+                "ValidatingAdmissionPolicyBinding",
+                "spec/policyName",
+            )]),
         },
     ]
 }
@@ -162,12 +258,36 @@ pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
         let org = snapshot[ri].org_id();
         let candidates = candidates_for(&snapshot, &snapshot[ri])?;
         for back in &table {
-            for spec in back.referrers.iter().filter(|s| org.gvk.is_selected_by(&s.gvk())) {
-                let ctx = RefCtx { referrer: &snapshot[ri], target: &back.target, candidates: &candidates, spec };
+            for spec in back
+                .referrers
+                .iter()
+                .filter(|s| org.gvk.is_selected_by(&s.gvk()))
+            {
+                let ctx = RefCtx {
+                    referrer: &snapshot[ri],
+                    target: &back.target,
+                    candidates: &candidates,
+                    spec,
+                };
                 let gvk = referrer.gvk();
-                let path_only = FieldSpec { path: spec.path.clone(), ..FieldSpec::default() };
-                fieldspec::apply(&mut referrer.obj, &gvk, &path_only, Create::Nothing, &mut |node| ctx.set(node))
-                    .map_err(|e| Error::transform(format!("updating name reference in '{}' field of '{}': {e}", spec.path, snapshot[ri].cur_id())))?;
+                let path_only = FieldSpec {
+                    path: spec.path.clone(),
+                    ..FieldSpec::default()
+                };
+                fieldspec::apply(
+                    &mut referrer.obj,
+                    &gvk,
+                    &path_only,
+                    Create::Nothing,
+                    &mut |node| ctx.set(node),
+                )
+                .map_err(|e| {
+                    Error::transform(format!(
+                        "updating name reference in '{}' field of '{}': {e}",
+                        spec.path,
+                        snapshot[ri].cur_id()
+                    ))
+                })?;
             }
         }
     }
@@ -203,7 +323,11 @@ fn subject_namespaces(r: &Resource) -> Vec<String> {
             subjects
                 .iter()
                 .filter(|s| s.get("kind").and_then(Value::as_str) == Some("ServiceAccount"))
-                .filter_map(|s| s.get("namespace").and_then(Value::as_str).map(str::to_string))
+                .filter_map(|s| {
+                    s.get("namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -253,17 +377,27 @@ impl RefCtx<'_> {
             return Ok(());
         };
         let Some(old) = map.get("name").map(crate::yaml::to_compact_string) else {
-            return Err(Error::transform("path config error; no 'name' field in node"));
+            return Err(Error::transform(
+                "path config error; no 'name' field in node",
+            ));
         };
         let candidates = match map.get("namespace").map(crate::yaml::to_compact_string) {
             None => self.candidates.to_vec(),
             Some(ns) => {
-                let by_org: Vec<&Resource> =
-                    self.candidates.iter().copied().filter(|c| c.org_id().namespace == ns).collect();
+                let by_org: Vec<&Resource> = self
+                    .candidates
+                    .iter()
+                    .copied()
+                    .filter(|c| c.org_id().namespace == ns)
+                    .collect();
                 if !by_org.is_empty() {
                     by_org
                 } else {
-                    self.candidates.iter().copied().filter(|c| c.namespace() == ns).collect()
+                    self.candidates
+                        .iter()
+                        .copied()
+                        .filter(|c| c.namespace() == ns)
+                        .collect()
                 }
             }
         };
@@ -292,8 +426,16 @@ impl RefCtx<'_> {
         let mut c: Vec<&Resource> = candidates
             .into_iter()
             .filter(|r| r.prev_ids().iter().any(|p| p.name == old))
-            .filter(|r| r.prev_ids().iter().any(|p| p.gvk.is_selected_by(self.target)))
-            .filter(|r| role_ref.as_ref().is_none_or(|g| r.prev_ids().iter().any(|p| p.gvk.is_selected_by(g))))
+            .filter(|r| {
+                r.prev_ids()
+                    .iter()
+                    .any(|p| p.gvk.is_selected_by(self.target))
+            })
+            .filter(|r| {
+                role_ref
+                    .as_ref()
+                    .is_none_or(|g| r.prev_ids().iter().any(|p| p.gvk.is_selected_by(g)))
+            })
             .filter(|r| same_namespace(&rid, r))
             .collect();
         if c.len() == 1 {
@@ -309,7 +451,10 @@ impl RefCtx<'_> {
             _ if identical(&c) => Ok(c.first().copied()),
             _ => {
                 let ids: Vec<String> = c.iter().map(|r| r.cur_id().to_string()).collect();
-                Err(Error::transform(format!("found multiple possible referrals: {}", ids.join(", "))))
+                Err(Error::transform(format!(
+                    "found multiple possible referrals: {}",
+                    ids.join(", ")
+                )))
             }
         }
     }
@@ -321,7 +466,11 @@ impl RefCtx<'_> {
         let role_ref = self.referrer.obj.get("roleRef")?;
         let group = role_ref.get("apiGroup")?.as_str()?;
         let kind = role_ref.get("kind")?.as_str()?;
-        Some(Gvk { group: group.into(), version: String::new(), kind: kind.into() })
+        Some(Gvk {
+            group: group.into(),
+            version: String::new(),
+            kind: kind.into(),
+        })
     }
 }
 
@@ -330,12 +479,16 @@ fn same_namespace(referrer: &ResId, r: &Resource) -> bool {
         return true;
     }
     let id = r.cur_id();
-    id.is_cluster_scoped() || r.kind() == "ServiceAccount" || id.effective_namespace() == referrer.effective_namespace()
+    id.is_cluster_scoped()
+        || r.kind() == "ServiceAccount"
+        || id.effective_namespace() == referrer.effective_namespace()
 }
 
 fn all_same(rs: &[&Resource], with_namespace: bool) -> bool {
     let Some(first) = rs.first() else {
         return true;
     };
-    rs.iter().all(|r| r.name() == first.name() && (!with_namespace || r.namespace() == first.namespace()))
+    rs.iter().all(|r| {
+        r.name() == first.name() && (!with_namespace || r.namespace() == first.namespace())
+    })
 }

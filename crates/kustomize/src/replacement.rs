@@ -55,10 +55,19 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
             .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
         if !r.path.is_empty() {
             let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
-            let docs = crate::yaml::parse_stream(&String::from_utf8_lossy(&bytes))
-                .map_err(|source| Error::Yaml { path: ctx.fs.display(&path), source })?;
+            let docs =
+                crate::yaml::parse_stream(&String::from_utf8_lossy(&bytes)).map_err(|source| {
+                    Error::Yaml {
+                        path: ctx.fs.display(&path),
+                        source,
+                    }
+                })?;
             for d in docs.into_iter().filter(|d| !d.is_null()) {
-                let list = if d.is_array() { d } else { Value::Array(vec![d]) };
+                let list = if d.is_array() {
+                    d
+                } else {
+                    Value::Array(vec![d])
+                };
                 for item in list.as_array().into_iter().flatten() {
                     let r: Replacement = serde_json::from_value(item.clone())
                         .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
@@ -79,12 +88,29 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
     let found = select(acc, &source.selector)?;
     let idx = match found.as_slice() {
         [i] => *i,
-        [] => return Err(Error::transform(format!("nothing selected by {:?}", source.selector))),
-        _ => return Err(Error::transform("more than one source selected by the replacement")),
+        [] => {
+            return Err(Error::transform(format!(
+                "nothing selected by {:?}",
+                source.selector
+            )));
+        }
+        _ => {
+            return Err(Error::transform(
+                "more than one source selected by the replacement",
+            ));
+        }
     };
-    let path = if source.field_path.is_empty() { "metadata.name" } else { &source.field_path };
-    let value = get_path(&acc[idx].obj, &split_dotted(path))
-        .ok_or_else(|| Error::transform(format!("fieldPath `{path}` is missing for replacement source {}", acc[idx].cur_id())))?;
+    let path = if source.field_path.is_empty() {
+        "metadata.name"
+    } else {
+        &source.field_path
+    };
+    let value = get_path(&acc[idx].obj, &split_dotted(path)).ok_or_else(|| {
+        Error::transform(format!(
+            "fieldPath `{path}` is missing for replacement source {}",
+            acc[idx].cur_id()
+        ))
+    })?;
     for t in &r.targets {
         let mut chosen = select(acc, &t.select)?;
         for rej in &t.reject {
@@ -135,7 +161,9 @@ fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
         Value::Object(m) => m.get(head)?,
         Value::Array(items) => match head.parse::<usize>() {
             Ok(i) => items.get(i)?,
-            Err(_) => items.iter().find(|i| element_matches(i, head) == Some(true))?,
+            Err(_) => items
+                .iter()
+                .find(|i| element_matches(i, head) == Some(true))?,
         },
         _ => return None,
     };
@@ -169,7 +197,9 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, create: bool) -> Res
             }
             let target = match head.parse::<usize>() {
                 Ok(i) => items.get_mut(i),
-                Err(_) => items.iter_mut().find(|i| element_matches(i, head) == Some(true)),
+                Err(_) => items
+                    .iter_mut()
+                    .find(|i| element_matches(i, head) == Some(true)),
             };
             match target {
                 Some(next) => set_path(next, rest, value, create),

@@ -27,7 +27,11 @@ impl Gvk {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api_version.to_string()),
         };
-        Gvk { group, version, kind: kind.to_string() }
+        Gvk {
+            group,
+            version,
+            kind: kind.to_string(),
+        }
     }
 
     /// The `apiVersion` string.
@@ -53,7 +57,13 @@ impl Gvk {
 
     /// kustomize's `Kind.version.group` rendering used in messages and sorting.
     pub fn sort_string(&self) -> String {
-        let or = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
+        let or = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
         format!(
             "{}.{}.{}",
             or(&self.kind, "[noKind]"),
@@ -107,8 +117,16 @@ impl ResId {
 
 impl std::fmt::Display for ResId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ns = if self.namespace.is_empty() { "[noNs]" } else { &self.namespace };
-        let name = if self.name.is_empty() { "[noName]" } else { &self.name };
+        let ns = if self.namespace.is_empty() {
+            "[noNs]"
+        } else {
+            &self.namespace
+        };
+        let name = if self.name.is_empty() {
+            "[noName]"
+        } else {
+            &self.name
+        };
         write!(f, "{}/{}/{}", self.gvk.sort_string(), ns, name)
     }
 }
@@ -194,7 +212,12 @@ impl Resource {
 
     /// The current id.
     pub fn cur_id(&self) -> ResId {
-        ResId { gvk: self.gvk(), name: self.name(), namespace: self.namespace(), scoped: true }
+        ResId {
+            gvk: self.gvk(),
+            name: self.name(),
+            namespace: self.namespace(),
+            scoped: true,
+        }
     }
 
     /// Ids this object had before renames, oldest first.
@@ -203,7 +226,10 @@ impl Resource {
         self.prev
             .iter()
             .map(|(ns, name, kind)| ResId {
-                gvk: Gvk { kind: kind.clone(), ..gvk.clone() },
+                gvk: Gvk {
+                    kind: kind.clone(),
+                    ..gvk.clone()
+                },
                 name: name.clone(),
                 namespace: ns.clone(),
                 scoped: false,
@@ -213,30 +239,38 @@ impl Resource {
 
     /// The id the object had when it was first read.
     pub fn org_id(&self) -> ResId {
-        self.prev_ids().into_iter().next().unwrap_or_else(|| self.cur_id())
+        self.prev_ids()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.cur_id())
     }
 
     /// Records the current id as a previous one, before a rename.
     pub fn store_previous_id(&mut self) {
         let id = self.cur_id();
-        self.prev.push((id.effective_namespace(), id.name, id.gvk.kind));
+        self.prev
+            .push((id.effective_namespace(), id.name, id.gvk.kind));
     }
 
     /// The `metadata` map, created if absent.
     pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
         let obj = ensure_object(&mut self.obj);
-        let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
         ensure_object(meta)
     }
 
     /// Sets `metadata.name`.
     pub fn set_name(&mut self, name: &str) {
-        self.metadata_mut().insert("name".into(), Value::String(name.to_string()));
+        self.metadata_mut()
+            .insert("name".into(), Value::String(name.to_string()));
     }
 
     /// Sets `metadata.namespace`.
     pub fn set_namespace(&mut self, ns: &str) {
-        self.metadata_mut().insert("namespace".into(), Value::String(ns.to_string()));
+        self.metadata_mut()
+            .insert("namespace".into(), Value::String(ns.to_string()));
     }
 
     /// Sets `kind`.
@@ -250,7 +284,11 @@ impl Resource {
             .get("metadata")
             .and_then(|m| m.get(field))
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), yaml::to_compact_string(v))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), yaml::to_compact_string(v)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -334,7 +372,9 @@ impl ResMap {
 
     /// Index of the object whose current id equals `id`.
     pub fn find_current(&self, id: &ResId) -> Vec<usize> {
-        (0..self.resources.len()).filter(|i| self.resources[*i].cur_id().equals(id)).collect()
+        (0..self.resources.len())
+            .filter(|i| self.resources[*i].cur_id().equals(id))
+            .collect()
     }
 
     /// Indexes of objects whose current or any previous id equals `id`.
@@ -356,7 +396,9 @@ mod tests {
 
     #[test]
     fn ids_default_the_namespace() {
-        let a = Resource::new(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}));
+        let a = Resource::new(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+        );
         let b = Resource::new(json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "x", "namespace": "default"}}));
         assert!(a.cur_id().equals(&b.cur_id()));

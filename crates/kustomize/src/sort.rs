@@ -8,12 +8,33 @@ use crate::kustfile::SortOptions;
 use crate::resource::{Gvk, ResId, ResMap};
 
 const ORDER_FIRST: &[&str] = &[
-    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition", "ServiceAccount",
-    "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap",
-    "Secret", "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume",
-    "PersistentVolumeClaim", "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
 ];
-const ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+const ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
 
 /// Sorts `map` as `kustomize build` does.
 pub fn apply(map: &mut ResMap, options: Option<&SortOptions>) -> Result<()> {
@@ -31,15 +52,23 @@ pub fn apply(map: &mut ResMap, options: Option<&SortOptions>) -> Result<()> {
             Some(l) => (l.order_first.clone(), l.order_last.clone()),
             None => (owned(ORDER_FIRST), owned(ORDER_LAST)),
         },
-        Some(_) => return Err(Error::transform("the field 'sortOptions.order' must be one of [fifo, legacy]")),
+        Some(_) => {
+            return Err(Error::transform(
+                "the field 'sortOptions.order' must be one of [fifo, legacy]",
+            ));
+        }
     };
     let rank = |kind: &str| -> i64 {
         if let Some(i) = first.iter().position(|k| k == kind) {
             return i as i64 - first.len() as i64;
         }
-        last.iter().position(|k| k == kind).map(|i| i as i64 + 1).unwrap_or(0)
+        last.iter()
+            .position(|k| k == kind)
+            .map(|i| i as i64 + 1)
+            .unwrap_or(0)
     };
-    map.resources.sort_by(|a, b| compare(&a.cur_id(), &b.cur_id(), &rank));
+    map.resources
+        .sort_by(|a, b| compare(&a.cur_id(), &b.cur_id(), &rank));
     Ok(())
 }
 
@@ -64,11 +93,33 @@ fn compare(a: &ResId, b: &ResId, rank: &dyn Fn(&str) -> i64) -> Ordering {
 }
 
 fn gvk_string(g: &Gvk) -> String {
-    let or = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
-    format!("{}_{}_{}", or(&g.group, "~G"), or(&g.version, "~V"), or(&g.kind, "~K"))
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!(
+        "{}_{}_{}",
+        or(&g.group, "~G"),
+        or(&g.version, "~V"),
+        or(&g.kind, "~K")
+    )
 }
 
 fn id_string(id: &ResId) -> String {
-    let or = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
-    format!("{}|{}|{}", id.gvk.sort_string(), or(&id.namespace, "~X"), or(&id.name, "~N"))
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!(
+        "{}|{}|{}",
+        id.gvk.sort_string(),
+        or(&id.namespace, "~X"),
+        or(&id.name, "~N")
+    )
 }

@@ -15,7 +15,11 @@ fn testdata() -> PathBuf {
 
 fn cases() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(testdata())
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("input").is_dir()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("input").is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -34,7 +38,10 @@ fn build_dir(case: &Path) -> String {
 
 fn build(case: &Path) -> Result<String, String> {
     let fs = DiskFs::new(case, 1 << 24).map_err(|e| e.to_string())?;
-    Kustomizer::new(Options::default()).build(&fs, &build_dir(case)).map(|m| m.to_yaml()).map_err(|e| e.to_string())
+    Kustomizer::new(Options::default())
+        .build(&fs, &build_dir(case))
+        .map(|m| m.to_yaml())
+        .map_err(|e| e.to_string())
 }
 
 fn known_differences() -> Vec<String> {
@@ -66,13 +73,19 @@ fn compare(case: &Path) -> Outcome {
     match got {
         Err(e) => Outcome::Different(format!("error: {e}")),
         Ok(got) if got == want => Outcome::Identical,
-        Ok(got) if yaml::parse_stream(&got).ok() == yaml::parse_stream(&want).ok() => Outcome::Semantic,
+        Ok(got) if yaml::parse_stream(&got).ok() == yaml::parse_stream(&want).ok() => {
+            Outcome::Semantic
+        }
         Ok(got) => Outcome::Different(first_difference(&want, &got)),
     }
 }
 
 fn first_difference(want: &str, got: &str) -> String {
-    let line = want.lines().zip(got.lines()).position(|(a, b)| a != b).unwrap_or(want.lines().count().min(got.lines().count()));
+    let line = want
+        .lines()
+        .zip(got.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.lines().count().min(got.lines().count()));
     format!(
         "line {}: want `{}` got `{}`",
         line + 1,
@@ -86,7 +99,10 @@ fn engine_matches_kustomize() {
     let known = known_differences();
     let (mut identical, mut semantic, mut different, mut unexpected) = (0, 0, 0, Vec::new());
     for case in cases() {
-        let name = case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = case
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match compare(&case) {
             Outcome::Identical => identical += 1,
             Outcome::Semantic => {
@@ -102,8 +118,15 @@ fn engine_matches_kustomize() {
             }
         }
     }
-    println!("cases: {} byte-identical, {semantic} semantically equal, {different} different", identical);
-    assert!(unexpected.is_empty(), "unexpected differences:\n{}", unexpected.join("\n"));
+    println!(
+        "cases: {} byte-identical, {semantic} semantically equal, {different} different",
+        identical
+    );
+    assert!(
+        unexpected.is_empty(),
+        "unexpected differences:\n{}",
+        unexpected.join("\n")
+    );
 }
 
 fn kustomize_binary() -> Option<PathBuf> {
@@ -112,7 +135,11 @@ fn kustomize_binary() -> Option<PathBuf> {
     }
     let home = std::env::var("HOME").ok()?;
     let dir = Path::new(&home).join(".cache/tether/testbin");
-    std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("kustomize")).find(|p| p.is_file())
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("kustomize"))
+        .find(|p| p.is_file())
 }
 
 #[test]
@@ -123,7 +150,10 @@ fn expected_outputs_match_real_kustomize() {
     };
     let mut stale = Vec::new();
     for case in cases() {
-        let out = std::process::Command::new(&bin).arg("build").arg(case.join(build_dir(&case))).output();
+        let out = std::process::Command::new(&bin)
+            .arg("build")
+            .arg(case.join(build_dir(&case)))
+            .output();
         let Ok(out) = out else {
             continue;
         };
@@ -136,5 +166,9 @@ fn expected_outputs_match_real_kustomize() {
             stale.push(case.display().to_string());
         }
     }
-    assert!(stale.is_empty(), "expected outputs disagree with {}: {stale:?}", bin.display());
+    assert!(
+        stale.is_empty(),
+        "expected outputs disagree with {}: {stale:?}",
+        bin.display()
+    );
 }

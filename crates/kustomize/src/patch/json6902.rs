@@ -25,9 +25,9 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<()> {
     let kind = field(op, "op")?;
     let path = field(op, "path")?;
     let value = || {
-        op.get("value")
-            .cloned()
-            .ok_or_else(|| Error::transform(format!("{kind} operation does not apply: missing value")))
+        op.get("value").cloned().ok_or_else(|| {
+            Error::transform(format!("{kind} operation does not apply: missing value"))
+        })
     };
     match kind {
         "add" => add(doc, path, value()?),
@@ -50,7 +50,9 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<()> {
             }
             Ok(())
         }
-        other => Err(Error::transform(format!("unexpected json patch operation '{other}'"))),
+        other => Err(Error::transform(format!(
+            "unexpected json patch operation '{other}'"
+        ))),
     }
 }
 
@@ -61,7 +63,10 @@ fn split(path: &str) -> Result<Vec<String>> {
     let Some(rest) = path.strip_prefix('/') else {
         return Err(Error::transform(format!("invalid json pointer '{path}'")));
     };
-    Ok(rest.split('/').map(|p| p.replace("~1", "/").replace("~0", "~")).collect())
+    Ok(rest
+        .split('/')
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
 fn parent_of<'a>(doc: &'a mut Value, parts: &[String], path: &str) -> Result<&'a mut Value> {
@@ -119,10 +124,14 @@ fn add(doc: &mut Value, path: &str, value: Value) -> Result<()> {
 }
 
 fn index(token: &str, len: usize, path: &str) -> Result<usize> {
-    let i: i64 = token.parse().map_err(|_| Error::transform(format!("invalid array index in '{path}'")))?;
+    let i: i64 = token
+        .parse()
+        .map_err(|_| Error::transform(format!("invalid array index in '{path}'")))?;
     let i = if i < 0 { i + len as i64 - 1 } else { i };
     if i < 0 || i as usize >= len {
-        return Err(Error::transform(format!("Unable to access invalid index: {token}: invalid index referenced")));
+        return Err(Error::transform(format!(
+            "Unable to access invalid index: {token}: invalid index referenced"
+        )));
     }
     Ok(i as usize)
 }
@@ -134,7 +143,9 @@ fn remove(doc: &mut Value, path: &str) -> Result<Value> {
     };
     match parent_of(doc, &parts, path)? {
         Value::Object(m) => m.shift_remove(&last).ok_or_else(|| {
-            Error::transform(format!("Unable to remove nonexistent key: {last}: missing value"))
+            Error::transform(format!(
+                "Unable to remove nonexistent key: {last}: missing value"
+            ))
         }),
         Value::Array(a) => {
             let i = index(&last, a.len(), path)?;
@@ -185,6 +196,12 @@ mod tests {
         ]);
         assert!(apply(&mut doc, &ops).is_ok());
         assert_eq!(doc, json!({"a": [2, 3], "b": {"c": 2}, "d": {"c": 2}}));
-        assert!(apply(&mut doc, &json!([{"op": "replace", "path": "/x", "value": 1}])).is_err());
+        assert!(
+            apply(
+                &mut doc,
+                &json!([{"op": "replace", "path": "/x", "value": 1}])
+            )
+            .is_err()
+        );
     }
 }

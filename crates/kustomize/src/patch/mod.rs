@@ -24,10 +24,17 @@ enum Body {
 
 /// `patchesStrategicMerge`: each entry is a file path or inline YAML; each patch applies to the
 /// object whose id matches its own.
-pub fn apply_strategic_merge_list(ctx: &Ctx<'_>, dir: &str, entries: &[String], acc: &mut Vec<Resource>) -> Result<()> {
+pub fn apply_strategic_merge_list(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    entries: &[String],
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
     for entry in entries {
         let (source, text) = match yaml::parse_stream(entry) {
-            Ok(docs) if docs.iter().any(|d| d.is_object()) => (format!("[patch: {entry:?}]"), entry.clone()),
+            Ok(docs) if docs.iter().any(|d| d.is_object()) => {
+                (format!("[patch: {entry:?}]"), entry.clone())
+            }
             _ => {
                 let (_, bytes) = ctx.read_restricted(dir, entry)?;
                 (entry.clone(), String::from_utf8_lossy(&bytes).into_owned())
@@ -48,7 +55,10 @@ pub fn apply_patch(ctx: &Ctx<'_>, dir: &str, p: &Patch, acc: &mut Vec<Resource>)
         Body::Strategic(patches) => apply_strategic(acc, patches, p, &source),
         Body::Json(ops) => {
             let Some(target) = &p.target else {
-                return Err(Error::Patch { source_name: source, message: "must specify a target for JSON patch".into() });
+                return Err(Error::Patch {
+                    source_name: source,
+                    message: "must specify a target for JSON patch".into(),
+                });
             };
             apply_json(acc, &ops, target, &source)
         }
@@ -56,11 +66,22 @@ pub fn apply_patch(ctx: &Ctx<'_>, dir: &str, p: &Patch, acc: &mut Vec<Resource>)
 }
 
 /// One `patchesJson6902` entry (always JSON patch, always with a target).
-pub fn apply_json6902_entry(ctx: &Ctx<'_>, dir: &str, p: &Patch, acc: &mut Vec<Resource>) -> Result<()> {
+pub fn apply_json6902_entry(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    p: &Patch,
+    acc: &mut [Resource],
+) -> Result<()> {
     let (source, text) = patch_text(ctx, dir, p)?;
-    let ops = parse_json_ops(&text).map_err(|message| Error::Patch { source_name: source.clone(), message })?;
+    let ops = parse_json_ops(&text).map_err(|message| Error::Patch {
+        source_name: source.clone(),
+        message,
+    })?;
     let Some(target) = &p.target else {
-        return Err(Error::Patch { source_name: source, message: "must specify a target for JSON patch".into() });
+        return Err(Error::Patch {
+            source_name: source,
+            message: "must specify a target for JSON patch".into(),
+        });
     };
     apply_json(acc, &ops, target, &source)
 }
@@ -69,11 +90,16 @@ fn patch_text(ctx: &Ctx<'_>, dir: &str, p: &Patch) -> Result<(String, String)> {
     let inline = p.patch.trim();
     match (inline.is_empty(), p.path.is_empty()) {
         (true, true) => Err(Error::transform("must specify one of patch and path")),
-        (false, false) => Err(Error::transform("patch and path can't be set at the same time")),
+        (false, false) => Err(Error::transform(
+            "patch and path can't be set at the same time",
+        )),
         (false, true) => Ok((format!("[patch: {inline:?}]"), inline.to_string())),
         (true, false) => {
             let (_, bytes) = ctx.read_restricted(dir, &p.path)?;
-            Ok((format!("[path: {:?}]", p.path), String::from_utf8_lossy(&bytes).into_owned()))
+            Ok((
+                format!("[path: {:?}]", p.path),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ))
         }
     }
 }
@@ -83,10 +109,15 @@ fn parse_body(source: &str, text: &str) -> Result<Body> {
     if trimmed.starts_with('[') {
         return parse_json_ops(text)
             .map(Body::Json)
-            .map_err(|message| Error::Patch { source_name: source.into(), message });
+            .map_err(|message| Error::Patch {
+                source_name: source.into(),
+                message,
+            });
     }
-    let docs = yaml::parse_stream(text)
-        .map_err(|e| Error::Patch { source_name: source.into(), message: e.to_string() })?;
+    let docs = yaml::parse_stream(text).map_err(|e| Error::Patch {
+        source_name: source.into(),
+        message: e.to_string(),
+    })?;
     let objects: Vec<&Value> = docs.iter().filter(|d| !d.is_null()).collect();
     if let [Value::Array(_)] = objects.as_slice() {
         return Ok(Body::Json(objects[0].clone()));
@@ -96,20 +127,37 @@ fn parse_body(source: &str, text: &str) -> Result<Body> {
 
 fn parse_json_ops(text: &str) -> std::result::Result<Value, String> {
     let v = yaml::parse_one(text).map_err(|e| e.to_string())?;
-    if v.is_array() { Ok(v) } else { Err("json patch must be a list of operations".into()) }
+    if v.is_array() {
+        Ok(v)
+    } else {
+        Err("json patch must be a list of operations".into())
+    }
 }
 
 fn parse_strategic(source: &str, text: &str) -> Result<Vec<Resource>> {
-    let docs = yaml::parse_stream(text)
-        .map_err(|e| Error::Patch { source_name: source.into(), message: e.to_string() })?;
+    let docs = yaml::parse_stream(text).map_err(|e| Error::Patch {
+        source_name: source.into(),
+        message: e.to_string(),
+    })?;
     let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
     if docs.iter().any(|d| !d.is_object()) {
-        return Err(Error::Patch { source_name: source.into(), message: "unable to parse SM or JSON patch".into() });
+        return Err(Error::Patch {
+            source_name: source.into(),
+            message: "unable to parse SM or JSON patch".into(),
+        });
     }
-    objects_from_documents(docs).map_err(|message| Error::Patch { source_name: source.into(), message })
+    objects_from_documents(docs).map_err(|message| Error::Patch {
+        source_name: source.into(),
+        message,
+    })
 }
 
-fn apply_strategic(acc: &mut Vec<Resource>, patches: Vec<Resource>, p: &Patch, source: &str) -> Result<()> {
+fn apply_strategic(
+    acc: &mut Vec<Resource>,
+    patches: Vec<Resource>,
+    p: &Patch,
+    source: &str,
+) -> Result<()> {
     let options = p.options.unwrap_or_default();
     let Some(target) = &p.target else {
         for patch in patches {
@@ -130,20 +178,31 @@ fn apply_strategic(acc: &mut Vec<Resource>, patches: Vec<Resource>, p: &Patch, s
     apply_to_selected(acc, &selected, &patch, options, source)
 }
 
-fn apply_by_id(acc: &mut Vec<Resource>, patch: &Resource, options: PatchOptions, source: &str) -> Result<()> {
+fn apply_by_id(
+    acc: &mut Vec<Resource>,
+    patch: &Resource,
+    options: PatchOptions,
+    source: &str,
+) -> Result<()> {
     let id = patch.org_id();
-    let matches = crate::resource::ResMap { resources: std::mem::take(acc) };
+    let matches = crate::resource::ResMap {
+        resources: std::mem::take(acc),
+    };
     let found = matches.find_any(&id);
     *acc = matches.resources;
     match found.as_slice() {
         [i] => apply_to_selected(acc, &[*i], patch, options, source),
         [] => Err(Error::Patch {
             source_name: source.into(),
-            message: format!("no resource matches strategic merge patch \"{id}\": no matches for Id {id}; failed to find unique target for patch {id}"),
+            message: format!(
+                "no resource matches strategic merge patch \"{id}\": no matches for Id {id}; failed to find unique target for patch {id}"
+            ),
         }),
         _ => Err(Error::Patch {
             source_name: source.into(),
-            message: format!("multiple matches for Id {id}; failed to find unique target for patch {id}"),
+            message: format!(
+                "multiple matches for Id {id}; failed to find unique target for patch {id}"
+            ),
         }),
     }
 }
@@ -156,7 +215,10 @@ fn apply_to_selected(
     source: &str,
 ) -> Result<()> {
     for &i in selected {
-        apply_one(&mut acc[i], patch, options).map_err(|e| Error::Patch { source_name: source.into(), message: e.to_string() })?;
+        apply_one(&mut acc[i], patch, options).map_err(|e| Error::Patch {
+            source_name: source.into(),
+            message: e.to_string(),
+        })?;
     }
     acc.retain(|r| !r.is_empty());
     Ok(())
@@ -209,7 +271,10 @@ fn apply_json(acc: &mut [Resource], ops: &Value, target: &Selector, source: &str
     for i in selected {
         let r = &mut acc[i];
         r.store_previous_id();
-        json6902::apply(&mut r.obj, ops).map_err(|e| Error::Patch { source_name: source.into(), message: e.to_string() })?;
+        json6902::apply(&mut r.obj, ops).map_err(|e| Error::Patch {
+            source_name: source.into(),
+            message: e.to_string(),
+        })?;
     }
     Ok(())
 }

@@ -33,14 +33,19 @@ pub fn select(acc: &[Resource], selector: &Selector) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     for (i, r) in acc.iter().enumerate() {
         let (cur, org) = (r.cur_id(), r.org_id());
-        if !matches(&namespace, &org.effective_namespace()) && !matches(&namespace, &cur.effective_namespace()) {
+        if !matches(&namespace, &org.effective_namespace())
+            && !matches(&namespace, &cur.effective_namespace())
+        {
             continue;
         }
         if !matches(&name, &org.name) && !matches(&name, &cur.name) {
             continue;
         }
         let gvk = r.gvk();
-        if !matches(&group, &gvk.group) || !matches(&version, &gvk.version) || !matches(&kind, &gvk.kind) {
+        if !matches(&group, &gvk.group)
+            || !matches(&version, &gvk.version)
+            || !matches(&kind, &gvk.kind)
+        {
             continue;
         }
         if !requirements_match(&labels, &r.string_map("labels"))
@@ -117,8 +122,12 @@ fn parse_term(term: &str) -> Result<Requirement> {
     if let [key, rest] = words.as_slice() {
         let rest = rest.trim();
         let (op, list) = rest.split_once('(').ok_or_else(|| bad(term))?;
-        let values: Vec<String> =
-            list.trim_end_matches(')').split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        let values: Vec<String> = list
+            .trim_end_matches(')')
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
         return match op.trim() {
             "in" => Ok(Requirement::In(key.to_string(), values)),
             "notin" => Ok(Requirement::NotIn(key.to_string(), values)),
@@ -134,7 +143,11 @@ fn bad(term: &str) -> Error {
 
 /// Whether a label (or annotation) set satisfies every requirement.
 pub fn requirements_match(reqs: &[Requirement], set: &[(String, String)]) -> bool {
-    let get = |k: &str| set.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        set.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     reqs.iter().all(|r| match r {
         Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
         Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
@@ -152,7 +165,10 @@ mod tests {
     #[test]
     fn parses_and_matches_selectors() -> Result<()> {
         let reqs = parse_selector("app=web,tier in (a, b),!legacy")?;
-        let set = vec![("app".to_string(), "web".to_string()), ("tier".to_string(), "b".to_string())];
+        let set = vec![
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "b".to_string()),
+        ];
         assert!(requirements_match(&reqs, &set));
         let set = vec![("app".to_string(), "web".to_string())];
         assert!(!requirements_match(&reqs, &set));

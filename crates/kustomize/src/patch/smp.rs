@@ -29,7 +29,12 @@ pub fn merge(target: &Value, patch: &Value, schema_known: bool) -> Result<Option
     merge_node(Some(target), patch, schema_known, &path)
 }
 
-fn merge_node(dest: Option<&Value>, patch: &Value, known: bool, path: &[String]) -> Result<Option<Value>> {
+fn merge_node(
+    dest: Option<&Value>,
+    patch: &Value,
+    known: bool,
+    path: &[String],
+) -> Result<Option<Value>> {
     match patch {
         Value::Null => Ok(None),
         Value::Object(p) => merge_map(dest, p, known, path),
@@ -39,7 +44,11 @@ fn merge_node(dest: Option<&Value>, patch: &Value, known: bool, path: &[String])
                 return Err(Error::transform(format!(
                     "wrong node kind at {}: expected {} but got scalar",
                     path.join("."),
-                    if d.is_object() { "MappingNode" } else { "SequenceNode" }
+                    if d.is_object() {
+                        "MappingNode"
+                    } else {
+                        "SequenceNode"
+                    }
                 )));
             }
             Ok(Some(scalar.clone()))
@@ -50,7 +59,9 @@ fn merge_node(dest: Option<&Value>, patch: &Value, known: bool, path: &[String])
 fn directive(map: &Map<String, Value>) -> Result<Option<String>> {
     match map.get(PATCH_DIRECTIVE) {
         None => Ok(None),
-        Some(Value::String(s)) if s == "delete" || s == "replace" || s == "merge" => Ok(Some(s.clone())),
+        Some(Value::String(s)) if s == "delete" || s == "replace" || s == "merge" => {
+            Ok(Some(s.clone()))
+        }
         Some(other) => Err(Error::transform(format!("unknown patch strategy {other}"))),
     }
 }
@@ -108,7 +119,12 @@ fn strip_nulls(v: Value) -> Value {
     }
 }
 
-fn merge_list(dest: Option<&Value>, patch: &[Value], known: bool, path: &[String]) -> Result<Option<Value>> {
+fn merge_list(
+    dest: Option<&Value>,
+    patch: &[Value],
+    known: bool,
+    path: &[String],
+) -> Result<Option<Value>> {
     let (patch, replace) = take_list_directive(patch);
     let dest_items: Vec<Value> = match dest {
         Some(Value::Array(a)) => a.clone(),
@@ -137,7 +153,9 @@ fn take_list_directive(patch: &[Value]) -> (Vec<Value>, bool) {
     let mut items = Vec::new();
     for item in patch {
         match item.as_object().and_then(|m| m.get(PATCH_DIRECTIVE)) {
-            Some(Value::String(s)) if s == "replace" && item.as_object().is_some_and(|m| m.len() == 1) => {
+            Some(Value::String(s))
+                if s == "replace" && item.as_object().is_some_and(|m| m.len() == 1) =>
+            {
                 replace = true;
             }
             _ => items.push(item.clone()),
@@ -160,7 +178,13 @@ fn key_of(item: &Value, key: &str) -> Option<String> {
     item.get(key).map(crate::yaml::to_compact_string)
 }
 
-fn merge_keyed(dest: &[Value], patch: &[Value], key: &str, known: bool, path: &[String]) -> Result<Value> {
+fn merge_keyed(
+    dest: &[Value],
+    patch: &[Value],
+    key: &str,
+    known: bool,
+    path: &[String],
+) -> Result<Value> {
     let mut order: Vec<Option<String>> = Vec::new();
     for item in patch.iter().chain(dest) {
         let k = key_of(item, key);
@@ -169,13 +193,15 @@ fn merge_keyed(dest: &[Value], patch: &[Value], key: &str, known: bool, path: &[
         }
     }
     let mut out = Vec::new();
-    let mut used_unkeyed = 0usize;
+    let mut unkeyed = patch
+        .iter()
+        .chain(dest)
+        .filter(|i| key_of(i, key).is_none());
     for k in order {
         let Some(k) = k else {
-            if let Some(item) = patch.iter().chain(dest).filter(|i| key_of(i, key).is_none()).nth(used_unkeyed) {
+            if let Some(item) = unkeyed.next() {
                 out.push(strip_nulls(item.clone()));
             }
-            used_unkeyed += 1;
             continue;
         };
         let d = dest.iter().find(|i| key_of(i, key).as_deref() == Some(&k));
@@ -209,11 +235,22 @@ fn list_strategy(known: bool, path: &[String], dest: &[Value], patch: &[Value]) 
 
 fn known_list_strategy(path: &[String]) -> ListStrategy {
     let field = path.last().map(String::as_str).unwrap_or("");
-    let parent = path.len().checked_sub(2).and_then(|i| path.get(i)).map(String::as_str).unwrap_or("");
+    let parent = path
+        .len()
+        .checked_sub(2)
+        .and_then(|i| path.get(i))
+        .map(String::as_str)
+        .unwrap_or("");
     let keyed = |k: &str| ListStrategy::Keyed(k.to_string());
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "imagePullSecrets"
-        | "resourceClaims" | "schedulingGates" | "webhooks" => keyed("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates"
+        | "webhooks" => keyed("name"),
         "env" => keyed("name"),
         "secrets" if path.len() == 1 => keyed("name"),
         "ports" if is_container_list(parent) => keyed("containerPort"),
@@ -229,17 +266,34 @@ fn known_list_strategy(path: &[String]) -> ListStrategy {
 }
 
 fn is_container_list(name: &str) -> bool {
-    matches!(name, "containers" | "initContainers" | "ephemeralContainers")
+    matches!(
+        name,
+        "containers" | "initContainers" | "ephemeralContainers"
+    )
 }
 
 /// Whether kustomize's built-in schema covers this type (so merge keys come from the schema).
 pub fn schema_known(api_version: &str, kind: &str) -> bool {
     let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
     const GROUPS: &[&str] = &[
-        "", "apps", "batch", "extensions", "networking.k8s.io", "rbac.authorization.k8s.io",
-        "policy", "storage.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io",
-        "scheduling.k8s.io", "coordination.k8s.io", "certificates.k8s.io", "discovery.k8s.io",
-        "node.k8s.io", "apiregistration.k8s.io", "autoscaling", "events.k8s.io",
+        "",
+        "apps",
+        "batch",
+        "extensions",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "policy",
+        "storage.k8s.io",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "scheduling.k8s.io",
+        "coordination.k8s.io",
+        "certificates.k8s.io",
+        "discovery.k8s.io",
+        "node.k8s.io",
+        "apiregistration.k8s.io",
+        "autoscaling",
+        "events.k8s.io",
     ];
     !kind.is_empty() && GROUPS.contains(&group) && api_version != "autoscaling/v2"
 }
@@ -268,6 +322,9 @@ mod tests {
         let patch = json!({"a": {"$patch": "replace", "z": 1}, "d": [{"name": "x", "$patch": "delete"}], "e": null});
         let out = merge(&target, &patch, false).ok().flatten();
         assert_eq!(out, Some(json!({"a": {"z": 1}, "d": [{"name": "y"}]})));
-        assert_eq!(merge(&target, &json!({"$patch": "delete"}), false).ok(), Some(None));
+        assert_eq!(
+            merge(&target, &json!({"$patch": "delete"}), false).ok(),
+            Some(None)
+        );
     }
 }

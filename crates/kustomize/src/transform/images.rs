@@ -56,8 +56,10 @@ pub fn set_images(acc: &mut [Resource], image: &Image) -> Result<()> {
 }
 
 fn image_pattern(name: &str) -> Result<regex::Regex> {
-    regex::Regex::new(&format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"))
-        .map_err(|e| Error::transform(format!("invalid image name '{name}': {e}")))
+    regex::Regex::new(&format!(
+        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+    ))
+    .map_err(|e| Error::transform(format!("invalid image name '{name}': {e}")))
 }
 
 fn update_container_lists(node: &mut Value, image: &Image, pattern: &regex::Regex) -> Result<()> {
@@ -65,12 +67,12 @@ fn update_container_lists(node: &mut Value, image: &Image, pattern: &regex::Rege
         Value::Object(map) => {
             for (key, value) in map.iter_mut() {
                 update_container_lists(value, image, pattern)?;
-                if key == "containers" || key == "initContainers" {
-                    if let Value::Array(items) = value {
-                        for item in items.iter_mut() {
-                            if let Some(v) = item.get_mut("image") {
-                                update_image_value(v, image, pattern)?;
-                            }
+                if (key == "containers" || key == "initContainers")
+                    && let Value::Array(items) = value
+                {
+                    for item in items.iter_mut() {
+                        if let Some(v) = item.get_mut("image") {
+                            update_image_value(v, image, pattern)?;
                         }
                     }
                 }
@@ -92,7 +94,11 @@ fn update_image_value(v: &mut Value, image: &Image, pattern: &regex::Regex) -> R
         Value::String(s) => s.clone(),
         Value::Null => return Ok(()),
         Value::Number(_) | Value::Bool(_) => crate::yaml::to_compact_string(v),
-        _ => return Err(Error::transform("wrong node kind: expected ScalarNode for image")),
+        _ => {
+            return Err(Error::transform(
+                "wrong node kind: expected ScalarNode for image",
+            ));
+        }
     };
     if !pattern.is_match(&current) {
         return Ok(());
@@ -136,13 +142,21 @@ pub fn split_image(image: &str) -> (String, String, String) {
     let colon = search.find(':').map(|i| i + offset);
     match (colon, at) {
         (None, None) => (image.to_string(), String::new(), String::new()),
-        (c, Some(d)) if c.is_none_or(|c| d < c) => {
-            (image[..d].to_string(), String::new(), image[d + 1..].to_string())
-        }
-        (Some(c), Some(d)) => {
-            (image[..c].to_string(), image[c + 1..d].to_string(), image[d + 1..].to_string())
-        }
-        (Some(c), None) => (image[..c].to_string(), image[c + 1..].to_string(), String::new()),
+        (c, Some(d)) if c.is_none_or(|c| d < c) => (
+            image[..d].to_string(),
+            String::new(),
+            image[d + 1..].to_string(),
+        ),
+        (Some(c), Some(d)) => (
+            image[..c].to_string(),
+            image[c + 1..d].to_string(),
+            image[d + 1..].to_string(),
+        ),
+        (Some(c), None) => (
+            image[..c].to_string(),
+            image[c + 1..].to_string(),
+            String::new(),
+        ),
         (None, Some(_)) => (image.to_string(), String::new(), String::new()),
     }
 }
@@ -155,8 +169,17 @@ mod tests {
     fn splits_like_kustomize() {
         let s = |x: &str| split_image(x);
         assert_eq!(s("nginx"), ("nginx".into(), "".into(), "".into()));
-        assert_eq!(s("reg:5000/nginx:1.2"), ("reg:5000/nginx".into(), "1.2".into(), "".into()));
-        assert_eq!(s("nginx@sha256:ab"), ("nginx".into(), "".into(), "sha256:ab".into()));
-        assert_eq!(s("nginx:1@sha256:ab"), ("nginx".into(), "1".into(), "sha256:ab".into()));
+        assert_eq!(
+            s("reg:5000/nginx:1.2"),
+            ("reg:5000/nginx".into(), "1.2".into(), "".into())
+        );
+        assert_eq!(
+            s("nginx@sha256:ab"),
+            ("nginx".into(), "".into(), "sha256:ab".into())
+        );
+        assert_eq!(
+            s("nginx:1@sha256:ab"),
+            ("nginx".into(), "1".into(), "sha256:ab".into())
+        );
     }
 }

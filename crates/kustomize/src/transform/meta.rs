@@ -18,7 +18,9 @@ pub fn set_namespace(acc: &mut [Resource], namespace: &str) -> Result<()> {
         namespace_one(&mut acc[i], namespace)?;
         let id = acc[i].cur_id();
         if acc.iter().filter(|o| o.cur_id().equals(&id)).count() != 1 {
-            return Err(Error::transform(format!("namespace transformation produces ID conflict: {id}")));
+            return Err(Error::transform(format!(
+                "namespace transformation produces ID conflict: {id}"
+            )));
         }
     }
     Ok(())
@@ -38,7 +40,9 @@ fn namespace_one(r: &mut Resource, namespace: &str) -> Result<()> {
         Ok(())
     };
     for spec in fieldspec::namespace_fields() {
-        if spec.path == "metadata/namespace" || (spec.path == "metadata/name" && api_version != "v1") {
+        if spec.path == "metadata/namespace"
+            || (spec.path == "metadata/name" && api_version != "v1")
+        {
             continue;
         }
         fieldspec::apply(&mut r.obj, &gvk, &spec, Create::Scalar, set)?;
@@ -52,10 +56,10 @@ fn set_default_subjects(obj: &mut Value, namespace: &str) {
         return;
     };
     for s in subjects.iter_mut() {
-        if s.get("name").and_then(Value::as_str) == Some("default") {
-            if let Some(m) = s.as_object_mut() {
-                m.insert("namespace".into(), Value::String(namespace.to_string()));
-            }
+        if s.get("name").and_then(Value::as_str) == Some("default")
+            && let Some(m) = s.as_object_mut()
+        {
+            m.insert("namespace".into(), Value::String(namespace.to_string()));
         }
     }
 }
@@ -106,7 +110,10 @@ pub fn add_labels(acc: &mut [Resource], k: &Kustomization) -> Result<()> {
             if label.include_templates {
                 merge_specs(&mut specs, fieldspec::metadata_labels());
             }
-            merge_specs(&mut specs, vec![FieldSpec::new("", "", "", "metadata/labels", true)]);
+            merge_specs(
+                &mut specs,
+                vec![FieldSpec::new("", "", "", "metadata/labels", true)],
+            );
         }
         set_string_entries(acc, &label.pairs, &specs)?;
     }

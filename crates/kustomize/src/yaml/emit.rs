@@ -172,7 +172,9 @@ impl Emitter {
     fn scalar(&mut self, value: &Value, simple_key: bool) {
         match value {
             Value::Null => self.write_scalar("null", Style::Plain, simple_key),
-            Value::Bool(b) => self.write_scalar(if *b { "true" } else { "false" }, Style::Plain, false),
+            Value::Bool(b) => {
+                self.write_scalar(if *b { "true" } else { "false" }, Style::Plain, false)
+            }
             Value::Number(n) => {
                 let text = scalar::format_number(n);
                 self.write_scalar(&text, Style::Plain, false);
@@ -346,7 +348,9 @@ impl Emitter {
         self.put(letter);
         for k in (0..width).rev() {
             let digit = (v >> (k * 4)) & 0xF;
-            let ch = std::char::from_digit(digit, 16).unwrap_or('0').to_ascii_uppercase();
+            let ch = std::char::from_digit(digit, 16)
+                .unwrap_or('0')
+                .to_ascii_uppercase();
             self.put(ch);
         }
     }
@@ -522,10 +526,8 @@ fn choose_string_style(s: &str, simple_key: bool) -> Style {
     if simple_key && a.multiline {
         style = Style::Double;
     }
-    if style == Style::Plain {
-        if !a.block_plain_allowed || (s.is_empty() && simple_key) {
-            style = Style::Single;
-        }
+    if style == Style::Plain && (!a.block_plain_allowed || (s.is_empty() && simple_key)) {
+        style = Style::Single;
     }
     if style == Style::Single && !a.single_quoted_allowed {
         style = Style::Double;
@@ -592,12 +594,16 @@ fn digit_run_less(ar: &[char], br: &[char], i: usize) -> bool {
     }
     let mut ai = i;
     while ai < ar.len() && ar[ai].is_ascii_digit() {
-        an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+        an = an
+            .wrapping_mul(10)
+            .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
         ai += 1;
     }
     let mut bi = i;
     while bi < br.len() && br[bi].is_ascii_digit() {
-        bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
+        bn = bn
+            .wrapping_mul(10)
+            .wrapping_add(i64::from(br[bi] as u8 - b'0'));
         bi += 1;
     }
     if an != bn {
@@ -632,7 +638,10 @@ mod tests {
     #[test]
     fn multiline_strings_use_literal_blocks() {
         let v = json!({"k": "a\nb\n", "l": "a\nb", "m": "a\n\n"});
-        assert_eq!(to_yaml(&v), "k: |\n  a\n  b\nl: |-\n  a\n  b\nm: |+\n  a\n\n");
+        assert_eq!(
+            to_yaml(&v),
+            "k: |\n  a\n  b\nl: |-\n  a\n  b\nm: |+\n  a\n\n"
+        );
     }
 
     #[test]

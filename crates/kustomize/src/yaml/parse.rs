@@ -27,7 +27,11 @@ impl std::error::Error for SyntaxError {}
 
 impl std::fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -48,9 +52,13 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, SyntaxError> {
 /// Parses a stream that must hold exactly one document (an empty stream is `Null`).
 pub fn parse_one(text: &str) -> Result<Value, SyntaxError> {
     let docs = parse_stream(text)?;
-    Ok(docs.into_iter().find(|d| !d.is_null()).unwrap_or(Value::Null))
+    Ok(docs
+        .into_iter()
+        .find(|d| !d.is_null())
+        .unwrap_or(Value::Null))
 }
 
+#[allow(clippy::large_enum_variant)]
 enum Frame {
     Seq(Vec<Value>, usize),
     Map(MapFrame),
@@ -86,7 +94,11 @@ impl Builder {
                 self.push_value(value, is_merge_key, span)?;
             }
             Event::Alias(id) => {
-                let value = self.anchors.get(&id).cloned().ok_or_else(|| err(span, "unknown anchor"))?;
+                let value = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| err(span, "unknown anchor"))?;
                 self.push_value(value, false, span)?;
             }
             Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
@@ -118,7 +130,12 @@ impl Builder {
         self.push_value(value, false, span)
     }
 
-    fn push_value(&mut self, value: Value, is_merge_key: bool, span: Span) -> Result<(), SyntaxError> {
+    fn push_value(
+        &mut self,
+        value: Value,
+        is_merge_key: bool,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq(items, _)) => items.push(value),
@@ -191,7 +208,12 @@ fn scalar_value(
     }
 }
 
-fn tagged_scalar(text: &str, style: ScalarStyle, tag: &Tag, span: Span) -> Result<Value, SyntaxError> {
+fn tagged_scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: &Tag,
+    span: Span,
+) -> Result<Value, SyntaxError> {
     if tag.handle() != "tag:yaml.org,2002:" {
         return Ok(Value::String(text.to_string()));
     }
@@ -208,7 +230,10 @@ fn tagged_scalar(text: &str, style: ScalarStyle, tag: &Tag, span: Span) -> Resul
         let _ = style;
         Ok(resolved)
     } else {
-        Err(err(span, &format!("cannot decode `{text}` as a !!{}", tag.suffix())))
+        Err(err(
+            span,
+            &format!("cannot decode `{text}` as a !!{}", tag.suffix()),
+        ))
     }
 }
 
@@ -227,17 +252,23 @@ mod tests {
 
     #[test]
     fn resolves_like_go_yaml_v3() {
-        let v = parse_one("a: 0644\nb: '0644'\nc: yes\nd: !!str 12\ne: |\n  x\nf: [1, 1.5, null]\n");
+        let v =
+            parse_one("a: 0644\nb: '0644'\nc: yes\nd: !!str 12\ne: |\n  x\nf: [1, 1.5, null]\n");
         assert_eq!(
             v,
-            Ok(json!({"a": 420, "b": "0644", "c": "yes", "d": "12", "e": "x\n", "f": [1, 1.5, null]}))
+            Ok(
+                json!({"a": 420, "b": "0644", "c": "yes", "d": "12", "e": "x\n", "f": [1, 1.5, null]})
+            )
         );
     }
 
     #[test]
     fn expands_anchors_and_merges() {
         let v = parse_one("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n");
-        assert_eq!(v, Ok(json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}})));
+        assert_eq!(
+            v,
+            Ok(json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}}))
+        );
     }
 
     #[test]

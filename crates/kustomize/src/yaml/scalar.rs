@@ -20,7 +20,9 @@ pub fn resolve_plain(s: &str) -> Value {
     };
     match first {
         b'.' => parse_dot_float(s).unwrap_or_else(|| Value::String(s.to_string())),
-        b'0'..=b'9' | b'+' | b'-' => resolve_numeric(s).unwrap_or_else(|| Value::String(s.to_string())),
+        b'0'..=b'9' | b'+' | b'-' => {
+            resolve_numeric(s).unwrap_or_else(|| Value::String(s.to_string()))
+        }
         _ => Value::String(s.to_string()),
     }
 }
@@ -205,7 +207,12 @@ fn time_of_day_matches(b: &[u8], mut i: usize, zone_required: bool) -> bool {
         Some(b'Z') => i + 1 == b.len(),
         Some(b'+' | b'-') => {
             let rest = &b[i + 1..];
-            rest.len() == 5 && rest[2] == b':' && rest.iter().enumerate().all(|(k, c)| k == 2 || c.is_ascii_digit())
+            rest.len() == 5
+                && rest[2] == b':'
+                && rest
+                    .iter()
+                    .enumerate()
+                    .all(|(k, c)| k == 2 || c.is_ascii_digit())
         }
         _ => false,
     }
@@ -216,7 +223,11 @@ fn time_of_day_matches(b: &[u8], mut i: usize, zone_required: bool) -> bool {
 fn timestamp_rfc3339(s: &str) -> String {
     let (date, rest) = s.split_at(s.find(['T', 't', ' ']).unwrap_or(s.len()));
     let mut d = date.split('-');
-    let (y, m, dd) = (d.next().unwrap_or("0"), d.next().unwrap_or("1"), d.next().unwrap_or("1"));
+    let (y, m, dd) = (
+        d.next().unwrap_or("0"),
+        d.next().unwrap_or("1"),
+        d.next().unwrap_or("1"),
+    );
     let pad = |x: &str| format!("{:0>2}", x);
     let date = format!("{y}-{}-{}", pad(m), pad(dd));
     if rest.is_empty() {
@@ -228,8 +239,16 @@ fn timestamp_rfc3339(s: &str) -> String {
     let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
     let hms: Vec<String> = hms.split(':').map(pad).collect();
     let frac = frac.trim_end_matches('0');
-    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
-    let zone = if zone.is_empty() || zone == "Z" || zone == "+00:00" { "Z" } else { zone };
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    let zone = if zone.is_empty() || zone == "Z" || zone == "+00:00" {
+        "Z"
+    } else {
+        zone
+    };
     format!("{date}T{}{frac}{zone}", hms.join(":"))
 }
 
@@ -238,8 +257,8 @@ pub fn plain_reads_as_string(s: &str) -> bool {
     const NON_STRINGS: &[&str] = &[
         "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no",
         "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null",
-        "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-        "-.inf", "-.Inf", "-.INF", "<<",
+        "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+        "-.Inf", "-.INF", "<<",
     ];
     if NON_STRINGS.contains(&s) {
         return false;
@@ -262,7 +281,9 @@ fn resolve_v2_numeric_is_string(s: &str) -> bool {
     if is_yaml_style_float(&plain) && plain.parse::<f64>().is_ok() {
         return false;
     }
-    let bin = plain.strip_prefix("0b").or_else(|| plain.strip_prefix("-0b"));
+    let bin = plain
+        .strip_prefix("0b")
+        .or_else(|| plain.strip_prefix("-0b"));
     !bin.is_some_and(|d| !d.is_empty() && d.chars().all(|c| c == '0' || c == '1'))
 }
 
@@ -331,7 +352,7 @@ fn shortest_digits(f: f64) -> (String, i32) {
 /// Go `strconv.FormatFloat(f, 'g', -1, 64)`: exponent form below 1e-4 and from 1e6 on.
 fn go_format_g(f: f64) -> String {
     let (mantissa, exp) = shortest_digits(f);
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{mantissa}e{sign}{:02}", exp.abs());
     }
@@ -348,7 +369,10 @@ mod tests {
         assert_eq!(resolve_plain("yes"), Value::from("yes"));
         assert_eq!(resolve_plain("0x1F"), Value::from(31));
         assert_eq!(resolve_plain("1_000"), Value::from(1000));
-        assert_eq!(resolve_plain("2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
+        assert_eq!(
+            resolve_plain("2001-12-14"),
+            Value::from("2001-12-14T00:00:00Z")
+        );
         assert_eq!(resolve_plain("1.5"), Value::from(1.5));
         assert_eq!(resolve_plain("~"), Value::Null);
         assert_eq!(resolve_plain("08"), Value::from(8.0));
@@ -366,10 +390,25 @@ mod tests {
 
     #[test]
     fn numbers_print_like_go() {
-        assert_eq!(format_number(&Number::from_f64(1.0).unwrap_or(0.into())), "1");
-        assert_eq!(format_number(&Number::from_f64(0.5).unwrap_or(0.into())), "0.5");
-        assert_eq!(format_number(&Number::from_f64(1234567.5).unwrap_or(0.into())), "1.2345675e+06");
-        assert_eq!(format_number(&Number::from_f64(1e21).unwrap_or(0.into())), "1e+21");
-        assert_eq!(format_number(&Number::from_f64(0.00001).unwrap_or(0.into())), "1e-05");
+        assert_eq!(
+            format_number(&Number::from_f64(1.0).unwrap_or(0.into())),
+            "1"
+        );
+        assert_eq!(
+            format_number(&Number::from_f64(0.5).unwrap_or(0.into())),
+            "0.5"
+        );
+        assert_eq!(
+            format_number(&Number::from_f64(1234567.5).unwrap_or(0.into())),
+            "1.2345675e+06"
+        );
+        assert_eq!(
+            format_number(&Number::from_f64(1e21).unwrap_or(0.into())),
+            "1e+21"
+        );
+        assert_eq!(
+            format_number(&Number::from_f64(0.00001).unwrap_or(0.into())),
+            "1e-05"
+        );
     }
 }
