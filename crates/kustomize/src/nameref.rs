@@ -254,9 +254,10 @@ fn back_refs() -> Vec<BackRef> {
 pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
     let table = back_refs();
     let snapshot: Vec<Resource> = acc.to_vec();
+    let ids: Vec<ResId> = snapshot.iter().map(Resource::cur_id).collect();
     for (ri, referrer) in acc.iter_mut().enumerate() {
         let org = snapshot[ri].org_id();
-        let candidates = candidates_for(&snapshot, &snapshot[ri])?;
+        let candidates = candidates_for(&snapshot, &ids, ri);
         for back in &table {
             for spec in back
                 .referrers
@@ -295,21 +296,22 @@ pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
 }
 
 /// kustomize's `SubsetThatCouldBeReferencedByResource`.
-fn candidates_for<'a>(all: &'a [Resource], referrer: &Resource) -> Result<Vec<&'a Resource>> {
-    let rid = referrer.cur_id();
+fn candidates_for<'a>(all: &'a [Resource], ids: &[ResId], referrer: usize) -> Vec<&'a Resource> {
+    let rid = &ids[referrer];
     if rid.is_cluster_scoped() {
-        return Ok(all.iter().collect());
+        return all.iter().collect();
     }
-    let binding_namespaces = subject_namespaces(referrer);
-    Ok(all
-        .iter()
-        .filter(|t| {
-            let id = t.cur_id();
+    let binding_namespaces = subject_namespaces(&all[referrer]);
+    let rns = rid.effective_namespace();
+    all.iter()
+        .zip(ids)
+        .filter(|(_, id)| {
             id.is_cluster_scoped()
-                || id.effective_namespace() == rid.effective_namespace()
-                || binding_namespaces.contains(&t.namespace())
+                || id.effective_namespace() == rns
+                || binding_namespaces.contains(&id.namespace)
         })
-        .collect())
+        .map(|(t, _)| t)
+        .collect()
 }
 
 fn subject_namespaces(r: &Resource) -> Vec<String> {
