@@ -1,0 +1,253 @@
+//! How go-yaml v2 (YAML 1.1) types an untagged plain scalar: `yes`/`on`/`y` are booleans,
+//! `0777` is octal, `1_000` is an integer, `~` is null, and timestamps stay strings. Flux reads
+//! the substituted text back with these rules, so `replicas: ${N}` becomes a number.
+
+/// The type a plain scalar resolves to.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Resolved {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    /// Looks like a timestamp: go-yaml keeps it a string when decoding into `interface{}`, but
+    /// quotes such strings when encoding.
+    Timestamp,
+    Str,
+}
+
+/// Resolves a plain scalar as go-yaml v2's `resolve("", s)` does.
+pub(crate) fn resolve_plain(s: &str) -> Resolved {
+    let Some(&first) = s.as_bytes().first() else {
+        return Resolved::Null;
+    };
+    if let Some(known) = keyword(s) {
+        return known;
+    }
+    match first {
+        b'.' => dot_float(s).map_or(Resolved::Str, Resolved::Float),
+        b'+' | b'-' | b'0'..=b'9' => number(s),
+        _ => Resolved::Str,
+    }
+}
+
+fn keyword(s: &str) -> Option<Resolved> {
+    let resolved = match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Resolved::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Resolved::Bool(false)
+        }
+        "~" | "null" | "Null" | "NULL" => Resolved::Null,
+        ".nan" | ".NaN" | ".NAN" => Resolved::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Resolved::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Resolved::Float(f64::NEG_INFINITY),
+        _ => return None,
+    };
+    Some(resolved)
+}
+
+/// Scalars starting with a sign or digit: timestamp, then integer (Go base-0 syntax, underscores
+/// dropped), then unsigned, then decimal float.
+fn number(s: &str) -> Resolved {
+    if is_timestamp(s) {
+        return Resolved::Timestamp;
+    }
+    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    if let Some(i) = parse_go_int(&plain) {
+        return Resolved::Int(i);
+    }
+    if let Some(u) = parse_go_uint(&plain) {
+        return Resolved::Uint(u);
+    }
+    if is_yaml_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+        && f.is_finite()
+    {
+        return Resolved::Float(f);
+    }
+    Resolved::Str
+}
+
+/// `.5`, `.5e3`: Go's `ParseFloat` on the raw text, which tolerates underscores between digits.
+fn dot_float(s: &str) -> Option<f64> {
+    if s.contains("__") || s.ends_with('_') || s.contains("._") || s.contains("_e") {
+        return None;
+    }
+    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    if !is_yaml_float(&plain) {
+        return None;
+    }
+    plain.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn is_yaml_float(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(at) => (&s[..at], Some(&s[at + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", fraction)) => digits(fraction),
+        Some((whole, fraction)) => digits(whole) && (fraction.is_empty() || digits(fraction)),
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    mantissa_ok && exponent_ok
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` (underscores already removed).
+pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
+    let (negative, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = i128::from(parse_go_uint(digits)?);
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// Go's `strconv.ParseUint(s, 0, 64)`: `0x`, `0o`, `0b` prefixes and a leading `0` for octal.
+pub(crate) fn parse_go_uint(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let bytes = s.as_bytes();
+    let (radix, digits) = if bytes[0] == b'0' {
+        match bytes.get(1).map(u8::to_ascii_lowercase) {
+            Some(b'b') if s.len() >= 3 => (2, &s[2..]),
+            Some(b'o') if s.len() >= 3 => (8, &s[2..]),
+            Some(b'x') if s.len() >= 3 => (16, &s[2..]),
+            _ => (8, &s[1..]),
+        }
+    } else {
+        (10, s)
+    };
+    if digits.is_empty() {
+        return (radix == 8).then_some(0);
+    }
+    if !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// go-yaml's timestamp shapes: `2006-1-2`, `2006-1-2 15:4:5[.frac]`, and
+/// `2006-1-2T15:4:5[.frac](Z|±hh:mm)` with `T` or `t`.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    let mut rest = &s[5..];
+    let date_ok = take_number(&mut rest, 1, 12) && take(&mut rest, '-');
+    if !date_ok || !take_number(&mut rest, 1, 31) {
+        return false;
+    }
+    let zoned = match rest.chars().next() {
+        None => return true,
+        Some('T' | 't') => true,
+        Some(' ') => false,
+        Some(_) => return false,
+    };
+    rest = &rest[1..];
+    let time_ok = take_number(&mut rest, 0, 23)
+        && take(&mut rest, ':')
+        && take_number(&mut rest, 0, 59)
+        && take(&mut rest, ':')
+        && take_number(&mut rest, 0, 59);
+    if !time_ok {
+        return false;
+    }
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let len = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &fraction[len..];
+    }
+    if !zoned {
+        return rest.is_empty();
+    }
+    if rest == "Z" {
+        return true;
+    }
+    let Some(offset) = rest.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    let mut offset = offset;
+    take_two_digits(&mut offset)
+        && take(&mut offset, ':')
+        && take_two_digits(&mut offset)
+        && offset.is_empty()
+}
+
+fn take(rest: &mut &str, c: char) -> bool {
+    match rest.strip_prefix(c) {
+        Some(r) => {
+            *rest = r;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Takes one or two digits in `min..=max`.
+fn take_number(rest: &mut &str, min: u32, max: u32) -> bool {
+    let len = rest.bytes().take(2).take_while(u8::is_ascii_digit).count();
+    let Ok(n) = rest[..len].parse::<u32>() else {
+        return false;
+    };
+    *rest = &rest[len..];
+    (min..=max).contains(&n)
+}
+
+fn take_two_digits(rest: &mut &str) -> bool {
+    let ok = rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_digit);
+    if ok {
+        *rest = &rest[2..];
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let cases = [
+            ("", Resolved::Null),
+            ("~", Resolved::Null),
+            ("yes", Resolved::Bool(true)),
+            ("Off", Resolved::Bool(false)),
+            ("nope", Resolved::Str),
+            ("3", Resolved::Int(3)),
+            ("-3", Resolved::Int(-3)),
+            ("+3", Resolved::Int(3)),
+            ("0777", Resolved::Int(511)),
+            ("0o17", Resolved::Int(15)),
+            ("0x1F", Resolved::Int(31)),
+            ("0b101", Resolved::Int(5)),
+            ("1_000", Resolved::Int(1000)),
+            ("08", Resolved::Float(8.0)),
+            ("18446744073709551615", Resolved::Uint(u64::MAX)),
+            ("1.5", Resolved::Float(1.5)),
+            ("1.", Resolved::Float(1.0)),
+            (".5", Resolved::Float(0.5)),
+            ("1e3", Resolved::Float(1000.0)),
+            ("1e400", Resolved::Str),
+            ("1.2.3", Resolved::Str),
+            ("2024-01-02", Resolved::Timestamp),
+            ("2024-1-2T3:04:05Z", Resolved::Timestamp),
+            ("2024-01-02 10:00:00.5", Resolved::Timestamp),
+            ("2024-13-02", Resolved::Str),
+            ("1:20", Resolved::Str),
+            ("-", Resolved::Str),
+            ("v1", Resolved::Str),
+        ];
+        for (s, want) in cases {
+            assert_eq!(resolve_plain(s), want, "{s:?}");
+        }
+    }
+}
