@@ -122,3 +122,170 @@ fn object_id(object: &Value) -> ObjectId {
         kind: text("/kind"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::envsubst::ExpandError;
+    use crate::variables::Origin;
+
+    fn vars(pairs: &[(&str, &str)]) -> Variables {
+        let mut vars = Variables::new();
+        for (name, value) in pairs {
+            vars.insert(name, value, &Origin::Inline)
+                .expect("valid name");
+        }
+        vars
+    }
+
+    fn config_map(data: Value, metadata: Value) -> Value {
+        let mut object = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "app", "namespace": "apps"}, "data": data
+        });
+        if let (Some(meta), Some(extra)) =
+            (object["metadata"].as_object_mut(), metadata.as_object())
+        {
+            meta.extend(extra.clone());
+        }
+        object
+    }
+
+    const STRICT: SubstituteOptions = SubstituteOptions {
+        strict: true,
+        strategy: SubstituteStrategy::WithVariables,
+    };
+
+    #[test]
+    fn disabled_by_label_or_annotation_is_left_alone() {
+        for field in ["labels", "annotations"] {
+            let object = config_map(
+                json!({"a": "${MISSING}"}),
+                json!({field: {SUBSTITUTE_KEY: DISABLED_VALUE}}),
+            );
+            let out = substitute_object(&object, &vars(&[("x", "1")]), &STRICT);
+            assert_eq!(out, Ok(object), "{field}");
+        }
+    }
+
+    #[test]
+    fn other_values_of_the_opt_out_key_do_not_disable() {
+        let object = config_map(
+            json!({"a": "${x}"}),
+            json!({"annotations": {SUBSTITUTE_KEY: "enabled"}}),
+        );
+        let out = substitute_object(&object, &vars(&[("x", "1")]), &STRICT).expect("ok");
+        assert_eq!(out["data"]["a"], json!(1));
+    }
+
+    #[test]
+    fn without_variables_only_always_substitutes() {
+        let object = config_map(json!({"a": "${x:=dflt}"}), json!({}));
+        let none = Variables::new();
+        assert_eq!(
+            substitute_object(&object, &none, &STRICT),
+            Ok(object.clone())
+        );
+        let always = SubstituteOptions {
+            strategy: SubstituteStrategy::Always,
+            ..STRICT
+        };
+        let out = substitute_object(&object, &none, &always).expect("ok");
+        assert_eq!(out["data"]["a"], json!("dflt"));
+    }
+
+    #[test]
+    fn strict_error_names_the_object_and_variable() {
+        let object = config_map(json!({"a": "${MISSING}"}), json!({}));
+        let err = substitute_object(&object, &vars(&[("x", "1")]), &STRICT).expect_err("strict");
+        assert_eq!(
+            err.to_string(),
+            "ConfigMap/apps/app post build failed: variable substitution failed: \
+             variable not set (strict mode): \"MISSING\""
+        );
+        assert_eq!(err.reason(), "BuildFailed");
+        assert!(!err.is_terminal());
+        assert!(matches!(
+            err,
+            SubstituteError::Expand {
+                source: ExpandError::VariableNotSet { .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn non_strict_unset_is_empty_and_empty_is_null() {
+        let object = config_map(json!({"a": "${MISSING}", "b": "x-${MISSING}"}), json!({}));
+        let lax = SubstituteOptions {
+            strict: false,
+            ..STRICT
+        };
+        let out = substitute_object(&object, &vars(&[("x", "1")]), &lax).expect("ok");
+        assert_eq!(out["data"], json!({"a": null, "b": "x-"}));
+    }
+
+    #[test]
+    fn cluster_scoped_objects_are_named_kind_slash_name() {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "team", "labels": {"a": "${"}}});
+        let err = substitute_object(&object, &vars(&[("x", "1")]), &STRICT).expect_err("parse");
+        assert!(
+            err.to_string()
+                .starts_with("Namespace/team post build failed: ")
+        );
+        assert_eq!(err.object().kind, "Namespace");
+    }
+
+    #[test]
+    fn a_value_with_a_colon_and_space_breaks_the_yaml() {
+        let object = config_map(json!({"a": "${v}"}), json!({}));
+        let err = substitute_object(&object, &vars(&[("v", "k: v")]), &STRICT).expect_err("yaml");
+        assert!(matches!(err, SubstituteError::Yaml { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_document_separator_in_a_value_cannot_split_the_object() {
+        let object = config_map(json!({"a": "${v}"}), json!({}));
+        let sep = vars(&[("v", "x\n---\nkind: Secret")]);
+        let err = substitute_object(&object, &sep, &STRICT).expect_err("one line");
+        assert!(matches!(err, SubstituteError::Yaml { .. }), "{err}");
+        let out = substitute_object(&object, &vars(&[("v", "x\n---\ny")]), &STRICT).expect("ok");
+        assert_eq!(out["data"]["a"], json!("x---y"));
+        assert_eq!(out["kind"], json!("ConfigMap"));
+    }
+
+    #[test]
+    fn objects_are_substituted_independently() {
+        let good = config_map(json!({"a": "${x}"}), json!({}));
+        let bad = config_map(json!({"a": "${MISSING}"}), json!({}));
+        let vars = vars(&[("x", "v")]);
+        let results: Vec<_> = [&good, &bad, &good]
+            .into_iter()
+            .map(|o| substitute_object(o, &vars, &STRICT))
+            .collect();
+        assert!(results[1].is_err());
+        assert_eq!(results[0], results[2]);
+        assert_eq!(
+            results[0].as_ref().map(|o| o["data"]["a"].clone()),
+            Ok(json!("v"))
+        );
+    }
+
+    #[test]
+    fn nested_default_and_escape_in_an_object() {
+        let object = config_map(
+            json!({"a": "${a:=${b}}", "b": "$${x}", "c": "$x"}),
+            json!({}),
+        );
+        let out = substitute_object(&object, &vars(&[("b", "inner")]), &STRICT).expect("ok");
+        assert_eq!(out["data"], json!({"a": "inner", "b": "${x}", "c": "$x"}));
+    }
+
+    #[test]
+    fn default_options_are_strict_with_variables() {
+        assert_eq!(SubstituteOptions::default(), STRICT);
+    }
+}
