@@ -151,8 +151,7 @@ const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
 
 fn float(f: f64, text: &str) -> Result<Value, LoadError> {
     if f.fract() == 0.0 && f.abs() <= MAX_EXACT_FLOAT {
-        // Exact by the range check above.
-        #[allow(clippy::cast_possible_truncation)]
+        // Exact: integral and within the float's exact-integer range.
         return Ok(Value::from(f as i64));
     }
     Number::from_f64(f)
