@@ -42,19 +42,12 @@ pub async fn remote_head(
     if let Strategy::Commit { .. } = strategy {
         return Ok(revision_for_commit(&strategy));
     }
-    run_with_deadline(target, timeout, move |target, interrupt| {
+    run_with_deadline(target, timeout, move |target, _| {
         let scratch = tempfile::tempdir().map_err(|e| target.transport_error(e))?;
         let target = &target.with_ssh_log_in(scratch.path());
         let mut repo =
             gix::init_bare(scratch.path().join("repo")).map_err(|e| target.classify(&e))?;
-        resolve_by_listing(
-            &mut repo,
-            target,
-            &strategy,
-            scratch.path(),
-            timeout,
-            interrupt,
-        )
+        resolve_by_listing(&mut repo, target, &strategy, scratch.path(), timeout)
     })
     .await
 }
@@ -187,7 +180,6 @@ fn resolve_by_listing(
     strategy: &Strategy,
     files: &Path,
     timeout: Duration,
-    _interrupt: &AtomicBool,
 ) -> Result<Revision, GitError> {
     if let Strategy::SemVer(constraint) = strategy {
         let refs = list_refs(repo, target, &["+refs/tags/*:refs/tags/*"], files, timeout)?;

@@ -88,6 +88,7 @@ impl Target {
     /// Maps a gix error to the variant a user can act on, scrubbing secrets from its text.
     pub fn classify(&self, error: &gix::Error) -> GitError {
         let mut chain: Vec<String> = error.iter_errors().map(|e| e.to_string()).collect();
+        chain.dedup();
         if let Some(log) = self.ssh_log.as_deref()
             && let Ok(stderr) = std::fs::read_to_string(log)
         {
@@ -109,8 +110,8 @@ impl Target {
         }
         if lower.contains("permission denied (publickey")
             || lower.contains("authentication")
-            || lower.contains("401")
-            || lower.contains("403 forbidden")
+            || lower.contains("status 401")
+            || lower.contains("status 403")
             || error.classify().is_unauthenticated()
         {
             return GitError::AuthenticationFailed { url, detail: text };
