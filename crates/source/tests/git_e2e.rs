@@ -323,3 +323,21 @@ async fn remote_head_sees_a_push_over_http() -> anyhow::Result<()> {
     assert_eq!(head.to_string(), format!("master@sha1:{second}"));
     Ok(())
 }
+
+#[tokio::test]
+async fn ssh_identity_with_passphrase() -> anyhow::Result<()> {
+    let repo = GitRepoFixture::new("infra")?;
+    let sha = repo.commit("master", &[("k", "v")], "first")?;
+    let server = SshGitServer::start()?;
+    let passphrase = "correct horse battery";
+    let auth = GitAuth {
+        identity: Some(server.authorize_key_with_passphrase(passphrase)?),
+        known_hosts: Some(server.known_hosts()?),
+        password: Some(passphrase.to_owned()),
+        ..GitAuth::default()
+    };
+    let url = server.repo_url(&repo.bare_path());
+    let head = remote_head(&url, &GitReference::default(), &auth, TIMEOUT).await?;
+    assert_eq!(head.to_string(), format!("master@sha1:{sha}"));
+    Ok(())
+}

@@ -120,6 +120,39 @@ impl SshGitServer {
     }
 }
 
+impl SshGitServer {
+    /// A new private key encrypted with `passphrase`, authorized by this server.
+    pub fn authorize_key_with_passphrase(&self, passphrase: &str) -> anyhow::Result<String> {
+        let path = self.dir.path().join("protected_ed25519");
+        if !path.exists() {
+            let status = Command::new("ssh-keygen")
+                .args([
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-C",
+                    "tether-test",
+                    "-N",
+                    passphrase,
+                    "-f",
+                ])
+                .arg(&path)
+                .stdin(Stdio::null())
+                .status()
+                .context("running ssh-keygen")?;
+            if !status.success() {
+                bail!("ssh-keygen failed for {}", path.display());
+            }
+            let public = std::fs::read_to_string(path.with_extension("pub"))?;
+            let authorized = self.dir.path().join("authorized_keys");
+            let mut keys = std::fs::read_to_string(&authorized)?;
+            keys.push_str(&public);
+            std::fs::write(&authorized, keys)?;
+        }
+        Ok(std::fs::read_to_string(path)?)
+    }
+}
+
 impl Drop for SshGitServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
