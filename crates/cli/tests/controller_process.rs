@@ -20,6 +20,16 @@ fn get(url: &str) -> Option<(u16, String)> {
     Some((code.trim().parse().ok()?, body.to_string()))
 }
 
+/// Kills the controller if the test fails before stopping it.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn wait_ready(child: &mut Child, url: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -38,20 +48,22 @@ fn wait_ready(child: &mut Child, url: &str) -> anyhow::Result<()> {
 fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Result<()> {
     let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
     let (health, metrics) = (free_port()?, free_port()?);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+    let mut guard = KillOnDrop(Command::new(env!("CARGO_BIN_EXE_tether"))
         .args(["controller", "--health-addr", &format!("127.0.0.1:{health}")])
         .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
         .env("KUBECONFIG", &kubeconfig)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .context("cannot start tether controller")?;
+        .context("cannot start tether controller")?);
+    let child = &mut guard.0;
 
-    wait_ready(&mut child, &format!("http://127.0.0.1:{health}/readyz"))?;
+    wait_ready(child, &format!("http://127.0.0.1:{health}/readyz"))?;
     assert_eq!(get(&format!("http://127.0.0.1:{health}/healthz")).map(|r| r.0), Some(200));
     let (code, body) = get(&format!("http://127.0.0.1:{metrics}/metrics")).context("metrics")?;
     assert_eq!(code, 200);
-    assert!(body.contains("# TYPE gotk_reconcile_duration_seconds histogram"), "{body}");
+    assert!(body.contains("tether_build_info{version="), "{body}");
+    assert!(body.trim_end().ends_with("# EOF"), "not OpenMetrics text: {body}");
 
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status()?;
@@ -61,7 +73,6 @@ fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Resul
             break status;
         }
         if Instant::now() > deadline {
-            child.kill()?;
             bail!("controller did not stop within 15s of SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(50));

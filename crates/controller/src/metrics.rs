@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -22,6 +23,12 @@ pub struct ObjectLabels {
 pub struct ResultLabels {
     pub controller: String,
     pub result: String,
+}
+
+/// Labels of the constant `tether_build_info` gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
 }
 
 /// Every metric the controller records, registered once and shared by the reconcilers.
@@ -48,6 +55,11 @@ impl Metrics {
             "Total number of reconciliations per controller",
             reconcile_total.clone(),
         );
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").to_owned() })
+            .set(1);
+        registry.register("tether_build_info", "The running tether version.", build_info);
         Self { registry: Arc::new(registry), reconcile_duration, reconcile_total }
     }
 

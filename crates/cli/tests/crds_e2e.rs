@@ -1,0 +1,150 @@
+//! The generated CRDs against a real kube-apiserver: they are accepted and become Established,
+//! manifests from a Flux tutorial (v1beta1 GitRepository, v1beta2 Kustomization) are accepted as
+//! they are, and the same objects written in v1 keep every field when read back.
+
+use anyhow::Context;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tether_testkit::cluster::{TestNamespace, client, wait_for};
+
+const TUTORIAL: &str = r#"
+apiVersion: source.toolkit.fluxcd.io/v1beta1
+kind: GitRepository
+metadata: {name: gitops-demo-app, namespace: flux-system}
+spec:
+  interval: 30s
+  url: ssh://git@github.com/pythops/gitops-demo-app
+  ref: {branch: master}
+  secretRef: {name: ssh-credentials}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1beta2
+kind: Kustomization
+metadata: {name: gitops-demo-app, namespace: flux-system}
+spec:
+  interval: 30s
+  sourceRef: {kind: GitRepository, name: gitops-demo-app}
+  path: ./kustomize
+  prune: true
+  targetNamespace: default
+"#;
+
+async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
+    let api = Api::<CustomResourceDefinition>::all(client.clone());
+    for crd in tether_api::crds() {
+        let name = crd.metadata.name.clone().context("CRD without a name")?;
+        api.patch(&name, &PatchParams::apply("tether-e2e").force(), &Patch::Apply(&crd))
+            .await
+            .with_context(|| format!("the apiserver rejected CRD {name}"))?;
+        wait_for(&api, &name, Duration::from_secs(30), |crd| {
+            crd.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+fn dynamic_api(client: &kube::Client, ns: &str, object: &Value) -> anyhow::Result<Api<DynamicObject>> {
+    let api_version = object["apiVersion"].as_str().context("apiVersion")?;
+    let kind = object["kind"].as_str().context("kind")?;
+    let (group, version) = api_version.split_once('/').context("group/version")?;
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    Ok(Api::namespaced_with(client.clone(), ns, &resource))
+}
+
+async fn create(client: &kube::Client, ns: &str, mut object: Value) -> anyhow::Result<Value> {
+    object["metadata"]["namespace"] = json!(ns);
+    let api = dynamic_api(client, ns, &object)?;
+    let dynamic: DynamicObject = serde_json::from_value(object.clone())?;
+    let created = api
+        .create(&PostParams::default(), &dynamic)
+        .await
+        .with_context(|| format!("the apiserver rejected {}", object["kind"]))?;
+    Ok(serde_json::to_value(created)?)
+}
+
+#[tokio::test]
+async fn tutorial_manifests_are_accepted_as_they_are() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client).await?;
+    let ns = TestNamespace::create(&client, "crd-tutorial").await?;
+    let documents: Vec<Value> = serde_saphyr::from_multiple(TUTORIAL)?;
+    assert_eq!(documents.len(), 2);
+    for document in documents {
+        let spec = document["spec"].clone();
+        let created = create(&client, &ns.name, document).await?;
+        assert_eq!(created["spec"], with_defaults(&spec, &created["kind"]), "spec changed on the way in");
+    }
+    Ok(())
+}
+
+/// The tutorial's spec plus the defaults the CRD schema makes the apiserver fill in.
+fn with_defaults(spec: &Value, kind: &Value) -> Value {
+    let mut expected = spec.clone();
+    let defaults = match kind.as_str() {
+        Some("GitRepository") => json!({"timeout": "60s"}),
+        _ => json!({"force": false}),
+    };
+    for (key, value) in defaults.as_object().into_iter().flatten() {
+        if expected.get(key).is_none() {
+            expected[key] = value.clone();
+        }
+    }
+    expected
+}
+
+#[tokio::test]
+async fn v1_objects_keep_every_field_when_read_back() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client).await?;
+    let ns = TestNamespace::create(&client, "crd-v1").await?;
+    let git_repository = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "gitops-demo-app"},
+        "spec": {
+            "interval": "30s", "timeout": "60s",
+            "url": "ssh://git@github.com/pythops/gitops-demo-app",
+            "ref": {"branch": "master"},
+            "secretRef": {"name": "ssh-credentials"},
+            "ignore": "/*\n!/kustomize\n",
+            "recurseSubmodules": true,
+            "suspend": false,
+            "include": [{"repository": {"name": "other"}, "fromPath": "deploy", "toPath": "other"}],
+            "verify": {"mode": "HEAD", "secretRef": {"name": "pgp-keys"}},
+            "sparseCheckout": ["kustomize"]
+        }
+    });
+    let kustomization = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "gitops-demo-app"},
+        "spec": {
+            "interval": "30s", "retryInterval": "1m", "timeout": "3m",
+            "sourceRef": {"kind": "GitRepository", "name": "gitops-demo-app"},
+            "path": "./kustomize", "prune": true, "wait": true, "force": false,
+            "targetNamespace": "default", "namePrefix": "p-", "nameSuffix": "-s",
+            "dependsOn": [{"name": "infra"}],
+            "commonMetadata": {"labels": {"team": "a"}, "annotations": {"owner": "b"}},
+            "images": [{"name": "nginx", "newTag": "1.27"}],
+            "patches": [{"patch": "- op: add\n  path: /metadata/labels/x\n  value: y\n",
+                         "target": {"kind": "Deployment", "labelSelector": "app=web"}}],
+            "postBuild": {"substitute": {"cluster": "dev"},
+                          "substituteFrom": [{"kind": "ConfigMap", "name": "vars", "optional": true}]},
+            "healthChecks": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "default"}],
+            "deletionPolicy": "Delete",
+            "suspend": false
+        }
+    });
+    for object in [git_repository, kustomization] {
+        let created = create(&client, &ns.name, object.clone()).await?;
+        let api = dynamic_api(&client, &ns.name, &object)?;
+        let name = object["metadata"]["name"].as_str().context("name")?;
+        let read_back = serde_json::to_value(api.get(name).await?)?;
+        assert_eq!(read_back["spec"], created["spec"]);
+        assert_eq!(read_back["spec"], object["spec"], "a field was lost or changed");
+    }
+    Ok(())
+}
