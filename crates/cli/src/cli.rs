@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Parser, Debug)]
-#[command(name = "tether", version, about = "A GitOps engine for Kubernetes, a drop-in for Flux")]
+#[command(
+    name = "tether",
+    version,
+    about = "A GitOps engine for Kubernetes, a drop-in for Flux"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -12,7 +12,16 @@ fn free_port() -> anyhow::Result<u16> {
 
 fn get(url: &str) -> Option<(u16, String)> {
     let output = Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "2", url])
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "--max-time",
+            "2",
+            url,
+        ])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&output.stdout).to_string();
@@ -48,22 +57,34 @@ fn wait_ready(child: &mut Child, url: &str) -> anyhow::Result<()> {
 fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Result<()> {
     let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
     let (health, metrics) = (free_port()?, free_port()?);
-    let mut guard = KillOnDrop(Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(["controller", "--health-addr", &format!("127.0.0.1:{health}")])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
-        .env("KUBECONFIG", &kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start tether controller")?);
+    let mut guard = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args([
+                "controller",
+                "--health-addr",
+                &format!("127.0.0.1:{health}"),
+            ])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
+            .env("KUBECONFIG", &kubeconfig)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start tether controller")?,
+    );
     let child = &mut guard.0;
 
     wait_ready(child, &format!("http://127.0.0.1:{health}/readyz"))?;
-    assert_eq!(get(&format!("http://127.0.0.1:{health}/healthz")).map(|r| r.0), Some(200));
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{health}/healthz")).map(|r| r.0),
+        Some(200)
+    );
     let (code, body) = get(&format!("http://127.0.0.1:{metrics}/metrics")).context("metrics")?;
     assert_eq!(code, 200);
     assert!(body.contains("tether_build_info{version="), "{body}");
-    assert!(body.trim_end().ends_with("# EOF"), "not OpenMetrics text: {body}");
+    assert!(
+        body.trim_end().ends_with("# EOF"),
+        "not OpenMetrics text: {body}"
+    );
 
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status()?;
@@ -77,7 +98,10 @@ fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Resul
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(status.success(), "controller exited with {status} after SIGTERM");
+    assert!(
+        status.success(),
+        "controller exited with {status} after SIGTERM"
+    );
     Ok(())
 }
 
@@ -93,12 +117,24 @@ fn controller_without_a_reachable_cluster_fails_with_a_clear_error() -> anyhow::
         ),
     )?;
     let output = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(["controller", "--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+        .args([
+            "controller",
+            "--health-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
         .env("KUBECONFIG", &kubeconfig)
         .output()?;
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot reach the Kubernetes API server"), "{stderr}");
-    assert!(!stderr.contains("not-a-real-token"), "secret leaked: {stderr}");
+    assert!(
+        stderr.contains("cannot reach the Kubernetes API server"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-a-real-token"),
+        "secret leaked: {stderr}"
+    );
     Ok(())
 }

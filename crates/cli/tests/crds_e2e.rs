@@ -4,7 +4,9 @@
 
 use anyhow::Context;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tether_testkit::cluster::{TestNamespace, client, wait_for};
@@ -34,21 +36,32 @@ async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
     let api = Api::<CustomResourceDefinition>::all(client.clone());
     for crd in tether_api::crds() {
         let name = crd.metadata.name.clone().context("CRD without a name")?;
-        api.patch(&name, &PatchParams::apply("tether-e2e").force(), &Patch::Apply(&crd))
-            .await
-            .with_context(|| format!("the apiserver rejected CRD {name}"))?;
+        api.patch(
+            &name,
+            &PatchParams::apply("tether-e2e").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .with_context(|| format!("the apiserver rejected CRD {name}"))?;
         wait_for(&api, &name, Duration::from_secs(30), |crd| {
             crd.status
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                })
         })
         .await?;
     }
     Ok(())
 }
 
-fn dynamic_api(client: &kube::Client, ns: &str, object: &Value) -> anyhow::Result<Api<DynamicObject>> {
+fn dynamic_api(
+    client: &kube::Client,
+    ns: &str,
+    object: &Value,
+) -> anyhow::Result<Api<DynamicObject>> {
     let api_version = object["apiVersion"].as_str().context("apiVersion")?;
     let kind = object["kind"].as_str().context("kind")?;
     let (group, version) = api_version.split_once('/').context("group/version")?;
@@ -77,7 +90,11 @@ async fn tutorial_manifests_are_accepted_as_they_are() -> anyhow::Result<()> {
     for document in documents {
         let spec = document["spec"].clone();
         let created = create(&client, &ns.name, document).await?;
-        assert_eq!(created["spec"], with_defaults(&spec, &created["kind"]), "spec changed on the way in");
+        assert_eq!(
+            created["spec"],
+            with_defaults(&spec, &created["kind"]),
+            "spec changed on the way in"
+        );
     }
     Ok(())
 }
@@ -144,7 +161,10 @@ async fn v1_objects_keep_every_field_when_read_back() -> anyhow::Result<()> {
         let name = object["metadata"]["name"].as_str().context("name")?;
         let read_back = serde_json::to_value(api.get(name).await?)?;
         assert_eq!(read_back["spec"], created["spec"]);
-        assert_eq!(read_back["spec"], object["spec"], "a field was lost or changed");
+        assert_eq!(
+            read_back["spec"], object["spec"],
+            "a field was lost or changed"
+        );
     }
     Ok(())
 }

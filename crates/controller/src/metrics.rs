@@ -57,10 +57,20 @@ impl Metrics {
         );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
-            .get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").to_owned() })
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            })
             .set(1);
-        registry.register("tether_build_info", "The running tether version.", build_info);
-        Self { registry: Arc::new(registry), reconcile_duration, reconcile_total }
+        registry.register(
+            "tether_build_info",
+            "The running tether version.",
+            build_info,
+        );
+        Self {
+            registry: Arc::new(registry),
+            reconcile_duration,
+            reconcile_total,
+        }
     }
 
     /// The registry in the Prometheus text exposition format.
@@ -96,8 +106,14 @@ mod tests {
             name: "apps".into(),
             namespace: "flux-system".into(),
         };
-        metrics.reconcile_duration.get_or_create(&labels).observe(0.3);
-        let result = ResultLabels { controller: "kustomization".into(), result: "success".into() };
+        metrics
+            .reconcile_duration
+            .get_or_create(&labels)
+            .observe(0.3);
+        let result = ResultLabels {
+            controller: "kustomization".into(),
+            result: "success".into(),
+        };
         metrics.reconcile_total.get_or_create(&result).inc();
         let text = metrics.render();
         assert!(text.contains("gotk_reconcile_duration_seconds_count{kind=\"Kustomization\",name=\"apps\",namespace=\"flux-system\"} 1"), "{text}");

@@ -33,7 +33,9 @@ pub fn probe_routes(readiness: Readiness) -> Router {
 
 /// `/metrics`.
 pub fn metrics_routes(metrics: Metrics) -> Router {
-    Router::new().route("/metrics", get(render_metrics)).with_state(metrics)
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(metrics)
 }
 
 async fn readyz(State(readiness): State<Readiness>) -> (StatusCode, &'static str) {
@@ -48,7 +50,10 @@ async fn render_metrics(
     State(metrics): State<Metrics>,
 ) -> ([(axum::http::header::HeaderName, &'static str); 1], String) {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         metrics.render(),
     )
 }

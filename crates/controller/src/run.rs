@@ -22,7 +22,10 @@ pub struct ControllerOptions {
 pub enum RunError {
     /// An endpoint's address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     /// The API server did not answer the version request.
     #[error("cannot reach the Kubernetes API server: {0}")]
     ApiServer(#[source] kube::Error),
@@ -32,14 +35,30 @@ pub enum RunError {
 }
 
 /// Runs the controller with `client` until SIGTERM or SIGINT, then shuts down gracefully.
-pub async fn run_until_shutdown(client: kube::Client, options: ControllerOptions) -> Result<(), RunError> {
+pub async fn run_until_shutdown(
+    client: kube::Client,
+    options: ControllerOptions,
+) -> Result<(), RunError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let readiness = Readiness::default();
     let metrics = Metrics::new();
-    let health = serve(options.health_addr, probe_routes(readiness.clone()), stop_rx.clone()).await?;
-    let metrics_server = serve(options.metrics_addr, metrics_routes(metrics), stop_rx.clone()).await?;
+    let health = serve(
+        options.health_addr,
+        probe_routes(readiness.clone()),
+        stop_rx.clone(),
+    )
+    .await?;
+    let metrics_server = serve(
+        options.metrics_addr,
+        metrics_routes(metrics),
+        stop_rx.clone(),
+    )
+    .await?;
 
-    let version = client.apiserver_version().await.map_err(RunError::ApiServer)?;
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(RunError::ApiServer)?;
     tracing::info!(server = %version.git_version, "connected to the Kubernetes API server");
     readiness.set_ready(true);
 
@@ -63,7 +82,9 @@ async fn serve(
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, RunError> {
-    let listener = TcpListener::bind(addr).await.map_err(|source| RunError::Listen { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Listen { addr, source })?;
     tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving");
     Ok(tokio::spawn(async move {
         axum::serve(listener, router)

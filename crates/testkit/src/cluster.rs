@@ -46,7 +46,10 @@ fn start_or_reuse() -> anyhow::Result<PathBuf> {
         bail!("{} up failed ({})", script.display(), output.status);
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let path = stdout.lines().last().context("dev/cluster.sh printed no kubeconfig path")?;
+    let path = stdout
+        .lines()
+        .last()
+        .context("dev/cluster.sh printed no kubeconfig path")?;
     Ok(PathBuf::from(path.trim()))
 }
 
@@ -84,7 +87,10 @@ impl TestNamespace {
             .create(&PostParams::default(), &namespace)
             .await
             .with_context(|| format!("cannot create namespace {name}"))?;
-        Ok(Self { name, client: client.clone() })
+        Ok(Self {
+            name,
+            client: client.clone(),
+        })
     }
 
     /// An API for namespaced objects of kind `K` in this namespace.

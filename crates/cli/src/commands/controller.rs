@@ -15,7 +15,10 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
         let client = kube::Client::try_default()
             .await
             .context("cannot load a kubeconfig or the in-cluster configuration")?;
-        let options = ControllerOptions { health_addr: args.health_addr, metrics_addr: args.metrics_addr };
+        let options = ControllerOptions {
+            health_addr: args.health_addr,
+            metrics_addr: args.metrics_addr,
+        };
         run_until_shutdown(client, options).await?;
         Ok(())
     })
@@ -24,7 +27,9 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
 fn init_logging(encoding: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if encoding == "json" {
         builder.json().init();
     } else {

@@ -10,7 +10,9 @@ const APP: &str = "tether-controller";
 pub fn run(args: InstallArgs) -> anyhow::Result<()> {
     let documents = manifests(&args)?;
     if !args.export {
-        bail!("applying directly is not supported yet; use `tether install --export | kubectl apply -f -`");
+        bail!(
+            "applying directly is not supported yet; use `tether install --export | kubectl apply -f -`"
+        );
     }
     print!("{}", render_yaml(&documents)?);
     Ok(())
@@ -32,7 +34,11 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
     documents.push(cluster_role_binding(APP, APP, ns));
     documents.push(leader_election_role(ns));
     documents.push(leader_election_role_binding(ns));
-    documents.push(cluster_role_binding("tether-cluster-reconciler", "cluster-admin", ns));
+    documents.push(cluster_role_binding(
+        "tether-cluster-reconciler",
+        "cluster-admin",
+        ns,
+    ));
     documents.push(deployment(ns, &args.image));
     Ok(documents)
 }
@@ -165,7 +171,8 @@ mod tests {
     #[test]
     fn checked_in_install_manifest_is_current() -> anyhow::Result<()> {
         let generated = render_yaml(&manifests(&default_args())?)?;
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/install.yaml");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/install.yaml");
         if std::env::var_os("TETHER_BLESS").is_some() {
             std::fs::write(&path, &generated)?;
         }
@@ -182,12 +189,27 @@ mod tests {
         let role = controller_cluster_role();
         let rules = role["rules"].as_array().context("rules")?;
         for rule in rules {
-            let groups: Vec<&str> = rule["apiGroups"].as_array().context("groups")?.iter().filter_map(Value::as_str).collect();
-            let verbs: Vec<&str> = rule["verbs"].as_array().context("verbs")?.iter().filter_map(Value::as_str).collect();
+            let groups: Vec<&str> = rule["apiGroups"]
+                .as_array()
+                .context("groups")?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            let verbs: Vec<&str> = rule["verbs"]
+                .as_array()
+                .context("verbs")?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             let own = groups.iter().all(|g| g.ends_with(".toolkit.fluxcd.io"));
-            let events = rule["resources"].as_array().is_some_and(|r| r.iter().all(|r| r == "events"));
+            let events = rule["resources"]
+                .as_array()
+                .is_some_and(|r| r.iter().all(|r| r == "events"));
             if !own && !events {
-                assert!(verbs.iter().all(|v| ["get", "list", "watch"].contains(v)), "{rule}");
+                assert!(
+                    verbs.iter().all(|v| ["get", "list", "watch"].contains(v)),
+                    "{rule}"
+                );
             }
         }
         Ok(())
