@@ -10,3 +10,4 @@ pub mod inventory;
 pub mod object;
 pub mod order;
 pub mod time;
+pub mod yaml;

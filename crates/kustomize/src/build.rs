@@ -298,7 +298,7 @@ impl Ctx<'_> {
     /// name required.
     pub fn parse_resources(&self, path: &str, bytes: &[u8]) -> Result<Vec<Resource>> {
         let text = String::from_utf8_lossy(bytes);
-        let docs = yaml::parse_stream(&text).map_err(|source| Error::Yaml {
+        let docs = yaml::from_str_multi(&text).map_err(|source| Error::Yaml {
             path: self.fs.display(path),
             source,
         })?;
@@ -391,12 +391,12 @@ pub fn looks_remote(entry: &str) -> bool {
 }
 
 enum ParseFailure {
-    Yaml(yaml::SyntaxError),
+    Yaml(yaml::YamlError),
     Schema(String),
 }
 
 fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFailure> {
-    let value = yaml::parse_one(text).map_err(ParseFailure::Yaml)?;
+    let value = yaml::from_str(text).map_err(ParseFailure::Yaml)?;
     let value = if value.is_null() {
         Value::Object(Default::default())
     } else {

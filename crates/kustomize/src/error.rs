@@ -11,7 +11,7 @@ pub enum Error {
         /// File holding the document.
         path: PathBuf,
         /// Position and cause.
-        source: crate::yaml::SyntaxError,
+        source: tether_core::yaml::YamlError,
     },
     /// A file or directory the kustomization names does not exist.
     #[error("{path}: no such file or directory")]

@@ -170,7 +170,7 @@ fn scan(fs: &dyn FileSystem, base: &str, dir: &str, out: &mut Vec<String>) -> Re
             continue;
         }
         let bytes = fs.read(&path)?;
-        let parsed = yaml::parse_stream(&String::from_utf8_lossy(&bytes))
+        let parsed = yaml::from_str_multi(&String::from_utf8_lossy(&bytes))
             .map_err(|e| e.to_string())
             .and_then(objects_from_documents);
         if let Err(message) = parsed {

@@ -19,7 +19,7 @@ mod replacement;
 mod resource;
 mod sort;
 mod transform;
-pub mod yaml;
+pub use tether_core::yaml;
 
 pub use build::{Kustomizer, Options};
 pub use error::{Error, Result};

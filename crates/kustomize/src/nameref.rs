@@ -378,12 +378,15 @@ impl RefCtx<'_> {
         let Some(map) = node.as_object_mut() else {
             return Ok(());
         };
-        let Some(old) = map.get("name").map(crate::yaml::to_compact_string) else {
+        let Some(old) = map.get("name").map(tether_core::yaml::to_compact_string) else {
             return Err(Error::transform(
                 "path config error; no 'name' field in node",
             ));
         };
-        let candidates = match map.get("namespace").map(crate::yaml::to_compact_string) {
+        let candidates = match map
+            .get("namespace")
+            .map(tether_core::yaml::to_compact_string)
+        {
             None => self.candidates.to_vec(),
             Some(ns) => {
                 let by_org: Vec<&Resource> = self

@@ -55,12 +55,10 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
             .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
         if !r.path.is_empty() {
             let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
-            let docs =
-                crate::yaml::parse_stream(&String::from_utf8_lossy(&bytes)).map_err(|source| {
-                    Error::Yaml {
-                        path: ctx.fs.display(&path),
-                        source,
-                    }
+            let docs = tether_core::yaml::from_str_multi(&String::from_utf8_lossy(&bytes))
+                .map_err(|source| Error::Yaml {
+                    path: ctx.fs.display(&path),
+                    source,
                 })?;
             for d in docs.into_iter().filter(|d| !d.is_null()) {
                 let list = if d.is_array() {
@@ -150,7 +148,12 @@ fn split_dotted(path: &str) -> Vec<String> {
 fn element_matches(item: &Value, part: &str) -> Option<bool> {
     let inner = part.strip_prefix('[')?.strip_suffix(']')?;
     let (k, v) = inner.split_once('=')?;
-    Some(item.get(k).map(crate::yaml::to_compact_string).as_deref() == Some(v))
+    Some(
+        item.get(k)
+            .map(tether_core::yaml::to_compact_string)
+            .as_deref()
+            == Some(v),
+    )
 }
 
 fn get_path(v: &Value, parts: &[String]) -> Option<Value> {

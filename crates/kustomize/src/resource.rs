@@ -345,12 +345,12 @@ pub struct ResMap {
 impl ResMap {
     /// Renders all objects as a YAML stream identical to `kustomize build`'s.
     pub fn to_yaml(&self) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.resources.len() * 512);
         for (i, r) in self.resources.iter().enumerate() {
             if i > 0 {
                 out.push_str("---\n");
             }
-            out.push_str(&yaml::to_yaml(&r.obj));
+            yaml::write_document(&mut out, &r.obj);
         }
         out
     }

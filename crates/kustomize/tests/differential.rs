@@ -73,7 +73,7 @@ fn compare(case: &Path) -> Outcome {
     match got {
         Err(e) => Outcome::Different(format!("error: {e}")),
         Ok(got) if got == want => Outcome::Identical,
-        Ok(got) if yaml::parse_stream(&got).ok() == yaml::parse_stream(&want).ok() => {
+        Ok(got) if yaml::from_str_multi(&got).ok() == yaml::from_str_multi(&want).ok() => {
             Outcome::Semantic
         }
         Ok(got) => Outcome::Different(first_difference(&want, &got)),

@@ -25,7 +25,6 @@ pub mod envsubst;
 mod error;
 mod substitute;
 mod variables;
-mod yaml;
 
 pub use error::SubstituteError;
 pub use substitute::{

@@ -6,7 +6,7 @@
 //! substituted value is re-typed by YAML (`replicas: ${N}` becomes a number, `"${N}"` in the
 //! source too, since quotes do not survive the build), a value containing `: ` in a plain
 //! scalar is a YAML error, expressions may sit in keys, and a default split by line wrapping
-//! at column 80 is folded back to a space. See [`crate::yaml`] for the fidelity of each half.
+//! at column 80 is folded back to a space. See [`tether_core::yaml`] for the fidelity of each half.
 
 use serde_json::Value;
 use tether_core::object::ObjectId;
@@ -14,7 +14,7 @@ use tether_core::object::ObjectId;
 use crate::envsubst::expand;
 use crate::error::SubstituteError;
 use crate::variables::Variables;
-use crate::yaml::{LoadError, from_yaml, to_yaml};
+use tether_core::yaml::{self, YamlErrorKind};
 
 /// The label and annotation that turn substitution off for an object.
 pub const SUBSTITUTE_KEY: &str = "kustomize.toolkit.fluxcd.io/substitute";
@@ -63,21 +63,21 @@ pub fn substitute_object(
     {
         return Ok(object.clone());
     }
-    let text = to_yaml(object);
+    let text = yaml::to_string(object);
     let substituted = expand(&text, |name| vars.get(name), options.strict).map_err(|source| {
         SubstituteError::Expand {
             object: object_id(object),
             source,
         }
     })?;
-    let value = from_yaml(&substituted).map_err(|e| match e {
-        LoadError::Syntax(message) => SubstituteError::Yaml {
+    let value = yaml::from_str_yaml11(&substituted).map_err(|e| match e.kind {
+        YamlErrorKind::Syntax => SubstituteError::Yaml {
             object: object_id(object),
-            message,
+            message: e.to_string(),
         },
-        LoadError::Unsupported(message) => SubstituteError::NotJson {
+        YamlErrorKind::NotJson => SubstituteError::NotJson {
             object: object_id(object),
-            message,
+            message: e.message,
         },
     })?;
     if !value.is_object() {

@@ -31,7 +31,7 @@ pub fn apply_strategic_merge_list(
     acc: &mut Vec<Resource>,
 ) -> Result<()> {
     for entry in entries {
-        let (source, text) = match yaml::parse_stream(entry) {
+        let (source, text) = match yaml::from_str_multi(entry) {
             Ok(docs) if docs.iter().any(|d| d.is_object()) => {
                 (format!("[patch: {entry:?}]"), entry.clone())
             }
@@ -114,7 +114,7 @@ fn parse_body(source: &str, text: &str) -> Result<Body> {
                 message,
             });
     }
-    let docs = yaml::parse_stream(text).map_err(|e| Error::Patch {
+    let docs = yaml::from_str_multi(text).map_err(|e| Error::Patch {
         source_name: source.into(),
         message: e.to_string(),
     })?;
@@ -126,7 +126,7 @@ fn parse_body(source: &str, text: &str) -> Result<Body> {
 }
 
 fn parse_json_ops(text: &str) -> std::result::Result<Value, String> {
-    let v = yaml::parse_one(text).map_err(|e| e.to_string())?;
+    let v = yaml::from_str(text).map_err(|e| e.to_string())?;
     if v.is_array() {
         Ok(v)
     } else {
@@ -135,7 +135,7 @@ fn parse_json_ops(text: &str) -> std::result::Result<Value, String> {
 }
 
 fn parse_strategic(source: &str, text: &str) -> Result<Vec<Resource>> {
-    let docs = yaml::parse_stream(text).map_err(|e| Error::Patch {
+    let docs = yaml::from_str_multi(text).map_err(|e| Error::Patch {
         source_name: source.into(),
         message: e.to_string(),
     })?;

@@ -175,7 +175,7 @@ fn merge_primitive(dest: &[Value], patch: &[Value]) -> Vec<Value> {
 }
 
 fn key_of(item: &Value, key: &str) -> Option<String> {
-    item.get(key).map(crate::yaml::to_compact_string)
+    item.get(key).map(tether_core::yaml::to_compact_string)
 }
 
 fn merge_keyed(

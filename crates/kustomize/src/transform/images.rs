@@ -93,7 +93,7 @@ fn update_image_value(v: &mut Value, image: &Image, pattern: &regex::Regex) -> R
     let current = match v {
         Value::String(s) => s.clone(),
         Value::Null => return Ok(()),
-        Value::Number(_) | Value::Bool(_) => crate::yaml::to_compact_string(v),
+        Value::Number(_) | Value::Bool(_) => tether_core::yaml::to_compact_string(v),
         _ => {
             return Err(Error::transform(
                 "wrong node kind: expected ScalarNode for image",

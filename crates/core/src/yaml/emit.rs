@@ -18,11 +18,20 @@ const BEST_WIDTH: usize = 80;
 const INDENT: usize = 2;
 
 /// Renders one document (no leading `---`) exactly as go-yaml v2 would.
-pub fn to_yaml(value: &Value) -> String {
+pub(super) fn to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    write_yaml(&mut out, value);
+    out
+}
+
+/// Appends one document to `out`, which is empty or ends with a line break.
+pub(super) fn write_yaml(out: &mut String, value: &Value) {
     let mut e = Emitter {
+        out,
+        column: 0,
+        indent: 0,
         whitespace: true,
         indention: true,
-        ..Emitter::default()
     };
     match value {
         Value::Object(m) if !m.is_empty() => e.block_map(m, 0),
@@ -37,12 +46,10 @@ pub fn to_yaml(value: &Value) -> String {
     if !e.out.ends_with('\n') {
         e.out.push('\n');
     }
-    e.out
 }
 
-#[derive(Default)]
-struct Emitter {
-    out: String,
+struct Emitter<'a> {
+    out: &'a mut String,
     column: usize,
     indent: usize,
     whitespace: bool,
@@ -57,7 +64,7 @@ enum Style {
     Literal,
 }
 
-impl Emitter {
+impl Emitter<'_> {
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;

@@ -1,10 +1,50 @@
 //! How go-yaml v2 (YAML 1.1) types an untagged plain scalar: `yes`/`on`/`y` are booleans,
 //! `0777` is octal, `1_000` is an integer, `~` is null, and timestamps stay strings. Flux reads
-//! the substituted text back with these rules, so `replicas: ${N}` becomes a number.
+//! the substituted text back with these rules (`sigs.k8s.io/yaml.YAMLToJSON`), so
+//! `replicas: ${N}` becomes a number; a float with an integral value becomes a JSON integer, as
+//! Flux's JSON round trip prints it, and NaN or infinities are refused (JSON has none).
+
+use granit_parser::{ScalarStyle, Tag};
+use serde_json::{Number, Value};
+
+const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// Types a scalar: quoted and block scalars are strings, plain ones resolve; an explicit
+/// `!!str` forces a string, other core tags resolve like plain text, other tags are strings.
+pub(super) fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    let resolvable = match tag {
+        Some(tag) => tag.handle() == CORE_TAG_PREFIX && tag.suffix() != "str",
+        None => style == ScalarStyle::Plain,
+    };
+    if !resolvable {
+        return Ok(Value::String(text.to_owned()));
+    }
+    Ok(match resolve_plain(text) {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::from(i),
+        Resolved::Uint(u) => Value::from(u),
+        Resolved::Float(f) => float(f, text)?,
+        Resolved::Timestamp | Resolved::Str => Value::String(text.to_owned()),
+    })
+}
+
+/// Largest integer a float holds exactly.
+const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+fn float(f: f64, text: &str) -> Result<Value, String> {
+    if f.fract() == 0.0 && f.abs() <= MAX_EXACT_FLOAT {
+        // Exact: integral and within the float's exact-integer range.
+        return Ok(Value::from(f as i64));
+    }
+    Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| format!("json: unsupported value: {text}"))
+}
 
 /// The type a plain scalar resolves to.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Resolved {
+pub enum Resolved {
     Null,
     Bool(bool),
     Int(i64),
@@ -17,7 +57,7 @@ pub(crate) enum Resolved {
 }
 
 /// Resolves a plain scalar as go-yaml v2's `resolve("", s)` does.
-pub(crate) fn resolve_plain(s: &str) -> Resolved {
+pub fn resolve_plain(s: &str) -> Resolved {
     let Some(&first) = s.as_bytes().first() else {
         return Resolved::Null;
     };
@@ -100,7 +140,7 @@ fn is_yaml_float(s: &str) -> bool {
 }
 
 /// Go's `strconv.ParseInt(s, 0, 64)` (underscores already removed).
-pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
+fn parse_go_int(s: &str) -> Option<i64> {
     let (negative, digits) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -111,7 +151,7 @@ pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
 }
 
 /// Go's `strconv.ParseUint(s, 0, 64)`: `0x`, `0o`, `0b` prefixes and a leading `0` for octal.
-pub(crate) fn parse_go_uint(s: &str) -> Option<u64> {
+fn parse_go_uint(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;
     }

@@ -359,6 +359,17 @@ fn go_format_g(f: f64) -> String {
     format!("{f}")
 }
 
+/// Go's shortest `%g` (`strconv.FormatFloat(f, 'g', -1, 64)`), with YAML's `.nan`/`.inf`.
+pub fn format_go_float(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    go_format_g(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,45 +1,27 @@
-//! Reading YAML streams into JSON-shaped values with go-yaml v3's resolution rules.
+//! Reading YAML streams into JSON-shaped values with the typing of a Go YAML library.
 //!
 //! The scanner is `granit-parser` (a maintained YAML 1.2 event parser); this module builds the
-//! values itself so that scalar resolution follows go-yaml v3 exactly (see [`super::scalar`]):
-//! quoted and block scalars are always strings, plain scalars are resolved, `!!str`-tagged
-//! scalars stay strings, anchors and aliases are expanded, and `<<` merge keys are applied.
+//! values itself so that scalar resolution follows the chosen [`Typing`] exactly: quoted and
+//! block scalars are always strings, plain scalars are resolved, `!!str`-tagged scalars stay
+//! strings, anchors and aliases are expanded, and `<<` merge keys are applied.
 
 use std::collections::HashMap;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Value};
 
-use super::scalar::resolve_plain;
-
-/// A YAML syntax or structure error with its 1-based position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    /// 1-based line of the problem.
-    pub line: usize,
-    /// 1-based column of the problem.
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::error::Error for SyntaxError {}
-
-impl std::fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}, column {}: {}",
-            self.line, self.column, self.message
-        )
-    }
-}
+use super::{Typing, YamlError, YamlErrorKind, scalar, yaml11};
 
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
-pub fn parse_stream(text: &str) -> Result<Vec<Value>, SyntaxError> {
-    let mut builder = Builder::default();
+pub(super) fn parse_stream(text: &str, typing: Typing) -> Result<Vec<Value>, YamlError> {
+    let mut builder = Builder {
+        typing,
+        ..Builder::default()
+    };
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| SyntaxError {
+        let (event, span) = item.map_err(|e| YamlError {
+            kind: YamlErrorKind::Syntax,
+            file: None,
             line: e.marker().line(),
             column: e.marker().col() + 1,
             message: e.info(),
@@ -47,15 +29,6 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, SyntaxError> {
         builder.event(event, span)?;
     }
     Ok(builder.documents)
-}
-
-/// Parses a stream that must hold exactly one document (an empty stream is `Null`).
-pub fn parse_one(text: &str) -> Result<Value, SyntaxError> {
-    let docs = parse_stream(text)?;
-    Ok(docs
-        .into_iter()
-        .find(|d| !d.is_null())
-        .unwrap_or(Value::Null))
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -73,6 +46,7 @@ struct MapFrame {
 
 #[derive(Default)]
 struct Builder {
+    typing: Typing,
     documents: Vec<Value>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Value>,
@@ -80,7 +54,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), SyntaxError> {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         match event {
             Event::DocumentStart(..) => {
                 self.root = None;
@@ -89,7 +63,7 @@ impl Builder {
             Event::DocumentEnd => self.documents.push(self.root.take().unwrap_or(Value::Null)),
             Event::Scalar(text, style, anchor, tag) => {
                 let is_merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
-                let value = scalar_value(&text, style, tag.as_deref(), span)?;
+                let value = scalar_value(&text, style, tag.as_deref(), span, self.typing)?;
                 self.remember(anchor, &value);
                 self.push_value(value, is_merge_key, span)?;
             }
@@ -120,7 +94,7 @@ impl Builder {
         }
     }
 
-    fn close(&mut self, span: Span) -> Result<(), SyntaxError> {
+    fn close(&mut self, span: Span) -> Result<(), YamlError> {
         let (value, anchor) = match self.stack.pop() {
             Some(Frame::Seq(items, anchor)) => (Value::Array(items), anchor),
             Some(Frame::Map(frame)) => (apply_merges(frame.map, frame.merges), frame.anchor),
@@ -135,15 +109,18 @@ impl Builder {
         value: Value,
         is_merge_key: bool,
         span: Span,
-    ) -> Result<(), SyntaxError> {
+    ) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq(items, _)) => items.push(value),
             Some(Frame::Map(frame)) => match frame.pending_key.take() {
-                None => frame.pending_key = Some((key_string(&value), is_merge_key, span)),
+                None => {
+                    let key = key_string(value, self.typing).map_err(|m| not_json(span, &m))?;
+                    frame.pending_key = Some((key, is_merge_key, span));
+                }
                 Some((_, true, _)) => frame.merges.push(value),
                 Some((key, false, key_span)) => {
-                    if frame.map.contains_key(&key) {
+                    if self.typing == Typing::GoYamlV3 && frame.map.contains_key(&key) {
                         return Err(err(
                             key_span,
                             &format!("mapping key \"{key}\" already defined"),
@@ -184,11 +161,20 @@ fn apply_merges(map: Map<String, Value>, merges: Vec<Value>) -> Value {
     Value::Object(merged)
 }
 
-fn key_string(value: &Value) -> String {
+/// JSON keys are strings: other scalars are printed (go-yaml v2 prints float keys as 32-bit
+/// floats, as `sigs.k8s.io/yaml` does).
+fn key_string(value: Value, typing: Typing) -> Result<String, String> {
     match value {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".to_string(),
-        other => super::to_compact_string(other),
+        Value::String(s) => Ok(s),
+        Value::Null => Ok("null".to_string()),
+        Value::Number(n) if typing == Typing::Yaml11 && n.is_f64() => Ok(n
+            .as_f64()
+            .map(|f| scalar::format_go_float(f64::from(f as f32)))
+            .unwrap_or_default()),
+        Value::Array(_) | Value::Object(_) if typing == Typing::Yaml11 => {
+            Err(format!("unsupported map key: {value}"))
+        }
+        other => Ok(super::to_compact_string(&other)),
     }
 }
 
@@ -197,12 +183,16 @@ fn scalar_value(
     style: ScalarStyle,
     tag: Option<&Tag>,
     span: Span,
-) -> Result<Value, SyntaxError> {
+    typing: Typing,
+) -> Result<Value, YamlError> {
+    if typing == Typing::Yaml11 {
+        return yaml11::scalar(text, style, tag).map_err(|m| not_json(span, &m));
+    }
     if let Some(tag) = tag {
         return tagged_scalar(text, style, tag, span);
     }
     if style == ScalarStyle::Plain {
-        Ok(resolve_plain(text))
+        Ok(scalar::resolve_plain(text))
     } else {
         Ok(Value::String(text.to_string()))
     }
@@ -213,11 +203,11 @@ fn tagged_scalar(
     style: ScalarStyle,
     tag: &Tag,
     span: Span,
-) -> Result<Value, SyntaxError> {
+) -> Result<Value, YamlError> {
     if tag.handle() != "tag:yaml.org,2002:" {
         return Ok(Value::String(text.to_string()));
     }
-    let resolved = resolve_plain(text);
+    let resolved = scalar::resolve_plain(text);
     let ok = match tag.suffix() {
         "str" | "binary" | "timestamp" => return Ok(Value::String(text.to_string())),
         "int" => resolved.is_i64() || resolved.is_u64(),
@@ -237,8 +227,17 @@ fn tagged_scalar(
     }
 }
 
-fn err(span: Span, message: &str) -> SyntaxError {
-    SyntaxError {
+fn not_json(span: Span, message: &str) -> YamlError {
+    YamlError {
+        kind: YamlErrorKind::NotJson,
+        ..err(span, message)
+    }
+}
+
+fn err(span: Span, message: &str) -> YamlError {
+    YamlError {
+        kind: YamlErrorKind::Syntax,
+        file: None,
         line: span.start.line(),
         column: span.start.col() + 1,
         message: message.to_string(),
@@ -249,6 +248,14 @@ fn err(span: Span, message: &str) -> SyntaxError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn parse_one(text: &str) -> Result<Value, YamlError> {
+        super::super::from_str(text)
+    }
+
+    fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
+        super::parse_stream(text, Typing::GoYamlV3)
+    }
 
     #[test]
     fn resolves_like_go_yaml_v3() {
@@ -274,7 +281,7 @@ mod tests {
     #[test]
     fn reports_duplicate_keys_with_line() {
         let e = parse_one("a: 1\nb: 2\na: 3\n");
-        assert!(matches!(e, Err(SyntaxError { line: 3, .. })));
+        assert!(matches!(e, Err(YamlError { line: 3, .. })));
     }
 
     #[test]
