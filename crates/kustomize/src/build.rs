@@ -116,7 +116,13 @@ impl Ctx<'_> {
     /// restriction: the file must be in or below `dir`.
     pub fn read_restricted(&self, dir: &str, reference: &str) -> Result<(String, Vec<u8>)> {
         let path = fs::join(self.fs, dir, reference)?;
-        if !fs::is_within(&path, dir) {
+        let escapes_by_link = || -> Result<bool> {
+            Ok(!fs::is_within(
+                &self.fs.real_path(&path)?,
+                &self.fs.real_path(dir)?,
+            ))
+        };
+        if !fs::is_within(&path, dir) || escapes_by_link()? {
             return Err(Error::OutsideRoot {
                 path: self.fs.display(&path),
                 root: self.fs.display(dir),
@@ -403,10 +409,20 @@ fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFa
         value
     };
     let mut k: Kustomization =
-        serde_json::from_value(value).map_err(|e| ParseFailure::Schema(e.to_string()))?;
+        serde_json::from_value(value).map_err(|e| ParseFailure::Schema(go_json_message(&e)))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;
     Ok(k)
+}
+
+/// Words serde's unknown-field error as Go's `encoding/json` does (what kustomize prints):
+/// `json: unknown field "namePrefx"`; other messages pass through.
+fn go_json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    text.strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(field, _)| format!("json: unknown field \"{field}\""))
+        .unwrap_or(text)
 }
 
 /// Parses kustomization text (for Flux's wrapping kustomization and tests).

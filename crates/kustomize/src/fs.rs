@@ -22,6 +22,10 @@ pub trait FileSystem {
     fn list(&self, path: &str) -> Result<Vec<String>>;
     /// A displayable form of a logical path (for messages).
     fn display(&self, path: &str) -> PathBuf;
+    /// The logical path `path` names once symlinks are resolved (itself when there are none).
+    fn real_path(&self, path: &str) -> Result<String> {
+        Ok(path.to_string())
+    }
 }
 
 /// Resolves `reference` against directory `dir`, both logical. Absolute references and
@@ -124,6 +128,16 @@ impl FileSystem for DiskFs {
 
     fn is_dir(&self, path: &str) -> bool {
         self.resolve(path).is_ok_and(|p| p.is_dir())
+    }
+
+    fn real_path(&self, path: &str) -> Result<String> {
+        let real = self.resolve(path)?;
+        let relative = real.strip_prefix(&self.root).unwrap_or(&real);
+        Ok(relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"))
     }
 
     fn is_file(&self, path: &str) -> bool {

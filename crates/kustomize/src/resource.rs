@@ -127,7 +127,7 @@ impl std::fmt::Display for ResId {
         } else {
             &self.name
         };
-        write!(f, "{}/{}/{}", self.gvk.sort_string(), ns, name)
+        write!(f, "{}/{}.{}", self.gvk.sort_string(), name, ns)
     }
 }
 

@@ -3,8 +3,10 @@
 #
 # For every testdata/<case>/ the build directory is input/ if it holds a kustomization,
 # else input/overlay, else input/top. Success writes expected.yaml (stdout only; kustomize's
-# deprecation warnings go to stderr); failure writes expected-error.txt, keeping an existing one
-# (hand-written substrings) and otherwise leaving it empty, meaning "any error". The kustomize
+# deprecation warnings go to stderr); failure keeps expected-error.txt (hand-written substrings, one
+# a line, naming the object or file and the cause) and records kustomize's own message in
+# kustomize-error.txt; a new failing case gets an empty expected-error.txt, which the suite
+# rejects until someone writes its substrings. The kustomize
 # used is $TETHER_KUSTOMIZE, else the testbin build, else `kubectl kustomize`; the version is
 # recorded in KUSTOMIZE_VERSION.
 set -euo pipefail
@@ -36,7 +38,7 @@ for c in */; do
   else
     rm -f "$c/expected.yaml"
     [[ -f $c/expected-error.txt ]] || : >"$c/expected-error.txt"
-    cp /tmp/regen-err "$c/kustomize-error.txt"
+    sed "s#$PWD/##g" /tmp/regen-err >"$c/kustomize-error.txt"
   fi
   n=$((n + 1))
 done

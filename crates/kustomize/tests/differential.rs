@@ -1,6 +1,7 @@
 //! Differential suite: every `testdata/<case>/` is built by the engine and compared with the
 //! output real kustomize produced (`expected.yaml`), or must fail when `expected-error.txt`
-//! exists (its content, when not empty, is a substring the error must contain). Counts of
+//! exists (each of its non-empty lines is a substring the error must contain: the object or
+//! file, and the cause; a file without one is a broken case). Counts of
 //! byte-identical, only-semantically-equal and different cases are printed; any difference not
 //! listed in `testdata/KNOWN_DIFFERENCES` fails the test. When a kustomize binary is available
 //! (`TETHER_KUSTOMIZE` or the testbin build), `expected.yaml` is re-checked against it.
@@ -63,9 +64,19 @@ enum Outcome {
 fn compare(case: &Path) -> Outcome {
     let got = build(case);
     if let Ok(want_err) = std::fs::read_to_string(case.join("expected-error.txt")) {
+        let wanted: Vec<&str> = want_err
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if wanted.is_empty() {
+            return Outcome::Different("expected-error.txt names no substring".into());
+        }
         return match got {
-            Err(e) if e.contains(want_err.trim()) => Outcome::Identical,
-            Err(e) => Outcome::Different(format!("error `{e}` lacks `{}`", want_err.trim())),
+            Err(e) => match wanted.iter().find(|w| !e.contains(**w)) {
+                None => Outcome::Identical,
+                Some(w) => Outcome::Different(format!("error `{e}` lacks `{w}`")),
+            },
             Ok(_) => Outcome::Different("built, but kustomize fails".into()),
         };
     }

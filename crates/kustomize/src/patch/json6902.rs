@@ -29,9 +29,15 @@ fn apply_op(doc: &mut Value, op: &Value) -> Result<()> {
             Error::transform(format!("{kind} operation does not apply: missing value"))
         })
     };
+    let described = |e: Error| match e {
+        Error::Transform(m) if m.starts_with("doc is missing") => {
+            Error::transform(format!("{kind} operation does not apply: {m}"))
+        }
+        other => other,
+    };
     match kind {
-        "add" => add(doc, path, value()?),
-        "remove" => remove(doc, path).map(|_| ()),
+        "add" => add(doc, path, value()?).map_err(described),
+        "remove" => remove(doc, path).map(|_| ()).map_err(described),
         "replace" => replace(doc, path, value()?),
         "move" => {
             let from = field(op, "from")?;

@@ -271,9 +271,10 @@ fn apply_json(acc: &mut [Resource], ops: &Value, target: &Selector, source: &str
     for i in selected {
         let r = &mut acc[i];
         r.store_previous_id();
+        let id = r.cur_id();
         json6902::apply(&mut r.obj, ops).map_err(|e| Error::Patch {
             source_name: source.into(),
-            message: e.to_string(),
+            message: format!("{id}: {e}"),
         })?;
     }
     Ok(())
