@@ -11,6 +11,8 @@ N_OVERLAYS=${N_OVERLAYS:-24}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# KEEP_TREE=DIR copies the generated tree to DIR (for profiling).
+KEEP_TREE=${KEEP_TREE:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target-kustomize}
 (cd "$ROOT" && cargo build -q --release -p tether-kustomize --example kbuild)
 KBUILD=$CARGO_TARGET_DIR/release/examples/kbuild
@@ -96,6 +98,8 @@ K
 for b in $(seq 1 "$N_BASES"); do gen_base "$b"; done
 for o in $(seq 1 "$N_OVERLAYS"); do gen_overlay "$o"; done
 { echo "resources:"; for o in $(seq 1 "$N_OVERLAYS"); do echo "- overlays/o$o"; done; } >"$WORK/tree/kustomization.yaml"
+
+[[ -n $KEEP_TREE ]] && { rm -rf "$KEEP_TREE"; cp -r "$WORK/tree" "$KEEP_TREE"; }
 
 measure() { # name, command...
   local name=$1; shift

@@ -368,9 +368,12 @@ fn has_null_list_item(v: &Value) -> bool {
 
 /// Appends resources, refusing ids that are already present.
 pub fn append_all(acc: &mut Vec<Resource>, more: Vec<Resource>) -> Result<()> {
+    let mut seen: std::collections::HashSet<_> =
+        acc.iter().map(|o| o.cur_id().identity_key()).collect();
+    acc.reserve(more.len());
     for r in more {
         let id = r.cur_id();
-        if acc.iter().any(|o| o.cur_id().equals(&id)) {
+        if !seen.insert(id.identity_key()) {
             return Err(Error::Conflict { id: id.to_string() });
         }
         acc.push(r);

@@ -410,45 +410,45 @@ pub fn replica_fields() -> Vec<FieldSpec> {
 }
 
 /// Types kustomize's built-in schema marks cluster-scoped.
-pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
-    const CLUSTER_SCOPED: &[(&str, &[&str])] = &[
-        (
-            "admissionregistration.k8s.io",
-            &[
-                "MutatingWebhookConfiguration",
-                "ValidatingWebhookConfiguration",
-                "ValidatingAdmissionPolicy",
-                "ValidatingAdmissionPolicyBinding",
-            ],
-        ),
-        ("apiextensions.k8s.io", &["CustomResourceDefinition"]),
-        ("apiregistration.k8s.io", &["APIService"]),
-        ("certificates.k8s.io", &["CertificateSigningRequest"]),
-        (
-            "flowcontrol.apiserver.k8s.io",
-            &["FlowSchema", "PriorityLevelConfiguration"],
-        ),
-        ("networking.k8s.io", &["IngressClass"]),
-        ("node.k8s.io", &["RuntimeClass"]),
-        ("policy", &["PodSecurityPolicy"]),
-        (
-            "rbac.authorization.k8s.io",
-            &["ClusterRole", "ClusterRoleBinding"],
-        ),
-        ("scheduling.k8s.io", &["PriorityClass"]),
-        (
-            "storage.k8s.io",
-            &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"],
-        ),
-        (
-            "",
-            &["ComponentStatus", "Namespace", "Node", "PersistentVolume"],
-        ),
-    ];
-    let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
-    if api_version.is_empty() {
-        return false;
-    }
+/// Types kustomize's built-in schema knows as cluster-scoped, by group.
+const CLUSTER_SCOPED: &[(&str, &[&str])] = &[
+    (
+        "admissionregistration.k8s.io",
+        &[
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+        ],
+    ),
+    ("apiextensions.k8s.io", &["CustomResourceDefinition"]),
+    ("apiregistration.k8s.io", &["APIService"]),
+    ("certificates.k8s.io", &["CertificateSigningRequest"]),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        &["FlowSchema", "PriorityLevelConfiguration"],
+    ),
+    ("networking.k8s.io", &["IngressClass"]),
+    ("node.k8s.io", &["RuntimeClass"]),
+    ("policy", &["PodSecurityPolicy"]),
+    (
+        "rbac.authorization.k8s.io",
+        &["ClusterRole", "ClusterRoleBinding"],
+    ),
+    ("scheduling.k8s.io", &["PriorityClass"]),
+    (
+        "storage.k8s.io",
+        &["CSIDriver", "CSINode", "StorageClass", "VolumeAttachment"],
+    ),
+    (
+        "",
+        &["ComponentStatus", "Namespace", "Node", "PersistentVolume"],
+    ),
+];
+
+/// Whether kustomize's built-in schema knows `kind` of `group` (empty for the core group) as
+/// cluster-scoped.
+pub fn is_cluster_scoped_group_kind(group: &str, kind: &str) -> bool {
     CLUSTER_SCOPED
         .iter()
         .any(|(g, kinds)| *g == group && kinds.contains(&kind))

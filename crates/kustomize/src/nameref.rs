@@ -4,6 +4,8 @@
 //! The table of which fields refer to which kinds follows kustomize's built-in `nameReference`
 //! configuration; pod-spec fields are expanded for every workload kind that embeds a pod spec.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -250,24 +252,73 @@ fn back_refs() -> Vec<BackRef> {
     ]
 }
 
+/// What a name-reference pass needs to know about each object, computed once per pass.
+struct Facts {
+    ids: Vec<ResId>,
+    prev: Vec<Vec<ResId>>,
+    names: Vec<String>,
+    namespaces: Vec<String>,
+    effective_ns: Vec<String>,
+    cluster_scoped: Vec<bool>,
+    /// Indices of the objects that ever carried a name, ascending.
+    by_prev_name: HashMap<String, Vec<usize>>,
+}
+
+impl Facts {
+    fn of(all: &[Resource]) -> Facts {
+        let ids: Vec<ResId> = all.iter().map(Resource::cur_id).collect();
+        let prev: Vec<Vec<ResId>> = all.iter().map(Resource::prev_ids).collect();
+        let mut by_prev_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, ps) in prev.iter().enumerate() {
+            for p in ps {
+                let list = by_prev_name.entry(p.name.clone()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        Facts {
+            names: ids.iter().map(|id| id.name.clone()).collect(),
+            namespaces: ids.iter().map(|id| id.namespace.clone()).collect(),
+            effective_ns: ids.iter().map(|id| id.effective_namespace()).collect(),
+            cluster_scoped: ids.iter().map(ResId::is_cluster_scoped).collect(),
+            ids,
+            prev,
+            by_prev_name,
+        }
+    }
+
+    /// The id the object had when it was first read.
+    fn org_namespace(&self, i: usize) -> &str {
+        self.prev[i]
+            .first()
+            .map_or(self.ids[i].namespace.as_str(), |p| p.namespace.as_str())
+    }
+}
+
 /// Rewrites every name reference in `acc` to the current names of the objects referred to.
 pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
     let table = back_refs();
     let snapshot: Vec<Resource> = acc.to_vec();
-    let ids: Vec<ResId> = snapshot.iter().map(Resource::cur_id).collect();
+    let facts = Facts::of(&snapshot);
     for (ri, referrer) in acc.iter_mut().enumerate() {
-        let org = snapshot[ri].org_id();
-        let candidates = candidates_for(&snapshot, &ids, ri);
+        let org_gvk = facts.prev[ri]
+            .first()
+            .map_or(&facts.ids[ri].gvk, |p| &p.gvk)
+            .clone();
+        let binding_namespaces = subject_namespaces(&snapshot[ri]);
         for back in &table {
             for spec in back
                 .referrers
                 .iter()
-                .filter(|s| org.gvk.is_selected_by(&s.gvk()))
+                .filter(|s| org_gvk.is_selected_by(&s.gvk()))
             {
                 let ctx = RefCtx {
-                    referrer: &snapshot[ri],
+                    all: &snapshot,
+                    facts: &facts,
+                    referrer: ri,
+                    binding_namespaces: &binding_namespaces,
                     target: &back.target,
-                    candidates: &candidates,
                     spec,
                 };
                 let gvk = referrer.gvk();
@@ -285,33 +336,13 @@ pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
                 .map_err(|e| {
                     Error::transform(format!(
                         "updating name reference in '{}' field of '{}': {e}",
-                        spec.path,
-                        snapshot[ri].cur_id()
+                        spec.path, facts.ids[ri]
                     ))
                 })?;
             }
         }
     }
     Ok(())
-}
-
-/// kustomize's `SubsetThatCouldBeReferencedByResource`.
-fn candidates_for<'a>(all: &'a [Resource], ids: &[ResId], referrer: usize) -> Vec<&'a Resource> {
-    let rid = &ids[referrer];
-    if rid.is_cluster_scoped() {
-        return all.iter().collect();
-    }
-    let binding_namespaces = subject_namespaces(&all[referrer]);
-    let rns = rid.effective_namespace();
-    all.iter()
-        .zip(ids)
-        .filter(|(_, id)| {
-            id.is_cluster_scoped()
-                || id.effective_namespace() == rns
-                || binding_namespaces.contains(&id.namespace)
-        })
-        .map(|(t, _)| t)
-        .collect()
 }
 
 fn subject_namespaces(r: &Resource) -> Vec<String> {
@@ -336,9 +367,11 @@ fn subject_namespaces(r: &Resource) -> Vec<String> {
 }
 
 struct RefCtx<'a> {
-    referrer: &'a Resource,
+    all: &'a [Resource],
+    facts: &'a Facts,
+    referrer: usize,
+    binding_namespaces: &'a [String],
     target: &'a Gvk,
-    candidates: &'a [&'a Resource],
     spec: &'a FieldSpec,
 }
 
@@ -362,13 +395,36 @@ impl RefCtx<'_> {
         }
     }
 
+    /// kustomize's `SubsetThatCouldBeReferencedByResource`, restricted to objects that once
+    /// carried the name `old` (in object order).
+    fn candidates(&self, old: &str) -> Vec<usize> {
+        let f = self.facts;
+        let Some(named) = f.by_prev_name.get(old) else {
+            return Vec::new();
+        };
+        let ri = self.referrer;
+        if f.cluster_scoped[ri] {
+            return named.clone();
+        }
+        let rns = &f.effective_ns[ri];
+        named
+            .iter()
+            .copied()
+            .filter(|&i| {
+                f.cluster_scoped[i]
+                    || f.effective_ns[i] == *rns
+                    || self.binding_namespaces.contains(&f.namespaces[i])
+            })
+            .collect()
+    }
+
     fn set_scalar(&self, node: &mut Value) -> Result<()> {
         let old = node.as_str().unwrap_or_default().to_string();
-        let chosen = self.select(&old, self.candidates.to_vec(), |rs| all_same(rs, false))?;
-        if let Some(r) = chosen {
-            let name = r.name();
-            if name != old {
-                *node = Value::String(name);
+        let chosen = self.select(&old, self.candidates(&old), false)?;
+        if let Some(i) = chosen {
+            let name = &self.facts.names[i];
+            if *name != old {
+                *node = Value::String(name.clone());
             }
         }
         Ok(())
@@ -383,79 +439,70 @@ impl RefCtx<'_> {
                 "path config error; no 'name' field in node",
             ));
         };
-        let candidates = match map
+        let f = self.facts;
+        let mut candidates = self.candidates(&old);
+        if let Some(ns) = map
             .get("namespace")
             .map(tether_core::yaml::to_compact_string)
         {
-            None => self.candidates.to_vec(),
-            Some(ns) => {
-                let by_org: Vec<&Resource> = self
-                    .candidates
-                    .iter()
-                    .copied()
-                    .filter(|c| c.org_id().namespace == ns)
-                    .collect();
-                if !by_org.is_empty() {
-                    by_org
-                } else {
-                    self.candidates
-                        .iter()
-                        .copied()
-                        .filter(|c| c.namespace() == ns)
-                        .collect()
-                }
+            let by_org: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&i| f.org_namespace(i) == ns)
+                .collect();
+            if by_org.is_empty() {
+                candidates.retain(|&i| f.namespaces[i] == ns);
+            } else {
+                candidates = by_org;
             }
-        };
-        let Some(r) = self.select(&old, candidates, |rs| all_same(rs, true))? else {
+        }
+        let Some(i) = self.select(&old, candidates, true)? else {
             return Ok(());
         };
-        let (name, ns) = (r.name(), r.namespace());
-        if name == old && ns.is_empty() {
+        let (name, ns) = (&f.names[i], &f.namespaces[i]);
+        if *name == old && ns.is_empty() {
             return Ok(());
         }
-        map.insert("name".into(), Value::String(name));
+        map.insert("name".into(), Value::String(name.clone()));
         if !ns.is_empty() {
-            map.insert("namespace".into(), Value::String(ns));
+            map.insert("namespace".into(), Value::String(ns.clone()));
         }
         Ok(())
     }
 
-    fn select<'r>(
+    fn select(
         &self,
         old: &str,
-        candidates: Vec<&'r Resource>,
-        identical: impl Fn(&[&Resource]) -> bool,
-    ) -> Result<Option<&'r Resource>> {
+        candidates: Vec<usize>,
+        with_namespace: bool,
+    ) -> Result<Option<usize>> {
+        let f = self.facts;
         let role_ref = self.role_ref_gvk();
-        let rid = self.referrer.cur_id();
-        let mut c: Vec<&Resource> = candidates
+        let referrer = &self.all[self.referrer];
+        let mut c: Vec<usize> = candidates
             .into_iter()
-            .filter(|r| r.prev_ids().iter().any(|p| p.name == old))
-            .filter(|r| {
-                r.prev_ids()
-                    .iter()
-                    .any(|p| p.gvk.is_selected_by(self.target))
-            })
-            .filter(|r| {
+            .filter(|&i| f.prev[i].iter().any(|p| p.name == old))
+            .filter(|&i| f.prev[i].iter().any(|p| p.gvk.is_selected_by(self.target)))
+            .filter(|&i| {
                 role_ref
                     .as_ref()
-                    .is_none_or(|g| r.prev_ids().iter().any(|p| p.gvk.is_selected_by(g)))
+                    .is_none_or(|g| f.prev[i].iter().any(|p| p.gvk.is_selected_by(g)))
             })
-            .filter(|r| same_namespace(&rid, r))
+            .filter(|&i| self.same_namespace(i))
             .collect();
         if c.len() == 1 {
             return Ok(c.pop());
         }
-        c.retain(|r| r.prefixes_suffixes_equal(self.referrer, true));
+        c.retain(|&i| self.all[i].prefixes_suffixes_equal(referrer, true));
         if c.len() > 1 {
-            c.retain(|r| r.prefixes_suffixes_equal(self.referrer, false));
+            c.retain(|&i| self.all[i].prefixes_suffixes_equal(referrer, false));
         }
         match c.len() {
             0 => Ok(None),
             1 => Ok(c.pop()),
-            _ if identical(&c) => Ok(c.first().copied()),
+            _ if self.all_same(&c, with_namespace) => Ok(c.first().copied()),
             _ => {
-                let ids: Vec<String> = c.iter().map(|r| r.cur_id().to_string()).collect();
+                let ids: Vec<String> = c.iter().map(|&i| f.ids[i].to_string()).collect();
                 Err(Error::transform(format!(
                     "found multiple possible referrals: {}",
                     ids.join(", ")
@@ -464,11 +511,31 @@ impl RefCtx<'_> {
         }
     }
 
+    fn same_namespace(&self, i: usize) -> bool {
+        let f = self.facts;
+        let ri = self.referrer;
+        f.cluster_scoped[ri]
+            || f.cluster_scoped[i]
+            || f.ids[i].gvk.kind == "ServiceAccount"
+            || f.effective_ns[i] == f.effective_ns[ri]
+    }
+
+    fn all_same(&self, c: &[usize], with_namespace: bool) -> bool {
+        let f = self.facts;
+        let Some(&first) = c.first() else {
+            return true;
+        };
+        c.iter().all(|&i| {
+            f.names[i] == f.names[first]
+                && (!with_namespace || f.namespaces[i] == f.namespaces[first])
+        })
+    }
+
     fn role_ref_gvk(&self) -> Option<Gvk> {
         if !self.spec.path.ends_with("roleRef/name") {
             return None;
         }
-        let role_ref = self.referrer.obj.get("roleRef")?;
+        let role_ref = self.all[self.referrer].obj.get("roleRef")?;
         let group = role_ref.get("apiGroup")?.as_str()?;
         let kind = role_ref.get("kind")?.as_str()?;
         Some(Gvk {
@@ -477,23 +544,4 @@ impl RefCtx<'_> {
             kind: kind.into(),
         })
     }
-}
-
-fn same_namespace(referrer: &ResId, r: &Resource) -> bool {
-    if referrer.is_cluster_scoped() {
-        return true;
-    }
-    let id = r.cur_id();
-    id.is_cluster_scoped()
-        || r.kind() == "ServiceAccount"
-        || id.effective_namespace() == referrer.effective_namespace()
-}
-
-fn all_same(rs: &[&Resource], with_namespace: bool) -> bool {
-    let Some(first) = rs.first() else {
-        return true;
-    };
-    rs.iter().all(|r| {
-        r.name() == first.name() && (!with_namespace || r.namespace() == first.namespace())
-    })
 }

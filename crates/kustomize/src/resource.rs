@@ -52,7 +52,8 @@ impl Gvk {
 
     /// Whether kustomize's built-in schema knows this type as cluster-scoped.
     pub fn is_cluster_scoped(&self) -> bool {
-        crate::fieldspec::is_cluster_scoped(&self.api_version(), &self.kind)
+        (!self.group.is_empty() || !self.version.is_empty())
+            && crate::fieldspec::is_cluster_scoped_group_kind(&self.group, &self.kind)
     }
 
     /// kustomize's `Kind.version.group` rendering used in messages and sorting.
@@ -100,6 +101,15 @@ impl ResId {
             return "default".to_string();
         }
         self.namespace.clone()
+    }
+
+    /// A hashable key with the equality of [`ResId::equals`].
+    pub fn identity_key(&self) -> (Gvk, String, String) {
+        (
+            self.gvk.clone(),
+            self.name.clone(),
+            self.effective_namespace(),
+        )
     }
 
     /// kustomize's id equality: same gvk, same name, same effective namespace.

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
 use crate::kustfile::SortOptions;
-use crate::resource::{Gvk, ResId, ResMap};
+use crate::resource::{Gvk, ResId, ResMap, Resource};
 
 const ORDER_FIRST: &[&str] = &[
     "Namespace",
@@ -67,8 +67,17 @@ pub fn apply(map: &mut ResMap, options: Option<&SortOptions>) -> Result<()> {
             .map(|i| i as i64 + 1)
             .unwrap_or(0)
     };
-    map.resources
-        .sort_by(|a, b| compare(&a.cur_id(), &b.cur_id(), &rank));
+    let resources = std::mem::take(&mut map.resources);
+    let mut keyed: Vec<(ResId, String, Resource)> = resources
+        .into_iter()
+        .map(|r| {
+            let id = r.cur_id();
+            let text = id_string(&id);
+            (id, text, r)
+        })
+        .collect();
+    keyed.sort_by(|(a, ta, _), (b, tb, _)| compare(a, ta, b, tb, &rank));
+    map.resources = keyed.into_iter().map(|(_, _, r)| r).collect();
     Ok(())
 }
 
@@ -76,7 +85,8 @@ fn owned(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-fn compare(a: &ResId, b: &ResId, rank: &dyn Fn(&str) -> i64) -> Ordering {
+/// kustomize's legacy order; `ta` and `tb` are the ids' [`id_string`]s, computed once.
+fn compare(a: &ResId, ta: &str, b: &ResId, tb: &str, rank: &dyn Fn(&str) -> i64) -> Ordering {
     if a.gvk != b.gvk {
         let (ra, rb) = (rank(&a.gvk.kind), rank(&b.gvk.kind));
         if ra != rb {
@@ -89,7 +99,7 @@ fn compare(a: &ResId, b: &ResId, rank: &dyn Fn(&str) -> i64) -> Ordering {
         }
         return sa.cmp(&sb);
     }
-    id_string(a).cmp(&id_string(b))
+    ta.cmp(tb)
 }
 
 fn gvk_string(g: &Gvk) -> String {

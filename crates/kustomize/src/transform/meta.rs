@@ -1,5 +1,7 @@
 //! Metadata transformers: namespace, name prefix and suffix, labels and annotations.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -10,14 +12,24 @@ use crate::resource::{Gvk, Resource};
 
 /// kustomize's NamespaceTransformer.
 pub fn set_namespace(acc: &mut [Resource], namespace: &str) -> Result<()> {
-    for i in 0..acc.len() {
-        if acc[i].is_empty() {
+    let mut counts: HashMap<_, usize> = HashMap::new();
+    for r in acc.iter() {
+        *counts.entry(r.cur_id().identity_key()).or_default() += 1;
+    }
+    for r in acc.iter_mut() {
+        if r.is_empty() {
             continue;
         }
-        acc[i].store_previous_id();
-        namespace_one(&mut acc[i], namespace)?;
-        let id = acc[i].cur_id();
-        if acc.iter().filter(|o| o.cur_id().equals(&id)).count() != 1 {
+        let before = r.cur_id().identity_key();
+        r.store_previous_id();
+        namespace_one(r, namespace)?;
+        let id = r.cur_id();
+        if let Some(n) = counts.get_mut(&before) {
+            *n = n.saturating_sub(1);
+        }
+        let count = counts.entry(id.identity_key()).or_default();
+        *count += 1;
+        if *count != 1 {
             return Err(Error::transform(format!(
                 "namespace transformation produces ID conflict: {id}"
             )));
