@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use kube::api::PropagationPolicy;
 use serde_json::Value;
 use tether_core::changeset::{Action, ChangeSet, ChangeSetEntry};
@@ -226,8 +226,10 @@ impl ResourceManager {
         desired: &[Desired],
         opts: &ApplyOptions,
     ) -> Result<ChangeSet, ApplyError> {
-        let planned: Vec<Planned> = stream::iter(desired)
-            .map(|d| self.plan(d, opts))
+        // The futures are built before the stream so that no closure over borrowed items
+        // lives in this future's state: rustc cannot prove such a closure Send for callers.
+        let plans: Vec<_> = desired.iter().map(|d| self.plan(d, opts).boxed()).collect();
+        let planned: Vec<Planned> = stream::iter(plans)
             .buffered(self.concurrency())
             .try_collect()
             .await?;

@@ -1,0 +1,159 @@
+//! e2e: the wait verb against the real local control plane — a Deployment that rolls out (kwok
+//! runs its pods), custom resources that report `Ready=False` (timeout) or `Stalled=True`
+//! (early failure), and cancellation.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure};
+use common::{delete_cluster_object, deployment, recording_client, widget, widget_crd};
+use serde_json::json;
+use tether_core::health::Status;
+use tether_core::object::ObjectRef;
+use tether_ssa::{ApplyOptions, ResourceManager, WaitError, WaitOptions};
+use tether_testkit::cluster::TestNamespace;
+
+fn reference(api_version: &str, kind: &str, ns: &str, name: &str) -> ObjectRef {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    ObjectRef {
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+        namespace: ns.into(),
+        name: name.into(),
+    }
+}
+
+fn quick(timeout: Duration) -> WaitOptions {
+    WaitOptions {
+        interval: Duration::from_millis(250),
+        timeout,
+        ..WaitOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn wait_succeeds_once_a_deployment_rolls_out() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-wait-ok").await?;
+    let manager = ResourceManager::new(client);
+    manager
+        .apply_all_staged(
+            vec![deployment(&ns.name, "web", 2)],
+            &ApplyOptions::default(),
+        )
+        .await?;
+    let web = reference("apps/v1", "Deployment", &ns.name, "web");
+    manager
+        .wait_for_set(&[web.clone()], &quick(Duration::from_secs(60)))
+        .await?;
+    let status = manager.status_of(web).await;
+    ensure!(status.status == Status::Current, "{status}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn wait_times_out_listing_every_unready_object() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-wait-timeout").await?;
+    let group = format!("{}.tether.test", ns.name);
+    let manager = ResourceManager::new(client.clone());
+    let not_ready = json!({"conditions": [{"type": "Ready", "status": "False",
+        "reason": "Provisioning", "message": "waiting for the widget factory"}]});
+    let objects = vec![
+        widget_crd(&group),
+        widget(&group, &ns.name, "slow", not_ready),
+        widget(&group, &ns.name, "fine", json!({})),
+    ];
+    manager
+        .apply_all_staged(objects, &ApplyOptions::default())
+        .await?;
+    let api_version = format!("{group}/v1");
+    let refs = [
+        reference(&api_version, "Widget", &ns.name, "slow"),
+        reference(&api_version, "Widget", &ns.name, "fine"),
+        reference("v1", "ConfigMap", &ns.name, "missing"),
+    ];
+    let result = manager
+        .wait_for_set(&refs, &quick(Duration::from_secs(2)))
+        .await;
+    delete_cluster_object(
+        &client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        &format!("widgets.{group}"),
+    )
+    .await;
+    let Err(error) = result else {
+        bail!("wait succeeded")
+    };
+    let n = &ns.name;
+    let expected = format!(
+        "timeout waiting for: [Widget/{n}/slow status: 'InProgress': waiting for the widget factory, \
+         ConfigMap/{n}/missing status: 'NotFound': Resource not found]"
+    );
+    ensure!(error.to_string() == expected, "{error}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn wait_fails_early_on_a_stalled_object() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-wait-stalled").await?;
+    let group = format!("{}.tether.test", ns.name);
+    let manager = ResourceManager::new(client.clone());
+    let stalled = json!({"conditions": [{"type": "Stalled", "status": "True",
+        "reason": "BadConfig", "message": "size must be positive"}]});
+    let objects = vec![
+        widget_crd(&group),
+        widget(&group, &ns.name, "broken", stalled),
+    ];
+    manager
+        .apply_all_staged(objects, &ApplyOptions::default())
+        .await?;
+    let broken = reference(&format!("{group}/v1"), "Widget", &ns.name, "broken");
+    let started = Instant::now();
+    let result = manager
+        .wait_for_set(&[broken], &quick(Duration::from_secs(30)))
+        .await;
+    delete_cluster_object(
+        &client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        &format!("widgets.{group}"),
+    )
+    .await;
+    let Err(WaitError::Failed { failed }) = result else {
+        bail!("expected an early failure: {result:?}")
+    };
+    ensure!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not fail early"
+    );
+    ensure!(
+        failed.len() == 1 && failed[0].status == Status::Failed,
+        "{failed:?}"
+    );
+    ensure!(failed[0].message == "size must be positive", "{failed:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_running_wait_can_be_cancelled() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-wait-cancel").await?;
+    let manager = ResourceManager::new(client);
+    let opts = quick(Duration::from_secs(60));
+    let cancel = opts.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel();
+    });
+    let started = Instant::now();
+    let missing = reference("v1", "ConfigMap", &ns.name, "never");
+    let result = manager.wait_for_set(&[missing], &opts).await;
+    ensure!(result == Err(WaitError::Cancelled), "{result:?}");
+    ensure!(started.elapsed() < Duration::from_secs(5));
+    Ok(())
+}
