@@ -46,7 +46,7 @@ async fn wait_succeeds_once_a_deployment_rolls_out() -> anyhow::Result<()> {
         .await?;
     let web = reference("apps/v1", "Deployment", &ns.name, "web");
     manager
-        .wait_for_set(&[web.clone()], &quick(Duration::from_secs(60)))
+        .wait_for_set(std::slice::from_ref(&web), &quick(Duration::from_secs(60)))
         .await?;
     let status = manager.status_of(web).await;
     ensure!(status.status == Status::Current, "{status}");
