@@ -30,6 +30,21 @@ pub struct ControllerArgs {
     /// Address of the /metrics endpoint.
     #[arg(long, default_value = "0.0.0.0:8080", env = "TETHER_METRICS_ADDR")]
     pub metrics_addr: SocketAddr,
+    /// Directory for source artifacts and their extracted trees.
+    #[arg(long, default_value = "/tmp/tether", env = "TETHER_STORAGE_PATH")]
+    pub storage_path: std::path::PathBuf,
+    /// Base URL advertised in `status.artifact.url`.
+    #[arg(long, default_value = "http://tether.flux-system.svc.cluster.local.")]
+    pub storage_adv_addr: String,
+    /// Reconciles of each kind running at once.
+    #[arg(long, default_value_t = 10)]
+    pub concurrent: u16,
+    /// Retry delay while a dependency is not ready.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub requeue_dependency: std::time::Duration,
+    /// Reconcile only objects in this namespace (default: all namespaces).
+    #[arg(long)]
+    pub watch_namespace: Option<String>,
     /// Log format: text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub log_encoding: String,
@@ -49,4 +64,8 @@ pub struct InstallArgs {
     /// Print only the CustomResourceDefinitions.
     #[arg(long)]
     pub crds_only: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    tether_core::duration::parse_duration(text).map_err(|e| e.to_string())
 }

@@ -3,13 +3,9 @@
 //! they are, and the same objects written in v1 keep every field when read back.
 
 use anyhow::Context;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::{Value, json};
-use std::time::Duration;
-use tether_testkit::cluster::{TestNamespace, client, wait_for};
+use tether_testkit::cluster::{TestNamespace, client, install_crds};
 
 const TUTORIAL: &str = r#"
 apiVersion: source.toolkit.fluxcd.io/v1beta1
@@ -31,31 +27,6 @@ spec:
   prune: true
   targetNamespace: default
 "#;
-
-async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
-    let api = Api::<CustomResourceDefinition>::all(client.clone());
-    for crd in tether_api::crds() {
-        let name = crd.metadata.name.clone().context("CRD without a name")?;
-        api.patch(
-            &name,
-            &PatchParams::apply("tether-e2e").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .with_context(|| format!("the apiserver rejected CRD {name}"))?;
-        wait_for(&api, &name, Duration::from_secs(30), |crd| {
-            crd.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                })
-        })
-        .await?;
-    }
-    Ok(())
-}
 
 fn dynamic_api(
     client: &kube::Client,
@@ -83,7 +54,7 @@ async fn create(client: &kube::Client, ns: &str, mut object: Value) -> anyhow::R
 #[tokio::test]
 async fn tutorial_manifests_are_accepted_as_they_are() -> anyhow::Result<()> {
     let client = client().await?;
-    install_crds(&client).await?;
+    install_crds(&client, tether_api::crds()).await?;
     let ns = TestNamespace::create(&client, "crd-tutorial").await?;
     let documents: Vec<Value> = serde_saphyr::from_multiple(TUTORIAL)?;
     assert_eq!(documents.len(), 2);
@@ -117,7 +88,7 @@ fn with_defaults(spec: &Value, kind: &Value) -> Value {
 #[tokio::test]
 async fn v1_objects_keep_every_field_when_read_back() -> anyhow::Result<()> {
     let client = client().await?;
-    install_crds(&client).await?;
+    install_crds(&client, tether_api::crds()).await?;
     let ns = TestNamespace::create(&client, "crd-v1").await?;
     let git_repository = json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",

@@ -2,8 +2,17 @@
 //! probe (`/healthz`, `/readyz`) and metrics (`/metrics`) endpoints and graceful shutdown.
 #![forbid(unsafe_code)]
 
+pub mod context;
+pub mod events;
+pub mod gitrepository;
+pub mod kustomization;
 pub mod metrics;
 pub mod probes;
+pub mod reconcilers;
 pub mod run;
+pub mod status;
+pub mod triggers;
+pub mod workspace;
 
+pub use context::ReconcilerOptions;
 pub use run::{ControllerOptions, RunError, run_until_shutdown};

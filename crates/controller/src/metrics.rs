@@ -73,6 +73,30 @@ impl Metrics {
         }
     }
 
+    /// Records one reconcile of `object` (of `kind`) by `controller` with `result`.
+    pub fn observe<K: kube::Resource>(
+        &self,
+        kind: &str,
+        object: &K,
+        controller: &str,
+        result: &str,
+        elapsed: std::time::Duration,
+    ) {
+        let labels = ObjectLabels {
+            kind: kind.to_owned(),
+            name: object.meta().name.clone().unwrap_or_default(),
+            namespace: object.meta().namespace.clone().unwrap_or_default(),
+        };
+        self.reconcile_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        let result = ResultLabels {
+            controller: controller.to_owned(),
+            result: result.to_owned(),
+        };
+        self.reconcile_total.get_or_create(&result).inc();
+    }
+
     /// The registry in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut text = String::new();

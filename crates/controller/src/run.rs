@@ -1,6 +1,7 @@
 //! Starting and stopping the controller process: connect to the API server, serve the probe and
 //! metrics endpoints, run the reconcilers, and stop cleanly on SIGTERM or SIGINT.
 
+use crate::context::ReconcilerOptions;
 use crate::metrics::Metrics;
 use crate::probes::{Readiness, metrics_routes, probe_routes};
 use std::net::SocketAddr;
@@ -15,6 +16,10 @@ pub struct ControllerOptions {
     pub health_addr: SocketAddr,
     /// Where `/metrics` is served (Flux: `:8080`).
     pub metrics_addr: SocketAddr,
+    /// Where artifacts and extracted sources are kept.
+    pub storage_path: std::path::PathBuf,
+    /// Settings shared by the reconcilers.
+    pub reconcilers: ReconcilerOptions,
 }
 
 /// Why the controller could not start or stopped with an error.
@@ -50,7 +55,7 @@ pub async fn run_until_shutdown(
     .await?;
     let metrics_server = serve(
         options.metrics_addr,
-        metrics_routes(metrics),
+        metrics_routes(metrics.clone()),
         stop_rx.clone(),
     )
     .await?;
@@ -60,12 +65,29 @@ pub async fn run_until_shutdown(
         .await
         .map_err(RunError::ApiServer)?;
     tracing::info!(server = %version.git_version, "connected to the Kubernetes API server");
-    readiness.set_ready(true);
+
+    let ready = readiness.clone();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let reconcilers = tokio::spawn(crate::reconcilers::run_reconcilers(
+        client,
+        options.storage_path.clone(),
+        metrics,
+        options.reconcilers.clone(),
+        shutdown.clone(),
+        move || ready.set_ready(true),
+    ));
 
     wait_for_shutdown_signal().await;
     tracing::info!("shutdown signal received, stopping");
     readiness.set_ready(false);
     let _ = stop_tx.send(true);
+    shutdown.cancel();
+    if tokio::time::timeout(Duration::from_secs(20), reconcilers)
+        .await
+        .is_err()
+    {
+        tracing::warn!("reconcilers did not stop within 20s");
+    }
     for server in [health, metrics_server] {
         match tokio::time::timeout(Duration::from_secs(10), server).await {
             Ok(Ok(Ok(()))) | Err(_) => {}

@@ -4,7 +4,8 @@
 
 use anyhow::{Context, bail};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, PostParams};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Resource};
 use serde::Serialize;
@@ -68,6 +69,35 @@ pub async fn config() -> anyhow::Result<Config> {
     Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .context("invalid test kubeconfig")
+}
+
+/// Applies `crds` (server-side, forced) and waits until each is Established.
+pub async fn install_crds(
+    client: &Client,
+    crds: Vec<CustomResourceDefinition>,
+) -> anyhow::Result<()> {
+    let api = Api::<CustomResourceDefinition>::all(client.clone());
+    for crd in crds {
+        let name = crd.metadata.name.clone().context("CRD without a name")?;
+        api.patch(
+            &name,
+            &PatchParams::apply("tether-e2e").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .with_context(|| format!("the apiserver rejected CRD {name}"))?;
+        wait_for(&api, &name, Duration::from_secs(30), |crd| {
+            crd.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                })
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// A namespace created for one test and deleted when dropped.

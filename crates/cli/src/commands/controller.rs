@@ -2,7 +2,7 @@
 
 use crate::cli::ControllerArgs;
 use anyhow::Context;
-use tether_controller::{ControllerOptions, run_until_shutdown};
+use tether_controller::{ControllerOptions, ReconcilerOptions, run_until_shutdown};
 
 pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
     init_logging(&args.log_encoding);
@@ -18,6 +18,14 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
         let options = ControllerOptions {
             health_addr: args.health_addr,
             metrics_addr: args.metrics_addr,
+            storage_path: args.storage_path,
+            reconcilers: ReconcilerOptions {
+                artifact_base_url: args.storage_adv_addr,
+                concurrency: args.concurrent,
+                dependency_requeue: args.requeue_dependency,
+                watch_namespace: args.watch_namespace,
+                ..ReconcilerOptions::default()
+            },
         };
         run_until_shutdown(client, options).await?;
         Ok(())

@@ -1,0 +1,58 @@
+//! What every reconciler shares in one process: one client, one artifact store and workspace,
+//! one metrics registry, one event recorder, and the controller-wide options.
+
+use crate::events::Events;
+use crate::metrics::Metrics;
+use crate::triggers::{HealthWaits, Schedule};
+use crate::workspace::Workspace;
+use kube::runtime::reflector::Store;
+use std::time::Duration;
+use tether_api::kustomize::v1::Kustomization;
+use tether_api::source::v1::GitRepository;
+
+/// Options that hold for every reconciler.
+#[derive(Clone, Debug)]
+pub struct ReconcilerOptions {
+    /// Base URL under which artifacts are advertised in `status.artifact.url`.
+    pub artifact_base_url: String,
+    /// How many artifacts to keep per source (Flux: `--artifact-retention-records`, 2).
+    pub artifact_retention: usize,
+    /// Reconciles of each kind running at once.
+    pub concurrency: u16,
+    /// Retry delay for failures of objects whose spec has no `retryInterval`.
+    pub default_retry: Duration,
+    /// Retry delay while a `dependsOn` entry is not ready (Flux: `--requeue-dependency`).
+    pub dependency_requeue: Duration,
+    /// Reconcile only objects in this namespace (all namespaces when unset).
+    pub watch_namespace: Option<String>,
+    /// Treat undefined post-build variables as errors (Flux v2.9 default).
+    pub strict_substitution: bool,
+}
+
+impl Default for ReconcilerOptions {
+    fn default() -> Self {
+        Self {
+            artifact_base_url: "http://tether.flux-system.svc.cluster.local.".to_owned(),
+            artifact_retention: 2,
+            concurrency: 10,
+            default_retry: Duration::from_secs(30),
+            dependency_requeue: Duration::from_secs(30),
+            watch_namespace: None,
+            strict_substitution: true,
+        }
+    }
+}
+
+/// Shared state handed to every reconcile.
+pub struct Context {
+    pub client: kube::Client,
+    pub workspace: Workspace,
+    pub metrics: Metrics,
+    pub events: Events,
+    pub options: ReconcilerOptions,
+    pub git_repositories: Store<GitRepository>,
+    pub kustomizations: Store<Kustomization>,
+    pub apply_resources: tether_ssa::ResourceManager,
+    pub schedule: Schedule,
+    pub health_waits: HealthWaits,
+}

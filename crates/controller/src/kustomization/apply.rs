@@ -1,0 +1,147 @@
+//! The apply step and what follows it: staged server-side apply of the built objects under the
+//! Kustomization's owner labels, the new inventory, prune of what left it, and health checks.
+//! The work is `tether-ssa`'s; this module turns its results into Flux's outcome.
+
+use super::failure::Failure;
+use crate::context::Context;
+use kube::ResourceExt;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tether_api::kustomize::v1::{Kustomization, ResourceInventory};
+use tether_api::meta::conditions::reasons;
+use tether_core::changeset::ChangeSet;
+use tether_core::inventory::Inventory;
+use tether_core::object::ObjectRef;
+use tether_ssa::{ApplyOptions, DeleteOptions, ResourceManager, WaitOptions, owner_labels};
+use tokio_util::sync::CancellationToken;
+
+/// The apply manager for one Kustomization: its owner labels stamped on every object.
+pub fn manager_for(ks: &Kustomization, ctx: &Context) -> ResourceManager {
+    let labels = owner_labels(&ks.name_any(), &ks.namespace().unwrap_or_default());
+    ctx.apply_resources.clone().with_owner_labels(labels)
+}
+
+/// Applies `objects`; nothing is pruned when the apply fails.
+pub async fn apply(
+    ks: &Kustomization,
+    manager: &ResourceManager,
+    objects: Vec<Value>,
+) -> Result<ChangeSet, Failure> {
+    let options = ApplyOptions {
+        force: ks.spec.force == Some(true),
+        ..ApplyOptions::default()
+    };
+    manager
+        .apply_all_staged(objects, &options)
+        .await
+        .map_err(|e| Failure::new(reasons::RECONCILIATION_FAILED, e.error.to_string()))
+}
+
+/// The inventory recorded in status, in core's terms.
+pub fn inventory_of(status: Option<&ResourceInventory>) -> Inventory {
+    status
+        .and_then(|inventory| serde_json::to_value(inventory).ok())
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_default()
+}
+
+pub fn to_status_inventory(inventory: &Inventory) -> Option<ResourceInventory> {
+    serde_json::to_value(inventory)
+        .ok()
+        .and_then(|value| serde_json::from_value(value).ok())
+}
+
+/// Deletes what was in `old` and is not in `new` (only objects carrying our owner labels).
+/// Objects whose deletion failed are put back into the returned inventory.
+pub async fn prune_stale(
+    ks: &Kustomization,
+    manager: &ResourceManager,
+    old: &Inventory,
+    new: Inventory,
+) -> Result<(Inventory, ChangeSet), (Inventory, Failure)> {
+    let stale = match old.diff(&new) {
+        Ok(stale) => stale,
+        Err(e) => return Err((new, Failure::new(reasons::PRUNE_FAILED, e.to_string()))),
+    };
+    if stale.is_empty() {
+        return Ok((new, ChangeSet::new()));
+    }
+    let options = DeleteOptions {
+        inclusions: owner_labels(&ks.name_any(), &ks.namespace().unwrap_or_default()),
+        ..DeleteOptions::default()
+    };
+    let outcome = manager.delete_all(&stale, &options).await;
+    let Some(message) = outcome.error_message() else {
+        return Ok((new, outcome.change_set));
+    };
+    let mut kept = new;
+    kept.merge(&outcome.failed_objects());
+    Err((kept, Failure::new(reasons::PRUNE_FAILED, message)))
+}
+
+/// The objects `spec.wait` or `spec.healthChecks` ask to be Current, if any.
+pub fn health_targets(ks: &Kustomization, change_set: &ChangeSet) -> Vec<ObjectRef> {
+    if ks.spec.wait == Some(true) {
+        return change_set
+            .entries
+            .iter()
+            .map(|e| e.object.clone())
+            .collect();
+    }
+    let own_namespace = ks.namespace().unwrap_or_default();
+    ks.spec
+        .health_checks
+        .iter()
+        .flatten()
+        .map(|check| {
+            let (group, version) = match check.api_version.as_deref().unwrap_or("").split_once('/')
+            {
+                Some((g, v)) => (g.to_owned(), v.to_owned()),
+                None => (String::new(), check.api_version.clone().unwrap_or_default()),
+            };
+            ObjectRef {
+                group,
+                version,
+                kind: check.kind.clone(),
+                namespace: check
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| own_namespace.clone()),
+                name: check.name.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Waits until `targets` are Current; the message of success says how long it took.
+pub async fn check_health(
+    manager: &ResourceManager,
+    targets: &[ObjectRef],
+    timeout: Duration,
+    cancel: CancellationToken,
+) -> Result<String, Failure> {
+    let started = Instant::now();
+    let options = WaitOptions {
+        interval: Duration::from_millis(500),
+        timeout,
+        fail_fast: true,
+        cancel,
+    };
+    match manager.wait_for_set(targets, &options).await {
+        Ok(()) => Ok(format!(
+            "Health check passed in {:.3}s",
+            started.elapsed().as_secs_f64()
+        )),
+        Err(tether_ssa::WaitError::Cancelled) => Err(Failure::new(
+            reasons::HEALTH_CHECK_CANCELED,
+            "health check canceled: a new revision is available",
+        )),
+        Err(error) => Err(Failure::new(
+            reasons::HEALTH_CHECK_FAILED,
+            format!(
+                "health check failed after {:.3}s: {error}",
+                started.elapsed().as_secs_f64()
+            ),
+        )),
+    }
+}

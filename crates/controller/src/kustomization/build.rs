@@ -1,0 +1,150 @@
+//! The build step: the source tree at `spec.path` through the native kustomize engine with the
+//! Kustomization's overrides (Flux's generated wrapper kustomization), then post-build variable
+//! substitution. Pure over the extracted source directory.
+
+use super::failure::Failure;
+use serde_json::Value;
+use std::path::{Component, Path};
+use tether_api::kustomize::v1::{Kustomization, SubstituteStrategy as SpecStrategy};
+use tether_kustomize::flux::Overrides;
+use tether_kustomize::{DiskFs, Options};
+use tether_postbuild::{SubstituteOptions, SubstituteStrategy, Variables, substitute_object};
+
+/// Largest single file the build reads.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Builds the objects of `ks` from the source tree rooted at `root`.
+pub fn build_objects(
+    root: &Path,
+    ks: &Kustomization,
+    variables: Option<&Variables>,
+    strict: bool,
+) -> Result<Vec<Value>, Failure> {
+    let path = relative_path(ks.spec.path.as_deref().unwrap_or(""))?;
+    if !root.join(&path).is_dir() {
+        return Err(Failure::artifact(format!(
+            "kustomization path not found: '{}'",
+            ks.spec.path.as_deref().unwrap_or("./")
+        )));
+    }
+    let fs = DiskFs::new(root, MAX_FILE_BYTES).map_err(|e| Failure::build(e.to_string()))?;
+    let overrides = overrides_of(ks)?;
+    let built = tether_kustomize::build_flux(&fs, &path, overrides, Options::default())
+        .map_err(|e| Failure::build(format!("kustomize build failed: {e}")))?;
+    let objects: Vec<Value> = built.objects().cloned().collect();
+    match variables {
+        Some(variables) => substitute_all(objects, variables, ks, strict),
+        None => Ok(objects),
+    }
+}
+
+/// `spec.path` as a clean relative path inside the source root, or a terminal failure.
+fn relative_path(spec_path: &str) -> Result<String, Failure> {
+    let mut parts = Vec::new();
+    for component in Path::new(spec_path).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err(Failure::terminal(
+                        tether_api::meta::conditions::reasons::ARTIFACT_FAILED,
+                        format!("path '{spec_path}' escapes the source root"),
+                    ));
+                }
+            }
+            Component::Prefix(_) => {}
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Flux's Kustomization fields that change the build, in the engine's terms.
+fn overrides_of(ks: &Kustomization) -> Result<Overrides, Failure> {
+    let spec = &ks.spec;
+    let convert = |what: &str, value: serde_json::Result<Value>| {
+        value.map_err(|e| Failure::build(format!("invalid spec.{what}: {e}")))
+    };
+    let patches = convert(
+        "patches",
+        serde_json::to_value(spec.patches.clone().unwrap_or_default()),
+    )?;
+    let images = convert(
+        "images",
+        serde_json::to_value(spec.images.clone().unwrap_or_default()),
+    )?;
+    let mut overrides = Overrides {
+        target_namespace: spec.target_namespace.clone(),
+        name_prefix: spec.name_prefix.clone(),
+        name_suffix: spec.name_suffix.clone(),
+        components: spec.components.clone().unwrap_or_default(),
+        ignore_missing_components: spec.ignore_missing_components == Some(true),
+        ..Overrides::default()
+    };
+    overrides.patches = serde_json::from_value(patches)
+        .map_err(|e| Failure::build(format!("invalid spec.patches: {e}")))?;
+    overrides.images = serde_json::from_value(images)
+        .map_err(|e| Failure::build(format!("invalid spec.images: {e}")))?;
+    if let Some(metadata) = &spec.common_metadata {
+        overrides.common_labels = metadata
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        overrides.common_annotations = metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+    }
+    Ok(overrides)
+}
+
+fn substitute_all(
+    objects: Vec<Value>,
+    variables: &Variables,
+    ks: &Kustomization,
+    strict: bool,
+) -> Result<Vec<Value>, Failure> {
+    let strategy = match ks
+        .spec
+        .post_build
+        .as_ref()
+        .and_then(|p| p.substitute_strategy.as_ref())
+    {
+        Some(SpecStrategy::Always) => SubstituteStrategy::Always,
+        _ => SubstituteStrategy::WithVariables,
+    };
+    let options = SubstituteOptions { strict, strategy };
+    objects
+        .iter()
+        .map(|object| {
+            substitute_object(object, variables, &options)
+                .map_err(|e| Failure::build(e.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_paths_stay_inside_the_root() {
+        assert_eq!(
+            relative_path("./deploy/app").ok(),
+            Some("deploy/app".into())
+        );
+        assert_eq!(relative_path("").ok(), Some(String::new()));
+        assert_eq!(relative_path("./a/../b").ok(), Some("b".into()));
+        let escape = relative_path("../../etc");
+        assert!(
+            escape
+                .as_ref()
+                .is_err_and(|f| f.terminal && f.message.contains("escapes")),
+            "{escape:?}"
+        );
+    }
+}

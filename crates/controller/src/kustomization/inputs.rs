@@ -1,0 +1,165 @@
+//! Everything a Kustomization reads from the cluster before building: its dependencies'
+//! readiness, its source's artifact (from the shared GitRepository cache), and the post-build
+//! variables from ConfigMaps and Secrets.
+
+use super::failure::Failure;
+use crate::context::Context;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::Api;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use tether_api::kustomize::v1::{Kustomization, SourceKind, SubstituteKind};
+use tether_api::meta::Artifact;
+use tether_api::meta::conditions::reasons;
+use tether_api::meta::conditions::{READY, is_true};
+use tether_postbuild::{VariableSource, Variables};
+
+/// Fails when a `dependsOn` entry is missing or not Ready at its current generation.
+pub fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
+    let own_namespace = ks.namespace().unwrap_or_default();
+    for dependency in ks.spec.depends_on.iter().flatten() {
+        let namespace = dependency
+            .namespace
+            .clone()
+            .unwrap_or_else(|| own_namespace.clone());
+        let key = ObjectRef::<Kustomization>::new(&dependency.name).within(&namespace);
+        let name = format!("{namespace}/{}", dependency.name);
+        let Some(found) = ctx.kustomizations.get(&key) else {
+            return Err(Failure::new(
+                reasons::DEPENDENCY_NOT_READY,
+                format!("unable to get '{name}' dependency: Kustomization not found"),
+            ));
+        };
+        if !dependency_ready(&found) {
+            return Err(Failure::new(
+                reasons::DEPENDENCY_NOT_READY,
+                format!("dependency '{name}' is not ready"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn dependency_ready(dependency: &Kustomization) -> bool {
+    let Some(status) = &dependency.status else {
+        return false;
+    };
+    status.observed_generation == dependency.meta().generation
+        && status
+            .conditions
+            .as_ref()
+            .is_some_and(|c| is_true(c, READY))
+}
+
+/// The artifact of the Kustomization's source, from the in-process GitRepository cache.
+pub fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
+    let source = &ks.spec.source_ref;
+    let namespace = source
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ks.namespace().unwrap_or_default());
+    let shown = format!(
+        "{}/{namespace}/{}",
+        source_kind_name(&source.kind),
+        source.name
+    );
+    if !matches!(source.kind, SourceKind::GitRepository) {
+        return Err(Failure::not_supported(&format!(
+            "source kind {}",
+            source_kind_name(&source.kind)
+        )));
+    }
+    let key = ObjectRef::new(&source.name).within(&namespace);
+    let Some(repo) = ctx.git_repositories.get(&key) else {
+        return Err(Failure::artifact(format!("Source '{shown}' not found")));
+    };
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.clone())
+        .ok_or_else(|| {
+            Failure::artifact(format!("Source '{shown}' is not ready, artifact not found"))
+        })
+}
+
+pub fn source_kind_name(kind: &SourceKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{kind:?}"))
+}
+
+/// The variables of `spec.postBuild`, reading `substituteFrom` in order.
+pub async fn substitution_variables(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<Option<Variables>, Failure> {
+    let Some(post_build) = &ks.spec.post_build else {
+        return Ok(None);
+    };
+    let namespace = ks.namespace().unwrap_or_default();
+    let mut sources = Vec::new();
+    for reference in post_build.substitute_from.iter().flatten() {
+        let secret = matches!(reference.kind, SubstituteKind::Secret);
+        let kind = if secret { "Secret" } else { "ConfigMap" };
+        let optional = reference.optional == Some(true);
+        let source = if secret {
+            read_secret(ctx, &namespace, &reference.name).await
+        } else {
+            read_config_map(ctx, &namespace, &reference.name).await
+        };
+        match source {
+            Ok(Some(source)) => sources.push(source),
+            Ok(None) if optional => {}
+            Ok(None) => {
+                return Err(Failure::build(format!(
+                    "substitute from '{kind}/{}' failed: {} \"{}\" not found",
+                    reference.name,
+                    if secret { "secrets" } else { "configmaps" },
+                    reference.name
+                )));
+            }
+            Err(error) => {
+                return Err(Failure::build(format!(
+                    "substitute from '{kind}/{}' failed: {error}",
+                    reference.name
+                )));
+            }
+        }
+    }
+    let inline = post_build
+        .substitute
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    Variables::resolve(&sources, inline)
+        .map(Some)
+        .map_err(|e| Failure::build(e.to_string()))
+}
+
+async fn read_config_map(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<VariableSource>, kube::Error> {
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), namespace);
+    Ok(api
+        .get_opt(name)
+        .await?
+        .map(|cm| VariableSource::config_map(name, cm.data.unwrap_or_default())))
+}
+
+async fn read_secret(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<VariableSource>, kube::Error> {
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    Ok(api.get_opt(name).await?.map(|secret| {
+        let data = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0));
+        VariableSource::secret(name, data)
+    }))
+}

@@ -1,0 +1,166 @@
+//! The end of every Kustomization reconcile: the attempt's result turned into Flux's status
+//! (Ready / Healthy / Stalled conditions, revisions, inventory) written only when it changed,
+//! and events that summarise what changed, emitted only when something did.
+
+use super::apply::to_status_inventory;
+use super::failure::Failure;
+use crate::context::Context;
+use crate::events::Origin;
+use crate::status::{ConditionSet, requested_at, write_status_if_changed};
+use kube::api::Api;
+use kube::{Resource, ResourceExt};
+use std::time::Duration;
+use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
+use tether_api::meta::conditions::reasons;
+use tether_api::meta::conditions::{HEALTHY, READY, find};
+use tether_core::changeset::ChangeSet;
+use tether_core::inventory::Inventory;
+
+/// One run of the pipeline.
+pub struct Attempt {
+    /// The source revision tried, once known.
+    pub revision: Option<String>,
+    pub result: Result<(), Failure>,
+    /// The inventory to record; `None` keeps the previous one.
+    pub inventory: Option<Inventory>,
+    pub change_set: ChangeSet,
+    pub pruned: ChangeSet,
+    /// The health check's result, when one ran.
+    pub health: Option<Result<String, Failure>>,
+}
+
+impl Attempt {
+    pub fn new(_ks: &Kustomization) -> Self {
+        Self {
+            revision: None,
+            result: Ok(()),
+            inventory: None,
+            change_set: ChangeSet::new(),
+            pruned: ChangeSet::new(),
+            health: None,
+        }
+    }
+}
+
+/// The status after `attempt`, starting from the object's current one.
+pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus {
+    let mut status = ks.status.clone().unwrap_or_default();
+    let generation = ks.meta().generation;
+    let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
+    if let Some(revision) = &attempt.revision {
+        status.last_attempted_revision = Some(revision.clone());
+    }
+    if let Some(inventory) = &attempt.inventory {
+        status.inventory = to_status_inventory(inventory);
+    }
+    match &attempt.health {
+        Some(Ok(message)) => conditions.set(HEALTHY, true, "Succeeded", message.clone()),
+        Some(Err(failure)) => {
+            conditions.set(HEALTHY, false, failure.reason, failure.message.clone())
+        }
+        None => conditions.remove(HEALTHY),
+    }
+    match &attempt.result {
+        Ok(()) => {
+            let revision = attempt.revision.clone().unwrap_or_default();
+            conditions.ready(
+                reasons::RECONCILIATION_SUCCEEDED,
+                format!("Applied revision: {revision}"),
+            );
+            status.last_applied_revision = Some(revision);
+            status.observed_generation = generation;
+        }
+        Err(failure) => {
+            conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
+            if failure.terminal {
+                status.observed_generation = generation;
+            }
+        }
+    }
+    status.conditions = Some(conditions.into_sorted());
+    if let Some(requested) = requested_at(ks) {
+        status.last_handled_reconcile_at = Some(requested);
+    }
+    status
+}
+
+/// Writes the status when it changed.
+pub async fn write_status(
+    ks: &Kustomization,
+    ctx: &Context,
+    attempt: &Attempt,
+) -> Result<bool, kube::Error> {
+    let api: Api<Kustomization> =
+        Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
+    let status = next_status(ks, attempt);
+    let written = write_status_if_changed(&api, ks, ks.status.as_ref(), &status).await;
+    if let Err(error) = &written {
+        tracing::warn!(%error, name = %super::key_of(ks), "cannot write Kustomization status");
+    }
+    written
+}
+
+/// Events and metrics for the attempt.
+pub async fn record(ks: &Kustomization, ctx: &Context, attempt: &Attempt, elapsed: Duration) {
+    let previous_ready = ks
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| find(c, READY));
+    let result = match &attempt.result {
+        Ok(()) => {
+            let summary = change_summary(attempt);
+            let new_revision = ks
+                .status
+                .as_ref()
+                .and_then(|s| s.last_applied_revision.as_ref())
+                != attempt.revision.as_ref();
+            if !summary.is_empty() || new_revision {
+                let revision = attempt.revision.clone().unwrap_or_default();
+                let note = format!("{summary}Applied revision: {revision}");
+                ctx.events
+                    .publish(
+                        Origin::Kustomize,
+                        ks,
+                        false,
+                        reasons::RECONCILIATION_SUCCEEDED,
+                        note,
+                    )
+                    .await;
+            }
+            "success"
+        }
+        Err(failure) => {
+            if previous_ready.is_none_or(|r| r.message != failure.message) {
+                ctx.events
+                    .publish(
+                        Origin::Kustomize,
+                        ks,
+                        true,
+                        failure.reason,
+                        failure.message.clone(),
+                    )
+                    .await;
+            }
+            "error"
+        }
+    };
+    ctx.metrics
+        .observe("Kustomization", ks, "kustomization", result, elapsed);
+}
+
+/// The changed entries of the apply and the prune, one per line.
+fn change_summary(attempt: &Attempt) -> String {
+    let mut summary = String::new();
+    for entry in attempt
+        .change_set
+        .entries
+        .iter()
+        .chain(attempt.pruned.entries.iter())
+    {
+        if entry.action.has_changed() {
+            summary.push_str(&format!("{entry}\n"));
+        }
+    }
+    summary
+}
