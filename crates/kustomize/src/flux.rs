@@ -9,7 +9,8 @@ use indexmap::IndexMap;
 use crate::build::objects_from_documents;
 use crate::error::{Error, Result};
 use crate::fs::{self, FileSystem};
-use crate::kustfile::{Image, KUSTOMIZATION_FILE_NAMES, Kustomization, Patch};
+pub use crate::kustfile::{Image, Patch};
+use crate::kustfile::{KUSTOMIZATION_FILE_NAMES, Kustomization};
 use crate::resource::ResMap;
 use crate::yaml;
 

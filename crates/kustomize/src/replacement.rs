@@ -87,9 +87,21 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
     let idx = match found.as_slice() {
         [i] => *i,
         [] => {
+            let sel = &source.selector;
+            let gvk = crate::resource::Gvk {
+                group: sel.group.clone(),
+                version: sel.version.clone(),
+                kind: sel.kind.clone(),
+            };
+            let id = crate::resource::ResId {
+                gvk,
+                name: sel.name.clone(),
+                namespace: sel.namespace.clone(),
+                scoped: false,
+            };
             return Err(Error::transform(format!(
-                "nothing selected by {:?}",
-                source.selector
+                "nothing selected by {id}:{}",
+                source.field_path
             )));
         }
         _ => {

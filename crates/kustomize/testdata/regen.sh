@@ -21,6 +21,8 @@ else
 fi
 build_dir() {
   local c=$1
+  # Flux cases: kustomize builds the kustomization Flux would generate.
+  if [[ -d $c/flux-equivalent ]]; then echo "$c/flux-equivalent"; return; fi
   for d in input input/overlay input/top; do
     for f in kustomization.yaml kustomization.yml Kustomization; do
       if [[ -f $c/$d/$f ]]; then echo "$c/$d"; return; fi

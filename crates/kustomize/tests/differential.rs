@@ -5,10 +5,13 @@
 //! byte-identical, only-semantically-equal and different cases are printed; any difference not
 //! listed in `testdata/KNOWN_DIFFERENCES` fails the test. When a kustomize binary is available
 //! (`TETHER_KUSTOMIZE` or the testbin build), `expected.yaml` is re-checked against it.
+//! Cases with a `flux.json` are built as Flux builds `input/` (its overrides applied); their
+//! expected output is kustomize's build of `flux-equivalent/`, the kustomization Flux generates.
 
 use std::path::{Path, PathBuf};
 
-use tether_kustomize::{DiskFs, Kustomizer, Options, yaml};
+use serde_json::Value;
+use tether_kustomize::{DiskFs, Kustomizer, Options, build_flux, flux, yaml};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
@@ -27,6 +30,9 @@ fn cases() -> Vec<PathBuf> {
 }
 
 fn build_dir(case: &Path) -> String {
+    if case.join("flux-equivalent").is_dir() {
+        return "flux-equivalent".to_string();
+    }
     for d in ["input", "input/overlay", "input/top"] {
         for f in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
             if case.join(d).join(f).is_file() {
@@ -39,10 +45,32 @@ fn build_dir(case: &Path) -> String {
 
 fn build(case: &Path) -> Result<String, String> {
     let fs = DiskFs::new(case, 1 << 24).map_err(|e| e.to_string())?;
+    if let Ok(text) = std::fs::read_to_string(case.join("flux.json")) {
+        let overrides = flux_overrides(&text)?;
+        return build_flux(&fs, "input", overrides, Options::default())
+            .map(|m| m.to_yaml())
+            .map_err(|e| e.to_string());
+    }
     Kustomizer::new(Options::default())
         .build(&fs, &build_dir(case))
         .map(|m| m.to_yaml())
         .map_err(|e| e.to_string())
+}
+
+/// The Flux Kustomization fields a `flux.json` case sets (spec field names).
+fn flux_overrides(text: &str) -> Result<flux::Overrides, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let string = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let list = |k: &str| v.get(k).cloned().unwrap_or(Value::Array(Vec::new()));
+    Ok(flux::Overrides {
+        target_namespace: string("targetNamespace"),
+        name_prefix: string("namePrefix"),
+        name_suffix: string("nameSuffix"),
+        patches: serde_json::from_value(list("patches")).map_err(|e| e.to_string())?,
+        images: serde_json::from_value(list("images")).map_err(|e| e.to_string())?,
+        components: serde_json::from_value(list("components")).map_err(|e| e.to_string())?,
+        ..flux::Overrides::default()
+    })
 }
 
 fn known_differences() -> Vec<String> {

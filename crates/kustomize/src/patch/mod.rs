@@ -120,13 +120,20 @@ fn parse_body(source: &str, text: &str) -> Result<Body> {
     })?;
     let objects: Vec<&Value> = docs.iter().filter(|d| !d.is_null()).collect();
     if let [Value::Array(_)] = objects.as_slice() {
-        return Ok(Body::Json(objects[0].clone()));
+        return parse_json_ops(text)
+            .map(Body::Json)
+            .map_err(|message| Error::Patch {
+                source_name: source.into(),
+                message,
+            });
     }
     parse_strategic(source, text).map(Body::Strategic)
 }
 
+/// kustomize reads JSON patches through `sigs.k8s.io/yaml`, so values take YAML 1.1 types
+/// (`on` and `yes` are booleans, `0644` octal).
 fn parse_json_ops(text: &str) -> std::result::Result<Value, String> {
-    let v = yaml::from_str(text).map_err(|e| e.to_string())?;
+    let v = yaml::from_str_yaml11(text).map_err(|e| e.to_string())?;
     if v.is_array() {
         Ok(v)
     } else {

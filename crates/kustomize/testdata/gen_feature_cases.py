@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Writes the feature cases under testdata/<case>/input/: f-* (one kustomize feature each:
+replacements, components, generators across bases, patches on generated objects, SMP directives,
+labels options, sortOptions, YAML 1.1 edge values) and p-* (Flux builds: a plain directory, or a
+kustomization with Flux's overrides, in flux.json; flux-equivalent/ holds the kustomization Flux
+generates, which regen.sh builds with real kustomize for the expected output).
+
+Expected outputs are not written here: run regen.sh. Re-running rewrites f-* and p-* inputs only.
+"""
+import json
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        env:
+        - {name: A, value: "1"}
+        - {name: B, value: "2"}
+        envFrom:
+        - configMapRef: {name: settings}
+        volumeMounts:
+        - {name: cfg, mountPath: /cfg}
+      - name: side
+        image: busybox
+      volumes:
+      - name: cfg
+        configMap: {name: settings}
+"""
+SVC = """apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+"""
+CM = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  host: db.example.com
+  port: "5432"
+"""
+NS = """apiVersion: v1
+kind: Namespace
+metadata:
+  name: apps
+"""
+CASES = {}
+
+
+def case(name, files, flux=None):
+    CASES[name] = (files, flux)
+
+
+def base_files(prefix="input/base/", extra=""):
+    return {
+        prefix + "kustomization.yaml": "resources: [deploy.yaml, svc.yaml, cm.yaml]\n" + extra,
+        prefix + "deploy.yaml": DEPLOY,
+        prefix + "svc.yaml": SVC,
+        prefix + "cm.yaml": CM,
+    }
+
+
+def overlay(body, extra_files=None):
+    files = base_files()
+    files["input/overlay/kustomization.yaml"] = "resources: [../base]\n" + body
+    files.update(extra_files or {})
+    return files
+
+
+# --- replacements -----------------------------------------------------------------------
+REPL = {
+    "field-to-field": """replacements:
+- source: {kind: ConfigMap, name: settings, fieldPath: data.host}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths:
+    - spec.template.spec.containers.[name=web].env.[name=A].value
+""",
+    "delimiter": """replacements:
+- source: {kind: ConfigMap, name: settings, fieldPath: data.port}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths:
+    - spec.template.spec.containers.[name=web].image
+    options: {delimiter: ':', index: 1}
+""",
+    "create": """replacements:
+- source: {kind: Service, name: web, fieldPath: metadata.name}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths: [spec.template.metadata.annotations.svc]
+    options: {create: true}
+""",
+    "reject": """replacements:
+- source: {kind: ConfigMap, name: settings, fieldPath: data.host}
+  targets:
+  - select: {kind: Deployment}
+    reject: [{name: web}]
+    fieldPaths: [metadata.annotations.host]
+    options: {create: true}
+  - select: {kind: Service}
+    fieldPaths: [metadata.annotations.host]
+    options: {create: true}
+""",
+    "wildcard": """replacements:
+- source: {kind: ConfigMap, name: settings, fieldPath: data.port}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths:
+    - spec.template.spec.containers.*.env.[name=B].value
+""",
+    "file": """replacements:
+- path: repl.yaml
+""",
+    "select-by-label": """replacements:
+- source: {kind: Deployment, name: web, fieldPath: spec.template.spec.containers.0.image}
+  targets:
+  - select: {labelSelector: app=web}
+    fieldPaths: [metadata.annotations.image]
+    options: {create: true}
+""",
+    "missing-source": """replacements:
+- source: {kind: ConfigMap, name: nope, fieldPath: data.host}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths: [metadata.annotations.x]
+""",
+}
+for n, body in REPL.items():
+    extra = {}
+    if n == "file":
+        extra["input/overlay/repl.yaml"] = REPL["field-to-field"].split("\n", 1)[1].replace("- source", "source", 1).replace("\n  ", "\n")
+    case(f"f-replacements-{n}", overlay(body, extra))
+
+# --- components ----------------------------------------------------------------------------
+COMP = """apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+"""
+case("f-component-in-overlay", overlay("components: [../comp]\n", {
+    "input/comp/kustomization.yaml": COMP + "namePrefix: c-\ncommonAnnotations: {comp: 'yes'}\n"}))
+case("f-component-patch", overlay("components: [../comp]\n", {
+    "input/comp/kustomization.yaml": COMP + "patches:\n- target: {kind: Deployment}\n  patch: |-\n    - {op: replace, path: /spec/replicas, value: 3}\n"}))
+case("f-component-resources", overlay("components: [../comp]\n", {
+    "input/comp/kustomization.yaml": COMP + "resources: [extra.yaml]\n",
+    "input/comp/extra.yaml": CM.replace("settings", "extra")}))
+case("f-component-generator", overlay("components: [../comp]\n", {
+    "input/comp/kustomization.yaml": COMP + "configMapGenerator:\n- {name: settings, behavior: merge, literals: [mode=fast]}\n"}))
+case("f-components-two-ordered", overlay("components: [../c1, ../c2]\n", {
+    "input/c1/kustomization.yaml": COMP + "nameSuffix: -one\n",
+    "input/c2/kustomization.yaml": COMP + "images:\n- {name: nginx, newTag: '2.0'}\n"}))
+case("f-component-nested", overlay("components: [../c1]\n", {
+    "input/c1/kustomization.yaml": COMP + "components: [../c2]\ncommonLabels: {c1: x}\n",
+    "input/c2/kustomization.yaml": COMP + "commonLabels: {c2: y}\n"}))
+
+# --- generators referenced across bases ------------------------------------------------------------
+def gen_across(name, gen, body=""):
+    files = {
+        "input/top/kustomization.yaml": "resources: [../app, ../config]\n" + body,
+        "input/app/kustomization.yaml": "resources: [deploy.yaml]\n",
+        "input/app/deploy.yaml": DEPLOY,
+        "input/config/kustomization.yaml": gen,
+    }
+    case(name, files)
+
+
+gen_across("f-gen-across-bases", "configMapGenerator:\n- {name: settings, literals: [host=a]}\n")
+gen_across("f-gen-across-bases-prefix", "namePrefix: cfg-\nconfigMapGenerator:\n- {name: settings, literals: [host=a]}\n")
+gen_across("f-gen-across-bases-top-prefix", "configMapGenerator:\n- {name: settings, literals: [host=a]}\n", "namePrefix: top-\n")
+gen_across("f-gen-across-bases-namespace", "namespace: cfg\nconfigMapGenerator:\n- {name: settings, literals: [host=a]}\n", "namespace: apps\n")
+gen_across("f-gen-across-bases-nohash", "generatorOptions: {disableNameSuffixHash: true}\nconfigMapGenerator:\n- {name: settings, literals: [host=a]}\n")
+gen_across("f-gen-secret-across-bases", "secretGenerator:\n- {name: settings, literals: [password=s3cr3t]}\n")
+
+# --- patches on generated objects ------------------------------------------------------------------
+case("f-patch-generated-smp", {
+    "input/kustomization.yaml": "configMapGenerator:\n- {name: cfg, literals: [a=1]}\npatches:\n- patch: |-\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: cfg}\n    data: {b: '2'}\n"})
+case("f-patch-generated-json", {
+    "input/kustomization.yaml": "configMapGenerator:\n- {name: cfg, literals: [a=1]}\npatches:\n- target: {kind: ConfigMap, name: cfg}\n  patch: '[{\"op\": \"add\", \"path\": \"/data/c\", \"value\": \"3\"}]'\n"})
+case("f-patch-generated-labels", {
+    "input/kustomization.yaml": "configMapGenerator:\n- name: cfg\n  literals: [a=1]\n  options: {labels: {tier: x}}\npatches:\n- target: {labelSelector: tier=x}\n  patch: '[{\"op\": \"add\", \"path\": \"/metadata/annotations\", \"value\": {\"p\": \"y\"}}]'\n"})
+
+# --- SMP directives -----------------------------------------------------------------------
+def smp(name, patch):
+    case(name, overlay("patches:\n- path: patch.yaml\n", {"input/overlay/patch.yaml": patch}))
+
+
+HDR = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+smp("f-smp-delete-container", HDR + "      containers:\n      - name: side\n        $patch: delete\n")
+smp("f-smp-replace-list", HDR + "      containers:\n      - name: only\n        image: x\n      - $patch: replace\n")
+smp("f-smp-replace-map", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector:\n    $patch: replace\n    matchLabels: {app: other}\n")
+smp("f-smp-set-element-order", HDR + "      $setElementOrder/containers:\n      - name: side\n      - name: web\n")
+smp("f-smp-set-element-order-env", HDR + "      containers:\n      - name: web\n        $setElementOrder/env:\n        - name: B\n        - name: A\n")
+smp("f-smp-delete-from-primitive-list", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata:\n      finalizers: [a]\n")
+smp("f-smp-retain-keys", HDR + "      volumes:\n      - name: cfg\n        emptyDir: {}\n        $retainKeys: [name, emptyDir]\n")
+smp("f-smp-null-removes", HDR + "      containers:\n      - name: web\n        envFrom: null\n")
+smp("f-smp-merge-env-by-name", HDR + "      containers:\n      - name: web\n        env:\n        - {name: B, value: changed}\n        - {name: C, value: new}\n")
+smp("f-smp-ports-merge", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - {port: 80, targetPort: 9090}\n  - {name: https, port: 443}\n")
+
+# --- labels ----------------------------------------------------------------------------------
+LAB = {
+    "selectors": "labels:\n- pairs: {team: a}\n  includeSelectors: true\n",
+    "templates": "labels:\n- pairs: {team: a}\n  includeTemplates: true\n",
+    "both": "labels:\n- pairs: {team: a}\n  includeSelectors: true\n  includeTemplates: true\n",
+    "plain-and-selectors": "labels:\n- pairs: {plain: p}\n- pairs: {sel: s}\n  includeSelectors: true\n",
+    "fields": "labels:\n- pairs: {team: a}\n  fields:\n  - {kind: Deployment, path: spec/template/metadata/labels, create: true}\n",
+}
+for n, body in LAB.items():
+    case(f"f-labels-{n}", overlay(body))
+
+# --- sortOptions ------------------------------------------------------------------------------
+SORT = {
+    "fifo": "sortOptions: {order: fifo}\n",
+    "legacy": "sortOptions: {order: legacy}\n",
+    "legacy-first": "sortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst: [Service]\n    orderLast: [ConfigMap]\n",
+}
+for n, body in SORT.items():
+    files = overlay(body, {"input/overlay/ns.yaml": NS})
+    files["input/overlay/kustomization.yaml"] = "resources: [../base, ns.yaml]\n" + body
+    case(f"f-sort-{n}", files)
+
+# --- YAML 1.1 edge values ---------------------------------------------------------------------------
+YAMLS = {
+    "bools": "data:\n  a: yes\n  b: no\n  c: on\n  d: off\n  e: y\n  f: N\n  g: True\n  h: 'yes'\n",
+    "octal": "data:\n  a: 0644\n  b: '0644'\n  c: 0o17\n  d: 0x1F\n  e: 08\n  f: 1_000\n",
+    "bigints": "data:\n  a: 9223372036854775807\n  b: 18446744073709551615\n  c: 99999999999999999999\n  d: -9223372036854775808\n  e: 1e3\n  f: 1.0\n  g: 6.02e23\n",
+    "multiline": "data:\n  a: |\n    line one\n    line two\n  b: >\n    folded\n    text\n  c: |-\n    no trailing\n  d: |+\n    keep\n\n  e: \"quoted\\nnewline\"\n  f: \" leading space\"\n  g: \"trailing space \"\n",
+    "tabs": "data:\n  a: \"a\\tb\"\n  b: \"\\ttab first\"\n  c: \"x\\t\"\n",
+    "special": "data:\n  a: '~'\n  b: 'null'\n  c: ''\n  d: '@at'\n  e: '*star'\n  f: 'a: b'\n  g: '# hash'\n  h: '2024-01-02'\n  i: '1:20'\n  j: '-'\n  k: '.5'\n",
+    "long": "data:\n  a: " + " ".join(["word"] * 40) + "\n  b: \"" + "x" * 120 + "\"\n",
+    "unicode": "data:\n  a: héllo\n  b: \"emoji \\U0001F600\"\n  c: \"\\u00e9\"\n",
+}
+for n, data in YAMLS.items():
+    case(f"f-yaml11-{n}", {
+        "input/kustomization.yaml": "resources: [cm.yaml]\n",
+        "input/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: edge\n" + data})
+case("f-yaml11-json-patch-values", {
+    "input/kustomization.yaml": "resources: [cm.yaml]\npatches:\n- target: {kind: ConfigMap}\n  patch: |-\n    - op: add\n      path: /data/y\n      value: yes\n    - op: add\n      path: /data/o\n      value: 0644\n    - op: add\n      path: /data/on\n      value: on\n",
+    "input/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: edge\ndata: {a: b}\n"})
+case("f-yaml11-generator-literals", {
+    "input/kustomization.yaml": "configMapGenerator:\n- name: lit\n  literals: [a=yes, b=0644, c=1.50, d=on, e=\"quoted\"]\n"})
+
+# --- Flux builds --------------------------------------------------------------------------------
+def flux(name, files, overrides, equivalent_kustomization):
+    """`files` under input/; flux-equivalent/ is a copy with Flux's generated kustomization."""
+    all_files = dict(files)
+    for path, text in files.items():
+        all_files["flux-equivalent/" + path[len("input/"):]] = text
+    all_files["flux-equivalent/kustomization.yaml"] = equivalent_kustomization
+    case(name, all_files, overrides)
+
+
+PLAIN = {"input/deploy.yaml": DEPLOY, "input/svc.yaml": SVC, "input/cm.yaml": CM}
+flux("p-plain", PLAIN, {}, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- cm.yaml\n- deploy.yaml\n- svc.yaml\n")
+nested = dict(PLAIN)
+nested["input/sub/ns.yaml"] = NS
+flux("p-plain-nested", nested, {}, "resources:\n- cm.yaml\n- deploy.yaml\n- sub/ns.yaml\n- svc.yaml\n")
+multi = {"input/all.yaml": DEPLOY + "---\n" + SVC, "input/cm.yml": CM}
+flux("p-plain-multidoc", multi, {}, "resources:\n- all.yaml\n- cm.yml\n")
+OVR = {
+    "target-namespace": ({"targetNamespace": "prod"}, "namespace: prod\n"),
+    "prefix-suffix": ({"namePrefix": "a-", "nameSuffix": "-z"}, "namePrefix: a-\nnameSuffix: -z\n"),
+    "images": ({"images": [{"name": "nginx", "newTag": "1.27"}]}, "images:\n- {name: nginx, newTag: '1.27'}\n"),
+    "patches": ({"patches": [{"patch": "- {op: replace, path: /spec/replicas, value: 5}", "target": {"kind": "Deployment"}}]},
+                "patches:\n- patch: '- {op: replace, path: /spec/replicas, value: 5}'\n  target: {kind: Deployment}\n"),
+    "all": ({"targetNamespace": "prod", "namePrefix": "p-", "images": [{"name": "busybox", "newName": "alpine"}]},
+            "namespace: prod\nnamePrefix: p-\nimages:\n- {name: busybox, newName: alpine}\n"),
+}
+for n, (o, kust) in OVR.items():
+    flux(f"p-plain-{n}", PLAIN, o, "resources:\n- cm.yaml\n- deploy.yaml\n- svc.yaml\n" + kust)
+    # with an existing kustomization: Flux wraps it (resources: [the user's], plus overrides)
+    with_k = {"input/kustomization.yaml": "resources: [deploy.yaml, svc.yaml, cm.yaml]\ncommonLabels: {app: web}\n"}
+    with_k.update(PLAIN)
+    files = dict(with_k)
+    files_eq = {"input/" + k[len("input/"):]: v for k, v in with_k.items()}
+    all_files = dict(files)
+    for path, text in files_eq.items():
+        all_files["flux-equivalent/" + path[len("input/"):]] = text
+    all_files["flux-equivalent/kustomization.yaml"] = with_k["input/kustomization.yaml"] + kust
+    case(f"p-kustomization-{n}", all_files, o)
+
+def main():
+    for name in os.listdir(HERE):
+        if name.startswith(("f-", "p-")):
+            shutil.rmtree(os.path.join(HERE, name))
+    for name, (files, overrides) in CASES.items():
+        for path, text in files.items():
+            full = os.path.join(HERE, name, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "w") as f:
+                f.write(text)
+        if overrides is not None:
+            with open(os.path.join(HERE, name, "flux.json"), "w") as f:
+                json.dump(overrides, f, indent=2, sort_keys=True)
+                f.write("\n")
+    print(f"wrote {len(CASES)} feature cases")
+
+
+main()
