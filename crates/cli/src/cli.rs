@@ -20,6 +20,23 @@ pub enum Command {
     Controller(ControllerArgs),
     /// Print (with --export) or apply the manifests that install tether.
     Install(InstallArgs),
+    /// Native kustomize: `tether kustomize build DIR` prints what `kustomize build DIR` prints.
+    #[command(subcommand)]
+    Kustomize(KustomizeCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KustomizeCommand {
+    /// Build the kustomization in DIR and print its objects as YAML.
+    Build {
+        /// Directory holding a kustomization.yaml.
+        #[arg(default_value = ".")]
+        dir: std::path::PathBuf,
+        /// LoadRestrictionsRootOnly (files must be under the kustomization's directory) or
+        /// LoadRestrictionsNone.
+        #[arg(long, default_value = "LoadRestrictionsRootOnly")]
+        load_restrictor: tether_kustomize::LoadRestrictions,
+    },
 }
 
 #[derive(Args, Debug)]

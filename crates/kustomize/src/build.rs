@@ -25,6 +25,34 @@ pub struct Options {
     pub max_total_bytes: u64,
     /// Flux Kustomization overrides applied on top of the user's kustomization.
     pub overrides: Option<flux::Overrides>,
+    /// Where files a kustomization names may live (kustomize's `--load-restrictor`).
+    pub load_restrictions: LoadRestrictions,
+}
+
+/// kustomize's `--load-restrictor`: whether a kustomization may read files outside its own
+/// directory. Either way nothing outside the [`FileSystem`] root can be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoadRestrictions {
+    /// Files must be in or below the directory of the kustomization naming them (the default).
+    #[default]
+    RootOnly,
+    /// Files may be anywhere in the filesystem.
+    None,
+}
+
+impl std::str::FromStr for LoadRestrictions {
+    type Err = String;
+
+    /// Parses kustomize's flag values `LoadRestrictionsRootOnly` and `LoadRestrictionsNone`.
+    fn from_str(text: &str) -> std::result::Result<LoadRestrictions, String> {
+        match text {
+            "LoadRestrictionsRootOnly" => Ok(LoadRestrictions::RootOnly),
+            "LoadRestrictionsNone" => Ok(LoadRestrictions::None),
+            other => Err(format!(
+                "unknown load restrictor {other:?}; want LoadRestrictionsRootOnly or LoadRestrictionsNone"
+            )),
+        }
+    }
 }
 
 impl Default for Options {
@@ -35,6 +63,7 @@ impl Default for Options {
             max_file_bytes: 16 << 20,
             max_total_bytes: 512 << 20,
             overrides: None,
+            load_restrictions: LoadRestrictions::RootOnly,
         }
     }
 }
@@ -122,7 +151,8 @@ impl Ctx<'_> {
                 &self.fs.real_path(dir)?,
             ))
         };
-        if !fs::is_within(&path, dir) || escapes_by_link()? {
+        let restricted = self.options.load_restrictions == LoadRestrictions::RootOnly;
+        if restricted && (!fs::is_within(&path, dir) || escapes_by_link()?) {
             return Err(Error::OutsideRoot {
                 path: self.fs.display(&path),
                 root: self.fs.display(dir),

@@ -21,7 +21,7 @@ mod sort;
 mod transform;
 pub use tether_core::yaml;
 
-pub use build::{Kustomizer, Options};
+pub use build::{Kustomizer, LoadRestrictions, Options};
 pub use error::{Error, Result};
 pub use fs::{DiskFs, FileSystem, MemFs};
 pub use resource::{Gvk, ResId, ResMap, Resource};

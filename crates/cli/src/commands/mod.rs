@@ -2,6 +2,7 @@
 
 mod controller;
 mod install;
+mod kustomize;
 
 use crate::cli::{Cli, Command};
 
@@ -9,5 +10,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Controller(args) => controller::run(args),
         Command::Install(args) => install::run(args),
+        Command::Kustomize(command) => kustomize::run(command),
     }
 }
