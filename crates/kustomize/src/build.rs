@@ -434,28 +434,70 @@ enum ParseFailure {
     Schema(String),
 }
 
+/// Parses a kustomization file. kustomize reads it through sigs.k8s.io/yaml, that is YAML 1.1
+/// typing and then Go's `encoding/json`, which converts nothing: `c2: y` is a bool and a bool
+/// or number where a string belongs fails the build.
 fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFailure> {
-    let value = yaml::from_str(text).map_err(ParseFailure::Yaml)?;
+    let value = yaml::from_str_yaml11(text).map_err(ParseFailure::Yaml)?;
     let value = if value.is_null() {
         Value::Object(Default::default())
     } else {
         value
     };
-    let mut k: Kustomization =
-        serde_json::from_value(value).map_err(|e| ParseFailure::Schema(go_json_message(&e)))?;
+    let mut k: Kustomization = serde_path_to_error::deserialize(value)
+        .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;
     Ok(k)
 }
 
-/// Words serde's unknown-field error as Go's `encoding/json` does (what kustomize prints):
-/// `json: unknown field "namePrefx"`; other messages pass through.
-fn go_json_message(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    text.strip_prefix("unknown field `")
+/// Words serde's errors as Go's `encoding/json` does (what kustomize prints):
+/// `json: unknown field "namePrefx"`, `json: cannot unmarshal bool into Go struct field
+/// Kustomization.commonLabels of type string`; other messages pass through.
+fn go_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let text = e.inner().to_string();
+    if let Some((field, _)) = text
+        .strip_prefix("unknown field `")
         .and_then(|rest| rest.split_once('`'))
-        .map(|(field, _)| format!("json: unknown field \"{field}\""))
-        .unwrap_or(text)
+    {
+        return format!("json: unknown field \"{field}\"");
+    }
+    let Some((got, want)) = text
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    else {
+        return text;
+    };
+    let go_kind = match got.split([' ', '`']).next().unwrap_or("") {
+        "boolean" => "bool",
+        "integer" | "floating" => "number",
+        "sequence" => "array",
+        "map" => "object",
+        other => other,
+    };
+    let want = want.trim_start_matches("a ").trim_start_matches("an ");
+    format!(
+        "json: cannot unmarshal {go_kind} into Go struct field Kustomization.{} of type {want}",
+        go_field_path(e.path())
+    )
+}
+
+/// Go names the struct field, not a map key or list index: `commonLabels.c2` is
+/// `commonLabels`, `labels[0].pairs.a` is `labels.pairs`.
+fn go_field_path(path: &serde_path_to_error::Path) -> String {
+    const STRING_MAPS: [&str; 4] = ["commonLabels", "commonAnnotations", "pairs", "annotations"];
+    let mut fields: Vec<String> = Vec::new();
+    for segment in path.iter() {
+        if let serde_path_to_error::Segment::Map { key } = segment {
+            let in_map = fields
+                .last()
+                .is_some_and(|f| STRING_MAPS.contains(&f.as_str()));
+            if !in_map {
+                fields.push(key.clone());
+            }
+        }
+    }
+    fields.join(".")
 }
 
 /// Parses kustomization text (for Flux's wrapping kustomization and tests).

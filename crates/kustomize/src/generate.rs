@@ -335,6 +335,9 @@ fn merge_meta(r: &mut Resource, old: &Resource) {
     r.prev = old.prev.clone();
     r.prefixes = old.prefixes.clone();
     r.suffixes = old.suffixes.clone();
+    // kustomize carries the existing object's generator options over: merging into a plain
+    // ConfigMap leaves it unhashed, merging into a generated one keeps its hash setting.
+    r.needs_hash = old.needs_hash;
 }
 
 fn merge_map_field(r: &mut Resource, old: &Resource, field: &str) {

@@ -27,6 +27,8 @@ struct Source {
     selector: Selector,
     #[serde(default)]
     field_path: String,
+    #[serde(default)]
+    options: FieldOptions,
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,12 +40,18 @@ struct Target {
     #[serde(default)]
     field_paths: Vec<String>,
     #[serde(default)]
-    options: TargetOptions,
+    options: FieldOptions,
 }
 
+/// kustomize's `FieldOptions`: with a `delimiter`, the value is split and element `index` is
+/// read (source) or written (target; below 0 prepends, past the end appends).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TargetOptions {
+struct FieldOptions {
+    #[serde(default)]
+    delimiter: String,
+    #[serde(default)]
+    index: i64,
     #[serde(default)]
     create: bool,
 }
@@ -121,6 +129,7 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
             acc[idx].cur_id()
         ))
     })?;
+    let value = source_part(value, &source.options)?;
     for t in &r.targets {
         let mut chosen = select(acc, &t.select)?;
         for rej in &t.reject {
@@ -129,7 +138,7 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
         }
         for i in chosen {
             for fp in &t.field_paths {
-                set_path(&mut acc[i].obj, &split_dotted(fp), &value, t.options.create)?;
+                set_path(&mut acc[i].obj, &split_dotted(fp), &value, &t.options)?;
             }
         }
     }
@@ -185,10 +194,10 @@ fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
     get_path(next, rest)
 }
 
-fn set_path(v: &mut Value, parts: &[String], value: &Value, create: bool) -> Result<()> {
+fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptions) -> Result<()> {
+    let create = options.create;
     let Some((head, rest)) = parts.split_first() else {
-        *v = value.clone();
-        return Ok(());
+        return write_target(v, value, options);
     };
     match v {
         Value::Object(m) => {
@@ -196,17 +205,22 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, create: bool) -> Res
                 if !create {
                     return Ok(());
                 }
-                m.insert(head.clone(), Value::Object(Default::default()));
+                let fresh = if rest.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Object(Default::default())
+                };
+                m.insert(head.clone(), fresh);
             }
             match m.get_mut(head.as_str()) {
-                Some(next) => set_path(next, rest, value, create),
+                Some(next) => set_path(next, rest, value, options),
                 None => Ok(()),
             }
         }
         Value::Array(items) => {
             if head == "*" {
                 for item in items.iter_mut() {
-                    set_path(item, rest, value, create)?;
+                    set_path(item, rest, value, options)?;
                 }
                 return Ok(());
             }
@@ -217,10 +231,78 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, create: bool) -> Res
                     .find(|i| element_matches(i, head) == Some(true)),
             };
             match target {
-                Some(next) => set_path(next, rest, value, create),
+                Some(next) => set_path(next, rest, value, options),
                 None => Ok(()),
             }
         }
         _ => Ok(()),
     }
+}
+
+/// The text of a scalar as YAML holds it (`5432` for both `5432` and `"5432"`).
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(_) | Value::Array(_) => None,
+        Value::Null => Some("null".to_string()),
+        other => Some(tether_core::yaml::to_compact_string(other)),
+    }
+}
+
+/// Picks element `index` of the source value split by `delimiter`, when one is given.
+fn source_part(value: Value, options: &FieldOptions) -> Result<Value> {
+    if options.delimiter.is_empty() {
+        return Ok(value);
+    }
+    let text = scalar_text(&value).unwrap_or_default();
+    let parts: Vec<&str> = text.split(options.delimiter.as_str()).collect();
+    usize::try_from(options.index)
+        .ok()
+        .and_then(|i| parts.get(i))
+        .map(|p| Value::String((*p).to_string()))
+        .ok_or_else(|| {
+            Error::transform(format!(
+                "options.index {} is out of bounds for value {text}",
+                options.index
+            ))
+        })
+}
+
+/// Writes `value` into a target field the way kustomize does: a scalar target keeps its type
+/// and takes only the text (so `"5432"` into `replicas: 1` is a number, `5432` into a string
+/// field stays a string); a field just created reads the text as a plain scalar; anything else
+/// is replaced by the value. A delimiter splices the text into the target's own.
+fn write_target(target: &mut Value, value: &Value, options: &FieldOptions) -> Result<()> {
+    let mut value = value.clone();
+    if !options.delimiter.is_empty() {
+        let Some(current) = scalar_text(target).filter(|_| !target.is_null()) else {
+            return Err(Error::transform(
+                "delimiter option can only be used with scalar nodes",
+            ));
+        };
+        let mut parts: Vec<String> = current
+            .split(options.delimiter.as_str())
+            .map(str::to_string)
+            .collect();
+        let text = scalar_text(&value).unwrap_or_default();
+        match usize::try_from(options.index) {
+            Err(_) => parts.insert(0, text),
+            Ok(i) if i >= parts.len() => parts.push(text),
+            Ok(i) => parts[i] = text,
+        }
+        value = Value::String(parts.join(&options.delimiter));
+    }
+    let Some(text) = scalar_text(&value) else {
+        *target = value;
+        return Ok(());
+    };
+    *target = match target {
+        Value::String(_) => Value::String(text),
+        Value::Null => tether_core::yaml::resolve_plain_scalar(&text),
+        Value::Number(_) | Value::Bool(_) => match tether_core::yaml::resolve_plain_scalar(&text) {
+            typed @ (Value::Number(_) | Value::Bool(_)) => typed,
+            _ => Value::String(text),
+        },
+        _ => value,
+    };
+    Ok(())
 }

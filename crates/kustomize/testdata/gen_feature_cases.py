@@ -104,6 +104,39 @@ REPL = {
     - spec.template.spec.containers.[name=web].image
     options: {delimiter: ':', index: 1}
 """,
+    "delimiter-source": """replacements:
+- source: {kind: Deployment, name: web, fieldPath: spec.template.spec.containers.0.image, options: {delimiter: ':', index: 1}}
+  targets:
+  - select: {kind: ConfigMap}
+    fieldPaths: [data.version]
+    options: {create: true}
+""",
+    "delimiter-prepend-append": """replacements:
+- source: {kind: ConfigMap, name: settings, fieldPath: data.host}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths:
+    - spec.template.spec.containers.[name=web].image
+    options: {delimiter: '/', index: -1}
+  - select: {kind: Deployment}
+    fieldPaths:
+    - spec.template.spec.containers.[name=side].image
+    options: {delimiter: '-', index: 9}
+""",
+    "scalar-types": """replacements:
+- source: {kind: ConfigMap, name: settings, fieldPath: data.port}
+  targets:
+  - select: {kind: Deployment}
+    fieldPaths: [spec.replicas]
+  - select: {kind: Service}
+    fieldPaths: [spec.ports.0.targetPort, spec.selector.port]
+    options: {create: true}
+- source: {kind: Deployment, name: web, fieldPath: spec.replicas}
+  targets:
+  - select: {kind: ConfigMap}
+    fieldPaths: [data.host, data.replicas]
+    options: {create: true}
+""",
     "create": """replacements:
 - source: {kind: Service, name: web, fieldPath: metadata.name}
   targets:

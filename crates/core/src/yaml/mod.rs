@@ -131,6 +131,12 @@ pub fn from_str_yaml11(text: &str) -> Result<Value, YamlError> {
     Ok(docs.into_iter().next().unwrap_or(Value::Null))
 }
 
+/// Reads a plain (unquoted, untagged) scalar as go-yaml v3 does: `5432` is a number, `true` a
+/// bool, `yes` a string.
+pub fn resolve_plain_scalar(text: &str) -> Value {
+    scalar::resolve_plain(text)
+}
+
 /// A scalar rendered the way it appears in a YAML document, for messages and key strings.
 pub fn to_compact_string(value: &Value) -> String {
     match value {
