@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::fs::{self, FileSystem};
 use crate::kustfile::{KUSTOMIZATION_FILE_NAMES, Kustomization};
+use crate::metadata::{self, Tracking};
 use crate::resource::{ResMap, Resource};
 use crate::{flux, generate, nameref, sort, transform, yaml};
 
@@ -83,26 +84,31 @@ impl Kustomizer {
     /// Builds the kustomization in directory `path` (logical, relative to the filesystem root).
     pub fn build(&self, fs: &dyn FileSystem, path: &str) -> Result<ResMap> {
         let dir = fs::join(fs, "", path)?;
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             fs,
             options: &self.options,
             stack: RefCell::new(Vec::new()),
             read: Cell::new(0),
+            top: &dir,
+            tracking: Tracking::default(),
         };
         let (mut acc, top) = match &self.options.overrides {
             Some(o) => {
                 let k = flux::wrapping_kustomization(fs, &dir, o)?;
+                ctx.tracking = Tracking::of(&k);
                 let acc = ctx.accumulate(&dir, &k, Vec::new())?;
                 (acc, k)
             }
             None => {
                 let k = ctx.load_kustomization(&dir)?;
+                ctx.tracking = Tracking::of(&k);
                 let acc = ctx.accumulate_dir(&dir, &k, Vec::new())?;
                 (acc, k)
             }
         };
         generate::add_hashes(&mut acc)?;
         nameref::fix_references(&mut acc)?;
+        metadata::stamp(ctx.tracking, &mut acc);
         let mut map = ResMap { resources: acc };
         sort::apply(&mut map, top.sort_options.as_ref())?;
         Ok(map)
@@ -115,6 +121,10 @@ pub(crate) struct Ctx<'a> {
     pub options: &'a Options,
     stack: RefCell<Vec<String>>,
     read: Cell<u64>,
+    /// The directory of the top kustomization (build metadata paths are relative to it).
+    pub top: &'a str,
+    /// The `buildMetadata` options the top kustomization enables.
+    pub tracking: Tracking,
 }
 
 impl Ctx<'_> {
@@ -338,8 +348,14 @@ impl Ctx<'_> {
             path: self.fs.display(path),
             source,
         })?;
-        objects_from_documents(docs)
-            .map_err(|m| Error::transform(format!("{}: {m}", self.fs.display(path).display())))
+        let mut resources = objects_from_documents(docs)
+            .map_err(|m| Error::transform(format!("{}: {m}", self.fs.display(path).display())))?;
+        if let Some(origin) = metadata::file_origin(self, path) {
+            for r in &mut resources {
+                r.origin = Some(origin.clone());
+            }
+        }
+        Ok(resources)
     }
 }
 

@@ -23,17 +23,19 @@ pub fn run_generators(
     acc: &mut Vec<Resource>,
 ) -> Result<()> {
     for args in &k.config_map_generator {
-        let r = generate(
+        let mut r = generate(
             ctx,
             dir,
             args,
             k.generator_options.as_ref(),
             Kind::ConfigMap,
         )?;
+        r.origin = crate::metadata::generator_origin(ctx, dir, "ConfigMapGenerator");
         absorb(acc, r)?;
     }
     for args in &k.secret_generator {
-        let r = generate(ctx, dir, args, k.generator_options.as_ref(), Kind::Secret)?;
+        let mut r = generate(ctx, dir, args, k.generator_options.as_ref(), Kind::Secret)?;
+        r.origin = crate::metadata::generator_origin(ctx, dir, "SecretGenerator");
         absorb(acc, r)?;
     }
     Ok(())
@@ -301,7 +303,9 @@ fn absorb(acc: &mut Vec<Resource>, mut r: Resource) -> Result<()> {
         ([i], behavior) => {
             let old = acc[*i].clone();
             merge_meta(&mut r, &old);
+            r.transformations = old.transformations.clone();
             if behavior == Behavior::Merge {
+                r.origin = old.origin.clone();
                 merge_map_field(&mut r, &old, "data");
                 merge_map_field(&mut r, &old, "binaryData");
             }

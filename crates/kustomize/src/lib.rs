@@ -13,6 +13,7 @@ pub mod flux;
 mod fs;
 mod generate;
 mod kustfile;
+mod metadata;
 mod nameref;
 mod patch;
 mod replacement;
@@ -24,6 +25,7 @@ pub use tether_core::yaml;
 pub use build::{Kustomizer, LoadRestrictions, Options};
 pub use error::{Error, Result};
 pub use fs::{DiskFs, FileSystem, MemFs};
+pub use metadata::KUSTOMIZE_VERSION;
 pub use resource::{Gvk, ResId, ResMap, Resource};
 
 /// Builds `dir` like Flux: its kustomization if it has one, otherwise one generated from every

@@ -170,6 +170,10 @@ pub struct Resource {
     pub needs_hash: bool,
     /// Ids of objects whose fields refer to this one (filled by name-reference fixing).
     pub ref_by: Vec<ResId>,
+    /// Where the object came from, as `buildMetadata: [originAnnotations]` prints it.
+    pub origin: Option<String>,
+    /// The transformers that ran over it, as `transformerAnnotations` prints them.
+    pub transformations: String,
 }
 
 impl Resource {
@@ -183,6 +187,8 @@ impl Resource {
             behavior: Behavior::Create,
             needs_hash: false,
             ref_by: Vec::new(),
+            origin: None,
+            transformations: String::new(),
         }
     }
 

@@ -291,6 +291,60 @@ case("f-yaml11-json-patch-values", {
 case("f-yaml11-generator-literals", {
     "input/kustomization.yaml": "configMapGenerator:\n- name: lit\n  literals: [a=yes, b=0644, c=1.50, d=on, e=\"quoted\"]\n"})
 
+# --- buildMetadata ----------------------------------------------------------------------------
+BM_BASE = "namespace: apps\nnameSuffix: -s\nconfigMapGenerator:\n- {name: gen, literals: [a=b]}\n"
+BM_COMP = ("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: c-\n"
+           "resources: [extra.yaml]\n")
+BM_EXTRA = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: extra}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: extra2}\n"
+BM_OVERLAY = """commonLabels: {team: a}
+labels:
+- pairs: {tier: web}
+  includeSelectors: true
+commonAnnotations: {note: x}
+images: [{name: nginx, newTag: "2"}, {name: busybox, newTag: "1"}]
+replicas: [{name: web-s, count: 3}]
+patchesStrategicMerge: [psm.yaml]
+patchesJson6902:
+- target: {version: v1, kind: Service, name: web-s}
+  path: json.yaml
+patches:
+- target: {kind: Service}
+  patch: |-
+    - {op: add, path: /metadata/annotations/p, value: q}
+replacements:
+- source: {kind: Service, fieldPath: metadata.name}
+  targets: [{select: {kind: Deployment}, fieldPaths: [metadata.annotations.svc], options: {create: true}}]
+configMapGenerator:
+- {name: gen, behavior: merge, literals: [c=d]}
+- {name: own, literals: [x=y]}
+secretGenerator:
+- {name: sec, literals: [k=v]}
+components: [../comp]
+"""
+BM_FILES = {
+    "input/comp/kustomization.yaml": BM_COMP,
+    "input/comp/extra.yaml": BM_EXTRA,
+    "input/overlay/psm.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {minReadySeconds: 5}\n",
+    "input/overlay/json.yaml": "- {op: add, path: /spec/sessionAffinity, value: None}\n",
+}
+for n, opts in {
+    "all": "[originAnnotations, transformerAnnotations, managedByLabel]",
+    "origin": "[originAnnotations]",
+    "transformers": "[transformerAnnotations]",
+    "managed-by": "[managedByLabel]",
+}.items():
+    files = overlay(BM_OVERLAY + f"buildMetadata: {opts}\n", BM_FILES)
+    files["input/base/kustomization.yaml"] += BM_BASE
+    case(f"f-buildmetadata-{n}", files)
+files = overlay("namePrefix: p-\n")
+files["input/base/kustomization.yaml"] += "namespace: apps\nbuildMetadata: [originAnnotations, transformerAnnotations, managedByLabel]\n"
+case("f-buildmetadata-base-only", files)
+case("f-buildmetadata-flat", {
+    "input/kustomization.yaml": "resources: [cm.yaml, list.yaml]\nnamespace: ns1\nbuildMetadata: [originAnnotations, transformerAnnotations]\n",
+    "input/cm.yaml": CM,
+    "input/list.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ServiceAccount\n  metadata: {name: a}\n",
+})
+
 # --- Flux builds --------------------------------------------------------------------------------
 def flux(name, files, overrides, equivalent_kustomization):
     """`files` under input/; flux-equivalent/ is a copy with Flux's generated kustomization."""

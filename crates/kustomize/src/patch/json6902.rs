@@ -15,6 +15,31 @@ pub fn apply(doc: &mut Value, ops: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Applies `ops` to a Kubernetes object. While kustomize builds, every object carries internal
+/// annotations, so `metadata.annotations` exists for the patch even when the input has none
+/// (`add /metadata/annotations/x` works, `add /metadata/labels/x` does not); a map still empty
+/// afterwards disappears with those annotations.
+pub fn apply_to_object(doc: &mut Value, ops: &Value) -> Result<()> {
+    let added = match doc.get_mut("metadata") {
+        Some(Value::Object(meta)) if !meta.contains_key("annotations") => {
+            meta.insert("annotations".into(), Value::Object(Default::default()));
+            true
+        }
+        _ => false,
+    };
+    let result = apply(doc, ops);
+    if added && let Some(Value::Object(meta)) = doc.get_mut("metadata") {
+        let empty = meta
+            .get("annotations")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.is_empty());
+        if empty {
+            meta.remove("annotations");
+        }
+    }
+    result
+}
+
 fn field<'a>(op: &'a Value, name: &str) -> Result<&'a str> {
     op.get(name)
         .and_then(Value::as_str)

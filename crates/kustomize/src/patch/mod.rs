@@ -279,7 +279,7 @@ fn apply_json(acc: &mut [Resource], ops: &Value, target: &Selector, source: &str
         let r = &mut acc[i];
         r.store_previous_id();
         let id = r.cur_id();
-        json6902::apply(&mut r.obj, ops).map_err(|e| Error::Patch {
+        json6902::apply_to_object(&mut r.obj, ops).map_err(|e| Error::Patch {
             source_name: source.into(),
             message: format!("{id}: {e}"),
         })?;
