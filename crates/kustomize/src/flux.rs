@@ -35,6 +35,8 @@ pub struct Overrides {
     pub common_labels: IndexMap<String, String>,
     /// `spec.commonMetadata.annotations`.
     pub common_annotations: IndexMap<String, String>,
+    /// `spec.buildMetadata`: replaces the kustomization's `buildMetadata` when not empty.
+    pub build_metadata: Vec<String>,
 }
 
 /// The user's kustomization for `dir` (or one generated for plain YAML) with Flux's overrides.
@@ -43,7 +45,12 @@ pub fn wrapping_kustomization(
     dir: &str,
     o: &Overrides,
 ) -> Result<Kustomization> {
-    let mut k = find_or_generate(fs, dir)?;
+    let (mut k, existed) = find_or_generate(fs, dir)?;
+    if existed && k.resources.is_empty() {
+        // Flux sets this on a user's kustomization without resources (to keep kustomize from
+        // calling it empty); generated objects then carry origin annotations.
+        k.build_metadata = vec!["originAnnotations".to_string()];
+    }
     if let Some(ns) = &o.target_namespace {
         k.namespace = ns.clone();
     }
@@ -67,6 +74,9 @@ pub fn wrapping_kustomization(
         k.components.push(c.clone());
     }
     merge_images(&mut k.images, &o.images);
+    if !o.build_metadata.is_empty() {
+        k.build_metadata = o.build_metadata.clone();
+    }
     Ok(k)
 }
 
@@ -113,7 +123,8 @@ pub fn apply_common_metadata(map: &mut ResMap, o: &Overrides) {
     }
 }
 
-fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
+/// The kustomization of `dir` and whether it was the user's own file.
+fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<(Kustomization, bool)> {
     for name in KUSTOMIZATION_FILE_NAMES {
         let path = if dir.is_empty() {
             name.to_string()
@@ -122,15 +133,15 @@ fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
         };
         if fs.is_file(&path) {
             let bytes = fs.read(&path)?;
-            return crate::build::kustomization_from_str(&String::from_utf8_lossy(&bytes)).map_err(
-                |message| Error::InvalidKustomization {
+            let k = crate::build::kustomization_from_str(&String::from_utf8_lossy(&bytes))
+                .map_err(|message| Error::InvalidKustomization {
                     path: fs.display(&path),
                     message,
-                },
-            );
+                })?;
+            return Ok((k, true));
         }
     }
-    generated_kustomization(fs, dir)
+    Ok((generated_kustomization(fs, dir)?, false))
 }
 
 /// Flux's generated kustomization for a directory without one.

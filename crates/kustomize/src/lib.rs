@@ -30,6 +30,7 @@ pub use resource::{Gvk, ResId, ResMap, Resource};
 
 /// Builds `dir` like Flux: its kustomization if it has one, otherwise one generated from every
 /// YAML file below it; then applies `overrides` (namespace, prefix, patches, images, ...).
+/// Files may lie outside the kustomization's directory (not outside the filesystem root).
 pub fn build_flux(
     fs: &dyn FileSystem,
     dir: &str,
@@ -37,8 +38,10 @@ pub fn build_flux(
     options: Options,
 ) -> Result<ResMap> {
     let common = overrides.clone();
+    // Flux builds with kustomize's LoadRestrictionsNone.
     let options = Options {
         overrides: Some(overrides),
+        load_restrictions: LoadRestrictions::None,
         ..options
     };
     let mut map = Kustomizer::new(options).build(fs, dir)?;

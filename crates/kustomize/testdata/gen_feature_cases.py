@@ -371,8 +371,26 @@ OVR = {
     "all": ({"targetNamespace": "prod", "namePrefix": "p-", "images": [{"name": "busybox", "newName": "alpine"}]},
             "namespace: prod\nnamePrefix: p-\nimages:\n- {name: busybox, newName: alpine}\n"),
 }
+# commonMetadata: Flux sets labels and annotations on each built object's own metadata only
+# (not selectors or templates); builtin transformers limited to metadata are the equivalent.
+OVR["common-metadata"] = (
+    {"commonMetadata": {"labels": {"owner": "team-a"}, "annotations": {"note": "from-flux"}}},
+    "transformers: [common-metadata.yaml]\n")
+COMMON_METADATA = """apiVersion: builtin
+kind: LabelTransformer
+metadata: {name: flux-common-labels}
+labels: {owner: team-a}
+fieldSpecs: [{path: metadata/labels, create: true}]
+---
+apiVersion: builtin
+kind: AnnotationsTransformer
+metadata: {name: flux-common-annotations}
+annotations: {note: from-flux}
+fieldSpecs: [{path: metadata/annotations, create: true}]
+"""
 for n, (o, kust) in OVR.items():
-    flux(f"p-plain-{n}", PLAIN, o, "resources:\n- cm.yaml\n- deploy.yaml\n- svc.yaml\n" + kust)
+    if n != "common-metadata":
+        flux(f"p-plain-{n}", PLAIN, o, "resources:\n- cm.yaml\n- deploy.yaml\n- svc.yaml\n" + kust)
     # with an existing kustomization: Flux wraps it (resources: [the user's], plus overrides)
     with_k = {"input/kustomization.yaml": "resources: [deploy.yaml, svc.yaml, cm.yaml]\ncommonLabels: {app: web}\n"}
     with_k.update(PLAIN)
@@ -382,6 +400,8 @@ for n, (o, kust) in OVR.items():
     for path, text in files_eq.items():
         all_files["flux-equivalent/" + path[len("input/"):]] = text
     all_files["flux-equivalent/kustomization.yaml"] = with_k["input/kustomization.yaml"] + kust
+    if n == "common-metadata":
+        all_files["flux-equivalent/common-metadata.yaml"] = COMMON_METADATA
     case(f"p-kustomization-{n}", all_files, o)
 
 def main():

@@ -69,8 +69,19 @@ fn flux_overrides(text: &str) -> Result<flux::Overrides, String> {
         patches: serde_json::from_value(list("patches")).map_err(|e| e.to_string())?,
         images: serde_json::from_value(list("images")).map_err(|e| e.to_string())?,
         components: serde_json::from_value(list("components")).map_err(|e| e.to_string())?,
+        common_labels: common_metadata(&v, "labels")?,
+        common_annotations: common_metadata(&v, "annotations")?,
         ..flux::Overrides::default()
     })
+}
+
+/// `commonMetadata.<field>` of a `flux.json`.
+fn common_metadata(v: &Value, field: &str) -> Result<indexmap::IndexMap<String, String>, String> {
+    let entries = v
+        .pointer(&format!("/commonMetadata/{field}"))
+        .cloned()
+        .unwrap_or(Value::Object(Default::default()));
+    serde_json::from_value(entries).map_err(|e| e.to_string())
 }
 
 fn known_differences() -> Vec<String> {
