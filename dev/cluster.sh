@@ -41,7 +41,8 @@ wait_until() { # description timeout-seconds command...
 start() { # name command...
   local name=$1
   shift
-  nohup "$@" >"$DIR/logs/$name.log" 2>&1 &
+  # fd 9 holds the lock: the daemons must not inherit it, or the lock outlives this script.
+  nohup "$@" >"$DIR/logs/$name.log" 2>&1 9>&- &
   echo $! >"$DIR/pids/$name.pid"
 }
 

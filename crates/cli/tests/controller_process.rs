@@ -1,33 +1,12 @@
 //! `tether controller` as a process against the real local control plane: it becomes ready,
 //! serves `/healthz`, `/readyz` and `/metrics`, and exits cleanly on SIGTERM.
 
+mod common;
+
 use anyhow::{Context, bail};
-use std::net::TcpListener;
+use common::{free_port, http_get as get};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn get(url: &str) -> Option<(u16, String)> {
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "--max-time",
-            "2",
-            url,
-        ])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n')?;
-    Some((code.trim().parse().ok()?, body.to_string()))
-}
 
 /// Kills the controller if the test fails before stopping it.
 struct KillOnDrop(Child);

@@ -9,6 +9,7 @@ pub mod kustomization;
 pub mod metrics;
 pub mod probes;
 pub mod reconcilers;
+pub mod requests;
 pub mod run;
 pub mod status;
 pub mod triggers;

@@ -25,6 +25,13 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+/// Labels of an API request counter sample.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub verb: String,
+    pub dry_run: String,
+}
+
 /// Labels of the constant `tether_build_info` gauge.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
@@ -37,6 +44,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     pub reconcile_duration: Family<ObjectLabels, Histogram>,
     pub reconcile_total: Family<ResultLabels, Counter>,
+    pub api_requests: Family<RequestLabels, Counter>,
 }
 
 impl Metrics {
@@ -55,6 +63,12 @@ impl Metrics {
             "Total number of reconciliations per controller",
             reconcile_total.clone(),
         );
+        let api_requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "tether_api_requests",
+            "Requests made to the Kubernetes API server, by verb and dry-run.",
+            api_requests.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -70,6 +84,7 @@ impl Metrics {
             registry: Arc::new(registry),
             reconcile_duration,
             reconcile_total,
+            api_requests,
         }
     }
 

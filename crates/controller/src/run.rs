@@ -39,14 +39,16 @@ pub enum RunError {
     Serve(#[source] std::io::Error),
 }
 
-/// Runs the controller with `client` until SIGTERM or SIGINT, then shuts down gracefully.
+/// Runs the controller against the cluster of `config` until SIGTERM or SIGINT, then shuts down
+/// gracefully.
 pub async fn run_until_shutdown(
-    client: kube::Client,
+    config: kube::Config,
     options: ControllerOptions,
 ) -> Result<(), RunError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let readiness = Readiness::default();
     let metrics = Metrics::new();
+    let client = counted_client(config, &metrics)?;
     let health = serve(
         options.health_addr,
         probe_routes(readiness.clone()),
@@ -97,6 +99,15 @@ pub async fn run_until_shutdown(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A client whose every request is counted in `tether_api_requests_total`.
+fn counted_client(config: kube::Config, metrics: &Metrics) -> Result<kube::Client, RunError> {
+    let layer = crate::requests::CountRequests::new(metrics.api_requests.clone());
+    Ok(kube::client::ClientBuilder::try_from(config)
+        .map_err(RunError::ApiServer)?
+        .with_layer(&layer)
+        .build())
 }
 
 async fn serve(

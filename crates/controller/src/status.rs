@@ -71,6 +71,10 @@ impl ConditionSet {
         conditions::set(&mut self.conditions, condition);
     }
 
+    pub fn is_true(&self, type_: &str) -> bool {
+        conditions::is_true(&self.conditions, type_)
+    }
+
     pub fn remove(&mut self, type_: &str) {
         conditions::remove(&mut self.conditions, type_);
     }

@@ -54,6 +54,8 @@ pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus
         status.inventory = to_status_inventory(inventory);
     }
     match &attempt.health {
+        // A passing check keeps its first message: the duration in it must not cause a write.
+        Some(Ok(_)) if conditions.is_true(HEALTHY) => {}
         Some(Ok(message)) => conditions.set(HEALTHY, true, "Succeeded", message.clone()),
         Some(Err(failure)) => {
             conditions.set(HEALTHY, false, failure.reason, failure.message.clone())
