@@ -109,8 +109,10 @@ fn next_run(ks: &Kustomization, ctx: &Context, attempt: &Attempt) -> Duration {
         {
             Duration::from_millis(100)
         }
+        // Flux requeues a missing source like a dependency (`--requeue-dependency`).
         Err(failure)
-            if failure.reason == tether_api::meta::conditions::reasons::DEPENDENCY_NOT_READY =>
+            if failure.reason == tether_api::meta::conditions::reasons::DEPENDENCY_NOT_READY
+                || failure.reason == tether_api::meta::conditions::reasons::ARTIFACT_FAILED =>
         {
             ctx.options.dependency_requeue
         }
