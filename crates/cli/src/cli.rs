@@ -23,6 +23,16 @@ pub enum Command {
     /// Native kustomize: `tether kustomize build DIR` prints what `kustomize build DIR` prints.
     #[command(subcommand)]
     Kustomize(KustomizeCommand),
+    /// Print the status of sources and Kustomizations, as `flux get` does.
+    Get(GetArgs),
+    /// Ask for a reconciliation now and wait for its result, as `flux reconcile` does.
+    Reconcile(ReconcileArgs),
+    /// Stop reconciling an object (sets `spec.suspend`), as `flux suspend` does.
+    Suspend(SuspendArgs),
+    /// Reconcile a suspended object again and wait for its result, as `flux resume` does.
+    Resume(SuspendArgs),
+    /// Print the objects a Kustomization applied as a tree, as `flux tree` does.
+    Tree(TreeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -85,4 +95,143 @@ pub struct InstallArgs {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     tether_core::duration::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Where the Flux objects live and how to reach the cluster; shared by get, reconcile,
+/// suspend, resume and tree.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// The namespace of the objects.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "FLUX_SYSTEM_NAMESPACE",
+        default_value = "flux-system"
+    )]
+    pub namespace: String,
+    /// Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// How long the whole operation may take.
+    #[arg(long, global = true, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// List the objects across all namespaces.
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Skip the header when printing the results.
+    #[arg(long, global = true)]
+    pub no_header: bool,
+    /// Only objects whose condition has a status, e.g. `ready=false` or `ready!=true`.
+    #[arg(long, global = true)]
+    pub status_selector: Option<String>,
+    #[command(subcommand)]
+    pub kind: GetKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GetKind {
+    /// Source statuses.
+    #[command(subcommand, visible_alias = "source")]
+    Sources(GetSourceKind),
+    /// Kustomization statuses.
+    #[command(visible_aliases = ["ks", "kustomization"])]
+    Kustomizations {
+        /// Only the Kustomization with this name.
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GetSourceKind {
+    /// GitRepository statuses.
+    Git {
+        /// Only the GitRepository with this name.
+        name: Option<String>,
+    },
+}
+
+/// A source named on the command line.
+#[derive(Subcommand, Debug)]
+pub enum SourceTarget {
+    /// A GitRepository.
+    Git {
+        /// Name of the GitRepository.
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(subcommand)]
+    pub kind: ReconcileKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReconcileKind {
+    /// Reconcile a source.
+    #[command(subcommand)]
+    Source(SourceTarget),
+    /// Reconcile a Kustomization.
+    #[command(visible_alias = "ks")]
+    Kustomization {
+        /// Name of the Kustomization.
+        name: String,
+        /// Reconcile the Kustomization's source first.
+        #[arg(long)]
+        with_source: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SuspendArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(subcommand)]
+    pub kind: SuspendKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SuspendKind {
+    /// A source.
+    #[command(subcommand)]
+    Source(SourceTarget),
+    /// A Kustomization.
+    #[command(visible_alias = "ks")]
+    Kustomization {
+        /// Name of the Kustomization.
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TreeArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(subcommand)]
+    pub kind: TreeKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TreeKind {
+    /// The objects in a Kustomization's inventory, and theirs for nested Kustomizations.
+    #[command(visible_aliases = ["ks"])]
+    Kustomization {
+        /// Name of the Kustomization.
+        name: String,
+        /// List Flux objects only.
+        #[arg(long)]
+        compact: bool,
+    },
 }

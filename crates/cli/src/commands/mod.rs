@@ -1,8 +1,15 @@
 //! One module per command; `run` dispatches to it.
 
+mod cluster;
 mod controller;
+mod get;
 mod install;
 mod kustomize;
+mod output;
+mod reconcile;
+mod suspend;
+mod toolkit;
+mod tree;
 
 use crate::cli::{Cli, Command};
 
@@ -11,5 +18,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Controller(args) => controller::run(args),
         Command::Install(args) => install::run(args),
         Command::Kustomize(command) => kustomize::run(command),
+        Command::Get(args) => get::run(args),
+        Command::Reconcile(args) => reconcile::run(args),
+        Command::Suspend(args) => suspend::run_suspend(args),
+        Command::Resume(args) => suspend::run_resume(args),
+        Command::Tree(args) => tree::run(args),
     }
 }

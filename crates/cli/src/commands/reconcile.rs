@@ -1,0 +1,254 @@
+//! `tether reconcile source git NAME` and `tether reconcile kustomization NAME [--with-source]`:
+//! set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
+//! controller has handled that request and settled, printing Flux's progress lines.
+
+use super::cluster::{self, get_named, object_label};
+use super::output::{action, success, waiting};
+use super::toolkit::FluxObject;
+use crate::cli::{ReconcileArgs, ReconcileKind, SourceTarget};
+use anyhow::bail;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::Api;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tether_api::kustomize::v1::{Kustomization, SourceKind};
+use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use tether_api::source::v1::GitRepository;
+
+/// How often the object is read while waiting.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
+    cluster::block_on(async {
+        let client = cluster::client(&args.cluster).await?;
+        let deadline = Instant::now() + args.cluster.timeout;
+        let namespace = args.cluster.namespace.as_str();
+        match &args.kind {
+            ReconcileKind::Source(SourceTarget::Git { name }) => {
+                let api = Api::<GitRepository>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
+            }
+            ReconcileKind::Kustomization { name, with_source } => {
+                reconcile_kustomization(&client, namespace, name, *with_source, deadline).await
+            }
+        }
+    })
+}
+
+async fn reconcile_kustomization(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    with_source: bool,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let api = Api::<Kustomization>::namespaced(client.clone(), namespace);
+    if with_source {
+        let kustomization = get_named(&api, namespace, name).await?;
+        ensure_not_suspended(&kustomization, namespace, name)?;
+        let source = &kustomization.spec.source_ref;
+        if source.kind != SourceKind::GitRepository {
+            bail!("cannot reconcile source of kind {}", source.kind);
+        }
+        let source_namespace = source.namespace.as_deref().unwrap_or(namespace);
+        let sources = Api::<GitRepository>::namespaced(client.clone(), source_namespace);
+        reconcile(&sources, source_namespace, &source.name, deadline).await?;
+    }
+    reconcile(&api, namespace, name, deadline).await
+}
+
+/// Requests a reconcile of a not suspended object and waits for a Ready result.
+async fn reconcile<K: FluxObject>(
+    api: &Api<K>,
+    namespace: &str,
+    name: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let object = get_named(api, namespace, name).await?;
+    ensure_not_suspended(&object, namespace, name)?;
+    let kind = K::kind(&());
+    action(&format!(
+        "annotating {kind} {name} in {namespace} namespace"
+    ));
+    let requested = request_reconcile(api, namespace, name, None).await?;
+    success(&format!("{kind} annotated"));
+    waiting(&format!("waiting for {kind} reconciliation"));
+    let object = wait_handled(api, namespace, name, &requested, deadline).await?;
+    if let Some(message) = not_ready_message(&object) {
+        bail!("{kind} reconciliation failed: {message}");
+    }
+    success(&object.success_message());
+    Ok(())
+}
+
+fn ensure_not_suspended<K: FluxObject>(
+    object: &K,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    if object.suspended() {
+        bail!("{} is suspended", object_label::<K>(namespace, name));
+    }
+    Ok(())
+}
+
+/// Sets the reconcile request annotation to now, with `spec` (a merge patch of the spec, e.g.
+/// resuming) in the same write, and returns the value set.
+pub async fn request_reconcile<K: FluxObject>(
+    api: &Api<K>,
+    namespace: &str,
+    name: &str,
+    spec: Option<serde_json::Value>,
+) -> anyhow::Result<String> {
+    let requested = Timestamp::now().to_string();
+    let mut patch = json!({"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: requested}}});
+    if let (Some(spec), Some(fields)) = (spec, patch.as_object_mut()) {
+        fields.insert("spec".to_owned(), spec);
+    }
+    cluster::merge_patch(api, namespace, name, &patch).await?;
+    Ok(requested)
+}
+
+/// Reads the object until it has handled `requested` and settled; fails when it stalls or at
+/// the deadline.
+pub async fn wait_handled<K: FluxObject>(
+    api: &Api<K>,
+    namespace: &str,
+    name: &str,
+    requested: &str,
+    deadline: Instant,
+) -> anyhow::Result<K> {
+    loop {
+        let object = get_named(api, namespace, name).await?;
+        match progress(&object, requested) {
+            Progress::Settled => return Ok(object),
+            Progress::Stalled(message) => {
+                bail!("{} reconciliation failed: {message}", K::kind(&()))
+            }
+            Progress::Pending if Instant::now() >= deadline => bail!(
+                "timed out waiting for {} reconciliation",
+                object_label::<K>(namespace, name)
+            ),
+            Progress::Pending => tokio::time::sleep(POLL_INTERVAL).await,
+        }
+    }
+}
+
+/// Why the object is not Ready: the Ready condition's message, or `None` when Ready is True.
+pub fn not_ready_message<K: FluxObject>(object: &K) -> Option<String> {
+    match object.condition("Ready") {
+        None => Some("status can't be determined".to_owned()),
+        Some(ready) if ready.status != "True" => Some(ready.message.clone()),
+        Some(_) => None,
+    }
+}
+
+/// Where a requested reconcile stands.
+#[derive(Debug, PartialEq)]
+pub enum Progress {
+    /// Not handled yet, or still reconciling.
+    Pending,
+    /// Handled, the status is for the current generation and nothing is in progress.
+    Settled,
+    /// The controller gave up (`Stalled=True`), with its message.
+    Stalled(String),
+}
+
+/// Whether `object` has handled the reconcile request `requested`: kstatus's reading of the
+/// conditions (Reconciling, Stalled, observedGeneration) plus a Ready that is not Unknown.
+pub fn progress<K: FluxObject>(object: &K, requested: &str) -> Progress {
+    let is_true = |type_: &str| object.condition(type_).filter(|c| c.status == "True");
+    if object.last_handled_reconcile_at() != Some(requested)
+        || object.observed_generation() != object.meta().generation
+        || is_true("Reconciling").is_some()
+    {
+        return Progress::Pending;
+    }
+    if let Some(stalled) = is_true("Stalled") {
+        return Progress::Stalled(stalled.message.clone());
+    }
+    match object.condition("Ready") {
+        Some(ready) if ready.status != "Unknown" => Progress::Settled,
+        _ => Progress::Pending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQUESTED: &str = "2024-05-01T10:00:00.123456789Z";
+
+    fn kustomization(generation: i64, status: serde_json::Value) -> Kustomization {
+        let object = json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": "flux-system", "generation": generation},
+            "spec": {"interval": "10m", "prune": true,
+                     "sourceRef": {"kind": "GitRepository", "name": "app"}},
+            "status": status,
+        });
+        serde_json::from_value(object).expect("a valid Kustomization")
+    }
+
+    fn status(handled: &str, conditions: &[(&str, &str)]) -> serde_json::Value {
+        let conditions: Vec<_> = conditions
+            .iter()
+            .map(|(t, s)| {
+                json!({"type": t, "status": s, "reason": "R", "message": format!("{t} {s}"),
+                "lastTransitionTime": "2024-01-01T00:00:00Z"})
+            })
+            .collect();
+        json!({"lastHandledReconcileAt": handled, "observedGeneration": 2,
+               "conditions": conditions, "lastAppliedRevision": "main@sha1:abc"})
+    }
+
+    #[test]
+    fn pending_until_the_request_is_handled() {
+        let old = kustomization(2, status("earlier", &[("Ready", "True")]));
+        assert_eq!(progress(&old, REQUESTED), Progress::Pending);
+    }
+
+    #[test]
+    fn pending_while_reconciling_unknown_or_behind_the_generation() {
+        let reconciling = status(REQUESTED, &[("Ready", "Unknown"), ("Reconciling", "True")]);
+        assert_eq!(
+            progress(&kustomization(2, reconciling), REQUESTED),
+            Progress::Pending
+        );
+        let unknown = status(REQUESTED, &[("Ready", "Unknown")]);
+        assert_eq!(
+            progress(&kustomization(2, unknown), REQUESTED),
+            Progress::Pending
+        );
+        let behind = status(REQUESTED, &[("Ready", "True")]);
+        assert_eq!(
+            progress(&kustomization(3, behind), REQUESTED),
+            Progress::Pending
+        );
+    }
+
+    #[test]
+    fn settled_when_ready_is_decided_and_stalled_fails() {
+        let ready = kustomization(2, status(REQUESTED, &[("Ready", "True")]));
+        assert_eq!(progress(&ready, REQUESTED), Progress::Settled);
+        assert_eq!(not_ready_message(&ready), None);
+        let failed = kustomization(2, status(REQUESTED, &[("Ready", "False")]));
+        assert_eq!(progress(&failed, REQUESTED), Progress::Settled);
+        assert_eq!(not_ready_message(&failed).as_deref(), Some("Ready False"));
+        let stalled = status(REQUESTED, &[("Ready", "False"), ("Stalled", "True")]);
+        assert_eq!(
+            progress(&kustomization(2, stalled), REQUESTED),
+            Progress::Stalled("Stalled True".into())
+        );
+    }
+
+    #[test]
+    fn requests_are_rfc3339_utc_like_go_rfc3339nano() {
+        let now = Timestamp::now().to_string();
+        assert!(now.ends_with('Z'), "{now}");
+        assert!(
+            !now.contains(".") || !now.trim_end_matches('Z').ends_with('0'),
+            "{now}"
+        );
+    }
+}

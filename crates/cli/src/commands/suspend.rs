@@ -1,0 +1,85 @@
+//! `tether suspend` and `tether resume` (`kustomization NAME`, `source git NAME`): set or clear
+//! `spec.suspend`; resume also requests a reconcile in the same write and waits for its result,
+//! printing Flux's lines.
+
+use super::cluster::{self, get_named};
+use super::output::{action, success, waiting};
+use super::reconcile::{not_ready_message, request_reconcile, wait_handled};
+use super::toolkit::FluxObject;
+use crate::cli::{SourceTarget, SuspendArgs, SuspendKind};
+use anyhow::bail;
+use kube::api::Api;
+use serde_json::json;
+use std::time::Instant;
+use tether_api::kustomize::v1::Kustomization;
+use tether_api::source::v1::GitRepository;
+
+pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
+    cluster::block_on(async {
+        let client = cluster::client(&args.cluster).await?;
+        let namespace = args.cluster.namespace.as_str();
+        match &args.kind {
+            SuspendKind::Source(SourceTarget::Git { name }) => {
+                suspend::<GitRepository>(client, namespace, name).await
+            }
+            SuspendKind::Kustomization { name } => {
+                suspend::<Kustomization>(client, namespace, name).await
+            }
+        }
+    })
+}
+
+pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
+    cluster::block_on(async {
+        let client = cluster::client(&args.cluster).await?;
+        let deadline = Instant::now() + args.cluster.timeout;
+        let namespace = args.cluster.namespace.as_str();
+        match &args.kind {
+            SuspendKind::Source(SourceTarget::Git { name }) => {
+                resume::<GitRepository>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Kustomization { name } => {
+                resume::<Kustomization>(client, namespace, name, deadline).await
+            }
+        }
+    })
+}
+
+async fn suspend<K: FluxObject>(
+    client: kube::Client,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let api = Api::<K>::namespaced(client, namespace);
+    get_named(&api, namespace, name).await?;
+    let human = K::HUMAN_KIND;
+    action(&format!(
+        "suspending {human} {name} in {namespace} namespace"
+    ));
+    cluster::merge_patch(&api, namespace, name, &json!({"spec": {"suspend": true}})).await?;
+    success(&format!("{human} suspended"));
+    Ok(())
+}
+
+async fn resume<K: FluxObject>(
+    client: kube::Client,
+    namespace: &str,
+    name: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let api = Api::<K>::namespaced(client, namespace);
+    get_named(&api, namespace, name).await?;
+    let (human, kind) = (K::HUMAN_KIND, K::kind(&()));
+    action(&format!("resuming {human} {name} in {namespace} namespace"));
+    let unsuspend = json!({"suspend": null});
+    let requested = request_reconcile(&api, namespace, name, Some(unsuspend)).await?;
+    success(&format!("{human} resumed"));
+    waiting(&format!("waiting for {kind} reconciliation"));
+    let object = wait_handled(&api, namespace, name, &requested, deadline).await?;
+    if let Some(message) = not_ready_message(&object) {
+        bail!("{kind} {name} reconciliation failed: {message}");
+    }
+    success(&format!("{kind} {name} reconciliation completed"));
+    success(&object.success_message());
+    Ok(())
+}
