@@ -173,3 +173,63 @@ pub fn condition(object: &serde_json::Value, type_: &str) -> Option<(String, Str
             (text("status"), text("reason"), text("message"))
         })
 }
+
+/// A Deployment `web` with `replicas` nginx pods, as YAML.
+pub fn deployment_yaml(replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"
+    )
+}
+
+/// A Service `web` in front of the Deployment of [`deployment_yaml`], as YAML.
+pub const SERVICE_YAML: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n";
+
+/// A namespace with the CRDs installed, an SSH git server with a deploy key, a repository whose
+/// `master` holds `deploy/{deployment,service}.yaml`, the Secret holding the key, and a
+/// GitRepository `app` polling at `interval`.
+pub struct GitSourceFixture {
+    pub client: kube::Client,
+    pub ns: tether_testkit::cluster::TestNamespace,
+    pub repo: tether_testkit::git::GitRepoFixture,
+    _server: tether_testkit::git::SshGitServer,
+}
+
+impl GitSourceFixture {
+    pub async fn start(prefix: &str, interval: &str) -> anyhow::Result<Self> {
+        use k8s_openapi::api::core::v1::Secret;
+        use kube::api::PostParams;
+        use tether_testkit::cluster::{TestNamespace, client, install_crds};
+        let client = client().await?;
+        install_crds(&client, tether_api::crds()).await?;
+        let ns = TestNamespace::create(&client, prefix).await?;
+        let repo = tether_testkit::git::GitRepoFixture::new("app")?;
+        let server = tether_testkit::git::SshGitServer::start()?;
+        let secret: Secret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "ssh-credentials"},
+            "stringData": {"identity": server.private_key_pem()?, "known_hosts": server.known_hosts()?}
+        }))?;
+        ns.api::<Secret>()
+            .create(&PostParams::default(), &secret)
+            .await?;
+        let files = [
+            ("deploy/deployment.yaml", deployment_yaml(2)),
+            ("deploy/service.yaml", SERVICE_YAML.to_owned()),
+        ];
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+        repo.commit("master", &files, "first")?;
+        let source: tether_api::source::v1::GitRepository =
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": "app", "namespace": ns.name},
+                "spec": {"url": server.repo_url(&repo.bare_path()), "interval": interval,
+                         "ref": {"branch": "master"}, "secretRef": {"name": "ssh-credentials"}}
+            }))?;
+        ns.api().create(&PostParams::default(), &source).await?;
+        Ok(Self {
+            client,
+            ns,
+            repo,
+            _server: server,
+        })
+    }
+}

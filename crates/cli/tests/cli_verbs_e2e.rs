@@ -1,0 +1,249 @@
+//! The Flux verbs end to end: `tether get`, `reconcile`, `suspend`, `resume` and `tree` run as
+//! processes against the local control plane, a `tether controller` and an SSH git server.
+//! The GitRepository polls every 10m, so only a reconcile request can pick up a push.
+
+mod common;
+
+use anyhow::Context;
+use common::{ControllerProcess, GitSourceFixture, condition, deployment_yaml};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, PostParams};
+use std::process::Output;
+use std::time::Duration;
+use tether_api::kustomize::v1::Kustomization;
+use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// Runs `tether ARGS` against the test cluster, with no Flux namespace from the environment.
+async fn tether(args: &[&str]) -> anyhow::Result<Output> {
+    let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("FLUX_SYSTEM_NAMESPACE")
+        .output()
+        .await
+        .context("cannot run tether")
+}
+
+/// Runs `tether ARGS`, requires success and returns `(stdout, stderr)`.
+async fn tether_ok(args: &[&str]) -> anyhow::Result<(String, String)> {
+    let output = tether(args).await?;
+    let (stdout, stderr) = texts(&output);
+    anyhow::ensure!(
+        output.status.success(),
+        "tether {args:?} failed with {}:\n{stdout}\n{stderr}",
+        output.status
+    );
+    Ok((stdout, stderr))
+}
+
+fn texts(output: &Output) -> (String, String) {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (text(&output.stdout), text(&output.stderr))
+}
+
+/// The cells of the table row whose NAME is `name`, trimmed.
+fn row<'a>(table: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    table
+        .lines()
+        .map(|line| line.split('\t').map(str::trim).collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&name))
+}
+
+fn kustomization(name: &str, ns: &str) -> anyhow::Result<Kustomization> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"interval": "10m", "path": "./deploy", "prune": true, "targetNamespace": ns,
+                 "sourceRef": {"kind": "GitRepository", "name": "app"}}
+    }))?)
+}
+
+async fn wait_ready(api: &Api<Kustomization>, name: &str) -> anyhow::Result<Kustomization> {
+    wait_for(api, name, WAIT, |ks| {
+        let value = serde_json::to_value(ks).unwrap_or_default();
+        condition(&value, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await
+}
+
+#[tokio::test]
+async fn flux_verbs_drive_a_kustomization() -> anyhow::Result<()> {
+    let f = GitSourceFixture::start("verbs", "10m").await?;
+    let ns = f.ns.name.as_str();
+    let _controller = ControllerProcess::start(ns, &[])?;
+    let api: Api<Kustomization> = f.ns.api();
+    api.create(&PostParams::default(), &kustomization("app", ns)?)
+        .await?;
+    wait_ready(&api, "app").await?;
+
+    // get: the Ready Kustomization with its (shortened) revision, and its source.
+    let first = f.repo.rev_parse("master")?;
+    let revision = format!("master@sha1:{}", &first[..8]);
+    let (table, _) = tether_ok(&["get", "kustomizations", "-n", ns]).await?;
+    assert!(table.starts_with("NAME\tREVISION"), "{table}");
+    let applied = format!("Applied revision: {revision}");
+    assert_eq!(
+        row(&table, "app"),
+        Some(vec!["app", &revision, "False", "True", &applied, ""]),
+        "{table}"
+    );
+    let (sources, _) = tether_ok(&["get", "sources", "git", "app", "-n", ns]).await?;
+    assert_eq!(row(&sources, "app").map(|r| r[1]), Some(revision.as_str()));
+    let (failing, _) =
+        tether_ok(&["get", "ks", "--status-selector", "ready=false", "-n", ns]).await?;
+    assert_eq!(failing.lines().count(), 1, "only the header: {failing}");
+
+    reconcile_with_source_applies_a_push(&f).await?;
+    suspend_and_resume(&f, &api).await?;
+
+    // tree: what the Kustomization applied.
+    let (tree, _) = tether_ok(&["tree", "kustomization", "app", "-n", ns]).await?;
+    let mut lines: Vec<&str> = tree.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(format!("Kustomization/{ns}/app").as_str())
+    );
+    lines.sort_unstable();
+    let deployment = format!("── Deployment/{ns}/web");
+    let service = format!("── Service/{ns}/web");
+    assert!(lines.iter().any(|l| l.ends_with(&deployment)), "{tree}");
+    assert!(lines.iter().any(|l| l.ends_with(&service)), "{tree}");
+    assert!(tree.contains("└── "), "{tree}");
+
+    reconcile_reports_a_failed_build(&f).await
+}
+
+/// A broken commit: `reconcile` waits for the failed attempt, prints the Ready message after
+/// `✗` and exits non-zero.
+async fn reconcile_reports_a_failed_build(f: &GitSourceFixture) -> anyhow::Result<()> {
+    let ns = f.ns.name.as_str();
+    let broken = [(
+        "deploy/broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n",
+    )];
+    f.repo.commit("master", &broken, "break it")?;
+    let output = tether(&["reconcile", "ks", "app", "--with-source", "-n", ns]).await?;
+    let (_, log) = texts(&output);
+    assert!(!output.status.success(), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("✗ Kustomization reconciliation failed: ") && last.contains("broken.yaml"),
+        "{log}"
+    );
+    Ok(())
+}
+
+/// A push is invisible until `reconcile kustomization --with-source`, which fetches it, applies
+/// it and says so.
+async fn reconcile_with_source_applies_a_push(f: &GitSourceFixture) -> anyhow::Result<()> {
+    let ns = f.ns.name.as_str();
+    let deployment = deployment_yaml(3);
+    let files = [("deploy/deployment.yaml", deployment.as_str())];
+    f.repo.commit("master", &files, "scale to 3")?;
+    let head = f.repo.rev_parse("master")?;
+    let (_, log) = tether_ok(&[
+        "reconcile",
+        "kustomization",
+        "app",
+        "--with-source",
+        "-n",
+        ns,
+    ])
+    .await?;
+    let expected = [
+        format!("► annotating GitRepository app in {ns} namespace"),
+        "✔ GitRepository annotated".to_owned(),
+        "◎ waiting for GitRepository reconciliation".to_owned(),
+        format!("✔ fetched revision master@sha1:{head}"),
+        format!("► annotating Kustomization app in {ns} namespace"),
+        "✔ Kustomization annotated".to_owned(),
+        "◎ waiting for Kustomization reconciliation".to_owned(),
+        format!("✔ applied revision master@sha1:{head}"),
+    ];
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected);
+    let web = f.ns.api::<Deployment>().get("web").await?;
+    assert_eq!(web.spec.and_then(|s| s.replicas), Some(3));
+    Ok(())
+}
+
+/// `suspend` sets spec.suspend (and `get` shows it, `reconcile` refuses); `resume` clears it,
+/// waits for the reconcile and applies what was pushed meanwhile.
+async fn suspend_and_resume(f: &GitSourceFixture, api: &Api<Kustomization>) -> anyhow::Result<()> {
+    let ns = f.ns.name.as_str();
+    let (_, log) = tether_ok(&["suspend", "kustomization", "app", "-n", ns]).await?;
+    assert_eq!(
+        log,
+        format!("► suspending kustomization app in {ns} namespace\n✔ kustomization suspended\n")
+    );
+    assert_eq!(api.get("app").await?.spec.suspend, Some(true));
+    let (table, _) = tether_ok(&["get", "ks", "app", "-n", ns]).await?;
+    assert_eq!(row(&table, "app").map(|r| r[2]), Some("True"), "{table}");
+    let refused = tether(&["reconcile", "ks", "app", "-n", ns]).await?;
+    assert!(!refused.status.success());
+    let suspended = format!("✗ Kustomization '{ns}/app' is suspended");
+    assert!(
+        texts(&refused).1.contains(&suspended),
+        "{:?}",
+        texts(&refused)
+    );
+
+    let deployment = deployment_yaml(4);
+    let files = [("deploy/deployment.yaml", deployment.as_str())];
+    f.repo.commit("master", &files, "scale to 4")?;
+    tether_ok(&["reconcile", "source", "git", "app", "-n", ns]).await?;
+    let head = f.repo.rev_parse("master")?;
+    let (_, log) = tether_ok(&["resume", "ks", "app", "-n", ns]).await?;
+    assert!(
+        log.starts_with(&format!(
+            "► resuming kustomization app in {ns} namespace\n✔ kustomization resumed\n"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("✔ Kustomization app reconciliation completed"),
+        "{log}"
+    );
+    assert!(
+        log.ends_with(&format!("✔ applied revision master@sha1:{head}\n")),
+        "{log}"
+    );
+    assert_eq!(api.get("app").await?.spec.suspend, None);
+    let web = f.ns.api::<Deployment>().get("web").await?;
+    assert_eq!(web.spec.and_then(|s| s.replicas), Some(4));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_object_fails_with_its_name() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "verbs-missing").await?;
+    let ns = ns.name.as_str();
+    let missing = format!("✗ Kustomization '{ns}/nope' not found");
+    for verb in [
+        &["reconcile", "kustomization", "nope"][..],
+        &["suspend", "kustomization", "nope"],
+        &["resume", "ks", "nope"],
+        &["tree", "kustomization", "nope"],
+    ] {
+        let output = tether(&[verb, &["-n", ns]].concat()).await?;
+        let (_, stderr) = texts(&output);
+        assert!(!output.status.success(), "{verb:?} succeeded");
+        assert_eq!(stderr.trim_end(), missing, "{verb:?}");
+    }
+    let output = tether(&["get", "ks", "nope", "-n", ns]).await?;
+    assert!(!output.status.success());
+    assert_eq!(
+        texts(&output).1.trim_end(),
+        format!("✗ Kustomization object 'nope' not found in \"{ns}\" namespace")
+    );
+    let output = tether(&["reconcile", "source", "git", "nope", "-n", ns]).await?;
+    assert_eq!(
+        texts(&output).1.trim_end(),
+        format!("✗ GitRepository '{ns}/nope' not found")
+    );
+    Ok(())
+}
