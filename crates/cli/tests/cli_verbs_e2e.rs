@@ -247,3 +247,33 @@ async fn a_missing_object_fails_with_its_name() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn tree_descends_into_nested_kustomizations() -> anyhow::Result<()> {
+    let f = GitSourceFixture::start("verbs-tree", "10m").await?;
+    let ns = f.ns.name.as_str();
+    let child = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: {ns}\nspec:\n  interval: 10m\n  path: ./deploy\n  prune: true\n  targetNamespace: {ns}\n  sourceRef: {{kind: GitRepository, name: app}}\n"
+    );
+    f.repo
+        .commit("master", &[("clusters/child.yaml", &child)], "child")?;
+    let _controller = ControllerProcess::start(ns, &[])?;
+    let api: Api<Kustomization> = f.ns.api();
+    let mut parent = kustomization("parent", ns)?;
+    parent.spec.path = Some("./clusters".into());
+    api.create(&PostParams::default(), &parent).await?;
+    wait_ready(&api, "parent").await?;
+    wait_ready(&api, "child").await?;
+
+    let (tree, _) = tether_ok(&["tree", "ks", "parent", "-n", ns]).await?;
+    let expected = format!(
+        "Kustomization/{ns}/parent\n└── Kustomization/{ns}/child\n    ├── Service/{ns}/web\n    └── Deployment/{ns}/web\n\n"
+    );
+    assert_eq!(tree, expected);
+    let (compact, _) = tether_ok(&["tree", "ks", "parent", "--compact", "-n", ns]).await?;
+    assert_eq!(
+        compact,
+        format!("Kustomization/{ns}/parent\n└── Kustomization/{ns}/child\n\n")
+    );
+    Ok(())
+}
