@@ -67,9 +67,10 @@ async fn list<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Resu
         .with_context(|| format!("cannot list {kind} objects"))?
         .items;
     if objects.is_empty() {
-        let scope = match args.all_namespaces {
-            true => "any".to_owned(),
-            false => format!("{namespace:?}"),
+        let scope = if args.all_namespaces {
+            "any".to_owned()
+        } else {
+            format!("{namespace:?}")
         };
         match name {
             Some(name) => bail!("{kind} object '{name}' not found in {scope} namespace"),
