@@ -62,7 +62,7 @@ make_pki() {
     rm -f "$1.csr" "$1.ext"
   }
   sign apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1"
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1"
   sign admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth"
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
@@ -112,7 +112,7 @@ start_apiserver() {
     --client-ca-file="$PKI/ca.crt" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 \
+    --service-cluster-ip-range=10.96.0.0/16 \
     --authorization-mode=RBAC --allow-privileged=true \
     --cert-dir="$DIR/apiserver-certs"
   wait_until kube-apiserver 120 api /readyz
@@ -181,7 +181,11 @@ cmd_up() {
   fi
   BIN=$("$HERE/testbin.sh" | tail -n 1)
   stop_all
-  [[ -f $PKI/admin.crt ]] || make_pki
+  # The serving certificate names the first Service IP; regenerate PKI made for another range.
+  if ! openssl x509 -in "$PKI/apiserver.crt" -noout -text 2>/dev/null | grep -q "IP Address:10.96.0.1"; then
+    rm -rf "$PKI"
+    make_pki
+  fi
   write_kubeconfig
   log "starting control plane on https://127.0.0.1:$API_PORT (logs in $DIR/logs)"
   start_etcd

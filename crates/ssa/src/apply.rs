@@ -241,24 +241,34 @@ impl ResourceManager {
         Ok(change_set)
     }
 
-    /// Decides what to do with one object without writing anything.
+    /// Decides what to do with one object without writing anything. The dry-run comes first:
+    /// when it shows the object does not exist yet there is nothing live to read, skip on or
+    /// compare with, so creating costs no GET.
     async fn plan(&self, desired: &Desired, opts: &ApplyOptions) -> Result<Planned, ApplyError> {
         let (target, body) = self.locate(desired).await?;
-        let live = request::get(self.client(), &target)
-            .await
-            .map_err(|source| query_error(&target, source))?;
         let planned = |action, write| Planned {
             target: target.clone(),
             body: body.clone(),
             action,
             write,
         };
-        if skips(&body, live.as_ref(), opts) {
+        if opts.exclusion_selector.matches(&body) {
             return Ok(planned(Action::Skipped, Write::Nothing));
         }
         let dry_run =
             request::server_side_apply(self.client(), &target, &body, self.field_manager(), true)
                 .await;
+        if let Ok(result) = &dry_run
+            && meta_str(result, "resourceVersion").is_empty()
+        {
+            return Ok(planned(Action::Created, Write::Apply { cleanup: None }));
+        }
+        let live = request::get(self.client(), &target)
+            .await
+            .map_err(|source| query_error(&target, source))?;
+        if skips(&body, live.as_ref(), opts) {
+            return Ok(planned(Action::Skipped, Write::Nothing));
+        }
         let dry_run = match dry_run {
             Ok(result) => result,
             Err(e) if forces_recreate(&body, live.as_ref(), &e, opts) => {

@@ -12,7 +12,7 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let client = kube::Client::try_default()
+        let config = kube::Config::infer()
             .await
             .context("cannot load a kubeconfig or the in-cluster configuration")?;
         let options = ControllerOptions {
@@ -27,7 +27,7 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 ..ReconcilerOptions::default()
             },
         };
-        run_until_shutdown(client, options).await?;
+        run_until_shutdown(config, options).await?;
         Ok(())
     })
 }

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# bench/sync/run.sh -- N applications (default 1000) in one Git repository, one Kustomization
+# each (Deployment with 0 replicas, ServiceAccount, Service, Ingress), synced by one
+# `tether controller` against a fresh local control plane. Prints:
+#   - seconds from controller start until every Kustomization is Ready, the controller's peak
+#     RSS, and the API requests it made (by verb, dry-runs apart);
+#   - then a no-op resync (the controller restarted over the same storage: every Kustomization
+#     reconciled again at an unchanged revision): seconds and write requests.
+# Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 10)
+set -euo pipefail
+shopt -s extglob
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+APPS=${1:-1000}
+CONCURRENT=${CONCURRENT:-10}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target}
+# A cluster of its own, started fresh, so earlier runs' objects do not weigh on this one.
+export TETHER_CLUSTER_DIR=$HOME/.cache/tether/bench-cluster TETHER_API_PORT=16445
+export TETHER_ETCD_PORT=23793 TETHER_ETCD_PEER_PORT=23803
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  dev/cluster.sh down >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+log() { echo "bench: $*" >&2; }
+
+dev/deps.sh
+dev/cluster.sh down >/dev/null 2>&1 || true
+KUBECONFIG=$(dev/cluster.sh up | tail -n 1)
+export KUBECONFIG
+log "building tether (release)"
+cargo build -q --release -p tether -p tether-testkit --bins
+BIN=$CARGO_TARGET_DIR/release
+
+log "generating $APPS applications"
+git init -q --bare -b main "$WORK/git/apps.git"
+git init -q -b main "$WORK/tree"
+for ((i = 1; i <= APPS; i++)); do
+  app=$(printf 'app-%04d' "$i")
+  mkdir -p "$WORK/tree/apps/$app"
+  cat >"$WORK/tree/apps/$app/app.yaml" <<EOF
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: $app
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $app
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: $app}
+  template:
+    metadata:
+      labels: {app: $app}
+    spec:
+      serviceAccountName: $app
+      containers:
+      - name: app
+        image: nginx:1.27
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: $app
+spec:
+  selector: {app: $app}
+  ports:
+  - port: 80
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: $app
+spec:
+  rules:
+  - host: $app.example.test
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: {name: $app, port: {number: 80}}
+EOF
+done
+git -C "$WORK/tree" add -A
+git -C "$WORK/tree" -c user.name=bench -c user.email=bench@example.test commit -qm "$APPS apps"
+git -C "$WORK/tree" push -q "$WORK/git/apps.git" main
+
+"$BIN/tether-git-serve" "$WORK/git" bench bench-password >"$WORK/serve.out" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [[ -s $WORK/serve.out ]] && break; sleep 0.1; done
+URL="$(head -n 1 "$WORK/serve.out")/apps.git"
+
+log "creating CRDs, namespaces and $APPS Kustomizations"
+"$BIN/tether" install --export --crds-only | kubectl apply --server-side -f - >/dev/null
+kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
+kubectl create namespace bench >/dev/null
+kubectl create namespace bench-apps >/dev/null
+kubectl -n bench create secret generic git-auth --from-literal=username=bench \
+  --from-literal=password=bench-password >/dev/null
+{
+  cat <<EOF
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: apps, namespace: bench}
+spec: {url: "$URL", interval: 1h, ref: {branch: main}, secretRef: {name: git-auth}}
+EOF
+  for ((i = 1; i <= APPS; i++)); do
+    printf -- '---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: app-%04d, namespace: bench}\nspec: {interval: 1h, path: ./apps/app-%04d, prune: true, targetNamespace: bench-apps, sourceRef: {kind: GitRepository, name: apps}}\n' "$i" "$i"
+  done
+} >"$WORK/objects.yaml"
+kubectl create -f "$WORK/objects.yaml" >/dev/null
+
+ready_count() {
+  kubectl -n bench get kustomizations.kustomize.toolkit.fluxcd.io -o json |
+    jq '[.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
+}
+
+metric_sum() { # metrics-file verb-regex dry-run(true|false|.*)
+  grep -E "^tether_api_requests_total\{verb=\"$2\",dry_run=\"$3\"\}" "$1" | awk '{s += $2} END {print s + 0}'
+}
+
+start_controller() { # metrics-port
+  "$BIN/tether" controller --watch-namespace bench --storage-path "$WORK/storage" \
+    --health-addr 127.0.0.1:0 --metrics-addr "127.0.0.1:$1" --concurrent "$CONCURRENT" \
+    --log-encoding json 2>"$WORK/controller-$1.log" &
+  CONTROLLER=$!
+  PIDS+=("$CONTROLLER")
+}
+
+report_requests() { # metrics-file
+  local f=$1
+  echo "  API requests: $(metric_sum "$f" '[a-z]+' '[a-z]+') total;" \
+    "gets/lists $(metric_sum "$f" get false), watches $(metric_sum "$f" watch false)," \
+    "dry-run patches $(metric_sum "$f" patch true)," \
+    "writes $(metric_sum "$f" '(create|update|patch|delete)' false)"
+}
+
+cpu_seconds() { # pid: user+system CPU seconds so far
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+cpu_snapshot() { # controller-pid: "name=seconds ..." for tether and the control plane
+  local out="tether=$(cpu_seconds "$1")" name
+  for name in kube-apiserver etcd kube-controller-manager; do
+    out+=" $name=$(cpu_seconds "$(cat "$TETHER_CLUSTER_DIR/pids/$name.pid")")"
+  done
+  echo "$out"
+}
+cpu_delta() { # before after
+  paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
+    awk '{split($1, a, "="); split($2, b, "="); printf "%s %.1fs, ", a[1], b[2] - a[2]}' | sed 's/, $//'
+}
+
+log "starting tether controller; waiting for $APPS Ready Kustomizations"
+cpu_before=$(cpu_snapshot $$)
+start_controller 18080
+started=$(date +%s.%N)
+# Cheap polling (the controller's own counter of successful reconciles), then one authoritative
+# LIST: polling 1000 objects every second would load the apiserver being measured.
+successes() {
+  curl -s "http://127.0.0.1:$1/metrics" |
+    grep -E '^controller_runtime_reconcile_total\{controller="kustomization",result="success"' |
+    awk '{s += $2} END {print s + 0}'
+}
+until (($(successes 18080) >= APPS)) && (($(ready_count) >= APPS)); do sleep 0.2; done
+elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%.1f", a - b}')
+peak=$(awk '/VmHWM/ {print $2}' "/proc/$CONTROLLER/status")
+cpu_after=$(cpu_snapshot "$CONTROLLER")
+cpu_before=${cpu_before/tether=*([0-9.])/tether=0}
+curl -s http://127.0.0.1:18080/metrics >"$WORK/metrics-initial.txt"
+echo "initial sync: $APPS Kustomizations Ready in ${elapsed}s; controller peak RSS $((peak / 1024)) MiB"
+echo "  CPU: $(cpu_delta "$cpu_before" "$cpu_after")"
+report_requests "$WORK/metrics-initial.txt"
+
+kill "$CONTROLLER"
+wait "$CONTROLLER" 2>/dev/null || true
+log "restarting the controller over the same storage: a no-op resync of every Kustomization"
+start_controller 18081
+started=$(date +%s.%N)
+reconciled() {
+  curl -s http://127.0.0.1:18081/metrics |
+    grep -E '^controller_runtime_reconcile_total\{controller="kustomization"' | awk '{s += $2} END {print s + 0}'
+}
+while (($(reconciled) < APPS)); do sleep 0.2; done
+elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%.1f", a - b}')
+curl -s http://127.0.0.1:18081/metrics >"$WORK/metrics-resync.txt"
+echo "no-op resync: $APPS Kustomizations reconciled in ${elapsed}s"
+report_requests "$WORK/metrics-resync.txt"
