@@ -22,7 +22,10 @@ impl<S> tower::Layer<S> for CountRequests {
     type Service = Counted<S>;
 
     fn layer(&self, inner: S) -> Counted<S> {
-        Counted { inner, counts: self.counts.clone() }
+        Counted {
+            inner,
+            counts: self.counts.clone(),
+        }
     }
 }
 
@@ -63,12 +66,19 @@ fn labels_of<B>(request: &http::Request<B>) -> RequestLabels {
         http::Method::DELETE => "delete",
         _ => "other",
     };
-    RequestLabels { verb: verb.to_owned(), dry_run: has("dryRun=All").to_string() }
+    RequestLabels {
+        verb: verb.to_owned(),
+        dry_run: has("dryRun=All").to_string(),
+    }
 }
 
 /// Whether a request with these labels changes the cluster.
 pub fn is_write(labels: &RequestLabels) -> bool {
-    labels.dry_run != "true" && matches!(labels.verb.as_str(), "create" | "update" | "patch" | "delete")
+    labels.dry_run != "true"
+        && matches!(
+            labels.verb.as_str(),
+            "create" | "update" | "patch" | "delete"
+        )
 }
 
 #[cfg(test)]
@@ -76,17 +86,34 @@ mod tests {
     use super::*;
 
     fn labels(method: http::Method, uri: &str) -> RequestLabels {
-        let request = http::Request::builder().method(method).uri(uri).body(()).unwrap_or_default();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(())
+            .unwrap_or_default();
         labels_of(&request)
     }
 
     #[test]
     fn dry_run_patches_are_not_writes() {
-        let dry = labels(http::Method::PATCH, "/apis/apps/v1/namespaces/a/deployments/w?dryRun=All&fieldManager=x");
+        let dry = labels(
+            http::Method::PATCH,
+            "/apis/apps/v1/namespaces/a/deployments/w?dryRun=All&fieldManager=x",
+        );
         assert_eq!(dry.verb, "patch");
         assert!(!is_write(&dry));
-        assert!(is_write(&labels(http::Method::PATCH, "/api/v1/namespaces/a/services/s?fieldManager=x")));
-        assert_eq!(labels(http::Method::GET, "/api/v1/pods?watch=true&resourceVersion=1").verb, "watch");
+        assert!(is_write(&labels(
+            http::Method::PATCH,
+            "/api/v1/namespaces/a/services/s?fieldManager=x"
+        )));
+        assert_eq!(
+            labels(
+                http::Method::GET,
+                "/api/v1/pods?watch=true&resourceVersion=1"
+            )
+            .verb,
+            "watch"
+        );
         assert!(!is_write(&labels(http::Method::GET, "/api/v1/pods")));
     }
 }

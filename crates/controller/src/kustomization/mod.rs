@@ -6,6 +6,7 @@ mod apply;
 mod build;
 mod failure;
 mod finalize;
+mod history;
 mod inputs;
 mod outcome;
 
@@ -125,8 +126,10 @@ fn next_run(ks: &Kustomization, ctx: &Context, attempt: &Attempt) -> Duration {
 
 /// Runs the pipeline; every failure is captured in the attempt, never propagated.
 async fn run_steps(ks: &Kustomization, ctx: &Context) -> Attempt {
+    let started = Instant::now();
     let mut attempt = Attempt::new(ks);
     attempt.result = steps(ks, ctx, &mut attempt).await;
+    attempt.took = started.elapsed();
     attempt
 }
 
@@ -148,6 +151,7 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     })
     .await
     .map_err(|e| Failure::build(format!("build task failed: {e}")))??;
+    attempt.digest = Some(history::digest_of(&objects));
     let manager = apply::manager_for(ks, ctx);
     let change_set = apply::apply(ks, &manager, objects).await?;
     let new_inventory = Inventory::from_change_set(&change_set);

@@ -27,6 +27,10 @@ pub struct Attempt {
     pub pruned: ChangeSet,
     /// The health check's result, when one ran.
     pub health: Option<Result<String, Failure>>,
+    /// Digest of the built objects, once built.
+    pub digest: Option<String>,
+    /// How long the pipeline ran.
+    pub took: Duration,
 }
 
 impl Attempt {
@@ -38,6 +42,8 @@ impl Attempt {
             change_set: ChangeSet::new(),
             pruned: ChangeSet::new(),
             health: None,
+            digest: None,
+            took: Duration::ZERO,
         }
     }
 }
@@ -78,6 +84,21 @@ pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus
                 status.observed_generation = generation;
             }
         }
+    }
+    if let Some(digest) = &attempt.digest {
+        let outcome = match &attempt.result {
+            Ok(()) => reasons::RECONCILIATION_SUCCEEDED,
+            Err(failure) => failure.reason,
+        };
+        let mut snapshots = status.history.take().unwrap_or_default();
+        super::history::record(
+            &mut snapshots,
+            digest,
+            outcome,
+            attempt.took,
+            attempt.revision.as_deref(),
+        );
+        status.history = Some(snapshots);
     }
     status.conditions = Some(conditions.into_sorted());
     if let Some(requested) = requested_at(ks) {
