@@ -121,7 +121,10 @@ mod tests {
     fn digest_depends_on_every_object() {
         let a = serde_json::json!({"kind": "A"});
         let b = serde_json::json!({"kind": "B"});
-        assert_ne!(digest_of(std::slice::from_ref(&a)), digest_of(&[a.clone(), b]));
+        assert_ne!(
+            digest_of(std::slice::from_ref(&a)),
+            digest_of(&[a.clone(), b])
+        );
         assert!(digest_of(&[a]).starts_with("sha256:"));
     }
 }
