@@ -5,25 +5,16 @@
 mod common;
 
 use anyhow::Context;
-use common::{ControllerProcess, condition};
+use common::{ControllerProcess, GitSourceFixture, condition, deployment_yaml};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
-use tether_testkit::git::{GitRepoFixture, SshGitServer};
+use tether_testkit::cluster::{TestNamespace, wait_for};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn deployment_yaml(replicas: u32) -> String {
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"
-    )
-}
-
-const SERVICE_YAML: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n";
 
 fn resource(group: &str, version: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
@@ -34,14 +25,6 @@ fn kustomizations(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
         client.clone(),
         ns,
         &resource("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
-    )
-}
-
-fn git_repositories(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        client.clone(),
-        ns,
-        &resource("source.toolkit.fluxcd.io", "v1", "GitRepository"),
     )
 }
 
@@ -71,54 +54,6 @@ async fn wait_ready_where(
     Ok(serde_json::to_value(object)?)
 }
 
-/// A namespace with the CRDs installed, an SSH git server with a deploy key, a repository, the
-/// Secret holding the key and a GitRepository polling every 2s.
-struct Setup {
-    client: kube::Client,
-    ns: TestNamespace,
-    repo: GitRepoFixture,
-    _server: SshGitServer,
-}
-
-async fn setup(prefix: &str) -> anyhow::Result<Setup> {
-    let client = client().await?;
-    install_crds(&client, tether_api::crds()).await?;
-    let ns = TestNamespace::create(&client, prefix).await?;
-    let repo = GitRepoFixture::new("app")?;
-    let server = SshGitServer::start()?;
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "ssh-credentials"},
-        "stringData": {"identity": server.private_key_pem()?, "known_hosts": server.known_hosts()?}
-    }))?;
-    ns.api::<Secret>()
-        .create(&PostParams::default(), &secret)
-        .await?;
-    repo.commit(
-        "master",
-        &[
-            ("deploy/deployment.yaml", &deployment_yaml(2)),
-            ("deploy/service.yaml", SERVICE_YAML),
-        ],
-        "first",
-    )?;
-    create(
-        &git_repositories(&client, &ns.name),
-        json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-            "metadata": {"name": "app", "namespace": ns.name},
-            "spec": {"url": server.repo_url(&repo.bare_path()), "interval": "2s",
-                     "ref": {"branch": "master"}, "secretRef": {"name": "ssh-credentials"}}
-        }),
-    )
-    .await?;
-    Ok(Setup {
-        client,
-        ns,
-        repo,
-        _server: server,
-    })
-}
-
 fn kustomization(name: &str, ns: &str, target: &str, path: &str) -> Value {
     json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
@@ -131,7 +66,7 @@ fn kustomization(name: &str, ns: &str, target: &str, path: &str) -> Value {
 
 #[tokio::test]
 async fn git_changes_become_cluster_changes() -> anyhow::Result<()> {
-    let s = setup("sync").await?;
+    let s = GitSourceFixture::start("sync", "2s").await?;
     let target = TestNamespace::create(&s.client, "sync-target").await?;
     let _controller = ControllerProcess::start(&s.ns.name, &[])?;
     let ks_api = kustomizations(&s.client, &s.ns.name);
@@ -303,7 +238,7 @@ where
 
 #[tokio::test]
 async fn depends_on_orders_kustomizations() -> anyhow::Result<()> {
-    let s = setup("depends").await?;
+    let s = GitSourceFixture::start("depends", "2s").await?;
     s.repo.commit(
         "master",
         &[(
@@ -353,7 +288,7 @@ async fn depends_on_orders_kustomizations() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn resync_at_an_unchanged_revision_makes_no_writes() -> anyhow::Result<()> {
-    let s = setup("noop").await?;
+    let s = GitSourceFixture::start("noop", "2s").await?;
     let controller = ControllerProcess::start(&s.ns.name, &[])?;
     let ks_api = kustomizations(&s.client, &s.ns.name);
     let mut ks = kustomization("app", &s.ns.name, &s.ns.name, "./deploy");
