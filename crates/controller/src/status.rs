@@ -71,6 +71,19 @@ impl ConditionSet {
         conditions::set(&mut self.conditions, condition);
     }
 
+    /// Sets `type_` to Unknown.
+    pub fn set_unknown(&mut self, type_: &str, reason: &str, message: impl Into<String>) {
+        let condition = conditions::new_condition(
+            type_,
+            conditions::STATUS_UNKNOWN,
+            reason,
+            message,
+            self.generation,
+            now(),
+        );
+        conditions::set(&mut self.conditions, condition);
+    }
+
     pub fn is_true(&self, type_: &str) -> bool {
         conditions::is_true(&self.conditions, type_)
     }

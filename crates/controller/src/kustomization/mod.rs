@@ -138,6 +138,7 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     inputs::check_dependencies(ks, ctx)?;
     let artifact = inputs::source_artifact(ks, ctx)?;
     attempt.revision = Some(artifact.revision.clone());
+    outcome::mark_progressing(ks, ctx, attempt, &artifact.revision).await;
     let root = ctx
         .workspace
         .extracted(&artifact.path, &artifact.digest)

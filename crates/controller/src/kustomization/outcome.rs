@@ -12,7 +12,7 @@ use kube::{Resource, ResourceExt};
 use std::time::Duration;
 use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
 use tether_api::meta::conditions::reasons;
-use tether_api::meta::conditions::{HEALTHY, READY, find};
+use tether_api::meta::conditions::{HEALTHY, READY, RECONCILING, find};
 use tether_core::changeset::ChangeSet;
 use tether_core::inventory::Inventory;
 
@@ -31,6 +31,8 @@ pub struct Attempt {
     pub digest: Option<String>,
     /// How long the pipeline ran.
     pub took: Duration,
+    /// The status written when work on a new revision or generation started.
+    pub progress: Option<KustomizationStatus>,
 }
 
 impl Attempt {
@@ -44,13 +46,18 @@ impl Attempt {
             health: None,
             digest: None,
             took: Duration::ZERO,
+            progress: None,
         }
     }
 }
 
 /// The status after `attempt`, starting from the object's current one.
 pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus {
-    let mut status = ks.status.clone().unwrap_or_default();
+    let mut status = attempt
+        .progress
+        .clone()
+        .or_else(|| ks.status.clone())
+        .unwrap_or_default();
     let generation = ks.meta().generation;
     let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
     if let Some(revision) = &attempt.revision {
@@ -107,6 +114,36 @@ pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus
     status
 }
 
+/// Marks the object Reconciling (and Ready Unknown) when work on a new revision or generation
+/// starts, as Flux does; resyncs of what was already applied write nothing here.
+pub async fn mark_progressing(
+    ks: &Kustomization,
+    ctx: &Context,
+    attempt: &mut Attempt,
+    revision: &str,
+) {
+    let status = ks.status.clone().unwrap_or_default();
+    let applied = status.last_applied_revision.as_deref() == Some(revision)
+        && status.observed_generation == ks.meta().generation;
+    if applied {
+        return;
+    }
+    let mut conditions = ConditionSet::new(status.conditions.as_ref(), ks.meta().generation);
+    let message = format!("Fetching manifests for revision {revision}");
+    conditions.set(RECONCILING, true, reasons::PROGRESSING, message);
+    conditions.set_unknown(READY, reasons::PROGRESSING, "Reconciliation in progress");
+    let progress = KustomizationStatus {
+        conditions: Some(conditions.into_sorted()),
+        ..status
+    };
+    let api: Api<Kustomization> =
+        Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
+    match write_status_if_changed(&api, ks, ks.status.as_ref(), &progress).await {
+        Ok(_) => attempt.progress = Some(progress),
+        Err(error) => tracing::warn!(%error, name = %super::key_of(ks), "cannot mark Reconciling"),
+    }
+}
+
 /// Writes the status when it changed.
 pub async fn write_status(
     ks: &Kustomization,
@@ -116,7 +153,8 @@ pub async fn write_status(
     let api: Api<Kustomization> =
         Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
     let status = next_status(ks, attempt);
-    let written = write_status_if_changed(&api, ks, ks.status.as_ref(), &status).await;
+    let current = attempt.progress.as_ref().or(ks.status.as_ref());
+    let written = write_status_if_changed(&api, ks, current, &status).await;
     if let Err(error) = &written {
         tracing::warn!(%error, name = %super::key_of(ks), "cannot write Kustomization status");
     }
