@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::fs::{self, FileSystem};
 use crate::kustfile::{KUSTOMIZATION_FILE_NAMES, Kustomization};
 use crate::metadata::{self, Tracking};
+use crate::openapi::CustomSchema;
 use crate::resource::{ResMap, Resource};
 use crate::{flux, generate, nameref, sort, transform, yaml};
 
@@ -91,6 +92,7 @@ impl Kustomizer {
             read: Cell::new(0),
             top: &dir,
             tracking: Tracking::default(),
+            schema: None,
         };
         let (mut acc, top) = match &self.options.overrides {
             Some(o) => {
@@ -102,6 +104,7 @@ impl Kustomizer {
             None => {
                 let k = ctx.load_kustomization(&dir)?;
                 ctx.tracking = Tracking::of(&k);
+                ctx.schema = ctx.custom_schema(&dir, &k)?;
                 let acc = ctx.accumulate_dir(&dir, &k, Vec::new())?;
                 (acc, k)
             }
@@ -125,9 +128,21 @@ pub(crate) struct Ctx<'a> {
     pub top: &'a str,
     /// The `buildMetadata` options the top kustomization enables.
     pub tracking: Tracking,
+    /// The custom OpenAPI schema the top kustomization names (`openapi: path:`).
+    pub schema: Option<CustomSchema>,
 }
 
 impl Ctx<'_> {
+    /// Loads the schema named by `openapi: path:` of the kustomization in `dir`.
+    fn custom_schema(&self, dir: &str, k: &Kustomization) -> Result<Option<CustomSchema>> {
+        let path = k.openapi.as_ref().and_then(|o| o.get("path"));
+        let Some(path) = path.and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let (_, bytes) = self.read_restricted(dir, path)?;
+        CustomSchema::parse(path, &String::from_utf8_lossy(&bytes)).map(Some)
+    }
+
     /// Reads a file, counting it against the build's byte budget.
     pub fn read(&self, path: &str) -> Result<Vec<u8>> {
         let bytes = self.fs.read(path)?;

@@ -15,6 +15,7 @@ mod generate;
 mod kustfile;
 mod metadata;
 mod nameref;
+mod openapi;
 mod patch;
 mod replacement;
 mod resource;

@@ -13,8 +13,9 @@ use crate::kustfile::{Patch, PatchOptions, Selector};
 use crate::resource::Resource;
 use crate::yaml;
 
+use crate::openapi::CustomSchema;
 pub use select::select;
-pub use smp::{merge as strategic_merge, schema_known};
+pub use smp::{Schema, merge as strategic_merge, schema_known};
 
 /// A parsed patch body.
 enum Body {
@@ -42,7 +43,13 @@ pub fn apply_strategic_merge_list(
         };
         let patches = parse_strategic(&source, &text)?;
         for patch in patches {
-            apply_by_id(acc, &patch, PatchOptions::default(), &source)?;
+            apply_by_id(
+                acc,
+                &patch,
+                PatchOptions::default(),
+                &source,
+                ctx.schema.as_ref(),
+            )?;
         }
     }
     Ok(())
@@ -52,7 +59,7 @@ pub fn apply_strategic_merge_list(
 pub fn apply_patch(ctx: &Ctx<'_>, dir: &str, p: &Patch, acc: &mut Vec<Resource>) -> Result<()> {
     let (source, text) = patch_text(ctx, dir, p)?;
     match parse_body(&source, &text)? {
-        Body::Strategic(patches) => apply_strategic(acc, patches, p, &source),
+        Body::Strategic(patches) => apply_strategic(acc, patches, p, &source, ctx.schema.as_ref()),
         Body::Json(ops) => {
             let Some(target) = &p.target else {
                 return Err(Error::Patch {
@@ -164,11 +171,12 @@ fn apply_strategic(
     patches: Vec<Resource>,
     p: &Patch,
     source: &str,
+    custom: Option<&CustomSchema>,
 ) -> Result<()> {
     let options = p.options.unwrap_or_default();
     let Some(target) = &p.target else {
         for patch in patches {
-            apply_by_id(acc, &patch, options, source)?;
+            apply_by_id(acc, &patch, options, source, custom)?;
         }
         return Ok(());
     };
@@ -182,7 +190,7 @@ fn apply_strategic(
         return Ok(());
     };
     let selected = select(acc, target)?;
-    apply_to_selected(acc, &selected, &patch, options, source)
+    apply_to_selected(acc, &selected, &patch, options, source, custom)
 }
 
 fn apply_by_id(
@@ -190,6 +198,7 @@ fn apply_by_id(
     patch: &Resource,
     options: PatchOptions,
     source: &str,
+    custom: Option<&CustomSchema>,
 ) -> Result<()> {
     let id = patch.org_id();
     let matches = crate::resource::ResMap {
@@ -198,7 +207,7 @@ fn apply_by_id(
     let found = matches.find_any(&id);
     *acc = matches.resources;
     match found.as_slice() {
-        [i] => apply_to_selected(acc, &[*i], patch, options, source),
+        [i] => apply_to_selected(acc, &[*i], patch, options, source, custom),
         [] => Err(Error::Patch {
             source_name: source.into(),
             message: format!(
@@ -220,9 +229,10 @@ fn apply_to_selected(
     patch: &Resource,
     options: PatchOptions,
     source: &str,
+    custom: Option<&CustomSchema>,
 ) -> Result<()> {
     for &i in selected {
-        apply_one(&mut acc[i], patch, options).map_err(|e| Error::Patch {
+        apply_one(&mut acc[i], patch, options, custom).map_err(|e| Error::Patch {
             source_name: source.into(),
             message: e.to_string(),
         })?;
@@ -231,7 +241,12 @@ fn apply_to_selected(
     Ok(())
 }
 
-fn apply_one(r: &mut Resource, patch: &Resource, options: PatchOptions) -> Result<()> {
+fn apply_one(
+    r: &mut Resource,
+    patch: &Resource,
+    options: PatchOptions,
+    custom: Option<&CustomSchema>,
+) -> Result<()> {
     let (name, namespace, kind) = (r.name(), r.namespace(), r.kind());
     let (allow_name, allow_kind) = (options.allow_name_change, options.allow_kind_change);
     if allow_name || allow_kind {
@@ -242,8 +257,14 @@ fn apply_one(r: &mut Resource, patch: &Resource, options: PatchOptions) -> Resul
         pm.insert("apiVersion".into(), api);
     }
     let gvk = r.gvk();
-    let known = schema_known(&gvk.api_version(), &gvk.kind);
-    match strategic_merge(&r.obj, &p, known)? {
+    let api_version = gvk.api_version();
+    let root = custom.and_then(|c| Some((c, c.resource(&api_version, &gvk.kind)?)));
+    let schema = match root {
+        Some((c, root)) => Schema::Custom(c, root),
+        None if schema_known(&api_version, &gvk.kind) => Schema::Builtin,
+        None => Schema::Inferred,
+    };
+    match strategic_merge(&r.obj, &p, schema)? {
         None => {
             r.obj = Value::Object(Default::default());
             return Ok(());

@@ -9,14 +9,26 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::openapi::{CustomSchema, ListSchema};
 
 const PATCH_DIRECTIVE: &str = "$patch";
+
+/// Where a resource's list strategies come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Schema<'a> {
+    /// kustomize's built-in schema for Kubernetes types.
+    Builtin,
+    /// No schema: merge keys are inferred from the elements.
+    Inferred,
+    /// A custom OpenAPI document and the resource's definition in it.
+    Custom(&'a CustomSchema, &'a Value),
+}
 
 /// How a list field merges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum ListStrategy {
-    /// Elements are maps matched by this key.
-    Keyed(String),
+    /// Elements are maps matched by these keys.
+    Keyed(Vec<String>),
     /// Scalars merged as a set.
     Primitive,
     /// The patch's list replaces the target's.
@@ -24,15 +36,15 @@ enum ListStrategy {
 }
 
 /// Applies `patch` to `target`; returns `None` when the patch deletes the whole object.
-pub fn merge(target: &Value, patch: &Value, schema_known: bool) -> Result<Option<Value>> {
+pub fn merge(target: &Value, patch: &Value, schema: Schema<'_>) -> Result<Option<Value>> {
     let path: Vec<String> = Vec::new();
-    merge_node(Some(target), patch, schema_known, &path)
+    merge_node(Some(target), patch, schema, &path)
 }
 
 fn merge_node(
     dest: Option<&Value>,
     patch: &Value,
-    known: bool,
+    known: Schema<'_>,
     path: &[String],
 ) -> Result<Option<Value>> {
     match patch {
@@ -69,7 +81,7 @@ fn directive(map: &Map<String, Value>) -> Result<Option<String>> {
 fn merge_map(
     dest: Option<&Value>,
     patch: &Map<String, Value>,
-    known: bool,
+    known: Schema<'_>,
     path: &[String],
 ) -> Result<Option<Value>> {
     let mut patch = patch.clone();
@@ -122,7 +134,7 @@ fn strip_nulls(v: Value) -> Value {
 fn merge_list(
     dest: Option<&Value>,
     patch: &[Value],
-    known: bool,
+    known: Schema<'_>,
     path: &[String],
 ) -> Result<Option<Value>> {
     let (patch, replace) = take_list_directive(patch);
@@ -144,7 +156,7 @@ fn merge_list(
             patch.into_iter().map(strip_nulls).collect(),
         ))),
         ListStrategy::Primitive => Ok(Some(Value::Array(merge_primitive(&dest_items, &patch)))),
-        ListStrategy::Keyed(key) => merge_keyed(&dest_items, &patch, &key, known, path).map(Some),
+        ListStrategy::Keyed(keys) => merge_keyed(&dest_items, &patch, &keys, known, path).map(Some),
     }
 }
 
@@ -174,38 +186,52 @@ fn merge_primitive(dest: &[Value], patch: &[Value]) -> Vec<Value> {
     out
 }
 
-fn key_of(item: &Value, key: &str) -> Option<String> {
-    item.get(key).map(tether_core::yaml::to_compact_string)
+/// The element's values for `keys`, `None` when it has none of them.
+fn key_of(item: &Value, keys: &[String]) -> Option<String> {
+    let values: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            item.get(k)
+                .map(tether_core::yaml::to_compact_string)
+                .unwrap_or_default()
+        })
+        .collect();
+    values
+        .iter()
+        .any(|v| !v.is_empty())
+        .then(|| values.join("\u{0}"))
 }
 
 fn merge_keyed(
     dest: &[Value],
     patch: &[Value],
-    key: &str,
-    known: bool,
+    keys: &[String],
+    known: Schema<'_>,
     path: &[String],
 ) -> Result<Value> {
     let mut order: Vec<Option<String>> = Vec::new();
     for item in patch.iter().chain(dest) {
-        let k = key_of(item, key);
+        let k = key_of(item, keys);
         if k.is_none() || !order.contains(&k) {
             order.push(k);
         }
     }
-    let mut out = Vec::new();
+    let mut out: Vec<(Option<String>, Value)> = Vec::new();
     let mut unkeyed = patch
         .iter()
         .chain(dest)
-        .filter(|i| key_of(i, key).is_none());
+        .filter(|i| key_of(i, keys).is_none());
     for k in order {
         let Some(k) = k else {
             if let Some(item) = unkeyed.next() {
-                out.push(strip_nulls(item.clone()));
+                out.push((None, strip_nulls(item.clone())));
             }
             continue;
         };
-        let d = dest.iter().find(|i| key_of(i, key).as_deref() == Some(&k));
-        let p = patch.iter().find(|i| key_of(i, key).as_deref() == Some(&k));
+        let d = dest.iter().find(|i| key_of(i, keys).as_deref() == Some(&k));
+        let p = patch
+            .iter()
+            .find(|i| key_of(i, keys).as_deref() == Some(&k));
         let merged = match (d, p) {
             (Some(d), Some(p)) => merge_node(Some(d), p, known, path)?,
             (None, Some(p)) => merge_node(None, p, known, path)?,
@@ -213,21 +239,48 @@ fn merge_keyed(
             (None, None) => None,
         };
         if let Some(v) = merged.filter(|v| !v.as_object().is_some_and(Map::is_empty)) {
-            out.push(v);
+            out.push((Some(k), v));
         }
     }
-    Ok(Value::Array(out))
+    if keys.len() > 1 {
+        move_existing_last(&mut out, dest, keys);
+    }
+    Ok(Value::Array(out.into_iter().map(|(_, v)| v).collect()))
 }
 
-/// The merge strategy of the list at `path`: from the built-in schema for Kubernetes types,
-/// inferred from a `name` field otherwise.
-fn list_strategy(known: bool, path: &[String], dest: &[Value], patch: &[Value]) -> ListStrategy {
-    if known {
-        return known_list_strategy(path);
+/// With several keys kyaml re-appends each target element after the patch's new ones, in the
+/// target's order.
+fn move_existing_last(out: &mut Vec<(Option<String>, Value)>, dest: &[Value], keys: &[String]) {
+    for d in dest {
+        let k = key_of(d, keys);
+        if let Some(i) = out.iter().position(|(ok, _)| k.is_some() && *ok == k) {
+            let item = out.remove(i);
+            out.push(item);
+        }
+    }
+}
+
+/// The merge strategy of the list at `path`: from the built-in or a custom schema, inferred
+/// from a `name` field otherwise.
+fn list_strategy(
+    schema: Schema<'_>,
+    path: &[String],
+    dest: &[Value],
+    patch: &[Value],
+) -> ListStrategy {
+    match schema {
+        Schema::Builtin => return known_list_strategy(path),
+        Schema::Custom(custom, root) => match custom.list_schema(root, path) {
+            ListSchema::Merge(keys) if keys.is_empty() => return ListStrategy::Primitive,
+            ListSchema::Merge(keys) => return ListStrategy::Keyed(keys),
+            ListSchema::Replace => return ListStrategy::Replace,
+            ListSchema::Unknown => {}
+        },
+        Schema::Inferred => {}
     }
     let first_has_name = |items: &[Value]| items.first().and_then(|i| i.get("name")).is_some();
     if first_has_name(dest) || first_has_name(patch) {
-        ListStrategy::Keyed("name".into())
+        ListStrategy::Keyed(vec!["name".into()])
     } else {
         ListStrategy::Replace
     }
@@ -241,7 +294,7 @@ fn known_list_strategy(path: &[String]) -> ListStrategy {
         .and_then(|i| path.get(i))
         .map(String::as_str)
         .unwrap_or("");
-    let keyed = |k: &str| ListStrategy::Keyed(k.to_string());
+    let keyed = |k: &str| ListStrategy::Keyed(vec![k.to_string()]);
     match field {
         "containers"
         | "initContainers"
@@ -307,7 +360,7 @@ mod tests {
     fn containers_merge_by_name_patch_first() {
         let target = json!({"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
         let patch = json!({"spec": {"containers": [{"name": "b", "image": "z"}, {"name": "c", "image": "w"}]}});
-        let out = merge(&target, &patch, true).ok().flatten();
+        let out = merge(&target, &patch, Schema::Builtin).ok().flatten();
         assert_eq!(
             out,
             Some(json!({"spec": {"containers": [
@@ -320,10 +373,10 @@ mod tests {
     fn directives_and_nulls() {
         let target = json!({"a": {"b": 1, "c": 2}, "d": [{"name": "x"}, {"name": "y"}], "e": 1});
         let patch = json!({"a": {"$patch": "replace", "z": 1}, "d": [{"name": "x", "$patch": "delete"}], "e": null});
-        let out = merge(&target, &patch, false).ok().flatten();
+        let out = merge(&target, &patch, Schema::Inferred).ok().flatten();
         assert_eq!(out, Some(json!({"a": {"z": 1}, "d": [{"name": "y"}]})));
         assert_eq!(
-            merge(&target, &json!({"$patch": "delete"}), false).ok(),
+            merge(&target, &json!({"$patch": "delete"}), Schema::Inferred).ok(),
             Some(None)
         );
     }
