@@ -138,7 +138,6 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     inputs::check_dependencies(ks, ctx)?;
     let artifact = inputs::source_artifact(ks, ctx)?;
     attempt.revision = Some(artifact.revision.clone());
-    outcome::mark_progressing(ks, ctx, attempt, &artifact.revision).await;
     let root = ctx
         .workspace
         .extracted(&artifact.path, &artifact.digest)
@@ -198,6 +197,9 @@ async fn check_health(
             .unwrap_or_else(|| ks.namespace().unwrap_or_default()),
         source.name
     );
+    if let Some(revision) = attempt.revision.clone() {
+        outcome::mark_progressing(ks, ctx, attempt, &revision).await;
+    }
     let cancel = ctx.health_waits.start(&key, &source_key);
     let result = apply::check_health(manager, &targets, timeout, cancel).await;
     ctx.health_waits.finish(&key);
