@@ -94,7 +94,9 @@ pub struct InstallArgs {
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    tether_core::duration::parse_duration(text).map_err(|e| e.to_string())
+    tether_api::meta::Duration::new(text)
+        .and_then(|d| d.to_std())
+        .map_err(|e| e.to_string())
 }
 
 /// Where the Flux objects live and how to reach the cluster; shared by get, reconcile,

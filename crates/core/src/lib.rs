@@ -3,8 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod changeset;
-pub mod conditions;
-pub mod duration;
 pub mod health;
 pub mod inventory;
 pub mod object;

@@ -1,5 +1,4 @@
-//! Time as Kubernetes stores it: `metav1.Time` timestamps (RFC 3339, whole seconds, UTC), and
-//! the `Clock` that engines read the current time from, so tests can fix it.
+//! Time as Kubernetes stores it: `metav1.Time` timestamps (RFC 3339, whole seconds, UTC).
 
 use std::fmt;
 use std::str::FromStr;
@@ -77,32 +76,6 @@ impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Where engines read the current time from.
-pub trait Clock {
-    /// The current time.
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock that always reads the same time; for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
     }
 }
 
@@ -267,12 +240,5 @@ mod tests {
         assert_eq!(serde_json::from_str::<Timestamp>(&json)?, t);
         assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
         Ok(())
-    }
-
-    #[test]
-    fn fixed_clock_is_fixed() {
-        let clock = FixedClock(Timestamp::from_unix_seconds(42));
-        assert_eq!(clock.now(), clock.now());
-        assert!(SystemClock.now().unix_seconds() > 1_600_000_000);
     }
 }
