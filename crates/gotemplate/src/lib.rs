@@ -1,0 +1,2 @@
+//! Go text/template engine (work in progress).
+#![forbid(unsafe_code)]
