@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # dev/testbin.sh -- build the pinned test tools from Go modules and cache them.
 #
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok and kustomize at
-# pinned versions into $TETHER_TESTBIN (default ~/.cache/tether/testbin/<versions>/). A binary
-# that is already there is not rebuilt, so a warm run takes seconds. Prints the directory last.
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, kustomize and
+# distribution's registry at pinned versions into $TETHER_TESTBIN (default
+# ~/.cache/tether/testbin/<versions>/). A binary that is already there is not rebuilt, so a warm
+# run takes seconds. Prints the directory last.
 #
 # Needs Go >= 1.26 and the Go module proxy; nothing is downloaded except Go modules.
 set -euo pipefail
@@ -12,6 +13,9 @@ K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.14
 KWOK_VERSION=v0.8.0
 KUSTOMIZE_VERSION=v5.8.1
+# Not part of KEY (changing KEY rebuilds Kubernetes): registry.version next to the binary
+# records the version it was built from, and a different pin rebuilds only the registry.
+REGISTRY_VERSION=v3.1.2
 KEY="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-kustomize-$KUSTOMIZE_VERSION"
 BIN=${TETHER_TESTBIN:-$HOME/.cache/tether/testbin/$KEY}
 export GOTOOLCHAIN=local GOFLAGS=-modcacherw CGO_ENABLED=0
@@ -83,5 +87,12 @@ if [[ ! -s $BIN/kwok-stages.yaml ]]; then assemble_kwok_stages; fi
 if [[ ! -x $BIN/kustomize ]]; then
   log "building kustomize $KUSTOMIZE_VERSION"
   GOBIN=$BIN go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
+if [[ ! -x $BIN/registry || $(cat "$BIN/registry.version" 2>/dev/null) != "$REGISTRY_VERSION" ]]; then
+  log "building distribution registry $REGISTRY_VERSION"
+  GOBIN=$WORK/registry go install -trimpath -ldflags "-s -w" \
+    "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+  mv "$WORK/registry/registry" "$BIN/registry"
+  echo "$REGISTRY_VERSION" >"$BIN/registry.version"
 fi
 echo "$BIN"
