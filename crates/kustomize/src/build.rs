@@ -411,20 +411,9 @@ pub fn objects_from_documents(docs: Vec<Value>) -> std::result::Result<Vec<Resou
                 return Err(format!("missing metadata.name in object of kind {kind}"));
             }
         }
-        if has_null_list_item(&doc) {
-            return Err(format!("empty item in a list of object of kind {kind}"));
-        }
         out.push(Resource::new(doc));
     }
     Ok(out)
-}
-
-fn has_null_list_item(v: &Value) -> bool {
-    match v {
-        Value::Array(items) => items.iter().any(|i| i.is_null() || has_null_list_item(i)),
-        Value::Object(m) => m.values().any(has_null_list_item),
-        _ => false,
-    }
 }
 
 /// Appends resources, refusing ids that are already present.

@@ -404,6 +404,119 @@ for n, (o, kust) in OVR.items():
         all_files["flux-equivalent/common-metadata.yaml"] = COMMON_METADATA
     case(f"p-kustomization-{n}", all_files, o)
 
+# --- custom resources without a schema: kyaml infers no merge keys, lists are replaced ----------
+WIDGET = """apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  a: {b: 1, c: 2}
+  items:
+  - name: a
+    value: 1
+  - name: b
+    value: 2
+  ports:
+  - port: 80
+    x: 1
+  - port: 81
+  tags: [x, y]
+  mixed:
+  - key: k1
+    v: 1
+  - name: n
+    v: 2
+  h: [{name: q}]
+"""
+
+
+def cr_patch(name, patch, how="patches:\n- path: patch.yaml\n"):
+    case(name, {
+        "input/kustomization.yaml": "resources: [cr.yaml]\n" + how,
+        "input/cr.yaml": WIDGET,
+        "input/patch.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n" + patch,
+    })
+
+
+cr_patch("f-smp-cr-lists-replaced", """  items:
+  - name: b
+    value: 3
+  - name: c
+    value: 4
+  ports:
+  - port: 80
+    y: 2
+  tags: [z]
+  mixed:
+  - name: n
+    v: 5
+""")
+cr_patch("f-smp-cr-lists-replaced-psm", """  items:
+  - name: c
+  tags: [z]
+""", "patchesStrategicMerge: [patch.yaml]\n")
+cr_patch("f-smp-cr-directives-verbatim", """  a: {$patch: replace, z: 1}
+  items:
+  - name: a
+    $patch: delete
+  c: null
+  tags:
+  - $patch: replace
+  - 3
+  mixed:
+  - name: n
+    v: null
+    w: 2
+  $setElementOrder/h: [{name: q}]
+""")
+case("f-smp-nonassociative-verbatim", {
+    "input/kustomization.yaml": "resources: [deploy.yaml]\npatches:\n- path: patch.yaml\n",
+    "input/deploy.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: w
+spec:
+  template:
+    spec:
+      containers:
+      - name: a
+        image: x
+        args: [a, b]
+        command: [c]
+      tolerations:
+      - key: k
+        operator: Exists
+""",
+    "input/patch.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: w
+spec:
+  template:
+    spec:
+      containers:
+      - name: a
+        args:
+        - $patch: replace
+        - z
+        command: [null, d]
+      tolerations:
+      - key: j
+        value: null
+      - $patch: replace
+""",
+})
+case("f-resource-null-list-items", {
+    "input/kustomization.yaml": "resources: [list.yaml]\n",
+    "input/list.yaml": "apiVersion: v1\nkind: List\nitems:\n- null\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n  data: {x: [null, d]}\n",
+})
+
+# --- openapi: path: a custom schema's merge keys -------------------------------------------------
+case("f-openapi-custom-merge-keys", {'input/cr.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  items:\n  - name: a\n    port: 1\n    size: small\n  - name: b\n    port: 2\n  rules:\n  - host: x\n    path: /a\n    weight: 1\n  - host: y\n    path: /b\n  tags:\n  - name: t1\n    v: 1\n',
+    'input/kustomization.yaml': 'resources:\n- cr.yaml\npatches:\n- path: patch.yaml\nopenapi:\n  path: schema.yaml\n',
+    'input/patch.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  items:\n  - port: 1\n    size: large\n  - name: c\n    port: 3\n  rules:\n  - host: x\n    path: /a\n    weight: 5\n  - host: z\n    path: /c\n  tags:\n  - name: t2\n',
+    'input/schema.yaml': "definitions:\n  com.example.v1.Widget:\n    type: object\n    x-kubernetes-group-version-kind:\n    - group: example.com\n      kind: Widget\n      version: v1\n    properties:\n      apiVersion:\n        type: string\n      kind:\n        type: string\n      metadata:\n        type: object\n      spec:\n        $ref: '#/definitions/com.example.v1.WidgetSpec'\n  com.example.v1.WidgetSpec:\n    type: object\n    properties:\n      items:\n        type: array\n        x-kubernetes-patch-merge-key: port\n        x-kubernetes-patch-strategy: merge\n        items:\n          type: object\n      rules:\n        type: array\n        x-kubernetes-list-type: map\n        x-kubernetes-list-map-keys: [host, path]\n        x-kubernetes-patch-strategy: merge\n        items:\n          type: object\n      tags:\n        type: array\n        items:\n          type: object\n"})
+
 def main():
     for name in os.listdir(HERE):
         if name.startswith(("f-", "p-")):

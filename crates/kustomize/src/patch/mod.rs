@@ -262,7 +262,7 @@ fn apply_one(
     let schema = match root {
         Some((c, root)) => Schema::Custom(c, root),
         None if schema_known(&api_version, &gvk.kind) => Schema::Builtin,
-        None => Schema::Inferred,
+        None => Schema::Unknown,
     };
     match strategic_merge(&r.obj, &p, schema)? {
         None => {

@@ -2,9 +2,10 @@
 //! recursively, `null` deletes, `$patch: delete|replace` directives, lists with a merge key merge
 //! element-wise with the patch's elements first, other lists are replaced.
 //!
-//! kustomize finds merge keys in its built-in OpenAPI schema for Kubernetes types and infers
-//! `name` as the key for types it has no schema for; [`list_strategy`] encodes the schema's
-//! merge keys for the fields that have one.
+//! kustomize finds merge keys in its built-in OpenAPI schema for Kubernetes types (or a custom
+//! schema); it does not infer keys (merge2 runs without `InferAssociativeLists`), so a list of a
+//! type or field no schema describes is replaced. [`list_strategy`] encodes the schema's merge
+//! keys for the fields that have one.
 
 use serde_json::{Map, Value};
 
@@ -18,8 +19,8 @@ const PATCH_DIRECTIVE: &str = "$patch";
 pub enum Schema<'a> {
     /// kustomize's built-in schema for Kubernetes types.
     Builtin,
-    /// No schema: merge keys are inferred from the elements.
-    Inferred,
+    /// No schema describes the type: every list is replaced.
+    Unknown,
     /// A custom OpenAPI document and the resource's definition in it.
     Custom(&'a CustomSchema, &'a Value),
 }
@@ -137,6 +138,12 @@ fn merge_list(
     known: Schema<'_>,
     path: &[String],
 ) -> Result<Option<Value>> {
+    let strategy = list_strategy(known, path);
+    if strategy == ListStrategy::Replace {
+        // kyaml copies a non-associative list from the patch as it is: nulls and `$patch`
+        // elements included.
+        return Ok(Some(Value::Array(patch.to_vec())));
+    }
     let (patch, replace) = take_list_directive(patch);
     let dest_items: Vec<Value> = match dest {
         Some(Value::Array(a)) => a.clone(),
@@ -151,10 +158,8 @@ fn merge_list(
     if replace {
         return Ok(Some(Value::Array(patch)));
     }
-    match list_strategy(known, path, &dest_items, &patch) {
-        ListStrategy::Replace => Ok(Some(Value::Array(
-            patch.into_iter().map(strip_nulls).collect(),
-        ))),
+    match strategy {
+        ListStrategy::Replace => Ok(Some(Value::Array(patch))),
         ListStrategy::Primitive => Ok(Some(Value::Array(merge_primitive(&dest_items, &patch)))),
         ListStrategy::Keyed(keys) => merge_keyed(&dest_items, &patch, &keys, known, path).map(Some),
     }
@@ -260,29 +265,17 @@ fn move_existing_last(out: &mut Vec<(Option<String>, Value)>, dest: &[Value], ke
     }
 }
 
-/// The merge strategy of the list at `path`: from the built-in or a custom schema, inferred
-/// from a `name` field otherwise.
-fn list_strategy(
-    schema: Schema<'_>,
-    path: &[String],
-    dest: &[Value],
-    patch: &[Value],
-) -> ListStrategy {
+/// The merge strategy of the list at `path`, from the built-in or a custom schema; a list no
+/// schema describes is replaced.
+fn list_strategy(schema: Schema<'_>, path: &[String]) -> ListStrategy {
     match schema {
-        Schema::Builtin => return known_list_strategy(path),
+        Schema::Builtin => known_list_strategy(path),
         Schema::Custom(custom, root) => match custom.list_schema(root, path) {
-            ListSchema::Merge(keys) if keys.is_empty() => return ListStrategy::Primitive,
-            ListSchema::Merge(keys) => return ListStrategy::Keyed(keys),
-            ListSchema::Replace => return ListStrategy::Replace,
-            ListSchema::Unknown => {}
+            ListSchema::Merge(keys) if keys.is_empty() => ListStrategy::Primitive,
+            ListSchema::Merge(keys) => ListStrategy::Keyed(keys),
+            ListSchema::Replace | ListSchema::Unknown => ListStrategy::Replace,
         },
-        Schema::Inferred => {}
-    }
-    let first_has_name = |items: &[Value]| items.first().and_then(|i| i.get("name")).is_some();
-    if first_has_name(dest) || first_has_name(patch) {
-        ListStrategy::Keyed(vec!["name".into()])
-    } else {
-        ListStrategy::Replace
+        Schema::Unknown => ListStrategy::Replace,
     }
 }
 
@@ -370,13 +363,27 @@ mod tests {
     }
 
     #[test]
-    fn directives_and_nulls() {
-        let target = json!({"a": {"b": 1, "c": 2}, "d": [{"name": "x"}, {"name": "y"}], "e": 1});
-        let patch = json!({"a": {"$patch": "replace", "z": 1}, "d": [{"name": "x", "$patch": "delete"}], "e": null});
-        let out = merge(&target, &patch, Schema::Inferred).ok().flatten();
-        assert_eq!(out, Some(json!({"a": {"z": 1}, "d": [{"name": "y"}]})));
+    fn lists_without_schema_are_replaced_verbatim() {
+        let target = json!({"d": [{"name": "x"}, {"name": "y"}]});
+        let patch = json!({"d": [{"name": "x", "$patch": "delete"}, {"name": "z", "v": null}]});
+        let out = merge(&target, &patch, Schema::Unknown).ok().flatten();
         assert_eq!(
-            merge(&target, &json!({"$patch": "delete"}), Schema::Inferred).ok(),
+            out,
+            Some(json!({"d": [{"name": "x", "$patch": "delete"}, {"name": "z", "v": null}]}))
+        );
+    }
+
+    #[test]
+    fn directives_and_nulls() {
+        let target = json!({"a": {"b": 1, "c": 2}, "spec": {"volumes": [{"name": "x"}, {"name": "y"}]}, "e": 1});
+        let patch = json!({"a": {"$patch": "replace", "z": 1}, "spec": {"volumes": [{"name": "x", "$patch": "delete"}]}, "e": null});
+        let out = merge(&target, &patch, Schema::Builtin).ok().flatten();
+        assert_eq!(
+            out,
+            Some(json!({"a": {"z": 1}, "spec": {"volumes": [{"name": "y"}]}}))
+        );
+        assert_eq!(
+            merge(&target, &json!({"$patch": "delete"}), Schema::Unknown).ok(),
             Some(None)
         );
     }
