@@ -3,16 +3,19 @@
 //! and sort.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use serde_json::Value;
 
+use crate::config::TransformerConfig;
 use crate::error::{Error, Result};
 use crate::fs::{self, FileSystem};
 use crate::kustfile::{KUSTOMIZATION_FILE_NAMES, Kustomization};
 use crate::metadata::{self, Tracking};
 use crate::openapi::CustomSchema;
 use crate::resource::{ResMap, Resource};
-use crate::{flux, generate, nameref, sort, transform, yaml};
+use crate::vars::VarSet;
+use crate::{crds, flux, generate, nameref, sort, transform, yaml};
 
 /// How a build may behave.
 #[derive(Debug, Clone)]
@@ -92,27 +95,34 @@ impl Kustomizer {
             read: Cell::new(0),
             top: &dir,
             tracking: Tracking::default(),
-            schema: None,
+            schema: RefCell::new(None),
+            schema_set: Cell::new(false),
+            builtin: Rc::new(TransformerConfig::builtin()),
         };
         let (mut acc, top) = match &self.options.overrides {
             Some(o) => {
                 let k = flux::wrapping_kustomization(fs, &dir, o)?;
                 ctx.tracking = Tracking::of(&k);
-                let acc = ctx.accumulate(&dir, &k, Vec::new())?;
+                ctx.set_schema(&dir, &k, true)?;
+                let acc = ctx.accumulate(&dir, &k, Accumulation::default())?;
                 (acc, k)
             }
             None => {
                 let k = ctx.load_kustomization(&dir)?;
                 ctx.tracking = Tracking::of(&k);
-                ctx.schema = ctx.custom_schema(&dir, &k)?;
-                let acc = ctx.accumulate_dir(&dir, &k, Vec::new())?;
+                ctx.set_schema(&dir, &k, true)?;
+                let acc = ctx.accumulate_dir(&dir, &k, Accumulation::default())?;
                 (acc, k)
             }
         };
-        generate::add_hashes(&mut acc)?;
-        nameref::fix_references(&mut acc)?;
-        metadata::stamp(ctx.tracking, &mut acc);
-        let mut map = ResMap { resources: acc };
+        let resources = &mut acc.resources;
+        generate::add_hashes(resources)?;
+        nameref::fix_references(resources, &acc.config.name_reference)?;
+        acc.vars.resolve(resources, &acc.config.var_reference)?;
+        metadata::stamp(ctx.tracking, resources);
+        let mut map = ResMap {
+            resources: acc.resources,
+        };
         sort::apply(&mut map, top.sort_options.as_ref())?;
         Ok(map)
     }
@@ -128,19 +138,131 @@ pub(crate) struct Ctx<'a> {
     pub top: &'a str,
     /// The `buildMetadata` options the top kustomization enables.
     pub tracking: Tracking,
-    /// The custom OpenAPI schema the top kustomization names (`openapi: path:`).
-    pub schema: Option<CustomSchema>,
+    /// The custom OpenAPI schema strategic merges use (`openapi: path:`), if any.
+    schema: RefCell<Option<Rc<CustomSchema>>>,
+    /// Whether a kustomization already chose the schema (kyaml keeps one schema per process:
+    /// the top kustomization's, else the first base or component that names one).
+    schema_set: Cell<bool>,
+    /// kustomize's built-in transformer configuration, shared by every kustomization.
+    builtin: Rc<TransformerConfig>,
+}
+
+/// What accumulating a kustomization yields: its objects, the transformer configuration in
+/// force (built-in tables plus `configurations` and `crds` of it and its bases), and its vars.
+#[derive(Debug, Default)]
+pub struct Accumulation {
+    /// The objects, in order.
+    pub resources: Vec<Resource>,
+    /// The transformer configuration.
+    pub config: Rc<TransformerConfig>,
+    /// The legacy vars declared so far.
+    pub vars: VarSet,
+}
+
+impl Accumulation {
+    /// kustomize's `ResAccumulator.MergeConfig`.
+    fn merge_config(&mut self, other: &Rc<TransformerConfig>) -> Result<()> {
+        if Rc::ptr_eq(&self.config, other) {
+            return Ok(());
+        }
+        if *self.config == TransformerConfig::default() {
+            self.config = Rc::clone(other);
+            return Ok(());
+        }
+        Rc::make_mut(&mut self.config).merge(other)
+    }
+
+    /// kustomize's `MergeAccumulator`: a base's objects, configuration and vars join.
+    fn absorb(&mut self, sub: Accumulation) -> Result<()> {
+        append_all(&mut self.resources, sub.resources)?;
+        self.merge_config(&sub.config)?;
+        self.vars.absorb(sub.vars)
+    }
 }
 
 impl Ctx<'_> {
-    /// Loads the schema named by `openapi: path:` of the kustomization in `dir`.
-    fn custom_schema(&self, dir: &str, k: &Kustomization) -> Result<Option<CustomSchema>> {
-        let path = k.openapi.as_ref().and_then(|o| o.get("path"));
-        let Some(path) = path.and_then(Value::as_str) else {
-            return Ok(None);
+    /// The custom schema in force.
+    pub fn schema(&self) -> Option<Rc<CustomSchema>> {
+        self.schema.borrow().clone()
+    }
+
+    /// kyaml's `SetSchema` for the kustomization in `dir`: its `openapi:` file is read either
+    /// way, and becomes the schema unless one was chosen before (`reset` at the top).
+    fn set_schema(&self, dir: &str, k: &Kustomization, reset: bool) -> Result<()> {
+        let field = |key: &str| {
+            k.openapi
+                .as_ref()
+                .and_then(|o| o.get(key))
+                .map(yaml::to_compact_string)
         };
-        let (_, bytes) = self.read_restricted(dir, path)?;
-        CustomSchema::parse(path, &String::from_utf8_lossy(&bytes)).map(Some)
+        let loaded = match field("path") {
+            Some(path) => {
+                let (file, bytes) = self.read_restricted(dir, &path)?;
+                let text = String::from_utf8_lossy(&bytes);
+                Some((file, text.into_owned(), path))
+            }
+            None => None,
+        };
+        if self.schema_set.get() && !reset {
+            return Ok(());
+        }
+        let version = field("version");
+        if let Some((_, text, path)) = loaded {
+            if version.is_some() {
+                return Err(self.openapi_error(
+                    dir,
+                    "builtin version and custom schema provided, cannot use both",
+                ));
+            }
+            let schema = CustomSchema::parse(&path, &text)?;
+            *self.schema.borrow_mut() = Some(Rc::new(schema));
+            self.schema_set.set(true);
+            return Ok(());
+        }
+        match version.as_deref() {
+            None | Some("") => Ok(()),
+            Some(BUILTIN_OPENAPI_VERSION) => {
+                *self.schema.borrow_mut() = None;
+                self.schema_set.set(true);
+                Ok(())
+            }
+            Some(_) => {
+                Err(self.openapi_error(dir, "the specified OpenAPI version is not built in"))
+            }
+        }
+    }
+
+    fn openapi_error(&self, dir: &str, message: &str) -> Error {
+        Error::InvalidKustomization {
+            path: self.fs.display(dir),
+            message: format!("openapi: {message}"),
+        }
+    }
+
+    /// Merges the built-in tables, the `configurations` files and the `crds` files of the
+    /// kustomization in `dir` into the accumulation's configuration.
+    fn merge_configurations(
+        &self,
+        dir: &str,
+        k: &Kustomization,
+        acc: &mut Accumulation,
+    ) -> Result<()> {
+        let mut own = Rc::clone(&self.builtin);
+        for path in &k.configurations {
+            let (file, bytes) = self.read_restricted(dir, path)?;
+            let custom = TransformerConfig::parse(
+                &self.fs.display(&file),
+                &String::from_utf8_lossy(&bytes),
+            )?;
+            Rc::make_mut(&mut own).merge(&custom)?;
+        }
+        acc.merge_config(&own)?;
+        for path in &k.crds {
+            let (file, bytes) = self.read_restricted(dir, path)?;
+            let custom = crds::config_from_definitions(&self.fs.display(&file), &bytes)?;
+            acc.merge_config(&Rc::new(custom))?;
+        }
+        Ok(())
     }
 
     /// Reads a file, counting it against the build's byte budget.
@@ -231,8 +353,8 @@ impl Ctx<'_> {
         &self,
         dir: &str,
         k: &Kustomization,
-        acc: Vec<Resource>,
-    ) -> Result<Vec<Resource>> {
+        acc: Accumulation,
+    ) -> Result<Accumulation> {
         if self.stack.borrow().iter().any(|d| d == dir) {
             return Err(Error::Cycle {
                 path: self.fs.display(dir),
@@ -249,18 +371,20 @@ impl Ctx<'_> {
         &self,
         dir: &str,
         k: &Kustomization,
-        acc: Vec<Resource>,
-    ) -> Result<Vec<Resource>> {
+        acc: Accumulation,
+    ) -> Result<Accumulation> {
         self.refuse_plugins(dir, k)?;
         let mut acc = acc;
         for entry in &k.resources {
             self.accumulate_resource(dir, entry, &mut acc)?;
         }
-        generate::run_generators(self, dir, k, &mut acc)?;
+        self.merge_configurations(dir, k, &mut acc)?;
+        generate::run_generators(self, dir, k, &mut acc.resources)?;
         for component in &k.components {
             acc = self.accumulate_component(dir, component, acc)?;
         }
-        transform::run_all(self, dir, k, &mut acc)?;
+        transform::run_all(self, dir, k, &acc.config, &mut acc.resources)?;
+        acc.vars.merge_declared(&k.vars, &mut acc.resources)?;
         Ok(acc)
     }
 
@@ -285,7 +409,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn accumulate_resource(&self, dir: &str, entry: &str, acc: &mut Vec<Resource>) -> Result<()> {
+    fn accumulate_resource(&self, dir: &str, entry: &str, acc: &mut Accumulation) -> Result<()> {
         let path = match fs::join(self.fs, dir, entry) {
             Ok(p) => p,
             Err(e) if looks_remote(entry) => return Err(self.remote_refused(dir, entry, e)),
@@ -294,7 +418,7 @@ impl Ctx<'_> {
         if self.fs.is_file(&path) {
             let (path, bytes) = self.read_restricted(dir, entry)?;
             let resources = self.parse_resources(&path, &bytes)?;
-            return append_all(acc, resources);
+            return append_all(&mut acc.resources, resources);
         }
         if self.fs.is_dir(&path) {
             let k = self.load_kustomization(&path)?;
@@ -304,8 +428,9 @@ impl Ctx<'_> {
                     self.fs.display(&path).display()
                 )));
             }
-            let sub = self.accumulate_dir(&path, &k, Vec::new())?;
-            return append_all(acc, sub);
+            self.set_schema(&path, &k, false)?;
+            let sub = self.accumulate_dir(&path, &k, Accumulation::default())?;
+            return acc.absorb(sub);
         }
         if looks_remote(entry) {
             return Err(self.remote_refused(dir, entry, Error::NotFound { path: path.into() }));
@@ -326,8 +451,8 @@ impl Ctx<'_> {
         &self,
         dir: &str,
         entry: &str,
-        acc: Vec<Resource>,
-    ) -> Result<Vec<Resource>> {
+        acc: Accumulation,
+    ) -> Result<Accumulation> {
         let path = fs::join(self.fs, dir, entry)?;
         if !self.fs.is_dir(&path) {
             if looks_remote(entry) {
@@ -341,6 +466,7 @@ impl Ctx<'_> {
             });
         }
         let k = self.load_kustomization(&path)?;
+        self.set_schema(&path, &k, false)?;
         if !k.is_component() {
             return Err(Error::transform(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -373,6 +499,9 @@ impl Ctx<'_> {
         Ok(resources)
     }
 }
+
+/// The built-in schema version kyaml knows (`openapi: version:`).
+const BUILTIN_OPENAPI_VERSION: &str = "v1.21.2";
 
 /// Turns parsed documents into resources the way kustomize's resource factory does.
 pub fn objects_from_documents(docs: Vec<Value>) -> std::result::Result<Vec<Resource>, String> {

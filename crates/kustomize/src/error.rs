@@ -102,6 +102,14 @@ pub enum Error {
         message: String,
     },
     /// A transformer or generator was configured wrongly or failed on an object.
+    /// A `configurations:` or `crds:` file kustomize cannot read as transformer configuration.
+    #[error("{path}: invalid transformer configuration: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     #[error("{0}")]
     Transform(String),
 }

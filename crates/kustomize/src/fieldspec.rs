@@ -9,7 +9,7 @@ use crate::resource::Gvk;
 
 /// A path in objects of a (possibly partial) gvk.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FieldSpec {
     /// API group to match; empty matches any.
     #[serde(default)]
@@ -409,7 +409,61 @@ pub fn replica_fields() -> Vec<FieldSpec> {
     .collect()
 }
 
-/// Types kustomize's built-in schema marks cluster-scoped.
+/// Where legacy `vars` may be referenced as `$(NAME)`: container args, commands, env values
+/// and mount paths and NFS servers of every workload, and a few fields of other kinds.
+pub fn var_reference_fields() -> Vec<FieldSpec> {
+    const WORKLOADS: [(&str, &str); 7] = [
+        ("CronJob", "spec/jobTemplate/spec/template/spec"),
+        ("DaemonSet", "spec/template/spec"),
+        ("Deployment", "spec/template/spec"),
+        ("Job", "spec/template/spec"),
+        ("Pod", "spec"),
+        ("ReplicaSet", "spec/template/spec"),
+        ("StatefulSet", "spec/template/spec"),
+    ];
+    let mut out = Vec::new();
+    for (kind, pod) in WORKLOADS {
+        for list in ["containers", "initContainers"] {
+            for field in ["args", "command", "env/value", "volumeMounts/mountPath"] {
+                out.push(FieldSpec::new(
+                    "",
+                    "",
+                    kind,
+                    &format!("{pod}/{list}/{field}"),
+                    false,
+                ));
+            }
+        }
+        let nfs = match kind {
+            // kustomize's table has the CronJob path without the pod template's `spec`.
+            "CronJob" => "spec/jobTemplate/spec/template/volumes/nfs/server".to_string(),
+            "StatefulSet" => "spec/volumeClaimTemplates/spec/nfs/server".to_string(),
+            _ => format!("{pod}/volumes/nfs/server"),
+        };
+        out.push(FieldSpec::new("", "", kind, &nfs, false));
+        if kind == "Deployment" {
+            out.push(FieldSpec::new(
+                "",
+                "",
+                kind,
+                "spec/template/metadata/annotations",
+                false,
+            ));
+        }
+    }
+    out.extend(specs(&[
+        ("", "", "Ingress", "spec/rules/host", false),
+        ("", "", "Ingress", "spec/tls/hosts", false),
+        ("", "", "Ingress", "spec/tls/secretName", false),
+        ("", "", "Service", "spec/ports/port", false),
+        ("", "", "Service", "spec/ports/targetPort", false),
+        ("", "", "PersistentVolume", "spec/nfs/server", false),
+        ("", "", "", "metadata/labels", false),
+        ("", "", "", "metadata/annotations", false),
+    ]));
+    out
+}
+
 /// Types kustomize's built-in schema knows as cluster-scoped, by group.
 const CLUSTER_SCOPED: &[(&str, &[&str])] = &[
     (

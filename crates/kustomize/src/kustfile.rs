@@ -51,7 +51,7 @@ pub struct Kustomization {
     #[serde(default)]
     pub replicas: Vec<Replica>,
     #[serde(default)]
-    pub vars: Vec<Value>,
+    pub vars: Vec<crate::vars::Var>,
     #[serde(default)]
     pub sort_options: Option<SortOptions>,
     #[serde(default)]

@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod config;
+mod crds;
 mod error;
 mod fieldspec;
 pub mod flux;
@@ -21,6 +23,7 @@ mod replacement;
 mod resource;
 mod sort;
 mod transform;
+mod vars;
 pub use tether_core::yaml;
 
 pub use build::{Kustomizer, LoadRestrictions, Options};

@@ -8,15 +8,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::config::BackRef;
 use crate::error::{Error, Result};
 use crate::fieldspec::{self, Create, FieldSpec};
 use crate::resource::{Gvk, ResId, Resource};
-
-/// One referral kind and the fields that refer to it.
-struct BackRef {
-    target: Gvk,
-    referrers: Vec<FieldSpec>,
-}
 
 /// Where each workload kind keeps its pod spec.
 const POD_SPECS: &[(&str, &str)] = &[
@@ -82,7 +77,8 @@ const WORKLOADS: &[&str] = &[
     "DaemonSet",
 ];
 
-fn back_refs() -> Vec<BackRef> {
+/// kustomize's built-in `nameReference` table.
+pub fn builtin_back_refs() -> Vec<BackRef> {
     let scale = |k: &str| BackRef {
         target: gvk("", "", k),
         referrers: refs(&[("", "HorizontalPodAutoscaler", "spec/scaleTargetRef/name")]),
@@ -297,8 +293,7 @@ impl Facts {
 }
 
 /// Rewrites every name reference in `acc` to the current names of the objects referred to.
-pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
-    let table = back_refs();
+pub fn fix_references(acc: &mut [Resource], table: &[BackRef]) -> Result<()> {
     let snapshot: Vec<Resource> = acc.to_vec();
     let facts = Facts::of(&snapshot);
     for (ri, referrer) in acc.iter_mut().enumerate() {
@@ -307,7 +302,7 @@ pub fn fix_references(acc: &mut [Resource]) -> Result<()> {
             .map_or(&facts.ids[ri].gvk, |p| &p.gvk)
             .clone();
         let binding_namespaces = subject_namespaces(&snapshot[ri]);
-        for back in &table {
+        for back in table {
             for spec in back
                 .referrers
                 .iter()

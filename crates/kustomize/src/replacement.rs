@@ -146,7 +146,7 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
 }
 
 /// Splits `a.b.[name=x].c`, keeping bracketed parts whole.
-fn split_dotted(path: &str) -> Vec<String> {
+pub(crate) fn split_dotted(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
@@ -177,7 +177,7 @@ fn element_matches(item: &Value, part: &str) -> Option<bool> {
     )
 }
 
-fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
+pub(crate) fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
     let Some((head, rest)) = parts.split_first() else {
         return Some(v.clone());
     };

@@ -174,6 +174,8 @@ pub struct Resource {
     pub origin: Option<String>,
     /// The transformers that ran over it, as `transformerAnnotations` prints them.
     pub transformations: String,
+    /// Names of the legacy vars that read their value from this object.
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -189,6 +191,7 @@ impl Resource {
             ref_by: Vec::new(),
             origin: None,
             transformations: String::new(),
+            ref_vars: Vec::new(),
         }
     }
 

@@ -42,13 +42,14 @@ pub fn apply_strategic_merge_list(
             }
         };
         let patches = parse_strategic(&source, &text)?;
+        let schema = ctx.schema();
         for patch in patches {
             apply_by_id(
                 acc,
                 &patch,
                 PatchOptions::default(),
                 &source,
-                ctx.schema.as_ref(),
+                schema.as_deref(),
             )?;
         }
     }
@@ -59,7 +60,9 @@ pub fn apply_strategic_merge_list(
 pub fn apply_patch(ctx: &Ctx<'_>, dir: &str, p: &Patch, acc: &mut Vec<Resource>) -> Result<()> {
     let (source, text) = patch_text(ctx, dir, p)?;
     match parse_body(&source, &text)? {
-        Body::Strategic(patches) => apply_strategic(acc, patches, p, &source, ctx.schema.as_ref()),
+        Body::Strategic(patches) => {
+            apply_strategic(acc, patches, p, &source, ctx.schema().as_deref())
+        }
         Body::Json(ops) => {
             let Some(target) = &p.target else {
                 return Err(Error::Patch {

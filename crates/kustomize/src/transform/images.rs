@@ -3,14 +3,14 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::fieldspec::{self, Create};
+use crate::fieldspec::{self, Create, FieldSpec};
 use crate::kustfile::{Image, Replica};
 use crate::resource::Resource;
 
 /// kustomize's ReplicaCountTransformer: objects whose current or earlier name matches.
-pub fn set_replicas(acc: &mut [Resource], replica: &Replica) -> Result<()> {
+pub fn set_replicas(acc: &mut [Resource], replica: &Replica, fields: &[FieldSpec]) -> Result<()> {
     let mut found = false;
-    for spec in fieldspec::replica_fields() {
+    for spec in fields {
         for r in acc.iter_mut() {
             let ids = r.prev_ids().into_iter().chain(std::iter::once(r.cur_id()));
             let matched = ids
@@ -21,16 +21,18 @@ pub fn set_replicas(acc: &mut [Resource], replica: &Replica) -> Result<()> {
             }
             found = true;
             let gvk = r.gvk();
-            fieldspec::apply(&mut r.obj, &gvk, &spec, Create::Scalar, &mut |v| {
+            fieldspec::apply(&mut r.obj, &gvk, spec, Create::Scalar, &mut |v| {
                 *v = Value::from(replica.count);
                 Ok(())
             })?;
         }
     }
     if !found {
+        let gvks: Vec<String> = fields.iter().map(|f| f.gvk().sort_string()).collect();
         return Err(Error::transform(format!(
-            "resource with name {} does not match a config with the following GVK [Deployment.[noVer].[noGrp] ReplicationController.[noVer].[noGrp] ReplicaSet.[noVer].[noGrp] StatefulSet.[noVer].[noGrp]]",
-            replica.name
+            "resource with name {} does not match a config with the following GVK [{}]",
+            replica.name,
+            gvks.join(" ")
         )));
     }
     Ok(())
@@ -38,7 +40,7 @@ pub fn set_replicas(acc: &mut [Resource], replica: &Replica) -> Result<()> {
 
 /// kustomize's ImageTagTransformer: every `containers`/`initContainers` list anywhere, then the
 /// image field specs.
-pub fn set_images(acc: &mut [Resource], image: &Image) -> Result<()> {
+pub fn set_images(acc: &mut [Resource], image: &Image, fields: &[FieldSpec]) -> Result<()> {
     let pattern = image_pattern(&image.name)?;
     for r in acc.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
@@ -46,8 +48,8 @@ pub fn set_images(acc: &mut [Resource], image: &Image) -> Result<()> {
         }
         update_container_lists(&mut r.obj, image, &pattern)?;
         let gvk = r.gvk();
-        for spec in fieldspec::image_fields() {
-            fieldspec::apply(&mut r.obj, &gvk, &spec, Create::Nothing, &mut |v| {
+        for spec in fields {
+            fieldspec::apply(&mut r.obj, &gvk, spec, Create::Nothing, &mut |v| {
                 update_image_value(v, image, &pattern)
             })?;
         }

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::config::{TransformerConfig, merge_specs};
 use crate::error::{Error, Result};
 use crate::fieldspec::{self, Create, FieldSpec};
 use crate::kustfile::Kustomization;
 use crate::resource::{Gvk, Resource};
 
 /// kustomize's NamespaceTransformer.
-pub fn set_namespace(acc: &mut [Resource], namespace: &str) -> Result<()> {
+pub fn set_namespace(acc: &mut [Resource], namespace: &str, fields: &[FieldSpec]) -> Result<()> {
     let mut counts: HashMap<_, usize> = HashMap::new();
     for r in acc.iter() {
         *counts.entry(r.cur_id().identity_key()).or_default() += 1;
@@ -22,7 +23,7 @@ pub fn set_namespace(acc: &mut [Resource], namespace: &str) -> Result<()> {
         }
         let before = r.cur_id().identity_key();
         r.store_previous_id();
-        namespace_one(r, namespace)?;
+        namespace_one(r, namespace, fields)?;
         let id = r.cur_id();
         if let Some(n) = counts.get_mut(&before) {
             *n = n.saturating_sub(1);
@@ -38,7 +39,7 @@ pub fn set_namespace(acc: &mut [Resource], namespace: &str) -> Result<()> {
     Ok(())
 }
 
-fn namespace_one(r: &mut Resource, namespace: &str) -> Result<()> {
+fn namespace_one(r: &mut Resource, namespace: &str, fields: &[FieldSpec]) -> Result<()> {
     let gvk = r.gvk();
     let api_version = gvk.api_version();
     if !gvk.is_cluster_scoped() {
@@ -51,13 +52,13 @@ fn namespace_one(r: &mut Resource, namespace: &str) -> Result<()> {
         *v = Value::String(namespace.to_string());
         Ok(())
     };
-    for spec in fieldspec::namespace_fields() {
+    for spec in fields {
         if spec.path == "metadata/namespace"
             || (spec.path == "metadata/name" && api_version != "v1")
         {
             continue;
         }
-        fieldspec::apply(&mut r.obj, &gvk, &spec, Create::Scalar, set)?;
+        fieldspec::apply(&mut r.obj, &gvk, spec, Create::Scalar, set)?;
     }
     Ok(())
 }
@@ -82,70 +83,112 @@ fn skips_prefix(gvk: &Gvk) -> bool {
         || (gvk.kind == "APIService" && gvk.group == "apiregistration.k8s.io")
 }
 
-/// kustomize's PrefixTransformer then SuffixTransformer.
-pub fn add_prefix_suffix(acc: &mut [Resource], prefix: &str, suffix: &str) -> Result<()> {
+/// kustomize's PrefixTransformer then SuffixTransformer: `metadata/name` (with the bookkeeping
+/// name references need) and any other field the configuration names.
+pub fn add_prefix_suffix(
+    acc: &mut [Resource],
+    prefix: &str,
+    suffix: &str,
+    config: &TransformerConfig,
+) -> Result<()> {
     if !prefix.is_empty() {
-        rename_all(acc, |r, name| {
-            r.prefixes.push(prefix.to_string());
-            format!("{prefix}{name}")
-        });
+        affix_all(acc, &config.name_prefix, Affix::Prefix(prefix))?;
     }
     if !suffix.is_empty() {
-        rename_all(acc, |r, name| {
-            r.suffixes.push(suffix.to_string());
-            format!("{name}{suffix}")
-        });
+        affix_all(acc, &config.name_suffix, Affix::Suffix(suffix))?;
     }
     Ok(())
 }
 
-fn rename_all(acc: &mut [Resource], mut rename: impl FnMut(&mut Resource, &str) -> String) {
+#[derive(Clone, Copy)]
+enum Affix<'a> {
+    Prefix(&'a str),
+    Suffix(&'a str),
+}
+
+impl Affix<'_> {
+    fn apply(self, value: &str) -> String {
+        match self {
+            Affix::Prefix(p) => format!("{p}{value}"),
+            Affix::Suffix(s) => format!("{value}{s}"),
+        }
+    }
+}
+
+fn affix_all(acc: &mut [Resource], specs: &[FieldSpec], affix: Affix<'_>) -> Result<()> {
     for r in acc.iter_mut() {
         let org = r.org_id();
         if skips_prefix(&org.gvk) {
             continue;
         }
-        r.store_previous_id();
-        let name = r.name();
-        let new_name = rename(r, &name);
-        r.set_name(&new_name);
-    }
-}
-
-/// kustomize's LabelTransformer for every `labels` entry and then `commonLabels`.
-pub fn add_labels(acc: &mut [Resource], k: &Kustomization) -> Result<()> {
-    for label in &k.labels {
-        let mut specs = label.fields.clone();
-        if label.include_selectors {
-            merge_specs(&mut specs, fieldspec::common_labels());
-        } else {
-            if label.include_templates {
-                merge_specs(&mut specs, fieldspec::metadata_labels());
+        for spec in specs.iter().filter(|s| org.gvk.is_selected_by(&s.gvk())) {
+            if spec.path == "metadata/name" {
+                r.store_previous_id();
+                match affix {
+                    Affix::Prefix(p) => r.prefixes.push(p.to_string()),
+                    Affix::Suffix(s) => r.suffixes.push(s.to_string()),
+                }
+                let name = r.name();
+                r.set_name(&affix.apply(&name));
+                continue;
             }
-            merge_specs(
-                &mut specs,
-                vec![FieldSpec::new("", "", "", "metadata/labels", true)],
-            );
+            let gvk = r.gvk();
+            fieldspec::apply(&mut r.obj, &gvk, spec, Create::Scalar, &mut |v| {
+                let text = match &*v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    Value::Object(_) | Value::Array(_) => {
+                        return Err(Error::transform("expected a scalar node for a name"));
+                    }
+                    other => tether_core::yaml::to_compact_string(other),
+                };
+                *v = Value::String(affix.apply(&text));
+                Ok(())
+            })?;
         }
-        set_string_entries(acc, &label.pairs, &specs)?;
-    }
-    if !k.common_labels.is_empty() {
-        set_string_entries(acc, &k.common_labels, &fieldspec::common_labels())?;
     }
     Ok(())
 }
 
-fn merge_specs(into: &mut Vec<FieldSpec>, more: Vec<FieldSpec>) {
-    for s in more {
-        if !into.iter().any(|e| e.path == s.path && e.gvk() == s.gvk()) {
-            into.push(s);
+/// kustomize's LabelTransformer for every `labels` entry and then `commonLabels`.
+pub fn add_labels(
+    acc: &mut [Resource],
+    k: &Kustomization,
+    config: &TransformerConfig,
+) -> Result<()> {
+    let merge = |specs: &mut Vec<FieldSpec>, more: &[FieldSpec]| {
+        merge_specs(specs, more)
+            .map_err(|e| Error::transform(format!("failed to merge labels: {e}")))
+    };
+    for label in &k.labels {
+        let mut specs = label.fields.clone();
+        merge(&mut specs, &config.labels)?;
+        if label.include_selectors {
+            merge(&mut specs, &config.common_labels)?;
+        } else {
+            if label.include_templates {
+                merge(&mut specs, &config.template_labels)?;
+            }
+            merge(
+                &mut specs,
+                &[FieldSpec::new("", "", "", "metadata/labels", true)],
+            )?;
         }
+        set_string_entries(acc, &label.pairs, &specs)?;
     }
+    if !k.common_labels.is_empty() {
+        set_string_entries(acc, &k.common_labels, &config.common_labels)?;
+    }
+    Ok(())
 }
 
 /// kustomize's AnnotationsTransformer.
-pub fn add_annotations(acc: &mut [Resource], annotations: &IndexMap<String, String>) -> Result<()> {
-    set_string_entries(acc, annotations, &fieldspec::common_annotations())
+pub fn add_annotations(
+    acc: &mut [Resource],
+    annotations: &IndexMap<String, String>,
+    fields: &[FieldSpec],
+) -> Result<()> {
+    set_string_entries(acc, annotations, fields)
 }
 
 /// Sets string entries in the maps the specs address (creating the maps where allowed).

@@ -6,6 +6,7 @@ mod images;
 mod meta;
 
 use crate::build::Ctx;
+use crate::config::TransformerConfig;
 use crate::error::Result;
 use crate::kustfile::Kustomization;
 use crate::resource::Resource;
@@ -15,7 +16,13 @@ pub use images::{set_images, set_replicas};
 pub use meta::{add_annotations, add_labels, add_prefix_suffix, set_namespace};
 
 /// Runs every transformer the kustomization configures over `acc`.
-pub fn run_all(ctx: &Ctx<'_>, dir: &str, k: &Kustomization, acc: &mut Vec<Resource>) -> Result<()> {
+pub fn run_all(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    k: &Kustomization,
+    config: &TransformerConfig,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
     let record = |kind: &str, times: usize, acc: &mut Vec<Resource>| {
         metadata::record_transformer(ctx, dir, kind, times, acc);
     };
@@ -27,10 +34,10 @@ pub fn run_all(ctx: &Ctx<'_>, dir: &str, k: &Kustomization, acc: &mut Vec<Resour
         record("PatchTransformer", 1, acc);
     }
     if !k.namespace.is_empty() {
-        set_namespace(acc, &k.namespace)?;
+        set_namespace(acc, &k.namespace, &config.namespace)?;
         record("NamespaceTransformer", 1, acc);
     }
-    add_prefix_suffix(acc, &k.name_prefix, &k.name_suffix)?;
+    add_prefix_suffix(acc, &k.name_prefix, &k.name_suffix, config)?;
     record(
         "PrefixTransformer",
         usize::from(!k.name_prefix.is_empty()),
@@ -41,7 +48,7 @@ pub fn run_all(ctx: &Ctx<'_>, dir: &str, k: &Kustomization, acc: &mut Vec<Resour
         usize::from(!k.name_suffix.is_empty()),
         acc,
     );
-    add_labels(acc, k)?;
+    add_labels(acc, k, config)?;
     // kustomize runs one label transformer per `labels` entry plus one for commonLabels
     // whenever either is set.
     let any_labels = !k.common_labels.is_empty() || !k.labels.is_empty();
@@ -51,7 +58,7 @@ pub fn run_all(ctx: &Ctx<'_>, dir: &str, k: &Kustomization, acc: &mut Vec<Resour
         acc,
     );
     if !k.common_annotations.is_empty() {
-        add_annotations(acc, &k.common_annotations)?;
+        add_annotations(acc, &k.common_annotations, &config.common_annotations)?;
         record("AnnotationsTransformer", 1, acc);
     }
     for p in &k.patches_json6902 {
@@ -59,11 +66,11 @@ pub fn run_all(ctx: &Ctx<'_>, dir: &str, k: &Kustomization, acc: &mut Vec<Resour
         record("PatchJson6902Transformer", 1, acc);
     }
     for r in &k.replicas {
-        set_replicas(acc, r)?;
+        set_replicas(acc, r, &config.replicas)?;
         record("ReplicaCountTransformer", 1, acc);
     }
     for image in &k.images {
-        set_images(acc, image)?;
+        set_images(acc, image, &config.images)?;
         record("ImageTagTransformer", 1, acc);
     }
     if !k.replacements.is_empty() {
