@@ -13,6 +13,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use std::collections::HashMap;
+use std::error::Error as _;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, Once};
@@ -528,7 +529,10 @@ impl Session<'_> {
     pub(crate) fn transport_error(&self, url: &str, error: &reqwest::Error) -> ScanError {
         let image = self.image.canonical();
         let url = strip_query(url);
-        let cause = error_chain(error);
+        // reqwest's own message repeats the URL; its sources say what went wrong.
+        let cause = error
+            .source()
+            .map_or_else(|| error.to_string(), error_chain);
         if error.is_timeout() {
             ScanError::Timeout {
                 image,
