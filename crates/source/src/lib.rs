@@ -1,19 +1,27 @@
 //! tether's source engine: git fetch and checkout with gix (over HTTP with basic or bearer auth,
 //! or over ssh with a deploy key), Flux's reference precedence and revision strings, and the
-//! artifact store that packs checkouts into tarballs the way source-controller does.
+//! artifact store that packs checkouts into tarballs the way source-controller does; and for
+//! image automation, a working clone that commits edits and pushes them back.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
 pub mod auth;
+pub mod commit;
 pub mod error;
 pub mod fetch;
+mod pack;
+pub mod push;
 pub mod reference;
 pub mod semver_tag;
 pub mod sourceignore;
 mod transport;
+pub mod workdir;
 
 pub use artifact::{Artifact, ArtifactError, ArtifactOwner, ArtifactStore, extract_tarball};
 pub use auth::GitAuth;
+pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
 pub use error::GitError;
 pub use fetch::{Checkout, checkout, remote_head};
+pub use push::{PushError, PushOutcome, RefUpdate};
 pub use reference::{GitReference, Revision, Strategy};
+pub use workdir::{CloneSpec, WorkingClone};

@@ -1,0 +1,422 @@
+//! End-to-end commit and push against real git servers on loopback: the testkit's smart-HTTP
+//! server (git http-backend behind basic auth) and an OpenSSH sshd with a deploy key. What the
+//! server ends up with is checked with the git CLI (clone, log, fsck).
+
+use anyhow::{Context, bail};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
+use tether_source::{
+    Author, CloneSpec, CommitOptions, GitAuth, GitError, GitReference, PushError, WorkingClone,
+};
+use tether_testkit::git::{GitRepoFixture, HttpGitServer, SshGitServer};
+
+const USER: &str = "flux";
+const PASSWORD: &str = "s3cret-Pa55word";
+const TIMEOUT: Duration = Duration::from_secs(30);
+const COMMIT_TIME: u64 = 1_700_000_000;
+
+fn basic_auth(password: &str) -> GitAuth {
+    GitAuth {
+        username: Some(USER.to_owned()),
+        password: Some(password.to_owned()),
+        ..GitAuth::default()
+    }
+}
+
+fn spec(url: &str, branch: &str, push_branch: Option<&str>, auth: GitAuth) -> CloneSpec {
+    CloneSpec {
+        url: url.to_owned(),
+        checkout: GitReference::branch(branch),
+        push_branch: push_branch.map(str::to_owned),
+        auth,
+        timeout: TIMEOUT,
+    }
+}
+
+fn commit_options(message: &str) -> CommitOptions {
+    CommitOptions {
+        author: Author {
+            name: "Image Bot".into(),
+            email: "bot@example.com".into(),
+        },
+        message: message.into(),
+        time: UNIX_EPOCH + Duration::from_secs(COMMIT_TIME),
+        paths: None,
+        signing_key: None,
+    }
+}
+
+/// Runs the git CLI with host config switched off and returns its trimmed stdout.
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .context("running git")?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+/// A fresh `git clone` of the fixture's bare repository at `branch`, after `git fsck`.
+fn clone_with_cli(repo: &GitRepoFixture, branch: &str) -> anyhow::Result<tempfile::TempDir> {
+    let bare = repo.bare_path();
+    git(&bare, &["fsck", "--strict", "--no-dangling"])?;
+    let dir = tempfile::tempdir()?;
+    let bare = bare.to_str().context("utf-8 path")?;
+    git(
+        dir.path(),
+        &["clone", "--quiet", "--branch", branch, bare, "clone"],
+    )?;
+    Ok(dir)
+}
+
+fn write(clone: &WorkingClone, path: &str, content: &str) -> anyhow::Result<()> {
+    let full = clone.dir().join(path);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(full, content)?;
+    Ok(())
+}
+
+struct HttpSetup {
+    repo: GitRepoFixture,
+    server: HttpGitServer,
+    url: String,
+}
+
+fn http_setup() -> anyhow::Result<HttpSetup> {
+    let repo = GitRepoFixture::new("app")?;
+    let server = HttpGitServer::start(&repo.projects_root(), USER, PASSWORD)?;
+    let url = server.repo_url(repo.name());
+    Ok(HttpSetup { repo, server, url })
+}
+
+#[tokio::test]
+async fn http_commit_and_push_with_basic_auth() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let first = s.repo.commit(
+        "master",
+        &[
+            ("deploy/app.yaml", "image: app:1.0\n"),
+            ("deploy/old.yaml", "old\n"),
+            ("README", "hi\n"),
+        ],
+        "first",
+    )?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    assert_eq!(clone.base().commit, first);
+    write(&clone, "deploy/app.yaml", "image: app:1.1\n")?;
+    write(&clone, "deploy/new/extra.yaml", "new\n")?;
+    std::fs::remove_file(clone.dir().join("deploy/old.yaml"))?;
+    let commit = clone
+        .commit(&commit_options("Update app to 1.1"))?
+        .context("a change was made")?;
+    let outcome = clone.push(None).await?;
+    assert_eq!(outcome.commit, commit);
+    assert_eq!(outcome.updates.len(), 1);
+    assert_eq!(outcome.updates[0].reference, "refs/heads/master");
+    assert_eq!(outcome.updates[0].old.as_deref(), Some(first.as_str()));
+
+    let cli = clone_with_cli(&s.repo, "master")?;
+    let work = cli.path().join("clone");
+    assert_eq!(git(&work, &["rev-parse", "HEAD"])?, commit);
+    assert_eq!(git(&work, &["rev-parse", "HEAD^"])?, first);
+    assert_eq!(
+        git(&work, &["log", "-1", "--format=%an <%ae>|%cn <%ce>|%at|%s"])?,
+        format!(
+            "Image Bot <bot@example.com>|Image Bot <bot@example.com>|{COMMIT_TIME}|Update app to 1.1"
+        )
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("deploy/app.yaml"))?,
+        "image: app:1.1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join("deploy/new/extra.yaml"))?,
+        "new\n"
+    );
+    assert!(!work.join("deploy/old.yaml").exists());
+    assert_eq!(std::fs::read_to_string(work.join("README"))?, "hi\n");
+    Ok(())
+}
+
+#[tokio::test]
+async fn ssh_commit_and_push_with_deploy_key() -> anyhow::Result<()> {
+    let repo = GitRepoFixture::new("infra")?;
+    let first = repo.commit("main", &[("k.yaml", "tag: 1\n")], "first")?;
+    let server = SshGitServer::start()?;
+    let auth = GitAuth {
+        identity: Some(server.private_key_pem()?),
+        known_hosts: Some(server.known_hosts()?),
+        ..GitAuth::default()
+    };
+    let url = server.repo_url(&repo.bare_path());
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(spec(&url, "main", None, auth), dir.path()).await?;
+    write(&clone, "k.yaml", "tag: 2\n")?;
+    let commit = clone
+        .commit(&commit_options("ssh update"))?
+        .context("a change was made")?;
+    let outcome = clone.push(None).await?;
+    assert_eq!(outcome.updates.len(), 1);
+    assert_eq!(repo.rev_parse("refs/heads/main")?, commit);
+    let cli = clone_with_cli(&repo, "main")?;
+    let work = cli.path().join("clone");
+    assert_eq!(git(&work, &["rev-parse", "HEAD^"])?, first);
+    assert_eq!(
+        git(&work, &["log", "-1", "--format=%an <%ae>|%s"])?,
+        "Image Bot <bot@example.com>|ssh update"
+    );
+    assert_eq!(std::fs::read_to_string(work.join("k.yaml"))?, "tag: 2\n");
+    Ok(())
+}
+
+#[tokio::test]
+async fn push_creates_a_missing_branch_and_the_refspec_destination() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let first = s
+        .repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(
+            &s.url,
+            "master",
+            Some("image-updates"),
+            basic_auth(PASSWORD),
+        ),
+        dir.path(),
+    )
+    .await?;
+    assert_eq!(clone.base().commit, first);
+    write(&clone, "app.yaml", "v: 2\n")?;
+    let commit = clone
+        .commit(&commit_options("on a new branch"))?
+        .context("a change was made")?;
+    let outcome = clone.push(Some("HEAD:refs/heads/review")).await?;
+    let created: Vec<_> = outcome
+        .updates
+        .iter()
+        .map(|u| (u.reference.as_str(), u.old.as_deref()))
+        .collect();
+    assert_eq!(
+        created,
+        vec![
+            ("refs/heads/image-updates", None),
+            ("refs/heads/review", None)
+        ]
+    );
+    let refs = s.repo.ls_remote()?;
+    assert_eq!(refs.get("refs/heads/image-updates"), Some(&commit));
+    assert_eq!(refs.get("refs/heads/review"), Some(&commit));
+    assert_eq!(refs.get("refs/heads/master"), Some(&first));
+    assert_eq!(s.repo.show("image-updates", "app.yaml")?, "v: 2\n");
+    clone_with_cli(&s.repo, "image-updates")?;
+
+    // The branch exists now: a new clone builds on it rather than on the checkout branch.
+    let dir = tempfile::tempdir()?;
+    let again = WorkingClone::clone_into(
+        spec(
+            &s.url,
+            "master",
+            Some("image-updates"),
+            basic_auth(PASSWORD),
+        ),
+        dir.path(),
+    )
+    .await?;
+    assert_eq!(again.base().commit, commit);
+    Ok(())
+}
+
+#[tokio::test]
+async fn nothing_changed_makes_no_commit_and_pushes_nothing() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let first = s
+        .repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    // Rewriting a file with the same content is no change.
+    write(&clone, "app.yaml", "v: 1\n")?;
+    assert_eq!(clone.commit(&commit_options("nothing"))?, None);
+    assert_eq!(clone.head(), first);
+    let outcome = clone.push(None).await?;
+    assert!(outcome.updates.is_empty(), "{outcome:?}");
+    assert_eq!(s.repo.rev_parse("refs/heads/master")?, first);
+    Ok(())
+}
+
+#[tokio::test]
+async fn commit_limited_to_paths_leaves_other_edits_out() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    s.repo
+        .commit("master", &[("a/x.yaml", "1\n"), ("b.yaml", "1\n")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    write(&clone, "a/x.yaml", "2\n")?;
+    write(&clone, "b.yaml", "2\n")?;
+    let options = CommitOptions {
+        paths: Some(vec!["a".into()]),
+        ..commit_options("only a")
+    };
+    let commit = clone.commit(&options)?.context("a changed")?;
+    clone.push(None).await?;
+    assert_eq!(s.repo.show(&commit, "a/x.yaml")?, "2\n");
+    assert_eq!(s.repo.show(&commit, "b.yaml")?, "1\n");
+    Ok(())
+}
+
+#[tokio::test]
+async fn racing_push_is_rejected_then_retry_keeps_the_other_commit() -> anyhow::Result<()> {
+    let mut s = http_setup()?;
+    s.repo.push_through(
+        s.server
+            .repo_url_with_credentials(s.repo.name(), USER, PASSWORD),
+    );
+    let first = s
+        .repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    write(&clone, "app.yaml", "v: 2\n")?;
+    clone
+        .commit(&commit_options("ours"))?
+        .context("a change was made")?;
+
+    let theirs = s
+        .repo
+        .commit("master", &[("other.yaml", "theirs\n")], "theirs")?;
+    let error = clone.push(None).await.expect_err("remote moved");
+    match &error {
+        PushError::Rejected {
+            reference,
+            remote_commit,
+            ..
+        } => {
+            assert_eq!(reference, "refs/heads/master");
+            assert_eq!(remote_commit.as_deref(), Some(theirs.as_str()));
+        }
+        other => bail!("expected a rejection, got {other:?}"),
+    }
+    assert!(error.to_string().contains(&s.url), "{error}");
+    assert_eq!(s.repo.rev_parse("refs/heads/master")?, theirs);
+
+    let base = clone.reset_to_remote().await?.clone();
+    assert_eq!(base.commit, theirs);
+    assert_eq!(
+        std::fs::read_to_string(clone.dir().join("other.yaml"))?,
+        "theirs\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(clone.dir().join("app.yaml"))?,
+        "v: 1\n"
+    );
+    write(&clone, "app.yaml", "v: 2\n")?;
+    let ours = clone
+        .commit(&commit_options("ours, again"))?
+        .context("a change was made")?;
+    clone.push(None).await?;
+
+    let cli = clone_with_cli(&s.repo, "master")?;
+    let work = cli.path().join("clone");
+    assert_eq!(
+        git(&work, &["log", "--format=%H", "master"])?,
+        [ours.as_str(), theirs.as_str(), first.as_str()].join("\n")
+    );
+    assert_eq!(std::fs::read_to_string(work.join("app.yaml"))?, "v: 2\n");
+    assert_eq!(
+        std::fs::read_to_string(work.join("other.yaml"))?,
+        "theirs\n"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_clearly_without_the_password() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    s.repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let wrong = "wrong-Pa55word-42";
+    let dir = tempfile::tempdir()?;
+    let error =
+        WorkingClone::clone_into(spec(&s.url, "master", None, basic_auth(wrong)), dir.path())
+            .await
+            .expect_err("wrong password");
+    assert!(
+        matches!(error, GitError::AuthenticationFailed { .. }),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains(wrong), "{error}");
+
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    write(&clone, "app.yaml", "v: 2\n")?;
+    clone.commit(&commit_options("x"))?.context("changed")?;
+    clone.set_auth(basic_auth(wrong));
+    let error = clone.push(None).await.expect_err("wrong password");
+    let message = error.to_string();
+    assert!(
+        matches!(error, PushError::Git(GitError::AuthenticationFailed { .. })),
+        "{error:?}"
+    );
+    assert!(message.contains(&s.url.replace("http://", "")), "{message}");
+    assert!(!message.contains(wrong), "{message}");
+    assert!(!format!("{error:?}").contains(wrong));
+    Ok(())
+}
+
+#[tokio::test]
+async fn forced_refspec_is_refused() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    s.repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    let error = clone
+        .push(Some("+HEAD:refs/heads/other"))
+        .await
+        .expect_err("forced push");
+    assert!(
+        matches!(error, PushError::InvalidRefspec { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_terminal());
+    assert!(!s.repo.ls_remote()?.contains_key("refs/heads/other"));
+    Ok(())
+}
