@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fieldspec::{self, FieldSpec};
 use crate::nameref;
 use crate::resource::Gvk;
+use crate::sort::gvk_order;
 
 /// Which fields refer to objects of one type by name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -82,7 +83,7 @@ impl TransformerConfig {
     /// kustomize's built-in configuration.
     pub fn builtin() -> TransformerConfig {
         let name = vec![FieldSpec::new("", "", "", "metadata/name", false)];
-        TransformerConfig {
+        let mut config = TransformerConfig {
             name_prefix: name.clone(),
             name_suffix: name,
             namespace: fieldspec::namespace_fields(),
@@ -94,7 +95,30 @@ impl TransformerConfig {
             var_reference: fieldspec::var_reference_fields(),
             images: fieldspec::image_fields(),
             replicas: fieldspec::replica_fields(),
+        };
+        config.sort();
+        config
+    }
+
+    /// kustomize sorts every list by type after each merge (`Gvk.IsLessThan`); Go's sort is
+    /// an insertion sort, so stable, for the short lists where the order shows (replicas).
+    pub fn sort(&mut self) {
+        for list in [
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.namespace,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.common_annotations,
+            &mut self.var_reference,
+            &mut self.images,
+            &mut self.replicas,
+        ] {
+            list.sort_by(|a, b| gvk_order(&a.gvk(), &b.gvk()));
         }
+        self.name_reference
+            .sort_by(|a, b| gvk_order(&a.target, &b.target));
     }
 
     /// Parses a `configurations:` file (`path` names it in errors). Unknown fields are errors,
@@ -158,6 +182,7 @@ impl TransformerConfig {
                 Error::transform(format!("failed to merge NameReference fieldSpec: {e}"))
             })?;
         }
+        self.sort();
         Ok(())
     }
 

@@ -85,6 +85,7 @@ pub fn config_from_definitions(path: &Path, bytes: &[u8]) -> Result<TransformerC
                 message,
             })?;
     }
+    config.sort();
     Ok(config)
 }
 

@@ -81,6 +81,24 @@ pub fn apply(map: &mut ResMap, options: Option<&SortOptions>) -> Result<()> {
     Ok(())
 }
 
+/// kustomize's `Gvk.IsLessThan` as an ordering: the default kind ranks, then the
+/// `group_version_kind` string (how it orders transformer configuration).
+pub fn gvk_order(a: &Gvk, b: &Gvk) -> Ordering {
+    let rank = |kind: &str| -> i64 {
+        if let Some(i) = ORDER_FIRST.iter().position(|k| *k == kind) {
+            return i as i64 - ORDER_FIRST.len() as i64;
+        }
+        ORDER_LAST
+            .iter()
+            .position(|k| *k == kind)
+            .map(|i| i as i64 + 1)
+            .unwrap_or(0)
+    };
+    rank(&a.kind)
+        .cmp(&rank(&b.kind))
+        .then_with(|| gvk_string(a).cmp(&gvk_string(b)))
+}
+
 fn owned(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }

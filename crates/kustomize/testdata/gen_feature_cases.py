@@ -65,10 +65,18 @@ metadata:
   name: apps
 """
 CASES = {}
+# Substrings the engine's error must contain, for cases where kustomize fails (written to
+# expected-error.txt, which regen.sh keeps).
+ERRORS = {
+    "f-component-nested": ["input/c2", "cannot unmarshal bool"],
+    "f-replacements-missing-source": ["nope", "nothing selected by ConfigMap.[noVer].[noGrp]/nope.[noNs]:data.host"],
+}
 
 
-def case(name, files, flux=None):
+def case(name, files, flux=None, errors=None):
     CASES[name] = (files, flux)
+    if errors:
+        ERRORS[name] = errors
 
 
 def base_files(prefix="input/base/", extra=""):
@@ -517,6 +525,340 @@ case("f-openapi-custom-merge-keys", {'input/cr.yaml': 'apiVersion: example.com/v
     'input/patch.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  items:\n  - port: 1\n    size: large\n  - name: c\n    port: 3\n  rules:\n  - host: x\n    path: /a\n    weight: 5\n  - host: z\n    path: /c\n  tags:\n  - name: t2\n',
     'input/schema.yaml': "definitions:\n  com.example.v1.Widget:\n    type: object\n    x-kubernetes-group-version-kind:\n    - group: example.com\n      kind: Widget\n      version: v1\n    properties:\n      apiVersion:\n        type: string\n      kind:\n        type: string\n      metadata:\n        type: object\n      spec:\n        $ref: '#/definitions/com.example.v1.WidgetSpec'\n  com.example.v1.WidgetSpec:\n    type: object\n    properties:\n      items:\n        type: array\n        x-kubernetes-patch-merge-key: port\n        x-kubernetes-patch-strategy: merge\n        items:\n          type: object\n      rules:\n        type: array\n        x-kubernetes-list-type: map\n        x-kubernetes-list-map-keys: [host, path]\n        x-kubernetes-patch-strategy: merge\n        items:\n          type: object\n      tags:\n        type: array\n        items:\n          type: object\n"})
 
+# --- legacy vars ------------------------------------------------------------------------------
+VAR_DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations: {svc: $(SVC), literal: "$$(SVC)", unknown: $(NOPE)}
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {port: $(PORT)}
+    spec:
+      containers:
+      - name: web
+        image: nginx
+        command: [serve, --host=$(SVC).$(NS).svc, --port=$(PORT)]
+        args: [$(PORT), $(FLAG), "$(SVC"]
+        env:
+        - {name: HOST, value: $(SVC)}
+        - {name: PORT, value: $(PORT)}
+        - {name: CFG, value: $(CFG_NAME)}
+        envFrom:
+        - configMapRef: {name: settings}
+"""
+VAR_SVC = """apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: apps
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 8080, targetPort: $(PORT)}
+"""
+VARS = """vars:
+- name: SVC
+  objref: {kind: Service, name: web, apiVersion: v1}
+- name: NS
+  objref: {kind: Service, name: web, apiVersion: v1}
+  fieldref: {fieldPath: metadata.namespace}
+- name: PORT
+  objref: {kind: Service, name: web, apiVersion: v1}
+  fieldref: {fieldPath: "spec.ports[0].port"}
+- name: FLAG
+  objref: {kind: ConfigMap, name: settings, apiVersion: v1}
+  fieldref: {fieldPath: data.flag}
+- name: CFG_NAME
+  objref: {kind: ConfigMap, name: settings, apiVersion: v1}
+"""
+
+
+def var_case(name, base_extra="", overlay_body="", errors=None, files=None):
+    f = {
+        "input/base/kustomization.yaml": "resources: [deploy.yaml, svc.yaml]\nconfigMapGenerator:\n- {name: settings, literals: [flag=true, mode=x]}\n" + base_extra,
+        "input/base/deploy.yaml": VAR_DEPLOY,
+        "input/base/svc.yaml": VAR_SVC,
+        "input/overlay/kustomization.yaml": "resources: [../base]\n" + overlay_body,
+    }
+    f.update(files or {})
+    case(name, f, errors=errors)
+
+
+var_case("f-vars-basic", VARS)
+var_case("f-vars-overlay-prefix", VARS, "namePrefix: p-\nnamespace: prod\n")
+var_case("f-vars-declared-in-overlay", "", "namePrefix: p-\n" + VARS)
+var_case("f-vars-objref-parts", "", """vars:
+- name: SVC
+  objref: {kind: Service, name: web, version: v1, namespace: apps}
+""")
+var_case("f-vars-objref-without-version", "", """vars:
+- name: SVC
+  objref: {kind: Service, name: web}
+""", errors=["var 'SVC' cannot be mapped to a field in the set of known resources"])
+var_case("f-vars-duplicate", VARS, """vars:
+- name: SVC
+  objref: {kind: Deployment, name: web, apiVersion: apps/v1}
+""", errors=["var 'SVC' already encountered"])
+var_case("f-vars-missing-field", "", """vars:
+- name: SVC
+  objref: {kind: Service, name: web, apiVersion: v1}
+  fieldref: {fieldPath: spec.clusterIP}
+""", errors=["SVC", "not found in corresponding resource"])
+var_case("f-vars-ambiguous", "", """resources: [../base, other.yaml]
+vars:
+- name: SVC
+  objref: {kind: Service, name: web, apiVersion: v1}
+""".replace("resources: [../base, other.yaml]\n", ""), errors=["found 2 resId matches for var SVC", "unable to disambiguate"],
+    files={"input/overlay/kustomization.yaml": "resources: [../base, other.yaml]\nvars:\n- name: SVC\n  objref: {kind: Service, name: web, apiVersion: v1}\n",
+           "input/overlay/other.yaml": VAR_SVC.replace("namespace: apps", "namespace: other")})
+var_case("f-vars-custom-var-reference", VARS, "configurations: [varref.yaml]\nresources: [widget.yaml]\n".replace("resources: [widget.yaml]\n", ""),
+         files={"input/overlay/kustomization.yaml": "resources: [../base, widget.yaml]\nconfigurations: [varref.yaml]\n",
+                "input/overlay/varref.yaml": "varReference:\n- {kind: Widget, path: spec/endpoint}\n- {kind: Widget, path: spec/hosts}\n",
+                "input/overlay/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  endpoint: http://$(SVC):$(PORT)/\n  hosts: [$(SVC), x]\n  other: $(SVC)\n"})
+var_case("f-vars-non-string-list", VARS, "", errors=["invalid value type expect a string"],
+         files={"input/overlay/kustomization.yaml": "resources: [../base, widget.yaml]\nconfigurations: [varref.yaml]\n",
+                "input/overlay/varref.yaml": "varReference:\n- {kind: Widget, path: spec/hosts}\n",
+                "input/overlay/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  hosts: [$(SVC), 3]\n"})
+
+# --- configurations: custom transformer field specs -----------------------------------------------
+CONFIG_WIDGET = """apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  configName: settings
+  secretRef: {name: creds}
+  serviceRef: {name: web, namespace: apps}
+  selector: {app: w}
+  image: nginx:1.25
+  size: 1
+  alias: w-alias
+  targetNamespace: here
+"""
+CONFIG_FILE = """nameReference:
+- kind: ConfigMap
+  version: v1
+  fieldSpecs:
+  - {kind: Widget, path: spec/configName}
+- kind: Secret
+  fieldSpecs:
+  - {kind: Widget, path: spec/secretRef/name}
+- kind: Service
+  version: v1
+  fieldSpecs:
+  - {kind: Widget, path: spec/serviceRef}
+commonLabels:
+- {kind: Widget, path: spec/selector, create: true}
+- {kind: Widget, path: spec/template/labels, create: true}
+commonAnnotations:
+- {kind: Widget, path: spec/notes, create: true}
+namePrefix:
+- {kind: Widget, path: spec/alias}
+nameSuffix:
+- {kind: Widget, path: spec/alias}
+namespace:
+- {kind: Widget, path: spec/targetNamespace}
+images:
+- {kind: Widget, path: spec/image}
+replicas:
+- {kind: Widget, path: spec/size}
+"""
+
+
+def config_case(name, overlay_body, base_extra="", errors=None, config=CONFIG_FILE, where="base"):
+    f = {
+        "input/base/kustomization.yaml": "resources: [widget.yaml, svc.yaml]\nconfigMapGenerator:\n- {name: settings, literals: [a=1]}\nsecretGenerator:\n- {name: creds, literals: [p=s]}\n" + base_extra,
+        "input/base/widget.yaml": CONFIG_WIDGET,
+        "input/base/svc.yaml": VAR_SVC.replace("$(PORT)", "8080"),
+        "input/overlay/kustomization.yaml": "resources: [../base]\n" + overlay_body,
+    }
+    f[f"input/{where}/config.yaml"] = config
+    case(name, f, errors=errors)
+
+
+OVERLAY_ALL = "namePrefix: p-\nnameSuffix: -s\nnamespace: prod\ncommonLabels: {team: a}\ncommonAnnotations: {note: hi}\nimages:\n- {name: nginx, newTag: '1.27'}\nreplicas:\n- {name: w, count: 3}\n"
+config_case("f-configurations-in-base", OVERLAY_ALL, "configurations: [config.yaml]\n")
+config_case("f-configurations-in-overlay", "configurations: [config.yaml]\n" + OVERLAY_ALL, where="overlay")
+config_case("f-configurations-not-inherited-downwards", "configurations: [config.yaml]\n", "namePrefix: b-\ncommonLabels: {team: b}\n", where="overlay")
+config_case("f-configurations-labels-entries", "configurations: [config.yaml]\nlabels:\n- pairs: {plain: p}\n- pairs: {sel: s}\n  includeSelectors: true\n- pairs: {tmpl: t}\n  includeTemplates: true\n",
+            config="labels:\n- {kind: Widget, path: spec/extraLabels, create: true}\ncommonLabels:\n- {kind: Widget, path: spec/selector, create: true}\ntemplateLabels:\n- {kind: Widget, path: spec/template/labels, create: true}\n", where="overlay")
+config_case("f-configurations-conflict", "configurations: [config.yaml]\n", config="commonLabels:\n- {path: metadata/labels, create: false}\n", where="overlay",
+            errors=["conflicting fieldspecs"])
+config_case("f-configurations-unknown-field", "configurations: [config.yaml]\n", config="nameReferences: []\n", where="overlay",
+            errors=["config.yaml", "nameReferences"])
+config_case("f-configurations-missing-file", "configurations: [nope.yaml]\n", where="overlay", errors=["nope.yaml", "no such file"])
+config_case("f-configurations-replicas-unmatched", "replicas:\n- {name: nothing, count: 2}\nconfigurations: [config.yaml]\n", where="overlay",
+            errors=["resource with name nothing does not match a config with the following GVK"])
+
+# --- crds: OpenAPI definitions with kustomize's x-kubernetes-* extensions ------------------------------
+BEE_DEFS = """{
+  "github.com/example/pkg/apis/jingfang/v1beta1.Bee": {
+    "Schema": {
+      "description": "Bee",
+      "properties": {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"$ref": "k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta"},
+        "spec": {"$ref": "github.com/example/pkg/apis/jingfang/v1beta1.BeeSpec"}
+      }
+    },
+    "Dependencies": []
+  },
+  "github.com/example/pkg/apis/jingfang/v1beta1.BeeSpec": {
+    "Schema": {
+      "properties": {
+        "secretRef": {
+          "type": "object",
+          "x-kubernetes-object-ref-api-version": "v1",
+          "x-kubernetes-object-ref-kind": "Secret"
+        },
+        "cfg": {
+          "type": "object",
+          "x-kubernetes-object-ref-api-version": "v1",
+          "x-kubernetes-object-ref-kind": "ConfigMap",
+          "x-kubernetes-object-ref-name-key": "cmName"
+        },
+        "beeRef": {
+          "type": "object",
+          "x-kubernetes-object-ref-api-version": "v1beta1",
+          "x-kubernetes-object-ref-kind": "Bee"
+        },
+        "selector": {"type": "object", "x-kubernetes-label-selector": ""},
+        "notes": {"type": "object", "x-kubernetes-annotation": ""},
+        "alias": {"type": "string", "x-kubernetes-identity": ""},
+        "boolAnn": {"type": "object", "x-kubernetes-annotation": true},
+        "nested": {"$ref": "github.com/example/pkg/apis/jingfang/v1beta1.Nested"}
+      }
+    }
+  },
+  "github.com/example/pkg/apis/jingfang/v1beta1.Nested": {
+    "Schema": {
+      "properties": {
+        "secretRef": {
+          "type": "object",
+          "x-kubernetes-object-ref-api-version": "v1",
+          "x-kubernetes-object-ref-kind": "Secret"
+        }
+      }
+    }
+  },
+  "github.com/example/pkg/apis/jingfang/v1beta1.NotAKind": {
+    "Schema": {"properties": {"kind": {}, "secretRef": {"x-kubernetes-object-ref-api-version": "v1", "x-kubernetes-object-ref-kind": "Secret"}}}
+  }
+}
+"""
+BEES = """apiVersion: v1beta1
+kind: Bee
+metadata: {name: bee}
+spec:
+  secretRef: {name: crdsecret}
+  cfg: {cmName: cm}
+  beeRef: {name: bee}
+  selector: {a: b}
+  notes: {}
+  alias: myalias
+  boolAnn: {}
+  nested: {secretRef: {name: crdsecret}}
+---
+apiVersion: jingfang.example.com/v1beta1
+kind: Bee
+metadata: {name: bee2}
+spec:
+  secretRef: {name: crdsecret}
+  beeRef: {name: bee}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm}
+data: {a: "1"}
+"""
+
+
+def crd_case(name, top_body, base_body="", defs=BEE_DEFS, defs_name="mykinds.json", errors=None):
+    case(name, {
+        "input/base/kustomization.yaml": "resources: [bees.yaml]\nsecretGenerator:\n- {name: crdsecret, literals: [p=s]}\n" + base_body,
+        "input/base/bees.yaml": BEES,
+        "input/base/" + defs_name: defs,
+        "input/overlay/kustomization.yaml": "resources: [../base]\n" + top_body,
+        "input/overlay/" + defs_name: defs,
+    }, errors=errors)
+
+
+CRD_TOP = "namePrefix: p-\ncommonLabels: {l: v}\ncommonAnnotations: {an: x}\n"
+crd_case("f-crds-in-overlay", "crds: [mykinds.json]\n" + CRD_TOP)
+crd_case("f-crds-in-base", CRD_TOP, "crds: [mykinds.json]\n")
+crd_case("f-crds-yaml", "crds: [mykinds.yaml]\n" + CRD_TOP, defs=BEE_DEFS.replace('"Schema"', '"schema"'), defs_name="mykinds.yaml")
+crd_case("f-crds-custom-resource-definition", "crds: [crd.yaml]\n", defs="apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: bees.example.com\nspec:\n  group: example.com\n",
+         defs_name="crd.yaml", errors=["crd.yaml", "unable to parse open API definition"])
+crd_case("f-crds-list", "crds: [crd.yaml]\n", defs="- a\n- b\n", defs_name="crd.yaml", errors=["crd.yaml", "unable to parse open API definition"])
+crd_case("f-crds-missing-file", "crds: [nope.json]\n", errors=["nope.json", "no such file"])
+
+# --- openapi: in bases and components (kyaml keeps the first schema chosen) -------------------------
+WIDGET_SCHEMA = CASES["f-openapi-custom-merge-keys"][0]["input/schema.yaml"]
+WIDGET_CR = CASES["f-openapi-custom-merge-keys"][0]["input/cr.yaml"]
+WIDGET_PATCH = CASES["f-openapi-custom-merge-keys"][0]["input/patch.yaml"]
+# The same schema without a merge strategy for `items`: a patch replaces that list.
+OTHER_SCHEMA = WIDGET_SCHEMA.replace("        x-kubernetes-patch-merge-key: port\n        x-kubernetes-patch-strategy: merge\n", "")
+assert OTHER_SCHEMA != WIDGET_SCHEMA
+
+
+def openapi_case(name, files, errors=None):
+    f = {"input/base/cr.yaml": WIDGET_CR, "input/base/schema.yaml": WIDGET_SCHEMA}
+    f.update(files)
+    case(name, {k: v for k, v in f.items() if v is not None}, errors=errors)
+
+
+openapi_case("f-openapi-in-base", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\nopenapi: {path: schema.yaml}\n",
+    "input/overlay/kustomization.yaml": "resources: [../base]\npatches: [{path: patch.yaml}]\n",
+    "input/overlay/patch.yaml": WIDGET_PATCH})
+openapi_case("f-openapi-in-base-patched-there", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\nopenapi: {path: schema.yaml}\npatches: [{path: patch.yaml}]\n",
+    "input/base/patch.yaml": WIDGET_PATCH,
+    "input/overlay/kustomization.yaml": "resources: [../base]\n"})
+openapi_case("f-openapi-in-component", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\n",
+    "input/comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nopenapi: {path: schema.yaml}\n",
+    "input/comp/schema.yaml": WIDGET_SCHEMA,
+    "input/overlay/kustomization.yaml": "resources: [../base]\ncomponents: [../comp]\npatches: [{path: patch.yaml}]\n",
+    "input/overlay/patch.yaml": WIDGET_PATCH})
+openapi_case("f-openapi-top-wins", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\nopenapi: {path: schema.yaml}\n",
+    "input/overlay/kustomization.yaml": "resources: [../base]\nopenapi: {path: other.yaml}\npatches: [{path: patch.yaml}]\n",
+    "input/overlay/other.yaml": OTHER_SCHEMA,
+    "input/overlay/patch.yaml": WIDGET_PATCH})
+openapi_case("f-openapi-first-base-wins", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\n",
+    "input/a/kustomization.yaml": "resources: [../base]\npatches: [{path: patch.yaml}]\n",
+    "input/a/patch.yaml": WIDGET_PATCH,
+    "input/b/kustomization.yaml": "openapi: {path: schema.yaml}\nresources: [cr.yaml]\n",
+    "input/b/cr.yaml": WIDGET_CR.replace("name: w", "name: w2"),
+    "input/b/schema.yaml": WIDGET_SCHEMA,
+    "input/c/kustomization.yaml": "openapi: {path: other.yaml}\nresources: [cr.yaml]\n",
+    "input/c/cr.yaml": WIDGET_CR.replace("name: w", "name: w3"),
+    "input/c/other.yaml": OTHER_SCHEMA,
+    "input/overlay/kustomization.yaml": "resources: [../a, ../b, ../c]\npatches:\n- path: patch.yaml\n  target: {kind: Widget}\n",
+    "input/overlay/patch.yaml": WIDGET_PATCH.replace("metadata:\n  name: w\n", "metadata:\n  name: any\n")})
+openapi_case("f-openapi-version-builtin", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\nopenapi: {path: schema.yaml}\n",
+    "input/overlay/kustomization.yaml": "resources: [../base]\nopenapi: {version: v1.21.2}\npatches: [{path: patch.yaml}]\n",
+    "input/overlay/patch.yaml": WIDGET_PATCH})
+openapi_case("f-openapi-version-unknown", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\n",
+    "input/overlay/kustomization.yaml": "resources: [../base]\nopenapi: {version: v1.99.0}\n"},
+    errors=["the specified OpenAPI version is not built in"])
+openapi_case("f-openapi-base-missing-file", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\nopenapi: {path: nope.yaml}\n",
+    "input/overlay/kustomization.yaml": "resources: [../base]\nopenapi: {path: schema.yaml}\n",
+    "input/overlay/schema.yaml": WIDGET_SCHEMA},
+    errors=["nope.yaml", "no such file"])
+
+
 def main():
     for name in os.listdir(HERE):
         if name.startswith(("f-", "p-")):
@@ -527,6 +869,9 @@ def main():
             os.makedirs(os.path.dirname(full), exist_ok=True)
             with open(full, "w") as f:
                 f.write(text)
+        if name in ERRORS:
+            with open(os.path.join(HERE, name, "expected-error.txt"), "w") as f:
+                f.write("".join(e + "\n" for e in ERRORS[name]))
         if overrides is not None:
             with open(os.path.join(HERE, name, "flux.json"), "w") as f:
                 json.dump(overrides, f, indent=2, sort_keys=True)
