@@ -205,7 +205,7 @@ impl Target<'_> {
         }
         let empty = value.is_null() || value.entries().is_some_and(<[_]>::is_empty);
         match &value.kind {
-            _ if empty => Ok(vec![self.fill_empty(key, value)?]),
+            _ if empty => self.fill_empty(key, value),
             NodeKind::Map(_) if value.flow => Ok(vec![Splice {
                 start: value.start,
                 end: value.end,
@@ -254,7 +254,7 @@ impl Target<'_> {
     }
 
     /// `annotations:` with no value, `~`, or `{}`: the entries become a block under the key.
-    fn fill_empty(&self, key: &Node, value: &Node) -> Result<Splice, EditError> {
+    fn fill_empty(&self, key: &Node, value: &Node) -> Result<Vec<Splice>, EditError> {
         let after_key = self.text.get(key.end..).unwrap_or("");
         let colon = key.end
             + after_key
@@ -263,11 +263,24 @@ impl Target<'_> {
                 .ok_or_else(|| unsupported(self.id, "unexpected text after `annotations`"))?;
         let end = value.end.max(colon + 1);
         let indent = key.col + self.step();
-        Ok(Splice {
-            start: key.end,
-            end,
-            text: format!(":\n{}", self.lines(indent).join("\n")),
-        })
+        let block = self.lines(indent).join("\n");
+        // The entries go below the key's line, so a comment after `{}` stays on that line.
+        let (at, text) = match line_end_after(self.text, end) {
+            Some(at) => (at, format!("{block}\n")),
+            None => (self.text.len(), format!("\n{block}")),
+        };
+        Ok(vec![
+            Splice {
+                start: key.end,
+                end,
+                text: ":".to_string(),
+            },
+            Splice {
+                start: at,
+                end: at,
+                text,
+            },
+        ])
     }
 
     /// The lines of a block mapping entry, from its indentation to its line break.

@@ -176,8 +176,10 @@ fn result(status: ReleaseStatus, reason: &'static str) -> WorkloadResult {
     }
 }
 
-/// Container-level outcome, the last one deciding a workload without updates (as in fluxd).
-#[derive(Clone, Copy)]
+/// Why a container is not updated. For a workload without updates the most telling one
+/// decides (`Unknown` over `Skipped` over `Ignored`); fluxd let the last container decide,
+/// which made the reason depend on container order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Miss {
     Ignored,
     Skipped,
@@ -194,7 +196,7 @@ struct Planner<'s, C, A> {
 impl<C, A> Planner<'_, C, A>
 where
     C: FnMut(&str, &str, &str) -> Option<String>,
-    A: Fn(&str, &str) -> bool,
+    A: FnMut(&str, &str) -> bool,
 {
     /// fluxd's pre- and post-filters; `None` lets the workload through.
     fn filter(&self, workload: &Workload) -> Option<WorkloadResult> {
@@ -237,7 +239,7 @@ where
             }
             Some(target) => target
                 .tag()
-                .filter(|tag| (self.allows)(pattern, tag))
+                .filter(|tag| pattern == PATTERN_ALL || (self.allows)(pattern, tag))
                 .map(str::to_string),
         };
         match chosen {
@@ -258,7 +260,7 @@ where
                 workload.policy.tag_pattern(&container.name)
             };
             let Ok(current) = ImageRef::parse(&container.image) else {
-                miss = Miss::Unknown;
+                miss = miss.max(Miss::Unknown);
                 continue;
             };
             match self.new_tag(&current, pattern) {
@@ -269,7 +271,7 @@ where
                     old_image: container.image.clone(),
                     new_image: current.with_tag(&tag).to_string(),
                 }),
-                Err(m) => miss = m,
+                Err(m) => miss = miss.max(m),
             }
         }
         let outcome = match miss {
@@ -289,12 +291,13 @@ where
 /// are skipped unless `force` is set with named workloads. `--update-all-images` asks
 /// `choose(image_repo, current_tag, pattern)` per container (the container's pattern always
 /// applies); `--update-image` updates containers of the same repository (Docker Hub names
-/// compared canonically) when `allows(pattern, tag)` accepts the tag, or always under `force`.
+/// compared canonically) when `allows(pattern, tag)` accepts the tag (not asked for `glob:*`,
+/// which allows every tag, nor under `force`, which disregards patterns).
 pub fn plan_release(
     workloads: &[Workload],
     spec: &ReleaseSpec,
     choose: impl FnMut(&str, &str, &str) -> Option<String>,
-    allows: impl Fn(&str, &str) -> bool,
+    allows: impl FnMut(&str, &str) -> bool,
 ) -> Result<ReleasePlan, ReleaseError> {
     let target = match &spec.image {
         ImageSelector::AllLatest => None,
