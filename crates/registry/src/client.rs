@@ -355,32 +355,32 @@ impl Session<'_> {
     /// HTTPS cannot connect. Then authorizes according to the challenge.
     async fn ping(&mut self) -> Result<(), ScanError> {
         let registry = self.image.registry();
-        let allow_http = self.options.insecure || self.image.is_local();
-        let mut response = None;
-        for scheme in ["https", "http"] {
-            if scheme == "http" && !allow_http {
-                break;
+        let https = format!("https://{registry}");
+        let response = match self.get_v2(&https).await {
+            Ok(response) => {
+                self.base = https;
+                response
             }
-            let base = format!("{scheme}://{registry}");
-            match self
-                .send_raw(Method::GET, &format!("{base}/v2/"), HeaderMap::new())
-                .await
+            Err(https_error @ ScanError::Connect { .. })
+                if allows_plain_http(self.image, self.options.insecure) =>
             {
-                Ok(ok) => {
-                    self.base = base;
-                    response = Some(ok);
-                    break;
+                let http = format!("http://{registry}");
+                let fallback = match self.get_v2(&http).await {
+                    Ok(r) if matches!(r.status(), StatusCode::OK | StatusCode::UNAUTHORIZED) => {
+                        Ok(r)
+                    }
+                    Ok(r) => Err(self.status_error(r).await),
+                    Err(error) => Err(error),
+                };
+                match fallback {
+                    Ok(response) => {
+                        self.base = http;
+                        response
+                    }
+                    Err(http_error) => return Err(self.both_failed(https_error, &http_error)),
                 }
-                Err(ScanError::Connect { .. }) if scheme == "https" && allow_http => continue,
-                Err(error) => return Err(error),
             }
-        }
-        let Some(response) = response else {
-            return Err(ScanError::Connect {
-                image: self.image.canonical(),
-                url: format!("{registry}/v2/"),
-                cause: "no scheme left to try".to_owned(),
-            });
+            Err(error) => return Err(error),
         };
         match response.status() {
             StatusCode::OK => self.authorize_without_challenge(),
@@ -389,6 +389,28 @@ impl Session<'_> {
                 self.authorize(challenges).await
             }
             _ => Err(self.status_error(response).await),
+        }
+    }
+
+    async fn get_v2(&self, base: &str) -> Result<Response, ScanError> {
+        self.send_raw(Method::GET, &format!("{base}/v2/"), HeaderMap::new())
+            .await
+    }
+
+    /// HTTPS could not connect and plain HTTP failed too: both causes, as one connect error.
+    fn both_failed(&self, https_error: ScanError, http_error: &ScanError) -> ScanError {
+        let image = self.image.canonical();
+        let http_text = http_error.to_string();
+        let http_cause = http_text
+            .strip_prefix(&format!("{image}: "))
+            .unwrap_or(&http_text);
+        match https_error {
+            ScanError::Connect { image, url, cause } => ScanError::Connect {
+                image,
+                url,
+                cause: format!("{cause}; over plain HTTP: {http_cause}"),
+            },
+            other => other,
         }
     }
 
@@ -583,6 +605,12 @@ impl Session<'_> {
     }
 }
 
+/// Whether plain HTTP may be tried after HTTPS fails to connect: `insecure`, or a registry
+/// go-containerregistry treats as local (loopback, `localhost`, RFC 1918 addresses).
+fn allows_plain_http(image: &ImageName, insecure: bool) -> bool {
+    insecure || image.is_local()
+}
+
 fn challenges_of(response: &Response) -> Vec<Challenge> {
     response
         .headers()
@@ -708,6 +736,25 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn plain_http_only_for_insecure_or_local_registries() -> Result<(), crate::NameError> {
+        let remote = ImageName::parse("ghcr.io/org/app")?;
+        assert!(!allows_plain_http(&remote, false));
+        assert!(allows_plain_http(&remote, true));
+        for local in [
+            "localhost:5000/a",
+            "127.0.0.1:5000/a",
+            "192.168.1.2/a",
+            "r.localhost/a",
+        ] {
+            assert!(
+                allows_plain_http(&ImageName::parse(local)?, false),
+                "{local}"
+            );
+        }
+        Ok(())
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A real OCI registry on loopback for e2e tests: distribution's `registry` binary (built by
 //! `dev/testbin.sh`) on a free 127.0.0.1 port with filesystem storage in a temp dir, anonymous,
 //! behind htpasswd Basic auth, or behind token auth (Docker Hub's bearer flow) with a small
-//! token issuer served here; killed when dropped. Helpers push small OCI images (config + layer
+//! token issuer served here; over plain HTTP, or TLS (optionally mutual) with a CA generated per
+//! run; killed when dropped. Helpers push small OCI images (config + layer
 //! blobs + manifest) through the distribution API and delete tags.
 
 use anyhow::{Context, bail};
@@ -31,6 +32,26 @@ pub struct RegistryServer {
     dir: tempfile::TempDir,
     basic_auth: Option<(String, String)>,
     issuer: Option<TokenIssuer>,
+    tls: Option<TlsMaterial>,
+}
+
+/// PEM material of a TLS registry: the CA that signed its certificate (for 127.0.0.1 and
+/// localhost), and a client certificate signed by the same CA, which a mutual-TLS registry
+/// requires.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    pub ca_pem: String,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+    server_cert_pem: String,
+    server_key_pem: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    Plain,
+    Server,
+    Mutual,
 }
 
 /// How the registry authenticates requests.
@@ -43,31 +64,43 @@ enum AuthMode {
 impl RegistryServer {
     /// An anonymous registry: anyone may pull and push.
     pub fn start() -> anyhow::Result<Self> {
-        Self::launch(AuthMode::Anonymous)
+        Self::launch(AuthMode::Anonymous, TlsMode::Plain)
+    }
+
+    /// An anonymous registry over HTTPS with a certificate from a CA made for this run
+    /// ([`tls`](Self::tls) has the CA).
+    pub fn start_with_tls() -> anyhow::Result<Self> {
+        Self::launch(AuthMode::Anonymous, TlsMode::Server)
+    }
+
+    /// Like [`start_with_tls`](Self::start_with_tls), and clients must present a certificate
+    /// signed by that CA ([`tls`](Self::tls) has one).
+    pub fn start_with_mutual_tls() -> anyhow::Result<Self> {
+        Self::launch(AuthMode::Anonymous, TlsMode::Mutual)
     }
 
     /// A registry that requires `user`/`pass` (htpasswd, bcrypt) for every request.
     pub fn start_with_basic_auth(user: &str, pass: &str) -> anyhow::Result<Self> {
-        Self::launch(AuthMode::Htpasswd {
+        let mode = AuthMode::Htpasswd {
             user: user.to_owned(),
             pass: pass.to_owned(),
-        })
+        };
+        Self::launch(mode, TlsMode::Plain)
     }
 
     /// A registry with token auth whose issuer hands out tokens to anyone, like Docker Hub
     /// does for public images: `401 Bearer realm=...` first, then a token from the realm.
     pub fn start_with_anonymous_tokens() -> anyhow::Result<Self> {
-        Self::launch(AuthMode::Token { account: None })
+        Self::launch(AuthMode::Token { account: None }, TlsMode::Plain)
     }
 
     /// A registry with token auth whose issuer requires Basic `user`/`pass`.
     pub fn start_with_token_auth(user: &str, pass: &str) -> anyhow::Result<Self> {
-        Self::launch(AuthMode::Token {
-            account: Some((user.to_owned(), pass.to_owned())),
-        })
+        let account = Some((user.to_owned(), pass.to_owned()));
+        Self::launch(AuthMode::Token { account }, TlsMode::Plain)
     }
 
-    fn launch(mode: AuthMode) -> anyhow::Result<Self> {
+    fn launch(mode: AuthMode, tls_mode: TlsMode) -> anyhow::Result<Self> {
         let binary = registry_binary()?;
         let dir = tempfile::tempdir().context("cannot create the registry's temp dir")?;
         let addr = free_loopback_addr()?;
@@ -83,9 +116,20 @@ impl RegistryServer {
                 (auth, account, Some(issuer))
             }
         };
+        let (tls, tls_config) = match tls_mode {
+            TlsMode::Plain => (None, String::new()),
+            _ => {
+                let material = TlsMaterial::generate()?;
+                let config = material.registry_config(dir.path(), tls_mode == TlsMode::Mutual)?;
+                (Some(material), config)
+            }
+        };
         let config = dir.path().join("config.yml");
-        std::fs::write(&config, registry_config(dir.path(), addr, &auth))
-            .with_context(|| format!("cannot write {}", config.display()))?;
+        std::fs::write(
+            &config,
+            registry_config(dir.path(), addr, &tls_config, &auth),
+        )
+        .with_context(|| format!("cannot write {}", config.display()))?;
         let log_path = dir.path().join("registry.log");
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
@@ -104,6 +148,7 @@ impl RegistryServer {
             dir,
             basic_auth,
             issuer,
+            tls,
         };
         server.wait_until_ready(&log_path)?;
         Ok(server)
@@ -136,9 +181,15 @@ impl RegistryServer {
         self.addr.to_string()
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` for a TLS registry.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The CA and client certificate of a TLS registry.
+    pub fn tls(&self) -> Option<&TlsMaterial> {
+        self.tls.as_ref()
     }
 
     /// `127.0.0.1:<port>/<repo>`.
@@ -169,7 +220,7 @@ impl RegistryServer {
         tag: &str,
         created: Option<&str>,
     ) -> anyhow::Result<String> {
-        let client = http_client()?;
+        let client = self.http_client()?;
         let layer = format!("layer of {repo}:{tag}").into_bytes();
         let layer_digest = self.upload_blob(&client, repo, &layer).await?;
         let mut config = serde_json::json!({
@@ -204,7 +255,7 @@ impl RegistryServer {
 
     /// Deletes tag `repo:tag` (distribution v3 deletes tags by name; the manifest stays).
     pub async fn delete_tag(&self, repo: &str, tag: &str) -> anyhow::Result<()> {
-        let client = http_client()?;
+        let client = self.http_client()?;
         let url = format!("{}/v2/{repo}/manifests/{tag}", self.base_url());
         let response = self
             .authorize(&client, repo, client.delete(&url))
@@ -250,6 +301,20 @@ impl RegistryServer {
         Ok(digest)
     }
 
+    /// A client that trusts the registry's CA and presents the client certificate.
+    fn http_client(&self) -> anyhow::Result<reqwest::Client> {
+        install_crypto_provider();
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = &self.tls {
+            let ca = reqwest::Certificate::from_pem(tls.ca_pem.as_bytes())?;
+            let identity = format!("{}{}", tls.client_cert_pem, tls.client_key_pem);
+            builder = builder
+                .tls_certs_merge([ca])
+                .identity(reqwest::Identity::from_pem(identity.as_bytes())?);
+        }
+        builder.build().context("cannot build an HTTP client")
+    }
+
     /// Adds what the registry needs to accept a push: Basic credentials, or a token for
     /// `repo` with every action fetched from the issuer.
     async fn authorize(
@@ -289,13 +354,13 @@ fn htpasswd_config(dir: &Path, user: &str, pass: &str) -> anyhow::Result<String>
     ))
 }
 
-fn registry_config(dir: &Path, addr: SocketAddr, auth: &str) -> String {
+fn registry_config(dir: &Path, addr: SocketAddr, tls: &str, auth: &str) -> String {
     format!(
         "version: 0.1\n\
          log:\n  level: warn\n  accesslog:\n    disabled: true\n\
          storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
          \x20 maintenance:\n    uploadpurging:\n      enabled: false\n\
-         http:\n  addr: {addr}\n  secret: tether-test-secret\n\
+         http:\n  addr: {addr}\n  secret: tether-test-secret\n{tls}\
          {auth}",
         dir.join("data").display()
     )
@@ -359,14 +424,12 @@ fn answers_http(addr: SocketAddr) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
 
-fn http_client() -> anyhow::Result<reqwest::Client> {
+/// reqwest is built without a default TLS provider; the workspace uses ring.
+fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::Client::builder()
-        .build()
-        .context("cannot build an HTTP client")
 }
 
 async fn check(response: reqwest::Response, what: &str) -> anyhow::Result<reqwest::Response> {
@@ -386,6 +449,68 @@ fn digest_of(content: &[u8]) -> String {
 pub fn basic_authorization(user: &str, pass: &str) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
     format!("Basic {encoded}")
+}
+
+impl TlsMaterial {
+    /// A CA, a server certificate for 127.0.0.1/localhost and a client certificate.
+    fn generate() -> anyhow::Result<Self> {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "tether test registry CA");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+
+        let server_key = KeyPair::generate()?;
+        let mut server_params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server_cert = server_params.signed_by(&server_key, &issuer)?;
+
+        let client_key = KeyPair::generate()?;
+        let mut client_params = CertificateParams::new(vec!["tether-client".to_owned()])?;
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "tether-client");
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client_params.signed_by(&client_key, &issuer)?;
+        Ok(Self {
+            ca_pem: ca_cert.pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
+            server_cert_pem: server_cert.pem(),
+            server_key_pem: server_key.serialize_pem(),
+        })
+    }
+
+    /// Writes the PEM files; returns the registry's `http.tls` section.
+    fn registry_config(&self, dir: &Path, mutual: bool) -> anyhow::Result<String> {
+        let write = |name: &str, pem: &str| -> anyhow::Result<PathBuf> {
+            let path = dir.join(name);
+            std::fs::write(&path, pem)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(path)
+        };
+        let cert = write("server.crt", &self.server_cert_pem)?;
+        let key = write("server.key", &self.server_key_pem)?;
+        let ca = write("ca.crt", &self.ca_pem)?;
+        let mut section = format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        );
+        if mutual {
+            section.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+        }
+        Ok(section)
+    }
 }
 
 const TOKEN_SERVICE: &str = "tether-test-registry";
