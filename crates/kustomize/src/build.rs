@@ -119,6 +119,7 @@ impl Kustomizer {
         generate::add_hashes(resources)?;
         nameref::fix_references(resources, &acc.config.name_reference)?;
         acc.vars.resolve(resources, &acc.config.var_reference)?;
+        resources.retain(|r| !is_local_config(r));
         metadata::stamp(ctx.tracking, resources);
         let mut map = ResMap {
             resources: acc.resources,
@@ -498,6 +499,15 @@ impl Ctx<'_> {
         }
         Ok(resources)
     }
+}
+
+/// Whether kustomize leaves the object out of its output: it carries the
+/// `config.kubernetes.io/local-config` annotation with any value but `false`.
+fn is_local_config(r: &Resource) -> bool {
+    r.obj
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get("config.kubernetes.io/local-config"))
+        .is_some_and(|v| yaml::to_compact_string(v) != "false")
 }
 
 /// The built-in schema version kyaml knows (`openapi: version:`).

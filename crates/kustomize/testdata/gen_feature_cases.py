@@ -858,6 +858,50 @@ openapi_case("f-openapi-base-missing-file", {
     "input/overlay/schema.yaml": WIDGET_SCHEMA},
     errors=["nope.yaml", "no such file"])
 
+# --- local-config objects and refused plugins -------------------------------------------------------
+LOCAL = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: local
+  annotations: {config.kubernetes.io/local-config: "true"}
+data: {host: local.example.com}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kept
+  annotations: {config.kubernetes.io/local-config: "false"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: also-dropped
+  annotations: {config.kubernetes.io/local-config: "yes please"}
+"""
+LOCAL_FILES = base_files()
+LOCAL_FILES["input/overlay/local.yaml"] = LOCAL
+LOCAL_FILES["input/overlay/kustomization.yaml"] = """resources: [../base, local.yaml]
+namePrefix: p-
+replacements:
+- source: {kind: ConfigMap, name: local, fieldPath: data.host}
+  targets:
+  - select: {kind: ConfigMap, name: settings}
+    fieldPaths: [data.host]
+"""
+case("f-local-config-dropped", LOCAL_FILES)
+TRANSFORMER_PLUGIN = """apiVersion: example.com/v1
+kind: MyTransformer
+metadata:
+  name: t
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ./run.sh
+"""
+case("f-plugin-transformer-refused", overlay("transformers: [plugin.yaml]\n", {"input/overlay/plugin.yaml": TRANSFORMER_PLUGIN}),
+     errors=["plugin.yaml", "refused"])
+case("f-plugin-helm-refused", overlay("helmCharts:\n- {name: x, repo: https://example.invalid/charts}\n"), errors=["helmCharts", "refused"])
+
 
 def main():
     for name in os.listdir(HERE):
