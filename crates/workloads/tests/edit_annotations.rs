@@ -351,3 +351,30 @@ fn edits_that_do_not_read_back_as_intended_fail_verification() {
         "{err}"
     );
 }
+
+#[test]
+fn crlf_files_get_crlf_lines() {
+    let text = MISSING.replace('\n', "\r\n");
+    let out =
+        set_annotations(&text, &id(WEB), &[set("fluxcd.io/automated", "true")]).expect("edited");
+    let expected = MISSING
+        .replace(
+            "    app: web     # selector label\n",
+            "    app: web     # selector label\n  annotations:\n    fluxcd.io/automated: \"true\"\n",
+        )
+        .replace('\n', "\r\n");
+    assert_eq!(out, expected);
+    let existing = EXISTING.replace('\n', "\r\n");
+    let out =
+        set_annotations(&existing, &id(WEB), &[set("x", "y"), remove("team")]).expect("edited");
+    assert_eq!(
+        out,
+        EXISTING
+            .replace("    team: platform   # keep\n", "")
+            .replace(
+                "    fluxcd.io/tag.app: 'glob:1.*'\n",
+                "    fluxcd.io/tag.app: 'glob:1.*'\n    x: \"y\"\n"
+            )
+            .replace('\n', "\r\n")
+    );
+}

@@ -187,6 +187,15 @@ fn entry_line(indent: usize, key: &str, value: &str) -> String {
 }
 
 impl Target<'_> {
+    /// The file's line break: inserted lines follow a CRLF file's convention.
+    fn newline(&self) -> &'static str {
+        if self.text.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
     fn splices(&self) -> Result<Vec<Splice>, EditError> {
         if self.metadata.flow {
             return self.rewrite_flow_metadata();
@@ -237,14 +246,15 @@ impl Target<'_> {
     /// No `annotations` key: a new block at the end of `metadata`.
     fn insert_annotations_block(&self) -> Result<Vec<Splice>, EditError> {
         let indent = self.metadata.col;
-        let mut block = format!("{}annotations:\n", spaces(indent));
+        let nl = self.newline();
+        let mut block = format!("{}annotations:{nl}", spaces(indent));
         for line in self.lines(indent + self.step()) {
             block.push_str(&line);
-            block.push('\n');
+            block.push_str(nl);
         }
         let (at, lead) = match line_end_after(self.text, self.metadata.end) {
             Some(at) => (at, ""),
-            None => (self.text.len(), "\n"),
+            None => (self.text.len(), nl),
         };
         Ok(vec![Splice {
             start: at,
@@ -263,11 +273,12 @@ impl Target<'_> {
                 .ok_or_else(|| unsupported(self.id, "unexpected text after `annotations`"))?;
         let end = value.end.max(colon + 1);
         let indent = key.col + self.step();
-        let block = self.lines(indent).join("\n");
+        let nl = self.newline();
+        let block = self.lines(indent).join(nl);
         // The entries go below the key's line, so a comment after `{}` stays on that line.
         let (at, text) = match line_end_after(self.text, end) {
-            Some(at) => (at, format!("{block}\n")),
-            None => (self.text.len(), format!("\n{block}")),
+            Some(at) => (at, format!("{block}{nl}")),
+            None => (self.text.len(), format!("{nl}{block}")),
         };
         Ok(vec![
             Splice {
@@ -325,12 +336,12 @@ impl Target<'_> {
         if !added.is_empty() {
             let (at, lead) = match line_end_after(self.text, map.end) {
                 Some(at) => (at, ""),
-                None => (self.text.len(), "\n"),
+                None => (self.text.len(), self.newline()),
             };
             splices.push(Splice {
                 start: at,
                 end: at,
-                text: format!("{lead}{}\n", added.join("\n")),
+                text: format!("{lead}{}{}", added.join(self.newline()), self.newline()),
             });
         }
         Ok(splices)
@@ -356,7 +367,7 @@ impl Target<'_> {
         if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) || value.start == value.end {
             let (start, end) = self.entry_range(key, value)?;
             let key_src = &self.text[key.start..key.end];
-            let line = format!("{}{key_src}: {rendered}\n", spaces(key.col));
+            let line = format!("{}{key_src}: {rendered}{}", spaces(key.col), self.newline());
             return Ok(Splice {
                 start,
                 end,
