@@ -9,6 +9,10 @@
 //! prereleases differently. The grammar below is Masterminds' token grammar expressed as RE2
 //! regular expressions, which the `regex` crate evaluates with the same leftmost-first
 //! semantics as Go, so edge cases (which strings are rejected, how `1.x-beta` is read) agree.
+//!
+//! Two dialects: [`Dialect::Current`] is Masterminds v3.5 (Flux v2's ImagePolicy);
+//! [`Dialect::Fluxd`] is v3.1.1 as vendored by Flux v1's fluxd, which judged prereleases per
+//! term instead of per AND group, needed no separator between terms, and had a looser `^0.0.z`.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -70,6 +74,21 @@ static HYPHEN_RANGE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(r"{WS}*(?P<from>{v}){WS}+-{WS}+(?P<to>{v}){WS}*"))
 });
 
+/// Which Masterminds release's semantics to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Masterminds semver v3.5, as pinned by Flux v2.9's image-reflector-controller.
+    #[default]
+    Current,
+    /// Masterminds semver v3.1.1, as vendored by Flux v1 (fluxd) for `semver:` tag patterns.
+    Fluxd,
+}
+
+static VALID_GROUP_FLUXD: LazyLock<Regex> = LazyLock::new(|| {
+    let v = version_pattern(false);
+    compile(&format!(r"^(?:{WS}*(?:{OPS}){WS}*{v}{WS}*,?)+$"))
+});
+
 static VALID_GROUP: LazyLock<Regex> = LazyLock::new(|| {
     let v = version_pattern(false);
     compile(&format!(
@@ -91,6 +110,7 @@ static ONE_TERM: LazyLock<Regex> = LazyLock::new(|| {
 #[derive(Debug, Clone)]
 pub struct Constraints {
     source: String,
+    dialect: Dialect,
     groups: Vec<AndGroup>,
 }
 
@@ -129,15 +149,25 @@ struct Term {
 }
 
 impl Constraints {
-    /// Parses a range. An empty range is an error, as in Masterminds.
+    /// Parses a range in the current dialect. An empty range is an error, as in Masterminds.
     pub fn parse(range: &str) -> Result<Constraints, ConstraintError> {
-        let rewritten = HYPHEN_RANGE.replace_all(range, ">= $from, <= $to ");
+        Constraints::parse_dialect(range, Dialect::Current)
+    }
+
+    /// Parses a range with the given release's semantics.
+    pub fn parse_dialect(range: &str, dialect: Dialect) -> Result<Constraints, ConstraintError> {
+        let replacement = match dialect {
+            Dialect::Current => ">= $from, <= $to ",
+            Dialect::Fluxd => ">= $from, <= $to",
+        };
+        let rewritten = HYPHEN_RANGE.replace_all(range, replacement);
         let groups = rewritten
             .split("||")
-            .map(parse_group)
+            .map(|segment| parse_group(segment, dialect))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Constraints {
             source: range.to_string(),
+            dialect,
             groups,
         })
     }
@@ -145,10 +175,13 @@ impl Constraints {
     /// Whether the version satisfies some alternative.
     pub fn matches(&self, version: &Version) -> bool {
         self.groups.iter().any(|group| {
-            group
-                .terms
-                .iter()
-                .all(|term| term.admits(version, group.admits_prereleases))
+            group.terms.iter().all(|term| {
+                let prereleases_considered = match self.dialect {
+                    Dialect::Current => group.admits_prereleases,
+                    Dialect::Fluxd => term.fluxd_considers_prereleases(),
+                };
+                term.admits(version, prereleases_considered, self.dialect)
+            })
         })
     }
 
@@ -164,15 +197,19 @@ impl fmt::Display for Constraints {
     }
 }
 
-fn parse_group(segment: &str) -> Result<AndGroup, ConstraintError> {
-    if !VALID_GROUP.is_match(segment) {
+fn parse_group(segment: &str, dialect: Dialect) -> Result<AndGroup, ConstraintError> {
+    let valid = match dialect {
+        Dialect::Current => &VALID_GROUP,
+        Dialect::Fluxd => &VALID_GROUP_FLUXD,
+    };
+    if !valid.is_match(segment) {
         return Err(ConstraintError::Improper {
             segment: segment.to_string(),
         });
     }
     let terms = TERM
         .find_iter(segment)
-        .map(|term| parse_term(term.as_str()))
+        .map(|term| parse_term(term.as_str(), dialect))
         .collect::<Result<Vec<_>, _>>()?;
     let admits_prereleases = terms.iter().any(|t| !t.bound.prerelease().is_empty());
     Ok(AndGroup {
@@ -181,7 +218,7 @@ fn parse_group(segment: &str) -> Result<AndGroup, ConstraintError> {
     })
 }
 
-fn parse_term(text: &str) -> Result<Term, ConstraintError> {
+fn parse_term(text: &str, dialect: Dialect) -> Result<Term, ConstraintError> {
     let improper = || ConstraintError::Improper {
         segment: text.to_string(),
     };
@@ -203,6 +240,8 @@ fn parse_term(text: &str) -> Result<Term, ConstraintError> {
     // Wildcards and missing parts become zeros; the dirty flags remember them. The build
     // metadata of a partial bound is dropped, as in Masterminds.
     let (text_version, minor_dirty, patch_dirty, dirty) = if is_wild(major) {
+        // v3.1.1 dropped the prerelease of a wildcard major (`x-beta` is `0.0.0`).
+        let pre = if dialect == Dialect::Fluxd { "" } else { pre };
         (format!("0.0.0{pre}"), false, false, true)
     } else if is_wild(minor) {
         (format!("{major}.0.0{pre}"), true, false, true)
@@ -227,7 +266,13 @@ fn parse_term(text: &str) -> Result<Term, ConstraintError> {
 }
 
 impl Term {
-    fn admits(&self, v: &Version, prereleases_considered: bool) -> bool {
+    /// v3.1.1's rule: a prerelease version passes a term only if the term's bound has a
+    /// prerelease, except that a non-wildcard `!=` does not look at prereleases at all.
+    fn fluxd_considers_prereleases(&self) -> bool {
+        !self.bound.prerelease().is_empty() || (self.op == Op::NotEqual && !self.dirty)
+    }
+
+    fn admits(&self, v: &Version, prereleases_considered: bool, dialect: Dialect) -> bool {
         if !v.prerelease().is_empty() && !prereleases_considered {
             return false;
         }
@@ -241,7 +286,7 @@ impl Term {
             Op::GreaterEqual => cmp != Ordering::Less,
             Op::LessEqual => self.less_equal(v, cmp),
             Op::Tilde => self.tilde(v, cmp),
-            Op::Caret => self.caret(v, cmp),
+            Op::Caret => self.caret(v, cmp, dialect),
         }
     }
 
@@ -307,7 +352,7 @@ impl Term {
     }
 
     /// `^1.2.3` is `>=1.2.3 <2.0.0`; `^0.2.3` is `>=0.2.3 <0.3.0`; `^0.0.3` is `=0.0.3`.
-    fn caret(&self, v: &Version, cmp: Ordering) -> bool {
+    fn caret(&self, v: &Version, cmp: Ordering, dialect: Dialect) -> bool {
         let c = &self.bound;
         if cmp == Ordering::Less {
             return false;
@@ -321,7 +366,8 @@ impl Term {
         if c.minor() > 0 || self.patch_dirty {
             return v.minor() == c.minor();
         }
-        if v.minor() > 0 {
+        // v3.1.1 lacked this check, so its `^0.0.3` also admitted `0.1.3`.
+        if v.minor() > 0 && dialect == Dialect::Current {
             return false;
         }
         v.patch() == c.patch()
@@ -334,7 +380,13 @@ mod tests {
 
     #[test]
     fn grammar_regexes_compile() {
-        for regex in [&HYPHEN_RANGE, &VALID_GROUP, &TERM, &ONE_TERM] {
+        for regex in [
+            &HYPHEN_RANGE,
+            &VALID_GROUP,
+            &VALID_GROUP_FLUXD,
+            &TERM,
+            &ONE_TERM,
+        ] {
             assert!(!regex.as_str().is_empty());
         }
     }
@@ -372,7 +424,7 @@ mod tests {
             ("^1.x-beta", Op::Caret, "1.0.0-beta"),
             ("!=x.2.3", Op::NotEqual, "0.0.0"),
         ] {
-            let term = parse_term(input).expect("term parses");
+            let term = parse_term(input, Dialect::Current).expect("term parses");
             assert_eq!(
                 (term.op, term.bound.to_string()),
                 (op, bound.to_string()),

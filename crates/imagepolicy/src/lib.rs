@@ -34,7 +34,7 @@ mod pattern;
 mod policy;
 mod version;
 
-pub use constraint::{ConstraintError, Constraints};
+pub use constraint::{ConstraintError, Constraints, Dialect};
 pub use filter::{TagFilter, expand_go_template};
 pub use gofloat::parse_go_float;
 pub use pattern::{PatternError, TagInfo, TagPattern};

@@ -4,7 +4,8 @@
 //! - `glob:<p>` (or a bare `<p>`): `github.com/ryanuber/go-glob` semantics — only `*` is special
 //!   (any run of characters, including none); `?` and `[` are literal; the whole tag must match.
 //!   `*` admits every tag; `latest` admits only the tag `latest`.
-//! - `semver:<range>`: tags that parse leniently (`v1`, `1.2`) and satisfy the range.
+//! - `semver:<range>`: tags that parse leniently (`v1`, `1.2`) and satisfy the range, read with
+//!   the semantics of the Masterminds release fluxd vendored ([`Dialect::Fluxd`]).
 //! - `regexp:<re>` or `regex:<re>`: tags the expression matches anywhere.
 //!
 //! A tag named `latest` (in any case) is never a candidate unless the pattern is exactly
@@ -22,7 +23,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use crate::constraint::{ConstraintError, Constraints};
+use crate::constraint::{ConstraintError, Constraints, Dialect};
 use crate::version::Version;
 
 const GLOB_PREFIX: &str = "glob:";
@@ -85,7 +86,7 @@ impl TagPattern {
     /// Parses an annotation value; a value without a known prefix is a glob.
     pub fn parse(value: &str) -> Result<TagPattern, PatternError> {
         if let Some(range) = value.strip_prefix(SEMVER_PREFIX) {
-            return Constraints::parse(range)
+            return Constraints::parse_dialect(range, Dialect::Fluxd)
                 .map(TagPattern::Semver)
                 .map_err(|source| PatternError::InvalidSemver {
                     pattern: value.to_string(),

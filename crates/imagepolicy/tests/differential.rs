@@ -5,11 +5,12 @@
 use std::cmp::Ordering;
 
 use regex::Regex;
-use tether_imagepolicy::{Constraints, Version, expand_go_template, parse_go_float};
+use tether_imagepolicy::{Constraints, Dialect, Version, expand_go_template, parse_go_float};
 
 fn fixture(name: &str) -> Vec<Vec<&'static str>> {
     let text: &'static str = match name {
         "ranges" => include_str!("../testdata/differential/ranges.tsv"),
+        "ranges-fluxd" => include_str!("../testdata/differential/ranges-fluxd.tsv"),
         "versions" => include_str!("../testdata/differential/versions.tsv"),
         "compare" => include_str!("../testdata/differential/compare.tsv"),
         "floats" => include_str!("../testdata/differential/floats.tsv"),
@@ -46,16 +47,25 @@ fn header_versions() -> Vec<Version> {
 }
 
 #[test]
-fn ranges_agree_with_masterminds() {
+fn ranges_agree_with_masterminds_v3_5() {
+    assert_ranges_agree("ranges", Dialect::Current);
+}
+
+#[test]
+fn fluxd_ranges_agree_with_masterminds_v3_1_1() {
+    assert_ranges_agree("ranges-fluxd", Dialect::Fluxd);
+}
+
+fn assert_ranges_agree(fixture_name: &str, dialect: Dialect) {
     let versions = header_versions();
     assert_eq!(versions.len(), 26);
-    let rows = fixture("ranges");
+    let rows = fixture(fixture_name);
     let mut mismatches = Vec::new();
     for row in &rows {
         let [range, expected] = row[..] else {
             panic!("bad row {row:?}")
         };
-        let actual = match Constraints::parse(range) {
+        let actual = match Constraints::parse_dialect(range, dialect) {
             Err(_) => "E".to_string(),
             Ok(c) => versions
                 .iter()

@@ -180,3 +180,24 @@ fn semver_orders_by_version_ignoring_time() {
     );
     assert_eq!(pattern("semver:>=3").newest(&candidates), None);
 }
+
+#[test]
+fn semver_patterns_keep_fluxd_range_semantics() {
+    // fluxd's Masterminds v3.1.1 judged prereleases per term: `<2.0.0` has none, so it refuses.
+    assert_matches(
+        "semver:>=1.0.0-alpha, <2.0.0",
+        &["1.5.0"],
+        &["1.5.0-beta", "1.0.0-beta"],
+    );
+    assert_matches(
+        "semver:>=1.0.0-alpha, <2.0.0-0",
+        &["1.5.0-beta"],
+        &["2.0.0-beta"],
+    );
+    // A plain `!=` did not look at prereleases.
+    assert_matches("semver:!=1.2.3", &["1.2.4-rc.1", "1.2.4"], &["1.2.3"]);
+    // `^0.0.3` also admitted other minors with the same patch.
+    assert_matches("semver:^0.0.3", &["0.0.3", "0.1.3"], &["0.0.4", "1.0.3"]);
+    // Terms needed no separator.
+    assert_matches("semver:>1.2<2", &["1.5.0"], &["2.0.0", "1.2.0"]);
+}

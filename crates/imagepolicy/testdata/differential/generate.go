@@ -9,6 +9,8 @@
 //	go mod init differential && go mod edit -require github.com/Masterminds/semver/v3@v3.5.0 \
 //	  -replace github.com/Masterminds/semver/v3=$SEMVER
 //	go run generate.go && rm go.mod
+//
+// and ranges-fluxd.tsv the same way with $SEMVER at v3.1.1 and `go run generate.go fluxd`.
 package main
 
 import (
@@ -45,6 +47,8 @@ var compound = []string{
 	"*, !=1.2.3", "x || x", ">=1,<2,!=1.2.x", "^0.x", "~0.0.x", "<=0.x", ">0.0.x", "2.0.0-rc.1",
 	"", " ", "foo", "1x", "x1", "-1", "1.2 ||", ">=1.0,,<2", "1 | 2", "1.2.3.4", "~ >1.2",
 	"v1.2.3-beta.01", ">= bar", "12.3.34~ 1.2.3", "1.2.3 -", "1.2.3 - ", ">=1.2 <", "=v1.2",
+	">=1.0.0-alpha, <2.0.0", "!=1.2.4", "!=1.2.x", "^0.0.3", "x-alpha", ">1.2<2", "1.2,1.3",
+	">=1.0.0-alpha <1.2.3", "1.0.0 - 2.0.0 <=2.0.0", "1.2.3-beta.2 - 1.2.4",
 }
 
 var tags = []string{
@@ -80,6 +84,11 @@ var expandTemplates = []string{
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "fluxd" {
+		// Run against Masterminds/semver v3.1.1, the release fluxd (Flux v1) vendored.
+		must(write("ranges-fluxd.tsv", rangeRows()))
+		return
+	}
 	must(write("ranges.tsv", rangeRows()))
 	must(write("versions.tsv", versionRows()))
 	must(write("compare.tsv", compareRows()))
