@@ -172,3 +172,15 @@ fn duplicate_image_key_fails_verification() {
         .expect_err("later duplicate wins when read back");
     assert!(matches!(err, EditError::Verification { .. }), "{err}");
 }
+
+#[test]
+fn kinds_fluxd_did_not_update_are_refused() {
+    let text = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: acme/app:1\n";
+    let err =
+        set_container_image(text, &id("default:job/once"), "c", "acme/app:2").expect_err("job");
+    assert!(matches!(err, EditError::Unsupported { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "cannot edit default:job/once: kind Job is not a workload fluxd updates"
+    );
+}

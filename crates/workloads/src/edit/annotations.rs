@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::text::{
     Splice, apply_splices, double_quoted, key_text, line_end_after, line_start, scalar_like,
 };
-use super::{EditError, find_object, unsupported, verify};
+use super::{EditError, find_workload, unsupported, verify};
 use crate::id::ResourceId;
 use crate::manifest::{container_nodes, pod_spec};
 use crate::policy::{AnnotationChange, PolicyUpdate};
@@ -28,7 +28,7 @@ pub fn update_policies(
     update: &PolicyUpdate,
 ) -> Result<String, EditError> {
     let documents = parse_documents(file_text)?;
-    let object = find_object(&documents, id)?.node;
+    let object = find_workload(&documents, id)?.node;
     let containers: Vec<&str> = pod_spec(object)
         .map(container_nodes)
         .unwrap_or_default()
@@ -52,7 +52,7 @@ pub fn set_annotations(
     changes: &[AnnotationChange],
 ) -> Result<String, EditError> {
     let documents = parse_documents(file_text)?;
-    let located = find_object(&documents, id)?;
+    let located = find_workload(&documents, id)?;
     let (meta_key, metadata) = located
         .node
         .entry("metadata")

@@ -4,7 +4,7 @@ use granit_parser::ScalarStyle;
 use serde_json::Value;
 
 use super::text::{Splice, apply_splices, scalar_like};
-use super::{EditError, find_object, unsupported, verify};
+use super::{EditError, find_workload, unsupported, verify};
 use crate::id::ResourceId;
 use crate::manifest::{container_nodes, pod_spec};
 use crate::yaml_tree::{NodeKind, parse_documents};
@@ -19,7 +19,7 @@ pub fn set_container_image(
     new_image: &str,
 ) -> Result<String, EditError> {
     let documents = parse_documents(file_text)?;
-    let located = find_object(&documents, id)?;
+    let located = find_workload(&documents, id)?;
     let not_found = || EditError::ContainerNotFound {
         id: id.clone(),
         container: container.to_string(),

@@ -16,7 +16,7 @@ pub use annotations::{set_annotations, update_policies};
 pub use image::set_container_image;
 
 use crate::id::ResourceId;
-use crate::manifest::{Located, object_id, objects};
+use crate::manifest::{Located, WORKLOAD_KINDS, object_id, objects};
 use crate::yaml_tree::{Node, SyntaxError};
 
 /// Why an edit was not made.
@@ -74,6 +74,27 @@ fn find_object<'a>(
         .into_iter()
         .find(|located| object_id(located.node).as_ref() == Some(id))
         .ok_or_else(|| EditError::WorkloadNotFound { id: id.clone() })
+}
+
+/// The first workload (a kind fluxd updated, see [`WORKLOAD_KINDS`]) with this id.
+fn find_workload<'a>(
+    documents: &'a [Option<Node>],
+    id: &ResourceId,
+) -> Result<Located<'a>, EditError> {
+    let located = find_object(documents, id)?;
+    let kind = located
+        .node
+        .get("kind")
+        .and_then(Node::as_str)
+        .unwrap_or("");
+    if WORKLOAD_KINDS.contains(&kind) {
+        Ok(located)
+    } else {
+        Err(unsupported(
+            id,
+            format!("kind {kind} is not a workload fluxd updates"),
+        ))
+    }
 }
 
 /// The JSON value of the object at `document`/`item` in a parsed stream.
