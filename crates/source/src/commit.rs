@@ -1,7 +1,7 @@
 //! Recording a working clone's edits as one commit: the work tree (or a chosen set of paths in
 //! it) is compared file by file with the parent commit's tree, changed, added and removed files
 //! become tree edits, and a commit with the given author (who is also the committer), message and
-//! time is written. Nothing changed means no commit. Ignored files (`.gitignore`) are not added
+//! time is written, signed with OpenPGP when a key is given. Nothing changed means no commit. Ignored files (`.gitignore`) are not added
 //! unless they are tracked already; submodule entries are kept as they are.
 
 use gix::ObjectId;
@@ -103,9 +103,9 @@ pub enum CommitError {
         path: String,
         cause: String,
     },
-    /// Commit signing was asked for; tether does not sign commits yet.
-    #[error("signing commits is not supported yet (commit in '{dir}' has a signing key)")]
-    SigningNotSupported { dir: PathBuf },
+    /// The signing key cannot be read or unlocked, or signing failed.
+    #[error("signing the commit in '{dir}' failed: {reason}")]
+    Signing { dir: PathBuf, reason: String },
     /// The repository in the work tree could not be read or written.
     #[error("writing the commit in '{dir}' failed: {detail}")]
     Repository { dir: PathBuf, detail: String },
@@ -116,9 +116,7 @@ impl CommitError {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            Self::InvalidAuthor { .. }
-                | Self::InvalidPath { .. }
-                | Self::SigningNotSupported { .. }
+            Self::InvalidAuthor { .. } | Self::InvalidPath { .. } | Self::Signing { .. }
         )
     }
 }
@@ -139,11 +137,6 @@ pub(crate) fn commit_worktree(
         detail,
     };
     let signature = signature(workdir, options)?;
-    if options.signing_key.is_some() {
-        return Err(CommitError::SigningNotSupported {
-            dir: workdir.to_path_buf(),
-        });
-    }
     let scope = Scope::new(workdir, options.paths.as_deref())?;
     let parent_tree = repo
         .find_commit(parent)
@@ -157,7 +150,7 @@ pub(crate) fn commit_worktree(
     if !message.ends_with('\n') {
         message.push('\n');
     }
-    let commit = gix::objs::Commit {
+    let mut commit = gix::objs::Commit {
         tree: new_tree,
         parents: [parent].into_iter().collect(),
         author: signature.clone(),
@@ -166,6 +159,15 @@ pub(crate) fn commit_worktree(
         message: message.into(),
         extra_headers: Vec::new(),
     };
+    if let Some(key) = &options.signing_key {
+        let signature = sign_commit(&commit, key).map_err(|reason| CommitError::Signing {
+            dir: workdir.to_path_buf(),
+            reason,
+        })?;
+        commit
+            .extra_headers
+            .push(("gpgsig".into(), signature.into()));
+    }
     let id = repo
         .write_object(&commit)
         .map_err(|e| repo_error(e.to_string()))?
@@ -173,6 +175,16 @@ pub(crate) fn commit_worktree(
     detach_head_at(repo, id, &commit.committer, &options.message)
         .map_err(|e| repo_error(format!("updating HEAD: {e}")))?;
     Ok(Some(id))
+}
+
+/// The `gpgsig` value for `commit`, signed over its encoding without that header.
+fn sign_commit(commit: &gix::objs::Commit, key: &SigningKey) -> Result<String, String> {
+    use gix::objs::WriteTo;
+    let mut payload = Vec::new();
+    commit
+        .write_to(&mut payload)
+        .map_err(|e| format!("encoding the commit: {e}"))?;
+    crate::sign::sign_payload(key, &payload)
 }
 
 fn signature(

@@ -13,6 +13,7 @@ mod pack;
 pub mod push;
 pub mod reference;
 pub mod semver_tag;
+mod sign;
 pub mod sourceignore;
 mod transport;
 pub mod workdir;

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 use tether_source::{
-    Author, CloneSpec, CommitOptions, GitAuth, GitError, GitReference, PushError, WorkingClone,
+    Author, CloneSpec, CommitError, CommitOptions, GitAuth, GitError, GitReference, PushError,
+    SigningKey, WorkingClone,
 };
 use tether_testkit::git::{GitRepoFixture, HttpGitServer, SshGitServer};
 
@@ -49,16 +50,26 @@ fn commit_options(message: &str) -> CommitOptions {
 
 /// Runs the git CLI with host config switched off and returns its trimmed stdout.
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
+    run(dir, "git", args, &[])
+}
+
+/// Runs `program` in `dir` with extra `env` and host git config switched off; trimmed stdout.
+fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &Path)]) -> anyhow::Result<String> {
+    let mut command = Command::new(program);
+    command
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command
         .output()
-        .context("running git")?;
+        .with_context(|| format!("running {program}"))?;
     if !out.status.success() {
         bail!(
-            "git {} failed: {}",
+            "{program} {} failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -418,5 +429,110 @@ async fn forced_refspec_is_refused() -> anyhow::Result<()> {
     );
     assert!(error.is_terminal());
     assert!(!s.repo.ls_remote()?.contains_key("refs/heads/other"));
+    Ok(())
+}
+
+/// A throwaway GnuPG home with one ed25519 signing key protected by `passphrase`.
+struct GpgHome {
+    dir: tempfile::TempDir,
+}
+
+impl GpgHome {
+    fn with_key(passphrase: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("gpg").tempdir()?;
+        let home = Self { dir };
+        home.gpg(&[
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            passphrase,
+            "--quick-gen-key",
+            "Image Bot <bot@example.com>",
+            "ed25519",
+            "sign",
+            "never",
+        ])?;
+        Ok(home)
+    }
+
+    fn gpg(&self, args: &[&str]) -> anyhow::Result<String> {
+        run(
+            self.dir.path(),
+            "gpg",
+            args,
+            &[("GNUPGHOME", self.dir.path())],
+        )
+    }
+
+    fn armored_secret_key(&self, passphrase: &str) -> anyhow::Result<String> {
+        self.gpg(&[
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            passphrase,
+            "--armor",
+            "--export-secret-keys",
+            "bot@example.com",
+        ])
+    }
+}
+
+impl Drop for GpgHome {
+    fn drop(&mut self) {
+        let _ = run(
+            self.dir.path(),
+            "gpgconf",
+            &["--kill", "gpg-agent"],
+            &[("GNUPGHOME", self.dir.path())],
+        );
+    }
+}
+
+#[tokio::test]
+async fn signed_commit_verifies_with_git_and_gpg() -> anyhow::Result<()> {
+    let passphrase = "sign-Pa55phrase";
+    let gpg = GpgHome::with_key(passphrase)?;
+    let key = SigningKey {
+        armored_key: gpg.armored_secret_key(passphrase)?,
+        passphrase: Some(passphrase.to_owned()),
+    };
+    let s = http_setup()?;
+    s.repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    write(&clone, "app.yaml", "v: 2\n")?;
+
+    let wrong = CommitOptions {
+        signing_key: Some(SigningKey {
+            passphrase: Some("not-the-Pa55phrase".into()),
+            ..key.clone()
+        }),
+        ..commit_options("signed")
+    };
+    let error = clone.commit(&wrong).expect_err("wrong passphrase");
+    assert!(matches!(error, CommitError::Signing { .. }), "{error:?}");
+    assert!(!error.to_string().contains("Pa55phrase"), "{error}");
+
+    let options = CommitOptions {
+        signing_key: Some(key),
+        ..commit_options("signed")
+    };
+    let commit = clone.commit(&options)?.context("a change was made")?;
+    clone.push(None).await?;
+    let cli = clone_with_cli(&s.repo, "master")?;
+    let work = cli.path().join("clone");
+    let env = [("GNUPGHOME", gpg.dir.path())];
+    run(&work, "git", &["verify-commit", &commit], &env)?;
+    assert_eq!(
+        run(&work, "git", &["log", "-1", "--format=%G?"], &env)?,
+        "G"
+    );
     Ok(())
 }
