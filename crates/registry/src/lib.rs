@@ -11,6 +11,7 @@ pub mod error;
 pub mod exclude;
 mod manifest;
 pub mod name;
+mod session;
 mod tags;
 mod token;
 

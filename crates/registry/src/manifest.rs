@@ -2,9 +2,10 @@
 //! `Docker-Content-Digest`, for Flux's digest reflection) and the image config's `created`
 //! time (Flux v1 orders glob and regex matches by it), following an index to one platform.
 
-use crate::client::{RegistryClient, ScanOptions, Session};
+use crate::client::{RegistryClient, ScanOptions};
 use crate::error::ScanError;
 use crate::name::ImageName;
+use crate::session::Session;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};

@@ -2,9 +2,10 @@
 //! (only on the registry's own scheme and host, as go-containerregistry insists) up to the
 //! configured page and tag limits.
 
-use crate::client::{RegistryClient, ScanOptions, Session};
+use crate::client::{RegistryClient, ScanOptions};
 use crate::error::ScanError;
 use crate::name::ImageName;
+use crate::session::Session;
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap};
 

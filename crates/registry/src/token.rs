@@ -3,8 +3,9 @@
 //! `POST` when the docker config holds an `identitytoken`. Returns the token and its lifetime.
 
 use crate::auth::Credentials;
-use crate::client::{DEFAULT_TOKEN_LIFETIME, Session};
+use crate::client::DEFAULT_TOKEN_LIFETIME;
 use crate::error::ScanError;
+use crate::session::Session;
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 use std::time::Duration;
