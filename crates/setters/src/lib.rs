@@ -21,6 +21,7 @@
 
 mod document;
 mod marker;
+mod message;
 mod policy;
 mod result;
 mod scalar;
@@ -28,6 +29,9 @@ mod walk;
 
 pub use document::{DocumentError, TextUpdate, update_text};
 pub use marker::{SCREENING_TOKEN, SETTER_SHORTHAND, setter_name};
+pub use message::{
+    AutomationObject, DEFAULT_MESSAGE_TEMPLATE, MessageError, commit_message, template_data,
+};
 pub use policy::{ImageRef, PolicyRef, Setters};
 pub use result::{Change, ObjectChanges, ObjectIdentifier, UpdateResult};
 pub use walk::update_with_setters;
