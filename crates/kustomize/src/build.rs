@@ -269,6 +269,12 @@ impl Ctx<'_> {
     /// Reads a file, counting it against the build's byte budget.
     pub fn read(&self, path: &str) -> Result<Vec<u8>> {
         let bytes = self.fs.read(path)?;
+        if bytes.len() as u64 > self.options.max_file_bytes {
+            return Err(Error::TooLarge {
+                path: self.fs.display(path),
+                limit: self.options.max_file_bytes,
+            });
+        }
         let total = self.read.get() + bytes.len() as u64;
         if total > self.options.max_total_bytes {
             return Err(Error::TooLarge {

@@ -81,18 +81,17 @@ fn generate(
     let mut r = Resource::new(Value::Object(obj));
     apply_options(&mut r, &options);
     r.needs_hash = !options.disable_name_suffix_hash;
-    r.behavior = parse_behavior(&args.behavior)?;
+    r.behavior = parse_behavior(&args.behavior);
     Ok(r)
 }
 
-fn parse_behavior(s: &str) -> Result<Behavior> {
+/// kustomize's `NewGenerationBehavior`: anything but the three names is unspecified.
+fn parse_behavior(s: &str) -> Behavior {
     match s {
-        "" | "create" => Ok(Behavior::Create),
-        "merge" => Ok(Behavior::Merge),
-        "replace" => Ok(Behavior::Replace),
-        other => Err(Error::transform(format!(
-            "unknown generator behavior '{other}'"
-        ))),
+        "create" => Behavior::Create,
+        "merge" => Behavior::Merge,
+        "replace" => Behavior::Replace,
+        _ => Behavior::Unspecified,
     }
 }
 
@@ -287,17 +286,21 @@ fn absorb(acc: &mut Vec<Resource>, mut r: Resource) -> Result<()> {
         })
         .collect();
     match (matches.as_slice(), r.behavior) {
-        ([], Behavior::Create) => {
+        ([], Behavior::Create | Behavior::Unspecified) => {
             acc.push(r);
             Ok(())
         }
         ([], _) => Err(Error::transform(format!(
             "id {id} does not exist; cannot merge or replace"
         ))),
-        ([i], Behavior::Create) => {
-            let _ = i;
+        ([_], Behavior::Create | Behavior::Unspecified) => {
+            let name = if r.behavior == Behavior::Create {
+                "create"
+            } else {
+                "unspecified"
+            };
             Err(Error::transform(format!(
-                "id {id} exists; can not use behavior: 'create', behavior must be merge or replace"
+                "id {id} exists; can not use behavior: '{name}', behavior must be merge or replace"
             )))
         }
         ([i], behavior) => {
@@ -339,9 +342,9 @@ fn merge_meta(r: &mut Resource, old: &Resource) {
     r.prev = old.prev.clone();
     r.prefixes = old.prefixes.clone();
     r.suffixes = old.suffixes.clone();
-    // kustomize carries the existing object's generator options over: merging into a plain
-    // ConfigMap leaves it unhashed, merging into a generated one keeps its hash setting.
-    r.needs_hash = old.needs_hash;
+    // kustomize keeps the existing object's build annotations and drops the hash one when the
+    // new generator disabled it: a hash only when both asked for one.
+    r.needs_hash = old.needs_hash && r.needs_hash;
 }
 
 fn merge_map_field(r: &mut Resource, old: &Resource, field: &str) {

@@ -147,6 +147,8 @@ pub enum Behavior {
     /// Must not exist yet.
     #[default]
     Create,
+    /// Not given (or not one kustomize knows): treated like `create`.
+    Unspecified,
     /// Replaces the existing object's data.
     Replace,
     /// Merges its data into the existing object's.

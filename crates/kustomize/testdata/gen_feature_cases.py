@@ -902,6 +902,62 @@ case("f-plugin-transformer-refused", overlay("transformers: [plugin.yaml]\n", {"
      errors=["plugin.yaml", "refused"])
 case("f-plugin-helm-refused", overlay("helmCharts:\n- {name: x, repo: https://example.invalid/charts}\n"), errors=["helmCharts", "refused"])
 
+# --- patch targets by annotation selector ------------------------------------------------------------
+ANNOTATED = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  annotations: {tier: gold, zone: east}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+  annotations: {tier: silver}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: c
+"""
+ANNOTATION_TARGETS = {
+    "equals": "tier=gold",
+    "not-equals": "tier!=gold",
+    "set": "tier in (gold, silver)",
+    "exists": "zone",
+    "not-exists": "!zone",
+    "and-label": "tier=silver",
+}
+for n, sel in ANNOTATION_TARGETS.items():
+    extra = ", labelSelector: 'app!=x'" if n == "and-label" else ""
+    case(f"f-patch-target-annotations-{n}", {
+        "input/kustomization.yaml": "resources: [cms.yaml]\npatches:\n- target: {kind: ConfigMap, annotationSelector: '" + sel + "'" + extra + "}\n  patch: '[{\"op\": \"add\", \"path\": \"/data\", \"value\": {\"patched\": \"yes\"}}]'\n",
+        "input/cms.yaml": ANNOTATED,
+    })
+
+# --- generator behaviors across bases -----------------------------------------------------------------
+def behavior_case(name, body, errors=None):
+    gen_files = {
+        "input/top/kustomization.yaml": "resources: [../config]\n" + body,
+        "input/config/kustomization.yaml": "configMapGenerator:\n- {name: settings, literals: [host=a, port=1]}\nsecretGenerator:\n- {name: creds, literals: [user=u]}\n",
+    }
+    if name.endswith("-into-unhashed"):
+        gen_files["input/config/kustomization.yaml"] = "generatorOptions: {disableNameSuffixHash: true}\n" + gen_files["input/config/kustomization.yaml"]
+    case(name, gen_files, errors=errors)
+
+
+behavior_case("f-gen-behavior-merge", "configMapGenerator:\n- {name: settings, behavior: merge, literals: [host=b, extra=x]}\nsecretGenerator:\n- {name: creds, behavior: merge, literals: [pass=p]}\n")
+behavior_case("f-gen-behavior-replace", "configMapGenerator:\n- {name: settings, behavior: replace, literals: [only=1]}\n")
+behavior_case("f-gen-behavior-merge-options", "configMapGenerator:\n- name: settings\n  behavior: merge\n  literals: [host=b]\n  options: {labels: {l: v}, annotations: {a: b}, disableNameSuffixHash: true}\n")
+behavior_case("f-gen-behavior-create-conflict", "configMapGenerator:\n- {name: settings, literals: [host=b]}\n",
+              errors=["ConfigMap.v1.[noGrp]/settings", "exists; can not use behavior: 'unspecified'"])
+behavior_case("f-gen-behavior-merge-missing", "configMapGenerator:\n- {name: nothere, behavior: merge, literals: [host=b]}\n",
+              errors=["nothere", "merge"])
+behavior_case("f-gen-behavior-unknown", "configMapGenerator:\n- {name: settings, behavior: upsert, literals: [host=b]}\n",
+              errors=["ConfigMap.v1.[noGrp]/settings", "exists; can not use behavior: 'unspecified'"])
+behavior_case("f-gen-behavior-unknown-creates", "configMapGenerator:\n- {name: other, behavior: upsert, literals: [host=b]}\n")
+behavior_case("f-gen-behavior-merge-into-unhashed", "configMapGenerator:\n- {name: settings, behavior: merge, literals: [host=b]}\n")
+
 
 def main():
     for name in os.listdir(HERE):
