@@ -86,3 +86,39 @@ async fn registry_token_credentials_skip_the_exchange() -> anyhow::Result<()> {
     assert_eq!(server.tokens_issued(), before);
     Ok(())
 }
+
+#[tokio::test]
+async fn identity_token_uses_the_refresh_grant() -> anyhow::Result<()> {
+    let server = RegistryServer::start_with_token_auth("robot", "refresh-me")?;
+    server.push_image("app", "v1").await?;
+    let name = image(&server, "app")?;
+    let client = RegistryClient::default();
+    let secret = |token: &str| {
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"MDAwMDAwMDA6","identitytoken":"{token}"}}}}}}"#,
+            server.host()
+        )
+    };
+    let config = tether_registry::DockerConfig::from_json(secret("refresh-me").as_bytes())?;
+    let options = ScanOptions {
+        credentials: config.credentials_for(&name),
+        ..ScanOptions::default()
+    };
+    assert_eq!(
+        client.list_tags(&name, &options).await?,
+        vec!["v1".to_owned()]
+    );
+
+    let config = tether_registry::DockerConfig::from_json(secret("stale").as_bytes())?;
+    let options = ScanOptions {
+        credentials: config.credentials_for(&name),
+        ..ScanOptions::default()
+    };
+    let error = client
+        .list_tags(&name, &options)
+        .await
+        .expect_err("the issuer refuses an unknown refresh token");
+    assert!(matches!(error, ScanError::Unauthorized { .. }), "{error:?}");
+    assert!(!error.to_string().contains("stale"), "{error}");
+    Ok(())
+}

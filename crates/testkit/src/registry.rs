@@ -564,7 +564,10 @@ impl TokenIssuer {
                         return;
                     };
                     let app = axum::Router::new()
-                        .route("/token", axum::routing::get(issue_token))
+                        .route(
+                            "/token",
+                            axum::routing::get(issue_token).post(issue_refreshed_token),
+                        )
                         .with_state(app_state);
                     let server = axum::serve(listener, app).with_graceful_shutdown(async {
                         let _ = on_shutdown.await;
@@ -648,29 +651,60 @@ impl Drop for TokenIssuer {
     }
 }
 
-/// `GET /token?service=..&scope=..`: checks the account (if any) and signs a token granting
-/// the requested scopes.
+/// `GET /token?service=..&scope=..`: checks the account (if any) against Basic credentials and
+/// signs a token granting the requested scopes.
 async fn issue_token(
     axum::extract::State(state): axum::extract::State<Arc<IssuerState>>,
     axum::extract::Query(params): axum::extract::Query<Vec<(String, String)>>,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let allowed = state
+        .account
+        .as_ref()
+        .is_none_or(|(user, pass)| presented == Some(basic_authorization(user, pass).as_str()));
+    token_response(&state, allowed, &params)
+}
+
+/// `POST /token` with the OAuth2 refresh-token grant (a docker config `identitytoken`): the
+/// account's password is the refresh token this issuer accepts.
+async fn issue_refreshed_token(
+    axum::extract::State(state): axum::extract::State<Arc<IssuerState>>,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let allowed = param("grant_type") == Some("refresh_token")
+        && state
+            .account
+            .as_ref()
+            .is_none_or(|(_, pass)| param("refresh_token") == Some(pass.as_str()));
+    token_response(&state, allowed, &params)
+}
+
+fn token_response(
+    state: &IssuerState,
+    allowed: bool,
+    params: &[(String, String)],
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if let Some((user, pass)) = &state.account {
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if presented != Some(basic_authorization(user, pass).as_str()) {
-            let body = serde_json::json!({"details": "incorrect username or password"});
-            return json_response(axum::http::StatusCode::UNAUTHORIZED, &body);
-        }
+    if !allowed {
+        let body = serde_json::json!({"details": "incorrect username or password"});
+        return json_response(axum::http::StatusCode::UNAUTHORIZED, &body);
     }
     let subject = state.account.as_ref().map_or("", |(user, _)| user.as_str());
     let scopes = params
         .iter()
         .filter(|(k, _)| k == "scope")
         .flat_map(|(_, v)| v.split(' '));
-    match sign_token(&state, subject, scopes) {
+    match sign_token(state, subject, scopes) {
         Ok(token) => {
             state.issued.fetch_add(1, Ordering::SeqCst);
             let body = serde_json::json!({
