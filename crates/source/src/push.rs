@@ -17,7 +17,9 @@ use gix::protocol::transport::client::{MessageKind, TransportWithoutIO, WriteMod
 use gix::protocol::transport::{Protocol, Service};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a push failed. Messages name the URL (without credentials) and the cause.
@@ -194,14 +196,39 @@ fn push_blocking(target: &Target, plan: &PushPlan) -> Result<PushOutcome, PushEr
     let objects =
         pack::objects_to_send(&repo, plan.head, &present).map_err(|e| local(e.to_string()))?;
     let pack = pack::write_pack(&repo, &objects).map_err(|e| local(e.to_string()))?;
-    let atomic = updates.len() > 1 && handshake.capabilities.contains("atomic");
+    let capabilities = &handshake.capabilities;
+    let sideband = capabilities.contains("side-band-64k");
+    let mut wanted = vec!["report-status"];
+    wanted.extend(
+        ["side-band-64k", "quiet"]
+            .into_iter()
+            .filter(|c| capabilities.contains(c)),
+    );
+    if updates.len() > 1 && capabilities.contains("atomic") {
+        wanted.push("atomic");
+    }
     let request =
-        encode_commands(&updates, atomic, &pack).map_err(|e| target.transport_error(e))?;
-    let report = exchange(&mut connection, &request).map_err(|e| target.transport_error(e))?;
-    let report = parse_report_status(&report).map_err(|detail| PushError::Protocol {
+        encode_commands(&updates, &wanted, &pack).map_err(|e| target.transport_error(e))?;
+    let reply =
+        exchange(&mut connection, &request, sideband).map_err(|e| target.transport_error(e))?;
+    let report = parse_report_status(&reply.report).map_err(|detail| PushError::Protocol {
         url: url.clone(),
-        detail,
+        detail: with_remote_messages(detail, &reply.messages, &target.auth),
     })?;
+    let report = ReportStatus {
+        unpack: report
+            .unpack
+            .map_err(|reason| with_remote_messages(reason, &reply.messages, &target.auth)),
+        refs: report
+            .refs
+            .into_iter()
+            .map(|(name, status)| {
+                let status = status
+                    .map_err(|reason| with_remote_messages(reason, &reply.messages, &target.auth));
+                (name, status)
+            })
+            .collect(),
+    };
     check_report(&url, &updates, &advertised, &report)?;
     Ok(outcome)
 }
@@ -311,7 +338,11 @@ fn is_ancestor(repo: &gix::Repository, ancestor: ObjectId, head: ObjectId) -> bo
 
 /// The request body: one pkt-line per update (capabilities after a NUL on the first), a flush,
 /// then the pack.
-fn encode_commands(updates: &[RefUpdate], atomic: bool, pack: &[u8]) -> std::io::Result<Vec<u8>> {
+fn encode_commands(
+    updates: &[RefUpdate],
+    capabilities: &[&str],
+    pack: &[u8],
+) -> std::io::Result<Vec<u8>> {
     use gix::protocol::transport::packetline::blocking_io::encode;
     const ZERO: &str = "0000000000000000000000000000000000000000";
     let mut body = Vec::new();
@@ -320,10 +351,7 @@ fn encode_commands(updates: &[RefUpdate], atomic: bool, pack: &[u8]) -> std::io:
         let mut line = format!("{old} {} {}", update.new, update.reference).into_bytes();
         if index == 0 {
             line.push(0);
-            line.extend_from_slice(b"report-status");
-            if atomic {
-                line.extend_from_slice(b" atomic");
-            }
+            line.extend_from_slice(capabilities.join(" ").as_bytes());
         }
         line.push(b'\n');
         encode::data_to_write(&line, &mut body)?;
@@ -333,11 +361,20 @@ fn encode_commands(updates: &[RefUpdate], atomic: bool, pack: &[u8]) -> std::io:
     Ok(body)
 }
 
-/// Sends `request` and returns the report-status lines up to the closing flush.
+/// What receive-pack answered: its report-status lines and, with side-band, what it (or its
+/// hooks) printed.
+struct Reply {
+    report: Vec<Vec<u8>>,
+    messages: Vec<String>,
+}
+
+/// Sends `request` and reads the report up to the closing flush. With `sideband`, the report
+/// arrives pkt-line encoded in band 1 and messages in bands 2 and 3.
 fn exchange(
     connection: &mut Box<dyn Transport + Send>,
     request: &[u8],
-) -> std::io::Result<Vec<Vec<u8>>> {
+    sideband: bool,
+) -> std::io::Result<Reply> {
     let writer = connection
         .request(
             WriteMode::OneLfTerminatedLinePerWriteCall,
@@ -350,15 +387,78 @@ fn exchange(
     raw.flush()?;
     drop(raw);
     reader.reset(Protocol::V1);
+    if !sideband {
+        let mut report = Vec::new();
+        while let Some(line) = reader.readline() {
+            let line = line?.map_err(std::io::Error::other)?;
+            match line.as_slice() {
+                Some(data) => report.push(data.to_vec()),
+                None => break,
+            }
+        }
+        return Ok(Reply {
+            report,
+            messages: Vec::new(),
+        });
+    }
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let sink = messages.clone();
+    reader.set_progress_handler(Some(Box::new(move |_is_error: bool, text: &[u8]| {
+        if let Ok(mut messages) = sink.lock() {
+            messages.extend(message_lines(text));
+        }
+        ControlFlow::Continue(())
+    })));
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut data)?;
+    drop(reader);
+    let report = split_pkt_lines(&data).map_err(std::io::Error::other)?;
+    let messages = messages.lock().map(|m| m.clone()).unwrap_or_default();
+    Ok(Reply { report, messages })
+}
+
+/// The non-empty lines of a side-band message.
+fn message_lines(text: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(text)
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The data of the pkt-lines in `data`, up to a flush.
+fn split_pkt_lines(mut data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use gix::protocol::transport::packetline::{PacketLineRef, decode};
     let mut lines = Vec::new();
-    while let Some(line) = reader.readline() {
-        let line = line?.map_err(std::io::Error::other)?;
-        match line.as_slice() {
-            Some(data) => lines.push(data.to_vec()),
-            None => break,
+    while !data.is_empty() {
+        match decode::streaming(data).map_err(|e| format!("malformed report-status: {e}"))? {
+            decode::Stream::Complete {
+                line,
+                bytes_consumed,
+            } => {
+                match line {
+                    PacketLineRef::Data(bytes) => lines.push(bytes.to_vec()),
+                    PacketLineRef::Flush => break,
+                    _ => return Err("unexpected delimiter in report-status".into()),
+                }
+                data = &data[bytes_consumed..];
+            }
+            decode::Stream::Incomplete { .. } => {
+                return Err("the report-status ended in the middle of a line".into());
+            }
         }
     }
     Ok(lines)
+}
+
+/// `reason` followed by what the remote printed, with secrets scrubbed.
+fn with_remote_messages(reason: String, messages: &[String], auth: &crate::GitAuth) -> String {
+    if messages.is_empty() {
+        return reason;
+    }
+    let text = format!("{reason} (remote: {})", messages.join("; "));
+    crate::error::redact(&text, &auth.secret_values())
 }
 
 /// The server's report: whether it unpacked the pack, and `ok` or the reason per ref.
@@ -512,7 +612,8 @@ mod tests {
                 new: "a".repeat(40),
             },
         ];
-        let body = encode_commands(&updates, true, b"PACK").expect("encoded");
+        let body =
+            encode_commands(&updates, &["report-status", "atomic"], b"PACK").expect("encoded");
         let zero = "0".repeat(40);
         let first = format!(
             "{zero} {} refs/heads/new\0report-status atomic\n",
@@ -525,6 +626,36 @@ mod tests {
             second.len() + 4
         );
         assert_eq!(String::from_utf8_lossy(&body), expected);
+    }
+
+    #[test]
+    fn sideband_report_is_split_into_lines() {
+        let data = b"000eunpack ok\n0017ok refs/heads/main\n0000";
+        assert_eq!(
+            split_pkt_lines(data).expect("valid"),
+            lines(&["unpack ok\n", "ok refs/heads/main\n"])
+        );
+        assert!(split_pkt_lines(b"000eunpack").is_err());
+        assert!(split_pkt_lines(b"zzzz").is_err());
+        assert_eq!(
+            message_lines(b"hook: protected\r\nsecond\n\n"),
+            vec!["hook: protected".to_owned(), "second".to_owned()]
+        );
+    }
+
+    #[test]
+    fn remote_messages_are_appended_and_scrubbed() {
+        let auth = crate::GitAuth {
+            password: Some("hunter2-pw".into()),
+            ..crate::GitAuth::default()
+        };
+        let text = with_remote_messages(
+            "pre-receive hook declined".into(),
+            &["denied for hunter2-pw".to_owned()],
+            &auth,
+        );
+        assert_eq!(text, "pre-receive hook declined (remote: denied for ***)");
+        assert_eq!(with_remote_messages("x".into(), &[], &auth), "x");
     }
 
     #[test]

@@ -536,3 +536,39 @@ async fn signed_commit_verifies_with_git_and_gpg() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn server_side_rejection_carries_the_hook_message() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let s = http_setup()?;
+    let first = s
+        .repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    let hook = s.repo.bare_path().join("hooks/pre-receive");
+    std::fs::create_dir_all(hook.parent().context("hooks dir")?)?;
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'master is protected by policy' >&2\nexit 1\n",
+    )?;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    write(&clone, "app.yaml", "v: 2\n")?;
+    clone.commit(&commit_options("x"))?.context("changed")?;
+    let error = clone.push(None).await.expect_err("hook refuses");
+    let PushError::Rejected {
+        reference, reason, ..
+    } = &error
+    else {
+        bail!("expected a rejection, got {error:?}");
+    };
+    assert_eq!(reference, "refs/heads/master");
+    assert!(reason.contains("pre-receive hook declined"), "{reason}");
+    assert!(reason.contains("master is protected by policy"), "{reason}");
+    assert_eq!(s.repo.rev_parse("refs/heads/master")?, first);
+    Ok(())
+}
