@@ -318,7 +318,10 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
     Ok(match item {
-        Value::String(s) => Value::String(s.get(idx[0]..idx[1]).unwrap_or_default().to_owned()),
+        // Go slices bytes; a cut inside a character prints as U+FFFD, as Go's invalid UTF-8 does.
+        Value::String(s) => {
+            Value::String(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned())
+        }
         Value::Slice(s) => Value::slice(s.type_name.clone(), s.items[idx[0]..idx[1]].to_vec()),
         _ => Value::Invalid,
     })

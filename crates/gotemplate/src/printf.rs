@@ -192,6 +192,10 @@ fn format_arg(out: &mut String, spec: Spec, verb: char, arg: &Value) {
         bad_verb(out, verb, arg);
         return;
     }
+    if verb == 'v' && spec.sharp {
+        pad(out, &go_syntax(arg, true), spec);
+        return;
+    }
     match arg {
         Value::Nil | Value::Invalid => match verb {
             'v' => pad(out, "<nil>", spec),
@@ -244,6 +248,36 @@ fn format_arg(out: &mut String, spec: Spec, verb: char, arg: &Value) {
             }
             out.push(']');
         }
+    }
+}
+
+/// `%#v`: the value as Go source (`[]string{"a"}`, `main.T{A:1}`, `interface {}(nil)`).
+fn go_syntax(v: &Value, top: bool) -> String {
+    let join = |items: Vec<String>| items.join(", ");
+    match v {
+        Value::Nil | Value::Invalid if top => "<nil>".into(),
+        Value::Nil | Value::Invalid => "interface {}(nil)".into(),
+        Value::String(s) => quote(s),
+        Value::Slice(sl) => format!(
+            "{}{{{}}}",
+            sl.type_name,
+            join(sl.items.iter().map(|i| go_syntax(i, false)).collect())
+        ),
+        Value::Map(m) => {
+            let entries = m
+                .entries()
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_syntax(k, false), go_syntax(v, false)));
+            format!("{}{{{}}}", m.type_name, join(entries.collect()))
+        }
+        Value::Struct(st) => {
+            let fields = st
+                .fields
+                .iter()
+                .map(|f| format!("{}:{}", f.name, go_syntax(&f.value, false)));
+            format!("{}{{{}}}", st.type_name, join(fields.collect()))
+        }
+        v => v.to_go_string(),
     }
 }
 

@@ -298,13 +298,19 @@ fn words(text: &str) -> Vec<String> {
 
 /// Byte-offset slicing as Go does; an index inside a character or out of range is a runtime
 /// error there, reported here the same way.
-fn byte_slice(text: &str, start: usize, end: usize) -> Result<&str, String> {
-    text.get(start..end).ok_or_else(|| {
-        format!(
-            "runtime error: slice bounds out of range [{start}:{end}] with length {}",
+fn byte_slice(text: &str, start: usize, end: usize) -> Result<String, String> {
+    if end > text.len() {
+        return Err(format!(
+            "runtime error: slice bounds out of range [:{end}] with length {}",
             text.len()
-        )
-    })
+        ));
+    }
+    if start > end {
+        return Err(format!(
+            "runtime error: slice bounds out of range [{start}:{end}]"
+        ));
+    }
+    Ok(String::from_utf8_lossy(&text.as_bytes()[start..end]).into_owned())
 }
 
 fn substr(start: i64, end: i64, text: &str) -> Result<Value, String> {
@@ -321,14 +327,15 @@ fn substr(start: i64, end: i64, text: &str) -> Result<Value, String> {
 
 fn trunc(c: i64, text: &str) -> String {
     let len = text.len() as i64;
+    let bytes = text.as_bytes();
     let cut = if c < 0 && len + c > 0 {
-        text.get((len + c) as usize..)
+        &bytes[(len + c) as usize..]
     } else if c >= 0 && len > c {
-        text.get(..c as usize)
+        &bytes[..c as usize]
     } else {
-        Some(text)
+        bytes
     };
-    cut.unwrap_or(text).to_owned()
+    String::from_utf8_lossy(cut).into_owned()
 }
 
 /// goutils `Abbreviate(s, width)`: widths under 4 leave the string alone.
@@ -336,7 +343,10 @@ fn abbrev(width: i64, text: &str) -> String {
     if width < 4 || text.len() as i64 <= width {
         return text.to_owned();
     }
-    format!("{}...", text.get(..(width - 3) as usize).unwrap_or(text))
+    format!(
+        "{}...",
+        String::from_utf8_lossy(&text.as_bytes()[..(width - 3) as usize])
+    )
 }
 
 fn indent(spaces: i64, text: &str) -> String {
