@@ -958,6 +958,27 @@ behavior_case("f-gen-behavior-unknown", "configMapGenerator:\n- {name: settings,
 behavior_case("f-gen-behavior-unknown-creates", "configMapGenerator:\n- {name: other, behavior: upsert, literals: [host=b]}\n")
 behavior_case("f-gen-behavior-merge-into-unhashed", "configMapGenerator:\n- {name: settings, behavior: merge, literals: [host=b]}\n")
 
+# --- strategic merge by type: only the types of kyaml's built-in schema (Kubernetes v1.21.2) ------------
+def typed_smp(name, api_version, kind):
+    obj = "apiVersion: " + api_version + "\nkind: " + kind + "\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n"
+    case(name, {
+        "input/kustomization.yaml": "resources: [obj.yaml]\npatches: [{path: patch.yaml}]\n",
+        "input/obj.yaml": obj + "      containers:\n      - {name: a, image: x}\n      - {name: b, image: y}\n      volumes:\n      - {name: v, emptyDir: {}}\n",
+        "input/patch.yaml": obj + "      containers:\n      - {name: b, image: z}\n      volumes:\n      - {name: w, emptyDir: {}}\n",
+    })
+
+
+typed_smp("f-smp-type-apps-v1-deployment", "apps/v1", "Deployment")
+typed_smp("f-smp-type-apps-v1beta1-deployment", "apps/v1beta1", "Deployment")
+typed_smp("f-smp-type-extensions-v1beta1-deployment", "extensions/v1beta1", "Deployment")
+typed_smp("f-smp-type-core-unknown-kind", "v1", "Widget")
+typed_smp("f-smp-type-batch-v1beta1-job", "batch/v1beta1", "Job")
+case("f-smp-type-hpa-v2", {
+    "input/kustomization.yaml": "resources: [hpa.yaml]\npatches: [{path: patch.yaml}]\n",
+    "input/hpa.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}\n  - type: Resource\n    resource: {name: memory, target: {type: Utilization, averageUtilization: 70}}\n",
+    "input/patch.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}\n",
+})
+
 
 def main():
     for name in os.listdir(HERE):

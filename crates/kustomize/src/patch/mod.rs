@@ -1,6 +1,7 @@
 //! The patch transformers: `patchesStrategicMerge`, `patches` (strategic merge or JSON 6902,
 //! inline or from a file, with optional target selectors) and `patchesJson6902`.
 
+mod builtin_types;
 mod json6902;
 mod select;
 mod smp;
@@ -14,8 +15,9 @@ use crate::resource::Resource;
 use crate::yaml;
 
 use crate::openapi::CustomSchema;
+pub use builtin_types::is_builtin_type;
 pub use select::select;
-pub use smp::{Schema, merge as strategic_merge, schema_known};
+pub use smp::{Schema, merge as strategic_merge};
 
 /// A parsed patch body.
 enum Body {
@@ -264,7 +266,7 @@ fn apply_one(
     let root = custom.and_then(|c| Some((c, c.resource(&api_version, &gvk.kind)?)));
     let schema = match root {
         Some((c, root)) => Schema::Custom(c, root),
-        None if schema_known(&api_version, &gvk.kind) => Schema::Builtin,
+        None if is_builtin_type(&api_version, &gvk.kind) => Schema::Builtin,
         None => Schema::Unknown,
     };
     match strategic_merge(&r.obj, &p, schema)? {

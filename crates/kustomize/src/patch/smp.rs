@@ -318,32 +318,6 @@ fn is_container_list(name: &str) -> bool {
     )
 }
 
-/// Whether kustomize's built-in schema covers this type (so merge keys come from the schema).
-pub fn schema_known(api_version: &str, kind: &str) -> bool {
-    let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
-    const GROUPS: &[&str] = &[
-        "",
-        "apps",
-        "batch",
-        "extensions",
-        "networking.k8s.io",
-        "rbac.authorization.k8s.io",
-        "policy",
-        "storage.k8s.io",
-        "admissionregistration.k8s.io",
-        "apiextensions.k8s.io",
-        "scheduling.k8s.io",
-        "coordination.k8s.io",
-        "certificates.k8s.io",
-        "discovery.k8s.io",
-        "node.k8s.io",
-        "apiregistration.k8s.io",
-        "autoscaling",
-        "events.k8s.io",
-    ];
-    !kind.is_empty() && GROUPS.contains(&group) && api_version != "autoscaling/v2"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,481 @@
+//! The resource types kustomize's built-in OpenAPI schema (Kubernetes v1.21.2, the one kyaml
+//! embeds) describes, by `apiVersion`. Strategic merges on these types take list merge keys
+//! from the schema; on any other type (including newer versions of the same kinds) no schema
+//! applies and every list is replaced.
+
+/// `(apiVersion, kinds)` pairs, sorted by apiVersion; kinds sorted.
+const TYPES: &[(&str, &[&str])] = &[
+    ("admission.k8s.io/v1", &["DeleteOptions", "WatchEvent"]),
+    ("admission.k8s.io/v1beta1", &["DeleteOptions", "WatchEvent"]),
+    (
+        "admissionregistration.k8s.io/v1",
+        &[
+            "DeleteOptions",
+            "MutatingWebhookConfiguration",
+            "MutatingWebhookConfigurationList",
+            "ValidatingWebhookConfiguration",
+            "ValidatingWebhookConfigurationList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "MutatingWebhookConfiguration",
+            "MutatingWebhookConfigurationList",
+            "ValidatingWebhookConfiguration",
+            "ValidatingWebhookConfigurationList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "apiextensions.k8s.io/v1",
+        &[
+            "CustomResourceDefinition",
+            "CustomResourceDefinitionList",
+            "DeleteOptions",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "apiextensions.k8s.io/v1beta1",
+        &[
+            "CustomResourceDefinition",
+            "CustomResourceDefinitionList",
+            "DeleteOptions",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "apiregistration.k8s.io/v1",
+        &[
+            "APIService",
+            "APIServiceList",
+            "DeleteOptions",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "apiregistration.k8s.io/v1beta1",
+        &[
+            "APIService",
+            "APIServiceList",
+            "DeleteOptions",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "apps/v1",
+        &[
+            "ControllerRevision",
+            "ControllerRevisionList",
+            "DaemonSet",
+            "DaemonSetList",
+            "DeleteOptions",
+            "Deployment",
+            "DeploymentList",
+            "ReplicaSet",
+            "ReplicaSetList",
+            "StatefulSet",
+            "StatefulSetList",
+            "WatchEvent",
+        ],
+    ),
+    ("apps/v1beta1", &["DeleteOptions", "WatchEvent"]),
+    ("apps/v1beta2", &["DeleteOptions", "WatchEvent"]),
+    (
+        "authentication.k8s.io/v1",
+        &["DeleteOptions", "TokenRequest", "TokenReview", "WatchEvent"],
+    ),
+    (
+        "authentication.k8s.io/v1beta1",
+        &["DeleteOptions", "TokenReview", "WatchEvent"],
+    ),
+    (
+        "authorization.k8s.io/v1",
+        &[
+            "DeleteOptions",
+            "LocalSubjectAccessReview",
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+            "SubjectAccessReview",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "authorization.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "LocalSubjectAccessReview",
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+            "SubjectAccessReview",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "autoscaling/v1",
+        &[
+            "DeleteOptions",
+            "HorizontalPodAutoscaler",
+            "HorizontalPodAutoscalerList",
+            "Scale",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "autoscaling/v2beta1",
+        &[
+            "DeleteOptions",
+            "HorizontalPodAutoscaler",
+            "HorizontalPodAutoscalerList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "autoscaling/v2beta2",
+        &[
+            "DeleteOptions",
+            "HorizontalPodAutoscaler",
+            "HorizontalPodAutoscalerList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "batch/v1",
+        &[
+            "CronJob",
+            "CronJobList",
+            "DeleteOptions",
+            "Job",
+            "JobList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "batch/v1beta1",
+        &["CronJob", "CronJobList", "DeleteOptions", "WatchEvent"],
+    ),
+    (
+        "certificates.k8s.io/v1",
+        &[
+            "CertificateSigningRequest",
+            "CertificateSigningRequestList",
+            "DeleteOptions",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "certificates.k8s.io/v1beta1",
+        &[
+            "CertificateSigningRequest",
+            "CertificateSigningRequestList",
+            "DeleteOptions",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "coordination.k8s.io/v1",
+        &["DeleteOptions", "Lease", "LeaseList", "WatchEvent"],
+    ),
+    (
+        "coordination.k8s.io/v1beta1",
+        &["DeleteOptions", "Lease", "LeaseList", "WatchEvent"],
+    ),
+    (
+        "discovery.k8s.io/v1",
+        &[
+            "DeleteOptions",
+            "EndpointSlice",
+            "EndpointSliceList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "discovery.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "EndpointSlice",
+            "EndpointSliceList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "events.k8s.io/v1",
+        &["DeleteOptions", "Event", "EventList", "WatchEvent"],
+    ),
+    (
+        "events.k8s.io/v1beta1",
+        &["DeleteOptions", "Event", "EventList", "WatchEvent"],
+    ),
+    (
+        "extensions/v1beta1",
+        &["DeleteOptions", "Ingress", "IngressList", "WatchEvent"],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1alpha1",
+        &["DeleteOptions", "WatchEvent"],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "FlowSchema",
+            "FlowSchemaList",
+            "PriorityLevelConfiguration",
+            "PriorityLevelConfigurationList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "imagepolicy.k8s.io/v1alpha1",
+        &["DeleteOptions", "WatchEvent"],
+    ),
+    (
+        "internal.apiserver.k8s.io/v1alpha1",
+        &["DeleteOptions", "WatchEvent"],
+    ),
+    (
+        "networking.k8s.io/v1",
+        &[
+            "DeleteOptions",
+            "Ingress",
+            "IngressClass",
+            "IngressClassList",
+            "IngressList",
+            "NetworkPolicy",
+            "NetworkPolicyList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "networking.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "Ingress",
+            "IngressClass",
+            "IngressClassList",
+            "IngressList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "node.k8s.io/v1",
+        &[
+            "DeleteOptions",
+            "RuntimeClass",
+            "RuntimeClassList",
+            "WatchEvent",
+        ],
+    ),
+    ("node.k8s.io/v1alpha1", &["DeleteOptions", "WatchEvent"]),
+    (
+        "node.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "RuntimeClass",
+            "RuntimeClassList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "policy/v1",
+        &[
+            "DeleteOptions",
+            "PodDisruptionBudget",
+            "PodDisruptionBudgetList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "policy/v1beta1",
+        &[
+            "DeleteOptions",
+            "Eviction",
+            "PodDisruptionBudget",
+            "PodDisruptionBudgetList",
+            "PodSecurityPolicy",
+            "PodSecurityPolicyList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        &[
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ClusterRoleBindingList",
+            "ClusterRoleList",
+            "DeleteOptions",
+            "Role",
+            "RoleBinding",
+            "RoleBindingList",
+            "RoleList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "rbac.authorization.k8s.io/v1alpha1",
+        &["DeleteOptions", "WatchEvent"],
+    ),
+    (
+        "rbac.authorization.k8s.io/v1beta1",
+        &[
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ClusterRoleBindingList",
+            "ClusterRoleList",
+            "DeleteOptions",
+            "Role",
+            "RoleBinding",
+            "RoleBindingList",
+            "RoleList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "scheduling.k8s.io/v1",
+        &[
+            "DeleteOptions",
+            "PriorityClass",
+            "PriorityClassList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "scheduling.k8s.io/v1alpha1",
+        &["DeleteOptions", "WatchEvent"],
+    ),
+    (
+        "scheduling.k8s.io/v1beta1",
+        &[
+            "DeleteOptions",
+            "PriorityClass",
+            "PriorityClassList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "storage.k8s.io/v1",
+        &[
+            "CSIDriver",
+            "CSIDriverList",
+            "CSINode",
+            "CSINodeList",
+            "DeleteOptions",
+            "StorageClass",
+            "StorageClassList",
+            "VolumeAttachment",
+            "VolumeAttachmentList",
+            "WatchEvent",
+        ],
+    ),
+    ("storage.k8s.io/v1alpha1", &["DeleteOptions", "WatchEvent"]),
+    (
+        "storage.k8s.io/v1beta1",
+        &[
+            "CSIDriver",
+            "CSIDriverList",
+            "CSINode",
+            "CSINodeList",
+            "CSIStorageCapacity",
+            "CSIStorageCapacityList",
+            "DeleteOptions",
+            "StorageClass",
+            "StorageClassList",
+            "VolumeAttachment",
+            "VolumeAttachmentList",
+            "WatchEvent",
+        ],
+    ),
+    (
+        "v1",
+        &[
+            "APIGroup",
+            "APIGroupList",
+            "APIResourceList",
+            "APIVersions",
+            "Binding",
+            "ComponentStatus",
+            "ComponentStatusList",
+            "ConfigMap",
+            "ConfigMapList",
+            "DeleteOptions",
+            "Endpoints",
+            "EndpointsList",
+            "Event",
+            "EventList",
+            "LimitRange",
+            "LimitRangeList",
+            "Namespace",
+            "NamespaceList",
+            "Node",
+            "NodeList",
+            "NodeProxyOptions",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "PersistentVolumeClaimList",
+            "PersistentVolumeList",
+            "Pod",
+            "PodAttachOptions",
+            "PodExecOptions",
+            "PodList",
+            "PodPortForwardOptions",
+            "PodProxyOptions",
+            "PodTemplate",
+            "PodTemplateList",
+            "ReplicationController",
+            "ReplicationControllerList",
+            "ResourceQuota",
+            "ResourceQuotaList",
+            "Secret",
+            "SecretList",
+            "Service",
+            "ServiceAccount",
+            "ServiceAccountList",
+            "ServiceList",
+            "ServiceProxyOptions",
+            "Status",
+            "WatchEvent",
+        ],
+    ),
+];
+
+/// Whether the built-in schema describes objects of this `apiVersion` and `kind`.
+pub fn is_builtin_type(api_version: &str, kind: &str) -> bool {
+    TYPES
+        .binary_search_by(|(v, _)| v.cmp(&api_version))
+        .is_ok_and(|i| TYPES[i].1.binary_search(&kind).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_for_binary_search() {
+        assert!(TYPES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            TYPES
+                .iter()
+                .all(|(_, kinds)| kinds.windows(2).all(|w| w[0] < w[1]))
+        );
+    }
+
+    #[test]
+    fn knows_v1_21_types_only() {
+        assert!(is_builtin_type("apps/v1", "Deployment"));
+        assert!(is_builtin_type("v1", "Service"));
+        assert!(is_builtin_type(
+            "autoscaling/v2beta2",
+            "HorizontalPodAutoscaler"
+        ));
+        assert!(!is_builtin_type(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler"
+        ));
+        assert!(!is_builtin_type("apps/v1beta1", "Deployment"));
+        assert!(!is_builtin_type("v1", "Widget"));
+    }
+}
