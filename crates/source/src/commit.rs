@@ -395,7 +395,7 @@ fn worktree_files(workdir: &Path) -> Result<Vec<String>, CommitError> {
     for entry in walk {
         let entry = entry.map_err(|e| CommitError::ReadFile {
             dir: workdir.to_path_buf(),
-            path: String::new(),
+            path: ".".into(),
             cause: e.to_string(),
         })?;
         if entry.file_type().is_none_or(|kind| kind.is_dir()) {

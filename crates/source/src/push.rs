@@ -28,8 +28,8 @@ pub enum PushError {
     /// Connecting, authenticating or talking to the remote failed.
     #[error(transparent)]
     Git(#[from] GitError),
-    /// Neither a push branch nor a refspec says where to push.
-    #[error("nothing to push to in '{url}': no push branch and no refspec")]
+    /// No push branch is set and the checkout reference is not a branch.
+    #[error("no branch to push to in '{url}': set the push branch or check out a branch")]
     NoDestination { url: String },
     /// The refspec cannot be used (forced updates and unknown sources are refused).
     #[error("invalid push refspec '{refspec}' for '{url}': {reason}")]
@@ -102,10 +102,7 @@ pub(crate) struct PushPlan {
 
 /// The full ref a Flux `git.push.refspec` writes to. Its source must name what the working
 /// clone commits on: `HEAD`, the push branch (short or full name); a `+` (force) is refused.
-pub(crate) fn refspec_destination(
-    refspec: &str,
-    push_branch: Option<&str>,
-) -> Result<String, String> {
+pub(crate) fn refspec_destination(refspec: &str, push_branch: &str) -> Result<String, String> {
     if refspec.starts_with('+') {
         return Err("forced updates are not supported".into());
     }
@@ -113,9 +110,8 @@ pub(crate) fn refspec_destination(
         .split_once(':')
         .ok_or("expected '<source>:<destination>'")?;
     let is_ours = source == "HEAD"
-        || push_branch.is_some_and(|branch| {
-            source == branch || source.strip_prefix("refs/heads/") == Some(branch)
-        });
+        || source == push_branch
+        || source.strip_prefix("refs/heads/") == Some(push_branch);
     if !is_ours {
         return Err(format!("source '{source}' must be HEAD or the push branch"));
     }
@@ -660,7 +656,7 @@ mod tests {
 
     #[test]
     fn refspec_destinations() {
-        let dest = |spec: &str| refspec_destination(spec, Some("auto"));
+        let dest = |spec: &str| refspec_destination(spec, "auto");
         assert_eq!(dest("HEAD:refs/heads/pr").as_deref(), Ok("refs/heads/pr"));
         assert_eq!(dest("auto:review").as_deref(), Ok("refs/heads/review"));
         assert_eq!(

@@ -127,19 +127,19 @@ impl WorkingClone {
     pub async fn push(&self, refspec: Option<&str>) -> Result<PushOutcome, PushError> {
         let target = Target::new(&self.spec.url, &self.spec.auth)?;
         let url = target.display_url.clone();
-        let branch = self.spec.target_branch();
-        let mut destinations = Vec::new();
-        if let Some(branch) = branch.as_deref() {
-            let full =
-                push::full_branch_ref(branch).map_err(|reason| PushError::InvalidRefspec {
-                    url: url.clone(),
-                    refspec: branch.to_owned(),
-                    reason,
-                })?;
-            destinations.push(full);
-        }
+        // As in Flux, a push needs a branch even when a refspec is given.
+        let branch = self
+            .spec
+            .target_branch()
+            .ok_or_else(|| PushError::NoDestination { url: url.clone() })?;
+        let full = push::full_branch_ref(&branch).map_err(|reason| PushError::InvalidRefspec {
+            url: url.clone(),
+            refspec: branch.clone(),
+            reason,
+        })?;
+        let mut destinations = vec![full];
         if let Some(refspec) = refspec.filter(|r| !r.is_empty()) {
-            let full = push::refspec_destination(refspec, branch.as_deref()).map_err(|reason| {
+            let full = push::refspec_destination(refspec, &branch).map_err(|reason| {
                 PushError::InvalidRefspec {
                     url: url.clone(),
                     refspec: refspec.to_owned(),
@@ -149,9 +149,6 @@ impl WorkingClone {
             if !destinations.contains(&full) {
                 destinations.push(full);
             }
-        }
-        if destinations.is_empty() {
-            return Err(PushError::NoDestination { url });
         }
         let plan = PushPlan {
             dir: self.dir.clone(),

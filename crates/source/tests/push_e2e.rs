@@ -572,3 +572,36 @@ async fn server_side_rejection_carries_the_hook_message() -> anyhow::Result<()> 
     assert_eq!(s.repo.rev_parse("refs/heads/master")?, first);
     Ok(())
 }
+
+#[tokio::test]
+async fn tag_checkout_needs_a_push_branch() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let first = s
+        .repo
+        .commit("master", &[("app.yaml", "v: 1\n")], "first")?;
+    s.repo.tag("v1.0.0", &first, None)?;
+    let from_tag = |push_branch: Option<&str>| CloneSpec {
+        checkout: GitReference::tag("v1.0.0"),
+        ..spec(&s.url, "unused", push_branch, basic_auth(PASSWORD))
+    };
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(from_tag(None), dir.path()).await?;
+    write(&clone, "app.yaml", "v: 2\n")?;
+    clone.commit(&commit_options("x"))?.context("changed")?;
+    let error = clone.push(None).await.expect_err("no branch");
+    assert!(
+        matches!(error, PushError::NoDestination { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_terminal());
+
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(from_tag(Some("release-bump")), dir.path()).await?;
+    assert_eq!(clone.base().commit, first);
+    write(&clone, "app.yaml", "v: 2\n")?;
+    let commit = clone.commit(&commit_options("bump"))?.context("changed")?;
+    clone.push(None).await?;
+    assert_eq!(s.repo.rev_parse("refs/heads/release-bump")?, commit);
+    assert_eq!(s.repo.rev_parse("refs/heads/master")?, first);
+    Ok(())
+}
