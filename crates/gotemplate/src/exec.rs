@@ -304,7 +304,7 @@ impl State<'_> {
         match first {
             Operand::Field { pos, idents } => {
                 self.at(*pos, first);
-                return self.eval_field_chain(dot, dot.clone(), idents, &cmd.args, final_value);
+                return self.eval_field_chain(dot.clone(), idents, &cmd.args, final_value);
             }
             Operand::Chain { node, fields, .. } => {
                 return self.eval_chain(dot, first, node, fields, &cmd.args, final_value);
@@ -331,7 +331,7 @@ impl State<'_> {
                     self.not_a_function(&cmd.args, &final_value)?;
                     return Ok(value);
                 }
-                return self.eval_field_chain(dot, value, &idents[1..], &cmd.args, final_value);
+                return self.eval_field_chain(value, &idents[1..], &cmd.args, final_value);
             }
             _ => {}
         }
@@ -374,18 +374,16 @@ impl State<'_> {
         }
         let receiver = self.eval_arg(dot, None, node)?;
         self.at(chain.pos(), chain);
-        self.eval_field_chain(dot, receiver, fields, args, final_value)
+        self.eval_field_chain(receiver, fields, args, final_value)
     }
 
     fn eval_field_chain(
         &mut self,
-        dot: &Value,
         mut receiver: Value,
         idents: &[String],
         args: &[Operand],
         final_value: Option<Value>,
     ) -> EResult<Value> {
-        let _ = dot;
         let Some((last, init)) = idents.split_last() else {
             return Ok(receiver);
         };
@@ -607,7 +605,6 @@ impl State<'_> {
                 };
             }
             Operand::Field { idents, .. } => Some(self.eval_field_chain(
-                dot,
                 dot.clone(),
                 idents,
                 std::slice::from_ref(node),
@@ -616,7 +613,6 @@ impl State<'_> {
             Operand::Variable { idents, .. } => {
                 let value = self.var_value(&idents[0])?;
                 Some(self.eval_field_chain(
-                    dot,
                     value,
                     &idents[1..],
                     std::slice::from_ref(node),

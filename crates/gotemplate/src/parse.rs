@@ -584,7 +584,6 @@ impl Parser<'_> {
             }
             let mark = self.index;
             self.next_non_space();
-            let after = self.peek();
             let next = self.peek_non_space();
             match next.kind {
                 ItemKind::Assign | ItemKind::Declare => {
@@ -609,7 +608,6 @@ impl Parser<'_> {
                     return self.error(format!("too many declarations in {context}"));
                 }
                 _ => {
-                    let _ = after;
                     self.index = mark;
                     return Ok(());
                 }

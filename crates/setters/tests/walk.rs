@@ -204,3 +204,55 @@ fn missing_update_path_is_an_io_error_naming_it() {
     let err = update_with_setters(work.path(), "nope", &[podinfo("1")]).expect_err("missing");
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn candidates_are_yaml_yml_and_kustomization_files_outside_git() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let marked = "image: old:1 # {\"$imagepolicy\": \"flux-system:podinfo\"}\n";
+    for file in [
+        "a.yaml",
+        "b.yml",
+        "Kustomization",
+        "c.json",
+        "d.yaml.txt",
+        ".git/e.yaml",
+        "sub/.hidden.yaml",
+    ] {
+        let path = work.path().join(file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, marked).expect("write");
+    }
+    let result = update_with_setters(work.path(), ".", &[podinfo("2")]).expect("update");
+    assert_eq!(
+        result.files_written(),
+        ["Kustomization", "a.yaml", "b.yml", "sub/.hidden.yaml"]
+    );
+    for untouched in ["c.json", "d.yaml.txt", ".git/e.yaml"] {
+        assert_eq!(
+            std::fs::read_to_string(work.path().join(untouched)).expect("read"),
+            marked,
+            "{untouched}"
+        );
+    }
+}
+
+#[test]
+fn files_without_the_token_or_not_utf8_are_not_parsed() {
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::write(work.path().join("broken.yaml"), "a: [unclosed\n").expect("write");
+    let mut latin1 =
+        b"image: old:1 # {\"$imagepolicy\": \"flux-system:podinfo\"}\nnote: caf".to_vec();
+    latin1.push(0xE9);
+    std::fs::write(work.path().join("latin1.yaml"), &latin1).expect("write");
+    let result = update_with_setters(work.path(), ".", &[podinfo("2")]).expect("update");
+    assert!(result.file_changes.is_empty());
+    assert_eq!(
+        result.problem_files,
+        ["latin1.yaml"],
+        "only screened-in files can be problems"
+    );
+    assert_eq!(
+        std::fs::read(work.path().join("latin1.yaml")).expect("read"),
+        latin1
+    );
+}

@@ -251,7 +251,7 @@ fn write_json(
         Value::String(s) => json_string(out, s, html),
         Value::Slice(sl) => {
             let elems: Vec<&Value> = sl.items.iter().collect();
-            write_composite(out, '[', ']', &elems, html, indent, |out, v, ind| {
+            write_composite(out, '[', ']', &elems, indent, |out, v, ind| {
                 write_json(out, v, html, ind)
             })?;
         }
@@ -293,7 +293,7 @@ fn write_object(
     html: bool,
     indent: Option<usize>,
 ) -> Result<(), String> {
-    write_composite(out, '{', '}', entries, html, indent, |out, (k, v), ind| {
+    write_composite(out, '{', '}', entries, indent, |out, (k, v), ind| {
         json_string(out, k, html);
         out.push(':');
         if ind.is_some() {
@@ -308,11 +308,9 @@ fn write_composite<T>(
     open: char,
     close: char,
     elems: &[T],
-    html: bool,
     indent: Option<usize>,
     mut write: impl FnMut(&mut String, &T, Option<usize>) -> Result<(), String>,
 ) -> Result<(), String> {
-    let _ = html;
     out.push(open);
     if elems.is_empty() {
         out.push(close);

@@ -1,8 +1,27 @@
 //! The sprig (v3.3) functions Flux adds with `sprig.HermeticTxtFuncMap()`, the ones commit
-//! message templates use: strings, conversions, defaults, lists and dicts, integer math,
-//! hashing and base64, regular expressions, paths, JSON, reflection and `fail`. Functions that
-//! sprig itself leaves out of the hermetic map (dates, random, env, network) are absent here
-//! too, as are crypto/certificate, semver, url and float-decimal helpers (see the crate docs).
+//! message templates use, with sprig's argument order and results:
+//!
+//! - strings: `trim upper lower title untitle substr repeat trimAll trimall trimSuffix
+//!   trimPrefix nospace initials swapcase snakecase kebabcase camelcase trunc abbrev contains
+//!   hasPrefix hasSuffix quote squote cat indent nindent replace plural toString wrap wrapWith`
+//! - lists and dicts: `list tuple first last rest initial reverse compact uniq has without
+//!   append push prepend concat slice sortAlpha until untilStep join splitList split splitn
+//!   toStrings dict get hasKey keys values pluck`
+//! - defaults and flow: `default empty coalesce all any ternary fail`
+//! - integer math and conversions: `add1 add sub div mod mul max biggest min atoi int int64
+//!   float64`
+//! - encodings: `sha256sum sha512sum b64enc b64dec toJson toRawJson toPrettyJson mustToJson`,
+//!   regular expressions `regexMatch regexFind regexFindAll regexReplaceAll
+//!   regexReplaceAllLiteral regexSplit regexQuoteMeta`, paths `base dir clean ext isAbs`
+//! - reflection: `kindOf typeOf kindIs typeIs deepEqual`
+//!
+//! Not provided: the functions sprig leaves out of the hermetic map (dates, random, env,
+//! network), and crypto/certificates, semver, URLs, `sha1sum`/`adler32sum`, float-decimal
+//! math (`addf`...), `fromJson`, `set`/`unset`/`merge`, `b32enc`, `toDecimal`, `seq`, `dig`,
+//! `chunk` and the `must*` variants other than `mustToJson`; a template naming one fails to
+//! parse with Go's "function not defined". `keys`/`values` return key order where sprig's is
+//! Go's random map order. The case conversions split words like huandu/xstrings does for
+//! ordinary identifiers, not for every mix of digits and acronyms.
 
 mod collections;
 mod encoding;
