@@ -24,6 +24,8 @@ pub const DEFAULT_REQUESTS_PER_SECOND: f64 = 50.0;
 pub const DEFAULT_BURST: u32 = 10;
 /// The token lifetime the distribution spec implies when `expires_in` is absent.
 pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// Past this many rate-limited hosts, idle ones are forgotten.
+const LIMITED_HOSTS_BEFORE_CLEANUP: usize = 1_000;
 /// Tokens are renewed this long before they expire.
 const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
@@ -228,10 +230,12 @@ impl RegistryClient {
     }
 
     pub(crate) async fn wait_for_rate_limit(&self, registry: &str) {
-        self.inner
-            .limiter
-            .until_key_ready(&registry.to_owned())
-            .await;
+        let limiter = &self.inner.limiter;
+        // Hosts no longer scanned keep no state once their bucket has refilled.
+        if limiter.len() > LIMITED_HOSTS_BEFORE_CLEANUP {
+            limiter.retain_recent();
+        }
+        limiter.until_key_ready(&registry.to_owned()).await;
     }
 
     pub(crate) fn cached_token(&self, key: &TokenKey) -> Option<String> {
