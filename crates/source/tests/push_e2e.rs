@@ -605,3 +605,53 @@ async fn tag_checkout_needs_a_push_branch() -> anyhow::Result<()> {
     assert_eq!(s.repo.rev_parse("refs/heads/master")?, first);
     Ok(())
 }
+
+#[tokio::test]
+async fn commit_keeps_file_modes_and_respects_gitignore() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let s = http_setup()?;
+    s.repo.commit(
+        "master",
+        &[("keep.log", "1\n")],
+        "tracked before the ignore rule",
+    )?;
+    s.repo.commit(
+        "master",
+        &[(".gitignore", "*.log\n"), ("run.sh", "echo 1\n")],
+        "second",
+    )?;
+    let dir = tempfile::tempdir()?;
+    let mut clone = WorkingClone::clone_into(
+        spec(&s.url, "master", None, basic_auth(PASSWORD)),
+        dir.path(),
+    )
+    .await?;
+    let script = clone.dir().join("run.sh");
+    std::fs::write(&script, "echo 2\n")?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    std::os::unix::fs::symlink("run.sh", clone.dir().join("latest"))?;
+    write(&clone, "debug.log", "ignored\n")?;
+    write(&clone, "keep.log", "2\n")?;
+    let commit = clone.commit(&commit_options("modes"))?.context("changed")?;
+    clone.push(None).await?;
+    let tree = git(&s.repo.bare_path(), &["ls-tree", &commit])?;
+    let entries: Vec<(&str, &str)> = tree
+        .lines()
+        .filter_map(|line| {
+            let (meta, name) = line.split_once('\t')?;
+            Some((name, meta.split_whitespace().next()?))
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (".gitignore", "100644"),
+            ("keep.log", "100644"),
+            ("latest", "120000"),
+            ("run.sh", "100755"),
+        ]
+    );
+    assert_eq!(s.repo.show(&commit, "keep.log")?, "2\n");
+    assert_eq!(s.repo.show(&commit, "latest")?, "run.sh");
+    Ok(())
+}
