@@ -3,14 +3,16 @@
 //! apply order); only when the whole set passed are the writes sent, one by one in apply order.
 //! So a bad object — unknown kind, missing namespace, invalid field — fails the set before
 //! anything in it is written. Objects that have not drifted are not written at all (`unchanged`).
+//! A set none of whose objects was applied before skips the dry-runs (module `direct`).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use kube::api::PropagationPolicy;
 use serde_json::Value;
 use tether_core::changeset::{Action, ChangeSet, ChangeSetEntry};
-use tether_core::object::{AsObjectRef, ObjectError, ObjectRef};
+use tether_core::object::{AsObjectRef, ObjectError, ObjectId, ObjectRef};
 use tokio::time::Instant;
 
 use crate::cleanup::{CleanupOptions, cleanup_patch};
@@ -42,12 +44,16 @@ pub struct ApplyOptions {
     pub wait_interval: Duration,
     /// How long to wait for staged definitions to become ready.
     pub wait_timeout: Duration,
+    /// The objects the same owner applied before (its previous inventory). A stage none of
+    /// whose objects is among them is applied without dry-runs (module `direct`). `None`
+    /// (unknown): every stage is validated before it is written.
+    pub previously_applied: Option<HashSet<ObjectId>>,
 }
 
 impl Default for ApplyOptions {
     /// kustomize-controller's settings: force off, `kustomize.toolkit.fluxcd.io/force: enabled`
     /// forces, `reconcile: disabled` and `ssa: Ignore` skip, `ssa: IfNotPresent` creates only,
-    /// the default cleanup, waits polling every 2 s for at most 60 s.
+    /// the default cleanup, waits polling every 2 s for at most 60 s; no previous inventory.
     fn default() -> Self {
         Self {
             force: false,
@@ -61,6 +67,7 @@ impl Default for ApplyOptions {
             custom_stage_kinds: Default::default(),
             wait_interval: Duration::from_secs(2),
             wait_timeout: Duration::from_secs(60),
+            previously_applied: None,
         }
     }
 }
@@ -220,8 +227,21 @@ impl ResourceManager {
             .collect()
     }
 
-    /// Plans every object (reads and dry-runs only), then sends the writes in order.
+    /// Applies one stage: directly when none of its objects was applied before, else validated
+    /// first.
     pub(crate) async fn apply_prepared(
+        &self,
+        desired: &[Desired],
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, ApplyError> {
+        match self.located_if_all_new(desired, opts).await {
+            Some(located) => self.apply_new(desired, located, opts).await,
+            None => self.apply_validated(desired, opts).await,
+        }
+    }
+
+    /// Plans every object (reads and dry-runs only), then sends the writes in order.
+    pub(crate) async fn apply_validated(
         &self,
         desired: &[Desired],
         opts: &ApplyOptions,
@@ -291,7 +311,7 @@ impl ResourceManager {
     }
 
     /// Resolves the object's kind and scope; a cluster-scoped object loses its namespace.
-    async fn locate(&self, desired: &Desired) -> Result<(Target, Value), ApplyError> {
+    pub(crate) async fn locate(&self, desired: &Desired) -> Result<(Target, Value), ApplyError> {
         let (target, namespaced) =
             self.target(&desired.object)
                 .await

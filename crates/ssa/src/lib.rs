@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cleanup;
 pub mod delete;
 pub mod diff;
+mod direct;
 pub mod discovery;
 pub mod manager;
 pub mod metadata;

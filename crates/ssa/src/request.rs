@@ -1,6 +1,7 @@
-//! The few API requests the verbs send, on raw JSON: get, server-side apply (optionally dry-run),
-//! JSON patch and delete of one object, plus [`RequestError`], the part of a failed request that
-//! decides what happens next (not found, immutable field) and goes into messages.
+//! The few API requests the verbs send, on raw JSON: get, server-side apply (optionally dry-run,
+//! or telling created from configured by the HTTP status), JSON patch and delete of one object,
+//! plus [`RequestError`], the part of a failed request that decides what happens next (not
+//! found, immutable field) and goes into messages.
 
 use http::header::{CONTENT_TYPE, HeaderValue};
 use kube::Client;
@@ -104,17 +105,72 @@ pub(crate) async fn server_side_apply(
     manager: &str,
     dry_run: bool,
 ) -> Result<Value, RequestError> {
+    let request = apply_request(target, body, manager, dry_run)?;
+    send(client, request).await
+}
+
+/// Server-side apply of `body` with force for `manager`, persisted. Returns whether the object
+/// was created (the API server answers 201 Created) rather than updated (200 OK); the response
+/// body is not read.
+pub(crate) async fn server_side_apply_created(
+    client: &Client,
+    target: &Target,
+    body: &Value,
+    manager: &str,
+) -> Result<bool, RequestError> {
+    let request = apply_request(target, body, manager, false)?;
+    let response = client
+        .send(request.map(kube::client::Body::from))
+        .await
+        .map_err(|e| RequestError::from_kube(&e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(status == http::StatusCode::CREATED);
+    }
+    let text = response
+        .into_body()
+        .collect_bytes()
+        .await
+        .map_err(|e| RequestError::from_kube(&e))?;
+    Err(error_of_response(status, &text))
+}
+
+fn apply_request(
+    target: &Target,
+    body: &Value,
+    manager: &str,
+    dry_run: bool,
+) -> Result<http::Request<Vec<u8>>, RequestError> {
     let params = PatchParams {
         dry_run,
         force: true,
         field_manager: Some(manager.to_owned()),
         field_validation: None,
     };
-    let request = target
+    target
         .request()
         .patch(&target.object.name, &params, &Patch::Apply(body))
-        .map_err(build_error)?;
-    send(client, request).await
+        .map_err(build_error)
+}
+
+/// The error of a failed response: its `Status` when the body is one, else its text.
+fn error_of_response(status: http::StatusCode, body: &[u8]) -> RequestError {
+    match serde_json::from_slice::<kube::core::Status>(body) {
+        Ok(parsed) => RequestError {
+            code: if parsed.code == 0 {
+                status.as_u16()
+            } else {
+                parsed.code
+            },
+            reason: parsed.reason,
+            message: parsed.message,
+        },
+        Err(_) => RequestError {
+            code: status.as_u16(),
+            reason: String::new(),
+            message: String::from_utf8_lossy(body).trim().to_owned(),
+        },
+    }
 }
 
 /// An RFC 6902 JSON patch sent as `manager`.
@@ -203,5 +259,18 @@ mod tests {
         assert!(!err(400, "BadRequest", "json: cannot unmarshal").is_immutable());
         assert!(!err(404, "NotFound", "x").is_immutable());
         assert!(err(404, "NotFound", "x").is_not_found());
+    }
+
+    #[test]
+    fn failed_responses_keep_the_status_or_the_text() {
+        let status = br#"{"kind":"Status","status":"Failure","code":422,"reason":"Invalid",
+            "message":"Deployment.apps \"web\" is invalid"}"#;
+        let error = error_of_response(http::StatusCode::UNPROCESSABLE_ENTITY, status);
+        assert_eq!(
+            error,
+            err(422, "Invalid", "Deployment.apps \"web\" is invalid")
+        );
+        let error = error_of_response(http::StatusCode::BAD_GATEWAY, b" upstream down\n");
+        assert_eq!(error, err(502, "", "upstream down"));
     }
 }

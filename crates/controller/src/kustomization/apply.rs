@@ -21,14 +21,20 @@ pub fn manager_for(ks: &Kustomization, ctx: &Context) -> ResourceManager {
     ctx.apply_resources.clone().with_owner_labels(labels)
 }
 
-/// Applies `objects`; nothing is pruned when the apply fails.
+/// Applies `objects`; nothing is pruned when the apply fails. Objects outside the previous
+/// inventory `applied_before` are applied without a dry-run when their whole stage is new.
 pub async fn apply(
     ks: &Kustomization,
     manager: &ResourceManager,
     objects: Vec<Value>,
+    applied_before: &Inventory,
 ) -> Result<ChangeSet, Failure> {
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
+        previously_applied: applied_before
+            .ids()
+            .ok()
+            .map(|ids| ids.into_iter().collect()),
         ..ApplyOptions::default()
     };
     manager

@@ -153,10 +153,10 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     .map_err(|e| Failure::build(format!("build task failed: {e}")))??;
     attempt.digest = Some(history::digest_of(&objects));
     let manager = apply::manager_for(ks, ctx);
-    let change_set = apply::apply(ks, &manager, objects).await?;
+    let old_inventory = apply::inventory_of(ks.status.as_ref().and_then(|s| s.inventory.as_ref()));
+    let change_set = apply::apply(ks, &manager, objects, &old_inventory).await?;
     let new_inventory = Inventory::from_change_set(&change_set);
     attempt.change_set = change_set;
-    let old_inventory = apply::inventory_of(ks.status.as_ref().and_then(|s| s.inventory.as_ref()));
     attempt.inventory = Some(new_inventory.clone());
     if ks.spec.prune {
         match apply::prune_stale(ks, &manager, &old_inventory, new_inventory).await {

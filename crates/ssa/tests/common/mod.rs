@@ -1,5 +1,6 @@
 //! Shared helpers of the e2e tests: a client whose requests pass through a layer that records
-//! every write (any request other than GET/HEAD, except `dryRun=All`), fixtures, and lookups.
+//! every write (any request other than GET/HEAD) and, apart, every `dryRun=All` request;
+//! fixtures, and lookups.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,13 +14,17 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use tower::{Layer, Service};
 
-/// The writes a client sent, as `METHOD path?query`.
+/// The writes a client sent, as `METHOD path?query`, and its dry-runs apart.
 #[derive(Clone, Default)]
-pub struct Writes(Arc<Mutex<Vec<String>>>);
+pub struct Writes(Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>);
 
 impl Writes {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub fn take_dry_runs(&self) -> Vec<String> {
+        std::mem::take(&mut *self.1.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -55,14 +60,17 @@ where
         let method = request.method().clone();
         let uri = request.uri();
         let dry_run = uri.query().is_some_and(|q| q.contains("dryRun=All"));
-        if !matches!(method, http::Method::GET | http::Method::HEAD) && !dry_run {
+        if !matches!(method, http::Method::GET | http::Method::HEAD) {
             let line = format!(
                 "{method} {}",
                 uri.path_and_query().map_or("", |p| p.as_str())
             );
-            self.writes
-                .0
-                .lock()
+            let list = if dry_run {
+                &self.writes.1
+            } else {
+                &self.writes.0
+            };
+            list.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(line);
         }

@@ -1,0 +1,168 @@
+//! e2e: stages none of whose objects was applied before (`previously_applied` known and without
+//! them) are applied without dry-runs — created and configured told apart by the API server's
+//! answer — while a bad object still leaves the cluster as it was, and objects of the previous
+//! inventory keep the validated apply with zero writes when nothing drifted.
+
+mod common;
+
+use std::collections::HashSet;
+
+use anyhow::{Context, bail, ensure};
+use common::{config_map, deployment, live, recording_client, service};
+use serde_json::{Value, json};
+use tether_core::changeset::{Action, ChangeSet};
+use tether_core::object::ObjectId;
+use tether_ssa::{ApplyOptions, ResourceManager, owner_labels};
+use tether_testkit::cluster::TestNamespace;
+
+fn actions(set: &ChangeSet) -> Vec<String> {
+    set.entries.iter().map(ToString::to_string).collect()
+}
+
+/// Options for an owner whose previous inventory is `inventory`.
+fn after(inventory: &ChangeSet) -> ApplyOptions {
+    let ids: HashSet<ObjectId> = inventory.entries.iter().map(|e| e.object.id()).collect();
+    ApplyOptions {
+        previously_applied: Some(ids),
+        ..ApplyOptions::default()
+    }
+}
+
+fn app(ns: &str) -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("{ns}-extra")}}),
+        deployment(ns, "web", 1),
+        service(ns, "web"),
+        config_map(ns, "web", json!({"a": "1"})),
+    ]
+}
+
+#[tokio::test]
+async fn a_first_apply_sends_no_dry_run_and_a_resync_no_write() -> anyhow::Result<()> {
+    let (client, writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-new").await?;
+    let manager = ResourceManager::new(client.clone()).with_owner_labels(owner_labels("a", "b"));
+    writes.take();
+    writes.take_dry_runs();
+
+    let first = manager
+        .apply_all_staged(app(&ns.name), &after(&ChangeSet::new()))
+        .await?;
+    let created = first.entries.iter().all(|e| e.action == Action::Created);
+    ensure!(created, "first apply: {:?}", actions(&first));
+    ensure!(writes.take().len() == 4, "one apply per object");
+    let dry_runs = writes.take_dry_runs();
+    ensure!(dry_runs.is_empty(), "dry-runs: {dry_runs:#?}");
+    let cm = live(&client, "v1", "ConfigMap", &ns.name, "web").await?;
+    let labels = &cm.context("configmap")?["metadata"]["labels"];
+    ensure!(
+        labels["kustomize.toolkit.fluxcd.io/name"] == "a",
+        "{labels}"
+    );
+
+    let again = manager
+        .apply_all_staged(app(&ns.name), &after(&first))
+        .await?;
+    let unchanged = again.entries.iter().all(|e| e.action == Action::Unchanged);
+    ensure!(unchanged, "resync: {:?}", actions(&again));
+    ensure!(writes.take().is_empty(), "the resync wrote");
+    ensure!(writes.take_dry_runs().len() == 4, "the resync is validated");
+    common::delete_cluster_object(&client, "v1", "Namespace", &format!("{}-extra", ns.name)).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_object_outside_the_inventory_that_exists_is_configured() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-adopt").await?;
+    let manager = ResourceManager::new(client.clone());
+    let existing = vec![config_map(&ns.name, "old", json!({"a": "1"}))];
+    manager
+        .apply_all_staged(existing, &ApplyOptions::default())
+        .await?;
+
+    let set = vec![
+        config_map(&ns.name, "old", json!({"a": "2"})),
+        config_map(&ns.name, "new", json!({})),
+    ];
+    let applied = manager
+        .apply_all_staged(set, &after(&ChangeSet::new()))
+        .await?;
+    let expected = [
+        format!("ConfigMap/{}/new created", ns.name),
+        format!("ConfigMap/{}/old configured", ns.name),
+    ];
+    ensure!(actions(&applied) == expected, "{:?}", actions(&applied));
+    let old = live(&client, "v1", "ConfigMap", &ns.name, "old").await?;
+    ensure!(old.context("old")?["data"]["a"] == "2", "not applied");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_new_object_leaves_nothing_behind() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-new-bad").await?;
+    let manager = ResourceManager::new(client.clone());
+    let mut bad = deployment(&ns.name, "bad", 1);
+    bad["spec"]["template"]["spec"]["containers"][0]["name"] = json!("Not_A_DNS_Label");
+    let objects = vec![config_map(&ns.name, "ok", json!({})), bad];
+    let Err(error) = manager
+        .apply_all_staged(objects, &after(&ChangeSet::new()))
+        .await
+    else {
+        bail!("apply of an invalid object succeeded");
+    };
+    let message = error.to_string();
+    let prefix = format!("Deployment/{}/bad dry-run failed (Invalid): ", ns.name);
+    ensure!(message.starts_with(&prefix), "{message}");
+    ensure!(error.error.is_terminal());
+    let ok = live(&client, "v1", "ConfigMap", &ns.name, "ok").await?;
+    ensure!(
+        ok.is_none(),
+        "the object created before the bad one is left"
+    );
+    Ok(())
+}
+
+fn job(ns: &str, image: &str) -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "migrate", "namespace": ns},
+        "spec": {"suspend": true, "template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "m", "image": image}]}}}})
+}
+
+#[tokio::test]
+async fn a_refused_apply_is_still_forced_and_reported() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-new-force").await?;
+    let manager = ResourceManager::new(client.clone());
+    let uid = |job: Option<Value>| -> anyhow::Result<String> {
+        let job = job.context("job")?;
+        Ok(job["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    };
+    manager
+        .apply_all_staged(vec![job(&ns.name, "img:1")], &ApplyOptions::default())
+        .await?;
+    let first = uid(live(&client, "batch/v1", "Job", &ns.name, "migrate").await?)?;
+
+    let set = vec![
+        config_map(&ns.name, "cfg", json!({})),
+        job(&ns.name, "img:2"),
+    ];
+    let forced = ApplyOptions {
+        force: true,
+        ..after(&ChangeSet::new())
+    };
+    let applied = manager.apply_all_staged(set, &forced).await?;
+    let expected = [
+        format!("ConfigMap/{}/cfg created", ns.name),
+        format!("Job/{}/migrate created", ns.name),
+    ];
+    ensure!(actions(&applied) == expected, "{:?}", actions(&applied));
+    let second = uid(live(&client, "batch/v1", "Job", &ns.name, "migrate").await?)?;
+    ensure!(second != first, "not recreated");
+    Ok(())
+}
