@@ -6,7 +6,8 @@
 #     RSS, and the API requests it made (by verb, dry-runs apart);
 #   - then a no-op resync (the controller restarted over the same storage: every Kustomization
 #     reconciled again at an unchanged revision): seconds and write requests.
-# Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 10)
+# Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 10;
+#        BENCH_KEEP=DIR keeps the controller logs and metrics there)
 set -euo pipefail
 shopt -s extglob
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +23,7 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   dev/cluster.sh down >/dev/null 2>&1 || true
+  if [[ -n ${BENCH_KEEP:-} ]]; then mkdir -p "$BENCH_KEEP" && cp "$WORK"/*.{log,txt} "$BENCH_KEEP"/ 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -152,6 +154,23 @@ cpu_snapshot() { # controller-pid: "name=seconds ..." for tether and the control
   done
   echo "$out"
 }
+apiserver_requests() { # output-file: the apiserver's own request counters, every client
+  kubectl get --raw /metrics | grep -E '^apiserver_request_total\{' >"$1"
+}
+apiserver_delta() { # before after: requests served meanwhile by verb and resource (all clients)
+  awk '
+    function key(line,   v, r, s, d) {
+      match(line, /verb="[^"]*"/); v = substr(line, RSTART + 6, RLENGTH - 7)
+      match(line, /resource="[^"]*"/); r = substr(line, RSTART + 10, RLENGTH - 11)
+      s = ""; if (match(line, /subresource="[^"]*"/)) s = substr(line, RSTART + 13, RLENGTH - 14)
+      d = ""; if (match(line, /dry_run="[^"]*"/)) d = substr(line, RSTART + 9, RLENGTH - 10)
+      return v " " r (s == "" ? "" : "/" s) (d == "" ? "" : " (dry-run)")
+    }
+    FNR == NR { before[key($0)] += $NF; next }
+    { after[key($0)] += $NF }
+    END { for (k in after) if (after[k] - before[k] >= 50) printf "    %6d %s\n", after[k] - before[k], k }
+  ' "$1" "$2" | sort -rn
+}
 cpu_delta() { # before after
   paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
     awk '{split($1, a, "="); split($2, b, "="); printf "%s %.1fs, ", a[1], b[2] - a[2]}' | sed 's/, $//'
@@ -159,6 +178,7 @@ cpu_delta() { # before after
 
 log "starting tether controller; waiting for $APPS Ready Kustomizations"
 cpu_before=$(cpu_snapshot $$)
+apiserver_requests "$WORK/apiserver-before.txt"
 start_controller 18080
 started=$(date +%s.%N)
 # Cheap polling (the controller's own counter of successful reconciles), then one authoritative
@@ -168,7 +188,12 @@ successes() {
     grep -E '^controller_runtime_reconcile_total\{controller="kustomization",result="success"' |
     awk '{s += $2} END {print s + 0}'
 }
-until (($(successes 18080) >= APPS)) && (($(ready_count) >= APPS)); do sleep 0.2; done
+timeline=() next_sample=2
+until (($(successes 18080) >= APPS)) && (($(ready_count) >= APPS)); do
+  sleep 0.2
+  now=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%d", a - b}')
+  if ((now >= next_sample)); then timeline+=("${now}s:$(successes 18080 || true)"); next_sample=$((now + 2)); fi
+done
 elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%.1f", a - b}')
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$CONTROLLER/status")
 cpu_after=$(cpu_snapshot "$CONTROLLER")
@@ -176,7 +201,11 @@ cpu_before=${cpu_before/tether=*([0-9.])/tether=0}
 curl -s http://127.0.0.1:18080/metrics >"$WORK/metrics-initial.txt"
 echo "initial sync: $APPS Kustomizations Ready in ${elapsed}s; controller peak RSS $((peak / 1024)) MiB"
 echo "  CPU: $(cpu_delta "$cpu_before" "$cpu_after")"
+echo "  reconciled successfully by then: ${timeline[*]}"
 report_requests "$WORK/metrics-initial.txt"
+apiserver_requests "$WORK/apiserver-after.txt"
+echo "  apiserver requests from every client (>= 50 of a kind):"
+apiserver_delta "$WORK/apiserver-before.txt" "$WORK/apiserver-after.txt"
 
 kill "$CONTROLLER"
 wait "$CONTROLLER" 2>/dev/null || true
