@@ -13,7 +13,7 @@ use kube::core::{
 };
 use schemars::JsonSchema;
 
-use crate::{kustomize, schema::root_schema, source};
+use crate::{image, kustomize, schema::root_schema, source};
 
 /// Annotation that stops Flux (and tether) post-build substitution from rewriting the CRD
 /// itself when it is applied by a Kustomization, since its schema text contains `${...}`-like
@@ -22,7 +22,13 @@ pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute"
 
 /// Every CRD this crate defines, in a fixed order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![git_repository_crd(), kustomization_crd()]
+    vec![
+        git_repository_crd(),
+        kustomization_crd(),
+        image_repository_crd(),
+        image_policy_crd(),
+        image_update_automation_crd(),
+    ]
 }
 
 /// The GitRepository CRD with versions v1 (storage), v1beta1 and v1beta2.
@@ -53,6 +59,54 @@ pub fn kustomization_crd() -> CustomResourceDefinition {
         ),
         version::<kustomize::v1beta2::Kustomization>(
             "Kustomization is the deprecated v1beta2 form of a kustomize applier.",
+        ),
+    ])
+}
+
+/// The ImageRepository CRD with versions v1 (storage), v1beta1 and v1beta2.
+pub fn image_repository_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<image::v1::ImageRepository>(
+            "ImageRepository is an image repository that image-reflector-controller scans for \
+             tags on an interval, for ImagePolicies to elect the latest image from.",
+        ),
+        version::<image::v1beta1::ImageRepository>(
+            "ImageRepository is the deprecated v1beta1 form of an image repository scan.",
+        ),
+        version::<image::v1beta2::ImageRepository>(
+            "ImageRepository is the deprecated v1beta2 form of an image repository scan.",
+        ),
+    ])
+}
+
+/// The ImagePolicy CRD with versions v1 (storage), v1beta1 and v1beta2.
+pub fn image_policy_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<image::v1::ImagePolicy>(
+            "ImagePolicy elects the latest image among the tags an ImageRepository scanned, \
+             by semver range, alphabetical or numerical order.",
+        ),
+        version::<image::v1beta1::ImagePolicy>(
+            "ImagePolicy is the deprecated v1beta1 form of an image policy.",
+        ),
+        version::<image::v1beta2::ImagePolicy>(
+            "ImagePolicy is the deprecated v1beta2 form of an image policy.",
+        ),
+    ])
+}
+
+/// The ImageUpdateAutomation CRD with versions v1 (storage), v1beta1 and v1beta2.
+pub fn image_update_automation_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<image::v1::ImageUpdateAutomation>(
+            "ImageUpdateAutomation writes the images elected by ImagePolicies into the \
+             manifests of a Git repository, and commits and pushes the change.",
+        ),
+        version::<image::v1beta1::ImageUpdateAutomation>(
+            "ImageUpdateAutomation is the deprecated v1beta1 form of an image update automation.",
+        ),
+        version::<image::v1beta2::ImageUpdateAutomation>(
+            "ImageUpdateAutomation is the deprecated v1beta2 form of an image update automation.",
         ),
     ])
 }
@@ -140,7 +194,10 @@ mod tests {
             names,
             [
                 "source.toolkit.fluxcd.io_gitrepositories.yaml",
-                "kustomize.toolkit.fluxcd.io_kustomizations.yaml"
+                "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+                "image.toolkit.fluxcd.io_imagerepositories.yaml",
+                "image.toolkit.fluxcd.io_imagepolicies.yaml",
+                "image.toolkit.fluxcd.io_imageupdateautomations.yaml",
             ]
         );
     }

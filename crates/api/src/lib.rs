@@ -1,7 +1,8 @@
 //! Flux CD v2.9 custom resource types, field for field, for every version tether serves:
-//! `source.toolkit.fluxcd.io` GitRepository and `kustomize.toolkit.fluxcd.io` Kustomization
-//! (v1 stored; v1beta2 and v1beta1 served and deprecated), the shared Flux `meta` types,
-//! condition types and reasons, and generation of the CustomResourceDefinitions as YAML.
+//! `source.toolkit.fluxcd.io` GitRepository, `kustomize.toolkit.fluxcd.io` Kustomization and
+//! `image.toolkit.fluxcd.io` ImageRepository, ImagePolicy and ImageUpdateAutomation (v1 stored;
+//! v1beta2 and v1beta1 served and deprecated), the shared Flux `meta` types, condition types
+//! and reasons, and generation of the CustomResourceDefinitions as YAML.
 //!
 //! This crate holds types, constants, defaults and CRD generation only; reconcilers interpret
 //! the fields.
@@ -10,6 +11,7 @@
 mod string_enum;
 
 pub mod crd;
+pub mod image;
 pub mod kustomize;
 pub mod meta;
 mod schema;

@@ -177,3 +177,78 @@ pub fn any_json_list_schema(_: &mut SchemaGenerator) -> Schema {
         "items": { "x-kubernetes-preserve-unknown-fields": true },
     })
 }
+
+/// Schema of a Go `int` field: controller-gen writes a bare `type: integer`, without the
+/// `format: int64` schemars gives an `i64`.
+pub fn plain_integer_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "type": "integer" })
+}
+
+/// Schema of a `metav1.LabelSelector` as controller-gen writes it: the upstream type with its
+/// atomic list and map markers (which the k8s-openapi schema lacks).
+pub fn label_selector_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "properties": {
+            "matchExpressions": {
+                "description": "Label selector requirements, ANDed.",
+                "type": "array",
+                "items": {
+                    "description": "A key, an operator and values relating them.",
+                    "type": "object",
+                    "properties": {
+                        "key": {
+                            "description": "The label key the selector applies to.",
+                            "type": "string",
+                        },
+                        "operator": {
+                            "description": "The key's relationship to the values: In, NotIn, \
+                                Exists or DoesNotExist.",
+                            "type": "string",
+                        },
+                        "values": {
+                            "description": "The values; non-empty for In and NotIn, empty for \
+                                Exists and DoesNotExist.",
+                            "type": "array",
+                            "items": { "type": "string" },
+                            "x-kubernetes-list-type": "atomic",
+                        },
+                    },
+                    "required": ["key", "operator"],
+                },
+                "x-kubernetes-list-type": "atomic",
+            },
+            "matchLabels": {
+                "description": "Labels an object must all carry; each is equivalent to an `In` \
+                    expression with a single value.",
+                "type": "object",
+                "additionalProperties": { "type": "string" },
+            },
+        },
+        "x-kubernetes-map-type": "atomic",
+    })
+}
+
+/// Adds `field` to the `required` list of an object schema, keeping the list in the order of
+/// `properties`. For fields that serde defaults (so that manifests written before the API
+/// server applied the schema default still parse) but that the CRD requires, as controller-gen
+/// writes `+required` fields with a default.
+pub fn add_required(schema: &mut Schema, field: &str) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let order: Vec<String> = object
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let required = object
+        .entry("required")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(names) = required
+        && !names.iter().any(|n| n == field)
+    {
+        names.push(Value::String(field.to_owned()));
+        names.sort_by_key(|n| order.iter().position(|p| n == p.as_str()));
+    }
+}

@@ -5,7 +5,7 @@ use std::{fs, path::PathBuf};
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
-use tether_api::{kustomize, source};
+use tether_api::{image, kustomize, source};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -140,4 +140,253 @@ fn an_unknown_enum_value_is_rejected() {
         err.map(|e| e.to_string()).as_deref(),
         Some("\"HelmRepository\" is not a valid SourceKind")
     );
+}
+
+#[test]
+fn full_imagerepository_v1() -> TestResult {
+    let repo: image::v1::ImageRepository = assert_lossless("imagerepository-v1-full.yaml")?;
+    assert_eq!(
+        repo.spec.effective_timeout()?,
+        std::time::Duration::from_secs(90)
+    );
+    assert_eq!(
+        repo.spec.exclusion_list_or_default(),
+        [r"^.*\.sig$", r"^.*\.att$", "^sha256-.*"]
+    );
+    assert_eq!(
+        repo.spec.provider_or_default(),
+        image::v1::ImageProvider::Generic
+    );
+    let status = repo.status.ok_or("status is set")?;
+    let scan = status.last_scan_result.ok_or("lastScanResult is set")?;
+    assert_eq!(scan.tag_count, 211);
+    assert_eq!(
+        scan.latest_tags.map(|t| t.len()),
+        Some(image::LATEST_TAGS_SAMPLE_SIZE)
+    );
+    Ok(())
+}
+
+#[test]
+fn full_imagerepository_v1beta2() -> TestResult {
+    assert_lossless::<image::v1beta2::ImageRepository>("imagerepository-v1beta2-full.yaml")?;
+    Ok(())
+}
+
+#[test]
+fn full_imagerepository_v1beta1() -> TestResult {
+    let repo: image::v1beta1::ImageRepository =
+        assert_lossless("imagerepository-v1beta1-full.yaml")?;
+    assert_eq!(
+        repo.spec.effective_timeout()?,
+        std::time::Duration::from_secs(30)
+    );
+    Ok(())
+}
+
+#[test]
+fn full_imagepolicy_v1() -> TestResult {
+    let policy: image::v1::ImagePolicy = assert_lossless("imagepolicy-v1-full.yaml")?;
+    assert_eq!(
+        policy.spec.image_repository_ref.namespace.as_deref(),
+        Some("flux-system")
+    );
+    assert_eq!(
+        policy.spec.requeue_interval()?,
+        Some(std::time::Duration::from_secs(600))
+    );
+    let alphabetical = policy
+        .spec
+        .policy
+        .alphabetical
+        .ok_or("alphabetical is set")?;
+    assert_eq!(alphabetical.order_or_default(), image::v1::SortOrder::Desc);
+    let status = policy.status.ok_or("status is set")?;
+    let latest = status.latest_ref.ok_or("latestRef is set")?;
+    assert_eq!(
+        latest.to_string(),
+        "ghcr.io/stefanprodan/podinfo:6.7.1@sha256:1dc5e7d4a4dc6b6f1b1e3e8a7e3d1f1e27d8a4cbbb0c3c0f6ef3b0f2dfcb8e1a"
+    );
+    Ok(())
+}
+
+#[test]
+fn full_imagepolicy_v1beta2() -> TestResult {
+    assert_lossless::<image::v1beta2::ImagePolicy>("imagepolicy-v1beta2-full.yaml")?;
+    Ok(())
+}
+
+#[test]
+fn full_imagepolicy_v1beta1() -> TestResult {
+    let policy: image::v1beta1::ImagePolicy = assert_lossless("imagepolicy-v1beta1-full.yaml")?;
+    let status = policy.status.ok_or("status is set")?;
+    assert_eq!(
+        status.latest_image.as_deref(),
+        Some("ghcr.io/stefanprodan/podinfo:5.0.3")
+    );
+    // An empty pattern round-trips as written.
+    let filter = policy.spec.filter_tags.ok_or("filterTags is set")?;
+    assert_eq!(filter.pattern.as_deref(), Some(""));
+    Ok(())
+}
+
+#[test]
+fn full_imageupdateautomation_v1() -> TestResult {
+    let auto: image::v1::ImageUpdateAutomation =
+        assert_lossless("imageupdateautomation-v1-full.yaml")?;
+    assert_eq!(
+        auto.spec.source_ref.to_string(),
+        "GitRepository/flux-system/fleet"
+    );
+    let git = auto.spec.git_spec.ok_or("git is set")?;
+    assert!(git.has_refspec());
+    let key = git.commit.signing_key.ok_or("signingKey is set")?;
+    assert_eq!(key.key_type_or_default(), image::v1::SigningKeyType::Ssh);
+    let checkout = git.checkout.ok_or("checkout is set")?;
+    assert_eq!(checkout.reference.branch.as_deref(), Some("main"));
+    let selector = auto.spec.policy_selector.ok_or("policySelector is set")?;
+    assert_eq!(selector.match_expressions.map(|e| e.len()), Some(2));
+    let status = auto.status.ok_or("status is set")?;
+    let observed = status.observed_policies.ok_or("observedPolicies is set")?;
+    assert_eq!(
+        observed["redis"].to_string(),
+        "docker.io/library/redis:7.2.4"
+    );
+    Ok(())
+}
+
+#[test]
+fn full_imageupdateautomation_v1beta2() -> TestResult {
+    assert_lossless::<image::v1beta2::ImageUpdateAutomation>(
+        "imageupdateautomation-v1beta2-full.yaml",
+    )?;
+    Ok(())
+}
+
+#[test]
+fn full_imageupdateautomation_v1beta1() -> TestResult {
+    let auto: image::v1beta1::ImageUpdateAutomation =
+        assert_lossless("imageupdateautomation-v1beta1-full.yaml")?;
+    let update = auto.spec.update.ok_or("update is set")?;
+    assert_eq!(update.strategy, image::v1beta1::UpdateStrategyName::Setters);
+    Ok(())
+}
+
+/// Parses `value` as `K` and checks that it serializes back unchanged.
+fn assert_value_lossless<K: DeserializeOwned + Serialize>(
+    name: &str,
+    value: &Value,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let typed: K = serde_json::from_value(value.clone())?;
+    assert_eq!(
+        &serde_json::to_value(&typed)?,
+        value,
+        "{name}: {} changed in a round trip through {}",
+        value["kind"],
+        std::any::type_name::<K>()
+    );
+    Ok(())
+}
+
+#[test]
+fn flux_doc_image_automation_examples() -> TestResult {
+    for name in [
+        "image-automation-v1-example.yaml",
+        "image-automation-v1beta2-example.yaml",
+        "image-automation-v1beta1-example.yaml",
+    ] {
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&read_testdata(name)?)?;
+        for document in &documents {
+            let api_version = document["apiVersion"].as_str().unwrap_or_default();
+            let kind = document["kind"].as_str().unwrap_or_default();
+            match (api_version, kind) {
+                ("source.toolkit.fluxcd.io/v1", "GitRepository") => {
+                    assert_value_lossless::<source::v1::GitRepository>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1", "ImageRepository") => {
+                    assert_value_lossless::<image::v1::ImageRepository>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1", "ImagePolicy") => {
+                    assert_value_lossless::<image::v1::ImagePolicy>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation") => {
+                    assert_value_lossless::<image::v1::ImageUpdateAutomation>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1beta2", "ImageRepository") => {
+                    assert_value_lossless::<image::v1beta2::ImageRepository>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1beta2", "ImagePolicy") => {
+                    assert_value_lossless::<image::v1beta2::ImagePolicy>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1beta2", "ImageUpdateAutomation") => {
+                    assert_value_lossless::<image::v1beta2::ImageUpdateAutomation>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1beta1", "ImageRepository") => {
+                    assert_value_lossless::<image::v1beta1::ImageRepository>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1beta1", "ImagePolicy") => {
+                    assert_value_lossless::<image::v1beta1::ImagePolicy>(name, document)
+                }
+                ("image.toolkit.fluxcd.io/v1beta1", "ImageUpdateAutomation") => {
+                    assert_value_lossless::<image::v1beta1::ImageUpdateAutomation>(name, document)
+                }
+                other => Err(format!("{name}: unexpected {other:?}").into()),
+            }?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn image_spec_defaults_follow_flux() -> TestResult {
+    // The v1 docs example: no timeout, exclusion list or digest policy.
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple(&read_testdata("image-automation-v1-example.yaml")?)?;
+    let repo: image::v1::ImageRepository = serde_json::from_value(documents[1].clone())?;
+    assert_eq!(
+        repo.spec.effective_timeout()?,
+        std::time::Duration::from_secs(5 * 3600)
+    );
+    assert_eq!(
+        repo.spec.exclusion_list_or_default(),
+        image::DEFAULT_EXCLUSION_LIST
+    );
+    let policy: image::v1::ImagePolicy = serde_json::from_value(documents[2].clone())?;
+    assert_eq!(
+        policy.spec.digest_reflection_policy_or_default(),
+        image::v1::ReflectionPolicy::Never
+    );
+    assert_eq!(policy.spec.requeue_interval()?, None);
+    let auto: image::v1::ImageUpdateAutomation = serde_json::from_value(documents[3].clone())?;
+    let update = auto.spec.update_or_default();
+    assert_eq!(
+        update.strategy_or_default(),
+        image::v1::UpdateStrategyName::Setters
+    );
+    assert_eq!(update.path.as_deref(), Some("./"));
+    assert!(!auto.spec.git_spec.ok_or("git is set")?.has_refspec());
+    // A sourceRef without kind (before the API server defaults it) still parses.
+    let source: image::v1::CrossNamespaceSourceReference =
+        serde_json::from_value(serde_json::json!({"name": "podinfo"}))?;
+    assert_eq!(source.kind, image::v1::SourceKind::GitRepository);
+    assert_eq!(source.to_string(), "GitRepository/podinfo");
+    // A v1 ImagePolicy with digestReflectionPolicy Always and a zero interval refreshes every
+    // ten minutes; with an interval, at that interval.
+    let mut always = policy.spec.clone();
+    always.digest_reflection_policy = Some(image::v1::ReflectionPolicy::Always);
+    always.interval = Some("0s".parse()?);
+    assert_eq!(
+        always.requeue_interval()?,
+        Some(image::DEFAULT_DIGEST_REFRESH_INTERVAL)
+    );
+    always.interval = Some("90s".parse()?);
+    assert_eq!(
+        always.requeue_interval()?,
+        Some(std::time::Duration::from_secs(90))
+    );
+    // Scan timeouts never go below one second.
+    let mut fast = repo.spec.clone();
+    fast.timeout = Some("10ms".parse()?);
+    assert_eq!(fast.effective_timeout()?, image::MIN_SCAN_TIMEOUT);
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! The generated CRDs are structural (as kube-apiserver requires), pin the Flux facts that
 //! clients depend on, and accept the manifests under `testdata/`: every field is known to the
 //! schema (so the API server would not prune it) and every value passes its type, enum,
-//! pattern and length rules. The `*-full.yaml` manifests also cover every schema field.
+//! pattern and length rules. The `*-full.yaml` manifests also cover every schema field; the
+//! `*-example.yaml` streams are examples from Flux's docs.
 //!
 //! CEL rules (`x-kubernetes-validations`) are not evaluated here; a real API server does that.
 
@@ -10,7 +11,10 @@ use std::{collections::BTreeSet, fs, path::PathBuf};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use regex::Regex;
 use serde_json::{Value, json};
-use tether_api::crd::{crds, git_repository_crd, kustomization_crd};
+use tether_api::crd::{
+    crds, git_repository_crd, image_policy_crd, image_repository_crd, image_update_automation_crd,
+    kustomization_crd,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -240,7 +244,74 @@ fn manifests() -> Vec<(
             SECRET_KUBECONFIG,
         ),
         ("kustomization-v1beta1-full.yaml", ks, &[]),
+        ("imagerepository-v1-full.yaml", image_repository_crd(), &[]),
+        (
+            "imagerepository-v1beta2-full.yaml",
+            image_repository_crd(),
+            &[],
+        ),
+        (
+            "imagerepository-v1beta1-full.yaml",
+            image_repository_crd(),
+            &[],
+        ),
+        ("imagepolicy-v1-full.yaml", image_policy_crd(), &[]),
+        ("imagepolicy-v1beta2-full.yaml", image_policy_crd(), &[]),
+        ("imagepolicy-v1beta1-full.yaml", image_policy_crd(), &[]),
+        (
+            "imageupdateautomation-v1-full.yaml",
+            image_update_automation_crd(),
+            &[],
+        ),
+        (
+            "imageupdateautomation-v1beta2-full.yaml",
+            image_update_automation_crd(),
+            &[],
+        ),
+        (
+            "imageupdateautomation-v1beta1-full.yaml",
+            image_update_automation_crd(),
+            &[],
+        ),
     ]
+}
+
+/// Multi-document example streams from Flux's docs.
+const EXAMPLES: &[&str] = &[
+    "image-automation-v1-example.yaml",
+    "image-automation-v1beta2-example.yaml",
+    "image-automation-v1beta1-example.yaml",
+];
+
+/// The CRD of `kind`, among the ones this crate defines.
+fn crd_of_kind(kind: &str) -> Option<CustomResourceDefinition> {
+    crds().into_iter().find(|crd| crd.spec.names.kind == kind)
+}
+
+/// Violations of `manifest` against the schema of its own apiVersion.
+fn manifest_violations(manifest: &Value) -> Vec<String> {
+    let kind = manifest["kind"].as_str().unwrap_or_default();
+    let Some(crd) = crd_of_kind(kind) else {
+        return vec![format!("no CRD for kind {kind:?}")];
+    };
+    let api_version = manifest["apiVersion"].as_str().unwrap_or_default();
+    let version = api_version.rsplit('/').next().unwrap_or_default();
+    let mut out = Vec::new();
+    if api_version != format!("{}/{version}", crd.spec.group) {
+        out.push(format!("{api_version} is not in group {}", crd.spec.group));
+    }
+    // The API server validates metadata as ObjectMeta, outside the CRD schema.
+    let mut without_metadata = manifest.clone();
+    if let Some(fields) = without_metadata.as_object_mut() {
+        fields.remove("metadata");
+    }
+    violations(
+        &version_schema(&crd, version),
+        &without_metadata,
+        "",
+        &mut out,
+    );
+    out
 }
 
 #[test]
@@ -318,6 +389,27 @@ fn testdata_manifests_conform_to_their_version_schema() -> TestResult {
             "{name} does not conform:\n{}",
             out.join("\n")
         );
+    }
+    Ok(())
+}
+
+#[test]
+fn flux_doc_examples_conform_to_their_version_schema() -> TestResult {
+    for name in EXAMPLES {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name);
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&fs::read_to_string(path)?)?;
+        assert!(documents.len() >= 3, "{name}");
+        for document in documents {
+            let out = manifest_violations(&document);
+            assert!(
+                out.is_empty(),
+                "{name} {} does not conform:\n{}",
+                document["kind"],
+                out.join("\n")
+            );
+        }
     }
     Ok(())
 }
@@ -500,6 +592,306 @@ fn crd_level_settings_follow_flux() {
                 "{kind}/{}",
                 version.name
             );
+        }
+    }
+}
+
+#[test]
+fn image_required_fields_and_defaults_are_pinned() {
+    let (repo, policy, auto) = (
+        image_repository_crd(),
+        image_policy_crd(),
+        image_update_automation_crd(),
+    );
+    let cases = [
+        (
+            &repo,
+            "v1",
+            "/properties/spec/required",
+            json!(["image", "interval"]),
+        ),
+        (
+            &repo,
+            "v1beta1",
+            "/properties/spec/required",
+            json!(["image", "interval"]),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/exclusionList/default",
+            json!(["^.*\\.sig$"]),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/exclusionList/maxItems",
+            json!(25),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/provider/default",
+            json!("generic"),
+        ),
+        (
+            &repo,
+            "v1beta2",
+            "/properties/spec/properties/provider/enum",
+            json!(["generic", "aws", "azure", "gcp"]),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/timeout/pattern",
+            json!("^([0-9]+(\\.[0-9]+)?(ms|s|m))+$"),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/serviceAccountName/maxLength",
+            json!(253),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/status/properties/lastScanResult/required",
+            json!(["tagCount"]),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/status/properties/lastScanResult/properties/tagCount",
+            json!({"description": "How many tags the scan found (after exclusions).", "type": "integer"}),
+        ),
+        (
+            &policy,
+            "v1",
+            "/properties/spec/required",
+            json!(["imageRepositoryRef", "policy"]),
+        ),
+        (
+            &policy,
+            "v1",
+            "/properties/spec/properties/digestReflectionPolicy/default",
+            json!("Never"),
+        ),
+        (
+            &policy,
+            "v1",
+            "/properties/spec/properties/digestReflectionPolicy/enum",
+            json!(["Always", "IfNotPresent", "Never"]),
+        ),
+        (
+            &policy,
+            "v1",
+            "/properties/spec/properties/policy/properties/alphabetical/properties/order/default",
+            json!("asc"),
+        ),
+        (
+            &policy,
+            "v1",
+            "/properties/spec/properties/policy/properties/semver/required",
+            json!(["range"]),
+        ),
+        (
+            &policy,
+            "v1",
+            "/properties/status/properties/latestRef/required",
+            json!(["name", "tag"]),
+        ),
+        (
+            &policy,
+            "v1beta1",
+            "/properties/status/properties/latestImage/type",
+            json!("string"),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/required",
+            json!(["sourceRef", "interval"]),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/properties/sourceRef/required",
+            json!(["kind", "name"]),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/properties/sourceRef/properties/kind/default",
+            json!("GitRepository"),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/properties/update/default",
+            json!({"strategy": "Setters"}),
+        ),
+        (
+            &auto,
+            "v1beta1",
+            "/properties/spec/properties/update/required",
+            json!(["strategy"]),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/properties/git/properties/commit/properties/signingKey/properties/type/enum",
+            json!(["gpg", "ssh"]),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/properties/policySelector/x-kubernetes-map-type",
+            json!("atomic"),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/spec/properties/policySelector/properties/matchExpressions/x-kubernetes-list-type",
+            json!("atomic"),
+        ),
+        (
+            &auto,
+            "v1",
+            "/properties/status/properties/observedPolicies/additionalProperties/required",
+            json!(["name", "tag"]),
+        ),
+    ];
+    for (crd, version, pointer, expected) in cases {
+        let schema = version_schema(crd, version);
+        assert_eq!(
+            schema.pointer(pointer).cloned(),
+            Some(expected),
+            "{} {version} {pointer}",
+            crd.spec.names.kind
+        );
+    }
+    // Fields a version does not have.
+    let absent = [
+        (&repo, "v1beta1", "/properties/spec/properties/provider"),
+        (
+            &repo,
+            "v1beta1",
+            "/properties/status/properties/observedExclusionList",
+        ),
+        (
+            &policy,
+            "v1beta1",
+            "/properties/spec/properties/digestReflectionPolicy",
+        ),
+        (
+            &policy,
+            "v1beta2",
+            "/properties/status/properties/latestImage",
+        ),
+        (
+            &auto,
+            "v1beta1",
+            "/properties/spec/properties/policySelector",
+        ),
+        (
+            &auto,
+            "v1beta2",
+            "/properties/spec/properties/git/properties/commit/properties/signingKey/properties/type",
+        ),
+    ];
+    for (crd, version, pointer) in absent {
+        let schema = version_schema(crd, version);
+        assert!(
+            schema.pointer(pointer).is_none(),
+            "{} {version} {pointer}",
+            crd.spec.names.kind
+        );
+    }
+    let rules = version_schema(&policy, "v1")
+        .pointer("/properties/spec/x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    assert_eq!(rules, 2);
+    for crd in [&repo, &policy, &auto] {
+        for version in ["v1", "v1beta1", "v1beta2"] {
+            assert_eq!(
+                version_schema(crd, version).pointer("/properties/status/default"),
+                Some(&json!({ "observedGeneration": -1 })),
+                "{version}"
+            );
+        }
+    }
+}
+
+/// A CRD with its short names, categories and (v1 and v1beta2) printer column names.
+type CrdNames = (
+    CustomResourceDefinition,
+    &'static [&'static str],
+    Option<&'static [&'static str]>,
+    &'static [&'static str],
+);
+
+#[test]
+fn image_crd_level_settings_follow_flux() {
+    let cases: [CrdNames; 3] = [
+        (
+            image_repository_crd(),
+            &["imgrepo", "imagerepo"],
+            None,
+            &["Image", "Tags", "Ready", "Status", "Last scan", "Age"],
+        ),
+        (
+            image_policy_crd(),
+            &["imgpol", "imagepol"],
+            None,
+            &["Image", "Tag", "Ready", "Status", "Age"],
+        ),
+        (
+            image_update_automation_crd(),
+            &["iua", "imgupd", "imgauto"],
+            Some(&["all", "fluxcd", "fluxcd-images"]),
+            &["Ready", "Status", "Last run", "Age"],
+        ),
+    ];
+    for (crd, short, categories, v1_columns) in cases {
+        let kind = &crd.spec.names.kind;
+        assert_eq!(crd.spec.group, "image.toolkit.fluxcd.io");
+        assert_eq!(crd.spec.scope, "Namespaced");
+        let owned = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(crd.spec.names.short_names, Some(owned(short)));
+        assert_eq!(crd.spec.names.categories, categories.map(owned));
+        assert_eq!(crd.spec.names.list_kind, Some(format!("{kind}List")));
+        assert_eq!(
+            crd.spec.conversion.as_ref().map(|c| c.strategy.as_str()),
+            Some("None")
+        );
+        let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(versions, ["v1", "v1beta1", "v1beta2"]);
+        for version in &crd.spec.versions {
+            let is_v1 = version.name == "v1";
+            assert!(version.served);
+            assert_eq!(version.storage, is_v1);
+            assert_eq!(version.deprecated, (!is_v1).then_some(true));
+            let warning = format!("{} {kind} is deprecated, upgrade to v1", version.name);
+            assert_eq!(version.deprecation_warning, (!is_v1).then_some(warning));
+            assert!(
+                version
+                    .subresources
+                    .as_ref()
+                    .and_then(|s| s.status.as_ref())
+                    .is_some()
+            );
+            let columns: Vec<_> = version
+                .additional_printer_columns
+                .iter()
+                .flatten()
+                .map(|c| c.name.as_str())
+                .collect();
+            if version.name != "v1beta1" {
+                assert_eq!(columns, v1_columns, "{kind}/{}", version.name);
+            } else {
+                assert!(!columns.is_empty(), "{kind}/v1beta1");
+            }
         }
     }
 }

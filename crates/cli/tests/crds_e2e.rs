@@ -1,9 +1,13 @@
 //! The generated CRDs against a real kube-apiserver: they are accepted and become Established,
-//! manifests from a Flux tutorial (v1beta1 GitRepository, v1beta2 Kustomization) are accepted as
-//! they are, and the same objects written in v1 keep every field when read back.
+//! manifests from a Flux tutorial (v1beta1 GitRepository, v1beta2 Kustomization) and from Flux's
+//! image automation docs (v1beta2 ImageRepository, ImagePolicy, ImageUpdateAutomation) are
+//! accepted as they are, and v1 objects (including the image kinds with every spec field set)
+//! keep every field when read back.
 
 use anyhow::Context;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::{Value, json};
 use tether_testkit::cluster::{TestNamespace, client, install_crds};
 
@@ -135,6 +139,104 @@ async fn v1_objects_keep_every_field_when_read_back() -> anyhow::Result<()> {
         assert_eq!(
             read_back["spec"], object["spec"],
             "a field was lost or changed"
+        );
+    }
+    Ok(())
+}
+
+/// The example of Flux's image-automation-controller v1beta2 docs: a GitRepository and the
+/// v1beta2 ImageRepository, ImagePolicy and ImageUpdateAutomation using it.
+const IMAGE_AUTOMATION_V1BETA2: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../api/testdata/image-automation-v1beta2-example.yaml"
+));
+
+/// v1 image objects setting every spec field.
+const IMAGE_V1_FULL: [&str; 3] = [
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../api/testdata/imagerepository-v1-full.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../api/testdata/imagepolicy-v1-full.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../api/testdata/imageupdateautomation-v1-full.yaml"
+    )),
+];
+
+/// The docs example's spec plus the defaults the image CRD schemas make the apiserver fill in.
+fn with_image_defaults(spec: &Value, kind: &str) -> Value {
+    let mut expected = spec.clone();
+    match kind {
+        "GitRepository" => expected["timeout"] = json!("60s"),
+        "ImageRepository" => {
+            expected["exclusionList"] = json!(["^.*\\.sig$"]);
+            expected["provider"] = json!("generic");
+        }
+        "ImagePolicy" => expected["digestReflectionPolicy"] = json!("Never"),
+        "ImageUpdateAutomation" => expected["update"]["strategy"] = json!("Setters"),
+        _ => {}
+    }
+    expected
+}
+
+#[tokio::test]
+async fn image_automation_docs_example_is_accepted_as_it_is() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "crd-image-v1beta2").await?;
+    let documents: Vec<Value> = serde_saphyr::from_multiple(IMAGE_AUTOMATION_V1BETA2)?;
+    assert_eq!(documents.len(), 4);
+    for document in documents {
+        let kind = document["kind"].as_str().context("kind")?.to_owned();
+        let spec = document["spec"].clone();
+        let created = create(&client, &ns.name, document).await?;
+        assert_eq!(
+            created["spec"],
+            with_image_defaults(&spec, &kind),
+            "{kind} spec changed on the way in"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn v1_image_objects_keep_every_field_when_read_back() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "crd-image-v1").await?;
+    for text in IMAGE_V1_FULL {
+        let mut object: Value = serde_saphyr::from_str(text)?;
+        // Status is a subresource: the apiserver ignores it on create, so it is patched after.
+        let status = object
+            .as_object_mut()
+            .and_then(|fields| fields.remove("status"))
+            .context("status")?;
+        object["metadata"] = json!({"name": object["metadata"]["name"].clone()});
+        let created = create(&client, &ns.name, object.clone()).await?;
+        let api = dynamic_api(&client, &ns.name, &object)?;
+        let name = object["metadata"]["name"].as_str().context("name")?;
+        api.patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await
+        .with_context(|| format!("the apiserver rejected the {} status", object["kind"]))?;
+        let read_back = serde_json::to_value(api.get(name).await?)?;
+        assert_eq!(read_back["spec"], created["spec"]);
+        assert_eq!(
+            read_back["spec"], object["spec"],
+            "a {} spec field was lost or changed",
+            object["kind"]
+        );
+        assert_eq!(
+            read_back["status"], status,
+            "a {} status field was lost or changed",
+            object["kind"]
         );
     }
     Ok(())

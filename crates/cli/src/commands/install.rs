@@ -65,11 +65,20 @@ fn service_account(ns: &str) -> Value {
         "metadata": {"name": APP, "namespace": ns, "labels": labels()}})
 }
 
-/// What the controller itself needs: its own custom resources and their status, the Secrets
-/// and ConfigMaps sources and substitutions reference, events, and CRDs to see them established.
-/// Applying users' objects is granted separately (`tether-cluster-reconciler`).
+/// The API groups of the custom resources tether reconciles.
+const OWN_GROUPS: [&str; 3] = [
+    "source.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
+    "image.toolkit.fluxcd.io",
+];
+
+/// What the controller itself needs: its own custom resources (GitRepositories,
+/// Kustomizations, ImageRepositories, ImagePolicies, ImageUpdateAutomations) with their status
+/// and finalizers, the Secrets and ConfigMaps sources and substitutions reference, events, and
+/// CRDs to see them established. Applying users' objects is granted separately
+/// (`tether-cluster-reconciler`).
 fn controller_cluster_role() -> Value {
-    let groups = ["source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"];
+    let groups = OWN_GROUPS;
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
         "metadata": {"name": APP, "labels": labels()},
@@ -180,6 +189,50 @@ mod tests {
         assert!(
             checked_in == generated,
             "config/install.yaml differs from `tether install --export`; run `TETHER_BLESS=1 cargo test -p tether`"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn controller_role_covers_every_installed_crd() -> anyhow::Result<()> {
+        let role = controller_cluster_role();
+        let rules = role["rules"].as_array().context("rules")?;
+        let grants = |group: &str, resource: &str, verb: &str| {
+            rules.iter().any(|rule| {
+                let has = |key: &str, value: &str| {
+                    rule[key]
+                        .as_array()
+                        .is_some_and(|values| values.iter().any(|v| v == value))
+                };
+                has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+            })
+        };
+        for crd in tether_api::crds() {
+            let group = crd.spec.group.as_str();
+            for verb in ["get", "list", "watch", "patch", "update"] {
+                assert!(grants(group, "*", verb), "{group} {verb}");
+            }
+            for sub in ["*/status", "*/finalizers"] {
+                for verb in ["get", "patch", "update"] {
+                    assert!(grants(group, sub, verb), "{group} {sub} {verb}");
+                }
+            }
+        }
+        let documents = manifests(&default_args())?;
+        let kinds: Vec<_> = documents
+            .iter()
+            .filter(|d| d["kind"] == "CustomResourceDefinition")
+            .filter_map(|d| d["spec"]["names"]["kind"].as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "GitRepository",
+                "Kustomization",
+                "ImageRepository",
+                "ImagePolicy",
+                "ImageUpdateAutomation"
+            ]
         );
         Ok(())
     }
