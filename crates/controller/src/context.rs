@@ -27,6 +27,10 @@ pub struct ReconcilerOptions {
     pub watch_namespace: Option<String>,
     /// Treat undefined post-build variables as errors (Flux v2.9 default).
     pub strict_substitution: bool,
+    /// Registry requests per second, per registry host (fluxd's `--registry-rps`).
+    pub registry_rps: f64,
+    /// Registry request burst, per registry host (fluxd's `--registry-burst`).
+    pub registry_burst: u32,
 }
 
 impl Default for ReconcilerOptions {
@@ -39,6 +43,8 @@ impl Default for ReconcilerOptions {
             dependency_requeue: Duration::from_secs(30),
             watch_namespace: None,
             strict_substitution: true,
+            registry_rps: tether_registry::DEFAULT_REQUESTS_PER_SECOND,
+            registry_burst: tether_registry::DEFAULT_BURST,
         }
     }
 }

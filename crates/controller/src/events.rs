@@ -9,6 +9,8 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 pub struct Events {
     source: Recorder,
     kustomize: Recorder,
+    image_reflector: Recorder,
+    image_automation: Recorder,
 }
 
 /// Which Flux controller an event is reported as.
@@ -16,6 +18,8 @@ pub struct Events {
 pub enum Origin {
     Source,
     Kustomize,
+    ImageReflector,
+    ImageAutomation,
 }
 
 impl Events {
@@ -27,7 +31,9 @@ impl Events {
         };
         Self {
             source: Recorder::new(client.clone(), reporter("source-controller")),
-            kustomize: Recorder::new(client, reporter("kustomize-controller")),
+            kustomize: Recorder::new(client.clone(), reporter("kustomize-controller")),
+            image_reflector: Recorder::new(client.clone(), reporter("image-reflector-controller")),
+            image_automation: Recorder::new(client, reporter("image-automation-controller")),
         }
     }
 
@@ -45,6 +51,8 @@ impl Events {
         let recorder = match origin {
             Origin::Source => &self.source,
             Origin::Kustomize => &self.kustomize,
+            Origin::ImageReflector => &self.image_reflector,
+            Origin::ImageAutomation => &self.image_automation,
         };
         let event = Event {
             type_: if warning {

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod events;
 pub mod gitrepository;
+pub mod image;
 pub mod kustomization;
 pub mod metrics;
 pub mod probes;

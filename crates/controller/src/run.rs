@@ -70,6 +70,19 @@ pub async fn run_until_shutdown(
 
     let ready = readiness.clone();
     let shutdown = tokio_util::sync::CancellationToken::new();
+    let images = tokio::spawn(crate::image::run_image_reconcilers(
+        client.clone(),
+        crate::image::ImageStorage::under(&options.storage_path),
+        metrics.clone(),
+        crate::events::Events::new(client.clone()),
+        options.reconcilers.clone(),
+        tether_registry::ClientOptions {
+            requests_per_second: options.reconcilers.registry_rps,
+            burst: options.reconcilers.registry_burst,
+            ..tether_registry::ClientOptions::default()
+        },
+        shutdown.clone(),
+    ));
     let reconcilers = tokio::spawn(crate::reconcilers::run_reconcilers(
         client,
         options.storage_path.clone(),
@@ -84,7 +97,13 @@ pub async fn run_until_shutdown(
     readiness.set_ready(false);
     let _ = stop_tx.send(true);
     shutdown.cancel();
-    if tokio::time::timeout(Duration::from_secs(20), reconcilers)
+    let stopped = async {
+        let (_, images) = futures::join!(reconcilers, images);
+        if let Ok(Err(error)) = images {
+            tracing::error!(%error, "image reconcilers could not run");
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(20), stopped)
         .await
         .is_err()
     {

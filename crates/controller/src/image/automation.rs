@@ -1,0 +1,728 @@
+//! The ImageUpdateAutomation reconciler: clones the GitRepository's branch (or
+//! `git.checkout.ref`), writes the latest images of the selected ImagePolicies into the files
+//! under `update.path` with the Setters strategy, commits with `git.commit` (author, message
+//! template, signing key) and pushes to `git.push.branch` / `refspec`. A push that loses a race
+//! with another commit starts again from the new remote tip; it is never forced. When neither
+//! the policies nor the remote moved since the last run, nothing is cloned.
+
+use super::{ImageContext, object_key, secret_data};
+use crate::events::Origin;
+use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
+use crate::triggers::{fingerprint, with_jitter};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
+use kube::api::{Api, ListParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tether_api::image::conditions::automation_reasons as reasons;
+use tether_api::image::v1::{
+    ImagePolicy, ImageUpdateAutomation, ImageUpdateAutomationStatus, ObservedPolicies,
+};
+use tether_api::meta::conditions::reasons as meta_reasons;
+use tether_api::source::v1::GitRepository;
+use tether_setters::{PolicyRef, UpdateResult};
+use tether_source::{
+    Author, CloneSpec, CommitOptions, GitAuth, GitReference, PushError, SigningKey, WorkingClone,
+};
+
+/// Flux's Ready message of a successful run.
+const UP_TO_DATE: &str = "repository up-to-date";
+/// How many times a push rejected by a concurrent commit is retried from the new tip.
+const PUSH_ATTEMPTS: usize = 3;
+/// Deadline of each Git network operation.
+const GIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why an ImageUpdateAutomation reconcile could not write its status.
+#[derive(Debug, thiserror::Error)]
+#[error("ImageUpdateAutomation {name}: {source}")]
+pub struct ImageUpdateAutomationError {
+    name: String,
+    source: kube::Error,
+}
+
+struct Failure {
+    reason: &'static str,
+    message: String,
+    terminal: bool,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl Into<String>, terminal: bool) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            terminal,
+        }
+    }
+}
+
+/// What a successful run did.
+enum Ran {
+    /// Policies and remote unchanged since the last run: nothing cloned.
+    Skipped,
+    /// Cloned and updated; nothing to commit.
+    UpToDate { revision: String },
+    /// Committed and pushed.
+    Pushed(Pushed),
+}
+
+struct Pushed {
+    commit: String,
+    branch: String,
+    message: String,
+    revision: String,
+}
+
+pub async fn reconcile(
+    auto: Arc<ImageUpdateAutomation>,
+    ctx: Arc<ImageContext>,
+) -> Result<Action, ImageUpdateAutomationError> {
+    if auto.meta().deletion_timestamp.is_some() || auto.spec.suspend == Some(true) {
+        return Ok(Action::await_change());
+    }
+    let started = Instant::now();
+    let policies = selected_policies(&auto, &ctx);
+    let observed = policies.as_ref().map(|p| observed_policies(p)).ok();
+    let key = object_key(auto.as_ref());
+    let inputs = fingerprint(&[
+        &auto.meta().generation,
+        &requested_at(auto.as_ref()),
+        &observed,
+    ]);
+    if let Some(wait) = ctx.schedule.wait_before_run(&key, inputs) {
+        return Ok(Action::requeue(wait));
+    }
+    let outcome = match policies {
+        Ok(policies) => run(&auto, &ctx, &policies).await,
+        Err(failure) => Err(failure),
+    };
+    let status = next_status(&auto, &outcome, observed);
+    let api: Api<ImageUpdateAutomation> =
+        Api::namespaced(ctx.client.clone(), &auto.namespace().unwrap_or_default());
+    write_status_if_changed(&api, auto.as_ref(), auto.status.as_ref(), &status)
+        .await
+        .map_err(|source| ImageUpdateAutomationError {
+            name: auto.name_any(),
+            source,
+        })?;
+    record(&auto, &ctx, &outcome, started).await;
+    let interval = auto
+        .spec
+        .interval
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_secs(60));
+    let next = match &outcome {
+        Ok(_) => with_jitter(interval, &key),
+        Err(failure) if failure.terminal => {
+            ctx.schedule.forget(&key);
+            return Ok(Action::await_change());
+        }
+        Err(_) => interval.min(ctx.options.default_retry),
+    };
+    ctx.schedule.ran(&key, inputs, next);
+    Ok(Action::requeue(next))
+}
+
+pub fn error_policy(
+    _auto: Arc<ImageUpdateAutomation>,
+    error: &ImageUpdateAutomationError,
+    ctx: Arc<ImageContext>,
+) -> Action {
+    tracing::warn!(%error, "ImageUpdateAutomation reconcile failed");
+    Action::requeue(ctx.options.default_retry)
+}
+
+/// Automations in `policy`'s namespace whose selector takes it (a new latest image runs them).
+pub fn automations_for(
+    automations: &kube::runtime::reflector::Store<ImageUpdateAutomation>,
+    policy: &ImagePolicy,
+) -> Vec<ObjectRef<ImageUpdateAutomation>> {
+    let namespace = policy.namespace().unwrap_or_default();
+    automations
+        .state()
+        .iter()
+        .filter(|auto| auto.namespace().unwrap_or_default() == namespace)
+        .filter(|auto| {
+            selector_matches(auto.spec.policy_selector.as_ref(), policy.labels()).unwrap_or(false)
+        })
+        .map(|auto| ObjectRef::from_obj(auto.as_ref()))
+        .collect()
+}
+
+/// The ImagePolicies in the automation's namespace that its selector takes and that have a
+/// latest image.
+fn selected_policies(
+    auto: &ImageUpdateAutomation,
+    ctx: &ImageContext,
+) -> Result<Vec<Arc<ImagePolicy>>, Failure> {
+    let namespace = auto.namespace().unwrap_or_default();
+    let mut selected = Vec::new();
+    for policy in ctx.policies.state() {
+        if policy.namespace().unwrap_or_default() != namespace {
+            continue;
+        }
+        let takes = selector_matches(auto.spec.policy_selector.as_ref(), policy.labels()).map_err(
+            |message| {
+                Failure::new(
+                    reasons::INVALID_POLICY_SELECTOR,
+                    format!("failed to parse policy selector: {message}"),
+                    true,
+                )
+            },
+        )?;
+        let has_latest = policy
+            .status
+            .as_ref()
+            .and_then(|s| s.latest_ref.as_ref())
+            .is_some();
+        if takes && has_latest {
+            selected.push(policy);
+        }
+    }
+    selected.sort_by_key(|p| p.name_any());
+    Ok(selected)
+}
+
+/// Whether `labels` satisfy `selector` (none selects everything). Errors on an operator the
+/// label selector grammar does not have.
+fn selector_matches(
+    selector: Option<&LabelSelector>,
+    labels: &BTreeMap<String, String>,
+) -> Result<bool, String> {
+    let Some(selector) = selector else {
+        return Ok(true);
+    };
+    for (key, value) in selector.match_labels.iter().flatten() {
+        if labels.get(key) != Some(value) {
+            return Ok(false);
+        }
+    }
+    for requirement in selector.match_expressions.iter().flatten() {
+        let values = requirement.values.clone().unwrap_or_default();
+        let present = labels.get(&requirement.key);
+        let ok = match requirement.operator.as_str() {
+            "In" => present.is_some_and(|v| values.contains(v)),
+            "NotIn" => present.is_none_or(|v| !values.contains(v)),
+            "Exists" => present.is_some(),
+            "DoesNotExist" => present.is_none(),
+            other => {
+                return Err(format!(
+                    "\"{other}\" is not a valid label selector operator"
+                ));
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn observed_policies(policies: &[Arc<ImagePolicy>]) -> ObservedPolicies {
+    policies
+        .iter()
+        .filter_map(|p| {
+            let latest = p.status.as_ref()?.latest_ref.clone()?;
+            Some((p.name_any(), latest))
+        })
+        .collect()
+}
+
+async fn run(
+    auto: &ImageUpdateAutomation,
+    ctx: &ImageContext,
+    policies: &[Arc<ImagePolicy>],
+) -> Result<Ran, Failure> {
+    let git = auto.spec.git_spec.as_ref().ok_or_else(|| {
+        Failure::new(
+            reasons::INVALID_SOURCE_CONFIGURATION,
+            "source kind 'GitRepository' necessitates field .spec.git",
+            true,
+        )
+    })?;
+    let update = auto.spec.update_or_default();
+    let repo = source_repository(auto, ctx).await?;
+    let namespace = repo.namespace().unwrap_or_default();
+    let auth = match &repo.spec.secret_ref {
+        Some(secret) => {
+            let data = secret_data(&ctx.client, &namespace, &secret.name)
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        reasons::SOURCE_MANAGER_FAILED,
+                        format!("failed configuring source manager: {e}"),
+                        false,
+                    )
+                })?;
+            GitAuth::from_secret_data(&data).map_err(|e| {
+                Failure::new(
+                    reasons::SOURCE_MANAGER_FAILED,
+                    format!("failed configuring source manager: {e}"),
+                    false,
+                )
+            })?
+        }
+        None => GitAuth::default(),
+    };
+    let checkout = checkout_reference(auto, &repo);
+    let push = git.push.as_ref();
+    let spec = CloneSpec {
+        url: repo.spec.url.clone(),
+        checkout: checkout.clone(),
+        push_branch: push
+            .and_then(|p| p.branch.clone())
+            .filter(|b| !b.is_empty()),
+        auth: auth.clone(),
+        timeout: repo
+            .spec
+            .timeout
+            .as_ref()
+            .and_then(|t| t.to_std().ok())
+            .unwrap_or(GIT_TIMEOUT),
+    };
+    let switches_branch = spec.push_branch.is_some() || git.has_refspec();
+    let observed = observed_policies(policies);
+    if !switches_branch
+        && auto.status.as_ref().is_some_and(|s| {
+            s.observed_policies.as_ref() == Some(&observed)
+                && s.observed_generation == auto.meta().generation
+        })
+        && let Some(last) = auto
+            .status
+            .as_ref()
+            .and_then(|s| s.observed_source_revision.clone())
+    {
+        let head = tether_source::remote_head(&spec.url, &checkout, &auth, spec.timeout)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    reasons::GIT_OPERATION_FAILED,
+                    format!("failed to checkout source: {e}"),
+                    e.is_terminal(),
+                )
+            })?;
+        if head.to_string() == last && requested_at(auto) == last_handled(auto) {
+            return Ok(Ran::Skipped);
+        }
+    }
+    let signing_key = match &git.commit.signing_key {
+        Some(key) => {
+            let data = secret_data(
+                &ctx.client,
+                &auto.namespace().unwrap_or_default(),
+                &key.secret_ref.name,
+            )
+            .await
+            .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string(), false))?;
+            Some(SigningKey::from_secret_data(&data).map_err(|e| {
+                Failure::new(
+                    reasons::GIT_OPERATION_FAILED,
+                    format!("signing key secret '{}': {e}", key.secret_ref.name),
+                    true,
+                )
+            })?)
+        }
+        None => None,
+    };
+    let policy_refs: Vec<PolicyRef> = policies
+        .iter()
+        .filter_map(|p| {
+            let latest = p.status.as_ref()?.latest_ref.as_ref()?;
+            Some(PolicyRef {
+                namespace: p.namespace().unwrap_or_default(),
+                name: p.name_any(),
+                latest: Some(tether_setters::ImageRef {
+                    name: latest.name.clone(),
+                    tag: latest.tag.clone(),
+                    digest: latest.digest.clone().unwrap_or_default(),
+                }),
+            })
+        })
+        .collect();
+    let work = tempfile::Builder::new()
+        .prefix(&format!(
+            "{}-{}-",
+            auto.namespace().unwrap_or_default(),
+            auto.name_any()
+        ))
+        .tempdir_in(ensure_dir(&ctx.work_dir)?)
+        .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string(), false))?;
+    let git_failure = |stage: &str, e: &dyn std::fmt::Display, terminal: bool| {
+        Failure::new(
+            reasons::GIT_OPERATION_FAILED,
+            format!("{stage}: {e}"),
+            terminal,
+        )
+    };
+    let mut clone = WorkingClone::clone_into(spec.clone(), work.path())
+        .await
+        .map_err(|e| git_failure("failed to checkout source", &e, e.is_terminal()))?;
+    let update_path = update.path.clone().unwrap_or_default();
+    let refspec = push.and_then(|p| p.refspec.clone());
+    for attempt in 1..=PUSH_ATTEMPTS {
+        let revision = clone.base().to_string();
+        let result = apply_setters(clone.dir(), &update_path, &policy_refs).await?;
+        if result.is_empty() {
+            return Ok(Ran::UpToDate { revision });
+        }
+        let message = commit_message(auto, git, &result)?;
+        let options = CommitOptions {
+            author: Author {
+                name: git.commit.author.name.clone().unwrap_or_default(),
+                email: git.commit.author.email.clone(),
+            },
+            message: message.clone(),
+            time: SystemTime::now(),
+            paths: None,
+            signing_key: signing_key.clone(),
+        };
+        let committed = {
+            let dir_clone = &mut clone;
+            tokio::task::block_in_place(|| dir_clone.commit(&options))
+        }
+        .map_err(|e| git_failure("failed to update source", &e, e.is_terminal()))?;
+        let Some(commit) = committed else {
+            return Ok(Ran::UpToDate { revision });
+        };
+        match clone.push(refspec.as_deref()).await {
+            Ok(_) => {
+                return Ok(Ran::Pushed(Pushed {
+                    commit,
+                    branch: clone.push_branch().unwrap_or_default(),
+                    message,
+                    revision,
+                }));
+            }
+            Err(PushError::Rejected { .. }) if attempt < PUSH_ATTEMPTS => {
+                tracing::info!(
+                    automation = %object_key(auto),
+                    attempt,
+                    "push rejected by a concurrent commit; updating again from the new tip"
+                );
+                clone
+                    .reset_to_remote()
+                    .await
+                    .map_err(|e| git_failure("failed to update source", &e, e.is_terminal()))?;
+            }
+            Err(e) => {
+                let terminal = e.is_terminal();
+                return Err(git_failure("failed to update source", &e, terminal));
+            }
+        }
+    }
+    Err(Failure::new(
+        reasons::GIT_OPERATION_FAILED,
+        format!(
+            "failed to update source: push rejected {PUSH_ATTEMPTS} times by concurrent commits"
+        ),
+        false,
+    ))
+}
+
+fn last_handled(auto: &ImageUpdateAutomation) -> Option<String> {
+    auto.status
+        .as_ref()
+        .and_then(|s| s.last_handled_reconcile_at.clone())
+}
+
+fn ensure_dir(dir: &std::path::Path) -> Result<&std::path::Path, Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Failure::new(
+            reasons::GIT_OPERATION_FAILED,
+            format!("cannot create work directory {}: {e}", dir.display()),
+            false,
+        )
+    })?;
+    Ok(dir)
+}
+
+async fn apply_setters(
+    root: &std::path::Path,
+    update_path: &str,
+    policies: &[PolicyRef],
+) -> Result<UpdateResult, Failure> {
+    let (root, path, policies) = (
+        root.to_path_buf(),
+        update_path.to_owned(),
+        policies.to_vec(),
+    );
+    tokio::task::spawn_blocking(move || {
+        tether_setters::update_with_setters(&root, &path, &policies)
+    })
+    .await
+    .map_err(|e| Failure::new(reasons::UPDATE_FAILED, e.to_string(), false))?
+    .map_err(|e| {
+        let terminal = matches!(e, tether_setters::SettersError::PathEscapes { .. });
+        Failure::new(
+            reasons::UPDATE_FAILED,
+            format!("failed to apply policies: {e}"),
+            terminal,
+        )
+    })
+}
+
+/// The GitRepository of `sourceRef` (same namespace unless given).
+async fn source_repository(
+    auto: &ImageUpdateAutomation,
+    ctx: &ImageContext,
+) -> Result<GitRepository, Failure> {
+    let source = &auto.spec.source_ref;
+    let own = auto.namespace().unwrap_or_default();
+    let namespace = source
+        .namespace
+        .clone()
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or_else(|| own.clone());
+    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+    api.get_opt(&source.name)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                reasons::SOURCE_MANAGER_FAILED,
+                format!("failed configuring source manager: {e}"),
+                false,
+            )
+        })?
+        .ok_or_else(|| {
+            Failure::new(
+                reasons::SOURCE_MANAGER_FAILED,
+                format!(
+                    "failed configuring source manager: GitRepository '{namespace}/{}' not found",
+                    source.name
+                ),
+                false,
+            )
+        })
+}
+
+/// `git.checkout.ref`, else the GitRepository's own ref (its default branch `master` when
+/// neither says, as Flux).
+fn checkout_reference(auto: &ImageUpdateAutomation, repo: &GitRepository) -> GitReference {
+    let from_spec = auto
+        .spec
+        .git_spec
+        .as_ref()
+        .and_then(|g| g.checkout.as_ref())
+        .map(|c| c.reference.clone())
+        .or_else(|| repo.spec.reference.clone());
+    let mut reference = GitReference::default();
+    if let Some(r) = from_spec {
+        reference.branch = r.branch;
+        reference.tag = r.tag;
+        reference.semver = r.semver;
+        reference.name = r.name;
+        reference.commit = r.commit;
+    }
+    reference
+}
+
+/// The commit message: `git.commit.messageTemplate` rendered over the update result, or
+/// Flux's default.
+fn commit_message(
+    auto: &ImageUpdateAutomation,
+    git: &tether_api::image::v1::GitSpec,
+    result: &UpdateResult,
+) -> Result<String, Failure> {
+    let automation = tether_setters::AutomationObject {
+        namespace: auto.namespace().unwrap_or_default(),
+        name: auto.name_any(),
+    };
+    tether_setters::commit_message(
+        git.commit.message_template.as_deref().unwrap_or_default(),
+        &automation,
+        result,
+        &git.commit
+            .message_template_values
+            .clone()
+            .unwrap_or_default(),
+    )
+    .map_err(|e| {
+        let reason = if e.is_terminal() {
+            reasons::REMOVED_TEMPLATE_FIELD
+        } else {
+            reasons::GIT_OPERATION_FAILED
+        };
+        let message = if e.is_terminal() {
+            e.to_string()
+        } else {
+            format!("failed to update source: {e}")
+        };
+        Failure::new(reason, message, e.is_terminal())
+    })
+}
+
+fn next_status(
+    auto: &ImageUpdateAutomation,
+    outcome: &Result<Ran, Failure>,
+    observed: Option<ObservedPolicies>,
+) -> ImageUpdateAutomationStatus {
+    let mut status = auto.status.clone().unwrap_or_default();
+    let generation = auto.meta().generation;
+    let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
+    match outcome {
+        Ok(ran) => {
+            match ran {
+                Ran::Skipped => {}
+                Ran::UpToDate { revision } => {
+                    status.observed_source_revision = Some(revision.clone());
+                }
+                Ran::Pushed(pushed) => {
+                    status.observed_source_revision = Some(if pushed_to_checkout(auto) {
+                        format!("{}@sha1:{}", pushed.branch, pushed.commit)
+                    } else {
+                        pushed.revision.clone()
+                    });
+                    status.last_push_commit = Some(pushed.commit.clone());
+                    status.last_push_time = Some(now());
+                }
+            }
+            status.observed_policies = observed;
+            status.last_automation_run_time = Some(now());
+            status.observed_generation = generation;
+            conditions.ready(meta_reasons::SUCCEEDED, UP_TO_DATE);
+        }
+        Err(failure) => {
+            conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
+            if failure.terminal {
+                status.observed_generation = generation;
+            }
+        }
+    }
+    status.conditions = Some(conditions.into_sorted());
+    if let Some(requested) = requested_at(auto) {
+        status.last_handled_reconcile_at = Some(requested);
+    }
+    status
+}
+
+/// Whether commits go to the checked-out branch itself (no distinct push branch or refspec).
+fn pushed_to_checkout(auto: &ImageUpdateAutomation) -> bool {
+    auto.spec.git_spec.as_ref().is_none_or(|git| {
+        git.push
+            .as_ref()
+            .is_none_or(|p| p.branch.as_deref().is_none_or(str::is_empty) && !git.has_refspec())
+    })
+}
+
+fn ready_condition(auto: &ImageUpdateAutomation) -> Option<&Condition> {
+    let conditions = auto.status.as_ref()?.conditions.as_ref()?;
+    tether_api::meta::conditions::find(conditions, tether_api::meta::conditions::READY)
+}
+
+async fn record(
+    auto: &ImageUpdateAutomation,
+    ctx: &ImageContext,
+    outcome: &Result<Ran, Failure>,
+    started: Instant,
+) {
+    let was_ready = ready_condition(auto).is_some_and(|c| c.status == "True");
+    let result = match outcome {
+        Ok(Ran::Pushed(pushed)) => {
+            let short = &pushed.commit[..pushed.commit.len().min(7)];
+            let mut note = format!("pushed commit '{short}' to branch '{}'", pushed.branch);
+            if !pushed.message.is_empty() {
+                note.push('\n');
+                note.push_str(&pushed.message);
+            }
+            ctx.events
+                .publish(
+                    Origin::ImageAutomation,
+                    auto,
+                    false,
+                    meta_reasons::SUCCEEDED,
+                    note,
+                )
+                .await;
+            "success"
+        }
+        Ok(_) => {
+            if !was_ready {
+                ctx.events
+                    .publish(
+                        Origin::ImageAutomation,
+                        auto,
+                        false,
+                        meta_reasons::SUCCEEDED,
+                        UP_TO_DATE.to_owned(),
+                    )
+                    .await;
+            }
+            "success"
+        }
+        Err(failure) => {
+            let repeated = ready_condition(auto).is_some_and(|c| c.message == failure.message);
+            if !repeated {
+                ctx.events
+                    .publish(
+                        Origin::ImageAutomation,
+                        auto,
+                        true,
+                        failure.reason,
+                        failure.message.clone(),
+                    )
+                    .await;
+            }
+            "error"
+        }
+    };
+    ctx.metrics.observe(
+        "ImageUpdateAutomation",
+        auto,
+        "imageupdateautomation",
+        result,
+        started.elapsed(),
+    );
+}
+
+/// Lists ImagePolicies with a label selector (used by the CLI and tests through the API).
+pub async fn list_policies(
+    client: &kube::Client,
+    namespace: &str,
+    selector: &str,
+) -> Result<Vec<ImagePolicy>, kube::Error> {
+    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), namespace);
+    Ok(api
+        .list(&ListParams::default().labels(selector))
+        .await?
+        .items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    #[test]
+    fn selectors_follow_kubernetes_semantics() {
+        let labels: BTreeMap<String, String> = [("app".to_owned(), "web".to_owned())].into();
+        assert_eq!(selector_matches(None, &labels), Ok(true));
+        let by_label = LabelSelector {
+            match_labels: Some([("app".to_owned(), "web".to_owned())].into()),
+            match_expressions: None,
+        };
+        assert_eq!(selector_matches(Some(&by_label), &labels), Ok(true));
+        let not_in = LabelSelector {
+            match_labels: None,
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "app".into(),
+                operator: "NotIn".into(),
+                values: Some(vec!["web".into()]),
+            }]),
+        };
+        assert_eq!(selector_matches(Some(&not_in), &labels), Ok(false));
+        let bad = LabelSelector {
+            match_labels: None,
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "app".into(),
+                operator: "Near".into(),
+                values: None,
+            }]),
+        };
+        assert!(selector_matches(Some(&bad), &labels).is_err());
+    }
+}

@@ -1,0 +1,424 @@
+//! The ImageRepository reconciler: decides whether a scan is due (never scanned, interval up,
+//! image or exclusion list changed, reconcile requested, tag cache empty), lists the tags
+//! through `tether-registry` with the credentials of `secretRef` and the TLS settings of
+//! `certSecretRef`, filters them with the exclusion list, stores them in the tag cache, and
+//! reports `lastScanResult`. Registry failures back off (the registry's `Retry-After` first).
+
+use super::{ImageContext, object_key, secret_data};
+use crate::events::Origin;
+use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
+use crate::triggers::{fingerprint, with_jitter};
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tether_api::image::conditions::reasons;
+use tether_api::image::v1::{ImageRepository, ImageRepositoryStatus, ScanResult};
+use tether_api::meta::conditions::reasons as meta_reasons;
+use tether_registry::{
+    CachedScan, Credentials, DockerConfig, ExclusionList, ImageName, ScanError, ScanOptions,
+    TlsConfig,
+};
+
+/// Why an ImageRepository reconcile could not write its status.
+#[derive(Debug, thiserror::Error)]
+#[error("ImageRepository {name}: {source}")]
+pub struct ImageRepositoryError {
+    name: String,
+    source: kube::Error,
+}
+
+/// A failed reconcile, in Flux's condition vocabulary.
+struct Failure {
+    reason: &'static str,
+    message: String,
+    /// Configuration errors: Stalled, no retry until the spec changes.
+    terminal: bool,
+    /// How long to wait before trying again (the registry's `Retry-After`, or a backoff).
+    retry_after: Option<Duration>,
+}
+
+/// What a successful reconcile found.
+struct Scanned {
+    canonical: String,
+    scan: CachedScan,
+    /// Whether a registry scan ran (otherwise the cached result stood).
+    fresh: bool,
+    next: Duration,
+}
+
+pub async fn reconcile(
+    repo: Arc<ImageRepository>,
+    ctx: Arc<ImageContext>,
+) -> Result<Action, ImageRepositoryError> {
+    if repo.meta().deletion_timestamp.is_some() || repo.spec.suspend == Some(true) {
+        return Ok(Action::await_change());
+    }
+    let key = object_key(repo.as_ref());
+    let inputs = fingerprint(&[&repo.meta().generation, &requested_at(repo.as_ref())]);
+    if let Some(wait) = ctx.schedule.wait_before_run(&key, inputs) {
+        return Ok(Action::requeue(wait));
+    }
+    let started = Instant::now();
+    let outcome = scan_if_due(&repo, &ctx).await;
+    let status = next_status(&repo, &outcome);
+    let api: Api<ImageRepository> =
+        Api::namespaced(ctx.client.clone(), &repo.namespace().unwrap_or_default());
+    write_status_if_changed(&api, repo.as_ref(), repo.status.as_ref(), &status)
+        .await
+        .map_err(|source| ImageRepositoryError {
+            name: repo.name_any(),
+            source,
+        })?;
+    record(&repo, &ctx, &outcome, started).await;
+    let next = match &outcome {
+        Ok(scanned) => scanned.next,
+        Err(failure) if failure.terminal => {
+            ctx.schedule.forget(&key);
+            return Ok(Action::await_change());
+        }
+        Err(failure) => failure
+            .retry_after
+            .unwrap_or(ctx.options.default_retry)
+            .min(interval_of(&repo)),
+    };
+    ctx.schedule.ran(&key, inputs, next);
+    Ok(Action::requeue(next))
+}
+
+pub fn error_policy(
+    _repo: Arc<ImageRepository>,
+    error: &ImageRepositoryError,
+    ctx: Arc<ImageContext>,
+) -> Action {
+    tracing::warn!(%error, "ImageRepository reconcile failed");
+    Action::requeue(ctx.options.default_retry)
+}
+
+fn interval_of(repo: &ImageRepository) -> Duration {
+    repo.spec
+        .interval
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_secs(60))
+}
+
+/// The tag cache key: tags belong to one object and its canonical image, as in Flux's
+/// database (two ImageRepositories of one image with different exclusion lists differ).
+pub fn cache_key(namespace: &str, name: &str, canonical: &str) -> String {
+    format!("{namespace}/{name}/{canonical}")
+}
+
+async fn scan_if_due(repo: &ImageRepository, ctx: &ImageContext) -> Result<Scanned, Failure> {
+    let image = ImageName::parse(&repo.spec.image).map_err(|e| Failure {
+        reason: reasons::IMAGE_URL_INVALID,
+        message: e.to_string(),
+        terminal: true,
+        retry_after: None,
+    })?;
+    if let Some(tag) = image_has_tag(&repo.spec.image) {
+        return Err(Failure {
+            reason: reasons::IMAGE_URL_INVALID,
+            message: format!(
+                "image '{}' must not contain a tag or digest ('{tag}'); ImageRepository scans every tag",
+                repo.spec.image
+            ),
+            terminal: true,
+            retry_after: None,
+        });
+    }
+    let exclusions =
+        ExclusionList::new(&repo.spec.exclusion_list_or_default()).map_err(|e| Failure {
+            reason: meta_reasons::RECONCILIATION_FAILED,
+            message: format!("invalid exclusionList: {e}"),
+            terminal: true,
+            retry_after: None,
+        })?;
+    let canonical = image.canonical();
+    let namespace = repo.namespace().unwrap_or_default();
+    let key = cache_key(&namespace, &repo.name_any(), &canonical);
+    let interval = interval_of(repo);
+    let cached = ctx.tags.load(&key).ok().flatten();
+    if let Some(wait) = time_to_next_scan(repo, &canonical, cached.as_ref(), interval)
+        && let Some(scan) = cached
+    {
+        return Ok(Scanned {
+            canonical,
+            scan,
+            fresh: false,
+            next: wait,
+        });
+    }
+    let options = scan_options(repo, ctx, &namespace, &image).await?;
+    let tags = ctx
+        .registry
+        .list_tags(&image, &options)
+        .await
+        .map_err(scan_failure)?;
+    let tags = exclusions.filter(tags);
+    let scan = CachedScan::new(key, tags, chrono::Utc::now());
+    ctx.tags.store(&scan).map_err(|e| Failure {
+        reason: reasons::READ_OPERATION_FAILED,
+        message: format!("failed to set tags for '{canonical}': {e}"),
+        terminal: false,
+        retry_after: None,
+    })?;
+    Ok(Scanned {
+        canonical,
+        scan,
+        fresh: true,
+        next: with_jitter(interval, &object_key(repo)),
+    })
+}
+
+/// The tag or digest in `image`, if it has one: after `@`, or after a `:` in the last path
+/// segment (a `:` before the first `/` is a registry port).
+fn image_has_tag(image: &str) -> Option<&str> {
+    if let Some((_, digest)) = image.split_once('@') {
+        return Some(digest);
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split_once(':').map(|(_, tag)| tag)
+}
+
+/// `None` when a scan is due now, else how long until it is. Mirrors Flux's `shouldScan`.
+fn time_to_next_scan(
+    repo: &ImageRepository,
+    canonical: &str,
+    cached: Option<&CachedScan>,
+    interval: Duration,
+) -> Option<Duration> {
+    let status = repo.status.as_ref()?;
+    let last = status.last_scan_result.as_ref()?;
+    let requested = requested_at(repo);
+    if requested.is_some() && requested != status.last_handled_reconcile_at {
+        return None;
+    }
+    if status.canonical_image_name.as_deref() != Some(canonical) {
+        return None;
+    }
+    let wanted: Vec<String> = repo
+        .spec
+        .exclusion_list_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if status.observed_exclusion_list.as_ref() != Some(&wanted) {
+        return None;
+    }
+    if status.observed_generation != repo.meta().generation {
+        return None;
+    }
+    let cached = cached?;
+    if cached.tags.is_empty() {
+        return None;
+    }
+    let scanned_at = last.scan_time.as_ref()?.0.as_second();
+    let elapsed = k8s_openapi::jiff::Timestamp::now().as_second() - scanned_at;
+    let elapsed = Duration::from_secs(u64::try_from(elapsed).unwrap_or(0));
+    let wait = interval.saturating_sub(elapsed);
+    (wait >= Duration::from_secs(1)).then_some(wait)
+}
+
+async fn scan_options(
+    repo: &ImageRepository,
+    ctx: &ImageContext,
+    namespace: &str,
+    image: &ImageName,
+) -> Result<ScanOptions, Failure> {
+    let auth_failure = |message: String| Failure {
+        reason: reasons::AUTHENTICATION_FAILED,
+        message: format!("failed to configure authentication options: {message}"),
+        terminal: false,
+        retry_after: None,
+    };
+    if repo.spec.service_account_name.is_some() {
+        return Err(Failure {
+            reason: meta_reasons::RECONCILIATION_FAILED,
+            message: "spec.serviceAccountName is not supported yet: use spec.secretRef".into(),
+            terminal: true,
+            retry_after: None,
+        });
+    }
+    let mut options = ScanOptions {
+        insecure: repo.spec.insecure == Some(true),
+        timeout: repo
+            .spec
+            .effective_timeout()
+            .unwrap_or(Duration::from_secs(60)),
+        ..ScanOptions::default()
+    };
+    if let Some(secret) = &repo.spec.secret_ref {
+        let data = secret_data(&ctx.client, namespace, &secret.name)
+            .await
+            .map_err(|e| auth_failure(e.to_string()))?;
+        let config =
+            DockerConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+                .map_err(|e| auth_failure(format!("secret '{namespace}/{}': {e}", secret.name)))?;
+        options.credentials = config.credentials_for(image);
+    } else {
+        options.credentials = Credentials::Anonymous;
+    }
+    if let Some(secret) = &repo.spec.cert_secret_ref {
+        let data = secret_data(&ctx.client, namespace, &secret.name)
+            .await
+            .map_err(|e| auth_failure(e.to_string()))?;
+        options.tls =
+            TlsConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    }
+    Ok(options)
+}
+
+fn scan_failure(error: ScanError) -> Failure {
+    let reason = match &error {
+        ScanError::Unauthorized { .. } | ScanError::Token { .. } => reasons::AUTHENTICATION_FAILED,
+        other => other.reason(),
+    };
+    Failure {
+        reason,
+        message: format!("scan failed: {error}"),
+        terminal: error.is_terminal(),
+        retry_after: error.suggested_backoff(),
+    }
+}
+
+fn next_status(
+    repo: &ImageRepository,
+    outcome: &Result<Scanned, Failure>,
+) -> ImageRepositoryStatus {
+    let mut status = repo.status.clone().unwrap_or_default();
+    let generation = repo.meta().generation;
+    let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
+    match outcome {
+        Ok(scanned) => {
+            if scanned.fresh {
+                status.last_scan_result = Some(ScanResult {
+                    revision: Some(scanned.scan.revision.clone()),
+                    tag_count: i64::try_from(scanned.scan.tags.len()).unwrap_or(i64::MAX),
+                    scan_time: Some(now()),
+                    latest_tags: Some(scanned.scan.latest_tags().to_vec())
+                        .filter(|tags| !tags.is_empty()),
+                });
+            }
+            status.canonical_image_name = Some(scanned.canonical.clone());
+            status.observed_exclusion_list = Some(
+                repo.spec
+                    .exclusion_list_or_default()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            );
+            status.observed_generation = generation;
+            let count = status
+                .last_scan_result
+                .as_ref()
+                .map(|r| r.tag_count)
+                .unwrap_or_default();
+            conditions.ready(
+                meta_reasons::SUCCEEDED,
+                format!(
+                    "successful scan: found {count} tags with checksum {}",
+                    scanned.scan.revision
+                ),
+            );
+        }
+        Err(failure) => {
+            conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
+            if failure.terminal {
+                status.observed_generation = generation;
+            }
+        }
+    }
+    status.conditions = Some(conditions.into_sorted());
+    if let Some(requested) = requested_at(repo) {
+        status.last_handled_reconcile_at = Some(requested);
+    }
+    status
+}
+
+async fn record(
+    repo: &ImageRepository,
+    ctx: &ImageContext,
+    outcome: &Result<Scanned, Failure>,
+    started: Instant,
+) {
+    let previous = repo
+        .status
+        .as_ref()
+        .and_then(|s| s.last_scan_result.as_ref())
+        .and_then(|r| r.revision.clone());
+    let result = match outcome {
+        Ok(scanned) => {
+            if scanned.fresh && previous.as_deref() != Some(scanned.scan.revision.as_str()) {
+                let note = format!(
+                    "successful scan: found {} tags with checksum {}",
+                    scanned.scan.tags.len(),
+                    scanned.scan.revision
+                );
+                ctx.events
+                    .publish(Origin::ImageReflector, repo, false, "Succeeded", note)
+                    .await;
+            }
+            "success"
+        }
+        Err(failure) => {
+            if !ready_message_is(repo, &failure.message) {
+                ctx.events
+                    .publish(
+                        Origin::ImageReflector,
+                        repo,
+                        true,
+                        failure.reason,
+                        failure.message.clone(),
+                    )
+                    .await;
+            }
+            "error"
+        }
+    };
+    ctx.metrics.observe(
+        "ImageRepository",
+        repo,
+        "imagerepository",
+        result,
+        started.elapsed(),
+    );
+}
+
+/// Whether `object`'s Ready condition already says `message` (no repeated warning events).
+pub fn ready_message_is(object: &impl HasConditions, message: &str) -> bool {
+    object.conditions().is_some_and(|c| {
+        tether_api::meta::conditions::find(c, tether_api::meta::conditions::READY)
+            .is_some_and(|ready| ready.message == message)
+    })
+}
+
+/// The conditions of an image object's status.
+pub trait HasConditions {
+    fn conditions(&self)
+    -> Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>;
+}
+
+impl HasConditions for ImageRepository {
+    fn conditions(
+        &self,
+    ) -> Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>> {
+        self.status.as_ref()?.conditions.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_has_tag;
+
+    #[test]
+    fn tags_and_digests_are_found_but_ports_are_not() {
+        assert_eq!(image_has_tag("nginx:1.25"), Some("1.25"));
+        assert_eq!(image_has_tag("ghcr.io/org/app"), None);
+        assert_eq!(image_has_tag("localhost:5000/app"), None);
+        assert_eq!(image_has_tag("localhost:5000/app:v1"), Some("v1"));
+        assert_eq!(image_has_tag("app@sha256:abc"), Some("sha256:abc"));
+    }
+}
