@@ -1,0 +1,147 @@
+//! `fluxctl release`: named (or all) workloads move to one image (`--update-image`) or to the
+//! newest tags their patterns allow (`--update-all-images`), in one `Release ...` commit.
+
+use std::path::Path;
+
+use tether_imagepolicy::TagPattern;
+use tether_registry::ImageName;
+use tether_workloads::release::{
+    ImageSelector, ReleasePlan, ReleaseSpec, WorkloadSelector, apply_updates, message, plan_release,
+};
+use tether_workloads::{ImageRef, Workload};
+
+use crate::choose::{Choices, MissingTimes};
+use crate::error::Error;
+use crate::repo::{
+    CommitSettings, Committed, Edit, Edited, Repository, edit_commit_push, workloads_in,
+};
+use crate::scan::{Catalog, ImageScanner};
+
+/// Plans `spec` against the repository's workloads and pushes the result as one commit (no
+/// commit when nothing changes). The message is `cause` when given, else fluxd's
+/// `Release <image> to <workloads>`. Fails when the released image is not in its registry or
+/// a registry cannot be scanned; the plan reports every workload's outcome.
+pub async fn release(
+    repo: &Repository,
+    scanner: &ImageScanner,
+    spec: &ReleaseSpec,
+    cause: Option<&str>,
+    settings: &CommitSettings,
+) -> Result<Committed<ReleasePlan>, Error> {
+    let mut edit = ReleaseEdit {
+        repo,
+        scanner,
+        spec,
+        cause,
+        catalog: Catalog::default(),
+    };
+    edit_commit_push(repo, settings, &mut edit).await
+}
+
+struct ReleaseEdit<'a> {
+    repo: &'a Repository,
+    scanner: &'a ImageScanner,
+    spec: &'a ReleaseSpec,
+    cause: Option<&'a str>,
+    catalog: Catalog,
+}
+
+impl Edit for ReleaseEdit<'_> {
+    type Report = ReleasePlan;
+
+    async fn apply(&mut self, root: &Path) -> Result<Edited<ReleasePlan>, Error> {
+        let workloads = workloads_in(self.repo, root)?;
+        let choices = self.choices(&workloads).await?;
+        let plan = plan_release(
+            &workloads,
+            self.spec,
+            |repo, current, pattern| choices.choose(repo, current, pattern),
+            |pattern, tag| TagPattern::parse(pattern).is_ok_and(|p| p.matches(tag)),
+        )?;
+        let message = if plan.updates.is_empty() {
+            None
+        } else {
+            apply_updates(root, &plan.updates)?;
+            let message = self
+                .cause
+                .filter(|c| !c.is_empty())
+                .map_or_else(|| message::release(self.spec), str::to_owned);
+            Some(message)
+        };
+        Ok(Edited {
+            message,
+            report: plan,
+        })
+    }
+}
+
+impl ReleaseEdit<'_> {
+    /// The newest tags for `--update-all-images`; for `--update-image`, none, once the image
+    /// is known to exist.
+    async fn choices(&mut self, workloads: &[Workload]) -> Result<Choices, Error> {
+        match &self.spec.image {
+            ImageSelector::Specific(image) => {
+                require_image(image, self.scanner, &mut self.catalog).await?;
+                Ok(Choices::default())
+            }
+            ImageSelector::AllLatest => {
+                let selected: Vec<&Workload> = workloads
+                    .iter()
+                    .filter(|w| is_selected(self.spec, w))
+                    .collect();
+                let mut choices = Choices::look_up(
+                    &selected,
+                    self.scanner,
+                    &mut self.catalog,
+                    MissingTimes::Allow,
+                )
+                .await;
+                if choices.skipped.is_empty() {
+                    Ok(choices)
+                } else {
+                    Err(choices.skipped.swap_remove(0).error)
+                }
+            }
+        }
+    }
+}
+
+fn is_selected(spec: &ReleaseSpec, workload: &Workload) -> bool {
+    let named = match &spec.workloads {
+        WorkloadSelector::All => true,
+        WorkloadSelector::Ids(ids) => ids.contains(&workload.id),
+    };
+    named && !spec.excludes.contains(&workload.id)
+}
+
+/// Fails unless the registry of `image` has its tag (fluxd's `exactImageRepos`).
+async fn require_image(
+    image: &str,
+    scanner: &ImageScanner,
+    catalog: &mut Catalog,
+) -> Result<(), Error> {
+    let reference =
+        ImageRef::parse(image).map_err(tether_workloads::release::ReleaseError::from)?;
+    let Some(tag) = reference.tag() else {
+        return Err(tether_workloads::release::ReleaseError::BlankTag {
+            image: image.to_owned(),
+        }
+        .into());
+    };
+    let name = ImageName::parse(&reference.name()).map_err(|e| Error::ReleasedImage {
+        source: Box::new(e.into()),
+    })?;
+    let tags = catalog
+        .tags(scanner, &name)
+        .await
+        .map_err(|source| Error::ReleasedImage {
+            source: Box::new(source),
+        })?;
+    if tags.iter().any(|t| t == tag) {
+        Ok(())
+    } else {
+        Err(Error::ImageNotFound {
+            image: image.to_owned(),
+        })
+    }
+}

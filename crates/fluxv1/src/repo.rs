@@ -1,0 +1,271 @@
+//! The Git side of Flux v1 operations: which repository and directories hold the workloads
+//! ([`Repository`]), how commits are written ([`CommitSettings`]), a working clone in a
+//! temporary directory, and the edit → commit → push cycle that, when the branch moved under
+//! it, starts again from the new tip and re-applies the edit (history is never forced).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use tether_source::{Author, CloneSpec, CommitOptions, PushError, SigningKey, WorkingClone};
+use tether_workloads::release::message::with_ci_skip;
+use tether_workloads::{Workload, locate_workloads};
+
+use crate::error::Error;
+
+/// How often an edit is re-applied on a moved branch before giving up.
+pub const DEFAULT_PUSH_ATTEMPTS: u32 = 3;
+
+/// One Git repository and the directories in it that hold workloads (a Kustomization's
+/// `spec.path`; empty means the whole repository, as fluxd's default `--git-path`).
+#[derive(Debug, Clone)]
+pub struct Repository {
+    /// Where to clone from and push to.
+    pub clone: CloneSpec,
+    /// Directories relative to the repository root.
+    pub paths: Vec<PathBuf>,
+}
+
+impl Repository {
+    /// The URL without credentials, for messages.
+    pub fn display_url(&self) -> String {
+        display_url(&self.clone.url)
+    }
+
+    fn paths_text(&self) -> String {
+        if self.paths.is_empty() {
+            return ".".to_owned();
+        }
+        let paths: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        paths.join(", ")
+    }
+}
+
+/// `url` with any `user:password@` removed.
+fn display_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            if path.is_empty() {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// How commits are written (fluxd's `--git-user`, `--git-email`, `--git-ci-skip`,
+/// `--git-signing-key`).
+#[derive(Debug, Clone)]
+pub struct CommitSettings {
+    /// Author and committer.
+    pub author: Author,
+    /// Append `[ci skip]` to every message.
+    pub ci_skip: bool,
+    /// OpenPGP key to sign commits with.
+    pub signing_key: Option<SigningKey>,
+    /// How often an edit is re-applied on a moved branch before giving up (at least 1).
+    pub push_attempts: u32,
+}
+
+impl Default for CommitSettings {
+    /// fluxd's defaults: `Weave Flux <support@weave.works>`, no `[ci skip]`.
+    fn default() -> Self {
+        Self {
+            author: Author {
+                name: "Weave Flux".to_owned(),
+                email: "support@weave.works".to_owned(),
+            },
+            ci_skip: false,
+            signing_key: None,
+            push_attempts: DEFAULT_PUSH_ATTEMPTS,
+        }
+    }
+}
+
+/// A working clone in a temporary directory removed on drop.
+pub(crate) struct WorkTree {
+    pub(crate) clone: WorkingClone,
+    _dir: tempfile::TempDir,
+}
+
+impl WorkTree {
+    /// Clones `repo` into a new temporary directory.
+    pub(crate) async fn open(repo: &Repository) -> Result<Self, Error> {
+        let dir = tempfile::Builder::new()
+            .prefix("tether-fluxv1-")
+            .tempdir()
+            .map_err(|source| Error::WorkDir {
+                url: repo.display_url(),
+                source,
+            })?;
+        let clone = WorkingClone::clone_into(repo.clone.clone(), dir.path()).await?;
+        Ok(Self { clone, _dir: dir })
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        self.clone.dir()
+    }
+}
+
+/// The workloads defined under `repo.paths` in the work tree at `root`.
+pub(crate) fn workloads_in(repo: &Repository, root: &Path) -> Result<Vec<Workload>, Error> {
+    locate_workloads(root, &repo.paths).map_err(|source| Error::Locate {
+        url: repo.display_url(),
+        paths: repo.paths_text(),
+        source: Box::new(source),
+    })
+}
+
+/// The workloads of `repo` at the tip of its branch: clones, reads, forgets the clone.
+pub async fn read_workloads(repo: &Repository) -> Result<Vec<Workload>, Error> {
+    let tree = WorkTree::open(repo).await?;
+    let mut workloads = workloads_in(repo, tree.root())?;
+    workloads.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(workloads)
+}
+
+/// Fails with [`Error::WorkloadNotFound`] unless `workloads` defines `id`.
+pub(crate) fn require_workload<'w>(
+    repo: &Repository,
+    workloads: &'w [Workload],
+    id: &tether_workloads::ResourceId,
+) -> Result<&'w Workload, Error> {
+    workloads
+        .iter()
+        .find(|w| &w.id == id)
+        .ok_or_else(|| Error::WorkloadNotFound {
+            id: id.clone(),
+            paths: repo.paths_text(),
+            url: repo.display_url(),
+        })
+}
+
+/// What an edit produced: the commit message (`None`: nothing to commit), and what to report.
+pub(crate) struct Edited<T> {
+    pub(crate) message: Option<String>,
+    pub(crate) report: T,
+}
+
+/// A change to a work tree, redone from scratch on every attempt.
+pub(crate) trait Edit {
+    /// What the edit reports.
+    type Report;
+    /// Edits the files under `root`.
+    fn apply(
+        &mut self,
+        root: &Path,
+    ) -> impl Future<Output = Result<Edited<Self::Report>, Error>> + Send;
+}
+
+/// A pushed (or, when the edit changed nothing, not made) commit and the edit's report.
+#[derive(Debug)]
+pub struct Committed<T> {
+    /// The commit id pushed, `None` when the files did not change.
+    pub commit: Option<String>,
+    /// What the edit did.
+    pub report: T,
+}
+
+/// Clones `repo`, runs `edit` on the work tree, commits and pushes. An edit without message
+/// (or one that changed no file) makes no commit; a pushed commit that the branch moved past is
+/// redone from the new tip, at most `settings.push_attempts` times.
+pub(crate) async fn edit_commit_push<E: Edit + Send>(
+    repo: &Repository,
+    settings: &CommitSettings,
+    edit: &mut E,
+) -> Result<Committed<E::Report>, Error> {
+    let mut tree = WorkTree::open(repo).await?;
+    let attempts = settings.push_attempts.max(1);
+    let mut last_rejection = String::new();
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            tree.clone.reset_to_remote().await?;
+        }
+        let edited = edit.apply(tree.root()).await?;
+        let Some(message) = &edited.message else {
+            return Ok(Committed {
+                commit: None,
+                report: edited.report,
+            });
+        };
+        let (clone, commit) = commit(tree.clone, settings, message).await?;
+        tree.clone = clone;
+        let Some(commit) = commit else {
+            return Ok(Committed {
+                commit: None,
+                report: edited.report,
+            });
+        };
+        match tree.clone.push(None).await {
+            Ok(_) => {
+                return Ok(Committed {
+                    commit: Some(commit),
+                    report: edited.report,
+                });
+            }
+            Err(rejected @ PushError::Rejected { .. }) => {
+                tracing::info!(url = %repo.display_url(), attempt, "push rejected, retrying from the new tip");
+                last_rejection = rejected.to_string();
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(Error::PushConflict {
+        url: repo.display_url(),
+        attempts,
+        last: last_rejection,
+    })
+}
+
+/// Commits every change of the work tree. Writing a commit is blocking file I/O, so the clone
+/// moves to the blocking pool and comes back with the result.
+async fn commit(
+    clone: WorkingClone,
+    settings: &CommitSettings,
+    message: &str,
+) -> Result<(WorkingClone, Option<String>), Error> {
+    let message = if settings.ci_skip {
+        with_ci_skip(message)
+    } else {
+        message.to_owned()
+    };
+    let options = CommitOptions {
+        author: settings.author.clone(),
+        message,
+        time: SystemTime::now(),
+        paths: None,
+        signing_key: settings.signing_key.clone(),
+    };
+    let (clone, result) = tokio::task::spawn_blocking(move || {
+        let mut clone = clone;
+        let result = clone.commit(&options);
+        (clone, result)
+    })
+    .await
+    .map_err(|e| Error::Task {
+        step: "commit",
+        reason: e.to_string(),
+    })?;
+    Ok((clone, result?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_urls_have_no_credentials() {
+        assert_eq!(
+            display_url("http://user:secret@127.0.0.1:8080/app.git"),
+            "http://127.0.0.1:8080/app.git"
+        );
+        assert_eq!(
+            display_url("ssh://git@example.com/org/app"),
+            "ssh://example.com/org/app"
+        );
+        assert_eq!(display_url("https://example.com"), "https://example.com");
+    }
+}
