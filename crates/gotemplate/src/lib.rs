@@ -20,6 +20,7 @@
 mod exec;
 mod funcs;
 mod lex;
+mod literal;
 mod parse;
 mod printf;
 pub mod sprig;

@@ -43,6 +43,8 @@ struct Edit {
     range: std::ops::Range<usize>,
     replacement: String,
     document: usize,
+    /// The item index when the scalar is inside `items[i]` of the document.
+    item: Option<usize>,
     change: Change,
 }
 
@@ -52,7 +54,23 @@ enum Frame {
         expecting_key: bool,
         key: Option<String>,
     },
-    Sequence,
+    Sequence {
+        index: usize,
+    },
+}
+
+/// What a document's walk found: its identity and, for a `List`, its items' identities.
+#[derive(Default)]
+struct Document {
+    id: ObjectIdentifier,
+    has_items: bool,
+    items: Vec<ObjectIdentifier>,
+}
+
+/// A step of the path from the document root to the current node.
+enum Step<'a> {
+    Key(Option<&'a str>),
+    Index(usize),
 }
 
 /// Applies `setters` to every marked scalar of `text`.
@@ -68,32 +86,43 @@ pub fn update_text(text: &str, setters: &Setters) -> Result<TextUpdate, Document
         let (event, span) = event.map_err(|e| DocumentError::Parse(e.to_string()))?;
         walker.on_event(event, span.byte_range())?;
     }
-    let mut out = text.to_owned();
-    for edit in walker.edits.iter().rev() {
-        out.replace_range(edit.range.clone(), &edit.replacement);
-    }
-    let changes = walker
+    let list = unwrapped_list(&walker.documents);
+    // kyaml unwraps a lone `List` document: only its items are objects, and the fields outside
+    // them are not visited.
+    let edits: Vec<(Edit, ObjectIdentifier)> = walker
         .edits
         .into_iter()
-        .map(|e| {
-            (
-                walker
-                    .documents
-                    .get(e.document)
-                    .cloned()
-                    .unwrap_or_default(),
-                e.change,
-            )
+        .filter_map(|e| {
+            let doc = walker.documents.get(e.document)?;
+            let id = match (list, e.item) {
+                (false, _) => doc.id.clone(),
+                (true, Some(i)) => doc.items.get(i).cloned().unwrap_or_default(),
+                (true, None) => return None,
+            };
+            Some((e, id))
         })
         .collect();
+    let mut out = text.to_owned();
+    for (edit, _) in edits.iter().rev() {
+        out.replace_range(edit.range.clone(), &edit.replacement);
+    }
+    let changes = edits.into_iter().map(|(e, id)| (id, e.change)).collect();
     Ok(TextUpdate { text: out, changes })
+}
+
+/// Whether the file is one `List` (or `ResourceList`) document with `items`.
+fn unwrapped_list(documents: &[Document]) -> bool {
+    match documents {
+        [doc] => doc.has_items && matches!(doc.id.kind.as_str(), "List" | "ResourceList"),
+        _ => false,
+    }
 }
 
 struct Walker<'a> {
     text: &'a str,
     setters: &'a Setters,
     stack: Vec<Frame>,
-    documents: Vec<ObjectIdentifier>,
+    documents: Vec<Document>,
     edits: Vec<Edit>,
 }
 
@@ -104,7 +133,7 @@ impl Walker<'_> {
         range: Option<std::ops::Range<usize>>,
     ) -> Result<(), DocumentError> {
         match event {
-            Event::DocumentStart(..) => self.documents.push(ObjectIdentifier::default()),
+            Event::DocumentStart(..) => self.documents.push(Document::default()),
             Event::MappingStart(..) => {
                 self.check_document_root(true)?;
                 self.stack.push(Frame::Mapping {
@@ -114,7 +143,12 @@ impl Walker<'_> {
             }
             Event::SequenceStart(..) => {
                 self.check_document_root(false)?;
-                self.stack.push(Frame::Sequence);
+                if matches!(self.path().as_slice(), [Step::Key(Some("items"))])
+                    && let Some(doc) = self.documents.last_mut()
+                {
+                    doc.has_items = true;
+                }
+                self.stack.push(Frame::Sequence { index: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
@@ -169,39 +203,68 @@ impl Walker<'_> {
 
     /// After a complete node: a key moves its mapping to the value; a value back to the next key.
     fn node_done(&mut self, key: Option<String>) {
-        if let Some(Frame::Mapping {
-            expecting_key,
-            key: current,
-        }) = self.stack.last_mut()
-        {
-            if *expecting_key {
-                *current = key;
+        match self.stack.last_mut() {
+            Some(Frame::Mapping {
+                expecting_key,
+                key: current,
+            }) => {
+                if *expecting_key {
+                    *current = key;
+                }
+                *expecting_key = !*expecting_key;
             }
-            *expecting_key = !*expecting_key;
+            Some(Frame::Sequence { index }) => *index += 1,
+            None => {}
         }
     }
 
     /// Captures `apiVersion`, `kind`, `metadata.name` and `metadata.namespace` of the document.
-    fn record_identity(&mut self, value: &str) {
-        let keys: Vec<Option<&str>> = self
-            .stack
+    fn path(&self) -> Vec<Step<'_>> {
+        self.stack
             .iter()
             .map(|f| match f {
-                Frame::Mapping { key, .. } => key.as_deref(),
-                Frame::Sequence => None,
+                Frame::Mapping { key, .. } => Step::Key(key.as_deref()),
+                Frame::Sequence { index } => Step::Index(*index),
             })
-            .collect();
-        let Some(id) = self.documents.last_mut() else {
-            return;
+            .collect()
+    }
+
+    /// The `items[i]` index of the current node, if it is inside a top-level `items` list.
+    fn item_index(&self) -> Option<usize> {
+        match self.path().as_slice() {
+            [Step::Key(Some("items")), Step::Index(i), _, ..] => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Captures `apiVersion`, `kind`, `metadata.name` and `metadata.namespace` of the document
+    /// and of each `items[i]` (kyaml unwraps the items of a single `List` document).
+    fn record_identity(&mut self, value: &str) {
+        let path = self.path();
+        let (item, rest) = match path.as_slice() {
+            [Step::Key(Some("items")), Step::Index(i), rest @ ..] => (Some(*i), rest),
+            rest => (None, rest),
         };
-        let field = match keys.as_slice() {
-            [Some("apiVersion")] => &mut id.api_version,
-            [Some("kind")] => &mut id.kind,
-            [Some("metadata"), Some("name")] => &mut id.name,
-            [Some("metadata"), Some("namespace")] => &mut id.namespace,
+        let field: fn(&mut ObjectIdentifier) -> &mut String = match rest {
+            [Step::Key(Some("apiVersion"))] => |id| &mut id.api_version,
+            [Step::Key(Some("kind"))] => |id| &mut id.kind,
+            [Step::Key(Some("metadata")), Step::Key(Some("name"))] => |id| &mut id.name,
+            [Step::Key(Some("metadata")), Step::Key(Some("namespace"))] => |id| &mut id.namespace,
             _ => return,
         };
-        *field = value.to_owned();
+        let Some(doc) = self.documents.last_mut() else {
+            return;
+        };
+        let id = match item {
+            None => &mut doc.id,
+            Some(i) => {
+                if doc.items.len() <= i {
+                    doc.items.resize(i + 1, ObjectIdentifier::default());
+                }
+                &mut doc.items[i]
+            }
+        };
+        *field(id) = value.to_owned();
     }
 
     /// Queues an edit when the scalar carries a marker for a known setter with a new value.
@@ -225,6 +288,7 @@ impl Walker<'_> {
             range,
             replacement: render(new_value, style),
             document: self.documents.len().saturating_sub(1),
+            item: self.item_index(),
             change: Change {
                 old_value: value.to_owned(),
                 new_value: new_value.to_owned(),

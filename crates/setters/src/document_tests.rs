@@ -297,3 +297,34 @@ fn block_scalars_are_not_set() {
     let input = format!("image: | {MARK}\n  old:1\n");
     assert_eq!(update(&input).text, input);
 }
+
+#[test]
+fn a_lone_list_document_is_unwrapped_into_its_items() {
+    let input = format!(
+        "apiVersion: v1\nkind: List\nmetadata:\n  annotations:\n    img: old:0 {MARK}\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: a, namespace: x}}\n  spec: {{image: old:1}} \n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: b\n  image: old:2 {MARK}\n"
+    );
+    let out = update(&input);
+    assert_eq!(
+        out.text,
+        input.replace("old:2", "ghcr.io/stefanprodan/podinfo:5.0.3"),
+        "only items are visited"
+    );
+    assert_eq!(out.changes.len(), 1);
+    assert_eq!(
+        out.changes[0].0,
+        ObjectIdentifier {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            name: "b".into(),
+            namespace: String::new()
+        }
+    );
+}
+
+#[test]
+fn a_list_among_other_documents_is_an_ordinary_object() {
+    let input = format!("kind: List\nitems:\n- image: old:1 {MARK}\n---\nkind: Other\n");
+    let out = update(&input);
+    assert_eq!(out.changes.len(), 1);
+    assert_eq!(out.changes[0].0.kind, "List");
+}
