@@ -364,9 +364,12 @@ impl Struct {
         self
     }
 
-    /// Makes the type a `fmt.Stringer` printing `text`.
+    /// Makes the type a `fmt.Stringer` printing `text` (fmt prints it; `.String` calls it).
     pub fn stringer(mut self, text: impl Into<String>) -> Self {
-        self.stringer = Some(text.into());
+        let text = text.into();
+        self.methods
+            .push(("String".to_owned(), Value::String(text.clone())));
+        self.stringer = Some(text);
         self
     }
 
