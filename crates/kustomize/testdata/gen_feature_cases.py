@@ -979,6 +979,28 @@ case("f-smp-type-hpa-v2", {
     "input/patch.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}\n",
 })
 
+# --- keyed lists as kyaml merges them: several keys, unified values, elements without keys ------------
+def keyed_case(name, target, patch):
+    case(name, {
+        "input/kustomization.yaml": "resources: [target.yaml]\npatches: [{path: patch.yaml}]\n",
+        "input/target.yaml": target,
+        "input/patch.yaml": patch,
+    })
+
+
+keyed_case('f-smp-keys-port-protocol', 'apiVersion: v1\nkind: Service\nmetadata: {name: dns}\nspec:\n  ports:\n  - {name: dns, port: 53, protocol: UDP}\n  - {name: dns-tcp, port: 53, protocol: TCP}\n  - {name: metrics, port: 9153}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dns}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: x\n        ports:\n        - {containerPort: 53, protocol: UDP, name: dns}\n        - {containerPort: 53, protocol: TCP, name: dns-tcp}\n      topologySpreadConstraints:\n      - {topologyKey: zone, whenUnsatisfiable: DoNotSchedule, maxSkew: 1}\n      - {topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, maxSkew: 2}\n', 'apiVersion: v1\nkind: Service\nmetadata: {name: dns}\nspec:\n  ports:\n  - {port: 53, protocol: TCP, targetPort: 5353}\n  - {port: 9153, name: metrics2}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dns}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        ports:\n        - {containerPort: 53, protocol: TCP, hostPort: 53}\n      topologySpreadConstraints:\n      - {topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, maxSkew: 5}\n')
+keyed_case('f-smp-keys-unified-protocol', 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {port: 80, protocol: TCP, name: http}\n', 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {port: 80, targetPort: 8080}\n')
+keyed_case('f-smp-keys-patch-element-without-key', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: a, image: x}\n      - {name: b, image: y}\n', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - image: z\n      - {name: c, image: w}\n')
+keyed_case('f-smp-keys-target-element-without-key', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - {image: x}\n      - {name: b, image: y}\n', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: b, image: q}\n')
+keyed_case('f-smp-keys-service-ports-without-keys', 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {port: 80, name: a}\n  - {targetPort: 81}\n', 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {name: c, targetPort: 9}\n  - {port: 80, protocol: UDP}\n')
+
+# A patch element without the custom schema's merge key.
+openapi_case("f-openapi-element-without-key", {
+    "input/base/kustomization.yaml": "resources: [cr.yaml]\n",
+    "input/overlay/kustomization.yaml": "resources: [../base]\nopenapi: {path: other.yaml}\npatches: [{path: patch.yaml}]\n",
+    "input/overlay/other.yaml": WIDGET_SCHEMA.replace("x-kubernetes-patch-merge-key: port", "x-kubernetes-patch-merge-key: name"),
+    "input/overlay/patch.yaml": WIDGET_PATCH})
+
 
 def main():
     for name in os.listdir(HERE):

@@ -1,6 +1,7 @@
 //! The patch transformers: `patchesStrategicMerge`, `patches` (strategic merge or JSON 6902,
 //! inline or from a file, with optional target selectors) and `patchesJson6902`.
 
+mod associative;
 mod builtin_types;
 mod json6902;
 mod select;

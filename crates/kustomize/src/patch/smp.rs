@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::openapi::{CustomSchema, ListSchema};
+use crate::patch::associative::merge_by_keys;
 
 const PATCH_DIRECTIVE: &str = "$patch";
 
@@ -161,7 +162,14 @@ fn merge_list(
     match strategy {
         ListStrategy::Replace => Ok(Some(Value::Array(patch))),
         ListStrategy::Primitive => Ok(Some(Value::Array(merge_primitive(&dest_items, &patch)))),
-        ListStrategy::Keyed(keys) => merge_keyed(&dest_items, &patch, &keys, known, path).map(Some),
+        ListStrategy::Keyed(keys) => {
+            let mut merge_element = |d: Option<&Value>, p: Option<&Value>| match (d, p) {
+                (d, Some(p)) => merge_node(d, p, known, path),
+                (Some(d), None) => Ok(Some(d.clone())),
+                (None, None) => Ok(None),
+            };
+            merge_by_keys(&dest_items, &patch, &keys, &mut merge_element).map(Some)
+        }
     }
 }
 
@@ -191,80 +199,6 @@ fn merge_primitive(dest: &[Value], patch: &[Value]) -> Vec<Value> {
     out
 }
 
-/// The element's values for `keys`, `None` when it has none of them.
-fn key_of(item: &Value, keys: &[String]) -> Option<String> {
-    let values: Vec<String> = keys
-        .iter()
-        .map(|k| {
-            item.get(k)
-                .map(tether_core::yaml::to_compact_string)
-                .unwrap_or_default()
-        })
-        .collect();
-    values
-        .iter()
-        .any(|v| !v.is_empty())
-        .then(|| values.join("\u{0}"))
-}
-
-fn merge_keyed(
-    dest: &[Value],
-    patch: &[Value],
-    keys: &[String],
-    known: Schema<'_>,
-    path: &[String],
-) -> Result<Value> {
-    let mut order: Vec<Option<String>> = Vec::new();
-    for item in patch.iter().chain(dest) {
-        let k = key_of(item, keys);
-        if k.is_none() || !order.contains(&k) {
-            order.push(k);
-        }
-    }
-    let mut out: Vec<(Option<String>, Value)> = Vec::new();
-    let mut unkeyed = patch
-        .iter()
-        .chain(dest)
-        .filter(|i| key_of(i, keys).is_none());
-    for k in order {
-        let Some(k) = k else {
-            if let Some(item) = unkeyed.next() {
-                out.push((None, strip_nulls(item.clone())));
-            }
-            continue;
-        };
-        let d = dest.iter().find(|i| key_of(i, keys).as_deref() == Some(&k));
-        let p = patch
-            .iter()
-            .find(|i| key_of(i, keys).as_deref() == Some(&k));
-        let merged = match (d, p) {
-            (Some(d), Some(p)) => merge_node(Some(d), p, known, path)?,
-            (None, Some(p)) => merge_node(None, p, known, path)?,
-            (Some(d), None) => Some(d.clone()),
-            (None, None) => None,
-        };
-        if let Some(v) = merged.filter(|v| !v.as_object().is_some_and(Map::is_empty)) {
-            out.push((Some(k), v));
-        }
-    }
-    if keys.len() > 1 {
-        move_existing_last(&mut out, dest, keys);
-    }
-    Ok(Value::Array(out.into_iter().map(|(_, v)| v).collect()))
-}
-
-/// With several keys kyaml re-appends each target element after the patch's new ones, in the
-/// target's order.
-fn move_existing_last(out: &mut Vec<(Option<String>, Value)>, dest: &[Value], keys: &[String]) {
-    for d in dest {
-        let k = key_of(d, keys);
-        if let Some(i) = out.iter().position(|(ok, _)| k.is_some() && *ok == k) {
-            let item = out.remove(i);
-            out.push(item);
-        }
-    }
-}
-
 /// The merge strategy of the list at `path`, from the built-in or a custom schema; a list no
 /// schema describes is replaced.
 fn list_strategy(schema: Schema<'_>, path: &[String]) -> ListStrategy {
@@ -288,23 +222,24 @@ fn known_list_strategy(path: &[String]) -> ListStrategy {
         .map(String::as_str)
         .unwrap_or("");
     let keyed = |k: &str| ListStrategy::Keyed(vec![k.to_string()]);
+    let keyed_by = |a: &str, b: &str| ListStrategy::Keyed(vec![a.to_string(), b.to_string()]);
+    // The v1.21.2 schema kyaml embeds: no resourceClaims or schedulingGates yet, and
+    // `x-kubernetes-list-map-keys` (several keys) where it gives them.
     match field {
         "containers"
         | "initContainers"
         | "ephemeralContainers"
         | "volumes"
         | "imagePullSecrets"
-        | "resourceClaims"
-        | "schedulingGates"
         | "webhooks" => keyed("name"),
         "env" => keyed("name"),
         "secrets" if path.len() == 1 => keyed("name"),
-        "ports" if is_container_list(parent) => keyed("containerPort"),
-        "ports" if parent == "spec" && path.len() == 2 => keyed("port"),
+        "ports" if is_container_list(parent) => keyed_by("containerPort", "protocol"),
+        "ports" if parent == "spec" && path.len() == 2 => keyed_by("port", "protocol"),
         "volumeMounts" => keyed("mountPath"),
         "volumeDevices" => keyed("devicePath"),
         "hostAliases" => keyed("ip"),
-        "topologySpreadConstraints" => keyed("topologyKey"),
+        "topologySpreadConstraints" => keyed_by("topologyKey", "whenUnsatisfiable"),
         "ownerReferences" => keyed("uid"),
         "finalizers" if parent == "metadata" => ListStrategy::Primitive,
         _ => ListStrategy::Replace,
@@ -312,10 +247,8 @@ fn known_list_strategy(path: &[String]) -> ListStrategy {
 }
 
 fn is_container_list(name: &str) -> bool {
-    matches!(
-        name,
-        "containers" | "initContainers" | "ephemeralContainers"
-    )
+    // Ephemeral containers have ports without a merge strategy.
+    matches!(name, "containers" | "initContainers")
 }
 
 #[cfg(test)]
