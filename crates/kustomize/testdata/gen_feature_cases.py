@@ -1001,6 +1001,88 @@ openapi_case("f-openapi-element-without-key", {
     "input/overlay/other.yaml": WIDGET_SCHEMA.replace("x-kubernetes-patch-merge-key: port", "x-kubernetes-patch-merge-key: name"),
     "input/overlay/patch.yaml": WIDGET_PATCH})
 
+# The other merge keys of the v1.21 schema (status lists, CSI drivers) and fields it lacks.
+keyed_case("f-smp-keys-status-and-node-lists", """apiVersion: v1
+kind: Node
+metadata: {name: n}
+spec:
+  podCIDRs: [10.0.0.0/24]
+status:
+  addresses:
+  - {type: InternalIP, address: 10.1.1.1}
+  - {type: Hostname, address: n}
+  conditions:
+  - {type: Ready, status: "True"}
+  - {type: DiskPressure, status: "False"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, image: x}]
+status:
+  podIPs: [{ip: 10.2.0.1}]
+---
+apiVersion: storage.k8s.io/v1
+kind: CSINode
+metadata: {name: n}
+spec:
+  drivers:
+  - {name: a.csi, nodeID: n1}
+  - {name: b.csi, nodeID: n1}
+""", """apiVersion: v1
+kind: Node
+metadata: {name: n}
+spec:
+  podCIDRs: [10.0.1.0/24]
+status:
+  addresses:
+  - {type: Hostname, address: n2}
+  conditions:
+  - {type: Ready, status: "False"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+status:
+  podIPs: [{ip: 10.2.0.2}]
+---
+apiVersion: storage.k8s.io/v1
+kind: CSINode
+metadata: {name: n}
+spec:
+  drivers:
+  - {name: b.csi, nodeID: n2}
+""")
+keyed_case("f-smp-keys-newer-pod-fields", """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: w}
+spec:
+  template:
+    spec:
+      schedulingGates: [{name: a}, {name: b}]
+      resourceClaims: [{name: gpu}]
+      containers:
+      - name: c
+        image: x
+        ports: [{containerPort: 80}]
+      ephemeralContainers:
+      - name: e
+        image: x
+        ports: [{containerPort: 81}]
+""", """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: w}
+spec:
+  template:
+    spec:
+      schedulingGates: [{name: c}]
+      resourceClaims: [{name: fpga}]
+      ephemeralContainers:
+      - name: e
+        ports: [{containerPort: 82}]
+""")
+
 
 def main():
     for name in os.listdir(HERE):

@@ -241,6 +241,11 @@ fn known_list_strategy(path: &[String]) -> ListStrategy {
         "hostAliases" => keyed("ip"),
         "topologySpreadConstraints" => keyed_by("topologyKey", "whenUnsatisfiable"),
         "ownerReferences" => keyed("uid"),
+        "conditions" => keyed("type"),
+        "addresses" if parent == "status" => keyed("type"),
+        "drivers" => keyed("name"),
+        "podIPs" => keyed("ip"),
+        "podCIDRs" => ListStrategy::Primitive,
         "finalizers" if parent == "metadata" => ListStrategy::Primitive,
         _ => ListStrategy::Replace,
     }
