@@ -33,6 +33,9 @@ pub enum Command {
     Resume(SuspendArgs),
     /// Print the objects a Kustomization applied as a tree, as `flux tree` does.
     Tree(TreeArgs),
+    /// The Flux v1 verbs of fluxctl.
+    #[command(flatten)]
+    Fluxctl(crate::commands::fluxctl::FluxctlCommand),
 }
 
 #[derive(Subcommand, Debug)]

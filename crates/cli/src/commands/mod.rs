@@ -2,6 +2,9 @@
 
 mod cluster;
 mod controller;
+pub mod fluxctl;
+mod fluxctl_output;
+mod fluxctl_target;
 mod get;
 mod install;
 mod kustomize;
@@ -23,5 +26,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suspend(args) => suspend::run_suspend(args),
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
+        Command::Fluxctl(command) => fluxctl::run(command),
     }
 }
