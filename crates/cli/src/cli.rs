@@ -78,6 +78,24 @@ pub struct ControllerArgs {
     /// Log format: text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub log_encoding: String,
+    /// Registry requests per second, per registry host (fluxd's --registry-rps).
+    #[arg(long, default_value_t = tether_registry::DEFAULT_REQUESTS_PER_SECOND)]
+    pub registry_rps: f64,
+    /// Registry request burst, per registry host (fluxd's --registry-burst).
+    #[arg(long, default_value_t = tether_registry::DEFAULT_BURST)]
+    pub registry_burst: u32,
+    /// Period of Flux v1 automation (workloads annotated fluxcd.io/automated); 0s disables it.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub automation_interval: std::time::Duration,
+    /// Author name of Flux v1 automation commits (fluxd's --git-user).
+    #[arg(long, default_value = "Weave Flux")]
+    pub git_user: String,
+    /// Author email of Flux v1 automation commits (fluxd's --git-email).
+    #[arg(long, default_value = "support@weave.works")]
+    pub git_email: String,
+    /// Append "[ci skip]" to Flux v1 automation commit messages (fluxd's --git-ci-skip).
+    #[arg(long)]
+    pub git_ci_skip: bool,
 }
 
 #[derive(Args, Debug)]

@@ -335,3 +335,109 @@ async fn registry_errors_are_reported_and_credentials_fix_them() -> anyhow::Resu
     assert!(message.contains("/gone"), "{message}");
     Ok(())
 }
+
+/// A Flux v1 workload: `fluxcd.io/automated` with a tag pattern on container `app`.
+fn v1_deployment(name: &str, image: &str, extra_annotations: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  annotations:\n    fluxcd.io/automated: \"true\"\n    fluxcd.io/tag.app: glob:1.*\n{extra_annotations}spec:\n  replicas: 0 # scaled by hand\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: app\n        image: '{image}' # the app\n"
+    )
+}
+
+#[tokio::test]
+async fn flux_v1_annotations_release_new_tags_but_not_locked_workloads() -> anyhow::Result<()> {
+    let s = GitSourceFixture::start("fluxv1", "2s").await?;
+    let ns = s.ns.name.clone();
+    let registry = RegistryServer::start()?;
+    let image = registry.image("app");
+    // glob: patterns order by image creation time, as fluxd did.
+    for (tag, created) in [
+        ("1.0.0", "2026-01-01T00:00:00Z"),
+        ("1.1.0", "2026-02-01T00:00:00Z"),
+        ("2.0.0", "2026-03-01T00:00:00Z"),
+    ] {
+        registry
+            .push_image_created("app", tag, Some(created))
+            .await?;
+    }
+    let automated = v1_deployment("automated", &format!("{image}:1.0.0"), "");
+    let locked = v1_deployment(
+        "locked",
+        &format!("{image}:1.0.0"),
+        "    fluxcd.io/locked: \"true\"\n    fluxcd.io/locked_msg: hold\n",
+    );
+    s.repo.commit(
+        "master",
+        &[
+            ("v1/automated.yaml", &automated),
+            ("v1/locked.yaml", &locked),
+        ],
+        "v1 workloads",
+    )?;
+    create(
+        &api(
+            &s.client,
+            &ns,
+            "kustomize.toolkit.fluxcd.io",
+            "v1",
+            "Kustomization",
+        ),
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "v1", "namespace": ns},
+            "spec": {"interval": "10m", "path": "./v1", "prune": true, "targetNamespace": ns,
+                     "sourceRef": {"kind": "GitRepository", "name": "app"}}
+        }),
+    )
+    .await?;
+    let _controller = ControllerProcess::start(
+        &ns,
+        &[
+            "--automation-interval",
+            "1s",
+            "--git-user",
+            "Flux v1",
+            "--git-email",
+            "v1@example.com",
+        ],
+    )?;
+
+    // The newest tag matching glob:1.* is 1.1.0 (2.0.0 does not match): one commit.
+    let deployments: Api<Deployment> = Api::namespaced(s.client.clone(), &ns);
+    let image_of = |d: &Deployment| {
+        d.spec
+            .as_ref()
+            .and_then(|spec| spec.template.spec.as_ref())
+            .and_then(|pod| pod.containers[0].image.clone())
+            .unwrap_or_default()
+    };
+    let want = format!("{image}:1.1.0");
+    wait_for(&deployments, "automated", WAIT, |d| image_of(d) == want).await?;
+    let head = s.repo.rev_parse("master")?;
+    let message = git_log_message(&s.repo.bare_path(), &head)?;
+    assert_eq!(message.trim(), format!("Auto-release {want}"));
+    let author = git_show_format(&s.repo.bare_path(), &head, "%an <%ae>")?;
+    assert_eq!(author.trim(), "Flux v1 <v1@example.com>");
+    assert_eq!(
+        s.repo.show(&head, "v1/automated.yaml")?,
+        automated.replace(&format!("{image}:1.0.0"), &want),
+        "only the image changes, quotes and comments kept"
+    );
+    assert_eq!(s.repo.show(&head, "v1/locked.yaml")?, locked);
+    let live_locked = deployments.get("locked").await?;
+    assert_eq!(image_of(&live_locked), format!("{image}:1.0.0"));
+
+    // Nothing new: no further commit.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(s.repo.rev_parse("master")?, head);
+    Ok(())
+}
+
+fn git_show_format(bare: &std::path::Path, commit: &str, format: &str) -> anyhow::Result<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(bare)
+        .args(["show", "-s", &format!("--format={format}"), commit])
+        .output()?;
+    anyhow::ensure!(output.status.success(), "git show failed");
+    Ok(String::from_utf8(output.stdout)?)
+}

@@ -31,6 +31,8 @@ pub struct ReconcilerOptions {
     pub registry_rps: f64,
     /// Registry request burst, per registry host (fluxd's `--registry-burst`).
     pub registry_burst: u32,
+    /// Flux v1 automation (fluxd's `--automation-interval` and `--git-*` commit settings).
+    pub v1_automation: crate::fluxv1::V1AutomationOptions,
 }
 
 impl Default for ReconcilerOptions {
@@ -45,6 +47,10 @@ impl Default for ReconcilerOptions {
             strict_substitution: true,
             registry_rps: tether_registry::DEFAULT_REQUESTS_PER_SECOND,
             registry_burst: tether_registry::DEFAULT_BURST,
+            v1_automation: crate::fluxv1::V1AutomationOptions {
+                interval: Duration::from_secs(5 * 60),
+                commit: tether_fluxv1::CommitSettings::default(),
+            },
         }
     }
 }

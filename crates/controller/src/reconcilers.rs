@@ -27,6 +27,7 @@ pub async fn run_reconcilers(
     client: Client,
     storage: PathBuf,
     metrics: Metrics,
+    registry: tether_registry::RegistryClient,
     options: ReconcilerOptions,
     shutdown: CancellationToken,
     on_ready: impl FnOnce() + Send + 'static,
@@ -86,7 +87,13 @@ pub async fn run_reconcilers(
         )
         .for_each(|_| futures::future::ready(()));
     let readiness = wait_for_caches(ctx.clone(), on_ready);
-    futures::join!(kustomizations, git_repositories, readiness);
+    let v1_automation = crate::fluxv1::run(
+        ctx.clone(),
+        registry,
+        options.v1_automation.clone(),
+        shutdown.clone(),
+    );
+    futures::join!(kustomizations, git_repositories, readiness, v1_automation);
 }
 
 async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {

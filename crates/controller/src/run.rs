@@ -70,23 +70,26 @@ pub async fn run_until_shutdown(
 
     let ready = readiness.clone();
     let shutdown = tokio_util::sync::CancellationToken::new();
+    // One registry client: its per-host rate limits hold for every scan in the process.
+    let registry = tether_registry::RegistryClient::new(tether_registry::ClientOptions {
+        requests_per_second: options.reconcilers.registry_rps,
+        burst: options.reconcilers.registry_burst,
+        ..tether_registry::ClientOptions::default()
+    });
     let images = tokio::spawn(crate::image::run_image_reconcilers(
         client.clone(),
         crate::image::ImageStorage::under(&options.storage_path),
         metrics.clone(),
         crate::events::Events::new(client.clone()),
         options.reconcilers.clone(),
-        tether_registry::ClientOptions {
-            requests_per_second: options.reconcilers.registry_rps,
-            burst: options.reconcilers.registry_burst,
-            ..tether_registry::ClientOptions::default()
-        },
+        registry.clone(),
         shutdown.clone(),
     ));
     let reconcilers = tokio::spawn(crate::reconcilers::run_reconcilers(
         client,
         options.storage_path.clone(),
         metrics,
+        registry,
         options.reconcilers.clone(),
         shutdown.clone(),
         move || ready.set_ready(true),

@@ -2,6 +2,7 @@
 
 use crate::cli::ControllerArgs;
 use anyhow::Context;
+use tether_controller::fluxv1::V1AutomationOptions;
 use tether_controller::{ControllerOptions, ReconcilerOptions, run_until_shutdown};
 
 pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
@@ -24,6 +25,19 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 concurrency: args.concurrent,
                 dependency_requeue: args.requeue_dependency,
                 watch_namespace: args.watch_namespace,
+                registry_rps: args.registry_rps,
+                registry_burst: args.registry_burst,
+                v1_automation: V1AutomationOptions {
+                    interval: args.automation_interval,
+                    commit: tether_fluxv1::CommitSettings {
+                        author: tether_source::Author {
+                            name: args.git_user,
+                            email: args.git_email,
+                        },
+                        ci_skip: args.git_ci_skip,
+                        ..tether_fluxv1::CommitSettings::default()
+                    },
+                },
                 ..ReconcilerOptions::default()
             },
         };

@@ -112,7 +112,7 @@ pub async fn run_image_reconcilers(
     metrics: Metrics,
     events: Events,
     options: ReconcilerOptions,
-    registry: tether_registry::ClientOptions,
+    registry: RegistryClient,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), tether_registry::CacheError> {
     use futures::StreamExt;
@@ -141,7 +141,7 @@ pub async fn run_image_reconcilers(
     let automations = auto_controller.store();
     let ctx = Arc::new(ImageContext {
         client: client.clone(),
-        registry: RegistryClient::new(registry),
+        registry,
         tags: TagCache::open(storage.tags)?,
         events,
         metrics,
