@@ -1083,6 +1083,19 @@ spec:
         ports: [{containerPort: 82}]
 """)
 
+# configurations, crds and vars declared by a component join the including kustomization's.
+case("f-component-configurations-crds-vars", {
+    "input/base/kustomization.yaml": "resources: [widget.yaml, svc.yaml, deploy.yaml, bees.yaml]\nconfigMapGenerator:\n- {name: settings, literals: [flag=true, mode=x]}\nsecretGenerator:\n- {name: creds, literals: [p=s]}\n- {name: crdsecret, literals: [p=s]}\n",
+    "input/base/widget.yaml": CONFIG_WIDGET,
+    "input/base/svc.yaml": VAR_SVC.replace("$(PORT)", "8080"),
+    "input/base/deploy.yaml": VAR_DEPLOY,
+    "input/base/bees.yaml": BEES.split("---")[0],
+    "input/comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nconfigurations: [config.yaml]\ncrds: [mykinds.json]\n" + VARS,
+    "input/comp/config.yaml": CONFIG_FILE,
+    "input/comp/mykinds.json": BEE_DEFS,
+    "input/overlay/kustomization.yaml": "resources: [../base]\ncomponents: [../comp]\nnamePrefix: p-\ncommonLabels: {team: a}\n",
+})
+
 
 def main():
     for name in os.listdir(HERE):
