@@ -5,11 +5,11 @@
 //! with another commit starts again from the new remote tip; it is never forced. When neither
 //! the policies nor the remote moved since the last run, nothing is cloned.
 
-use super::{ImageContext, object_key, secret_data};
+use super::{Failure, HasConditions, ImageContext, object_key, secret_data, warn_once};
 use crate::events::Origin;
 use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
 use crate::triggers::{fingerprint, with_jitter};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
@@ -41,22 +41,6 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct ImageUpdateAutomationError {
     name: String,
     source: kube::Error,
-}
-
-struct Failure {
-    reason: &'static str,
-    message: String,
-    terminal: bool,
-}
-
-impl Failure {
-    fn new(reason: &'static str, message: impl Into<String>, terminal: bool) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-            terminal,
-        }
-    }
 }
 
 /// What a successful run did.
@@ -609,18 +593,13 @@ fn pushed_to_checkout(auto: &ImageUpdateAutomation) -> bool {
     })
 }
 
-fn ready_condition(auto: &ImageUpdateAutomation) -> Option<&Condition> {
-    let conditions = auto.status.as_ref()?.conditions.as_ref()?;
-    tether_api::meta::conditions::find(conditions, tether_api::meta::conditions::READY)
-}
-
 async fn record(
     auto: &ImageUpdateAutomation,
     ctx: &ImageContext,
     outcome: &Result<Ran, Failure>,
     started: Instant,
 ) {
-    let was_ready = ready_condition(auto).is_some_and(|c| c.status == "True");
+    let was_ready = auto.ready().is_some_and(|c| c.status == "True");
     let result = match outcome {
         Ok(Ran::Pushed(pushed)) => {
             let short = &pushed.commit[..pushed.commit.len().min(7)];
@@ -655,18 +634,7 @@ async fn record(
             "success"
         }
         Err(failure) => {
-            let repeated = ready_condition(auto).is_some_and(|c| c.message == failure.message);
-            if !repeated {
-                ctx.events
-                    .publish(
-                        Origin::ImageAutomation,
-                        auto,
-                        true,
-                        failure.reason,
-                        failure.message.clone(),
-                    )
-                    .await;
-            }
+            warn_once(ctx, Origin::ImageAutomation, auto, failure).await;
             "error"
         }
     };

@@ -13,11 +13,15 @@ use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::triggers::Schedule;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::Api;
 use kube::runtime::reflector::Store;
 use std::collections::BTreeMap;
-use tether_api::image::v1::{ImagePolicy, ImageRepository};
-use tether_registry::{RegistryClient, TagCache};
+use std::time::Duration;
+use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
+use tether_registry::{
+    Credentials, DockerConfig, ImageName, RegistryClient, ScanOptions, TagCache, TlsConfig,
+};
 
 /// What the image reconcilers share in one process.
 pub struct ImageContext {
@@ -74,6 +78,125 @@ pub async fn secret_data(
         .into_iter()
         .map(|(k, v)| (k, v.0))
         .collect())
+}
+
+/// A failed reconcile of an image object, in Flux's condition vocabulary.
+pub struct Failure {
+    pub reason: &'static str,
+    pub message: String,
+    /// Configuration errors: Stalled, no retry until the spec changes.
+    pub terminal: bool,
+    /// How long to wait before trying again (a registry's `Retry-After`, a dependency).
+    pub retry_after: Option<Duration>,
+}
+
+impl Failure {
+    pub fn new(reason: &'static str, message: impl Into<String>, terminal: bool) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            terminal,
+            retry_after: None,
+        }
+    }
+
+    pub fn retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
+    }
+}
+
+/// The conditions of an image object's status.
+pub trait HasConditions {
+    fn conditions(&self) -> Option<&Vec<Condition>>;
+
+    /// The Ready condition, if any.
+    fn ready(&self) -> Option<&Condition> {
+        tether_api::meta::conditions::find(self.conditions()?, tether_api::meta::conditions::READY)
+    }
+}
+
+impl HasConditions for ImageRepository {
+    fn conditions(&self) -> Option<&Vec<Condition>> {
+        self.status.as_ref()?.conditions.as_ref()
+    }
+}
+
+impl HasConditions for ImagePolicy {
+    fn conditions(&self) -> Option<&Vec<Condition>> {
+        self.status.as_ref()?.conditions.as_ref()
+    }
+}
+
+impl HasConditions for ImageUpdateAutomation {
+    fn conditions(&self) -> Option<&Vec<Condition>> {
+        self.status.as_ref()?.conditions.as_ref()
+    }
+}
+
+/// Publishes `failure` as a warning event unless the object's Ready condition already says
+/// it (a failure repeated on every retry is reported once).
+pub async fn warn_once<K>(
+    ctx: &ImageContext,
+    origin: crate::events::Origin,
+    object: &K,
+    failure: &Failure,
+) where
+    K: HasConditions + kube::Resource<DynamicType = ()>,
+{
+    if object
+        .ready()
+        .is_some_and(|ready| ready.message == failure.message)
+    {
+        return;
+    }
+    ctx.events
+        .publish(
+            origin,
+            object,
+            true,
+            failure.reason,
+            failure.message.clone(),
+        )
+        .await;
+}
+
+/// How to reach the registry of `repo`: `insecure`, the timeout, the credentials of the
+/// `secretRef` docker config for its image and the TLS material of `certSecretRef`. Errors
+/// are the message only; callers put them in their own words.
+pub async fn scan_options(
+    client: &kube::Client,
+    repo: &ImageRepository,
+    image: &ImageName,
+) -> Result<ScanOptions, String> {
+    use kube::ResourceExt;
+    let namespace = repo.namespace().unwrap_or_default();
+    let mut options = ScanOptions {
+        insecure: repo.spec.insecure == Some(true),
+        timeout: repo
+            .spec
+            .effective_timeout()
+            .unwrap_or(Duration::from_secs(60)),
+        credentials: Credentials::Anonymous,
+        ..ScanOptions::default()
+    };
+    if let Some(secret) = &repo.spec.secret_ref {
+        let data = secret_data(client, &namespace, &secret.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let config =
+            DockerConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+                .map_err(|e| format!("secret '{namespace}/{}': {e}", secret.name))?;
+        options.credentials = config.credentials_for(image);
+    }
+    if let Some(secret) = &repo.spec.cert_secret_ref {
+        let data = secret_data(client, &namespace, &secret.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        options.tls =
+            TlsConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    }
+    Ok(options)
 }
 
 /// `Kind/namespace/name`, the key of an object in the schedule.

@@ -4,18 +4,17 @@
 //! `latestRef` (and `observedPreviousRef` when it changes). A policy is re-evaluated whenever
 //! its repository's status changes, so a new tag is elected as soon as it is scanned.
 
-use super::repository::{HasConditions, cache_key, ready_message_is};
-use super::{ImageContext, secret_data};
+use super::repository::cache_key;
+use super::{Failure, ImageContext, scan_options, warn_once};
 use crate::events::Origin;
 use crate::status::{ConditionSet, requested_at, write_status_if_changed};
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tether_api::image::conditions::reasons;
 use tether_api::image::v1::{
     ImagePolicy, ImagePolicyChoice, ImagePolicyStatus, ImageRef, ImageRepository, ReflectionPolicy,
@@ -23,7 +22,7 @@ use tether_api::image::v1::{
 };
 use tether_api::meta::conditions::reasons as meta_reasons;
 use tether_imagepolicy::{FilterTagsSpec, OrderSpec, Policy, PolicySpec, SemverSpec};
-use tether_registry::{Credentials, DockerConfig, ImageName, ScanOptions, TlsConfig};
+use tether_registry::ImageName;
 
 /// Why an ImagePolicy reconcile could not write its status.
 #[derive(Debug, thiserror::Error)]
@@ -31,19 +30,6 @@ use tether_registry::{Credentials, DockerConfig, ImageName, ScanOptions, TlsConf
 pub struct ImagePolicyError {
     name: String,
     source: kube::Error,
-}
-
-struct Failure {
-    reason: &'static str,
-    message: String,
-    terminal: bool,
-    retry_after: Option<Duration>,
-}
-
-impl HasConditions for ImagePolicy {
-    fn conditions(&self) -> Option<&Vec<Condition>> {
-        self.status.as_ref()?.conditions.as_ref()
-    }
 }
 
 pub async fn reconcile(
@@ -320,32 +306,9 @@ async fn digest_of(
         retry_after: None,
     };
     let image = ImageName::parse(&repo.spec.image).map_err(|e| failure(e.to_string()))?;
-    let namespace = repo.namespace().unwrap_or_default();
-    let mut options = ScanOptions {
-        insecure: repo.spec.insecure == Some(true),
-        timeout: repo
-            .spec
-            .effective_timeout()
-            .unwrap_or(Duration::from_secs(60)),
-        credentials: Credentials::Anonymous,
-        ..ScanOptions::default()
-    };
-    if let Some(secret) = &repo.spec.secret_ref {
-        let data = secret_data(&ctx.client, &namespace, &secret.name)
-            .await
-            .map_err(|e| failure(e.to_string()))?;
-        let config =
-            DockerConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
-                .map_err(|e| failure(e.to_string()))?;
-        options.credentials = config.credentials_for(&image);
-    }
-    if let Some(secret) = &repo.spec.cert_secret_ref {
-        let data = secret_data(&ctx.client, &namespace, &secret.name)
-            .await
-            .map_err(|e| failure(e.to_string()))?;
-        options.tls =
-            TlsConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
-    }
+    let options = scan_options(&ctx.client, repo, &image)
+        .await
+        .map_err(failure)?;
     ctx.registry
         .manifest_digest(&image, &latest.tag, &options)
         .await
@@ -427,17 +390,7 @@ async fn record(
             "success"
         }
         Err(failure) => {
-            if !ready_message_is(policy, &failure.message) {
-                ctx.events
-                    .publish(
-                        Origin::ImageReflector,
-                        policy,
-                        true,
-                        failure.reason,
-                        failure.message.clone(),
-                    )
-                    .await;
-            }
+            warn_once(ctx, Origin::ImageReflector, policy, failure).await;
             "error"
         }
     };

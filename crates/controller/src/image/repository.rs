@@ -4,7 +4,7 @@
 //! `certSecretRef`, filters them with the exclusion list, stores them in the tag cache, and
 //! reports `lastScanResult`. Registry failures back off (the registry's `Retry-After` first).
 
-use super::{ImageContext, object_key, secret_data};
+use super::{Failure, ImageContext, object_key, scan_options, warn_once};
 use crate::events::Origin;
 use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
 use crate::triggers::{fingerprint, with_jitter};
@@ -16,10 +16,7 @@ use std::time::{Duration, Instant};
 use tether_api::image::conditions::reasons;
 use tether_api::image::v1::{ImageRepository, ImageRepositoryStatus, ScanResult};
 use tether_api::meta::conditions::reasons as meta_reasons;
-use tether_registry::{
-    CachedScan, Credentials, DockerConfig, ExclusionList, ImageName, ScanError, ScanOptions,
-    TlsConfig,
-};
+use tether_registry::{CachedScan, ExclusionList, ImageName, ScanError, ScanOptions};
 
 /// Why an ImageRepository reconcile could not write its status.
 #[derive(Debug, thiserror::Error)]
@@ -27,16 +24,6 @@ use tether_registry::{
 pub struct ImageRepositoryError {
     name: String,
     source: kube::Error,
-}
-
-/// A failed reconcile, in Flux's condition vocabulary.
-struct Failure {
-    reason: &'static str,
-    message: String,
-    /// Configuration errors: Stalled, no retry until the spec changes.
-    terminal: bool,
-    /// How long to wait before trying again (the registry's `Retry-After`, or a backoff).
-    retry_after: Option<Duration>,
 }
 
 /// What a successful reconcile found.
@@ -151,7 +138,7 @@ async fn scan_if_due(repo: &ImageRepository, ctx: &ImageContext) -> Result<Scann
             next: wait,
         });
     }
-    let options = scan_options(repo, ctx, &namespace, &image).await?;
+    let options = options_for(repo, ctx, &image).await?;
     let tags = ctx
         .registry
         .list_tags(&image, &options)
@@ -222,53 +209,27 @@ fn time_to_next_scan(
     (wait >= Duration::from_secs(1)).then_some(wait)
 }
 
-async fn scan_options(
+async fn options_for(
     repo: &ImageRepository,
     ctx: &ImageContext,
-    namespace: &str,
     image: &ImageName,
 ) -> Result<ScanOptions, Failure> {
-    let auth_failure = |message: String| Failure {
-        reason: reasons::AUTHENTICATION_FAILED,
-        message: format!("failed to configure authentication options: {message}"),
-        terminal: false,
-        retry_after: None,
-    };
     if repo.spec.service_account_name.is_some() {
-        return Err(Failure {
-            reason: meta_reasons::RECONCILIATION_FAILED,
-            message: "spec.serviceAccountName is not supported yet: use spec.secretRef".into(),
-            terminal: true,
-            retry_after: None,
-        });
+        return Err(Failure::new(
+            meta_reasons::RECONCILIATION_FAILED,
+            "spec.serviceAccountName is not supported yet: use spec.secretRef",
+            true,
+        ));
     }
-    let mut options = ScanOptions {
-        insecure: repo.spec.insecure == Some(true),
-        timeout: repo
-            .spec
-            .effective_timeout()
-            .unwrap_or(Duration::from_secs(60)),
-        ..ScanOptions::default()
-    };
-    if let Some(secret) = &repo.spec.secret_ref {
-        let data = secret_data(&ctx.client, namespace, &secret.name)
-            .await
-            .map_err(|e| auth_failure(e.to_string()))?;
-        let config =
-            DockerConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
-                .map_err(|e| auth_failure(format!("secret '{namespace}/{}': {e}", secret.name)))?;
-        options.credentials = config.credentials_for(image);
-    } else {
-        options.credentials = Credentials::Anonymous;
-    }
-    if let Some(secret) = &repo.spec.cert_secret_ref {
-        let data = secret_data(&ctx.client, namespace, &secret.name)
-            .await
-            .map_err(|e| auth_failure(e.to_string()))?;
-        options.tls =
-            TlsConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
-    }
-    Ok(options)
+    scan_options(&ctx.client, repo, image)
+        .await
+        .map_err(|message| {
+            Failure::new(
+                reasons::AUTHENTICATION_FAILED,
+                format!("failed to configure authentication options: {message}"),
+                false,
+            )
+        })
 }
 
 fn scan_failure(error: ScanError) -> Failure {
@@ -364,17 +325,7 @@ async fn record(
             "success"
         }
         Err(failure) => {
-            if !ready_message_is(repo, &failure.message) {
-                ctx.events
-                    .publish(
-                        Origin::ImageReflector,
-                        repo,
-                        true,
-                        failure.reason,
-                        failure.message.clone(),
-                    )
-                    .await;
-            }
+            warn_once(ctx, Origin::ImageReflector, repo, failure).await;
             "error"
         }
     };
@@ -385,28 +336,6 @@ async fn record(
         result,
         started.elapsed(),
     );
-}
-
-/// Whether `object`'s Ready condition already says `message` (no repeated warning events).
-pub fn ready_message_is(object: &impl HasConditions, message: &str) -> bool {
-    object.conditions().is_some_and(|c| {
-        tether_api::meta::conditions::find(c, tether_api::meta::conditions::READY)
-            .is_some_and(|ready| ready.message == message)
-    })
-}
-
-/// The conditions of an image object's status.
-pub trait HasConditions {
-    fn conditions(&self)
-    -> Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>;
-}
-
-impl HasConditions for ImageRepository {
-    fn conditions(
-        &self,
-    ) -> Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>> {
-        self.status.as_ref()?.conditions.as_ref()
-    }
 }
 
 #[cfg(test)]
