@@ -441,3 +441,77 @@ fn git_show_format(bare: &std::path::Path, commit: &str, format: &str) -> anyhow
     anyhow::ensure!(output.status.success(), "git show failed");
     Ok(String::from_utf8(output.stdout)?)
 }
+
+fn config_map(name: &str, value: &str, annotations: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}data:\n  value: {value}\n"
+    )
+}
+
+#[tokio::test]
+async fn flux_v1_ignore_keeps_objects_out_of_sync_and_prune() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let s = GitSourceFixture::start("ignore", "1s").await?;
+    let ns = s.ns.name.clone();
+    let ignore = "  annotations:\n    fluxcd.io/ignore: \"true\"\n";
+    s.repo.commit(
+        "master",
+        &[
+            ("cm/kept.yaml", &config_map("kept", "one", "")),
+            ("cm/ignored.yaml", &config_map("ignored", "one", ignore)),
+        ],
+        "config maps",
+    )?;
+    let ks_api = api(
+        &s.client,
+        &ns,
+        "kustomize.toolkit.fluxcd.io",
+        "v1",
+        "Kustomization",
+    );
+    create(
+        &ks_api,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "cm", "namespace": ns},
+            "spec": {"interval": "1s", "path": "./cm", "prune": true, "targetNamespace": ns,
+                     "sourceRef": {"kind": "GitRepository", "name": "app"}}
+        }),
+    )
+    .await?;
+    let _controller = ControllerProcess::start(&ns, &[])?;
+    let head = s.repo.rev_parse("master")?;
+    wait_ready_where(&ks_api, "cm", |s, _, m| s == "True" && m.contains(&head)).await?;
+    let maps: Api<ConfigMap> = Api::namespaced(s.client.clone(), &ns);
+    assert!(maps.get_opt("kept").await?.is_some());
+    assert!(
+        maps.get_opt("ignored").await?.is_none(),
+        "an object ignored in Git is not applied"
+    );
+
+    // Ignored live: a hand edit survives a new revision, and removal from Git does not prune it.
+    let hand = json!({"metadata": {"annotations": {"fluxcd.io/ignore": "true"}}, "data": {"value": "by-hand"}});
+    maps.patch("kept", &PatchParams::default(), &Patch::Merge(&hand))
+        .await?;
+    let second = s.repo.commit(
+        "master",
+        &[("cm/kept.yaml", &config_map("kept", "two", ""))],
+        "two",
+    )?;
+    wait_ready_where(&ks_api, "cm", |s, _, m| s == "True" && m.contains(&second)).await?;
+    let live = maps.get("kept").await?;
+    assert_eq!(
+        live.data
+            .unwrap_or_default()
+            .get("value")
+            .map(String::as_str),
+        Some("by-hand")
+    );
+    let third = s.repo.remove("master", &["cm/kept.yaml"], "remove kept")?;
+    wait_ready_where(&ks_api, "cm", |s, _, m| s == "True" && m.contains(&third)).await?;
+    assert!(
+        maps.get_opt("kept").await?.is_some(),
+        "a live object annotated fluxcd.io/ignore is not pruned"
+    );
+    Ok(())
+}

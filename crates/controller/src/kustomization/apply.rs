@@ -15,6 +15,21 @@ use tether_core::object::ObjectRef;
 use tether_ssa::{ApplyOptions, DeleteOptions, ResourceManager, WaitOptions, owner_labels};
 use tokio_util::sync::CancellationToken;
 
+/// Flux v1's ignore annotations (`fluxcd.io/ignore: "true"` and fluxd's older prefix): an object
+/// carrying one, in Git or live, is neither applied nor pruned, as fluxd left it alone. It stays
+/// in the inventory, so removing the annotation hands it back to the Kustomization.
+const FLUX_V1_IGNORE: [(&str, &str); 2] = [
+    ("fluxcd.io/ignore", "true"),
+    ("flux.weave.works/ignore", "true"),
+];
+
+fn with_flux_v1_ignore(mut selector: tether_ssa::Selector) -> tether_ssa::Selector {
+    for (key, value) in FLUX_V1_IGNORE {
+        selector.0.insert(key.to_owned(), value.to_owned());
+    }
+    selector
+}
+
 /// The apply manager for one Kustomization: its owner labels stamped on every object.
 pub fn manager_for(ks: &Kustomization, ctx: &Context) -> ResourceManager {
     let labels = owner_labels(&ks.name_any(), &ks.namespace().unwrap_or_default());
@@ -29,13 +44,15 @@ pub async fn apply(
     objects: Vec<Value>,
     applied_before: &Inventory,
 ) -> Result<ChangeSet, Failure> {
+    let defaults = ApplyOptions::default();
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
+        exclusion_selector: with_flux_v1_ignore(defaults.exclusion_selector.clone()),
         previously_applied: applied_before
             .ids()
             .ok()
             .map(|ids| ids.into_iter().collect()),
-        ..ApplyOptions::default()
+        ..defaults
     };
     manager
         .apply_all_staged(objects, &options)
@@ -72,9 +89,11 @@ pub async fn prune_stale(
     if stale.is_empty() {
         return Ok((new, ChangeSet::new()));
     }
+    let defaults = DeleteOptions::default();
     let options = DeleteOptions {
         inclusions: owner_labels(&ks.name_any(), &ks.namespace().unwrap_or_default()),
-        ..DeleteOptions::default()
+        exclusions: with_flux_v1_ignore(defaults.exclusions.clone()),
+        ..defaults
     };
     let outcome = manager.delete_all(&stale, &options).await;
     let Some(message) = outcome.error_message() else {
