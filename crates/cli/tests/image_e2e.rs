@@ -319,6 +319,24 @@ async fn registry_errors_are_reported_and_credentials_fix_them() -> anyhow::Resu
         "{message}"
     );
 
+    // A repository the registry does not have is a read failure saying so.
+    create(
+        &repos,
+        json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+            "metadata": {"name": "missing", "namespace": ns},
+            "spec": {"image": registry.image("missing"), "interval": "1m", "secretRef": {"name": "registry-auth"}}
+        }),
+    )
+    .await?;
+    let missing = wait_ready_where(&repos, "missing", |s, _, _| s == "False").await?;
+    let (_, reason, message) = condition(&missing, "Ready").unwrap_or_default();
+    assert_eq!(reason, "ReadOperationFailed", "{message}");
+    assert!(
+        message.contains("not found") || message.contains("NAME_UNKNOWN"),
+        "{message}"
+    );
+
     // An unreachable registry is a read failure naming the image, retried later.
     create(
         &repos,
@@ -352,6 +370,7 @@ async fn flux_v1_annotations_release_new_tags_but_not_locked_workloads() -> anyh
     // glob: patterns order by image creation time, as fluxd did.
     for (tag, created) in [
         ("1.0.0", "2026-01-01T00:00:00Z"),
+        ("1.0.3", "2026-01-15T00:00:00Z"),
         ("1.1.0", "2026-02-01T00:00:00Z"),
         ("2.0.0", "2026-03-01T00:00:00Z"),
     ] {
@@ -365,11 +384,14 @@ async fn flux_v1_annotations_release_new_tags_but_not_locked_workloads() -> anyh
         &format!("{image}:1.0.0"),
         "    fluxcd.io/locked: \"true\"\n    fluxcd.io/locked_msg: hold\n",
     );
+    let semver =
+        v1_deployment("semver", &format!("{image}:1.0.0"), "").replace("glob:1.*", "semver:~1.0");
     s.repo.commit(
         "master",
         &[
             ("v1/automated.yaml", &automated),
             ("v1/locked.yaml", &locked),
+            ("v1/semver.yaml", &semver),
         ],
         "v1 workloads",
     )?;
@@ -410,11 +432,21 @@ async fn flux_v1_annotations_release_new_tags_but_not_locked_workloads() -> anyh
             .and_then(|pod| pod.containers[0].image.clone())
             .unwrap_or_default()
     };
+    // semver:~1.0 takes 1.0.3, the highest 1.0.x. One automation commit holds both.
     let want = format!("{image}:1.1.0");
     wait_for(&deployments, "automated", WAIT, |d| image_of(d) == want).await?;
+    let want_semver = format!("{image}:1.0.3");
+    wait_for(&deployments, "semver", WAIT, |d| image_of(d) == want_semver).await?;
     let head = s.repo.rev_parse("master")?;
     let message = git_log_message(&s.repo.bare_path(), &head)?;
-    assert_eq!(message.trim(), format!("Auto-release {want}"));
+    assert!(
+        message.starts_with("Auto-release multiple (2) images"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&want) && message.contains(&want_semver),
+        "{message}"
+    );
     let author = git_show_format(&s.repo.bare_path(), &head, "%an <%ae>")?;
     assert_eq!(author.trim(), "Flux v1 <v1@example.com>");
     assert_eq!(
