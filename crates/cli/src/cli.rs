@@ -172,6 +172,50 @@ pub enum GetKind {
         /// Only the Kustomization with this name.
         name: Option<String>,
     },
+    /// Image automation object statuses.
+    #[command(subcommand, visible_alias = "image")]
+    Images(GetImageKind),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GetImageKind {
+    /// ImageRepository statuses.
+    Repository {
+        /// Only the ImageRepository with this name.
+        name: Option<String>,
+    },
+    /// ImagePolicy statuses.
+    Policy {
+        /// Only the ImagePolicy with this name.
+        name: Option<String>,
+    },
+    /// ImageUpdateAutomation statuses.
+    Update {
+        /// Only the ImageUpdateAutomation with this name.
+        name: Option<String>,
+    },
+    /// The statuses of every image automation object.
+    All,
+}
+
+/// An image automation object named on the command line.
+#[derive(Subcommand, Debug)]
+pub enum ImageTarget {
+    /// An ImageRepository.
+    Repository {
+        /// Name of the ImageRepository.
+        name: String,
+    },
+    /// An ImagePolicy.
+    Policy {
+        /// Name of the ImagePolicy.
+        name: String,
+    },
+    /// An ImageUpdateAutomation.
+    Update {
+        /// Name of the ImageUpdateAutomation.
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -215,6 +259,9 @@ pub enum ReconcileKind {
         #[arg(long)]
         with_source: bool,
     },
+    /// Reconcile an image automation object.
+    #[command(subcommand)]
+    Image(ImageTarget),
 }
 
 #[derive(Args, Debug)]
@@ -236,6 +283,9 @@ pub enum SuspendKind {
         /// Name of the Kustomization.
         name: String,
     },
+    /// An image automation object.
+    #[command(subcommand)]
+    Image(ImageTarget),
 }
 
 #[derive(Args, Debug)]

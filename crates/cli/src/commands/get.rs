@@ -1,17 +1,18 @@
-//! `tether get sources git` and `tether get kustomizations`: the status tables of `flux get`
-//! (NAME, REVISION, SUSPENDED, READY, MESSAGE; NAMESPACE first with `-A`), with its
-//! `--status-selector` and its messages when nothing matches.
+//! `tether get sources git`, `tether get kustomizations` and `tether get images
+//! repository|policy|update|all`: the status tables of `flux get` (NAME and each kind's columns;
+//! NAMESPACE first with `-A`; `kind/name` names in `images all`), with its `--status-selector`
+//! and its messages when nothing matches.
 
 use super::cluster;
-use super::output::{render_table, truncate_hex};
+use super::output::{failure, render_table};
 use super::toolkit::FluxObject;
-use crate::cli::{GetArgs, GetKind, GetSourceKind};
+use crate::cli::{GetArgs, GetImageKind, GetKind, GetSourceKind};
 use anyhow::{Context, bail};
+use k8s_openapi::jiff::tz::TimeZone;
 use kube::api::{Api, ListParams};
+use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::GitRepository;
-
-const COLUMNS: [&str; 5] = ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"];
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -22,88 +23,152 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
             GetKind::Kustomizations { name } => {
                 table::<Kustomization>(&args, name.as_deref()).await?
             }
+            GetKind::Images(GetImageKind::Repository { name }) => {
+                table::<ImageRepository>(&args, name.as_deref()).await?
+            }
+            GetKind::Images(GetImageKind::Policy { name }) => {
+                table::<ImagePolicy>(&args, name.as_deref()).await?
+            }
+            GetKind::Images(GetImageKind::Update { name }) => {
+                table::<ImageUpdateAutomation>(&args, name.as_deref()).await?
+            }
+            GetKind::Images(GetImageKind::All) => return print_all_images(&args).await,
         };
         print!("{table}");
         Ok(())
     })
 }
 
-async fn table<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Result<String> {
-    let selector = args
-        .status_selector
-        .as_deref()
-        .map(StatusSelector::parse)
-        .transpose()?;
-    let objects = list::<K>(args, name).await?;
-    let rows: Vec<Vec<String>> = objects
-        .iter()
-        .filter(|o| selector.as_ref().is_none_or(|s| s.matches(*o)))
-        .map(|o| summary_row(o, args.all_namespaces))
-        .collect();
-    let header = headers(args.all_namespaces);
-    Ok(render_table(
-        (!args.no_header).then_some(header.as_slice()),
-        &rows,
-    ))
+/// `flux get images all`: one table per kind, each followed by a blank line; kinds without
+/// objects print nothing, and a kind that cannot be listed is reported and skipped.
+async fn print_all_images(args: &GetArgs) -> anyhow::Result<()> {
+    let tables = [
+        table_of_all::<ImageRepository>(args).await,
+        table_of_all::<ImagePolicy>(args).await,
+        table_of_all::<ImageUpdateAutomation>(args).await,
+    ];
+    for table in tables {
+        match table {
+            Ok(Some(table)) => println!("{table}"),
+            Ok(None) => {}
+            Err(error) => failure(&format!("{error:#}")),
+        }
+    }
+    Ok(())
 }
 
-/// The objects in scope, or Flux's error when there are none.
+/// The table of one kind, or Flux's error when no object is in scope.
+async fn table<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Result<String> {
+    let selector = parse_selector(args)?;
+    let objects = list::<K>(args, name).await?;
+    if objects.is_empty() {
+        let kind = K::kind(&());
+        let scope = namespace_scope(args);
+        match name {
+            Some(name) => bail!("{kind} object '{name}' not found in {scope} namespace"),
+            None => bail!("no {kind} objects found in {scope} namespace"),
+        }
+    }
+    let rows = rows(&objects, selector.as_ref(), args.all_namespaces, false);
+    Ok(render(args, K::SUMMARY_HEADERS, &rows))
+}
+
+/// The table of one kind within `get images all`: `None` when there is nothing to show, the
+/// kind not being served included.
+async fn table_of_all<K: FluxObject>(args: &GetArgs) -> anyhow::Result<Option<String>> {
+    let selector = parse_selector(args)?;
+    let objects = match list::<K>(args, None).await {
+        Err(error) if is_not_served(&error) => return Ok(None),
+        listed => listed?,
+    };
+    let rows = rows(&objects, selector.as_ref(), args.all_namespaces, true);
+    Ok((!rows.is_empty()).then(|| render(args, K::SUMMARY_HEADERS, &rows)))
+}
+
+fn parse_selector(args: &GetArgs) -> anyhow::Result<Option<StatusSelector>> {
+    let selector = args.status_selector.as_deref();
+    selector.map(StatusSelector::parse).transpose()
+}
+
+fn rows<K: FluxObject>(
+    objects: &[K],
+    selector: Option<&StatusSelector>,
+    include_namespace: bool,
+    include_kind: bool,
+) -> Vec<Vec<String>> {
+    let zone = TimeZone::system();
+    objects
+        .iter()
+        .filter(|o| selector.is_none_or(|s| s.matches(*o)))
+        .map(|o| summary_row(o, include_namespace, include_kind, &zone))
+        .collect()
+}
+
+fn render(args: &GetArgs, summary_headers: &[&'static str], rows: &[Vec<String>]) -> String {
+    let header = headers(args.all_namespaces, summary_headers);
+    render_table((!args.no_header).then_some(header.as_slice()), rows)
+}
+
+/// The objects in scope (all namespaces with `-A`), only `name` when given.
 async fn list<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Result<Vec<K>> {
     let client = cluster::client(&args.cluster).await?;
-    let namespace = &args.cluster.namespace;
     let api: Api<K> = if args.all_namespaces {
         Api::all(client)
     } else {
-        Api::namespaced(client, namespace)
+        Api::namespaced(client, &args.cluster.namespace)
     };
     let mut params = ListParams::default();
     if let Some(name) = name {
         params = params.fields(&format!("metadata.name={name}"));
     }
     let kind = K::kind(&());
-    let objects = api
-        .list(&params)
-        .await
+    let listed = api.list(&params).await;
+    Ok(listed
         .with_context(|| format!("cannot list {kind} objects"))?
-        .items;
-    if objects.is_empty() {
-        let scope = if args.all_namespaces {
-            "any".to_owned()
-        } else {
-            format!("{namespace:?}")
-        };
-        match name {
-            Some(name) => bail!("{kind} object '{name}' not found in {scope} namespace"),
-            None => bail!("no {kind} objects found in {scope} namespace"),
-        }
+        .items)
+}
+
+/// Whether listing failed because the API server does not serve the kind (no CRD).
+fn is_not_served(error: &anyhow::Error) -> bool {
+    let api_error = error.downcast_ref::<kube::Error>();
+    matches!(api_error, Some(kube::Error::Api(status)) if status.code == 404)
+}
+
+/// `"namespace"` in Flux's messages, or `any` with `-A`.
+fn namespace_scope(args: &GetArgs) -> String {
+    if args.all_namespaces {
+        "any".to_owned()
+    } else {
+        format!("{:?}", args.cluster.namespace)
     }
-    Ok(objects)
 }
 
-fn headers(include_namespace: bool) -> Vec<&'static str> {
+fn headers(include_namespace: bool, summary_headers: &[&'static str]) -> Vec<&'static str> {
     let namespace = include_namespace.then_some("NAMESPACE");
-    namespace.into_iter().chain(COLUMNS).collect()
+    let name = std::iter::once("NAME");
+    let summary = summary_headers.iter().copied();
+    namespace.into_iter().chain(name).chain(summary).collect()
 }
 
-/// One table row: `[NAMESPACE,] NAME, REVISION, SUSPENDED, READY, MESSAGE`.
-fn summary_row<K: FluxObject>(object: &K, include_namespace: bool) -> Vec<String> {
+/// One table row: `[NAMESPACE,] NAME` (`kind/NAME` with `include_kind`), then the kind's cells.
+fn summary_row<K: FluxObject>(
+    object: &K,
+    include_namespace: bool,
+    include_kind: bool,
+    zone: &TimeZone,
+) -> Vec<String> {
     let meta = object.meta();
-    let mut row = Vec::with_capacity(6);
+    let mut row = Vec::with_capacity(2 + K::SUMMARY_HEADERS.len());
     if include_namespace {
         row.push(meta.namespace.clone().unwrap_or_default());
     }
-    let (ready, message) = match object.condition("Ready") {
-        Some(c) => (c.status.clone(), c.message.clone()),
-        None => ("False".to_owned(), "waiting to be reconciled".to_owned()),
-    };
-    let suspended = if object.suspended() { "True" } else { "False" };
-    row.extend([
-        meta.name.clone().unwrap_or_default(),
-        truncate_hex(object.revision().unwrap_or_default()),
-        suspended.to_owned(),
-        ready,
-        truncate_hex(&message),
-    ]);
+    let name = meta.name.clone().unwrap_or_default();
+    row.push(if include_kind {
+        format!("{}/{name}", K::kind(&()).to_lowercase())
+    } else {
+        name
+    });
+    row.extend(object.summary(zone));
     row
 }
 
@@ -148,11 +213,12 @@ impl StatusSelector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const SHA: &str = "67e2c98a60dc92283531412a9e604dd4bae005a9";
 
     fn kustomization(name: &str, status: serde_json::Value) -> Kustomization {
-        let object = serde_json::json!({
+        let object = json!({
             "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
             "metadata": {"name": name, "namespace": "flux-system"},
             "spec": {"interval": "10m", "prune": true,
@@ -162,10 +228,24 @@ mod tests {
         serde_json::from_value(object).expect("a valid Kustomization")
     }
 
+    fn ready_condition(status: &str, message: &str) -> serde_json::Value {
+        json!([{"type": "Ready", "status": status, "reason": "R", "message": message,
+                "lastTransitionTime": "2024-01-01T00:00:00Z"}])
+    }
+
     fn ready(status: &str, message: &str) -> serde_json::Value {
-        serde_json::json!({"conditions": [{"type": "Ready", "status": status, "reason": "R",
-            "message": message, "lastTransitionTime": "2024-01-01T00:00:00Z"}],
-            "lastAppliedRevision": format!("6.3.5@sha1:{SHA}")})
+        json!({"conditions": ready_condition(status, message),
+               "lastAppliedRevision": format!("6.3.5@sha1:{SHA}")})
+    }
+
+    /// The table of `objects` as `flux get <kind>` prints it, times in UTC.
+    fn table_of<K: FluxObject>(objects: &[K], all_namespaces: bool, all: bool) -> String {
+        let header = headers(all_namespaces, K::SUMMARY_HEADERS);
+        let rows: Vec<_> = objects
+            .iter()
+            .map(|o| summary_row(o, all_namespaces, all, &TimeZone::UTC))
+            .collect();
+        render_table(Some(&header), &rows)
     }
 
     #[test]
@@ -174,22 +254,21 @@ mod tests {
             "tkfg",
             ready("True", &format!("Applied revision: 6.3.5@sha1:{SHA}")),
         );
-        let table = render_table(Some(&headers(false)), &[summary_row(&ks, false)]);
         // cmd/flux/testdata/kustomization/get_kustomization_from_git.golden
         let expected = concat!(
             "NAME\tREVISION           \tSUSPENDED\tREADY\tMESSAGE                               \n",
             "tkfg\t6.3.5@sha1:67e2c98a\tFalse    \tTrue \tApplied revision: 6.3.5@sha1:67e2c98a\t\n",
         );
-        assert_eq!(table, expected);
+        assert_eq!(table_of(&[ks], false, false), expected);
     }
 
     #[test]
     fn all_namespaces_puts_the_namespace_first_and_unreconciled_objects_wait() {
-        let mut ks = kustomization("app", serde_json::json!({}));
+        let mut ks = kustomization("app", json!({}));
         ks.spec.suspend = Some(true);
-        assert_eq!(headers(true)[0], "NAMESPACE");
+        assert_eq!(headers(true, REVISION)[..2], ["NAMESPACE", "NAME"]);
         assert_eq!(
-            summary_row(&ks, true),
+            summary_row(&ks, true, false, &TimeZone::UTC),
             [
                 "flux-system",
                 "app",
@@ -201,6 +280,101 @@ mod tests {
         );
     }
 
+    const REVISION: &[&str] = &["REVISION", "SUSPENDED", "READY", "MESSAGE"];
+
+    fn policy(name: &str, tag: &str, digest: Option<&str>, message: &str) -> ImagePolicy {
+        let mut latest = json!({"name": "ghcr.io/stefanprodan/podinfo", "tag": tag});
+        if let Some(digest) = digest {
+            latest["digest"] = json!(digest);
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImagePolicy",
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {"imageRepositoryRef": {"name": "podinfo"},
+                     "policy": {"semver": {"range": "5.0.x"}}},
+            "status": {"latestRef": latest, "conditions": ready_condition("True", message)},
+        }))
+        .expect("a valid ImagePolicy")
+    }
+
+    #[test]
+    fn image_policy_tables_match_flux_goldens() {
+        let regex = policy(
+            "podinfo-regex",
+            "5.0.0",
+            None,
+            "Latest image tag for ghcr.io/stefanprodan/podinfo resolved to 5.0.0",
+        );
+        // cmd/flux/testdata/image/get_image_policy_regex.golden
+        let expected = concat!(
+            "NAME         \tIMAGE                       \tTAG  \tREADY\tMESSAGE                                                             \n",
+            "podinfo-regex\tghcr.io/stefanprodan/podinfo\t5.0.0\tTrue \tLatest image tag for ghcr.io/stefanprodan/podinfo resolved to 5.0.0\t\n",
+        );
+        assert_eq!(table_of(&[regex], false, false), expected);
+
+        let digest = "sha256:8704da90172710d422af855049175c1a8295731cbe2ad3b9a1c1074feecf8c10";
+        let semver = policy(
+            "podinfo-semver",
+            "5.0.3",
+            Some(digest),
+            &format!(
+                "Latest image tag for ghcr.io/stefanprodan/podinfo resolved to 5.0.3 with digest {digest}"
+            ),
+        );
+        // cmd/flux/testdata/image/get_image_policy_semver.golden: digests are not shortened.
+        let expected = concat!(
+            "NAME          \tIMAGE                       \tTAG  \tREADY\tMESSAGE                                                                                                                                                 \n",
+            "podinfo-semver\tghcr.io/stefanprodan/podinfo\t5.0.3\tTrue \tLatest image tag for ghcr.io/stefanprodan/podinfo resolved to 5.0.3 with digest sha256:8704da90172710d422af855049175c1a8295731cbe2ad3b9a1c1074feecf8c10\t\n",
+        );
+        assert_eq!(table_of(&[semver], false, false), expected);
+    }
+
+    fn repository(suspend: bool, status: serde_json::Value) -> ImageRepository {
+        serde_json::from_value(json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+            "metadata": {"name": "podinfo", "namespace": "apps"},
+            "spec": {"image": "ghcr.io/stefanprodan/podinfo", "interval": "1m", "suspend": suspend},
+            "status": status,
+        }))
+        .expect("a valid ImageRepository")
+    }
+
+    #[test]
+    fn image_repository_table_shows_the_scan_time_in_rfc3339() {
+        let scanned = repository(
+            false,
+            json!({"lastScanResult": {"tagCount": 3, "scanTime": "2024-05-01T10:00:00.5Z"},
+                   "conditions": ready_condition("True", "successful scan: found 3 tags")}),
+        );
+        let expected = concat!(
+            "NAMESPACE\tNAME   \tLAST SCAN           \tSUSPENDED\tREADY\tMESSAGE                       \n",
+            "apps     \tpodinfo\t2024-05-01T10:00:00Z\tFalse    \tTrue \tsuccessful scan: found 3 tags\t\n",
+        );
+        assert_eq!(table_of(&[scanned], true, false), expected);
+        let waiting = repository(true, json!({}));
+        assert_eq!(
+            summary_row(&waiting, false, false, &TimeZone::UTC),
+            ["podinfo", "", "True", "False", "waiting to be reconciled"]
+        );
+    }
+
+    #[test]
+    fn image_update_table_shows_the_last_run_and_all_names_carry_the_kind() {
+        let automation: ImageUpdateAutomation = serde_json::from_value(json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageUpdateAutomation",
+            "metadata": {"name": "podinfo", "namespace": "flux-system"},
+            "spec": {"interval": "10m", "sourceRef": {"kind": "GitRepository", "name": "app"}},
+            "status": {"lastAutomationRunTime": "2024-05-01T10:00:00Z",
+                       "conditions": ready_condition("True", "repository up-to-date")},
+        }))
+        .expect("a valid ImageUpdateAutomation");
+        let expected = concat!(
+            "NAME                         \tLAST RUN            \tSUSPENDED\tREADY\tMESSAGE               \n",
+            "imageupdateautomation/podinfo\t2024-05-01T10:00:00Z\tFalse    \tTrue \trepository up-to-date\t\n",
+        );
+        assert_eq!(table_of(&[automation], false, true), expected);
+    }
+
     #[test]
     fn status_selector_matches_case_insensitively_and_negates() {
         let failed = kustomization("a", ready("False", "boom"));
@@ -209,7 +383,7 @@ mod tests {
         let not_true = StatusSelector::parse("Ready!=True").expect("valid");
         assert!(not_true.negated);
         assert!(not_true.matches(&failed));
-        assert!(not_true.matches(&kustomization("b", serde_json::json!({}))));
+        assert!(not_true.matches(&kustomization("b", json!({}))));
         assert!(StatusSelector::parse("ready").is_err());
     }
 }

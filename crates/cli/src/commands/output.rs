@@ -1,4 +1,4 @@
-//! Flux's terminal output: the `►` / `✔` / `◎` progress lines (on stderr, like Flux's logger),
+//! Flux's terminal output: the `►` / `✔` / `◎` / `✗` progress lines (on stderr, like Flux's logger),
 //! its tab-separated tables, and the truncation of long hex digests in revisions and messages.
 
 /// `► message`: an action is about to happen.
@@ -14,6 +14,11 @@ pub fn success(message: &str) {
 /// `◎ message`: waiting for the cluster.
 pub fn waiting(message: &str) {
     eprintln!("◎ {message}");
+}
+
+/// `✗ message`: a step failed and the command goes on.
+pub fn failure(message: &str) {
+    eprintln!("✗ {message}");
 }
 
 /// A table as `flux get` prints it: every cell padded to its column's width and followed by a

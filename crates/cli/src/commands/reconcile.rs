@@ -1,16 +1,17 @@
-//! `tether reconcile source git NAME` and `tether reconcile kustomization NAME [--with-source]`:
-//! set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
+//! `tether reconcile source git NAME`, `tether reconcile kustomization NAME [--with-source]` and
+//! `tether reconcile image repository|policy|update NAME`: set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
 //! controller has handled that request and settled, printing Flux's progress lines.
 
 use super::cluster::{self, get_named, object_label};
 use super::output::{action, success, waiting};
 use super::toolkit::FluxObject;
-use crate::cli::{ReconcileArgs, ReconcileKind, SourceTarget};
+use crate::cli::{ImageTarget, ReconcileArgs, ReconcileKind, SourceTarget};
 use anyhow::bail;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
 use tether_api::source::v1::GitRepository;
@@ -31,8 +32,33 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
             ReconcileKind::Kustomization { name, with_source } => {
                 reconcile_kustomization(&client, namespace, name, *with_source, deadline).await
             }
+            ReconcileKind::Image(target) => {
+                reconcile_image(client, namespace, target, deadline).await
+            }
         }
     })
+}
+
+async fn reconcile_image(
+    client: kube::Client,
+    namespace: &str,
+    target: &ImageTarget,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    match target {
+        ImageTarget::Repository { name } => {
+            let api = Api::<ImageRepository>::namespaced(client, namespace);
+            reconcile(&api, namespace, name, deadline).await
+        }
+        ImageTarget::Policy { name } => {
+            let api = Api::<ImagePolicy>::namespaced(client, namespace);
+            reconcile(&api, namespace, name, deadline).await
+        }
+        ImageTarget::Update { name } => {
+            let api = Api::<ImageUpdateAutomation>::namespaced(client, namespace);
+            reconcile(&api, namespace, name, deadline).await
+        }
+    }
 }
 
 async fn reconcile_kustomization(

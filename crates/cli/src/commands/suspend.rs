@@ -1,4 +1,5 @@
-//! `tether suspend` and `tether resume` (`kustomization NAME`, `source git NAME`): set or clear
+//! `tether suspend` and `tether resume` (`kustomization NAME`, `source git NAME`,
+//! `image repository|policy|update NAME`): set or clear
 //! `spec.suspend`; resume also requests a reconcile in the same write and waits for its result,
 //! printing Flux's lines.
 
@@ -6,11 +7,12 @@ use super::cluster::{self, get_named};
 use super::output::{action, success, waiting};
 use super::reconcile::{not_ready_message, request_reconcile, wait_handled};
 use super::toolkit::FluxObject;
-use crate::cli::{SourceTarget, SuspendArgs, SuspendKind};
+use crate::cli::{ImageTarget, SourceTarget, SuspendArgs, SuspendKind};
 use anyhow::bail;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Instant;
+use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::GitRepository;
 
@@ -24,6 +26,15 @@ pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Kustomization { name } => {
                 suspend::<Kustomization>(client, namespace, name).await
+            }
+            SuspendKind::Image(ImageTarget::Repository { name }) => {
+                suspend::<ImageRepository>(client, namespace, name).await
+            }
+            SuspendKind::Image(ImageTarget::Policy { name }) => {
+                suspend::<ImagePolicy>(client, namespace, name).await
+            }
+            SuspendKind::Image(ImageTarget::Update { name }) => {
+                suspend::<ImageUpdateAutomation>(client, namespace, name).await
             }
         }
     })
@@ -40,6 +51,15 @@ pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Kustomization { name } => {
                 resume::<Kustomization>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Image(ImageTarget::Repository { name }) => {
+                resume::<ImageRepository>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Image(ImageTarget::Policy { name }) => {
+                resume::<ImagePolicy>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Image(ImageTarget::Update { name }) => {
+                resume::<ImageUpdateAutomation>(client, namespace, name, deadline).await
             }
         }
     })
