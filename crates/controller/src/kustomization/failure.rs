@@ -10,6 +10,8 @@ pub struct Failure {
     pub message: String,
     /// Nothing but a change to the object (or its inputs) can fix it: Stalled.
     pub terminal: bool,
+    /// Whether a Warning event reports it (Flux only logs a missing source).
+    pub emits_event: bool,
 }
 
 impl Failure {
@@ -18,6 +20,7 @@ impl Failure {
             reason,
             message: message.into(),
             terminal: false,
+            emits_event: true,
         }
     }
 
@@ -26,6 +29,7 @@ impl Failure {
             reason,
             message: message.into(),
             terminal: true,
+            emits_event: true,
         }
     }
 
@@ -35,6 +39,15 @@ impl Failure {
 
     pub fn artifact(message: impl Into<String>) -> Self {
         Self::new(reasons::ARTIFACT_FAILED, message)
+    }
+
+    /// The source, or its artifact, is not there (yet): retried, and only logged, as Flux does;
+    /// at start-up every Kustomization may get here before its source's first fetch.
+    pub fn source_unavailable(message: impl Into<String>) -> Self {
+        Self {
+            emits_event: false,
+            ..Self::artifact(message)
+        }
     }
 
     /// A feature Flux has that tether does not implement yet: never a silently wrong result.

@@ -71,13 +71,17 @@ pub fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Fa
     }
     let key = ObjectRef::new(&source.name).within(&namespace);
     let Some(repo) = ctx.git_repositories.get(&key) else {
-        return Err(Failure::artifact(format!("Source '{shown}' not found")));
+        return Err(Failure::source_unavailable(format!(
+            "Source '{shown}' not found"
+        )));
     };
     repo.status
         .as_ref()
         .and_then(|s| s.artifact.clone())
         .ok_or_else(|| {
-            Failure::artifact(format!("Source '{shown}' is not ready, artifact not found"))
+            Failure::source_unavailable(format!(
+                "Source '{shown}' is not ready, artifact not found"
+            ))
         })
 }
 

@@ -80,8 +80,12 @@ async fn reconcile_live(ks: &Kustomization, ctx: &Context) -> Action {
     }
     let started = Instant::now();
     let attempt = run_steps(ks, ctx).await;
-    let written = outcome::write_status(ks, ctx, &attempt).await;
-    outcome::record(ks, ctx, &attempt, started.elapsed()).await;
+    // The status and the event are independent requests: sent together, they cost one round
+    // trip of the reconcile's latency instead of two.
+    let (written, ()) = futures::join!(
+        outcome::write_status(ks, ctx, &attempt),
+        outcome::record(ks, ctx, &attempt, started.elapsed())
+    );
     let next = next_run(ks, ctx, &attempt);
     if written.is_ok() {
         ctx.schedule.ran(&key, inputs, next);

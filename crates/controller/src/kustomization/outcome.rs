@@ -193,6 +193,10 @@ pub async fn record(ks: &Kustomization, ctx: &Context, attempt: &Attempt, elapse
             }
             "success"
         }
+        Err(failure) if !failure.emits_event => {
+            tracing::info!(name = %super::key_of(ks), "{}", failure.message);
+            "error"
+        }
         Err(failure) => {
             if previous_ready.is_none_or(|r| r.message != failure.message) {
                 ctx.events
