@@ -7,7 +7,9 @@
 #   - then a no-op resync (the controller restarted over the same storage: every Kustomization
 #     reconciled again at an unchanged revision): seconds and write requests.
 # Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 10;
-#        BENCH_KEEP=DIR keeps the controller logs and metrics there)
+#        BENCH_KEEP=DIR keeps the controller logs and metrics there; BENCH_API_PORT,
+#        BENCH_ETCD_PORT, BENCH_ETCD_PEER_PORT move the cluster off 16445, 23793, 23803;
+#        BENCH_BIN=DIR uses the tether and tether-git-serve binaries there instead of building)
 set -euo pipefail
 shopt -s extglob
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,8 +18,8 @@ APPS=${1:-1000}
 CONCURRENT=${CONCURRENT:-10}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target}
 # A cluster of its own, started fresh, so earlier runs' objects do not weigh on this one.
-export TETHER_CLUSTER_DIR=$HOME/.cache/tether/bench-cluster TETHER_API_PORT=16445
-export TETHER_ETCD_PORT=23793 TETHER_ETCD_PEER_PORT=23803
+export TETHER_CLUSTER_DIR=$HOME/.cache/tether/bench-cluster TETHER_API_PORT=${BENCH_API_PORT:-16445}
+export TETHER_ETCD_PORT=${BENCH_ETCD_PORT:-23793} TETHER_ETCD_PEER_PORT=${BENCH_ETCD_PEER_PORT:-23803}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -31,11 +33,22 @@ log() { echo "bench: $*" >&2; }
 
 dev/deps.sh
 dev/cluster.sh down >/dev/null 2>&1 || true
+# Another cluster on these ports would be benchmarked (and filled with 1000 apps) instead.
+for port in "$TETHER_API_PORT" "$TETHER_ETCD_PORT" "$TETHER_ETCD_PEER_PORT"; do
+  if ss -ltn "sport = :$port" | grep -q LISTEN; then
+    log "port $port is taken by another process; set BENCH_API_PORT / BENCH_ETCD_PORT / BENCH_ETCD_PEER_PORT"
+    exit 1
+  fi
+done
 KUBECONFIG=$(dev/cluster.sh up | tail -n 1)
 export KUBECONFIG
-log "building tether (release)"
-cargo build -q --release -p tether -p tether-testkit --bins
-BIN=$CARGO_TARGET_DIR/release
+if [[ -n ${BENCH_BIN:-} ]]; then
+  BIN=$BENCH_BIN # prebuilt tether and tether-git-serve, to compare two builds under the same load
+else
+  log "building tether (release)"
+  cargo build -q --release -p tether -p tether-testkit --bins
+  BIN=$CARGO_TARGET_DIR/release
+fi
 
 log "generating $APPS applications"
 git init -q --bare -b main "$WORK/git/apps.git"
