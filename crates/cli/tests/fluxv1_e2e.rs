@@ -15,13 +15,15 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
-use tether_fluxv1::{Anonymous, CommitSettings, ImageScanner, Repository, automate_once};
+use tether_fluxv1::{
+    Anonymous, CommitSettings, ImageScanner, Repository, automate_once, set_policy,
+};
 use tether_registry::RegistryClient;
 use tether_source::{CloneSpec, GitAuth, GitReference};
 use tether_testkit::cluster::{TestNamespace, client, install_crds};
 use tether_testkit::git::{GitRepoFixture, HttpGitServer};
 use tether_testkit::registry::RegistryServer;
-use tether_workloads::{Workload, workloads_in_text};
+use tether_workloads::{PolicyUpdate, ResourceId, Workload, workloads_in_text};
 
 const GIT_USER: &str = "flux";
 const GIT_PASSWORD: &str = "git-secret-pw";
@@ -303,6 +305,7 @@ async fn fluxv1_workflow_over_git_and_registry() -> anyhow::Result<()> {
     release_commits_exactly_the_image(&fleet, &app).await?;
     policy_verbs_commit_fluxd_messages(&fleet).await?;
     locked_workloads_are_not_updated(&fleet, &registry, &app).await?;
+    concurrent_commits_both_land(&fleet, &registry, &app).await?;
     identity_prints_the_deploy_key(&fleet).await?;
     sync_reconciles_source_and_kustomization(&fleet).await
 }
@@ -567,6 +570,49 @@ async fn locked_workloads_are_not_updated(
             .file("apps/api.yaml")?
             .contains(&format!("{app}:1.3  #"))
     );
+    Ok(())
+}
+
+/// An automation run and a policy change started together: whichever pushes second is
+/// rejected, redone on the new tip and pushed; history stays linear and both changes land.
+async fn concurrent_commits_both_land(
+    fleet: &Fleet,
+    registry: &RegistryServer,
+    app: &str,
+) -> anyhow::Result<()> {
+    push_tags(registry, "app", &[("1.4", 6)]).await?;
+    let before = fleet.checkout()?;
+    let base = git(&before.work(), &["rev-parse", "HEAD"])?;
+    let frozen: ResourceId = format!("{}:deployment/frozen", fleet.name()).parse()?;
+    let scanner = ImageScanner::new(RegistryClient::default(), Anonymous);
+    let settings = CommitSettings::default();
+    let repository = fleet.repository();
+    let unlock = [(frozen.clone(), PolicyUpdate::unlock())];
+    let (automated, unlocked) = tokio::join!(
+        automate_once(&repository, &scanner, &settings),
+        set_policy(&repository, &unlock, None, &settings),
+    );
+    assert!(automated?.commit.is_some());
+    assert_eq!(unlocked?.report, std::slice::from_ref(&frozen));
+    let after = fleet.checkout()?;
+    assert_eq!(after.commits()?, before.commits()? + 2);
+    assert_eq!(
+        git(&after.work(), &["rev-parse", "HEAD~2"])?,
+        base,
+        "linear history"
+    );
+    let messages = git(&after.work(), &["log", "-2", "--format=%s"])?;
+    assert!(
+        messages.contains(&format!("Auto-release {app}:1.4")),
+        "{messages}"
+    );
+    assert!(messages.contains("Updated workload policies"), "{messages}");
+    assert!(
+        after
+            .file("apps/api.yaml")?
+            .contains(&format!("{app}:1.4  #"))
+    );
+    assert!(!after.workload("frozen")?.policy.locked);
     Ok(())
 }
 

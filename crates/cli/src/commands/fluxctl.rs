@@ -240,9 +240,9 @@ pub struct IdentityArgs {
 
 pub fn run(command: FluxctlCommand) -> anyhow::Result<()> {
     match command {
-        FluxctlCommand::ListWorkloads(args) => cluster::block_on(list_workloads(args)),
-        FluxctlCommand::ListImages(args) => cluster::block_on(list_images(args)),
-        FluxctlCommand::Release(args) => cluster::block_on(release(args)),
+        FluxctlCommand::ListWorkloads(args) => bounded(args.repo.timeout, list_workloads(args)),
+        FluxctlCommand::ListImages(args) => bounded(args.repo.timeout, list_images(args)),
+        FluxctlCommand::Release(args) => bounded(args.repo.timeout, release(args)),
         FluxctlCommand::Automate(args) => run_policy(args, PolicyUpdate::automate()),
         FluxctlCommand::Deautomate(args) => run_policy(args, PolicyUpdate::deautomate()),
         FluxctlCommand::Lock(args) => {
@@ -256,8 +256,21 @@ pub fn run(command: FluxctlCommand) -> anyhow::Result<()> {
             run_policy(args.verb, update)
         }
         FluxctlCommand::Sync(args) => sync(args),
-        FluxctlCommand::Identity(args) => cluster::block_on(identity(args)),
+        FluxctlCommand::Identity(args) => bounded(args.repo.timeout, identity(args)),
     }
+}
+
+/// Runs a verb, failing when it takes longer than `--timeout`.
+fn bounded(
+    timeout: std::time::Duration,
+    verb: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    cluster::block_on(async move {
+        match tokio::time::timeout(timeout, verb).await {
+            Ok(result) => result,
+            Err(_) => bail!("timed out after {}s", timeout.as_secs()),
+        }
+    })
 }
 
 fn parse_workload(namespace: &str, text: &str) -> anyhow::Result<ResourceId> {
@@ -360,7 +373,12 @@ async fn release(args: ReleaseArgs) -> anyhow::Result<()> {
         &settings,
     )
     .await?;
-    print!("{}", output::release_table(&done.report, args.verbose));
+    // When nothing was released, say why (fluxctl needed -v for that).
+    let verbosity = match done.commit {
+        Some(_) => args.verbose,
+        None => args.verbose.max(1),
+    };
+    print!("{}", output::release_table(&done.report, verbosity));
     report_commit(&done);
     Ok(())
 }
@@ -403,7 +421,7 @@ fn policy_update(args: &PolicyArgs) -> anyhow::Result<PolicyUpdate> {
 }
 
 fn run_policy(args: PolicyVerbArgs, update: PolicyUpdate) -> anyhow::Result<()> {
-    cluster::block_on(async move {
+    bounded(args.repo.timeout, async move {
         let id = parse_workload(&args.repo.namespace, &args.workload)?;
         let client = cluster::client(&args.repo.cluster(&args.repo.namespace)).await?;
         let target = target::resolve(&client, &args.repo, Some(&id)).await?;
