@@ -95,7 +95,7 @@ impl ImageScanner {
         self
     }
 
-    /// Tags never considered (in addition to nothing: this replaces the default list).
+    /// Tags never considered, instead of Flux's default list (`*.sig`).
     pub fn with_exclusions(mut self, exclusions: ExclusionList) -> Self {
         self.exclusions = exclusions;
         self

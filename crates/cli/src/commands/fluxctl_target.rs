@@ -127,7 +127,9 @@ pub async fn owning_kustomization(
         .get_opt(id.name())
         .await
         .with_context(|| format!("cannot read workload {id}"))?
-        .with_context(|| format!("workload {id} not found in the cluster"))?;
+        .with_context(|| {
+            format!("workload {id} not found in the cluster; give --git-repository and --path")
+        })?;
     let labels = live.metadata.labels.unwrap_or_default();
     match (
         labels.get(OWNER_NAMESPACE_LABEL),
