@@ -376,6 +376,20 @@ mod tests {
     }
 
     #[test]
+    fn only_an_unserved_kind_is_skipped_by_get_all() {
+        let api_error = |code: u16| -> anyhow::Result<()> {
+            let status: kube::core::Status = serde_json::from_value(json!({
+                "status": "Failure", "code": code, "message": "m", "reason": "r"}))
+            .expect("a valid Status");
+            Err(kube::Error::Api(Box::new(status))).context("cannot list ImagePolicy objects")
+        };
+        let unserved = api_error(404).expect_err("an error");
+        assert!(is_not_served(&unserved));
+        let forbidden = api_error(403).expect_err("an error");
+        assert!(!is_not_served(&forbidden));
+    }
+
+    #[test]
     fn status_selector_matches_case_insensitively_and_negates() {
         let failed = kustomization("a", ready("False", "boom"));
         let selector = StatusSelector::parse("ready=false").expect("valid");
