@@ -21,7 +21,7 @@ use tether_api::kustomize::v1::SourceKind;
 use tether_api::source::v1::GitRepository;
 use tether_fluxv1::{CommitSettings, ImageScanner, Repository};
 use tether_registry::{DockerConfig, RegistryClient};
-use tether_source::{CloneSpec, GitAuth, GitReference};
+use tether_source::{CloneSpec, GitAuth};
 use tether_workloads::{Workload, locate_workloads};
 use tokio_util::sync::CancellationToken;
 
@@ -194,7 +194,7 @@ async fn automate(
     let target = Repository {
         clone: CloneSpec {
             url: repo.spec.url.clone(),
-            checkout: reference_of(repo),
+            checkout: crate::gitrepository::git_reference(repo.spec.reference.as_ref()),
             push_branch: None,
             auth,
             timeout: repo
@@ -336,18 +336,6 @@ async fn report_failure(ctx: &Context, repo: &GitRepository, message: String) {
             message,
         )
         .await;
-}
-
-fn reference_of(repo: &GitRepository) -> GitReference {
-    let mut reference = GitReference::default();
-    if let Some(r) = &repo.spec.reference {
-        reference.branch = r.branch.clone();
-        reference.tag = r.tag.clone();
-        reference.semver = r.semver.clone();
-        reference.name = r.name.clone();
-        reference.commit = r.commit.clone();
-    }
-    reference
 }
 
 #[cfg(test)]

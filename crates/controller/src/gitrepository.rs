@@ -265,15 +265,22 @@ async fn load_auth(
 }
 
 fn reference_of(repo: &GitRepository) -> GitReference {
-    let mut reference = GitReference::default();
-    if let Some(r) = &repo.spec.reference {
-        reference.branch = r.branch.clone();
-        reference.tag = r.tag.clone();
-        reference.semver = r.semver.clone();
-        reference.name = r.name.clone();
-        reference.commit = r.commit.clone();
+    git_reference(repo.spec.reference.as_ref())
+}
+
+/// The engine's reference for an API `ref` (the default branch when there is none).
+pub(crate) fn git_reference(
+    reference: Option<&tether_api::source::v1::GitRepositoryRef>,
+) -> GitReference {
+    let mut out = GitReference::default();
+    if let Some(r) = reference {
+        out.branch = r.branch.clone();
+        out.tag = r.tag.clone();
+        out.semver = r.semver.clone();
+        out.name = r.name.clone();
+        out.commit = r.commit.clone();
     }
-    reference
+    out
 }
 
 fn owner_of(repo: &GitRepository) -> ArtifactOwner {

@@ -492,17 +492,9 @@ fn checkout_reference(auto: &ImageUpdateAutomation, repo: &GitRepository) -> Git
         .git_spec
         .as_ref()
         .and_then(|g| g.checkout.as_ref())
-        .map(|c| c.reference.clone())
-        .or_else(|| repo.spec.reference.clone());
-    let mut reference = GitReference::default();
-    if let Some(r) = from_spec {
-        reference.branch = r.branch;
-        reference.tag = r.tag;
-        reference.semver = r.semver;
-        reference.name = r.name;
-        reference.commit = r.commit;
-    }
-    reference
+        .map(|c| &c.reference)
+        .or(repo.spec.reference.as_ref());
+    crate::gitrepository::git_reference(from_spec)
 }
 
 /// The commit message: `git.commit.messageTemplate` rendered over the update result, or
