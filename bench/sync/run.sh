@@ -6,7 +6,7 @@
 #     RSS, and the API requests it made (by verb, dry-runs apart);
 #   - then a no-op resync (the controller restarted over the same storage: every Kustomization
 #     reconciled again at an unchanged revision): seconds and write requests.
-# Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 10;
+# Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 20 as the controller's;
 #        BENCH_KEEP=DIR keeps the controller logs and metrics there; BENCH_API_PORT,
 #        BENCH_ETCD_PORT, BENCH_ETCD_PEER_PORT move the cluster off 16445, 23793, 23803;
 #        BENCH_BIN=DIR uses the tether and tether-git-serve binaries there instead of building)
@@ -15,7 +15,7 @@ shopt -s extglob
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 APPS=${1:-1000}
-CONCURRENT=${CONCURRENT:-10}
+CONCURRENT=${CONCURRENT:-20}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target}
 # A cluster of its own, started fresh, so earlier runs' objects do not weigh on this one.
 export TETHER_CLUSTER_DIR=$HOME/.cache/tether/bench-cluster TETHER_API_PORT=${BENCH_API_PORT:-16445}

@@ -40,7 +40,7 @@ impl Default for ReconcilerOptions {
         Self {
             artifact_base_url: "http://tether.flux-system.svc.cluster.local.".to_owned(),
             artifact_retention: 2,
-            concurrency: 10,
+            concurrency: 20,
             default_retry: Duration::from_secs(30),
             dependency_requeue: Duration::from_secs(30),
             watch_namespace: None,
