@@ -3,7 +3,7 @@
 
 use crate::events::Events;
 use crate::metrics::Metrics;
-use crate::triggers::{HealthWaits, Schedule};
+use crate::triggers::{HealthWaits, NewestSources, Schedule};
 use crate::workspace::Workspace;
 use kube::runtime::reflector::Store;
 use std::time::Duration;
@@ -67,4 +67,6 @@ pub struct Context {
     pub apply_resources: tether_ssa::ResourceManager,
     pub schedule: Schedule,
     pub health_waits: HealthWaits,
+    /// GitRepositories as the Kustomization trigger watch saw them (see [`NewestSources`]).
+    pub newest_sources: std::sync::Arc<NewestSources>,
 }

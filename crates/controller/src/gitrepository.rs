@@ -79,6 +79,8 @@ pub fn error_policy(
 
 fn remove_artifacts(repo: &GitRepository, ctx: &Context) -> Action {
     ctx.schedule.forget(&source_key(repo));
+    ctx.newest_sources
+        .forget(&repo.namespace().unwrap_or_default(), &repo.name_any());
     let owner = owner_of(repo);
     let dir = ctx.workspace.store().root().join(owner.dir());
     if let Err(error) = std::fs::remove_dir_all(&dir)

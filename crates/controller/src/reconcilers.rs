@@ -58,13 +58,17 @@ pub async fn run_reconcilers(
         apply_resources,
         schedule: Default::default(),
         health_waits: Default::default(),
+        newest_sources: Default::default(),
         options: options.clone(),
     });
     let config = controller::Config::default().concurrency(options.concurrency);
     let (by_source, by_dependency) = (ctx.kustomizations.clone(), ctx.kustomizations.clone());
+    let newest = ctx.newest_sources.clone();
     let kustomizations = ks_controller
         .watches(git_api, watch.clone(), move |repo| {
-            using_source(&by_source, &repo)
+            let woken = using_source(&by_source, &repo);
+            newest.remember(Arc::new(repo));
+            woken
         })
         .watches(ks_api, watch, move |dependency| {
             dependents_of(&by_dependency, &dependency)

@@ -112,6 +112,43 @@ impl HealthWaits {
 }
 
 #[cfg(test)]
+mod newest_sources_tests {
+    use super::NewestSources;
+    use std::sync::Arc;
+    use tether_api::source::v1::GitRepository;
+
+    fn repo(version: &str, url: &str) -> Arc<GitRepository> {
+        let repo: GitRepository = serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": "ns", "resourceVersion": version},
+            "spec": {"url": url, "interval": "1m"}
+        }))
+        .expect("a valid GitRepository");
+        Arc::new(repo)
+    }
+
+    #[test]
+    fn the_newer_copy_wins_whichever_stream_had_it() {
+        let sources = NewestSources::default();
+        sources.remember(repo("12", "woken"));
+        let picked = sources.newest(Some(repo("10", "stored")), "ns", "app");
+        assert_eq!(picked.map(|r| r.spec.url.clone()), Some("woken".into()));
+        let picked = sources.newest(Some(repo("13", "stored")), "ns", "app");
+        assert_eq!(picked.map(|r| r.spec.url.clone()), Some("stored".into()));
+        sources.remember(repo("11", "older"));
+        let picked = sources.newest(Some(repo("10", "stored")), "ns", "app");
+        assert_eq!(picked.map(|r| r.spec.url.clone()), Some("woken".into()));
+        assert!(
+            sources.newest(None, "ns", "app").is_none(),
+            "the store decides whether it exists"
+        );
+        sources.forget("ns", "app");
+        let picked = sources.newest(Some(repo("10", "stored")), "ns", "app");
+        assert_eq!(picked.map(|r| r.spec.url.clone()), Some("stored".into()));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -145,5 +182,80 @@ mod tests {
         waits.cancel_for_source("GitRepository/ns/repo");
         assert!(a.is_cancelled());
         assert!(!b.is_cancelled());
+    }
+}
+
+/// The newest copy of each GitRepository that any watch has delivered. A Kustomization is
+/// woken by its own watch of GitRepositories, a stream separate from the GitRepository store's:
+/// the wake-up can come before the store has the new artifact, and a reconcile that read the
+/// old one would find nothing new and sleep until its interval. The copy that woke it is kept
+/// here, and the newer of the two is used.
+#[derive(Default)]
+pub struct NewestSources {
+    by_key: Mutex<HashMap<(String, String), std::sync::Arc<tether_api::source::v1::GitRepository>>>,
+}
+
+impl NewestSources {
+    /// Keeps `repo` when it is newer than the copy already held.
+    pub fn remember(&self, repo: std::sync::Arc<tether_api::source::v1::GitRepository>) {
+        let key = (
+            repo.metadata.namespace.clone().unwrap_or_default(),
+            repo.metadata.name.clone().unwrap_or_default(),
+        );
+        if let Ok(mut held) = self.by_key.lock() {
+            let newer = held
+                .get(&key)
+                .is_none_or(|old| is_newer(old.as_ref(), repo.as_ref()));
+            if newer {
+                held.insert(key, repo);
+            }
+        }
+    }
+
+    /// The newer of `stored` (the store's copy) and the remembered copy of `namespace/name`;
+    /// `None` when the store has none.
+    pub fn newest(
+        &self,
+        stored: Option<std::sync::Arc<tether_api::source::v1::GitRepository>>,
+        namespace: &str,
+        name: &str,
+    ) -> Option<std::sync::Arc<tether_api::source::v1::GitRepository>> {
+        let remembered = self
+            .by_key
+            .lock()
+            .ok()
+            .and_then(|held| held.get(&(namespace.to_owned(), name.to_owned())).cloned());
+        match (stored, remembered) {
+            (Some(stored), Some(remembered)) if is_newer(stored.as_ref(), remembered.as_ref()) => {
+                Some(remembered)
+            }
+            // Not in the store: deleted (or not listed yet); the store decides existence.
+            (stored, _) => stored,
+        }
+    }
+
+    /// Forgets a deleted GitRepository.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        if let Ok(mut held) = self.by_key.lock() {
+            held.remove(&(namespace.to_owned(), name.to_owned()));
+        }
+    }
+}
+
+/// Whether `candidate` is a later version of the object than `current`. resourceVersions are
+/// etcd revisions (integers) on every API server tether supports; anything else is not newer.
+fn is_newer(
+    current: &tether_api::source::v1::GitRepository,
+    candidate: &tether_api::source::v1::GitRepository,
+) -> bool {
+    let version = |repo: &tether_api::source::v1::GitRepository| {
+        repo.metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    match (version(current), version(candidate)) {
+        (Some(current), Some(candidate)) => candidate > current,
+        _ => false,
     }
 }

@@ -70,7 +70,8 @@ pub fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Fa
         )));
     }
     let key = ObjectRef::new(&source.name).within(&namespace);
-    let Some(repo) = ctx.git_repositories.get(&key) else {
+    let stored = ctx.git_repositories.get(&key);
+    let Some(repo) = ctx.newest_sources.newest(stored, &namespace, &source.name) else {
         return Err(Failure::source_unavailable(format!(
             "Source '{shown}' not found"
         )));
