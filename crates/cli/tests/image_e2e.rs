@@ -301,6 +301,33 @@ async fn registry_errors_are_reported_and_credentials_fix_them() -> anyhow::Resu
         json!(["1.1.0", "1.0.0"])
     );
 
+    // A service account's imagePullSecrets serve as well (serviceAccountName, generic provider).
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(s.client.clone(), &ns);
+    accounts
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "puller"},
+                "imagePullSecrets": [{"name": "registry-auth"}]
+            }))?,
+        )
+        .await?;
+    create(
+        &repos,
+        json!({
+            "apiVersion": "image.toolkit.fluxcd.io/v1", "kind": "ImageRepository",
+            "metadata": {"name": "via-account", "namespace": ns},
+            "spec": {"image": image, "interval": "1m", "serviceAccountName": "puller"}
+        }),
+    )
+    .await?;
+    let via_account = wait_ready_where(&repos, "via-account", |s, _, _| s == "True").await?;
+    assert_eq!(
+        via_account["status"]["lastScanResult"]["tagCount"],
+        json!(2)
+    );
+
     // A policy no tag satisfies says so.
     let policies = image_api(&s.client, &ns, "ImagePolicy");
     create(

@@ -87,7 +87,7 @@ fn controller_cluster_role() -> Value {
              "verbs": ["get", "list", "watch", "patch", "update"]},
             {"apiGroups": groups, "resources": ["*/status", "*/finalizers"],
              "verbs": ["get", "patch", "update"]},
-            {"apiGroups": [""], "resources": ["secrets", "configmaps", "namespaces"],
+            {"apiGroups": [""], "resources": ["secrets", "configmaps", "namespaces", "serviceaccounts"],
              "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
              "verbs": ["create", "patch"]},

@@ -189,6 +189,12 @@ pub async fn scan_options(
                 .map_err(|e| format!("secret '{namespace}/{}': {e}", secret.name))?;
         options.credentials = config.credentials_for(image);
     }
+    if options.credentials == Credentials::Anonymous
+        && let Some(account) = &repo.spec.service_account_name
+    {
+        options.credentials =
+            service_account_credentials(client, &namespace, account, image).await?;
+    }
     if let Some(secret) = &repo.spec.cert_secret_ref {
         let data = secret_data(client, &namespace, &secret.name)
             .await
@@ -197,6 +203,38 @@ pub async fn scan_options(
             TlsConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
     }
     Ok(options)
+}
+
+/// The credentials for `image` in the `imagePullSecrets` of ServiceAccount `namespace/name`
+/// (Flux's `serviceAccountName` with the generic provider): the first secret that has any.
+async fn service_account_credentials(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    image: &ImageName,
+) -> Result<Credentials, String> {
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), namespace);
+    let account = accounts
+        .get_opt(name)
+        .await
+        .map_err(|e| format!("failed to get service account '{namespace}/{name}': {e}"))?
+        .ok_or_else(|| format!("service account '{namespace}/{name}' not found"))?;
+    for secret in account.image_pull_secrets.iter().flatten() {
+        let data = secret_data(client, namespace, &secret.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Ok(config) =
+            DockerConfig::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+        else {
+            continue;
+        };
+        let credentials = config.credentials_for(image);
+        if credentials != Credentials::Anonymous {
+            return Ok(credentials);
+        }
+    }
+    Ok(Credentials::Anonymous)
 }
 
 /// `Kind/namespace/name`, the key of an object in the schedule.

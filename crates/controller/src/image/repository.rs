@@ -14,7 +14,7 @@ use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tether_api::image::conditions::reasons;
-use tether_api::image::v1::{ImageRepository, ImageRepositoryStatus, ScanResult};
+use tether_api::image::v1::{ImageProvider, ImageRepository, ImageRepositoryStatus, ScanResult};
 use tether_api::meta::conditions::reasons as meta_reasons;
 use tether_registry::{CachedScan, ExclusionList, ImageName, ScanError, ScanOptions};
 
@@ -214,10 +214,13 @@ async fn options_for(
     ctx: &ImageContext,
     image: &ImageName,
 ) -> Result<ScanOptions, Failure> {
-    if repo.spec.service_account_name.is_some() {
+    let provider = repo.spec.provider_or_default();
+    if provider != ImageProvider::Generic {
         return Err(Failure::new(
             meta_reasons::RECONCILIATION_FAILED,
-            "spec.serviceAccountName is not supported yet: use spec.secretRef",
+            format!(
+                "spec.provider '{provider}' is not supported yet: use the generic provider with spec.secretRef or spec.serviceAccountName"
+            ),
             true,
         ));
     }
