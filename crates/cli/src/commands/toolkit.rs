@@ -87,26 +87,33 @@ fn revision_summary<K: FluxObject>(object: &K, revision: Option<&str>) -> Vec<St
     ]
 }
 
+/// The accessors every Flux kind shares: `spec.suspend` and the status fields of the same names.
+macro_rules! shared_accessors {
+    () => {
+        fn suspended(&self) -> bool {
+            self.spec.suspend.unwrap_or(false)
+        }
+
+        fn conditions(&self) -> &[Condition] {
+            let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
+            conditions.unwrap_or_default()
+        }
+
+        fn last_handled_reconcile_at(&self) -> Option<&str> {
+            self.status.as_ref()?.last_handled_reconcile_at.as_deref()
+        }
+
+        fn observed_generation(&self) -> Option<i64> {
+            self.status.as_ref()?.observed_generation
+        }
+    };
+}
+
 impl FluxObject for GitRepository {
     const HUMAN_KIND: &'static str = "source git";
     const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
 
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn conditions(&self) -> &[Condition] {
-        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
-        conditions.unwrap_or_default()
-    }
-
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.status.as_ref()?.observed_generation
-    }
+    shared_accessors!();
 
     fn summary(&self, _zone: &TimeZone) -> Vec<String> {
         revision_summary(self, artifact_revision(self))
@@ -126,22 +133,7 @@ impl FluxObject for Kustomization {
     const HUMAN_KIND: &'static str = "kustomization";
     const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
 
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn conditions(&self) -> &[Condition] {
-        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
-        conditions.unwrap_or_default()
-    }
-
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.status.as_ref()?.observed_generation
-    }
+    shared_accessors!();
 
     fn summary(&self, _zone: &TimeZone) -> Vec<String> {
         revision_summary(self, applied_revision(self))
@@ -166,22 +158,7 @@ impl FluxObject for ImageRepository {
     const SUMMARY_HEADERS: &'static [&'static str] =
         &["LAST SCAN", "SUSPENDED", "READY", "MESSAGE"];
 
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn conditions(&self) -> &[Condition] {
-        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
-        conditions.unwrap_or_default()
-    }
-
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.status.as_ref()?.observed_generation
-    }
+    shared_accessors!();
 
     fn summary(&self, zone: &TimeZone) -> Vec<String> {
         let scan = self
@@ -212,22 +189,7 @@ impl FluxObject for ImagePolicy {
     const HUMAN_KIND: &'static str = "image policy";
     const SUMMARY_HEADERS: &'static [&'static str] = &["IMAGE", "TAG", "READY", "MESSAGE"];
 
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn conditions(&self) -> &[Condition] {
-        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
-        conditions.unwrap_or_default()
-    }
-
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.status.as_ref()?.observed_generation
-    }
+    shared_accessors!();
 
     fn summary(&self, _zone: &TimeZone) -> Vec<String> {
         let latest = self.status.as_ref().and_then(|s| s.latest_ref.as_ref());
@@ -251,22 +213,7 @@ impl FluxObject for ImageUpdateAutomation {
     const HUMAN_KIND: &'static str = "image update automation";
     const SUMMARY_HEADERS: &'static [&'static str] = &["LAST RUN", "SUSPENDED", "READY", "MESSAGE"];
 
-    fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
-
-    fn conditions(&self) -> &[Condition] {
-        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
-        conditions.unwrap_or_default()
-    }
-
-    fn last_handled_reconcile_at(&self) -> Option<&str> {
-        self.status.as_ref()?.last_handled_reconcile_at.as_deref()
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.status.as_ref()?.observed_generation
-    }
+    shared_accessors!();
 
     fn summary(&self, zone: &TimeZone) -> Vec<String> {
         let last_run = self
