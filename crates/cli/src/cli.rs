@@ -88,15 +88,37 @@ pub struct ControllerArgs {
     /// Period of Flux v1 automation (workloads annotated fluxcd.io/automated); 0s disables it.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub automation_interval: std::time::Duration,
-    /// Author name of Flux v1 automation commits (fluxd's --git-user).
+    /// How Flux v1 automation commits are written.
+    #[command(flatten)]
+    pub git: GitAuthorArgs,
+}
+
+/// fluxd's commit flags, shared by the controller (automation commits) and the fluxctl verbs.
+#[derive(Args, Debug, Clone)]
+pub struct GitAuthorArgs {
+    /// Commit author name (fluxd's --git-user).
     #[arg(long, default_value = "Weave Flux")]
     pub git_user: String,
-    /// Author email of Flux v1 automation commits (fluxd's --git-email).
+    /// Commit author email (fluxd's --git-email).
     #[arg(long, default_value = "support@weave.works")]
     pub git_email: String,
-    /// Append "[ci skip]" to Flux v1 automation commit messages (fluxd's --git-ci-skip).
+    /// Append "[ci skip]" to commit messages (fluxd's --git-ci-skip).
     #[arg(long)]
     pub git_ci_skip: bool,
+}
+
+impl GitAuthorArgs {
+    /// fluxd's commit settings with this author.
+    pub fn settings(&self) -> tether_fluxv1::CommitSettings {
+        tether_fluxv1::CommitSettings {
+            author: tether_source::Author {
+                name: self.git_user.clone(),
+                email: self.git_email.clone(),
+            },
+            ci_skip: self.git_ci_skip,
+            ..tether_fluxv1::CommitSettings::default()
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -9,7 +9,6 @@
 
 use crate::context::Context;
 use crate::events::Origin;
-use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -163,27 +162,19 @@ async fn automate(
     let repo = candidate.repo.as_ref();
     let namespace = repo.namespace().unwrap_or_default();
     let auth = match &repo.spec.secret_ref {
-        Some(secret) => match secret_data(ctx, &namespace, &secret.name).await {
-            Some(data) => match GitAuth::from_secret_data(&data) {
+        Some(secret) => {
+            let auth = crate::secrets::secret_data(&ctx.client, &namespace, &secret.name)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|data| GitAuth::from_secret_data(&data).map_err(|e| e.to_string()));
+            match auth {
                 Ok(auth) => auth,
-                Err(error) => {
-                    report_failure(ctx, repo, format!("Flux v1 automation: {error}")).await;
+                Err(message) => {
+                    report_failure(ctx, repo, format!("Flux v1 automation: {message}")).await;
                     return;
                 }
-            },
-            None => {
-                report_failure(
-                    ctx,
-                    repo,
-                    format!(
-                        "Flux v1 automation: secret '{namespace}/{}' not found",
-                        secret.name
-                    ),
-                )
-                .await;
-                return;
             }
-        },
+        }
         None => GitAuth::default(),
     };
     let paths = if candidate.paths.iter().any(|p| p.as_os_str().is_empty()) {
@@ -262,7 +253,7 @@ async fn pull_secrets(ctx: &Context, workloads: &[(Workload, String)]) -> Vec<Do
             if !seen.insert((namespace.clone(), name.to_owned())) {
                 continue;
             }
-            if let Some(data) = secret_data(ctx, namespace, name).await
+            if let Ok(data) = crate::secrets::secret_data(&ctx.client, namespace, name).await
                 && let Ok(config) = DockerConfig::from_secret_data(
                     data.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
                 )
@@ -285,23 +276,6 @@ fn api_resource(kind: &str) -> Option<ApiResource> {
     Some(ApiResource::from_gvk(&GroupVersionKind::gvk(
         group, "v1", kind,
     )))
-}
-
-async fn secret_data(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-) -> Option<BTreeMap<String, Vec<u8>>> {
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let secret = secrets.get_opt(name).await.ok()??;
-    Some(
-        secret
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.0))
-            .collect(),
-    )
 }
 
 /// Asks the GitRepository to fetch now, so the pushed commit is deployed without waiting for

@@ -13,6 +13,7 @@ pub mod probes;
 pub mod reconcilers;
 pub mod requests;
 pub mod run;
+pub mod secrets;
 pub mod status;
 pub mod triggers;
 pub mod workspace;

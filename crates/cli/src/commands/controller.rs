@@ -29,14 +29,7 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 registry_burst: args.registry_burst,
                 v1_automation: V1AutomationOptions {
                     interval: args.automation_interval,
-                    commit: tether_fluxv1::CommitSettings {
-                        author: tether_source::Author {
-                            name: args.git_user,
-                            email: args.git_email,
-                        },
-                        ci_skip: args.git_ci_skip,
-                        ..tether_fluxv1::CommitSettings::default()
-                    },
+                    commit: args.git.settings(),
                 },
                 ..ReconcilerOptions::default()
             },

@@ -6,7 +6,6 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use tether_fluxv1::{CommitSettings, Committed};
-use tether_source::Author;
 use tether_workloads::release::{ImageSelector, ReleaseSpec, WorkloadSelector};
 use tether_workloads::{PolicyUpdate, ResourceId};
 
@@ -89,27 +88,13 @@ pub struct CommitArgs {
     /// The user reported as initiating the update (default: git's user.name <user.email>).
     #[arg(long)]
     pub user: Option<String>,
-    /// Commit author name.
-    #[arg(long, default_value = "Weave Flux")]
-    pub git_user: String,
-    /// Commit author email.
-    #[arg(long, default_value = "support@weave.works")]
-    pub git_email: String,
-    /// Append `[ci skip]` to commit messages.
-    #[arg(long)]
-    pub git_ci_skip: bool,
+    #[command(flatten)]
+    pub git: crate::cli::GitAuthorArgs,
 }
 
 impl CommitArgs {
     fn settings(&self) -> CommitSettings {
-        CommitSettings {
-            author: Author {
-                name: self.git_user.clone(),
-                email: self.git_email.clone(),
-            },
-            ci_skip: self.git_ci_skip,
-            ..CommitSettings::default()
-        }
+        self.git.settings()
     }
 
     fn cause(&self) -> Option<&str> {

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
@@ -198,14 +197,7 @@ async fn secret_data(
     namespace: &str,
     name: &str,
 ) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
-    let api = Api::<Secret>::namespaced(client.clone(), namespace);
-    let secret = cluster::get_named(&api, namespace, name).await?;
-    Ok(secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect())
+    Ok(tether_controller::secrets::secret_data(client, namespace, name).await?)
 }
 
 /// A scanner presenting the credentials of the `--registry-secret` docker configs.

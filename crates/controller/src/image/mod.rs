@@ -11,12 +11,11 @@ pub mod repository;
 use crate::context::ReconcilerOptions;
 use crate::events::Events;
 use crate::metrics::Metrics;
+use crate::secrets::secret_data;
 use crate::triggers::Schedule;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::Api;
 use kube::runtime::reflector::Store;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_registry::{
@@ -38,46 +37,6 @@ pub struct ImageContext {
     pub schedule: Schedule,
     /// Working clones of ImageUpdateAutomations live under this directory.
     pub work_dir: std::path::PathBuf,
-}
-
-/// Why a Secret could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SecretError {
-    #[error("failed to get secret '{namespace}/{name}': {source}")]
-    Get {
-        namespace: String,
-        name: String,
-        source: kube::Error,
-    },
-    #[error("failed to get secret '{namespace}/{name}': secrets \"{name}\" not found")]
-    NotFound { namespace: String, name: String },
-}
-
-/// The decoded data of Secret `namespace/name`.
-pub async fn secret_data(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-) -> Result<BTreeMap<String, Vec<u8>>, SecretError> {
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = secrets
-        .get_opt(name)
-        .await
-        .map_err(|source| SecretError::Get {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            source,
-        })?
-        .ok_or_else(|| SecretError::NotFound {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-        })?;
-    Ok(secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect())
 }
 
 /// A failed reconcile of an image object, in Flux's condition vocabulary.
