@@ -12,7 +12,7 @@ use crate::events::Origin;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +42,10 @@ struct Candidate {
     workloads: Vec<(Workload, String)>,
 }
 
+/// The automated workloads found under each `(artifact digest, path)`. An artifact never
+/// changes under its digest, so each tree is read once, not on every run.
+type Scanned = HashMap<(String, PathBuf), Arc<Vec<Workload>>>;
+
 /// Runs the automation loop until `shutdown` fires.
 pub async fn run(
     ctx: Arc<Context>,
@@ -52,20 +56,22 @@ pub async fn run(
     if options.interval.is_zero() {
         return;
     }
+    let mut scanned = Scanned::default();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(options.interval) => {}
         }
-        for candidate in candidates(&ctx).await {
+        for candidate in candidates(&ctx, &mut scanned).await {
             automate(&ctx, &registry, &options, candidate).await;
         }
     }
 }
 
 /// Repositories whose extracted artifacts hold automated workloads under a Kustomization path.
-async fn candidates(ctx: &Context) -> Vec<Candidate> {
+async fn candidates(ctx: &Context, scanned: &mut Scanned) -> Vec<Candidate> {
     let mut by_repo: BTreeMap<(String, String), Candidate> = BTreeMap::new();
+    let mut seen = HashSet::new();
     for ks in ctx.kustomizations.state() {
         if ks.spec.suspend == Some(true)
             || !matches!(ks.spec.source_ref.kind, SourceKind::GitRepository)
@@ -91,17 +97,6 @@ async fn candidates(ctx: &Context) -> Vec<Candidate> {
         let Some(artifact) = repo.status.as_ref().and_then(|s| s.artifact.clone()) else {
             continue;
         };
-        let root = match ctx
-            .workspace
-            .extracted(&artifact.path, &artifact.digest)
-            .await
-        {
-            Ok(root) => root,
-            Err(error) => {
-                tracing::debug!(%error, kustomization = %ks.name_any(), "artifact not available for Flux v1 automation");
-                continue;
-            }
-        };
         let path = PathBuf::from(
             ks.spec
                 .path
@@ -110,25 +105,20 @@ async fn candidates(ctx: &Context) -> Vec<Candidate> {
                 .trim_start_matches("./")
                 .trim_end_matches('/'),
         );
-        let paths = if path.as_os_str().is_empty() {
-            vec![]
-        } else {
-            vec![path.clone()]
-        };
-        let found = match tokio::task::spawn_blocking(move || locate_workloads(&root, &paths)).await
-        {
-            Ok(Ok(found)) => found,
-            Ok(Err(error)) => {
-                tracing::debug!(%error, kustomization = %ks.name_any(), "no Flux v1 workloads read");
-                continue;
+        let key = (artifact.digest.clone(), path.clone());
+        seen.insert(key.clone());
+        let automated = match scanned.get(&key) {
+            Some(automated) => automated.clone(),
+            None => {
+                let Some(found) = automated_workloads(ctx, &ks.name_any(), &artifact, &path).await
+                else {
+                    continue;
+                };
+                let found = Arc::new(found);
+                scanned.insert(key, found.clone());
+                found
             }
-            Err(_) => continue,
         };
-        let automated: Vec<Workload> = found
-            .into_iter()
-            .filter(|w| w.policy.is_automation_candidate())
-            .collect();
-        tracing::debug!(kustomization = %ks.name_any(), automated = automated.len(), "Flux v1 workloads found");
         if automated.is_empty() {
             continue;
         }
@@ -143,14 +133,59 @@ async fn candidates(ctx: &Context) -> Vec<Candidate> {
         if !entry.paths.contains(&path) {
             entry.paths.push(path);
         }
-        for workload in automated {
+        for workload in automated.iter().cloned() {
             let ns = live_namespace
                 .clone()
                 .unwrap_or_else(|| workload.id.namespace().to_owned());
             entry.workloads.push((workload, ns));
         }
     }
+    scanned.retain(|key, _| seen.contains(key));
     by_repo.into_values().collect()
+}
+
+/// The automated, unlocked, not ignored workloads under `path` in the extracted `artifact`;
+/// `None` when the tree cannot be read (the Kustomization reports that itself).
+async fn automated_workloads(
+    ctx: &Context,
+    kustomization: &str,
+    artifact: &tether_api::meta::Artifact,
+    path: &std::path::Path,
+) -> Option<Vec<Workload>> {
+    let root = match ctx
+        .workspace
+        .extracted(&artifact.path, &artifact.digest)
+        .await
+    {
+        Ok(root) => root,
+        Err(error) => {
+            tracing::debug!(%error, kustomization, "artifact not available for Flux v1 automation");
+            return None;
+        }
+    };
+    let paths = if path.as_os_str().is_empty() {
+        vec![]
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let found = match tokio::task::spawn_blocking(move || locate_workloads(&root, &paths)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, kustomization, "no Flux v1 workloads read");
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let automated: Vec<Workload> = found
+        .into_iter()
+        .filter(|w| w.policy.is_automation_candidate())
+        .collect();
+    tracing::debug!(
+        kustomization,
+        automated = automated.len(),
+        "Flux v1 workloads found"
+    );
+    Some(automated)
 }
 
 async fn automate(
