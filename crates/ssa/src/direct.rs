@@ -1,7 +1,9 @@
 //! The apply of a stage none of whose objects was applied before (on a first sync, every stage):
-//! each object is applied at once, in order, without the dry-run that would only show that it
-//! does not exist yet. The HTTP status of the apply tells created (201) from configured (200: the
-//! object existed outside the previous inventory).
+//! each object is looked up (a cheap read, usually a 404) and applied at once, in order, without
+//! the dry-run that would only show that it does not exist yet. An object that exists after all
+//! (outside the previous inventory: a Kustomization recreated over live objects, a cluster moved
+//! from fluxd) hands the stage to the validated apply, so its live annotations
+//! (`reconcile: disabled`, `fluxcd.io/ignore`) and drift are honoured as usual.
 //!
 //! A bad object must still change nothing: when an apply is refused, the stage is handed to the
 //! validated apply, which reports the failure exactly as usual (and recreates on immutable fields
@@ -56,6 +58,14 @@ impl ResourceManager {
                 let entry = ChangeSetEntry::new(target.object, Action::Skipped);
                 written.change_set.add(entry);
                 continue;
+            }
+            match request::get(self.client(), &target).await {
+                Ok(None) => {}
+                Ok(Some(_)) | Err(_) => {
+                    tracing::debug!(object = %target.object,
+                        "exists outside the previous inventory; validating the stage");
+                    return self.validate_after_refusal(desired, opts, written).await;
+                }
             }
             let applied = request::server_side_apply_created(
                 self.client(),

@@ -99,6 +99,51 @@ async fn an_object_outside_the_inventory_that_exists_is_configured() -> anyhow::
 }
 
 #[tokio::test]
+async fn a_live_object_outside_the_inventory_keeps_its_exclusion() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-excluded").await?;
+    let manager = ResourceManager::new(client.clone());
+    let mut held = config_map(&ns.name, "held", json!({"a": "by-hand"}));
+    held["metadata"]["annotations"] = json!({"kustomize.toolkit.fluxcd.io/reconcile": "disabled"});
+    // Put it in the cluster as a person would: with the annotation, applied unconditionally.
+    let unconditional = ApplyOptions {
+        exclusion_selector: tether_ssa::Selector::from_pairs(&[]),
+        ..ApplyOptions::default()
+    };
+    manager.apply_all_staged(vec![held], &unconditional).await?;
+
+    let set = vec![
+        config_map(&ns.name, "fresh", json!({})),
+        config_map(&ns.name, "held", json!({"a": "from-git"})),
+    ];
+    let applied = manager
+        .apply_all_staged(set, &after(&ChangeSet::new()))
+        .await?;
+    let held_action = applied
+        .entries
+        .iter()
+        .find(|e| e.object.name == "held")
+        .map(|e| e.action);
+    ensure!(
+        held_action == Some(Action::Skipped),
+        "{:?}",
+        actions(&applied)
+    );
+    let held = live(&client, "v1", "ConfigMap", &ns.name, "held").await?;
+    ensure!(
+        held.context("held")?["data"]["a"] == "by-hand",
+        "a disabled live object was written"
+    );
+    ensure!(
+        live(&client, "v1", "ConfigMap", &ns.name, "fresh")
+            .await?
+            .is_some(),
+        "the new object was not created"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_bad_new_object_leaves_nothing_behind() -> anyhow::Result<()> {
     let (client, _writes) = recording_client().await?;
     let ns = TestNamespace::create(&client, "ssa-new-bad").await?;
