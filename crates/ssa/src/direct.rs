@@ -1,5 +1,6 @@
 //! The apply of a stage none of whose objects was applied before (on a first sync, every stage):
-//! each object is looked up (a cheap read, usually a 404) and applied at once, in order, without
+//! each object is looked up (in the index of known objects, or by a cheap read, usually a 404
+//! while the index does not answer for its kind) and applied at once, in order, without
 //! the dry-run that would only show that it does not exist yet. An object that exists after all
 //! (outside the previous inventory: a Kustomization recreated over live objects, a cluster moved
 //! from fluxd) hands the stage to the validated apply, so its live annotations
@@ -14,6 +15,7 @@ use serde_json::Value;
 use tether_core::changeset::{Action, ChangeSet, ChangeSetEntry};
 
 use crate::apply::{ApplyError, ApplyOptions, Desired};
+use crate::known::Presence;
 use crate::manager::ResourceManager;
 use crate::request::{self, Target};
 
@@ -59,13 +61,17 @@ impl ResourceManager {
                 written.change_set.add(entry);
                 continue;
             }
-            match request::get(self.client(), &target).await {
-                Ok(None) => {}
-                Ok(Some(_)) | Err(_) => {
-                    tracing::debug!(object = %target.object,
-                        "exists outside the previous inventory; validating the stage");
-                    return self.validate_after_refusal(desired, opts, written).await;
+            let exists = match self.known_objects().presence_of(&target) {
+                Presence::Absent => false,
+                Presence::Present => true,
+                Presence::Unknown => {
+                    !matches!(request::get(self.client(), &target).await, Ok(None))
                 }
+            };
+            if exists {
+                tracing::debug!(object = %target.object,
+                    "exists outside the previous inventory; validating the stage");
+                return self.validate_after_refusal(desired, opts, written).await;
             }
             let applied = request::server_side_apply_created(
                 self.client(),

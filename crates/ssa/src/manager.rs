@@ -8,6 +8,7 @@ use kube::Client;
 use tether_core::object::ObjectRef;
 
 use crate::discovery::{DiscoveryCache, DiscoveryError};
+use crate::known::KnownObjects;
 use crate::request::Target;
 
 /// The field manager kustomize-controller applies with.
@@ -17,21 +18,23 @@ pub const DEFAULT_FIELD_MANAGER: &str = "kustomize-controller";
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// Reconciles objects onto a cluster with server-side apply. Cheap to clone; clones share the
-/// discovery cache.
+/// discovery cache and the index of known objects.
 #[derive(Clone)]
 pub struct ResourceManager {
     client: Client,
     discovery: Arc<DiscoveryCache>,
+    known: KnownObjects,
     field_manager: String,
     owner_labels: BTreeMap<String, String>,
     concurrency: usize,
 }
 
 impl ResourceManager {
-    /// A manager over `client` with field manager `kustomize-controller`, no owner labels and a
-    /// fresh discovery cache.
+    /// A manager over `client` with field manager `kustomize-controller`, no owner labels, a
+    /// fresh discovery cache and an empty index of known objects.
     pub fn new(client: Client) -> Self {
         Self {
+            known: KnownObjects::new(client.clone()),
             client,
             discovery: Arc::new(DiscoveryCache::new()),
             field_manager: DEFAULT_FIELD_MANAGER.to_owned(),
@@ -72,6 +75,11 @@ impl ResourceManager {
     /// The discovery cache.
     pub fn discovery(&self) -> &Arc<DiscoveryCache> {
         &self.discovery
+    }
+
+    /// Which objects exist, as far as the manager's watches know.
+    pub fn known_objects(&self) -> &KnownObjects {
+        &self.known
     }
 
     /// The field manager name.

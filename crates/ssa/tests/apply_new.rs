@@ -6,13 +6,16 @@
 mod common;
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use common::{config_map, deployment, live, recording_client, service};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::core::ApiResource;
 use serde_json::{Value, json};
 use tether_core::changeset::{Action, ChangeSet};
 use tether_core::object::ObjectId;
-use tether_ssa::{ApplyOptions, ResourceManager, owner_labels};
+use tether_ssa::{ApplyOptions, Presence, ResourceManager, owner_labels};
 use tether_testkit::cluster::TestNamespace;
 
 fn actions(set: &ChangeSet) -> Vec<String> {
@@ -139,6 +142,75 @@ async fn a_live_object_outside_the_inventory_keeps_its_exclusion() -> anyhow::Re
             .await?
             .is_some(),
         "the new object was not created"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_watched_kind_answers_existence_without_reads() -> anyhow::Result<()> {
+    let (client, writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-known").await?;
+    let manager = ResourceManager::new(client.clone());
+    let config_maps = ApiResource::erase::<ConfigMap>(&());
+    let known = manager.known_objects();
+    ensure!(
+        known.watch(&config_maps, Duration::from_secs(20)).await,
+        "the index never answered for ConfigMaps"
+    );
+    writes.take_reads();
+
+    let created = manager
+        .apply_all_staged(
+            vec![config_map(&ns.name, "fresh", json!({}))],
+            &after(&ChangeSet::new()),
+        )
+        .await?;
+    ensure!(
+        actions(&created) == [format!("ConfigMap/{}/fresh created", ns.name)],
+        "{:?}",
+        actions(&created)
+    );
+    let reads = writes.take_reads();
+    ensure!(
+        !reads.iter().any(|r| r.contains("/configmaps/fresh")),
+        "the new object was read: {reads:?}"
+    );
+
+    // Somebody else puts an object in the cluster that Git also declares, excluded from
+    // reconciliation; once the watch has seen it, the apply takes the validated path.
+    let (other, _) = recording_client().await?;
+    let mut held = config_map(&ns.name, "held", json!({"a": "by-hand"}));
+    held["metadata"]["annotations"] = json!({"kustomize.toolkit.fluxcd.io/reconcile": "disabled"});
+    let unconditional = ApplyOptions {
+        exclusion_selector: tether_ssa::Selector::from_pairs(&[]),
+        ..ApplyOptions::default()
+    };
+    ResourceManager::new(other)
+        .apply_all_staged(vec![held], &unconditional)
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while known.presence(&config_maps, &ns.name, "held") != Presence::Present {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the watch never saw the object"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let applied = manager
+        .apply_all_staged(
+            vec![config_map(&ns.name, "held", json!({"a": "from-git"}))],
+            &after(&ChangeSet::new()),
+        )
+        .await?;
+    ensure!(
+        actions(&applied) == [format!("ConfigMap/{}/held skipped", ns.name)],
+        "{:?}",
+        actions(&applied)
+    );
+    let held = live(&client, "v1", "ConfigMap", &ns.name, "held").await?;
+    ensure!(
+        held.context("held")?["data"]["a"] == "by-hand",
+        "a disabled live object was written"
     );
     Ok(())
 }

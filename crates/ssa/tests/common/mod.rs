@@ -1,6 +1,6 @@
 //! Shared helpers of the e2e tests: a client whose requests pass through a layer that records
-//! every write (any request other than GET/HEAD) and, apart, every `dryRun=All` request;
-//! fixtures, and lookups.
+//! every write (any request other than GET/HEAD) and, apart, every `dryRun=All` request and
+//! every read; fixtures, and lookups.
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,9 +14,13 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use tower::{Layer, Service};
 
-/// The writes a client sent, as `METHOD path?query`, and its dry-runs apart.
+/// The writes a client sent, as `METHOD path?query`, and its dry-runs and reads apart.
 #[derive(Clone, Default)]
-pub struct Writes(Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>);
+pub struct Writes(
+    Arc<Mutex<Vec<String>>>,
+    Arc<Mutex<Vec<String>>>,
+    Arc<Mutex<Vec<String>>>,
+);
 
 impl Writes {
     pub fn take(&self) -> Vec<String> {
@@ -25,6 +29,11 @@ impl Writes {
 
     pub fn take_dry_runs(&self) -> Vec<String> {
         std::mem::take(&mut *self.1.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// GET requests, as `path?query` (watches and lists included).
+    pub fn take_reads(&self) -> Vec<String> {
+        std::mem::take(&mut *self.2.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -60,11 +69,15 @@ where
         let method = request.method().clone();
         let uri = request.uri();
         let dry_run = uri.query().is_some_and(|q| q.contains("dryRun=All"));
-        if !matches!(method, http::Method::GET | http::Method::HEAD) {
-            let line = format!(
-                "{method} {}",
-                uri.path_and_query().map_or("", |p| p.as_str())
-            );
+        let path = uri.path_and_query().map_or("", |p| p.as_str());
+        if matches!(method, http::Method::GET | http::Method::HEAD) {
+            self.writes
+                .2
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(path.to_owned());
+        } else {
+            let line = format!("{method} {path}");
             let list = if dry_run {
                 &self.writes.1
             } else {
