@@ -56,16 +56,18 @@ pub async fn reconcile(
     let namespace = repo.namespace().unwrap_or_default();
     let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
     let inner = ctx.clone();
-    finalizer(&api, FINALIZER, repo, |event| async move {
+    let finalized = finalizer(&api, FINALIZER, repo, |event| async move {
         match event {
             Finalizer::Apply(repo) => Ok(reconcile_live(&repo, &inner).await),
             Finalizer::Cleanup(repo) => Ok(remove_artifacts(&repo, &inner)),
         }
     })
-    .await
-    .map_err(|e: kube::runtime::finalizer::Error<GitRepositoryError>| {
-        GitRepositoryError::Finalizer(e.to_string())
-    })
+    .await;
+    crate::finalizers::absorb_stale_cache(finalized).map_err(
+        |e: kube::runtime::finalizer::Error<GitRepositoryError>| {
+            GitRepositoryError::Finalizer(e.to_string())
+        },
+    )
 }
 
 pub fn error_policy(

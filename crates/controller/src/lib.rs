@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod events;
+pub mod finalizers;
 pub mod fluxv1;
 pub mod gitrepository;
 pub mod image;

@@ -41,14 +41,14 @@ pub async fn reconcile(
     let api: Api<Kustomization> =
         Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
     let inner = ctx.clone();
-    finalizer(&api, FINALIZER, ks, |event| async move {
+    let finalized = finalizer(&api, FINALIZER, ks, |event| async move {
         match event {
             Finalizer::Apply(ks) => Ok(reconcile_live(&ks, &inner).await),
             Finalizer::Cleanup(ks) => finalize::delete_applied(&ks, &inner).await,
         }
     })
-    .await
-    .map_err(
+    .await;
+    crate::finalizers::absorb_stale_cache(finalized).map_err(
         |e: kube::runtime::finalizer::Error<finalize::FinalizeError>| {
             KustomizationError::Finalizer(e.to_string())
         },
