@@ -134,23 +134,25 @@ fn using_source(
         .collect()
 }
 
-/// Kustomizations that list `dependency` in `dependsOn`.
+/// Kustomizations that list `dependency` in `dependsOn`. Runs on every Kustomization event
+/// (each status write is one), over every Kustomization: it allocates nothing per object.
 fn dependents_of(
     store: &Store<Kustomization>,
     dependency: &Kustomization,
 ) -> Vec<ObjectRef<Kustomization>> {
-    let (name, namespace) = (
-        dependency.name_any(),
-        dependency.namespace().unwrap_or_default(),
-    );
+    let name = dependency.metadata.name.as_deref().unwrap_or_default();
+    let namespace = dependency.metadata.namespace.as_deref().unwrap_or_default();
     store
         .state()
         .iter()
         .filter(|ks| {
-            let own = ks.namespace().unwrap_or_default();
-            ks.spec.depends_on.iter().flatten().any(|d| {
-                d.name == name && d.namespace.clone().unwrap_or_else(|| own.clone()) == namespace
-            })
+            let Some(depends_on) = &ks.spec.depends_on else {
+                return false;
+            };
+            let own = ks.metadata.namespace.as_deref().unwrap_or_default();
+            depends_on
+                .iter()
+                .any(|d| d.name == name && d.namespace.as_deref().unwrap_or(own) == namespace)
         })
         .map(|ks| ObjectRef::from_obj(ks.as_ref()))
         .collect()
