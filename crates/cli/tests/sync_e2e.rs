@@ -389,3 +389,55 @@ async fn a_new_revision_cancels_a_running_health_wait() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_source_that_cannot_fetch_is_reported_on_its_kustomization() -> anyhow::Result<()> {
+    use tether_testkit::cluster::{TestNamespace, client, install_crds};
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "unfetched").await?;
+    let unreachable = format!("http://127.0.0.1:{}/app.git", common::free_port()?);
+    let sources = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        &ns.name,
+        &resource("source.toolkit.fluxcd.io", "v1", "GitRepository"),
+    );
+    create(
+        &sources,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": ns.name},
+            "spec": {"url": unreachable, "interval": "1h", "timeout": "5s",
+                     "ref": {"branch": "main"}}}),
+    )
+    .await?;
+    let ks_api = kustomizations(&client, &ns.name);
+    create(
+        &ks_api,
+        kustomization("app", &ns.name, &ns.name, "./deploy"),
+    )
+    .await?;
+    let _controller = ControllerProcess::start(&ns.name, &[])?;
+    let started = std::time::Instant::now();
+
+    // The Kustomization waits for its source's first fetch without a report of its own; the
+    // failed fetch wakes it (well before the 30 s dependency requeue), and it says what it
+    // waits for.
+    let failed = wait_ready_where(&ks_api, "app", |status, reason, _| {
+        status == "False" && reason == "ArtifactFailed"
+    })
+    .await?;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "reported after {:?}",
+        started.elapsed()
+    );
+    let expected = format!(
+        "Source 'GitRepository/{}/app' is not ready, artifact not found",
+        ns.name
+    );
+    assert!(
+        condition(&failed, "Ready").is_some_and(|c| c.2 == expected),
+        "{failed}"
+    );
+    Ok(())
+}

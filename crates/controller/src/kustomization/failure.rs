@@ -12,6 +12,9 @@ pub struct Failure {
     pub terminal: bool,
     /// Whether a Warning event reports it (Flux only logs a missing source).
     pub emits_event: bool,
+    /// The source has not reported its first fetch yet: its artifact, or its failure, is
+    /// what the Kustomization waits for.
+    pub source_first_fetch_pending: bool,
 }
 
 impl Failure {
@@ -21,6 +24,7 @@ impl Failure {
             message: message.into(),
             terminal: false,
             emits_event: true,
+            source_first_fetch_pending: false,
         }
     }
 
@@ -30,6 +34,7 @@ impl Failure {
             message: message.into(),
             terminal: true,
             emits_event: true,
+            source_first_fetch_pending: false,
         }
     }
 
@@ -47,6 +52,14 @@ impl Failure {
         Self {
             emits_event: false,
             ..Self::artifact(message)
+        }
+    }
+
+    /// The source exists but has not finished its first fetch.
+    pub fn source_first_fetch_pending(message: impl Into<String>) -> Self {
+        Self {
+            source_first_fetch_pending: true,
+            ..Self::source_unavailable(message)
         }
     }
 

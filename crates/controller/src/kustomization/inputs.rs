@@ -76,14 +76,21 @@ pub fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Fa
             "Source '{shown}' not found"
         )));
     };
-    repo.status
-        .as_ref()
-        .and_then(|s| s.artifact.clone())
-        .ok_or_else(|| {
-            Failure::source_unavailable(format!(
-                "Source '{shown}' is not ready, artifact not found"
-            ))
-        })
+    let status = repo.status.as_ref();
+    if let Some(artifact) = status.and_then(|s| s.artifact.clone()) {
+        return Ok(artifact);
+    }
+    let message = format!("Source '{shown}' is not ready, artifact not found");
+    // A first fetch still running reports nothing, or Ready=Unknown while in progress.
+    let reported = status
+        .and_then(|s| s.conditions.as_deref())
+        .and_then(|c| tether_api::meta::conditions::find(c, READY))
+        .is_some_and(|ready| ready.status != "Unknown");
+    if reported {
+        Err(Failure::source_unavailable(message))
+    } else {
+        Err(Failure::source_first_fetch_pending(message))
+    }
 }
 
 pub fn source_kind_name(kind: &SourceKind) -> String {

@@ -80,6 +80,9 @@ async fn reconcile_live(ks: &Kustomization, ctx: &Context) -> Action {
     }
     let started = Instant::now();
     let attempt = run_steps(ks, ctx).await;
+    if waits_silently(ks, &attempt) {
+        return Action::requeue(ctx.options.dependency_requeue);
+    }
     // The status and the event are independent requests: sent together, they cost one round
     // trip of the reconcile's latency instead of two.
     let (written, ()) = futures::join!(
@@ -91,6 +94,25 @@ async fn reconcile_live(ks: &Kustomization, ctx: &Context) -> Action {
         ctx.schedule.ran(&key, inputs, next);
     }
     Action::requeue(next)
+}
+
+/// Whether the attempt only found that the source has not finished its first fetch while this
+/// Kustomization has reported nothing yet: the source's first status wakes it (it is watched),
+/// so there is nothing to tell meanwhile. At start-up that spares a status write and a log line
+/// per Kustomization; a source that fails its fetch still gets reported, at its first report.
+fn waits_silently(ks: &Kustomization, attempt: &Attempt) -> bool {
+    let pending = attempt
+        .result
+        .as_ref()
+        .is_err_and(|failure| failure.source_first_fetch_pending);
+    let reported = ks
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .is_some_and(|c| {
+            tether_api::meta::conditions::find(c, tether_api::meta::conditions::READY).is_some()
+        });
+    pending && !reported
 }
 
 /// What makes a reconcile necessary before the interval is up.
