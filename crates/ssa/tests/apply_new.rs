@@ -101,19 +101,34 @@ async fn an_object_outside_the_inventory_that_exists_is_configured() -> anyhow::
     Ok(())
 }
 
-#[tokio::test]
-async fn a_live_object_outside_the_inventory_keeps_its_exclusion() -> anyhow::Result<()> {
-    let (client, _writes) = recording_client().await?;
-    let ns = TestNamespace::create(&client, "ssa-excluded").await?;
-    let manager = ResourceManager::new(client.clone());
-    let mut held = config_map(&ns.name, "held", json!({"a": "by-hand"}));
+/// Puts ConfigMap `held` in the cluster as a person would: excluded from reconciliation by
+/// its annotation, applied unconditionally.
+async fn put_held_by_hand(manager: &ResourceManager, ns: &str) -> anyhow::Result<()> {
+    let mut held = config_map(ns, "held", json!({"a": "by-hand"}));
     held["metadata"]["annotations"] = json!({"kustomize.toolkit.fluxcd.io/reconcile": "disabled"});
-    // Put it in the cluster as a person would: with the annotation, applied unconditionally.
     let unconditional = ApplyOptions {
         exclusion_selector: tether_ssa::Selector::from_pairs(&[]),
         ..ApplyOptions::default()
     };
     manager.apply_all_staged(vec![held], &unconditional).await?;
+    Ok(())
+}
+
+async fn ensure_held_untouched(client: &kube::Client, ns: &str) -> anyhow::Result<()> {
+    let held = live(client, "v1", "ConfigMap", ns, "held").await?;
+    ensure!(
+        held.context("held")?["data"]["a"] == "by-hand",
+        "a disabled live object was written"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_live_object_outside_the_inventory_keeps_its_exclusion() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-excluded").await?;
+    let manager = ResourceManager::new(client.clone());
+    put_held_by_hand(&manager, &ns.name).await?;
 
     let set = vec![
         config_map(&ns.name, "fresh", json!({})),
@@ -132,11 +147,7 @@ async fn a_live_object_outside_the_inventory_keeps_its_exclusion() -> anyhow::Re
         "{:?}",
         actions(&applied)
     );
-    let held = live(&client, "v1", "ConfigMap", &ns.name, "held").await?;
-    ensure!(
-        held.context("held")?["data"]["a"] == "by-hand",
-        "a disabled live object was written"
-    );
+    ensure_held_untouched(&client, &ns.name).await?;
     ensure!(
         live(&client, "v1", "ConfigMap", &ns.name, "fresh")
             .await?
@@ -179,15 +190,7 @@ async fn a_watched_kind_answers_existence_without_reads() -> anyhow::Result<()> 
     // Somebody else puts an object in the cluster that Git also declares, excluded from
     // reconciliation; once the watch has seen it, the apply takes the validated path.
     let (other, _) = recording_client().await?;
-    let mut held = config_map(&ns.name, "held", json!({"a": "by-hand"}));
-    held["metadata"]["annotations"] = json!({"kustomize.toolkit.fluxcd.io/reconcile": "disabled"});
-    let unconditional = ApplyOptions {
-        exclusion_selector: tether_ssa::Selector::from_pairs(&[]),
-        ..ApplyOptions::default()
-    };
-    ResourceManager::new(other)
-        .apply_all_staged(vec![held], &unconditional)
-        .await?;
+    put_held_by_hand(&ResourceManager::new(other), &ns.name).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while known.presence(&config_maps, &ns.name, "held") != Presence::Present {
         ensure!(
@@ -207,11 +210,7 @@ async fn a_watched_kind_answers_existence_without_reads() -> anyhow::Result<()> 
         "{:?}",
         actions(&applied)
     );
-    let held = live(&client, "v1", "ConfigMap", &ns.name, "held").await?;
-    ensure!(
-        held.context("held")?["data"]["a"] == "by-hand",
-        "a disabled live object was written"
-    );
+    ensure_held_untouched(&client, &ns.name).await?;
     Ok(())
 }
 
