@@ -116,10 +116,11 @@ for _ in $(seq 1 50); do [[ -s $WORK/serve.out ]] && break; sleep 0.1; done
 URL="$(head -n 1 "$WORK/serve.out")/apps.git"
 
 log "creating CRDs, namespaces and $APPS Kustomizations"
-# Everything `tether install` creates but the controller's Deployment: the controller runs here,
-# outside the cluster, with the credentials it has in the cluster (its ServiceAccount's token,
-# its RBAC) rather than the admin's client certificate.
-"$BIN/tether" install --export |
+# Everything `tether install --admission-policy` creates but the controller's Deployment: the
+# controller runs here, outside the cluster, with the credentials it has in the cluster (its
+# ServiceAccount's token, its RBAC) rather than the admin's client certificate; the Kustomizations
+# created below get their finalizer from the admission policy.
+"$BIN/tether" install --export --admission-policy |
   awk 'BEGIN {RS = "---\n"} !/(^|\n)kind: Deployment\n/ && NF {printf "---\n%s", $0}' |
   kubectl apply --server-side -f - >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null

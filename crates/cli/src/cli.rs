@@ -135,6 +135,11 @@ pub struct InstallArgs {
     /// Print only the CustomResourceDefinitions.
     #[arg(long)]
     pub crds_only: bool,
+    /// Add a MutatingAdmissionPolicy (Kubernetes 1.36 or later) that gives new GitRepositories
+    /// and Kustomizations their finalizer as they are created, sparing the controller one
+    /// write per object.
+    #[arg(long)]
+    pub admission_policy: bool,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -241,3 +241,127 @@ async fn v1_image_objects_keep_every_field_when_read_back() -> anyhow::Result<()
     }
     Ok(())
 }
+
+/// The finalizer policy of `tether install --admission-policy`, renamed and bound to the
+/// namespaces labelled `label`, so that the test affects nothing else in the shared cluster.
+fn finalizer_policy_for(label: &str) -> anyhow::Result<Vec<Value>> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["install", "--export", "--admission-policy"])
+        .output()?;
+    anyhow::ensure!(output.status.success(), "tether install failed");
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8(output.stdout)?)?;
+    let mut policy: Vec<Value> = documents
+        .into_iter()
+        .filter(|d| d["apiVersion"] == "admissionregistration.k8s.io/v1")
+        .collect();
+    anyhow::ensure!(policy.len() == 2, "policy and binding: {policy:?}");
+    let name = format!("tether-finalizers-{label}");
+    policy[0]["metadata"]["name"] = json!(name);
+    policy[1]["metadata"]["name"] = json!(name);
+    policy[1]["spec"]["policyName"] = json!(name);
+    policy[1]["spec"]["matchResources"] =
+        json!({"namespaceSelector": {"matchLabels": {"tether-e2e-finalizers": label}}});
+    Ok(policy)
+}
+
+fn cluster_api(client: &kube::Client, object: &Value) -> anyhow::Result<Api<DynamicObject>> {
+    let kind = object["kind"].as_str().context("kind")?;
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "admissionregistration.k8s.io",
+        "v1",
+        kind,
+    ));
+    Ok(Api::all_with(client.clone(), &resource))
+}
+
+#[tokio::test]
+async fn the_admission_policy_gives_new_objects_their_finalizer() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "crd-finalizers").await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let label = json!({"metadata": {"labels": {"tether-e2e-finalizers": ns.name}}});
+    namespaces
+        .patch(&ns.name, &PatchParams::default(), &Patch::Merge(&label))
+        .await?;
+    let policy = finalizer_policy_for(&ns.name)?;
+    for object in &policy {
+        let dynamic: DynamicObject = serde_json::from_value(object.clone())?;
+        cluster_api(&client, object)?
+            .create(&PostParams::default(), &dynamic)
+            .await
+            .with_context(|| format!("the apiserver rejected {}", object["kind"]))?;
+    }
+
+    let kustomization = |name: &str, finalizers: Value| {
+        json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "finalizers": finalizers},
+            "spec": {"interval": "1h", "path": "./", "prune": true,
+                     "sourceRef": {"kind": "GitRepository", "name": "app"}}})
+    };
+    // The policy takes effect once the apiserver has loaded it: probe with dry-run creates.
+    let probe = kustomization("probe", json!(null));
+    let api = dynamic_api(&client, &ns.name, &probe)?;
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let mut probe = serde_json::from_value::<DynamicObject>(probe)?;
+    probe.metadata.namespace = Some(ns.name.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while api
+        .create(&dry_run, &probe)
+        .await?
+        .metadata
+        .finalizers
+        .is_none()
+    {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the policy never applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let plain = create(&client, &ns.name, kustomization("plain", json!(null))).await?;
+    let shared = create(
+        &client,
+        &ns.name,
+        kustomization("shared", json!(["example.com/other"])),
+    )
+    .await?;
+    let source = create(
+        &client,
+        &ns.name,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "app"},
+            "spec": {"url": "https://example.test/app.git", "interval": "1h"}}),
+    )
+    .await?;
+    let finalizers = |o: &Value| o["metadata"]["finalizers"].clone();
+    let cleanup = async {
+        for object in policy.iter().rev() {
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            let _ = cluster_api(&client, object)?
+                .delete(name, &Default::default())
+                .await;
+        }
+        let release = json!({"metadata": {"finalizers": null}});
+        for object in [&plain, &shared, &source] {
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            dynamic_api(&client, &ns.name, object)?
+                .patch(name, &PatchParams::default(), &Patch::Merge(&release))
+                .await?;
+        }
+        anyhow::Ok(())
+    };
+    let checks = (finalizers(&plain), finalizers(&shared), finalizers(&source));
+    cleanup.await?;
+    assert_eq!(checks.0, json!(["finalizers.fluxcd.io"]));
+    assert_eq!(
+        checks.1,
+        json!(["example.com/other", "finalizers.fluxcd.io"])
+    );
+    assert_eq!(checks.2, json!(["finalizers.fluxcd.io"]));
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! `tether install`: the manifests that install tether (CRDs, namespace, ServiceAccount,
-//! least-privilege RBAC, Deployment), printed with `--export` or applied to the current cluster.
+//! least-privilege RBAC, Deployment, optionally the finalizer admission policy), printed with
+//! `--export` or applied to the current cluster.
 
 use crate::cli::InstallArgs;
 use anyhow::{Context, bail};
@@ -40,7 +41,63 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
         ns,
     ));
     documents.push(deployment(ns, &args.image));
+    if args.admission_policy {
+        documents.push(finalizer_policy());
+        documents.push(finalizer_policy_binding());
+    }
     Ok(documents)
+}
+
+/// The kinds whose reconcilers put `finalizers.fluxcd.io` on every object.
+const FINALIZED: [(&str, &str); 2] = [
+    ("source.toolkit.fluxcd.io", "gitrepositories"),
+    ("kustomize.toolkit.fluxcd.io", "kustomizations"),
+];
+
+const FINALIZER_POLICY: &str = "tether-finalizers";
+
+/// Adds the finalizer the reconcilers would add anyway, at creation: the API server applies it
+/// inside the create request, where the controller would need a write of its own (plus the
+/// watch event it causes) before its first reconcile. An object created while the policy cannot
+/// run (`failurePolicy: Ignore`) still gets its finalizer from the controller.
+fn finalizer_policy() -> Value {
+    let rules: Vec<Value> = FINALIZED
+        .iter()
+        .map(|(group, resource)| {
+            json!({"apiGroups": [group], "apiVersions": ["*"], "operations": ["CREATE"],
+                   "resources": [resource]})
+        })
+        .collect();
+    let finalizer = tether_api::meta::FINALIZER;
+    json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": FINALIZER_POLICY, "labels": labels()},
+        "spec": {
+            "matchConstraints": {"resourceRules": rules},
+            "failurePolicy": "Ignore",
+            "reinvocationPolicy": "Never",
+            "matchConditions": [{
+                "name": "lacks-the-finalizer",
+                "expression": format!(
+                    "!has(object.metadata.finalizers) || !object.metadata.finalizers.exists(f, f == '{finalizer}')"
+                ),
+            }],
+            "mutations": [{
+                "patchType": "JSONPatch",
+                "jsonPatch": {"expression": format!(
+                    "has(object.metadata.finalizers) ? [JSONPatch{{op: 'add', path: '/metadata/finalizers/-', value: '{finalizer}'}}] : [JSONPatch{{op: 'add', path: '/metadata/finalizers', value: ['{finalizer}']}}]"
+                )},
+            }],
+        }
+    })
+}
+
+fn finalizer_policy_binding() -> Value {
+    json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": FINALIZER_POLICY, "labels": labels()},
+        "spec": {"policyName": FINALIZER_POLICY}
+    })
 }
 
 pub fn render_yaml(documents: &[Value]) -> anyhow::Result<String> {
@@ -172,6 +229,7 @@ mod tests {
             namespace: "flux-system".into(),
             image: "tether:latest".into(),
             crds_only: false,
+            admission_policy: false,
         }
     }
 
