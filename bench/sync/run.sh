@@ -132,6 +132,16 @@ KUBECONFIG=$WORK/controller.kubeconfig kubectl config set-context --current \
   --user=tether-controller >/dev/null
 kubectl create namespace bench >/dev/null
 kubectl create namespace bench-apps >/dev/null
+# The apiserver refuses objects of a kind an admission policy matches until it has mapped the
+# new CRDs (ServiceUnavailable): wait until a dry-run create comes back with the finalizer.
+probe='{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+  "metadata": {"name": "probe", "namespace": "bench"},
+  "spec": {"interval": "1h", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "apps"}}}'
+for _ in $(seq 1 150); do
+  finalizers=$(kubectl create --dry-run=server -o jsonpath='{.metadata.finalizers}' -f - <<<"$probe" 2>/dev/null || true)
+  [[ $finalizers == *finalizers.fluxcd.io* ]] && break
+  sleep 0.2
+done
 kubectl -n bench create secret generic git-auth --from-literal=username=bench \
   --from-literal=password=bench-password >/dev/null
 {
@@ -145,7 +155,7 @@ EOF
     printf -- '---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: app-%04d, namespace: bench}\nspec: {interval: 1h, path: ./apps/app-%04d, prune: true, targetNamespace: bench-apps, sourceRef: {kind: GitRepository, name: apps}}\n' "$i" "$i"
   done
 } >"$WORK/objects.yaml"
-kubectl create -f "$WORK/objects.yaml" >/dev/null
+kubectl create -f "$WORK/objects.yaml" 2>&1 >/dev/null | { grep -v 'prefer a domain-qualified finalizer' || true; } >&2
 
 ready_count() {
   kubectl -n bench get kustomizations.kustomize.toolkit.fluxcd.io -o json |
