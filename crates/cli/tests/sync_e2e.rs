@@ -410,12 +410,24 @@ async fn a_source_that_cannot_fetch_is_reported_on_its_kustomization() -> anyhow
                      "ref": {"branch": "main"}}}),
     )
     .await?;
+    // A suspended source that never fetched has nothing to wait for either.
+    create(
+        &sources,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "held", "namespace": ns.name},
+            "spec": {"url": "http://127.0.0.1:1/held.git", "interval": "1h", "suspend": true,
+                     "ref": {"branch": "main"}}}),
+    )
+    .await?;
     let ks_api = kustomizations(&client, &ns.name);
     create(
         &ks_api,
         kustomization("app", &ns.name, &ns.name, "./deploy"),
     )
     .await?;
+    let mut on_held = kustomization("on-held", &ns.name, &ns.name, "./deploy");
+    on_held["spec"]["sourceRef"]["name"] = json!("held");
+    create(&ks_api, on_held).await?;
     let _controller = ControllerProcess::start(&ns.name, &[])?;
     let started = std::time::Instant::now();
 
@@ -438,6 +450,15 @@ async fn a_source_that_cannot_fetch_is_reported_on_its_kustomization() -> anyhow
     assert!(
         condition(&failed, "Ready").is_some_and(|c| c.2 == expected),
         "{failed}"
+    );
+    wait_ready_where(&ks_api, "on-held", |status, reason, message| {
+        status == "False" && reason == "ArtifactFailed" && message.contains("is not ready")
+    })
+    .await?;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the Kustomization of a suspended source reported after {:?}",
+        started.elapsed()
     );
     Ok(())
 }

@@ -81,12 +81,13 @@ pub fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Fa
         return Ok(artifact);
     }
     let message = format!("Source '{shown}' is not ready, artifact not found");
-    // A first fetch still running reports nothing, or Ready=Unknown while in progress.
+    // A first fetch still running reports nothing, or Ready=Unknown while in progress; a
+    // suspended source will not fetch, so there is nothing to wait for.
     let reported = status
         .and_then(|s| s.conditions.as_deref())
         .and_then(|c| tether_api::meta::conditions::find(c, READY))
         .is_some_and(|ready| ready.status != "Unknown");
-    if reported {
+    if reported || repo.spec.suspend == Some(true) {
         Err(Failure::source_unavailable(message))
     } else {
         Err(Failure::source_first_fetch_pending(message))
