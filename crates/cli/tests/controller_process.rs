@@ -34,6 +34,12 @@ fn wait_ready(child: &mut Child, url: &str) -> anyhow::Result<()> {
 
 #[test]
 fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Result<()> {
+    // Readiness waits for the caches of every kind, so the CRDs must be there whichever test
+    // ran first.
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let client = tether_testkit::cluster::client().await?;
+        tether_testkit::cluster::install_crds(&client, tether_api::crds()).await
+    })?;
     let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
     let (health, metrics) = (free_port()?, free_port()?);
     let mut guard = KillOnDrop(
@@ -44,6 +50,13 @@ fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Resul
                 &format!("127.0.0.1:{health}"),
             ])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
+            // A namespace of its own (it need not exist): objects other tests leave behind
+            // would otherwise be reconciled here, and a reconcile still running at SIGTERM
+            // may hold the shutdown for its whole grace period (20 s).
+            .args([
+                "--watch-namespace",
+                &format!("controller-process-{}", std::process::id()),
+            ])
             .env("KUBECONFIG", &kubeconfig)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
