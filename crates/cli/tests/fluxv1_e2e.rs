@@ -7,13 +7,12 @@
 mod common;
 
 use anyhow::{Context, ensure};
-use common::ControllerProcess;
+use common::{ControllerProcess, tether, tether_ok, texts};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 use tether_fluxv1::{
     Anonymous, CommitSettings, ImageScanner, Repository, automate_once, set_policy,
@@ -202,35 +201,6 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(String::from_utf8(output.stdout)?)
-}
-
-/// Runs `tether ARGS` against the test cluster.
-async fn tether(args: &[String]) -> anyhow::Result<Output> {
-    let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .env_remove("FLUX_SYSTEM_NAMESPACE")
-        .output()
-        .await
-        .context("cannot run tether")
-}
-
-/// Runs `tether ARGS`, requires success, returns `(stdout, stderr)`.
-async fn tether_ok(args: &[String]) -> anyhow::Result<(String, String)> {
-    let output = tether(args).await?;
-    let (stdout, stderr) = texts(&output);
-    ensure!(
-        output.status.success(),
-        "tether {args:?} failed with {}:\n{stdout}\n{stderr}",
-        output.status
-    );
-    Ok((stdout, stderr))
-}
-
-fn texts(output: &Output) -> (String, String) {
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (text(&output.stdout), text(&output.stderr))
 }
 
 fn args(words: &[&str], extra: &[String]) -> Vec<String> {

@@ -6,56 +6,18 @@
 mod common;
 
 use anyhow::Context;
-use common::{ControllerProcess, GitSourceFixture, condition};
+use common::{ControllerProcess, GitSourceFixture, condition, row, tether, tether_ok, texts};
 use k8s_openapi::jiff::Timestamp;
 use k8s_openapi::serde::Serialize;
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use std::process::Output;
 use std::time::Duration;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_testkit::cluster::wait_for;
 use tether_testkit::registry::RegistryServer;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// Runs `tether ARGS` against the test cluster, with no Flux namespace from the environment.
-async fn tether(args: &[&str]) -> anyhow::Result<Output> {
-    let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .env_remove("FLUX_SYSTEM_NAMESPACE")
-        .output()
-        .await
-        .context("cannot run tether")
-}
-
-/// Runs `tether ARGS`, requires success and returns `(stdout, stderr)`.
-async fn tether_ok(args: &[&str]) -> anyhow::Result<(String, String)> {
-    let output = tether(args).await?;
-    let (stdout, stderr) = texts(&output);
-    anyhow::ensure!(
-        output.status.success(),
-        "tether {args:?} failed with {}:\n{stdout}\n{stderr}",
-        output.status
-    );
-    Ok((stdout, stderr))
-}
-
-fn texts(output: &Output) -> (String, String) {
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (text(&output.stdout), text(&output.stderr))
-}
-
-/// The cells of the table row whose NAME is `name`, trimmed.
-fn row<'a>(table: &'a str, name: &str) -> Option<Vec<&'a str>> {
-    table
-        .lines()
-        .map(|line| line.split('\t').map(str::trim).collect::<Vec<_>>())
-        .find(|cells| cells.first() == Some(&name))
-}
 
 fn lines(log: &str) -> Vec<&str> {
     log.lines().collect()

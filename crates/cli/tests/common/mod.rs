@@ -1,5 +1,6 @@
 //! Shared fixtures of the CLI's e2e tests: a `tether controller` process scoped to one
-//! namespace, its metrics, and condition helpers.
+//! namespace, its metrics, the `tether` CLI run against the test cluster, and condition and
+//! table helpers.
 #![allow(dead_code)]
 
 use anyhow::{Context, bail};
@@ -232,4 +233,48 @@ impl GitSourceFixture {
             _server: server,
         })
     }
+}
+
+/// Runs `tether ARGS` against the test cluster, with no Flux namespace from the environment.
+pub async fn tether<S>(args: &[S]) -> anyhow::Result<std::process::Output>
+where
+    S: AsRef<std::ffi::OsStr>,
+{
+    let kubeconfig = tether_testkit::cluster::kubeconfig_path()?;
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("FLUX_SYSTEM_NAMESPACE")
+        .output()
+        .await
+        .context("cannot run tether")
+}
+
+/// Runs `tether ARGS`, requires success and returns `(stdout, stderr)`.
+pub async fn tether_ok<S>(args: &[S]) -> anyhow::Result<(String, String)>
+where
+    S: AsRef<std::ffi::OsStr> + std::fmt::Debug,
+{
+    let output = tether(args).await?;
+    let (stdout, stderr) = texts(&output);
+    anyhow::ensure!(
+        output.status.success(),
+        "tether {args:?} failed with {}:\n{stdout}\n{stderr}",
+        output.status
+    );
+    Ok((stdout, stderr))
+}
+
+/// A process's standard output and error, as text.
+pub fn texts(output: &std::process::Output) -> (String, String) {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (text(&output.stdout), text(&output.stderr))
+}
+
+/// The cells of the table row whose NAME is `name`, trimmed.
+pub fn row<'a>(table: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    table
+        .lines()
+        .map(|line| line.split('\t').map(str::trim).collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&name))
 }
