@@ -258,18 +258,34 @@ fn bounded(
     })
 }
 
+/// `--workload`, when given, read in the default namespace.
+fn optional_workload(
+    repo: &RepoArgs,
+    workload: Option<&str>,
+) -> anyhow::Result<Option<ResourceId>> {
+    workload
+        .map(|w| parse_workload(&repo.namespace, w))
+        .transpose()
+}
+
+/// A client for the cluster and the repository the verb works on: the one that holds
+/// `workload`, or the namespace's only one.
+async fn connect(
+    repo: &RepoArgs,
+    workload: Option<&ResourceId>,
+) -> anyhow::Result<(kube::Client, Target)> {
+    let client = cluster::client(&repo.cluster(&repo.namespace)).await?;
+    let target = target::resolve(&client, repo, workload).await?;
+    Ok((client, target))
+}
+
 fn parse_workload(namespace: &str, text: &str) -> anyhow::Result<ResourceId> {
     Ok(ResourceId::parse_with_namespace(namespace, text)?)
 }
 
 async fn list_workloads(args: ListWorkloadsArgs) -> anyhow::Result<()> {
-    let workload = args
-        .workload
-        .as_deref()
-        .map(|w| parse_workload(&args.repo.namespace, w))
-        .transpose()?;
-    let client = cluster::client(&args.repo.cluster(&args.repo.namespace)).await?;
-    let target = target::resolve(&client, &args.repo, workload.as_ref()).await?;
+    let workload = optional_workload(&args.repo, args.workload.as_deref())?;
+    let (client, target) = connect(&args.repo, workload.as_ref()).await?;
     let mut workloads = tether_fluxv1::read_workloads(&target.repository).await?;
     workloads.retain(|w| {
         let namespace_ok = args.all_namespaces || w.id.namespace() == args.repo.namespace;
@@ -288,13 +304,8 @@ async fn list_workloads(args: ListWorkloadsArgs) -> anyhow::Result<()> {
 }
 
 async fn list_images(args: ListImagesArgs) -> anyhow::Result<()> {
-    let workload = args
-        .workload
-        .as_deref()
-        .map(|w| parse_workload(&args.repo.namespace, w))
-        .transpose()?;
-    let client = cluster::client(&args.repo.cluster(&args.repo.namespace)).await?;
-    let target = target::resolve(&client, &args.repo, workload.as_ref()).await?;
+    let workload = optional_workload(&args.repo, args.workload.as_deref())?;
+    let (client, target) = connect(&args.repo, workload.as_ref()).await?;
     let scanner = target::scanner(&client, &args.repo).await?;
     let mut workloads = tether_fluxv1::read_workloads(&target.repository).await?;
     if let Some(id) = &workload {
@@ -345,8 +356,7 @@ async fn release(args: ReleaseArgs) -> anyhow::Result<()> {
         image,
         force: args.force,
     };
-    let client = cluster::client(&args.repo.cluster(namespace)).await?;
-    let target = target::resolve(&client, &args.repo, ids.first()).await?;
+    let (client, target) = connect(&args.repo, ids.first()).await?;
     let scanner = target::scanner(&client, &args.repo).await?;
     eprintln!("Submitting release ...");
     let settings = args.commit.settings();
@@ -408,8 +418,7 @@ fn policy_update(args: &PolicyArgs) -> anyhow::Result<PolicyUpdate> {
 fn run_policy(args: PolicyVerbArgs, update: PolicyUpdate) -> anyhow::Result<()> {
     bounded(args.repo.timeout, async move {
         let id = parse_workload(&args.repo.namespace, &args.workload)?;
-        let client = cluster::client(&args.repo.cluster(&args.repo.namespace)).await?;
-        let target = target::resolve(&client, &args.repo, Some(&id)).await?;
+        let (_, target) = connect(&args.repo, Some(&id)).await?;
         let settings = args.commit.settings();
         let updates = [(id, update)];
         let done =
@@ -459,13 +468,8 @@ fn sync(args: SyncArgs) -> anyhow::Result<()> {
 }
 
 async fn identity(args: IdentityArgs) -> anyhow::Result<()> {
-    let workload = args
-        .workload
-        .as_deref()
-        .map(|w| parse_workload(&args.repo.namespace, w))
-        .transpose()?;
-    let client = cluster::client(&args.repo.cluster(&args.repo.namespace)).await?;
-    let Target { git, .. } = target::resolve(&client, &args.repo, workload.as_ref()).await?;
+    let workload = optional_workload(&args.repo, args.workload.as_deref())?;
+    let (client, Target { git, .. }) = connect(&args.repo, workload.as_ref()).await?;
     let key = target::deploy_public_key(&client, &git).await?;
     print!("{key}");
     if !key.ends_with('\n') {
