@@ -296,6 +296,7 @@ impl ResourceManager {
             }
             Err(source) => return Err(dry_run_error(&target, source)),
         };
+        let (live, dry_run) = self.same_version(&target, &body, live, dry_run).await?;
         let cleanup = live
             .as_ref()
             .and_then(|l| cleanup_patch(&body, l, self.field_manager(), &opts.cleanup));
@@ -308,6 +309,39 @@ impl ResourceManager {
             Action::Configured
         };
         Ok(planned(action, Write::Apply { cleanup }))
+    }
+
+    /// The live object and a dry-run of `body` over the same version of it. Another writer
+    /// between the dry-run and the read (the Deployment controller annotates a Deployment just
+    /// after it is created) would otherwise show up as drift, and an unchanged object would be
+    /// written. A dry-run leaves `resourceVersion` as it was, so equal versions mean both saw
+    /// the same object; while they differ, the older view is taken again, a few times at most
+    /// (an object that keeps changing is compared as it stands, at worst costing a write).
+    async fn same_version(
+        &self,
+        target: &Target,
+        body: &Value,
+        mut live: Option<Value>,
+        mut dry_run: Value,
+    ) -> Result<(Option<Value>, Value), ApplyError> {
+        for _ in 0..SAME_VERSION_ATTEMPTS {
+            let Some(current) = &live else { break };
+            let live_version = meta_str(current, "resourceVersion");
+            if live_version == meta_str(&dry_run, "resourceVersion") {
+                break;
+            }
+            dry_run =
+                request::server_side_apply(self.client(), target, body, self.field_manager(), true)
+                    .await
+                    .map_err(|source| dry_run_error(target, source))?;
+            if meta_str(&dry_run, "resourceVersion") == live_version {
+                break;
+            }
+            live = request::get(self.client(), target)
+                .await
+                .map_err(|source| query_error(target, source))?;
+        }
+        Ok((live, dry_run))
     }
 
     /// Resolves the object's kind and scope; a cluster-scoped object loses its namespace.
@@ -419,6 +453,9 @@ fn forces_recreate(
     error.is_immutable()
         && (opts.force || opts.force_selector.matches(desired) || opts.force_selector.matches(live))
 }
+
+/// How many times [`ResourceManager::same_version`] takes a view again.
+const SAME_VERSION_ATTEMPTS: usize = 3;
 
 fn query_error(target: &Target, source: RequestError) -> ApplyError {
     ApplyError::Query {

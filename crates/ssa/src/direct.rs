@@ -81,7 +81,10 @@ impl ResourceManager {
             )
             .await;
             match applied {
-                Ok(created) => written.record(target, created),
+                Ok(created) => {
+                    self.known_objects().note_present(&target);
+                    written.record(target, created);
+                }
                 Err(refused) => {
                     tracing::debug!(object = %target.object, error = %refused,
                         "apply refused; validating the stage");

@@ -115,6 +115,26 @@ impl KnownObjects {
         }
     }
 
+    /// Records that the object at `target` exists because this process just wrote it, ahead of
+    /// the watch event: a second apply of the same object (another Kustomization claiming it)
+    /// must not be told it is absent in the milliseconds before the event arrives. A stale
+    /// `Present` is harmless: it only sends the object through the validated apply.
+    pub(crate) fn note_present(&self, target: &Target) {
+        let id = kind_id(&target.resource);
+        let kinds = self
+            .inner
+            .kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(KindState::Watched(kind)) = kinds.get(&id) {
+            let object = &target.object;
+            kind.names
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key_of(&object.namespace, &object.name));
+        }
+    }
+
     /// Starts watching `resource` if it is not watched yet and waits (up to `timeout`) for its
     /// initial list. Returns whether the index now answers for the kind.
     pub async fn watch(&self, resource: &ApiResource, timeout: Duration) -> bool {
@@ -128,7 +148,7 @@ impl KnownObjects {
 
     /// The kind's watch, started if needed; `None` while the kind is unavailable.
     fn kind(&self, resource: &ApiResource) -> Option<Arc<WatchedKind>> {
-        let id = format!("{}/{}", resource.group, resource.plural);
+        let id = kind_id(resource);
         let mut kinds = self
             .inner
             .kinds
@@ -170,6 +190,10 @@ impl WatchedKind {
             task.abort();
         }
     }
+}
+
+fn kind_id(resource: &ApiResource) -> String {
+    format!("{}/{}", resource.group, resource.plural)
 }
 
 fn key_of(namespace: &str, name: &str) -> String {

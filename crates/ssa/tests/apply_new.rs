@@ -186,6 +186,11 @@ async fn a_watched_kind_answers_existence_without_reads() -> anyhow::Result<()> 
         !reads.iter().any(|r| r.contains("/configmaps/fresh")),
         "the new object was read: {reads:?}"
     );
+    // What the manager wrote is known at once, before its watch event arrives.
+    ensure!(
+        known.presence(&config_maps, &ns.name, "fresh") == Presence::Present,
+        "the object just created is not known to exist"
+    );
 
     // Somebody else puts an object in the cluster that Git also declares, excluded from
     // reconciliation; once the watch has seen it, the apply takes the validated path.
