@@ -666,7 +666,7 @@ async fn registry_without_credentials_is_a_clear_error() -> anyhow::Result<()> {
     let errors: Vec<String> = run.skipped.iter().map(|s| s.error.to_string()).collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        errors[0].contains(&image) && errors[0].contains("401"),
+        errors[0].contains(&image) && errors[0].contains("authentication failed (401)"),
         "{errors:?}"
     );
 

@@ -271,7 +271,7 @@ async fn registry_errors_are_reported_and_credentials_fix_them() -> anyhow::Resu
         )
         .await?;
     let refused = wait_ready_where(&repos, "private", |s, _, m| {
-        s == "False" && m.contains("401")
+        s == "False" && m.contains("authentication failed (401)")
     })
     .await?;
     let (_, reason, message) = condition(&refused, "Ready").unwrap_or_default();
