@@ -69,7 +69,13 @@ async fn a_first_apply_sends_no_dry_run_and_a_resync_no_write() -> anyhow::Resul
     let unchanged = again.entries.iter().all(|e| e.action == Action::Unchanged);
     ensure!(unchanged, "resync: {:?}", actions(&again));
     ensure!(writes.take().is_empty(), "the resync wrote");
-    ensure!(writes.take_dry_runs().len() == 4, "the resync is validated");
+    // One dry-run per object; one more when a controller wrote the object between its
+    // dry-run and its read (the Deployment controller's revision annotation).
+    let dry_runs = writes.take_dry_runs().len();
+    ensure!(
+        (4..=8).contains(&dry_runs),
+        "the resync is validated: {dry_runs} dry-runs"
+    );
     common::delete_cluster_object(&client, "v1", "Namespace", &format!("{}-extra", ns.name)).await;
     Ok(())
 }
