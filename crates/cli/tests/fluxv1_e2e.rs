@@ -10,7 +10,7 @@ use anyhow::{Context, ensure};
 use common::{ControllerProcess, tether, tether_ok, texts};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::PostParams;
+use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -114,6 +114,7 @@ impl Fleet {
                 timeout: Duration::from_secs(30),
             },
             paths: vec![PathBuf::from("apps")],
+            target_namespace: None,
         }
     }
 
@@ -709,5 +710,76 @@ async fn registry_without_credentials_is_a_clear_error() -> anyhow::Result<()> {
     let lines: Vec<&str> = table.lines().map(str::trim).collect();
     assert!(lines.iter().any(|l| l.starts_with("|   1.1")), "{table}");
     assert!(lines.iter().any(|l| l.starts_with("'-> 1.0")), "{table}");
+    Ok(())
+}
+
+/// A Kustomization with `targetNamespace` puts the workloads of Git into another namespace:
+/// the verbs name them as they are live, not as Git writes them. Also `release --dry-run`.
+#[tokio::test]
+async fn workloads_are_named_by_the_kustomization_target_namespace() -> anyhow::Result<()> {
+    let registry = RegistryServer::start()?;
+    push_tags(&registry, "app", &[("1.0", 1), ("1.1", 2)]).await?;
+    let app = registry.image("app");
+    let fleet = Fleet::start("fluxv1-target", |_| {
+        let v1 = format!("{app}:1.0");
+        vec![("apps/web.yaml", deployment("staging", "web", &v1, ""))]
+    })
+    .await?;
+    let kustomizations = fleet.ns.api::<tether_api::kustomize::v1::Kustomization>();
+    let target = json!({"spec": {"targetNamespace": fleet.name()}});
+    kustomizations
+        .patch("fleet", &PatchParams::default(), &Patch::Merge(&target))
+        .await?;
+    create_live_workload(&fleet, "web", &format!("{app}:1.0")).await?;
+
+    let web = format!("{}:deployment/web", fleet.name());
+    let (table, _) = tether_ok(&args(&["list-images", "--workload", &web], &[])).await?;
+    assert!(table.lines().any(|l| l.starts_with(&web)), "{table}");
+
+    let release = format!("{app}:1.1");
+    let commits = fleet.checkout()?.commits()?;
+    let (table, log) = tether_ok(&args(
+        &["release", "--workload", &web, "-i", &release, "--dry-run"],
+        &[],
+    ))
+    .await?;
+    let planned = format!("{web} success app: {app}:1.0 -> 1.1");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == planned),
+        "{table}"
+    );
+    assert!(log.contains("nothing was committed"), "{log}");
+    assert_eq!(fleet.checkout()?.commits()?, commits, "a dry run committed");
+
+    let (table, log) = tether_ok(&args(
+        &["release", "--workload", &web, "--update-image", &release],
+        &[],
+    ))
+    .await?;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&web) && l.contains("success")),
+        "{table}"
+    );
+    assert!(log.contains("Commit pushed:"), "{log}");
+    let after = fleet.checkout()?;
+    assert_eq!(
+        after.last_message()?.trim_end(),
+        format!("Release {release} to {web}")
+    );
+    assert!(after.file("apps/web.yaml")?.contains(":1.1  #"));
+    assert!(after.file("apps/web.yaml")?.contains("namespace: staging"));
+
+    let (_, log) = tether_ok(&args(&["automate", "--workload", &web], &[])).await?;
+    assert!(log.contains("Commit pushed:"), "{log}");
+    let after = fleet.checkout()?;
+    assert_eq!(
+        after.last_message()?.trim_end(),
+        format!("Automated: {web}")
+    );
+    assert!(after.workload("web")?.policy.automated);
     Ok(())
 }

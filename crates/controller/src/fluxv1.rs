@@ -231,6 +231,9 @@ async fn automate(
                 .unwrap_or(Duration::from_secs(60)),
         },
         paths,
+        // Several Kustomizations may share the repository; automation selects workloads by
+        // their annotations, so ids stay as Git writes them.
+        target_namespace: None,
     };
     let credentials = pull_secrets(ctx, &candidate.workloads).await;
     let scanner = ImageScanner::new(registry.clone(), credentials);

@@ -56,7 +56,8 @@ impl Edit for AutomationEdit<'_> {
     type Report = (Vec<ContainerUpdate>, Vec<Skipped>);
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<Self::Report>, Error> {
-        let workloads = workloads_in(self.repo, root)?;
+        let found = workloads_in(self.repo, root)?;
+        let workloads = &found.workloads;
         let candidates: Vec<&Workload> = workloads
             .iter()
             .filter(|w| w.policy.is_automation_candidate())
@@ -68,13 +69,13 @@ impl Edit for AutomationEdit<'_> {
             MissingTimes::Skip,
         )
         .await;
-        let updates = plan_automated(&workloads, |repo, current, pattern| {
+        let updates = plan_automated(workloads, |repo, current, pattern| {
             choices.choose(repo, current, pattern)
         });
         let message = if updates.is_empty() {
             None
         } else {
-            apply_updates(root, &updates)?;
+            apply_updates(root, &found.in_git(&updates))?;
             Some(message::auto_release(&updates))
         };
         Ok(Edited {

@@ -4,7 +4,8 @@
 //!
 //! - [`automate_once`]: one automation run, `Auto-release ...` pushed when an automated
 //!   workload has a newer allowed image;
-//! - [`release`]: `fluxctl release`, one `Release ...` commit;
+//! - [`release`]: `fluxctl release`, one `Release ...` commit ([`preview_release`] for
+//!   `--dry-run`);
 //! - [`set_policy`]: `fluxctl automate/deautomate/lock/unlock/policy`, one commit with fluxd's
 //!   policy message;
 //! - [`read_workloads`] and [`list_images`]: what `fluxctl list-workloads` and `list-images`
@@ -30,7 +31,7 @@ pub use choose::Skipped;
 pub use error::Error;
 pub use list::{AvailableTag, ContainerImages, WorkloadImages, list_images};
 pub use policy::set_policy;
-pub use release::release;
+pub use release::{preview_release, release};
 pub use repo::{CommitSettings, Committed, DEFAULT_PUSH_ATTEMPTS, Repository, read_workloads};
 pub use scan::{Anonymous, Catalog, CredentialsLookup, ImageScanner};
 
@@ -54,6 +55,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
             },
             paths: Vec::new(),
+            target_namespace: None,
         };
         let scanner = ImageScanner::new(tether_registry::RegistryClient::default(), Anonymous);
         let settings = CommitSettings::default();

@@ -44,11 +44,11 @@ impl Edit for PolicyEdit<'_> {
     type Report = Vec<ResourceId>;
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<Vec<ResourceId>>, Error> {
-        let workloads = workloads_in(self.repo, root)?;
+        let found = workloads_in(self.repo, root)?;
         let mut changed = Vec::new();
         for (id, update) in self.updates {
-            let file = &require_workload(self.repo, &workloads, id)?.file;
-            if update_file(root, file, id, update)? {
+            let file = &require_workload(self.repo, &found.workloads, id)?.file;
+            if update_file(root, file, found.git_id(id), update)? {
                 changed.push((id.clone(), update.clone()));
             }
         }

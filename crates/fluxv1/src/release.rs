@@ -13,7 +13,8 @@ use tether_workloads::{ImageRef, Workload};
 use crate::choose::{Choices, MissingTimes};
 use crate::error::Error;
 use crate::repo::{
-    CommitSettings, Committed, Edit, Edited, Repository, edit_commit_push, workloads_in,
+    CommitSettings, Committed, Edit, Edited, Repository, edit_commit_push, edit_preview,
+    workloads_in,
 };
 use crate::scan::{Catalog, ImageScanner};
 
@@ -38,6 +39,22 @@ pub async fn release(
     edit_commit_push(repo, settings, &mut edit).await
 }
 
+/// What [`release`] would do, without committing anything (`fluxctl release --dry-run`).
+pub async fn preview_release(
+    repo: &Repository,
+    scanner: &ImageScanner,
+    spec: &ReleaseSpec,
+) -> Result<ReleasePlan, Error> {
+    let mut edit = ReleaseEdit {
+        repo,
+        scanner,
+        spec,
+        cause: None,
+        catalog: Catalog::default(),
+    };
+    edit_preview(repo, &mut edit).await
+}
+
 struct ReleaseEdit<'a> {
     repo: &'a Repository,
     scanner: &'a ImageScanner,
@@ -50,10 +67,10 @@ impl Edit for ReleaseEdit<'_> {
     type Report = ReleasePlan;
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<ReleasePlan>, Error> {
-        let workloads = workloads_in(self.repo, root)?;
-        let choices = self.choices(&workloads).await?;
+        let found = workloads_in(self.repo, root)?;
+        let choices = self.choices(&found.workloads).await?;
         let plan = plan_release(
-            &workloads,
+            &found.workloads,
             self.spec,
             |repo, current, pattern| choices.choose(repo, current, pattern),
             |pattern, tag| TagPattern::parse(pattern).is_ok_and(|p| p.matches(tag)),
@@ -61,7 +78,7 @@ impl Edit for ReleaseEdit<'_> {
         let message = if plan.updates.is_empty() {
             None
         } else {
-            apply_updates(root, &plan.updates)?;
+            apply_updates(root, &found.in_git(&plan.updates))?;
             let message = self
                 .cause
                 .filter(|c| !c.is_empty())

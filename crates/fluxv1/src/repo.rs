@@ -3,12 +3,14 @@
 //! temporary directory, and the edit → commit → push cycle that, when the branch moved under
 //! it, starts again from the new tip and re-applies the edit (history is never forced).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use tether_source::{Author, CloneSpec, CommitOptions, PushError, SigningKey, WorkingClone};
+use tether_workloads::release::ContainerUpdate;
 use tether_workloads::release::message::with_ci_skip;
-use tether_workloads::{Workload, locate_workloads};
+use tether_workloads::{ResourceId, Workload, locate_workloads};
 
 use crate::error::Error;
 
@@ -23,6 +25,9 @@ pub struct Repository {
     pub clone: CloneSpec,
     /// Directories relative to the repository root.
     pub paths: Vec<PathBuf>,
+    /// The namespace the syncing Kustomization puts every workload in (`targetNamespace`):
+    /// workloads are then named by it, as they are live, whatever namespace Git writes.
+    pub target_namespace: Option<String>,
 }
 
 impl Repository {
@@ -110,19 +115,54 @@ impl WorkTree {
     }
 }
 
-/// The workloads defined under `repo.paths` in the work tree at `root`.
-pub(crate) fn workloads_in(repo: &Repository, root: &Path) -> Result<Vec<Workload>, Error> {
-    locate_workloads(root, &repo.paths).map_err(|source| Error::Locate {
+/// The workloads defined under `repo.paths` in the work tree at `root`, named as they are live
+/// (see [`Repository::target_namespace`]), and the way back to the names Git gives them.
+pub(crate) fn workloads_in(repo: &Repository, root: &Path) -> Result<Found, Error> {
+    let mut workloads = locate_workloads(root, &repo.paths).map_err(|source| Error::Locate {
         url: repo.display_url(),
         paths: repo.paths_text(),
         source: Box::new(source),
-    })
+    })?;
+    let mut git_ids = HashMap::new();
+    if let Some(namespace) = repo.target_namespace.as_deref().filter(|n| !n.is_empty()) {
+        for workload in &mut workloads {
+            let live = ResourceId::new(namespace, workload.id.kind(), workload.id.name());
+            let git = std::mem::replace(&mut workload.id, live.clone());
+            git_ids.entry(live).or_insert(git);
+        }
+    }
+    Ok(Found { workloads, git_ids })
+}
+
+/// Workloads found in a work tree, by their live ids.
+pub(crate) struct Found {
+    pub(crate) workloads: Vec<Workload>,
+    /// Live id → the id written in Git, where they differ.
+    git_ids: HashMap<ResourceId, ResourceId>,
+}
+
+impl Found {
+    /// The id the manifest in Git carries for the workload live at `id`: what edits look for.
+    pub(crate) fn git_id<'a>(&'a self, id: &'a ResourceId) -> &'a ResourceId {
+        self.git_ids.get(id).unwrap_or(id)
+    }
+
+    /// `updates` addressed to the manifests in Git.
+    pub(crate) fn in_git(&self, updates: &[ContainerUpdate]) -> Vec<ContainerUpdate> {
+        updates
+            .iter()
+            .map(|update| ContainerUpdate {
+                workload: self.git_id(&update.workload).clone(),
+                ..update.clone()
+            })
+            .collect()
+    }
 }
 
 /// The workloads of `repo` at the tip of its branch: clones, reads, forgets the clone.
 pub async fn read_workloads(repo: &Repository) -> Result<Vec<Workload>, Error> {
     let tree = WorkTree::open(repo).await?;
-    let mut workloads = workloads_in(repo, tree.root())?;
+    let mut workloads = workloads_in(repo, tree.root())?.workloads;
     workloads.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(workloads)
 }
@@ -172,6 +212,16 @@ pub struct Committed<T> {
 /// Clones `repo`, runs `edit` on the work tree, commits and pushes. An edit without message
 /// (or one that changed no file) makes no commit; a pushed commit that the branch moved past is
 /// redone from the new tip, at most `settings.push_attempts` times.
+/// What `edit` would do at the tip of the branch, without committing: the edit runs on a
+/// temporary clone that is then forgotten.
+pub(crate) async fn edit_preview<E: Edit + Send>(
+    repo: &Repository,
+    edit: &mut E,
+) -> Result<E::Report, Error> {
+    let tree = WorkTree::open(repo).await?;
+    Ok(edit.apply(tree.root()).await?.report)
+}
+
 pub(crate) async fn edit_commit_push<E: Edit + Send>(
     repo: &Repository,
     settings: &CommitSettings,

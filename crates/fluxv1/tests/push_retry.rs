@@ -74,6 +74,7 @@ async fn setup() -> anyhow::Result<Setup> {
             timeout: Duration::from_secs(30),
         },
         paths: vec![PathBuf::from("apps")],
+        target_namespace: None,
     };
     Ok(Setup {
         repo,

@@ -165,6 +165,9 @@ pub struct ReleaseArgs {
     /// Include skipped (and ignored, with -vv) workloads in the output.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Do not release anything; report what would have been done.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -358,6 +361,12 @@ async fn release(args: ReleaseArgs) -> anyhow::Result<()> {
     };
     let (client, target) = connect(&args.repo, ids.first()).await?;
     let scanner = target::scanner(&client, &args.repo).await?;
+    if args.dry_run {
+        let plan = tether_fluxv1::preview_release(&target.repository, &scanner, &spec).await?;
+        print!("{}", output::release_table(&plan, args.verbose.max(1)));
+        eprintln!("Dry run: nothing was committed");
+        return Ok(());
+    }
     eprintln!("Submitting release ...");
     let settings = args.commit.settings();
     let done = tether_fluxv1::release(

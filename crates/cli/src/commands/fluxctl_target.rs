@@ -1,7 +1,8 @@
 //! Which Git repository a fluxctl verb works on, read from the cluster: the live workload's
 //! owner labels (`kustomize.toolkit.fluxcd.io/name|namespace`) lead to its Kustomization,
 //! whose `sourceRef` GitRepository gives the URL, the branch and the credentials Secret, and
-//! whose `spec.path` is where the workloads are; `--git-repository`/`--path` override. Also
+//! whose `spec.path` is where the workloads are and whose `targetNamespace` names them;
+//! `--git-repository`/`--path` override. Also
 //! the registry credentials (docker config Secrets), the workloads' rollout status for
 //! `list-workloads`, and the deploy key `identity` prints.
 
@@ -59,10 +60,10 @@ pub async fn resolve(
     args: &RepoArgs,
     workload: Option<&ResourceId>,
 ) -> anyhow::Result<Target> {
-    let (git, default_path) = match (&args.git_repository, workload) {
+    let (git, default_path, target_namespace) = match (&args.git_repository, workload) {
         (Some(named), _) => {
             let (namespace, name) = split_namespaced(named, &args.namespace)?;
-            (git_repository(client, &namespace, &name).await?, None)
+            (git_repository(client, &namespace, &name).await?, None, None)
         }
         (None, Some(id)) => {
             let (namespace, name) = owning_kustomization(client, id).await?;
@@ -77,7 +78,8 @@ pub async fn resolve(
             }
             let source_namespace = source.namespace.as_deref().unwrap_or(&namespace);
             let git = git_repository(client, source_namespace, &source.name).await?;
-            (git, kustomization.spec.path.clone())
+            let spec = kustomization.spec;
+            (git, spec.path, spec.target_namespace)
         }
         (None, None) => bail!(
             "which repository? give --workload=<workload>, or --git-repository=<ns/name> (with --path)"
@@ -90,6 +92,7 @@ pub async fn resolve(
         repository: Repository {
             clone,
             paths: workload_paths(path.as_deref()),
+            target_namespace,
         },
     })
 }
