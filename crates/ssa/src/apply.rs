@@ -263,7 +263,9 @@ impl ResourceManager {
 
     /// Decides what to do with one object without writing anything. The dry-run comes first:
     /// when it shows the object does not exist yet there is nothing live to read, skip on or
-    /// compare with, so creating costs no GET.
+    /// compare with, so creating costs no GET; when the index of known objects shows it changed
+    /// nothing (a resync at an unchanged revision), it stands for the live object, so a no-op
+    /// costs no GET either.
     async fn plan(&self, desired: &Desired, opts: &ApplyOptions) -> Result<Planned, ApplyError> {
         let (target, body) = self.locate(desired).await?;
         let planned = |action, write| Planned {
@@ -283,9 +285,15 @@ impl ResourceManager {
         {
             return Ok(planned(Action::Created, Write::Apply { cleanup: None }));
         }
-        let live = request::get(self.client(), &target)
-            .await
-            .map_err(|source| query_error(&target, source))?;
+        let known = self.known_objects();
+        let no_op = dry_run
+            .as_ref()
+            .is_ok_and(|result| known.unchanged_by(&target, result, self.field_manager()));
+        let live = match &dry_run {
+            // A dry-run that changed nothing is the live object: no need to read it.
+            Ok(result) if no_op => Some(result.clone()),
+            _ => self.read(&target).await?,
+        };
         if skips(&body, live.as_ref(), opts) {
             return Ok(planned(Action::Skipped, Write::Nothing));
         }
@@ -309,6 +317,12 @@ impl ResourceManager {
             Action::Configured
         };
         Ok(planned(action, Write::Apply { cleanup }))
+    }
+
+    async fn read(&self, target: &Target) -> Result<Option<Value>, ApplyError> {
+        request::get(self.client(), target)
+            .await
+            .map_err(|source| query_error(target, source))
     }
 
     /// The live object and a dry-run of `body` over the same version of it. Another writer
@@ -337,9 +351,7 @@ impl ResourceManager {
             if meta_str(&dry_run, "resourceVersion") == live_version {
                 break;
             }
-            live = request::get(self.client(), target)
-                .await
-                .map_err(|source| query_error(target, source))?;
+            live = self.read(target).await?;
         }
         Ok((live, dry_run))
     }

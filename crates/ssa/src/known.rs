@@ -8,8 +8,12 @@
 //!
 //! The answer is as fresh as the watch (milliseconds behind the API server): the same window an
 //! object created between a read and the apply that follows has.
+//!
+//! The index also keeps each object's `resourceVersion` and the times of its server-side apply
+//! entries in `managedFields`, which lets a resync do without reading the object: see
+//! [`KnownObjects::unchanged_by`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -19,6 +23,7 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::{self, Event, watcher};
+use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -27,6 +32,10 @@ use crate::request::Target;
 /// How long a kind whose watch failed to start is read object by object before the watch is
 /// tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How long after the watch delivered a version of an object its apply times tell a no-op
+/// apply apart from a changing one; see [`KnownObjects::unchanged_by`].
+const DISTINCT_SECOND: Duration = Duration::from_millis(1500);
 
 /// What the index knows of one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,15 +65,61 @@ enum KindState {
     Unavailable(Instant),
 }
 
-/// One kind's watch and the names it has seen.
+/// One kind's watch and the objects it has seen.
 struct WatchedKind {
-    /// `namespace/name` of every object of the kind.
-    names: RwLock<HashSet<String>>,
+    /// Every object of the kind, by `namespace/name`.
+    names: RwLock<HashMap<String, Seen>>,
     /// Whether `names` is complete: the initial list is in and the watch has not failed since.
     current: AtomicBool,
     /// Becomes `true` once the initial list is in, or the watch gave up: lets a caller wait.
     settled: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// One object as the watch last delivered it.
+struct Seen {
+    /// Its `resourceVersion`; empty when the object is known only from this process's own write.
+    resource_version: String,
+    /// `(manager, Unix second)` of its server-side apply entries in `managedFields`.
+    applied: Box<[(Box<str>, i64)]>,
+    /// When the watch delivered this version.
+    since: Instant,
+}
+
+impl Seen {
+    fn of(meta: &kube::core::ObjectMeta) -> Self {
+        let applied = meta
+            .managed_fields
+            .iter()
+            .flatten()
+            .filter(|entry| entry.operation.as_deref() == Some("Apply"))
+            .filter_map(|entry| {
+                let manager = entry.manager.as_deref()?;
+                Some((manager.into(), entry.time.as_ref()?.0.as_second()))
+            })
+            .collect();
+        Self {
+            resource_version: meta.resource_version.clone().unwrap_or_default(),
+            applied,
+            since: Instant::now(),
+        }
+    }
+
+    /// Known to exist because this process wrote it; nothing else is known yet.
+    fn written() -> Self {
+        Self {
+            resource_version: String::new(),
+            applied: Box::new([]),
+            since: Instant::now(),
+        }
+    }
+
+    fn applied_at(&self, manager: &str) -> Option<i64> {
+        self.applied
+            .iter()
+            .find(|(m, _)| &**m == manager)
+            .map(|(_, second)| *second)
+    }
 }
 
 impl Drop for Inner {
@@ -108,7 +163,7 @@ impl KnownObjects {
         }
         let key = key_of(namespace, name);
         let names = kind.names.read().unwrap_or_else(PoisonError::into_inner);
-        if names.contains(&key) {
+        if names.contains_key(&key) {
             Presence::Present
         } else {
             Presence::Absent
@@ -131,8 +186,45 @@ impl KnownObjects {
             kind.names
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(key_of(&object.namespace, &object.name));
+                .entry(key_of(&object.namespace, &object.name))
+                .or_insert_with(Seen::written);
         }
+    }
+
+    /// Whether `dry_run`, the result of a server-side apply dry-run by `manager` of the object
+    /// at `target`, shows that the apply would change nothing, so that the object need not be
+    /// read to compare: the dry-run ran over the version the watch delivered (same
+    /// `resourceVersion`), and left the manager's apply entry as it was in that version.
+    ///
+    /// The API server stamps a manager's apply entry with the current time whenever its apply
+    /// changes the object or the manager's fields, and leaves it alone when the apply is a no-op.
+    /// The stamp has a one-second resolution, so it proves a no-op only once that version is
+    /// more than a second old: the watch delivered it after the server wrote it, so
+    /// [`DISTINCT_SECOND`] after delivery any new stamp falls in a later second. Otherwise, and
+    /// whenever the index does not answer for the kind, the answer is `false` and the caller
+    /// reads the object as usual.
+    pub(crate) fn unchanged_by(&self, target: &Target, dry_run: &Value, manager: &str) -> bool {
+        let Some(kind) = self.kind(&target.resource) else {
+            return false;
+        };
+        if !kind.current.load(Ordering::Acquire) {
+            return false;
+        }
+        let Some(stamp) = apply_time(dry_run, manager) else {
+            return false;
+        };
+        let object = &target.object;
+        let names = kind.names.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(seen) = names.get(&key_of(&object.namespace, &object.name)) else {
+            return false;
+        };
+        let version = dry_run
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str);
+        !seen.resource_version.is_empty()
+            && version == Some(seen.resource_version.as_str())
+            && seen.since.elapsed() >= DISTINCT_SECOND
+            && seen.applied_at(manager) == Some(stamp)
     }
 
     /// Starts watching `resource` if it is not watched yet and waits (up to `timeout`) for its
@@ -160,7 +252,7 @@ impl KnownObjects {
             _ => {}
         }
         let kind = Arc::new(WatchedKind {
-            names: RwLock::new(HashSet::new()),
+            names: RwLock::new(HashMap::new()),
             current: AtomicBool::new(false),
             settled: watch::Sender::new(false),
             task: Mutex::new(None),
@@ -200,6 +292,22 @@ fn key_of(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
 
+/// The time (Unix second) of `manager`'s server-side apply entry in `object`'s `managedFields`.
+fn apply_time(object: &Value, manager: &str) -> Option<i64> {
+    let time = object
+        .pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .find(|entry| {
+            entry.get("manager").and_then(Value::as_str) == Some(manager)
+                && entry.get("operation").and_then(Value::as_str) == Some("Apply")
+        })?
+        .get("time")?
+        .as_str()?;
+    let time: k8s_openapi::jiff::Timestamp = time.parse().ok()?;
+    Some(time.as_second())
+}
+
 fn key_of_meta(meta: &kube::core::ObjectMeta) -> String {
     key_of(
         meta.namespace.as_deref().unwrap_or_default(),
@@ -219,7 +327,7 @@ async fn follow(
 ) {
     let config = watcher::Config::default().any_semantic();
     let mut events = std::pin::pin!(watcher(api, config));
-    let mut listing: Option<HashSet<String>> = None;
+    let mut listing: Option<HashMap<String, Seen>> = None;
     let mut listed_once = false;
     while let Some(event) = events.next().await {
         let event = match event {
@@ -242,10 +350,11 @@ async fn follow(
             }
         };
         match event {
-            Event::Init => listing = Some(HashSet::new()),
+            Event::Init => listing = Some(HashMap::new()),
             Event::InitApply(object) => {
                 if let Some(listing) = &mut listing {
-                    listing.insert(key_of_meta(&object.metadata));
+                    let meta = &object.metadata;
+                    listing.insert(key_of_meta(meta), Seen::of(meta));
                 }
             }
             Event::InitDone => {
@@ -256,11 +365,11 @@ async fn follow(
                 kind.settled.send_replace(true);
             }
             Event::Apply(object) => {
-                let key = key_of_meta(&object.metadata);
+                let meta = &object.metadata;
                 kind.names
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .insert(key);
+                    .insert(key_of_meta(meta), Seen::of(meta));
                 kind.current.store(listed_once, Ordering::Release);
             }
             Event::Delete(object) => {
