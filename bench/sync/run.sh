@@ -9,148 +9,23 @@
 #   - then the floor this machine sets: the same objects applied by parallel `kubectl apply
 #     --server-side` on a fresh control plane (BENCH_FLOOR=0 skips it).
 # The controller runs as the ServiceAccount `tether install` creates, with its token and RBAC.
-# Usage: bench/sync/run.sh [APPS]    (CONCURRENT=N sets --concurrent, default 20 as the controller's;
-#        BENCH_KEEP=DIR keeps the controller logs and metrics there; BENCH_API_PORT,
-#        BENCH_ETCD_PORT, BENCH_ETCD_PEER_PORT move the cluster off 16445, 23793, 23803;
-#        BENCH_BIN=DIR uses the tether and tether-git-serve binaries there instead of building)
-set -euo pipefail
-shopt -s extglob
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+# Usage: bench/sync/run.sh [APPS]    (environment: see bench/sync/lib.sh)
+source "$(dirname "$0")/lib.sh"
 APPS=${1:-1000}
-CONCURRENT=${CONCURRENT:-20}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target}
-# A cluster of its own, started fresh, so earlier runs' objects do not weigh on this one.
-export TETHER_CLUSTER_DIR=$HOME/.cache/tether/bench-cluster TETHER_API_PORT=${BENCH_API_PORT:-16445}
-export TETHER_ETCD_PORT=${BENCH_ETCD_PORT:-23793} TETHER_ETCD_PEER_PORT=${BENCH_ETCD_PEER_PORT:-23803}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  dev/cluster.sh down >/dev/null 2>&1 || true
-  if [[ -n ${BENCH_KEEP:-} ]]; then mkdir -p "$BENCH_KEEP" && cp "$WORK"/*.{log,txt} "$BENCH_KEEP"/ 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { echo "bench: $*" >&2; }
-
-dev/deps.sh
-dev/cluster.sh down >/dev/null 2>&1 || true
-# Another cluster on these ports would be benchmarked (and filled with 1000 apps) instead.
-for port in "$TETHER_API_PORT" "$TETHER_ETCD_PORT" "$TETHER_ETCD_PEER_PORT"; do
-  if ss -ltn "sport = :$port" | grep -q LISTEN; then
-    log "port $port is taken by another process; set BENCH_API_PORT / BENCH_ETCD_PORT / BENCH_ETCD_PEER_PORT"
-    exit 1
-  fi
-done
-KUBECONFIG=$(dev/cluster.sh up | tail -n 1)
-export KUBECONFIG
-if [[ -n ${BENCH_BIN:-} ]]; then
-  BIN=$BENCH_BIN # prebuilt tether and tether-git-serve, to compare two builds under the same load
-else
-  log "building tether (release)"
-  cargo build -q --release -p tether -p tether-testkit --bins
-  BIN=$CARGO_TARGET_DIR/release
-fi
+bench_start
 
 log "generating $APPS applications"
-git init -q --bare -b main "$WORK/git/apps.git"
 git init -q -b main "$WORK/tree"
 for ((i = 1; i <= APPS; i++)); do
   app=$(printf 'app-%04d' "$i")
-  mkdir -p "$WORK/tree/apps/$app"
-  cat >"$WORK/tree/apps/$app/app.yaml" <<EOF
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: $app
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: $app
-spec:
-  replicas: 0
-  selector:
-    matchLabels: {app: $app}
-  template:
-    metadata:
-      labels: {app: $app}
-    spec:
-      serviceAccountName: $app
-      containers:
-      - name: app
-        image: nginx:1.27
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: $app
-spec:
-  selector: {app: $app}
-  ports:
-  - port: 80
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: $app
-spec:
-  rules:
-  - host: $app.example.test
-    http:
-      paths:
-      - path: /
-        pathType: Prefix
-        backend:
-          service: {name: $app, port: {number: 80}}
-EOF
+  write_app "$WORK/tree/apps/$app" "$app"
 done
-git -C "$WORK/tree" add -A
-git -C "$WORK/tree" -c user.name=bench -c user.email=bench@example.test commit -qm "$APPS apps"
-git -C "$WORK/tree" push -q "$WORK/git/apps.git" main
-
-"$BIN/tether-git-serve" "$WORK/git" bench bench-password >"$WORK/serve.out" &
-PIDS+=($!)
-for _ in $(seq 1 50); do [[ -s $WORK/serve.out ]] && break; sleep 0.1; done
-URL="$(head -n 1 "$WORK/serve.out")/apps.git"
+serve_tree "$APPS apps"
 
 log "creating CRDs, namespaces and $APPS Kustomizations"
-# Everything `tether install --admission-policy` creates but the controller's Deployment: the
-# controller runs here, outside the cluster, with the credentials it has in the cluster (its
-# ServiceAccount's token, its RBAC) rather than the admin's client certificate; the Kustomizations
-# created below get their finalizer from the admission policy.
-"$BIN/tether" install --export --admission-policy |
-  awk 'BEGIN {RS = "---\n"} !/(^|\n)kind: Deployment\n/ && NF {printf "---\n%s", $0}' |
-  kubectl apply --server-side -f - >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
-token=$(kubectl -n flux-system create token tether-controller --duration=2h)
-kubectl config view --raw --minify >"$WORK/controller.kubeconfig"
-KUBECONFIG=$WORK/controller.kubeconfig kubectl config set-credentials tether-controller \
-  --token="$token" >/dev/null
-KUBECONFIG=$WORK/controller.kubeconfig kubectl config set-context --current \
-  --user=tether-controller >/dev/null
-kubectl create namespace bench >/dev/null
-kubectl create namespace bench-apps >/dev/null
-# The apiserver refuses objects of a kind an admission policy matches until it has mapped the
-# new CRDs (ServiceUnavailable): wait until a dry-run create comes back with the finalizer.
-probe='{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-  "metadata": {"name": "probe", "namespace": "bench"},
-  "spec": {"interval": "1h", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "apps"}}}'
-for _ in $(seq 1 150); do
-  finalizers=$(kubectl create --dry-run=server -o jsonpath='{.metadata.finalizers}' -f - <<<"$probe" 2>/dev/null || true)
-  [[ $finalizers == *finalizers.fluxcd.io* ]] && break
-  sleep 0.2
-done
-kubectl -n bench create secret generic git-auth --from-literal=username=bench \
-  --from-literal=password=bench-password >/dev/null
+install_tether
 {
-  cat <<EOF
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: apps, namespace: bench}
-spec: {url: "$URL", interval: 1h, ref: {branch: main}, secretRef: {name: git-auth}}
-EOF
+  git_repository_yaml
   for ((i = 1; i <= APPS; i++)); do
     printf -- '---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: app-%04d, namespace: bench}\nspec: {interval: 1h, path: ./apps/app-%04d, prune: true, targetNamespace: bench-apps, sourceRef: {kind: GitRepository, name: apps}}\n' "$i" "$i"
   done
@@ -162,36 +37,6 @@ ready_count() {
     jq '[.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
 }
 
-metric_sum() { # metrics-file verb-regex dry-run(true|false|.*)
-  grep -E "^tether_api_requests_total\{verb=\"$2\",dry_run=\"$3\"\}" "$1" | awk '{s += $2} END {print s + 0}'
-}
-
-start_controller() { # metrics-port
-  KUBECONFIG=$WORK/controller.kubeconfig "$BIN/tether" controller --watch-namespace bench --storage-path "$WORK/storage" \
-    --health-addr 127.0.0.1:0 --metrics-addr "127.0.0.1:$1" --concurrent "$CONCURRENT" \
-    --log-encoding json 2>"$WORK/controller-$1.log" &
-  CONTROLLER=$!
-  PIDS+=("$CONTROLLER")
-}
-
-report_requests() { # metrics-file
-  local f=$1
-  echo "  API requests: $(metric_sum "$f" '[a-z]+' '[a-z]+') total;" \
-    "gets/lists $(metric_sum "$f" get false), watches $(metric_sum "$f" watch false)," \
-    "dry-run patches $(metric_sum "$f" patch true)," \
-    "writes $(metric_sum "$f" '(create|update|patch|delete)' false)"
-}
-
-cpu_seconds() { # pid: user+system CPU seconds so far
-  awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-cpu_snapshot() { # controller-pid: "name=seconds ..." for tether and the control plane
-  local out="tether=$(cpu_seconds "$1")" name
-  for name in kube-apiserver etcd kube-controller-manager; do
-    out+=" $name=$(cpu_seconds "$(cat "$TETHER_CLUSTER_DIR/pids/$name.pid")")"
-  done
-  echo "$out"
-}
 apiserver_requests() { # output-file: the apiserver's own request counters, every client
   kubectl get --raw /metrics | grep -E '^apiserver_request_total\{' >"$1"
 }
@@ -208,10 +53,6 @@ apiserver_delta() { # before after: requests served meanwhile by verb and resour
     { after[key($0)] += $NF }
     END { for (k in after) if (after[k] - before[k] >= 50) printf "    %6d %s\n", after[k] - before[k], k }
   ' "$1" "$2" | sort -rn
-}
-cpu_delta() { # before after
-  paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
-    awk '{split($1, a, "="); split($2, b, "="); printf "%s %.1fs, ", a[1], b[2] - a[2]}' | sed 's/, $//'
 }
 
 log "starting tether controller; waiting for $APPS Ready Kustomizations"
