@@ -50,7 +50,7 @@ writes_delta() { # before after: writes served meanwhile, by verb and resource
     function key(line,   v, r, s) {
       match(line, /verb="[^"]*"/); v = substr(line, RSTART + 6, RLENGTH - 7)
       match(line, /resource="[^"]*"/); r = substr(line, RSTART + 10, RLENGTH - 11)
-      s = ""; if (match(line, /subresource="[^"]*"/)) s = "/" substr(line, RSTART + 13, RLENGTH - 14)
+      s = ""; if (match(line, /subresource="[^"]+"/)) s = "/" substr(line, RSTART + 13, RLENGTH - 14)
       return v " " r s
     }
     FNR == NR { before[key($0)] += $NF; next }
@@ -92,7 +92,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for f in before after; do
     grep -E '^tether_api_requests_total' "$WORK/metrics-$f.txt" >"$WORK/requests-$f.txt" || true
   done
-  echo "  controller requests: $(requests_line <(awk 'FNR == NR {b[$1] = $2; next} {print $1, $2 - b[$1]}' \
-    "$WORK/requests-before.txt" "$WORK/requests-after.txt"))"
+  awk 'FNR == NR {b[$1] = $2; next} {print $1, $2 - b[$1]}' \
+    "$WORK/requests-before.txt" "$WORK/requests-after.txt" >"$WORK/requests-round.txt"
+  echo "  controller requests: $(requests_line "$WORK/requests-round.txt")"
   echo "  apiserver writes: $(writes_delta "$WORK/writes-before.txt" "$WORK/writes-after.txt")"
 done

@@ -265,7 +265,8 @@ impl ResourceManager {
     /// when it shows the object does not exist yet there is nothing live to read, skip on or
     /// compare with, so creating costs no GET; when the index of known objects shows it changed
     /// nothing (a resync at an unchanged revision), it stands for the live object, so a no-op
-    /// costs no GET either.
+    /// costs no GET either. Before all that, an object the index knows to be unchanged since a
+    /// dry-run of the same body found nothing to do costs no request at all.
     async fn plan(&self, desired: &Desired, opts: &ApplyOptions) -> Result<Planned, ApplyError> {
         let (target, body) = self.locate(desired).await?;
         let planned = |action, write| Planned {
@@ -277,6 +278,11 @@ impl ResourceManager {
         if opts.exclusion_selector.matches(&body) {
             return Ok(planned(Action::Skipped, Write::Nothing));
         }
+        let known = self.known_objects();
+        let digest = digest_of(&body);
+        if known.verified(&target, digest) {
+            return Ok(planned(Action::Unchanged, Write::Nothing));
+        }
         let dry_run =
             request::server_side_apply(self.client(), &target, &body, self.field_manager(), true)
                 .await;
@@ -285,7 +291,6 @@ impl ResourceManager {
         {
             return Ok(planned(Action::Created, Write::Apply { cleanup: None }));
         }
-        let known = self.known_objects();
         let no_op = dry_run
             .as_ref()
             .is_ok_and(|result| known.unchanged_by(&target, result, self.field_manager()));
@@ -309,6 +314,7 @@ impl ResourceManager {
             .as_ref()
             .and_then(|l| cleanup_patch(&body, l, self.field_manager(), &opts.cleanup));
         if cleanup.is_none() && !has_drifted(live.as_ref(), &dry_run) {
+            known.verify(&target, meta_str(&dry_run, "resourceVersion"), digest);
             return Ok(planned(Action::Unchanged, Write::Nothing));
         }
         let action = if meta_str(&dry_run, "resourceVersion").is_empty() {
@@ -464,6 +470,14 @@ fn forces_recreate(
     };
     error.is_immutable()
         && (opts.force || opts.force_selector.matches(desired) || opts.force_selector.matches(live))
+}
+
+/// A digest of a desired body, to recognise the same body at the next resync.
+fn digest_of(body: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// How many times [`ResourceManager::same_version`] takes a view again.

@@ -37,6 +37,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 /// apply apart from a changing one; see [`KnownObjects::unchanged_by`].
 const DISTINCT_SECOND: Duration = Duration::from_millis(1500);
 
+/// How long a version found to equal a desired body is trusted without asking the API server
+/// again (see [`KnownObjects::verified`]): an hour, so that what the watch cannot see (a CRD
+/// whose new defaults would change its objects) is still found by a dry-run every hour.
+const VERIFIED_FOR: Duration = Duration::from_secs(3600);
+
 /// What the index knows of one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presence {
@@ -84,6 +89,9 @@ struct Seen {
     applied: Box<[(Box<str>, i64)]>,
     /// When the watch delivered this version.
     since: Instant,
+    /// The digest of a desired body that applying to this version was found to leave
+    /// unchanged, and when.
+    verified: Option<(u64, Instant)>,
 }
 
 impl Seen {
@@ -102,6 +110,7 @@ impl Seen {
             resource_version: meta.resource_version.clone().unwrap_or_default(),
             applied,
             since: Instant::now(),
+            verified: None,
         }
     }
 
@@ -111,6 +120,7 @@ impl Seen {
             resource_version: String::new(),
             applied: Box::new([]),
             since: Instant::now(),
+            verified: None,
         }
     }
 
@@ -175,19 +185,63 @@ impl KnownObjects {
     /// must not be told it is absent in the milliseconds before the event arrives. A stale
     /// `Present` is harmless: it only sends the object through the validated apply.
     pub(crate) fn note_present(&self, target: &Target) {
-        let id = kind_id(&target.resource);
-        let kinds = self
-            .inner
-            .kinds
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(KindState::Watched(kind)) = kinds.get(&id) {
+        if let Some(kind) = self.watched(&target.resource) {
             let object = &target.object;
             kind.names
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(key_of(&object.namespace, &object.name))
                 .or_insert_with(Seen::written);
+        }
+    }
+
+    /// Records that applying the desired body with `digest` to version `resource_version` of
+    /// the object at `target` changes nothing (a dry-run showed it). Ignored unless that is the
+    /// version the watch last delivered; the next version the watch delivers forgets it.
+    pub(crate) fn verify(&self, target: &Target, resource_version: &str, digest: u64) {
+        let Some(kind) = self.watched(&target.resource) else {
+            return;
+        };
+        let object = &target.object;
+        let mut names = kind.names.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(seen) = names.get_mut(&key_of(&object.namespace, &object.name))
+            && !seen.resource_version.is_empty()
+            && seen.resource_version == resource_version
+        {
+            seen.verified = Some((digest, Instant::now()));
+        }
+    }
+
+    /// Whether applying the desired body with `digest` to the object at `target` is known to
+    /// change nothing, without asking the API server: the watch has delivered no version since
+    /// a dry-run of the same body showed no change (within [`VERIFIED_FOR`]). Every change to
+    /// the object (a hand edit, another controller's write, a deletion) is a new version and
+    /// ends this, so drift is still found at the next resync.
+    pub(crate) fn verified(&self, target: &Target, digest: u64) -> bool {
+        let Some(kind) = self.watched(&target.resource) else {
+            return false;
+        };
+        if !kind.current.load(Ordering::Acquire) {
+            return false;
+        }
+        let object = &target.object;
+        let names = kind.names.read().unwrap_or_else(PoisonError::into_inner);
+        names
+            .get(&key_of(&object.namespace, &object.name))
+            .and_then(|seen| seen.verified)
+            .is_some_and(|(verified, at)| verified == digest && at.elapsed() < VERIFIED_FOR)
+    }
+
+    /// The kind's watch if it is already running; does not start one.
+    fn watched(&self, resource: &ApiResource) -> Option<Arc<WatchedKind>> {
+        let kinds = self
+            .inner
+            .kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match kinds.get(&kind_id(resource)) {
+            Some(KindState::Watched(kind)) => Some(kind.clone()),
+            _ => None,
         }
     }
 

@@ -295,8 +295,8 @@ async fn a_refused_apply_is_still_forced_and_reported() -> anyhow::Result<()> {
 }
 
 /// A resync over objects whose versions the index of known objects has held for over a second
-/// reads none of them: the dry-run alone shows nothing would change. A change in Git, and a
-/// hand edit, are still found and written.
+/// reads none of them: the dry-run alone shows nothing would change; the next one does not
+/// even dry-run them. A change in Git, and a hand edit, are still found and written.
 #[tokio::test]
 async fn a_resync_of_settled_objects_reads_nothing() -> anyhow::Result<()> {
     let (client, writes) = recording_client().await?;
@@ -331,6 +331,20 @@ async fn a_resync_of_settled_objects_reads_nothing() -> anyhow::Result<()> {
     ensure!(
         !reads.iter().any(|r| r.contains("/web")),
         "settled objects were read: {reads:?}"
+    );
+    // Nothing has changed since that dry-run: the next resync asks nothing at all.
+    let quiet = manager
+        .apply_all_staged(objects("1"), &after(&first))
+        .await?;
+    ensure!(
+        quiet.entries.iter().all(|e| e.action == Action::Unchanged),
+        "second resync: {:?}",
+        actions(&quiet)
+    );
+    let asked = (writes.take(), writes.take_dry_runs(), writes.take_reads());
+    ensure!(
+        asked.0.is_empty() && asked.1.is_empty() && !asked.2.iter().any(|r| r.contains("/web")),
+        "the second resync sent requests: {asked:?}"
     );
 
     let changed = manager
