@@ -69,9 +69,4 @@ pub struct Context {
     pub health_waits: HealthWaits,
     /// GitRepositories as the Kustomization trigger watch saw them (see [`NewestSources`]).
     pub newest_sources: std::sync::Arc<NewestSources>,
-    /// Becomes `true` once `git_repositories` and `kustomizations` hold their first list. Wait on
-    /// this rather than on `Store::wait_until_ready`: a store's readiness wakes only its most
-    /// recent waiter, and a reconcile waiting there would steal the wake-up of the controller's
-    /// own runner, which then never starts.
-    pub caches_ready: tokio::sync::watch::Sender<bool>,
 }

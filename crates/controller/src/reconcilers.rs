@@ -59,7 +59,6 @@ pub async fn run_reconcilers(
         schedule: Default::default(),
         health_waits: Default::default(),
         newest_sources: Default::default(),
-        caches_ready: tokio::sync::watch::Sender::new(false),
         options: options.clone(),
     });
     let config = controller::Config::default().concurrency(options.concurrency);
@@ -107,7 +106,6 @@ async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {
         ctx.kustomizations.wait_until_ready()
     );
     if git.is_ok() && ks.is_ok() {
-        ctx.caches_ready.send_replace(true);
         on_ready();
     }
 }

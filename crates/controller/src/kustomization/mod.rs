@@ -38,10 +38,6 @@ pub async fn reconcile(
     ks: Arc<Kustomization>,
     ctx: Arc<Context>,
 ) -> Result<Action, KustomizationError> {
-    // Sources and dependencies are looked up in the caches: until their first list is in, a
-    // source that exists would be reported missing (at every start-up, for every
-    // Kustomization reconciled before its GitRepository was listed).
-    let _ = ctx.caches_ready.subscribe().wait_for(|ready| *ready).await;
     let api: Api<Kustomization> =
         Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
     let inner = ctx.clone();
