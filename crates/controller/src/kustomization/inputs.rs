@@ -8,10 +8,12 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
+use std::sync::Arc;
 use tether_api::kustomize::v1::{Kustomization, SourceKind, SubstituteKind};
 use tether_api::meta::Artifact;
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, is_true};
+use tether_api::source::v1::GitRepository;
 use tether_postbuild::{VariableSource, Variables};
 
 /// Fails when a `dependsOn` entry is missing or not Ready at its current generation.
@@ -51,31 +53,76 @@ fn dependency_ready(dependency: &Kustomization) -> bool {
             .is_some_and(|c| is_true(c, READY))
 }
 
-/// The artifact of the Kustomization's source, from the in-process GitRepository cache.
-pub fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
+/// The artifact of the Kustomization's source. The source comes from the cache; one the cache
+/// does not hold (yet: at start-up a Kustomization may be reconciled before the GitRepository
+/// cache has its first list) is read from the API server before it is reported missing.
+pub async fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
+    let shown = shown_source(ks);
+    let repo = match cached_source(ks, ctx)? {
+        Some(repo) => repo,
+        None => {
+            let api = Api::<GitRepository>::namespaced(ctx.client.clone(), &source_namespace(ks));
+            match api.get_opt(&ks.spec.source_ref.name).await {
+                Ok(Some(repo)) => Arc::new(repo),
+                Ok(None) => return Err(source_not_found(&shown)),
+                Err(error) => {
+                    return Err(Failure::source_unavailable(format!(
+                        "Source '{shown}' cannot be read: {error}"
+                    )));
+                }
+            }
+        }
+    };
+    artifact_of(&repo, &shown)
+}
+
+/// [`source_artifact`] from the cache alone.
+pub fn cached_source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
+    let shown = shown_source(ks);
+    let repo = cached_source(ks, ctx)?.ok_or_else(|| source_not_found(&shown))?;
+    artifact_of(&repo, &shown)
+}
+
+/// The source GitRepository as the cache holds it (or the trigger watch saw it, if newer).
+fn cached_source(ks: &Kustomization, ctx: &Context) -> Result<Option<Arc<GitRepository>>, Failure> {
     let source = &ks.spec.source_ref;
-    let namespace = source
-        .namespace
-        .clone()
-        .unwrap_or_else(|| ks.namespace().unwrap_or_default());
-    let shown = format!(
-        "{}/{namespace}/{}",
-        source_kind_name(&source.kind),
-        source.name
-    );
     if !matches!(source.kind, SourceKind::GitRepository) {
         return Err(Failure::not_supported(&format!(
             "source kind {}",
             source_kind_name(&source.kind)
         )));
     }
+    let namespace = source_namespace(ks);
     let key = ObjectRef::new(&source.name).within(&namespace);
     let stored = ctx.git_repositories.get(&key);
-    let Some(repo) = ctx.newest_sources.newest(stored, &namespace, &source.name) else {
-        return Err(Failure::source_unavailable(format!(
-            "Source '{shown}' not found"
-        )));
-    };
+    Ok(ctx.newest_sources.newest(stored, &namespace, &source.name))
+}
+
+fn source_namespace(ks: &Kustomization) -> String {
+    ks.spec
+        .source_ref
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ks.namespace().unwrap_or_default())
+}
+
+/// `GitRepository/<namespace>/<name>`, as Flux names a source in its messages.
+fn shown_source(ks: &Kustomization) -> String {
+    let source = &ks.spec.source_ref;
+    format!(
+        "{}/{}/{}",
+        source_kind_name(&source.kind),
+        source_namespace(ks),
+        source.name
+    )
+}
+
+fn source_not_found(shown: &str) -> Failure {
+    Failure::source_unavailable(format!("Source '{shown}' not found"))
+}
+
+/// The source's artifact, or why there is none.
+fn artifact_of(repo: &GitRepository, shown: &str) -> Result<Artifact, Failure> {
     let status = repo.status.as_ref();
     if let Some(artifact) = status.and_then(|s| s.artifact.clone()) {
         return Ok(artifact);

@@ -117,7 +117,9 @@ fn waits_silently(ks: &Kustomization, attempt: &Attempt) -> bool {
 
 /// What makes a reconcile necessary before the interval is up.
 fn inputs_fingerprint(ks: &Kustomization, ctx: &Context) -> u64 {
-    let source = inputs::source_artifact(ks, ctx).ok().map(|a| a.digest);
+    let source = inputs::cached_source_artifact(ks, ctx)
+        .ok()
+        .map(|a| a.digest);
     let dependencies = inputs::check_dependencies(ks, ctx).is_ok();
     let requested = crate::status::requested_at(ks);
     fingerprint(&[&ks.meta().generation, &requested, &source, &dependencies])
@@ -162,7 +164,7 @@ async fn run_steps(ks: &Kustomization, ctx: &Context) -> Attempt {
 async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Result<(), Failure> {
     refuse_unsupported(ks)?;
     inputs::check_dependencies(ks, ctx)?;
-    let artifact = inputs::source_artifact(ks, ctx)?;
+    let artifact = inputs::source_artifact(ks, ctx).await?;
     attempt.revision = Some(artifact.revision.clone());
     let root = ctx
         .workspace
