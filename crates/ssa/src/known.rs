@@ -10,8 +10,10 @@
 //! object created between a read and the apply that follows has.
 //!
 //! The index also keeps each object's `resourceVersion` and the times of its server-side apply
-//! entries in `managedFields`, which lets a resync do without reading the object: see
-//! [`KnownObjects::unchanged_by`].
+//! entries in `managedFields`. A resync then does without reading an object whose dry-run
+//! changed nothing ([`KnownObjects::unchanged_by`]), and without even the dry-run while the
+//! object has not changed since one found the same desired body applied
+//! ([`KnownObjects::verified`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
