@@ -133,6 +133,13 @@ proptest! {
         prefix in "[a-z]{0,3}",
         suffix in "[a-z]{0,3}",
     ) {
+        // kustomize also follows a reference to the name a ConfigMap has after the prefix and
+        // before the suffix: real kustomize 5.8 turns a reference to "baa" into "baaa" for
+        // ConfigMap "aa" with prefix "b" and suffix "a" (not one to "aaa"). Such references
+        // are left out here; the differential case f-prefix-suffix-intermediate-name-ref
+        // holds kustomize's exact output.
+        prop_assume!(refs.iter().all(|(r, _)| maps.contains(r)
+            || maps.iter().all(|m| *r != format!("{prefix}{m}"))));
         let mut docs: Vec<Value> = maps.iter().map(|m| json!({
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": m}, "data": {"k": "v"}
         })).collect();
