@@ -101,12 +101,18 @@ spec:
 APP
 }
 
-# serve_tree MESSAGE: commits $WORK/tree, pushes it to a bare repository served over smart
-# HTTP with basic auth, and sets URL to it.
-serve_tree() {
+# publish_apps APPS: APPS applications under apps/app-NNNN/ of a repository served over smart
+# HTTP with basic auth; sets URL to it.
+publish_apps() {
+  git init -q -b main "$WORK/tree"
+  local i app
+  for ((i = 1; i <= $1; i++)); do
+    app=$(printf 'app-%04d' "$i")
+    write_app "$WORK/tree/apps/$app" "$app"
+  done
   git init -q --bare -b main "$WORK/git/apps.git"
   git -C "$WORK/tree" add -A
-  git -C "$WORK/tree" -c user.name=bench -c user.email=bench@example.test commit -qm "$1"
+  git -C "$WORK/tree" -c user.name=bench -c user.email=bench@example.test commit -qm "$1 apps"
   git -C "$WORK/tree" push -q "$WORK/git/apps.git" main
   "$BIN/tether-git-serve" "$WORK/git" bench bench-password >"$WORK/serve.out" &
   PIDS+=($!)

@@ -16,12 +16,7 @@ APPS=$(((OBJECTS + 3) / 4))
 bench_start
 
 log "generating $APPS applications ($((APPS * 4)) objects) under one path"
-git init -q -b main "$WORK/tree"
-for ((i = 1; i <= APPS; i++)); do
-  app=$(printf 'app-%04d' "$i")
-  write_app "$WORK/tree/apps/$app" "$app"
-done
-serve_tree "$APPS apps"
+publish_apps "$APPS"
 
 log "creating CRDs, namespaces and the Kustomization"
 install_tether

@@ -15,12 +15,7 @@ APPS=${1:-1000}
 bench_start
 
 log "generating $APPS applications"
-git init -q -b main "$WORK/tree"
-for ((i = 1; i <= APPS; i++)); do
-  app=$(printf 'app-%04d' "$i")
-  write_app "$WORK/tree/apps/$app" "$app"
-done
-serve_tree "$APPS apps"
+publish_apps "$APPS"
 
 log "creating CRDs, namespaces and $APPS Kustomizations"
 install_tether

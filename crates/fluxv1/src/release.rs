@@ -29,13 +29,7 @@ pub async fn release(
     cause: Option<&str>,
     settings: &CommitSettings,
 ) -> Result<Committed<ReleasePlan>, Error> {
-    let mut edit = ReleaseEdit {
-        repo,
-        scanner,
-        spec,
-        cause,
-        catalog: Catalog::default(),
-    };
+    let mut edit = ReleaseEdit::new(repo, scanner, spec, cause);
     edit_commit_push(repo, settings, &mut edit).await
 }
 
@@ -45,13 +39,7 @@ pub async fn preview_release(
     scanner: &ImageScanner,
     spec: &ReleaseSpec,
 ) -> Result<ReleasePlan, Error> {
-    let mut edit = ReleaseEdit {
-        repo,
-        scanner,
-        spec,
-        cause: None,
-        catalog: Catalog::default(),
-    };
+    let mut edit = ReleaseEdit::new(repo, scanner, spec, None);
     edit_preview(repo, &mut edit).await
 }
 
@@ -92,7 +80,22 @@ impl Edit for ReleaseEdit<'_> {
     }
 }
 
-impl ReleaseEdit<'_> {
+impl<'a> ReleaseEdit<'a> {
+    fn new(
+        repo: &'a Repository,
+        scanner: &'a ImageScanner,
+        spec: &'a ReleaseSpec,
+        cause: Option<&'a str>,
+    ) -> Self {
+        Self {
+            repo,
+            scanner,
+            spec,
+            cause,
+            catalog: Catalog::default(),
+        }
+    }
+
     /// The newest tags for `--update-all-images`; for `--update-image`, none, once the image
     /// is known to exist.
     async fn choices(&mut self, workloads: &[Workload]) -> Result<Choices, Error> {
