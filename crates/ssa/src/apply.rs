@@ -402,7 +402,7 @@ impl ResourceManager {
             Write::Apply { cleanup: None } => {}
             Write::Recreate => self.delete_and_wait_gone(target, opts).await?,
         }
-        request::server_side_apply(
+        let applied = request::server_side_apply(
             self.client(),
             target,
             &plan.body,
@@ -414,6 +414,9 @@ impl ResourceManager {
             object: Box::new(target.object.clone()),
             source,
         })?;
+        let version = meta_str(&applied, "resourceVersion");
+        self.known_objects()
+            .verify(target, version, digest_of(&plan.body));
         Ok(())
     }
 
@@ -473,7 +476,7 @@ fn forces_recreate(
 }
 
 /// A digest of a desired body, to recognise the same body at the next resync.
-fn digest_of(body: &Value) -> u64 {
+pub(crate) fn digest_of(body: &Value) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut hasher);

@@ -14,7 +14,7 @@ use kube::api::PropagationPolicy;
 use serde_json::Value;
 use tether_core::changeset::{Action, ChangeSet, ChangeSetEntry};
 
-use crate::apply::{ApplyError, ApplyOptions, Desired};
+use crate::apply::{ApplyError, ApplyOptions, Desired, digest_of};
 use crate::known::Presence;
 use crate::manager::ResourceManager;
 use crate::request::{self, Target};
@@ -81,9 +81,11 @@ impl ResourceManager {
             )
             .await;
             match applied {
-                Ok(created) => {
-                    self.known_objects().note_present(&target);
-                    written.record(target, created);
+                Ok(applied) => {
+                    let known = self.known_objects();
+                    known.note_present(&target);
+                    known.verify(&target, &applied.resource_version, digest_of(&body));
+                    written.record(target, applied.created);
                 }
                 Err(refused) => {
                     tracing::debug!(object = %target.object, error = %refused,

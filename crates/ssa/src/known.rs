@@ -78,6 +78,9 @@ struct WatchedKind {
     names: RwLock<HashMap<String, Seen>>,
     /// Whether `names` is complete: the initial list is in and the watch has not failed since.
     current: AtomicBool,
+    /// Per `namespace/name`, the version that applying a desired body leaves unchanged (see
+    /// [`KnownObjects::verify`]).
+    verified: Mutex<HashMap<String, Verified>>,
     /// Becomes `true` once the initial list is in, or the watch gave up: lets a caller wait.
     settled: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
@@ -91,9 +94,14 @@ struct Seen {
     applied: Box<[(Box<str>, i64)]>,
     /// When the watch delivered this version.
     since: Instant,
-    /// The digest of a desired body that applying to this version was found to leave
-    /// unchanged, and when.
-    verified: Option<(u64, Instant)>,
+}
+
+/// A version of an object that applying a desired body leaves unchanged.
+struct Verified {
+    resource_version: String,
+    /// The digest of the desired body.
+    digest: u64,
+    at: Instant,
 }
 
 impl Seen {
@@ -112,7 +120,6 @@ impl Seen {
             resource_version: meta.resource_version.clone().unwrap_or_default(),
             applied,
             since: Instant::now(),
-            verified: None,
         }
     }
 
@@ -122,7 +129,6 @@ impl Seen {
             resource_version: String::new(),
             applied: Box::new([]),
             since: Instant::now(),
-            verified: None,
         }
     }
 
@@ -198,27 +204,34 @@ impl KnownObjects {
     }
 
     /// Records that applying the desired body with `digest` to version `resource_version` of
-    /// the object at `target` changes nothing (a dry-run showed it). Ignored unless that is the
-    /// version the watch last delivered; the next version the watch delivers forgets it.
+    /// the object at `target` changes nothing: a dry-run of that body over that version showed
+    /// no change, or this process's own apply of the body produced that version (server-side
+    /// apply is idempotent). Used by [`verified`](Self::verified) once, and while, the watch
+    /// has that version as the object's latest.
     pub(crate) fn verify(&self, target: &Target, resource_version: &str, digest: u64) {
         let Some(kind) = self.watched(&target.resource) else {
             return;
         };
-        let object = &target.object;
-        let mut names = kind.names.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(seen) = names.get_mut(&key_of(&object.namespace, &object.name))
-            && !seen.resource_version.is_empty()
-            && seen.resource_version == resource_version
-        {
-            seen.verified = Some((digest, Instant::now()));
+        if resource_version.is_empty() {
+            return;
         }
+        let object = &target.object;
+        let verified = Verified {
+            resource_version: resource_version.to_owned(),
+            digest,
+            at: Instant::now(),
+        };
+        kind.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key_of(&object.namespace, &object.name), verified);
     }
 
     /// Whether applying the desired body with `digest` to the object at `target` is known to
-    /// change nothing, without asking the API server: the watch has delivered no version since
-    /// a dry-run of the same body showed no change (within [`VERIFIED_FOR`]). Every change to
-    /// the object (a hand edit, another controller's write, a deletion) is a new version and
-    /// ends this, so drift is still found at the next resync.
+    /// change nothing, without asking the API server: the latest version the watch delivered
+    /// is one [`verify`](Self::verify) recorded for the same body (within [`VERIFIED_FOR`]).
+    /// Every change to the object (a hand edit, another controller's write, a deletion) is a
+    /// new version and ends this, so drift is still found at the next resync.
     pub(crate) fn verified(&self, target: &Target, digest: u64) -> bool {
         let Some(kind) = self.watched(&target.resource) else {
             return false;
@@ -226,12 +239,20 @@ impl KnownObjects {
         if !kind.current.load(Ordering::Acquire) {
             return false;
         }
-        let object = &target.object;
+        let key = {
+            let object = &target.object;
+            key_of(&object.namespace, &object.name)
+        };
         let names = kind.names.read().unwrap_or_else(PoisonError::into_inner);
-        names
-            .get(&key_of(&object.namespace, &object.name))
-            .and_then(|seen| seen.verified)
-            .is_some_and(|(verified, at)| verified == digest && at.elapsed() < VERIFIED_FOR)
+        let Some(seen) = names.get(&key) else {
+            return false;
+        };
+        let verified = kind.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        verified.get(&key).is_some_and(|v| {
+            v.digest == digest
+                && v.resource_version == seen.resource_version
+                && v.at.elapsed() < VERIFIED_FOR
+        })
     }
 
     /// The kind's watch if it is already running; does not start one.
@@ -309,6 +330,7 @@ impl KnownObjects {
         }
         let kind = Arc::new(WatchedKind {
             names: RwLock::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
             current: AtomicBool::new(false),
             settled: watch::Sender::new(false),
             task: Mutex::new(None),
@@ -430,6 +452,10 @@ async fn follow(
             }
             Event::Delete(object) => {
                 let key = key_of_meta(&object.metadata);
+                kind.verified
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
                 kind.names
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)

@@ -109,29 +109,51 @@ pub(crate) async fn server_side_apply(
     send(client, request).await
 }
 
-/// Server-side apply of `body` with force for `manager`, persisted. Returns whether the object
-/// was created (the API server answers 201 Created) rather than updated (200 OK); the response
-/// body is not read.
+/// What a persisted apply answered.
+pub(crate) struct Applied {
+    /// Whether the object was created (201 Created) rather than updated (200 OK).
+    pub created: bool,
+    /// The object's new `resourceVersion`; empty if the answer did not carry one.
+    pub resource_version: String,
+}
+
+/// Server-side apply of `body` with force for `manager`, persisted. Of the answer, only the
+/// status and the `resourceVersion` are read.
 pub(crate) async fn server_side_apply_created(
     client: &Client,
     target: &Target,
     body: &Value,
     manager: &str,
-) -> Result<bool, RequestError> {
+) -> Result<Applied, RequestError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Meta {
+        #[serde(default)]
+        resource_version: String,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Answer {
+        #[serde(default)]
+        metadata: Meta,
+    }
     let request = apply_request(target, body, manager, false)?;
     let response = client
         .send(request.map(kube::client::Body::from))
         .await
         .map_err(|e| RequestError::from_kube(&e))?;
     let status = response.status();
-    if status.is_success() {
-        return Ok(status == http::StatusCode::CREATED);
-    }
     let text = response
         .into_body()
         .collect_bytes()
         .await
         .map_err(|e| RequestError::from_kube(&e))?;
+    if status.is_success() {
+        let answer: Answer = serde_json::from_slice(&text).unwrap_or_default();
+        return Ok(Applied {
+            created: status == http::StatusCode::CREATED,
+            resource_version: answer.metadata.resource_version,
+        });
+    }
     Err(error_of_response(status, &text))
 }
 
