@@ -68,7 +68,7 @@ pub async fn reconcile(
         return Ok(Action::await_change());
     }
     let started = Instant::now();
-    let policies = selected_policies(&auto, &ctx);
+    let policies = selected_policies(&auto, &ctx).await;
     let observed = policies.as_ref().map(|p| observed_policies(p)).ok();
     let key = object_key(auto.as_ref());
     let inputs = fingerprint(&[
@@ -139,14 +139,28 @@ pub fn automations_for(
 }
 
 /// The ImagePolicies in the automation's namespace that its selector takes and that have a
-/// latest image.
-fn selected_policies(
+/// latest image. They come from the cache; an empty cache (at start-up, an automation may run
+/// before the ImagePolicy cache has its first list, which it fills all at once) is checked
+/// with a list from the API server, so that no run sees "no policies" by mistake.
+async fn selected_policies(
     auto: &ImageUpdateAutomation,
     ctx: &ImageContext,
 ) -> Result<Vec<Arc<ImagePolicy>>, Failure> {
     let namespace = auto.namespace().unwrap_or_default();
+    let mut policies = ctx.policies.state();
+    if policies.is_empty() {
+        let api = Api::<ImagePolicy>::namespaced(ctx.client.clone(), &namespace);
+        let listed = api.list(&ListParams::default()).await.map_err(|error| {
+            Failure::new(
+                reasons::RECONCILIATION_FAILED,
+                format!("failed to list ImagePolicies: {error}"),
+                false,
+            )
+        })?;
+        policies = listed.items.into_iter().map(Arc::new).collect();
+    }
     let mut selected = Vec::new();
-    for policy in ctx.policies.state() {
+    for policy in policies {
         if policy.namespace().unwrap_or_default() != namespace {
             continue;
         }
