@@ -209,9 +209,6 @@ pub struct Committed<T> {
     pub report: T,
 }
 
-/// Clones `repo`, runs `edit` on the work tree, commits and pushes. An edit without message
-/// (or one that changed no file) makes no commit; a pushed commit that the branch moved past is
-/// redone from the new tip, at most `settings.push_attempts` times.
 /// What `edit` would do at the tip of the branch, without committing: the edit runs on a
 /// temporary clone that is then forgotten.
 pub(crate) async fn edit_preview<E: Edit + Send>(
@@ -222,6 +219,9 @@ pub(crate) async fn edit_preview<E: Edit + Send>(
     Ok(edit.apply(tree.root()).await?.report)
 }
 
+/// Clones `repo`, runs `edit` on the work tree, commits and pushes. An edit without message
+/// (or one that changed no file) makes no commit; a pushed commit that the branch moved past is
+/// redone from the new tip, at most `settings.push_attempts` times.
 pub(crate) async fn edit_commit_push<E: Edit + Send>(
     repo: &Repository,
     settings: &CommitSettings,

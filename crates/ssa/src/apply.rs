@@ -196,6 +196,8 @@ enum Write {
 struct Planned {
     target: Target,
     body: Value,
+    /// [`digest_of`] the body.
+    digest: u64,
     action: Action,
     write: Write,
 }
@@ -269,9 +271,11 @@ impl ResourceManager {
     /// dry-run of the same body found nothing to do costs no request at all.
     async fn plan(&self, desired: &Desired, opts: &ApplyOptions) -> Result<Planned, ApplyError> {
         let (target, body) = self.locate(desired).await?;
+        let digest = digest_of(&body);
         let planned = |action, write| Planned {
             target: target.clone(),
             body: body.clone(),
+            digest,
             action,
             write,
         };
@@ -279,7 +283,6 @@ impl ResourceManager {
             return Ok(planned(Action::Skipped, Write::Nothing));
         }
         let known = self.known_objects();
-        let digest = digest_of(&body);
         if known.verified(&target, digest) {
             return Ok(planned(Action::Unchanged, Write::Nothing));
         }
@@ -415,8 +418,7 @@ impl ResourceManager {
             source,
         })?;
         let version = meta_str(&applied, "resourceVersion");
-        self.known_objects()
-            .verify(target, version, digest_of(&plan.body));
+        self.known_objects().verify(target, version, plan.digest);
         Ok(())
     }
 

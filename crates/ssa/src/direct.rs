@@ -82,9 +82,9 @@ impl ResourceManager {
             .await;
             match applied {
                 Ok(applied) => {
-                    let known = self.known_objects();
-                    known.note_present(&target);
-                    known.verify(&target, &applied.resource_version, digest_of(&body));
+                    let digest = digest_of(&body);
+                    self.known_objects()
+                        .note_written(&target, &applied.resource_version, digest);
                     written.record(target, applied.created);
                 }
                 Err(refused) => {

@@ -29,6 +29,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::metadata::meta_str;
 use crate::request::Target;
 
 /// How long a kind whose watch failed to start is read object by object before the watch is
@@ -188,11 +189,13 @@ impl KnownObjects {
         }
     }
 
-    /// Records that the object at `target` exists because this process just wrote it, ahead of
-    /// the watch event: a second apply of the same object (another Kustomization claiming it)
-    /// must not be told it is absent in the milliseconds before the event arrives. A stale
-    /// `Present` is harmless: it only sends the object through the validated apply.
-    pub(crate) fn note_present(&self, target: &Target) {
+    /// Records that this process's apply of the body with `digest` produced version
+    /// `resource_version` of the object at `target`, ahead of the watch event: the object
+    /// exists (a second apply of it, another Kustomization claiming it, must not be told it is
+    /// absent in the milliseconds before the event arrives; a stale `Present` is harmless, it
+    /// only sends the object through the validated apply), and that version matches the body
+    /// (see [`verify`](Self::verify)).
+    pub(crate) fn note_written(&self, target: &Target, resource_version: &str, digest: u64) {
         if let Some(kind) = self.watched(&target.resource) {
             let object = &target.object;
             kind.names
@@ -201,6 +204,7 @@ impl KnownObjects {
                 .entry(key_of(&object.namespace, &object.name))
                 .or_insert_with(Seen::written);
         }
+        self.verify(target, resource_version, digest);
     }
 
     /// Records that applying the desired body with `digest` to version `resource_version` of
@@ -295,11 +299,8 @@ impl KnownObjects {
         let Some(seen) = names.get(&key_of(&object.namespace, &object.name)) else {
             return false;
         };
-        let version = dry_run
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str);
         !seen.resource_version.is_empty()
-            && version == Some(seen.resource_version.as_str())
+            && meta_str(dry_run, "resourceVersion") == seen.resource_version
             && seen.since.elapsed() >= DISTINCT_SECOND
             && seen.applied_at(manager) == Some(stamp)
     }
