@@ -1,5 +1,6 @@
 //! What every reconciler shares in one process: one client, one artifact store and workspace,
-//! one metrics registry, one event recorder, and the controller-wide options.
+//! one registry client and tag cache, one metrics registry, one event recorder, the caches of
+//! every kind, one schedule, and the controller-wide options.
 
 use crate::events::Events;
 use crate::metrics::Metrics;
@@ -7,8 +8,10 @@ use crate::triggers::{HealthWaits, NewestSources, Schedule};
 use crate::workspace::Workspace;
 use kube::runtime::reflector::Store;
 use std::time::Duration;
+use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::GitRepository;
+use tether_registry::{RegistryClient, TagCache};
 
 /// Options that hold for every reconciler.
 #[derive(Clone, Debug)]
@@ -62,9 +65,18 @@ pub struct Context {
     pub metrics: Metrics,
     pub events: Events,
     pub options: ReconcilerOptions,
+    pub apply_resources: tether_ssa::ResourceManager,
+    /// One registry client: per-host rate limits and tokens are shared by every scan.
+    pub registry: RegistryClient,
+    /// Scanned tags by ImageRepository and canonical image, on disk so a restart needs no rescan.
+    pub tags: TagCache,
+    /// Working clones of ImageUpdateAutomations live under this directory.
+    pub image_clones: std::path::PathBuf,
     pub git_repositories: Store<GitRepository>,
     pub kustomizations: Store<Kustomization>,
-    pub apply_resources: tether_ssa::ResourceManager,
+    pub image_repositories: Store<ImageRepository>,
+    pub image_policies: Store<ImagePolicy>,
+    pub image_update_automations: Store<ImageUpdateAutomation>,
     pub schedule: Schedule,
     pub health_waits: HealthWaits,
     /// GitRepositories as the Kustomization trigger watch saw them (see [`NewestSources`]).

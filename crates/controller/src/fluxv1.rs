@@ -19,7 +19,7 @@ use std::time::Duration;
 use tether_api::kustomize::v1::SourceKind;
 use tether_api::source::v1::GitRepository;
 use tether_fluxv1::{CommitSettings, ImageScanner, Repository};
-use tether_registry::{DockerConfig, RegistryClient};
+use tether_registry::DockerConfig;
 use tether_source::{CloneSpec, GitAuth};
 use tether_workloads::{Workload, locate_workloads};
 use tokio_util::sync::CancellationToken;
@@ -47,12 +47,8 @@ struct Candidate {
 type Scanned = HashMap<(String, PathBuf), Arc<Vec<Workload>>>;
 
 /// Runs the automation loop until `shutdown` fires.
-pub async fn run(
-    ctx: Arc<Context>,
-    registry: RegistryClient,
-    options: V1AutomationOptions,
-    shutdown: CancellationToken,
-) {
+pub async fn run(ctx: Arc<Context>, shutdown: CancellationToken) {
+    let options = ctx.options.v1_automation.clone();
     if options.interval.is_zero() {
         return;
     }
@@ -63,7 +59,7 @@ pub async fn run(
             () = tokio::time::sleep(options.interval) => {}
         }
         for candidate in candidates(&ctx, &mut scanned).await {
-            automate(&ctx, &registry, &options, candidate).await;
+            automate(&ctx, &options, candidate).await;
         }
     }
 }
@@ -188,12 +184,7 @@ async fn automated_workloads(
     Some(automated)
 }
 
-async fn automate(
-    ctx: &Context,
-    registry: &RegistryClient,
-    options: &V1AutomationOptions,
-    candidate: Candidate,
-) {
+async fn automate(ctx: &Context, options: &V1AutomationOptions, candidate: Candidate) {
     let repo = candidate.repo.as_ref();
     let namespace = repo.namespace().unwrap_or_default();
     let auth = match &repo.spec.secret_ref {
@@ -236,7 +227,7 @@ async fn automate(
         target_namespace: None,
     };
     let credentials = pull_secrets(ctx, &candidate.workloads).await;
-    let scanner = ImageScanner::new(registry.clone(), credentials);
+    let scanner = ImageScanner::new(ctx.registry.clone(), credentials);
     match tether_fluxv1::automate_once(&target, &scanner, &options.commit).await {
         Ok(run) => {
             for skipped in &run.skipped {

@@ -1,20 +1,19 @@
-//! The GitRepository reconciler: asks the remote for the ref's head, fetches and packs a new
-//! artifact only when the head moved (or the spec changed), garbage-collects old artifacts, and
-//! reports the outcome in status and events. The git work itself is `tether-source`'s.
+//! The GitRepository reconciler's steps: ask the remote for the ref's head, fetch and pack a new
+//! artifact only when the head moved (or the spec changed), garbage-collect old artifacts, and
+//! say what changed. When the branch moves, the new artifact's status write wakes the
+//! Kustomizations built from it and cancels their health waits on the old revision. The git
+//! work itself is `tether-source`'s; the loop around these steps is the driver's.
 
 use crate::context::Context;
 use crate::events::Origin;
-use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
-use crate::triggers::{fingerprint, with_jitter};
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::Api;
-use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use crate::failure::Failure;
+use crate::key::ObjectKey;
+use crate::reconcile::{CleanUpError, Reconcile};
+use crate::status::{ConditionSet, now, requested_at};
+use crate::triggers::fingerprint;
 use kube::{Resource, ResourceExt};
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tether_api::meta::{Artifact, FINALIZER};
+use std::time::Duration;
+use tether_api::meta::Artifact;
 use tether_api::source::conditions as source_conditions;
 use tether_api::source::v1::{GitRepository, GitRepositoryStatus};
 use tether_source::artifact::ArtifactOwner;
@@ -23,122 +22,80 @@ use tether_source::{GitAuth, GitReference};
 /// Default `spec.timeout` of a GitRepository.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Why a GitRepository reconcile could not even write its status.
-#[derive(Debug, thiserror::Error)]
-pub enum GitRepositoryError {
-    /// Talking to the API server failed.
-    #[error("GitRepository {name}: {source}")]
-    Kube { name: String, source: kube::Error },
-    /// The finalizer machinery failed.
-    #[error("GitRepository finalizer: {0}")]
-    Finalizer(String),
-}
-
 /// What fetching produced.
-enum Fetched {
+pub enum Fetched {
     /// The remote head is the stored artifact's revision.
     UpToDate,
     /// A new artifact was stored.
     Stored(Artifact),
 }
 
-/// A failed fetch, already in Flux's condition vocabulary.
-struct FetchFailure {
-    reason: &'static str,
-    message: String,
-    terminal: bool,
-}
+impl Reconcile for GitRepository {
+    type Status = GitRepositoryStatus;
+    type Outcome = Result<Fetched, Failure>;
+    const ORIGIN: Origin = Origin::Source;
+    const FINALIZES: bool = true;
 
-pub async fn reconcile(
-    repo: Arc<GitRepository>,
-    ctx: Arc<Context>,
-) -> Result<Action, GitRepositoryError> {
-    let namespace = repo.namespace().unwrap_or_default();
-    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-    let inner = ctx.clone();
-    let finalized = finalizer(&api, FINALIZER, repo, |event| async move {
-        match event {
-            Finalizer::Apply(repo) => Ok(reconcile_live(&repo, &inner).await),
-            Finalizer::Cleanup(repo) => Ok(remove_artifacts(&repo, &inner)),
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+
+    fn interval(&self) -> Duration {
+        self.spec
+            .interval
+            .to_std()
+            .unwrap_or(Duration::from_secs(60))
+    }
+
+    fn inputs(&self, _ctx: &Context) -> Option<u64> {
+        Some(fingerprint(&[&self.meta().generation, &requested_at(self)]))
+    }
+
+    async fn run(&self, ctx: &Context) -> Self::Outcome {
+        fetch(self, ctx).await
+    }
+
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    fn next_status(&self, outcome: &Self::Outcome) -> Self::Status {
+        next_status(self, outcome)
+    }
+
+    fn success_event(&self, outcome: &Self::Outcome) -> Option<(&'static str, String)> {
+        match outcome {
+            Ok(Fetched::Stored(artifact)) => Some((
+                "NewArtifact",
+                format!("stored artifact for revision '{}'", artifact.revision),
+            )),
+            _ => None,
         }
-    })
-    .await;
-    crate::finalizers::absorb_stale_cache(finalized).map_err(
-        |e: kube::runtime::finalizer::Error<GitRepositoryError>| {
-            GitRepositoryError::Finalizer(e.to_string())
-        },
-    )
+    }
+
+    /// A new artifact is in status: extractions nobody points at go, and health waits on the
+    /// old revision are cancelled.
+    fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
+        if let Ok(Fetched::Stored(artifact)) = outcome {
+            forget_unreferenced_extractions(ctx, artifact);
+            ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
+        }
+    }
+
+    async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
+        ctx.newest_sources
+            .forget(&self.namespace().unwrap_or_default(), &self.name_any());
+        let dir = ctx.workspace.store().root().join(owner_of(self).dir());
+        if let Err(error) = std::fs::remove_dir_all(&dir)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(%error, dir = %dir.display(), "cannot remove artifacts");
+        }
+        Ok(())
+    }
 }
 
-pub fn error_policy(
-    _repo: Arc<GitRepository>,
-    error: &GitRepositoryError,
-    ctx: Arc<Context>,
-) -> Action {
-    tracing::warn!(%error, "GitRepository reconcile failed");
-    Action::requeue(ctx.options.default_retry)
-}
-
-fn remove_artifacts(repo: &GitRepository, ctx: &Context) -> Action {
-    ctx.schedule.forget(&source_key(repo));
-    ctx.newest_sources
-        .forget(&repo.namespace().unwrap_or_default(), &repo.name_any());
-    let owner = owner_of(repo);
-    let dir = ctx.workspace.store().root().join(owner.dir());
-    if let Err(error) = std::fs::remove_dir_all(&dir)
-        && error.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(%error, dir = %dir.display(), "cannot remove artifacts");
-    }
-    Action::await_change()
-}
-
-async fn reconcile_live(repo: &GitRepository, ctx: &Context) -> Action {
-    if repo.spec.suspend == Some(true) {
-        return Action::await_change();
-    }
-    let interval = repo
-        .spec
-        .interval
-        .to_std()
-        .unwrap_or(Duration::from_secs(60));
-    let key = source_key(repo);
-    let inputs = fingerprint(&[&repo.meta().generation, &requested_at(repo)]);
-    if let Some(wait) = ctx.schedule.wait_before_run(&key, inputs) {
-        return Action::requeue(wait);
-    }
-    let started = Instant::now();
-    let outcome = fetch(repo, ctx).await;
-    let status = next_status(repo, &outcome);
-    let api: Api<GitRepository> =
-        Api::namespaced(ctx.client.clone(), &repo.namespace().unwrap_or_default());
-    if let Err(error) = write_status_if_changed(&api, repo, repo.status.as_ref(), &status).await {
-        tracing::warn!(%error, name = %repo.name_any(), "cannot write GitRepository status");
-        return Action::requeue(ctx.options.default_retry);
-    }
-    if let Ok(Fetched::Stored(_)) = &outcome {
-        forget_unreferenced_extractions(ctx, &status);
-        ctx.health_waits.cancel_for_source(&key);
-    }
-    record_outcome(repo, ctx, &outcome, started).await;
-    let next = match outcome {
-        Ok(_) => with_jitter(interval, &key),
-        Err(_) => interval.min(ctx.options.default_retry),
-    };
-    ctx.schedule.ran(&key, inputs, next);
-    Action::requeue(next)
-}
-
-/// `GitRepository/<namespace>/<name>`, the key Kustomizations use for their source.
-fn source_key(repo: &GitRepository) -> String {
-    format!(
-        "GitRepository/{}/{}",
-        repo.namespace().unwrap_or_default(),
-        repo.name_any()
-    )
-}
-
-async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, FetchFailure> {
+async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> {
     let namespace = repo.namespace().unwrap_or_default();
     let auth = load_auth(repo, ctx, &namespace).await?;
     let reference = reference_of(repo);
@@ -171,11 +128,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, FetchFail
     })
     .await
     .map_err(storage_failure)?
-    .map_err(|e| FetchFailure {
-        reason: e.reason(),
-        message: e.to_string(),
-        terminal: false,
-    })?;
+    .map_err(|e| Failure::new(e.reason(), e.to_string()).terminal_if(e.is_terminal()))?;
     Ok(Fetched::Stored(Artifact {
         digest: stored.digest,
         url: format!(
@@ -192,7 +145,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, FetchFail
 }
 
 /// Extracted trees of artifacts no GitRepository points at any more are deleted.
-fn forget_unreferenced_extractions(ctx: &Context, fresh: &GitRepositoryStatus) {
+fn forget_unreferenced_extractions(ctx: &Context, fresh: &Artifact) {
     let mut digests: Vec<String> = ctx
         .git_repositories
         .state()
@@ -205,11 +158,11 @@ fn forget_unreferenced_extractions(ctx: &Context, fresh: &GitRepositoryStatus) {
                 .map(|a| a.digest.clone())
         })
         .collect();
-    digests.extend(fresh.artifact.as_ref().map(|a| a.digest.clone()));
+    digests.push(fresh.digest.clone());
     ctx.workspace.retain(&digests);
 }
 
-fn ensure_dir(dir: &std::path::Path) -> Result<&std::path::Path, FetchFailure> {
+fn ensure_dir(dir: &std::path::Path) -> Result<&std::path::Path, Failure> {
     std::fs::create_dir_all(dir).map_err(storage_failure)?;
     Ok(dir)
 }
@@ -233,38 +186,18 @@ async fn load_auth(
     repo: &GitRepository,
     ctx: &Context,
     namespace: &str,
-) -> Result<GitAuth, FetchFailure> {
+) -> Result<GitAuth, Failure> {
     let Some(secret_ref) = &repo.spec.secret_ref else {
         return Ok(GitAuth::default());
     };
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let secret = secrets
-        .get_opt(&secret_ref.name)
+    let data = crate::secrets::secret_data(&ctx.client, namespace, &secret_ref.name)
         .await
-        .map_err(|e| FetchFailure {
-            reason: source_conditions::reasons::AUTHENTICATION_FAILED,
-            message: format!(
-                "failed to get secret '{namespace}/{}': {e}",
-                secret_ref.name
-            ),
-            terminal: false,
+        .map_err(|e| {
+            Failure::new(
+                source_conditions::reasons::AUTHENTICATION_FAILED,
+                e.to_string(),
+            )
         })?;
-    let Some(secret) = secret else {
-        return Err(FetchFailure {
-            reason: source_conditions::reasons::AUTHENTICATION_FAILED,
-            message: format!(
-                "failed to get secret '{namespace}/{}': secrets \"{}\" not found",
-                secret_ref.name, secret_ref.name
-            ),
-            terminal: false,
-        });
-    };
-    let data: BTreeMap<String, Vec<u8>> = secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
     GitAuth::from_secret_data(&data).map_err(git_failure)
 }
 
@@ -295,26 +228,18 @@ fn owner_of(repo: &GitRepository) -> ArtifactOwner {
     )
 }
 
-fn git_failure(error: tether_source::GitError) -> FetchFailure {
-    FetchFailure {
-        reason: error.reason(),
-        message: error.to_string(),
-        terminal: error.is_terminal(),
-    }
+fn git_failure(error: tether_source::GitError) -> Failure {
+    Failure::new(error.reason(), error.to_string()).terminal_if(error.is_terminal())
 }
 
-fn storage_failure(error: impl std::fmt::Display) -> FetchFailure {
-    FetchFailure {
-        reason: source_conditions::STORAGE_OPERATION_FAILED,
-        message: format!("storage operation failed: {error}"),
-        terminal: false,
-    }
+fn storage_failure(error: impl std::fmt::Display) -> Failure {
+    Failure::new(
+        source_conditions::STORAGE_OPERATION_FAILED,
+        format!("storage operation failed: {error}"),
+    )
 }
 
-fn next_status(
-    repo: &GitRepository,
-    outcome: &Result<Fetched, FetchFailure>,
-) -> GitRepositoryStatus {
+fn next_status(repo: &GitRepository, outcome: &Result<Fetched, Failure>) -> GitRepositoryStatus {
     let mut status = repo.status.clone().unwrap_or_default();
     let generation = repo.meta().generation;
     let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
@@ -360,49 +285,75 @@ fn next_status(
     status
 }
 
-async fn record_outcome(
-    repo: &GitRepository,
-    ctx: &Context,
-    outcome: &Result<Fetched, FetchFailure>,
-    started: Instant,
-) {
-    let result = match outcome {
-        Ok(Fetched::Stored(artifact)) => {
-            let note = format!("stored artifact for revision '{}'", artifact.revision);
-            ctx.events
-                .publish(Origin::Source, repo, false, "NewArtifact", note)
-                .await;
-            "success"
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_api::meta::conditions::{READY, STALLED, find, is_true};
+
+    fn repo() -> GitRepository {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": "flux-system", "generation": 3},
+            "spec": {"url": "https://example.invalid/app", "interval": "1m"}
+        }))
+        .expect("a valid GitRepository")
+    }
+
+    fn artifact(revision: &str) -> Artifact {
+        Artifact {
+            digest: "sha256:00".into(),
+            url: "http://storage/app.tar.gz".into(),
+            path: "gitrepository/flux-system/app/00.tar.gz".into(),
+            revision: revision.into(),
+            last_update_time: now(),
+            size: Some(1),
+            metadata: None,
         }
-        Ok(Fetched::UpToDate) => "success",
-        Err(failure) => {
-            let unchanged = repo
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| {
-                    tether_api::meta::conditions::find(c, tether_api::meta::conditions::READY)
-                        .is_some_and(|r| r.message == failure.message)
-                });
-            if !unchanged {
-                ctx.events
-                    .publish(
-                        Origin::Source,
-                        repo,
-                        true,
-                        failure.reason,
-                        failure.message.clone(),
-                    )
-                    .await;
-            }
-            "error"
-        }
-    };
-    ctx.metrics.observe(
-        "GitRepository",
-        repo,
-        "gitrepository",
-        result,
-        started.elapsed(),
-    );
+    }
+
+    #[test]
+    fn a_stored_artifact_is_ready_at_its_revision_and_observes_the_generation() {
+        let status = next_status(&repo(), &Ok(Fetched::Stored(artifact("main@sha1:abc"))));
+        let conditions = status.conditions.as_deref().unwrap_or_default();
+        let ready = find(conditions, READY).expect("Ready");
+        assert_eq!(
+            ready.message,
+            "stored artifact for revision 'main@sha1:abc'"
+        );
+        assert!(is_true(conditions, source_conditions::ARTIFACT_IN_STORAGE));
+        assert_eq!(status.observed_generation, Some(3));
+        assert_eq!(
+            status.artifact.map(|a| a.revision).as_deref(),
+            Some("main@sha1:abc")
+        );
+    }
+
+    #[test]
+    fn a_terminal_failure_stalls_and_keeps_the_last_artifact() {
+        let mut stored = repo();
+        stored.status = Some(next_status(
+            &stored,
+            &Ok(Fetched::Stored(artifact("main@sha1:abc"))),
+        ));
+        let failure = Failure::terminal("URLInvalid", "invalid git URL");
+        let status = next_status(&stored, &Err(failure));
+        let conditions = status.conditions.as_deref().unwrap_or_default();
+        assert!(!is_true(conditions, READY));
+        assert!(is_true(conditions, STALLED));
+        assert!(is_true(conditions, source_conditions::FETCH_FAILED));
+        assert_eq!(
+            status.artifact.map(|a| a.revision).as_deref(),
+            Some("main@sha1:abc")
+        );
+    }
+
+    #[test]
+    fn a_transient_failure_is_not_stalled() {
+        let failure = Failure::new("GitOperationFailed", "connection refused");
+        let status = next_status(&repo(), &Err(failure));
+        let conditions = status.conditions.as_deref().unwrap_or_default();
+        assert!(!is_true(conditions, READY));
+        assert!(find(conditions, STALLED).is_none());
+        assert_eq!(status.observed_generation, None);
+    }
 }

@@ -1,23 +1,28 @@
 //! The controller process: every reconciler in one process, sharing one client, plus the
 //! probe (`/healthz`, `/readyz`) and metrics (`/metrics`) endpoints and graceful shutdown.
+//! Each kind's module holds its steps; `reconcile` holds the loop every kind runs through;
+//! `reconcilers` lists the kinds.
 #![forbid(unsafe_code)]
 
-pub mod context;
-pub mod events;
-pub mod finalizers;
+mod context;
+mod events;
+mod failure;
+mod finalizers;
 pub mod fluxv1;
-pub mod gitrepository;
-pub mod image;
-pub mod kustomization;
-pub mod metrics;
-pub mod probes;
-pub mod reconcilers;
-pub mod requests;
-pub mod run;
+mod gitrepository;
+mod image;
+mod key;
+mod kustomization;
+mod metrics;
+mod probes;
+mod reconcile;
+mod reconcilers;
+mod requests;
+mod run;
 pub mod secrets;
-pub mod status;
-pub mod triggers;
-pub mod workspace;
+mod status;
+mod triggers;
+mod workspace;
 
 pub use context::ReconcilerOptions;
 pub use run::{ControllerOptions, RunError, run_until_shutdown};

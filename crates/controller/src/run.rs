@@ -34,6 +34,12 @@ pub enum RunError {
     /// The API server did not answer the version request.
     #[error("cannot reach the Kubernetes API server: {0}")]
     ApiServer(#[source] kube::Error),
+    /// The controller's storage could not be opened.
+    #[error("cannot open {}: {source}", path.display())]
+    Storage {
+        path: std::path::PathBuf,
+        source: tether_registry::CacheError,
+    },
     /// A server task failed while running.
     #[error("endpoint server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -70,43 +76,41 @@ pub async fn run_until_shutdown(
 
     let ready = readiness.clone();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    // One registry client: its per-host rate limits hold for every scan in the process.
-    let registry = tether_registry::RegistryClient::new(tether_registry::ClientOptions {
-        requests_per_second: options.reconcilers.registry_rps,
-        burst: options.reconcilers.registry_burst,
-        ..tether_registry::ClientOptions::default()
-    });
-    let images = tokio::spawn(crate::image::run_image_reconcilers(
-        client.clone(),
-        crate::image::ImageStorage::under(&options.storage_path),
-        metrics.clone(),
-        crate::events::Events::new(client.clone()),
-        options.reconcilers.clone(),
-        registry.clone(),
-        shutdown.clone(),
-    ));
-    let reconcilers = tokio::spawn(crate::reconcilers::run_reconcilers(
+    let tags_dir = options.storage_path.join("image-tags");
+    let shared = crate::reconcilers::Shared {
+        // One registry client: its per-host rate limits hold for every scan in the process.
+        registry: tether_registry::RegistryClient::new(tether_registry::ClientOptions {
+            requests_per_second: options.reconcilers.registry_rps,
+            burst: options.reconcilers.registry_burst,
+            ..tether_registry::ClientOptions::default()
+        }),
+        tags: tether_registry::TagCache::open(&tags_dir).map_err(|source| RunError::Storage {
+            path: tags_dir.clone(),
+            source,
+        })?,
         client,
-        options.storage_path.clone(),
         metrics,
-        registry,
-        options.reconcilers.clone(),
-        shutdown.clone(),
-        move || ready.set_ready(true),
-    ));
+    };
+    let reconcilers = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            crate::reconcilers::run_reconcilers(
+                shared,
+                &options.storage_path,
+                options.reconcilers,
+                shutdown,
+                move || ready.set_ready(true),
+            )
+            .await;
+        })
+    };
 
     wait_for_shutdown_signal().await;
     tracing::info!("shutdown signal received, stopping");
     readiness.set_ready(false);
     let _ = stop_tx.send(true);
     shutdown.cancel();
-    let stopped = async {
-        let (_, images) = futures::join!(reconcilers, images);
-        if let Ok(Err(error)) = images {
-            tracing::error!(%error, "image reconcilers could not run");
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(20), stopped)
+    if tokio::time::timeout(Duration::from_secs(20), reconcilers)
         .await
         .is_err()
     {

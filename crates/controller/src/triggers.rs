@@ -4,6 +4,7 @@
 //! again before its interval is up. Also the registry of running health waits, so a new source
 //! revision can cancel them.
 
+use crate::key::ObjectKey;
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 /// When each object last ran, with which inputs.
 #[derive(Default)]
 pub struct Schedule {
-    entries: Mutex<HashMap<String, Due>>,
+    entries: Mutex<HashMap<ObjectKey, Due>>,
 }
 
 struct Due {
@@ -25,7 +26,7 @@ struct Due {
 impl Schedule {
     /// How long to wait before the next run, when `inputs` are those of the last run and its
     /// next run is not due yet; `None` means run now.
-    pub fn wait_before_run(&self, key: &str, inputs: u64) -> Option<Duration> {
+    pub fn wait_before_run(&self, key: &ObjectKey, inputs: u64) -> Option<Duration> {
         let entries = self.entries.lock().ok()?;
         let due = entries.get(key)?;
         let now = Instant::now();
@@ -33,10 +34,10 @@ impl Schedule {
     }
 
     /// Records a run with `inputs`, next due after `after`.
-    pub fn ran(&self, key: &str, inputs: u64, after: Duration) {
+    pub fn ran(&self, key: &ObjectKey, inputs: u64, after: Duration) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.insert(
-                key.to_owned(),
+                key.clone(),
                 Due {
                     inputs,
                     at: Instant::now() + after,
@@ -45,7 +46,7 @@ impl Schedule {
         }
     }
 
-    pub fn forget(&self, key: &str) {
+    pub fn forget(&self, key: &ObjectKey) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(key);
         }
@@ -74,34 +75,35 @@ impl<T: Hash> HashPart for T {
 
 /// `interval` spread by up to ±5% (derived from the object's key), so objects created together
 /// do not all resync in the same instant.
-pub fn with_jitter(interval: Duration, key: &str) -> Duration {
-    let spread = (fingerprint(&[&key]) % 1001) as f64 / 1000.0; // 0..=1
-    interval.mul_f64(0.95 + 0.1 * spread)
+pub fn with_jitter(interval: Duration, key: &ObjectKey) -> Duration {
+    let spread = (fingerprint(&[key]) % 1001) as f64 / 1000.0; // 0..=1
+    Duration::try_from_secs_f64(interval.as_secs_f64() * (0.95 + 0.1 * spread)).unwrap_or(interval)
 }
 
-/// Health waits in progress, by object key, with the source they build from.
+/// Health waits in progress, by the key of the waiting object, with the key of the source it
+/// builds from.
 #[derive(Default)]
 pub struct HealthWaits {
-    running: Mutex<HashMap<String, (String, CancellationToken)>>,
+    running: Mutex<HashMap<ObjectKey, (ObjectKey, CancellationToken)>>,
 }
 
 impl HealthWaits {
-    pub fn start(&self, key: &str, source: &str) -> CancellationToken {
+    pub fn start(&self, key: &ObjectKey, source: &ObjectKey) -> CancellationToken {
         let token = CancellationToken::new();
         if let Ok(mut running) = self.running.lock() {
-            running.insert(key.to_owned(), (source.to_owned(), token.clone()));
+            running.insert(key.clone(), (source.clone(), token.clone()));
         }
         token
     }
 
-    pub fn finish(&self, key: &str) {
+    pub fn finish(&self, key: &ObjectKey) {
         if let Ok(mut running) = self.running.lock() {
             running.remove(key);
         }
     }
 
     /// Cancels every wait of an object built from `source`.
-    pub fn cancel_for_source(&self, source: &str) {
+    pub fn cancel_for_source(&self, source: &ObjectKey) {
         if let Ok(running) = self.running.lock() {
             running
                 .values()
@@ -152,21 +154,43 @@ mod newest_sources_tests {
 mod tests {
     use super::*;
 
+    fn key(kind: &str, name: &str) -> ObjectKey {
+        ObjectKey::new(kind, "ns", name)
+    }
+
     #[test]
     fn unchanged_inputs_wait_changed_inputs_run() {
         let schedule = Schedule::default();
+        let a = key("Kustomization", "a");
         let inputs = fingerprint(&[&1i64, &"rev-a"]);
-        assert_eq!(schedule.wait_before_run("ns/a", inputs), None);
-        schedule.ran("ns/a", inputs, Duration::from_secs(60));
-        assert!(schedule.wait_before_run("ns/a", inputs).is_some());
+        assert_eq!(schedule.wait_before_run(&a, inputs), None);
+        schedule.ran(&a, inputs, Duration::from_secs(60));
+        assert!(schedule.wait_before_run(&a, inputs).is_some());
         let changed = fingerprint(&[&1i64, &"rev-b"]);
-        assert_eq!(schedule.wait_before_run("ns/a", changed), None);
+        assert_eq!(schedule.wait_before_run(&a, changed), None);
+        schedule.forget(&a);
+        assert_eq!(schedule.wait_before_run(&a, inputs), None);
+    }
+
+    #[test]
+    fn objects_of_two_kinds_with_one_name_are_scheduled_apart() {
+        let schedule = Schedule::default();
+        let inputs = fingerprint(&[&1i64]);
+        schedule.ran(
+            &key("Kustomization", "app"),
+            inputs,
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            schedule.wait_before_run(&key("GitRepository", "app"), inputs),
+            None
+        );
     }
 
     #[test]
     fn jitter_stays_within_five_percent() {
-        for key in ["a", "b", "ns/long-name"] {
-            let d = with_jitter(Duration::from_secs(100), key);
+        for name in ["a", "b", "long-name"] {
+            let d = with_jitter(Duration::from_secs(100), &key("Kustomization", name));
             assert!(
                 d >= Duration::from_secs(95) && d <= Duration::from_secs(105),
                 "{d:?}"
@@ -177,9 +201,9 @@ mod tests {
     #[test]
     fn cancelling_a_source_cancels_only_its_waits() {
         let waits = HealthWaits::default();
-        let a = waits.start("ns/a", "GitRepository/ns/repo");
-        let b = waits.start("ns/b", "GitRepository/ns/other");
-        waits.cancel_for_source("GitRepository/ns/repo");
+        let a = waits.start(&key("Kustomization", "a"), &key("GitRepository", "repo"));
+        let b = waits.start(&key("Kustomization", "b"), &key("GitRepository", "other"));
+        waits.cancel_for_source(&key("GitRepository", "repo"));
         assert!(a.is_cancelled());
         assert!(!b.is_cancelled());
     }

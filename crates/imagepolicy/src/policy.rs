@@ -137,15 +137,6 @@ fn filtered_note(filtered: Option<usize>, filter: Option<&str>) -> String {
 }
 
 impl PolicyError {
-    /// The condition reason Flux reports: `InvalidPolicy` (Stalled) for a spec that cannot
-    /// work, `Failure` (Ready=False, retried) for a policy that found nothing this time.
-    pub fn reason(&self) -> &'static str {
-        match self.is_terminal() {
-            true => "InvalidPolicy",
-            false => "Failure",
-        }
-    }
-
     /// Whether retrying without a spec change is pointless.
     pub fn is_terminal(&self) -> bool {
         !matches!(

@@ -45,14 +45,4 @@ impl SubstituteError {
             | Self::NotJson { object, .. } => object,
         }
     }
-
-    /// The Ready condition reason Flux reports for a failed post-build step.
-    pub fn reason(&self) -> &'static str {
-        "BuildFailed"
-    }
-
-    /// Not terminal: Flux retries, and the variables or sources may change in the meantime.
-    pub fn is_terminal(&self) -> bool {
-        false
-    }
 }

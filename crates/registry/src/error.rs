@@ -124,14 +124,6 @@ impl ScanError {
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::InvalidImage(_) | Self::Tls { .. })
     }
-
-    /// The ImageRepository condition reason Flux uses for this error.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::InvalidImage(_) => "ImageURLInvalid",
-            _ => "ReadOperationFailed",
-        }
-    }
 }
 
 /// serde_json's message without the offending value (a response may echo something secret).
@@ -175,6 +167,5 @@ mod tests {
         };
         assert!(!denied.is_retryable());
         assert_eq!(denied.suggested_backoff(), None);
-        assert_eq!(denied.reason(), "ReadOperationFailed");
     }
 }

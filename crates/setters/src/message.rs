@@ -44,14 +44,6 @@ pub enum MessageError {
 }
 
 impl MessageError {
-    /// The condition reason Flux sets: `RemovedTemplateField` (Stalled) for removed fields.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            MessageError::RemovedField { .. } => "RemovedTemplateField",
-            _ => "UpdateFailed",
-        }
-    }
-
     /// Whether retrying cannot help until the spec changes (Flux stalls on removed fields).
     pub fn is_terminal(&self) -> bool {
         matches!(self, MessageError::RemovedField { .. })

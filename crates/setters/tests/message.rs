@@ -130,7 +130,6 @@ fn removed_fields_are_terminal_with_flux_messages() {
     .expect_err("removed");
     assert_eq!(err, MessageError::RemovedField { field: ".Updated" });
     assert!(err.is_terminal());
-    assert_eq!(err.reason(), "RemovedTemplateField");
     assert!(
         err.to_string()
             .starts_with("template uses removed '.Updated' field. Please use '.Changed' instead.")

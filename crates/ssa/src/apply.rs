@@ -152,15 +152,6 @@ fn reason_suffix(error: &RequestError) -> String {
 }
 
 impl ApplyError {
-    /// The condition reason Flux reports: `HealthCheckFailed` when staged definitions did not
-    /// become ready, `ReconciliationFailed` otherwise.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Wait(e) => e.reason(),
-            _ => "ReconciliationFailed",
-        }
-    }
-
     /// Whether retrying the same input cannot help: malformed documents, missing namespaces and
     /// objects the API server rejects as invalid or malformed. Unknown kinds are not terminal
     /// (the CRD may be installed later), nor are transport failures.
@@ -594,6 +585,6 @@ mod tests {
                 .to_string()
                 .starts_with("Deployment/apps/web apply failed: ")
         );
-        assert_eq!(error.reason(), "ReconciliationFailed");
+        assert!(!error.is_terminal(), "a failed apply is retried");
     }
 }

@@ -82,16 +82,6 @@ impl DeleteError {
             | Self::Delete { object, .. } => object,
         }
     }
-
-    /// The condition reason Flux reports for a failed prune.
-    pub fn reason(&self) -> &'static str {
-        "PruneFailed"
-    }
-
-    /// Prune failures are retried at the next reconciliation; none is terminal.
-    pub fn is_terminal(&self) -> bool {
-        false
-    }
 }
 
 /// What a prune did: an entry per object (failed ones as `unknown`), and the failures.
@@ -209,6 +199,5 @@ mod tests {
             Some("delete failed, errors: ConfigMap/n/c delete failed: forbidden;")
         );
         assert_eq!(outcome.failed_objects(), vec![object]);
-        assert_eq!(outcome.failures[0].reason(), "PruneFailed");
     }
 }

@@ -85,18 +85,6 @@ pub enum WaitError {
     Cancelled,
 }
 
-impl WaitError {
-    /// The condition reason Flux reports for a failed health check.
-    pub fn reason(&self) -> &'static str {
-        "HealthCheckFailed"
-    }
-
-    /// Waits are retried with the next reconciliation; none is terminal.
-    pub fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
 fn join(statuses: &[ObjectStatus]) -> String {
     statuses
         .iter()

@@ -5,23 +5,28 @@
 //! with another commit starts again from the new remote tip; it is never forced. When neither
 //! the policies nor the remote moved since the last run, nothing is cloned.
 
-use super::{Failure, HasConditions, ImageContext, object_key, secret_data, warn_once};
+use crate::context::Context;
 use crate::events::Origin;
-use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
-use crate::triggers::{fingerprint, with_jitter};
+use crate::failure::Failure;
+use crate::key::ObjectKey;
+use crate::reconcile::{Reconcile, RunOutcome, api_in};
+use crate::secrets::secret_data;
+use crate::status::{ConditionSet, now, requested_at};
+use crate::triggers::fingerprint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
-use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tether_api::image::conditions::automation_reasons as reasons;
 use tether_api::image::v1::{
     ImagePolicy, ImageUpdateAutomation, ImageUpdateAutomationStatus, ObservedPolicies,
 };
 use tether_api::meta::conditions::reasons as meta_reasons;
+use tether_api::meta::conditions::{READY, STATUS_TRUE, find};
 use tether_api::source::v1::GitRepository;
 use tether_setters::{PolicyRef, UpdateResult};
 use tether_source::{
@@ -35,12 +40,100 @@ const PUSH_ATTEMPTS: usize = 3;
 /// Deadline of each Git network operation.
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Why an ImageUpdateAutomation reconcile could not write its status.
-#[derive(Debug, thiserror::Error)]
-#[error("ImageUpdateAutomation {name}: {source}")]
-pub struct ImageUpdateAutomationError {
-    name: String,
-    source: kube::Error,
+/// One run: what it did, and the latest images of the policies it saw.
+pub struct AutomationRun {
+    result: Result<Ran, Failure>,
+    observed: Option<ObservedPolicies>,
+}
+
+impl RunOutcome for AutomationRun {
+    fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref().err()
+    }
+}
+
+impl Reconcile for ImageUpdateAutomation {
+    type Status = ImageUpdateAutomationStatus;
+    type Outcome = AutomationRun;
+    const ORIGIN: Origin = Origin::ImageAutomation;
+
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+
+    fn interval(&self) -> Duration {
+        self.spec
+            .interval
+            .to_std()
+            .ok()
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(60))
+    }
+
+    /// Generation, `requestedAt` and the latest images of the selected policies (as cached).
+    fn inputs(&self, ctx: &Context) -> Option<u64> {
+        let observed = select(self, ctx.image_policies.state())
+            .ok()
+            .map(|policies| observed_policies(&policies));
+        Some(fingerprint(&[
+            &self.meta().generation,
+            &requested_at(self),
+            &observed,
+        ]))
+    }
+
+    async fn run(&self, ctx: &Context) -> AutomationRun {
+        match selected_policies(self, ctx).await {
+            Ok(policies) => AutomationRun {
+                observed: Some(observed_policies(&policies)),
+                result: run(self, ctx, &policies).await,
+            },
+            Err(failure) => AutomationRun {
+                result: Err(failure),
+                observed: None,
+            },
+        }
+    }
+
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    fn next_status(&self, outcome: &AutomationRun) -> Self::Status {
+        next_status(self, &outcome.result, outcome.observed.clone())
+    }
+
+    /// A push is told with its commit message; an up-to-date run only when it ends a failure.
+    fn success_event(&self, outcome: &AutomationRun) -> Option<(&'static str, String)> {
+        match outcome.result.as_ref().ok()? {
+            Ran::Pushed(pushed) => {
+                let short = &pushed.commit[..pushed.commit.len().min(7)];
+                let mut note = format!("pushed commit '{short}' to branch '{}'", pushed.branch);
+                if !pushed.message.is_empty() {
+                    note.push('\n');
+                    note.push_str(&pushed.message);
+                }
+                Some((meta_reasons::SUCCEEDED, note))
+            }
+            _ => {
+                let was_ready = self
+                    .conditions()
+                    .and_then(|c| find(c, READY))
+                    .is_some_and(|c| c.status == STATUS_TRUE);
+                (!was_ready).then(|| (meta_reasons::SUCCEEDED, UP_TO_DATE.to_owned()))
+            }
+        }
+    }
+
+    /// An automation runs again when a policy it selects changes (a new latest image).
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
+        let automations = ctx.image_update_automations.clone();
+        controller.watches(
+            api_in::<ImagePolicy>(&ctx.client, ctx.options.watch_namespace.as_deref()),
+            kube::runtime::watcher::Config::default().any_semantic(),
+            move |policy| automations_for(&automations, &policy),
+        )
+    }
 }
 
 /// What a successful run did.
@@ -60,70 +153,9 @@ struct Pushed {
     revision: String,
 }
 
-pub async fn reconcile(
-    auto: Arc<ImageUpdateAutomation>,
-    ctx: Arc<ImageContext>,
-) -> Result<Action, ImageUpdateAutomationError> {
-    if auto.meta().deletion_timestamp.is_some() || auto.spec.suspend == Some(true) {
-        return Ok(Action::await_change());
-    }
-    let started = Instant::now();
-    let policies = selected_policies(&auto, &ctx).await;
-    let observed = policies.as_ref().map(|p| observed_policies(p)).ok();
-    let key = object_key(auto.as_ref());
-    let inputs = fingerprint(&[
-        &auto.meta().generation,
-        &requested_at(auto.as_ref()),
-        &observed,
-    ]);
-    if let Some(wait) = ctx.schedule.wait_before_run(&key, inputs) {
-        return Ok(Action::requeue(wait));
-    }
-    let outcome = match policies {
-        Ok(policies) => run(&auto, &ctx, &policies).await,
-        Err(failure) => Err(failure),
-    };
-    let status = next_status(&auto, &outcome, observed);
-    let api: Api<ImageUpdateAutomation> =
-        Api::namespaced(ctx.client.clone(), &auto.namespace().unwrap_or_default());
-    write_status_if_changed(&api, auto.as_ref(), auto.status.as_ref(), &status)
-        .await
-        .map_err(|source| ImageUpdateAutomationError {
-            name: auto.name_any(),
-            source,
-        })?;
-    record(&auto, &ctx, &outcome, started).await;
-    let interval = auto
-        .spec
-        .interval
-        .to_std()
-        .ok()
-        .filter(|d| !d.is_zero())
-        .unwrap_or(Duration::from_secs(60));
-    let next = match &outcome {
-        Ok(_) => with_jitter(interval, &key),
-        Err(failure) if failure.terminal => {
-            ctx.schedule.forget(&key);
-            return Ok(Action::await_change());
-        }
-        Err(_) => interval.min(ctx.options.default_retry),
-    };
-    ctx.schedule.ran(&key, inputs, next);
-    Ok(Action::requeue(next))
-}
-
-pub fn error_policy(
-    _auto: Arc<ImageUpdateAutomation>,
-    error: &ImageUpdateAutomationError,
-    ctx: Arc<ImageContext>,
-) -> Action {
-    tracing::warn!(%error, "ImageUpdateAutomation reconcile failed");
-    Action::requeue(ctx.options.default_retry)
-}
-
 /// Automations in `policy`'s namespace whose selector takes it (a new latest image runs them).
-pub fn automations_for(
-    automations: &kube::runtime::reflector::Store<ImageUpdateAutomation>,
+fn automations_for(
+    automations: &Store<ImageUpdateAutomation>,
     policy: &ImagePolicy,
 ) -> Vec<ObjectRef<ImageUpdateAutomation>> {
     let namespace = policy.namespace().unwrap_or_default();
@@ -144,21 +176,29 @@ pub fn automations_for(
 /// with a list from the API server, so that no run sees "no policies" by mistake.
 async fn selected_policies(
     auto: &ImageUpdateAutomation,
-    ctx: &ImageContext,
+    ctx: &Context,
 ) -> Result<Vec<Arc<ImagePolicy>>, Failure> {
     let namespace = auto.namespace().unwrap_or_default();
-    let mut policies = ctx.policies.state();
+    let mut policies = ctx.image_policies.state();
     if policies.is_empty() {
         let api = Api::<ImagePolicy>::namespaced(ctx.client.clone(), &namespace);
         let listed = api.list(&ListParams::default()).await.map_err(|error| {
             Failure::new(
                 reasons::RECONCILIATION_FAILED,
                 format!("failed to list ImagePolicies: {error}"),
-                false,
             )
         })?;
         policies = listed.items.into_iter().map(Arc::new).collect();
     }
+    select(auto, policies)
+}
+
+/// The policies among `policies` that `auto` selects and that have a latest image, by name.
+fn select(
+    auto: &ImageUpdateAutomation,
+    policies: Vec<Arc<ImagePolicy>>,
+) -> Result<Vec<Arc<ImagePolicy>>, Failure> {
+    let namespace = auto.namespace().unwrap_or_default();
     let mut selected = Vec::new();
     for policy in policies {
         if policy.namespace().unwrap_or_default() != namespace {
@@ -166,10 +206,9 @@ async fn selected_policies(
         }
         let takes = selector_matches(auto.spec.policy_selector.as_ref(), policy.labels()).map_err(
             |message| {
-                Failure::new(
+                Failure::terminal(
                     reasons::INVALID_POLICY_SELECTOR,
                     format!("failed to parse policy selector: {message}"),
-                    true,
                 )
             },
         )?;
@@ -233,14 +272,13 @@ fn observed_policies(policies: &[Arc<ImagePolicy>]) -> ObservedPolicies {
 
 async fn run(
     auto: &ImageUpdateAutomation,
-    ctx: &ImageContext,
+    ctx: &Context,
     policies: &[Arc<ImagePolicy>],
 ) -> Result<Ran, Failure> {
     let git = auto.spec.git_spec.as_ref().ok_or_else(|| {
-        Failure::new(
+        Failure::terminal(
             reasons::INVALID_SOURCE_CONFIGURATION,
             "source kind 'GitRepository' necessitates field .spec.git",
-            true,
         )
     })?;
     let update = auto.spec.update_or_default();
@@ -254,14 +292,12 @@ async fn run(
                     Failure::new(
                         reasons::SOURCE_MANAGER_FAILED,
                         format!("failed configuring source manager: {e}"),
-                        false,
                     )
                 })?;
             GitAuth::from_secret_data(&data).map_err(|e| {
                 Failure::new(
                     reasons::SOURCE_MANAGER_FAILED,
                     format!("failed configuring source manager: {e}"),
-                    false,
                 )
             })?
         }
@@ -301,8 +337,8 @@ async fn run(
                 Failure::new(
                     reasons::GIT_OPERATION_FAILED,
                     format!("failed to checkout source: {e}"),
-                    e.is_terminal(),
                 )
+                .terminal_if(e.is_terminal())
             })?;
         if head.to_string() == last && requested_at(auto) == last_handled(auto) {
             return Ok(Ran::Skipped);
@@ -316,12 +352,11 @@ async fn run(
                 &key.secret_ref.name,
             )
             .await
-            .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string(), false))?;
+            .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string()))?;
             Some(SigningKey::from_secret_data(&data).map_err(|e| {
-                Failure::new(
+                Failure::terminal(
                     reasons::GIT_OPERATION_FAILED,
                     format!("signing key secret '{}': {e}", key.secret_ref.name),
-                    true,
                 )
             })?)
         }
@@ -348,14 +383,10 @@ async fn run(
             auto.namespace().unwrap_or_default(),
             auto.name_any()
         ))
-        .tempdir_in(ensure_dir(&ctx.work_dir)?)
-        .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string(), false))?;
+        .tempdir_in(ensure_dir(&ctx.image_clones)?)
+        .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string()))?;
     let git_failure = |stage: &str, e: &dyn std::fmt::Display, terminal: bool| {
-        Failure::new(
-            reasons::GIT_OPERATION_FAILED,
-            format!("{stage}: {e}"),
-            terminal,
-        )
+        Failure::new(reasons::GIT_OPERATION_FAILED, format!("{stage}: {e}")).terminal_if(terminal)
     };
     let mut clone = WorkingClone::clone_into(spec.clone(), work.path())
         .await
@@ -398,7 +429,7 @@ async fn run(
             }
             Err(PushError::Rejected { .. }) if attempt < PUSH_ATTEMPTS => {
                 tracing::info!(
-                    automation = %object_key(auto),
+                    automation = %ObjectKey::of(auto),
                     attempt,
                     "push rejected by a concurrent commit; updating again from the new tip"
                 );
@@ -418,7 +449,6 @@ async fn run(
         format!(
             "failed to update source: push rejected {PUSH_ATTEMPTS} times by concurrent commits"
         ),
-        false,
     ))
 }
 
@@ -433,7 +463,6 @@ fn ensure_dir(dir: &std::path::Path) -> Result<&std::path::Path, Failure> {
         Failure::new(
             reasons::GIT_OPERATION_FAILED,
             format!("cannot create work directory {}: {e}", dir.display()),
-            false,
         )
     })?;
     Ok(dir)
@@ -453,21 +482,21 @@ async fn apply_setters(
         tether_setters::update_with_setters(&root, &path, &policies)
     })
     .await
-    .map_err(|e| Failure::new(reasons::UPDATE_FAILED, e.to_string(), false))?
+    .map_err(|e| Failure::new(reasons::UPDATE_FAILED, e.to_string()))?
     .map_err(|e| {
         let terminal = matches!(e, tether_setters::SettersError::PathEscapes { .. });
         Failure::new(
             reasons::UPDATE_FAILED,
             format!("failed to apply policies: {e}"),
-            terminal,
         )
+        .terminal_if(terminal)
     })
 }
 
 /// The GitRepository of `sourceRef` (same namespace unless given).
 async fn source_repository(
     auto: &ImageUpdateAutomation,
-    ctx: &ImageContext,
+    ctx: &Context,
 ) -> Result<GitRepository, Failure> {
     let source = &auto.spec.source_ref;
     let own = auto.namespace().unwrap_or_default();
@@ -483,7 +512,6 @@ async fn source_repository(
             Failure::new(
                 reasons::SOURCE_MANAGER_FAILED,
                 format!("failed configuring source manager: {e}"),
-                false,
             )
         })?
         .ok_or_else(|| {
@@ -493,7 +521,6 @@ async fn source_repository(
                     "failed configuring source manager: GitRepository '{namespace}/{}' not found",
                     source.name
                 ),
-                false,
             )
         })
 }
@@ -542,7 +569,7 @@ fn commit_message(
         } else {
             format!("failed to update source: {e}")
         };
-        Failure::new(reason, message, e.is_terminal())
+        Failure::new(reason, message).terminal_if(e.is_terminal())
     })
 }
 
@@ -597,73 +624,6 @@ fn pushed_to_checkout(auto: &ImageUpdateAutomation) -> bool {
             .as_ref()
             .is_none_or(|p| p.branch.as_deref().is_none_or(str::is_empty) && !git.has_refspec())
     })
-}
-
-async fn record(
-    auto: &ImageUpdateAutomation,
-    ctx: &ImageContext,
-    outcome: &Result<Ran, Failure>,
-    started: Instant,
-) {
-    let was_ready = auto.ready().is_some_and(|c| c.status == "True");
-    let result = match outcome {
-        Ok(Ran::Pushed(pushed)) => {
-            let short = &pushed.commit[..pushed.commit.len().min(7)];
-            let mut note = format!("pushed commit '{short}' to branch '{}'", pushed.branch);
-            if !pushed.message.is_empty() {
-                note.push('\n');
-                note.push_str(&pushed.message);
-            }
-            ctx.events
-                .publish(
-                    Origin::ImageAutomation,
-                    auto,
-                    false,
-                    meta_reasons::SUCCEEDED,
-                    note,
-                )
-                .await;
-            "success"
-        }
-        Ok(_) => {
-            if !was_ready {
-                ctx.events
-                    .publish(
-                        Origin::ImageAutomation,
-                        auto,
-                        false,
-                        meta_reasons::SUCCEEDED,
-                        UP_TO_DATE.to_owned(),
-                    )
-                    .await;
-            }
-            "success"
-        }
-        Err(failure) => {
-            warn_once(ctx, Origin::ImageAutomation, auto, failure).await;
-            "error"
-        }
-    };
-    ctx.metrics.observe(
-        "ImageUpdateAutomation",
-        auto,
-        "imageupdateautomation",
-        result,
-        started.elapsed(),
-    );
-}
-
-/// Lists ImagePolicies with a label selector (used by the CLI and tests through the API).
-pub async fn list_policies(
-    client: &kube::Client,
-    namespace: &str,
-    selector: &str,
-) -> Result<Vec<ImagePolicy>, kube::Error> {
-    let api: Api<ImagePolicy> = Api::namespaced(client.clone(), namespace);
-    Ok(api
-        .list(&ListParams::default().labels(selector))
-        .await?
-        .items)
 }
 
 #[cfg(test)]

@@ -5,16 +5,19 @@
 //! its repository's status changes, so a new tag is elected as soon as it is scanned.
 
 use super::repository::cache_key;
-use super::{Failure, ImageContext, scan_options, warn_once};
+use super::scan_options;
+use crate::context::Context;
 use crate::events::Origin;
-use crate::status::{ConditionSet, requested_at, write_status_if_changed};
+use crate::failure::Failure;
+use crate::reconcile::{Next, Reconcile, api_in};
+use crate::status::{ConditionSet, requested_at};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
-use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 use tether_api::image::conditions::reasons;
 use tether_api::image::v1::{
     ImagePolicy, ImagePolicyChoice, ImagePolicyStatus, ImageRef, ImageRepository, ReflectionPolicy,
@@ -24,50 +27,79 @@ use tether_api::meta::conditions::reasons as meta_reasons;
 use tether_imagepolicy::{FilterTagsSpec, OrderSpec, Policy, PolicySpec, SemverSpec};
 use tether_registry::ImageName;
 
-/// Why an ImagePolicy reconcile could not write its status.
-#[derive(Debug, thiserror::Error)]
-#[error("ImagePolicy {name}: {source}")]
-pub struct ImagePolicyError {
-    name: String,
-    source: kube::Error,
-}
+impl Reconcile for ImagePolicy {
+    type Status = ImagePolicyStatus;
+    type Outcome = Result<ImageRef, Failure>;
+    const ORIGIN: Origin = Origin::ImageReflector;
 
-pub async fn reconcile(
-    policy: Arc<ImagePolicy>,
-    ctx: Arc<ImageContext>,
-) -> Result<Action, ImagePolicyError> {
-    if policy.meta().deletion_timestamp.is_some() || policy.spec.suspend == Some(true) {
-        return Ok(Action::await_change());
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
     }
-    let started = Instant::now();
-    let outcome = elect(&policy, &ctx).await;
-    let status = next_status(&policy, &outcome);
-    let api: Api<ImagePolicy> =
-        Api::namespaced(ctx.client.clone(), &policy.namespace().unwrap_or_default());
-    write_status_if_changed(&api, policy.as_ref(), policy.status.as_ref(), &status)
-        .await
-        .map_err(|source| ImagePolicyError {
-            name: policy.name_any(),
-            source,
-        })?;
-    record(&policy, &ctx, &outcome, started).await;
-    Ok(match outcome {
-        Ok(_) => match policy.spec.requeue_interval() {
-            Ok(Some(interval)) => Action::requeue(interval),
-            _ => Action::await_change(),
-        },
-        Err(failure) if failure.terminal => Action::await_change(),
-        Err(failure) => Action::requeue(failure.retry_after.unwrap_or(ctx.options.default_retry)),
-    })
-}
 
-pub fn error_policy(
-    _policy: Arc<ImagePolicy>,
-    error: &ImagePolicyError,
-    ctx: Arc<ImageContext>,
-) -> Action {
-    tracing::warn!(%error, "ImagePolicy reconcile failed");
-    Action::requeue(ctx.options.default_retry)
+    /// `spec.interval`, needed only to re-fetch digests; a policy without one runs when its
+    /// repository is scanned or it changes.
+    fn interval(&self) -> Duration {
+        self.spec
+            .requeue_interval()
+            .ok()
+            .flatten()
+            .unwrap_or(Duration::MAX)
+    }
+
+    /// An election is cheap and reads the repository's tags: every trigger runs it.
+    fn inputs(&self, _ctx: &Context) -> Option<u64> {
+        None
+    }
+
+    async fn run(&self, ctx: &Context) -> Self::Outcome {
+        elect(self, ctx).await
+    }
+
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    fn next_status(&self, outcome: &Self::Outcome) -> Self::Status {
+        next_status(self, outcome)
+    }
+
+    /// A newly elected image is told.
+    fn success_event(&self, outcome: &Self::Outcome) -> Option<(&'static str, String)> {
+        let latest = outcome.as_ref().ok()?;
+        let before = self.status.as_ref().and_then(|s| s.latest_ref.as_ref());
+        if before == Some(latest) {
+            return None;
+        }
+        let note = match before {
+            Some(prev) => format!(
+                "Latest image tag for {} updated from {} to {}",
+                latest.name, prev.tag, latest.tag
+            ),
+            None => ready_message(latest, None),
+        };
+        Some((meta_reasons::SUCCEEDED, note))
+    }
+
+    fn next_run(&self, ctx: &Context, outcome: &Self::Outcome) -> Next {
+        match outcome {
+            Ok(_) => match self.spec.requeue_interval() {
+                Ok(Some(interval)) => Next::After(interval),
+                _ => Next::AwaitChange,
+            },
+            Err(failure) if failure.terminal => Next::AwaitChange,
+            Err(failure) => Next::After(failure.retry_after.unwrap_or(ctx.options.default_retry)),
+        }
+    }
+
+    /// A policy is elected again when its ImageRepository's status changes (a scan).
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
+        let policies = ctx.image_policies.clone();
+        controller.watches(
+            api_in::<ImageRepository>(&ctx.client, ctx.options.watch_namespace.as_deref()),
+            kube::runtime::watcher::Config::default().any_semantic(),
+            move |repo| policies_for(&policies, &repo),
+        )
+    }
 }
 
 /// The namespace and name of the ImageRepository `policy` refers to.
@@ -83,9 +115,12 @@ pub fn repository_of(policy: &ImagePolicy) -> (String, String) {
 }
 
 /// ImagePolicies that refer to `repo` (a new scan re-elects them).
-pub fn policies_for(ctx: &ImageContext, repo: &ImageRepository) -> Vec<ObjectRef<ImagePolicy>> {
+fn policies_for(
+    policies: &Store<ImagePolicy>,
+    repo: &ImageRepository,
+) -> Vec<ObjectRef<ImagePolicy>> {
     let key = (repo.namespace().unwrap_or_default(), repo.name_any());
-    ctx.policies
+    policies
         .state()
         .iter()
         .filter(|policy| repository_of(policy) == key)
@@ -120,38 +155,30 @@ pub fn policy_spec(
     }
 }
 
-async fn elect(policy: &ImagePolicy, ctx: &ImageContext) -> Result<ImageRef, Failure> {
+async fn elect(policy: &ImagePolicy, ctx: &Context) -> Result<ImageRef, Failure> {
     if policy.spec.digest_reflection_policy_or_default() == ReflectionPolicy::Always
         && policy.spec.interval.is_none()
     {
-        return Err(Failure {
-            reason: reasons::INTERVAL_NOT_CONFIGURED,
-            message:
-                "spec.interval must be set when spec.digestReflectionPolicy is set to 'Always'"
-                    .into(),
-            terminal: true,
-            retry_after: None,
-        });
+        return Err(Failure::terminal(
+            reasons::INTERVAL_NOT_CONFIGURED,
+            "spec.interval must be set when spec.digestReflectionPolicy is set to 'Always'",
+        ));
     }
     let repo = referenced_repository(policy, ctx).await?;
     let engine = Policy::new(&policy_spec(
         &policy.spec.policy,
         policy.spec.filter_tags.as_ref(),
     ))
-    .map_err(|e| Failure {
-        reason: reasons::INVALID_POLICY,
-        message: e.to_string(),
-        terminal: true,
-        retry_after: None,
-    })?;
-    let dependency = |message: String| Failure {
-        reason: reasons::DEPENDENCY_NOT_READY,
-        message: format!(
-            "retrying in {}s error: {message}",
-            ctx.options.dependency_requeue.as_secs()
-        ),
-        terminal: false,
-        retry_after: Some(ctx.options.dependency_requeue),
+    .map_err(|e| Failure::terminal(reasons::INVALID_POLICY, e.to_string()))?;
+    let dependency = |message: String| {
+        Failure::new(
+            reasons::DEPENDENCY_NOT_READY,
+            format!(
+                "retrying in {}s error: {message}",
+                ctx.options.dependency_requeue.as_secs()
+            ),
+        )
+        .retry_after(Some(ctx.options.dependency_requeue))
     };
     let Some(canonical) = repo
         .status
@@ -173,21 +200,20 @@ async fn elect(policy: &ImagePolicy, ctx: &ImageContext) -> Result<ImageRef, Fai
         Ok(Some(scan)) if !scan.tags.is_empty() => scan.tags,
         Ok(_) => return Err(dependency("no tags in database".into())),
         Err(e) => {
-            return Err(Failure {
-                reason: meta_reasons::RECONCILIATION_FAILED,
-                message: format!("failed to read tags from database: {e}"),
-                terminal: false,
-                retry_after: None,
-            });
+            return Err(Failure::new(
+                meta_reasons::RECONCILIATION_FAILED,
+                format!("failed to read tags from database: {e}"),
+            ));
         }
     };
     let selection = engine
         .select(tags.iter().map(String::as_str))
-        .map_err(|e| Failure {
-            reason: reasons::FAILURE,
-            message: e.to_string(),
-            terminal: false,
-            retry_after: None,
+        .map_err(|e| {
+            let reason = match e.is_terminal() {
+                true => reasons::INVALID_POLICY,
+                false => reasons::FAILURE,
+            };
+            Failure::new(reason, e.to_string()).terminal_if(e.is_terminal())
         })?;
     let mut latest = ImageRef {
         name: repo.spec.image.clone(),
@@ -214,18 +240,19 @@ async fn elect(policy: &ImagePolicy, ctx: &ImageContext) -> Result<ImageRef, Fai
 
 async fn referenced_repository(
     policy: &ImagePolicy,
-    ctx: &ImageContext,
+    ctx: &Context,
 ) -> Result<ImageRepository, Failure> {
     let (namespace, name) = repository_of(policy);
     let own = policy.namespace().unwrap_or_default();
-    let missing = |message: String| Failure {
-        reason: reasons::DEPENDENCY_NOT_READY,
-        message: format!("failed to get the referred ImageRepository: {message}"),
-        terminal: false,
-        retry_after: Some(ctx.options.dependency_requeue),
+    let missing = |message: String| {
+        Failure::new(
+            reasons::DEPENDENCY_NOT_READY,
+            format!("failed to get the referred ImageRepository: {message}"),
+        )
+        .retry_after(Some(ctx.options.dependency_requeue))
     };
     let repo = ctx
-        .repositories
+        .image_repositories
         .get(&ObjectRef::new(&name).within(&namespace))
         .map(|r| r.as_ref().clone());
     let repo = match repo {
@@ -250,16 +277,13 @@ async fn referenced_repository(
 
 /// Flux's ACL: a cross-namespace reference needs the referent's `accessFrom` to select the
 /// referring namespace by its labels.
-async fn check_access(
-    repo: &ImageRepository,
-    from: &str,
-    ctx: &ImageContext,
-) -> Result<(), Failure> {
-    let denied = |message: String| Failure {
-        reason: reasons::ACCESS_DENIED,
-        message: format!("failed to get the referred ImageRepository: access denied: {message}"),
-        terminal: false,
-        retry_after: Some(ctx.options.dependency_requeue),
+async fn check_access(repo: &ImageRepository, from: &str, ctx: &Context) -> Result<(), Failure> {
+    let denied = |message: String| {
+        Failure::new(
+            reasons::ACCESS_DENIED,
+            format!("failed to get the referred ImageRepository: access denied: {message}"),
+        )
+        .retry_after(Some(ctx.options.dependency_requeue))
     };
     let target = format!(
         "ImageRepository/{}/{}",
@@ -297,13 +321,13 @@ async fn check_access(
 async fn digest_of(
     repo: &ImageRepository,
     latest: &ImageRef,
-    ctx: &ImageContext,
+    ctx: &Context,
 ) -> Result<String, Failure> {
-    let failure = |message: String| Failure {
-        reason: meta_reasons::RECONCILIATION_FAILED,
-        message: format!("failed fetching digest of {latest}: {message}"),
-        terminal: false,
-        retry_after: None,
+    let failure = |message: String| {
+        Failure::new(
+            meta_reasons::RECONCILIATION_FAILED,
+            format!("failed fetching digest of {latest}: {message}"),
+        )
     };
     let image = ImageName::parse(&repo.spec.image).map_err(|e| failure(e.to_string()))?;
     let options = scan_options(&ctx.client, repo, &image)
@@ -312,10 +336,7 @@ async fn digest_of(
     ctx.registry
         .manifest_digest(&image, &latest.tag, &options)
         .await
-        .map_err(|e| Failure {
-            retry_after: e.suggested_backoff(),
-            ..failure(e.to_string())
-        })
+        .map_err(|e| failure(e.to_string()).retry_after(e.suggested_backoff()))
 }
 
 /// Flux's Ready message: `Latest image tag for <name> resolved to <tag>[ with digest <d>]
@@ -364,43 +385,6 @@ fn next_status(policy: &ImagePolicy, outcome: &Result<ImageRef, Failure>) -> Ima
         status.last_handled_reconcile_at = Some(requested);
     }
     status
-}
-
-async fn record(
-    policy: &ImagePolicy,
-    ctx: &ImageContext,
-    outcome: &Result<ImageRef, Failure>,
-    started: Instant,
-) {
-    let before = policy.status.as_ref().and_then(|s| s.latest_ref.as_ref());
-    let result = match outcome {
-        Ok(latest) => {
-            if before != Some(latest) {
-                let note = match before {
-                    Some(prev) => format!(
-                        "Latest image tag for {} updated from {} to {}",
-                        latest.name, prev.tag, latest.tag
-                    ),
-                    None => ready_message(latest, None),
-                };
-                ctx.events
-                    .publish(Origin::ImageReflector, policy, false, "Succeeded", note)
-                    .await;
-            }
-            "success"
-        }
-        Err(failure) => {
-            warn_once(ctx, Origin::ImageReflector, policy, failure).await;
-            "error"
-        }
-    };
-    ctx.metrics.observe(
-        "ImagePolicy",
-        policy,
-        "imagepolicy",
-        result,
-        started.elapsed(),
-    );
 }
 
 #[cfg(test)]

@@ -4,30 +4,23 @@
 //! `certSecretRef`, filters them with the exclusion list, stores them in the tag cache, and
 //! reports `lastScanResult`. Registry failures back off (the registry's `Retry-After` first).
 
-use super::{Failure, ImageContext, object_key, scan_options, warn_once};
+use super::scan_options;
+use crate::context::Context;
 use crate::events::Origin;
-use crate::status::{ConditionSet, now, requested_at, write_status_if_changed};
+use crate::failure::Failure;
+use crate::key::ObjectKey;
+use crate::reconcile::{Next, Reconcile, usual_next_run};
+use crate::status::{ConditionSet, now, requested_at};
 use crate::triggers::{fingerprint, with_jitter};
-use kube::api::Api;
-use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tether_api::image::conditions::reasons;
 use tether_api::image::v1::{ImageProvider, ImageRepository, ImageRepositoryStatus, ScanResult};
 use tether_api::meta::conditions::reasons as meta_reasons;
 use tether_registry::{CachedScan, ExclusionList, ImageName, ScanError, ScanOptions};
 
-/// Why an ImageRepository reconcile could not write its status.
-#[derive(Debug, thiserror::Error)]
-#[error("ImageRepository {name}: {source}")]
-pub struct ImageRepositoryError {
-    name: String,
-    source: kube::Error,
-}
-
 /// What a successful reconcile found.
-struct Scanned {
+pub struct Scanned {
     canonical: String,
     scan: CachedScan,
     /// Whether a registry scan ran (otherwise the cached result stood).
@@ -35,52 +28,61 @@ struct Scanned {
     next: Duration,
 }
 
-pub async fn reconcile(
-    repo: Arc<ImageRepository>,
-    ctx: Arc<ImageContext>,
-) -> Result<Action, ImageRepositoryError> {
-    if repo.meta().deletion_timestamp.is_some() || repo.spec.suspend == Some(true) {
-        return Ok(Action::await_change());
-    }
-    let key = object_key(repo.as_ref());
-    let inputs = fingerprint(&[&repo.meta().generation, &requested_at(repo.as_ref())]);
-    if let Some(wait) = ctx.schedule.wait_before_run(&key, inputs) {
-        return Ok(Action::requeue(wait));
-    }
-    let started = Instant::now();
-    let outcome = scan_if_due(&repo, &ctx).await;
-    let status = next_status(&repo, &outcome);
-    let api: Api<ImageRepository> =
-        Api::namespaced(ctx.client.clone(), &repo.namespace().unwrap_or_default());
-    write_status_if_changed(&api, repo.as_ref(), repo.status.as_ref(), &status)
-        .await
-        .map_err(|source| ImageRepositoryError {
-            name: repo.name_any(),
-            source,
-        })?;
-    record(&repo, &ctx, &outcome, started).await;
-    let next = match &outcome {
-        Ok(scanned) => scanned.next,
-        Err(failure) if failure.terminal => {
-            ctx.schedule.forget(&key);
-            return Ok(Action::await_change());
-        }
-        Err(failure) => failure
-            .retry_after
-            .unwrap_or(ctx.options.default_retry)
-            .min(interval_of(&repo)),
-    };
-    ctx.schedule.ran(&key, inputs, next);
-    Ok(Action::requeue(next))
-}
+impl Reconcile for ImageRepository {
+    type Status = ImageRepositoryStatus;
+    type Outcome = Result<Scanned, Failure>;
+    const ORIGIN: Origin = Origin::ImageReflector;
 
-pub fn error_policy(
-    _repo: Arc<ImageRepository>,
-    error: &ImageRepositoryError,
-    ctx: Arc<ImageContext>,
-) -> Action {
-    tracing::warn!(%error, "ImageRepository reconcile failed");
-    Action::requeue(ctx.options.default_retry)
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+
+    fn interval(&self) -> Duration {
+        interval_of(self)
+    }
+
+    fn inputs(&self, _ctx: &Context) -> Option<u64> {
+        Some(fingerprint(&[&self.meta().generation, &requested_at(self)]))
+    }
+
+    async fn run(&self, ctx: &Context) -> Self::Outcome {
+        scan_if_due(self, ctx).await
+    }
+
+    fn current_status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+
+    fn next_status(&self, outcome: &Self::Outcome) -> Self::Status {
+        next_status(self, outcome)
+    }
+
+    /// A scan that found a different set of tags is told.
+    fn success_event(&self, outcome: &Self::Outcome) -> Option<(&'static str, String)> {
+        let scanned = outcome.as_ref().ok().filter(|s| s.fresh)?;
+        let previous = self
+            .status
+            .as_ref()
+            .and_then(|s| s.last_scan_result.as_ref())
+            .and_then(|r| r.revision.as_deref());
+        (previous != Some(scanned.scan.revision.as_str())).then(|| {
+            let note = format!(
+                "successful scan: found {} tags with checksum {}",
+                scanned.scan.tags.len(),
+                scanned.scan.revision
+            );
+            (meta_reasons::SUCCEEDED, note)
+        })
+    }
+
+    /// The next scan is due one interval after the last one, even when this run only read
+    /// the cache.
+    fn next_run(&self, ctx: &Context, outcome: &Self::Outcome) -> Next {
+        match outcome {
+            Ok(scanned) => Next::After(scanned.next),
+            Err(failure) => usual_next_run(self, &ctx.options, Some(failure)),
+        }
+    }
 }
 
 fn interval_of(repo: &ImageRepository) -> Duration {
@@ -98,31 +100,24 @@ pub fn cache_key(namespace: &str, name: &str, canonical: &str) -> String {
     format!("{namespace}/{name}/{canonical}")
 }
 
-async fn scan_if_due(repo: &ImageRepository, ctx: &ImageContext) -> Result<Scanned, Failure> {
-    let image = ImageName::parse(&repo.spec.image).map_err(|e| Failure {
-        reason: reasons::IMAGE_URL_INVALID,
-        message: e.to_string(),
-        terminal: true,
-        retry_after: None,
-    })?;
+async fn scan_if_due(repo: &ImageRepository, ctx: &Context) -> Result<Scanned, Failure> {
+    let image = ImageName::parse(&repo.spec.image)
+        .map_err(|e| Failure::terminal(reasons::IMAGE_URL_INVALID, e.to_string()))?;
     if let Some(tag) = image_has_tag(&repo.spec.image) {
-        return Err(Failure {
-            reason: reasons::IMAGE_URL_INVALID,
-            message: format!(
+        return Err(Failure::terminal(
+            reasons::IMAGE_URL_INVALID,
+            format!(
                 "image '{}' must not contain a tag or digest ('{tag}'); ImageRepository scans every tag",
                 repo.spec.image
             ),
-            terminal: true,
-            retry_after: None,
-        });
+        ));
     }
-    let exclusions =
-        ExclusionList::new(&repo.spec.exclusion_list_or_default()).map_err(|e| Failure {
-            reason: meta_reasons::RECONCILIATION_FAILED,
-            message: format!("invalid exclusionList: {e}"),
-            terminal: true,
-            retry_after: None,
-        })?;
+    let exclusions = ExclusionList::new(&repo.spec.exclusion_list_or_default()).map_err(|e| {
+        Failure::terminal(
+            meta_reasons::RECONCILIATION_FAILED,
+            format!("invalid exclusionList: {e}"),
+        )
+    })?;
     let canonical = image.canonical();
     let namespace = repo.namespace().unwrap_or_default();
     let key = cache_key(&namespace, &repo.name_any(), &canonical);
@@ -146,17 +141,17 @@ async fn scan_if_due(repo: &ImageRepository, ctx: &ImageContext) -> Result<Scann
         .map_err(scan_failure)?;
     let tags = exclusions.filter(tags);
     let scan = CachedScan::new(key, tags, chrono::Utc::now());
-    ctx.tags.store(&scan).map_err(|e| Failure {
-        reason: reasons::READ_OPERATION_FAILED,
-        message: format!("failed to set tags for '{canonical}': {e}"),
-        terminal: false,
-        retry_after: None,
+    ctx.tags.store(&scan).map_err(|e| {
+        Failure::new(
+            reasons::READ_OPERATION_FAILED,
+            format!("failed to set tags for '{canonical}': {e}"),
+        )
     })?;
     Ok(Scanned {
         canonical,
         scan,
         fresh: true,
-        next: with_jitter(interval, &object_key(repo)),
+        next: with_jitter(interval, &ObjectKey::of(repo)),
     })
 }
 
@@ -211,17 +206,16 @@ fn time_to_next_scan(
 
 async fn options_for(
     repo: &ImageRepository,
-    ctx: &ImageContext,
+    ctx: &Context,
     image: &ImageName,
 ) -> Result<ScanOptions, Failure> {
     let provider = repo.spec.provider_or_default();
     if provider != ImageProvider::Generic {
-        return Err(Failure::new(
+        return Err(Failure::terminal(
             meta_reasons::RECONCILIATION_FAILED,
             format!(
                 "spec.provider '{provider}' is not supported yet: use the generic provider with spec.secretRef or spec.serviceAccountName"
             ),
-            true,
         ));
     }
     scan_options(&ctx.client, repo, image)
@@ -230,22 +224,19 @@ async fn options_for(
             Failure::new(
                 reasons::AUTHENTICATION_FAILED,
                 format!("failed to configure authentication options: {message}"),
-                false,
             )
         })
 }
 
 fn scan_failure(error: ScanError) -> Failure {
     let reason = match &error {
+        ScanError::InvalidImage(_) => reasons::IMAGE_URL_INVALID,
         ScanError::Unauthorized { .. } | ScanError::Token { .. } => reasons::AUTHENTICATION_FAILED,
-        other => other.reason(),
+        _ => reasons::READ_OPERATION_FAILED,
     };
-    Failure {
-        reason,
-        message: format!("scan failed: {error}"),
-        terminal: error.is_terminal(),
-        retry_after: error.suggested_backoff(),
-    }
+    Failure::new(reason, format!("scan failed: {error}"))
+        .terminal_if(error.is_terminal())
+        .retry_after(error.suggested_backoff())
 }
 
 fn next_status(
@@ -300,45 +291,6 @@ fn next_status(
         status.last_handled_reconcile_at = Some(requested);
     }
     status
-}
-
-async fn record(
-    repo: &ImageRepository,
-    ctx: &ImageContext,
-    outcome: &Result<Scanned, Failure>,
-    started: Instant,
-) {
-    let previous = repo
-        .status
-        .as_ref()
-        .and_then(|s| s.last_scan_result.as_ref())
-        .and_then(|r| r.revision.clone());
-    let result = match outcome {
-        Ok(scanned) => {
-            if scanned.fresh && previous.as_deref() != Some(scanned.scan.revision.as_str()) {
-                let note = format!(
-                    "successful scan: found {} tags with checksum {}",
-                    scanned.scan.tags.len(),
-                    scanned.scan.revision
-                );
-                ctx.events
-                    .publish(Origin::ImageReflector, repo, false, "Succeeded", note)
-                    .await;
-            }
-            "success"
-        }
-        Err(failure) => {
-            warn_once(ctx, Origin::ImageReflector, repo, failure).await;
-            "error"
-        }
-    };
-    ctx.metrics.observe(
-        "ImageRepository",
-        repo,
-        "imagerepository",
-        result,
-        started.elapsed(),
-    );
 }
 
 #[cfg(test)]

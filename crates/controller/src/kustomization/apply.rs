@@ -1,16 +1,21 @@
 //! The apply step and what follows it: staged server-side apply of the built objects under the
 //! Kustomization's owner labels, the new inventory, prune of what left it, and health checks.
 //! The work is `tether-ssa`'s; this module turns its results into Flux's outcome.
+//!
+//! How prune is decided: an object is pruned when it was in the inventory of the last apply
+//! (`status.inventory`) and is not among the objects just applied, still carries this
+//! Kustomization's owner labels, and carries no Flux v1 ignore annotation; nothing is pruned
+//! when the apply failed, and an object whose deletion failed stays in the inventory.
 
-use super::failure::Failure;
 use crate::context::Context;
+use crate::failure::Failure;
 use kube::ResourceExt;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tether_api::kustomize::v1::{Kustomization, ResourceInventory};
+use tether_api::kustomize::v1::{Kustomization, ResourceInventory, ResourceRef};
 use tether_api::meta::conditions::reasons;
 use tether_core::changeset::ChangeSet;
-use tether_core::inventory::Inventory;
+use tether_core::inventory::{Inventory, InventoryEntry};
 use tether_core::object::ObjectRef;
 use tether_ssa::{ApplyOptions, DeleteOptions, ResourceManager, WaitOptions, owner_labels};
 use tokio_util::sync::CancellationToken;
@@ -57,21 +62,45 @@ pub async fn apply(
     manager
         .apply_all_staged(objects, &options)
         .await
-        .map_err(|e| Failure::new(reasons::RECONCILIATION_FAILED, e.error.to_string()))
+        .map_err(|e| apply_failure(&e.error))
 }
 
-/// The inventory recorded in status, in core's terms.
+/// Flux's reason for a failed apply: staged definitions that never became ready failed a health
+/// check; anything else failed the reconciliation. Invalid objects are terminal.
+fn apply_failure(error: &tether_ssa::ApplyError) -> Failure {
+    let reason = match error {
+        tether_ssa::ApplyError::Wait(_) => reasons::HEALTH_CHECK_FAILED,
+        _ => reasons::RECONCILIATION_FAILED,
+    };
+    Failure::new(reason, error.to_string()).terminal_if(error.is_terminal())
+}
+
+/// The inventory recorded in status, in core's terms (field for field: nothing can be lost).
 pub fn inventory_of(status: Option<&ResourceInventory>) -> Inventory {
-    status
-        .and_then(|inventory| serde_json::to_value(inventory).ok())
-        .and_then(|value| serde_json::from_value(value).ok())
-        .unwrap_or_default()
+    let entries = status.map_or(&[][..], |inventory| &inventory.entries);
+    Inventory {
+        entries: entries
+            .iter()
+            .map(|entry| InventoryEntry {
+                id: entry.id.clone(),
+                version: entry.v.clone(),
+            })
+            .collect(),
+    }
 }
 
-pub fn to_status_inventory(inventory: &Inventory) -> Option<ResourceInventory> {
-    serde_json::to_value(inventory)
-        .ok()
-        .and_then(|value| serde_json::from_value(value).ok())
+/// The inventory as status records it.
+pub fn to_status_inventory(inventory: &Inventory) -> ResourceInventory {
+    ResourceInventory {
+        entries: inventory
+            .entries
+            .iter()
+            .map(|entry| ResourceRef {
+                id: entry.id.clone(),
+                v: entry.version.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// Deletes what was in `old` and is not in `new` (only objects carrying our owner labels).

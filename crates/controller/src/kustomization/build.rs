@@ -2,7 +2,7 @@
 //! Kustomization's overrides (Flux's generated wrapper kustomization), then post-build variable
 //! substitution. Pure over the extracted source directory.
 
-use super::failure::Failure;
+use crate::failure::Failure;
 use serde_json::Value;
 use std::path::{Component, Path};
 use tether_api::kustomize::v1::{Kustomization, SubstituteStrategy as SpecStrategy};

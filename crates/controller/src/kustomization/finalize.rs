@@ -5,7 +5,6 @@
 use super::apply::{inventory_of, manager_for};
 use crate::context::Context;
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 use std::time::Duration;
 use tether_api::kustomize::v1::{DeletionPolicy, Kustomization};
 use tether_ssa::{DeleteOptions, owner_labels};
@@ -24,8 +23,7 @@ pub enum FinalizeError {
     Termination(String),
 }
 
-pub async fn delete_applied(ks: &Kustomization, ctx: &Context) -> Result<Action, FinalizeError> {
-    ctx.schedule.forget(&super::key_of(ks));
+pub async fn delete_applied(ks: &Kustomization, ctx: &Context) -> Result<(), FinalizeError> {
     let policy = ks.spec.deletion_policy_or_default();
     let delete = match policy {
         DeletionPolicy::MirrorPrune => ks.spec.prune,
@@ -33,7 +31,7 @@ pub async fn delete_applied(ks: &Kustomization, ctx: &Context) -> Result<Action,
         DeletionPolicy::Orphan => false,
     };
     if !delete || ks.spec.suspend == Some(true) {
-        return Ok(Action::await_change());
+        return Ok(());
     }
     let inventory = inventory_of(ks.status.as_ref().and_then(|s| s.inventory.as_ref()));
     let objects = inventory
@@ -55,7 +53,7 @@ pub async fn delete_applied(ks: &Kustomization, ctx: &Context) -> Result<Action,
             .unwrap_or(Duration::from_secs(300));
         wait_until_gone(&manager, objects, timeout).await?;
     }
-    Ok(Action::await_change())
+    Ok(())
 }
 
 /// Polls until every object is gone, or fails naming those still there.

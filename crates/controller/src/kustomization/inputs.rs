@@ -2,8 +2,9 @@
 //! readiness, its source's artifact (from the shared GitRepository cache), and the post-build
 //! variables from ConfigMaps and Secrets.
 
-use super::failure::Failure;
 use crate::context::Context;
+use crate::failure::Failure;
+use crate::key::ObjectKey;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
@@ -106,15 +107,19 @@ fn source_namespace(ks: &Kustomization) -> String {
         .unwrap_or_else(|| ks.namespace().unwrap_or_default())
 }
 
-/// `GitRepository/<namespace>/<name>`, as Flux names a source in its messages.
-fn shown_source(ks: &Kustomization) -> String {
+/// The key of the Kustomization's source: what its health waits are cancelled by, and how
+/// Flux names the source in its messages (`GitRepository/<namespace>/<name>`).
+pub fn source_key(ks: &Kustomization) -> ObjectKey {
     let source = &ks.spec.source_ref;
-    format!(
-        "{}/{}/{}",
+    ObjectKey::new(
         source_kind_name(&source.kind),
-        source_namespace(ks),
-        source.name
+        &source_namespace(ks),
+        &source.name,
     )
+}
+
+fn shown_source(ks: &Kustomization) -> String {
+    source_key(ks).to_string()
 }
 
 fn source_not_found(shown: &str) -> Failure {

@@ -1,164 +1,187 @@
-//! The Kustomization reconciler, as Flux's pipeline of named steps: dependencies → source
-//! artifact → build (kustomize, substitution) → staged apply → inventory diff and prune →
-//! health → status. `reconcile` orchestrates; each step lives in its own module.
+//! The Kustomization reconciler's steps, as Flux's pipeline: dependencies → source artifact →
+//! build (kustomize, substitution) → staged apply → inventory diff and prune → health →
+//! status. Each step lives in its own module; the loop around them is the driver's
+//! (`crate::reconcile`). How prune is decided: `apply.rs` (`prune_stale`).
 
 mod apply;
 mod build;
-mod failure;
 mod finalize;
 mod history;
 mod inputs;
 mod outcome;
 
 use crate::context::Context;
+use crate::events::Origin;
+use crate::failure::Failure;
+use crate::key::ObjectKey;
+use crate::reconcile::{CleanUpError, Next, Reconcile};
 use crate::triggers::{fingerprint, with_jitter};
-use failure::Failure;
-use kube::api::Api;
-use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::{Resource, ResourceExt};
+use kube::Resource;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
 use outcome::Attempt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tether_api::kustomize::v1::Kustomization;
-use tether_api::meta::FINALIZER;
+use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
+use tether_api::meta::conditions::reasons;
+use tether_api::meta::conditions::{READY, find};
+use tether_api::source::v1::GitRepository;
 use tether_core::inventory::Inventory;
 
-pub use inputs::source_kind_name;
+impl Reconcile for Kustomization {
+    type Status = KustomizationStatus;
+    type Outcome = Attempt;
+    const ORIGIN: Origin = Origin::Kustomize;
+    const FINALIZES: bool = true;
 
-/// Why a Kustomization reconcile could not even write its status.
-#[derive(Debug, thiserror::Error)]
-pub enum KustomizationError {
-    /// The finalizer machinery (adding/removing `finalizers.fluxcd.io`) failed.
-    #[error("Kustomization finalizer: {0}")]
-    Finalizer(String),
-}
-
-pub async fn reconcile(
-    ks: Arc<Kustomization>,
-    ctx: Arc<Context>,
-) -> Result<Action, KustomizationError> {
-    let api: Api<Kustomization> =
-        Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
-    let inner = ctx.clone();
-    let finalized = finalizer(&api, FINALIZER, ks, |event| async move {
-        match event {
-            Finalizer::Apply(ks) => Ok(reconcile_live(&ks, &inner).await),
-            Finalizer::Cleanup(ks) => finalize::delete_applied(&ks, &inner).await,
-        }
-    })
-    .await;
-    crate::finalizers::absorb_stale_cache(finalized).map_err(
-        |e: kube::runtime::finalizer::Error<finalize::FinalizeError>| {
-            KustomizationError::Finalizer(e.to_string())
-        },
-    )
-}
-
-pub fn error_policy(
-    _ks: Arc<Kustomization>,
-    error: &KustomizationError,
-    ctx: Arc<Context>,
-) -> Action {
-    tracing::warn!(%error, "Kustomization reconcile failed");
-    Action::requeue(ctx.options.default_retry)
-}
-
-/// `namespace/name`.
-pub fn key_of(ks: &Kustomization) -> String {
-    format!("{}/{}", ks.namespace().unwrap_or_default(), ks.name_any())
-}
-
-async fn reconcile_live(ks: &Kustomization, ctx: &Context) -> Action {
-    if ks.spec.suspend == Some(true) {
-        return Action::await_change();
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
     }
-    let key = key_of(ks);
-    let inputs = inputs_fingerprint(ks, ctx);
-    if let Some(wait) = ctx.schedule.wait_before_run(&key, inputs) {
-        return Action::requeue(wait);
-    }
-    let started = Instant::now();
-    let attempt = run_steps(ks, ctx).await;
-    if waits_silently(ks, &attempt) {
-        return Action::requeue(ctx.options.dependency_requeue);
-    }
-    // The status and the event are independent requests: sent together, they cost one round
-    // trip of the reconcile's latency instead of two.
-    let (written, ()) = futures::join!(
-        outcome::write_status(ks, ctx, &attempt),
-        outcome::record(ks, ctx, &attempt, started.elapsed())
-    );
-    let next = next_run(ks, ctx, &attempt);
-    if written.is_ok() {
-        ctx.schedule.ran(&key, inputs, next);
-    }
-    Action::requeue(next)
-}
 
-/// Whether the attempt only found that the source has not finished its first fetch while this
-/// Kustomization has reported nothing yet: the source's first status wakes it (it is watched),
-/// so there is nothing to tell meanwhile. At start-up that spares a status write and a log line
-/// per Kustomization; a source that fails its fetch still gets reported, at its first report.
-fn waits_silently(ks: &Kustomization, attempt: &Attempt) -> bool {
-    let pending = attempt
-        .result
-        .as_ref()
-        .is_err_and(|failure| failure.source_first_fetch_pending);
-    let reported = ks
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .is_some_and(|c| {
-            tether_api::meta::conditions::find(c, tether_api::meta::conditions::READY).is_some()
-        });
-    pending && !reported
-}
+    fn interval(&self) -> Duration {
+        self.spec
+            .interval
+            .to_std()
+            .unwrap_or(Duration::from_secs(600))
+    }
 
-/// What makes a reconcile necessary before the interval is up.
-fn inputs_fingerprint(ks: &Kustomization, ctx: &Context) -> u64 {
-    let source = inputs::cached_source_artifact(ks, ctx)
-        .ok()
-        .map(|a| a.digest);
-    let dependencies = inputs::check_dependencies(ks, ctx).is_ok();
-    let requested = crate::status::requested_at(ks);
-    fingerprint(&[&ks.meta().generation, &requested, &source, &dependencies])
-}
+    /// Generation, `requestedAt`, the source's artifact and whether the dependencies are ready.
+    fn inputs(&self, ctx: &Context) -> Option<u64> {
+        let source = inputs::cached_source_artifact(self, ctx)
+            .ok()
+            .map(|a| a.digest);
+        let dependencies = inputs::check_dependencies(self, ctx).is_ok();
+        let requested = crate::status::requested_at(self);
+        Some(fingerprint(&[
+            &self.meta().generation,
+            &requested,
+            &source,
+            &dependencies,
+        ]))
+    }
 
-fn next_run(ks: &Kustomization, ctx: &Context, attempt: &Attempt) -> Duration {
-    let interval = ks
-        .spec
-        .interval
-        .to_std()
-        .unwrap_or(Duration::from_secs(600));
-    match &attempt.result {
-        Ok(()) => with_jitter(interval, &key_of(ks)),
-        Err(failure)
-            if failure.reason == tether_api::meta::conditions::reasons::HEALTH_CHECK_CANCELED =>
-        {
-            Duration::from_millis(100)
-        }
-        // Flux requeues a missing source like a dependency (`--requeue-dependency`).
-        Err(failure)
-            if failure.reason == tether_api::meta::conditions::reasons::DEPENDENCY_NOT_READY
-                || failure.reason == tether_api::meta::conditions::reasons::ARTIFACT_FAILED =>
-        {
-            ctx.options.dependency_requeue
-        }
-        Err(_) => ks
-            .spec
-            .effective_retry_interval()
-            .unwrap_or(ctx.options.default_retry),
+    async fn run(&self, ctx: &Context) -> Attempt {
+        let started = Instant::now();
+        let mut attempt = Attempt::new();
+        attempt.result = steps(self, ctx, &mut attempt).await;
+        attempt.took = started.elapsed();
+        attempt
+    }
+
+    fn current_status(&self) -> Option<&KustomizationStatus> {
+        self.status.as_ref()
+    }
+
+    /// The status written when the health wait started, if one was, else the object's.
+    fn status_before<'a>(&'a self, attempt: &'a Attempt) -> Option<&'a KustomizationStatus> {
+        attempt.progress.as_ref().or(self.status.as_ref())
+    }
+
+    fn next_status(&self, attempt: &Attempt) -> KustomizationStatus {
+        outcome::next_status(self, attempt)
+    }
+
+    fn success_event(&self, attempt: &Attempt) -> Option<(&'static str, String)> {
+        outcome::success_event(self, attempt)
+    }
+
+    fn next_run(&self, ctx: &Context, attempt: &Attempt) -> Next {
+        let Err(failure) = &attempt.result else {
+            return Next::After(with_jitter(self.interval(), &ObjectKey::of(self)));
+        };
+        Next::After(match failure.reason {
+            _ if failure.terminal => return Next::AwaitChange,
+            reasons::HEALTH_CHECK_CANCELED => Duration::from_millis(100),
+            // Flux requeues a missing source like a dependency (`--requeue-dependency`).
+            reasons::DEPENDENCY_NOT_READY | reasons::ARTIFACT_FAILED => {
+                ctx.options.dependency_requeue
+            }
+            _ => self
+                .spec
+                .effective_retry_interval()
+                .unwrap_or(ctx.options.default_retry),
+        })
+    }
+
+    /// Whether the attempt only found that the source has not finished its first fetch while
+    /// this Kustomization has reported nothing yet: the source's first status wakes it (it is
+    /// watched), so there is nothing to tell meanwhile. At start-up that spares a status write
+    /// and a log line per Kustomization; a source that fails its fetch still gets reported, at
+    /// its first report.
+    fn waits_silently(&self, attempt: &Attempt) -> bool {
+        let pending = attempt
+            .result
+            .as_ref()
+            .is_err_and(|failure| failure.awaits_first_fetch);
+        let reported = self.conditions().is_some_and(|c| find(c, READY).is_some());
+        pending && !reported
+    }
+
+    async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
+        Ok(finalize::delete_applied(self, ctx).await?)
+    }
+
+    /// A Kustomization runs again when its GitRepository changes (a new artifact applies at
+    /// once, not at the next interval) and when a Kustomization it depends on changes.
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
+        let namespace = ctx.options.watch_namespace.as_deref();
+        let watch = kube::runtime::watcher::Config::default().any_semantic();
+        let (by_source, by_dependency) = (ctx.kustomizations.clone(), ctx.kustomizations.clone());
+        let newest = ctx.newest_sources.clone();
+        controller
+            .watches(
+                crate::reconcile::api_in::<GitRepository>(&ctx.client, namespace),
+                watch.clone(),
+                move |repo| {
+                    let woken = using_source(&by_source, &repo);
+                    newest.remember(Arc::new(repo));
+                    woken
+                },
+            )
+            .watches(
+                crate::reconcile::api_in::<Kustomization>(&ctx.client, namespace),
+                watch,
+                move |dependency| dependents_of(&by_dependency, &dependency),
+            )
     }
 }
 
-/// Runs the pipeline; every failure is captured in the attempt, never propagated.
-async fn run_steps(ks: &Kustomization, ctx: &Context) -> Attempt {
-    let started = Instant::now();
-    let mut attempt = Attempt::new(ks);
-    attempt.result = steps(ks, ctx, &mut attempt).await;
-    attempt.took = started.elapsed();
-    attempt
+/// Kustomizations whose `sourceRef` is `repo`.
+fn using_source(
+    store: &Store<Kustomization>,
+    repo: &GitRepository,
+) -> Vec<ObjectRef<Kustomization>> {
+    let key = ObjectKey::of(repo);
+    store
+        .state()
+        .iter()
+        .filter(|ks| inputs::source_key(ks) == key)
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
+}
+
+/// Kustomizations that list `dependency` in `dependsOn`. Runs on every Kustomization event
+/// (each status write is one), over every Kustomization: it allocates nothing per object.
+fn dependents_of(
+    store: &Store<Kustomization>,
+    dependency: &Kustomization,
+) -> Vec<ObjectRef<Kustomization>> {
+    let name = dependency.metadata.name.as_deref().unwrap_or_default();
+    let namespace = dependency.metadata.namespace.as_deref().unwrap_or_default();
+    store
+        .state()
+        .iter()
+        .filter(|ks| {
+            let Some(depends_on) = &ks.spec.depends_on else {
+                return false;
+            };
+            let own = ks.metadata.namespace.as_deref().unwrap_or_default();
+            depends_on
+                .iter()
+                .any(|d| d.name == name && d.namespace.as_deref().unwrap_or(own) == namespace)
+        })
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
 }
 
 async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Result<(), Failure> {
@@ -215,20 +238,11 @@ async fn check_health(
         .spec
         .effective_timeout()
         .unwrap_or(Duration::from_secs(300));
-    let key = key_of(ks);
-    let source = ks.spec.source_ref.clone();
-    let source_key = format!(
-        "{}/{}/{}",
-        inputs::source_kind_name(&source.kind),
-        source
-            .namespace
-            .unwrap_or_else(|| ks.namespace().unwrap_or_default()),
-        source.name
-    );
+    let key = ObjectKey::of(ks);
     if let Some(revision) = attempt.revision.clone() {
         outcome::mark_progressing(ks, ctx, attempt, &revision).await;
     }
-    let cancel = ctx.health_waits.start(&key, &source_key);
+    let cancel = ctx.health_waits.start(&key, &inputs::source_key(ks));
     let result = apply::check_health(manager, &targets, timeout, cancel).await;
     ctx.health_waits.finish(&key);
     attempt.health = Some(result.clone());

@@ -1,18 +1,18 @@
 //! The end of every Kustomization reconcile: the attempt's result turned into Flux's status
-//! (Ready / Healthy / Stalled conditions, revisions, inventory) written only when it changed,
-//! and events that summarise what changed, emitted only when something did.
+//! (Ready / Healthy / Stalled conditions, revisions, inventory, history) and the event that
+//! summarises what changed, told only when something did. The driver writes and publishes.
 
 use super::apply::to_status_inventory;
-use super::failure::Failure;
 use crate::context::Context;
-use crate::events::Origin;
+use crate::failure::Failure;
+use crate::key::ObjectKey;
 use crate::status::{ConditionSet, requested_at, write_status_if_changed};
 use kube::api::Api;
 use kube::{Resource, ResourceExt};
 use std::time::Duration;
 use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
 use tether_api::meta::conditions::reasons;
-use tether_api::meta::conditions::{HEALTHY, READY, RECONCILING, find};
+use tether_api::meta::conditions::{HEALTHY, READY, RECONCILING};
 use tether_core::changeset::ChangeSet;
 use tether_core::inventory::Inventory;
 
@@ -35,8 +35,14 @@ pub struct Attempt {
     pub progress: Option<KustomizationStatus>,
 }
 
+impl crate::reconcile::RunOutcome for Attempt {
+    fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref().err()
+    }
+}
+
 impl Attempt {
-    pub fn new(_ks: &Kustomization) -> Self {
+    pub fn new() -> Self {
         Self {
             revision: None,
             result: Ok(()),
@@ -64,7 +70,7 @@ pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus
         status.last_attempted_revision = Some(revision.clone());
     }
     if let Some(inventory) = &attempt.inventory {
-        status.inventory = to_status_inventory(inventory);
+        status.inventory = Some(to_status_inventory(inventory));
     }
     match &attempt.health {
         // A passing check keeps its first message: the duration in it must not cause a write.
@@ -142,78 +148,29 @@ pub async fn mark_progressing(
         Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
     match write_status_if_changed(&api, ks, ks.status.as_ref(), &progress).await {
         Ok(_) => attempt.progress = Some(progress),
-        Err(error) => tracing::warn!(%error, name = %super::key_of(ks), "cannot mark Reconciling"),
+        Err(error) => {
+            tracing::warn!(%error, object = %ObjectKey::of(ks), "cannot mark Reconciling")
+        }
     }
 }
 
-/// Writes the status when it changed.
-pub async fn write_status(
-    ks: &Kustomization,
-    ctx: &Context,
-    attempt: &Attempt,
-) -> Result<bool, kube::Error> {
-    let api: Api<Kustomization> =
-        Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
-    let status = next_status(ks, attempt);
-    let current = attempt.progress.as_ref().or(ks.status.as_ref());
-    let written = write_status_if_changed(&api, ks, current, &status).await;
-    if let Err(error) = &written {
-        tracing::warn!(%error, name = %super::key_of(ks), "cannot write Kustomization status");
-    }
-    written
-}
-
-/// Events and metrics for the attempt.
-pub async fn record(ks: &Kustomization, ctx: &Context, attempt: &Attempt, elapsed: Duration) {
-    let previous_ready = ks
+/// The event of a successful attempt: what changed, one line each, and the revision; none
+/// when nothing changed and the revision was applied before.
+pub fn success_event(ks: &Kustomization, attempt: &Attempt) -> Option<(&'static str, String)> {
+    let summary = change_summary(attempt);
+    let new_revision = ks
         .status
         .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| find(c, READY));
-    let result = match &attempt.result {
-        Ok(()) => {
-            let summary = change_summary(attempt);
-            let new_revision = ks
-                .status
-                .as_ref()
-                .and_then(|s| s.last_applied_revision.as_ref())
-                != attempt.revision.as_ref();
-            if !summary.is_empty() || new_revision {
-                let revision = attempt.revision.clone().unwrap_or_default();
-                let note = format!("{summary}Applied revision: {revision}");
-                ctx.events
-                    .publish(
-                        Origin::Kustomize,
-                        ks,
-                        false,
-                        reasons::RECONCILIATION_SUCCEEDED,
-                        note,
-                    )
-                    .await;
-            }
-            "success"
-        }
-        Err(failure) if !failure.emits_event => {
-            tracing::info!(name = %super::key_of(ks), "{}", failure.message);
-            "error"
-        }
-        Err(failure) => {
-            if previous_ready.is_none_or(|r| r.message != failure.message) {
-                ctx.events
-                    .publish(
-                        Origin::Kustomize,
-                        ks,
-                        true,
-                        failure.reason,
-                        failure.message.clone(),
-                    )
-                    .await;
-            }
-            "error"
-        }
-    };
-    ctx.metrics
-        .observe("Kustomization", ks, "kustomization", result, elapsed);
+        .and_then(|s| s.last_applied_revision.as_ref())
+        != attempt.revision.as_ref();
+    if summary.is_empty() && !new_revision {
+        return None;
+    }
+    let revision = attempt.revision.as_deref().unwrap_or_default();
+    Some((
+        reasons::RECONCILIATION_SUCCEEDED,
+        format!("{summary}Applied revision: {revision}"),
+    ))
 }
 
 /// The changed entries of the apply and the prune, one per line.

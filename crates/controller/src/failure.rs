@@ -1,6 +1,9 @@
-//! A failed Kustomization reconcile in Flux's vocabulary: the condition reason, a message that
-//! names the object and the cause, and whether retrying without a change can help.
+//! A failed reconcile of any kind, in Flux's vocabulary: the condition reason (one of the
+//! constants of `tether-api`), a message that names the object and the cause, whether retrying
+//! without a change can help (terminal failures end in `Stalled` and wait for a change), and how
+//! it is reported and retried. Each kind's module maps its engines' typed errors to one of these.
 
+use std::time::Duration;
 use tether_api::meta::conditions::reasons;
 
 /// Why a reconcile stopped.
@@ -8,34 +11,46 @@ use tether_api::meta::conditions::reasons;
 pub struct Failure {
     pub reason: &'static str,
     pub message: String,
-    /// Nothing but a change to the object (or its inputs) can fix it: Stalled.
+    /// Nothing but a change to the object (or its inputs) can fix it: Stalled, no retry.
     pub terminal: bool,
     /// Whether a Warning event reports it (Flux only logs a missing source).
     pub emits_event: bool,
-    /// The source has not reported its first fetch yet: its artifact, or its failure, is
-    /// what the Kustomization waits for.
-    pub source_first_fetch_pending: bool,
+    /// How long to wait before trying again, when the failure knows better than the kind's
+    /// default (a registry's `Retry-After`, a dependency's requeue).
+    pub retry_after: Option<Duration>,
+    /// A Kustomization's source exists but has not reported its first fetch: its artifact, or
+    /// its failure, is what the Kustomization waits for, silently.
+    pub awaits_first_fetch: bool,
 }
 
 impl Failure {
+    /// A failure that a later retry may not meet.
     pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
         Self {
             reason,
             message: message.into(),
             terminal: false,
             emits_event: true,
-            source_first_fetch_pending: false,
+            retry_after: None,
+            awaits_first_fetch: false,
         }
     }
 
+    /// A failure only a change can fix.
     pub fn terminal(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-            terminal: true,
-            emits_event: true,
-            source_first_fetch_pending: false,
-        }
+        Self::new(reason, message).terminal_if(true)
+    }
+
+    /// This failure, terminal when `terminal` (an engine error's `is_terminal()`).
+    pub fn terminal_if(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
+    }
+
+    /// This failure, retried after `wait` when given.
+    pub fn retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
     }
 
     pub fn build(message: impl Into<String>) -> Self {
@@ -58,7 +73,7 @@ impl Failure {
     /// The source exists but has not finished its first fetch.
     pub fn source_first_fetch_pending(message: impl Into<String>) -> Self {
         Self {
-            source_first_fetch_pending: true,
+            awaits_first_fetch: true,
             ..Self::source_unavailable(message)
         }
     }
