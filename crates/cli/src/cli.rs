@@ -63,8 +63,14 @@ pub struct ControllerArgs {
     /// Directory for source artifacts and their extracted trees.
     #[arg(long, default_value = "/tmp/tether", env = "TETHER_STORAGE_PATH")]
     pub storage_path: std::path::PathBuf,
-    /// Base URL advertised in `status.artifact.url`.
-    #[arg(long, default_value = "http://tether.flux-system.svc.cluster.local.")]
+    /// Address the artifact storage is served on.
+    #[arg(long, default_value = "0.0.0.0:9090", env = "TETHER_STORAGE_ADDR")]
+    pub storage_addr: SocketAddr,
+    /// Host (as Flux's flag takes it) or base URL advertised in `status.artifact.url`.
+    #[arg(
+        long,
+        default_value = "tether-controller.flux-system.svc.cluster.local."
+    )]
     pub storage_adv_addr: String,
     /// Reconciles of each kind running at once (20: the 1000-app benchmark is fastest there;
     /// 10 and 40 are both slower).

@@ -50,6 +50,7 @@ fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Resul
                 &format!("127.0.0.1:{health}"),
             ])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
+            .args(["--storage-addr", "127.0.0.1:0"])
             // A namespace of its own (it need not exist): objects other tests leave behind
             // would otherwise be reconciled here, and a reconcile still running at SIGTERM
             // may hold the shutdown for its whole grace period (20 s).
@@ -114,6 +115,8 @@ fn controller_without_a_reachable_cluster_fails_with_a_clear_error() -> anyhow::
             "--health-addr",
             "127.0.0.1:0",
             "--metrics-addr",
+            "127.0.0.1:0",
+            "--storage-addr",
             "127.0.0.1:0",
         ])
         .env("KUBECONFIG", &kubeconfig)

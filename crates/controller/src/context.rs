@@ -41,7 +41,7 @@ pub struct ReconcilerOptions {
 impl Default for ReconcilerOptions {
     fn default() -> Self {
         Self {
-            artifact_base_url: "http://tether.flux-system.svc.cluster.local.".to_owned(),
+            artifact_base_url: "http://tether-controller.flux-system.svc.cluster.local.".to_owned(),
             artifact_retention: 2,
             concurrency: 20,
             default_retry: Duration::from_secs(30),

@@ -21,6 +21,7 @@ mod requests;
 mod run;
 pub mod secrets;
 mod status;
+mod storage_http;
 mod triggers;
 mod workspace;
 

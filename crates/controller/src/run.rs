@@ -1,5 +1,5 @@
-//! Starting and stopping the controller process: connect to the API server, serve the probe and
-//! metrics endpoints, run the reconcilers, and stop cleanly on SIGTERM or SIGINT.
+//! Starting and stopping the controller process: connect to the API server, serve the probe,
+//! metrics and artifact endpoints, run the reconcilers, and stop cleanly on SIGTERM or SIGINT.
 
 use crate::context::ReconcilerOptions;
 use crate::metrics::Metrics;
@@ -16,6 +16,8 @@ pub struct ControllerOptions {
     pub health_addr: SocketAddr,
     /// Where `/metrics` is served (Flux: `:8080`).
     pub metrics_addr: SocketAddr,
+    /// Where the artifact storage is served (Flux: `--storage-addr`, `:9090`).
+    pub storage_addr: SocketAddr,
     /// Where artifacts and extracted sources are kept.
     pub storage_path: std::path::PathBuf,
     /// Settings shared by the reconcilers.
@@ -68,6 +70,13 @@ pub async fn run_until_shutdown(
     )
     .await?;
 
+    let artifacts = serve(
+        options.storage_addr,
+        crate::storage_http::artifact_routes(options.storage_path.join("artifacts")),
+        stop_rx.clone(),
+    )
+    .await?;
+
     let version = client
         .apiserver_version()
         .await
@@ -116,7 +125,7 @@ pub async fn run_until_shutdown(
     {
         tracing::warn!("reconcilers did not stop within 20s");
     }
-    for server in [health, metrics_server] {
+    for server in [health, metrics_server, artifacts] {
         match tokio::time::timeout(Duration::from_secs(10), server).await {
             Ok(Ok(Ok(()))) | Err(_) => {}
             Ok(Ok(Err(error))) => return Err(RunError::Serve(error)),

@@ -19,9 +19,10 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
         let options = ControllerOptions {
             health_addr: args.health_addr,
             metrics_addr: args.metrics_addr,
+            storage_addr: args.storage_addr,
             storage_path: args.storage_path,
             reconcilers: ReconcilerOptions {
-                artifact_base_url: args.storage_adv_addr,
+                artifact_base_url: advertised_url(&args.storage_adv_addr),
                 concurrency: args.concurrent,
                 dependency_requeue: args.requeue_dependency,
                 watch_namespace: args.watch_namespace,
@@ -37,6 +38,16 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
         run_until_shutdown(config, options).await?;
         Ok(())
     })
+}
+
+/// `--storage-adv-addr` as a base URL: Flux passes a host (`source-controller.flux-system.svc.
+/// cluster.local.`), served over plain HTTP; a value with a scheme is taken as it is.
+fn advertised_url(addr: &str) -> String {
+    if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    }
 }
 
 fn init_logging(encoding: &str) {

@@ -41,6 +41,7 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
         ns,
     ));
     documents.push(deployment(ns, &args.image));
+    documents.push(artifact_service(ns));
     if args.admission_policy {
         documents.push(finalizer_policy());
         documents.push(finalizer_policy_binding());
@@ -200,8 +201,12 @@ fn deployment(ns: &str, image: &str) -> Value {
                     "containers": [{
                         "name": "controller",
                         "image": image,
-                        "args": ["controller", "--log-encoding=json"],
-                        "ports": [{"name": "http-prom", "containerPort": 8080, "protocol": "TCP"},
+                        "args": ["controller", "--log-encoding=json",
+                                 "--storage-adv-addr=tether-controller.$(RUNTIME_NAMESPACE).svc.cluster.local."],
+                        "env": [{"name": "RUNTIME_NAMESPACE",
+                                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+                        "ports": [{"name": "http", "containerPort": 9090, "protocol": "TCP"},
+                                  {"name": "http-prom", "containerPort": 8080, "protocol": "TCP"},
                                   {"name": "healthz", "containerPort": 9440, "protocol": "TCP"}],
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "healthz"}},
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "healthz"}},
@@ -215,6 +220,20 @@ fn deployment(ns: &str, image: &str) -> Value {
                     "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
                 }
             }
+        }
+    })
+}
+
+/// The Service in front of the artifact storage: `status.artifact.url` points at it, as Flux's
+/// `source-controller` Service does.
+fn artifact_service(ns: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app.kubernetes.io/name": APP},
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]
         }
     })
 }
