@@ -33,7 +33,7 @@ pub struct Repository {
 impl Repository {
     /// The URL without credentials, for messages.
     pub fn display_url(&self) -> String {
-        display_url(&self.clone.url)
+        tether_source::sanitize_url(&self.clone.url)
     }
 
     fn paths_text(&self) -> String {
@@ -42,22 +42,6 @@ impl Repository {
         }
         let paths: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
         paths.join(", ")
-    }
-}
-
-/// `url` with any `user:password@` removed.
-fn display_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            if path.is_empty() {
-                format!("{scheme}://{host}")
-            } else {
-                format!("{scheme}://{host}/{path}")
-            }
-        }
-        None => url.to_owned(),
     }
 }
 
@@ -300,22 +284,4 @@ async fn commit(
         reason: e.to_string(),
     })?;
     Ok((clone, result?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_urls_have_no_credentials() {
-        assert_eq!(
-            display_url("http://user:secret@127.0.0.1:8080/app.git"),
-            "http://127.0.0.1:8080/app.git"
-        );
-        assert_eq!(
-            display_url("ssh://git@example.com/org/app"),
-            "ssh://example.com/org/app"
-        );
-        assert_eq!(display_url("https://example.com"), "https://example.com");
-    }
 }

@@ -74,19 +74,24 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     out
 }
 
-/// `url` with the password of any `user:password@` userinfo removed (the user name stays).
+/// `url` as it may be shown in messages, logs and CLI output: the password of a
+/// `user:password@` userinfo is removed and the user name kept (it helps tell accounts apart and
+/// is not a secret), except over HTTP(S) where a lone user with no password is how tokens are
+/// passed (`https://<token>@github.com/...`): that userinfo goes entirely. An SSH login name
+/// (`ssh://git@host`) stays. The one rule every crate shows URLs by.
 pub fn sanitize_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{scheme}://{user}@{host}{path}")
-        }
-        None => url.to_owned(),
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}@{host}{path}"),
+        None if scheme.eq_ignore_ascii_case("ssh") => url.to_owned(),
+        None => format!("{scheme}://{host}{path}"),
     }
 }
 
@@ -95,10 +100,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sanitize_url_drops_password_keeps_user() {
+    fn a_shown_url_keeps_the_user_name_but_no_password_or_token() {
         assert_eq!(
             sanitize_url("https://bob:hunter22@example.com/org/repo.git"),
             "https://bob@example.com/org/repo.git"
+        );
+        assert_eq!(
+            sanitize_url("https://ghp_secrettoken@github.com/org/repo.git"),
+            "https://github.com/org/repo.git"
+        );
+        assert_eq!(
+            sanitize_url("http://user:p%40ss@127.0.0.1:8080"),
+            "http://user@127.0.0.1:8080"
         );
         assert_eq!(
             sanitize_url("ssh://git@example.com:22/repo"),

@@ -21,7 +21,7 @@ pub mod workdir;
 pub use artifact::{Artifact, ArtifactError, ArtifactOwner, ArtifactStore, extract_tarball};
 pub use auth::GitAuth;
 pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
-pub use error::GitError;
+pub use error::{GitError, sanitize_url};
 pub use fetch::{Checkout, checkout, remote_head};
 pub use push::{PushError, PushOutcome, RefUpdate};
 pub use reference::{GitReference, Revision, Strategy};

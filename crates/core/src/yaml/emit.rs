@@ -48,6 +48,31 @@ pub(super) fn write_yaml(out: &mut String, value: &Value) {
     }
 }
 
+/// `text` as a one-line double-quoted scalar, escaped exactly as go-yaml escapes it (`\t`, `\n`,
+/// `\"`, `\\`, the named escapes, else `\xHH`, `\uHHHH` or `\UHHHHHHHH` in upper-case hex).
+/// The one quoting rule of every crate that edits YAML text in place.
+pub fn double_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut emitter = Emitter {
+        out: &mut out,
+        column: 0,
+        indent: 0,
+        whitespace: true,
+        indention: true,
+    };
+    emitter.write_double(text, false);
+    out
+}
+
+/// `text` as a one-line single-quoted scalar (`'` doubled), or double-quoted when it holds a
+/// character single quotes cannot carry on one line (a line break or a non-printable one).
+pub fn single_quoted(text: &str) -> String {
+    if text.chars().any(|c| is_break(c) || !is_printable(c)) {
+        return double_quoted(text);
+    }
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 struct Emitter<'a> {
     out: &'a mut String,
     column: usize,
@@ -626,6 +651,17 @@ fn digit_run_less(ar: &[char], br: &[char], i: usize) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn quoted_scalars_use_go_yaml_escapes_in_upper_case_hex() {
+        assert_eq!(double_quoted("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(double_quoted("tab\tnl\n"), r#""tab\tnl\n""#);
+        assert_eq!(double_quoted("\u{1}\u{7f}\u{1b}"), r#""\x01\x7F\e""#);
+        assert_eq!(double_quoted("x\u{feff}"), r#""x\uFEFF""#);
+        assert_eq!(double_quoted("caf\u{e9}"), "\"caf\u{e9}\"");
+        assert_eq!(single_quoted("it's"), "'it''s'");
+        assert_eq!(single_quoted("a\u{1}"), r#""a\x01""#);
+    }
 
     #[test]
     fn sequences_are_not_indented_inside_maps() {

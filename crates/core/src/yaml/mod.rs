@@ -15,9 +15,12 @@ mod yaml11;
 
 use serde_json::Value;
 
-pub use emit::go_yaml_key_order;
+pub use emit::{double_quoted, go_yaml_key_order, single_quoted};
 pub use scalar::{format_go_float, format_number, resolve_plain};
-pub use yaml11::{Resolved, resolve_plain as resolve_plain_yaml11};
+pub use yaml11::{
+    Resolved, reads_as_non_string as reads_as_non_string_yaml11,
+    resolve_plain as resolve_plain_yaml11,
+};
 
 /// Which Go library's rules type plain scalars on input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -71,6 +71,16 @@ pub fn resolve_plain(s: &str) -> Resolved {
     }
 }
 
+/// Whether a YAML 1.1 reader decoding into an untyped value (go-yaml v2, as kyaml's
+/// `IsValueNonString` asks it) gets something other than a string from the plain scalar `s`:
+/// null, a bool, an int or a float. Timestamps decode as strings there; empty and multi-line
+/// values count as strings.
+pub fn reads_as_non_string(s: &str) -> bool {
+    !s.is_empty()
+        && !s.contains('\n')
+        && !matches!(resolve_plain(s), Resolved::Str | Resolved::Timestamp)
+}
+
 fn keyword(s: &str) -> Option<Resolved> {
     let resolved = match s {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -253,6 +263,30 @@ fn take_two_digits(rest: &mut &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_yaml11_reader_takes_for_a_non_string() {
+        for v in [
+            "1.0", "10", "0x1F", "1e3", "+.inf", "yes", "off", "~", "007", "1_000", ".5",
+        ] {
+            assert!(reads_as_non_string(v), "{v}");
+        }
+        let strings = [
+            "v1.0",
+            "5.0.0",
+            "1.2.3-rc1",
+            "latest",
+            "sha256:abc",
+            "1e",
+            "0x",
+        ];
+        for v in strings
+            .into_iter()
+            .chain(["ghcr.io/a:1", "2001-12-14", "", "1\n2"])
+        {
+            assert!(!reads_as_non_string(v), "{v}");
+        }
+    }
 
     #[test]
     fn table() {

@@ -1,9 +1,11 @@
-//! Byte-level helpers for splicing YAML text: scalar rendering in a chosen quoting style, line
-//! boundaries, and applying non-overlapping replacements.
+//! Byte-level helpers for splicing YAML text: scalar rendering in a chosen quoting style (the
+//! quoting itself is `tether_core::yaml`'s), line boundaries, and applying non-overlapping
+//! replacements.
 
 use granit_parser::ScalarStyle;
 use serde_json::Value;
-use tether_core::yaml::{Resolved, resolve_plain_scalar, resolve_plain_yaml11};
+pub(crate) use tether_core::yaml::double_quoted;
+use tether_core::yaml::{Resolved, resolve_plain_scalar, resolve_plain_yaml11, single_quoted};
 
 /// One replacement of `start..end` by `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,34 +48,6 @@ pub(crate) fn plain_safe(s: &str) -> bool {
         && !s.contains(" #")
         && matches!(resolve_plain_scalar(s), Value::String(_))
         && resolve_plain_yaml11(s) == Resolved::Str
-}
-
-/// `s` as a double-quoted YAML scalar.
-pub(crate) fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `s` as a single-quoted YAML scalar, or double-quoted when it holds characters single
-/// quotes cannot carry on one line.
-fn single_quoted(s: &str) -> String {
-    if s.chars().any(char::is_control) {
-        return double_quoted(s);
-    }
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// `value` written in the style of the scalar it replaces: plain stays plain when that reads
