@@ -20,7 +20,6 @@ use tether_api::kustomize::v1::SourceKind;
 use tether_api::source::v1::GitRepository;
 use tether_fluxv1::{CommitSettings, ImageScanner, Repository};
 use tether_registry::DockerConfig;
-use tether_source::{CloneSpec, GitAuth};
 use tether_workloads::{Workload, locate_workloads};
 use tokio_util::sync::CancellationToken;
 
@@ -186,22 +185,12 @@ async fn automated_workloads(
 
 async fn automate(ctx: &Context, options: &V1AutomationOptions, candidate: Candidate) {
     let repo = candidate.repo.as_ref();
-    let namespace = repo.namespace().unwrap_or_default();
-    let auth = match &repo.spec.secret_ref {
-        Some(secret) => {
-            let auth = crate::secrets::secret_data(&ctx.client, &namespace, &secret.name)
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|data| GitAuth::from_secret_data(&data).map_err(|e| e.to_string()));
-            match auth {
-                Ok(auth) => auth,
-                Err(message) => {
-                    report_failure(ctx, repo, format!("Flux v1 automation: {message}")).await;
-                    return;
-                }
-            }
+    let clone = match crate::git_source::clone_spec(&ctx.client, repo).await {
+        Ok(clone) => clone,
+        Err(error) => {
+            report_failure(ctx, repo, format!("Flux v1 automation: {error}")).await;
+            return;
         }
-        None => GitAuth::default(),
     };
     let paths = if candidate.paths.iter().any(|p| p.as_os_str().is_empty()) {
         Vec::new()
@@ -209,18 +198,7 @@ async fn automate(ctx: &Context, options: &V1AutomationOptions, candidate: Candi
         candidate.paths.clone()
     };
     let target = Repository {
-        clone: CloneSpec {
-            url: repo.spec.url.clone(),
-            checkout: crate::gitrepository::git_reference(repo.spec.reference.as_ref()),
-            push_branch: None,
-            auth,
-            timeout: repo
-                .spec
-                .timeout
-                .as_ref()
-                .and_then(|t| t.to_std().ok())
-                .unwrap_or(Duration::from_secs(60)),
-        },
+        clone,
         paths,
         // Several Kustomizations may share the repository; automation selects workloads by
         // their annotations, so ids stay as Git writes them.

@@ -7,6 +7,7 @@
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
+use crate::git_source::{CloneSpecError, clone_spec};
 use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Reconcile};
 use crate::status::{ConditionSet, now, requested_at};
@@ -17,10 +18,6 @@ use tether_api::meta::Artifact;
 use tether_api::source::conditions as source_conditions;
 use tether_api::source::v1::{GitRepository, GitRepositoryStatus};
 use tether_source::artifact::ArtifactOwner;
-use tether_source::{GitAuth, GitReference};
-
-/// Default `spec.timeout` of a GitRepository.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What fetching produced.
 pub enum Fetched {
@@ -96,15 +93,17 @@ impl Reconcile for GitRepository {
 }
 
 async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> {
-    let namespace = repo.namespace().unwrap_or_default();
-    let auth = load_auth(repo, ctx, &namespace).await?;
-    let reference = reference_of(repo);
-    let timeout = match &repo.spec.timeout {
-        Some(t) => t.to_std().unwrap_or(DEFAULT_TIMEOUT),
-        None => DEFAULT_TIMEOUT,
-    };
-    let url = &repo.spec.url;
-    let head = tether_source::remote_head(url, &reference, &auth, timeout)
+    let spec = clone_spec(&ctx.client, repo)
+        .await
+        .map_err(|error| match error {
+            CloneSpecError::Auth { source, .. } => git_failure(source),
+            other => Failure::new(
+                source_conditions::reasons::AUTHENTICATION_FAILED,
+                other.to_string(),
+            ),
+        })?;
+    let (url, reference, auth, timeout) = (&spec.url, &spec.checkout, &spec.auth, spec.timeout);
+    let head = tether_source::remote_head(url, reference, auth, timeout)
         .await
         .map_err(git_failure)?;
     if artifact_is_current(repo, ctx, &head.to_string()) {
@@ -114,7 +113,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> 
         .prefix(".checkout-")
         .tempdir_in(ensure_dir(ctx.workspace.store().root())?)
         .map_err(storage_failure)?;
-    let checkout = tether_source::checkout(url, &reference, &auth, timeout, checkout_dir.path())
+    let checkout = tether_source::checkout(url, reference, auth, timeout, checkout_dir.path())
         .await
         .map_err(git_failure)?;
     let owner = owner_of(repo);
@@ -128,7 +127,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> 
     })
     .await
     .map_err(storage_failure)?
-    .map_err(|e| Failure::new(e.reason(), e.to_string()).terminal_if(e.is_terminal()))?;
+    .map_err(artifact_failure)?;
     Ok(Fetched::Stored(Artifact {
         digest: stored.digest,
         url: format!(
@@ -182,44 +181,6 @@ fn artifact_is_current(repo: &GitRepository, ctx: &Context, head: &str) -> bool 
         && ctx.workspace.store().root().join(&artifact.path).is_file()
 }
 
-async fn load_auth(
-    repo: &GitRepository,
-    ctx: &Context,
-    namespace: &str,
-) -> Result<GitAuth, Failure> {
-    let Some(secret_ref) = &repo.spec.secret_ref else {
-        return Ok(GitAuth::default());
-    };
-    let data = crate::secrets::secret_data(&ctx.client, namespace, &secret_ref.name)
-        .await
-        .map_err(|e| {
-            Failure::new(
-                source_conditions::reasons::AUTHENTICATION_FAILED,
-                e.to_string(),
-            )
-        })?;
-    GitAuth::from_secret_data(&data).map_err(git_failure)
-}
-
-fn reference_of(repo: &GitRepository) -> GitReference {
-    git_reference(repo.spec.reference.as_ref())
-}
-
-/// The engine's reference for an API `ref` (the default branch when there is none).
-pub(crate) fn git_reference(
-    reference: Option<&tether_api::source::v1::GitRepositoryRef>,
-) -> GitReference {
-    let mut out = GitReference::default();
-    if let Some(r) = reference {
-        out.branch = r.branch.clone();
-        out.tag = r.tag.clone();
-        out.semver = r.semver.clone();
-        out.name = r.name.clone();
-        out.commit = r.commit.clone();
-    }
-    out
-}
-
 fn owner_of(repo: &GitRepository) -> ArtifactOwner {
     ArtifactOwner::new(
         "GitRepository",
@@ -228,8 +189,26 @@ fn owner_of(repo: &GitRepository) -> ArtifactOwner {
     )
 }
 
+/// Flux's reason for a failed git operation: a bad URL or unusable credentials are named as
+/// such (and terminal, as are bad references); anything else failed the operation.
 fn git_failure(error: tether_source::GitError) -> Failure {
-    Failure::new(error.reason(), error.to_string()).terminal_if(error.is_terminal())
+    use tether_source::GitError;
+    let reason = match &error {
+        GitError::InvalidUrl { .. } => source_conditions::reasons::URL_INVALID,
+        GitError::InvalidAuth { .. } => source_conditions::reasons::AUTHENTICATION_FAILED,
+        _ => source_conditions::reasons::GIT_OPERATION_FAILED,
+    };
+    Failure::new(reason, error.to_string()).terminal_if(error.is_terminal())
+}
+
+/// Flux's reason for a failed packaging: storage I/O (retried) or an archive that cannot be
+/// made from the checkout (terminal).
+fn artifact_failure(error: tether_source::ArtifactError) -> Failure {
+    let reason = match &error {
+        tether_source::ArtifactError::Io { .. } => source_conditions::STORAGE_OPERATION_FAILED,
+        _ => source_conditions::reasons::ARCHIVE_OPERATION_FAILED,
+    };
+    Failure::new(reason, error.to_string()).terminal_if(error.is_terminal())
 }
 
 fn storage_failure(error: impl std::fmt::Display) -> Failure {

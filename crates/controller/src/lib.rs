@@ -9,6 +9,7 @@ mod events;
 mod failure;
 mod finalizers;
 pub mod fluxv1;
+pub mod git_source;
 mod gitrepository;
 mod image;
 mod key;

@@ -9,8 +9,9 @@ use tether_workloads::release::{ContainerUpdate, apply_updates, message, plan_au
 
 use crate::choose::{Choices, MissingTimes, Skipped};
 use crate::error::Error;
-use crate::repo::{CommitSettings, Edit, Edited, Repository, edit_commit_push, workloads_in};
+use crate::repo::{CommitSettings, Repository, edit_commit_push, workloads_in};
 use crate::scan::{Catalog, ImageScanner};
+use tether_source::{Edit, Edited};
 
 /// What an automation run did.
 #[derive(Debug)]
@@ -54,6 +55,7 @@ struct AutomationEdit<'a> {
 
 impl Edit for AutomationEdit<'_> {
     type Report = (Vec<ContainerUpdate>, Vec<Skipped>);
+    type Error = Error;
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<Self::Report>, Error> {
         let found = workloads_in(self.repo, root)?;

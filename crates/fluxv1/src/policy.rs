@@ -9,9 +9,9 @@ use tether_workloads::{PolicyUpdate, ResourceId, update_policies};
 
 use crate::error::Error;
 use crate::repo::{
-    CommitSettings, Committed, Edit, Edited, Repository, edit_commit_push, require_workload,
-    workloads_in,
+    CommitSettings, Committed, Repository, edit_commit_push, require_workload, workloads_in,
 };
+use tether_source::{Edit, Edited};
 
 /// Applies each `(workload, update)` to the workload's manifest and pushes one commit whose
 /// message is fluxd's policy summary (under `cause`, when given). Reports the workloads whose
@@ -42,6 +42,7 @@ struct PolicyEdit<'a> {
 
 impl Edit for PolicyEdit<'_> {
     type Report = Vec<ResourceId>;
+    type Error = Error;
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<Vec<ResourceId>>, Error> {
         let found = workloads_in(self.repo, root)?;

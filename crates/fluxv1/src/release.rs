@@ -13,10 +13,10 @@ use tether_workloads::{ImageRef, Workload};
 use crate::choose::{Choices, MissingTimes};
 use crate::error::Error;
 use crate::repo::{
-    CommitSettings, Committed, Edit, Edited, Repository, edit_commit_push, edit_preview,
-    workloads_in,
+    CommitSettings, Committed, Repository, edit_commit_push, edit_preview, workloads_in,
 };
 use crate::scan::{Catalog, ImageScanner};
+use tether_source::{Edit, Edited};
 
 /// Plans `spec` against the repository's workloads and pushes the result as one commit (no
 /// commit when nothing changes). The message is `cause` when given, else fluxd's
@@ -53,6 +53,7 @@ struct ReleaseEdit<'a> {
 
 impl Edit for ReleaseEdit<'_> {
     type Report = ReleasePlan;
+    type Error = Error;
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<ReleasePlan>, Error> {
         let found = workloads_in(self.repo, root)?;

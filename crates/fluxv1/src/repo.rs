@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use tether_source::{Author, CloneSpec, CommitOptions, PushError, SigningKey, WorkingClone};
+use tether_source::{
+    Author, CloneSpec, CommitOptions, Edit, Edited, SigningKey, WorkingClone, WriteBackError,
+    WriteBackFailure, write_back,
+};
 use tether_workloads::release::ContainerUpdate;
 use tether_workloads::release::message::with_ci_skip;
 use tether_workloads::{ResourceId, Workload, locate_workloads};
@@ -167,23 +170,6 @@ pub(crate) fn require_workload<'w>(
         })
 }
 
-/// What an edit produced: the commit message (`None`: nothing to commit), and what to report.
-pub(crate) struct Edited<T> {
-    pub(crate) message: Option<String>,
-    pub(crate) report: T,
-}
-
-/// A change to a work tree, redone from scratch on every attempt.
-pub(crate) trait Edit {
-    /// What the edit reports.
-    type Report;
-    /// Edits the files under `root`.
-    fn apply(
-        &mut self,
-        root: &Path,
-    ) -> impl Future<Output = Result<Edited<Self::Report>, Error>> + Send;
-}
-
 /// A pushed (or, when the edit changed nothing, not made) commit and the edit's report.
 #[derive(Debug)]
 pub struct Committed<T> {
@@ -195,7 +181,7 @@ pub struct Committed<T> {
 
 /// What `edit` would do at the tip of the branch, without committing: the edit runs on a
 /// temporary clone that is then forgotten.
-pub(crate) async fn edit_preview<E: Edit + Send>(
+pub(crate) async fn edit_preview<E: Edit<Error = Error> + Send>(
     repo: &Repository,
     edit: &mut E,
 ) -> Result<E::Report, Error> {
@@ -203,85 +189,73 @@ pub(crate) async fn edit_preview<E: Edit + Send>(
     Ok(edit.apply(tree.root()).await?.report)
 }
 
-/// Clones `repo`, runs `edit` on the work tree, commits and pushes. An edit without message
-/// (or one that changed no file) makes no commit; a pushed commit that the branch moved past is
-/// redone from the new tip, at most `settings.push_attempts` times.
-pub(crate) async fn edit_commit_push<E: Edit + Send>(
+/// Clones `repo`, runs `edit` on the work tree, commits and pushes (`tether_source::write_back`:
+/// an edit without message, or one that changed no file, makes no commit; a pushed commit that
+/// the branch moved past is redone from the new tip, at most `settings.push_attempts` times).
+pub(crate) async fn edit_commit_push<E>(
     repo: &Repository,
     settings: &CommitSettings,
     edit: &mut E,
-) -> Result<Committed<E::Report>, Error> {
-    let mut tree = WorkTree::open(repo).await?;
-    let attempts = settings.push_attempts.max(1);
-    let mut last_rejection = String::new();
-    for attempt in 1..=attempts {
-        if attempt > 1 {
-            tree.clone.reset_to_remote().await?;
-        }
-        let edited = edit.apply(tree.root()).await?;
-        let Some(message) = &edited.message else {
-            return Ok(Committed {
-                commit: None,
-                report: edited.report,
-            });
-        };
-        let (clone, commit) = commit(tree.clone, settings, message).await?;
-        tree.clone = clone;
-        let Some(commit) = commit else {
-            return Ok(Committed {
-                commit: None,
-                report: edited.report,
-            });
-        };
-        match tree.clone.push(None).await {
-            Ok(_) => {
-                return Ok(Committed {
-                    commit: Some(commit),
-                    report: edited.report,
-                });
-            }
-            Err(rejected @ PushError::Rejected { .. }) => {
-                tracing::info!(url = %repo.display_url(), attempt, "push rejected, retrying from the new tip");
-                last_rejection = rejected.to_string();
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(Error::PushConflict {
-        url: repo.display_url(),
-        attempts,
-        last: last_rejection,
-    })
-}
-
-/// Commits every change of the work tree. Writing a commit is blocking file I/O, so the clone
-/// moves to the blocking pool and comes back with the result.
-async fn commit(
-    clone: WorkingClone,
-    settings: &CommitSettings,
-    message: &str,
-) -> Result<(WorkingClone, Option<String>), Error> {
-    let message = if settings.ci_skip {
-        with_ci_skip(message)
-    } else {
-        message.to_owned()
-    };
+) -> Result<Committed<E::Report>, Error>
+where
+    E: Edit<Error = Error> + Send,
+{
+    let tree = WorkTree::open(repo).await?;
     let options = CommitOptions {
         author: settings.author.clone(),
-        message,
+        message: String::new(),
         time: SystemTime::now(),
         paths: None,
         signing_key: settings.signing_key.clone(),
     };
-    let (clone, result) = tokio::task::spawn_blocking(move || {
-        let mut clone = clone;
-        let result = clone.commit(&options);
-        (clone, result)
-    })
+    let mut edit = WithCiSkip {
+        inner: edit,
+        ci_skip: settings.ci_skip,
+    };
+    let written = write_back(
+        tree.clone,
+        &options,
+        None,
+        settings.push_attempts,
+        &mut edit,
+    )
     .await
-    .map_err(|e| Error::Task {
-        step: "commit",
-        reason: e.to_string(),
+    .map_err(|failure| match failure {
+        WriteBackFailure::Edit(error) => error,
+        WriteBackFailure::Git(WriteBackError::Conflict { attempts, last }) => Error::PushConflict {
+            url: repo.display_url(),
+            attempts,
+            last,
+        },
+        WriteBackFailure::Git(WriteBackError::Commit(e)) => Error::Commit(e),
+        WriteBackFailure::Git(WriteBackError::Push(e)) => Error::Push(e),
+        WriteBackFailure::Git(WriteBackError::Reset(e)) => Error::Git(e),
+        WriteBackFailure::Git(WriteBackError::Task(reason)) => Error::Task {
+            step: "commit",
+            reason,
+        },
     })?;
-    Ok((clone, result?))
+    Ok(Committed {
+        commit: written.commit,
+        report: written.report,
+    })
+}
+
+/// An edit whose commit message gets fluxd's `[ci skip]` when asked.
+struct WithCiSkip<'e, E> {
+    inner: &'e mut E,
+    ci_skip: bool,
+}
+
+impl<E: Edit + Send> Edit for WithCiSkip<'_, E> {
+    type Report = E::Report;
+    type Error = E::Error;
+
+    async fn apply(&mut self, root: &Path) -> Result<Edited<E::Report>, E::Error> {
+        let mut edited = self.inner.apply(root).await?;
+        if self.ci_skip {
+            edited.message = edited.message.map(|m| with_ci_skip(&m));
+        }
+        Ok(edited)
+    }
 }

@@ -35,14 +35,6 @@ pub enum ArtifactError {
 }
 
 impl ArtifactError {
-    /// The condition reason source-controller uses for this failure.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Io { .. } => "StorageOperationFailed",
-            Self::Ignore(_) | Self::UnsafeEntry { .. } => "ArchiveOperationFailed",
-        }
-    }
-
     /// Bad ignore patterns and hostile tarballs do not fix themselves; I/O may.
     pub fn is_terminal(&self) -> bool {
         !matches!(self, Self::Io { .. })

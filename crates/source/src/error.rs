@@ -46,15 +46,6 @@ pub enum GitError {
 }
 
 impl GitError {
-    /// The condition reason Flux's source-controller reports for this failure.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::InvalidUrl { .. } => "URLInvalid",
-            Self::InvalidAuth { .. } => "AuthenticationFailed",
-            _ => "GitOperationFailed",
-        }
-    }
-
     /// True when retrying without a spec or Secret change cannot help.
     pub fn is_terminal(&self) -> bool {
         matches!(
@@ -129,18 +120,16 @@ mod tests {
     }
 
     #[test]
-    fn reasons_and_terminality() {
+    fn only_configuration_errors_are_terminal() {
         let invalid = GitError::InvalidUrl {
             url: "x".into(),
             reason: "y".into(),
         };
-        assert_eq!(invalid.reason(), "URLInvalid");
         assert!(invalid.is_terminal());
         let timeout = GitError::Timeout {
             url: "x".into(),
             after: Duration::from_secs(1),
         };
-        assert_eq!(timeout.reason(), "GitOperationFailed");
         assert!(!timeout.is_terminal());
     }
 }

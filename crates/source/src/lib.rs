@@ -17,6 +17,7 @@ mod sign;
 pub mod sourceignore;
 mod transport;
 pub mod workdir;
+mod write_back;
 
 pub use artifact::{Artifact, ArtifactError, ArtifactOwner, ArtifactStore, extract_tarball};
 pub use auth::GitAuth;
@@ -26,3 +27,4 @@ pub use fetch::{Checkout, checkout, remote_head};
 pub use push::{PushError, PushOutcome, RefUpdate};
 pub use reference::{GitReference, Revision, Strategy};
 pub use workdir::{CloneSpec, WorkingClone};
+pub use write_back::{Edit, Edited, WriteBackError, WriteBackFailure, Written, write_back};

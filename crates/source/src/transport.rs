@@ -312,7 +312,10 @@ mod tests {
     fn unsupported_scheme_is_terminal() {
         let error = Target::new("ftp://example.com/r", &GitAuth::default()).expect_err("bad");
         assert!(error.is_terminal());
-        assert_eq!(error.reason(), "URLInvalid");
+        assert!(
+            matches!(error, crate::GitError::InvalidUrl { .. }),
+            "{error}"
+        );
     }
 
     #[test]

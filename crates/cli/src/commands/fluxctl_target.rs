@@ -17,7 +17,6 @@ use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::source::v1::GitRepository;
 use tether_fluxv1::{Anonymous, ImageScanner, Repository};
 use tether_registry::{DockerConfig, RegistryClient};
-use tether_source::{CloneSpec, GitAuth, GitReference};
 use tether_workloads::{ResourceId, Workload};
 
 use super::cluster;
@@ -26,8 +25,6 @@ use super::fluxctl::RepoArgs;
 /// The owner labels kustomize-controller puts on what it applies.
 const OWNER_NAME_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
 const OWNER_NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
-/// Flux's default Git timeout.
-const DEFAULT_GIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The repository a verb works on, and the GitRepository it came from.
 pub struct Target {
@@ -86,7 +83,7 @@ pub async fn resolve(
         ),
     };
     let path = args.path.clone().or(default_path);
-    let clone = clone_spec(client, &git).await?;
+    let clone = tether_controller::git_source::clone_spec(client, &git).await?;
     Ok(Target {
         git,
         repository: Repository {
@@ -161,38 +158,6 @@ fn workload_api(client: &kube::Client, id: &ResourceId) -> anyhow::Result<Api<Dy
         id.namespace(),
         &resource,
     ))
-}
-
-/// Clone spec of a GitRepository: URL, reference, timeout and the `secretRef` credentials.
-async fn clone_spec(client: &kube::Client, git: &GitRepository) -> anyhow::Result<CloneSpec> {
-    let namespace = git.metadata.namespace.as_deref().unwrap_or("default");
-    let auth = match &git.spec.secret_ref {
-        Some(secret) => {
-            let data = secret_data(client, namespace, &secret.name).await?;
-            GitAuth::from_secret_data(&data)
-                .with_context(|| format!("Secret '{namespace}/{}'", secret.name))?
-        }
-        None => GitAuth::default(),
-    };
-    let mut checkout = GitReference::default();
-    if let Some(r) = &git.spec.reference {
-        checkout.branch = r.branch.clone();
-        checkout.tag = r.tag.clone();
-        checkout.semver = r.semver.clone();
-        checkout.name = r.name.clone();
-        checkout.commit = r.commit.clone();
-    }
-    let timeout = match &git.spec.timeout {
-        Some(timeout) => timeout.to_std().map_err(anyhow::Error::msg)?,
-        None => DEFAULT_GIT_TIMEOUT,
-    };
-    Ok(CloneSpec {
-        url: git.spec.url.clone(),
-        checkout,
-        push_branch: None,
-        auth,
-        timeout,
-    })
 }
 
 async fn secret_data(

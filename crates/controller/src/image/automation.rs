@@ -8,7 +8,6 @@
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
-use crate::key::ObjectKey;
 use crate::reconcile::{Reconcile, RunOutcome, api_in};
 use crate::secrets::secret_data;
 use crate::status::{ConditionSet, now, requested_at};
@@ -30,15 +29,14 @@ use tether_api::meta::conditions::{READY, STATUS_TRUE, find};
 use tether_api::source::v1::GitRepository;
 use tether_setters::{PolicyRef, UpdateResult};
 use tether_source::{
-    Author, CloneSpec, CommitOptions, GitAuth, GitReference, PushError, SigningKey, WorkingClone,
+    Author, CloneSpec, CommitOptions, Edit, Edited, GitReference, SigningKey, WorkingClone,
+    WriteBackFailure, write_back,
 };
 
 /// Flux's Ready message of a successful run.
 const UP_TO_DATE: &str = "repository up-to-date";
 /// How many times a push rejected by a concurrent commit is retried from the new tip.
-const PUSH_ATTEMPTS: usize = 3;
-/// Deadline of each Git network operation.
-const GIT_TIMEOUT: Duration = Duration::from_secs(60);
+const PUSH_ATTEMPTS: u32 = 3;
 
 /// One run: what it did, and the latest images of the policies it saw.
 pub struct AutomationRun {
@@ -283,41 +281,22 @@ async fn run(
     })?;
     let update = auto.spec.update_or_default();
     let repo = source_repository(auto, ctx).await?;
-    let namespace = repo.namespace().unwrap_or_default();
-    let auth = match &repo.spec.secret_ref {
-        Some(secret) => {
-            let data = secret_data(&ctx.client, &namespace, &secret.name)
-                .await
-                .map_err(|e| {
-                    Failure::new(
-                        reasons::SOURCE_MANAGER_FAILED,
-                        format!("failed configuring source manager: {e}"),
-                    )
-                })?;
-            GitAuth::from_secret_data(&data).map_err(|e| {
-                Failure::new(
-                    reasons::SOURCE_MANAGER_FAILED,
-                    format!("failed configuring source manager: {e}"),
-                )
-            })?
-        }
-        None => GitAuth::default(),
-    };
+    let base = crate::git_source::clone_spec(&ctx.client, &repo)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                reasons::SOURCE_MANAGER_FAILED,
+                format!("failed configuring source manager: {e}"),
+            )
+        })?;
     let checkout = checkout_reference(auto, &repo);
     let push = git.push.as_ref();
     let spec = CloneSpec {
-        url: repo.spec.url.clone(),
         checkout: checkout.clone(),
         push_branch: push
             .and_then(|p| p.branch.clone())
             .filter(|b| !b.is_empty()),
-        auth: auth.clone(),
-        timeout: repo
-            .spec
-            .timeout
-            .as_ref()
-            .and_then(|t| t.to_std().ok())
-            .unwrap_or(GIT_TIMEOUT),
+        ..base
     };
     let switches_branch = spec.push_branch.is_some() || git.has_refspec();
     let observed = observed_policies(policies);
@@ -331,7 +310,7 @@ async fn run(
             .as_ref()
             .and_then(|s| s.observed_source_revision.clone())
     {
-        let head = tether_source::remote_head(&spec.url, &checkout, &auth, spec.timeout)
+        let head = tether_source::remote_head(&spec.url, &checkout, &spec.auth, spec.timeout)
             .await
             .map_err(|e| {
                 Failure::new(
@@ -385,71 +364,82 @@ async fn run(
         ))
         .tempdir_in(ensure_dir(&ctx.image_clones)?)
         .map_err(|e| Failure::new(reasons::GIT_OPERATION_FAILED, e.to_string()))?;
-    let git_failure = |stage: &str, e: &dyn std::fmt::Display, terminal: bool| {
-        Failure::new(reasons::GIT_OPERATION_FAILED, format!("{stage}: {e}")).terminal_if(terminal)
-    };
-    let mut clone = WorkingClone::clone_into(spec.clone(), work.path())
+    let clone = WorkingClone::clone_into(spec.clone(), work.path())
         .await
         .map_err(|e| git_failure("failed to checkout source", &e, e.is_terminal()))?;
-    let update_path = update.path.clone().unwrap_or_default();
+    let options = CommitOptions {
+        author: Author {
+            name: git.commit.author.name.clone().unwrap_or_default(),
+            email: git.commit.author.email.clone(),
+        },
+        message: String::new(),
+        time: SystemTime::now(),
+        paths: None,
+        signing_key,
+    };
+    let mut edit = SettersEdit {
+        auto,
+        git,
+        update_path: update.path.clone().unwrap_or_default(),
+        policies: policy_refs,
+    };
     let refspec = push.and_then(|p| p.refspec.clone());
-    for attempt in 1..=PUSH_ATTEMPTS {
-        let revision = clone.base().to_string();
-        let result = apply_setters(clone.dir(), &update_path, &policy_refs).await?;
+    let written = write_back(
+        clone,
+        &options,
+        refspec.as_deref(),
+        PUSH_ATTEMPTS,
+        &mut edit,
+    )
+    .await
+    .map_err(|failure| match failure {
+        WriteBackFailure::Edit(failure) => failure,
+        WriteBackFailure::Git(e) => git_failure("failed to update source", &e, e.is_terminal()),
+    })?;
+    Ok(match (written.commit, written.report) {
+        (Some(commit), Some(message)) => Ran::Pushed(Pushed {
+            commit,
+            branch: written.branch.unwrap_or_default(),
+            message,
+            revision: written.base,
+        }),
+        _ => Ran::UpToDate {
+            revision: written.base,
+        },
+    })
+}
+
+fn git_failure(stage: &str, error: &dyn std::fmt::Display, terminal: bool) -> Failure {
+    Failure::new(reasons::GIT_OPERATION_FAILED, format!("{stage}: {error}")).terminal_if(terminal)
+}
+
+/// The Setters strategy as a write-back edit: the latest images written into the files under
+/// `update.path`; its report is the commit message, when something changed.
+struct SettersEdit<'a> {
+    auto: &'a ImageUpdateAutomation,
+    git: &'a tether_api::image::v1::GitSpec,
+    update_path: String,
+    policies: Vec<PolicyRef>,
+}
+
+impl Edit for SettersEdit<'_> {
+    type Report = Option<String>;
+    type Error = Failure;
+
+    async fn apply(&mut self, root: &std::path::Path) -> Result<Edited<Option<String>>, Failure> {
+        let result = apply_setters(root, &self.update_path, &self.policies).await?;
         if result.is_empty() {
-            return Ok(Ran::UpToDate { revision });
+            return Ok(Edited {
+                message: None,
+                report: None,
+            });
         }
-        let message = commit_message(auto, git, &result)?;
-        let options = CommitOptions {
-            author: Author {
-                name: git.commit.author.name.clone().unwrap_or_default(),
-                email: git.commit.author.email.clone(),
-            },
-            message: message.clone(),
-            time: SystemTime::now(),
-            paths: None,
-            signing_key: signing_key.clone(),
-        };
-        let committed = {
-            let dir_clone = &mut clone;
-            tokio::task::block_in_place(|| dir_clone.commit(&options))
-        }
-        .map_err(|e| git_failure("failed to update source", &e, e.is_terminal()))?;
-        let Some(commit) = committed else {
-            return Ok(Ran::UpToDate { revision });
-        };
-        match clone.push(refspec.as_deref()).await {
-            Ok(_) => {
-                return Ok(Ran::Pushed(Pushed {
-                    commit,
-                    branch: clone.push_branch().unwrap_or_default(),
-                    message,
-                    revision,
-                }));
-            }
-            Err(PushError::Rejected { .. }) if attempt < PUSH_ATTEMPTS => {
-                tracing::info!(
-                    automation = %ObjectKey::of(auto),
-                    attempt,
-                    "push rejected by a concurrent commit; updating again from the new tip"
-                );
-                clone
-                    .reset_to_remote()
-                    .await
-                    .map_err(|e| git_failure("failed to update source", &e, e.is_terminal()))?;
-            }
-            Err(e) => {
-                let terminal = e.is_terminal();
-                return Err(git_failure("failed to update source", &e, terminal));
-            }
-        }
+        let message = commit_message(self.auto, self.git, &result)?;
+        Ok(Edited {
+            message: Some(message.clone()),
+            report: Some(message),
+        })
     }
-    Err(Failure::new(
-        reasons::GIT_OPERATION_FAILED,
-        format!(
-            "failed to update source: push rejected {PUSH_ATTEMPTS} times by concurrent commits"
-        ),
-    ))
 }
 
 fn last_handled(auto: &ImageUpdateAutomation) -> Option<String> {
@@ -535,7 +525,7 @@ fn checkout_reference(auto: &ImageUpdateAutomation, repo: &GitRepository) -> Git
         .and_then(|g| g.checkout.as_ref())
         .map(|c| &c.reference)
         .or(repo.spec.reference.as_ref());
-    crate::gitrepository::git_reference(from_spec)
+    crate::git_source::git_reference(from_spec)
 }
 
 /// The commit message: `git.commit.messageTemplate` rendered over the update result, or
