@@ -609,7 +609,7 @@ fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFa
     } else {
         value
     };
-    let mut k: Kustomization = serde_path_to_error::deserialize(value)
+    let mut k: Kustomization = serde_path_to_error::deserialize(crate::casefold::CaseFold(value))
         .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod casefold;
 mod config;
 mod crds;
 mod error;

@@ -20,11 +20,22 @@ struct Replacement {
     targets: Vec<Target>,
 }
 
+/// kustomize's `SourceSelector`: an object id (no label or annotation selectors), the field
+/// and its options. Its id fields are spelled out rather than flattened so that names match
+/// ignoring case, as in Go.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Source {
-    #[serde(flatten)]
-    selector: Selector,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: String,
     #[serde(default)]
     field_path: String,
     #[serde(default)]
@@ -59,7 +70,7 @@ struct FieldOptions {
 /// Applies every replacement in order.
 pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resource]) -> Result<()> {
     for entry in entries {
-        let r: Replacement = serde_json::from_value(entry.clone())
+        let r: Replacement = crate::casefold::from_value(entry.clone())
             .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
         if !r.path.is_empty() {
             let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
@@ -75,7 +86,7 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
                     Value::Array(vec![d])
                 };
                 for item in list.as_array().into_iter().flatten() {
-                    let r: Replacement = serde_json::from_value(item.clone())
+                    let r: Replacement = crate::casefold::from_value(item.clone())
                         .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
                     apply_one(&r, acc)?;
                 }
@@ -87,15 +98,29 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
     Ok(())
 }
 
+impl Source {
+    fn selector(&self) -> Selector {
+        Selector {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            ..Selector::default()
+        }
+    }
+}
+
 fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
     let Some(source) = &r.source else {
         return Err(Error::transform("replacement has no source"));
     };
-    let found = select(acc, &source.selector)?;
+    let selector = source.selector();
+    let found = select(acc, &selector)?;
     let idx = match found.as_slice() {
         [i] => *i,
         [] => {
-            let sel = &source.selector;
+            let sel = &selector;
             let gvk = crate::resource::Gvk {
                 group: sel.group.clone(),
                 version: sel.version.clone(),
