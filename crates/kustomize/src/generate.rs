@@ -41,6 +41,25 @@ pub fn run_generators(
     Ok(())
 }
 
+/// A ConfigMapGenerator (or, `secret`, SecretGenerator) plugin's object, added to `acc` as
+/// kustomize absorbs generated objects. A plugin has only its own options: a kustomization's
+/// `generatorOptions` do not reach it.
+pub fn run_plugin(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    args: &GeneratorArgs,
+    secret: bool,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
+    let kind = if secret {
+        Kind::Secret
+    } else {
+        Kind::ConfigMap
+    };
+    let r = generate(ctx, dir, args, None, kind)?;
+    absorb(acc, r)
+}
+
 fn generate(
     ctx: &Ctx<'_>,
     dir: &str,

@@ -20,6 +20,7 @@ mod metadata;
 mod nameref;
 mod openapi;
 mod patch;
+mod plugin;
 mod replacement;
 mod resource;
 mod sort;
