@@ -163,7 +163,16 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
         }
         for i in chosen {
             for fp in &t.field_paths {
-                set_path(&mut acc[i].obj, &split_dotted(fp), &value, &t.options)?;
+                if set_path(&mut acc[i].obj, &split_dotted(fp), &value, &t.options)? == 0 {
+                    let find = if t.options.create {
+                        "find or create"
+                    } else {
+                        "find"
+                    };
+                    return Err(Error::transform(format!(
+                        "unable to {find} field \"{fp}\" in replacement target"
+                    )));
+                }
             }
         }
     }
@@ -219,16 +228,24 @@ pub(crate) fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
     get_path(next, rest)
 }
 
-fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptions) -> Result<()> {
+/// Writes `value` at `parts`, returning how many fields it wrote (none when the path is
+/// missing and `create` is off, or when it crosses a list with no matching element).
+fn set_path(
+    v: &mut Value,
+    parts: &[String],
+    value: &Value,
+    options: &FieldOptions,
+) -> Result<usize> {
     let create = options.create;
     let Some((head, rest)) = parts.split_first() else {
-        return write_target(v, value, options);
+        write_target(v, value, options)?;
+        return Ok(1);
     };
     match v {
         Value::Object(m) => {
             if !m.contains_key(head.as_str()) {
                 if !create {
-                    return Ok(());
+                    return Ok(0);
                 }
                 let fresh = if rest.is_empty() {
                     Value::Null
@@ -239,15 +256,16 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptio
             }
             match m.get_mut(head.as_str()) {
                 Some(next) => set_path(next, rest, value, options),
-                None => Ok(()),
+                None => Ok(0),
             }
         }
         Value::Array(items) => {
             if head == "*" {
+                let mut written = 0;
                 for item in items.iter_mut() {
-                    set_path(item, rest, value, options)?;
+                    written += set_path(item, rest, value, options)?;
                 }
-                return Ok(());
+                return Ok(written);
             }
             let target = match head.parse::<usize>() {
                 Ok(i) => items.get_mut(i),
@@ -257,10 +275,10 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptio
             };
             match target {
                 Some(next) => set_path(next, rest, value, options),
-                None => Ok(()),
+                None => Ok(0),
             }
         }
-        _ => Ok(()),
+        _ => Ok(0),
     }
 }
 

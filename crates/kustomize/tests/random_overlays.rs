@@ -17,8 +17,9 @@ use tether_kustomize::{DiskFs, Kustomizer, Options};
 /// Seeds every CI run checks.
 const FIXED_SEEDS: u64 = 500;
 
-/// Seeds of the fixed range whose difference is known and named in `testdata/` (none).
-const KNOWN_DIFFERENT_SEEDS: &[u64] = &[];
+/// Seeds of the fixed range whose difference is known and named in `testdata/`: 81 and 210
+/// are `f-replacements-created-decimal-text-after-smp` (see `testdata/KNOWN_DIFFERENCES`).
+const KNOWN_DIFFERENT_SEEDS: &[u64] = &[81, 210];
 
 /// splitmix64: a small deterministic generator, so a seed names one tree forever.
 struct Rng(u64);
@@ -261,6 +262,32 @@ impl Layer<'_> {
                 "- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: any\n    spec:\n      revisionHistoryLimit: 3\n{target}"
             ));
         }
+        if self.rng.chance(20) {
+            let target = self.target();
+            let op = match self.rng.below(5) {
+                0 => "    - op: replace\n      path: /spec/replicas\n      value: 7\n",
+                1 => "    - op: remove\n      path: /spec/template/metadata/labels\n",
+                2 => {
+                    "    - op: copy\n      from: /metadata/name\n      path: /metadata/annotations~1copied\n"
+                }
+                3 => {
+                    "    - op: test\n      path: /kind\n      value: Deployment\n    - op: add\n      path: /spec/template/spec/containers/0/args\n      value: [\"--v=2\"]\n"
+                }
+                _ => "    - op: add\n      path: /metadata/labels/app\n      value: patched\n",
+            };
+            entries.push(format!("- patch: |-\n{op}{target}"));
+        }
+        if self.rng.chance(15) {
+            let name = self.deployment();
+            let directive = match self.rng.below(3) {
+                0 => format!("          containers:\n          - name: {name}\n            $patch: delete\n          - name: extra\n            image: extra:1\n"),
+                1 => "          volumes:\n          - $patch: replace\n          - name: fresh\n            emptyDir: {}\n".to_string(),
+                _ => format!("          containers:\n          - name: {name}\n            image: null\n            imagePullPolicy: Always\n"),
+            };
+            entries.push(format!(
+                "- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: {name}\n    spec:\n      template:\n        spec:\n{directive}"
+            ));
+        }
         if !entries.is_empty() {
             self.push(&format!("patches:\n{}", entries.join("")));
         }
@@ -292,13 +319,19 @@ impl Layer<'_> {
     }
 
     fn replacements(&mut self) {
-        if !self.rng.chance(25) {
+        if !self.rng.chance(35) {
             return;
         }
         let target = self.rng.pick(&["Deployment", "StatefulSet"]);
-        self.push(&format!(
-            "replacements:\n- source:\n    kind: ConfigMap\n    name: settings\n    fieldPath: data.mode\n  targets:\n  - select:\n      kind: {target}\n    fieldPaths:\n    - metadata.annotations.mode\n    options:\n      create: true"
-        ));
+        let entry = match self.rng.below(4) {
+            0 => format!(
+                "- source:\n    kind: ConfigMap\n    name: settings\n    fieldPath: data.mode\n  targets:\n  - select:\n      kind: {target}\n    fieldPaths:\n    - metadata.annotations.mode\n    options:\n      create: true"
+            ),
+            1 => "- source:\n    kind: Service\n    name: web\n  targets:\n  - select:\n      kind: Deployment\n    reject:\n    - name: api\n    fieldPaths:\n    - spec.template.metadata.annotations.service\n    options:\n      create: true".to_string(),
+            2 => "- source:\n    kind: Deployment\n    name: web\n    fieldPath: spec.template.spec.containers.[name=web].image\n    options:\n      delimiter: ':'\n      index: 1\n  targets:\n  - select:\n      kind: Service\n    fieldPaths:\n    - metadata.labels.version\n    options:\n      create: true".to_string(),
+            _ => "- source:\n    kind: ConfigMap\n    name: settings\n    fieldPath: metadata.name\n  targets:\n  - select:\n      kind: Deployment\n      name: web\n    fieldPaths:\n    - spec.template.spec.containers.0.image\n    options:\n      delimiter: ':'\n      index: 1".to_string(),
+        };
+        self.push(&format!("replacements:\n{entry}"));
     }
 
     /// Builtin plugin configurations, inline under `transformers:`/`generators:`.
@@ -401,6 +434,9 @@ fn generate(seed: u64) -> Tree {
     }
     if base.rng.chance(20) {
         base.plugins();
+    }
+    if base.rng.chance(30) {
+        base.replacements();
     }
     files.insert("base/kustomization.yaml".into(), base.finish());
 
