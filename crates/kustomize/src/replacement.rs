@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::build::Ctx;
 use crate::error::{Error, Result};
 use crate::kustfile::Selector;
-use crate::patch::select;
+use crate::patch::select_by_any_id as select;
 use crate::resource::Resource;
 
 #[derive(Debug, Deserialize)]
