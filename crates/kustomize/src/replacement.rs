@@ -296,7 +296,11 @@ fn source_part(value: Value, options: &FieldOptions) -> Result<Value> {
     if options.delimiter.is_empty() {
         return Ok(value);
     }
-    let text = scalar_text(&value).unwrap_or_default();
+    let Some(text) = scalar_text(&value) else {
+        return Err(Error::transform(
+            "delimiter option can only be used with scalar nodes",
+        ));
+    };
     let parts: Vec<&str> = text.split(options.delimiter.as_str()).collect();
     usize::try_from(options.index)
         .ok()
