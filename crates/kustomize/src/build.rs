@@ -15,7 +15,7 @@ use crate::metadata::{self, Tracking};
 use crate::openapi::CustomSchema;
 use crate::resource::{ResMap, Resource};
 use crate::vars::VarSet;
-use crate::{crds, flux, generate, nameref, sort, transform, yaml};
+use crate::{crds, flux, generate, nameref, plugin, sort, transform, yaml};
 
 /// How a build may behave.
 #[derive(Debug, Clone)]
@@ -387,36 +387,36 @@ impl Ctx<'_> {
         }
         self.merge_configurations(dir, k, &mut acc)?;
         generate::run_generators(self, dir, k, &mut acc.resources)?;
+        plugin::run_generators(self, dir, &k.generators, &mut acc.resources)?;
         for component in &k.components {
             acc = self.accumulate_component(dir, component, acc)?;
         }
         transform::run_all(self, dir, k, &acc.config, &mut acc.resources)?;
+        plugin::run_transformers(self, dir, &k.transformers, &mut acc.resources)?;
+        plugin::run_validators(self, dir, &k.validators, &mut acc.resources)?;
         acc.vars.merge_declared(&k.vars, &mut acc.resources)?;
         Ok(acc)
     }
 
+    /// Helm charts need the helm binary, which a build never runs. (Plugins listed under
+    /// `generators:`, `transformers:` and `validators:` are judged one by one in [`plugin`].)
     fn refuse_plugins(&self, dir: &str, k: &Kustomization) -> Result<()> {
-        let named = k
-            .generators
-            .iter()
-            .chain(&k.transformers)
-            .chain(&k.validators)
-            .next()
-            .cloned()
-            .or_else(|| {
-                (!k.helm_charts.is_empty() || !k.helm_chart_inflation_generator.is_empty())
-                    .then(|| "helmCharts".to_string())
-            });
-        match named {
-            Some(plugin) => Err(Error::PluginRefused {
-                path: self.fs.display(dir),
-                plugin,
-            }),
-            None => Ok(()),
+        if k.helm_charts.is_empty() && k.helm_chart_inflation_generator.is_empty() {
+            return Ok(());
         }
+        Err(Error::PluginRefused {
+            path: self.fs.display(dir),
+            plugin: "helmCharts".to_string(),
+        })
     }
 
-    fn accumulate_resource(&self, dir: &str, entry: &str, acc: &mut Accumulation) -> Result<()> {
+    /// Adds one `resources` entry (a file of objects or a kustomization directory) to `acc`.
+    pub(crate) fn accumulate_resource(
+        &self,
+        dir: &str,
+        entry: &str,
+        acc: &mut Accumulation,
+    ) -> Result<()> {
         let path = match fs::join(self.fs, dir, entry) {
             Ok(p) => p,
             Err(e) if looks_remote(entry) => return Err(self.remote_refused(dir, entry, e)),
@@ -609,7 +609,7 @@ fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFa
     } else {
         value
     };
-    let mut k: Kustomization = serde_path_to_error::deserialize(value)
+    let mut k: Kustomization = serde_path_to_error::deserialize(crate::casefold::CaseFold(value))
         .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;

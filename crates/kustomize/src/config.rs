@@ -131,7 +131,7 @@ impl TransformerConfig {
         if value.is_null() {
             return Ok(TransformerConfig::default());
         }
-        serde_json::from_value(value).map_err(|e| Error::Config {
+        crate::casefold::from_value(value).map_err(|e| Error::Config {
             path: path.into(),
             message: e.to_string(),
         })

@@ -41,6 +41,25 @@ pub fn run_generators(
     Ok(())
 }
 
+/// A ConfigMapGenerator (or, `secret`, SecretGenerator) plugin's object, added to `acc` as
+/// kustomize absorbs generated objects. A plugin has only its own options: a kustomization's
+/// `generatorOptions` do not reach it.
+pub fn run_plugin(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    args: &GeneratorArgs,
+    secret: bool,
+    acc: &mut Vec<Resource>,
+) -> Result<()> {
+    let kind = if secret {
+        Kind::Secret
+    } else {
+        Kind::ConfigMap
+    };
+    let r = generate(ctx, dir, args, None, kind)?;
+    absorb(acc, r)
+}
+
 fn generate(
     ctx: &Ctx<'_>,
     dir: &str,
@@ -95,13 +114,17 @@ fn parse_behavior(s: &str) -> Behavior {
     }
 }
 
-fn fill_data(obj: &mut Map<String, Value>, pairs: &[(String, String)], kind: Kind) {
-    let mut sorted: Vec<&(String, String)> = pairs.iter().collect();
+/// Fills `data` (and, for a ConfigMap, `binaryData`): a Secret's values are base64, a
+/// ConfigMap's value goes to `data` as text when it is UTF-8 and to `binaryData` as base64
+/// when it is not (kyaml's `makeConfigMapValueRNode`).
+fn fill_data(obj: &mut Map<String, Value>, pairs: &[(String, Vec<u8>)], kind: Kind) {
+    let mut sorted: Vec<&(String, Vec<u8>)> = pairs.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     for (k, v) in sorted {
-        let (field, value) = match kind {
-            Kind::Secret => ("data", base64_wrapped(v.as_bytes())),
-            Kind::ConfigMap => ("data", v.clone()),
+        let (field, value) = match (kind, std::str::from_utf8(v)) {
+            (Kind::Secret, _) => ("data", base64_wrapped(v)),
+            (Kind::ConfigMap, Ok(text)) => ("data", text.to_string()),
+            (Kind::ConfigMap, Err(_)) => ("binaryData", base64_wrapped(v)),
         };
         let data = obj
             .entry(field)
@@ -146,24 +169,25 @@ fn apply_options(r: &mut Resource, options: &GeneratorOptions) {
 }
 
 /// Key/value pairs from env files, then literals, then files — kustomize's order.
-fn load_pairs(ctx: &Ctx<'_>, dir: &str, args: &GeneratorArgs) -> Result<Vec<(String, String)>> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
+/// File contents stay bytes: a ConfigMap keeps a file that is not UTF-8 as `binaryData`.
+fn load_pairs(ctx: &Ctx<'_>, dir: &str, args: &GeneratorArgs) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
     for env in &args.envs {
         let (_, bytes) = ctx.read_restricted(dir, env)?;
-        pairs.extend(parse_env_file(&String::from_utf8_lossy(&bytes))?);
+        let text = String::from_utf8(bytes).map_err(|e| {
+            Error::transform(format!("env file '{env}' has invalid utf8 bytes: {e}"))
+        })?;
+        let entries = parse_env_file(&text)?;
+        pairs.extend(entries.into_iter().map(|(k, v)| (k, v.into_bytes())));
     }
     for literal in &args.literals {
-        pairs.push(parse_literal(literal)?);
+        let (k, v) = parse_literal(literal)?;
+        pairs.push((k, v.into_bytes()));
     }
     for source in &args.files {
         let (key, path) = parse_file_source(source)?;
         let (_, bytes) = ctx.read_restricted(dir, &path)?;
-        let value = String::from_utf8(bytes).map_err(|_| {
-            Error::transform(format!(
-                "file '{path}' is not valid UTF-8 (binaryData is not supported)"
-            ))
-        })?;
-        pairs.push((key, value));
+        pairs.push((key, bytes));
     }
     let mut seen = std::collections::HashSet::new();
     for (k, _) in &pairs {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod build;
+mod casefold;
 mod config;
 mod crds;
 mod error;
@@ -19,6 +20,7 @@ mod metadata;
 mod nameref;
 mod openapi;
 mod patch;
+mod plugin;
 mod replacement;
 mod resource;
 mod sort;

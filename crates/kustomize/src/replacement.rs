@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::build::Ctx;
 use crate::error::{Error, Result};
 use crate::kustfile::Selector;
-use crate::patch::select;
+use crate::patch::select_by_any_id as select;
 use crate::resource::Resource;
 
 #[derive(Debug, Deserialize)]
@@ -20,11 +20,22 @@ struct Replacement {
     targets: Vec<Target>,
 }
 
+/// kustomize's `SourceSelector`: an object id (no label or annotation selectors), the field
+/// and its options. Its id fields are spelled out rather than flattened so that names match
+/// ignoring case, as in Go.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Source {
-    #[serde(flatten)]
-    selector: Selector,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: String,
     #[serde(default)]
     field_path: String,
     #[serde(default)]
@@ -59,7 +70,7 @@ struct FieldOptions {
 /// Applies every replacement in order.
 pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resource]) -> Result<()> {
     for entry in entries {
-        let r: Replacement = serde_json::from_value(entry.clone())
+        let r: Replacement = crate::casefold::from_value(entry.clone())
             .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
         if !r.path.is_empty() {
             let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
@@ -75,7 +86,7 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
                     Value::Array(vec![d])
                 };
                 for item in list.as_array().into_iter().flatten() {
-                    let r: Replacement = serde_json::from_value(item.clone())
+                    let r: Replacement = crate::casefold::from_value(item.clone())
                         .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
                     apply_one(&r, acc)?;
                 }
@@ -87,15 +98,29 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
     Ok(())
 }
 
+impl Source {
+    fn selector(&self) -> Selector {
+        Selector {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            ..Selector::default()
+        }
+    }
+}
+
 fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
     let Some(source) = &r.source else {
         return Err(Error::transform("replacement has no source"));
     };
-    let found = select(acc, &source.selector)?;
+    let selector = source.selector();
+    let found = select(acc, &selector)?;
     let idx = match found.as_slice() {
         [i] => *i,
         [] => {
-            let sel = &source.selector;
+            let sel = &selector;
             let gvk = crate::resource::Gvk {
                 group: sel.group.clone(),
                 version: sel.version.clone(),
@@ -138,7 +163,16 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
         }
         for i in chosen {
             for fp in &t.field_paths {
-                set_path(&mut acc[i].obj, &split_dotted(fp), &value, &t.options)?;
+                if set_path(&mut acc[i].obj, &split_dotted(fp), &value, &t.options)? == 0 {
+                    let find = if t.options.create {
+                        "find or create"
+                    } else {
+                        "find"
+                    };
+                    return Err(Error::transform(format!(
+                        "unable to {find} field \"{fp}\" in replacement target"
+                    )));
+                }
             }
         }
     }
@@ -194,16 +228,24 @@ pub(crate) fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
     get_path(next, rest)
 }
 
-fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptions) -> Result<()> {
+/// Writes `value` at `parts`, returning how many fields it wrote (none when the path is
+/// missing and `create` is off, or when it crosses a list with no matching element).
+fn set_path(
+    v: &mut Value,
+    parts: &[String],
+    value: &Value,
+    options: &FieldOptions,
+) -> Result<usize> {
     let create = options.create;
     let Some((head, rest)) = parts.split_first() else {
-        return write_target(v, value, options);
+        write_target(v, value, options)?;
+        return Ok(1);
     };
     match v {
         Value::Object(m) => {
             if !m.contains_key(head.as_str()) {
                 if !create {
-                    return Ok(());
+                    return Ok(0);
                 }
                 let fresh = if rest.is_empty() {
                     Value::Null
@@ -214,15 +256,16 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptio
             }
             match m.get_mut(head.as_str()) {
                 Some(next) => set_path(next, rest, value, options),
-                None => Ok(()),
+                None => Ok(0),
             }
         }
         Value::Array(items) => {
             if head == "*" {
+                let mut written = 0;
                 for item in items.iter_mut() {
-                    set_path(item, rest, value, options)?;
+                    written += set_path(item, rest, value, options)?;
                 }
-                return Ok(());
+                return Ok(written);
             }
             let target = match head.parse::<usize>() {
                 Ok(i) => items.get_mut(i),
@@ -232,10 +275,10 @@ fn set_path(v: &mut Value, parts: &[String], value: &Value, options: &FieldOptio
             };
             match target {
                 Some(next) => set_path(next, rest, value, options),
-                None => Ok(()),
+                None => Ok(0),
             }
         }
-        _ => Ok(()),
+        _ => Ok(0),
     }
 }
 
@@ -253,7 +296,11 @@ fn source_part(value: Value, options: &FieldOptions) -> Result<Value> {
     if options.delimiter.is_empty() {
         return Ok(value);
     }
-    let text = scalar_text(&value).unwrap_or_default();
+    let Some(text) = scalar_text(&value) else {
+        return Err(Error::transform(
+            "delimiter option can only be used with scalar nodes",
+        ));
+    };
     let parts: Vec<&str> = text.split(options.delimiter.as_str()).collect();
     usize::try_from(options.index)
         .ok()

@@ -193,15 +193,12 @@ fn replace(doc: &mut Value, path: &str, value: Value) -> Result<()> {
         return Ok(());
     };
     match parent_of(doc, &parts, path)? {
-        Value::Object(m) => match m.get_mut(&last) {
-            Some(slot) => {
-                *slot = value;
-                Ok(())
-            }
-            None => Err(Error::transform(format!(
-                "replace operation does not apply: doc is missing key: {path}: missing value"
-            ))),
-        },
+        // evanphx/json-patch v4 (what kustomize applies) finds a missing key without error,
+        // so replacing it adds it.
+        Value::Object(m) => {
+            m.insert(last, value);
+            Ok(())
+        }
         Value::Array(a) => {
             let i = index(&last, a.len(), path)?;
             a[i] = value;
@@ -230,9 +227,17 @@ mod tests {
         assert!(
             apply(
                 &mut doc,
-                &json!([{"op": "replace", "path": "/x", "value": 1}])
+                &json!([{"op": "replace", "path": "/a/5", "value": 1}])
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn replacing_a_missing_key_adds_it_as_json_patch_v4_does() {
+        let mut doc = json!({"spec": {}});
+        let ops = json!([{"op": "replace", "path": "/spec/replicas", "value": 7}]);
+        assert!(apply(&mut doc, &ops).is_ok());
+        assert_eq!(doc, json!({"spec": {"replicas": 7}}));
     }
 }

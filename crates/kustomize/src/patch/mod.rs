@@ -17,7 +17,7 @@ use crate::yaml;
 
 use crate::openapi::CustomSchema;
 pub use builtin_types::is_builtin_type;
-pub use select::select;
+pub use select::{select, select_by_any_id};
 pub use smp::{Schema, merge as strategic_merge};
 
 /// A parsed patch body.

@@ -6,7 +6,7 @@ use regex::Regex;
 
 use crate::error::{Error, Result};
 use crate::kustfile::Selector;
-use crate::resource::Resource;
+use crate::resource::{ResId, Resource};
 
 fn anchored(pattern: &str) -> Result<Option<Regex>> {
     if pattern.is_empty() {
@@ -54,6 +54,38 @@ pub fn select(acc: &[Resource], selector: &Selector) -> Result<Vec<usize>> {
             continue;
         }
         out.push(i);
+    }
+    Ok(out)
+}
+
+/// Indexes of the objects `selector` picks by any id they had, current or earlier, each id
+/// matched whole (kustomize's replacement selection over `MakeResIds`; patches instead match
+/// the original or current name and namespace separately, as [`select`] does).
+pub fn select_by_any_id(acc: &[Resource], selector: &Selector) -> Result<Vec<usize>> {
+    let group = anchored(&selector.group)?;
+    let version = anchored(&selector.version)?;
+    let kind = anchored(&selector.kind)?;
+    let name = anchored(&selector.name)?;
+    let namespace = anchored(&selector.namespace)?;
+    let labels = parse_selector(&selector.label_selector)?;
+    let annotations = parse_selector(&selector.annotation_selector)?;
+    let id_matches = |id: &ResId| {
+        matches(&group, &id.gvk.group)
+            && matches(&version, &id.gvk.version)
+            && matches(&kind, &id.gvk.kind)
+            && matches(&name, &id.name)
+            && matches(&namespace, &id.effective_namespace())
+    };
+    let mut out = Vec::new();
+    for (i, r) in acc.iter().enumerate() {
+        let mut ids = r.prev_ids();
+        ids.push(r.cur_id());
+        if ids.iter().any(id_matches)
+            && requirements_match(&labels, &r.string_map("labels"))
+            && requirements_match(&annotations, &r.string_map("annotations"))
+        {
+            out.push(i);
+        }
     }
     Ok(out)
 }

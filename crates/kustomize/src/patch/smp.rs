@@ -146,6 +146,10 @@ fn merge_list(
         return Ok(Some(Value::Array(patch.to_vec())));
     }
     let (patch, replace) = take_list_directive(patch);
+    if replace && dest.is_none() {
+        // kyaml, finding no list to replace, keeps the directive element and drops the rest.
+        return Ok(Some(Value::Array(vec![replace_directive()])));
+    }
     let dest_items: Vec<Value> = match dest {
         Some(Value::Array(a)) => a.clone(),
         Some(Value::Null) | None => Vec::new(),
@@ -171,6 +175,12 @@ fn merge_list(
             merge_by_keys(&dest_items, &patch, &keys, &mut merge_element).map(Some)
         }
     }
+}
+
+fn replace_directive() -> Value {
+    let mut m = Map::new();
+    m.insert(PATCH_DIRECTIVE.into(), Value::from("replace"));
+    Value::Object(m)
 }
 
 fn take_list_directive(patch: &[Value]) -> (Vec<Value>, bool) {

@@ -11,8 +11,39 @@ use crate::fieldspec::{self, Create, FieldSpec};
 use crate::kustfile::Kustomization;
 use crate::resource::{Gvk, Resource};
 
-/// kustomize's NamespaceTransformer.
+/// Which RoleBinding subjects a namespace transformer sets (`setRoleBindingSubjects`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Subjects {
+    /// Subjects named `default` (kustomize's `defaultOnly`, what `namespace:` does).
+    #[default]
+    DefaultOnly,
+    /// Every subject of kind ServiceAccount (`allServiceAccounts`).
+    AllServiceAccounts,
+    /// No subject (`none`).
+    None,
+}
+
+/// How a namespace transformer sets: which binding subjects, and whether only empty fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NamespaceMode {
+    /// Which RoleBinding subjects get the namespace.
+    pub subjects: Subjects,
+    /// Set only fields that are missing or empty (`unsetOnly`).
+    pub unset_only: bool,
+}
+
+/// kustomize's NamespaceTransformer as `namespace:` configures it.
 pub fn set_namespace(acc: &mut [Resource], namespace: &str, fields: &[FieldSpec]) -> Result<()> {
+    set_namespace_with(acc, namespace, fields, NamespaceMode::default())
+}
+
+/// kustomize's NamespaceTransformer with its plugin options.
+pub fn set_namespace_with(
+    acc: &mut [Resource],
+    namespace: &str,
+    fields: &[FieldSpec],
+    mode: NamespaceMode,
+) -> Result<()> {
     let mut counts: HashMap<_, usize> = HashMap::new();
     for r in acc.iter() {
         *counts.entry(r.cur_id().identity_key()).or_default() += 1;
@@ -23,7 +54,7 @@ pub fn set_namespace(acc: &mut [Resource], namespace: &str, fields: &[FieldSpec]
         }
         let before = r.cur_id().identity_key();
         r.store_previous_id();
-        namespace_one(r, namespace, fields)?;
+        namespace_one(r, namespace, fields, mode)?;
         let id = r.cur_id();
         if let Some(n) = counts.get_mut(&before) {
             *n = n.saturating_sub(1);
@@ -39,17 +70,24 @@ pub fn set_namespace(acc: &mut [Resource], namespace: &str, fields: &[FieldSpec]
     Ok(())
 }
 
-fn namespace_one(r: &mut Resource, namespace: &str, fields: &[FieldSpec]) -> Result<()> {
+fn namespace_one(
+    r: &mut Resource,
+    namespace: &str,
+    fields: &[FieldSpec],
+    mode: NamespaceMode,
+) -> Result<()> {
     let gvk = r.gvk();
     let api_version = gvk.api_version();
-    if !gvk.is_cluster_scoped() {
+    if !gvk.is_cluster_scoped() && (!mode.unset_only || r.namespace().is_empty()) {
         r.set_namespace(namespace);
     }
     if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
-        set_default_subjects(&mut r.obj, namespace);
+        set_subjects(&mut r.obj, namespace, mode);
     }
     let set = &mut |v: &mut Value| {
-        *v = Value::String(namespace.to_string());
+        if !mode.unset_only || is_empty_scalar(v) {
+            *v = Value::String(namespace.to_string());
+        }
         Ok(())
     };
     for spec in fields {
@@ -63,17 +101,32 @@ fn namespace_one(r: &mut Resource, namespace: &str, fields: &[FieldSpec]) -> Res
     Ok(())
 }
 
-/// Binding subjects named `default` get the namespace.
-fn set_default_subjects(obj: &mut Value, namespace: &str) {
+/// kyaml's `SetEntryIfEmpty` test: a missing, null or empty-string field.
+fn is_empty_scalar(v: &Value) -> bool {
+    v.is_null() || v.as_str().is_some_and(str::is_empty)
+}
+
+/// Binding subjects named `default` (or every ServiceAccount subject) get the namespace.
+fn set_subjects(obj: &mut Value, namespace: &str, mode: NamespaceMode) {
     let Some(Value::Array(subjects)) = obj.get_mut("subjects") else {
         return;
     };
+    let (field, wanted) = match mode.subjects {
+        Subjects::None => return,
+        Subjects::DefaultOnly => ("name", "default"),
+        Subjects::AllServiceAccounts => ("kind", "ServiceAccount"),
+    };
     for s in subjects.iter_mut() {
-        if s.get("name").and_then(Value::as_str) == Some("default")
-            && let Some(m) = s.as_object_mut()
-        {
-            m.insert("namespace".into(), Value::String(namespace.to_string()));
+        if s.get(field).and_then(Value::as_str) != Some(wanted) {
+            continue;
         }
+        let Some(m) = s.as_object_mut() else {
+            continue;
+        };
+        if mode.unset_only && !m.get("namespace").is_none_or(is_empty_scalar) {
+            continue;
+        }
+        m.insert("namespace".into(), Value::String(namespace.to_string()));
     }
 }
 
@@ -100,13 +153,22 @@ pub fn add_prefix_suffix(
     Ok(())
 }
 
+/// A name prefix or suffix.
 #[derive(Clone, Copy)]
-enum Affix<'a> {
+pub enum Affix<'a> {
+    /// Prepended.
     Prefix(&'a str),
+    /// Appended.
     Suffix(&'a str),
 }
 
 impl Affix<'_> {
+    fn is_empty(self) -> bool {
+        match self {
+            Affix::Prefix(a) | Affix::Suffix(a) => a.is_empty(),
+        }
+    }
+
     fn apply(self, value: &str) -> String {
         match self {
             Affix::Prefix(p) => format!("{p}{value}"),
@@ -115,7 +177,9 @@ impl Affix<'_> {
     }
 }
 
-fn affix_all(acc: &mut [Resource], specs: &[FieldSpec], affix: Affix<'_>) -> Result<()> {
+/// kustomize's PrefixTransformer or SuffixTransformer over `specs`. An empty affix still
+/// records itself (name references compare the lists) but keeps the previous id.
+pub fn affix_all(acc: &mut [Resource], specs: &[FieldSpec], affix: Affix<'_>) -> Result<()> {
     for r in acc.iter_mut() {
         let org = r.org_id();
         if skips_prefix(&org.gvk) {
@@ -123,7 +187,9 @@ fn affix_all(acc: &mut [Resource], specs: &[FieldSpec], affix: Affix<'_>) -> Res
         }
         for spec in specs.iter().filter(|s| org.gvk.is_selected_by(&s.gvk())) {
             if spec.path == "metadata/name" {
-                r.store_previous_id();
+                if !affix.is_empty() {
+                    r.store_previous_id();
+                }
                 match affix {
                     Affix::Prefix(p) => r.prefixes.push(p.to_string()),
                     Affix::Suffix(s) => r.suffixes.push(s.to_string()),

@@ -13,7 +13,10 @@ use crate::resource::Resource;
 use crate::{metadata, patch, replacement};
 
 pub use images::{set_images, set_replicas};
-pub use meta::{add_annotations, add_labels, add_prefix_suffix, set_namespace};
+pub use meta::{
+    Affix, NamespaceMode, Subjects, add_annotations, add_labels, add_prefix_suffix, affix_all,
+    set_namespace, set_namespace_with, set_string_entries,
+};
 
 /// Runs every transformer the kustomization configures over `acc`.
 pub fn run_all(
