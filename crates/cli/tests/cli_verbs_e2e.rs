@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::{
-    ControllerProcess, GitSourceFixture, condition, deployment_yaml, row, tether, tether_ok, texts,
-};
+use common::{ControllerProcess, row, tether, tether_ok, texts};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, PostParams};
 use std::time::Duration;
 use tether_api::kustomize::v1::Kustomization;
 use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
+use tether_testkit::flux::{GitSourceFixture, condition, deployment_yaml};
 
 const WAIT: Duration = Duration::from_secs(90);
 

@@ -4,9 +4,9 @@
 mod common;
 
 use anyhow::{Context, bail};
-use common::{free_port, http_get as get};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tether_testkit::http::{free_port, http_get as get};
 
 /// Kills the controller if the test fails before stopping it.
 struct KillOnDrop(Child);

@@ -6,7 +6,7 @@
 mod common;
 
 use anyhow::Context;
-use common::{ControllerProcess, GitSourceFixture, condition, row, tether, tether_ok, texts};
+use common::{ControllerProcess, row, tether, tether_ok, texts};
 use k8s_openapi::jiff::Timestamp;
 use k8s_openapi::serde::Serialize;
 use k8s_openapi::serde::de::DeserializeOwned;
@@ -15,6 +15,7 @@ use serde_json::json;
 use std::time::Duration;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_testkit::cluster::wait_for;
+use tether_testkit::flux::{GitSourceFixture, condition};
 use tether_testkit::registry::RegistryServer;
 
 const WAIT: Duration = Duration::from_secs(90);

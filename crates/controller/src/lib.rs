@@ -27,4 +27,4 @@ mod triggers;
 mod workspace;
 
 pub use context::ReconcilerOptions;
-pub use run::{ControllerOptions, RunError, run_until_shutdown};
+pub use run::{ControllerOptions, RunError, run_until, run_until_shutdown};

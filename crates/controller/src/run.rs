@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// How the controller process is started.
 #[derive(Clone, Debug)]
@@ -53,6 +54,23 @@ pub async fn run_until_shutdown(
     config: kube::Config,
     options: ControllerOptions,
 ) -> Result<(), RunError> {
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        wait_for_shutdown_signal().await;
+        tracing::info!("shutdown signal received, stopping");
+        on_signal.cancel();
+    });
+    run_until(config, options, stop).await
+}
+
+/// Runs the controller against the cluster of `config` until `stop` is cancelled, then shuts
+/// down gracefully. Tests run the controller in process through this.
+pub async fn run_until(
+    config: kube::Config,
+    options: ControllerOptions,
+    stop: CancellationToken,
+) -> Result<(), RunError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let readiness = Readiness::default();
     let metrics = Metrics::new();
@@ -84,7 +102,7 @@ pub async fn run_until_shutdown(
     tracing::info!(server = %version.git_version, "connected to the Kubernetes API server");
 
     let ready = readiness.clone();
-    let shutdown = tokio_util::sync::CancellationToken::new();
+    let shutdown = CancellationToken::new();
     let tags_dir = options.storage_path.join("image-tags");
     let shared = crate::reconcilers::Shared {
         // One registry client: its per-host rate limits hold for every scan in the process.
@@ -114,8 +132,7 @@ pub async fn run_until_shutdown(
         })
     };
 
-    wait_for_shutdown_signal().await;
-    tracing::info!("shutdown signal received, stopping");
+    stop.cancelled().await;
     readiness.set_ready(false);
     let _ = stop_tx.send(true);
     shutdown.cancel();

@@ -1,7 +1,9 @@
 //! Fixtures for tether's e2e tests: the shared local control plane, namespaces per test, local
-//! git servers and repositories.
+//! git servers and repositories, Flux objects, and HTTP helpers.
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod flux;
 pub mod git;
+pub mod http;
 pub mod registry;

@@ -1,38 +1,14 @@
 //! Shared fixtures of the CLI's e2e tests: a `tether controller` process scoped to one
-//! namespace, its metrics, the `tether` CLI run against the test cluster, and condition and
-//! table helpers.
+//! namespace, the `tether` CLI run against the test cluster, and table helpers. Fixtures shared
+//! with the controller's own tests live in `tether-testkit`.
 #![allow(dead_code)]
 
 use anyhow::{Context, bail};
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// `(status code, body)` of a GET, or `None` when nothing answers.
-pub fn http_get(url: &str) -> Option<(u16, String)> {
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "--max-time",
-            "2",
-            url,
-        ])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n')?;
-    Some((code.trim().parse().ok()?, body.to_string()))
-}
+use tether_testkit::http::{free_port, http_get};
 
 /// A running `tether controller`, killed on drop; its log is printed when a test panics.
 pub struct ControllerProcess {
@@ -102,36 +78,6 @@ impl ControllerProcess {
         }
         text
     }
-
-    /// The controller's `/metrics` text.
-    pub fn metrics(&self) -> anyhow::Result<String> {
-        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_port);
-        http_get(&url)
-            .map(|(_, body)| body)
-            .context("metrics endpoint did not answer")
-    }
-
-    /// The sum of `tether_api_requests_total` samples whose labels satisfy `select`.
-    pub fn api_requests(&self, select: impl Fn(&str, bool) -> bool) -> anyhow::Result<u64> {
-        Ok(sum_samples(
-            &self.metrics()?,
-            "tether_api_requests_total",
-            |labels| {
-                let verb = label(labels, "verb").unwrap_or_default();
-                let dry_run = label(labels, "dry_run") == Some("true".into());
-                select(&verb, dry_run)
-            },
-        ))
-    }
-
-    /// Reconciles counted for `controller` (`kustomization` or `gitrepository`).
-    pub fn reconciles(&self, controller: &str) -> anyhow::Result<u64> {
-        Ok(sum_samples(
-            &self.metrics()?,
-            "controller_runtime_reconcile_total",
-            |labels| label(labels, "controller").as_deref() == Some(controller),
-        ))
-    }
 }
 
 impl Drop for ControllerProcess {
@@ -141,98 +87,6 @@ impl Drop for ControllerProcess {
         if std::thread::panicking() || std::env::var_os("TETHER_E2E_LOGS").is_some() {
             eprintln!("---- controller log ----\n{}", self.log_text());
         }
-    }
-}
-
-fn sum_samples(text: &str, metric: &str, select: impl Fn(&str) -> bool) -> u64 {
-    text.lines()
-        .filter_map(|line| line.strip_prefix(metric))
-        .filter_map(|rest| {
-            let (labels, value) = rest.strip_prefix('{')?.split_once("} ")?;
-            select(labels)
-                .then(|| value.trim().parse::<f64>().ok())
-                .flatten()
-        })
-        .map(|v| v as u64)
-        .sum()
-}
-
-fn label(labels: &str, name: &str) -> Option<String> {
-    labels.split(',').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| value.trim_matches('"').to_owned())
-    })
-}
-
-/// The condition `type_` of an object's status, as `(status, reason, message)`.
-pub fn condition(object: &serde_json::Value, type_: &str) -> Option<(String, String, String)> {
-    object["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-        .map(|c| {
-            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-            (text("status"), text("reason"), text("message"))
-        })
-}
-
-/// A Deployment `web` with `replicas` nginx pods, as YAML.
-pub fn deployment_yaml(replicas: u32) -> String {
-    format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"
-    )
-}
-
-/// A Service `web` in front of the Deployment of [`deployment_yaml`], as YAML.
-pub const SERVICE_YAML: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n";
-
-/// A namespace with the CRDs installed, an SSH git server with a deploy key, a repository whose
-/// `master` holds `deploy/{deployment,service}.yaml`, the Secret holding the key, and a
-/// GitRepository `app` polling at `interval`.
-pub struct GitSourceFixture {
-    pub client: kube::Client,
-    pub ns: tether_testkit::cluster::TestNamespace,
-    pub repo: tether_testkit::git::GitRepoFixture,
-    _server: tether_testkit::git::SshGitServer,
-}
-
-impl GitSourceFixture {
-    pub async fn start(prefix: &str, interval: &str) -> anyhow::Result<Self> {
-        use k8s_openapi::api::core::v1::Secret;
-        use kube::api::PostParams;
-        use tether_testkit::cluster::{TestNamespace, client, install_crds};
-        let client = client().await?;
-        install_crds(&client, tether_api::crds()).await?;
-        let ns = TestNamespace::create(&client, prefix).await?;
-        let repo = tether_testkit::git::GitRepoFixture::new("app")?;
-        let server = tether_testkit::git::SshGitServer::start()?;
-        let secret: Secret = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "ssh-credentials"},
-            "stringData": {"identity": server.private_key_pem()?, "known_hosts": server.known_hosts()?}
-        }))?;
-        ns.api::<Secret>()
-            .create(&PostParams::default(), &secret)
-            .await?;
-        let files = [
-            ("deploy/deployment.yaml", deployment_yaml(2)),
-            ("deploy/service.yaml", SERVICE_YAML.to_owned()),
-        ];
-        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
-        repo.commit("master", &files, "first")?;
-        let source: tether_api::source::v1::GitRepository =
-            serde_json::from_value(serde_json::json!({
-                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-                "metadata": {"name": "app", "namespace": ns.name},
-                "spec": {"url": server.repo_url(&repo.bare_path()), "interval": interval,
-                         "ref": {"branch": "master"}, "secretRef": {"name": "ssh-credentials"}}
-            }))?;
-        ns.api().create(&PostParams::default(), &source).await?;
-        Ok(Self {
-            client,
-            ns,
-            repo,
-            _server: server,
-        })
     }
 }
 

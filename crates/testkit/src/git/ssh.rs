@@ -160,6 +160,9 @@ impl Drop for SshGitServer {
     }
 }
 
+/// `MaxStartups` is raised because sshd's default (`10:30:100`) randomly drops connections still
+/// in key exchange once ten are pending, which a loaded test run reaches: clients then fail with
+/// "kex closed".
 fn sshd_config(dir: &Path, host_key: &Path, port: u16) -> String {
     let authorized: PathBuf = dir.join("authorized_keys");
     format!(
@@ -175,6 +178,7 @@ fn sshd_config(dir: &Path, host_key: &Path, port: u16) -> String {
          UsePAM no\n\
          PermitRootLogin prohibit-password\n\
          AcceptEnv GIT_PROTOCOL\n\
+         MaxStartups 200\n\
          LogLevel ERROR\n",
         host = host_key.display(),
         authorized = authorized.display(),

@@ -1,0 +1,81 @@
+//! The controller run in process for behaviour tests: scoped to one namespace, on free loopback
+//! ports, stopped when dropped. Its log goes to the test's captured output, so a failing test
+//! shows what the controller did.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+use tether_controller::{ControllerOptions, ReconcilerOptions, run_until};
+use tether_testkit::http::{ControllerMetrics, free_port, http_get};
+use tokio_util::sync::CancellationToken;
+
+/// A controller running in this test's runtime, stopped on drop.
+pub struct InProcessController {
+    pub metrics: ControllerMetrics,
+    /// Where the artifact storage is served, as advertised in `status.artifact.url`.
+    pub storage_url: String,
+    stop: CancellationToken,
+    _storage: tempfile::TempDir,
+}
+
+impl InProcessController {
+    /// Starts a controller reconciling only `namespace`, and waits until it is ready.
+    pub async fn start(namespace: &str) -> anyhow::Result<Self> {
+        Self::start_with(namespace, |_| {}).await
+    }
+
+    /// Like [`Self::start`], with reconciler options changed by `configure` first.
+    pub async fn start_with(
+        namespace: &str,
+        configure: impl FnOnce(&mut ReconcilerOptions),
+    ) -> anyhow::Result<Self> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info,tether_controller=debug")
+            .with_test_writer()
+            .try_init();
+        let storage = tempfile::tempdir()?;
+        let (health_port, metrics_port, storage_port) = (free_port()?, free_port()?, free_port()?);
+        let storage_url = format!("http://127.0.0.1:{storage_port}");
+        let mut options = ControllerOptions {
+            health_addr: ([127, 0, 0, 1], health_port).into(),
+            metrics_addr: ([127, 0, 0, 1], metrics_port).into(),
+            storage_addr: ([127, 0, 0, 1], storage_port).into(),
+            storage_path: storage.path().join("storage"),
+            reconcilers: ReconcilerOptions {
+                artifact_base_url: storage_url.clone(),
+                watch_namespace: Some(namespace.to_owned()),
+                dependency_requeue: Duration::from_secs(1),
+                ..ReconcilerOptions::default()
+            },
+        };
+        configure(&mut options.reconcilers);
+        let config = tether_testkit::cluster::config().await?;
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(run_until(config, options, stop.clone()));
+        let ready = format!("http://127.0.0.1:{health_port}/readyz");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if running.is_finished() {
+                let result = running.await?;
+                anyhow::bail!("the controller stopped before it was ready: {result:?}");
+            }
+            let probe = ready.clone();
+            if let Some((200, _)) = tokio::task::spawn_blocking(move || http_get(&probe)).await? {
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "controller not ready within 30s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Self {
+            metrics: ControllerMetrics { port: metrics_port },
+            storage_url,
+            stop,
+            _storage: storage,
+        })
+    }
+}
+
+impl Drop for InProcessController {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
