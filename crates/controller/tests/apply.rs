@@ -6,7 +6,7 @@
 mod common;
 
 use anyhow::Context;
-use common::InProcessController;
+use common::{InProcessController, SyncedApp};
 use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::json;
 use std::time::Duration;
@@ -96,15 +96,8 @@ async fn a_commit_is_applied_with_flux_labels_inventory_and_field_manager() -> a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_commit_is_reported_and_changes_nothing() -> anyhow::Result<()> {
-    let s = GitSourceFixture::start("broken", "2s").await?;
-    let _controller = InProcessController::start(&s.ns.name).await?;
-    let ks_api = kustomizations(&s.client, &s.ns.name);
-    create(
-        &ks_api,
-        kustomization("app", &s.ns.name, &s.ns.name, "./deploy"),
-    )
-    .await?;
-    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let synced = SyncedApp::start("broken", "10m").await?;
+    let (s, ks_api) = (&synced.source, &synced.kustomizations);
     let deployments = s.ns.api::<Deployment>();
 
     s.repo.commit(
@@ -118,7 +111,7 @@ async fn a_broken_commit_is_reported_and_changes_nothing() -> anyhow::Result<()>
         ],
         "break it",
     )?;
-    let broken = wait_ready_where(&ks_api, "app", |status, _, message| {
+    let broken = wait_ready_where(ks_api, "app", |status, _, message| {
         status == "False" && message.contains("broken.yaml")
     })
     .await?;
@@ -137,16 +130,11 @@ async fn a_broken_commit_is_reported_and_changes_nothing() -> anyhow::Result<()>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_kustomization_applies_nothing_until_resumed() -> anyhow::Result<()> {
-    let s = GitSourceFixture::start("suspend", "2s").await?;
-    let _controller = InProcessController::start(&s.ns.name).await?;
-    let ks_api = kustomizations(&s.client, &s.ns.name);
-    let mut ks = kustomization("app", &s.ns.name, &s.ns.name, "./deploy");
-    ks["spec"]["interval"] = json!("2s");
-    create(&ks_api, ks).await?;
-    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let synced = SyncedApp::start("suspend", "2s").await?;
+    let (s, ks_api) = (&synced.source, &synced.kustomizations);
     let deployments = s.ns.api::<Deployment>();
 
-    merge_patch(&ks_api, "app", json!({"spec": {"suspend": true}})).await?;
+    merge_patch(ks_api, "app", json!({"spec": {"suspend": true}})).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     s.repo.commit(
         "master",
@@ -159,7 +147,7 @@ async fn a_suspended_kustomization_applies_nothing_until_resumed() -> anyhow::Re
         Some(2),
         "a suspended Kustomization applied"
     );
-    merge_patch(&ks_api, "app", json!({"spec": {"suspend": false}})).await?;
+    merge_patch(ks_api, "app", json!({"spec": {"suspend": false}})).await?;
     wait_for(&deployments, "web", WAIT, |d| replicas(d) == Some(4)).await?;
     Ok(())
 }

@@ -3,25 +3,18 @@
 
 mod common;
 
-use common::InProcessController;
+use common::SyncedApp;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use std::time::Duration;
 use tether_testkit::cluster::wait_for;
-use tether_testkit::flux::{
-    GitSourceFixture, WAIT, create, kustomization, kustomizations, wait_ready_where,
-};
+use tether_testkit::flux::WAIT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_field_changed_by_hand_is_corrected_at_the_next_interval() -> anyhow::Result<()> {
-    let s = GitSourceFixture::start("drift", "1m").await?;
-    let _controller = InProcessController::start(&s.ns.name).await?;
-    let ks_api = kustomizations(&s.client, &s.ns.name);
-    let mut ks = kustomization("app", &s.ns.name, &s.ns.name, "./deploy");
-    ks["spec"]["interval"] = json!("2s");
-    create(&ks_api, ks).await?;
-    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let synced = SyncedApp::start("drift", "2s").await?;
+    let s = &synced.source;
 
     let by_hand = PatchParams {
         field_manager: Some("kubectl-edit".into()),
@@ -44,17 +37,11 @@ async fn a_field_changed_by_hand_is_corrected_at_the_next_interval() -> anyhow::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resync_at_an_unchanged_revision_makes_no_writes() -> anyhow::Result<()> {
-    let s = GitSourceFixture::start("noop", "2s").await?;
-    let controller = InProcessController::start(&s.ns.name).await?;
-    let ks_api = kustomizations(&s.client, &s.ns.name);
-    let mut ks = kustomization("app", &s.ns.name, &s.ns.name, "./deploy");
-    ks["spec"]["interval"] = json!("1s");
-    create(&ks_api, ks).await?;
-    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let synced = SyncedApp::start("noop", "1s").await?;
     // Let the follow-up reconciles of the first apply (health, status events) settle.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let metrics = &controller.metrics;
+    let metrics = &synced.controller.metrics;
     let writes = || {
         metrics.api_requests(|verb, dry_run| {
             !dry_run && ["create", "update", "patch", "delete"].contains(&verb)

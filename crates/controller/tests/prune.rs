@@ -3,25 +3,16 @@
 
 mod common;
 
-use common::InProcessController;
+use common::SyncedApp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::DeleteParams;
-use tether_testkit::flux::{
-    GitSourceFixture, create, kustomization, kustomizations, wait_for_gone, wait_ready_where,
-};
+use tether_testkit::flux::wait_for_gone;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_manifest_is_pruned_and_deletion_prunes_the_rest() -> anyhow::Result<()> {
-    let s = GitSourceFixture::start("prune", "2s").await?;
-    let _controller = InProcessController::start(&s.ns.name).await?;
-    let ks_api = kustomizations(&s.client, &s.ns.name);
-    create(
-        &ks_api,
-        kustomization("app", &s.ns.name, &s.ns.name, "./deploy"),
-    )
-    .await?;
-    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let synced = SyncedApp::start("prune", "10m").await?;
+    let (s, ks_api) = (&synced.source, &synced.kustomizations);
     let services = s.ns.api::<Service>();
     let deployments = s.ns.api::<Deployment>();
     assert!(services.get_opt("web").await?.is_some());
@@ -36,6 +27,6 @@ async fn a_removed_manifest_is_pruned_and_deletion_prunes_the_rest() -> anyhow::
 
     ks_api.delete("app", &DeleteParams::default()).await?;
     wait_for_gone(&deployments, "web").await?;
-    wait_for_gone(&ks_api, "app").await?;
+    wait_for_gone(ks_api, "app").await?;
     Ok(())
 }

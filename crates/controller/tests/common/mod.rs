@@ -3,8 +3,12 @@
 //! shows what the controller did.
 #![allow(dead_code)]
 
+use kube::api::{Api, DynamicObject};
 use std::time::{Duration, Instant};
 use tether_controller::{ControllerOptions, ReconcilerOptions, run_until};
+use tether_testkit::flux::{
+    GitSourceFixture, create, kustomization, kustomizations, wait_ready_where,
+};
 use tether_testkit::http::{ControllerMetrics, free_port, http_get};
 use tokio_util::sync::CancellationToken;
 
@@ -77,5 +81,31 @@ impl InProcessController {
 impl Drop for InProcessController {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// The common start of a test: a GitRepository `app` polling every 2 s, a controller, and a
+/// Kustomization `app` applying `./deploy` into the test namespace every `interval`, Ready.
+pub struct SyncedApp {
+    pub source: GitSourceFixture,
+    pub controller: InProcessController,
+    pub kustomizations: Api<DynamicObject>,
+}
+
+impl SyncedApp {
+    pub async fn start(prefix: &str, interval: &str) -> anyhow::Result<Self> {
+        let source = GitSourceFixture::start(prefix, "2s").await?;
+        let ns = source.ns.name.clone();
+        let controller = InProcessController::start(&ns).await?;
+        let api = kustomizations(&source.client, &ns);
+        let mut app = kustomization("app", &ns, &ns, "./deploy");
+        app["spec"]["interval"] = serde_json::json!(interval);
+        create(&api, app).await?;
+        wait_ready_where(&api, "app", |status, _, _| status == "True").await?;
+        Ok(Self {
+            source,
+            controller,
+            kustomizations: api,
+        })
     }
 }
