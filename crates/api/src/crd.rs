@@ -24,6 +24,7 @@ pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute"
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         git_repository_crd(),
+        oci_repository_crd(),
         kustomization_crd(),
         image_repository_crd(),
         image_policy_crd(),
@@ -43,6 +44,19 @@ pub fn git_repository_crd() -> CustomResourceDefinition {
         ),
         version::<source::v1beta2::GitRepository>(
             "GitRepository is the deprecated v1beta2 form of a Git repository source.",
+        ),
+    ])
+}
+
+/// The OCIRepository CRD with versions v1 (storage) and v1beta2.
+pub fn oci_repository_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<source::v1::OCIRepository>(
+            "OCIRepository is an OCI repository whose artifact source-controller pulls on an \
+             interval and stores as an artifact for other controllers to consume.",
+        ),
+        version::<source::v1beta2::OCIRepository>(
+            "OCIRepository is the deprecated v1beta2 form of an OCI repository source.",
         ),
     ])
 }
@@ -194,6 +208,7 @@ mod tests {
             names,
             [
                 "source.toolkit.fluxcd.io_gitrepositories.yaml",
+                "source.toolkit.fluxcd.io_ocirepositories.yaml",
                 "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
                 "image.toolkit.fluxcd.io_imagerepositories.yaml",
                 "image.toolkit.fluxcd.io_imagepolicies.yaml",

@@ -13,7 +13,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 use tether_api::crd::{
     crds, git_repository_crd, image_policy_crd, image_repository_crd, image_update_automation_crd,
-    kustomization_crd,
+    kustomization_crd, oci_repository_crd,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -232,6 +232,8 @@ fn manifests() -> Vec<(
         ("gitrepository-v1-full.yaml", git.clone(), &[]),
         ("gitrepository-v1beta2-full.yaml", git.clone(), &[]),
         ("gitrepository-v1beta1-full.yaml", git, &[]),
+        ("ocirepository-v1-full.yaml", oci_repository_crd(), &[]),
+        ("ocirepository-v1beta2-full.yaml", oci_repository_crd(), &[]),
         ("kustomization-v1beta2-tutorial.yaml", ks.clone(), &[]),
         (
             "kustomization-v1-full.yaml",
@@ -543,16 +545,25 @@ fn flux_required_fields_and_defaults_are_pinned() {
 
 #[test]
 fn crd_level_settings_follow_flux() {
-    for (crd, short, categories) in [
+    const ALL_THREE: &[&str] = &["v1", "v1beta1", "v1beta2"];
+    for (crd, short, categories, served) in [
         (
             git_repository_crd(),
             "gitrepo",
             ["all", "fluxcd", "fluxcd-sources"],
+            ALL_THREE,
+        ),
+        (
+            oci_repository_crd(),
+            "ocirepo",
+            ["all", "fluxcd", "fluxcd-sources"],
+            &["v1", "v1beta2"],
         ),
         (
             kustomization_crd(),
             "ks",
             ["all", "fluxcd", "fluxcd-appliers"],
+            ALL_THREE,
         ),
     ] {
         let kind = &crd.spec.names.kind;
@@ -568,7 +579,7 @@ fn crd_level_settings_follow_flux() {
             Some("None")
         );
         let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-        assert_eq!(versions, ["v1", "v1beta1", "v1beta2"]);
+        assert_eq!(versions, served);
         for version in &crd.spec.versions {
             let is_v1 = version.name == "v1";
             assert!(version.served);

@@ -1,4 +1,5 @@
-//! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions.
+//! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions and
+//! OCIRepository in two (v1, v1beta2).
 //!
 //! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry the
 //! fields of the last Flux release that served them. The API server stores every version as v1
@@ -6,6 +7,7 @@
 //! (`gitImplementation`, `accessFrom`) are pruned from stored objects, exactly as with Flux.
 
 pub mod conditions;
+mod oci;
 mod shared;
 pub mod v1;
 pub mod v1beta1;
@@ -13,5 +15,7 @@ pub mod v1beta2;
 
 /// The API group.
 pub const GROUP: &str = "source.toolkit.fluxcd.io";
-/// The kind this crate defines in the group.
+/// The GitRepository kind.
 pub const GIT_REPOSITORY_KIND: &str = "GitRepository";
+/// The OCIRepository kind.
+pub const OCI_REPOSITORY_KIND: &str = "OCIRepository";

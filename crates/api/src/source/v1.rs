@@ -1,10 +1,15 @@
-//! `source.toolkit.fluxcd.io/v1` GitRepository: the storage version, as Flux v2.9 defines it.
+//! `source.toolkit.fluxcd.io/v1` GitRepository and OCIRepository: the storage version, as Flux
+//! v2.9 defines it.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+pub use super::oci::{
+    OCI_URL_PATTERN, OCILayerOperation, OCILayerSelector, OCIProvider, OCIRepositoryRef,
+    OCIRepositoryVerification, OCIVerificationProvider, OIDCIdentityMatch,
+};
 pub use super::shared::{GitRepositoryInclude, GitRepositoryRef};
 use crate::{
     meta::{
@@ -206,4 +211,104 @@ pub struct GitRepositoryStatus {
 /// Flux types the status verification mode as a free string, without the spec's enum.
 fn plain_string_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string" })
+}
+
+/// The desired state of an OCIRepository: which artifact of an OCI repository to pull, how
+/// often, and which layer becomes the source.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1",
+    kind = "OCIRepository",
+    plural = "ocirepositories",
+    singular = "ocirepository",
+    namespaced,
+    status = "OCIRepositoryStatus",
+    schema = "disabled",
+    shortname = "ocirepo",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    derive = "PartialEq",
+    doc = "An OCI repository whose artifact source-controller pulls on an interval and stores as an artifact."
+)]
+#[serde(rename_all = "camelCase")]
+pub struct OCIRepositorySpec {
+    /// The repository address, `oci://<host>[:<port>]/<path>`.
+    #[schemars(pattern(OCI_URL_PATTERN))]
+    pub url: String,
+    /// Which artifact to pull; the `latest` tag when absent.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<OCIRepositoryRef>,
+    /// Which layer to take and how; the first layer, extracted, when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_selector: Option<OCILayerSelector>,
+    /// How to authenticate: `generic` (the default) or a cloud workload identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "generic"))]
+    pub provider: Option<OCIProvider>,
+    /// A Secret of type `kubernetes.io/dockerconfigjson` with the registry credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    /// Signature verification of the artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<OCIRepositoryVerification>,
+    /// The ServiceAccount whose image pull secrets authenticate to the registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    /// A Secret with TLS settings: `ca.crt`, and `tls.crt` with `tls.key` for a client
+    /// certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_secret_ref: Option<LocalObjectReference>,
+    /// A Secret with the proxy (`address`, and optionally `username` and `password`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_secret_ref: Option<LocalObjectReference>,
+    /// How often to check the repository for a new artifact.
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Duration,
+    /// Time limit for registry operations such as pulling; 60s by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DURATION_NO_HOURS_PATTERN), extend("default" = "60s"))]
+    pub timeout: Option<Duration>,
+    /// Exclusion patterns in .sourceignore (.gitignore) format, replacing the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
+    /// Allow plain HTTP to the registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    /// Stops reconciliation of this OCIRepository while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+}
+
+/// The observed state of an OCIRepository.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OCIRepositoryStatus {
+    /// The last generation of the object the controller acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The conditions of the OCIRepository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
+    /// The download link of the artifact; prefer `artifact.url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The artifact of the last successful reconciliation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
+    /// The exclusion patterns used to build the current artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_ignore: Option<String>,
+    /// The layer selector used to build the current artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_layer_selector: Option<OCILayerSelector>,
+    /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
 }

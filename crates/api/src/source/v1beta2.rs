@@ -1,6 +1,6 @@
-//! `source.toolkit.fluxcd.io/v1beta2` GitRepository: deprecated, still served so that older
-//! manifests apply unchanged. Fields as in Flux's last release serving it (source-controller
-//! v1.7).
+//! `source.toolkit.fluxcd.io/v1beta2` GitRepository and OCIRepository: deprecated, still served
+//! so that older manifests apply unchanged. Fields as in Flux's last release serving them
+//! (source-controller v1.7); OCIRepository's spec is v1's.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
@@ -128,4 +128,46 @@ pub struct GitRepositoryStatus {
     /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The desired state of a v1beta2 OCIRepository: the same fields as v1.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1beta2",
+    kind = "OCIRepository",
+    plural = "ocirepositories",
+    singular = "ocirepository",
+    namespaced,
+    status = "OCIRepositoryStatus",
+    schema = "disabled",
+    storage = false,
+    deprecated = "v1beta2 OCIRepository is deprecated, upgrade to v1",
+    shortname = "ocirepo",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    derive = "PartialEq",
+    doc = "An OCI repository pulled on an interval and stored as an artifact (deprecated v1beta2 form)."
+)]
+pub struct OCIRepositorySpec {
+    /// Every field of the v1 spec, unchanged.
+    #[serde(flatten)]
+    pub fields: super::v1::OCIRepositorySpec,
+}
+
+/// The observed state of a v1beta2 OCIRepository: v1's, plus the deprecated checksum.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OCIRepositoryStatus {
+    /// Every field of the v1 status.
+    #[serde(flatten)]
+    pub fields: super::v1::OCIRepositoryStatus,
+    /// Deprecated checksum of the content-related settings; replaced by the observed* fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_config_checksum: Option<String>,
 }

@@ -305,6 +305,7 @@ mod tests {
             kinds,
             [
                 "GitRepository",
+                "OCIRepository",
                 "Kustomization",
                 "ImageRepository",
                 "ImagePolicy",
