@@ -135,6 +135,9 @@ impl Sender {
             let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|_| {
                 SendError::Settings("ca.crt is not a PEM certificate bundle".into())
             })?;
+            if certs.is_empty() {
+                return Err(SendError::Settings("ca.crt holds no certificate".into()));
+            }
             builder = builder.tls_certs_merge(certs);
         }
         if let Some((cert, key)) = &options.client_identity_pem {
