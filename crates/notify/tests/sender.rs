@@ -246,3 +246,27 @@ async fn an_unusable_ca_bundle_is_a_terminal_settings_error() {
     let error = Sender::new(options).err();
     assert!(matches!(&error, Some(e) if e.is_terminal()), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_proxy_receives_the_request_for_the_provider_address() -> TestResult {
+    let proxy = Recorder::scripted(&[]);
+    let proxy_address = serve(proxy.clone()).await?;
+    let request = HttpRequest {
+        method: "POST",
+        url: "http://hooks.example.invalid/flux".into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: b"{}".to_vec(),
+    };
+    let options = SendOptions {
+        proxy: Some(format!("http://proxy-user:{TOKEN}@{proxy_address}")),
+        ..fast_options()
+    };
+    let sender = Sender::new(options)?;
+    assert!(!format!("{sender:?}").contains(TOKEN));
+    sender.send(&request, &[TOKEN]).await?;
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "http://hooks.example.invalid/flux");
+    assert!(seen[0].headers.contains_key("proxy-authorization"));
+    Ok(())
+}
