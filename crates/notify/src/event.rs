@@ -1,7 +1,8 @@
 //! Flux's event (`fluxcd/pkg/apis/event/v1beta1.Event`): what every Flux controller posts to
 //! notification-controller and what generic providers forward. The serde form is Go's: field
 //! names and order, `omitempty` fields skipped, the timestamp as `metav1.Time` writes it
-//! (RFC 3339 in UTC, whole seconds). Serialize with [`Event::to_go_json`] for Go's escaping.
+//! (RFC 3339 in UTC, whole seconds). As Go's decoder, a missing string field reads as empty;
+//! only the timestamp is required. Serialize with [`Event::to_go_json`] for Go's escaping.
 
 use std::collections::BTreeMap;
 
@@ -90,20 +91,25 @@ impl ObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// The object the event is about.
+    #[serde(default)]
     pub involved_object: ObjectReference,
     /// `trace`, `info` or `error` (see [`severity`]).
+    #[serde(default)]
     pub severity: String,
     /// When the event was recorded.
     #[serde(with = "metav1_time")]
     pub timestamp: DateTime<Utc>,
     /// A human-readable description.
+    #[serde(default)]
     pub message: String,
     /// A machine-readable reason, e.g. `ReconciliationSucceeded`.
+    #[serde(default)]
     pub reason: String,
     /// Metadata such as `<group>/revision`; sorted by key, as Go writes maps.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
     /// The controller that emitted the event, e.g. `kustomize-controller`.
+    #[serde(default)]
     pub reporting_controller: String,
     /// The controller instance that emitted the event.
     #[serde(default, skip_serializing_if = "String::is_empty")]

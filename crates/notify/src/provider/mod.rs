@@ -13,6 +13,7 @@ mod alerting;
 mod chat;
 mod forge;
 mod generic;
+pub mod settings;
 mod teams;
 
 use std::{collections::BTreeMap, fmt};
