@@ -3,8 +3,8 @@
 //!
 //! PagerDuty and Datadog go through SDKs in Flux (go-pagerduty v1.8, datadog-api-client-go
 //! v2); their bodies here follow those SDKs' structs: go-pagerduty's field order, Datadog's
-//! request serialized from a map (keys sorted). SDK transport headers (`User-Agent`) are not
-//! reproduced.
+//! request serialized from a map (keys sorted) by a JSON encoder (trailing newline). SDK
+//! `User-Agent` headers are not reproduced.
 
 use std::collections::BTreeMap;
 
@@ -337,7 +337,10 @@ pub(super) fn datadog(
         endpoint.scheme(),
         authority(&endpoint)
     );
-    let mut request = HttpRequest::json_post(url, gojson::marshal(&payload)?);
+    // The SDK encodes bodies with a JSON Encoder: HTML escaping and a trailing newline.
+    let mut body = gojson::marshal(&payload)?;
+    body.push(b'\n');
+    let mut request = HttpRequest::json_post(url, body);
     request.set_header("Accept", "application/json");
     request.set_header("DD-API-KEY", settings.token.clone());
     Ok(request)
