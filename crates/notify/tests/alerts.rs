@@ -263,3 +263,28 @@ fn identical_events_pass_once_per_interval_and_stale_keys_are_swept() {
         "a and b unused for two intervals are forgotten"
     );
 }
+
+#[test]
+fn the_events_endpoint_admits_an_event_once_and_answers_as_flux() -> TestResult {
+    use tether_notify::intake::{EventIntake, Refusal};
+    let clock = ManualClock {
+        start: Instant::now(),
+        offset: Rc::new(Cell::new(Duration::ZERO)),
+    };
+    let mut intake = EventIntake::new(clock, Duration::from_secs(300));
+    let body = serde_json::to_vec(&event("error", "failed")?)?;
+    let admitted = intake.admit(&body)?;
+    assert!(
+        !admitted
+            .metadata
+            .contains_key("kustomize.toolkit.fluxcd.io/token")
+    );
+    assert!(!admitted.metadata.contains_key("unrelated.example.com/x"));
+    let again = intake.admit(&body);
+    assert_eq!(again.as_ref().map_err(Refusal::status).err(), Some(429));
+    let malformed = intake.admit(b"{\"involvedObject\":");
+    assert_eq!(malformed.map_err(|e| e.status()).err(), Some(400));
+    let huge = vec![b' '; 3 * 1024 * 1024 + 1];
+    assert_eq!(intake.admit(&huge).map_err(|e| e.status()).err(), Some(413));
+    Ok(())
+}
