@@ -11,6 +11,7 @@
 
 mod alerting;
 mod chat;
+pub mod dedupe;
 mod forge;
 mod generic;
 pub mod settings;
