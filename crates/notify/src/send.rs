@@ -1,8 +1,9 @@
 //! Delivering provider requests over HTTP(S) as Flux's retrying client does: a time limit on
-//! the whole delivery (the Provider's `timeout`), up to four retries after connection errors,
-//! `429` and `5xx` answers other than `501`, waiting 2 s doubling up to 30 s (or `Retry-After`
-//! on `429`/`503`); success is a `2xx`, plus `"ok": true` from Slack's `chat.postMessage`.
-//! Optional CA bundle, client certificate and proxy. Errors are typed and never contain the
+//! the whole delivery (the Provider's `timeout`), up to four retries after connection errors
+//! (not after an untrusted certificate), `429` and `5xx` answers other than `501`, waiting 2 s
+//! doubling up to 30 s (or `Retry-After` on `429`/`503`); success is a `2xx`, plus
+//! `"ok": true` from Slack's `chat.postMessage`. Optional CA bundle, client certificate and
+//! proxy. Errors are typed and never contain the
 //! Provider's token or password.
 
 use std::{sync::Once, time::Duration};
@@ -225,14 +226,19 @@ impl Sender {
                 detail: mask(&detail, secrets),
             })
         })?;
-        let response = built.send().await.map_err(|error| Failure {
-            error: SendError::Connect {
-                url: url.clone(),
-                attempts: attempt,
-                detail: mask(&error_chain(&error), secrets),
-            },
-            retry: true,
-            retry_after: None,
+        let response = built.send().await.map_err(|error| {
+            let detail = mask(&error_chain(&error), secrets);
+            // As go-retryablehttp, a certificate the client does not trust is not retried.
+            let retry = !detail.contains("certificate");
+            Failure {
+                error: SendError::Connect {
+                    url: url.clone(),
+                    attempts: attempt,
+                    detail,
+                },
+                retry,
+                retry_after: None,
+            }
         })?;
         let status = response.status();
         let retry_after = retry_after(&response);
