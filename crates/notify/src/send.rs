@@ -3,8 +3,7 @@
 //! (not after an untrusted certificate), `429` and `5xx` answers other than `501`, waiting 2 s
 //! doubling up to 30 s (or `Retry-After` on `429`/`503`); success is a `2xx`, plus
 //! `"ok": true` from Slack's `chat.postMessage`. Optional CA bundle, client certificate and
-//! proxy. Errors are typed and never contain the
-//! Provider's token or password.
+//! proxy. Errors are typed and never contain the Provider's token or password.
 
 use std::{sync::Once, time::Duration};
 

@@ -1,4 +1,5 @@
-//! Chat providers: Slack, Discord and Rocket.Chat (Slack's attachment payload), Google Chat, Webex, Telegram, Matrix and Lark. Field names, order and `omitempty` follow
+//! Chat providers: Slack, Discord and Rocket.Chat (Slack's attachment payload), Google Chat,
+//! Webex, Telegram, Matrix and Lark. Field names, order and `omitempty` follow
 //! Flux's Go payload structs.
 
 use serde::Serialize;

@@ -272,7 +272,8 @@ pub(super) fn bitbucket(
     Ok(Some(request))
 }
 
-/// Bitbucket Server: `POST <context>/rest/api/latest/projects/<key>/repos/<slug>/commits/<sha>/builds`
+/// Bitbucket Server:
+/// `POST <context>/rest/api/latest/projects/<key>/repos/<slug>/commits/<sha>/builds`
 /// derived from an HTTP(S) clone URL with `/scm/`; bearer token or basic auth.
 pub(super) fn bitbucket_server(
     event: &Event,
