@@ -1,5 +1,5 @@
 //! The CustomResourceDefinitions tether installs: one per kind with every served version
-//! (v1 stored, the beta versions served and deprecated, conversion strategy `None` as in Flux),
+//! (the newest version stored, the older ones served and deprecated, conversion strategy `None` as in Flux),
 //! and their YAML, one document per CRD, deterministic.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,11 @@ use kube::core::{
 };
 use schemars::JsonSchema;
 
-use crate::{image, kustomize, schema::root_schema, source};
+use crate::{
+    image, kustomize, notification,
+    schema::{root_schema, spec_only_root_schema},
+    source,
+};
 
 /// Annotation that stops Flux (and tether) post-build substitution from rewriting the CRD
 /// itself when it is applied by a Kustomization, since its schema text contains `${...}`-like
@@ -29,6 +33,9 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         image_repository_crd(),
         image_policy_crd(),
         image_update_automation_crd(),
+        provider_crd(),
+        alert_crd(),
+        receiver_crd(),
     ]
 }
 
@@ -125,6 +132,51 @@ pub fn image_update_automation_crd() -> CustomResourceDefinition {
     ])
 }
 
+/// The Provider CRD with versions v1beta3 (storage), v1beta1 and v1beta2.
+pub fn provider_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        spec_only_version::<notification::v1beta3::Provider>(
+            "Provider is a destination for alerts: a chat, an incident tool, a forge's commit \
+             statuses.",
+        ),
+        version::<notification::v1beta1::Provider>(
+            "Provider is the deprecated v1beta1 form of an alert destination.",
+        ),
+        version::<notification::v1beta2::Provider>(
+            "Provider is the deprecated v1beta2 form of an alert destination.",
+        ),
+    ])
+}
+
+/// The Alert CRD with versions v1beta3 (storage), v1beta1 and v1beta2.
+pub fn alert_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        spec_only_version::<notification::v1beta3::Alert>(
+            "Alert sends the events of some Flux objects, filtered by severity and message, \
+             to a Provider.",
+        ),
+        version::<notification::v1beta1::Alert>(
+            "Alert is the deprecated v1beta1 form of an alerting rule.",
+        ),
+        version::<notification::v1beta2::Alert>(
+            "Alert is the deprecated v1beta2 form of an alerting rule.",
+        ),
+    ])
+}
+
+/// The Receiver CRD with versions v1 (storage) and v1beta2.
+pub fn receiver_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<notification::v1::Receiver>(
+            "Receiver is a webhook that verifies calls from forges and registries and asks \
+             Flux objects to reconcile now.",
+        ),
+        version::<notification::v1beta2::Receiver>(
+            "Receiver is the deprecated v1beta2 form of a webhook receiver.",
+        ),
+    ])
+}
+
 /// The file name Flux gives a CRD's YAML: `<group>_<plural>.yaml`.
 pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
     format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
@@ -158,6 +210,22 @@ where
     for version in &mut crd.spec.versions {
         version.schema = Some(CustomResourceValidation {
             open_api_v3_schema: Some(root_schema::<K::Spec, K::Status>(description)),
+        });
+    }
+    crd
+}
+
+/// A single-version CRD for a kind without a status (v1beta3 Provider and Alert), with its
+/// schema generated from `K`'s spec type.
+fn spec_only_version<K>(description: &str) -> CustomResourceDefinition
+where
+    K: CustomResourceExt + HasSpec,
+    K::Spec: JsonSchema,
+{
+    let mut crd = K::crd();
+    for version in &mut crd.spec.versions {
+        version.schema = Some(CustomResourceValidation {
+            open_api_v3_schema: Some(spec_only_root_schema::<K::Spec>(description)),
         });
     }
     crd
@@ -213,6 +281,9 @@ mod tests {
                 "image.toolkit.fluxcd.io_imagerepositories.yaml",
                 "image.toolkit.fluxcd.io_imagepolicies.yaml",
                 "image.toolkit.fluxcd.io_imageupdateautomations.yaml",
+                "notification.toolkit.fluxcd.io_providers.yaml",
+                "notification.toolkit.fluxcd.io_alerts.yaml",
+                "notification.toolkit.fluxcd.io_receivers.yaml",
             ]
         );
     }

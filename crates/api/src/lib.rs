@@ -1,8 +1,9 @@
 //! Flux CD v2.9 custom resource types, field for field, for every version tether serves:
 //! `source.toolkit.fluxcd.io` GitRepository, `kustomize.toolkit.fluxcd.io` Kustomization and
 //! `image.toolkit.fluxcd.io` ImageRepository, ImagePolicy and ImageUpdateAutomation (v1 stored;
-//! v1beta2 and v1beta1 served and deprecated), the shared Flux `meta` types, condition types
-//! and reasons, and generation of the CustomResourceDefinitions as YAML.
+//! v1beta2 and v1beta1 served and deprecated), `notification.toolkit.fluxcd.io` Provider and
+//! Alert (v1beta3 stored) and Receiver (v1 stored), the shared Flux `meta` types, condition
+//! types and reasons, and generation of the CustomResourceDefinitions as YAML.
 //!
 //! This crate holds types, constants, defaults and CRD generation only; reconcilers interpret
 //! the fields.
@@ -14,6 +15,7 @@ pub mod crd;
 pub mod image;
 pub mod kustomize;
 pub mod meta;
+pub mod notification;
 mod schema;
 pub mod source;
 

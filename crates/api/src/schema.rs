@@ -36,7 +36,23 @@ pub fn root_schema<Spec: JsonSchema, Status: JsonSchema>(description: &str) -> J
     if let Some(status) = status.as_object_mut() {
         status.insert("default".into(), json!({ "observedGeneration": -1 }));
     }
-    let root = json!({
+    object_schema(description, spec, Some(status))
+}
+
+/// Builds the `openAPIV3Schema` of one CRD version whose object has a `Spec` and no status
+/// (notification-controller's v1beta3 Provider and Alert).
+///
+/// # Panics
+///
+/// As [`root_schema`].
+pub fn spec_only_root_schema<Spec: JsonSchema>(description: &str) -> JSONSchemaProps {
+    let spec = generator().root_schema_for::<Spec>().to_value();
+    object_schema(description, spec, None)
+}
+
+/// The object schema: apiVersion, kind, metadata, spec and, if any, status.
+fn object_schema(description: &str, spec: Value, status: Option<Value>) -> JSONSchemaProps {
+    let mut root = json!({
         "description": description,
         "type": "object",
         "properties": {
@@ -53,9 +69,11 @@ pub fn root_schema<Spec: JsonSchema, Status: JsonSchema>(description: &str) -> J
             },
             "metadata": { "type": "object" },
             "spec": strip_root_keys(spec),
-            "status": strip_root_keys(status),
         },
     });
+    if let (Some(status), Some(properties)) = (status, root["properties"].as_object_mut()) {
+        properties.insert("status".into(), strip_root_keys(status));
+    }
     // The value above is built from schemas this crate generates; failing to read it back is a
     // programming error that the crate's schema tests catch.
     serde_json::from_value(root).expect("generated CRD schema must be a valid JSONSchemaProps")

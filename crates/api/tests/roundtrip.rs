@@ -390,3 +390,47 @@ fn image_spec_defaults_follow_flux() -> TestResult {
     assert_eq!(fast.effective_timeout()?, image::MIN_SCAN_TIMEOUT);
     Ok(())
 }
+
+#[test]
+fn full_notification_manifests_of_every_version() -> TestResult {
+    use tether_api::notification::{v1, v1beta1, v1beta2, v1beta3};
+    assert_lossless::<v1beta3::Provider>("provider-v1beta3-full.yaml")?;
+    assert_lossless::<v1beta2::Provider>("provider-v1beta2-full.yaml")?;
+    assert_lossless::<v1beta1::Provider>("provider-v1beta1-full.yaml")?;
+    assert_lossless::<v1beta3::Alert>("alert-v1beta3-full.yaml")?;
+    assert_lossless::<v1beta2::Alert>("alert-v1beta2-full.yaml")?;
+    assert_lossless::<v1beta1::Alert>("alert-v1beta1-full.yaml")?;
+    assert_lossless::<v1::Receiver>("receiver-v1-full.yaml")?;
+    assert_lossless::<v1::Receiver>("receiver-v1-oidc.yaml")?;
+    assert_lossless::<v1beta2::Receiver>("receiver-v1beta2-full.yaml")?;
+    Ok(())
+}
+
+#[test]
+fn notification_spec_defaults_follow_flux() -> TestResult {
+    use std::time::Duration;
+    use tether_api::notification::{v1, v1beta3};
+    let provider: v1beta3::Provider =
+        serde_saphyr::from_str(&read_testdata("provider-v1beta3-full.yaml")?)?;
+    assert_eq!(provider.spec.effective_timeout()?, Duration::from_secs(30));
+    assert!(provider.spec.provider_type.is_commit_status());
+    let mut bare = provider.spec.clone();
+    bare.timeout = None;
+    assert_eq!(bare.effective_timeout()?, Duration::from_secs(15));
+    let alert: v1beta3::Alert = serde_saphyr::from_str(&read_testdata("alert-v1beta3-full.yaml")?)?;
+    assert_eq!(
+        alert.spec.event_severity_or_default(),
+        v1beta3::EventSeverity::Error
+    );
+    let receiver: v1::Receiver = serde_saphyr::from_str(&read_testdata("receiver-v1-oidc.yaml")?)?;
+    assert_eq!(
+        receiver.spec.effective_interval()?,
+        Duration::from_secs(600)
+    );
+    let oidc = receiver.spec.oidc_providers.iter().flatten().next();
+    assert_eq!(
+        oidc.map(v1::OidcProvider::audience_or_default),
+        Some("flux")
+    );
+    Ok(())
+}

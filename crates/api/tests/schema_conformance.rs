@@ -12,8 +12,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use regex::Regex;
 use serde_json::{Value, json};
 use tether_api::crd::{
-    crds, git_repository_crd, image_policy_crd, image_repository_crd, image_update_automation_crd,
-    kustomization_crd, oci_repository_crd,
+    alert_crd, crds, git_repository_crd, image_policy_crd, image_repository_crd,
+    image_update_automation_crd, kustomization_crd, oci_repository_crd, provider_crd, receiver_crd,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -275,8 +275,31 @@ fn manifests() -> Vec<(
             image_update_automation_crd(),
             &[],
         ),
+        ("provider-v1beta3-full.yaml", provider_crd(), &[]),
+        ("provider-v1beta2-full.yaml", provider_crd(), &[]),
+        ("provider-v1beta1-full.yaml", provider_crd(), &[]),
+        ("alert-v1beta3-full.yaml", alert_crd(), &[]),
+        ("alert-v1beta2-full.yaml", alert_crd(), &[]),
+        ("alert-v1beta1-full.yaml", alert_crd(), &[]),
+        // OIDC providers only go with type generic-oidc, and then no secretRef (CEL rules).
+        ("receiver-v1-full.yaml", receiver_crd(), RECEIVER_OIDC),
+        ("receiver-v1-oidc.yaml", receiver_crd(), &[]),
+        ("receiver-v1beta2-full.yaml", receiver_crd(), &[]),
     ]
 }
+
+/// The OIDC fields a Receiver with a Secret leaves unset.
+const RECEIVER_OIDC: &[&str] = &[
+    ".spec.oidcProviders",
+    ".spec.oidcProviders[].issuerURL",
+    ".spec.oidcProviders[].audience",
+    ".spec.oidcProviders[].variables",
+    ".spec.oidcProviders[].variables[].name",
+    ".spec.oidcProviders[].variables[].expression",
+    ".spec.oidcProviders[].validations",
+    ".spec.oidcProviders[].validations[].expression",
+    ".spec.oidcProviders[].validations[].message",
+];
 
 /// Multi-document example streams from Flux's docs.
 const EXAMPLES: &[&str] = &[
@@ -905,4 +928,107 @@ fn image_crd_level_settings_follow_flux() {
             }
         }
     }
+}
+
+#[test]
+fn notification_crds_serve_the_versions_flux_served_with_their_columns() {
+    let age_ready_status = ["Age", "Ready", "Status"];
+    let cases: [(CustomResourceDefinition, &str, &[&str]); 3] = [
+        (
+            provider_crd(),
+            "v1beta3",
+            &["v1beta1", "v1beta2", "v1beta3"],
+        ),
+        (alert_crd(), "v1beta3", &["v1beta1", "v1beta2", "v1beta3"]),
+        (receiver_crd(), "v1", &["v1", "v1beta2"]),
+    ];
+    for (crd, storage, served) in cases {
+        let kind = crd.spec.names.kind.clone();
+        assert_eq!(crd.spec.group, "notification.toolkit.fluxcd.io");
+        assert_eq!(crd.spec.scope, "Namespaced");
+        let categories = ["all", "fluxcd", "fluxcd-notifications"].map(String::from);
+        assert_eq!(crd.spec.names.categories, Some(categories.to_vec()));
+        assert_eq!(crd.spec.names.short_names, None);
+        let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(versions, served, "{kind}");
+        for version in &crd.spec.versions {
+            let stored = version.name == storage;
+            assert!(version.served);
+            assert_eq!(version.storage, stored, "{kind}/{}", version.name);
+            let warning = format!(
+                "{} {kind} is deprecated, upgrade to {storage}",
+                version.name
+            );
+            assert_eq!(version.deprecation_warning, (!stored).then_some(warning));
+            let columns: Vec<_> = version
+                .additional_printer_columns
+                .iter()
+                .flatten()
+                .map(|c| c.name.as_str())
+                .collect();
+            // v1beta3 Provider and Alert have no status, hence only an age column.
+            let has_status = storage == "v1" || !stored;
+            let expected: &[&str] = if has_status {
+                &age_ready_status
+            } else {
+                &["Age"]
+            };
+            assert_eq!(columns, expected, "{kind}/{}", version.name);
+            let status_subresource = version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref());
+            assert_eq!(
+                status_subresource.is_some(),
+                has_status,
+                "{kind}/{}",
+                version.name
+            );
+        }
+    }
+}
+
+#[test]
+fn notification_required_fields_and_defaults_are_pinned() {
+    let provider = version_schema(&provider_crd(), "v1beta3");
+    assert_eq!(provider["properties"]["spec"]["required"], json!(["type"]));
+    let types = &provider["properties"]["spec"]["properties"]["type"]["enum"];
+    assert_eq!(types.as_array().map(Vec::len), Some(32));
+    assert!(provider["properties"].get("status").is_none());
+    let alert = version_schema(&alert_crd(), "v1beta3");
+    let alert_spec = &alert["properties"]["spec"];
+    assert_eq!(
+        alert_spec["required"],
+        json!(["providerRef", "eventSources"])
+    );
+    assert_eq!(
+        alert_spec["properties"]["eventSeverity"]["default"],
+        json!("info")
+    );
+    assert_eq!(
+        alert_spec["properties"]["eventSeverity"]["enum"],
+        json!(["info", "error"])
+    );
+    let source = &alert_spec["properties"]["eventSources"]["items"];
+    assert_eq!(source["required"], json!(["kind", "name"]));
+    assert_eq!(source["properties"]["name"]["maxLength"], json!(253));
+    let receiver = version_schema(&receiver_crd(), "v1");
+    let receiver_spec = &receiver["properties"]["spec"];
+    assert_eq!(receiver_spec["required"], json!(["type", "resources"]));
+    assert_eq!(
+        receiver_spec["properties"]["interval"]["default"],
+        json!("10m")
+    );
+    assert_eq!(
+        receiver["properties"]["status"]["default"],
+        json!({"observedGeneration": -1})
+    );
+    assert!(receiver["properties"]["status"]["properties"]["webhookPath"].is_object());
+    let beta = version_schema(&receiver_crd(), "v1beta2");
+    assert_eq!(
+        beta["properties"]["spec"]["required"],
+        json!(["type", "resources", "secretRef"])
+    );
+    let beta_source = &beta["properties"]["spec"]["properties"]["resources"]["items"];
+    assert_eq!(beta_source["properties"]["name"]["maxLength"], json!(53));
 }

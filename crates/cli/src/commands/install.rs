@@ -124,14 +124,15 @@ fn service_account(ns: &str) -> Value {
 }
 
 /// The API groups of the custom resources tether reconciles.
-const OWN_GROUPS: [&str; 3] = [
+const OWN_GROUPS: [&str; 4] = [
     "source.toolkit.fluxcd.io",
     "kustomize.toolkit.fluxcd.io",
     "image.toolkit.fluxcd.io",
+    "notification.toolkit.fluxcd.io",
 ];
 
-/// What the controller itself needs: its own custom resources (GitRepositories,
-/// Kustomizations, ImageRepositories, ImagePolicies, ImageUpdateAutomations) with their status
+/// What the controller itself needs: its own custom resources (the source, kustomize, image
+/// and notification groups) with their status
 /// and finalizers, the Secrets and ConfigMaps sources and substitutions reference, events, and
 /// CRDs to see them established. Applying users' objects is granted separately
 /// (`tether-cluster-reconciler`).
@@ -309,7 +310,10 @@ mod tests {
                 "Kustomization",
                 "ImageRepository",
                 "ImagePolicy",
-                "ImageUpdateAutomation"
+                "ImageUpdateAutomation",
+                "Provider",
+                "Alert",
+                "Receiver"
             ]
         );
         Ok(())
