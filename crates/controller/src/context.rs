@@ -10,7 +10,7 @@ use kube::runtime::reflector::Store;
 use std::time::Duration;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 
 /// Options that hold for every reconciler.
@@ -73,6 +73,7 @@ pub struct Context {
     /// Working clones of ImageUpdateAutomations live under this directory.
     pub image_clones: std::path::PathBuf,
     pub git_repositories: Store<GitRepository>,
+    pub oci_repositories: Store<OCIRepository>,
     pub kustomizations: Store<Kustomization>,
     pub image_repositories: Store<ImageRepository>,
     pub image_policies: Store<ImagePolicy>,

@@ -4,13 +4,14 @@
 //! Kustomizations built from it and cancels their health waits on the old revision. The git
 //! work itself is `tether-source`'s; the loop around these steps is the driver's.
 
+use crate::artifacts::{self, artifact_failure, storage_failure};
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
 use crate::git_source::{CloneSpecError, clone_spec};
 use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Reconcile};
-use crate::status::{ConditionSet, now, requested_at};
+use crate::status::{ConditionSet, requested_at};
 use crate::triggers::fingerprint;
 use kube::{Resource, ResourceExt};
 use std::time::Duration;
@@ -82,12 +83,7 @@ impl Reconcile for GitRepository {
     async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
         ctx.newest_sources
             .forget(&self.namespace().unwrap_or_default(), &self.name_any());
-        let dir = ctx.workspace.store().root().join(owner_of(self).dir());
-        if let Err(error) = std::fs::remove_dir_all(&dir)
-            && error.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(%error, dir = %dir.display(), "cannot remove artifacts");
-        }
+        artifacts::remove_all(ctx, &owner_of(self));
         Ok(())
     }
 }
@@ -111,7 +107,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> 
     }
     let checkout_dir = tempfile::Builder::new()
         .prefix(".checkout-")
-        .tempdir_in(ensure_dir(ctx.workspace.store().root())?)
+        .tempdir_in(artifacts::store_root(ctx)?)
         .map_err(storage_failure)?;
     let checkout = tether_source::checkout(url, reference, auth, timeout, checkout_dir.path())
         .await
@@ -128,19 +124,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> 
     .await
     .map_err(storage_failure)?
     .map_err(artifact_failure)?;
-    Ok(Fetched::Stored(Artifact {
-        digest: stored.digest,
-        url: format!(
-            "{}/{}",
-            ctx.options.artifact_base_url.trim_end_matches('/'),
-            stored.path
-        ),
-        path: stored.path,
-        revision: stored.revision,
-        last_update_time: now(),
-        size: i64::try_from(stored.size).ok(),
-        metadata: None,
-    }))
+    Ok(Fetched::Stored(artifacts::advertised(ctx, stored, None)))
 }
 
 /// Extracted trees of artifacts no GitRepository points at any more are deleted.
@@ -159,11 +143,6 @@ fn forget_unreferenced_extractions(ctx: &Context, fresh: &Artifact) {
         .collect();
     digests.push(fresh.digest.clone());
     ctx.workspace.retain(&digests);
-}
-
-fn ensure_dir(dir: &std::path::Path) -> Result<&std::path::Path, Failure> {
-    std::fs::create_dir_all(dir).map_err(storage_failure)?;
-    Ok(dir)
 }
 
 /// The stored artifact is still right when it is at `head`, its file exists, and the spec did
@@ -199,23 +178,6 @@ fn git_failure(error: tether_source::GitError) -> Failure {
         _ => source_conditions::reasons::GIT_OPERATION_FAILED,
     };
     Failure::new(reason, error.to_string()).terminal_if(error.is_terminal())
-}
-
-/// Flux's reason for a failed packaging: storage I/O (retried) or an archive that cannot be
-/// made from the checkout (terminal).
-fn artifact_failure(error: tether_source::ArtifactError) -> Failure {
-    let reason = match &error {
-        tether_source::ArtifactError::Io { .. } => source_conditions::STORAGE_OPERATION_FAILED,
-        _ => source_conditions::reasons::ARCHIVE_OPERATION_FAILED,
-    };
-    Failure::new(reason, error.to_string()).terminal_if(error.is_terminal())
-}
-
-fn storage_failure(error: impl std::fmt::Display) -> Failure {
-    Failure::new(
-        source_conditions::STORAGE_OPERATION_FAILED,
-        format!("storage operation failed: {error}"),
-    )
 }
 
 fn next_status(repo: &GitRepository, outcome: &Result<Fetched, Failure>) -> GitRepositoryStatus {
@@ -267,6 +229,7 @@ fn next_status(repo: &GitRepository, outcome: &Result<Fetched, Failure>) -> GitR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::now;
     use tether_api::meta::conditions::{READY, STALLED, find, is_true};
 
     fn repo() -> GitRepository {

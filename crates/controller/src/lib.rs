@@ -4,6 +4,7 @@
 //! `reconcilers` lists the kinds.
 #![forbid(unsafe_code)]
 
+mod artifacts;
 mod context;
 mod events;
 mod failure;
@@ -15,9 +16,11 @@ mod image;
 mod key;
 mod kustomization;
 mod metrics;
+mod ocirepository;
 mod probes;
 mod reconcile;
 mod reconcilers;
+mod registry_access;
 mod requests;
 mod run;
 pub mod secrets;

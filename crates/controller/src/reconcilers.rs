@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 use tether_source::ArtifactStore;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +46,7 @@ pub async fn run_reconcilers(
     let namespace = options.watch_namespace.clone();
     let namespace = namespace.as_deref();
     let git_repositories = controller_of::<GitRepository>(&client, namespace);
+    let oci_repositories = controller_of::<OCIRepository>(&client, namespace);
     let kustomizations = controller_of::<Kustomization>(&client, namespace);
     let image_repositories = controller_of::<ImageRepository>(&client, namespace);
     let image_policies = controller_of::<ImagePolicy>(&client, namespace);
@@ -62,6 +63,7 @@ pub async fn run_reconcilers(
         tags,
         image_clones: storage.join("image-clones"),
         git_repositories: git_repositories.store(),
+        oci_repositories: oci_repositories.store(),
         kustomizations: kustomizations.store(),
         image_repositories: image_repositories.store(),
         image_policies: image_policies.store(),
@@ -76,6 +78,7 @@ pub async fn run_reconcilers(
     let readiness = wait_for_caches(ctx.clone(), on_ready);
     futures::join!(
         drive(git_repositories, ctx.clone(), shutdown.clone()),
+        drive(oci_repositories, ctx.clone(), shutdown.clone()),
         drive(kustomizations, ctx.clone(), shutdown.clone()),
         drive(image_repositories, ctx.clone(), shutdown.clone()),
         drive(image_policies, ctx.clone(), shutdown.clone()),
@@ -86,14 +89,15 @@ pub async fn run_reconcilers(
 }
 
 async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {
-    let (git, ks, repos, policies, automations) = futures::join!(
+    let (git, oci, ks, repos, policies, automations) = futures::join!(
         filled(&ctx.git_repositories),
+        filled(&ctx.oci_repositories),
         filled(&ctx.kustomizations),
         filled(&ctx.image_repositories),
         filled(&ctx.image_policies),
         filled(&ctx.image_update_automations),
     );
-    if git && ks && repos && policies && automations {
+    if git && oci && ks && repos && policies && automations {
         on_ready();
     }
 }

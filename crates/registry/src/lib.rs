@@ -1,9 +1,11 @@
 //! Scans container registries through the OCI distribution API: image name normalisation as
 //! Flux does it, credentials from docker config secrets, anonymous/Basic/Bearer auth, tag
 //! listing with `Link` pagination, per-registry-host rate limits, manifest digests and image
-//! creation times, tag exclusion, and a tag cache on disk that survives restarts.
+//! creation times, tag exclusion, a tag cache on disk that survives restarts, and pulling OCI
+//! artifacts (manifest and one layer).
 #![forbid(unsafe_code)]
 
+mod artifact;
 pub mod auth;
 pub mod cache;
 mod client;
@@ -15,6 +17,7 @@ mod session;
 mod tags;
 mod token;
 
+pub use artifact::{ArtifactManifest, Descriptor};
 pub use auth::{Challenge, Credentials, DockerConfig, DockerConfigError, parse_challenges};
 pub use cache::{CacheError, CachedScan, TagCache, tags_revision};
 pub use client::{

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 mod extract;
-pub use extract::extract_tarball;
+pub use extract::{ExtractLimits, extract_tarball, extract_tarball_within};
 
 /// Failures of the artifact store.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,9 @@ pub enum ArtifactError {
     /// A tarball entry would land outside the extraction root or is of a refused kind.
     #[error("unsafe tarball entry '{entry}': {reason}")]
     UnsafeEntry { entry: String, reason: String },
+    /// A tarball holds more than an extraction allows.
+    #[error("tarball has more than {limit} {what}")]
+    TooLarge { what: &'static str, limit: u64 },
 }
 
 impl ArtifactError {
@@ -153,6 +156,36 @@ impl ArtifactStore {
         let hashing = gzip
             .finish()
             .map_err(ArtifactError::io("writing", &target))?;
+        let (digest, size) = hashing.finish();
+        temp.persist(&target)
+            .map_err(|e| ArtifactError::io("renaming into", &target)(e.error))?;
+        set_mode(&target, 0o600).map_err(ArtifactError::io("chmod", &target))?;
+        Ok(Artifact {
+            path: relative.to_string_lossy().into_owned(),
+            revision: revision.to_owned(),
+            digest,
+            size,
+        })
+    }
+
+    /// Stores the file at `source` unchanged as `<owner dir>/<file_name>` (an OCI layer taken
+    /// as it is), renamed into place so readers never see a partial file.
+    pub fn store_file(
+        &self,
+        owner: &ArtifactOwner,
+        revision: &str,
+        file_name: &str,
+        source: &Path,
+    ) -> Result<Artifact, ArtifactError> {
+        let relative = owner.dir().join(file_name);
+        let target = self.root.join(&relative);
+        let parent = target.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(parent).map_err(ArtifactError::io("creating", parent))?;
+        let temp = tempfile::NamedTempFile::new_in(parent)
+            .map_err(ArtifactError::io("creating temp file in", parent))?;
+        let mut hashing = HashingWriter::new(temp.as_file());
+        let mut input = File::open(source).map_err(ArtifactError::io("opening", source))?;
+        io::copy(&mut input, &mut hashing).map_err(ArtifactError::io("copying", source))?;
         let (digest, size) = hashing.finish();
         temp.persist(&target)
             .map_err(|e| ArtifactError::io("renaming into", &target)(e.error))?;

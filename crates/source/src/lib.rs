@@ -19,7 +19,10 @@ mod transport;
 pub mod workdir;
 mod write_back;
 
-pub use artifact::{Artifact, ArtifactError, ArtifactOwner, ArtifactStore, extract_tarball};
+pub use artifact::{
+    Artifact, ArtifactError, ArtifactOwner, ArtifactStore, ExtractLimits, extract_tarball,
+    extract_tarball_within,
+};
 pub use auth::GitAuth;
 pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
 pub use error::{GitError, sanitize_url};

@@ -25,6 +25,14 @@ const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What [`RegistryServer::push_manifest`] pushes: `(media type, content)` of the config and of
+/// each layer, and the manifest's annotations.
+pub struct Manifest<'a> {
+    pub config: (&'a str, &'a [u8]),
+    pub layers: &'a [(&'a str, &'a [u8])],
+    pub annotations: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A running registry; the process is killed and its storage removed when dropped.
 pub struct RegistryServer {
     addr: SocketAddr,
@@ -220,37 +228,62 @@ impl RegistryServer {
         tag: &str,
         created: Option<&str>,
     ) -> anyhow::Result<String> {
-        let client = self.http_client()?;
         let layer = format!("layer of {repo}:{tag}").into_bytes();
-        let layer_digest = self.upload_blob(&client, repo, &layer).await?;
         let mut config = serde_json::json!({
             "architecture": "amd64",
             "os": "linux",
             "config": {},
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+            "rootfs": {"type": "layers", "diff_ids": [digest_of(&layer)]},
         });
         if let Some(created) = created {
             config["created"] = serde_json::Value::from(created);
         }
         let config = serde_json::to_vec(&config)?;
-        let config_digest = self.upload_blob(&client, repo, &config).await?;
-        let manifest = serde_json::to_vec(&serde_json::json!({
+        let manifest = Manifest {
+            config: (OCI_CONFIG, &config),
+            layers: &[(OCI_LAYER, &layer)],
+            annotations: serde_json::Map::new(),
+        };
+        self.push_manifest(repo, tag, manifest).await
+    }
+
+    /// Pushes a manifest with its config and layer blobs as `repo:tag` (an OCI artifact such as
+    /// Flux's when the media types are Flux's); returns the manifest digest.
+    pub async fn push_manifest(
+        &self,
+        repo: &str,
+        tag: &str,
+        manifest: Manifest<'_>,
+    ) -> anyhow::Result<String> {
+        let client = self.http_client()?;
+        let (config_type, config) = manifest.config;
+        let config_digest = self.upload_blob(&client, repo, config).await?;
+        let mut layers = Vec::new();
+        for (media_type, content) in manifest.layers {
+            let digest = self.upload_blob(&client, repo, content).await?;
+            layers.push(serde_json::json!({"mediaType": media_type, "digest": digest, "size": content.len()}));
+        }
+        let mut body = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": layer.len()}],
-        }))?;
+            "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
+            "layers": layers,
+        });
+        if !manifest.annotations.is_empty() {
+            body["annotations"] = serde_json::Value::Object(manifest.annotations);
+        }
+        let body = serde_json::to_vec(&body)?;
         let url = format!("{}/v2/{repo}/manifests/{tag}", self.base_url());
         let response = self
             .authorize(&client, repo, client.put(&url))
             .await?
             .header(reqwest::header::CONTENT_TYPE, OCI_MANIFEST)
-            .body(manifest.clone())
+            .body(body.clone())
             .send()
             .await
             .with_context(|| format!("PUT {url}"))?;
         check(response, &url).await?;
-        Ok(digest_of(&manifest))
+        Ok(digest_of(&body))
     }
 
     /// Deletes tag `repo:tag` (distribution v3 deletes tags by name; the manifest stays).

@@ -52,4 +52,8 @@ pub mod reasons {
     pub const GIT_OPERATION_SUCCEEDED: &str = "GitOperationSucceeded";
     /// A Git operation (clone, checkout, ...) failed.
     pub const GIT_OPERATION_FAILED: &str = "GitOperationFailed";
+    /// Resolving or pulling an OCI artifact failed.
+    pub const OCI_PULL_FAILED: &str = "OCIArtifactPullFailed";
+    /// The selected layer of an OCI artifact could not be found, extracted or copied.
+    pub const OCI_LAYER_OPERATION_FAILED: &str = "OCIArtifactLayerOperationFailed";
 }

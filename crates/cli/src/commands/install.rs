@@ -50,8 +50,9 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
 }
 
 /// The kinds whose reconcilers put `finalizers.fluxcd.io` on every object.
-const FINALIZED: [(&str, &str); 2] = [
+const FINALIZED: [(&str, &str); 3] = [
     ("source.toolkit.fluxcd.io", "gitrepositories"),
+    ("source.toolkit.fluxcd.io", "ocirepositories"),
     ("kustomize.toolkit.fluxcd.io", "kustomizations"),
 ];
 

@@ -5,11 +5,11 @@
 //! its repository's status changes, so a new tag is elected as soon as it is scanned.
 
 use super::repository::cache_key;
-use super::scan_options;
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
 use crate::reconcile::{Next, Reconcile, api_in};
+use crate::registry_access::scan_options;
 use crate::status::{ConditionSet, requested_at};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
@@ -330,7 +330,7 @@ async fn digest_of(
         )
     };
     let image = ImageName::parse(&repo.spec.image).map_err(|e| failure(e.to_string()))?;
-    let options = scan_options(&ctx.client, repo, &image)
+    let options = scan_options(&ctx.client, &super::access_of(repo), &image)
         .await
         .map_err(failure)?;
     ctx.registry

@@ -4,12 +4,12 @@
 //! `certSecretRef`, filters them with the exclusion list, stores them in the tag cache, and
 //! reports `lastScanResult`. Registry failures back off (the registry's `Retry-After` first).
 
-use super::scan_options;
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
 use crate::key::ObjectKey;
 use crate::reconcile::{Next, Reconcile, usual_next_run};
+use crate::registry_access::scan_options;
 use crate::status::{ConditionSet, now, requested_at};
 use crate::triggers::{fingerprint, with_jitter};
 use kube::{Resource, ResourceExt};
@@ -218,7 +218,7 @@ async fn options_for(
             ),
         ));
     }
-    scan_options(&ctx.client, repo, image)
+    scan_options(&ctx.client, &super::access_of(repo), image)
         .await
         .map_err(|message| {
             Failure::new(

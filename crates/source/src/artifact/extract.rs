@@ -8,9 +8,37 @@ use flate2::read::GzDecoder;
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
 
+/// Bounds on what one extraction may write, against decompression bombs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractLimits {
+    /// Total bytes of the regular files.
+    pub max_bytes: u64,
+    /// Number of entries of any kind.
+    pub max_entries: usize,
+}
+
+impl ExtractLimits {
+    /// No bounds: for tarballs this process packed itself.
+    pub const NONE: Self = Self {
+        max_bytes: u64::MAX,
+        max_entries: usize::MAX,
+    };
+}
+
 /// Extracts the gzipped tarball at `tarball` into `dest` (created if missing). Fails on the
 /// first unsafe entry; entries before it may already be written.
 pub fn extract_tarball(tarball: &Path, dest: &Path) -> Result<(), ArtifactError> {
+    extract_tarball_within(tarball, dest, ExtractLimits::NONE)
+}
+
+/// [`extract_tarball`] for a tarball from elsewhere: fails as soon as the entries or the bytes
+/// would pass `limits`.
+pub fn extract_tarball_within(
+    tarball: &Path,
+    dest: &Path,
+    limits: ExtractLimits,
+) -> Result<(), ArtifactError> {
+    let (mut entries_seen, mut bytes_seen) = (0usize, 0u64);
     std::fs::create_dir_all(dest).map_err(ArtifactError::io("creating", dest))?;
     let file = File::open(tarball).map_err(ArtifactError::io("opening", tarball))?;
     let mut archive = tar::Archive::new(GzDecoder::new(file));
@@ -19,6 +47,20 @@ pub fn extract_tarball(tarball: &Path, dest: &Path) -> Result<(), ArtifactError>
         .map_err(ArtifactError::io("reading", tarball))?;
     for entry in entries {
         let mut entry = entry.map_err(ArtifactError::io("reading", tarball))?;
+        entries_seen += 1;
+        bytes_seen = bytes_seen.saturating_add(entry.header().size().unwrap_or(u64::MAX));
+        if entries_seen > limits.max_entries {
+            return Err(ArtifactError::TooLarge {
+                what: "entries",
+                limit: limits.max_entries as u64,
+            });
+        }
+        if bytes_seen > limits.max_bytes {
+            return Err(ArtifactError::TooLarge {
+                what: "bytes once extracted",
+                limit: limits.max_bytes,
+            });
+        }
         let raw = entry
             .path()
             .map_err(ArtifactError::io("reading", tarball))?
