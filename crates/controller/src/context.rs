@@ -81,5 +81,7 @@ pub struct Context {
     pub schedule: Schedule,
     pub health_waits: HealthWaits,
     /// GitRepositories as the Kustomization trigger watch saw them (see [`NewestSources`]).
-    pub newest_sources: std::sync::Arc<NewestSources>,
+    pub newest_sources: std::sync::Arc<NewestSources<GitRepository>>,
+    /// OCIRepositories as the Kustomization trigger watch saw them.
+    pub newest_oci_sources: std::sync::Arc<NewestSources<OCIRepository>>,
 }

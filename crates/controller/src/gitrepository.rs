@@ -75,7 +75,7 @@ impl Reconcile for GitRepository {
     /// old revision are cancelled.
     fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
         if let Ok(Fetched::Stored(artifact)) = outcome {
-            forget_unreferenced_extractions(ctx, artifact);
+            crate::sources::forget_unreferenced_extractions(ctx, artifact);
             ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
         }
     }
@@ -125,24 +125,6 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Fetched, Failure> 
     .map_err(storage_failure)?
     .map_err(artifact_failure)?;
     Ok(Fetched::Stored(artifacts::advertised(ctx, stored, None)))
-}
-
-/// Extracted trees of artifacts no GitRepository points at any more are deleted.
-fn forget_unreferenced_extractions(ctx: &Context, fresh: &Artifact) {
-    let mut digests: Vec<String> = ctx
-        .git_repositories
-        .state()
-        .iter()
-        .filter_map(|r| {
-            r.status
-                .as_ref()?
-                .artifact
-                .as_ref()
-                .map(|a| a.digest.clone())
-        })
-        .collect();
-    digests.push(fresh.digest.clone());
-    ctx.workspace.retain(&digests);
 }
 
 /// The stored artifact is still right when it is at `head`, its file exists, and the spec did

@@ -24,6 +24,7 @@ mod registry_access;
 mod requests;
 mod run;
 pub mod secrets;
+mod sources;
 mod status;
 mod storage_http;
 mod triggers;

@@ -8,6 +8,7 @@ use crate::artifacts::{self, artifact_failure, storage_failure};
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
+use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Reconcile};
 use crate::registry_access::{RegistryAccess, scan_options};
 use crate::status::{ConditionSet, requested_at};
@@ -87,7 +88,18 @@ impl Reconcile for OCIRepository {
         }
     }
 
+    /// A new artifact is in status: extractions nobody points at go, and health waits on the
+    /// old revision are cancelled.
+    fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
+        if let Ok(Pulled::Stored(artifact)) = outcome {
+            crate::sources::forget_unreferenced_extractions(ctx, artifact);
+            ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
+        }
+    }
+
     async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
+        ctx.newest_oci_sources
+            .forget(&self.namespace().unwrap_or_default(), &self.name_any());
         artifacts::remove_all(ctx, &owner_of(self));
         Ok(())
     }

@@ -71,6 +71,7 @@ pub async fn run_reconcilers(
         schedule: Default::default(),
         health_waits: Default::default(),
         newest_sources: Default::default(),
+        newest_oci_sources: Default::default(),
         metrics,
         client,
         options,

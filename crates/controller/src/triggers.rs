@@ -209,29 +209,37 @@ mod tests {
     }
 }
 
-/// The newest copy of each GitRepository that any watch has delivered. A Kustomization is
-/// woken by its own watch of GitRepositories, a stream separate from the GitRepository store's:
-/// the wake-up can come before the store has the new artifact, and a reconcile that read the
-/// old one would find nothing new and sleep until its interval. The copy that woke it is kept
-/// here, and the newer of the two is used.
-#[derive(Default)]
-pub struct NewestSources {
-    by_key: Mutex<HashMap<(String, String), std::sync::Arc<tether_api::source::v1::GitRepository>>>,
+/// The newest copy of each source (GitRepository, OCIRepository) that any watch has delivered.
+/// A Kustomization is woken by its own watch of its source kind, a stream separate from the
+/// source store's: the wake-up can come before the store has the new artifact, and a reconcile
+/// that read the old one would find nothing new and sleep until its interval. The copy that woke
+/// it is kept here, and the newer of the two is used.
+pub struct NewestSources<K> {
+    by_key: Mutex<HashMap<(String, String), std::sync::Arc<K>>>,
 }
 
-impl NewestSources {
-    /// Keeps `repo` when it is newer than the copy already held.
-    pub fn remember(&self, repo: std::sync::Arc<tether_api::source::v1::GitRepository>) {
+impl<K> Default for NewestSources<K> {
+    fn default() -> Self {
+        Self {
+            by_key: Mutex::default(),
+        }
+    }
+}
+
+impl<K: kube::Resource> NewestSources<K> {
+    /// Keeps `source` when it is newer than the copy already held.
+    pub fn remember(&self, source: std::sync::Arc<K>) {
+        let meta = source.meta();
         let key = (
-            repo.metadata.namespace.clone().unwrap_or_default(),
-            repo.metadata.name.clone().unwrap_or_default(),
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
         );
         if let Ok(mut held) = self.by_key.lock() {
             let newer = held
                 .get(&key)
-                .is_none_or(|old| is_newer(old.as_ref(), repo.as_ref()));
+                .is_none_or(|old| is_newer(old.as_ref(), source.as_ref()));
             if newer {
-                held.insert(key, repo);
+                held.insert(key, source);
             }
         }
     }
@@ -240,10 +248,10 @@ impl NewestSources {
     /// `None` when the store has none.
     pub fn newest(
         &self,
-        stored: Option<std::sync::Arc<tether_api::source::v1::GitRepository>>,
+        stored: Option<std::sync::Arc<K>>,
         namespace: &str,
         name: &str,
-    ) -> Option<std::sync::Arc<tether_api::source::v1::GitRepository>> {
+    ) -> Option<std::sync::Arc<K>> {
         let remembered = self
             .by_key
             .lock()
@@ -258,7 +266,7 @@ impl NewestSources {
         }
     }
 
-    /// Forgets a deleted GitRepository.
+    /// Forgets a deleted source.
     pub fn forget(&self, namespace: &str, name: &str) {
         if let Ok(mut held) = self.by_key.lock() {
             held.remove(&(namespace.to_owned(), name.to_owned()));
@@ -268,12 +276,10 @@ impl NewestSources {
 
 /// Whether `candidate` is a later version of the object than `current`. resourceVersions are
 /// etcd revisions (integers) on every API server tether supports; anything else is not newer.
-fn is_newer(
-    current: &tether_api::source::v1::GitRepository,
-    candidate: &tether_api::source::v1::GitRepository,
-) -> bool {
-    let version = |repo: &tether_api::source::v1::GitRepository| {
-        repo.metadata
+fn is_newer<K: kube::Resource>(current: &K, candidate: &K) -> bool {
+    let version = |object: &K| {
+        object
+            .meta()
             .resource_version
             .as_deref()
             .and_then(|v| v.parse::<u64>().ok())

@@ -241,3 +241,75 @@ async fn bad_references_and_layers_are_reported_by_name() -> anyhow::Result<()> 
     assert!(message.contains("application/x-nothing"), "{message}");
     Ok(())
 }
+
+fn config_map(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: {value}\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kustomization_applies_and_prunes_what_an_artifact_holds() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use tether_testkit::flux::{kustomizations, wait_for_gone};
+    let f = OciFixture::start("oci-apply").await?;
+    let (one, two) = (config_map("one", "a"), config_map("two", "a"));
+    push_flux_artifact(
+        &f.registry,
+        "1.0.0",
+        &tarball(&[("deploy/one.yaml", &one), ("deploy/two.yaml", &two)])?,
+    )
+    .await?;
+    let reference = json!({"semver": "1.x"});
+    create(
+        &f.sources,
+        oci_repository("app", &f.ns.name, &f.url(), reference),
+    )
+    .await?;
+    let client = client().await?;
+    let ks_api = kustomizations(&client, &f.ns.name);
+    create(
+        &ks_api,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": f.ns.name},
+            "spec": {"interval": "10m", "path": "./deploy", "prune": true,
+                     "targetNamespace": f.ns.name,
+                     "sourceRef": {"kind": "OCIRepository", "name": "app"}}
+        }),
+    )
+    .await?;
+    let applied = wait_ready_where(&ks_api, "app", |s, _, _| s == "True").await?;
+    let revision = applied["status"]["lastAppliedRevision"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(revision.starts_with("1.0.0@sha256:"), "{revision}");
+    let maps = f.ns.api::<ConfigMap>();
+    assert!(maps.get_opt("two").await?.is_some());
+
+    // A new version in range, fetched on request, is applied without waiting for the
+    // Kustomization's interval; what it no longer holds is pruned.
+    let digest = push_flux_artifact(
+        &f.registry,
+        "1.1.0",
+        &tarball(&[("deploy/one.yaml", &config_map("one", "b"))])?,
+    )
+    .await?;
+    let requested =
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now-2"}}});
+    merge_patch(&f.sources, "app", requested).await?;
+    let expected = format!("1.1.0@{digest}");
+    wait_ready_where(&ks_api, "app", |s, _, m| {
+        s == "True" && m.contains(&expected)
+    })
+    .await?;
+    wait_for_gone(&maps, "two").await?;
+    let one = maps.get("one").await?;
+    assert_eq!(
+        one.data
+            .unwrap_or_default()
+            .get("value")
+            .map(String::as_str),
+        Some("b")
+    );
+    Ok(())
+}

@@ -1,10 +1,11 @@
 //! Everything a Kustomization reads from the cluster before building: its dependencies'
-//! readiness, its source's artifact (from the shared GitRepository cache), and the post-build
+//! readiness, its source's artifact (from the shared source caches), and the post-build
 //! variables from ConfigMaps and Secrets.
 
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::key::ObjectKey;
+use crate::sources::ArtifactSource;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
@@ -14,7 +15,7 @@ use tether_api::kustomize::v1::{Kustomization, SourceKind, SubstituteKind};
 use tether_api::meta::Artifact;
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, is_true};
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 use tether_postbuild::{VariableSource, Variables};
 
 /// Fails when a `dependsOn` entry is missing or not Ready at its current generation.
@@ -55,16 +56,41 @@ fn dependency_ready(dependency: &Kustomization) -> bool {
 }
 
 /// The artifact of the Kustomization's source. The source comes from the cache; one the cache
-/// does not hold (yet: at start-up a Kustomization may be reconciled before the GitRepository
-/// cache has its first list) is read from the API server before it is reported missing.
+/// does not hold (yet: at start-up a Kustomization may be reconciled before the source cache
+/// has its first list) is read from the API server before it is reported missing.
 pub async fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
+    match ks.spec.source_ref.kind {
+        SourceKind::GitRepository => artifact_from::<GitRepository>(ks, ctx).await,
+        SourceKind::OciRepository => artifact_from::<OCIRepository>(ks, ctx).await,
+        ref other => Err(unsupported(other)),
+    }
+}
+
+/// [`source_artifact`] from the cache alone.
+pub fn cached_source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
     let shown = shown_source(ks);
-    let repo = match cached_source(ks, ctx)? {
-        Some(repo) => repo,
+    match ks.spec.source_ref.kind {
+        SourceKind::GitRepository => cached_artifact::<GitRepository>(ks, ctx, &shown),
+        SourceKind::OciRepository => cached_artifact::<OCIRepository>(ks, ctx, &shown),
+        ref other => Err(unsupported(other)),
+    }
+}
+
+fn unsupported(kind: &SourceKind) -> Failure {
+    Failure::not_supported(&format!("source kind {}", source_kind_name(kind)))
+}
+
+async fn artifact_from<K: ArtifactSource>(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<Artifact, Failure> {
+    let shown = shown_source(ks);
+    let source = match cached_source::<K>(ks, ctx) {
+        Some(source) => source,
         None => {
-            let api = Api::<GitRepository>::namespaced(ctx.client.clone(), &source_namespace(ks));
+            let api = Api::<K>::namespaced(ctx.client.clone(), &source_namespace(ks));
             match api.get_opt(&ks.spec.source_ref.name).await {
-                Ok(Some(repo)) => Arc::new(repo),
+                Ok(Some(source)) => Arc::new(source),
                 Ok(None) => return Err(source_not_found(&shown)),
                 Err(error) => {
                     return Err(Failure::source_unavailable(format!(
@@ -74,29 +100,24 @@ pub async fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifa
             }
         }
     };
-    artifact_of(&repo, &shown)
+    artifact_of(source.as_ref(), &shown)
 }
 
-/// [`source_artifact`] from the cache alone.
-pub fn cached_source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifact, Failure> {
-    let shown = shown_source(ks);
-    let repo = cached_source(ks, ctx)?.ok_or_else(|| source_not_found(&shown))?;
-    artifact_of(&repo, &shown)
+fn cached_artifact<K: ArtifactSource>(
+    ks: &Kustomization,
+    ctx: &Context,
+    shown: &str,
+) -> Result<Artifact, Failure> {
+    let source = cached_source::<K>(ks, ctx).ok_or_else(|| source_not_found(shown))?;
+    artifact_of(source.as_ref(), shown)
 }
 
-/// The source GitRepository as the cache holds it (or the trigger watch saw it, if newer).
-fn cached_source(ks: &Kustomization, ctx: &Context) -> Result<Option<Arc<GitRepository>>, Failure> {
-    let source = &ks.spec.source_ref;
-    if !matches!(source.kind, SourceKind::GitRepository) {
-        return Err(Failure::not_supported(&format!(
-            "source kind {}",
-            source_kind_name(&source.kind)
-        )));
-    }
+/// The source as the cache holds it (or the trigger watch saw it, if newer).
+fn cached_source<K: ArtifactSource>(ks: &Kustomization, ctx: &Context) -> Option<Arc<K>> {
     let namespace = source_namespace(ks);
-    let key = ObjectRef::new(&source.name).within(&namespace);
-    let stored = ctx.git_repositories.get(&key);
-    Ok(ctx.newest_sources.newest(stored, &namespace, &source.name))
+    let name = &ks.spec.source_ref.name;
+    let stored = K::store(ctx).get(&ObjectRef::new(name).within(&namespace));
+    K::newest(ctx).newest(stored, &namespace, name)
 }
 
 fn source_namespace(ks: &Kustomization) -> String {
@@ -127,19 +148,18 @@ fn source_not_found(shown: &str) -> Failure {
 }
 
 /// The source's artifact, or why there is none.
-fn artifact_of(repo: &GitRepository, shown: &str) -> Result<Artifact, Failure> {
-    let status = repo.status.as_ref();
-    if let Some(artifact) = status.and_then(|s| s.artifact.clone()) {
-        return Ok(artifact);
+fn artifact_of<K: ArtifactSource>(source: &K, shown: &str) -> Result<Artifact, Failure> {
+    if let Some(artifact) = source.artifact() {
+        return Ok(artifact.clone());
     }
     let message = format!("Source '{shown}' is not ready, artifact not found");
     // A first fetch still running reports nothing, or Ready=Unknown while in progress; a
     // suspended source will not fetch, so there is nothing to wait for.
-    let reported = status
-        .and_then(|s| s.conditions.as_deref())
+    let reported = source
+        .conditions()
         .and_then(|c| tether_api::meta::conditions::find(c, READY))
         .is_some_and(|ready| ready.status != "Unknown");
-    if reported || repo.spec.suspend == Some(true) {
+    if reported || source.suspended() {
         Err(Failure::source_unavailable(message))
     } else {
         Err(Failure::source_first_fetch_pending(message))

@@ -15,6 +15,7 @@ use crate::events::Origin;
 use crate::failure::Failure;
 use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Next, Reconcile};
+use crate::sources::ArtifactSource;
 use crate::triggers::{fingerprint, with_jitter};
 use kube::Resource;
 use kube::runtime::controller::Controller;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, find};
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 use tether_core::inventory::Inventory;
 
 impl Reconcile for Kustomization {
@@ -121,37 +122,48 @@ impl Reconcile for Kustomization {
         Ok(finalize::delete_applied(self, ctx).await?)
     }
 
-    /// A Kustomization runs again when its GitRepository changes (a new artifact applies at
-    /// once, not at the next interval) and when a Kustomization it depends on changes.
+    /// A Kustomization runs again when its source (GitRepository or OCIRepository) changes (a
+    /// new artifact applies at once, not at the next interval) and when a Kustomization it
+    /// depends on changes.
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         let namespace = ctx.options.watch_namespace.as_deref();
         let watch = kube::runtime::watcher::Config::default().any_semantic();
-        let (by_source, by_dependency) = (ctx.kustomizations.clone(), ctx.kustomizations.clone());
-        let newest = ctx.newest_sources.clone();
-        controller
-            .watches(
-                crate::reconcile::api_in::<GitRepository>(&ctx.client, namespace),
-                watch.clone(),
-                move |repo| {
-                    let woken = using_source(&by_source, &repo);
-                    newest.remember(Arc::new(repo));
-                    woken
-                },
-            )
-            .watches(
-                crate::reconcile::api_in::<Kustomization>(&ctx.client, namespace),
-                watch,
-                move |dependency| dependents_of(&by_dependency, &dependency),
-            )
+        let by_dependency = ctx.kustomizations.clone();
+        let controller = wake_on_source::<GitRepository>(controller, ctx, watch.clone());
+        wake_on_source::<OCIRepository>(controller, ctx, watch.clone()).watches(
+            crate::reconcile::api_in::<Kustomization>(&ctx.client, namespace),
+            watch,
+            move |dependency| dependents_of(&by_dependency, &dependency),
+        )
     }
 }
 
-/// Kustomizations whose `sourceRef` is `repo`.
-fn using_source(
+/// Wakes the Kustomizations built from a source of kind `K` when it changes, remembering the
+/// copy that woke them (see `NewestSources`).
+fn wake_on_source<K: ArtifactSource>(
+    controller: Controller<Kustomization>,
+    ctx: &Arc<Context>,
+    watch: kube::runtime::watcher::Config,
+) -> Controller<Kustomization> {
+    let namespace = ctx.options.watch_namespace.as_deref();
+    let (store, remembering) = (ctx.kustomizations.clone(), ctx.clone());
+    controller.watches(
+        crate::reconcile::api_in::<K>(&ctx.client, namespace),
+        watch,
+        move |source| {
+            let woken = using_source(&store, &source);
+            K::newest(&remembering).remember(Arc::new(source));
+            woken
+        },
+    )
+}
+
+/// Kustomizations whose `sourceRef` is `source`.
+fn using_source<K: ArtifactSource>(
     store: &Store<Kustomization>,
-    repo: &GitRepository,
+    source: &K,
 ) -> Vec<ObjectRef<Kustomization>> {
-    let key = ObjectKey::of(repo);
+    let key = ObjectKey::of(source);
     store
         .state()
         .iter()

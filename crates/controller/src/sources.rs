@@ -1,0 +1,87 @@
+//! The source kinds a Kustomization can build from, behind one trait: where the controller
+//! caches them, their artifact, whether they reported, and whether they are suspended; and the
+//! clean-up of extracted artifacts no source points at.
+
+use crate::context::Context;
+use crate::triggers::NewestSources;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::reflector::Store;
+use tether_api::meta::Artifact;
+use tether_api::source::v1::{GitRepository, OCIRepository};
+
+/// A source kind whose artifact Kustomizations build from.
+pub trait ArtifactSource:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The controller's cache of this kind.
+    fn store(ctx: &Context) -> &Store<Self>;
+    /// The newest copies the Kustomization watch delivered (see [`NewestSources`]).
+    fn newest(ctx: &Context) -> &NewestSources<Self>;
+    /// `status.artifact`, once there is one.
+    fn artifact(&self) -> Option<&Artifact>;
+    /// `status.conditions`.
+    fn conditions(&self) -> Option<&[Condition]>;
+    /// `spec.suspend`.
+    fn suspended(&self) -> bool;
+}
+
+impl ArtifactSource for GitRepository {
+    fn store(ctx: &Context) -> &Store<Self> {
+        &ctx.git_repositories
+    }
+    fn newest(ctx: &Context) -> &NewestSources<Self> {
+        &ctx.newest_sources
+    }
+    fn artifact(&self) -> Option<&Artifact> {
+        self.status.as_ref()?.artifact.as_ref()
+    }
+    fn conditions(&self) -> Option<&[Condition]> {
+        self.status.as_ref()?.conditions.as_deref()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+}
+
+impl ArtifactSource for OCIRepository {
+    fn store(ctx: &Context) -> &Store<Self> {
+        &ctx.oci_repositories
+    }
+    fn newest(ctx: &Context) -> &NewestSources<Self> {
+        &ctx.newest_oci_sources
+    }
+    fn artifact(&self) -> Option<&Artifact> {
+        self.status.as_ref()?.artifact.as_ref()
+    }
+    fn conditions(&self) -> Option<&[Condition]> {
+        self.status.as_ref()?.conditions.as_deref()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+}
+
+/// Extracted trees of artifacts no source of any kind points at any more are deleted.
+pub fn forget_unreferenced_extractions(ctx: &Context, fresh: &Artifact) {
+    ctx.workspace.retain(&referenced_digests(ctx, fresh));
+}
+
+/// Digests of every artifact a source of any kind points at, and of `fresh`.
+fn referenced_digests(ctx: &Context, fresh: &Artifact) -> Vec<String> {
+    fn digests<K: ArtifactSource>(ctx: &Context) -> impl Iterator<Item = String> + '_ {
+        K::store(ctx)
+            .state()
+            .into_iter()
+            .filter_map(|source| source.artifact().map(|a| a.digest.clone()))
+    }
+    digests::<GitRepository>(ctx)
+        .chain(digests::<OCIRepository>(ctx))
+        .chain(std::iter::once(fresh.digest.clone()))
+        .collect()
+}
