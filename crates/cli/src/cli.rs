@@ -259,6 +259,11 @@ pub enum GetSourceKind {
         /// Only the GitRepository with this name.
         name: Option<String>,
     },
+    /// OCIRepository statuses.
+    Oci {
+        /// Only the OCIRepository with this name.
+        name: Option<String>,
+    },
 }
 
 /// A source named on the command line.
@@ -267,6 +272,11 @@ pub enum SourceTarget {
     /// A GitRepository.
     Git {
         /// Name of the GitRepository.
+        name: String,
+    },
+    /// An OCIRepository.
+    Oci {
+        /// Name of the OCIRepository.
         name: String,
     },
 }

@@ -239,3 +239,58 @@ async fn tree_descends_into_nested_kustomizations() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<()> {
+    use tether_testkit::flux::{create, dynamic_api};
+    use tether_testkit::oci::{push_flux_artifact, tarball};
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "verbs-oci").await?;
+    let ns = ns.name.as_str();
+    let registry = tether_testkit::registry::RegistryServer::start()?;
+    let layer = tarball(&[("app.yaml", "kind: ConfigMap\n")])?;
+    let first = push_flux_artifact(&registry, "app", "1.0.0", &layer).await?;
+    let sources = dynamic_api(
+        &client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "OCIRepository",
+    );
+    let url = format!("oci://{}", registry.image("app"));
+    create(
+        &sources,
+        serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+            "metadata": {"name": "app", "namespace": ns},
+            "spec": {"url": url, "interval": "10m", "ref": {"semver": "1.x"}}
+        }),
+    )
+    .await?;
+    let _controller = ControllerProcess::start(ns, &[])?;
+    let (_, log) = tether_ok(&["reconcile", "source", "oci", "app", "-n", ns]).await?;
+    assert!(
+        log.ends_with(&format!("✔ fetched revision 1.0.0@{first}\n")),
+        "{log}"
+    );
+    let (table, _) = tether_ok(&["get", "sources", "oci", "-n", ns]).await?;
+    assert!(table.starts_with("NAME\tREVISION"), "{table}");
+    let short = format!("1.0.0@{}", &first[..15]);
+    assert_eq!(
+        row(&table, "app").map(|r| r[1]),
+        Some(short.as_str()),
+        "{table}"
+    );
+
+    let (_, log) = tether_ok(&["suspend", "source", "oci", "app", "-n", ns]).await?;
+    assert!(log.ends_with("✔ source oci suspended\n"), "{log}");
+    let newer = tarball(&[("app.yaml", "kind: Secret\n")])?;
+    let second = push_flux_artifact(&registry, "app", "1.1.0", &newer).await?;
+    let (_, log) = tether_ok(&["resume", "source", "oci", "app", "-n", ns]).await?;
+    assert!(
+        log.ends_with(&format!("✔ fetched revision 1.1.0@{second}\n")),
+        "{log}"
+    );
+    Ok(())
+}

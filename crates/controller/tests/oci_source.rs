@@ -13,54 +13,8 @@ use std::path::Path;
 use tether_testkit::cluster::{TestNamespace, client, install_crds};
 use tether_testkit::flux::{condition, create, dynamic_api, merge_patch, wait_ready_where};
 use tether_testkit::http::http_get_bytes;
-use tether_testkit::registry::{Manifest, RegistryServer};
-
-const FLUX_CONFIG: &str = "application/vnd.cncf.flux.config.v1+json";
-const FLUX_CONTENT: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
-
-/// A gzipped tarball of `files`, made by the system's `tar` as `flux push artifact` users'
-/// directories are.
-fn tarball(files: &[(&str, &str)]) -> anyhow::Result<Vec<u8>> {
-    let dir = tempfile::tempdir()?;
-    let root = dir.path().join("content");
-    for (path, content) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap_or(&root))?;
-        std::fs::write(path, content)?;
-    }
-    let out = dir.path().join("out.tar.gz");
-    let status = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .arg("-czf")
-        .arg(&out)
-        .arg(".")
-        .status()?;
-    anyhow::ensure!(status.success(), "tar failed");
-    Ok(std::fs::read(out)?)
-}
-
-async fn push_flux_artifact(
-    registry: &RegistryServer,
-    tag: &str,
-    layer: &[u8],
-) -> anyhow::Result<String> {
-    let mut annotations = serde_json::Map::new();
-    annotations.insert(
-        "org.opencontainers.image.source".into(),
-        json!("https://example.invalid/app"),
-    );
-    annotations.insert(
-        "org.opencontainers.image.revision".into(),
-        json!(format!("{tag}@sha1:0123")),
-    );
-    let manifest = Manifest {
-        config: (FLUX_CONFIG, b"{}"),
-        layers: &[(FLUX_CONTENT, layer)],
-        annotations,
-    };
-    registry.push_manifest("manifests/app", tag, manifest).await
-}
+use tether_testkit::oci::{FLUX_CONTENT, push_flux_artifact, tarball};
+use tether_testkit::registry::RegistryServer;
 
 fn oci_repository(name: &str, ns: &str, url: &str, reference: Value) -> Value {
     json!({
@@ -133,9 +87,10 @@ impl OciFixture {
 async fn the_highest_tag_in_range_is_pulled_stored_and_served() -> anyhow::Result<()> {
     let f = OciFixture::start("oci-semver").await?;
     let v1 = tarball(&[("deploy/config.yaml", "version: one\n")])?;
-    let v1_digest = push_flux_artifact(&f.registry, "1.0.0", &v1).await?;
+    let v1_digest = push_flux_artifact(&f.registry, "manifests/app", "1.0.0", &v1).await?;
     push_flux_artifact(
         &f.registry,
+        "manifests/app",
         "2.0.0",
         &tarball(&[("deploy/config.yaml", "version: two\n")])?,
     )
@@ -163,7 +118,7 @@ async fn the_highest_tag_in_range_is_pulled_stored_and_served() -> anyhow::Resul
 
     // A newer tag in range is pulled when a reconcile is requested.
     let v11 = tarball(&[("deploy/config.yaml", "version: one-one\n")])?;
-    let v11_digest = push_flux_artifact(&f.registry, "1.1.0", &v11).await?;
+    let v11_digest = push_flux_artifact(&f.registry, "manifests/app", "1.1.0", &v11).await?;
     let requested =
         json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now-1"}}});
     merge_patch(&f.sources, "app", requested).await?;
@@ -185,7 +140,7 @@ async fn the_highest_tag_in_range_is_pulled_stored_and_served() -> anyhow::Resul
 async fn a_copied_layer_is_stored_unchanged() -> anyhow::Result<()> {
     let f = OciFixture::start("oci-copy").await?;
     let layer = tarball(&[("app.yaml", "kind: ConfigMap\n")])?;
-    push_flux_artifact(&f.registry, "latest", &layer).await?;
+    push_flux_artifact(&f.registry, "manifests/app", "latest", &layer).await?;
     let mut object = oci_repository("app", &f.ns.name, &f.url(), json!({}));
     object["spec"]["layerSelector"] = json!({"mediaType": FLUX_CONTENT, "operation": "copy"});
     create(&f.sources, object).await?;
@@ -199,7 +154,13 @@ async fn a_copied_layer_is_stored_unchanged() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_references_and_layers_are_reported_by_name() -> anyhow::Result<()> {
     let f = OciFixture::start("oci-bad").await?;
-    push_flux_artifact(&f.registry, "1.0.0", b"this is not a tarball").await?;
+    push_flux_artifact(
+        &f.registry,
+        "manifests/app",
+        "1.0.0",
+        b"this is not a tarball",
+    )
+    .await?;
     create(
         &f.sources,
         oci_repository(
@@ -254,6 +215,7 @@ async fn a_kustomization_applies_and_prunes_what_an_artifact_holds() -> anyhow::
     let (one, two) = (config_map("one", "a"), config_map("two", "a"));
     push_flux_artifact(
         &f.registry,
+        "manifests/app",
         "1.0.0",
         &tarball(&[("deploy/one.yaml", &one), ("deploy/two.yaml", &two)])?,
     )
@@ -290,6 +252,7 @@ async fn a_kustomization_applies_and_prunes_what_an_artifact_holds() -> anyhow::
     // Kustomization's interval; what it no longer holds is pruned.
     let digest = push_flux_artifact(
         &f.registry,
+        "manifests/app",
         "1.1.0",
         &tarball(&[("deploy/one.yaml", &config_map("one", "b"))])?,
     )

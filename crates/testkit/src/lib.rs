@@ -6,4 +6,5 @@ pub mod cluster;
 pub mod flux;
 pub mod git;
 pub mod http;
+pub mod oci;
 pub mod registry;

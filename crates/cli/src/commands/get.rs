@@ -12,13 +12,16 @@ use k8s_openapi::jiff::tz::TimeZone;
 use kube::api::{Api, ListParams};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
         let table = match &args.kind {
             GetKind::Sources(GetSourceKind::Git { name }) => {
                 table::<GitRepository>(&args, name.as_deref()).await?
+            }
+            GetKind::Sources(GetSourceKind::Oci { name }) => {
+                table::<OCIRepository>(&args, name.as_deref()).await?
             }
             GetKind::Kustomizations { name } => {
                 table::<Kustomization>(&args, name.as_deref()).await?

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 
 /// How often the object is read while waiting.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -27,6 +27,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
         match &args.kind {
             ReconcileKind::Source(SourceTarget::Git { name }) => {
                 let api = Api::<GitRepository>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
+            }
+            ReconcileKind::Source(SourceTarget::Oci { name }) => {
+                let api = Api::<OCIRepository>::namespaced(client, namespace);
                 reconcile(&api, namespace, name, deadline).await
             }
             ReconcileKind::Kustomization { name, with_source } => {
@@ -73,12 +77,18 @@ async fn reconcile_kustomization(
         let kustomization = get_named(&api, namespace, name).await?;
         ensure_not_suspended(&kustomization, namespace, name)?;
         let source = &kustomization.spec.source_ref;
-        if source.kind != SourceKind::GitRepository {
-            bail!("cannot reconcile source of kind {}", source.kind);
-        }
         let source_namespace = source.namespace.as_deref().unwrap_or(namespace);
-        let sources = Api::<GitRepository>::namespaced(client.clone(), source_namespace);
-        reconcile(&sources, source_namespace, &source.name, deadline).await?;
+        match source.kind {
+            SourceKind::GitRepository => {
+                let sources = Api::<GitRepository>::namespaced(client.clone(), source_namespace);
+                reconcile(&sources, source_namespace, &source.name, deadline).await?;
+            }
+            SourceKind::OciRepository => {
+                let sources = Api::<OCIRepository>::namespaced(client.clone(), source_namespace);
+                reconcile(&sources, source_namespace, &source.name, deadline).await?;
+            }
+            ref other => bail!("cannot reconcile source of kind {other}"),
+        }
     }
     reconcile(&api, namespace, name, deadline).await
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::time::Instant;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 
 pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -23,6 +23,9 @@ pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
         match &args.kind {
             SuspendKind::Source(SourceTarget::Git { name }) => {
                 suspend::<GitRepository>(client, namespace, name).await
+            }
+            SuspendKind::Source(SourceTarget::Oci { name }) => {
+                suspend::<OCIRepository>(client, namespace, name).await
             }
             SuspendKind::Kustomization { name } => {
                 suspend::<Kustomization>(client, namespace, name).await
@@ -48,6 +51,9 @@ pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
         match &args.kind {
             SuspendKind::Source(SourceTarget::Git { name }) => {
                 resume::<GitRepository>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Source(SourceTarget::Oci { name }) => {
+                resume::<OCIRepository>(client, namespace, name, deadline).await
             }
             SuspendKind::Kustomization { name } => {
                 resume::<Kustomization>(client, namespace, name, deadline).await

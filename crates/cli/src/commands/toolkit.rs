@@ -1,5 +1,5 @@
-//! What the Flux verbs need to know of each toolkit kind (GitRepository, Kustomization,
-//! ImageRepository, ImagePolicy, ImageUpdateAutomation): how Flux names it in messages, its
+//! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository,
+//! Kustomization, ImageRepository, ImagePolicy, ImageUpdateAutomation): how Flux names it in messages, its
 //! suspension, conditions, handled reconcile request, the cells of its `flux get` row and what
 //! `flux reconcile` prints on success.
 
@@ -12,7 +12,7 @@ use k8s_openapi::serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::GitRepository;
+use tether_api::source::v1::{GitRepository, OCIRepository};
 
 /// A namespaced Flux object the verbs work on.
 pub trait FluxObject:
@@ -126,6 +126,26 @@ impl FluxObject for GitRepository {
 }
 
 fn artifact_revision(source: &GitRepository) -> Option<&str> {
+    Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
+}
+
+impl FluxObject for OCIRepository {
+    const HUMAN_KIND: &'static str = "source oci";
+    const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
+
+    shared_accessors!();
+
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        revision_summary(self, oci_artifact_revision(self))
+    }
+
+    fn success_message(&self) -> String {
+        let revision = oci_artifact_revision(self).unwrap_or_default();
+        format!("fetched revision {revision}")
+    }
+}
+
+fn oci_artifact_revision(source: &OCIRepository) -> Option<&str> {
     Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
 }
 
