@@ -33,9 +33,61 @@ pub enum Command {
     Resume(SuspendArgs),
     /// Print the objects a Kustomization applied as a tree, as `flux tree` does.
     Tree(TreeArgs),
+    /// Push a directory or file to an OCI registry as a Flux artifact, as `flux push` does.
+    #[command(subcommand)]
+    Push(PushCommand),
     /// The Flux v1 verbs of fluxctl.
     #[command(flatten)]
     Fluxctl(crate::commands::fluxctl::FluxctlCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PushCommand {
+    /// Push the files at --path as a Flux artifact to `oci://<repository>[:<tag>]`.
+    Artifact(PushArtifactArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PushArtifactArgs {
+    /// The artifact address, `oci://<repository>[:<tag>]` (`latest` when no tag).
+    pub url: String,
+    /// The directory or file whose content is pushed.
+    #[arg(long, short = 'f')]
+    pub path: std::path::PathBuf,
+    /// The source address, e.g. the Git URL.
+    #[arg(long)]
+    pub source: String,
+    /// The source revision, `<branch|tag>@sha1:<commit>`.
+    #[arg(long)]
+    pub revision: String,
+    /// Registry credentials, `<username>[:<password>]`.
+    #[arg(long)]
+    pub creds: Option<String>,
+    /// Paths to leave out, in .gitignore format (replacing the defaults: VCS files and archives).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = ".git/,.gitignore,.gitmodules,.gitattributes,*.jpg,*.jpeg,*.gif,*.png,*.wmv,*.flv,*.tar.gz,*.zip"
+    )]
+    pub ignore_paths: Vec<String>,
+    /// More paths to leave out, appended to --ignore-paths.
+    #[arg(long, value_delimiter = ',')]
+    pub add_ignore_paths: Vec<String>,
+    /// Annotations of the artifact, `<key>=<value>` (repeatable).
+    #[arg(long, short = 'a')]
+    pub annotations: Vec<String>,
+    /// Stamp the creation time 1970-01-01T00:00:00Z, so the same content gives the same digest.
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Allow plain HTTP to the registry.
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Print the pushed artifact's address as `json` or `yaml` instead of a message.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+    /// How long the push may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Subcommand, Debug)]

@@ -248,9 +248,49 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
     install_crds(&client, tether_api::crds()).await?;
     let ns = TestNamespace::create(&client, "verbs-oci").await?;
     let ns = ns.name.as_str();
-    let registry = tether_testkit::registry::RegistryServer::start()?;
-    let layer = tarball(&[("app.yaml", "kind: ConfigMap\n")])?;
-    let first = push_flux_artifact(&registry, "app", "1.0.0", &layer).await?;
+    let registry =
+        tether_testkit::registry::RegistryServer::start_with_basic_auth("pusher", "s3cret")?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("app.yaml"), "kind: ConfigMap\n")?;
+    std::fs::write(dir.path().join("logo.png"), "ignored by default")?;
+    let pushed = format!("oci://{}:1.0.0", registry.image("app"));
+    let path = dir.path().to_string_lossy().into_owned();
+    let (_, log) = tether_ok(&[
+        "push",
+        "artifact",
+        &pushed,
+        "--path",
+        &path,
+        "--source",
+        "https://example.invalid/app",
+        "--revision",
+        "main@sha1:0123abcd",
+        "--creds",
+        "pusher:s3cret",
+        "-a",
+        "team=platform",
+    ])
+    .await?;
+    let first = log
+        .rsplit_once('@')
+        .map(|(_, digest)| digest.trim().to_owned())
+        .unwrap_or_default();
+    assert_eq!(
+        log,
+        format!(
+            "► logging in to registry with credentials\n► pushing artifact to {}\n✔ artifact successfully pushed to {}@{first}\n",
+            &pushed["oci://".len()..],
+            registry.image("app")
+        )
+    );
+    let auth = serde_json::json!({"auths": {registry.host(): {"username": "pusher", "password": "s3cret"}}});
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "registry-auth"}, "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": auth.to_string()}
+    }))?;
+    Api::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await?;
     let sources = dynamic_api(
         &client,
         ns,
@@ -264,7 +304,8 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
         serde_json::json!({
             "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
             "metadata": {"name": "app", "namespace": ns},
-            "spec": {"url": url, "interval": "10m", "ref": {"semver": "1.x"}}
+            "spec": {"url": url, "interval": "10m", "ref": {"semver": "1.x"},
+                     "secretRef": {"name": "registry-auth"}}
         }),
     )
     .await?;
@@ -274,6 +315,13 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
         log.ends_with(&format!("✔ fetched revision 1.0.0@{first}\n")),
         "{log}"
     );
+    let fetched = sources.get("app").await?;
+    let metadata = &serde_json::to_value(&fetched)?["status"]["artifact"]["metadata"];
+    assert_eq!(
+        metadata["org.opencontainers.image.revision"],
+        "main@sha1:0123abcd"
+    );
+    assert_eq!(metadata["team"], "platform");
     let (table, _) = tether_ok(&["get", "sources", "oci", "-n", ns]).await?;
     assert!(table.starts_with("NAME\tREVISION"), "{table}");
     let short = format!("1.0.0@{}", &first[..15]);

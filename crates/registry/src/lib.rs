@@ -1,8 +1,8 @@
 //! Scans container registries through the OCI distribution API: image name normalisation as
 //! Flux does it, credentials from docker config secrets, anonymous/Basic/Bearer auth, tag
 //! listing with `Link` pagination, per-registry-host rate limits, manifest digests and image
-//! creation times, tag exclusion, a tag cache on disk that survives restarts, and pulling OCI
-//! artifacts (manifest and one layer).
+//! creation times, tag exclusion, a tag cache on disk that survives restarts, and pulling and
+//! pushing OCI artifacts.
 #![forbid(unsafe_code)]
 
 mod artifact;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod exclude;
 mod manifest;
 pub mod name;
+mod push;
 mod session;
 mod tags;
 mod token;
@@ -27,6 +28,7 @@ pub use client::{
 pub use error::ScanError;
 pub use exclude::{DEFAULT_EXCLUSION_LIST, ExclusionError, ExclusionList};
 pub use name::{ImageName, ImageRef, NameError};
+pub use push::ArtifactUpload;
 pub use tags::parse_next_link;
 
 use std::future::Future;

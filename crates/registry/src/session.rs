@@ -20,12 +20,24 @@ impl RegistryClient {
         image: &'a ImageName,
         options: &'a ScanOptions,
     ) -> Result<Session<'a>, ScanError> {
+        self.session_for(image, options, "pull").await
+    }
+
+    /// [`Self::session`] whose bearer tokens are asked for `actions` on the repository
+    /// (`pull`, or `pull,push` to upload).
+    pub(crate) async fn session_for<'a>(
+        &'a self,
+        image: &'a ImageName,
+        options: &'a ScanOptions,
+        actions: &'static str,
+    ) -> Result<Session<'a>, ScanError> {
         let http = self.http_client(image, options.tls.as_ref())?;
         let mut session = Session {
             client: self,
             http,
             image,
             options,
+            actions,
             base: String::new(),
             authorization: None,
             bearer: None,
@@ -41,6 +53,8 @@ pub(crate) struct Session<'a> {
     http: reqwest::Client,
     pub(crate) image: &'a ImageName,
     pub(crate) options: &'a ScanOptions,
+    /// The repository actions bearer tokens are asked for.
+    actions: &'static str,
     /// `scheme://registry`.
     pub(crate) base: String,
     authorization: Option<HeaderValue>,
@@ -152,7 +166,7 @@ impl Session<'_> {
             registry: self.image.registry().to_owned(),
             realm: challenge.param("realm").unwrap_or_default().to_owned(),
             service: challenge.param("service").unwrap_or_default().to_owned(),
-            scope: format!("repository:{}:pull", self.image.repository()),
+            scope: format!("repository:{}:{}", self.image.repository(), self.actions),
             credentials: self.options.credentials.fingerprint(),
         };
         let token = match self.client.cached_token(&key) {
@@ -179,8 +193,19 @@ impl Session<'_> {
         url: &str,
         headers: HeaderMap,
     ) -> Result<Response, ScanError> {
+        self.request_with_body(method, url, headers, None).await
+    }
+
+    /// [`Self::request`] with a body (uploads).
+    pub(crate) async fn request_with_body(
+        &mut self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<Response, ScanError> {
         let response = self
-            .send_authorized(method.clone(), url, headers.clone())
+            .send_authorized(method.clone(), url, headers.clone(), body)
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return self.check(response).await;
@@ -190,7 +215,7 @@ impl Session<'_> {
         };
         self.client.forget_token(&key);
         self.authorize_bearer(challenge).await?;
-        let retried = self.send_authorized(method, url, headers).await?;
+        let retried = self.send_authorized(method, url, headers, body).await?;
         self.check(retried).await
     }
 
@@ -207,11 +232,17 @@ impl Session<'_> {
         method: Method,
         url: &str,
         mut headers: HeaderMap,
+        body: Option<&[u8]>,
     ) -> Result<Response, ScanError> {
         if let Some(authorization) = &self.authorization {
             headers.insert(header::AUTHORIZATION, authorization.clone());
         }
-        self.send_raw(method, url, headers).await
+        let Some(body) = body else {
+            return self.send_raw(method, url, headers).await;
+        };
+        self.client.wait_for_rate_limit(self.image.registry()).await;
+        let request = self.http.request(method, url).headers(headers);
+        self.send_unlimited(request.body(body.to_vec()), url).await
     }
 
     /// Sends one request after waiting for the registry host's rate limit.

@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches to it.
 
+mod artifact;
 mod cluster;
 mod controller;
 pub mod fluxctl;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suspend(args) => suspend::run_suspend(args),
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
+        Command::Push(command) => artifact::run(command),
         Command::Fluxctl(command) => fluxctl::run(command),
     }
 }
