@@ -12,7 +12,6 @@ use crate::git_source::{CloneSpecError, clone_spec};
 use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Reconcile};
 use crate::status::{ConditionSet, requested_at};
-use crate::triggers::fingerprint;
 use kube::{Resource, ResourceExt};
 use std::time::Duration;
 use tether_api::meta::Artifact;
@@ -43,10 +42,6 @@ impl Reconcile for GitRepository {
             .interval
             .to_std()
             .unwrap_or(Duration::from_secs(60))
-    }
-
-    fn inputs(&self, _ctx: &Context) -> Option<u64> {
-        Some(fingerprint(&[&self.meta().generation, &requested_at(self)]))
     }
 
     async fn run(&self, ctx: &Context) -> Self::Outcome {

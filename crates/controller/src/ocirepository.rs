@@ -12,7 +12,6 @@ use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Reconcile};
 use crate::registry_access::{RegistryAccess, scan_options};
 use crate::status::{ConditionSet, requested_at};
-use crate::triggers::fingerprint;
 use kube::{Resource, ResourceExt};
 use std::path::Path;
 use std::time::Duration;
@@ -57,10 +56,6 @@ impl Reconcile for OCIRepository {
             .interval
             .to_std()
             .unwrap_or(Duration::from_secs(60))
-    }
-
-    fn inputs(&self, _ctx: &Context) -> Option<u64> {
-        Some(fingerprint(&[&self.meta().generation, &requested_at(self)]))
     }
 
     async fn run(&self, ctx: &Context) -> Self::Outcome {

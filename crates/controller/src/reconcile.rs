@@ -65,8 +65,12 @@ pub trait Reconcile:
     fn interval(&self) -> Duration;
 
     /// A fingerprint of what makes a run necessary before the interval is up (generation,
-    /// `requestedAt`, a source's revision...); `None` runs on every trigger.
-    fn inputs(&self, ctx: &Context) -> Option<u64>;
+    /// `requestedAt`, a source's revision...); `None` runs on every trigger. By default the
+    /// generation and the `reconcile.fluxcd.io/requestedAt` annotation.
+    fn inputs(&self, _ctx: &Context) -> Option<u64> {
+        let requested = crate::status::requested_at(self);
+        Some(crate::triggers::fingerprint(&[&self.meta().generation, &requested]))
+    }
 
     /// The kind's steps.
     fn run(&self, ctx: &Context) -> impl Future<Output = Self::Outcome> + Send;

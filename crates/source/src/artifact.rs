@@ -141,30 +141,13 @@ impl ArtifactStore {
         dir: &Path,
         filter: &SourceIgnore,
     ) -> Result<Artifact, ArtifactError> {
-        let relative = owner.dir().join(file_name);
-        let target = self.root.join(&relative);
-        let parent = target.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(parent).map_err(ArtifactError::io("creating", parent))?;
-        let temp = tempfile::NamedTempFile::new_in(parent)
-            .map_err(ArtifactError::io("creating temp file in", parent))?;
-        let hashing = HashingWriter::new(temp.as_file());
-        let mut tar = tar::Builder::new(GzEncoder::new(hashing, Compression::default()));
-        append_tree(&mut tar, dir, dir, filter)?;
-        let gzip = tar
-            .into_inner()
-            .map_err(ArtifactError::io("writing", &target))?;
-        let hashing = gzip
-            .finish()
-            .map_err(ArtifactError::io("writing", &target))?;
-        let (digest, size) = hashing.finish();
-        temp.persist(&target)
-            .map_err(|e| ArtifactError::io("renaming into", &target)(e.error))?;
-        set_mode(&target, 0o600).map_err(ArtifactError::io("chmod", &target))?;
-        Ok(Artifact {
-            path: relative.to_string_lossy().into_owned(),
-            revision: revision.to_owned(),
-            digest,
-            size,
+        self.write_atomically(owner, revision, file_name, |hashing, target| {
+            let mut tar = tar::Builder::new(GzEncoder::new(hashing, Compression::default()));
+            append_tree(&mut tar, dir, dir, filter)?;
+            let gzip = tar
+                .into_inner()
+                .map_err(ArtifactError::io("writing", target))?;
+            gzip.finish().map_err(ArtifactError::io("writing", target))
         })
     }
 
@@ -177,16 +160,29 @@ impl ArtifactStore {
         file_name: &str,
         source: &Path,
     ) -> Result<Artifact, ArtifactError> {
+        self.write_atomically(owner, revision, file_name, |mut hashing, _| {
+            let mut input = File::open(source).map_err(ArtifactError::io("opening", source))?;
+            io::copy(&mut input, &mut hashing).map_err(ArtifactError::io("copying", source))?;
+            Ok(hashing)
+        })
+    }
+
+    /// Writes `<owner dir>/<file_name>` through `write` (given a hashing writer and the target
+    /// path, returning the writer) into a temp file beside it, then renames it into place.
+    fn write_atomically(
+        &self,
+        owner: &ArtifactOwner,
+        revision: &str,
+        file_name: &str,
+        write: impl for<'f> FnOnce(HashingWriter<'f>, &Path) -> Result<HashingWriter<'f>, ArtifactError>,
+    ) -> Result<Artifact, ArtifactError> {
         let relative = owner.dir().join(file_name);
         let target = self.root.join(&relative);
         let parent = target.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(parent).map_err(ArtifactError::io("creating", parent))?;
         let temp = tempfile::NamedTempFile::new_in(parent)
             .map_err(ArtifactError::io("creating temp file in", parent))?;
-        let mut hashing = HashingWriter::new(temp.as_file());
-        let mut input = File::open(source).map_err(ArtifactError::io("opening", source))?;
-        io::copy(&mut input, &mut hashing).map_err(ArtifactError::io("copying", source))?;
-        let (digest, size) = hashing.finish();
+        let (digest, size) = write(HashingWriter::new(temp.as_file()), &target)?.finish();
         temp.persist(&target)
             .map_err(|e| ArtifactError::io("renaming into", &target)(e.error))?;
         set_mode(&target, 0o600).map_err(ArtifactError::io("chmod", &target))?;

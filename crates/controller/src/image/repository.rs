@@ -11,7 +11,7 @@ use crate::key::ObjectKey;
 use crate::reconcile::{Next, Reconcile, usual_next_run};
 use crate::registry_access::scan_options;
 use crate::status::{ConditionSet, now, requested_at};
-use crate::triggers::{fingerprint, with_jitter};
+use crate::triggers::with_jitter;
 use kube::{Resource, ResourceExt};
 use std::time::Duration;
 use tether_api::image::conditions::reasons;
@@ -39,10 +39,6 @@ impl Reconcile for ImageRepository {
 
     fn interval(&self) -> Duration {
         interval_of(self)
-    }
-
-    fn inputs(&self, _ctx: &Context) -> Option<u64> {
-        Some(fingerprint(&[&self.meta().generation, &requested_at(self)]))
     }
 
     async fn run(&self, ctx: &Context) -> Self::Outcome {
