@@ -68,6 +68,9 @@ pub struct Context {
     pub apply_resources: tether_ssa::ResourceManager,
     /// One registry client: per-host rate limits and tokens are shared by every scan.
     pub registry: RegistryClient,
+    /// The registry client of artifact pulls (OCIRepository): tokens shared, no rate limit, as
+    /// source-controller has none.
+    pub artifact_registry: RegistryClient,
     /// Scanned tags by ImageRepository and canonical image, on disk so a restart needs no rescan.
     pub tags: TagCache,
     /// Working clones of ImageUpdateAutomations live under this directory.

@@ -117,7 +117,7 @@ async fn pull(repo: &OCIRepository, ctx: &Context) -> Result<Pulled, Failure> {
     }
     let digest = digest_of(&revision);
     let manifest = ctx
-        .registry
+        .artifact_registry
         .artifact_manifest(&image, digest, &options)
         .await
         .map_err(|e| pull_failure(&repo.spec.url, e))?;
@@ -127,7 +127,7 @@ async fn pull(repo: &OCIRepository, ctx: &Context) -> Result<Pulled, Failure> {
         .tempdir_in(artifacts::store_root(ctx)?)
         .map_err(storage_failure)?;
     let blob = work.path().join("layer");
-    ctx.registry
+    ctx.artifact_registry
         .download_blob(&image, &layer, MAX_LAYER_BYTES, &blob, &options)
         .await
         .map_err(|e| pull_failure(&repo.spec.url, e))?;
@@ -213,7 +213,7 @@ async fn resolve_revision(
             .unwrap_or_else(|| "latest".to_owned()),
     };
     let digest = ctx
-        .registry
+        .artifact_registry
         .manifest_digest(image, &tag, options)
         .await
         .map_err(|e| {
@@ -243,7 +243,7 @@ async fn tag_by_semver(
         ))
     })?;
     let tags = ctx
-        .registry
+        .artifact_registry
         .list_tags(image, options)
         .await
         .map_err(|e| pull_failure(&image.canonical(), e))?;

@@ -60,6 +60,10 @@ pub async fn run_reconcilers(
         apply_resources: tether_ssa::ResourceManager::new(client.clone())
             .with_field_manager(tether_api::kustomize::FIELD_MANAGER),
         registry,
+        artifact_registry: RegistryClient::new(tether_registry::ClientOptions {
+            requests_per_second: f64::INFINITY,
+            ..tether_registry::ClientOptions::default()
+        }),
         tags,
         image_clones: storage.join("image-clones"),
         git_repositories: git_repositories.store(),

@@ -32,7 +32,8 @@ const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 /// Process-wide settings of a [`RegistryClient`].
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Requests per second allowed to one registry host, across all scans.
+    /// Requests per second allowed to one registry host, across all scans; `f64::INFINITY`
+    /// for no limit (artifact pulls, which Flux does not rate-limit).
     pub requests_per_second: f64,
     /// Requests allowed in a burst above the rate.
     pub burst: u32,
@@ -147,7 +148,8 @@ pub struct RegistryClient {
 
 struct Inner {
     options: ClientOptions,
-    limiter: DefaultKeyedRateLimiter<String>,
+    /// `None` when requests are not rate-limited.
+    limiter: Option<DefaultKeyedRateLimiter<String>>,
     /// HTTP clients by TLS configuration (`""` is the default one).
     clients: Mutex<HashMap<String, reqwest::Client>>,
     tokens: Mutex<HashMap<TokenKey, CachedToken>>,
@@ -199,7 +201,7 @@ impl RegistryClient {
         Self {
             inner: Arc::new(Inner {
                 options,
-                limiter: RateLimiter::keyed(quota),
+                limiter: (!rate.is_infinite()).then(|| RateLimiter::keyed(quota)),
                 clients: Mutex::new(HashMap::new()),
                 tokens: Mutex::new(HashMap::new()),
             }),
@@ -230,7 +232,9 @@ impl RegistryClient {
     }
 
     pub(crate) async fn wait_for_rate_limit(&self, registry: &str) {
-        let limiter = &self.inner.limiter;
+        let Some(limiter) = &self.inner.limiter else {
+            return;
+        };
         // Hosts no longer scanned keep no state once their bucket has refilled.
         if limiter.len() > LIMITED_HOSTS_BEFORE_CLEANUP {
             limiter.retain_recent();
