@@ -15,6 +15,7 @@ mod image;
 mod key;
 mod kustomization;
 mod metrics;
+mod notification;
 mod probes;
 mod reconcile;
 mod reconcilers;
@@ -27,4 +28,5 @@ mod triggers;
 mod workspace;
 
 pub use context::ReconcilerOptions;
+pub use notification::NotificationOptions;
 pub use run::{ControllerOptions, RunError, run_until, run_until_shutdown};
