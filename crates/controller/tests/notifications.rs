@@ -1,0 +1,295 @@
+//! Notifications end to end against the local control plane: events of a failing
+//! Kustomization reach Providers through Alerts, and a signed webhook call to a Receiver makes
+//! a GitRepository fetch at once.
+//!
+//! The Providers' SaaS endpoints (Slack, ...) cannot be reached from here: every Provider's
+//! address is a recording HTTP server on loopback, which is the wire the real endpoint would
+//! see. Receivers are called as GitHub calls them: a push payload signed with the Secret's
+//! token in `X-Hub-Signature-256`.
+
+mod common;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use common::{InProcessController, SyncedApp};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, PostParams};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tether_testkit::cluster::wait_for;
+use tether_testkit::flux::{
+    GitSourceFixture, WAIT, create, deployment_yaml, dynamic_api, kustomization, kustomizations,
+    wait_ready_where,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One request the recording server received.
+#[derive(Clone, Debug)]
+struct Recorded {
+    path: String,
+    body: Vec<u8>,
+}
+
+/// An HTTP server on loopback answering 200 to everything and keeping what it got.
+#[derive(Clone, Default)]
+struct RecordingServer {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl RecordingServer {
+    /// Starts the server; returns it and its base URL.
+    async fn start() -> anyhow::Result<(Self, String)> {
+        let server = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(server.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((server, url))
+    }
+
+    fn received(&self, path: &str) -> Vec<Recorded> {
+        self.requests
+            .lock()
+            .map(|r| r.iter().filter(|r| r.path == path).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `path` received a request, and returns the first.
+    async fn first_at(&self, path: &str) -> anyhow::Result<Recorded> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(first) = self.received(path).into_iter().next() {
+                return Ok(first);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "nothing was sent to {path}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn record(
+    State(server): State<RecordingServer>,
+    uri: Uri,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    if let Ok(mut requests) = server.requests.lock() {
+        requests.push(Recorded {
+            path: uri.path().to_owned(),
+            body: body.to_vec(),
+        });
+    }
+    StatusCode::OK
+}
+
+fn notification_api(
+    client: &kube::Client,
+    ns: &str,
+    version: &str,
+    kind: &str,
+) -> Api<DynamicObject> {
+    dynamic_api(client, ns, "notification.toolkit.fluxcd.io", version, kind)
+}
+
+/// A Provider `name` of `type_` posting to `address`, and an Alert of the same name sending
+/// it the error events of every Kustomization, changed by `alert_spec`.
+async fn provider_and_alert(
+    client: &kube::Client,
+    ns: &str,
+    (name, type_, address): (&str, &str, &str),
+    alert_spec: Value,
+) -> anyhow::Result<()> {
+    let providers = notification_api(client, ns, "v1beta3", "Provider");
+    create(
+        &providers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"type": type_, "address": address}
+        }),
+    )
+    .await?;
+    let mut spec = json!({
+        "providerRef": {"name": name}, "eventSeverity": "error",
+        "eventSources": [{"kind": "Kustomization", "name": "*"}]
+    });
+    if let (Some(spec), Some(extra)) = (spec.as_object_mut(), alert_spec.as_object()) {
+        spec.extend(extra.clone());
+    }
+    let alerts = notification_api(client, ns, "v1beta3", "Alert");
+    create(
+        &alerts,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": name, "namespace": ns}, "spec": spec
+        }),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_suspended_alerts()
+-> anyhow::Result<()> {
+    let app = SyncedApp::start("notify", "10m").await?;
+    let (client, ns) = (&app.source.client, app.source.ns.name.as_str());
+    let (recorder, url) = RecordingServer::start().await?;
+    let generic = format!("{url}/generic");
+    let slack = format!("{url}/slack");
+    let excluded = format!("{url}/excluded");
+    let suspended = format!("{url}/suspended");
+    provider_and_alert(client, ns, ("generic", "generic", &generic), json!({})).await?;
+    provider_and_alert(client, ns, ("slack", "slack", &slack), json!({})).await?;
+    let drop_all = json!({"exclusionList": [".+"]});
+    provider_and_alert(client, ns, ("excluded", "generic", &excluded), drop_all).await?;
+    let off = json!({"suspend": true});
+    provider_and_alert(client, ns, ("suspended", "generic", &suspended), off).await?;
+    // The dispatcher reads Alerts from a watch cache: give it a moment to see them.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let broken = app.source.repo.commit(
+        "master",
+        &[(
+            "deploy/broken.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n",
+        )],
+        "a manifest that does not parse",
+    )?;
+    wait_ready_where(&app.kustomizations, "app", |status, _, _| status == "False").await?;
+
+    let sent: Value = serde_json::from_slice(&recorder.first_at("/generic").await?.body)?;
+    assert_eq!(sent["involvedObject"]["kind"], "Kustomization");
+    assert_eq!(sent["involvedObject"]["name"], "app");
+    assert_eq!(sent["severity"], "error");
+    assert_eq!(sent["reportingController"], "kustomize-controller");
+    let revision = sent["metadata"]["revision"].as_str().unwrap_or_default();
+    assert!(revision.ends_with(&broken), "{sent}");
+    let slack_sent: Value = serde_json::from_slice(&recorder.first_at("/slack").await?.body)?;
+    let attachment = &slack_sent["attachments"][0];
+    assert_eq!(attachment["color"], "danger", "{slack_sent}");
+    assert_eq!(attachment["author_name"], format!("kustomization/app.{ns}"));
+    assert_eq!(slack_sent["username"], "kustomize-controller");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(recorder.received("/generic").len(), 1, "one event, once");
+    assert!(recorder.received("/excluded").is_empty());
+    assert!(recorder.received("/suspended").is_empty());
+    Ok(())
+}
+
+/// Sends `body` to `url` with `headers`, returns the status code.
+async fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Result<u16> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    let mut request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let status = answer.split(' ').nth(1).unwrap_or_default();
+    Ok(status.parse()?)
+}
+
+fn requested_at(repo: &DynamicObject) -> Option<String> {
+    repo.metadata
+        .annotations
+        .as_ref()?
+        .get("reconcile.fluxcd.io/requestedAt")
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiting()
+-> anyhow::Result<()> {
+    // Polling once an hour: only the webhook can bring the new commit in within the test.
+    let source = GitSourceFixture::start("receiver", "1h").await?;
+    let (client, ns) = (&source.client, source.ns.name.as_str());
+    let controller = InProcessController::start(ns).await?;
+    let ks = kustomizations(client, ns);
+    create(&ks, kustomization("app", ns, ns, "./deploy")).await?;
+    wait_ready_where(&ks, "app", |status, _, _| status == "True").await?;
+
+    let token = "webhook-s3cret";
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "webhook-token"}, "stringData": {"token": token}
+    }))?;
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let receivers = notification_api(client, ns, "v1", "Receiver");
+    create(
+        &receivers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": "github", "namespace": ns},
+            "spec": {"type": "github", "events": ["push"], "secretRef": {"name": "webhook-token"},
+                     "resources": [{"kind": "GitRepository", "name": "app"}]}
+        }),
+    )
+    .await?;
+    let ready = wait_ready_where(&receivers, "github", |status, _, _| status == "True").await?;
+    let path = tether_notify::webhook_path(token, "github", ns);
+    assert_eq!(ready["status"]["webhookPath"], path.as_str());
+
+    let pushed = source.repo.commit(
+        "master",
+        &[("deploy/deployment.yaml", &deployment_yaml(3))],
+        "three replicas",
+    )?;
+    let body = json!({"ref": "refs/heads/master", "after": pushed,
+                      "repository": {"full_name": "tether/app"}})
+    .to_string();
+    let url = format!("{}{path}", controller.receiver_url);
+    let forged = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), "not-the-token");
+    let call = |signature: String| {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let headers = [
+                ("Content-Type", "application/json"),
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", signature.as_str()),
+            ];
+            post(&url, &headers, body.as_bytes()).await
+        }
+    };
+    assert_eq!(call(forged).await?, 400, "a wrong HMAC is refused");
+    let sources = dynamic_api(
+        client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    assert_eq!(
+        requested_at(&sources.get("app").await?),
+        None,
+        "nothing annotated"
+    );
+    let unknown = format!("{}/hook/0000", controller.receiver_url);
+    assert_eq!(post(&unknown, &[], b"{}").await?, 404);
+
+    let called = Instant::now();
+    let signed = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), token);
+    assert_eq!(call(signed).await?, 200);
+    assert!(requested_at(&sources.get("app").await?).is_some());
+    wait_for(&source.ns.api::<Deployment>(), "web", WAIT, |d| {
+        d.spec.as_ref().and_then(|s| s.replicas) == Some(3)
+    })
+    .await?;
+    eprintln!("webhook call to applied: {:?}", called.elapsed());
+    Ok(())
+}
