@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use common::{InProcessController, SyncedApp};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, PostParams};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use tether_testkit::flux::{
     GitSourceFixture, WAIT, create, deployment_yaml, dynamic_api, kustomization, kustomizations,
     wait_ready_where,
 };
+use tether_testkit::git::closed_loopback_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One request the recording server received.
@@ -148,6 +150,17 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
     provider_and_alert(client, ns, ("excluded", "generic", &excluded), drop_all).await?;
     let off = json!({"suspend": true});
     provider_and_alert(client, ns, ("suspended", "generic", &suspended), off).await?;
+    let refusing = format!("http://127.0.0.1:{}/", closed_loopback_port()?);
+    provider_and_alert(client, ns, ("refusing", "generic", &refusing), json!({})).await?;
+    provider_and_alert(client, ns, ("no-secret", "slack", &slack), json!({})).await?;
+    let no_secret = json!({"spec": {"secretRef": {"name": "missing"}}});
+    notification_api(client, ns, "v1beta3", "Provider")
+        .patch(
+            "no-secret",
+            &PatchParams::default(),
+            &Patch::Merge(&no_secret),
+        )
+        .await?;
     // The dispatcher reads Alerts from a watch cache: give it a moment to see them.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
@@ -176,8 +189,96 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(recorder.received("/generic").len(), 1, "one event, once");
+    assert_eq!(
+        recorder.received("/slack").len(),
+        1,
+        "nothing through no-secret"
+    );
     assert!(recorder.received("/excluded").is_empty());
     assert!(recorder.received("/suspended").is_empty());
+    let failed = dispatch_failures(client, ns, "no-secret").await?;
+    assert!(
+        failed
+            .iter()
+            .any(|m| m.contains("secrets \"missing\" not found")),
+        "{failed:?}"
+    );
+    Ok(())
+}
+
+/// The messages of `NotificationDispatchFailed` events on Alert `name`, once there are some.
+async fn dispatch_failures(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> anyhow::Result<Vec<String>> {
+    let events: Api<Event> = Api::namespaced(client.clone(), ns);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let messages: Vec<String> = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("NotificationDispatchFailed"))
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .filter_map(|e| e.note)
+            .collect();
+        if !messages.is_empty() {
+            return Ok(messages);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no dispatch failure on Alert {name}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An event as helm-controller posts it to notification-controller.
+fn helm_release_event(ns: &str) -> Value {
+    json!({
+        "involvedObject": {"kind": "HelmRelease", "namespace": ns, "name": "podinfo",
+                           "apiVersion": "helm.toolkit.fluxcd.io/v2"},
+        "severity": "info", "timestamp": "2026-01-02T03:04:05Z",
+        "message": "Helm install succeeded for release podinfo", "reason": "InstallSucceeded",
+        "metadata": {"helm.toolkit.fluxcd.io/revision": "6.5.0",
+                     "helm.toolkit.fluxcd.io/checksum": "abc", "other.io/x": "y"},
+        "reportingController": "helm-controller"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_posted_by_other_flux_controllers_are_admitted_as_notification_controller_does()
+-> anyhow::Result<()> {
+    let client = tether_testkit::cluster::client().await?;
+    tether_testkit::cluster::install_crds(&client, tether_api::crds()).await?;
+    let namespace = tether_testkit::cluster::TestNamespace::create(&client, "events").await?;
+    let ns = namespace.name.as_str();
+    let controller = InProcessController::start(ns).await?;
+    let (recorder, url) = RecordingServer::start().await?;
+    let generic = format!("{url}/generic");
+    let helm = json!({"eventSeverity": "info",
+                      "eventSources": [{"kind": "HelmRelease", "name": "*"}]});
+    provider_and_alert(&client, ns, ("generic", "generic", &generic), helm).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let event = helm_release_event(ns).to_string();
+    let events_url = controller.events_url.as_str();
+    let json_type = [("Content-Type", "application/json")];
+    assert_eq!(post(events_url, &json_type, event.as_bytes()).await?, 202);
+    assert_eq!(
+        post(events_url, &json_type, event.as_bytes()).await?,
+        429,
+        "duplicate"
+    );
+    assert_eq!(post(events_url, &json_type, b"not an event").await?, 400);
+    let oversized = vec![b' '; 3 * 1024 * 1024 + 1];
+    assert_eq!(post(events_url, &json_type, &oversized).await?, 413);
+
+    let sent: Value = serde_json::from_slice(&recorder.first_at("/generic").await?.body)?;
+    assert_eq!(sent["reportingController"], "helm-controller");
+    assert_eq!(sent["metadata"], json!({"revision": "6.5.0"}), "{sent}");
     Ok(())
 }
 
@@ -195,9 +296,11 @@ async fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Resul
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
+    // A server refusing an oversized body may answer and close before reading all of it.
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
     let status = answer.split(' ').nth(1).unwrap_or_default();
     Ok(status.parse()?)
 }
