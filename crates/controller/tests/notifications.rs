@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tether_testkit::cluster::wait_for;
 use tether_testkit::flux::{
     GitSourceFixture, WAIT, create, deployment_yaml, dynamic_api, kustomization, kustomizations,
-    wait_ready_where,
+    merge_patch, wait_ready_where,
 };
 use tether_testkit::git::closed_loopback_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -150,6 +150,30 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
     provider_and_alert(client, ns, ("excluded", "generic", &excluded), drop_all).await?;
     let off = json!({"suspend": true});
     provider_and_alert(client, ns, ("suspended", "generic", &suspended), off).await?;
+    let web = json!({"eventSources": [{"kind": "Kustomization", "name": "*",
+                                       "matchLabels": {"team": "web"}}]});
+    provider_and_alert(
+        client,
+        ns,
+        ("labelled", "generic", &format!("{url}/labelled")),
+        web,
+    )
+    .await?;
+    let db = json!({"eventSources": [{"kind": "Kustomization", "name": "*",
+                                      "matchLabels": {"team": "db"}}]});
+    provider_and_alert(
+        client,
+        ns,
+        ("other-team", "generic", &format!("{url}/other-team")),
+        db,
+    )
+    .await?;
+    merge_patch(
+        &app.kustomizations,
+        "app",
+        json!({"metadata": {"labels": {"team": "web"}}}),
+    )
+    .await?;
     let refusing = format!("http://127.0.0.1:{}/", closed_loopback_port()?);
     provider_and_alert(client, ns, ("refusing", "generic", &refusing), json!({})).await?;
     provider_and_alert(client, ns, ("no-secret", "slack", &slack), json!({})).await?;
@@ -194,6 +218,12 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
         1,
         "nothing through no-secret"
     );
+    assert_eq!(
+        recorder.received("/labelled").len(),
+        1,
+        "matchLabels team=web"
+    );
+    assert!(recorder.received("/other-team").is_empty());
     assert!(recorder.received("/excluded").is_empty());
     assert!(recorder.received("/suspended").is_empty());
     let failed = dispatch_failures(client, ns, "no-secret").await?;
@@ -340,11 +370,31 @@ async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiti
             "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
             "metadata": {"name": "github", "namespace": ns},
             "spec": {"type": "github", "events": ["push"], "secretRef": {"name": "webhook-token"},
-                     "resources": [{"kind": "GitRepository", "name": "app"}]}
+                     "resources": [{"kind": "GitRepository", "name": "app"},
+                                   {"kind": "GitRepository", "name": "*",
+                                    "matchLabels": {"webhook": "github"}}]}
         }),
     )
     .await?;
     let ready = wait_ready_where(&receivers, "github", |status, _, _| status == "True").await?;
+    let sources = dynamic_api(
+        client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    for (name, labels) in [
+        ("labelled", json!({"webhook": "github"})),
+        ("unlabelled", json!({})),
+    ] {
+        let repo = json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"url": "https://example.invalid/app.git", "interval": "1h", "suspend": true}
+        });
+        create(&sources, repo).await?;
+    }
     let path = tether_notify::webhook_path(token, "github", ns);
     assert_eq!(ready["status"]["webhookPath"], path.as_str());
 
@@ -389,6 +439,10 @@ async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiti
     let signed = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), token);
     assert_eq!(call(signed).await?, 200);
     assert!(requested_at(&sources.get("app").await?).is_some());
+    assert!(requested_at(&sources.get("labelled").await?).is_some());
+    assert_eq!(requested_at(&sources.get("unlabelled").await?), None);
+    assert!(requested_at(&sources.get("labelled").await?).is_some());
+    assert_eq!(requested_at(&sources.get("unlabelled").await?), None);
     wait_for(&source.ns.api::<Deployment>(), "web", WAIT, |d| {
         d.spec.as_ref().and_then(|s| s.replicas) == Some(3)
     })

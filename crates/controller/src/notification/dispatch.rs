@@ -7,7 +7,7 @@
 use super::deliver::{DeliveryError, deliver};
 use super::feed::AlertQueue;
 use kube::api::{Api, DynamicObject};
-use kube::core::GroupVersionKind;
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
@@ -98,17 +98,16 @@ impl Dispatcher {
             None => ("", object.api_version.as_str()),
         };
         let gvk = GroupVersionKind::gvk(group, version, &object.kind);
-        let resource = kube::discovery::oneshot::pinned_kind(&self.client, &gvk)
-            .await
-            .map_err(|error| tracing::warn!(%error, kind = %object.kind, "cannot resolve kind"))
-            .ok()?
-            .0;
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), &object.namespace, &resource);
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &object.namespace,
+            &ApiResource::from_gvk(&gvk),
+        );
         match api.get_metadata_opt(&object.name).await {
             Ok(found) => found.map(|meta| meta.labels().clone()),
             Err(error) => {
-                tracing::warn!(%error, name = %object.name, "cannot read involved object");
+                tracing::warn!(%error, kind = %object.kind, name = %object.name,
+                    "cannot read the involved object's labels");
                 None
             }
         }
