@@ -354,15 +354,6 @@ async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiti
     create(&ks, kustomization("app", ns, ns, "./deploy")).await?;
     wait_ready_where(&ks, "app", |status, _, _| status == "True").await?;
 
-    let token = "webhook-s3cret";
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "webhook-token"}, "stringData": {"token": token}
-    }))?;
-    source
-        .ns
-        .api::<Secret>()
-        .create(&PostParams::default(), &secret)
-        .await?;
     let receivers = notification_api(client, ns, "v1", "Receiver");
     create(
         &receivers,
@@ -376,7 +367,28 @@ async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiti
         }),
     )
     .await?;
+    let no_token =
+        |status: &str, reason: &str, _: &str| status == "False" && reason == "TokenNotFound";
+    wait_ready_where(&receivers, "github", no_token).await?;
+    // Labelled as Flux's --watch-configs-label-selector wants: the Receiver notices at once
+    // instead of at its next retry.
+    let token = "webhook-s3cret";
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "webhook-token", "labels": {"reconcile.fluxcd.io/watch": "Enabled"}},
+        "stringData": {"token": token}
+    }))?;
+    let created = Instant::now();
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
     let ready = wait_ready_where(&receivers, "github", |status, _, _| status == "True").await?;
+    assert!(
+        created.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        created.elapsed()
+    );
     let sources = dynamic_api(
         client,
         ns,

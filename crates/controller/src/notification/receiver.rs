@@ -3,16 +3,24 @@
 //! `status.webhookPath` with `Ready=True` (`Succeeded`, "Receiver initialized for path: ..."),
 //! or `Ready=False` with `TokenNotFound` (retried) and no path. Spec errors Flux reports
 //! terminally (`ValidationFailed`, and CEL filters tether cannot evaluate yet) are `Stalled`.
-//! Calls to the path are served by `super::hook`.
+//! Calls to the path are served by `super::hook`. A change to a Secret labelled
+//! `reconcile.fluxcd.io/watch: Enabled` (Flux's default `--watch-configs-label-selector`)
+//! reconciles the Receivers using it at once.
 
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
-use crate::reconcile::{HasConditions, Reconcile};
+use crate::key::ObjectKey;
+use crate::reconcile::{HasConditions, Reconcile, api_in};
 use crate::status::{ConditionSet, requested_at};
 use crate::triggers::fingerprint;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tether_api::meta::conditions::{RECONCILING, reasons as meta_reasons};
 use tether_api::notification::DEFAULT_RECEIVER_INTERVAL;
@@ -69,6 +77,27 @@ impl Reconcile for Receiver {
         next_status(self, outcome)
     }
 
+    /// A changed Secret makes the next run of its Receivers due now.
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
+        let receivers = controller.store();
+        let woken = ctx.clone();
+        let secrets = api_in::<Secret>(&ctx.client, ctx.options.watch_namespace.as_deref());
+        let labelled = watcher::Config::default()
+            .labels(WATCH_CONFIGS_SELECTOR)
+            .any_semantic();
+        controller.watches(secrets, labelled, move |secret| {
+            let using = using_secret(&receivers, &secret);
+            for receiver in &using {
+                let key = ObjectKey::of_kind::<Receiver>(
+                    receiver.namespace.as_deref().unwrap_or_default(),
+                    &receiver.name,
+                );
+                woken.schedule.forget(&key);
+            }
+            using
+        })
+    }
+
     /// Flux tells every successful reconcile, with the next run in Go's duration form.
     fn success_event(&self, outcome: &Self::Outcome) -> Option<(&'static str, String)> {
         outcome.as_ref().ok().map(|_| {
@@ -79,6 +108,21 @@ impl Reconcile for Receiver {
             )
         })
     }
+}
+
+/// Flux's default `--watch-configs-label-selector`: Secrets that wake their users.
+const WATCH_CONFIGS_SELECTOR: &str = "reconcile.fluxcd.io/watch=Enabled";
+
+/// The Receivers in the Secret's namespace whose `secretRef` names it.
+fn using_secret(receivers: &Store<Receiver>, secret: &Secret) -> Vec<ObjectRef<Receiver>> {
+    let (namespace, name) = (secret.namespace(), secret.name_any());
+    receivers
+        .state()
+        .iter()
+        .filter(|r| r.namespace() == namespace)
+        .filter(|r| r.spec.secret_ref.as_ref().is_some_and(|s| s.name == name))
+        .map(|r| ObjectRef::from_obj(r.as_ref()))
+        .collect()
 }
 
 /// The spec checks Flux makes before reading the token; all are terminal.
