@@ -151,7 +151,8 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
     let off = json!({"suspend": true});
     provider_and_alert(client, ns, ("suspended", "generic", &suspended), off).await?;
     let web = json!({"eventSources": [{"kind": "Kustomization", "name": "*",
-                                       "matchLabels": {"team": "web"}}]});
+                                       "matchLabels": {"team": "web"}}],
+                     "summary": "web team", "eventMetadata": {"summary": "two sources"}});
     provider_and_alert(
         client,
         ns,
@@ -172,6 +173,14 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
         &app.kustomizations,
         "app",
         json!({"metadata": {"labels": {"team": "web"}}}),
+    )
+    .await?;
+    let bad_regex = json!({"exclusionList": ["("]});
+    provider_and_alert(
+        client,
+        ns,
+        ("bad-regex", "generic", &format!("{url}/bad-regex")),
+        bad_regex,
     )
     .await?;
     let refusing = format!("http://127.0.0.1:{}/", closed_loopback_port()?);
@@ -226,21 +235,32 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
     assert!(recorder.received("/other-team").is_empty());
     assert!(recorder.received("/excluded").is_empty());
     assert!(recorder.received("/suspended").is_empty());
-    let failed = dispatch_failures(client, ns, "no-secret").await?;
+    let failed = alert_warnings(client, ns, "no-secret", "NotificationDispatchFailed").await?;
     assert!(
         failed
             .iter()
             .any(|m| m.contains("secrets \"missing\" not found")),
         "{failed:?}"
     );
+    let invalid = alert_warnings(client, ns, "bad-regex", "InvalidConfig").await?;
+    assert!(
+        invalid.contains(&"failed to compile exclusion regex: (".to_owned()),
+        "{invalid:?}"
+    );
+    let conflicts = alert_warnings(client, ns, "labelled", "MetadataAppendFailed").await?;
+    assert!(
+        conflicts[0].starts_with("metadata key conflicts detected"),
+        "{conflicts:?}"
+    );
     Ok(())
 }
 
-/// The messages of `NotificationDispatchFailed` events on Alert `name`, once there are some.
-async fn dispatch_failures(
+/// The messages of `reason` events on Alert `name`, once there are some.
+async fn alert_warnings(
     client: &kube::Client,
     ns: &str,
     name: &str,
+    reason: &str,
 ) -> anyhow::Result<Vec<String>> {
     let events: Api<Event> = Api::namespaced(client.clone(), ns);
     let deadline = Instant::now() + WAIT;
@@ -250,7 +270,7 @@ async fn dispatch_failures(
             .await?
             .items
             .into_iter()
-            .filter(|e| e.reason.as_deref() == Some("NotificationDispatchFailed"))
+            .filter(|e| e.reason.as_deref() == Some(reason))
             .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
             .filter_map(|e| e.note)
             .collect();

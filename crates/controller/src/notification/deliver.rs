@@ -3,12 +3,14 @@
 //! merge the Alert's metadata, read the Provider's Secrets (`secretRef`, `proxySecretRef`,
 //! `certSecretRef`), resolve the settings (`tether_notify::provider::settings`), build the
 //! requests and send them with retries. Errors name objects and keys, never secret values.
+//! Metadata keys set by more than one source are told on the Alert (`MetadataAppendFailed`).
 
 use super::dispatch::Dispatcher;
 use crate::secrets::{SecretError, secret_data};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use tether_api::notification::DEFAULT_PROVIDER_TIMEOUT;
+use tether_api::notification::conditions::event_reasons;
 use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_notify::alert::{default_commit_status, event_for_alert, provider_gate};
 use tether_notify::provider::settings::{SecretData, SettingsError, resolve};
@@ -61,8 +63,13 @@ pub async fn deliver(
         return Ok(());
     }
     let (sent, conflicts) = event_for_alert(event, &alert.spec);
-    for conflict in conflicts {
-        tracing::info!(key = %conflict.key, sources = ?conflict.sources, "metadata key overridden");
+    if !conflicts.is_empty() {
+        const CONFLICTS: &str = "metadata key conflicts detected (please refer to the Alert API docs and Flux RFC 0008 for more information)";
+        tracing::info!(?conflicts, "warning: {CONFLICTS}");
+        let reason = event_reasons::METADATA_APPEND_FAILED;
+        dispatcher
+            .warn_alert(alert, reason, CONFLICTS.to_owned())
+            .await;
     }
     let commit_status = commit_status(&provider, event)?;
     let secrets = ProviderSecrets::read(dispatcher, &provider, &namespace).await?;

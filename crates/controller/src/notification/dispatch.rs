@@ -2,7 +2,8 @@
 //! (`tether_notify::alert`, with the involved object's labels looked up only when a
 //! `matchLabels` source needs them), and delivers each on its own task (`super::deliver`) so a
 //! slow or failing Provider never holds up other alerts or any reconcile. A delivery that fails
-//! is logged and recorded as a `NotificationDispatchFailed` Warning on the Alert, as Flux does.
+//! is logged and recorded as a `NotificationDispatchFailed` Warning on the Alert, an invalid
+//! inclusion or exclusion regex as `InvalidConfig` (the pattern is skipped), as Flux does.
 
 use super::deliver::{DeliveryError, deliver};
 use super::feed::AlertQueue;
@@ -72,14 +73,17 @@ impl Dispatcher {
         for alert in self.alerts.state() {
             let namespace = alert.namespace().unwrap_or_default();
             let (matcher, invalid) = AlertMatcher::new(&alert.spec, &namespace);
-            for invalid in invalid {
-                tracing::warn!(alert = %alert.name_any(), namespace, %invalid, "invalid Alert");
-            }
             if matcher.needs_labels(&event) && labels.is_none() {
                 labels = Some(self.labels_of(&event.involved_object).await);
             }
             if !matcher.matches(&event, labels.as_ref().and_then(Option::as_ref)) {
                 continue;
+            }
+            // Told only for events the Alert selects, not for every event that goes by.
+            for invalid in invalid {
+                tracing::warn!(alert = %alert.name_any(), namespace, %invalid, "invalid Alert");
+                let reason = event_reasons::INVALID_CONFIG;
+                self.warn_alert(&alert, reason, invalid.to_string()).await;
             }
             let this = self.clone();
             let event = event.clone();
@@ -124,9 +128,15 @@ impl Dispatcher {
             "failed to dispatch notification"
         );
         let note = format!("failed to dispatch notification for {involved}: {error}");
+        self.warn_alert(alert, event_reasons::NOTIFICATION_DISPATCH_FAILED, note)
+            .await;
+    }
+
+    /// Records a Warning event on `alert`, as notification-controller does.
+    pub async fn warn_alert(&self, alert: &Alert, reason: &str, note: String) {
         let warning = KubeEvent {
             type_: EventType::Warning,
-            reason: event_reasons::NOTIFICATION_DISPATCH_FAILED.to_owned(),
+            reason: reason.to_owned(),
             note: Some(note.chars().take(1024).collect()),
             action: "Dispatch".to_owned(),
             secondary: None,
