@@ -480,5 +480,17 @@ async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiti
     })
     .await?;
     eprintln!("webhook call to applied: {:?}", called.elapsed());
+
+    let suspend = json!({"spec": {"suspend": true}});
+    merge_patch(&receivers, "github", suspend).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let signed = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), token);
+    while call(signed.clone()).await? != 503 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "a suspended Receiver still accepts calls"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(())
 }
