@@ -123,7 +123,14 @@ pub async fn run_until(
     ];
     let mut servers = vec![health, metrics_server, artifacts];
     for (addr, routes) in notification_servers {
-        servers.push(serve(addr, routes, stop_rx.clone()).await?);
+        match serve(addr, routes, stop_rx.clone()).await {
+            Ok(server) => servers.push(server),
+            Err(error) => {
+                // The caches and the dispatcher already run: stop them with the process.
+                shutdown.cancel();
+                return Err(error);
+            }
+        }
     }
     let tags_dir = options.storage_path.join("image-tags");
     let shared = crate::reconcilers::Shared {
