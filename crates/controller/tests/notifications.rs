@@ -494,3 +494,48 @@ async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiti
     }
     Ok(())
 }
+
+fn has_flux_finalizer(object: &DynamicObject) -> bool {
+    object
+        .metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == "finalizers.fluxcd.io"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_holds_the_flux_finalizer_until_deleted_and_an_old_alert_loses_it()
+-> anyhow::Result<()> {
+    let client = tether_testkit::cluster::client().await?;
+    tether_testkit::cluster::install_crds(&client, tether_api::crds()).await?;
+    let namespace = tether_testkit::cluster::TestNamespace::create(&client, "finalizers").await?;
+    let ns = namespace.name.as_str();
+    let _controller = InProcessController::start(ns).await?;
+    let providers = notification_api(&client, ns, "v1beta3", "Provider");
+    provider_and_alert(
+        &client,
+        ns,
+        ("chat", "slack", "https://hooks.slack.invalid/x"),
+        json!({}),
+    )
+    .await?;
+    wait_for(&providers, "chat", WAIT, has_flux_finalizer).await?;
+    providers.delete("chat", &Default::default()).await?;
+    tether_testkit::flux::wait_for_gone(&providers, "chat").await?;
+
+    // An Alert as Flux before v2.1 left it: with a finalizer.
+    let alerts = notification_api(&client, ns, "v1beta3", "Alert");
+    create(
+        &alerts,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "old", "namespace": ns,
+                         "finalizers": ["finalizers.fluxcd.io"]},
+            "spec": {"providerRef": {"name": "chat"},
+                     "eventSources": [{"kind": "Kustomization", "name": "*"}]}
+        }),
+    )
+    .await?;
+    wait_for(&alerts, "old", WAIT, |a| !has_flux_finalizer(a)).await?;
+    Ok(())
+}

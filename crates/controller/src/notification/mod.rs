@@ -2,13 +2,14 @@
 //! [`feed`] is the way in (the controller's own events and POSTed ones, one admission),
 //! [`dispatch`] and [`deliver`] send matched events through Providers, [`events_http`] and
 //! [`hook`] are the two HTTP servers, and [`receiver`] is the Receiver reconciler. Provider and
-//! Alert (v1beta3) have no status and no reconcile in Flux v1.9: they are read from caches when
-//! an event arrives, which [`start`] keeps.
+//! Alert (v1beta3) have no status in Flux v1.9: they are read from caches when an event
+//! arrives, which [`start`] keeps; [`finalizers`] does the little Flux still does to them.
 
 mod deliver;
 mod dispatch;
 mod events_http;
 pub mod feed;
+mod finalizers;
 mod hook;
 mod receiver;
 
@@ -66,6 +67,11 @@ pub fn start(
     let receivers = cache::<Receiver>(client, namespace, shutdown);
     let dispatcher = Arc::new(dispatch::Dispatcher::new(client.clone(), alerts, providers));
     tokio::spawn(dispatcher.run(queue, shutdown.clone()));
+    tokio::spawn(finalizers::run(
+        client.clone(),
+        namespace.map(str::to_owned),
+        shutdown.clone(),
+    ));
     let hooks = Arc::new(hook::Hooks {
         client: client.clone(),
         receivers,
