@@ -75,9 +75,10 @@ spec:
   sourceRef: {kind: GitRepository, name: hello}
 EOF
 
-log "starting tether controller (health on 127.0.0.1:9440, metrics on 127.0.0.1:8080, artifacts on 127.0.0.1:9090)"
+log "starting tether controller (health on 127.0.0.1:9440, metrics on 127.0.0.1:8080, artifacts on 127.0.0.1:9090, events on 127.0.0.1:9690, receivers on 127.0.0.1:9292)"
 "$TETHER" controller --health-addr 127.0.0.1:9440 --metrics-addr 127.0.0.1:8080 \
-  --storage-addr 127.0.0.1:9090 --storage-adv-addr 127.0.0.1:9090 --storage-path "$STATE/storage" &
+  --storage-addr 127.0.0.1:9090 --storage-adv-addr 127.0.0.1:9090 --storage-path "$STATE/storage" \
+  --events-addr 127.0.0.1:9690 --receiver-addr 127.0.0.1:9292 &
 CONTROLLER=$!
 PIDS+=("$CONTROLLER")
 kubectl -n "$NS" wait --for=condition=Ready --timeout=180s kustomization/hello >/dev/null

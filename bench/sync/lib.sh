@@ -170,7 +170,7 @@ metric_sum() { # metrics-file verb-regex dry-run(true|false|.*)
 
 start_controller() { # metrics-port
   KUBECONFIG=$WORK/controller.kubeconfig "$BIN/tether" controller --watch-namespace bench --storage-path "$WORK/storage" \
-    --health-addr 127.0.0.1:0 --metrics-addr "127.0.0.1:$1" --storage-addr 127.0.0.1:0 --concurrent "$CONCURRENT" \
+    --health-addr 127.0.0.1:0 --metrics-addr "127.0.0.1:$1" --storage-addr 127.0.0.1:0 --events-addr 127.0.0.1:0 --receiver-addr 127.0.0.1:0 --concurrent "$CONCURRENT" \
     --log-encoding json 2>"$WORK/controller-$1.log" &
   CONTROLLER=$!
   PIDS+=("$CONTROLLER")

@@ -124,6 +124,16 @@ pub struct ControllerArgs {
         default_value = "tether-controller.flux-system.svc.cluster.local."
     )]
     pub storage_adv_addr: String,
+    /// Address events from Flux controllers are accepted on (their --events-addr points at
+    /// the notification-controller Service, port 80 to this).
+    #[arg(long, default_value = "0.0.0.0:9690", env = "TETHER_EVENTS_ADDR")]
+    pub events_addr: SocketAddr,
+    /// Address Receiver webhooks (/hook/...) are served on (Flux's --receiver-addr).
+    #[arg(long, default_value = "0.0.0.0:9292", env = "TETHER_RECEIVER_ADDR")]
+    pub receiver_addr: SocketAddr,
+    /// Identical events are sent to Alerts once per this interval (Flux's --rate-limit-interval).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub rate_limit_interval: std::time::Duration,
     /// Reconciles of each kind running at once (20: the 1000-app benchmark is fastest there;
     /// 10 and 40 are both slower).
     #[arg(long, default_value_t = 20)]

@@ -51,6 +51,12 @@ fn controller_serves_probes_and_metrics_then_stops_on_sigterm() -> anyhow::Resul
             ])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics}")])
             .args(["--storage-addr", "127.0.0.1:0"])
+            .args([
+                "--events-addr",
+                "127.0.0.1:0",
+                "--receiver-addr",
+                "127.0.0.1:0",
+            ])
             // A namespace of its own (it need not exist): objects other tests leave behind
             // would otherwise be reconciled here, and a reconcile still running at SIGTERM
             // may hold the shutdown for its whole grace period (20 s).
@@ -117,6 +123,10 @@ fn controller_without_a_reachable_cluster_fails_with_a_clear_error() -> anyhow::
             "--metrics-addr",
             "127.0.0.1:0",
             "--storage-addr",
+            "127.0.0.1:0",
+            "--events-addr",
+            "127.0.0.1:0",
+            "--receiver-addr",
             "127.0.0.1:0",
         ])
         .env("KUBECONFIG", &kubeconfig)

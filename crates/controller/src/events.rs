@@ -1,6 +1,8 @@
 //! Kubernetes Events about reconciled objects, reported under Flux's controller names so that
-//! `kubectl describe` and Flux's notification tooling read them as they read Flux's.
+//! `kubectl describe` and Flux's notification tooling read them as they read Flux's. Each event
+//! also goes, in Flux's event shape, to the alert pipeline (`crate::notification::feed`).
 
+use crate::notification::feed::{AlertFeed, Report, flux_event};
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
@@ -11,6 +13,9 @@ pub struct Events {
     kustomize: Recorder,
     image_reflector: Recorder,
     image_automation: Recorder,
+    notification: Recorder,
+    instance: Option<String>,
+    alerts: Option<AlertFeed>,
 }
 
 /// Which Flux controller an event is reported as.
@@ -20,6 +25,25 @@ pub enum Origin {
     Kustomize,
     ImageReflector,
     ImageAutomation,
+    Notification,
+}
+
+impl Origin {
+    /// Whether events reported as this controller reach Alerts.
+    fn feeds_alerts(self) -> bool {
+        !matches!(self, Self::Notification)
+    }
+
+    /// The Flux controller name events carry.
+    pub fn controller(self) -> &'static str {
+        match self {
+            Self::Source => "source-controller",
+            Self::Kustomize => "kustomize-controller",
+            Self::ImageReflector => "image-reflector-controller",
+            Self::ImageAutomation => "image-automation-controller",
+            Self::Notification => "notification-controller",
+        }
+    }
 }
 
 impl Events {
@@ -29,12 +53,23 @@ impl Events {
             controller: name.to_owned(),
             instance: instance.clone(),
         };
+        let recorder =
+            |origin: Origin| Recorder::new(client.clone(), reporter(origin.controller()));
         Self {
-            source: Recorder::new(client.clone(), reporter("source-controller")),
-            kustomize: Recorder::new(client.clone(), reporter("kustomize-controller")),
-            image_reflector: Recorder::new(client.clone(), reporter("image-reflector-controller")),
-            image_automation: Recorder::new(client, reporter("image-automation-controller")),
+            source: recorder(Origin::Source),
+            kustomize: recorder(Origin::Kustomize),
+            image_reflector: recorder(Origin::ImageReflector),
+            image_automation: recorder(Origin::ImageAutomation),
+            notification: recorder(Origin::Notification),
+            instance,
+            alerts: None,
         }
+    }
+
+    /// These events, also sent to the alert pipeline through `feed`.
+    pub fn with_alerts(mut self, feed: AlertFeed) -> Self {
+        self.alerts = Some(feed);
+        self
     }
 
     /// Publishes an event; a failure to publish is logged, never propagated.
@@ -48,12 +83,49 @@ impl Events {
     ) where
         K: Resource<DynamicType = ()>,
     {
+        self.publish_about(origin, object, warning, (reason, note), None)
+            .await;
+    }
+
+    /// Publishes an event `(reason, note)` about `revision` of `object`, and sends it to the
+    /// alert pipeline; a failure to publish is logged, never propagated.
+    pub async fn publish_about<K>(
+        &self,
+        origin: Origin,
+        object: &K,
+        warning: bool,
+        (reason, note): (&str, String),
+        revision: Option<&str>,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
         let recorder = match origin {
             Origin::Source => &self.source,
             Origin::Kustomize => &self.kustomize,
             Origin::ImageReflector => &self.image_reflector,
             Origin::ImageAutomation => &self.image_automation,
+            Origin::Notification => &self.notification,
         };
+        // notification-controller's own events are only Kubernetes Events, as in Flux.
+        if let Some(feed) = self.alerts.as_ref().filter(|_| origin.feeds_alerts()) {
+            let report = Report {
+                controller: origin.controller(),
+                instance: self.instance.as_deref(),
+                warning,
+                reason,
+                message: &note,
+                revision,
+            };
+            feed.submit(&flux_event(
+                involved_object(object),
+                object
+                    .meta()
+                    .annotations
+                    .as_ref()
+                    .unwrap_or(&Default::default()),
+                &report,
+            ));
+        }
         let event = Event {
             type_: if warning {
                 EventType::Warning
@@ -69,6 +141,28 @@ impl Events {
             tracing::warn!(%error, reason, "cannot publish event");
         }
     }
+}
+
+/// The object reference of an event, in the notify crate's form.
+fn involved_object<K: Resource<DynamicType = ()>>(object: &K) -> tether_notify::ObjectReference {
+    let reference = object.object_ref(&());
+    tether_notify::ObjectReference {
+        kind: reference.kind.unwrap_or_default(),
+        namespace: reference.namespace.unwrap_or_default(),
+        name: reference.name.unwrap_or_default(),
+        uid: reference.uid.unwrap_or_default(),
+        api_version: reference.api_version.unwrap_or_default(),
+        resource_version: reference.resource_version.unwrap_or_default(),
+        field_path: reference.field_path.unwrap_or_default(),
+    }
+}
+
+/// The revision a status reports: the last attempted one (Kustomization), or its artifact's.
+pub fn revision_in_status(status: &impl serde::Serialize) -> Option<String> {
+    let status = serde_json::to_value(status).ok()?;
+    ["/lastAttemptedRevision", "/artifact/revision"]
+        .iter()
+        .find_map(|pointer| status.pointer(pointer)?.as_str().map(str::to_owned))
 }
 
 fn truncate(mut text: String, max: usize) -> String {

@@ -16,6 +16,7 @@ mod image;
 mod key;
 mod kustomization;
 mod metrics;
+mod notification;
 mod ocirepository;
 mod probes;
 mod reconcile;
@@ -31,4 +32,5 @@ mod triggers;
 mod workspace;
 
 pub use context::ReconcilerOptions;
+pub use notification::NotificationOptions;
 pub use run::{ControllerOptions, RunError, run_until, run_until_shutdown};

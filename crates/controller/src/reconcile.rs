@@ -6,7 +6,7 @@
 //! retry), metrics, requeue and the error policy.
 
 use crate::context::{Context, ReconcilerOptions};
-use crate::events::Origin;
+use crate::events::{Origin, revision_in_status};
 use crate::failure::Failure;
 use crate::key::ObjectKey;
 use crate::status::write_status_if_changed;
@@ -69,7 +69,10 @@ pub trait Reconcile:
     /// generation and the `reconcile.fluxcd.io/requestedAt` annotation.
     fn inputs(&self, _ctx: &Context) -> Option<u64> {
         let requested = crate::status::requested_at(self);
-        Some(crate::triggers::fingerprint(&[&self.meta().generation, &requested]))
+        Some(crate::triggers::fingerprint(&[
+            &self.meta().generation,
+            &requested,
+        ]))
     }
 
     /// The kind's steps.
@@ -305,9 +308,10 @@ async fn reconcile_live<K: Reconcile>(object: &K, ctx: &Context) -> Result<Actio
     let api: Api<K> = Api::namespaced(ctx.client.clone(), key.namespace());
     // The status and the event are independent requests: sent together, they cost one round
     // trip of the reconcile's latency instead of two.
+    let revision = revision_in_status(&status);
     let (written, ()) = futures::join!(
         write_status_if_changed(&api, object, object.status_before(&outcome), &status),
-        report(object, ctx, &key, &outcome)
+        report(object, ctx, &outcome, revision.as_deref())
     );
     written.map_err(|source| DriverError::Status {
         key: key.clone(),
@@ -343,17 +347,22 @@ async fn reconcile_live<K: Reconcile>(object: &K, ctx: &Context) -> Result<Actio
 
 /// The event of a run: the kind's success event, or a Warning for a failure that the Ready
 /// condition does not already report (a failure repeated on every retry is told once).
-async fn report<K: Reconcile>(object: &K, ctx: &Context, key: &ObjectKey, outcome: &K::Outcome) {
+async fn report<K: Reconcile>(
+    object: &K,
+    ctx: &Context,
+    outcome: &K::Outcome,
+    revision: Option<&str>,
+) {
     let Some(failure) = outcome.failure() else {
-        if let Some((reason, note)) = object.success_event(outcome) {
+        if let Some(event) = object.success_event(outcome) {
             ctx.events
-                .publish(K::ORIGIN, object, false, reason, note)
+                .publish_about(K::ORIGIN, object, false, event, revision)
                 .await;
         }
         return;
     };
     if !failure.emits_event {
-        tracing::info!(object = %key, "{}", failure.message);
+        tracing::info!(object = %ObjectKey::of(object), "{}", failure.message);
         return;
     }
     let told = object
@@ -361,14 +370,9 @@ async fn report<K: Reconcile>(object: &K, ctx: &Context, key: &ObjectKey, outcom
         .and_then(|c| find(c, READY))
         .is_some_and(|ready| ready.message == failure.message);
     if !told {
+        let event = (failure.reason, failure.message.clone());
         ctx.events
-            .publish(
-                K::ORIGIN,
-                object,
-                true,
-                failure.reason,
-                failure.message.clone(),
-            )
+            .publish_about(K::ORIGIN, object, true, event, revision)
             .await;
     }
 }

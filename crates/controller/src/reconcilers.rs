@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
+use tether_api::notification::v1::Receiver;
 use tether_api::source::v1::{GitRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 use tether_source::ArtifactStore;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub registry: RegistryClient,
     /// Opened by the process, so that a cache that cannot be opened stops it at start-up.
     pub tags: TagCache,
+    /// Where every reconciler's events go besides Kubernetes Events.
+    pub alerts: crate::notification::AlertFeed,
 }
 
 /// Runs every reconciler until `shutdown` fires; `on_ready` is called once the caches of
@@ -42,6 +45,7 @@ pub async fn run_reconcilers(
         metrics,
         registry,
         tags,
+        alerts,
     } = shared;
     let namespace = options.watch_namespace.clone();
     let namespace = namespace.as_deref();
@@ -51,12 +55,13 @@ pub async fn run_reconcilers(
     let image_repositories = controller_of::<ImageRepository>(&client, namespace);
     let image_policies = controller_of::<ImagePolicy>(&client, namespace);
     let image_update_automations = controller_of::<ImageUpdateAutomation>(&client, namespace);
+    let receivers = controller_of::<Receiver>(&client, namespace);
     let ctx = Arc::new(Context {
         workspace: Workspace::new(
             storage.join("extracted"),
             ArtifactStore::new(storage.join("artifacts")),
         ),
-        events: Events::new(client.clone()),
+        events: Events::new(client.clone()).with_alerts(alerts),
         apply_resources: tether_ssa::ResourceManager::new(client.clone())
             .with_field_manager(tether_api::kustomize::FIELD_MANAGER),
         registry,
@@ -88,6 +93,7 @@ pub async fn run_reconcilers(
         drive(image_repositories, ctx.clone(), shutdown.clone()),
         drive(image_policies, ctx.clone(), shutdown.clone()),
         drive(image_update_automations, ctx.clone(), shutdown.clone()),
+        drive(receivers, ctx.clone(), shutdown.clone()),
         crate::fluxv1::run(ctx.clone(), shutdown),
         readiness,
     );

@@ -23,6 +23,8 @@ pub struct ControllerOptions {
     pub storage_path: std::path::PathBuf,
     /// Settings shared by the reconcilers.
     pub reconcilers: ReconcilerOptions,
+    /// The events and receiver endpoints and the alert rate limit.
+    pub notifications: crate::NotificationOptions,
 }
 
 /// Why the controller could not start or stopped with an error.
@@ -103,6 +105,33 @@ pub async fn run_until(
 
     let ready = readiness.clone();
     let shutdown = CancellationToken::new();
+    let notifications = crate::notification::start(
+        &client,
+        options.reconcilers.watch_namespace.as_deref(),
+        &options.notifications,
+        &shutdown,
+    );
+    let notification_servers = [
+        (
+            options.notifications.events_addr,
+            notifications.event_routes,
+        ),
+        (
+            options.notifications.receiver_addr,
+            notifications.receiver_routes,
+        ),
+    ];
+    let mut servers = vec![health, metrics_server, artifacts];
+    for (addr, routes) in notification_servers {
+        match serve(addr, routes, stop_rx.clone()).await {
+            Ok(server) => servers.push(server),
+            Err(error) => {
+                // The caches and the dispatcher already run: stop them with the process.
+                shutdown.cancel();
+                return Err(error);
+            }
+        }
+    }
     let tags_dir = options.storage_path.join("image-tags");
     let shared = crate::reconcilers::Shared {
         // One registry client: its per-host rate limits hold for every scan in the process.
@@ -117,6 +146,7 @@ pub async fn run_until(
         })?,
         client,
         metrics,
+        alerts: notifications.feed,
     };
     let reconcilers = {
         let shutdown = shutdown.clone();
@@ -142,7 +172,7 @@ pub async fn run_until(
     {
         tracing::warn!("reconcilers did not stop within 20s");
     }
-    for server in [health, metrics_server, artifacts] {
+    for server in servers {
         match tokio::time::timeout(Duration::from_secs(10), server).await {
             Ok(Ok(Ok(()))) | Err(_) => {}
             Ok(Ok(Err(error))) => return Err(RunError::Serve(error)),

@@ -3,7 +3,9 @@
 use crate::cli::ControllerArgs;
 use anyhow::Context;
 use tether_controller::fluxv1::V1AutomationOptions;
-use tether_controller::{ControllerOptions, ReconcilerOptions, run_until_shutdown};
+use tether_controller::{
+    ControllerOptions, NotificationOptions, ReconcilerOptions, run_until_shutdown,
+};
 
 pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
     init_logging(&args.log_encoding);
@@ -33,6 +35,11 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                     commit: args.git.settings(),
                 },
                 ..ReconcilerOptions::default()
+            },
+            notifications: NotificationOptions {
+                events_addr: args.events_addr,
+                receiver_addr: args.receiver_addr,
+                rate_limit: args.rate_limit_interval,
             },
         };
         run_until_shutdown(config, options).await?;

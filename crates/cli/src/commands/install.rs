@@ -42,6 +42,8 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
     ));
     documents.push(deployment(ns, &args.image));
     documents.push(artifact_service(ns));
+    documents.push(port_service(ns, "notification-controller", "http-events"));
+    documents.push(port_service(ns, "webhook-receiver", "http-webhook"));
     if args.admission_policy {
         documents.push(finalizer_policy());
         documents.push(finalizer_policy_binding());
@@ -209,7 +211,9 @@ fn deployment(ns: &str, image: &str) -> Value {
                                  "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
                         "ports": [{"name": "http", "containerPort": 9090, "protocol": "TCP"},
                                   {"name": "http-prom", "containerPort": 8080, "protocol": "TCP"},
-                                  {"name": "healthz", "containerPort": 9440, "protocol": "TCP"}],
+                                  {"name": "healthz", "containerPort": 9440, "protocol": "TCP"},
+                                  {"name": "http-events", "containerPort": 9690, "protocol": "TCP"},
+                                  {"name": "http-webhook", "containerPort": 9292, "protocol": "TCP"}],
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "healthz"}},
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "healthz"}},
                         "resources": {"limits": {"cpu": "1000m", "memory": "256Mi"},
@@ -236,6 +240,22 @@ fn artifact_service(ns: &str) -> Value {
             "type": "ClusterIP",
             "selector": {"app.kubernetes.io/name": APP},
             "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]
+        }
+    })
+}
+
+/// A Service named as Flux's notification-controller names it, port 80 to the container port
+/// `target`: `notification-controller` is where Flux's controllers post events
+/// (`--events-addr=http://notification-controller.flux-system.svc.cluster.local./`),
+/// `webhook-receiver` is where forges call Receivers.
+fn port_service(ns: &str, name: &str, target: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "labels": labels()},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app.kubernetes.io/name": APP},
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": target}]
         }
     })
 }

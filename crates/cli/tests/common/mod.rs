@@ -32,6 +32,12 @@ impl ControllerProcess {
             .args(["--health-addr", &format!("127.0.0.1:{health_port}")])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(["--storage-addr", "127.0.0.1:0"])
+            .args([
+                "--events-addr",
+                "127.0.0.1:0",
+                "--receiver-addr",
+                "127.0.0.1:0",
+            ])
             .arg("--storage-path")
             .arg(dir.path().join("storage"))
             .args(["--requeue-dependency", "1s"])

@@ -5,7 +5,7 @@
 
 use kube::api::{Api, DynamicObject};
 use std::time::{Duration, Instant};
-use tether_controller::{ControllerOptions, ReconcilerOptions, run_until};
+use tether_controller::{ControllerOptions, NotificationOptions, ReconcilerOptions, run_until};
 use tether_testkit::flux::{
     GitSourceFixture, create, kustomization, kustomizations, wait_ready_where,
 };
@@ -17,6 +17,10 @@ pub struct InProcessController {
     pub metrics: ControllerMetrics,
     /// Where the artifact storage is served, as advertised in `status.artifact.url`.
     pub storage_url: String,
+    /// Where events are POSTed, as Flux controllers do (`--events-addr`).
+    pub events_url: String,
+    /// The base URL of the Receiver webhooks (`--receiver-addr`).
+    pub receiver_url: String,
     stop: CancellationToken,
     _storage: tempfile::TempDir,
 }
@@ -39,6 +43,7 @@ impl InProcessController {
         let storage = tempfile::tempdir()?;
         let (health_port, metrics_port, storage_port) = (free_port()?, free_port()?, free_port()?);
         let storage_url = format!("http://127.0.0.1:{storage_port}");
+        let (events_port, receiver_port) = (free_port()?, free_port()?);
         let mut options = ControllerOptions {
             health_addr: ([127, 0, 0, 1], health_port).into(),
             metrics_addr: ([127, 0, 0, 1], metrics_port).into(),
@@ -49,6 +54,11 @@ impl InProcessController {
                 watch_namespace: Some(namespace.to_owned()),
                 dependency_requeue: Duration::from_secs(1),
                 ..ReconcilerOptions::default()
+            },
+            notifications: NotificationOptions {
+                events_addr: ([127, 0, 0, 1], events_port).into(),
+                receiver_addr: ([127, 0, 0, 1], receiver_port).into(),
+                ..NotificationOptions::default()
             },
         };
         configure(&mut options.reconcilers);
@@ -72,6 +82,8 @@ impl InProcessController {
         Ok(Self {
             metrics: ControllerMetrics { port: metrics_port },
             storage_url,
+            events_url: format!("http://127.0.0.1:{events_port}/"),
+            receiver_url: format!("http://127.0.0.1:{receiver_port}"),
             stop,
             _storage: storage,
         })

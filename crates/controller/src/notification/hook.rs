@@ -1,0 +1,269 @@
+//! The Receiver webhook server (`--receiver-addr`), as notification-controller serves it:
+//! `POST /hook/<digest>` finds the Receiver whose `status.webhookPath` is the request path
+//! (`404` if none), answers `503` while it is suspended or not Ready, verifies the call with
+//! `tether_notify::verify` against the Secret's token (the verdict's status on refusal, and
+//! nothing annotated), then sets `reconcile.fluxcd.io/requestedAt` on every target of
+//! `spec.resources` (names, or `*` with `matchLabels`): `200`, or `500` if any target failed.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::routing::post;
+use kube::ResourceExt;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::reflector::Store;
+use std::sync::Arc;
+use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use tether_api::meta::conditions::{READY, is_true};
+use tether_api::notification::v1::{Receiver, ReceiverResource};
+use tether_notify::receiver::MAX_BODY_BYTES;
+use tether_notify::{Headers, ReceiverConfig, Verdict, verify};
+
+/// What the webhook handler reads.
+pub struct Hooks {
+    pub client: kube::Client,
+    pub receivers: Store<Receiver>,
+}
+
+/// The routes of the receiver server.
+pub fn receiver_routes(hooks: Arc<Hooks>) -> Router {
+    Router::new()
+        .route("/hook/{digest}", post(handle_hook))
+        // One more byte than the limit reaches the handler, which answers 413 as Flux does.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+        .with_state(hooks)
+}
+
+/// Why a target could not be asked to reconcile.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnotateError {
+    #[error("apiVersion must be specified for kind \"{0}\"")]
+    NoApiVersion(String),
+    #[error("matchLabels field not set when using wildcard '*' as name")]
+    WildcardWithoutLabels,
+    #[error("unable to annotate {kind} '{namespace}/{name}': {source}")]
+    Patch {
+        kind: String,
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+    #[error("failed listing {kind} resources in namespace '{namespace}': {source}")]
+    List {
+        kind: String,
+        namespace: String,
+        source: kube::Error,
+    },
+}
+
+async fn handle_hook(
+    State(hooks): State<Arc<Hooks>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let path = uri.path();
+    let Some(receiver) = hooks
+        .receivers
+        .find(|r| r.status.as_ref().and_then(|s| s.webhook_path.as_deref()) == Some(path))
+    else {
+        return StatusCode::NOT_FOUND;
+    };
+    let name = receiver.name_any();
+    let namespace = receiver.namespace().unwrap_or_default();
+    let ready = receiver
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .is_some_and(|c| is_true(c, READY));
+    if receiver.spec.is_suspended() || !ready {
+        tracing::warn!(receiver = %name, %namespace, "receiver is suspended or not ready");
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if let Err(status) = verify_call(&hooks, &receiver, &headers, &body).await {
+        return status;
+    }
+    let mut failed = false;
+    for resource in &receiver.spec.resources {
+        if let Err(error) = request_reconcile(&hooks.client, resource, &namespace).await {
+            tracing::warn!(receiver = %name, %namespace, %error, "unable to request reconciliation");
+            failed = true;
+        }
+    }
+    if failed {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Reads the token and verifies the call; the refusal's status otherwise.
+async fn verify_call(
+    hooks: &Hooks,
+    receiver: &Receiver,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), StatusCode> {
+    let namespace = receiver.namespace().unwrap_or_default();
+    let token = match &receiver.spec.secret_ref {
+        None => Vec::new(),
+        Some(secret) => crate::secrets::secret_data(&hooks.client, &namespace, &secret.name)
+            .await
+            .ok()
+            .and_then(|mut data| data.remove("token"))
+            .ok_or_else(|| {
+                tracing::warn!(receiver = %receiver.name_any(), %namespace, "unable to read token");
+                StatusCode::BAD_REQUEST
+            })?,
+    };
+    let token = String::from_utf8_lossy(&token);
+    let events = receiver.spec.events.clone().unwrap_or_default();
+    let config = ReceiverConfig {
+        receiver_type: receiver.spec.receiver_type,
+        events: &events,
+        token: &token,
+    };
+    let headers = Headers::new(headers.iter().map(|(k, v)| {
+        (
+            k.as_str(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        )
+    }));
+    match verify(config, &headers, body) {
+        Verdict::Accept { event } => {
+            tracing::info!(receiver = %receiver.name_any(), %namespace, ?event, "handling webhook");
+            Ok(())
+        }
+        Verdict::Refuse { status, reason } => {
+            tracing::warn!(receiver = %receiver.name_any(), %namespace, %reason, "webhook refused");
+            Err(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
+        }
+    }
+}
+
+/// The API version of a target: its own, or Flux's default for the kind.
+fn api_version_of(resource: &ReceiverResource) -> Option<String> {
+    if let Some(version) = resource.api_version.as_deref().filter(|v| !v.is_empty()) {
+        return Some(version.to_owned());
+    }
+    let default = match resource.kind.as_str() {
+        "Bucket" | "HelmChart" | "HelmRepository" | "GitRepository" | "OCIRepository" => {
+            "source.toolkit.fluxcd.io/v1"
+        }
+        "ImageRepository" => "image.toolkit.fluxcd.io/v1",
+        "ArtifactGenerator" => "source.extensions.fluxcd.io/v1beta1",
+        _ => return None,
+    };
+    Some(default.to_owned())
+}
+
+/// Annotates the target(s) of `resource`, in its namespace or the Receiver's.
+async fn request_reconcile(
+    client: &kube::Client,
+    resource: &ReceiverResource,
+    receiver_namespace: &str,
+) -> Result<(), AnnotateError> {
+    let namespace = resource
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(receiver_namespace);
+    let api_version = api_version_of(resource)
+        .ok_or_else(|| AnnotateError::NoApiVersion(resource.kind.clone()))?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+    let gvk = GroupVersionKind::gvk(group, version, &resource.kind);
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk(&gvk));
+    if resource.name != "*" {
+        return annotate(&api, &resource.kind, namespace, &resource.name).await;
+    }
+    let labels = resource
+        .match_labels
+        .as_ref()
+        .ok_or(AnnotateError::WildcardWithoutLabels)?;
+    let selector = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let found = api
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|source| AnnotateError::List {
+            kind: resource.kind.clone(),
+            namespace: namespace.to_owned(),
+            source,
+        })?;
+    if found.items.is_empty() {
+        tracing::warn!(kind = %resource.kind, namespace, selector, "no resources found with matching labels");
+    }
+    for object in found.items {
+        annotate(&api, &resource.kind, namespace, &object.name_any()).await?;
+    }
+    Ok(())
+}
+
+/// Sets `requestedAt` to now, written as Go's `metav1.Now().String()` writes it.
+async fn annotate(
+    api: &Api<DynamicObject>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<(), AnnotateError> {
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.9f +0000 UTC");
+    let patch = serde_json::json!({
+        "metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: now.to_string()}}
+    });
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|source| AnnotateError::Patch {
+            kind: kind.to_owned(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            source,
+        })?;
+    tracing::info!(kind, namespace, name, "resource annotated");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(kind: &str, api_version: Option<&str>) -> ReceiverResource {
+        ReceiverResource {
+            kind: kind.to_owned(),
+            name: "app".to_owned(),
+            api_version: api_version.map(str::to_owned),
+            ..ReceiverResource::default()
+        }
+    }
+
+    #[test]
+    fn source_kinds_default_their_api_version_and_others_need_one() {
+        assert_eq!(
+            api_version_of(&resource("GitRepository", None)).as_deref(),
+            Some("source.toolkit.fluxcd.io/v1")
+        );
+        assert_eq!(api_version_of(&resource("Kustomization", None)), None);
+        assert_eq!(
+            api_version_of(&resource(
+                "Kustomization",
+                Some("kustomize.toolkit.fluxcd.io/v1")
+            ))
+            .as_deref(),
+            Some("kustomize.toolkit.fluxcd.io/v1")
+        );
+    }
+
+    #[test]
+    fn flux_kinds_map_to_their_plural_resources() {
+        let plural =
+            |kind: &str| ApiResource::from_gvk(&GroupVersionKind::gvk("g", "v1", kind)).plural;
+        assert_eq!(plural("GitRepository"), "gitrepositories");
+        assert_eq!(plural("ImagePolicy"), "imagepolicies");
+        assert_eq!(plural("Kustomization"), "kustomizations");
+    }
+}

@@ -1,0 +1,541 @@
+//! Notifications end to end against the local control plane: events of a failing
+//! Kustomization reach Providers through Alerts, and a signed webhook call to a Receiver makes
+//! a GitRepository fetch at once.
+//!
+//! The Providers' SaaS endpoints (Slack, ...) cannot be reached from here: every Provider's
+//! address is a recording HTTP server on loopback, which is the wire the real endpoint would
+//! see. Receivers are called as GitHub calls them: a push payload signed with the Secret's
+//! token in `X-Hub-Signature-256`.
+
+mod common;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use common::{InProcessController, SyncedApp};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tether_testkit::cluster::wait_for;
+use tether_testkit::flux::{
+    GitSourceFixture, WAIT, create, deployment_yaml, dynamic_api, kustomization, kustomizations,
+    merge_patch, wait_ready_where,
+};
+use tether_testkit::git::closed_loopback_port;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One request the recording server received.
+#[derive(Clone, Debug)]
+struct Recorded {
+    path: String,
+    body: Vec<u8>,
+}
+
+/// An HTTP server on loopback answering 200 to everything and keeping what it got.
+#[derive(Clone, Default)]
+struct RecordingServer {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl RecordingServer {
+    /// Starts the server; returns it and its base URL.
+    async fn start() -> anyhow::Result<(Self, String)> {
+        let server = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(server.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((server, url))
+    }
+
+    fn received(&self, path: &str) -> Vec<Recorded> {
+        self.requests
+            .lock()
+            .map(|r| r.iter().filter(|r| r.path == path).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `path` received a request, and returns the first.
+    async fn first_at(&self, path: &str) -> anyhow::Result<Recorded> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(first) = self.received(path).into_iter().next() {
+                return Ok(first);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "nothing was sent to {path}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn record(
+    State(server): State<RecordingServer>,
+    uri: Uri,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    if let Ok(mut requests) = server.requests.lock() {
+        requests.push(Recorded {
+            path: uri.path().to_owned(),
+            body: body.to_vec(),
+        });
+    }
+    StatusCode::OK
+}
+
+fn notification_api(
+    client: &kube::Client,
+    ns: &str,
+    version: &str,
+    kind: &str,
+) -> Api<DynamicObject> {
+    dynamic_api(client, ns, "notification.toolkit.fluxcd.io", version, kind)
+}
+
+/// A Provider `name` of `type_` posting to `address`, and an Alert of the same name sending
+/// it the error events of every Kustomization, changed by `alert_spec`.
+async fn provider_and_alert(
+    client: &kube::Client,
+    ns: &str,
+    (name, type_, address): (&str, &str, &str),
+    alert_spec: Value,
+) -> anyhow::Result<()> {
+    let providers = notification_api(client, ns, "v1beta3", "Provider");
+    create(
+        &providers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"type": type_, "address": address}
+        }),
+    )
+    .await?;
+    let mut spec = json!({
+        "providerRef": {"name": name}, "eventSeverity": "error",
+        "eventSources": [{"kind": "Kustomization", "name": "*"}]
+    });
+    if let (Some(spec), Some(extra)) = (spec.as_object_mut(), alert_spec.as_object()) {
+        spec.extend(extra.clone());
+    }
+    let alerts = notification_api(client, ns, "v1beta3", "Alert");
+    create(
+        &alerts,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": name, "namespace": ns}, "spec": spec
+        }),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_suspended_alerts()
+-> anyhow::Result<()> {
+    let app = SyncedApp::start("notify", "10m").await?;
+    let (client, ns) = (&app.source.client, app.source.ns.name.as_str());
+    let (recorder, url) = RecordingServer::start().await?;
+    let generic = format!("{url}/generic");
+    let slack = format!("{url}/slack");
+    let excluded = format!("{url}/excluded");
+    let suspended = format!("{url}/suspended");
+    provider_and_alert(client, ns, ("generic", "generic", &generic), json!({})).await?;
+    provider_and_alert(client, ns, ("slack", "slack", &slack), json!({})).await?;
+    let drop_all = json!({"exclusionList": [".+"]});
+    provider_and_alert(client, ns, ("excluded", "generic", &excluded), drop_all).await?;
+    let off = json!({"suspend": true});
+    provider_and_alert(client, ns, ("suspended", "generic", &suspended), off).await?;
+    let web = json!({"eventSources": [{"kind": "Kustomization", "name": "*",
+                                       "matchLabels": {"team": "web"}}],
+                     "summary": "web team", "eventMetadata": {"summary": "two sources"}});
+    provider_and_alert(
+        client,
+        ns,
+        ("labelled", "generic", &format!("{url}/labelled")),
+        web,
+    )
+    .await?;
+    let db = json!({"eventSources": [{"kind": "Kustomization", "name": "*",
+                                      "matchLabels": {"team": "db"}}]});
+    provider_and_alert(
+        client,
+        ns,
+        ("other-team", "generic", &format!("{url}/other-team")),
+        db,
+    )
+    .await?;
+    merge_patch(
+        &app.kustomizations,
+        "app",
+        json!({"metadata": {"labels": {"team": "web"}}}),
+    )
+    .await?;
+    let bad_regex = json!({"exclusionList": ["("]});
+    provider_and_alert(
+        client,
+        ns,
+        ("bad-regex", "generic", &format!("{url}/bad-regex")),
+        bad_regex,
+    )
+    .await?;
+    let refusing = format!("http://127.0.0.1:{}/", closed_loopback_port()?);
+    provider_and_alert(client, ns, ("refusing", "generic", &refusing), json!({})).await?;
+    provider_and_alert(client, ns, ("no-secret", "slack", &slack), json!({})).await?;
+    let no_secret = json!({"spec": {"secretRef": {"name": "missing"}}});
+    notification_api(client, ns, "v1beta3", "Provider")
+        .patch(
+            "no-secret",
+            &PatchParams::default(),
+            &Patch::Merge(&no_secret),
+        )
+        .await?;
+    // The dispatcher reads Alerts from a watch cache: give it a moment to see them.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let broken = app.source.repo.commit(
+        "master",
+        &[(
+            "deploy/broken.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n",
+        )],
+        "a manifest that does not parse",
+    )?;
+    wait_ready_where(&app.kustomizations, "app", |status, _, _| status == "False").await?;
+
+    let sent: Value = serde_json::from_slice(&recorder.first_at("/generic").await?.body)?;
+    assert_eq!(sent["involvedObject"]["kind"], "Kustomization");
+    assert_eq!(sent["involvedObject"]["name"], "app");
+    assert_eq!(sent["severity"], "error");
+    assert_eq!(sent["reportingController"], "kustomize-controller");
+    let revision = sent["metadata"]["revision"].as_str().unwrap_or_default();
+    assert!(revision.ends_with(&broken), "{sent}");
+    let slack_sent: Value = serde_json::from_slice(&recorder.first_at("/slack").await?.body)?;
+    let attachment = &slack_sent["attachments"][0];
+    assert_eq!(attachment["color"], "danger", "{slack_sent}");
+    assert_eq!(attachment["author_name"], format!("kustomization/app.{ns}"));
+    assert_eq!(slack_sent["username"], "kustomize-controller");
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(recorder.received("/generic").len(), 1, "one event, once");
+    assert_eq!(
+        recorder.received("/slack").len(),
+        1,
+        "nothing through no-secret"
+    );
+    assert_eq!(
+        recorder.received("/labelled").len(),
+        1,
+        "matchLabels team=web"
+    );
+    assert!(recorder.received("/other-team").is_empty());
+    assert!(recorder.received("/excluded").is_empty());
+    assert!(recorder.received("/suspended").is_empty());
+    let failed = alert_warnings(client, ns, "no-secret", "NotificationDispatchFailed").await?;
+    assert!(
+        failed
+            .iter()
+            .any(|m| m.contains("secrets \"missing\" not found")),
+        "{failed:?}"
+    );
+    let invalid = alert_warnings(client, ns, "bad-regex", "InvalidConfig").await?;
+    assert!(
+        invalid.contains(&"failed to compile exclusion regex: (".to_owned()),
+        "{invalid:?}"
+    );
+    let conflicts = alert_warnings(client, ns, "labelled", "MetadataAppendFailed").await?;
+    assert!(
+        conflicts[0].starts_with("metadata key conflicts detected"),
+        "{conflicts:?}"
+    );
+    Ok(())
+}
+
+/// The messages of `reason` events on Alert `name`, once there are some.
+async fn alert_warnings(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    reason: &str,
+) -> anyhow::Result<Vec<String>> {
+    let events: Api<Event> = Api::namespaced(client.clone(), ns);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let messages: Vec<String> = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some(reason))
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .filter_map(|e| e.note)
+            .collect();
+        if !messages.is_empty() {
+            return Ok(messages);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no dispatch failure on Alert {name}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An event as helm-controller posts it to notification-controller.
+fn helm_release_event(ns: &str) -> Value {
+    json!({
+        "involvedObject": {"kind": "HelmRelease", "namespace": ns, "name": "podinfo",
+                           "apiVersion": "helm.toolkit.fluxcd.io/v2"},
+        "severity": "info", "timestamp": "2026-01-02T03:04:05Z",
+        "message": "Helm install succeeded for release podinfo", "reason": "InstallSucceeded",
+        "metadata": {"helm.toolkit.fluxcd.io/revision": "6.5.0",
+                     "helm.toolkit.fluxcd.io/checksum": "abc", "other.io/x": "y"},
+        "reportingController": "helm-controller"
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_posted_by_other_flux_controllers_are_admitted_as_notification_controller_does()
+-> anyhow::Result<()> {
+    let client = tether_testkit::cluster::client().await?;
+    tether_testkit::cluster::install_crds(&client, tether_api::crds()).await?;
+    let namespace = tether_testkit::cluster::TestNamespace::create(&client, "events").await?;
+    let ns = namespace.name.as_str();
+    let controller = InProcessController::start(ns).await?;
+    let (recorder, url) = RecordingServer::start().await?;
+    let generic = format!("{url}/generic");
+    let helm = json!({"eventSeverity": "info",
+                      "eventSources": [{"kind": "HelmRelease", "name": "*"}]});
+    provider_and_alert(&client, ns, ("generic", "generic", &generic), helm).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let event = helm_release_event(ns).to_string();
+    let events_url = controller.events_url.as_str();
+    let json_type = [("Content-Type", "application/json")];
+    assert_eq!(post(events_url, &json_type, event.as_bytes()).await?, 202);
+    assert_eq!(
+        post(events_url, &json_type, event.as_bytes()).await?,
+        429,
+        "duplicate"
+    );
+    assert_eq!(post(events_url, &json_type, b"not an event").await?, 400);
+    let oversized = vec![b' '; 3 * 1024 * 1024 + 1];
+    assert_eq!(post(events_url, &json_type, &oversized).await?, 413);
+
+    let sent: Value = serde_json::from_slice(&recorder.first_at("/generic").await?.body)?;
+    assert_eq!(sent["reportingController"], "helm-controller");
+    assert_eq!(sent["metadata"], json!({"revision": "6.5.0"}), "{sent}");
+    Ok(())
+}
+
+/// Sends `body` to `url` with `headers`, returns the status code.
+async fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Result<u16> {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    let mut request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    // A server refusing an oversized body may answer and close before reading all of it.
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.split(' ').nth(1).unwrap_or_default();
+    Ok(status.parse()?)
+}
+
+fn requested_at(repo: &DynamicObject) -> Option<String> {
+    repo.metadata
+        .annotations
+        .as_ref()?
+        .get("reconcile.fluxcd.io/requestedAt")
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_github_push_to_a_receiver_applies_the_new_commit_without_waiting()
+-> anyhow::Result<()> {
+    // Polling once an hour: only the webhook can bring the new commit in within the test.
+    let source = GitSourceFixture::start("receiver", "1h").await?;
+    let (client, ns) = (&source.client, source.ns.name.as_str());
+    let controller = InProcessController::start(ns).await?;
+    let ks = kustomizations(client, ns);
+    create(&ks, kustomization("app", ns, ns, "./deploy")).await?;
+    wait_ready_where(&ks, "app", |status, _, _| status == "True").await?;
+
+    let receivers = notification_api(client, ns, "v1", "Receiver");
+    create(
+        &receivers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": "github", "namespace": ns},
+            "spec": {"type": "github", "events": ["push"], "secretRef": {"name": "webhook-token"},
+                     "resources": [{"kind": "GitRepository", "name": "app"},
+                                   {"kind": "GitRepository", "name": "*",
+                                    "matchLabels": {"webhook": "github"}}]}
+        }),
+    )
+    .await?;
+    let no_token =
+        |status: &str, reason: &str, _: &str| status == "False" && reason == "TokenNotFound";
+    wait_ready_where(&receivers, "github", no_token).await?;
+    // Labelled as Flux's --watch-configs-label-selector wants: the Receiver notices at once
+    // instead of at its next retry.
+    let token = "webhook-s3cret";
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "webhook-token", "labels": {"reconcile.fluxcd.io/watch": "Enabled"}},
+        "stringData": {"token": token}
+    }))?;
+    let created = Instant::now();
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let ready = wait_ready_where(&receivers, "github", |status, _, _| status == "True").await?;
+    assert!(
+        created.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        created.elapsed()
+    );
+    let sources = dynamic_api(
+        client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    for (name, labels) in [
+        ("labelled", json!({"webhook": "github"})),
+        ("unlabelled", json!({})),
+    ] {
+        let repo = json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"url": "https://example.invalid/app.git", "interval": "1h", "suspend": true}
+        });
+        create(&sources, repo).await?;
+    }
+    let path = tether_notify::webhook_path(token, "github", ns);
+    assert_eq!(ready["status"]["webhookPath"], path.as_str());
+
+    let pushed = source.repo.commit(
+        "master",
+        &[("deploy/deployment.yaml", &deployment_yaml(3))],
+        "three replicas",
+    )?;
+    let body = json!({"ref": "refs/heads/master", "after": pushed,
+                      "repository": {"full_name": "tether/app"}})
+    .to_string();
+    let url = format!("{}{path}", controller.receiver_url);
+    let forged = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), "not-the-token");
+    let call = |signature: String| {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let headers = [
+                ("Content-Type", "application/json"),
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", signature.as_str()),
+            ];
+            post(&url, &headers, body.as_bytes()).await
+        }
+    };
+    assert_eq!(call(forged).await?, 400, "a wrong HMAC is refused");
+    let sources = dynamic_api(
+        client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    assert_eq!(
+        requested_at(&sources.get("app").await?),
+        None,
+        "nothing annotated"
+    );
+    let unknown = format!("{}/hook/0000", controller.receiver_url);
+    assert_eq!(post(&unknown, &[], b"{}").await?, 404);
+
+    let called = Instant::now();
+    let signed = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), token);
+    assert_eq!(call(signed).await?, 200);
+    assert!(requested_at(&sources.get("app").await?).is_some());
+    assert!(requested_at(&sources.get("labelled").await?).is_some());
+    assert_eq!(requested_at(&sources.get("unlabelled").await?), None);
+    assert!(requested_at(&sources.get("labelled").await?).is_some());
+    assert_eq!(requested_at(&sources.get("unlabelled").await?), None);
+    wait_for(&source.ns.api::<Deployment>(), "web", WAIT, |d| {
+        d.spec.as_ref().and_then(|s| s.replicas) == Some(3)
+    })
+    .await?;
+    eprintln!("webhook call to applied: {:?}", called.elapsed());
+
+    let suspend = json!({"spec": {"suspend": true}});
+    merge_patch(&receivers, "github", suspend).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let signed = tether_notify::receiver::signature::sign_sha256(body.as_bytes(), token);
+    while call(signed.clone()).await? != 503 {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "a suspended Receiver still accepts calls"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+fn has_flux_finalizer(object: &DynamicObject) -> bool {
+    object
+        .metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == "finalizers.fluxcd.io"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_holds_the_flux_finalizer_until_deleted_and_an_old_alert_loses_it()
+-> anyhow::Result<()> {
+    let client = tether_testkit::cluster::client().await?;
+    tether_testkit::cluster::install_crds(&client, tether_api::crds()).await?;
+    let namespace = tether_testkit::cluster::TestNamespace::create(&client, "finalizers").await?;
+    let ns = namespace.name.as_str();
+    let _controller = InProcessController::start(ns).await?;
+    let providers = notification_api(&client, ns, "v1beta3", "Provider");
+    provider_and_alert(
+        &client,
+        ns,
+        ("chat", "slack", "https://hooks.slack.invalid/x"),
+        json!({}),
+    )
+    .await?;
+    wait_for(&providers, "chat", WAIT, has_flux_finalizer).await?;
+    providers.delete("chat", &Default::default()).await?;
+    tether_testkit::flux::wait_for_gone(&providers, "chat").await?;
+
+    // An Alert as Flux before v2.1 left it: with a finalizer.
+    let alerts = notification_api(&client, ns, "v1beta3", "Alert");
+    create(
+        &alerts,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "old", "namespace": ns,
+                         "finalizers": ["finalizers.fluxcd.io"]},
+            "spec": {"providerRef": {"name": "chat"},
+                     "eventSources": [{"kind": "Kustomization", "name": "*"}]}
+        }),
+    )
+    .await?;
+    wait_for(&alerts, "old", WAIT, |a| !has_flux_finalizer(a)).await?;
+    Ok(())
+}
