@@ -4,8 +4,11 @@
 //! `with`, `template` calls, typed argument checks, and Go's error messages with their
 //! `template: NAME:LINE:COL: executing "NAME" at <NODE>: ...` context.
 
+use std::sync::Arc;
+
 use crate::funcs::{Func, FuncMap, Param, SHORT_CIRCUIT};
-use crate::parse::{Command, Control, List, Node, Number, Operand, Pipe, Trees};
+use crate::parse::{Command, Control, List, Node, Number, Operand, Pipe};
+use crate::set::{Defs, MissingKey, Runtime};
 use crate::value::Value;
 
 /// Go's `maxExecDepth` is 100000; Rust recursion gets there only with a large stack, so the
@@ -28,11 +31,14 @@ impl From<String> for Flow {
 type EResult<T> = Result<T, String>;
 
 pub(crate) struct State<'a> {
-    pub parse_name: &'a str,
-    pub text: &'a str,
-    pub trees: &'a Trees,
+    /// Name and text of the source the running template was parsed from.
+    pub parse_name: Arc<str>,
+    pub text: Arc<str>,
+    pub set_name: &'a str,
+    pub trees: &'a Defs,
     pub funcs: &'a FuncMap,
     pub builtins: &'a FuncMap,
+    pub missing_key: MissingKey,
     pub name: String,
     pub vars: Vec<(String, Value)>,
     pub out: String,
@@ -238,7 +244,7 @@ impl State<'_> {
             None => format!("{{{{template {quoted}}}}}"),
         };
         self.at(pos, &node);
-        let Some(tree) = self.trees.get(name) else {
+        let Some(def) = self.trees.get(name).cloned() else {
             return Err(self.error(format!("template {quoted} not defined")).into());
         };
         if self.depth >= MAX_EXEC_DEPTH {
@@ -254,9 +260,14 @@ impl State<'_> {
         };
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, name.to_owned());
+        let saved_source = (
+            std::mem::replace(&mut self.parse_name, def.parse_name.clone()),
+            std::mem::replace(&mut self.text, def.text.clone()),
+        );
         self.depth += 1;
-        let result = self.walk_list(&new_dot, tree);
+        let result = self.walk_list(&new_dot, &def.list);
         self.depth -= 1;
+        (self.parse_name, self.text) = saved_source;
         self.name = saved_name;
         self.vars = saved_vars;
         match result {
@@ -304,7 +315,7 @@ impl State<'_> {
         match first {
             Operand::Field { pos, idents } => {
                 self.at(*pos, first);
-                return self.eval_field_chain(dot.clone(), idents, &cmd.args, final_value);
+                return self.eval_field_chain(dot, dot.clone(), idents, &cmd.args, final_value);
             }
             Operand::Chain { node, fields, .. } => {
                 return self.eval_chain(dot, first, node, fields, &cmd.args, final_value);
@@ -331,7 +342,7 @@ impl State<'_> {
                     self.not_a_function(&cmd.args, &final_value)?;
                     return Ok(value);
                 }
-                return self.eval_field_chain(value, &idents[1..], &cmd.args, final_value);
+                return self.eval_field_chain(dot, value, &idents[1..], &cmd.args, final_value);
             }
             _ => {}
         }
@@ -374,11 +385,12 @@ impl State<'_> {
         }
         let receiver = self.eval_arg(dot, None, node)?;
         self.at(chain.pos(), chain);
-        self.eval_field_chain(receiver, fields, args, final_value)
+        self.eval_field_chain(dot, receiver, fields, args, final_value)
     }
 
     fn eval_field_chain(
         &mut self,
+        dot: &Value,
         mut receiver: Value,
         idents: &[String],
         args: &[Operand],
@@ -391,11 +403,33 @@ impl State<'_> {
         // interfaces), which is the type Go names in errors.
         let mut iface = false;
         for ident in init {
+            if let Some(method) = method_of(&receiver, ident) {
+                receiver = self.call_method(dot, &method, ident, &[], None)?;
+                iface = false;
+                continue;
+            }
             (receiver, iface) = self.eval_field(ident, &receiver, false, iface)?;
+        }
+        if let Some(method) = method_of(&receiver, last) {
+            let rest = args.get(1..).unwrap_or_default();
+            return self.call_method(dot, &method, last, rest, final_value);
         }
         let has_args = args.len() > 1 || final_value.is_some();
         self.eval_field(last, &receiver, has_args, iface)
             .map(|(v, _)| v)
+    }
+
+    /// Calls a method of a named map or slice type with the command's remaining arguments.
+    fn call_method(
+        &mut self,
+        dot: &Value,
+        method: &Func,
+        name: &str,
+        args: &[Operand],
+        final_value: Option<Value>,
+    ) -> EResult<Value> {
+        let (pos, context) = self.at.clone().unwrap_or_default();
+        self.eval_call(dot, method, false, (pos, &context), name, args, final_value)
     }
 
     fn eval_field(
@@ -444,10 +478,11 @@ impl State<'_> {
                     return self.fail(format!("{name} is not a method but has arguments"));
                 }
                 let elem_iface = m.type_name.ends_with("]interface {}");
-                return Ok((
-                    m.get_str(name).cloned().unwrap_or(Value::Invalid),
-                    elem_iface,
-                ));
+                let missing = || match self.missing_key {
+                    MissingKey::Invalid => Value::Invalid,
+                    MissingKey::Zero => (*m.zero).clone(),
+                };
+                return Ok((m.get_str(name).cloned().unwrap_or_else(missing), elem_iface));
             }
             _ => {
                 return self.fail(format!(
@@ -548,7 +583,20 @@ impl State<'_> {
                 .map_or_else(|| argv[0].to_go_string(), ToString::to_string);
             argv.insert(0, Value::String(callee));
         }
-        match (func.call)(&argv) {
+        let result = match &func.runtime {
+            Some(call) => {
+                let runtime = Runtime {
+                    set_name: self.set_name,
+                    defs: self.trees,
+                    funcs: self.funcs,
+                    builtins: self.builtins,
+                    missing_key: self.missing_key,
+                };
+                call(&runtime, &argv)
+            }
+            None => (func.call)(&argv),
+        };
+        match result {
             Ok(v) => Ok(v),
             Err(e) => {
                 self.at = Some((node.0, node.1.to_owned()));
@@ -605,6 +653,7 @@ impl State<'_> {
                 };
             }
             Operand::Field { idents, .. } => Some(self.eval_field_chain(
+                dot,
                 dot.clone(),
                 idents,
                 std::slice::from_ref(node),
@@ -613,6 +662,7 @@ impl State<'_> {
             Operand::Variable { idents, .. } => {
                 let value = self.var_value(&idents[0])?;
                 Some(self.eval_field_chain(
+                    dot,
                     value,
                     &idents[1..],
                     std::slice::from_ref(node),
@@ -684,5 +734,14 @@ impl State<'_> {
                 "can't handle assignment of {n} to empty interface argument"
             )),
         }
+    }
+}
+
+/// The method `name` of a named map or slice type.
+fn method_of(receiver: &Value, name: &str) -> Option<Func> {
+    match receiver {
+        Value::Map(m) => m.methods.get(name).cloned(),
+        Value::Slice(s) => s.methods.get(name).cloned(),
+        _ => None,
     }
 }

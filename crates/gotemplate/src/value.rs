@@ -5,6 +5,9 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::funcs::Func;
 
 /// A Go value.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,16 +41,44 @@ pub struct Slice {
     pub type_name: String,
     /// The elements.
     pub items: Vec<Value>,
+    /// Methods of the named slice type (e.g. Helm's `VersionSet.Has`).
+    pub methods: Methods,
 }
 
 /// A Go map: entries kept in Go's `fmtsort` key order (the order `range` and `%v` use).
+/// Entries are shared, so cloning a map (every field access does) is cheap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map {
     /// The Go type, e.g. `map[string]string` or `update.ObjectChanges`.
     pub type_name: String,
-    entries: Vec<(Value, Value)>,
+    entries: Arc<Vec<(Value, Value)>>,
     /// The element type's zero value, which `index` returns for a missing key.
     pub zero: Box<Value>,
+    /// Methods of the named map type (e.g. Helm's `Files.Get`); they shadow keys, as in Go.
+    pub methods: Methods,
+}
+
+/// Methods a named Go type declares, called with arguments like functions. Two method sets
+/// compare equal when they name the same methods (functions have no equality).
+#[derive(Debug, Clone, Default)]
+pub struct Methods(pub Vec<(String, Func)>);
+
+impl Methods {
+    /// The method called `name`.
+    pub fn get(&self, name: &str) -> Option<&Func> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+
+    /// Adds a method.
+    pub fn add(&mut self, name: impl Into<String>, func: Func) {
+        self.0.push((name.into(), func));
+    }
+}
+
+impl PartialEq for Methods {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.0 == b.0)
+    }
 }
 
 /// A Go struct.
@@ -85,6 +116,7 @@ impl Value {
         Value::Slice(Slice {
             type_name: type_name.into(),
             items,
+            methods: Methods::default(),
         })
     }
 
@@ -253,8 +285,9 @@ impl Map {
     pub fn new(type_name: impl Into<String>, zero: Value) -> Self {
         Map {
             type_name: type_name.into(),
-            entries: Vec::new(),
+            entries: Arc::new(Vec::new()),
             zero: Box::new(zero),
+            methods: Methods::default(),
         }
     }
 
@@ -271,13 +304,20 @@ impl Map {
 
     /// Inserts or replaces `key`, keeping Go's key order.
     pub fn insert(&mut self, key: Value, value: Value) {
-        match self
-            .entries
-            .binary_search_by(|(k, _)| compare_keys(k, &key))
-        {
-            Ok(i) => self.entries[i].1 = value,
-            Err(i) => self.entries.insert(i, (key, value)),
+        let entries = Arc::make_mut(&mut self.entries);
+        match entries.binary_search_by(|(k, _)| compare_keys(k, &key)) {
+            Ok(i) => entries[i].1 = value,
+            Err(i) => entries.insert(i, (key, value)),
         }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove_str(&mut self, key: &str) -> Option<Value> {
+        let i = self
+            .entries
+            .iter()
+            .position(|(k, _)| matches!(k, Value::String(s) if s == key))?;
+        Some(Arc::make_mut(&mut self.entries).remove(i).1)
     }
 
     /// The value at `key`.
