@@ -623,7 +623,12 @@ impl State<'_> {
             | (Value::Int(_), Param::Int)
             | (Value::Float(_), Param::Float) => true,
             (Value::Bool(_), Param::Bool) => true,
-            (Value::Map(m), Param::StringMap) => m.type_name == param.go_type(),
+            // A named map type over `map[string]interface {}` (Helm's `common.Values`) is
+            // assignable to it; such maps are string-keyed with nil elements and no methods.
+            (Value::Map(m), Param::StringMap) => {
+                m.type_name == param.go_type()
+                    || (m.string_keyed && *m.zero == Value::Nil && m.methods.0.is_empty())
+            }
             _ => false,
         };
         if !ok {

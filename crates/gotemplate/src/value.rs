@@ -56,6 +56,8 @@ pub struct Map {
     pub zero: Box<Value>,
     /// Methods of the named map type (e.g. Helm's `Files.Get`); they shadow keys, as in Go.
     pub methods: Methods,
+    /// Whether a named map type (e.g. Helm's `common.Values`) has string keys.
+    pub string_keyed: bool,
 }
 
 /// Methods a named Go type declares, called with arguments like functions. Two method sets
@@ -288,6 +290,7 @@ impl Map {
             entries: Arc::new(Vec::new()),
             zero: Box::new(zero),
             methods: Methods::default(),
+            string_keyed: false,
         }
     }
 
@@ -353,7 +356,8 @@ impl Map {
 
     /// Whether the keys are strings (so `.key` field syntax can reach them).
     pub(crate) fn has_string_keys(&self) -> bool {
-        self.type_name.starts_with("map[string]")
+        self.string_keyed
+            || self.type_name.starts_with("map[string]")
             || self
                 .entries
                 .first()

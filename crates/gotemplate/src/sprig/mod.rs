@@ -14,16 +14,18 @@
 //!   regular expressions `regexMatch regexFind regexFindAll regexReplaceAll
 //!   regexReplaceAllLiteral regexSplit regexQuoteMeta`, paths `base dir clean ext isAbs`
 //! - reflection: `kindOf typeOf kindIs typeIs deepEqual`
+//! - nested maps: `merge mergeOverwrite set unset dig deepCopy`
 //!
 //! Not provided: the functions sprig leaves out of the hermetic map (dates, random, env,
 //! network), and crypto/certificates, semver, URLs, `sha1sum`/`adler32sum`, float-decimal
-//! math (`addf`...), `fromJson`, `set`/`unset`/`merge`, `b32enc`, `toDecimal`, `seq`, `dig`,
+//! math (`addf`...), `fromJson`, `b32enc`, `toDecimal`, `seq`, `dig`,
 //! `chunk` and the `must*` variants other than `mustToJson`; a template naming one fails to
 //! parse with Go's "function not defined". `keys`/`values` return key order where sprig's is
 //! Go's random map order. The case conversions split words like huandu/xstrings does for
 //! ordinary identifiers, not for every mix of digits and acronyms.
 
 mod collections;
+mod dicts;
 mod encoding;
 mod strings;
 
@@ -37,6 +39,7 @@ pub fn hermetic_funcs() -> FuncMap {
     strings::register(&mut m);
     collections::register(&mut m);
     encoding::register(&mut m);
+    dicts::register(&mut m);
     m
 }
 

@@ -1,0 +1,124 @@
+//! sprig's dictionary functions that change or search nested maps: `merge`,
+//! `mergeOverwrite` (mergo's rules: a key is filled when missing or empty, maps merge
+//! recursively), `set`, `unset`, `dig` and `deepCopy`. Go mutates the first map in place;
+//! here values are immutable, so only the returned map carries the change.
+
+use super::{add, empty, fixed, s, varargs};
+use crate::funcs::{FuncMap, Param};
+use crate::value::{Map, Value};
+
+pub(crate) fn register(m: &mut FuncMap) {
+    use Param::{Any, String as Str, StringMap};
+    add(
+        m,
+        "merge",
+        varargs(&[StringMap], StringMap, |a| Ok(merge_all(a, false))),
+    );
+    add(
+        m,
+        "mustMerge",
+        varargs(&[StringMap], StringMap, |a| Ok(merge_all(a, false))),
+    );
+    add(
+        m,
+        "mergeOverwrite",
+        varargs(&[StringMap], StringMap, |a| Ok(merge_all(a, true))),
+    );
+    add(
+        m,
+        "mustMergeOverwrite",
+        varargs(&[StringMap], StringMap, |a| Ok(merge_all(a, true))),
+    );
+    add(
+        m,
+        "set",
+        fixed(&[StringMap, Str, Any], |a| {
+            let mut d = as_map(&a[0]);
+            d.insert(Value::str(s(&a[1])), a[2].clone());
+            Ok(Value::Map(d))
+        }),
+    );
+    add(
+        m,
+        "unset",
+        fixed(&[StringMap, Str], |a| {
+            let mut d = as_map(&a[0]);
+            d.remove_str(s(&a[1]));
+            Ok(Value::Map(d))
+        }),
+    );
+    add(
+        m,
+        "dig",
+        varargs(&[], Any, |a| {
+            if a.len() < 3 {
+                return Err("dig needs at least three arguments".into());
+            }
+            let dict = &a[a.len() - 1];
+            let default = &a[a.len() - 2];
+            let mut current = dict.clone();
+            for key in &a[..a.len() - 2] {
+                let Value::String(key) = key else {
+                    return Err(format!(
+                        "interface conversion: interface {{}} is {}, not string",
+                        key.type_name()
+                    ));
+                };
+                let next = match &current {
+                    Value::Map(m) => m.get_str(key).cloned(),
+                    _ => None,
+                };
+                match next {
+                    Some(v) => current = v,
+                    None => return Ok(default.clone()),
+                }
+            }
+            Ok(current)
+        }),
+    );
+    add(m, "deepCopy", fixed(&[Any], |a| Ok(a[0].clone())));
+    add(m, "mustDeepCopy", fixed(&[Any], |a| Ok(a[0].clone())));
+}
+
+fn as_map(v: &Value) -> Map {
+    match v {
+        Value::Map(m) => m.clone(),
+        _ => Map::new(Param::StringMap.go_type(), Value::Nil),
+    }
+}
+
+fn merge_all(args: &[Value], overwrite: bool) -> Value {
+    let mut dst = as_map(&args[0]);
+    for src in &args[1..] {
+        if let Value::Map(src) = src {
+            dst = merge_into(dst, src, overwrite);
+        }
+    }
+    Value::Map(dst)
+}
+
+/// mergo's `deepMerge` of two `map[string]interface {}`.
+fn merge_into(mut dst: Map, src: &Map, overwrite: bool) -> Map {
+    for (key, sv) in src.entries() {
+        if matches!(sv, Value::Nil | Value::Invalid) {
+            continue;
+        }
+        let dv = dst.get(key).cloned();
+        if let (Value::Map(sm), Some(Value::Map(dm))) = (sv, &dv) {
+            let merged = merge_into(dm.clone(), sm, overwrite);
+            let was_empty = dm.is_empty();
+            dst.insert(key.clone(), Value::Map(merged));
+            if !was_empty {
+                continue;
+            }
+        }
+        let dst_set = dv.as_ref().is_some_and(|d| !empty(d));
+        if dst_set && matches!(sv, Value::Map(_) | Value::Slice(_)) {
+            continue;
+        }
+        if overwrite || !dst_set {
+            dst.insert(key.clone(), sv.clone());
+        }
+    }
+    dst
+}

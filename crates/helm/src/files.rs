@@ -1,0 +1,136 @@
+//! `.Files`: a chart's non-template files as Helm's `engine.files` type, with its methods
+//! `Get`, `GetBytes`, `Glob`, `Lines`, `AsConfig` and `AsSecrets`. Only the chart's own
+//! files are reachable; there is no path that reads outside the chart.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use tether_gotemplate::{Func, Map, Methods, Param, Value};
+
+use crate::chart::File;
+
+type Shared = Arc<Vec<(String, Arc<[u8]>)>>;
+
+/// The `.Files` value of a chart.
+pub fn files_value(files: &[File]) -> Value {
+    let shared: Shared = Arc::new(
+        files
+            .iter()
+            .map(|f| (f.name.clone(), Arc::<[u8]>::from(f.data.as_slice())))
+            .collect(),
+    );
+    files_map(shared)
+}
+
+fn arg(a: &[Value], i: usize) -> String {
+    match a.get(i) {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn files_map(files: Shared) -> Value {
+    let mut map = Map::new("engine.files", Value::slice("[]uint8", Vec::new()));
+    map.string_keyed = true;
+    for (name, data) in files.iter() {
+        map.insert(
+            Value::String(name.clone()),
+            Value::String(String::from_utf8_lossy(data).into_owned()),
+        );
+    }
+    let mut methods = Methods::default();
+    let f = files.clone();
+    methods.add(
+        "Get",
+        Func::new(&[Param::String], move |a| {
+            Ok(Value::String(
+                lookup(&f, &arg(a, 0))
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .unwrap_or_default(),
+            ))
+        }),
+    );
+    let f = files.clone();
+    methods.add(
+        "GetBytes",
+        Func::new(&[Param::String], move |a| {
+            let bytes = lookup(&f, &arg(a, 0)).unwrap_or_default();
+            Ok(Value::slice(
+                "[]uint8",
+                bytes.iter().map(|b| Value::Int(i64::from(*b))).collect(),
+            ))
+        }),
+    );
+    let f = files.clone();
+    methods.add(
+        "Lines",
+        Func::new(&[Param::String], move |a| {
+            let Some(data) = lookup(&f, &arg(a, 0)) else {
+                return Ok(Value::slice("[]string", Vec::new()));
+            };
+            let text = String::from_utf8_lossy(data);
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            Ok(Value::slice(
+                "[]string",
+                text.split('\n').map(Value::str).collect(),
+            ))
+        }),
+    );
+    let f = files.clone();
+    methods.add(
+        "Glob",
+        Func::new(&[Param::String], move |a| {
+            let pattern = arg(a, 0);
+            let Ok(glob) = globset::GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .build()
+            else {
+                return Ok(files_map(Arc::new(Vec::new())));
+            };
+            let matcher = glob.compile_matcher();
+            let subset = f
+                .iter()
+                .filter(|(name, _)| matcher.is_match(name))
+                .cloned()
+                .collect();
+            Ok(files_map(Arc::new(subset)))
+        }),
+    );
+    let f = files.clone();
+    methods.add(
+        "AsConfig",
+        Func::new(&[], move |_| {
+            if f.is_empty() {
+                return Ok(Value::str(""));
+            }
+            Ok(Value::String(as_yaml_map(&f, |d| {
+                String::from_utf8_lossy(d).into_owned()
+            })))
+        }),
+    );
+    let f = files;
+    methods.add(
+        "AsSecrets",
+        Func::new(&[], move |_| {
+            Ok(Value::String(as_yaml_map(&f, |d| {
+                base64::engine::general_purpose::STANDARD.encode(d)
+            })))
+        }),
+    );
+    map.methods = methods;
+    Value::Map(map)
+}
+
+fn lookup<'a>(files: &'a Shared, name: &str) -> Option<&'a [u8]> {
+    files.iter().find(|(n, _)| n == name).map(|(_, d)| &**d)
+}
+
+/// `toYaml` of a map from each file's base name to its converted contents.
+fn as_yaml_map(files: &Shared, convert: impl Fn(&[u8]) -> String) -> String {
+    let mut obj = serde_json::Map::new();
+    for (name, data) in files.iter() {
+        let base = name.rsplit('/').next().unwrap_or(name).to_owned();
+        obj.insert(base, serde_json::Value::String(convert(data)));
+    }
+    crate::funcs::json_to_yaml(&serde_json::Value::Object(obj))
+}
