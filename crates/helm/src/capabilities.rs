@@ -60,7 +60,13 @@ impl KubeVersion {
         };
         Ok(KubeVersion {
             version,
-            normalized: format!("v{}.{}.{}", num(0), num(1), num(2)),
+            normalized: format!(
+                "v{}",
+                (0..parts.len())
+                    .map(|i| num(i).to_string())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            ),
             major: num(0).to_string(),
             minor: num(1).to_string(),
         })

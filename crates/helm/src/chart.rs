@@ -115,10 +115,32 @@ impl Chart {
     }
 }
 
+/// A YAML scalar read into a Go string field: `sigs.k8s.io/yaml` converts numbers and
+/// booleans to text (floats with 32-bit `%g`) when the target field is a string.
+pub(crate) fn scalar_as_string(value: &Json) -> String {
+    match value {
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => {
+                let f = n.as_f64().unwrap_or(0.0);
+                if f.fract() == 0.0 && f.abs() < 1e15 {
+                    format!("{}", f as i64)
+                } else {
+                    format!("{}", f as f32)
+                }
+            }
+        },
+        Json::Bool(b) => b.to_string(),
+        Json::String(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
 fn string_field(obj: &JsonMap<String, Json>, key: &str, owner: &str) -> Result<String, String> {
     match obj.get(key) {
         None | Some(Json::Null) => Ok(String::new()),
         Some(Json::String(s)) => Ok(s.clone()),
+        Some(scalar @ (Json::Number(_) | Json::Bool(_))) => Ok(scalar_as_string(scalar)),
         Some(other) => Err(unmarshal_error(other, owner, key, "string")),
     }
 }

@@ -80,14 +80,9 @@ fn files_map(files: Shared) -> Value {
     methods.add(
         "Glob",
         Func::new(&[Param::String], move |a| {
-            let pattern = arg(a, 0);
-            let Ok(glob) = globset::GlobBuilder::new(&pattern)
-                .literal_separator(true)
-                .build()
-            else {
+            let Some(matcher) = glob_regex(&arg(a, 0)) else {
                 return Ok(files_map(Arc::new(Vec::new())));
             };
-            let matcher = glob.compile_matcher();
             let subset = f
                 .iter()
                 .filter(|(name, _)| matcher.is_match(name))
@@ -100,9 +95,6 @@ fn files_map(files: Shared) -> Value {
     methods.add(
         "AsConfig",
         Func::new(&[], move |_| {
-            if f.is_empty() {
-                return Ok(Value::str(""));
-            }
             Ok(Value::String(as_yaml_map(&f, |d| {
                 String::from_utf8_lossy(d).into_owned()
             })))
@@ -133,4 +125,55 @@ fn as_yaml_map(files: &Shared, convert: impl Fn(&[u8]) -> String) -> String {
         obj.insert(base, serde_json::Value::String(convert(data)));
     }
     crate::funcs::json_to_yaml(&serde_json::Value::Object(obj))
+}
+
+/// A `gobwas/glob` pattern with `/` as separator (what `Files.Glob` compiles) as a regular
+/// expression: `**` crosses separators, `*` and `?` do not, `[...]`/`[!...]` classes and
+/// `{a,b}` alternatives. `None` for a malformed pattern (Glob then matches nothing).
+fn glob_regex(pattern: &str) -> Option<regex::Regex> {
+    let mut re = String::from("^");
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < chars.len() {
+        match chars[i] {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                re.push_str(".*");
+                i += 1;
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '[' => {
+                let end = chars[i..].iter().position(|c| *c == ']')? + i;
+                let mut class: String = chars[i + 1..end].iter().collect();
+                if let Some(rest) = class.strip_prefix('!') {
+                    class = format!("^{rest}");
+                }
+                re.push('[');
+                re.push_str(&class.replace('\\', "\\\\"));
+                re.push(']');
+                i = end;
+            }
+            '{' => {
+                depth += 1;
+                re.push_str("(?:");
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                re.push(')');
+            }
+            ',' if depth > 0 => re.push('|'),
+            '\\' => {
+                i += 1;
+                re.push_str(&regex::escape(&chars.get(i)?.to_string()));
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    if depth > 0 {
+        return None;
+    }
+    re.push('$');
+    regex::Regex::new(&re).ok()
 }

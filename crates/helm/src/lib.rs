@@ -145,7 +145,7 @@ fn check_dependencies(chart: &Chart) -> Result<(), HelmError> {
         return Ok(());
     }
     Err(HelmError::Values(format!(
-        "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+        "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
         missing.join(", ")
     )))
 }
@@ -156,7 +156,8 @@ fn template_on_this_thread(
 ) -> Result<Rendered, HelmError> {
     check_installable(&chart)?;
     check_dependencies(&chart)?;
-    deps::process_dependencies(&mut chart, &opts.values)?;
+    deps::process_dependencies(&mut chart, &opts.values)
+        .map_err(|e| HelmError::Values(format!("chart dependencies processing failed: {e}")))?;
     let values = values::coalesce_values(&chart, &opts.values)?;
     let kube = &opts.capabilities.kube_version;
     if !chart.metadata.kube_version.is_empty()

@@ -33,10 +33,7 @@ impl Default for Limits {
 
 /// Loads the chart at `path`: a directory or a `.tgz` archive.
 pub fn load_path(path: &Path, limits: Limits) -> Result<Chart, HelmError> {
-    let meta = std::fs::metadata(path).map_err(|_| HelmError::Io {
-        path: path.display().to_string(),
-        message: "no such file or directory".into(),
-    })?;
+    let meta = std::fs::metadata(path).map_err(|_| missing_chart(path))?;
     if meta.is_dir() {
         return load_dir(path, limits);
     }
@@ -48,6 +45,18 @@ pub fn load_path(path: &Path, limits: Limits) -> Result<Chart, HelmError> {
         )));
     }
     load_archive(&data, limits)
+}
+
+/// What `helm` says when the chart argument is neither a directory nor an archive (it would
+/// then look the name up in a repository).
+fn missing_chart(path: &Path) -> HelmError {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    HelmError::Values(format!(
+        "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+    ))
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> HelmError {

@@ -175,6 +175,9 @@ fn string_field(
     match obj.get(key) {
         None | Some(Json::Null) => Ok(String::new()),
         Some(Json::String(s)) => Ok(s.clone()),
+        Some(scalar @ (Json::Number(_) | Json::Bool(_))) => {
+            Ok(crate::chart::scalar_as_string(scalar))
+        }
         Some(other) => Err(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type string",
             json_type(other)
@@ -187,7 +190,8 @@ fn parse_head(doc: &str) -> Result<Head, String> {
     let value = tether_core::yaml::from_str_yaml11(doc).map_err(|e| {
         format!(
             "error converting YAML to JSON: yaml: line {}: {}",
-            e.line, e.message
+            e.line,
+            libyaml_message(&e.message)
         )
     })?;
     let obj = match value {
@@ -407,4 +411,16 @@ fn source_path(doc: &str) -> Option<&str> {
         from = start;
     }
     None
+}
+
+/// libyaml's wording for the scanner errors whose cause both parsers name alike.
+fn libyaml_message(message: &str) -> String {
+    let known = [
+        ("unclosed bracket '['", "did not find expected ',' or ']'"),
+        ("unclosed brace '{'", "did not find expected ',' or '}'"),
+    ];
+    known
+        .iter()
+        .find(|(ours, _)| message.starts_with(ours))
+        .map_or_else(|| message.to_owned(), |(_, theirs)| (*theirs).to_owned())
 }
