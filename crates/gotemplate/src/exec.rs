@@ -107,6 +107,9 @@ impl State<'_> {
     fn print_value(&mut self, value: &Value) {
         match value {
             Value::Invalid => self.out.push_str("<no value>"),
+            Value::Struct(s) if s.pointer_stringer.is_some() => self
+                .out
+                .push_str(s.pointer_stringer.as_deref().unwrap_or_default()),
             v => self.out.push_str(&v.to_go_string_nil()),
         }
     }
@@ -383,8 +386,8 @@ impl State<'_> {
         if matches!(node, Operand::Nil(_)) {
             return self.fail(format!("indirection through explicit nil in {chain}"));
         }
+        // Go leaves the error context at the last node the receiver evaluated.
         let receiver = self.eval_arg(dot, None, node)?;
-        self.at(chain.pos(), chain);
         self.eval_field_chain(dot, receiver, fields, args, final_value)
     }
 
@@ -477,7 +480,8 @@ impl State<'_> {
                 if has_args {
                     return self.fail(format!("{name} is not a method but has arguments"));
                 }
-                let elem_iface = m.type_name.ends_with("]interface {}");
+                let elem_iface = m.type_name.ends_with("]interface {}")
+                    || (m.string_keyed && *m.zero == Value::Nil);
                 let missing = || match self.missing_key {
                     MissingKey::Invalid => Value::Invalid,
                     MissingKey::Zero => (*m.zero).clone(),

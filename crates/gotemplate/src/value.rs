@@ -94,6 +94,10 @@ pub struct Struct {
     pub methods: Vec<(String, Value)>,
     /// The `String()` result when the type is a `fmt.Stringer` (fmt prints it instead).
     pub stringer: Option<String>,
+    /// The `String()` result of a pointer-receiver method: a template prints it for an
+    /// addressable value (a field reached through a pointer), while a copy passed to a
+    /// function prints its fields.
+    pub pointer_stringer: Option<String>,
 }
 
 /// A struct field.
@@ -373,6 +377,7 @@ impl Struct {
             fields: Vec::new(),
             methods: Vec::new(),
             stringer: None,
+            pointer_stringer: None,
         }
     }
 
@@ -414,6 +419,13 @@ impl Struct {
         self.methods
             .push(("String".to_owned(), Value::String(text.clone())));
         self.stringer = Some(text);
+        self
+    }
+
+    /// Gives the type a pointer-receiver `String()` returning `text` (see
+    /// [`Struct::pointer_stringer`]).
+    pub fn pointer_stringer(mut self, text: impl Into<String>) -> Self {
+        self.pointer_stringer = Some(text.into());
         self
     }
 

@@ -106,12 +106,16 @@ impl Capabilities {
     /// The Go value templates see.
     pub fn to_value(&self) -> Value {
         let kv = &self.kube_version;
+        // String() has a pointer receiver: printed directly the version shows, passed to a
+        // function the fields do (the unexported one included, as fmt prints it).
         let kube = Struct::new("common.KubeVersion")
             .field("Version", kv.version.as_str())
+            .field("normalizedVersion", kv.normalized.as_str())
             .field("Major", kv.major.as_str())
             .field("Minor", kv.minor.as_str())
             .method("GitVersion", kv.version.as_str())
-            .stringer(kv.normalized.as_str());
+            .method("String", kv.normalized.as_str())
+            .pointer_stringer(kv.normalized.as_str());
         let versions = self.api_versions();
         let mut methods = Methods::default();
         let known = versions.clone();

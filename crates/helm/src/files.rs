@@ -65,9 +65,10 @@ fn files_map(files: Shared) -> Value {
     methods.add(
         "Lines",
         Func::new(&[Param::String], move |a| {
-            let Some(data) = lookup(&f, &arg(a, 0)) else {
+            let data = lookup(&f, &arg(a, 0)).unwrap_or_default();
+            if data.is_empty() {
                 return Ok(Value::slice("[]string", Vec::new()));
-            };
+            }
             let text = String::from_utf8_lossy(data);
             let text = text.strip_suffix('\n').unwrap_or(&text);
             Ok(Value::slice(

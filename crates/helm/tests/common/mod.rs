@@ -138,6 +138,9 @@ pub enum Verdict {
     Same,
     /// Both failed with the same message.
     SameError,
+    /// Both found the same template's output not to be YAML; libyaml's and granit's wording
+    /// of the syntax error differ.
+    SameYamlSyntaxError,
     /// Something differs.
     Different(String),
 }
@@ -151,6 +154,7 @@ pub fn compare(bin: &Path, files: &Files, args: &[String]) -> Verdict {
     match (theirs, ours) {
         (Ok(a), Ok(b)) if a == b => Verdict::Same,
         (Err(a), Err(b)) if a == b => Verdict::SameError,
+        (Err(a), Err(b)) if same_yaml_syntax_error(&a, &b) => Verdict::SameYamlSyntaxError,
         (Ok(a), Ok(b)) => Verdict::Different(first_difference(&a, &b)),
         (Err(a), Err(b)) => {
             Verdict::Different(format!("errors differ:\n helm:   {a}\n tether: {b}"))
@@ -158,6 +162,15 @@ pub fn compare(bin: &Path, files: &Files, args: &[String]) -> Verdict {
         (Err(a), Ok(_)) => Verdict::Different(format!("helm fails, tether renders: {a}")),
         (Ok(_), Err(b)) => Verdict::Different(format!("helm renders, tether fails: {b}")),
     }
+}
+
+/// Both messages report a YAML syntax error in the same template's output.
+fn same_yaml_syntax_error(a: &str, b: &str) -> bool {
+    let prefix = |m: &str| {
+        m.find("error converting YAML to JSON: yaml: ")
+            .map(|i| m[..i].to_owned())
+    };
+    prefix(a).is_some() && prefix(a) == prefix(b)
 }
 
 fn first_difference(want: &str, got: &str) -> String {
@@ -183,6 +196,8 @@ pub struct Tally {
     pub same: usize,
     /// Identical errors.
     pub same_error: usize,
+    /// YAML syntax errors in the same template, worded differently.
+    pub same_yaml_error: usize,
     /// Descriptions of differences.
     pub different: Vec<String>,
 }
@@ -193,6 +208,7 @@ impl Tally {
         match verdict {
             Verdict::Same => self.same += 1,
             Verdict::SameError => self.same_error += 1,
+            Verdict::SameYamlSyntaxError => self.same_yaml_error += 1,
             Verdict::Different(why) => {
                 println!("{name}: {why}");
                 self.different.push(format!("{name}: {why}"));
@@ -203,10 +219,11 @@ impl Tally {
     /// Prints the summary line.
     pub fn summary(&self, suite: &str) {
         println!(
-            "{suite}: {} cases, {} byte-identical, {} identical errors, {} different",
-            self.same + self.same_error + self.different.len(),
+            "{suite}: {} cases, {} byte-identical, {} identical errors, {} YAML syntax errors in the same template (wording differs), {} different",
+            self.same + self.same_error + self.same_yaml_error + self.different.len(),
             self.same,
             self.same_error,
+            self.same_yaml_error,
             self.different.len()
         );
     }
