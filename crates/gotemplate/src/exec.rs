@@ -39,6 +39,8 @@ pub(crate) struct State<'a> {
     pub funcs: &'a FuncMap,
     pub builtins: &'a FuncMap,
     pub missing_key: MissingKey,
+    /// Bytes of output after which execution stops with an error.
+    pub max_output: usize,
     pub name: String,
     pub vars: Vec<(String, Value)>,
     pub out: String,
@@ -84,6 +86,12 @@ impl State<'_> {
     }
 
     fn walk(&mut self, dot: &Value, node: &Node) -> Result<(), Flow> {
+        if self.out.len() > self.max_output {
+            return Err(Flow::Error(format!(
+                "template: {}: output exceeds {} bytes",
+                self.name, self.max_output
+            )));
+        }
         match node {
             Node::Text(text) => self.out.push_str(text),
             Node::Action(pipe) => {
@@ -595,6 +603,7 @@ impl State<'_> {
                     funcs: self.funcs,
                     builtins: self.builtins,
                     missing_key: self.missing_key,
+                    max_output: self.max_output,
                 };
                 call(&runtime, &argv)
             }

@@ -43,6 +43,7 @@ pub struct TemplateSet {
     funcs: Arc<FuncMap>,
     builtins: Arc<FuncMap>,
     missing_key: MissingKey,
+    max_output: usize,
 }
 
 impl TemplateSet {
@@ -55,7 +56,14 @@ impl TemplateSet {
             funcs: Arc::new(funcs),
             builtins: Arc::new(builtins()),
             missing_key: MissingKey::Invalid,
+            max_output: usize::MAX,
         }
+    }
+
+    /// The same set, stopping any execution whose output grows past `bytes`.
+    pub fn with_max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
     }
 
     /// The same set with the `missingkey` option set.
@@ -94,6 +102,7 @@ impl TemplateSet {
             funcs: &self.funcs,
             builtins: &self.builtins,
             missing_key: self.missing_key,
+            max_output: self.max_output,
         }
     }
 }
@@ -145,6 +154,7 @@ pub struct Runtime<'a> {
     pub(crate) funcs: &'a FuncMap,
     pub(crate) builtins: &'a FuncMap,
     pub(crate) missing_key: MissingKey,
+    pub(crate) max_output: usize,
 }
 
 impl Runtime<'_> {
@@ -166,6 +176,7 @@ impl Runtime<'_> {
             funcs: self.funcs,
             builtins: self.builtins,
             missing_key: self.missing_key,
+            max_output: self.max_output,
             name: name.to_owned(),
             vars: vec![("$".into(), data.clone())],
             out: String::new(),

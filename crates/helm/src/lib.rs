@@ -169,13 +169,7 @@ fn template_on_this_thread(
         });
     }
     let top = render::top_values(&opts.release, &opts.capabilities, &values);
-    let files = render::render(&chart, &top, opts.cluster.clone())?;
-    let size: usize = files.values().map(String::len).sum();
-    if size > opts.max_output_bytes {
-        return Err(HelmError::OutputTooLarge {
-            limit: opts.max_output_bytes,
-        });
-    }
+    let files = render::render(&chart, &top, opts.cluster.clone(), opts.max_output_bytes)?;
     let sorted = output::sort_manifests(files, chart.name())?;
     let mut crds = Vec::new();
     if opts.include_crds {

@@ -167,10 +167,13 @@ pub fn render(
     chart: &Chart,
     top: &Map,
     cluster: Arc<dyn Lookup>,
+    max_output: usize,
 ) -> Result<BTreeMap<String, String>, HelmError> {
     let mut templates = BTreeMap::new();
     collect(chart, chart.name(), top, true, &mut templates);
-    let mut set = TemplateSet::new("gotpl", helm_funcs(cluster)).with_missing_key(MissingKey::Zero);
+    let mut set = TemplateSet::new("gotpl", helm_funcs(cluster))
+        .with_missing_key(MissingKey::Zero)
+        .with_max_output(max_output);
     let mut order: Vec<&String> = templates.keys().collect();
     parse_order(&mut order);
     for name in &order {
@@ -178,6 +181,7 @@ pub fn render(
         set.add(name, text).map_err(|e| parse_error(name, &e))?;
     }
     let mut rendered = BTreeMap::new();
+    let mut total = 0usize;
     for name in order {
         let base = name.rsplit('/').next().unwrap_or(name);
         if base.starts_with('_') {
@@ -191,7 +195,16 @@ pub fn render(
         scope.insert(Value::str("Template"), Value::Map(template));
         let out = set
             .execute(name, &Value::Map(scope))
-            .map_err(|e| exec_error(name, &e.to_string()))?;
+            .map_err(|e| match e.to_string() {
+                m if m.ends_with(&format!("output exceeds {max_output} bytes")) => {
+                    HelmError::OutputTooLarge { limit: max_output }
+                }
+                m => exec_error(name, &m),
+            })?;
+        total += out.len();
+        if total > max_output {
+            return Err(HelmError::OutputTooLarge { limit: max_output });
+        }
         rendered.insert(name.clone(), out.replace("<no value>", ""));
     }
     Ok(rendered)
