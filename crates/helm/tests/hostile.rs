@@ -141,7 +141,10 @@ fn runaway_tpl_recursion_is_refused() {
 
 #[test]
 fn output_over_the_size_limit_is_refused() {
-    let dir = chart_dir(&[("x.yaml", "{{ range until 10000 }}{{ range until 10000 }}0123456789{{ end }}{{ end }}")]);
+    let dir = chart_dir(&[(
+        "x.yaml",
+        "{{ range until 10000 }}{{ range until 10000 }}0123456789{{ end }}{{ end }}",
+    )]);
     let chart = load_dir(dir.path(), Limits::default()).expect("loads");
     let opts = TemplateOptions {
         max_output_bytes: 10_000,
