@@ -484,6 +484,50 @@ fn error_cases() -> Vec<Vec<String>> {
     cases
 }
 
+const FUNCS: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: funcs
+data:
+  merge: {{ merge (dict "a" 1 "n" (dict "x" 1)) .Values.m1 .Values.m2 | toJson | quote }}
+  mergeOverwrite: {{ mergeOverwrite (dict "a" 1 "e" "") .Values.m1 .Values.m2 | toJson | quote }}
+  set: {{ set (dict "a" 1) "b" 2 | toJson | quote }}
+  unset: {{ unset (dict "a" 1 "b" 2) "a" | toJson | quote }}
+  dig: {{ dig "false" "true" "none" .Values.m1 | quote }}
+  digMissing: {{ dig "zz" "q" "none" .Values.m1 | quote }}
+  pick: {{ pick .Values.m1 "a" "n" | toJson | quote }}
+  omit: {{ omit .Values.m1 "a" | toJson | quote }}
+  chunk: {{ chunk 2 .Values.list | toJson | quote }}
+  seq: {{ list (seq 5) (seq 3 -1) (seq 0 2 10) (seq 5 1) | toJson | quote }}
+  ceil: {{ ceil 1.2 }} {{ floor 1.8 }} {{ round 2.345 2 }} {{ round 2.5 0 }}
+  b32: {{ b32enc "hello" }} {{ b32dec "NBSWY3DP" }} {{ b32enc "ab" }}
+  adler: {{ adler32sum "hello world" }}
+  decimal: {{ toDecimal "0777" }}
+  hello: {{ hello }}
+  semver: {{ semverCompare "^1.2" "1.4.0" }} {{ semverCompare ">=2" "1.9" }} {{ (semver "1.2.3-beta").Minor }}
+  first: {{ mustFirst .Values.list }} {{ mustLast .Values.list }} {{ mustRest .Values.list | toJson }}
+  deep: {{ deepCopy .Values.m1 | toJson | quote }}
+  os: {{ osBase "/a/b.txt" }} {{ osExt "x.tar.gz" }}
+"#;
+
+fn funcs_chart() -> Files {
+    tree(&[
+        ("funcs/Chart.yaml", &chart_yaml("funcs", "")),
+        (
+            "funcs/values.yaml",
+            "m1: {a: 0, b: x, n: {y: deep, z: 1}}
+m2: {a: 5, b: '', c: [1], k: {w: 2}}
+list: [1, 2, 3, 4, 5]
+",
+        ),
+        ("funcs/templates/cm.yaml", FUNCS),
+        (
+            "funcs/templates/dig.yaml",
+            "{{ if .Values.digValues }}x: {{ dig \"m1\" \"a\" 0 .Values }}{{ end }}\n",
+        ),
+    ])
+}
+
 fn v1_chart() -> Files {
     tree(&[
         (
@@ -557,6 +601,14 @@ fn hand_written_charts_render_as_helm_renders_them() {
             "v1",
             v1_chart(),
             vec![args(&["old1"]), args(&["old1", "--set", "dep.on=false"])],
+        ),
+        (
+            "funcs",
+            funcs_chart(),
+            vec![
+                args(&["funcs"]),
+                args(&["funcs", "--set", "digValues=true"]),
+            ],
         ),
     ];
     let mut tally = Tally::default();

@@ -54,9 +54,10 @@ pub(crate) fn register(m: &mut FuncMap) {
             if a.len() < 3 {
                 return Err("dig needs at least three arguments".into());
             }
-            let dict = &a[a.len() - 1];
+            // sprig asserts `map[string]interface {}` on the dict and on every step (a named
+            // map type such as Helm's common.Values fails the assertion).
             let default = &a[a.len() - 2];
-            let mut current = dict.clone();
+            let mut current = a[a.len() - 1].clone();
             for key in &a[..a.len() - 2] {
                 let Value::String(key) = key else {
                     return Err(format!(
@@ -65,8 +66,13 @@ pub(crate) fn register(m: &mut FuncMap) {
                     ));
                 };
                 let next = match &current {
-                    Value::Map(m) => m.get_str(key).cloned(),
-                    _ => None,
+                    Value::Map(m) if m.type_name == StringMap.go_type() => m.get_str(key).cloned(),
+                    other => {
+                        return Err(format!(
+                            "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+                            other.type_name()
+                        ));
+                    }
                 };
                 match next {
                     Some(v) => current = v,

@@ -14,7 +14,9 @@
 //!   regular expressions `regexMatch regexFind regexFindAll regexReplaceAll
 //!   regexReplaceAllLiteral regexSplit regexQuoteMeta`, paths `base dir clean ext isAbs`
 //! - reflection: `kindOf typeOf kindIs typeIs deepEqual`
-//! - nested maps: `merge mergeOverwrite set unset dig deepCopy`
+//! - nested maps: `merge mergeOverwrite set unset dig deepCopy pick omit`
+//! - more: `chunk seq ceil floor round toDecimal b32enc b32dec adler32sum hello`, `os*`
+//!   paths and `must*` forms of list and JSON functions
 //!
 //! Not provided: the functions sprig leaves out of the hermetic map (dates, random, env,
 //! network), and crypto/certificates, semver, URLs, `sha1sum`/`adler32sum`, float-decimal
@@ -27,6 +29,7 @@
 mod collections;
 mod dicts;
 mod encoding;
+mod more;
 mod strings;
 
 use crate::funcs::{Func, FuncMap, Param};
@@ -40,6 +43,7 @@ pub fn hermetic_funcs() -> FuncMap {
     collections::register(&mut m);
     encoding::register(&mut m);
     dicts::register(&mut m);
+    more::register(&mut m);
     m
 }
 
