@@ -78,16 +78,9 @@ measure() { # label, tool
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/$1.time")
   echo "$1 $wall $rss"
 }
-# htemplate takes the chart as its last arguments, like `helm template`.
-cat >tether-shim <<S
-#!/usr/bin/env bash
-shift; exec "$TETHER" "\$@"
-S
-chmod +x tether-shim
-
 n=$(ls charts | wc -l)
 read -r _ hwall hrss < <(measure helm "$HELM")
-read -r _ twall trss < <(measure tether "$WORK/tether-shim")
+read -r _ twall trss < <(measure tether "$TETHER")
 if cmp -s helm.out tether.out; then same=identical; else same=DIFFERENT; fi
 secs() { awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$1"; }
 hs=$(secs "$hwall"); ts=$(secs "$twall")
@@ -96,7 +89,7 @@ printf 'helm template:   %6.2f s wall (%5.1f ms/chart), peak RSS %6.1f MiB\n' "$
 printf 'tether (native): %6.2f s wall (%5.1f ms/chart), peak RSS %6.1f MiB\n' "$ts" "$(awk "BEGIN{print 1000*$ts/$n}")" "$(awk "BEGIN{print $trss/1024}")"
 printf 'ratio: %.1fx faster, %.1fx less memory\n' "$(awk "BEGIN{print $hs/($ts>0?$ts:0.001)}")" "$(awk "BEGIN{print $hrss/$trss}")"
 for tool in helm tether; do
-  bin=$HELM; [[ $tool == tether ]] && bin=$WORK/tether-shim
+  bin=$HELM; [[ $tool == tether ]] && bin=$TETHER
   /usr/bin/time -v "$bin" template rel "$big" >/dev/null 2>"$WORK/big.$tool.time"
   printf '%-6s on the %s-template chart: %s wall, peak RSS %s KiB\n' "$tool" "$N_TEMPLATES" \
     "$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/big.$tool.time")" \

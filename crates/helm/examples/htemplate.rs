@@ -1,5 +1,6 @@
-//! `htemplate [NAME] CHART [--set k=v]...`: renders a chart directory or archive with the
-//! engine and prints what `helm template` prints (the benchmark's driver).
+//! `htemplate [template] [NAME] CHART [--set k=v]...`: renders a chart directory or archive
+//! with the engine and prints what `helm template` prints (the benchmark's driver; a leading
+//! `template` is accepted so it takes `helm`'s command line).
 
 use tether_helm::user_values::{ValueSources, merge_user_values};
 use tether_helm::{ReleaseOptions, TemplateOptions, load, template};
@@ -7,7 +8,10 @@ use tether_helm::{ReleaseOptions, TemplateOptions, load, template};
 fn main() -> std::process::ExitCode {
     let mut positional = Vec::new();
     let mut sources = ValueSources::default();
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "template") {
+        args.next();
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--set" => sources.set.extend(args.next()),

@@ -102,6 +102,7 @@ fn error_map(message: String) -> Value {
 pub fn helm_funcs(cluster: Arc<dyn Lookup>) -> FuncMap {
     let mut m = tether_gotemplate::sprig::hermetic_funcs();
     crate::sprig_extra::register(&mut m);
+    crate::nondeterministic::register(&mut m);
     let mut add = |name: &str, f: Func| {
         m.insert(name.to_owned(), f);
     };

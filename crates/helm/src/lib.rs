@@ -21,6 +21,7 @@ mod files;
 pub mod funcs;
 pub mod ignore;
 pub mod load;
+mod nondeterministic;
 pub mod output;
 pub mod render;
 mod sprig_extra;

@@ -510,6 +510,21 @@ data:
   os: {{ osBase "/a/b.txt" }} {{ osExt "x.tar.gz" }}
 "#;
 
+/// Clock and random functions, checked through what is deterministic about them.
+const NONDETERMINISTIC: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nondeterministic
+data:
+  lengths: "{{ len (randAlphaNum 16) }} {{ len (randAlpha 3) }} {{ len (randNumeric 5) }} {{ len (randAscii 7) }} {{ len uuidv4 }}"
+  shapes: "{{ regexMatch "^[a-zA-Z0-9]{16}$" (randAlphaNum 16) }} {{ regexMatch "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$" uuidv4 }}"
+  sha1: {{ sha1sum "hello" }}
+  year: "{{ now | date "2006" | len }} {{ date "2006-01-02 15:04:05 Mon Jan _2 PM" 0 }} {{ len (unixEpoch now) }}"
+  htpasswd: "{{ hasPrefix "user:$2a$10$" (htpasswd "user" "pw") }} {{ htpasswd "a:b" "pw" }}"
+  shuffle: "{{ shuffle "aaaa" }} {{ len (shuffle "abcdef") }}"
+  int: "{{ lt (randInt 5 6) 6 }}"
+"#;
+
 fn funcs_chart() -> Files {
     tree(&[
         ("funcs/Chart.yaml", &chart_yaml("funcs", "")),
@@ -521,6 +536,7 @@ list: [1, 2, 3, 4, 5]
 ",
         ),
         ("funcs/templates/cm.yaml", FUNCS),
+        ("funcs/templates/nondeterministic.yaml", NONDETERMINISTIC),
         (
             "funcs/templates/dig.yaml",
             "{{ if .Values.digValues }}x: {{ dig \"m1\" \"a\" 0 .Values }}{{ end }}\n",
