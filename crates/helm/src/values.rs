@@ -73,6 +73,7 @@ fn coalesce_deps(chart: &Chart, mut dest: Values, merge: bool) -> Result<Values,
         let mut sub_vals = sub_vals;
         coalesce_globals(&mut sub_vals, &dest);
         let coalesced = coalesce(sub, sub_vals, merge)?;
+        share_back_globals(&mut dest, &coalesced);
         dest.insert(name, Json::Object(coalesced));
     }
     Ok(dest)
@@ -92,6 +93,29 @@ fn go_type_of(v: &Json) -> &'static str {
 
 fn go_print(v: &Json) -> String {
     to_template(v).to_go_string()
+}
+
+/// Go's `coalesceGlobals` copies each global table one level deep only, so the tables below
+/// it are the parent's own maps: whatever coalescing the subchart adds to them (its default
+/// globals, its subcharts' ones) shows in the parent's `.Values.global` too. This does that.
+fn share_back_globals(parent: &mut Values, child: &Values) {
+    let Some(Json::Object(child_global)) = child.get("global") else {
+        return;
+    };
+    let Some(Json::Object(parent_global)) = parent.get_mut("global") else {
+        return;
+    };
+    for (key, table) in parent_global.iter_mut() {
+        let (Json::Object(ptable), Some(Json::Object(ctable))) = (table, child_global.get(key))
+        else {
+            continue;
+        };
+        for (k, inner) in ptable.iter_mut() {
+            if let (Json::Object(_), Some(Json::Object(shared))) = (&*inner, ctable.get(k)) {
+                *inner = Json::Object(shared.clone());
+            }
+        }
+    }
 }
 
 fn coalesce_globals(dest: &mut Values, src: &Values) {

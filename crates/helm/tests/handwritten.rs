@@ -118,7 +118,7 @@ fn nested_chart() -> Files {
         ),
         (
             "app/charts/web/values.yaml",
-            "enabled: true\nexports:\n  settings:\n    timeout: 30\n    retries: 1\nglobal:\n  region: eu\nui:\n  title: Web title\n  color: blue\n",
+            "enabled: true\nexports:\n  settings:\n    timeout: 30\n    retries: 1\nglobal:\n  region: eu\n  nested:\n    b:\n      leaks: true\nui:\n  title: Web title\n  color: blue\n",
         ),
         (
             "app/charts/web/templates/deploy.yaml",
