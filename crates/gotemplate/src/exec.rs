@@ -494,7 +494,7 @@ impl State<'_> {
                     MissingKey::Invalid => Value::Invalid,
                     MissingKey::Zero => (*m.zero).clone(),
                 };
-                return Ok((m.get_str(name).cloned().unwrap_or_else(missing), elem_iface));
+                return Ok((m.get_str(name).unwrap_or_else(missing), elem_iface));
             }
             _ => {
                 return self.fail(format!(

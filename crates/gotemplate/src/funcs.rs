@@ -296,7 +296,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                         map_key_type(&m.type_name)
                     ));
                 }
-                m.get(index).cloned().unwrap_or_else(|| (*m.zero).clone())
+                m.get(index).unwrap_or_else(|| (*m.zero).clone())
             }
             Value::Nil | Value::Invalid => return Err("index of nil pointer".into()),
             v => return Err(format!("can't index item of type {}", v.type_name())),

@@ -32,7 +32,7 @@ pub use funcs::{
 };
 pub use printf::{format_float_g, quote, sprint, sprintf, sprintln};
 pub use set::{MissingKey, Runtime, TemplateSet};
-pub use value::{Field, Map, Methods, Slice, Struct, Value, compare_keys};
+pub use value::{Field, MAX_NESTING, Map, Methods, Nesting, Slice, Struct, Value, compare_keys};
 
 /// A template failed to parse or to execute; the message is Go's, e.g.
 /// `template: msg:1:3: executing "msg" at <.Updated>: can't evaluate field Updated in type ...`.

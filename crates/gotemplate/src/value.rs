@@ -5,9 +5,39 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::funcs::Func;
+
+/// How deeply printing or encoding may descend into nested maps: a map can hold itself
+/// (`set $m "self" $m`), which Go follows until its stack overflows.
+pub const MAX_NESTING: usize = 1000;
+
+thread_local! {
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of descent into a map; `None` past [`MAX_NESTING`].
+pub struct Nesting(());
+
+impl Nesting {
+    /// Enters one more level, unless the limit is reached.
+    pub fn enter() -> Option<Nesting> {
+        NESTING.with(|n| {
+            if n.get() >= MAX_NESTING {
+                return None;
+            }
+            n.set(n.get() + 1);
+            Some(Nesting(()))
+        })
+    }
+}
+
+impl Drop for Nesting {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
 
 /// A Go value.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,12 +76,15 @@ pub struct Slice {
 }
 
 /// A Go map: entries kept in Go's `fmtsort` key order (the order `range` and `%v` use).
-/// Entries are shared, so cloning a map (every field access does) is cheap.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A Go map is a reference: clones share their entries, so cloning is cheap and what a
+/// template changes in place (sprig's `set`, `unset`, `merge`) shows through every copy, as in
+/// Go. [`Map::insert`] and [`Map::remove_str`], which build values, copy on write instead.
+#[derive(Debug, Clone)]
 pub struct Map {
     /// The Go type, e.g. `map[string]string` or `update.ObjectChanges`.
     pub type_name: String,
-    entries: Arc<Vec<(Value, Value)>>,
+    entries: Arc<RwLock<Vec<(Value, Value)>>>,
     /// The element type's zero value, which `index` returns for a missing key.
     pub zero: Box<Value>,
     /// Methods of the named map type (e.g. Helm's `Files.Get`); they shadow keys, as in Go.
@@ -209,8 +242,12 @@ impl Value {
             Value::String(s) => out.push_str(s),
             Value::Slice(s) => write_joined(out, "[", s.items.iter(), "]"),
             Value::Map(m) => {
+                let Some(_level) = Nesting::enter() else {
+                    out.push_str("map[...]");
+                    return;
+                };
                 out.push_str("map[");
-                for (i, (k, v)) in m.entries.iter().enumerate() {
+                for (i, (k, v)) in m.entries().iter().enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }
@@ -291,7 +328,7 @@ impl Map {
     pub fn new(type_name: impl Into<String>, zero: Value) -> Self {
         Map {
             type_name: type_name.into(),
-            entries: Arc::new(Vec::new()),
+            entries: Arc::new(RwLock::new(Vec::new())),
             zero: Box::new(zero),
             methods: Methods::default(),
             string_keyed: false,
@@ -309,53 +346,100 @@ impl Map {
         map
     }
 
-    /// Inserts or replaces `key`, keeping Go's key order.
-    pub fn insert(&mut self, key: Value, value: Value) {
-        let entries = Arc::make_mut(&mut self.entries);
-        match entries.binary_search_by(|(k, _)| compare_keys(k, &key)) {
-            Ok(i) => entries[i].1 = value,
-            Err(i) => entries.insert(i, (key, value)),
+    fn read(&self) -> RwLockReadGuard<'_, Vec<(Value, Value)>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_shared(&self, change: impl FnOnce(&mut Vec<(Value, Value)>)) {
+        let mut guard = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        change(&mut guard);
+    }
+
+    /// Makes this map's entries its own (copy on write) when a clone shares them.
+    fn unshare(&mut self) {
+        if Arc::strong_count(&self.entries) > 1 {
+            let copy = self.read().clone();
+            self.entries = Arc::new(RwLock::new(copy));
         }
     }
 
-    /// Removes `key`, returning its value.
+    /// Inserts or replaces `key`, keeping Go's key order; clones are not affected.
+    pub fn insert(&mut self, key: Value, value: Value) {
+        self.unshare();
+        self.insert_shared(key, value);
+    }
+
+    /// Inserts or replaces `key` in place, visible through every clone (Go's `m[k] = v`).
+    pub fn insert_shared(&self, key: Value, value: Value) {
+        self.write_shared(|entries| {
+            match entries.binary_search_by(|(k, _)| compare_keys(k, &key)) {
+                Ok(i) => entries[i].1 = value,
+                Err(i) => entries.insert(i, (key, value)),
+            }
+        });
+    }
+
+    /// Removes `key`, returning its value; clones are not affected.
     pub fn remove_str(&mut self, key: &str) -> Option<Value> {
-        let i = self
-            .entries
-            .iter()
-            .position(|(k, _)| matches!(k, Value::String(s) if s == key))?;
-        Some(Arc::make_mut(&mut self.entries).remove(i).1)
+        self.unshare();
+        self.remove_str_shared(key)
+    }
+
+    /// Removes `key` in place, visible through every clone (Go's `delete(m, k)`).
+    pub fn remove_str_shared(&self, key: &str) -> Option<Value> {
+        let mut removed = None;
+        self.write_shared(|entries| {
+            if let Some(i) = entries
+                .iter()
+                .position(|(k, _)| matches!(k, Value::String(s) if s == key))
+            {
+                removed = Some(entries.remove(i).1);
+            }
+        });
+        removed
+    }
+
+    /// Whether `other` is the same Go map (not merely equal).
+    pub fn same_map(&self, other: &Map) -> bool {
+        Arc::ptr_eq(&self.entries, &other.entries)
     }
 
     /// The value at `key`.
-    pub fn get(&self, key: &Value) -> Option<&Value> {
-        self.entries
+    pub fn get(&self, key: &Value) -> Option<Value> {
+        self.read()
             .iter()
             .find(|(k, _)| go_equal(k, key))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.clone())
     }
 
     /// The value at a string key.
-    pub fn get_str(&self, key: &str) -> Option<&Value> {
-        self.entries
+    pub fn get_str(&self, key: &str) -> Option<Value> {
+        self.read()
             .iter()
             .find(|(k, _)| matches!(k, Value::String(s) if s == key))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.clone())
     }
 
-    /// Entries in key order.
-    pub fn entries(&self) -> &[(Value, Value)] {
-        &self.entries
+    /// Whether a string key is present.
+    pub fn contains_str(&self, key: &str) -> bool {
+        self.read()
+            .iter()
+            .any(|(k, _)| matches!(k, Value::String(s) if s == key))
+    }
+
+    /// The entries in key order (a snapshot: later changes do not show in it).
+    pub fn entries(&self) -> Vec<(Value, Value)> {
+        self.read().clone()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.read().len()
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.read().is_empty()
     }
 
     /// Whether the keys are strings (so `.key` field syntax can reach them).
@@ -363,9 +447,19 @@ impl Map {
         self.string_keyed
             || self.type_name.starts_with("map[string]")
             || self
-                .entries
+                .read()
                 .first()
                 .is_some_and(|(k, _)| matches!(k, Value::String(_)))
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.type_name == other.type_name
+            && (self.same_map(other) || *self.read() == *other.read())
+            && self.zero == other.zero
+            && self.methods == other.methods
+            && self.string_keyed == other.string_keyed
     }
 }
 

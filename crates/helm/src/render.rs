@@ -102,10 +102,7 @@ fn collect(
     out: &mut BTreeMap<String, Renderable>,
 ) -> Map {
     let values = if is_root {
-        parent
-            .get_str("Values")
-            .cloned()
-            .unwrap_or(Value::Map(values_map()))
+        parent.get_str("Values").unwrap_or(Value::Map(values_map()))
     } else {
         match parent.get_str("Values") {
             Some(Value::Map(pv)) => match pv.get_str(chart.name()) {
@@ -123,10 +120,7 @@ fn collect(
     scope.insert(Value::str("Chart"), metadata_map(&chart.metadata, is_root));
     scope.insert(Value::str("Files"), crate::files::files_value(&chart.files));
     for key in ["Release", "Capabilities"] {
-        scope.insert(
-            Value::str(key),
-            parent.get_str(key).cloned().unwrap_or(Value::Nil),
-        );
+        scope.insert(Value::str(key), parent.get_str(key).unwrap_or(Value::Nil));
     }
     scope.insert(Value::str("Values"), values);
     let mut subcharts = plain_map();
@@ -188,11 +182,13 @@ pub fn render(
             continue;
         }
         let r = &templates[name];
-        let mut scope = r.scope.clone();
+        // The scope map is shared by the chart's templates, as Helm's is: `.Template` is set
+        // on it before each one runs, and what a template `set`s on it the next ones see.
+        let scope = r.scope.clone();
         let mut template = values_map();
         template.insert(Value::str("Name"), Value::str(name.as_str()));
         template.insert(Value::str("BasePath"), Value::str(r.base_path.as_str()));
-        scope.insert(Value::str("Template"), Value::Map(template));
+        scope.insert_shared(Value::str("Template"), Value::Map(template));
         let out = set
             .execute(name, &Value::Map(scope))
             .map_err(|e| match e.to_string() {

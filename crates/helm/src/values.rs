@@ -285,9 +285,10 @@ pub fn from_template(value: &Value) -> Option<Json> {
         Value::String(s) => Json::String(s.clone()),
         Value::Slice(s) => Json::Array(s.items.iter().map(from_template).collect::<Option<_>>()?),
         Value::Map(m) => {
+            let _level = tether_gotemplate::Nesting::enter()?;
             let mut obj = Values::new();
-            let mut entries: Vec<(String, &Value)> = m
-                .entries()
+            let snapshot = m.entries();
+            let mut entries: Vec<(String, &Value)> = snapshot
                 .iter()
                 .map(|(k, v)| (tether_gotemplate::sprint(std::slice::from_ref(k)), v))
                 .collect();

@@ -525,6 +525,37 @@ data:
   int: "{{ lt (randInt 5 6) 6 }}"
 "#;
 
+/// Go maps are references: what `set`, `unset` and `merge` change shows through every holder.
+const MUTATION: &str = r#"{{- $ctx := dict "a" 1 "n" (dict "x" 1) }}
+{{- $_ := set $ctx "b" 2 }}
+{{- $alias := $ctx }}
+{{- $_ := set $alias "c" 3 }}
+{{- $_ := unset $ctx "a" }}
+{{- $_ := merge $ctx (dict "d" 4 "n" (dict "y" 2)) }}
+{{- $_ := set .Values "injected" "by-a" }}
+{{- $_ := set . "fromA" "top-level" }}
+{{- $_ := set .Values.m1 "added" true }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: mutation-a
+data:
+  ctx: {{ toJson $ctx | quote }}
+  alias: {{ toJson $alias | quote }}
+  m1: {{ toJson .Values.m1 | quote }}
+"#;
+
+const MUTATION_READER: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: mutation-0
+data:
+  injected: {{ .Values.injected | quote }}
+  fromA: {{ .fromA | quote }}
+  m1: {{ toJson .Values.m1 | quote }}
+  template: {{ .Template.Name }}
+"#;
+
 fn funcs_chart() -> Files {
     tree(&[
         ("funcs/Chart.yaml", &chart_yaml("funcs", "")),
@@ -537,6 +568,8 @@ list: [1, 2, 3, 4, 5]
         ),
         ("funcs/templates/cm.yaml", FUNCS),
         ("funcs/templates/nondeterministic.yaml", NONDETERMINISTIC),
+        ("funcs/templates/mutation-a.yaml", MUTATION),
+        ("funcs/templates/mutation-0.yaml", MUTATION_READER),
         (
             "funcs/templates/dig.yaml",
             "{{ if .Values.digValues }}x: {{ dig \"m1\" \"a\" 0 .Values }}{{ end }}\n",

@@ -153,3 +153,14 @@ fn output_over_the_size_limit_is_refused() {
     let err = template(chart, &opts).map(|_| ());
     assert_eq!(err, Err(HelmError::OutputTooLarge { limit: 10_000 }));
 }
+
+#[test]
+fn a_map_that_holds_itself_is_printed_and_encoded_without_overflowing() {
+    let dir = chart_dir(&[(
+        "x.yaml",
+        "{{ $m := dict \"a\" 1 }}{{ $_ := set $m \"self\" $m }}a: {{ len (printf \"%v\" $m) }}\nb: {{ toYaml $m | len }}\nc: {{ toJson $m | len }}\n",
+    )]);
+    let chart = load_dir(dir.path(), Limits::default()).expect("loads");
+    let out = template(chart, &TemplateOptions::default()).map(|r| r.output);
+    assert!(out.is_ok(), "{out:?}");
+}

@@ -1,7 +1,7 @@
 //! sprig's dictionary functions that change or search nested maps: `merge`,
 //! `mergeOverwrite` (mergo's rules: a key is filled when missing or empty, maps merge
-//! recursively), `set`, `unset`, `dig` and `deepCopy`. Go mutates the first map in place;
-//! here values are immutable, so only the returned map carries the change.
+//! recursively), `set`, `unset`, `dig` and `deepCopy`. As in Go, `set`, `unset` and the
+//! merges change the map they are given in place.
 
 use super::{add, empty, fixed, s, varargs};
 use crate::funcs::{FuncMap, Param};
@@ -29,12 +29,14 @@ pub(crate) fn register(m: &mut FuncMap) {
         "mustMergeOverwrite",
         varargs(&[StringMap], StringMap, |a| Ok(merge_all(a, true))),
     );
+    // Go maps are references: `set`, `unset` and `merge` change the map they are given, and
+    // every holder of it (a variable, `.Values`) sees the change.
     add(
         m,
         "set",
         fixed(&[StringMap, Str, Any], |a| {
-            let mut d = as_map(&a[0]);
-            d.insert(Value::str(s(&a[1])), a[2].clone());
+            let d = as_map(&a[0]);
+            d.insert_shared(Value::str(s(&a[1])), a[2].clone());
             Ok(Value::Map(d))
         }),
     );
@@ -42,8 +44,8 @@ pub(crate) fn register(m: &mut FuncMap) {
         m,
         "unset",
         fixed(&[StringMap, Str], |a| {
-            let mut d = as_map(&a[0]);
-            d.remove_str(s(&a[1]));
+            let d = as_map(&a[0]);
+            d.remove_str_shared(s(&a[1]));
             Ok(Value::Map(d))
         }),
     );
@@ -66,7 +68,7 @@ pub(crate) fn register(m: &mut FuncMap) {
                     ));
                 };
                 let next = match &current {
-                    Value::Map(m) if m.type_name == StringMap.go_type() => m.get_str(key).cloned(),
+                    Value::Map(m) if m.type_name == StringMap.go_type() => m.get_str(key),
                     other => {
                         return Err(format!(
                             "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
@@ -94,27 +96,28 @@ fn as_map(v: &Value) -> Map {
 }
 
 fn merge_all(args: &[Value], overwrite: bool) -> Value {
-    let mut dst = as_map(&args[0]);
+    let dst = as_map(&args[0]);
     for src in &args[1..] {
         if let Value::Map(src) = src {
-            dst = merge_into(dst, src, overwrite);
+            merge_into(&dst, src, overwrite);
         }
     }
     Value::Map(dst)
 }
 
-/// mergo's `deepMerge` of two `map[string]interface {}`.
-fn merge_into(mut dst: Map, src: &Map, overwrite: bool) -> Map {
+/// mergo's `deepMerge` of two `map[string]interface {}`, changing `dst` in place (a source
+/// map is taken as is, so it is shared with the destination afterwards, as in Go).
+fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
     for (key, sv) in src.entries() {
         if matches!(sv, Value::Nil | Value::Invalid) {
             continue;
         }
-        let dv = dst.get(key).cloned();
-        if let (Value::Map(sm), Some(Value::Map(dm))) = (sv, &dv) {
-            let merged = merge_into(dm.clone(), sm, overwrite);
-            let was_empty = dm.is_empty();
-            dst.insert(key.clone(), Value::Map(merged));
-            if !was_empty {
+        let dv = dst.get(&key);
+        if let (Value::Map(sm), Some(Value::Map(dm))) = (&sv, &dv) {
+            if !dm.same_map(sm) {
+                merge_into(dm, sm, overwrite);
+            }
+            if !dm.is_empty() {
                 continue;
             }
         }
@@ -123,8 +126,7 @@ fn merge_into(mut dst: Map, src: &Map, overwrite: bool) -> Map {
             continue;
         }
         if overwrite || !dst_set {
-            dst.insert(key.clone(), sv.clone());
+            dst.insert_shared(key, sv);
         }
     }
-    dst
 }

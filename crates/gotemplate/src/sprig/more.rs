@@ -130,8 +130,8 @@ fn select(dict: &Value, keep: impl Fn(&str) -> bool) -> Map {
     let mut out = Map::new(StringMap.go_type(), Value::Nil);
     if let Value::Map(d) = dict {
         for (k, v) in d.entries() {
-            if keep(&strval(k)) {
-                out.insert(k.clone(), v.clone());
+            if keep(&strval(&k)) {
+                out.insert(k, v);
             }
         }
     }
