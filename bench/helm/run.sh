@@ -73,21 +73,24 @@ run_all() { # tool, output file
 }
 measure() { # label, tool
   /usr/bin/time -v bash -c "$(declare -f run_all); run_all '$2' '$WORK/$1.out'" 2>"$WORK/$1.time"
-  local wall rss
+  local wall rss cpu
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/$1.time")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/$1.time")
-  echo "$1 $wall $rss"
+  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/$1.time")
+  echo "$1 $wall $rss $cpu"
 }
 n=$(ls charts | wc -l)
-read -r _ hwall hrss < <(measure helm "$HELM")
-read -r _ twall trss < <(measure tether "$TETHER")
+read -r _ hwall hrss hcpu < <(measure helm "$HELM")
+read -r _ twall trss tcpu < <(measure tether "$TETHER")
 if cmp -s helm.out tether.out; then same=identical; else same=DIFFERENT; fi
 secs() { awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$1"; }
 hs=$(secs "$hwall"); ts=$(secs "$twall")
 echo "charts: $n ($((n - 1)) scaffolds with a subchart, 1 chart of $N_TEMPLATES templates); outputs $same"
-printf 'helm template:   %6.2f s wall (%5.1f ms/chart), peak RSS %6.1f MiB\n' "$hs" "$(awk "BEGIN{print 1000*$hs/$n}")" "$(awk "BEGIN{print $hrss/1024}")"
-printf 'tether (native): %6.2f s wall (%5.1f ms/chart), peak RSS %6.1f MiB\n' "$ts" "$(awk "BEGIN{print 1000*$ts/$n}")" "$(awk "BEGIN{print $trss/1024}")"
-printf 'ratio: %.1fx faster, %.1fx less memory\n' "$(awk "BEGIN{print $hs/($ts>0?$ts:0.001)}")" "$(awk "BEGIN{print $hrss/$trss}")"
+printf 'helm template:   %6.2f s wall (%5.1f ms/chart), %6.2f s CPU, peak RSS %6.1f MiB\n' "$hs" "$(awk "BEGIN{print 1000*$hs/$n}")" "$hcpu" "$(awk "BEGIN{print $hrss/1024}")"
+printf 'tether (native): %6.2f s wall (%5.1f ms/chart), %6.2f s CPU, peak RSS %6.1f MiB\n' "$ts" "$(awk "BEGIN{print 1000*$ts/$n}")" "$tcpu" "$(awk "BEGIN{print $trss/1024}")"
+printf 'ratio: %.1fx faster (wall), %.1fx less CPU, %.1fx less memory; load average %s\n' \
+  "$(awk "BEGIN{print $hs/($ts>0?$ts:0.001)}")" "$(awk "BEGIN{print $hcpu/($tcpu>0?$tcpu:0.001)}")" \
+  "$(awk "BEGIN{print $hrss/$trss}")" "$(cut -d' ' -f1 /proc/loadavg)"
 for tool in helm tether; do
   bin=$HELM; [[ $tool == tether ]] && bin=$TETHER
   /usr/bin/time -v "$bin" template rel "$big" >/dev/null 2>"$WORK/big.$tool.time"
