@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 pub fn to_toml(value: &Json) -> String {
     let mut out = String::new();
     if let Json::Object(obj) = value {
-        write_table(&mut out, obj, &[], 0);
+        write_table(&mut out, obj, &[]);
     }
     out
 }
@@ -51,28 +51,42 @@ fn scalar(v: &Json) -> String {
         Json::Bool(b) => b.to_string(),
         Json::Number(n) => match n.as_i64() {
             Some(i) if !n.is_f64() => i.to_string(),
-            _ => {
-                let f = n.as_f64().unwrap_or(0.0);
-                if f.fract() == 0.0 && f.abs() < 1e16 {
-                    format!("{f:.1}")
-                } else {
-                    tether_gotemplate::format_float_g(f, None)
-                }
-            }
+            _ => float(n.as_f64().unwrap_or(0.0)),
         },
         Json::String(s) => quote(s),
         Json::Array(items) => {
-            let parts: Vec<String> = items.iter().map(scalar).collect();
+            let parts: Vec<String> = items.iter().filter(|v| !v.is_null()).map(scalar).collect();
             format!("[{}]", parts.join(", "))
         }
-        Json::Object(_) => String::new(),
+        Json::Object(obj) => {
+            let mut keys: Vec<&String> = obj.keys().filter(|k| !obj[*k].is_null()).collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{} = {}", key(k), scalar(&obj[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
     }
 }
 
-fn write_table(out: &mut String, obj: &Map<String, Json>, path: &[String], depth: usize) {
-    let indent = "  ".repeat(depth.saturating_sub(1));
+/// BurntSushi's float: Go's shortest `%g`, with `.0` added to a bare integer.
+fn float(f: f64) -> String {
+    let text = tether_gotemplate::format_float_g(f, None);
+    if text.contains(['.', 'e', 'n', 'N']) {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// BurntSushi's `eMap`: plain keys first, then tables, each group sorted; a key's line is
+/// indented two spaces per level of its path below the top; a blank line comes before a
+/// top-level table and before every array-of-tables entry (once anything was written).
+fn write_table(out: &mut String, obj: &Map<String, Json>, path: &[String]) {
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort();
+    let indent = "  ".repeat(path.len());
     for k in &keys {
         let v = &obj[*k];
         if v.is_null() || is_table(v) || is_table_array(v) {
@@ -84,17 +98,23 @@ fn write_table(out: &mut String, obj: &Map<String, Json>, path: &[String], depth
         let v = &obj[*k];
         let mut sub_path = path.to_vec();
         sub_path.push(key(k));
-        let sub_indent = "  ".repeat(depth);
+        let header_indent = "  ".repeat(path.len());
         match v {
             Json::Object(sub) => {
-                out.push_str(&format!("\n{sub_indent}[{}]\n", sub_path.join(".")));
-                write_table(out, sub, &sub_path, depth + 1);
+                if sub_path.len() == 1 && !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&format!("{header_indent}[{}]\n", sub_path.join(".")));
+                write_table(out, sub, &sub_path);
             }
             Json::Array(items) if is_table_array(v) => {
                 for item in items {
                     if let Json::Object(sub) = item {
-                        out.push_str(&format!("\n{sub_indent}[[{}]]\n", sub_path.join(".")));
-                        write_table(out, sub, &sub_path, depth + 1);
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        out.push_str(&format!("{header_indent}[[{}]]\n", sub_path.join(".")));
+                        write_table(out, sub, &sub_path);
                     }
                 }
             }

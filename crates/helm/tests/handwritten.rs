@@ -640,6 +640,8 @@ fn hand_written_charts_render_as_helm_renders_them() {
                 args(&["nums", "--set-json", "nested={\"q\":[1e6,1.25,\"s\"]}"]),
                 args(&["nums", "--set-string", "float=1.5,on_word=off"]),
                 args(&["nums", "--set", "nested.a=null"]),
+                args(&["nums", "--set", "toml=true,nested.a.c=null"]),
+                args(&["nums", "--set", "toml=true,nested.list={1,2},nested.t.u=v"]),
             ],
         ),
         ("files", files_chart(), vec![args(&["fil"])]),
