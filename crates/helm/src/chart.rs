@@ -171,6 +171,7 @@ fn strings_field(
             .map(|item| match item {
                 Json::String(s) => Ok(s.clone()),
                 Json::Null => Ok(String::new()),
+                scalar @ (Json::Number(_) | Json::Bool(_)) => Ok(scalar_as_string(scalar)),
                 other => Err(unmarshal_error(other, owner, key, "string")),
             })
             .collect(),
@@ -282,6 +283,10 @@ impl Metadata {
                 map.iter()
                     .map(|(k, v)| match v {
                         Json::String(s) => Ok((k.clone(), s.clone())),
+                        Json::Null => Ok((k.clone(), String::new())),
+                        scalar @ (Json::Number(_) | Json::Bool(_)) => {
+                            Ok((k.clone(), scalar_as_string(scalar)))
+                        }
                         other => Err(unmarshal_error(other, owner, "annotations", "string")),
                     })
                     .collect::<Result<_, String>>()?,

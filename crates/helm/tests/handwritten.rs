@@ -597,6 +597,11 @@ fn v1_chart() -> Files {
             "apiVersion: v1\nname: dep\nversion: 0.1.0\n",
         ),
         (
+            "typed/Chart.yaml",
+            "apiVersion: v2\nname: typed\nversion: 1.2.3\nappVersion: 1.10\ndescription: 123\nkeywords: [a, 1, true]\nannotations:\n  x: 1\n  y: false\nmaintainers:\n  - name: Me\n    email: me@example.com\n",
+        ),
+        ("typed/templates/x.yaml", "x: {{ toJson .Chart | quote }}\n"),
+        (
             "old1/charts/dep/templates/cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dep\ndata:\n  msg: {{ .Values.msg }}\n",
         ),
@@ -651,7 +656,11 @@ fn hand_written_charts_render_as_helm_renders_them() {
         (
             "v1",
             v1_chart(),
-            vec![args(&["old1"]), args(&["old1", "--set", "dep.on=false"])],
+            vec![
+                args(&["old1"]),
+                args(&["old1", "--set", "dep.on=false"]),
+                args(&["typed"]),
+            ],
         ),
         (
             "funcs",
