@@ -134,6 +134,28 @@ fn check_installable(chart: &Chart) -> Result<(), HelmError> {
     }
 }
 
+/// Helm's release name rule: a DNS subdomain of at most 53 characters.
+fn check_release_name(name: &str) -> Result<(), HelmError> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if name.is_empty() {
+        return Err(HelmError::Values(
+            "release name check failed: no name provided".into(),
+        ));
+    }
+    if name.len() > 53 || !name.split('.').all(label_ok) {
+        return Err(HelmError::Values(format!(
+            "release name check failed: release name {name:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+        )));
+    }
+    Ok(())
+}
+
 fn check_dependencies(chart: &Chart) -> Result<(), HelmError> {
     let missing: Vec<&str> = chart
         .metadata
@@ -157,6 +179,7 @@ fn template_on_this_thread(
 ) -> Result<Rendered, HelmError> {
     check_installable(&chart)?;
     check_dependencies(&chart)?;
+    check_release_name(&opts.release.name)?;
     deps::process_dependencies(&mut chart, &opts.values)
         .map_err(|e| HelmError::Values(format!("chart dependencies processing failed: {e}")))?;
     let values = values::coalesce_values(&chart, &opts.values)?;

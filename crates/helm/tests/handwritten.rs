@@ -577,6 +577,111 @@ list: [1, 2, 3, 4, 5]
     ])
 }
 
+/// A library in the style of widely used "common" charts: helpers taking a dict context,
+/// rendering values that may themselves be templates, capability-dependent API versions.
+const COMMON_LIB: &str = r#"{{- define "mylib.render" -}}
+{{- $value := typeIs "string" .value | ternary .value (.value | toYaml) }}
+{{- if contains "{{" (toJson .value) }}
+  {{- if .scope }}
+      {{- tpl (cat "{{- with $.RelativeScope -}}" $value "{{- end }}") (merge (dict "RelativeScope" .scope) .context) }}
+  {{- else }}
+    {{- tpl $value .context }}
+  {{- end }}
+{{- else }}
+    {{- $value }}
+{{- end }}
+{{- end -}}
+{{- define "mylib.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- define "mylib.labels" -}}
+{{- $default := dict "app.kubernetes.io/name" (include "mylib.fullname" .context) "helm.sh/chart" (printf "%s-%s" .context.Chart.Name (.context.Chart.Version | replace "+" "_")) -}}
+{{- with .customLabels -}}
+{{- $custom := fromYaml (include "mylib.render" (dict "value" . "context" $.context)) -}}
+{{- toYaml (merge $custom $default) -}}
+{{- else -}}
+{{- toYaml $default -}}
+{{- end -}}
+{{- end -}}
+{{- define "mylib.ingress.apiVersion" -}}
+{{- if semverCompare "<1.19-0" (.Capabilities.KubeVersion.Version | default "") -}}
+networking.k8s.io/v1beta1
+{{- else -}}
+networking.k8s.io/v1
+{{- end -}}
+{{- end -}}
+{{- define "mylib.image" -}}
+{{- $registry := coalesce .global.imageRegistry .image.registry -}}
+{{- $sep := ternary "@" ":" (hasPrefix "sha256:" (toString .image.tag)) -}}
+{{- if $registry -}}
+{{- printf "%s/%s%s%s" $registry .image.repository $sep (toString .image.tag) -}}
+{{- else -}}
+{{- printf "%s%s%s" .image.repository $sep (toString .image.tag) -}}
+{{- end -}}
+{{- end -}}
+"#;
+
+const COMMON_APP: &str = r#"apiVersion: {{ include "mylib.ingress.apiVersion" . }}
+kind: Ingress
+metadata:
+  name: {{ include "mylib.fullname" . }}
+  labels: {{- include "mylib.labels" (dict "customLabels" .Values.commonLabels "context" $) | nindent 4 }}
+  annotations:
+    {{- range $k, $v := .Values.annotations }}
+    {{ $k }}: {{ include "mylib.render" (dict "value" $v "context" $) | quote }}
+    {{- end }}
+spec:
+  rules:
+  {{- range .Values.hosts }}
+    - host: {{ include "mylib.render" (dict "value" .name "context" $) }}
+      http:
+        paths:
+          - path: {{ default "/" .path }}
+            backend:
+              service:
+                name: {{ include "mylib.fullname" $ }}
+                port:
+                  number: {{ dig "port" 80 . }}
+  {{- end }}
+  image: {{ include "mylib.image" (dict "image" .Values.image "global" (default dict .Values.global)) }}
+  extra: {{- include "mylib.render" (dict "value" .Values.extra "context" $ "scope" .Values.scope) | nindent 4 }}
+  b64: {{ .Values.secret | b64enc }}
+  sum: {{ .Values.secret | sha256sum | trunc 12 }}
+  regex: {{ regexReplaceAll "[^a-z0-9-]" (lower .Release.Name) "-" }}
+  lookup: {{ lookup "v1" "Secret" .Release.Namespace "x" | toJson }}
+"#;
+
+fn common_chart() -> Files {
+    tree(&[
+        (
+            "svc/Chart.yaml",
+            &chart_yaml(
+                "svc",
+                "dependencies:\n  - name: mylib\n    version: 1.x.x\n    repository: file://charts/mylib\n",
+            ),
+        ),
+        (
+            "svc/charts/mylib/Chart.yaml",
+            "apiVersion: v2\nname: mylib\nversion: 1.4.0\ntype: library\n",
+        ),
+        ("svc/charts/mylib/templates/_render.tpl", COMMON_LIB),
+        (
+            "svc/values.yaml",
+            "commonLabels:\n  team: \"{{ .Release.Namespace }}\"\n  tier: web\nannotations:\n  owner: \"{{ .Release.Name }}-owner\"\n  plain: value\nhosts:\n  - name: \"{{ .Release.Name }}.example.com\"\n    port: 8080\n  - name: static.example.com\n    path: /static\nimage:\n  registry: docker.io\n  repository: team/app\n  tag: 1.2\nextra:\n  key: \"{{ .inner }}\"\nscope:\n  inner: scoped-value\nsecret: s3cr3t\n",
+        ),
+        ("svc/templates/ingress.yaml", COMMON_APP),
+    ])
+}
+
 fn v1_chart() -> Files {
     tree(&[
         (
@@ -660,6 +765,27 @@ fn hand_written_charts_render_as_helm_renders_them() {
                 args(&["old1"]),
                 args(&["old1", "--set", "dep.on=false"]),
                 args(&["typed"]),
+            ],
+        ),
+        (
+            "common",
+            common_chart(),
+            vec![
+                args(&["My.Release", "svc"]),
+                args(&["rel", "svc", "--kube-version", "1.18.0", "-n", "team-a"]),
+                args(&[
+                    "rel",
+                    "svc",
+                    "--set",
+                    "global.imageRegistry=ghcr.io,image.tag=sha256:abc",
+                ]),
+                args(&[
+                    "rel",
+                    "svc",
+                    "--set",
+                    "fullnameOverride=short,commonLabels=null",
+                ]),
+                args(&["svc", "--set-string", "image.tag=1.10,nameOverride=rel"]),
             ],
         ),
         (
