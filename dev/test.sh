@@ -18,6 +18,7 @@ dev/deps.sh
 TETHER_TESTBIN=$(dev/testbin.sh | tail -n 1)
 export TETHER_TESTBIN
 export TETHER_KUSTOMIZE=${TETHER_KUSTOMIZE:-$TETHER_TESTBIN/kustomize}
+export TETHER_HELM=${TETHER_HELM:-$TETHER_TESTBIN/helm}
 
 started=$(date +%s)
 TETHER_TEST_KUBECONFIG=$(dev/cluster.sh up | tail -n 1)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # dev/testbin.sh -- build the pinned test tools from Go modules and cache them.
 #
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, kustomize and
-# distribution's registry at pinned versions into $TETHER_TESTBIN (default
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, kustomize,
+# distribution's registry and helm at pinned versions into $TETHER_TESTBIN (default
 # ~/.cache/tether/testbin/<versions>/). A binary that is already there is not rebuilt, so a warm
 # run takes seconds. Prints the directory last.
 #
@@ -16,6 +16,8 @@ KUSTOMIZE_VERSION=v5.8.1
 # Not part of KEY (changing KEY rebuilds Kubernetes): registry.version next to the binary
 # records the version it was built from, and a different pin rebuilds only the registry.
 REGISTRY_VERSION=v3.1.2
+# Likewise helm (helm.version): the differential suite of the helm crate runs `helm template`.
+HELM_VERSION=v4.3.2
 KEY="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-kustomize-$KUSTOMIZE_VERSION"
 BIN=${TETHER_TESTBIN:-$HOME/.cache/tether/testbin/$KEY}
 export GOTOOLCHAIN=local GOFLAGS=-modcacherw CGO_ENABLED=0
@@ -94,5 +96,14 @@ if [[ ! -x $BIN/registry || $(cat "$BIN/registry.version" 2>/dev/null) != "$REGI
     "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
   mv "$WORK/registry/registry" "$BIN/registry"
   echo "$REGISTRY_VERSION" >"$BIN/registry.version"
+fi
+if [[ ! -x $BIN/helm || $(cat "$BIN/helm.version" 2>/dev/null) != "$HELM_VERSION" ]]; then
+  log "building helm $HELM_VERSION"
+  # Unstamped, `helm version` says v4.3 and .Capabilities.HelmVersion differs from a release.
+  GOBIN=$WORK/helm go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  mv "$WORK/helm/helm" "$BIN/helm"
+  echo "$HELM_VERSION" >"$BIN/helm.version"
 fi
 echo "$BIN"

@@ -23,6 +23,9 @@ pub enum Command {
     /// Native kustomize: `tether kustomize build DIR` prints what `kustomize build DIR` prints.
     #[command(subcommand)]
     Kustomize(KustomizeCommand),
+    /// Native Helm: `tether helm template NAME CHART` prints what `helm template` prints.
+    #[command(subcommand)]
+    Helm(HelmCommand),
     /// Print the status of sources and Kustomizations, as `flux get` does.
     Get(GetArgs),
     /// Ask for a reconciliation now and wait for its result, as `flux reconcile` does.
@@ -102,6 +105,56 @@ pub enum KustomizeCommand {
         #[arg(long, default_value = "LoadRestrictionsRootOnly")]
         load_restrictor: tether_kustomize::LoadRestrictions,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HelmCommand {
+    /// Render a chart (directory or .tgz) locally and print its manifests.
+    Template(HelmTemplateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HelmTemplateArgs {
+    /// Release name; with one argument, the chart (and the release is `release-name`).
+    pub name: String,
+    /// Chart directory or .tgz archive.
+    pub chart: Option<std::path::PathBuf>,
+    /// Values files, merged in order.
+    #[arg(short = 'f', long = "values")]
+    pub values: Vec<String>,
+    /// Values as `a.b=c,d[0]=e` (typed: booleans, null, integers).
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    /// Values as `a.b=c`, always strings.
+    #[arg(long = "set-string")]
+    pub set_string: Vec<String>,
+    /// Values as `a.b=<JSON>` or a JSON object.
+    #[arg(long = "set-json")]
+    pub set_json: Vec<String>,
+    /// Values as `a.b=<file>`, the file's contents.
+    #[arg(long = "set-file")]
+    pub set_file: Vec<String>,
+    /// Only print manifests rendered from the given templates (glob patterns).
+    #[arg(short = 's', long = "show-only")]
+    pub show_only: Vec<String>,
+    /// Include the charts' crds/ files.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// `.Release.Namespace`.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// `.Capabilities.KubeVersion`.
+    #[arg(long)]
+    pub kube_version: Option<String>,
+    /// Extra `.Capabilities.APIVersions` (comma-separated, repeatable).
+    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    /// Set `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+    #[arg(long)]
+    pub is_upgrade: bool,
 }
 
 #[derive(Args, Debug)]

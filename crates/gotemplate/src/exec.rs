@@ -4,8 +4,11 @@
 //! `with`, `template` calls, typed argument checks, and Go's error messages with their
 //! `template: NAME:LINE:COL: executing "NAME" at <NODE>: ...` context.
 
+use std::sync::Arc;
+
 use crate::funcs::{Func, FuncMap, Param, SHORT_CIRCUIT};
-use crate::parse::{Command, Control, List, Node, Number, Operand, Pipe, Trees};
+use crate::parse::{Command, Control, List, Node, Number, Operand, Pipe};
+use crate::set::{Defs, MissingKey, Runtime};
 use crate::value::Value;
 
 /// Go's `maxExecDepth` is 100000; Rust recursion gets there only with a large stack, so the
@@ -28,11 +31,16 @@ impl From<String> for Flow {
 type EResult<T> = Result<T, String>;
 
 pub(crate) struct State<'a> {
-    pub parse_name: &'a str,
-    pub text: &'a str,
-    pub trees: &'a Trees,
+    /// Name and text of the source the running template was parsed from.
+    pub parse_name: Arc<str>,
+    pub text: Arc<str>,
+    pub set_name: &'a str,
+    pub trees: &'a Defs,
     pub funcs: &'a FuncMap,
     pub builtins: &'a FuncMap,
+    pub missing_key: MissingKey,
+    /// Bytes of output after which execution stops with an error.
+    pub max_output: usize,
     pub name: String,
     pub vars: Vec<(String, Value)>,
     pub out: String,
@@ -78,6 +86,12 @@ impl State<'_> {
     }
 
     fn walk(&mut self, dot: &Value, node: &Node) -> Result<(), Flow> {
+        if self.out.len() > self.max_output {
+            return Err(Flow::Error(format!(
+                "template: {}: output exceeds {} bytes",
+                self.name, self.max_output
+            )));
+        }
         match node {
             Node::Text(text) => self.out.push_str(text),
             Node::Action(pipe) => {
@@ -101,6 +115,9 @@ impl State<'_> {
     fn print_value(&mut self, value: &Value) {
         match value {
             Value::Invalid => self.out.push_str("<no value>"),
+            Value::Struct(s) if s.pointer_stringer.is_some() => self
+                .out
+                .push_str(s.pointer_stringer.as_deref().unwrap_or_default()),
             v => self.out.push_str(&v.to_go_string_nil()),
         }
     }
@@ -238,7 +255,7 @@ impl State<'_> {
             None => format!("{{{{template {quoted}}}}}"),
         };
         self.at(pos, &node);
-        let Some(tree) = self.trees.get(name) else {
+        let Some(def) = self.trees.get(name).cloned() else {
             return Err(self.error(format!("template {quoted} not defined")).into());
         };
         if self.depth >= MAX_EXEC_DEPTH {
@@ -254,9 +271,14 @@ impl State<'_> {
         };
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, name.to_owned());
+        let saved_source = (
+            std::mem::replace(&mut self.parse_name, def.parse_name.clone()),
+            std::mem::replace(&mut self.text, def.text.clone()),
+        );
         self.depth += 1;
-        let result = self.walk_list(&new_dot, tree);
+        let result = self.walk_list(&new_dot, &def.list);
         self.depth -= 1;
+        (self.parse_name, self.text) = saved_source;
         self.name = saved_name;
         self.vars = saved_vars;
         match result {
@@ -304,7 +326,7 @@ impl State<'_> {
         match first {
             Operand::Field { pos, idents } => {
                 self.at(*pos, first);
-                return self.eval_field_chain(dot.clone(), idents, &cmd.args, final_value);
+                return self.eval_field_chain(dot, dot.clone(), idents, &cmd.args, final_value);
             }
             Operand::Chain { node, fields, .. } => {
                 return self.eval_chain(dot, first, node, fields, &cmd.args, final_value);
@@ -331,7 +353,7 @@ impl State<'_> {
                     self.not_a_function(&cmd.args, &final_value)?;
                     return Ok(value);
                 }
-                return self.eval_field_chain(value, &idents[1..], &cmd.args, final_value);
+                return self.eval_field_chain(dot, value, &idents[1..], &cmd.args, final_value);
             }
             _ => {}
         }
@@ -372,13 +394,14 @@ impl State<'_> {
         if matches!(node, Operand::Nil(_)) {
             return self.fail(format!("indirection through explicit nil in {chain}"));
         }
+        // Go leaves the error context at the last node the receiver evaluated.
         let receiver = self.eval_arg(dot, None, node)?;
-        self.at(chain.pos(), chain);
-        self.eval_field_chain(receiver, fields, args, final_value)
+        self.eval_field_chain(dot, receiver, fields, args, final_value)
     }
 
     fn eval_field_chain(
         &mut self,
+        dot: &Value,
         mut receiver: Value,
         idents: &[String],
         args: &[Operand],
@@ -391,11 +414,33 @@ impl State<'_> {
         // interfaces), which is the type Go names in errors.
         let mut iface = false;
         for ident in init {
+            if let Some(method) = method_of(&receiver, ident) {
+                receiver = self.call_method(dot, &method, ident, &[], None)?;
+                iface = false;
+                continue;
+            }
             (receiver, iface) = self.eval_field(ident, &receiver, false, iface)?;
+        }
+        if let Some(method) = method_of(&receiver, last) {
+            let rest = args.get(1..).unwrap_or_default();
+            return self.call_method(dot, &method, last, rest, final_value);
         }
         let has_args = args.len() > 1 || final_value.is_some();
         self.eval_field(last, &receiver, has_args, iface)
             .map(|(v, _)| v)
+    }
+
+    /// Calls a method of a named map or slice type with the command's remaining arguments.
+    fn call_method(
+        &mut self,
+        dot: &Value,
+        method: &Func,
+        name: &str,
+        args: &[Operand],
+        final_value: Option<Value>,
+    ) -> EResult<Value> {
+        let (pos, context) = self.at.clone().unwrap_or_default();
+        self.eval_call(dot, method, false, (pos, &context), name, args, final_value)
     }
 
     fn eval_field(
@@ -443,11 +488,13 @@ impl State<'_> {
                 if has_args {
                     return self.fail(format!("{name} is not a method but has arguments"));
                 }
-                let elem_iface = m.type_name.ends_with("]interface {}");
-                return Ok((
-                    m.get_str(name).cloned().unwrap_or(Value::Invalid),
-                    elem_iface,
-                ));
+                let elem_iface = m.type_name.ends_with("]interface {}")
+                    || (m.string_keyed && *m.zero == Value::Nil);
+                let missing = || match self.missing_key {
+                    MissingKey::Invalid => Value::Invalid,
+                    MissingKey::Zero => (*m.zero).clone(),
+                };
+                return Ok((m.get_str(name).unwrap_or_else(missing), elem_iface));
             }
             _ => {
                 return self.fail(format!(
@@ -548,7 +595,21 @@ impl State<'_> {
                 .map_or_else(|| argv[0].to_go_string(), ToString::to_string);
             argv.insert(0, Value::String(callee));
         }
-        match (func.call)(&argv) {
+        let result = match &func.runtime {
+            Some(call) => {
+                let runtime = Runtime {
+                    set_name: self.set_name,
+                    defs: self.trees,
+                    funcs: self.funcs,
+                    builtins: self.builtins,
+                    missing_key: self.missing_key,
+                    max_output: self.max_output,
+                };
+                call(&runtime, &argv)
+            }
+            None => (func.call)(&argv),
+        };
+        match result {
             Ok(v) => Ok(v),
             Err(e) => {
                 self.at = Some((node.0, node.1.to_owned()));
@@ -575,7 +636,12 @@ impl State<'_> {
             | (Value::Int(_), Param::Int)
             | (Value::Float(_), Param::Float) => true,
             (Value::Bool(_), Param::Bool) => true,
-            (Value::Map(m), Param::StringMap) => m.type_name == param.go_type(),
+            // A named map type over `map[string]interface {}` (Helm's `common.Values`) is
+            // assignable to it; such maps are string-keyed with nil elements and no methods.
+            (Value::Map(m), Param::StringMap) => {
+                m.type_name == param.go_type()
+                    || (m.string_keyed && *m.zero == Value::Nil && m.methods.0.is_empty())
+            }
             _ => false,
         };
         if !ok {
@@ -605,6 +671,7 @@ impl State<'_> {
                 };
             }
             Operand::Field { idents, .. } => Some(self.eval_field_chain(
+                dot,
                 dot.clone(),
                 idents,
                 std::slice::from_ref(node),
@@ -613,6 +680,7 @@ impl State<'_> {
             Operand::Variable { idents, .. } => {
                 let value = self.var_value(&idents[0])?;
                 Some(self.eval_field_chain(
+                    dot,
                     value,
                     &idents[1..],
                     std::slice::from_ref(node),
@@ -684,5 +752,14 @@ impl State<'_> {
                 "can't handle assignment of {n} to empty interface argument"
             )),
         }
+    }
+}
+
+/// The method `name` of a named map or slice type.
+fn method_of(receiver: &Value, name: &str) -> Option<Func> {
+    match receiver {
+        Value::Map(m) => m.methods.get(name).cloned(),
+        Value::Slice(s) => s.methods.get(name).cloned(),
+        _ => None,
     }
 }

@@ -44,6 +44,11 @@ impl Param {
 /// text Go would wrap as `error calling NAME: TEXT`.
 pub type FuncImpl = Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
 
+/// A function that runs templates of the set it is called from (Helm's `include` and `tpl`):
+/// it receives the [`Runtime`](crate::Runtime) of the running execution.
+pub type RuntimeFuncImpl =
+    Arc<dyn Fn(&crate::Runtime<'_>, &[Value]) -> Result<Value, String> + Send + Sync>;
+
 /// A template function with its signature.
 #[derive(Clone)]
 pub struct Func {
@@ -53,6 +58,8 @@ pub struct Func {
     pub variadic: Option<Param>,
     /// The implementation.
     pub call: FuncImpl,
+    /// When set, called instead of `call`, with the running execution's template set.
+    pub runtime: Option<RuntimeFuncImpl>,
 }
 
 impl std::fmt::Debug for Func {
@@ -74,6 +81,20 @@ impl Func {
             params: params.to_vec(),
             variadic: None,
             call: Arc::new(call),
+            runtime: None,
+        }
+    }
+
+    /// A function of fixed parameters that executes templates of the running set.
+    pub fn with_runtime(
+        params: &[Param],
+        call: impl Fn(&crate::Runtime<'_>, &[Value]) -> Result<Value, String> + Send + Sync + 'static,
+    ) -> Self {
+        Func {
+            params: params.to_vec(),
+            variadic: None,
+            call: Arc::new(|_| Err("called without a template runtime".to_owned())),
+            runtime: Some(Arc::new(call)),
         }
     }
 
@@ -87,6 +108,7 @@ impl Func {
             params: params.to_vec(),
             variadic: Some(variadic),
             call: Arc::new(call),
+            runtime: None,
         }
     }
 }
@@ -274,7 +296,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                         map_key_type(&m.type_name)
                     ));
                 }
-                m.get(index).cloned().unwrap_or_else(|| (*m.zero).clone())
+                m.get(index).unwrap_or_else(|| (*m.zero).clone())
             }
             Value::Nil | Value::Invalid => return Err("index of nil pointer".into()),
             v => return Err(format!("can't index item of type {}", v.type_name())),

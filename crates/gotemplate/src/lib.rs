@@ -23,12 +23,16 @@ mod lex;
 mod literal;
 mod parse;
 mod printf;
+mod set;
 pub mod sprig;
 mod value;
 
-pub use funcs::{Func, FuncImpl, FuncMap, Param, builtins, html_escape, js_escape, query_escape};
+pub use funcs::{
+    Func, FuncImpl, FuncMap, Param, RuntimeFuncImpl, builtins, html_escape, js_escape, query_escape,
+};
 pub use printf::{format_float_g, quote, sprint, sprintf, sprintln};
-pub use value::{Field, Map, Slice, Struct, Value, compare_keys};
+pub use set::{MissingKey, Runtime, TemplateSet};
+pub use value::{Field, MAX_NESTING, Map, Methods, Nesting, Slice, Struct, Value, compare_keys};
 
 /// A template failed to parse or to execute; the message is Go's, e.g.
 /// `template: msg:1:3: executing "msg" at <.Updated>: can't evaluate field Updated in type ...`.
@@ -45,11 +49,7 @@ pub enum TemplateError {
 /// A parsed template with its associated (`define`d) templates and functions.
 #[derive(Debug, Clone)]
 pub struct Template {
-    name: String,
-    text: String,
-    trees: parse::Trees,
-    funcs: FuncMap,
-    builtins: FuncMap,
+    set: TemplateSet,
 }
 
 impl Template {
@@ -61,53 +61,23 @@ impl Template {
     /// Parses `text` with `funcs` added (they take precedence over builtins of the same name,
     /// as Go's `Funcs` do).
     pub fn parse_with_funcs(name: &str, text: &str, funcs: FuncMap) -> Result<Self, TemplateError> {
-        let builtins = builtins();
-        let has_function = |f: &str| funcs.contains_key(f) || builtins.contains_key(f);
-        let trees =
-            parse::parse(name, text, &has_function).map_err(|e| TemplateError::Parse(e.0))?;
-        Ok(Template {
-            name: name.to_owned(),
-            text: text.to_owned(),
-            trees,
-            funcs,
-            builtins,
-        })
+        let mut set = TemplateSet::new(name, funcs);
+        set.add(name, text)?;
+        Ok(Template { set })
     }
 
     /// The template's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.set.name()
     }
 
     /// Executes the template with `data` as dot (and `$`).
     pub fn execute(&self, data: &Value) -> Result<String, TemplateError> {
-        self.execute_template(&self.name, data)
+        self.execute_template(self.set.name(), data)
     }
 
     /// Executes the associated template `name` (a `define`d one or the main one).
     pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, TemplateError> {
-        let Some(tree) = self.trees.get(name) else {
-            return Err(TemplateError::Exec(format!(
-                "template: no template {} associated with template {}",
-                quote(name),
-                quote(&self.name)
-            )));
-        };
-        let mut state = exec::State {
-            parse_name: &self.name,
-            text: &self.text,
-            trees: &self.trees,
-            funcs: &self.funcs,
-            builtins: &self.builtins,
-            name: name.to_owned(),
-            vars: vec![("$".into(), data.clone())],
-            out: String::new(),
-            depth: 0,
-            at: None,
-        };
-        match state.walk_list(data, tree) {
-            Ok(()) | Err(exec::Flow::Break | exec::Flow::Continue) => Ok(state.out),
-            Err(exec::Flow::Error(e)) => Err(TemplateError::Exec(e)),
-        }
+        self.set.execute(name, data)
     }
 }

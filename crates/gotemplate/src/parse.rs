@@ -196,7 +196,7 @@ pub(crate) fn parse(
     Ok(trees)
 }
 
-fn is_empty_tree(list: &List) -> bool {
+pub(crate) fn is_empty_tree(list: &List) -> bool {
     list.iter()
         .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }

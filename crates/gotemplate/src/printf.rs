@@ -237,6 +237,10 @@ fn format_arg(out: &mut String, spec: Spec, verb: char, arg: &Value) {
             out.push(']');
         }
         Value::Map(m) => {
+            let Some(_level) = crate::value::Nesting::enter() else {
+                out.push_str("map[...]");
+                return;
+            };
             out.push_str("map[");
             for (i, (k, v)) in m.entries().iter().enumerate() {
                 if i > 0 {
@@ -267,8 +271,9 @@ fn go_syntax(v: &Value, top: bool) -> String {
             let entries = m
                 .entries()
                 .iter()
-                .map(|(k, v)| format!("{}:{}", go_syntax(k, false), go_syntax(v, false)));
-            format!("{}{{{}}}", m.type_name, join(entries.collect()))
+                .map(|(k, v)| format!("{}:{}", go_syntax(k, false), go_syntax(v, false)))
+                .collect();
+            format!("{}{{{}}}", m.type_name, join(entries))
         }
         Value::Struct(st) => {
             let fields = st

@@ -5,6 +5,39 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use crate::funcs::Func;
+
+/// How deeply printing or encoding may descend into nested maps: a map can hold itself
+/// (`set $m "self" $m`), which Go follows until its stack overflows.
+pub const MAX_NESTING: usize = 1000;
+
+thread_local! {
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of descent into a map; `None` past [`MAX_NESTING`].
+pub struct Nesting(());
+
+impl Nesting {
+    /// Enters one more level, unless the limit is reached.
+    pub fn enter() -> Option<Nesting> {
+        NESTING.with(|n| {
+            if n.get() >= MAX_NESTING {
+                return None;
+            }
+            n.set(n.get() + 1);
+            Some(Nesting(()))
+        })
+    }
+}
+
+impl Drop for Nesting {
+    fn drop(&mut self) {
+        NESTING.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
 
 /// A Go value.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,16 +71,49 @@ pub struct Slice {
     pub type_name: String,
     /// The elements.
     pub items: Vec<Value>,
+    /// Methods of the named slice type (e.g. Helm's `VersionSet.Has`).
+    pub methods: Methods,
 }
 
 /// A Go map: entries kept in Go's `fmtsort` key order (the order `range` and `%v` use).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// A Go map is a reference: clones share their entries, so cloning is cheap and what a
+/// template changes in place (sprig's `set`, `unset`, `merge`) shows through every copy, as in
+/// Go. [`Map::insert`] and [`Map::remove_str`], which build values, copy on write instead.
+#[derive(Debug, Clone)]
 pub struct Map {
     /// The Go type, e.g. `map[string]string` or `update.ObjectChanges`.
     pub type_name: String,
-    entries: Vec<(Value, Value)>,
+    entries: Arc<RwLock<Vec<(Value, Value)>>>,
     /// The element type's zero value, which `index` returns for a missing key.
     pub zero: Box<Value>,
+    /// Methods of the named map type (e.g. Helm's `Files.Get`); they shadow keys, as in Go.
+    pub methods: Methods,
+    /// Whether a named map type (e.g. Helm's `common.Values`) has string keys.
+    pub string_keyed: bool,
+}
+
+/// Methods a named Go type declares, called with arguments like functions. Two method sets
+/// compare equal when they name the same methods (functions have no equality).
+#[derive(Debug, Clone, Default)]
+pub struct Methods(pub Vec<(String, Func)>);
+
+impl Methods {
+    /// The method called `name`.
+    pub fn get(&self, name: &str) -> Option<&Func> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+
+    /// Adds a method.
+    pub fn add(&mut self, name: impl Into<String>, func: Func) {
+        self.0.push((name.into(), func));
+    }
+}
+
+impl PartialEq for Methods {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.0 == b.0)
+    }
 }
 
 /// A Go struct.
@@ -61,6 +127,10 @@ pub struct Struct {
     pub methods: Vec<(String, Value)>,
     /// The `String()` result when the type is a `fmt.Stringer` (fmt prints it instead).
     pub stringer: Option<String>,
+    /// The `String()` result of a pointer-receiver method: a template prints it for an
+    /// addressable value (a field reached through a pointer), while a copy passed to a
+    /// function prints its fields.
+    pub pointer_stringer: Option<String>,
 }
 
 /// A struct field.
@@ -85,6 +155,7 @@ impl Value {
         Value::Slice(Slice {
             type_name: type_name.into(),
             items,
+            methods: Methods::default(),
         })
     }
 
@@ -171,8 +242,12 @@ impl Value {
             Value::String(s) => out.push_str(s),
             Value::Slice(s) => write_joined(out, "[", s.items.iter(), "]"),
             Value::Map(m) => {
+                let Some(_level) = Nesting::enter() else {
+                    out.push_str("map[...]");
+                    return;
+                };
                 out.push_str("map[");
-                for (i, (k, v)) in m.entries.iter().enumerate() {
+                for (i, (k, v)) in m.entries().iter().enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }
@@ -253,8 +328,10 @@ impl Map {
     pub fn new(type_name: impl Into<String>, zero: Value) -> Self {
         Map {
             type_name: type_name.into(),
-            entries: Vec::new(),
+            entries: Arc::new(RwLock::new(Vec::new())),
             zero: Box::new(zero),
+            methods: Methods::default(),
+            string_keyed: false,
         }
     }
 
@@ -269,55 +346,120 @@ impl Map {
         map
     }
 
-    /// Inserts or replaces `key`, keeping Go's key order.
-    pub fn insert(&mut self, key: Value, value: Value) {
-        match self
-            .entries
-            .binary_search_by(|(k, _)| compare_keys(k, &key))
-        {
-            Ok(i) => self.entries[i].1 = value,
-            Err(i) => self.entries.insert(i, (key, value)),
+    fn read(&self) -> RwLockReadGuard<'_, Vec<(Value, Value)>> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_shared(&self, change: impl FnOnce(&mut Vec<(Value, Value)>)) {
+        let mut guard = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        change(&mut guard);
+    }
+
+    /// Makes this map's entries its own (copy on write) when a clone shares them.
+    fn unshare(&mut self) {
+        if Arc::strong_count(&self.entries) > 1 {
+            let copy = self.read().clone();
+            self.entries = Arc::new(RwLock::new(copy));
         }
     }
 
+    /// Inserts or replaces `key`, keeping Go's key order; clones are not affected.
+    pub fn insert(&mut self, key: Value, value: Value) {
+        self.unshare();
+        self.insert_shared(key, value);
+    }
+
+    /// Inserts or replaces `key` in place, visible through every clone (Go's `m[k] = v`).
+    pub fn insert_shared(&self, key: Value, value: Value) {
+        self.write_shared(|entries| {
+            match entries.binary_search_by(|(k, _)| compare_keys(k, &key)) {
+                Ok(i) => entries[i].1 = value,
+                Err(i) => entries.insert(i, (key, value)),
+            }
+        });
+    }
+
+    /// Removes `key`, returning its value; clones are not affected.
+    pub fn remove_str(&mut self, key: &str) -> Option<Value> {
+        self.unshare();
+        self.remove_str_shared(key)
+    }
+
+    /// Removes `key` in place, visible through every clone (Go's `delete(m, k)`).
+    pub fn remove_str_shared(&self, key: &str) -> Option<Value> {
+        let mut removed = None;
+        self.write_shared(|entries| {
+            if let Some(i) = entries
+                .iter()
+                .position(|(k, _)| matches!(k, Value::String(s) if s == key))
+            {
+                removed = Some(entries.remove(i).1);
+            }
+        });
+        removed
+    }
+
+    /// Whether `other` is the same Go map (not merely equal).
+    pub fn same_map(&self, other: &Map) -> bool {
+        Arc::ptr_eq(&self.entries, &other.entries)
+    }
+
     /// The value at `key`.
-    pub fn get(&self, key: &Value) -> Option<&Value> {
-        self.entries
+    pub fn get(&self, key: &Value) -> Option<Value> {
+        self.read()
             .iter()
             .find(|(k, _)| go_equal(k, key))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.clone())
     }
 
     /// The value at a string key.
-    pub fn get_str(&self, key: &str) -> Option<&Value> {
-        self.entries
+    pub fn get_str(&self, key: &str) -> Option<Value> {
+        self.read()
             .iter()
             .find(|(k, _)| matches!(k, Value::String(s) if s == key))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.clone())
     }
 
-    /// Entries in key order.
-    pub fn entries(&self) -> &[(Value, Value)] {
-        &self.entries
+    /// Whether a string key is present.
+    pub fn contains_str(&self, key: &str) -> bool {
+        self.read()
+            .iter()
+            .any(|(k, _)| matches!(k, Value::String(s) if s == key))
+    }
+
+    /// The entries in key order (a snapshot: later changes do not show in it).
+    pub fn entries(&self) -> Vec<(Value, Value)> {
+        self.read().clone()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.read().len()
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.read().is_empty()
     }
 
     /// Whether the keys are strings (so `.key` field syntax can reach them).
     pub(crate) fn has_string_keys(&self) -> bool {
-        self.type_name.starts_with("map[string]")
+        self.string_keyed
+            || self.type_name.starts_with("map[string]")
             || self
-                .entries
+                .read()
                 .first()
                 .is_some_and(|(k, _)| matches!(k, Value::String(_)))
+    }
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.type_name == other.type_name
+            && (self.same_map(other) || *self.read() == *other.read())
+            && self.zero == other.zero
+            && self.methods == other.methods
+            && self.string_keyed == other.string_keyed
     }
 }
 
@@ -329,6 +471,7 @@ impl Struct {
             fields: Vec::new(),
             methods: Vec::new(),
             stringer: None,
+            pointer_stringer: None,
         }
     }
 
@@ -370,6 +513,13 @@ impl Struct {
         self.methods
             .push(("String".to_owned(), Value::String(text.clone())));
         self.stringer = Some(text);
+        self
+    }
+
+    /// Gives the type a pointer-receiver `String()` returning `text` (see
+    /// [`Struct::pointer_stringer`]).
+    pub fn pointer_stringer(mut self, text: impl Into<String>) -> Self {
+        self.pointer_stringer = Some(text.into());
         self
     }
 

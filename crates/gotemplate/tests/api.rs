@@ -110,3 +110,41 @@ fn templates_are_shareable_across_threads() {
         .collect();
     assert_eq!(outs, ["0", "1"]);
 }
+
+#[test]
+fn a_template_set_shares_defines_and_names_each_source_in_errors() {
+    use tether_gotemplate::{Func, FuncMap, MissingKey, Param, TemplateSet};
+    let mut funcs = FuncMap::new();
+    funcs.insert(
+        "run".into(),
+        Func::with_runtime(&[Param::String, Param::Any], |rt, a| {
+            let name = match &a[0] {
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            };
+            rt.execute_template(&name, &a[1]).map(Value::String)
+        }),
+    );
+    let mut set = TemplateSet::new("gotpl", funcs).with_missing_key(MissingKey::Zero);
+    let helpers = "{{ define \"greet\" }}hi {{ .a.b }}{{ end }}";
+    assert!(set.add("c/_helpers.tpl", helpers).is_ok());
+    assert!(set.add("c/x.yaml", "{{ run \"greet\" . }}").is_ok());
+    let mut inner = tether_gotemplate::Map::new("map[string]interface {}", Value::Nil);
+    inner.insert(Value::str("b"), Value::str("there"));
+    let mut data = tether_gotemplate::Map::new("map[string]interface {}", Value::Nil);
+    data.insert(Value::str("a"), Value::Map(inner));
+    let out = set.execute("c/x.yaml", &Value::Map(data));
+    assert_eq!(out, Ok("hi there".to_owned()));
+    let empty = tether_gotemplate::Map::new("map[string]interface {}", Value::Nil);
+    let err = set
+        .execute("c/x.yaml", &Value::Map(empty))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        err,
+        "template: c/x.yaml:1:3: executing \"c/x.yaml\" at <run \"greet\" .>: error calling run: \
+         template: c/_helpers.tpl:1:28: executing \"greet\" at <.a.b>: nil pointer evaluating \
+         interface {}.b"
+    );
+}

@@ -7,6 +7,7 @@ pub mod fluxctl;
 mod fluxctl_output;
 mod fluxctl_target;
 mod get;
+mod helm;
 mod install;
 mod kustomize;
 mod output;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Controller(args) => controller::run(args),
         Command::Install(args) => install::run(args),
         Command::Kustomize(command) => kustomize::run(command),
+        Command::Helm(command) => helm::run(command),
         Command::Get(args) => get::run(args),
         Command::Reconcile(args) => reconcile::run(args),
         Command::Suspend(args) => suspend::run_suspend(args),

@@ -37,7 +37,11 @@ pub(super) fn write_yaml(out: &mut String, value: &Value) {
         Value::Object(m) if !m.is_empty() => e.block_map(m, 0),
         Value::Array(a) if !a.is_empty() => e.block_seq(a, 0),
         other => {
-            e.indent = 0;
+            // A block scalar as the whole document is indented one step, as libyaml's
+            // root indent of -1 grows to `best_indent` for it; other scalars start at 0.
+            let literal = matches!(other, Value::String(s)
+                if matches!(choose_string_style(s, false), Style::Literal));
+            e.indent = if literal { INDENT } else { 0 };
             e.whitespace = true;
             e.indention = true;
             e.scalar(other, false);

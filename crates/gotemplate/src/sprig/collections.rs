@@ -363,7 +363,6 @@ fn register_dicts(m: &mut FuncMap) {
         fixed(&[StringMap, Str], |a| {
             Ok(dict(&a[0])
                 .and_then(|d| d.get_str(s(&a[1])))
-                .cloned()
                 .unwrap_or_else(|| Value::str("")))
         }),
     );
@@ -372,7 +371,7 @@ fn register_dicts(m: &mut FuncMap) {
         "hasKey",
         fixed(&[StringMap, Str], |a| {
             Ok(Value::Bool(
-                dict(&a[0]).is_some_and(|d| d.get_str(s(&a[1])).is_some()),
+                dict(&a[0]).is_some_and(|d| d.contains_str(s(&a[1]))),
             ))
         }),
     );
@@ -383,7 +382,7 @@ fn register_dicts(m: &mut FuncMap) {
             let mut keys: Vec<String> = a
                 .iter()
                 .filter_map(dict)
-                .flat_map(|d| d.entries().iter().map(|(k, _)| strval(k)))
+                .flat_map(|d| d.entries().into_iter().map(|(k, _)| strval(&k)))
                 .collect();
             keys.sort();
             Ok(strings(keys))
@@ -408,7 +407,7 @@ fn register_dicts(m: &mut FuncMap) {
                 a[1..]
                     .iter()
                     .filter_map(dict)
-                    .filter_map(|d| d.get_str(s(&a[0])).cloned())
+                    .filter_map(|d| d.get_str(s(&a[0])))
                     .collect(),
             ))
         }),

@@ -256,8 +256,15 @@ fn write_json(
             })?;
         }
         Value::Map(m) => {
+            let Some(_level) = crate::value::Nesting::enter() else {
+                return Err(format!(
+                    "json: unsupported value: encountered a cycle via {}",
+                    m.type_name
+                ));
+            };
+            let snapshot = m.entries();
             let mut entries: Vec<(String, &Value)> = Vec::new();
-            for (k, v) in m.entries() {
+            for (k, v) in &snapshot {
                 let key = match k {
                     Value::String(s) => s.clone(),
                     Value::Int(i) | Value::Int64(i) => i.to_string(),

@@ -14,17 +14,22 @@
 //!   regular expressions `regexMatch regexFind regexFindAll regexReplaceAll
 //!   regexReplaceAllLiteral regexSplit regexQuoteMeta`, paths `base dir clean ext isAbs`
 //! - reflection: `kindOf typeOf kindIs typeIs deepEqual`
+//! - nested maps: `merge mergeOverwrite set unset dig deepCopy pick omit`
+//! - more: `chunk seq ceil floor round toDecimal b32enc b32dec adler32sum hello`, `os*`
+//!   paths and `must*` forms of list and JSON functions
 //!
 //! Not provided: the functions sprig leaves out of the hermetic map (dates, random, env,
 //! network), and crypto/certificates, semver, URLs, `sha1sum`/`adler32sum`, float-decimal
-//! math (`addf`...), `fromJson`, `set`/`unset`/`merge`, `b32enc`, `toDecimal`, `seq`, `dig`,
+//! math (`addf`...), `fromJson`, `b32enc`, `toDecimal`, `seq`, `dig`,
 //! `chunk` and the `must*` variants other than `mustToJson`; a template naming one fails to
 //! parse with Go's "function not defined". `keys`/`values` return key order where sprig's is
 //! Go's random map order. The case conversions split words like huandu/xstrings does for
 //! ordinary identifiers, not for every mix of digits and acronyms.
 
 mod collections;
+mod dicts;
 mod encoding;
+mod more;
 mod strings;
 
 use crate::funcs::{Func, FuncMap, Param};
@@ -37,6 +42,8 @@ pub fn hermetic_funcs() -> FuncMap {
     strings::register(&mut m);
     collections::register(&mut m);
     encoding::register(&mut m);
+    dicts::register(&mut m);
+    more::register(&mut m);
     m
 }
 
