@@ -22,7 +22,7 @@ fn archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
         builder.append(&header, *data).expect("append");
     }
     let tar = builder.into_inner().expect("tar");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&tar).expect("gzip");
     gz.finish().expect("gzip")
 }
