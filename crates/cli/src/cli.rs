@@ -39,6 +39,9 @@ pub enum Command {
     /// Push a directory or file to an OCI registry as a Flux artifact, as `flux push` does.
     #[command(subcommand)]
     Push(PushCommand),
+    /// Pull a Flux artifact from an OCI registry and extract it, as `flux pull` does.
+    #[command(subcommand)]
+    Pull(PullCommand),
     /// The Flux v1 verbs of fluxctl.
     #[command(flatten)]
     Fluxctl(crate::commands::fluxctl::FluxctlCommand),
@@ -48,6 +51,30 @@ pub enum Command {
 pub enum PushCommand {
     /// Push the files at --path as a Flux artifact to `oci://<repository>[:<tag>]`.
     Artifact(PushArtifactArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PullCommand {
+    /// Pull `oci://<repository>[:<tag>|@<digest>]` and extract its content into --output.
+    Artifact(PullArtifactArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PullArtifactArgs {
+    /// The artifact address, `oci://<repository>[:<tag>|@<digest>]`.
+    pub url: String,
+    /// The directory the content is extracted into.
+    #[arg(long, short = 'o')]
+    pub output: std::path::PathBuf,
+    /// Registry credentials, `<username>[:<password>]`.
+    #[arg(long)]
+    pub creds: Option<String>,
+    /// Allow plain HTTP to the registry.
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// How long the pull may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Args, Debug)]

@@ -283,6 +283,27 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
             registry.image("app")
         )
     );
+    // Pulled back: the pushed files, without the default-ignored image.
+    let pulled = tempfile::tempdir()?;
+    let out = pulled.path().join("out");
+    let out_text = out.to_string_lossy().into_owned();
+    let (_, log) = tether_ok(&[
+        "pull",
+        "artifact",
+        &pushed,
+        "-o",
+        &out_text,
+        "--creds",
+        "pusher:s3cret",
+    ])
+    .await?;
+    assert!(log.contains("✔ revision main@sha1:0123abcd\n"), "{log}");
+    assert!(log.contains(&format!("✔ digest {first}\n")), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("app.yaml"))?,
+        "kind: ConfigMap\n"
+    );
+    assert!(!out.join("logo.png").exists(), "an ignored file was pushed");
     let auth = serde_json::json!({"auths": {registry.host(): {"username": "pusher", "password": "s3cret"}}});
     let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "registry-auth"}, "type": "kubernetes.io/dockerconfigjson",

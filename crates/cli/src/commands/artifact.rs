@@ -1,11 +1,12 @@
 //! `tether push artifact`: the files at `--path` packed as Flux packs them (a gzipped tarball
 //! without ignored paths) and pushed as a Flux OCI artifact: Flux's config and content media
 //! types, and the `org.opencontainers.image.created/source/revision` annotations that
-//! source-controller reports as the artifact's metadata.
+//! source-controller reports as the artifact's metadata. `tether pull artifact`: the first
+//! layer of an artifact, checked and extracted under the same limits as OCIRepository's.
 
 use super::cluster::block_on;
 use super::output::{action, success};
-use crate::cli::{PushArtifactArgs, PushCommand};
+use crate::cli::{PullArtifactArgs, PullCommand, PushArtifactArgs, PushCommand};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,10 +17,98 @@ use tether_source::sourceignore::SourceIgnore;
 const FLUX_CONFIG: &str = "application/vnd.cncf.flux.config.v1+json";
 const FLUX_CONTENT: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
 
-pub fn run(command: PushCommand) -> anyhow::Result<()> {
+pub fn run_push(command: PushCommand) -> anyhow::Result<()> {
     match command {
         PushCommand::Artifact(args) => block_on(push_artifact(args)),
     }
+}
+
+pub fn run_pull(command: PullCommand) -> anyhow::Result<()> {
+    match command {
+        PullCommand::Artifact(args) => block_on(pull_artifact(args)),
+    }
+}
+
+/// The largest layer pulled, and what it may unpack to (as an OCIRepository's).
+const MAX_LAYER_BYTES: u64 = 256 * 1024 * 1024;
+const EXTRACT_LIMITS: tether_source::ExtractLimits = tether_source::ExtractLimits {
+    max_bytes: 1024 * 1024 * 1024,
+    max_entries: 100_000,
+};
+
+async fn pull_artifact(args: PullArtifactArgs) -> anyhow::Result<()> {
+    let Some(address) = args.url.strip_prefix("oci://") else {
+        bail!("URL must be in format 'oci://<domain>/<org>/<repo>'");
+    };
+    let (repository, reference) = match address.split_once('@') {
+        Some((repository, digest)) => (repository, Reference::Digest(digest)),
+        None => {
+            let (repository, tag) = split_tag(address);
+            (repository, Reference::Tag(tag))
+        }
+    };
+    let image =
+        ImageName::parse(repository).with_context(|| format!("invalid URL '{}'", args.url))?;
+    let options = registry_options(args.creds.as_deref(), args.insecure_registry, args.timeout);
+    action(&format!("pulling artifact from {address}"));
+    let client = RegistryClient::new(Default::default());
+    let digest = match reference {
+        Reference::Digest(digest) => digest.to_owned(),
+        Reference::Tag(tag) => client.manifest_digest(&image, tag, &options).await?,
+    };
+    let manifest = client.artifact_manifest(&image, &digest, &options).await?;
+    let layer = manifest
+        .layers
+        .first()
+        .context("no layers found in artifact")?;
+    let work = tempfile::tempdir()?;
+    let blob = work.path().join("layer");
+    client
+        .download_blob(&image, layer, MAX_LAYER_BYTES, &blob, &options)
+        .await?;
+    tether_source::extract_tarball_within(&blob, &args.output, EXTRACT_LIMITS)
+        .context("failed to extract artifact content")?;
+    for (annotation, shown) in [("source", "source"), ("revision", "revision")] {
+        if let Some(value) = manifest
+            .annotations
+            .get(&format!("org.opencontainers.image.{annotation}"))
+        {
+            success(&format!("{shown} {value}"));
+        }
+    }
+    success(&format!("digest {digest}"));
+    success(&format!(
+        "artifact content extracted to {}",
+        args.output.display()
+    ));
+    Ok(())
+}
+
+enum Reference<'a> {
+    Tag(&'a str),
+    Digest(&'a str),
+}
+
+/// Registry options from the verbs' flags, logging in as Flux says it does.
+fn registry_options(
+    creds: Option<&str>,
+    insecure: bool,
+    timeout: std::time::Duration,
+) -> ScanOptions {
+    let mut options = ScanOptions {
+        insecure,
+        timeout,
+        ..ScanOptions::default()
+    };
+    if let Some(creds) = creds {
+        action("logging in to registry with credentials");
+        let (username, password) = creds.split_once(':').unwrap_or((creds, ""));
+        options.credentials = Credentials::Basic {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+    }
+    options
 }
 
 async fn push_artifact(args: PushArtifactArgs) -> anyhow::Result<()> {
@@ -31,19 +120,7 @@ async fn push_artifact(args: PushArtifactArgs) -> anyhow::Result<()> {
         ImageName::parse(repository).with_context(|| format!("invalid URL '{}'", args.url))?;
     let annotations = annotations(&args)?;
     let layer = pack(&args.path, &ignore_patterns(&args))?;
-    let mut options = ScanOptions {
-        insecure: args.insecure_registry,
-        timeout: args.timeout,
-        ..ScanOptions::default()
-    };
-    if let Some(creds) = &args.creds {
-        action("logging in to registry with credentials");
-        let (username, password) = creds.split_once(':').unwrap_or((creds, ""));
-        options.credentials = Credentials::Basic {
-            username: username.to_owned(),
-            password: password.to_owned(),
-        };
-    }
+    let options = registry_options(args.creds.as_deref(), args.insecure_registry, args.timeout);
     if args.output.is_none() {
         action(&format!("pushing artifact to {address}"));
     }

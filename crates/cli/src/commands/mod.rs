@@ -29,7 +29,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suspend(args) => suspend::run_suspend(args),
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
-        Command::Push(command) => artifact::run(command),
+        Command::Push(command) => artifact::run_push(command),
+        Command::Pull(command) => artifact::run_pull(command),
         Command::Fluxctl(command) => fluxctl::run(command),
     }
 }
