@@ -42,6 +42,9 @@ pub enum Command {
     /// Pull a Flux artifact from an OCI registry and extract it, as `flux pull` does.
     #[command(subcommand)]
     Pull(PullCommand),
+    /// Tag a Flux artifact in its OCI repository, as `flux tag` does.
+    #[command(subcommand)]
+    Tag(TagCommand),
     /// The Flux v1 verbs of fluxctl.
     #[command(flatten)]
     Fluxctl(crate::commands::fluxctl::FluxctlCommand),
@@ -51,6 +54,30 @@ pub enum Command {
 pub enum PushCommand {
     /// Push the files at --path as a Flux artifact to `oci://<repository>[:<tag>]`.
     Artifact(PushArtifactArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TagCommand {
+    /// Put `oci://<repository>[:<tag>|@<digest>]` under the tags given with --tag too.
+    Artifact(TagArtifactArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TagArtifactArgs {
+    /// The artifact address, `oci://<repository>[:<tag>|@<digest>]`.
+    pub url: String,
+    /// The new tags (repeatable, or comma-separated).
+    #[arg(long = "tag", value_delimiter = ',', required = true)]
+    pub tags: Vec<String>,
+    /// Registry credentials, `<username>[:<password>]`.
+    #[arg(long)]
+    pub creds: Option<String>,
+    /// Allow plain HTTP to the registry.
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// How long tagging may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Subcommand, Debug)]

@@ -304,6 +304,35 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
         "kind: ConfigMap\n"
     );
     assert!(!out.join("logo.png").exists(), "an ignored file was pushed");
+    // Tagged: the same manifest under another tag.
+    let (_, log) = tether_ok(&[
+        "tag",
+        "artifact",
+        &pushed,
+        "--tag",
+        "stable",
+        "--creds",
+        "pusher:s3cret",
+    ])
+    .await?;
+    let stable = format!("{}:stable", registry.image("app"));
+    assert!(
+        log.ends_with(&format!("✔ artifact tagged as {stable}\n")),
+        "{log}"
+    );
+    let again = pulled.path().join("again").to_string_lossy().into_owned();
+    let stable_url = format!("oci://{stable}");
+    let (_, log) = tether_ok(&[
+        "pull",
+        "artifact",
+        &stable_url,
+        "-o",
+        &again,
+        "--creds",
+        "pusher:s3cret",
+    ])
+    .await?;
+    assert!(log.contains(&format!("✔ digest {first}\n")), "{log}");
     let auth = serde_json::json!({"auths": {registry.host(): {"username": "pusher", "password": "s3cret"}}});
     let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "registry-auth"}, "type": "kubernetes.io/dockerconfigjson",

@@ -1,6 +1,7 @@
 //! Pushing an OCI artifact (what `flux push artifact` does): each blob the repository lacks is
 //! uploaded in one request (`POST` an upload, `PUT` the bytes with their digest), then the
-//! manifest naming them is put under a tag. Bearer tokens are asked for `pull,push`.
+//! manifest naming them is put under a tag; and tagging (`flux tag artifact`): a manifest put
+//! again, byte for byte, under another tag. Bearer tokens are asked for `pull,push`.
 
 use crate::client::{RegistryClient, ScanOptions};
 use crate::error::ScanError;
@@ -65,6 +66,47 @@ impl RegistryClient {
                 .request_with_body(Method::PUT, &url, headers, Some(&body))
                 .await?;
             Ok(digest_of(&body))
+        })
+        .await
+    }
+}
+
+impl RegistryClient {
+    /// Puts the manifest `reference` (a tag or digest) names under `tag` too, unchanged.
+    pub async fn tag_manifest(
+        &self,
+        image: &ImageName,
+        reference: &str,
+        tag: &str,
+        options: &ScanOptions,
+    ) -> Result<(), ScanError> {
+        crate::with_timeout(image, options, async {
+            let mut session = self.session_for(image, options, "pull,push").await?;
+            let manifests = format!(
+                "{}/v2/{}/manifests",
+                session.base,
+                session.image.repository()
+            );
+            let mut accept = HeaderMap::new();
+            accept.insert(header::ACCEPT, HeaderValue::from_static(OCI_MANIFEST));
+            let url = format!("{manifests}/{reference}");
+            let response = session.request(Method::GET, &url, accept).await?;
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static(OCI_MANIFEST));
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| session.transport_error(&url, &e))?;
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, content_type);
+            let target = format!("{manifests}/{tag}");
+            session
+                .request_with_body(Method::PUT, &target, headers, Some(&body))
+                .await?;
+            Ok(())
         })
         .await
     }

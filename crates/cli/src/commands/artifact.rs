@@ -3,10 +3,13 @@
 //! types, and the `org.opencontainers.image.created/source/revision` annotations that
 //! source-controller reports as the artifact's metadata. `tether pull artifact`: the first
 //! layer of an artifact, checked and extracted under the same limits as OCIRepository's.
+//! `tether tag artifact`: the manifest put under more tags.
 
 use super::cluster::block_on;
 use super::output::{action, success};
-use crate::cli::{PullArtifactArgs, PullCommand, PushArtifactArgs, PushCommand};
+use crate::cli::{
+    PullArtifactArgs, PullCommand, PushArtifactArgs, PushCommand, TagArtifactArgs, TagCommand,
+};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +32,46 @@ pub fn run_pull(command: PullCommand) -> anyhow::Result<()> {
     }
 }
 
+pub fn run_tag(command: TagCommand) -> anyhow::Result<()> {
+    match command {
+        TagCommand::Artifact(args) => block_on(tag_artifact(args)),
+    }
+}
+
+async fn tag_artifact(args: TagArtifactArgs) -> anyhow::Result<()> {
+    let (repository, reference) = parse_reference(&args.url)?;
+    let image =
+        ImageName::parse(repository).with_context(|| format!("invalid URL '{}'", args.url))?;
+    let options = registry_options(args.creds.as_deref(), args.insecure_registry, args.timeout);
+    action("tagging artifact");
+    let client = RegistryClient::new(Default::default());
+    let from = match reference {
+        Reference::Tag(tag) | Reference::Digest(tag) => tag,
+    };
+    for tag in &args.tags {
+        client
+            .tag_manifest(&image, from, tag, &options)
+            .await
+            .context("tagging artifact failed")?;
+        success(&format!("artifact tagged as {repository}:{tag}"));
+    }
+    Ok(())
+}
+
+/// `oci://<repository>[:<tag>|@<digest>]` split into the repository and the reference.
+fn parse_reference(url: &str) -> anyhow::Result<(&str, Reference<'_>)> {
+    let Some(address) = url.strip_prefix("oci://") else {
+        bail!("URL must be in format 'oci://<domain>/<org>/<repo>'");
+    };
+    Ok(match address.split_once('@') {
+        Some((repository, digest)) => (repository, Reference::Digest(digest)),
+        None => {
+            let (repository, tag) = split_tag(address);
+            (repository, Reference::Tag(tag))
+        }
+    })
+}
+
 /// The largest layer pulled, and what it may unpack to (as an OCIRepository's).
 const MAX_LAYER_BYTES: u64 = 256 * 1024 * 1024;
 const EXTRACT_LIMITS: tether_source::ExtractLimits = tether_source::ExtractLimits {
@@ -37,19 +80,11 @@ const EXTRACT_LIMITS: tether_source::ExtractLimits = tether_source::ExtractLimit
 };
 
 async fn pull_artifact(args: PullArtifactArgs) -> anyhow::Result<()> {
-    let Some(address) = args.url.strip_prefix("oci://") else {
-        bail!("URL must be in format 'oci://<domain>/<org>/<repo>'");
-    };
-    let (repository, reference) = match address.split_once('@') {
-        Some((repository, digest)) => (repository, Reference::Digest(digest)),
-        None => {
-            let (repository, tag) = split_tag(address);
-            (repository, Reference::Tag(tag))
-        }
-    };
+    let (repository, reference) = parse_reference(&args.url)?;
     let image =
         ImageName::parse(repository).with_context(|| format!("invalid URL '{}'", args.url))?;
     let options = registry_options(args.creds.as_deref(), args.insecure_registry, args.timeout);
+    let address = args.url.trim_start_matches("oci://");
     action(&format!("pulling artifact from {address}"));
     let client = RegistryClient::new(Default::default());
     let digest = match reference {

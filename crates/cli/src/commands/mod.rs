@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tree(args) => tree::run(args),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
+        Command::Tag(command) => artifact::run_tag(command),
         Command::Fluxctl(command) => fluxctl::run(command),
     }
 }
