@@ -1,12 +1,13 @@
 //! What the source kinds share about their stored artifacts: the `status.artifact` advertised
-//! for a stored tarball, Flux's reasons for storage and packaging failures, and removing a
-//! source's artifacts when it is deleted.
+//! for a stored tarball, the conditions a fetch leaves, Flux's reasons for storage and
+//! packaging failures, and removing a source's artifacts when it is deleted.
 
 use crate::context::Context;
 use crate::failure::Failure;
-use crate::status::now;
+use crate::status::{ConditionSet, now};
 use std::collections::BTreeMap;
 use tether_api::meta::Artifact;
+use tether_api::meta::conditions::reasons as meta_reasons;
 use tether_api::source::conditions as source_conditions;
 use tether_source::artifact::ArtifactOwner;
 
@@ -28,6 +29,36 @@ pub fn advertised(
         last_update_time: now(),
         size: i64::try_from(stored.size).ok(),
         metadata,
+    }
+}
+
+/// Records a source fetch in `conditions`: on success `ArtifactInStorage` and Ready with
+/// `stored` (Flux's message for the kind) and no `FetchFailed`; on failure `FetchFailed` and
+/// Ready=False, Stalled when terminal. Returns whether the generation counts as observed.
+pub fn record_fetch(conditions: &mut ConditionSet, result: Result<String, &Failure>) -> bool {
+    match result {
+        Ok(stored) => {
+            let succeeded = meta_reasons::SUCCEEDED;
+            conditions.set(
+                source_conditions::ARTIFACT_IN_STORAGE,
+                true,
+                succeeded,
+                stored.clone(),
+            );
+            conditions.remove(source_conditions::FETCH_FAILED);
+            conditions.ready(succeeded, stored);
+            true
+        }
+        Err(failure) => {
+            conditions.set(
+                source_conditions::FETCH_FAILED,
+                true,
+                failure.reason,
+                failure.message.clone(),
+            );
+            conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
+            failure.terminal
+        }
     }
 }
 

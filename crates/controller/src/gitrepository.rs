@@ -161,40 +161,20 @@ fn next_status(repo: &GitRepository, outcome: &Result<Fetched, Failure>) -> GitR
     let mut status = repo.status.clone().unwrap_or_default();
     let generation = repo.meta().generation;
     let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
-    match outcome {
-        Ok(fetched) => {
-            if let Fetched::Stored(artifact) = fetched {
-                status.artifact = Some(artifact.clone());
-            }
-            let revision = status
-                .artifact
-                .as_ref()
-                .map(|a| a.revision.clone())
-                .unwrap_or_default();
-            let message = format!("stored artifact for revision '{revision}'");
-            conditions.set(
-                source_conditions::ARTIFACT_IN_STORAGE,
-                true,
-                "Succeeded",
-                message.clone(),
-            );
-            conditions.remove(source_conditions::FETCH_FAILED);
-            conditions.ready("Succeeded", message);
-            status.observed_generation = generation;
-            status.observed_ignore = repo.spec.ignore.clone();
-        }
-        Err(failure) => {
-            conditions.set(
-                source_conditions::FETCH_FAILED,
-                true,
-                failure.reason,
-                failure.message.clone(),
-            );
-            conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
-            if failure.terminal {
-                status.observed_generation = generation;
-            }
-        }
+    if let Ok(Fetched::Stored(artifact)) = outcome {
+        status.artifact = Some(artifact.clone());
+        status.observed_ignore = repo.spec.ignore.clone();
+    }
+    let stored = status.artifact.as_ref().map(|a| a.revision.as_str());
+    let result = match outcome {
+        Ok(_) => Ok(format!(
+            "stored artifact for revision '{}'",
+            stored.unwrap_or_default()
+        )),
+        Err(failure) => Err(failure),
+    };
+    if artifacts::record_fetch(&mut conditions, result) {
+        status.observed_generation = generation;
     }
     status.conditions = Some(conditions.into_sorted());
     if let Some(requested) = requested_at(repo) {

@@ -16,8 +16,7 @@ use kube::{Resource, ResourceExt};
 use std::path::Path;
 use std::time::Duration;
 use tether_api::meta::Artifact;
-use tether_api::meta::conditions::reasons as meta_reasons;
-use tether_api::source::conditions::{self as source_conditions, reasons};
+use tether_api::source::conditions::reasons;
 use tether_api::source::v1::{OCILayerOperation, OCIProvider, OCIRepository, OCIRepositoryStatus};
 use tether_registry::{ArtifactManifest, Descriptor, ImageName, ScanError, ScanOptions};
 use tether_source::artifact::ArtifactOwner;
@@ -395,43 +394,22 @@ fn next_status(repo: &OCIRepository, outcome: &Result<Pulled, Failure>) -> OCIRe
     let mut status = repo.status.clone().unwrap_or_default();
     let generation = repo.meta().generation;
     let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
-    match outcome {
-        Ok(pulled) => {
-            if let Pulled::Stored(artifact) = pulled {
-                status.url = Some(artifact.url.clone());
-                status.artifact = Some(artifact.clone());
-                status.observed_ignore = repo.spec.ignore.clone();
-                status.observed_layer_selector = repo.spec.layer_selector.clone();
-            }
-            let revision = status
-                .artifact
-                .as_ref()
-                .map(|a| a.revision.clone())
-                .unwrap_or_default();
-            let message = format!("stored artifact for digest '{revision}'");
-            let succeeded = meta_reasons::SUCCEEDED;
-            conditions.set(
-                source_conditions::ARTIFACT_IN_STORAGE,
-                true,
-                succeeded,
-                message.clone(),
-            );
-            conditions.remove(source_conditions::FETCH_FAILED);
-            conditions.ready(succeeded, message);
-            status.observed_generation = generation;
-        }
-        Err(failure) => {
-            conditions.set(
-                source_conditions::FETCH_FAILED,
-                true,
-                failure.reason,
-                failure.message.clone(),
-            );
-            conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
-            if failure.terminal {
-                status.observed_generation = generation;
-            }
-        }
+    if let Ok(Pulled::Stored(artifact)) = outcome {
+        status.url = Some(artifact.url.clone());
+        status.artifact = Some(artifact.clone());
+        status.observed_ignore = repo.spec.ignore.clone();
+        status.observed_layer_selector = repo.spec.layer_selector.clone();
+    }
+    let stored = status.artifact.as_ref().map(|a| a.revision.as_str());
+    let result = match outcome {
+        Ok(_) => Ok(format!(
+            "stored artifact for digest '{}'",
+            stored.unwrap_or_default()
+        )),
+        Err(failure) => Err(failure),
+    };
+    if artifacts::record_fetch(&mut conditions, result) {
+        status.observed_generation = generation;
     }
     status.conditions = Some(conditions.into_sorted());
     if let Some(requested) = requested_at(repo) {
