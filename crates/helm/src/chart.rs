@@ -95,6 +95,8 @@ pub struct Chart {
     pub values: JsonMap<String, Json>,
     /// `values.schema.json`.
     pub schema: Option<Vec<u8>>,
+    /// `Chart.lock` (or `requirements.lock`), as read; a release record stores it.
+    pub lock: Option<Vec<u8>>,
     /// Files under `templates/`.
     pub templates: Vec<File>,
     /// Every other file (including `crds/`), which `.Files` serves.

@@ -2,6 +2,8 @@
 //! from a directory or archive ([`load`]), coalesce values ([`values`], [`strvals`]),
 //! process dependencies ([`deps`]), render every template on `tether-gotemplate` with Helm's
 //! functions ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
+//! [`release`] holds Helm v4's release records: the record, its Secret storage codec and
+//! history rules, and the order hooks run in, for installs and upgrades `helm` can read.
 //!
 //! ```no_run
 //! use tether_helm::{TemplateOptions, load, template};
@@ -23,6 +25,7 @@ pub mod ignore;
 pub mod load;
 mod nondeterministic;
 pub mod output;
+pub mod release;
 pub mod render;
 mod sprig_extra;
 pub mod strvals;
@@ -113,6 +116,16 @@ const RENDER_STACK_BYTES: usize = 1 << 30;
 
 /// Renders `chart` as `helm template` does.
 pub fn template(chart: Chart, opts: &TemplateOptions) -> Result<Rendered, HelmError> {
+    template_for_release(chart, opts).map(|(rendered, _)| rendered)
+}
+
+/// Renders `chart` as `helm install`/`upgrade` do, returning also the chart after dependency
+/// processing (enabled flags, imported values), which is what a release record stores
+/// ([`release::Release::for_install`]).
+pub fn template_for_release(
+    chart: Chart,
+    opts: &TemplateOptions,
+) -> Result<(Rendered, Chart), HelmError> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("helm-render".into())
@@ -176,7 +189,7 @@ fn check_dependencies(chart: &Chart) -> Result<(), HelmError> {
 fn template_on_this_thread(
     mut chart: Chart,
     opts: &TemplateOptions,
-) -> Result<Rendered, HelmError> {
+) -> Result<(Rendered, Chart), HelmError> {
     check_installable(&chart)?;
     check_dependencies(&chart)?;
     check_release_name(&opts.release.name)?;
@@ -203,8 +216,11 @@ fn template_on_this_thread(
     if !opts.show_only.is_empty() {
         text = output::show_only(&text, &opts.show_only)?;
     }
-    Ok(Rendered {
-        output: text,
-        sorted,
-    })
+    Ok((
+        Rendered {
+            output: text,
+            sorted,
+        },
+        chart,
+    ))
 }

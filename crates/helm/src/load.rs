@@ -291,7 +291,8 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
     let mut subcharts: Vec<(String, Vec<File>)> = Vec::new();
     for f in files {
         match f.name.as_str() {
-            "Chart.yaml" | "Chart.lock" => {}
+            "Chart.yaml" => {}
+            "Chart.lock" => chart.lock = Some(f.data),
             "values.yaml" => chart.values = load_values(&f.data)?,
             "values.schema.json" => chart.schema = Some(f.data),
             "requirements.yaml" => {
@@ -307,6 +308,7 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
                 }
             }
             "requirements.lock" => {
+                chart.lock = Some(f.data.clone());
                 if metadata.as_ref().is_some_and(|m| m.api_version == "v1") {
                     chart.files.push(f);
                 }

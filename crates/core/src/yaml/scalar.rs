@@ -329,7 +329,7 @@ pub fn format_number(n: &Number) -> String {
 }
 
 /// Go `encoding/json` float formatting: `%f` shortest, or `%e` outside [1e-6, 1e21).
-fn go_json_float(f: f64) -> String {
+pub fn go_json_float(f: f64) -> String {
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let (mantissa, exp) = shortest_digits(f);
