@@ -14,7 +14,7 @@ use kube::core::{
 use schemars::JsonSchema;
 
 use crate::{
-    image, kustomize, notification,
+    helm, image, kustomize, notification,
     schema::{root_schema, spec_only_root_schema},
     source,
 };
@@ -29,7 +29,10 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         git_repository_crd(),
         oci_repository_crd(),
+        helm_repository_crd(),
+        helm_chart_crd(),
         kustomization_crd(),
+        helm_release_crd(),
         image_repository_crd(),
         image_policy_crd(),
         image_update_automation_crd(),
@@ -66,6 +69,41 @@ pub fn oci_repository_crd() -> CustomResourceDefinition {
             "OCIRepository is the deprecated v1beta2 form of an OCI repository source.",
         ),
     ])
+}
+
+/// The HelmRepository CRD with versions v1 (storage) and v1beta2.
+pub fn helm_repository_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<source::v1::HelmRepository>(
+            "HelmRepository is a Helm chart repository (an index served over HTTP(S), or an \
+             OCI registry) that source-controller fetches on an interval for HelmCharts to \
+             pull from.",
+        ),
+        version::<source::v1beta2::HelmRepository>(
+            "HelmRepository is the deprecated v1beta2 form of a Helm chart repository source.",
+        ),
+    ])
+}
+
+/// The HelmChart CRD with versions v1 (storage) and v1beta2.
+pub fn helm_chart_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<source::v1::HelmChart>(
+            "HelmChart is a Helm chart that source-controller pulls from a HelmRepository, or \
+             packages from a GitRepository or Bucket, and stores as an artifact.",
+        ),
+        version::<source::v1beta2::HelmChart>(
+            "HelmChart is the deprecated v1beta2 form of a Helm chart source.",
+        ),
+    ])
+}
+
+/// The HelmRelease CRD with versions v2 (storage), v2beta1 and v2beta2.
+pub fn helm_release_crd() -> CustomResourceDefinition {
+    merge_versions(vec![version::<helm::v2::HelmRelease>(
+        "HelmRelease installs, upgrades, tests and remediates a Helm release from a chart, \
+         with values from the object and from ConfigMaps and Secrets.",
+    )])
 }
 
 /// The Kustomization CRD with versions v1 (storage), v1beta1 and v1beta2.
@@ -277,7 +315,10 @@ mod tests {
             [
                 "source.toolkit.fluxcd.io_gitrepositories.yaml",
                 "source.toolkit.fluxcd.io_ocirepositories.yaml",
+                "source.toolkit.fluxcd.io_helmrepositories.yaml",
+                "source.toolkit.fluxcd.io_helmcharts.yaml",
                 "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+                "helm.toolkit.fluxcd.io_helmreleases.yaml",
                 "image.toolkit.fluxcd.io_imagerepositories.yaml",
                 "image.toolkit.fluxcd.io_imagepolicies.yaml",
                 "image.toolkit.fluxcd.io_imageupdateautomations.yaml",

@@ -5,7 +5,7 @@ use std::{fs, path::PathBuf};
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
-use tether_api::{image, kustomize, source};
+use tether_api::{helm, image, kustomize, source};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -432,5 +432,159 @@ fn notification_spec_defaults_follow_flux() -> TestResult {
         oidc.map(v1::OidcProvider::audience_or_default),
         Some("flux")
     );
+    Ok(())
+}
+
+#[test]
+fn full_helmrepository_and_helmchart_v1() -> TestResult {
+    let repo: source::v1::HelmRepository = assert_lossless("helmrepository-v1-full.yaml")?;
+    assert_eq!(
+        repo.spec.type_or_default(),
+        source::v1::HelmRepositoryType::Oci
+    );
+    assert_eq!(
+        repo.spec.provider_or_default(),
+        source::v1::HelmRepositoryProvider::Aws
+    );
+    let chart: source::v1::HelmChart = assert_lossless("helmchart-v1-full.yaml")?;
+    assert_eq!(
+        chart.spec.source_ref.kind,
+        source::v1::HelmChartSourceKind::HelmRepository
+    );
+    assert_eq!(chart.spec.version_or_default(), ">=6.0.0 <7.0.0");
+    let status = chart.status.ok_or("status is set")?;
+    assert_eq!(status.observed_chart_name.as_deref(), Some("podinfo"));
+    Ok(())
+}
+
+#[test]
+fn helm_source_defaults_follow_flux() -> TestResult {
+    use std::time::Duration;
+    let repo: source::v1::HelmRepository = serde_json::from_value(serde_json::json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+        "metadata": {"name": "podinfo"},
+        "spec": {"url": "https://stefanprodan.github.io/podinfo"},
+    }))?;
+    assert_eq!(
+        repo.spec.type_or_default(),
+        source::v1::HelmRepositoryType::Default
+    );
+    assert_eq!(
+        repo.spec.provider_or_default(),
+        source::v1::HelmRepositoryProvider::Generic
+    );
+    assert_eq!(repo.spec.effective_interval()?, Duration::from_secs(60));
+    assert_eq!(repo.spec.effective_timeout()?, Duration::from_secs(60));
+    let chart: source::v1::HelmChart = serde_json::from_value(serde_json::json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+        "metadata": {"name": "podinfo"},
+        "spec": {"chart": "podinfo", "interval": "5m",
+                 "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}},
+    }))?;
+    assert_eq!(chart.spec.version_or_default(), "*");
+    assert_eq!(
+        chart.spec.reconcile_strategy_or_default(),
+        source::v1::ReconcileStrategy::ChartVersion
+    );
+    Ok(())
+}
+
+#[test]
+fn full_helmrelease_v2_with_chart_template() -> TestResult {
+    let hr: helm::v2::HelmRelease = assert_lossless("helmrelease-v2-full.yaml")?;
+    let chart = hr.spec.chart.as_ref().ok_or("chart is set")?;
+    assert_eq!(chart.spec.version.as_deref(), Some("61.x"));
+    assert_eq!(
+        chart.spec.source_ref.kind,
+        helm::v2::ChartSourceKind::HelmRepository
+    );
+    assert_eq!(hr.release_name(), "prometheus");
+    assert_eq!(hr.release_namespace(), "observability");
+    assert_eq!(hr.helm_chart_name(), "monitoring-kube-prometheus-stack");
+    assert_eq!(
+        hr.spec.drift_detection_mode(),
+        helm::v2::DriftDetectionMode::Enabled
+    );
+    let from = hr.spec.values_from.as_deref().unwrap_or_default();
+    assert_eq!(from[0].values_key_or_default(), "values.yaml");
+    assert_eq!(
+        from[1].target_path.as_deref(),
+        Some("grafana.adminPassword")
+    );
+    let values = hr.spec.values.as_ref().ok_or("values are set")?;
+    assert_eq!(values["prometheus"]["prometheusSpec"]["replicas"], 2);
+    assert!(values["alertmanager"].is_null());
+    let patches = hr.spec.post_renderers.as_deref().unwrap_or_default()[0]
+        .kustomize
+        .as_ref()
+        .and_then(|k| k.patches.as_ref())
+        .ok_or("patches are set")?;
+    assert!(patches[0].patch.contains("priorityClassName"));
+    let status = hr.status.as_ref().ok_or("status is set")?;
+    let latest = status.latest_snapshot().ok_or("history is set")?;
+    assert_eq!(latest.full_release_name(), "observability/prometheus.v4");
+    assert_eq!(latest.action, Some(helm::v2::ReleaseAction::Upgrade));
+    assert_eq!(
+        status.helm_chart_namespace_name(),
+        Some(("flux-system", "monitoring-kube-prometheus-stack"))
+    );
+    Ok(())
+}
+
+#[test]
+fn helmrelease_v2_with_chart_ref() -> TestResult {
+    let hr: helm::v2::HelmRelease = assert_lossless("helmrelease-v2-chartref.yaml")?;
+    let chart_ref = hr.spec.chart_ref.as_ref().ok_or("chartRef is set")?;
+    assert_eq!(chart_ref.kind, helm::v2::ChartRefKind::OciRepository);
+    assert_eq!(hr.release_name(), "podinfo");
+    assert_eq!(hr.storage_namespace(), "apps");
+    Ok(())
+}
+
+#[test]
+fn helmrelease_v2_defaults_follow_flux() -> TestResult {
+    use helm::v2::{CrdsPolicy, Install, RemediationStrategy, Upgrade, UpgradeRemediation};
+    use std::time::Duration;
+    let hr: helm::v2::HelmRelease = serde_json::from_value(serde_json::json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": "podinfo", "namespace": "apps"},
+        "spec": {"interval": "5m", "targetNamespace": "web",
+                 "chart": {"spec": {"chart": "podinfo",
+                                    "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}},
+    }))?;
+    assert_eq!(hr.release_name(), "web-podinfo");
+    assert_eq!(hr.storage_namespace(), "apps");
+    assert_eq!(hr.spec.effective_timeout()?, Duration::from_secs(300));
+    assert_eq!(hr.spec.max_history_or_default(), 5);
+    assert!(hr.spec.uses_persistent_client());
+    assert_eq!(
+        hr.spec.drift_detection_mode(),
+        helm::v2::DriftDetectionMode::Disabled
+    );
+    assert_eq!(Install::default().crds_policy(), CrdsPolicy::Create);
+    let skip = Install {
+        skip_crds: Some(true),
+        ..Install::default()
+    };
+    assert_eq!(skip.crds_policy(), CrdsPolicy::Skip);
+    assert_eq!(Upgrade::default().crds_policy(), CrdsPolicy::Skip);
+    let remediation = UpgradeRemediation::default();
+    assert_eq!(
+        remediation.strategy_or_default(),
+        RemediationStrategy::Rollback
+    );
+    assert!(!remediation.remediates_last_failure());
+    let retried = UpgradeRemediation {
+        retries: Some(2),
+        ..remediation
+    };
+    assert!(retried.remediates_last_failure());
+    assert!(!retried.retries_exhausted(2));
+    assert!(retried.retries_exhausted(3));
+    let unlimited = UpgradeRemediation {
+        retries: Some(-1),
+        ..UpgradeRemediation::default()
+    };
+    assert!(!unlimited.retries_exhausted(100));
     Ok(())
 }
