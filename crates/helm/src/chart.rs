@@ -343,7 +343,7 @@ impl Metadata {
         if self.version.is_empty() {
             return invalid("chart.metadata.version is required".into());
         }
-        if tether_imagepolicy::Version::parse_lenient(&self.version).is_err() {
+        if tether_semver::Version::parse_lenient(&self.version).is_err() {
             return invalid(format!(
                 "chart.metadata.version {:?} is invalid",
                 self.version

@@ -18,10 +18,10 @@ pub fn process_dependencies(chart: &mut Chart, vals: &Values) -> Result<(), Helm
 /// Helm's `IsCompatibleRange`: the version satisfies the constraint (false when either does
 /// not parse).
 pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
-    let Ok(c) = tether_imagepolicy::Constraints::parse(constraint) else {
+    let Ok(c) = tether_semver::Constraints::parse(constraint) else {
         return false;
     };
-    let Ok(v) = tether_imagepolicy::Version::parse_lenient(version) else {
+    let Ok(v) = tether_semver::Version::parse_lenient(version) else {
         return false;
     };
     c.matches(&v)

@@ -1,8 +1,8 @@
 //! sprig's semantic-version functions (`semverCompare`, `semver`), on the Masterminds
-//! constraint grammar `tether-imagepolicy` implements (one implementation in the workspace).
+//! constraint grammar `tether-semver` implements (one implementation in the workspace).
 
 use tether_gotemplate::{Func, FuncMap, Map, Param, Value};
-use tether_imagepolicy::{Constraints, Version};
+use tether_semver::{Constraints, Version};
 
 fn s(v: &Value) -> &str {
     match v {

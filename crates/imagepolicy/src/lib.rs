@@ -27,18 +27,15 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod constraint;
 mod filter;
 mod gofloat;
 mod pattern;
 mod policy;
-mod version;
 
-pub use constraint::{ConstraintError, Constraints, Dialect};
+pub use tether_semver::{ConstraintError, Constraints, Dialect, Version, VersionError};
 pub use filter::{TagFilter, expand_go_template};
 pub use gofloat::parse_go_float;
 pub use pattern::{PatternError, TagInfo, TagPattern};
 pub use policy::{
     FilterTagsSpec, Order, OrderSpec, Policy, PolicyError, PolicySpec, Rule, Selection, SemverSpec,
 };
-pub use version::{Version, VersionError};

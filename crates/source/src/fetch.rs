@@ -6,7 +6,7 @@
 use crate::auth::GitAuth;
 use crate::error::GitError;
 use crate::reference::{GitReference, Revision, Strategy};
-use crate::semver_tag::{Constraint, latest_matching_tag};
+use tether_semver::{Constraints, latest_matching_tag};
 use crate::transport::{self, Target};
 use gix::protocol::handshake::Ref;
 use gix::remote::Direction;
@@ -235,7 +235,7 @@ fn latest_tag(
     refs: &[Ref],
     constraint: &str,
 ) -> Result<(String, String), GitError> {
-    let parsed = Constraint::parse(constraint).map_err(|reason| GitError::InvalidReference {
+    let parsed = Constraints::parse(constraint).map_err(|reason| GitError::InvalidReference {
         url: target.display_url.clone(),
         reason: format!("semver constraint: {reason}"),
     })?;

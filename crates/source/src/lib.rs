@@ -1,7 +1,8 @@
 //! tether's source engine: git fetch and checkout with gix (over HTTP with basic or bearer auth,
 //! or over ssh with a deploy key), Flux's reference precedence and revision strings, and the
-//! artifact store that packs checkouts into tarballs the way source-controller does; and for
-//! image automation, a working clone that commits edits and pushes them back.
+//! artifact store that packs checkouts into tarballs the way source-controller does; for
+//! image automation, a working clone that commits edits and pushes them back; and Helm chart
+//! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
@@ -9,6 +10,9 @@ pub mod auth;
 pub mod commit;
 pub mod error;
 pub mod fetch;
+pub mod helm_index;
+pub mod helm_oci;
+pub mod helm_repo;
 mod pack;
 pub mod push;
 pub mod reference;
@@ -27,6 +31,12 @@ pub use auth::GitAuth;
 pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
 pub use error::{GitError, sanitize_url};
 pub use fetch::{Checkout, checkout, remote_head};
+pub use helm_index::{ChartLookupError, ChartVersion, HelmIndex, HelmIndexError, IndexLimits};
+pub use helm_oci::{OciChartError, OciChartPull};
+pub use helm_repo::{
+    BasicAuth, CacheValidator, ChartDownload, FetchedIndex, HelmRepoClient, HelmRepoError,
+    HelmRepoOptions, IndexFetch,
+};
 pub use push::{PushError, PushOutcome, RefUpdate};
 pub use reference::{GitReference, Revision, Strategy};
 pub use workdir::{CloneSpec, WorkingClone};

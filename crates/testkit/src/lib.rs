@@ -1,7 +1,10 @@
 //! Fixtures for tether's e2e tests: the shared local control plane, namespaces per test, local
-//! git servers and repositories, Flux objects, and HTTP helpers.
+//! git servers and repositories, Flux objects, HTTP helpers, the OCI registry, Helm chart
+//! repositories (nginx) and test charts.
 #![forbid(unsafe_code)]
 
+pub mod chartrepo;
+pub mod charts;
 pub mod cluster;
 pub mod flux;
 pub mod git;

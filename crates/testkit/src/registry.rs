@@ -51,8 +51,8 @@ pub struct TlsMaterial {
     pub ca_pem: String,
     pub client_cert_pem: String,
     pub client_key_pem: String,
-    server_cert_pem: String,
-    server_key_pem: String,
+    pub(crate) server_cert_pem: String,
+    pub(crate) server_key_pem: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -193,6 +193,13 @@ impl RegistryServer {
     pub fn base_url(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
+    }
+
+    /// The Basic (htpasswd or token issuer) user and password, when the registry needs them.
+    pub fn basic_auth(&self) -> Option<(&str, &str)> {
+        self.basic_auth
+            .as_ref()
+            .map(|(user, pass)| (user.as_str(), pass.as_str()))
     }
 
     /// The CA and client certificate of a TLS registry.
@@ -486,7 +493,7 @@ pub fn basic_authorization(user: &str, pass: &str) -> String {
 
 impl TlsMaterial {
     /// A CA, a server certificate for 127.0.0.1/localhost and a client certificate.
-    fn generate() -> anyhow::Result<Self> {
+    pub fn generate() -> anyhow::Result<Self> {
         use rcgen::{
             BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
             KeyPair, KeyUsagePurpose,
