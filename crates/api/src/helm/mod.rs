@@ -8,6 +8,8 @@
 pub mod conditions;
 mod shared;
 pub mod v2;
+pub mod v2beta1;
+pub mod v2beta2;
 
 /// The API group.
 pub const GROUP: &str = "helm.toolkit.fluxcd.io";
