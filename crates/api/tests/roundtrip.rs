@@ -524,6 +524,16 @@ fn full_helmrelease_v2_with_chart_template() -> TestResult {
     let latest = status.latest_snapshot().ok_or("history is set")?;
     assert_eq!(latest.full_release_name(), "observability/prometheus.v4");
     assert_eq!(latest.action, Some(helm::v2::ReleaseAction::Upgrade));
+    assert!(latest.has_been_tested());
+    assert!(!latest.has_test_in_phase(helm::v2::TEST_PHASE_FAILED));
+    let history = status.history.as_deref().unwrap_or_default();
+    assert!(
+        history
+            .iter()
+            .all(helm::v2::Snapshot::is_deployed_or_superseded)
+    );
+    // An empty map of test hooks means the chart selected no tests: tested.
+    assert!(history[1].has_been_tested());
     assert_eq!(
         status.helm_chart_namespace_name(),
         Some(("flux-system", "monitoring-kube-prometheus-stack"))
