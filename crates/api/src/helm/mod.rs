@@ -5,6 +5,7 @@
 //! does), so fields only a beta version has are pruned from stored objects, exactly as with
 //! Flux.
 
+mod chart_template;
 pub mod conditions;
 mod shared;
 pub mod v2;
