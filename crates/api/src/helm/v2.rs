@@ -192,7 +192,9 @@ impl HelmReleaseSpec {
 
 impl HelmRelease {
     /// The Helm release name: `spec.releaseName`, else `<targetNamespace>-<name>` with a target
-    /// namespace, else the object's name.
+    /// namespace, else the object's name. helm-controller uses a name longer than 53
+    /// characters shortened: its first 40 characters, `-`, and the first 12 hex digits of its
+    /// SHA-256.
     pub fn release_name(&self) -> String {
         let name = self.metadata.name.as_deref().unwrap_or_default();
         match (
