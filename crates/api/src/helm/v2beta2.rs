@@ -6,10 +6,11 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::shared::attempted_action_schema;
 pub use super::shared::{
     ChartSourceKind, ChartVerificationProvider, CrdsPolicy, CrossNamespaceObjectReference,
     DeletionPropagation, DriftDetection, DriftDetectionMode, Filter, HelmChartTemplateObjectMeta,
@@ -407,11 +408,6 @@ pub struct Snapshot {
     /// Digest of the OCI artifact the chart came from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oci_digest: Option<String>,
-}
-
-/// The last release action is only ever an install or an upgrade.
-fn attempted_action_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "string", "enum": ["install", "upgrade"] })
 }
 
 /// The observed state of a v2beta2 HelmRelease.
