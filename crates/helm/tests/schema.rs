@@ -139,22 +139,22 @@ const CASES: &[Case] = &[
     ),
     case(
         "enum of numbers keeps the schema's text",
-        r#"{"properties": {"n": {"enum": [1.0, 2, 3e2, null, true]}}}"#,
-        "n: 4\n",
+        r#"{"properties": {"num": {"enum": [1.0, 2, 3e2, null, true]}}}"#,
+        "num: 4\n",
         &[],
         true,
     ),
     case(
         "enum with an object",
-        r#"{"properties": {"n": {"enum": [{"a": 1}, "x"]}}}"#,
-        "n: y\n",
+        r#"{"properties": {"num": {"enum": [{"a": 1}, "x"]}}}"#,
+        "num: zz\n",
         &[],
         true,
     ),
     case(
         "enum matches 300 as 3e2",
-        r#"{"properties": {"n": {"enum": [1.0, 3e2]}}}"#,
-        "n: 300\n",
+        r#"{"properties": {"num": {"enum": [1.0, 3e2]}}}"#,
+        "num: 300\n",
         &[],
         false,
     ),
@@ -258,8 +258,8 @@ const CASES: &[Case] = &[
     ),
     case(
         "uniqueItems compares 1 and 1.0",
-        r#"{"properties": {"n": {"uniqueItems": true}}}"#,
-        "n: [1, 2, 1.0]\n",
+        r#"{"properties": {"num": {"uniqueItems": true}}}"#,
+        "num: [1, 2, 1.0]\n",
         &[],
         true,
     ),
@@ -887,7 +887,7 @@ mod random {
                 s.insert(
                     "type".into(),
                     if fit {
-                        if rng.chance(20) {
+                        if rng.chance(20) && !v.is_null() {
                             json!([type_of(v), "null"])
                         } else {
                             json!(type_of(v))
@@ -909,8 +909,9 @@ mod random {
                             required.push(json!(k));
                         }
                     }
-                    if rng.chance(15) {
-                        required.push(json!(*rng.pick(KEYS)));
+                    let extra = json!(*rng.pick(KEYS));
+                    if rng.chance(15) && !required.contains(&extra) {
+                        required.push(extra);
                     }
                     if !props.is_empty() {
                         s.insert("properties".into(), Json::Object(props));
@@ -926,7 +927,10 @@ mod random {
                     if rng.chance(10) {
                         s.insert("minProperties".into(), json!(m.len() + rng.below(2)));
                     }
-                    if rng.chance(10) && self.draft >= 6 {
+                    // Only at the root: below it, Helm prints the location of a
+                    // propertyNames error from a slice that later siblings overwrite, in
+                    // Go's random map order.
+                    if depth == 0 && rng.chance(30) && self.draft >= 6 {
                         s.insert(
                             "propertyNames".into(),
                             json!({"pattern": *rng.pick(PATTERNS)}),

@@ -345,13 +345,7 @@ fn refuse_load(url: &str) -> String {
     let why = match scheme(url) {
         Some("http" | "https") => "tether does not fetch remote schemas over the network",
         Some("file") => "tether does not read schemas from the local filesystem",
-        Some(other) => {
-            return format!(
-                "failing loading {url:?}: no URLLoader registered for {:?}",
-                format!("{other}:{}", &url[other.len() + 1..])
-            );
-        }
-        None => "tether does not load external schemas",
+        _ => return format!("failing loading {url:?}: no URLLoader registered for {url:?}"),
     };
     format!("failing loading {url:?}: {why}")
 }

@@ -218,8 +218,15 @@ pub(crate) fn print_float(f: f64) -> String {
         } else {
             format!(".{rest}")
         };
-        let esign = if exp < 0 { "-" } else { "+" };
-        return format!("{sign}{first}{frac}E{esign}{:02}", exp.abs());
+        // x/text writes the exponent in superscript digits, at least two: `2.5×10⁰⁶`.
+        const SUPER: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+        let digits = format!("{:02}", exp.abs());
+        let sup: String = digits
+            .bytes()
+            .map(|d| SUPER[usize::from(d - b'0')])
+            .collect();
+        let esign = if exp < 0 { "⁻" } else { "" };
+        return format!("{sign}{first}{frac}×10{esign}{sup}");
     }
     let n = digits.len() as i64;
     let (int, frac) = if point <= 0 {
@@ -284,5 +291,7 @@ mod tests {
         assert_eq!(print_float(100000.0), "100,000");
         assert_eq!(print_float(1.5), "1.5");
         assert_eq!(print_float(0.0001), "0.0001");
+        assert_eq!(print_float(2.5e6), "2.5×10⁰⁶");
+        assert_eq!(print_float(-1e-5), "-1×10⁻⁰⁵");
     }
 }

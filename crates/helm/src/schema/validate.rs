@@ -19,6 +19,9 @@ use super::number::{Dec, print_float, print_int};
 /// Subschema evaluations allowed for one chart's values.
 pub(crate) const MAX_STEPS: usize = 2_000_000;
 
+/// Emulated location arrays kept at most (past this, locations are exact copies).
+const MAX_ARRAYS: usize = 100_000;
+
 /// What failed.
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
@@ -87,6 +90,10 @@ pub(crate) struct VErr {
     pub inst: Vec<String>,
     pub kind: Kind,
     pub causes: Vec<VErr>,
+    /// For `propertyNames`: the library keeps the validator's location slice itself, not a
+    /// copy, so what it prints is what that slice's backing array holds once validation is
+    /// over (later siblings overwrite it). The array and length, resolved at the end.
+    alias: Option<(usize, usize)>,
 }
 
 /// Go's `quote` of the library: `%q` with single quotes.
@@ -366,6 +373,9 @@ pub(crate) struct Validator<'c> {
     steps: usize,
     /// The unevaluated sets of the schemas being evaluated, innermost last.
     frames: Vec<Uneval>,
+    /// Go's backing arrays of the instance-location slices, and the current slice.
+    arrays: Vec<Vec<String>>,
+    cur: (usize, usize),
     /// Set when the step budget ran out.
     pub exhausted: bool,
 }
@@ -439,6 +449,8 @@ impl<'c> Validator<'c> {
             c,
             steps: 0,
             frames: Vec::new(),
+            arrays: vec![vec![String::new(); 8]],
+            cur: (0, 0),
             exhausted: false,
         }
     }
@@ -459,16 +471,54 @@ impl<'c> Validator<'c> {
         } else {
             vec![err]
         };
-        Some(VErr {
+        let mut top = VErr {
             inst: Vec::new(),
             kind: Kind::Schema,
             causes,
-        })
+            alias: None,
+        };
+        self.resolve_aliases(&mut top);
+        Some(top)
+    }
+
+    fn resolve_aliases(&self, err: &mut VErr) {
+        if let Some((array, len)) = err.alias
+            && let Some(items) = self.arrays.get(array)
+        {
+            err.inst = items[..len.min(items.len())].to_vec();
+        }
+        for c in &mut err.causes {
+            self.resolve_aliases(c);
+        }
+    }
+
+    /// Go's `append(vloc, tok)` on the emulated backing arrays: in place while the array has
+    /// room, else into a new array of twice the capacity.
+    fn go_append(&mut self, (array, len): (usize, usize), tok: &str) -> (usize, usize) {
+        if self.arrays.len() > MAX_ARRAYS {
+            return (usize::MAX, 0);
+        }
+        match self.arrays.get_mut(array) {
+            Some(items) if len < items.len() => {
+                items[len] = tok.to_owned();
+                (array, len + 1)
+            }
+            Some(items) => {
+                let cap = (items.len() * 2).max(len + 1);
+                let mut fresh = items[..len].to_vec();
+                fresh.push(tok.to_owned());
+                fresh.resize(cap, String::new());
+                self.arrays.push(fresh);
+                (self.arrays.len() - 1, len + 1)
+            }
+            None => (usize::MAX, 0),
+        }
     }
 
     fn error(vloc: &[String], kind: Kind) -> VErr {
         VErr {
             inst: vloc.to_vec(),
+            alias: None,
             kind,
             causes: Vec::new(),
         }
@@ -479,6 +529,7 @@ impl<'c> Validator<'c> {
             inst: vloc.to_vec(),
             kind,
             causes,
+            alias: None,
         }
     }
 
@@ -718,9 +769,12 @@ impl<'c> Validator<'c> {
             parent: Some(scope),
         };
         let ue = self.uneval_from(node, v, false);
+        let saved = self.cur;
+        self.cur = self.go_append(saved, &tok);
         vloc.push(tok);
         let r = self.validate(node, v, vloc, &child, bool_result, ue);
         vloc.pop();
+        self.cur = saved;
         r.map(|_| ())
     }
 
@@ -868,17 +922,21 @@ impl<'c> Validator<'c> {
                 // The library validates each name as a document of its own (its causes have
                 // no instance location), then places the error at the object.
                 let ue = self.uneval_from(names, &key, false);
-                if let Err(e) = self.validate(names, &key, &mut empty, &root, false, ue) {
+                let saved = self.cur;
+                self.arrays.push(vec![String::new(); 8]);
+                self.cur = (self.arrays.len() - 1, 0);
+                let r = self.validate(names, &key, &mut empty, &root, false, ue);
+                self.cur = saved;
+                if let Err(e) = r {
                     let causes = if matches!(e.kind, Kind::Group) {
                         e.causes
                     } else {
                         vec![e]
                     };
-                    errors.push(Self::with_causes(
-                        vloc,
-                        Kind::PropertyNames(pname.clone()),
-                        causes,
-                    ));
+                    let mut err =
+                        Self::with_causes(vloc, Kind::PropertyNames(pname.clone()), causes);
+                    err.alias = Some(self.cur);
+                    errors.push(err);
                 }
             }
         }
