@@ -577,6 +577,13 @@ const CASES: &[Case] = &[
     case("trailing JSON", r#"{} {}"#, "a: 1\n", &[], true),
     case("empty schema file", "", "a: 1\n", &[], true),
     case(
+        "an impossible date stays a plain string",
+        r#"{"properties": {"d": {"type": "string"}}}"#,
+        "d: 2024-02-30\nleap: 2024-02-29\nnot: 2023-02-29T10:00:00Z\n",
+        &[],
+        false,
+    ),
+    case(
         "draft-04 with id",
         r##"{"$schema": "http://json-schema.org/draft-04/schema#", "id": "http://example.com/root.json", "definitions": {"a": {"type": "string"}}, "properties": {"a": {"$ref": "#/definitions/a"}, "b": {"$ref": "http://example.com/root.json#/definitions/a"}}}"##,
         "a: 1\nb: x\n",
@@ -976,14 +983,12 @@ mod random {
                     }
                     if rng.chance(15) {
                         let other = *rng.pick(STRINGS);
-                        s.insert(
-                            "enum".into(),
-                            if fit {
-                                json!([other, st])
-                            } else {
-                                json!([other])
-                            },
-                        );
+                        let e = match (fit, other == st) {
+                            (true, false) => json!([other, st]),
+                            (true, true) => json!([st]),
+                            (false, _) => json!([other]),
+                        };
+                        s.insert("enum".into(), e);
                     }
                     if rng.chance(25) {
                         s.insert("format".into(), json!(*rng.pick(FORMATS)));
