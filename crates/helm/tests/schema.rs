@@ -1160,3 +1160,140 @@ fn one_schema_seed_is_written_to_disk_for_debugging() {
     common::write_tree(dir, &files);
     println!("ARGS {}", a.join(" "));
 }
+
+fn values(v: serde_json::Value) -> tether_helm::Values {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => tether_helm::Values::new(),
+    }
+}
+
+/// Helm v4 fetches `http(s)` `$ref`s and reads `file` ones (a relative `$ref` resolves under
+/// `file:///`); the engine refuses both, saying why, and never opens a connection or a file.
+#[test]
+fn remote_and_file_refs_are_refused() {
+    use tether_helm::schema::validate_single;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let schema =
+        format!(r#"{{"properties": {{"a": {{"$ref": "http://127.0.0.1:{port}/s.json"}}}}}}"#);
+    let err = validate_single(&values(serde_json::json!({"a": 1})), schema.as_bytes())
+        .expect_err("refused");
+    assert_eq!(
+        err,
+        format!(
+            "failing loading \"http://127.0.0.1:{port}/s.json\": tether does not fetch remote schemas over the network"
+        )
+    );
+    assert!(listener.accept().is_err(), "nothing connected");
+    let err = validate_single(
+        &values(serde_json::json!({})),
+        br#"{"$ref": "defs.json#/x"}"#,
+    )
+    .expect_err("refused");
+    assert_eq!(
+        err,
+        "failing loading \"file:///defs.json\": tether does not read schemas from the local filesystem"
+    );
+    let err = validate_single(
+        &values(serde_json::json!({})),
+        br#"{"$schema": "https://example.com/my-meta"}"#,
+    )
+    .expect_err("refused");
+    assert!(
+        err.contains("tether does not fetch remote schemas"),
+        "{err}"
+    );
+}
+
+/// A schema whose evaluation doubles at each level (each `anyOf` branch refers to the next
+/// level twice) stops at the step budget instead of running for 2^60 steps.
+#[test]
+fn an_exponential_schema_stops_at_the_budget() {
+    let mut defs = serde_json::Map::new();
+    for i in 0..60 {
+        let next = format!("#/$defs/d{}", i + 1);
+        defs.insert(
+            format!("d{i}"),
+            serde_json::json!({"anyOf": [{"$ref": next}, {"$ref": next}]}),
+        );
+    }
+    defs.insert("d60".into(), serde_json::json!(false));
+    let schema = serde_json::json!({"$ref": "#/$defs/d0", "$defs": defs});
+    let started = std::time::Instant::now();
+    let err = tether_helm::schema::validate_single(
+        &values(serde_json::json!({"a": 1})),
+        schema.to_string().as_bytes(),
+    )
+    .expect_err("budget");
+    assert!(err.contains("validation needs more than"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// A `$ref` cycle is reported, not followed; a large schema and a deeply nested value with
+/// a recursive schema validate.
+#[test]
+fn cycles_and_large_schemas_are_bounded() {
+    // Deep serde_json values drop recursively: build them on a thread with room.
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(bounded_body)
+        .expect("spawn")
+        .join()
+        .expect("no panic");
+}
+
+/// `{"child": inner}` without `json!`, which would copy `inner` through `Serialize`.
+fn wrap(inner: serde_json::Value) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("child".into(), inner);
+    serde_json::Value::Object(m)
+}
+
+fn bounded_body() {
+    use tether_helm::schema::validate_single;
+    let root = |v: serde_json::Value| {
+        let mut m = tether_helm::Values::new();
+        m.insert("root".into(), v);
+        m
+    };
+    let err = validate_single(
+        &values(serde_json::json!({"a": 1})),
+        br##"{"$defs": {"x": {"allOf": [{"$ref": "#/$defs/y"}]}, "y": {"anyOf": [{"$ref": "#/$defs/x"}]}}, "$ref": "#/$defs/x"}"##,
+    )
+    .expect_err("cycle");
+    assert!(err.contains("causing reference cycle"), "{err}");
+    let mut props = serde_json::Map::new();
+    for i in 0..20_000 {
+        props.insert(
+            format!("p{i}"),
+            serde_json::json!({"type": "integer", "minimum": i}),
+        );
+    }
+    let schema = serde_json::json!({"properties": props}).to_string();
+    let mut vals = serde_json::Map::new();
+    for i in 0..20_000 {
+        vals.insert(format!("p{i}"), serde_json::json!(i));
+    }
+    assert_eq!(validate_single(&vals, schema.as_bytes()), Ok(()));
+    let mut deep = serde_json::json!({"leaf": true});
+    for _ in 0..500 {
+        deep = wrap(deep);
+    }
+    let recursive = br##"{"$defs": {"n": {"type": "object", "properties": {"child": {"$ref": "#/$defs/n"}, "leaf": {"type": "string"}}}}, "properties": {"root": {"$ref": "#/$defs/n"}}}"##;
+    let err = validate_single(&root(deep), recursive).expect_err("leaf is no string");
+    assert!(err.ends_with("got boolean, want string\n"), "{err}");
+    // Nested deeper than the evaluation may go: refused, not a stack overflow.
+    let mut deeper = serde_json::json!({"leaf": "x"});
+    for _ in 0..6_000 {
+        deeper = wrap(deeper);
+    }
+    let err = validate_single(&root(deeper), recursive).expect_err("too deep");
+    assert!(err.contains("nests deeper than"), "{err}");
+    let mut ok = serde_json::json!({"leaf": "x"});
+    for _ in 0..4_900 {
+        ok = wrap(ok);
+    }
+    assert_eq!(validate_single(&root(ok), recursive), Ok(()));
+}

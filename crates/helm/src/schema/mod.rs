@@ -35,14 +35,36 @@ pub const SCHEMA_ERROR_PREFIX: &str =
 /// The library's first line, which Helm removes.
 const VALIDATION_PREFIX: &str = "jsonschema validation failed with 'file:///values.schema.json#'\n";
 
+/// Stack for validating on a thread of its own (evaluation recurses per value level and
+/// per reference).
+const VALIDATE_STACK_BYTES: usize = 512 << 20;
+
 /// Validates `values` against one schema document: Helm's `ValidateAgainstSingleSchema`.
 /// The error is what Helm prints for it (a validation failure ends with a newline).
 pub fn validate_single(values: &Values, schema: &[u8]) -> Result<(), String> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("helm-schema".into())
+            .stack_size(VALIDATE_STACK_BYTES)
+            .spawn_scoped(scope, || validate_here(values, schema))
+            .map_err(|e| format!("cannot start the schema validation thread: {e}"))?
+            .join()
+            .unwrap_or_else(|_| Err("unable to validate schema: validation panicked".into()))
+    })
+}
+
+fn validate_here(values: &Values, schema: &[u8]) -> Result<(), String> {
     let doc = json::decode(schema)?;
     let compiled = compile::compile(&doc)?;
     let mut validator = validate::Validator::new(&compiled);
     let instance = Json::Object(values.clone());
     let err = validator.validate_root(&instance);
+    if validator.too_deep {
+        return Err(format!(
+            "values.schema.json: validation nests deeper than {} levels",
+            validate::MAX_DEPTH
+        ));
+    }
     if validator.exhausted {
         return Err(format!(
             "values.schema.json: validation needs more than {} steps",

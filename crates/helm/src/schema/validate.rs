@@ -19,6 +19,10 @@ use super::number::{Dec, print_float, print_int};
 /// Subschema evaluations allowed for one chart's values.
 pub(crate) const MAX_STEPS: usize = 2_000_000;
 
+/// Nested evaluations allowed (a value nested this deep, or a chain of references this
+/// long, is refused rather than risking the stack).
+pub(crate) const MAX_DEPTH: usize = 10_000;
+
 /// Emulated location arrays kept at most (past this, locations are exact copies).
 const MAX_ARRAYS: usize = 100_000;
 
@@ -378,6 +382,8 @@ pub(crate) struct Validator<'c> {
     cur: (usize, usize),
     /// Set when the step budget ran out.
     pub exhausted: bool,
+    /// Set when the evaluation nested deeper than [`MAX_DEPTH`].
+    pub too_deep: bool,
 }
 
 fn type_name(v: &Json) -> &'static str {
@@ -452,6 +458,7 @@ impl<'c> Validator<'c> {
             arrays: vec![vec![String::new(); 8]],
             cur: (0, 0),
             exhausted: false,
+            too_deep: false,
         }
     }
 
@@ -574,6 +581,11 @@ impl<'c> Validator<'c> {
         bool_result: bool,
         ue: Uneval,
     ) -> Result<Uneval, VErr> {
+        if self.frames.len() >= MAX_DEPTH {
+            self.too_deep = true;
+            self.exhausted = true;
+            return Ok(ue);
+        }
         self.frames.push(ue);
         let r = self.validate_inner(node, v, vloc, scope, bool_result);
         let ue = self.frames.pop().unwrap_or_default();
