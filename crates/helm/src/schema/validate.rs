@@ -92,7 +92,7 @@ pub(crate) enum Kind {
 #[derive(Debug, Clone)]
 pub(crate) struct VErr {
     pub inst: Vec<String>,
-    pub kind: Kind,
+    pub kind: Box<Kind>,
     pub causes: Vec<VErr>,
     /// For `propertyNames`: the library keeps the validator's location slice itself, not a
     /// copy, so what it prints is what that slice's backing array holds once validation is
@@ -293,7 +293,7 @@ impl Kind {
 
 impl VErr {
     fn skip(&self) -> bool {
-        self.causes.len() == 1 && matches!(self.kind, Kind::Reference)
+        self.causes.len() == 1 && matches!(*self.kind, Kind::Reference)
     }
 
     /// The library's `display`.
@@ -308,7 +308,7 @@ impl VErr {
                 out.push_str("- ");
             }
             indent += 1;
-            if matches!(self.kind, Kind::Schema) {
+            if matches!(*self.kind, Kind::Schema) {
                 out.push_str(&self.kind.message());
             } else {
                 let ptr: String = self
@@ -473,14 +473,14 @@ impl<'c> Validator<'c> {
         let mut vloc = Vec::new();
         let ue = self.uneval_from(0, v, false);
         let err = self.validate(0, v, &mut vloc, &scope, false, ue).err()?;
-        let causes = if matches!(err.kind, Kind::Group) {
+        let causes = if matches!(*err.kind, Kind::Group) {
             err.causes
         } else {
             vec![err]
         };
         let mut top = VErr {
             inst: Vec::new(),
-            kind: Kind::Schema,
+            kind: Box::new(Kind::Schema),
             causes,
             alias: None,
         };
@@ -526,7 +526,7 @@ impl<'c> Validator<'c> {
         VErr {
             inst: vloc.to_vec(),
             alias: None,
-            kind,
+            kind: Box::new(kind),
             causes: Vec::new(),
         }
     }
@@ -534,7 +534,7 @@ impl<'c> Validator<'c> {
     fn with_causes(vloc: &[String], kind: Kind, causes: Vec<VErr>) -> VErr {
         VErr {
             inst: vloc.to_vec(),
-            kind,
+            kind: Box::new(kind),
             causes,
             alias: None,
         }
@@ -803,7 +803,7 @@ impl<'c> Validator<'c> {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
-        let causes = if matches!(err.kind, Kind::Group) {
+        let causes = if matches!(*err.kind, Kind::Group) {
             err.causes
         } else {
             vec![err]
@@ -940,7 +940,7 @@ impl<'c> Validator<'c> {
                 let r = self.validate(names, &key, &mut empty, &root, false, ue);
                 self.cur = saved;
                 if let Err(e) = r {
-                    let causes = if matches!(e.kind, Kind::Group) {
+                    let causes = if matches!(*e.kind, Kind::Group) {
                         e.causes
                     } else {
                         vec![e]
