@@ -878,16 +878,196 @@ fn types_of(v: &Doc) -> Option<u8> {
     (bits != 0).then_some(bits)
 }
 
-/// A Go (RE2) regular expression on Rust's `regex`, whose syntax is RE2's.
+/// A Go (RE2) regular expression on Rust's `regex`, whose syntax is nearly RE2's: a `{` that
+/// starts no repetition is a literal in Go (escaped here), Go refuses nested repetitions
+/// and counts above 1000, and Rust's errors are reworded as Go's `regexp/syntax` words them
+/// (`error parsing regexp: missing closing ): `a(b``).
 pub(crate) fn go_regex(pattern: &str) -> Result<Regex, String> {
-    regex::RegexBuilder::new(pattern)
+    let translated = go_prepass(pattern).map_err(|e| format!("error parsing regexp: {e}"))?;
+    regex::RegexBuilder::new(&translated)
         .size_limit(1 << 22)
         .build()
-        .map_err(|e| format!("error parsing regexp: {}", first_line(&e.to_string())))
+        .map_err(|e| {
+            format!(
+                "error parsing regexp: {}",
+                go_error(pattern, &e.to_string())
+            )
+        })
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().last().unwrap_or(s).trim().to_owned()
+/// Length of a Go repetition `{n}`, `{n,}`, `{n,m}` at the start of `rest`, with its bounds.
+fn repeat_at(rest: &[char]) -> Option<(usize, u64, Option<u64>)> {
+    let mut i = 1;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while rest.get(*i).is_some_and(char::is_ascii_digit) {
+            *i += 1;
+        }
+        (start != *i).then(|| {
+            rest[start..*i]
+                .iter()
+                .collect::<String>()
+                .parse::<u64>()
+                .unwrap_or(u64::MAX)
+        })
+    };
+    let min = digits(&mut i)?;
+    let max = if rest.get(i) == Some(&',') {
+        i += 1;
+        digits(&mut i)
+    } else {
+        Some(min)
+    };
+    let open_max = rest.get(i - 1) == Some(&',');
+    (rest.get(i) == Some(&'}')).then_some((i + 1, min, if open_max { None } else { max }))
+}
+
+/// Escapes literal braces and applies Go's repetition rules Rust does not have.
+fn go_prepass(pattern: &str) -> Result<String, String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    let mut in_class = false;
+    // Where the last repetition operator started, if the previous token was one, and
+    // whether a lazy `?` followed it.
+    let mut last_rep: Option<(usize, bool)> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            out.push(c);
+            if let Some(n) = chars.get(i + 1) {
+                out.push(*n);
+            }
+            i += 2;
+            last_rep = None;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let rep_len = match c {
+            '*' | '+' | '?' => Some(1),
+            '{' => match repeat_at(&chars[i..]) {
+                Some((len, min, max)) => {
+                    if min > 1000 || max.is_some_and(|m| m > 1000 || m < min) {
+                        let text: String = chars[i..i + len].iter().collect();
+                        return Err(format!("invalid repeat count: `{text}`"));
+                    }
+                    Some(len)
+                }
+                None => {
+                    out.push_str("\\{");
+                    i += 1;
+                    last_rep = None;
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        match rep_len {
+            Some(len) => {
+                match last_rep {
+                    Some((start, false)) if c == '?' => {
+                        last_rep = Some((start, true));
+                    }
+                    Some((start, _)) => {
+                        let text: String = chars[start..i + len].iter().collect();
+                        return Err(format!("invalid nested repetition operator: `{text}`"));
+                    }
+                    None => last_rep = Some((i, false)),
+                }
+                out.extend(&chars[i..i + len]);
+                i += len;
+            }
+            None => {
+                if c == '[' {
+                    in_class = true;
+                    out.push(c);
+                    i += 1;
+                    // A leading `]` (or `^]`) is a literal.
+                    if chars.get(i) == Some(&'^') {
+                        out.push('^');
+                        i += 1;
+                    }
+                    if chars.get(i) == Some(&']') {
+                        out.push(']');
+                        i += 1;
+                    }
+                    last_rep = None;
+                    continue;
+                }
+                last_rep = None;
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rust's regex error reworded as Go's, using the span Rust marks under the pattern.
+fn go_error(pattern: &str, rust: &str) -> String {
+    let lines: Vec<&str> = rust.lines().collect();
+    let reason = lines
+        .last()
+        .map(|l| l.trim().trim_start_matches("error: "))
+        .unwrap_or("");
+    let chars: Vec<char> = pattern.chars().collect();
+    let (start, len) = match (lines.len() == 4, lines.get(2)) {
+        (true, Some(carets)) => {
+            let col = carets
+                .chars()
+                .take_while(|c| *c == ' ')
+                .count()
+                .saturating_sub(4);
+            (col.min(chars.len()), carets.trim().chars().count())
+        }
+        _ => (0, chars.len()),
+    };
+    let span: String = chars[start..(start + len).min(chars.len())]
+        .iter()
+        .collect();
+    let to_end: String = chars[start..].iter().collect();
+    match reason {
+        "unclosed group" => format!("missing closing ): `{pattern}`"),
+        "unopened group" => format!("unexpected ): `{pattern}`"),
+        "unclosed character class" => format!("missing closing ]: `{to_end}`"),
+        "repetition operator missing expression" => {
+            format!("missing argument to repetition operator: `{span}`")
+        }
+        r if r.starts_with("look-around") => {
+            if span.starts_with("(?<") {
+                let end = to_end.find(')').map_or(to_end.len(), |i| i + 1);
+                format!("invalid named capture: `{}`", &to_end[..end])
+            } else {
+                format!("invalid or unsupported Perl syntax: `{span}`")
+            }
+        }
+        "unrecognized escape sequence" | "backreferences are not supported" => {
+            format!("invalid escape sequence: `{span}`")
+        }
+        r if r.starts_with("invalid character class range")
+            || r == "Unicode property not found" =>
+        {
+            format!("invalid character class range: `{span}`")
+        }
+        r if r.starts_with("invalid repetition count range") => {
+            format!("invalid repeat count: `{span}`")
+        }
+        "incomplete escape sequence, reached end of pattern prematurely" => {
+            "trailing backslash at end of expression: ``".into()
+        }
+        r if r.starts_with("expected flag") => {
+            let from = pattern.rfind("(?").unwrap_or(0);
+            format!("invalid or unsupported Perl syntax: `{}`", &pattern[from..])
+        }
+        other => other.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -909,5 +1089,53 @@ mod tests {
     fn fragments_are_path_escaped() {
         assert_eq!(encode("/properties/a b"), "/properties/a%20b");
         assert_eq!(encode("/$defs/x"), "/$defs/x");
+    }
+}
+
+#[cfg(test)]
+mod regex_tests {
+    use super::go_regex;
+
+    #[test]
+    fn errors_read_as_go_s() {
+        let cases = [
+            ("a(b", "missing closing ): `a(b`"),
+            ("a)b", "unexpected ): `a)b`"),
+            ("[ab", "missing closing ]: `[ab`"),
+            ("x[a-", "missing closing ]: `[a-`"),
+            ("*a", "missing argument to repetition operator: `*`"),
+            ("a**", "invalid nested repetition operator: `**`"),
+            ("(?=x)", "invalid or unsupported Perl syntax: `(?=`"),
+            ("(?!x)", "invalid or unsupported Perl syntax: `(?!`"),
+            ("(?<=x)", "invalid named capture: `(?<=x)`"),
+            ("\\q", "invalid escape sequence: `\\q`"),
+            ("[z-a]", "invalid character class range: `z-a`"),
+            ("a{2,1}", "invalid repeat count: `{2,1}`"),
+            ("a{1001}", "invalid repeat count: `{1001}`"),
+            ("\\1", "invalid escape sequence: `\\1`"),
+            ("(?i", "invalid or unsupported Perl syntax: `(?i`"),
+            ("\\pX", "invalid character class range: `\\pX`"),
+            ("x{2}{3}", "invalid nested repetition operator: `{2}{3}`"),
+            ("ab\\", "trailing backslash at end of expression: ``"),
+        ];
+        for (p, want) in cases {
+            assert_eq!(
+                go_regex(p).err(),
+                Some(format!("error parsing regexp: {want}")),
+                "{p}"
+            );
+        }
+        for ok in [
+            "a{",
+            "a{1",
+            "a*?",
+            "a{2}?",
+            "^v[0-9]+\\.[0-9]+$",
+            "[]a]",
+            "x{2,}",
+        ] {
+            assert!(go_regex(ok).is_ok(), "{ok}");
+        }
+        assert!(go_regex("a{").is_ok_and(|r| r.is_match("xa{")));
     }
 }
