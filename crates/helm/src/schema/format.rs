@@ -320,14 +320,34 @@ fn email(s: &str) -> Result<(), String> {
     hostname(domain).map_err(|e| format!("invalid domain: {e}"))
 }
 
+/// The `time` package's `quote`: non-ASCII and control bytes as `\xNN`.
+fn time_quote(s: &str) -> String {
+    let mut out = String::from('"');
+    for c in s.chars() {
+        if !c.is_ascii() || c < ' ' {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Go's `time.Parse("2006-01-02", s)`.
 fn date(s: &str) -> Result<(), String> {
-    let quoted = tether_gotemplate::quote(s);
+    let quoted = time_quote(s);
     let cannot = |rest: &str, elem: &str| {
         Err(format!(
             "parsing time {quoted} as \"2006-01-02\": cannot parse {} as {}",
-            tether_gotemplate::quote(rest),
-            tether_gotemplate::quote(elem)
+            time_quote(rest),
+            time_quote(elem)
         ))
     };
     let b = s.as_bytes();
@@ -360,7 +380,7 @@ fn date(s: &str) -> Result<(), String> {
     if s.len() > 10 {
         return Err(format!(
             "parsing time {quoted}: extra text: {}",
-            tether_gotemplate::quote(&s[10..])
+            time_quote(&s[10..])
         ));
     }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
