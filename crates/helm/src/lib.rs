@@ -1,7 +1,8 @@
 //! Helm charts rendered natively, as `helm template` (Helm v4) renders them: load a chart
 //! from a directory or archive ([`load`]), coalesce values ([`values`], [`strvals`]),
-//! process dependencies ([`deps`]), render every template on `tether-gotemplate` with Helm's
-//! functions ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
+//! process dependencies ([`deps`]), check the values against the charts' `values.schema.json`
+//! ([`schema`]), render every template on `tether-gotemplate` with Helm's functions
+//! ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
 //!
 //! ```no_run
 //! use tether_helm::{TemplateOptions, load, template};
