@@ -4,18 +4,21 @@
 //! schema, recursively; failures are collected per chart into Helm's message
 //! (`values don't meet the specifications of the schema(s) in the following chart(s):`).
 //!
-//! Helm validates with santhosh-tekuri/jsonschema v6. Its messages, its error tree and its
+//! Helm v4.3.2 validates with santhosh-tekuri/jsonschema v6.0.3. Its messages, its error tree and its
 //! number printing (through `golang.org/x/text/message`) are specific enough that no Rust
 //! JSON Schema crate reproduces them, so this is a focused implementation of that library's
-//! behaviour: [`json`] decodes the schema as Go does, [`compile`] resolves drafts, ids,
-//! anchors and `$ref`s, [`validate`] checks the keywords in the library's order and builds
-//! its error tree, [`format`] holds the format checks drafts before 2019-09 assert and
-//! [`number`] the exact number comparisons and the printer's number format.
+//! behaviour: `json` decodes the schema as Go does, `compile` resolves drafts, ids,
+//! anchors and `$ref`s, `validate` checks the keywords in the library's order and builds
+//! its error tree, `format` holds the format checks drafts before 2019-09 assert and
+//! `number` the exact number comparisons and the printer's number format.
 //!
 //! Not reproduced: validating the schema against its metaschema (an invalid schema is
 //! compiled as far as it reads; Helm reports the metaschema violation), remote and file
-//! `$ref`s (refused, see [`compile`]), and `$dynamicRef`/`$recursiveRef` (refused with a
-//! message).
+//! `$ref`s (refused, see `compile`), `$dynamicRef`/`$recursiveRef` (refused with a
+//! message), and the exact wording of Go's `netip` and `url.Parse` errors beyond the common
+//! ones (the `ipv6` and `uri` formats). Where Go walks a map (the instance's properties,
+//! `dependencies`, `patternProperties`), Helm lists sibling errors in random order; here they
+//! come sorted.
 
 mod compile;
 mod format;
