@@ -619,6 +619,13 @@ const CASES: &[Case] = &[
         true,
     ),
     case(
+        "$ref to a $dynamicAnchor by name",
+        r##"{"$defs": {"p": {"$dynamicAnchor": "port", "type": "integer"}}, "properties": {"a": {"$ref": "#port"}}}"##,
+        "a: x\n",
+        &[],
+        true,
+    ),
+    case(
         "missing anchor",
         r##"{"properties": {"a": {"$ref": "#nope"}}}"##,
         "a: x\n",

@@ -459,6 +459,7 @@ impl Compiler<'_> {
             .position(|r| r.id == base)
             .unwrap_or(0);
         let res_draft = self.resources[res_index].draft;
+        let mut anchors_here: Vec<String> = Vec::new();
         let mut anchor = None;
         if res_draft < 2019 {
             if !obj.contains_key("$ref")
@@ -475,7 +476,13 @@ impl Compiler<'_> {
         } else if let Some(a) = obj.get("$anchor").and_then(Doc::as_str) {
             anchor = Some(a.to_owned());
         }
-        if let Some(a) = anchor {
+        anchors_here.extend(anchor);
+        if res_draft >= 2020
+            && let Some(a) = obj.get("$dynamicAnchor").and_then(Doc::as_str)
+        {
+            anchors_here.push(a.to_owned());
+        }
+        for a in anchors_here {
             let anchors = &mut self.resources[res_index].anchors;
             match anchors.get(&a) {
                 Some(p) if p != ptr => {
