@@ -21,14 +21,14 @@ use tether_helm::release::{ApplyMethod, GoTime, Release, Rendering, Status};
 use tether_helm::{ReleaseOptions, TemplateOptions, load, template_for_release};
 use tether_testkit::cluster::TestNamespace;
 
-/// The helm binary, a kubeconfig and a private helm home; `None` (with a message) when the
-/// suite must be skipped.
+/// The helm binary, a kubeconfig (none for client-side dry runs) and a private helm home.
 struct Env {
     helm: PathBuf,
     kubeconfig: PathBuf,
     home: tempfile::TempDir,
 }
 
+/// The environment for the cluster tests; `None` (with a message) when they must be skipped.
 fn env() -> anyhow::Result<Option<Env>> {
     let Some(helm) = common::helm_binary() else {
         return Ok(None);
@@ -41,6 +41,19 @@ fn env() -> anyhow::Result<Option<Env>> {
         helm,
         kubeconfig: PathBuf::from(kubeconfig),
         home: tempfile::tempdir()?,
+    }))
+}
+
+/// The environment for tests that need helm but no cluster.
+fn offline_env() -> anyhow::Result<Option<Env>> {
+    let Some(helm) = common::helm_binary() else {
+        return Ok(None);
+    };
+    let home = tempfile::tempdir()?;
+    Ok(Some(Env {
+        helm,
+        kubeconfig: home.path().join("no-cluster.kubeconfig"),
+        home,
     }))
 }
 
@@ -124,6 +137,62 @@ impl Env {
         }
         Ok(dir)
     }
+}
+
+/// A chart written here to exercise the stored chart: a vendored subchart enabled by a
+/// condition with import-values, a schema, a lock, maintainers, annotations, keywords, a
+/// binary file, characters Go's JSON escapes, a hook with every policy, notes.
+fn atlas_chart(root: &Path) -> anyhow::Result<PathBuf> {
+    let dir = root.join("atlas");
+    let files: &[(&str, &[u8])] = &[
+        (
+            "Chart.yaml",
+            b"apiVersion: v2\nname: atlas\nversion: 1.4.0-rc.1+build.7\nappVersion: \"2.0\"\ndescription: Maps <everything> & more\nhome: https://example.com/atlas\nsources:\n  - https://example.com/src\nkeywords: [maps, tiles]\nmaintainers:\n  - name: Ada\n    email: ada@example.com\n  - name: Bo\n    url: https://bo.example\nannotations:\n  category: Geo\n  artifacthub.io/license: MIT\nkubeVersion: \">=1.20.0-0\"\ndependencies:\n  - name: beacon\n    version: 0.2.x\n    repository: file://charts/beacon\n    condition: beacon.enabled\n    tags: [signals]\n    import-values:\n      - child: exported\n        parent: fromBeacon\n      - defaults\n",
+        ),
+        (
+            "Chart.lock",
+            b"dependencies:\n- name: beacon\n  repository: file://charts/beacon\n  version: 0.2.1\ndigest: sha256:0123456789abcdef\ngenerated: \"2026-11-30T10:11:12.131415Z\"\n",
+        ),
+        (
+            "values.yaml",
+            b"replicas: 2\nratio: 0.25\nbig: 12345678901\nname: atlas\nbeacon:\n  enabled: false\nlist: [1, two, {three: 3}]\n",
+        ),
+        (
+            "values.schema.json",
+            b"{\"type\": \"object\", \"properties\": {\"replicas\": {\"type\": \"integer\"}}}\n",
+        ),
+        ("README.md", b"# Atlas\n<b>bold</b> & \"quoted\"\n"),
+        ("files/blob.bin", b"\x00\x01\xfe\xffbinary"),
+        (
+            "templates/config.yaml",
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  ratio: {{ .Values.ratio | quote }}\n  imported: {{ .Values.fromBeacon | toJson | quote }}\n  html: \"<a href='x'>&</a>\"\n",
+        ),
+        (
+            "templates/job.yaml",
+            b"apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n    helm.sh/hook: pre-install,test-success\n    helm.sh/hook-weight: \"-3\"\n    helm.sh/hook-delete-policy: hook-succeeded, Hook-Failed\n    helm.sh/hook-output-log-policy: hook-failed\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: m\n          image: busybox\n",
+        ),
+        ("templates/NOTES.txt", b"Atlas {{ .Release.Name }} in {{ .Release.Namespace }}.\n"),
+        (
+            "charts/beacon/Chart.yaml",
+            b"apiVersion: v2\nname: beacon\nversion: 0.2.1\n",
+        ),
+        (
+            "charts/beacon/values.yaml",
+            b"exported:\n  level: 9\nexports:\n  defaults:\n    beaconDefault: on\nenabled: true\n",
+        ),
+        (
+            "charts/beacon/templates/svc.yaml",
+            b"apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-beacon\nspec:\n  ports: [{port: 80}]\n",
+        ),
+    ];
+    for (path, data) in files {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(file, data)?;
+    }
+    Ok(dir)
 }
 
 /// The Secrets of release `name`, each with its decoded record, oldest first.
@@ -359,6 +428,61 @@ fn render(
         ..TemplateOptions::default()
     };
     Ok(template_for_release(chart, &opts)?)
+}
+
+#[test]
+fn tether_builds_the_install_record_helm_builds_byte_for_byte() -> anyhow::Result<()> {
+    let Some(env) = offline_env()? else {
+        return Ok(());
+    };
+    let chart_dir = atlas_chart(env.dir())?;
+    let chart_arg = chart_dir.to_string_lossy().into_owned();
+    let set = ["beacon.enabled=true", "replicas=3", "name=x<y>&z"];
+    let mut args = vec![
+        "install",
+        "maps",
+        &chart_arg,
+        "-n",
+        "geo",
+        "--dry-run=client",
+        "-o",
+        "json",
+    ];
+    for s in &set {
+        args.extend(["--set", s]);
+    }
+    let printed = env.helm(&args)?;
+    let theirs = Release::from_json_bytes(printed.as_bytes())?;
+    let reencoded = theirs.to_json_string();
+    assert!(
+        format!("{reencoded}\n") == printed,
+        "re-encoding differs {}",
+        first_difference(&printed, &reencoded)
+    );
+
+    let values = user_values(&set)?;
+    let (rendered, processed) = render(&chart_dir, "maps", "geo", 1, &values)?;
+    let rendering = Rendering {
+        chart: &processed,
+        sorted: &rendered.sorted,
+    };
+    let their_info = theirs.info.as_ref().context("no info")?;
+    let mut ours = Release::for_install(
+        "maps",
+        "geo",
+        rendering,
+        values,
+        their_info.first_deployed,
+        ApplyMethod::ServerSide,
+    )?;
+    ours.set_status(Status::PendingInstall, "Dry run complete");
+    let built = format!("{}\n", ours.to_json_string());
+    assert!(
+        built == printed,
+        "tether's record differs {}",
+        first_difference(&printed, &built)
+    );
+    Ok(())
 }
 
 #[tokio::test]
