@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde_json::{Value as Json, json};
 use tether_helm::release::storage::{self, History, ReleaseSecret, Write};
-use tether_helm::release::{ApplyMethod, GoTime, Release, Rendering, Status};
+use tether_helm::release::{ApplyMethod, GoTime, NewRecord, Release, Status};
 use tether_helm::{ReleaseOptions, TemplateOptions, load, template_for_release};
 use tether_testkit::cluster::TestNamespace;
 
@@ -462,19 +462,15 @@ fn tether_builds_the_install_record_helm_builds_byte_for_byte() -> anyhow::Resul
 
     let values = user_values(&set)?;
     let (rendered, processed) = render(&chart_dir, "maps", "geo", 1, &values)?;
-    let rendering = Rendering {
+    let their_info = theirs.info.as_ref().context("no info")?;
+    let record = NewRecord {
         chart: &processed,
         sorted: &rendered.sorted,
+        config: values,
+        now: their_info.first_deployed,
+        apply_method: ApplyMethod::ServerSide,
     };
-    let their_info = theirs.info.as_ref().context("no info")?;
-    let mut ours = Release::for_install(
-        "maps",
-        "geo",
-        rendering,
-        values,
-        their_info.first_deployed,
-        ApplyMethod::ServerSide,
-    )?;
+    let mut ours = Release::for_install("maps", "geo", record)?;
     ours.set_status(Status::PendingInstall, "Dry run complete");
     let built = format!("{}\n", ours.to_json_string());
     assert!(
@@ -546,18 +542,14 @@ async fn records_written_by_helm_install_and_upgrade_decode_field_for_field() ->
     let (_, theirs) = &records[0];
     let values = user_values(&["replicaCount=2"])?;
     let (rendered, processed) = render(&chart_dir, "web", &ns.name, 1, &values)?;
-    let rendering = Rendering {
+    let record = NewRecord {
         chart: &processed,
         sorted: &rendered.sorted,
+        config: values,
+        now: GoTime::ZERO,
+        apply_method: ApplyMethod::ClientSide,
     };
-    let mut ours = Release::for_install(
-        "web",
-        &ns.name,
-        rendering,
-        values,
-        GoTime::ZERO,
-        ApplyMethod::ClientSide,
-    )?;
+    let mut ours = Release::for_install("web", &ns.name, record)?;
     ours.set_status(Status::Superseded, "Install complete");
     ours.labels = theirs.labels.clone();
     ours.apply_method = theirs.apply_method.clone();
@@ -590,18 +582,14 @@ async fn helm_lists_rolls_back_and_prunes_records_written_by_tether() -> anyhow:
     // Revision 1: an install.
     let v1_values = user_values(&["greeting=hi <there> & all"])?;
     let (rendered, processed) = render(&chart_dir, "book", &ns.name, 1, &v1_values)?;
-    let rendering = Rendering {
+    let record = NewRecord {
         chart: &processed,
         sorted: &rendered.sorted,
+        config: v1_values,
+        now: GoTime::now(),
+        apply_method: ApplyMethod::ClientSide,
     };
-    let mut v1 = Release::for_install(
-        "book",
-        &ns.name,
-        rendering,
-        v1_values,
-        GoTime::now(),
-        ApplyMethod::ClientSide,
-    )?;
+    let mut v1 = Release::for_install("book", &ns.name, record)?;
     v1.labels = labels.clone();
     storage::check_custom_labels(&v1.labels)?;
     v1.set_status(Status::Deployed, "Install complete");
@@ -644,19 +632,15 @@ async fn helm_lists_rolls_back_and_prunes_records_written_by_tether() -> anyhow:
     let version = hist.next_version();
     let v2_values = user_values(&["count=7"])?;
     let (rendered, processed) = render(&chart_dir, "book", &ns.name, version, &v2_values)?;
-    let rendering = Rendering {
+    let record = NewRecord {
         chart: &processed,
         sorted: &rendered.sorted,
+        config: v2_values,
+        now: GoTime::now(),
+        apply_method: ApplyMethod::ClientSide,
     };
-    let mut v2 = Release::for_upgrade(
-        base.current,
-        version,
-        rendering,
-        v2_values,
-        &BTreeMap::new(),
-        GoTime::now(),
-        ApplyMethod::ClientSide,
-    )?;
+    let mut v2 = Release::for_upgrade(base, record, &BTreeMap::new())?;
+    assert_eq!(v2.version, version);
     let mut superseded = base.current.clone();
     superseded.set_status(Status::Superseded, "Install complete");
     v2.set_status(Status::Deployed, "Upgrade complete");
