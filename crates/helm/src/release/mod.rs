@@ -407,6 +407,25 @@ impl Release {
         info.description = description.into();
     }
 
+    /// Helm's uninstall, first step on the last record: `uninstalling`, deleted now.
+    pub fn mark_uninstalling(&mut self, now: GoTime) {
+        self.set_status(
+            Status::Uninstalling,
+            "Deletion in progress (or silently failed)",
+        );
+        if let Some(info) = self.info.as_mut() {
+            info.deleted = now;
+        }
+    }
+
+    /// Helm's uninstall, last step when history is kept (without `--keep-history` Helm
+    /// deletes every record instead): `uninstalled`, `Uninstallation complete` unless a
+    /// description is given. Other `deployed` records are then marked `superseded`.
+    pub fn mark_uninstalled(&mut self, description: Option<&str>) {
+        let text = description.unwrap_or("Uninstallation complete");
+        self.set_status(Status::Uninstalled, text);
+    }
+
     /// The record Helm's install writes first (`pending-install`, `Initial install underway`,
     /// revision 1); the caller sets `deployed` or `failed` when done.
     pub fn for_install(

@@ -221,3 +221,22 @@ fn a_rollback_record_replays_the_target_as_a_new_revision() -> Result<(), Releas
     assert_eq!(info.last_deployed, now);
     Ok(())
 }
+
+#[test]
+fn an_uninstall_marks_the_record_deleted() -> Result<(), ReleaseError> {
+    let mut r = deployed(4, "2026-01-01T00:00:00Z")?;
+    let now = GoTime::now();
+    r.mark_uninstalling(now);
+    assert_eq!(r.status(), Status::Uninstalling);
+    assert_eq!(r.info.as_ref().map(|i| i.deleted), Some(now));
+    r.mark_uninstalled(None);
+    let info = r
+        .info
+        .as_ref()
+        .ok_or(ReleaseError::Json("no info".into()))?;
+    assert_eq!(
+        (info.status.clone(), info.description.as_str()),
+        (Status::Uninstalled, "Uninstallation complete")
+    );
+    Ok(())
+}
