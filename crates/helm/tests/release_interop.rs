@@ -18,6 +18,7 @@ use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde_json::{Value as Json, json};
 use tether_helm::release::storage::{self, History, ReleaseSecret, Write};
 use tether_helm::release::{ApplyMethod, GoTime, NewRecord, Release, Status};
+use tether_helm::values::floats;
 use tether_helm::{ReleaseOptions, TemplateOptions, load, template_for_release};
 use tether_testkit::cluster::TestNamespace;
 
@@ -337,6 +338,8 @@ fn check_helm_views(env: &Env, ns: &str, record: &Release, history: &Json) -> an
     } else {
         record.config_json()
     };
+    // Decoded numbers are float64, as in Helm; compare them as numbers.
+    let (values, ours) = (floats(values), floats(ours));
     ensure!(values == ours, "values: helm {values} tether {ours}");
     let manifest = env.helm(&["get", "manifest", name, "-n", ns, "--revision", &rev])?;
     ensure!(
