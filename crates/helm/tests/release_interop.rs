@@ -2,7 +2,7 @@
 //! (`TETHER_TEST_KUBECONFIG`): tether decodes the Secrets `helm install`/`upgrade` write, field
 //! for field as `helm history/get` show them and byte for byte when re-encoded; and `helm
 //! list/history/get/rollback/upgrade` work on records tether builds and writes, `maxHistory`
-//! pruning included.
+//! pruning included; helm runs hooks in the order tether plans them.
 
 mod common;
 
@@ -16,6 +16,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde_json::{Value as Json, json};
+use tether_helm::release::hooks::{HookEvent, hooks_for};
 use tether_helm::release::storage::{self, History, ReleaseSecret, Write};
 use tether_helm::release::{ApplyMethod, GoTime, NewRecord, Release, Status};
 use tether_helm::values::floats;
@@ -723,5 +724,52 @@ async fn helm_lists_rolls_back_and_prunes_records_written_by_tether() -> anyhow:
         .collect();
     let expected: Vec<i64> = (1..=4).filter(|v| !pruned.contains(v)).collect();
     assert_eq!(left, expected, "tether would prune {pruned:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn helm_runs_hooks_in_the_order_tether_plans() -> anyhow::Result<()> {
+    let Some(env) = env()? else { return Ok(()) };
+    let client = tether_testkit::cluster::client().await?;
+    let ns = TestNamespace::create(&client, "helm-release-hooks").await?;
+    let dir = env.dir().join("hooked");
+    std::fs::create_dir_all(dir.join("templates"))?;
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: hooked\nversion: 1.0.0\n",
+    )?;
+    let hooks = [
+        ("ConfigMap", "b", "1"),
+        ("ConfigMap", "c", "0"),
+        ("Secret", "c2", "0"),
+        ("ConfigMap", "a", "0"),
+        ("ServiceAccount", "z", "-1"),
+        ("ConfigMap", "w", "-1"),
+    ];
+    for (kind, name, weight) in hooks {
+        std::fs::write(
+            dir.join(format!("templates/{name}.yaml")),
+            format!(
+                "apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: pre-install,post-install\n    helm.sh/hook-weight: \"{weight}\"\n"
+            ),
+        )?;
+    }
+    let chart_arg = dir.to_string_lossy().into_owned();
+    env.helm(&["install", "hk", &chart_arg, "-n", &ns.name])?;
+    let api: Api<Secret> = ns.api();
+    let records = stored(&api, "hk").await?;
+    let (_, record) = records.first().context("no record")?;
+    let mut ran: Vec<&tether_helm::release::Hook> = record.hooks.iter().collect();
+    ran.sort_by_key(|h| h.last_run.started_at.datetime());
+    let ran: Vec<&str> = ran.iter().map(|h| h.name.as_str()).collect();
+    let planned: Vec<&str> = hooks_for(&record.hooks, HookEvent::PostInstall)
+        .iter()
+        .map(|p| p.hook.name.as_str())
+        .collect();
+    assert_eq!(
+        ran, planned,
+        "helm ran the post-install hooks in another order"
+    );
+    assert_eq!(planned, ["w", "z", "a", "c", "c2", "b"]);
     Ok(())
 }
