@@ -8,6 +8,7 @@ use crate::triggers::{HealthWaits, NewestSources, Schedule};
 use crate::workspace::Workspace;
 use kube::runtime::reflector::Store;
 use std::time::Duration;
+use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::{GitRepository, OCIRepository};
@@ -87,4 +88,12 @@ pub struct Context {
     pub newest_sources: std::sync::Arc<NewestSources<GitRepository>>,
     /// OCIRepositories as the Kustomization trigger watch saw them.
     pub newest_oci_sources: std::sync::Arc<NewestSources<OCIRepository>>,
+    pub helm_releases: Store<HelmRelease>,
+    /// The artifact digest each HelmChart (`namespace/name`) last reported, as the HelmRelease
+    /// trigger watch saw it.
+    pub helm_chart_digests: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Charts loaded from artifacts, shared by every HelmRelease.
+    pub loaded_charts: crate::helmrelease::LoadedCharts,
+    /// The cluster's `.Capabilities` for Helm rendering.
+    pub helm_capabilities: crate::helmrelease::capabilities::ClusterCapabilities,
 }

@@ -11,6 +11,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 pub struct Events {
     source: Recorder,
     kustomize: Recorder,
+    helm: Recorder,
     image_reflector: Recorder,
     image_automation: Recorder,
     notification: Recorder,
@@ -23,6 +24,7 @@ pub struct Events {
 pub enum Origin {
     Source,
     Kustomize,
+    Helm,
     ImageReflector,
     ImageAutomation,
     Notification,
@@ -39,6 +41,7 @@ impl Origin {
         match self {
             Self::Source => "source-controller",
             Self::Kustomize => "kustomize-controller",
+            Self::Helm => "helm-controller",
             Self::ImageReflector => "image-reflector-controller",
             Self::ImageAutomation => "image-automation-controller",
             Self::Notification => "notification-controller",
@@ -58,6 +61,7 @@ impl Events {
         Self {
             source: recorder(Origin::Source),
             kustomize: recorder(Origin::Kustomize),
+            helm: recorder(Origin::Helm),
             image_reflector: recorder(Origin::ImageReflector),
             image_automation: recorder(Origin::ImageAutomation),
             notification: recorder(Origin::Notification),
@@ -102,6 +106,7 @@ impl Events {
         let recorder = match origin {
             Origin::Source => &self.source,
             Origin::Kustomize => &self.kustomize,
+            Origin::Helm => &self.helm,
             Origin::ImageReflector => &self.image_reflector,
             Origin::ImageAutomation => &self.image_automation,
             Origin::Notification => &self.notification,

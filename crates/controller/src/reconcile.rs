@@ -160,6 +160,7 @@ status_with_conditions!(
     tether_api::image::v1::ImageRepositoryStatus,
     tether_api::image::v1::ImagePolicyStatus,
     tether_api::image::v1::ImageUpdateAutomationStatus,
+    tether_api::helm::v2::HelmReleaseStatus,
 );
 
 /// The usual next run after a run that ended with `failure` (see [`Reconcile::next_run`]).

@@ -12,6 +12,7 @@ use kube::Client;
 use kube::runtime::reflector::Store;
 use std::path::Path;
 use std::sync::Arc;
+use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
@@ -56,6 +57,7 @@ pub async fn run_reconcilers(
     let image_policies = controller_of::<ImagePolicy>(&client, namespace);
     let image_update_automations = controller_of::<ImageUpdateAutomation>(&client, namespace);
     let receivers = controller_of::<Receiver>(&client, namespace);
+    let helm_releases = controller_of::<HelmRelease>(&client, namespace);
     let ctx = Arc::new(Context {
         workspace: Workspace::new(
             storage.join("extracted"),
@@ -81,6 +83,10 @@ pub async fn run_reconcilers(
         health_waits: Default::default(),
         newest_sources: Default::default(),
         newest_oci_sources: Default::default(),
+        helm_releases: helm_releases.store(),
+        helm_chart_digests: Default::default(),
+        loaded_charts: Default::default(),
+        helm_capabilities: Default::default(),
         metrics,
         client,
         options,
@@ -94,6 +100,7 @@ pub async fn run_reconcilers(
         drive(image_policies, ctx.clone(), shutdown.clone()),
         drive(image_update_automations, ctx.clone(), shutdown.clone()),
         drive(receivers, ctx.clone(), shutdown.clone()),
+        drive(helm_releases, ctx.clone(), shutdown.clone()),
         crate::fluxv1::run(ctx.clone(), shutdown),
         readiness,
     );

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Map as JsonMap, Value as Json};
 use tether_helm::release::hooks::HookEvent;
 use tether_helm::release::storage::History;
-use tether_helm::release::{ApplyMethod, GoTime, Release, Rendering, Status};
+use tether_helm::release::{ApplyMethod, GoTime, NewRecord, Release, Status};
 use tether_ssa::{ApplyOptions, ResourceManager};
 use tokio_util::sync::CancellationToken;
 
@@ -83,12 +83,27 @@ impl Default for RunOptions {
 
 /// A chart rendered (and post-rendered) for a release, with the values the user supplied.
 pub struct Desired<'a> {
-    /// The rendering (chart after dependency processing, manifests, hooks, notes).
-    pub rendering: Rendering<'a>,
+    /// The chart after dependency processing (the one rendered).
+    pub chart: &'a tether_helm::Chart,
+    /// Its manifests, hooks and notes.
+    pub sorted: &'a tether_helm::Sorted,
     /// The user-supplied values (`helm get values`).
     pub config: JsonMap<String, Json>,
     /// CRDs from the chart's `crds/` directories: `(path, document)`.
     pub crds: Vec<(String, String)>,
+}
+
+impl Desired<'_> {
+    /// What a new record of this rendering is made of, now.
+    fn record(&self) -> NewRecord<'_> {
+        NewRecord {
+            chart: self.chart,
+            sorted: self.sorted,
+            config: self.config.clone(),
+            now: GoTime::now(),
+            apply_method: ApplyMethod::ServerSide,
+        }
+    }
 }
 
 /// Installs a release that has no record (or only uninstalled/failed ones). Returns the record.
@@ -104,15 +119,8 @@ pub async fn install(
         ));
     }
     install_crds(target, &desired.crds, options.crds).await?;
-    let mut release = Release::for_install(
-        target.name,
-        target.namespace,
-        desired.rendering,
-        desired.config.clone(),
-        GoTime::now(),
-        ApplyMethod::ServerSide,
-    )
-    .map_err(|e| ActionError::Record(e.to_string()))?;
+    let mut release = Release::for_install(target.name, target.namespace, desired.record())
+        .map_err(|e| ActionError::Record(e.to_string()))?;
     release.version = history.next_version();
     prune_history(target, &history, options.max_history).await?;
     target.store.create(&release).await?;
@@ -141,17 +149,9 @@ pub async fn upgrade(
         .upgrade_base(target.name)
         .map_err(|e| ActionError::History(e.to_string()))?;
     let current = base.current.clone();
+    let mut release = Release::for_upgrade(base, desired.record(), &Default::default())
+        .map_err(|e| ActionError::Record(e.to_string()))?;
     install_crds(target, &desired.crds, options.crds).await?;
-    let mut release = Release::for_upgrade(
-        &current,
-        history.next_version(),
-        desired.rendering,
-        desired.config.clone(),
-        &Default::default(),
-        GoTime::now(),
-        ApplyMethod::ServerSide,
-    )
-    .map_err(|e| ActionError::Record(e.to_string()))?;
     prune_history(target, &history, options.max_history).await?;
     target.store.create(&release).await?;
     let previous =

@@ -206,6 +206,28 @@ impl ResourceManager {
         self.apply_prepared(&desired, opts).await
     }
 
+    /// What [`Self::apply_all`] would do to `objects`, without writing anything: `created` for
+    /// objects that are missing, `configured` for those that drifted, `unchanged` and `skipped`
+    /// as the apply would decide them (drift detection, as helm-controller's `warn` mode).
+    pub async fn diff_all(
+        &self,
+        objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<ChangeSet, ApplyError> {
+        let mut desired = self.prepare(objects)?;
+        tether_core::order::sort_for_apply(&mut desired);
+        let plans: Vec<_> = desired.iter().map(|d| self.plan(d, opts).boxed()).collect();
+        let planned: Vec<Planned> = stream::iter(plans)
+            .buffered(self.concurrency())
+            .try_collect()
+            .await?;
+        let mut change_set = ChangeSet::new();
+        for plan in planned {
+            change_set.add(ChangeSetEntry::new(plan.target.object, plan.action));
+        }
+        Ok(change_set)
+    }
+
     /// Reads identities and stamps owner labels.
     pub(crate) fn prepare(&self, objects: Vec<Value>) -> Result<Vec<Desired>, ApplyError> {
         objects

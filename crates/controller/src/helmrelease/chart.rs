@@ -1,0 +1,231 @@
+//! Where a HelmRelease's chart comes from: for `spec.chart` the HelmChart it owns (created or
+//! updated from the template, named `<namespace>-<name>` in the source's namespace, as
+//! helm-controller does), for `spec.chartRef` the HelmChart or OCIRepository it names; then the
+//! chart loaded from that source's stored artifact. Loaded charts are cached by artifact digest,
+//! so a thousand releases of one chart load it once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use tether_api::helm::conditions::reasons;
+use tether_api::helm::v2::{ChartRefKind, HelmRelease};
+use tether_api::helm::{FIELD_MANAGER, NAME_LABEL, NAMESPACE_LABEL};
+use tether_api::meta::Artifact;
+use tether_api::meta::conditions::{READY, find};
+use tether_api::source::v1::{HelmChart, OCIRepository};
+use tether_helm::Chart;
+
+use crate::context::Context;
+use crate::failure::Failure;
+
+/// Loaded charts kept at most (by digest); the oldest entry goes first.
+const CACHED_CHARTS: usize = 64;
+
+/// Charts loaded from artifacts, by artifact digest.
+#[derive(Default)]
+pub struct LoadedCharts {
+    charts: Mutex<(HashMap<String, Arc<Chart>>, Vec<String>)>,
+}
+
+impl LoadedCharts {
+    /// The chart of the artifact stored at `path` with `digest`, loaded once.
+    pub async fn load(&self, ctx: &Context, artifact: &Artifact) -> Result<Arc<Chart>, Failure> {
+        if let Some(chart) = self.lock().0.get(&artifact.digest) {
+            return Ok(chart.clone());
+        }
+        let path = ctx.workspace.store().root().join(&artifact.path);
+        let bytes = tokio::fs::read(&path).await.map_err(|e| {
+            Failure::new(
+                reasons::ARTIFACT_FAILED,
+                format!("cannot read the chart artifact {}: {e}", artifact.path),
+            )
+        })?;
+        let chart = tokio::task::spawn_blocking(move || {
+            tether_helm::load::load_archive(&bytes, tether_helm::load::Limits::default())
+        })
+        .await
+        .map_err(|e| Failure::new(reasons::ARTIFACT_FAILED, e.to_string()))?
+        .map_err(|e| {
+            Failure::terminal(
+                reasons::ARTIFACT_FAILED,
+                format!("cannot load the chart {}: {e}", artifact.path),
+            )
+        })?;
+        let chart = Arc::new(chart);
+        let mut cache = self.lock();
+        if cache.1.len() >= CACHED_CHARTS {
+            let oldest = cache.1.remove(0);
+            cache.0.remove(&oldest);
+        }
+        cache.1.push(artifact.digest.clone());
+        cache.0.insert(artifact.digest.clone(), chart.clone());
+        Ok(chart)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<String, Arc<Chart>>, Vec<String>)> {
+        self.charts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The chart source of `hr`: `(namespace, name)` of the HelmChart it owns or names.
+pub fn helm_chart_key(hr: &HelmRelease) -> Option<(String, String)> {
+    let own = hr.namespace().unwrap_or_default();
+    if let Some(template) = &hr.spec.chart {
+        let namespace = template
+            .spec
+            .source_ref
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(own);
+        return Some((namespace, hr.helm_chart_name()));
+    }
+    let reference = hr.spec.chart_ref.as_ref()?;
+    (reference.kind == ChartRefKind::HelmChart).then(|| {
+        (
+            reference.namespace.clone().unwrap_or(own),
+            reference.name.clone(),
+        )
+    })
+}
+
+/// Creates or updates the HelmChart of `spec.chart` (server-side apply: only our fields),
+/// labelled with the HelmRelease that owns it.
+pub async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
+    let Some(mut chart) = hr.helm_chart_from_template() else {
+        return Ok(());
+    };
+    let labels = chart.metadata.labels.get_or_insert_with(Default::default);
+    labels.insert(NAME_LABEL.to_owned(), hr.name_any());
+    labels.insert(
+        NAMESPACE_LABEL.to_owned(),
+        hr.namespace().unwrap_or_default(),
+    );
+    let (namespace, name) = (chart.namespace().unwrap_or_default(), chart.name_any());
+    let mut body = serde_json::to_value(&chart).map_err(|e| {
+        Failure::new(
+            reasons::ARTIFACT_FAILED,
+            format!("cannot encode HelmChart: {e}"),
+        )
+    })?;
+    if let Some(map) = body.as_object_mut() {
+        map.remove("status");
+        map.insert("apiVersion".into(), json!("source.toolkit.fluxcd.io/v1"));
+        map.insert("kind".into(), json!("HelmChart"));
+    }
+    Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(body),
+        )
+        .await
+        .map_err(|e| {
+            Failure::new(
+                reasons::ARTIFACT_FAILED,
+                format!("failed to create or update HelmChart '{namespace}/{name}': {e}"),
+            )
+        })?;
+    Ok(())
+}
+
+/// Deletes the HelmChart `spec.chart` made (on delete of the HelmRelease).
+pub async fn delete_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), kube::Error> {
+    if hr.spec.chart.is_none() {
+        return Ok(());
+    }
+    let Some((namespace, name)) = helm_chart_key(hr) else {
+        return Ok(());
+    };
+    match Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
+        .delete(&name, &Default::default())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The artifact of the chart source, once it has a Ready one.
+pub async fn chart_artifact(hr: &HelmRelease, ctx: &Context) -> Result<Artifact, Failure> {
+    if let Some((namespace, name)) = helm_chart_key(hr) {
+        let chart = Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
+            .get_opt(&name)
+            .await
+            .map_err(|e| not_ready(&format!("HelmChart '{namespace}/{name}'"), &e.to_string()))?;
+        let Some(chart) = chart else {
+            return Err(not_ready(
+                &format!("HelmChart '{namespace}/{name}'"),
+                "not found",
+            ));
+        };
+        let status = chart.status.as_ref();
+        return ready_artifact(
+            &format!("HelmChart '{namespace}/{name}'"),
+            status.and_then(|s| s.artifact.as_ref()),
+            status.and_then(|s| s.conditions.as_deref()),
+            chart.metadata.generation,
+            status.and_then(|s| s.observed_generation),
+        );
+    }
+    let Some(reference) = &hr.spec.chart_ref else {
+        return Err(Failure::terminal(
+            reasons::INIT_FAILED,
+            "either chart or chartRef must be set",
+        ));
+    };
+    let namespace = reference
+        .namespace
+        .clone()
+        .unwrap_or_else(|| hr.namespace().unwrap_or_default());
+    match reference.kind {
+        ChartRefKind::OciRepository => {
+            let shown = format!("OCIRepository '{namespace}/{}'", reference.name);
+            let source = Api::<OCIRepository>::namespaced(ctx.client.clone(), &namespace)
+                .get_opt(&reference.name)
+                .await
+                .map_err(|e| not_ready(&shown, &e.to_string()))?
+                .ok_or_else(|| not_ready(&shown, "not found"))?;
+            let status = source.status.as_ref();
+            ready_artifact(
+                &shown,
+                status.and_then(|s| s.artifact.as_ref()),
+                status.and_then(|s| s.conditions.as_deref()),
+                source.metadata.generation,
+                status.and_then(|s| s.observed_generation),
+            )
+        }
+        _ => Err(Failure::not_supported("chartRef kind ExternalArtifact")),
+    }
+}
+
+fn ready_artifact(
+    shown: &str,
+    artifact: Option<&Artifact>,
+    conditions: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+    generation: Option<i64>,
+    observed: Option<i64>,
+) -> Result<Artifact, Failure> {
+    let ready = conditions.and_then(|c| find(c, READY));
+    match (artifact, ready) {
+        (Some(artifact), Some(ready)) if ready.status == "True" && generation == observed => {
+            Ok(artifact.clone())
+        }
+        (_, Some(ready)) if ready.status == "False" => Err(not_ready(shown, &ready.message)),
+        _ => Err(not_ready(shown, "no artifact yet")),
+    }
+}
+
+fn not_ready(shown: &str, why: &str) -> Failure {
+    Failure {
+        emits_event: false,
+        ..Failure::new(
+            reasons::ARTIFACT_FAILED,
+            format!("{shown} is not ready: {why}"),
+        )
+    }
+}

@@ -1,0 +1,431 @@
+//! The HelmRelease reconciler (`helm.toolkit.fluxcd.io/v2`), as helm-controller's pipeline:
+//! dependencies → chart source (the HelmChart it owns, or its `chartRef`) → chart loaded from
+//! the artifact → values composed (`valuesFrom`, `values`) → the atomic release loop
+//! (`release.rs`: state, action, remediation, drift) on `tether-helm-actions` → status.
+//! The loop around it is the driver's (`crate::reconcile`); deleting the object uninstalls the
+//! release and deletes the HelmChart it made.
+
+pub mod capabilities;
+mod chart;
+mod release;
+mod values;
+
+pub use chart::LoadedCharts;
+
+use crate::context::Context;
+use crate::events::Origin;
+use crate::failure::Failure;
+use crate::reconcile::{CleanUpError, Next, Reconcile};
+use crate::status::ConditionSet;
+use crate::triggers::fingerprint;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tether_api::helm::conditions::reasons;
+use tether_api::helm::v2::{HelmRelease, HelmReleaseStatus};
+use tether_api::meta::conditions::{READY, RECONCILING, is_true};
+use tether_api::source::v1::HelmChart;
+use tether_helm_actions::{ReleaseStore, Target};
+use tokio_util::sync::CancellationToken;
+
+/// One run of the pipeline: its result, the status it leads to, the event it tells.
+pub struct Attempt {
+    pub result: Result<(), Failure>,
+    pub status: HelmReleaseStatus,
+    pub event: Option<(&'static str, String)>,
+}
+
+impl crate::reconcile::RunOutcome for Attempt {
+    fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref().err()
+    }
+}
+
+impl Reconcile for HelmRelease {
+    type Status = HelmReleaseStatus;
+    type Outcome = Attempt;
+    const ORIGIN: Origin = Origin::Helm;
+    const FINALIZES: bool = true;
+
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+
+    fn interval(&self) -> Duration {
+        self.spec
+            .interval
+            .to_std()
+            .unwrap_or(Duration::from_secs(600))
+    }
+
+    /// Generation, `requestedAt`/`forceAt`/`resetAt`, and the chart artifact's digest as the
+    /// HelmChart reported it.
+    fn inputs(&self, ctx: &Context) -> Option<u64> {
+        let requested = crate::status::requested_at(self);
+        let annotations = self.annotations();
+        let force = annotations.get("reconcile.fluxcd.io/forceAt");
+        let reset = annotations.get(tether_api::helm::RESET_REQUEST_ANNOTATION);
+        let chart = chart::helm_chart_key(self).and_then(|(namespace, name)| {
+            ctx.helm_chart_digests
+                .lock()
+                .ok()?
+                .get(&format!("{namespace}/{name}"))
+                .cloned()
+        });
+        Some(fingerprint(&[
+            &self.meta().generation,
+            &requested,
+            &force,
+            &reset,
+            &chart,
+        ]))
+    }
+
+    async fn run(&self, ctx: &Context) -> Attempt {
+        let mut status = self.status.clone().unwrap_or_default();
+        let mut conditions = ConditionSet::new(status.conditions.as_ref(), self.meta().generation);
+        let result = steps(self, ctx, &mut status, &mut conditions).await;
+        let event = match &result {
+            Ok(progress) => {
+                let message = conditions
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == tether_api::helm::conditions::RELEASED)
+                    .map(|c| (c.reason.clone(), c.message.clone()));
+                if let Some((reason, message)) = message {
+                    let reason = static_reason(&reason);
+                    conditions.ready(reason, message);
+                }
+                progress.event.clone()
+            }
+            Err(failure) => {
+                conditions.failed(failure.reason, failure.message.clone(), failure.terminal);
+                None
+            }
+        };
+        conditions.remove(RECONCILING);
+        status.observed_generation = self.meta().generation;
+        status.last_handled_reconcile_at = crate::status::requested_at(self);
+        status.conditions = Some(conditions.into_sorted());
+        Attempt {
+            result: result.map(|_| ()),
+            status,
+            event,
+        }
+    }
+
+    fn current_status(&self) -> Option<&HelmReleaseStatus> {
+        self.status.as_ref()
+    }
+
+    fn next_status(&self, attempt: &Attempt) -> HelmReleaseStatus {
+        attempt.status.clone()
+    }
+
+    fn success_event(&self, attempt: &Attempt) -> Option<(&'static str, String)> {
+        attempt.event.clone()
+    }
+
+    fn next_run(&self, ctx: &Context, attempt: &Attempt) -> Next {
+        match &attempt.result {
+            Err(failure) if failure.reason == reasons::ARTIFACT_FAILED && !failure.terminal => {
+                Next::After(ctx.options.dependency_requeue.min(Duration::from_secs(5)))
+            }
+            Err(failure) if failure.reason == reasons::DEPENDENCY_NOT_READY => {
+                Next::After(ctx.options.dependency_requeue)
+            }
+            other => crate::reconcile::usual_next_run(self, &ctx.options, other.as_ref().err()),
+        }
+    }
+
+    /// Uninstalls the release (unless the object is suspended, as Flux) and deletes the
+    /// HelmChart `spec.chart` made.
+    async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
+        if !self.suspended() {
+            let store = ReleaseStore::new(ctx.client.clone(), &self.storage_namespace());
+            let manager = manager_for(self, ctx);
+            let release_name = self.release_name();
+            let namespace = self.release_namespace();
+            let target = Target {
+                name: &release_name,
+                namespace: &namespace,
+                store: &store,
+                manager: &manager,
+                cancel: CancellationToken::new(),
+            };
+            let uninstall = self.spec.uninstall.clone().unwrap_or_default();
+            let timeout = uninstall
+                .timeout
+                .as_ref()
+                .and_then(|t| t.to_std().ok())
+                .unwrap_or(Duration::from_secs(300));
+            tether_helm_actions::actions::uninstall(
+                &target,
+                uninstall.keep_history == Some(true),
+                uninstall.disable_hooks == Some(true),
+                timeout,
+            )
+            .await
+            .map_err(|e| -> CleanUpError { format!("Helm uninstall failed: {e}").into() })?;
+        }
+        chart::delete_helm_chart(self, ctx)
+            .await
+            .map_err(|e| -> CleanUpError { format!("cannot delete the HelmChart: {e}").into() })
+    }
+
+    /// A HelmRelease runs again when its HelmChart reports a new artifact.
+    fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
+        let namespace = ctx.options.watch_namespace.as_deref();
+        let watch = kube::runtime::watcher::Config::default().any_semantic();
+        let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
+        controller.watches(
+            crate::reconcile::api_in::<HelmChart>(&ctx.client, namespace),
+            watch,
+            move |chart: HelmChart| {
+                let key = format!(
+                    "{}/{}",
+                    chart.namespace().unwrap_or_default(),
+                    chart.name_any()
+                );
+                let digest = chart
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.artifact.as_ref())
+                    .map(|a| a.digest.clone());
+                if let (Ok(mut digests), Some(digest)) =
+                    (remembering.helm_chart_digests.lock(), digest)
+                {
+                    digests.insert(key.clone(), digest);
+                }
+                releases
+                    .state()
+                    .iter()
+                    .filter(|hr| {
+                        chart::helm_chart_key(hr)
+                            .is_some_and(|(namespace, name)| format!("{namespace}/{name}") == key)
+                    })
+                    .map(|hr| ObjectRef::from_obj(hr.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+    }
+}
+
+/// The apply manager of a release: helm-controller's field manager, the HelmRelease's labels.
+fn manager_for(hr: &HelmRelease, ctx: &Context) -> tether_ssa::ResourceManager {
+    let labels = std::collections::BTreeMap::from([
+        (tether_api::helm::NAME_LABEL.to_owned(), hr.name_any()),
+        (
+            tether_api::helm::NAMESPACE_LABEL.to_owned(),
+            hr.namespace().unwrap_or_default(),
+        ),
+    ]);
+    ctx.apply_resources
+        .clone()
+        .with_field_manager(tether_api::helm::FIELD_MANAGER)
+        .with_owner_labels(labels)
+}
+
+async fn steps(
+    hr: &HelmRelease,
+    ctx: &Context,
+    status: &mut HelmReleaseStatus,
+    conditions: &mut ConditionSet,
+) -> Result<release::Progress, Failure> {
+    refuse_unsupported(hr)?;
+    check_dependencies(hr, ctx)?;
+    chart::ensure_helm_chart(hr, ctx).await?;
+    if let Some((namespace, name)) = chart::helm_chart_key(hr) {
+        status.helm_chart = Some(format!("{namespace}/{name}"));
+    }
+    let artifact = chart::chart_artifact(hr, ctx).await?;
+    let chart = ctx.loaded_charts.load(ctx, &artifact).await?;
+    let namespace = hr.namespace().unwrap_or_default();
+    let config = values::compose(
+        &ctx.client,
+        &namespace,
+        hr.spec.values_from.as_deref().unwrap_or_default(),
+        hr.spec.values.as_ref(),
+    )
+    .await?;
+    let config_digest = release::config_digest(&config);
+    let generation = hr.meta().generation;
+    if status.last_attempted_generation != generation
+        || status.last_attempted_config_digest.as_deref() != Some(&config_digest)
+        || reset_requested(hr, status)
+    {
+        status.install_failures = None;
+        status.upgrade_failures = None;
+        status.failures = None;
+    }
+    status.last_attempted_generation = generation;
+    status.last_attempted_config_digest = Some(config_digest.clone());
+    status.last_attempted_revision = Some(chart.metadata.version.clone());
+    status.last_attempted_revision_digest = Some(artifact.digest.clone());
+    status.storage_namespace = Some(hr.storage_namespace());
+    let capabilities = ctx
+        .helm_capabilities
+        .get(&ctx.client)
+        .await
+        .map_err(|e| Failure::new(reasons::INIT_FAILED, e))?;
+    let release_name = hr.release_name();
+    let release_namespace = hr.release_namespace();
+    let store = ReleaseStore::new(ctx.client.clone(), &hr.storage_namespace());
+    let manager = manager_for(hr, ctx);
+    ensure_namespace(hr, ctx, &release_namespace).await?;
+    let render = |revision: i64, is_upgrade: bool| -> Result<release::Rendered, Failure> {
+        let options = tether_helm::TemplateOptions {
+            release: tether_helm::ReleaseOptions {
+                name: release_name.clone(),
+                namespace: release_namespace.clone(),
+                revision,
+                is_upgrade,
+            },
+            capabilities: capabilities.as_ref().clone(),
+            values: config.clone(),
+            ..tether_helm::TemplateOptions::default()
+        };
+        let (rendered, processed) =
+            tether_helm::template_for_release(chart.as_ref().clone(), &options).map_err(|e| {
+                Failure::new(
+                    if is_upgrade {
+                        reasons::UPGRADE_FAILED
+                    } else {
+                        reasons::INSTALL_FAILED
+                    },
+                    format!(
+                        "Helm {} failed for release {release_namespace}/{release_name} with chart {}@{}: {e}",
+                        if is_upgrade { "upgrade" } else { "install" },
+                        chart.metadata.name,
+                        chart.metadata.version
+                    ),
+                )
+            })?;
+        let mut crds = Vec::new();
+        tether_helm::output::crd_files(&processed, processed.name(), &mut crds);
+        Ok(release::Rendered {
+            chart: processed,
+            sorted: rendered.sorted,
+            crds,
+        })
+    };
+    let plan = release::Plan {
+        hr,
+        target: Target {
+            name: &release_name,
+            namespace: &release_namespace,
+            store: &store,
+            manager: &manager,
+            cancel: CancellationToken::new(),
+        },
+        render: &render,
+        config: config.clone(),
+        config_digest,
+        chart_name: chart.metadata.name.clone(),
+        chart_version: chart.metadata.version.clone(),
+    };
+    release::reconcile(&plan, status, conditions).await
+}
+
+/// `install.createNamespace`: the release namespace is created when missing.
+async fn ensure_namespace(hr: &HelmRelease, ctx: &Context, namespace: &str) -> Result<(), Failure> {
+    let create = hr.spec.install.as_ref().and_then(|i| i.create_namespace) == Some(true);
+    if !create {
+        return Ok(());
+    }
+    let api = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(ctx.client.clone());
+    let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": namespace}});
+    api.patch(
+        namespace,
+        &kube::api::PatchParams::apply(tether_api::helm::FIELD_MANAGER),
+        &kube::api::Patch::Apply(body),
+    )
+    .await
+    .map_err(|e| {
+        Failure::new(
+            reasons::INSTALL_FAILED,
+            format!("failed to create namespace {namespace}: {e}"),
+        )
+    })?;
+    Ok(())
+}
+
+fn reset_requested(hr: &HelmRelease, status: &HelmReleaseStatus) -> bool {
+    let reset = hr
+        .annotations()
+        .get(tether_api::helm::RESET_REQUEST_ANNOTATION)
+        .cloned();
+    reset.is_some() && reset != status.last_handled_reset_at
+}
+
+/// Fails when a `dependsOn` HelmRelease is missing or not Ready at its generation.
+fn check_dependencies(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
+    let own = hr.namespace().unwrap_or_default();
+    for dependency in hr.spec.depends_on.iter().flatten() {
+        let namespace = dependency.namespace.clone().unwrap_or_else(|| own.clone());
+        let key = ObjectRef::<HelmRelease>::new(&dependency.name).within(&namespace);
+        let shown = format!("{namespace}/{}", dependency.name);
+        let Some(found) = ctx.helm_releases.get(&key) else {
+            return Err(Failure::new(
+                reasons::DEPENDENCY_NOT_READY,
+                format!("unable to get '{shown}' dependency: HelmRelease not found"),
+            ));
+        };
+        let ready = found.status.as_ref().is_some_and(|s| {
+            s.observed_generation == found.meta().generation
+                && s.conditions.as_ref().is_some_and(|c| is_true(c, READY))
+        });
+        if !ready {
+            return Err(Failure::new(
+                reasons::DEPENDENCY_NOT_READY,
+                format!("dependency '{shown}' is not ready"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Flux features tether does not implement yet fail clearly instead of being ignored.
+fn refuse_unsupported(hr: &HelmRelease) -> Result<(), Failure> {
+    let spec = &hr.spec;
+    if spec.kube_config.is_some() {
+        return Err(Failure::not_supported("spec.kubeConfig (remote clusters)"));
+    }
+    if spec.service_account_name.is_some() {
+        return Err(Failure::not_supported(
+            "spec.serviceAccountName (impersonation)",
+        ));
+    }
+    if spec.post_renderers.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(Failure::not_supported("spec.postRenderers"));
+    }
+    if spec.common_metadata.is_some() {
+        return Err(Failure::not_supported("spec.commonMetadata"));
+    }
+    if spec
+        .health_check_exprs
+        .as_ref()
+        .is_some_and(|e| !e.is_empty())
+    {
+        return Err(Failure::not_supported(
+            "spec.healthCheckExprs (CEL health checks)",
+        ));
+    }
+    Ok(())
+}
+
+/// The `'static` reason constant equal to `reason` (conditions carry owned strings).
+fn static_reason(reason: &str) -> &'static str {
+    [
+        reasons::INSTALL_SUCCEEDED,
+        reasons::UPGRADE_SUCCEEDED,
+        reasons::ROLLBACK_SUCCEEDED,
+        reasons::TEST_SUCCEEDED,
+    ]
+    .into_iter()
+    .find(|r| *r == reason)
+    .unwrap_or(reasons::RECONCILIATION_SUCCEEDED)
+}

@@ -1,0 +1,256 @@
+//! HelmRelease end to end, on the in-process controller against the real control plane: a
+//! chart pushed with the Go-built `helm push` to the real OCI registry, served through an
+//! OCIRepository (`chartRef`), is installed, upgraded on a values change, rolled back when an
+//! upgrade's hook fails (with `upgrade.remediation`), drift is corrected, a missing valuesFrom
+//! Secret is reported and leaves the release as it was, and deleting the object uninstalls; the
+//! Go-built `helm` lists what tether released.
+
+mod common;
+
+use anyhow::{Context, ensure};
+use common::InProcessController;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tether_testkit::chartrepo::{helm_binary, helm_package, push_oci_chart};
+use tether_testkit::charts::{ChartSpec, write_chart};
+use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
+use tether_testkit::flux::{
+    condition, create, dynamic_api, merge_patch, wait_for_gone, wait_ready_where,
+};
+use tether_testkit::registry::RegistryServer;
+
+const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
+fn helm_list(namespace: &str) -> anyhow::Result<Vec<Value>> {
+    let home = tempfile::tempdir()?;
+    let out = std::process::Command::new(helm_binary()?)
+        .args(["list", "-n", namespace, "-o", "json"])
+        .env("KUBECONFIG", tether_testkit::cluster::kubeconfig_path()?)
+        .env("HELM_CACHE_HOME", home.path().join("cache"))
+        .env("HELM_CONFIG_HOME", home.path().join("config"))
+        .env("HELM_DATA_HOME", home.path().join("data"))
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "helm list: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+struct Fixture {
+    ns: TestNamespace,
+    releases: Api<DynamicObject>,
+    _registry: RegistryServer,
+    _controller: InProcessController,
+}
+
+impl Fixture {
+    /// A registry holding chart `web` 1.0.0 as `oci://…/charts/web`, an OCIRepository `web`
+    /// serving it, and the controller.
+    async fn start(prefix: &str) -> anyhow::Result<Self> {
+        let client = client().await?;
+        install_crds(&client, tether_api::crds()).await?;
+        let ns = TestNamespace::create(&client, prefix).await?;
+        let registry = RegistryServer::start()?;
+        let work = tempfile::tempdir()?;
+        let dir = write_chart(work.path(), &ChartSpec::new("web", "1.0.0", "6.0.0"))?;
+        let archive = helm_package(&dir, work.path())?;
+        let url = push_oci_chart(&registry, &archive, "charts")?;
+        let sources = dynamic_api(
+            &client,
+            &ns.name,
+            "source.toolkit.fluxcd.io",
+            "v1",
+            "OCIRepository",
+        );
+        create(
+            &sources,
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+                "metadata": {"name": "web", "namespace": ns.name},
+                "spec": {"url": format!("{url}/web"), "interval": "10m", "insecure": true,
+                    "ref": {"tag": "1.0.0"},
+                    "layerSelector": {"mediaType": HELM_CHART_LAYER, "operation": "copy"}}}),
+        )
+        .await?;
+        let controller = InProcessController::start(&ns.name).await?;
+        let releases = dynamic_api(
+            &client,
+            &ns.name,
+            "helm.toolkit.fluxcd.io",
+            "v2",
+            "HelmRelease",
+        );
+        Ok(Self {
+            ns,
+            releases,
+            _registry: registry,
+            _controller: controller,
+        })
+    }
+
+    fn release(&self, name: &str, spec: Value) -> Value {
+        let mut spec_full = json!({"interval": "10m", "timeout": "60s",
+            "chartRef": {"kind": "OCIRepository", "name": "web"}});
+        if let (Some(base), Some(extra)) = (spec_full.as_object_mut(), spec.as_object()) {
+            base.extend(extra.clone());
+        }
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": self.ns.name}, "spec": spec_full})
+    }
+
+    async fn deployment(&self, name: &str) -> anyhow::Result<Option<Deployment>> {
+        Ok(self.ns.api::<Deployment>().get_opt(name).await?)
+    }
+}
+
+fn replicas(deployment: &Deployment) -> i32 {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_helm_release_installs_upgrades_corrects_drift_and_uninstalls() -> anyhow::Result<()> {
+    let fx = Fixture::start("hr-life").await?;
+    create(
+        &fx.releases,
+        fx.release(
+            "web",
+            json!({"values": {"replicas": 2}, "driftDetection": {"mode": "enabled"}}),
+        ),
+    )
+    .await?;
+    let ready = wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    let (_, reason, message) = condition(&ready, "Ready").context("Ready")?;
+    ensure!(reason == "InstallSucceeded", "{reason}: {message}");
+    ensure!(
+        message
+            == format!(
+                "Helm install succeeded for release {}/web.v1 with chart web@1.0.0",
+                fx.ns.name
+            ),
+        "{message}"
+    );
+    let deployment = fx.deployment("web").await?.context("installed")?;
+    ensure!(replicas(&deployment) == 2);
+    let listed = helm_list(&fx.ns.name)?;
+    ensure!(
+        listed.len() == 1
+            && listed[0]["name"] == "web"
+            && listed[0]["status"] == "deployed"
+            && listed[0]["chart"] == "web-1.0.0",
+        "helm list: {listed:?}"
+    );
+
+    // A values change upgrades.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"replicas": 3}}}),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, r, _| {
+        s == "True" && r == "UpgradeSucceeded"
+    })
+    .await?;
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 3);
+
+    // A hand edit is drift: corrected at the next reconcile.
+    fx.ns
+        .api::<Deployment>()
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 7}})),
+        )
+        .await?;
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "drift-1"}}}),
+    )
+    .await?;
+    wait_for(
+        &fx.ns.api::<Deployment>(),
+        "web",
+        Duration::from_secs(60),
+        |d| replicas(d) == 3,
+    )
+    .await
+    .context("drift corrected")?;
+
+    // A missing valuesFrom Secret: Ready=False naming it, the release left as it was.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"valuesFrom": [{"kind": "Secret", "name": "absent"}]}}),
+    )
+    .await?;
+    let failed = wait_ready_where(&fx.releases, "web", |s, _, m| {
+        s == "False" && m.contains("absent")
+    })
+    .await?;
+    let (_, _, message) = condition(&failed, "Ready").context("Ready")?;
+    ensure!(
+        message.contains(&format!("Secret '{}/absent'", fx.ns.name)),
+        "{message}"
+    );
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 3);
+
+    // Delete uninstalls.
+    fx.releases.delete("web", &Default::default()).await?;
+    wait_for_gone(&fx.releases, "web").await?;
+    ensure!(fx.deployment("web").await?.is_none(), "uninstalled");
+    ensure!(fx.ns.api::<Service>().get_opt("web").await?.is_none());
+    ensure!(helm_list(&fx.ns.name)?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_upgrade_is_rolled_back_and_reported() -> anyhow::Result<()> {
+    let fx = Fixture::start("hr-remediate").await?;
+    create(
+        &fx.releases,
+        fx.release(
+            "web",
+            json!({"values": {"replicas": 1},
+                "upgrade": {"remediation": {"retries": 1, "strategy": "rollback"}}}),
+        ),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    // An image that never becomes ready cannot fail on kwok; an invalid field can: the API
+    // server refuses a negative replica count, so the upgrade fails and is rolled back.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"replicas": -1}}}),
+    )
+    .await?;
+    let remediated = wait_ready_where(&fx.releases, "web", |s, r, _| {
+        s == "False" && r == "RollbackSucceeded"
+    })
+    .await?;
+    let (status, _, message) = condition(&remediated, "Remediated").context("Remediated")?;
+    ensure!(status == "True", "{message}");
+    ensure!(
+        message.starts_with(&format!(
+            "Helm rollback to previous release {}/web.v1 with chart web@1.0.0",
+            fx.ns.name
+        )),
+        "{message}"
+    );
+    let (_, reason, released) = condition(&remediated, "Released").context("Released")?;
+    ensure!(
+        reason == "UpgradeFailed" && released.contains("Helm upgrade failed"),
+        "{released}"
+    );
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 1);
+    Ok(())
+}
