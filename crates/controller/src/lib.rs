@@ -12,6 +12,7 @@ mod finalizers;
 pub mod fluxv1;
 pub mod git_source;
 mod gitrepository;
+mod helmoperator;
 mod helmrelease;
 mod image;
 mod key;

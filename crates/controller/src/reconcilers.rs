@@ -58,6 +58,8 @@ pub async fn run_reconcilers(
     let image_update_automations = controller_of::<ImageUpdateAutomation>(&client, namespace);
     let receivers = controller_of::<Receiver>(&client, namespace);
     let helm_releases = controller_of::<HelmRelease>(&client, namespace);
+    let operator_releases =
+        controller_of::<tether_api::helm_operator::v1::HelmRelease>(&client, namespace);
     let ctx = Arc::new(Context {
         workspace: Workspace::new(
             storage.join("extracted"),
@@ -101,6 +103,7 @@ pub async fn run_reconcilers(
         drive(image_update_automations, ctx.clone(), shutdown.clone()),
         drive(receivers, ctx.clone(), shutdown.clone()),
         drive(helm_releases, ctx.clone(), shutdown.clone()),
+        drive(operator_releases, ctx.clone(), shutdown.clone()),
         crate::fluxv1::run(ctx.clone(), shutdown),
         readiness,
     );

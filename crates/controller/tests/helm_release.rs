@@ -254,3 +254,65 @@ async fn a_failing_upgrade_is_rolled_back_and_reported() -> anyhow::Result<()> {
     ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 1);
     Ok(())
 }
+
+/// helm-operator's manifest from issue 12, unchanged but for the repository URL and the
+/// namespace of the object (the in-process controller watches the test's namespace).
+#[tokio::test]
+async fn a_helm_operator_release_installs_and_helm_lists_it() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "hr-operator").await?;
+    let mq = TestNamespace::create(&client, "mq").await?;
+    let repo = tether_testkit::chartrepo::ChartRepoServer::start()?;
+    repo.publish_chart("rabbitmq", "3.3.5", "")?;
+    repo.publish_chart("rabbitmq", "3.3.6", "")?;
+    repo.publish_chart("rabbitmq", "3.4.0", "")?;
+    let _controller = InProcessController::start(&ns.name).await?;
+    let releases = dynamic_api(&client, &ns.name, "helm.fluxcd.io", "v1", "HelmRelease");
+    create(
+        &releases,
+        json!({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
+            "metadata": {"name": "rabbit", "namespace": ns.name},
+            "spec": {"releaseName": "rabbitmq", "targetNamespace": mq.name, "timeout": 300,
+                "chart": {"repository": repo.url(), "name": "rabbitmq", "version": "3.3.6"},
+                "values": {"replicas": 1}}}),
+    )
+    .await?;
+    let released = wait_for(&releases, "rabbit", Duration::from_secs(120), |o| {
+        let v = serde_json::to_value(o).unwrap_or_default();
+        v["status"]["releaseStatus"] == "deployed"
+    })
+    .await?;
+    let status = serde_json::to_value(&released)?["status"].clone();
+    ensure!(
+        status["releaseName"] == "rabbitmq"
+            && status["revision"] == "3.3.6"
+            && status["phase"] == "Succeeded",
+        "{status}"
+    );
+    let deployment = mq.api::<Deployment>().get_opt("rabbitmq").await?;
+    let deployment = match deployment {
+        Some(d) => d,
+        None => mq
+            .api::<Deployment>()
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .next()
+            .context("a Deployment in the target namespace")?,
+    };
+    ensure!(replicas(&deployment) == 1);
+    let listed = helm_list(&mq.name)?;
+    ensure!(
+        listed.len() == 1
+            && listed[0]["name"] == "rabbitmq"
+            && listed[0]["chart"] == "rabbitmq-3.3.6"
+            && listed[0]["status"] == "deployed",
+        "helm list: {listed:?}"
+    );
+    releases.delete("rabbit", &Default::default()).await?;
+    wait_for_gone(&releases, "rabbit").await?;
+    ensure!(helm_list(&mq.name)?.is_empty(), "uninstalled on delete");
+    Ok(())
+}

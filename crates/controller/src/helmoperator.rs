@@ -1,0 +1,520 @@
+//! helm-operator's HelmRelease (`helm.fluxcd.io/v1`), reconciled by the same release engine as
+//! Flux v2's: the chart fetched from `chart.repository` (the repository's index, the newest
+//! version matching `chart.version`), values from `valuesFrom` (ConfigMap and Secret keys,
+//! `valueFileSecrets`) and `values`, then installed, upgraded when the chart or values changed
+//! (`forceUpgrade` recreates on immutable fields), rolled back when `rollback.enable` and the
+//! upgrade failed, unlocked when a crash left it pending, uninstalled on delete. The status is
+//! helm-operator's: `releaseName`, `releaseStatus`, `revision`, `phase`, its conditions.
+//! Charts from Git (`chart.git`) are refused with a clear condition for now.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::Resource;
+use kube::api::Api;
+use serde_json::{Map as JsonMap, Value as Json};
+use tether_api::helm_operator::v1::{
+    ChartSourceKind, ConditionStatus, HelmRelease, HelmReleaseCondition, HelmReleaseConditionType,
+    HelmReleasePhase, HelmReleaseStatus, KeySelector,
+};
+use tether_helm::release::{Release, Status};
+use tether_helm_actions::ReleaseStore;
+use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target};
+use tether_source::{HelmRepoClient, HelmRepoOptions, IndexFetch};
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Context;
+use crate::events::Origin;
+use crate::failure::Failure;
+use crate::reconcile::{CleanUpError, HasConditions, Reconcile};
+
+/// helm-operator's chart sync interval (`--charts-sync-interval`).
+const SYNC_INTERVAL: Duration = Duration::from_secs(180);
+
+/// One run: its result, the status it leads to, the event it tells.
+pub struct OperatorAttempt {
+    pub result: Result<(), Failure>,
+    pub status: HelmReleaseStatus,
+    pub event: Option<(&'static str, String)>,
+}
+
+impl crate::reconcile::RunOutcome for OperatorAttempt {
+    fn failure(&self) -> Option<&Failure> {
+        self.result.as_ref().err()
+    }
+}
+
+/// helm-operator's conditions are not Kubernetes conditions; the driver reads none.
+impl HasConditions for HelmReleaseStatus {
+    fn conditions(&self) -> Option<&[Condition]> {
+        None
+    }
+}
+
+impl Reconcile for HelmRelease {
+    type Status = HelmReleaseStatus;
+    type Outcome = OperatorAttempt;
+    const ORIGIN: Origin = Origin::Helm;
+    const FINALIZES: bool = true;
+
+    fn suspended(&self) -> bool {
+        false
+    }
+
+    fn interval(&self) -> Duration {
+        SYNC_INTERVAL
+    }
+
+    async fn run(&self, ctx: &Context) -> OperatorAttempt {
+        let mut status = self.status.clone().unwrap_or_default();
+        status.release_name = Some(self.release_name());
+        let result = steps(self, ctx, &mut status).await;
+        let event = match &result {
+            Ok(Some(message)) => Some(("ReleaseSynced", message.clone())),
+            _ => None,
+        };
+        if let Err(failure) = &result {
+            set_condition(
+                &mut status,
+                HelmReleaseConditionType::Released,
+                false,
+                failure.reason,
+                &failure.message,
+            );
+        }
+        status.observed_generation = self.meta().generation;
+        OperatorAttempt {
+            result: result.map(|_| ()),
+            status,
+            event,
+        }
+    }
+
+    fn current_status(&self) -> Option<&HelmReleaseStatus> {
+        self.status.as_ref()
+    }
+
+    fn next_status(&self, attempt: &OperatorAttempt) -> HelmReleaseStatus {
+        attempt.status.clone()
+    }
+
+    fn success_event(&self, attempt: &OperatorAttempt) -> Option<(&'static str, String)> {
+        attempt.event.clone()
+    }
+
+    /// helm-operator deleted the release with its HelmRelease.
+    async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
+        let store = ReleaseStore::new(ctx.client.clone(), self.target_namespace());
+        let manager = ctx
+            .apply_resources
+            .clone()
+            .with_field_manager(tether_api::helm::FIELD_MANAGER);
+        let name = self.release_name();
+        let target = Target {
+            name: &name,
+            namespace: self.target_namespace(),
+            store: &store,
+            manager: &manager,
+            cancel: CancellationToken::new(),
+        };
+        actions::uninstall(&target, false, false, self.effective_timeout())
+            .await
+            .map_err(|e| -> CleanUpError { format!("Helm uninstall failed: {e}").into() })?;
+        Ok(())
+    }
+}
+
+/// The steps; `Ok(Some(message))` when the release changed.
+async fn steps(
+    hr: &HelmRelease,
+    ctx: &Context,
+    status: &mut HelmReleaseStatus,
+) -> Result<Option<String>, Failure> {
+    let chart = match fetch_chart(hr).await {
+        Ok(chart) => {
+            set_condition(
+                status,
+                HelmReleaseConditionType::ChartFetched,
+                true,
+                "RepoChartInCache",
+                "chart fetched",
+            );
+            chart
+        }
+        Err(failure) => {
+            status.phase = Some(HelmReleasePhase::ChartFetchFailed);
+            set_condition(
+                status,
+                HelmReleaseConditionType::ChartFetched,
+                false,
+                "RepoFetchFailed",
+                &failure.message,
+            );
+            return Err(failure);
+        }
+    };
+    let config = values(hr, &ctx.client).await?;
+    let version = chart.metadata.version.clone();
+    status.last_attempted_revision = Some(version.clone());
+    let store = ReleaseStore::new(ctx.client.clone(), hr.target_namespace());
+    let manager = ctx
+        .apply_resources
+        .clone()
+        .with_field_manager(tether_api::helm::FIELD_MANAGER);
+    let name = hr.release_name();
+    let target = Target {
+        name: &name,
+        namespace: hr.target_namespace(),
+        store: &store,
+        manager: &manager,
+        cancel: CancellationToken::new(),
+    };
+    let failed =
+        |e: tether_helm_actions::ActionError| Failure::new("HelmUpgradeFailed", e.to_string());
+    if actions::unlock(&target).await.map_err(failed)?.is_some() {
+        tracing::info!(release = %name, "unlocked a release left pending");
+    }
+    let history = store.history(&name).await.map_err(failed)?;
+    let last = history.last().cloned();
+    let in_sync = last.as_ref().is_some_and(|r| {
+        r.status() == Status::Deployed && same_chart(r, &chart) && r.config == config
+    });
+    if in_sync {
+        record(status, last.as_ref(), &version, HelmReleasePhase::Succeeded);
+        return Ok(None);
+    }
+    let failed_unchanged = last.as_ref().is_some_and(|r| {
+        r.status() == Status::Failed && same_chart(r, &chart) && r.config == config
+    });
+    if failed_unchanged {
+        // helm-operator retried a failed release only when something changed.
+        record(status, last.as_ref(), &version, HelmReleasePhase::Failed);
+        return Err(Failure::new(
+            "HelmUpgradeFailed",
+            "the release failed and neither its chart nor its values changed since",
+        ));
+    }
+    let capabilities = ctx
+        .helm_capabilities
+        .get(&ctx.client)
+        .await
+        .map_err(|e| Failure::new("HelmUpgradeFailed", e))?;
+    let install = last
+        .as_ref()
+        .is_none_or(|r| r.status() == Status::Uninstalled)
+        || history.deployed().is_none()
+            && history
+                .records()
+                .iter()
+                .all(|r| r.status() == Status::Failed);
+    let options = tether_helm::TemplateOptions {
+        release: tether_helm::ReleaseOptions {
+            name: name.clone(),
+            namespace: hr.target_namespace().to_owned(),
+            revision: history.next_version(),
+            is_upgrade: !install,
+        },
+        capabilities: capabilities.as_ref().clone(),
+        values: config.clone(),
+        ..tether_helm::TemplateOptions::default()
+    };
+    let (rendered, processed) = tether_helm::template_for_release(chart, &options)
+        .map_err(|e| Failure::new("HelmUpgradeFailed", e.to_string()))?;
+    let mut crds = Vec::new();
+    if hr.spec.skip_crds != Some(true) {
+        tether_helm::output::crd_files(&processed, processed.name(), &mut crds);
+    }
+    let desired = Desired {
+        chart: &processed,
+        sorted: &rendered.sorted,
+        config,
+        crds,
+    };
+    let run = RunOptions {
+        timeout: hr.effective_timeout(),
+        wait: hr.waits(),
+        wait_for_jobs: hr.waits(),
+        disable_hooks: false,
+        force: hr.spec.force_upgrade == Some(true),
+        crds: CrdPolicy::Create,
+        cleanup_on_fail: false,
+        max_history: hr.max_history_or_default(),
+    };
+    status.phase = Some(if install {
+        HelmReleasePhase::Installing
+    } else {
+        HelmReleasePhase::Upgrading
+    });
+    let outcome = if install {
+        if last.is_some() {
+            // Failed installs are replaced, as helm-operator purged them first.
+            actions::uninstall(&target, false, true, hr.effective_timeout())
+                .await
+                .map_err(failed)?;
+        }
+        actions::install(&target, &desired, &run).await
+    } else {
+        actions::upgrade(&target, &desired, &run).await
+    };
+    match outcome {
+        Ok(release) => {
+            record(
+                status,
+                Some(&release),
+                &version,
+                HelmReleasePhase::Succeeded,
+            );
+            let message = format!(
+                "Release was successful for Helm release '{name}' in '{}'.",
+                hr.target_namespace()
+            );
+            set_condition(
+                status,
+                HelmReleaseConditionType::Released,
+                true,
+                "Succeeded",
+                &message,
+            );
+            Ok(Some(message))
+        }
+        Err(error) => {
+            let message = format!("Helm release failed for release '{name}': {error}");
+            set_condition(
+                status,
+                HelmReleaseConditionType::Released,
+                false,
+                "Failed",
+                &message,
+            );
+            status.phase = Some(HelmReleasePhase::Failed);
+            let rollback = hr.spec.rollback.as_ref().and_then(|r| r.enable) == Some(true);
+            if rollback && !install {
+                status.phase = Some(HelmReleasePhase::RollingBack);
+                match actions::rollback(&target, 0, &run).await {
+                    Ok(release) => {
+                        status.rollback_count = Some(status.rollback_count.unwrap_or(0) + 1);
+                        record(
+                            status,
+                            Some(&release),
+                            &version,
+                            HelmReleasePhase::RolledBack,
+                        );
+                        set_condition(
+                            status,
+                            HelmReleaseConditionType::RolledBack,
+                            true,
+                            "Succeeded",
+                            "release rolled back",
+                        );
+                    }
+                    Err(e) => {
+                        status.phase = Some(HelmReleasePhase::RollbackFailed);
+                        set_condition(
+                            status,
+                            HelmReleaseConditionType::RolledBack,
+                            false,
+                            "Failed",
+                            &e.to_string(),
+                        );
+                    }
+                }
+            }
+            if let Ok(history) = store.history(&name).await {
+                status.release_status = history.last().map(|r| r.status().as_str().to_owned());
+            }
+            Err(Failure::new("HelmUpgradeFailed", message))
+        }
+    }
+}
+
+/// The chart from `chart.repository`: the index, the newest version matching `chart.version`.
+async fn fetch_chart(hr: &HelmRelease) -> Result<tether_helm::Chart, Failure> {
+    let source = &hr.spec.chart;
+    let fail = |message: String| Failure::new("ChartFetchFailed", message);
+    match source.kind() {
+        Some(ChartSourceKind::Repository) => {}
+        Some(ChartSourceKind::Git) => {
+            return Err(Failure::not_supported(
+                "chart.git (charts from Git in helm.fluxcd.io/v1)",
+            ));
+        }
+        None => {
+            return Err(Failure::terminal(
+                "ChartFetchFailed",
+                "chart.repository or chart.git must be set",
+            ));
+        }
+    }
+    if source.chart_pull_secret.is_some() {
+        return Err(Failure::not_supported("chart.chartPullSecret"));
+    }
+    let url = source.clean_repository_url().unwrap_or_default();
+    let name = source.name.clone().unwrap_or_default();
+    let constraint = source.version.clone().unwrap_or_default();
+    let client = HelmRepoClient::new(HelmRepoOptions {
+        timeout: Duration::from_secs(60),
+        ..HelmRepoOptions::default()
+    })
+    .map_err(|e| fail(e.to_string()))?;
+    let work = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
+    let index = match client
+        .fetch_index(&url, None, &work.path().join("index.yaml"))
+        .await
+        .map_err(|e| fail(format!("chart repository {url}: {e}")))?
+    {
+        IndexFetch::Fetched(fetched) => fetched.index,
+        IndexFetch::NotModified => return Err(fail("the index was not sent".into())),
+    };
+    let version = index
+        .get(&name, &constraint)
+        .map_err(|e| fail(format!("chart repository {url}: {e}")))?
+        .clone();
+    let archive = work.path().join("chart.tgz");
+    client
+        .download_chart(&url, &version, &archive)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let bytes = tokio::fs::read(&archive)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        tether_helm::load::load_archive(&bytes, tether_helm::load::Limits::default())
+    })
+    .await
+    .map_err(|e| fail(e.to_string()))?
+    .map_err(|e| fail(format!("cannot load chart {name}: {e}")))
+}
+
+/// `valuesFrom` (and `valueFileSecrets`) merged in order, then `values` over them.
+async fn values(hr: &HelmRelease, client: &kube::Client) -> Result<JsonMap<String, Json>, Failure> {
+    let own = hr.defaulted_namespace().to_owned();
+    let mut result = JsonMap::new();
+    for source in hr.values_from_sources() {
+        let text = if let Some(key) = &source.config_map_key_ref {
+            key_text(client, &own, key, false).await?
+        } else if let Some(key) = &source.secret_key_ref {
+            key_text(client, &own, key, true).await?
+        } else {
+            return Err(Failure::not_supported(
+                "valuesFrom externalSourceRef and chartFileRef",
+            ));
+        };
+        let Some(text) = text else { continue };
+        let parsed = tether_helm::load::load_values(text.as_bytes())
+            .map_err(|e| Failure::terminal("ValuesInvalid", format!("invalid values: {e}")))?;
+        result = tether_helm::values::merge_maps(result, parsed);
+    }
+    if let Some(Json::Object(inline)) = &hr.spec.values {
+        result = tether_helm::values::merge_maps(result, inline.clone());
+    }
+    Ok(result)
+}
+
+/// The text of a key of a ConfigMap or Secret, `None` when optional and missing.
+async fn key_text(
+    client: &kube::Client,
+    own: &str,
+    key: &KeySelector,
+    secret: bool,
+) -> Result<Option<String>, Failure> {
+    let namespace = key.namespace.clone().unwrap_or_else(|| own.to_owned());
+    let data_key = key.key_or_default();
+    let kind = if secret { "Secret" } else { "ConfigMap" };
+    let shown = format!("{kind} '{namespace}/{}'", key.name);
+    let unreadable =
+        |e: kube::Error| Failure::new("ValuesFromFailed", format!("cannot read {shown}: {e}"));
+    let value = if secret {
+        Api::<Secret>::namespaced(client.clone(), &namespace)
+            .get_opt(&key.name)
+            .await
+            .map_err(unreadable)?
+            .and_then(|s| {
+                s.data?
+                    .get(data_key)
+                    .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            })
+    } else {
+        Api::<ConfigMap>::namespaced(client.clone(), &namespace)
+            .get_opt(&key.name)
+            .await
+            .map_err(unreadable)?
+            .and_then(|c| c.data?.get(data_key).cloned())
+    };
+    match value {
+        Some(text) => Ok(Some(text)),
+        None if key.optional == Some(true) => Ok(None),
+        None => Err(Failure::new(
+            "ValuesFromFailed",
+            format!("key '{data_key}' of {shown} not found"),
+        )),
+    }
+}
+
+fn same_chart(release: &Release, chart: &tether_helm::Chart) -> bool {
+    release
+        .chart
+        .as_ref()
+        .and_then(|c| c.metadata.as_ref())
+        .is_some_and(|m| m.name == chart.metadata.name && m.version == chart.metadata.version)
+}
+
+fn record(
+    status: &mut HelmReleaseStatus,
+    release: Option<&Release>,
+    version: &str,
+    phase: HelmReleasePhase,
+) {
+    status.phase = Some(phase);
+    if let Some(release) = release {
+        status.release_status = Some(release.status().as_str().to_owned());
+        if release.status() == Status::Deployed {
+            status.revision = release
+                .chart
+                .as_ref()
+                .and_then(|c| c.metadata.as_ref())
+                .map(|m| m.version.clone())
+                .or_else(|| Some(version.to_owned()));
+        }
+    }
+}
+
+/// Sets a helm-operator condition; its transition time moves only when its status does.
+fn set_condition(
+    status: &mut HelmReleaseStatus,
+    type_: HelmReleaseConditionType,
+    ok: bool,
+    reason: &str,
+    message: &str,
+) {
+    let now = crate::status::now();
+    let value = if ok {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    let unchanged = conditions.iter().any(|c| {
+        c.condition_type == type_
+            && c.status == value
+            && c.reason.as_deref() == Some(reason)
+            && c.message.as_deref() == Some(message)
+    });
+    if unchanged {
+        return;
+    }
+    let transition = conditions
+        .iter()
+        .find(|c| c.condition_type == type_ && c.status == value)
+        .and_then(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.clone());
+    conditions.retain(|c| c.condition_type != type_);
+    conditions.push(HelmReleaseCondition {
+        condition_type: type_,
+        status: value,
+        last_update_time: Some(now),
+        last_transition_time: Some(transition),
+        reason: Some(reason.to_owned()),
+        message: Some(message.to_owned()),
+    });
+}
