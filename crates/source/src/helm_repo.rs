@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::helm_index::{ChartVersion, DEFAULT_MAX_INDEX_BYTES, HelmIndex, HelmIndexError, IndexLimits};
+use crate::helm_index::{
+    ChartVersion, DEFAULT_MAX_INDEX_BYTES, HelmIndex, HelmIndexError, IndexLimits,
+};
 
 pub use tether_registry::TlsConfig;
 
@@ -293,9 +295,12 @@ impl HelmRepoClient {
         dest: &Path,
     ) -> Result<ChartDownload, HelmRepoError> {
         let base = parse_http_url(repo_url)?;
-        let first = chart.urls.first().ok_or_else(|| HelmRepoError::NoChartUrl {
-            name: chart.name.to_string(),
-        })?;
+        let first = chart
+            .urls
+            .first()
+            .ok_or_else(|| HelmRepoError::NoChartUrl {
+                name: chart.name.to_string(),
+            })?;
         let url = resolve_reference_url(&base, first)?;
         let response = self.get(&url, &base, HeaderMap::new()).await?;
         let max = self.options.max_chart_bytes;
@@ -331,7 +336,10 @@ impl HelmRepoClient {
         if let Some(auth) = self.credentials_for(url, repo) {
             request = request.basic_auth(&auth.username, Some(&auth.password));
         }
-        let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(url, &e))?;
         let status = response.status();
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(response);
@@ -563,8 +571,16 @@ mod tests {
     #[test]
     fn relative_chart_urls_resolve_against_the_repository_like_helm() {
         for (base, reference, expected) in [
-            ("https://h/charts", "a-1.0.0.tgz", "https://h/charts/a-1.0.0.tgz"),
-            ("https://h/charts/", "a-1.0.0.tgz", "https://h/charts/a-1.0.0.tgz"),
+            (
+                "https://h/charts",
+                "a-1.0.0.tgz",
+                "https://h/charts/a-1.0.0.tgz",
+            ),
+            (
+                "https://h/charts/",
+                "a-1.0.0.tgz",
+                "https://h/charts/a-1.0.0.tgz",
+            ),
             ("https://h/charts", "../x/a.tgz", "https://h/x/a.tgz"),
             ("https://h/charts", "/abs/a.tgz", "https://h/abs/a.tgz"),
             ("https://h/c?token=1", "a.tgz", "https://h/c/a.tgz?token=1"),
@@ -577,9 +593,18 @@ mod tests {
 
     #[test]
     fn index_url_appends_index_yaml() {
-        assert_eq!(index_url(&url("http://h:1/a/")).as_str(), "http://h:1/a/index.yaml");
-        assert_eq!(index_url(&url("http://h:1")).as_str(), "http://h:1/index.yaml");
-        assert_eq!(index_url(&url("http://h/a?x=1")).as_str(), "http://h/a/index.yaml?x=1");
+        assert_eq!(
+            index_url(&url("http://h:1/a/")).as_str(),
+            "http://h:1/a/index.yaml"
+        );
+        assert_eq!(
+            index_url(&url("http://h:1")).as_str(),
+            "http://h:1/index.yaml"
+        );
+        assert_eq!(
+            index_url(&url("http://h/a?x=1")).as_str(),
+            "http://h/a/index.yaml?x=1"
+        );
     }
 
     #[test]

@@ -255,8 +255,15 @@ mod tests {
         for template in ["deployment", "service", "serviceaccount", "hpa"] {
             assert!(chart.join(format!("templates/{template}.yaml")).is_file());
         }
-        let again = write_chart(dir.path(), &ChartSpec::new("kube-prometheus-stack", "61.1.0", "v0.75.0"));
+        let again = write_chart(
+            dir.path(),
+            &ChartSpec::new("kube-prometheus-stack", "61.1.0", "v0.75.0"),
+        );
         let chart_yaml = std::fs::read_to_string(again.expect("rewritten").join("Chart.yaml"));
-        assert!(chart_yaml.expect("Chart.yaml").contains("version: 61.1.0\n"));
+        assert!(
+            chart_yaml
+                .expect("Chart.yaml")
+                .contains("version: 61.1.0\n")
+        );
     }
 }
