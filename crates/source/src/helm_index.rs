@@ -18,12 +18,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use tether_semver::{ConstraintError, Version};
 
 /// The default cap on an index document, as Flux's `helm.MaxIndexSize`.
@@ -151,7 +153,90 @@ struct RawIndex {
     #[serde(default, rename = "apiVersion")]
     api_version: Option<String>,
     #[serde(default)]
-    entries: Option<HashMap<String, Option<Vec<Option<RawChartVersion>>>>>,
+    entries: Option<Entries>,
+}
+
+/// `entries`, built while it is read: each chart version is validated and made compact as soon
+/// as it is parsed, so no raw form of the whole index ever exists.
+#[derive(Default)]
+struct Entries {
+    charts: HashMap<Arc<str>, Box<[ChartVersion]>>,
+    skipped: usize,
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+struct EntriesVisitor;
+
+impl<'de> Visitor<'de> for EntriesVisitor {
+    type Value = Entries;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of chart names to lists of chart versions")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+        let mut entries = Entries::default();
+        while let Some(name) = map.next_key::<String>()? {
+            let name: Arc<str> = name.into();
+            let (versions, skipped) = map.next_value_seed(VersionsSeed { name: &name })?;
+            entries.skipped += skipped;
+            entries.charts.insert(name, versions);
+        }
+        Ok(entries)
+    }
+}
+
+/// One chart's list of versions (or null), kept valid ones sorted newest first.
+#[derive(Clone, Copy)]
+struct VersionsSeed<'n> {
+    name: &'n Arc<str>,
+}
+
+impl<'de> DeserializeSeed<'de> for VersionsSeed<'_> {
+    type Value = (Box<[ChartVersion]>, usize);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for VersionsSeed<'_> {
+    type Value = (Box<[ChartVersion]>, usize);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of chart versions")
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok((Box::default(), 0))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((Box::default(), 0))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut kept: Vec<(Version, ChartVersion)> = Vec::new();
+        let mut skipped = 0;
+        while let Some(raw) = seq.next_element::<Option<RawChartVersion>>()? {
+            match raw.and_then(|raw| validated(raw, self.name)) {
+                Some(valid) => kept.push(valid),
+                None => skipped += 1,
+            }
+        }
+        // Helm's SortEntries: newest first, by semver precedence (stable).
+        kept.sort_by(|(a, _), (b, _)| b.precedence_cmp(a));
+        Ok((kept.into_iter().map(|(_, cv)| cv).collect(), skipped))
+    }
 }
 
 #[derive(Deserialize)]
@@ -220,30 +305,11 @@ impl HelmIndex {
             .api_version
             .filter(|v| !v.is_empty())
             .ok_or(HelmIndexError::NoApiVersion)?;
-        let mut skipped = 0;
-        let entries = raw
-            .entries
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, versions)| {
-                let name: Arc<str> = name.into();
-                let mut kept: Vec<(Version, ChartVersion)> = Vec::new();
-                for raw in versions.unwrap_or_default() {
-                    match raw.and_then(|raw| validated(raw, &name)) {
-                        Some(valid) => kept.push(valid),
-                        None => skipped += 1,
-                    }
-                }
-                // Helm's SortEntries: newest first, by semver precedence (stable).
-                kept.sort_by(|(a, _), (b, _)| b.precedence_cmp(a));
-                let versions = kept.into_iter().map(|(_, cv)| cv).collect();
-                (name, versions)
-            })
-            .collect();
+        let entries = raw.entries.unwrap_or_default();
         Ok(Self {
             api_version: api_version.into_boxed_str(),
-            entries,
-            skipped,
+            entries: entries.charts,
+            skipped: entries.skipped,
         })
     }
 

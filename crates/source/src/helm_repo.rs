@@ -37,6 +37,31 @@ pub struct BasicAuth {
     pub password: String,
 }
 
+impl BasicAuth {
+    /// Reads a `secretRef` secret's `username` and `password` as source-controller does: both
+    /// empty means no auth; one of them empty is an error naming the secret.
+    pub fn from_secret_data<'a>(
+        secret_name: &str,
+        data: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Option<Self>, HelmRepoError> {
+        let (mut username, mut password) = (String::new(), String::new());
+        for (key, value) in data {
+            match key {
+                "username" => username = String::from_utf8_lossy(value).into_owned(),
+                "password" => password = String::from_utf8_lossy(value).into_owned(),
+                _ => {}
+            }
+        }
+        match (username.is_empty(), password.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some(Self { username, password })),
+            _ => Err(HelmRepoError::InvalidSecret {
+                name: secret_name.to_owned(),
+            }),
+        }
+    }
+}
+
 impl fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BasicAuth")
@@ -129,6 +154,12 @@ pub enum HelmRepoError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The auth secret has a user name without a password or the reverse.
+    #[error("invalid '{name}' secret data: required fields 'username' and 'password'")]
+    InvalidSecret {
+        /// The secret's name.
+        name: String,
+    },
     /// The CA or client certificate cannot be used.
     #[error("invalid TLS configuration: {message}")]
     Tls {
@@ -213,7 +244,10 @@ pub enum HelmRepoError {
 impl HelmRepoError {
     /// Whether retrying without a change of spec or secret cannot help.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::InvalidUrl { .. } | Self::Tls { .. })
+        matches!(
+            self,
+            Self::InvalidUrl { .. } | Self::Tls { .. } | Self::InvalidSecret { .. }
+        )
     }
 }
 
@@ -626,6 +660,21 @@ mod tests {
         assert_eq!(client.credentials_for(&other, &repo), None);
         let client = HelmRepoClient::new(options(true)).expect("client");
         assert_eq!(client.credentials_for(&other, &repo), Some(auth));
+    }
+
+    #[test]
+    fn auth_secret_needs_both_fields_or_neither() {
+        let read = |data: &[(&'static str, &'static [u8])]| {
+            BasicAuth::from_secret_data("creds", data.iter().copied())
+        };
+        assert_eq!(read(&[]).expect("no auth"), None);
+        let both = read(&[("username", b"u"), ("password", b"p")]).expect("auth");
+        assert_eq!(both.map(|a| a.username), Some("u".to_owned()));
+        let half = read(&[("username", b"u")]).expect_err("password missing");
+        assert_eq!(
+            half.to_string(),
+            "invalid 'creds' secret data: required fields 'username' and 'password'"
+        );
     }
 
     #[test]

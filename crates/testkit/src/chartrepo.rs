@@ -399,3 +399,26 @@ fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
         .context("cannot bind a loopback port for the chart repository")?;
     Ok(listener.local_addr()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::http_get;
+
+    #[test]
+    fn nginx_serves_the_directory_and_enforces_basic_auth() -> anyhow::Result<()> {
+        let repo = ChartRepoServer::start_with_basic_auth("charts", "s3cret")?;
+        repo.write_file("index.yaml", b"apiVersion: v1\nentries: {}\n")?;
+        let anonymous = http_get(&format!("{}/index.yaml", repo.url()));
+        assert_eq!(anonymous.map(|(code, _)| code), Some(401));
+        let authorized = http_get(&format!(
+            "http://charts:s3cret@{}/index.yaml",
+            repo.addr()
+        ));
+        assert_eq!(
+            authorized,
+            Some((200, "apiVersion: v1\nentries: {}\n".to_owned()))
+        );
+        Ok(())
+    }
+}
