@@ -308,10 +308,7 @@ impl HelmRepoClient {
         let path = dest.to_owned();
         let index = tokio::task::spawn_blocking(move || HelmIndex::from_path(&path, limits))
             .await
-            .map_err(|e| HelmRepoError::Write {
-                path: dest.display().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
+            .map_err(|e| HelmIndexError::Io(std::io::Error::other(e.to_string())))??;
         Ok(IndexFetch::Fetched(FetchedIndex {
             index,
             digest,
@@ -341,7 +338,8 @@ impl HelmRepoClient {
         let (digest, size) = self.save_body(&url, response, max, dest).await?;
         if let Some(expected) = chart.digest.as_deref() {
             let expected_hex = expected.strip_prefix("sha256:").unwrap_or(expected);
-            if !digest[7..].eq_ignore_ascii_case(expected_hex) {
+            let actual_hex = digest.strip_prefix("sha256:").unwrap_or(&digest);
+            if !actual_hex.eq_ignore_ascii_case(expected_hex) {
                 return Err(HelmRepoError::DigestMismatch {
                     url: redacted(&url),
                     expected: expected.to_owned(),

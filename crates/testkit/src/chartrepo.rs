@@ -411,10 +411,7 @@ mod tests {
         repo.write_file("index.yaml", b"apiVersion: v1\nentries: {}\n")?;
         let anonymous = http_get(&format!("{}/index.yaml", repo.url()));
         assert_eq!(anonymous.map(|(code, _)| code), Some(401));
-        let authorized = http_get(&format!(
-            "http://charts:s3cret@{}/index.yaml",
-            repo.addr()
-        ));
+        let authorized = http_get(&format!("http://charts:s3cret@{}/index.yaml", repo.addr()));
         assert_eq!(
             authorized,
             Some((200, "apiVersion: v1\nentries: {}\n".to_owned()))
