@@ -334,3 +334,35 @@ async fn oci_chart_pushed_by_helm_is_listed_selected_and_pulled() -> anyhow::Res
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn version_selection_on_an_index_made_by_helm_repo_index() -> anyhow::Result<()> {
+    let repo = ChartRepoServer::start()?;
+    for version in ["1.2.0", "1.2.5", "1.3.0", "2.0.0-rc.1", "1.0.0+build.7"] {
+        repo.publish_chart("app", version, "")?;
+    }
+    let work = tempfile::tempdir()?;
+    let client = client(HelmRepoOptions::default())?;
+    let fetched = fetch(&client, &repo.url(), None, &work.path().join("index.yaml")).await?;
+    for (constraint, expected) in [
+        ("", "1.3.0"),
+        ("*", "1.3.0"),
+        ("1.x", "1.3.0"),
+        (">=1.2 <1.3", "1.2.5"),
+        ("~1.2", "1.2.5"),
+        ("^1", "1.3.0"),
+        ("1.2.0", "1.2.0"),
+        ("2.0.0-rc.1", "2.0.0-rc.1"),
+        (">=2.0.0-0", "2.0.0-rc.1"),
+        ("<1.2", "1.0.0+build.7"),
+    ] {
+        let chosen = fetched.index.get("app", constraint)?;
+        assert_eq!(&*chosen.version, expected, "constraint {constraint:?}");
+    }
+    let error = fetched
+        .index
+        .get("app", ">=2")
+        .expect_err("prerelease only");
+    assert_eq!(error.to_string(), "no chart version found for app->=2");
+    Ok(())
+}
