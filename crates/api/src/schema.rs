@@ -196,6 +196,12 @@ pub fn any_json_list_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// Schema of a string field whose Rust type is a closed set but whose Go type is a plain
+/// string without an enum marker (so the CRD accepts any string).
+pub fn plain_string_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "type": "string" })
+}
+
 /// Schema of a Go `int` field: controller-gen writes a bare `type: integer`, without the
 /// `format: int64` schemars gives an `i64`.
 pub fn plain_integer_schema(_: &mut SchemaGenerator) -> Schema {

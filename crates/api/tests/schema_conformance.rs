@@ -12,7 +12,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use regex::Regex;
 use serde_json::{Value, json};
 use tether_api::crd::{
-    alert_crd, crds, git_repository_crd, image_policy_crd, image_repository_crd,
+    alert_crd, crds, git_repository_crd, helm_chart_crd, helm_operator_release_crd,
+    helm_release_crd, helm_repository_crd, image_policy_crd, image_repository_crd,
     image_update_automation_crd, kustomization_crd, oci_repository_crd, provider_crd, receiver_crd,
 };
 
@@ -285,8 +286,67 @@ fn manifests() -> Vec<(
         ("receiver-v1-full.yaml", receiver_crd(), RECEIVER_OIDC),
         ("receiver-v1-oidc.yaml", receiver_crd(), &[]),
         ("receiver-v1beta2-full.yaml", receiver_crd(), &[]),
+        ("helmrepository-v1-full.yaml", helm_repository_crd(), &[]),
+        ("helmchart-v1-full.yaml", helm_chart_crd(), &[]),
+        // A HelmRelease has a chart template or a chartRef, never both (a CEL rule).
+        ("helmrelease-v2-full.yaml", helm_release_crd(), HR_CHART_REF),
+        ("helmrelease-v2-chartref.yaml", helm_release_crd(), &[]),
+        (
+            "helmrepository-v1beta2-full.yaml",
+            helm_repository_crd(),
+            &[],
+        ),
+        ("helmchart-v1beta2-full.yaml", helm_chart_crd(), &[]),
+        (
+            "helmrelease-v2beta2-full.yaml",
+            helm_release_crd(),
+            HR_BETA2_CHART_REF,
+        ),
+        ("helmrelease-v2beta1-full.yaml", helm_release_crd(), &[]),
+        (
+            "helmrelease-helm-operator-v1-full.yaml",
+            helm_operator_release_crd(),
+            HELM_OPERATOR_REPOSITORY_CHART,
+        ),
+        (
+            "helmrelease-helm-operator-v1-rabbit.yaml",
+            helm_operator_release_crd(),
+            &[],
+        ),
     ]
 }
+
+/// The chartRef and ConfigMap kubeConfig fields the v2beta2 HelmRelease leaves unset.
+const HR_BETA2_CHART_REF: &[&str] = &[
+    ".spec.chartRef",
+    ".spec.chartRef.apiVersion",
+    ".spec.chartRef.kind",
+    ".spec.chartRef.name",
+    ".spec.chartRef.namespace",
+    ".spec.kubeConfig.configMapRef",
+    ".spec.kubeConfig.configMapRef.name",
+];
+
+/// The Helm repository chart fields a helm-operator release from Git leaves unset.
+const HELM_OPERATOR_REPOSITORY_CHART: &[&str] = &[
+    ".spec.chart.repository",
+    ".spec.chart.name",
+    ".spec.chart.version",
+    ".spec.chart.chartPullSecret",
+    ".spec.chart.chartPullSecret.name",
+];
+
+/// The chartRef fields a HelmRelease with a chart template leaves unset.
+const HR_CHART_REF: &[&str] = &[
+    ".spec.chartRef",
+    ".spec.chartRef.apiVersion",
+    ".spec.chartRef.kind",
+    ".spec.chartRef.name",
+    ".spec.chartRef.namespace",
+    ".spec.kubeConfig.secretRef",
+    ".spec.kubeConfig.secretRef.name",
+    ".spec.kubeConfig.secretRef.key",
+];
 
 /// The OIDC fields a Receiver with a Secret leaves unset.
 const RECEIVER_OIDC: &[&str] = &[
@@ -325,10 +385,11 @@ fn manifest_violations(manifest: &Value) -> Vec<String> {
     if api_version != format!("{}/{version}", crd.spec.group) {
         out.push(format!("{api_version} is not in group {}", crd.spec.group));
     }
-    // The API server validates metadata as ObjectMeta, outside the CRD schema.
+    // The API server validates metadata as ObjectMeta, outside the CRD schema (which at most
+    // requires it to be there).
     let mut without_metadata = manifest.clone();
     if let Some(fields) = without_metadata.as_object_mut() {
-        fields.remove("metadata");
+        fields.insert("metadata".into(), json!({}));
     }
     violations(
         &version_schema(&crd, version),
@@ -397,10 +458,11 @@ fn testdata_manifests_conform_to_their_version_schema() -> TestResult {
             format!("{}/{version}", crd.spec.group),
             "{name}"
         );
-        // The API server validates metadata as ObjectMeta, outside the CRD schema.
+        // The API server validates metadata as ObjectMeta, outside the CRD schema (which at
+        // most requires it to be there).
         let mut without_metadata = manifest.clone();
         if let Some(fields) = without_metadata.as_object_mut() {
-            fields.remove("metadata");
+            fields.insert("metadata".into(), json!({}));
         }
         let mut out = Vec::new();
         violations(
@@ -1031,4 +1093,236 @@ fn notification_required_fields_and_defaults_are_pinned() {
     );
     let beta_source = &beta["properties"]["spec"]["properties"]["resources"]["items"];
     assert_eq!(beta_source["properties"]["name"]["maxLength"], json!(53));
+}
+
+#[test]
+fn helm_required_fields_and_defaults_are_pinned() {
+    let (repo, chart, release) = (helm_repository_crd(), helm_chart_crd(), helm_release_crd());
+    let cases = [
+        (&repo, "v1", "/properties/spec/required", json!(["url"])),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/provider/default",
+            json!("generic"),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/type/enum",
+            json!(["default", "oci"]),
+        ),
+        (
+            &repo,
+            "v1",
+            "/properties/spec/properties/url/pattern",
+            json!("^(http|https|oci)://.*$"),
+        ),
+        (
+            &chart,
+            "v1",
+            "/properties/spec/required",
+            json!(["chart", "sourceRef", "interval"]),
+        ),
+        (
+            &chart,
+            "v1",
+            "/properties/spec/properties/reconcileStrategy/default",
+            json!("ChartVersion"),
+        ),
+        (
+            &chart,
+            "v1",
+            "/properties/spec/properties/version/default",
+            json!("*"),
+        ),
+        (
+            &chart,
+            "v1",
+            "/properties/spec/properties/sourceRef/properties/kind/enum",
+            json!(["HelmRepository", "GitRepository", "Bucket"]),
+        ),
+        (
+            &chart,
+            "v1",
+            "/properties/spec/properties/verify/properties/provider/default",
+            json!("cosign"),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/required",
+            json!(["interval"]),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/properties/chart/properties/spec/properties/version/default",
+            json!("*"),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/properties/chartRef/properties/kind/enum",
+            json!(["OCIRepository", "HelmChart", "ExternalArtifact"]),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/properties/releaseName/maxLength",
+            json!(53),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/properties/uninstall/properties/deletionPropagation/default",
+            json!("background"),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/properties/upgrade/properties/remediation/properties/strategy/enum",
+            json!(["rollback", "uninstall"]),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/spec/properties/values/x-kubernetes-preserve-unknown-fields",
+            json!(true),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/status/properties/lastAttemptedReleaseAction/enum",
+            json!(["install", "upgrade"]),
+        ),
+        (
+            &release,
+            "v2",
+            "/properties/status/properties/history/items/required",
+            json!([
+                "digest",
+                "name",
+                "namespace",
+                "version",
+                "status",
+                "chartName",
+                "chartVersion",
+                "configDigest",
+                "firstDeployed",
+                "lastDeployed"
+            ]),
+        ),
+    ];
+    for (crd, version, pointer, expected) in cases {
+        let schema = version_schema(crd, version);
+        assert_eq!(
+            schema.pointer(pointer).cloned(),
+            Some(expected),
+            "{} {version} {pointer}",
+            crd.spec.names.kind
+        );
+    }
+}
+
+#[test]
+fn helm_crd_level_settings_follow_flux() {
+    for (crd, short, categories, storage) in [
+        (
+            helm_repository_crd(),
+            "helmrepo",
+            ["all", "fluxcd", "fluxcd-sources"],
+            "v1",
+        ),
+        (
+            helm_chart_crd(),
+            "hc",
+            ["all", "fluxcd", "fluxcd-sources"],
+            "v1",
+        ),
+        (
+            helm_release_crd(),
+            "hr",
+            ["all", "fluxcd", "fluxcd-appliers"],
+            "v2",
+        ),
+    ] {
+        let served: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+        let expected: &[&str] = match storage {
+            "v2" => &["v2", "v2beta1", "v2beta2"],
+            _ => &["v1", "v1beta2"],
+        };
+        assert_eq!(served, expected);
+        let kind = &crd.spec.names.kind;
+        assert_eq!(crd.spec.scope, "Namespaced");
+        assert_eq!(crd.spec.names.short_names, Some(vec![short.to_owned()]));
+        assert_eq!(
+            crd.spec.names.categories,
+            Some(categories.map(String::from).to_vec())
+        );
+        assert_eq!(crd.spec.names.list_kind, Some(format!("{kind}List")));
+        for version in &crd.spec.versions {
+            let stored = version.name == storage;
+            assert!(version.served);
+            assert_eq!(version.storage, stored, "{kind}/{}", version.name);
+            let warning = format!(
+                "{} {kind} is deprecated, upgrade to {storage}",
+                version.name
+            );
+            assert_eq!(version.deprecation_warning, (!stored).then_some(warning));
+        }
+    }
+}
+
+#[test]
+fn helm_operator_crd_follows_helm_operator() {
+    let crd = helm_operator_release_crd();
+    assert_eq!(crd.spec.group, "helm.fluxcd.io");
+    assert_eq!(
+        crd.spec.names.short_names,
+        Some(vec!["hr".to_owned(), "hrs".to_owned()])
+    );
+    assert_eq!(crd.spec.names.categories, None);
+    let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(versions, ["v1"]);
+    assert!(crd.spec.versions[0].storage);
+    let schema = version_schema(&crd, "v1");
+    let cases = [
+        ("/required", json!(["metadata", "spec"])),
+        ("/properties/spec/required", json!(["chart"])),
+        ("/properties/status/default", Value::Null),
+        (
+            "/properties/spec/properties/helmVersion/enum",
+            json!(["v2", "v3"]),
+        ),
+        ("/properties/spec/properties/timeout/format", json!("int64")),
+        (
+            "/properties/status/properties/conditions/items/required",
+            json!(["type", "status"]),
+        ),
+        (
+            "/properties/status/properties/conditions/items/properties/type/enum",
+            json!([
+                "ChartFetched",
+                "Deployed",
+                "Released",
+                "RolledBack",
+                "Tested"
+            ]),
+        ),
+    ];
+    for (pointer, expected) in cases {
+        let found = schema.pointer(pointer).cloned().unwrap_or(Value::Null);
+        assert_eq!(found, expected, "{pointer}");
+    }
+    let columns: Vec<_> = crd.spec.versions[0]
+        .additional_printer_columns
+        .iter()
+        .flatten()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        ["Release", "Phase", "ReleaseStatus", "Message", "Age"]
+    );
 }

@@ -1,7 +1,10 @@
 //! Helm charts rendered natively, as `helm template` (Helm v4) renders them: load a chart
 //! from a directory or archive ([`load`]), coalesce values ([`values`], [`strvals`]),
-//! process dependencies ([`deps`]), render every template on `tether-gotemplate` with Helm's
-//! functions ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
+//! process dependencies ([`deps`]), check the values against the charts' `values.schema.json`
+//! ([`schema`]), render every template on `tether-gotemplate` with Helm's functions
+//! ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
+//! [`release`] holds Helm v4's release records: the record, its Secret storage codec and
+//! history rules, and the order hooks run in, for installs and upgrades `helm` can read.
 //!
 //! ```no_run
 //! use tether_helm::{TemplateOptions, load, template};
@@ -23,7 +26,9 @@ pub mod ignore;
 pub mod load;
 mod nondeterministic;
 pub mod output;
+pub mod release;
 pub mod render;
+pub mod schema;
 mod sprig_extra;
 pub mod strvals;
 mod toml;
@@ -76,6 +81,8 @@ pub struct TemplateOptions {
     pub include_crds: bool,
     /// `--skip-tests`.
     pub skip_tests: bool,
+    /// `--skip-schema-validation`: do not check values against `values.schema.json`.
+    pub skip_schema_validation: bool,
     /// `--show-only` patterns.
     pub show_only: Vec<String>,
     /// Bytes of rendered output allowed in all.
@@ -92,6 +99,7 @@ impl Default for TemplateOptions {
             values: Values::new(),
             include_crds: false,
             skip_tests: false,
+            skip_schema_validation: false,
             show_only: Vec::new(),
             max_output_bytes: 256 * 1024 * 1024,
             cluster: Arc::new(NoCluster),
@@ -113,6 +121,16 @@ const RENDER_STACK_BYTES: usize = 1 << 30;
 
 /// Renders `chart` as `helm template` does.
 pub fn template(chart: Chart, opts: &TemplateOptions) -> Result<Rendered, HelmError> {
+    template_for_release(chart, opts).map(|(rendered, _)| rendered)
+}
+
+/// Renders `chart` as `helm install`/`upgrade` do, returning also the chart after dependency
+/// processing (enabled flags, imported values), which is what a release record stores
+/// ([`release::Release::for_install`]).
+pub fn template_for_release(
+    chart: Chart,
+    opts: &TemplateOptions,
+) -> Result<(Rendered, Chart), HelmError> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("helm-render".into())
@@ -176,13 +194,18 @@ fn check_dependencies(chart: &Chart) -> Result<(), HelmError> {
 fn template_on_this_thread(
     mut chart: Chart,
     opts: &TemplateOptions,
-) -> Result<Rendered, HelmError> {
+) -> Result<(Rendered, Chart), HelmError> {
     check_installable(&chart)?;
     check_dependencies(&chart)?;
     check_release_name(&opts.release.name)?;
     deps::process_dependencies(&mut chart, &opts.values)
         .map_err(|e| HelmError::Values(format!("chart dependencies processing failed: {e}")))?;
     let values = values::coalesce_values(&chart, &opts.values)?;
+    if !opts.skip_schema_validation
+        && let Some(failures) = schema::validate_chart(&chart, &values)
+    {
+        return Err(HelmError::Schema(failures));
+    }
     let kube = &opts.capabilities.kube_version;
     if !chart.metadata.kube_version.is_empty()
         && !deps::is_compatible_range(&chart.metadata.kube_version, &kube.normalized)
@@ -203,8 +226,11 @@ fn template_on_this_thread(
     if !opts.show_only.is_empty() {
         text = output::show_only(&text, &opts.show_only)?;
     }
-    Ok(Rendered {
-        output: text,
-        sorted,
-    })
+    Ok((
+        Rendered {
+            output: text,
+            sorted,
+        },
+        chart,
+    ))
 }

@@ -135,6 +135,7 @@ impl Walk<'_> {
             self.files.push(File {
                 name: rel,
                 data: strip_bom(data),
+                mod_time: meta.modified().ok().map(chrono::DateTime::from),
             });
         }
         Ok(())
@@ -190,9 +191,15 @@ fn archive_files(data: &[u8], limits: Limits) -> Result<Vec<File>, HelmError> {
                 limit: limits.max_bytes,
             });
         }
+        let mod_time = entry
+            .header()
+            .mtime()
+            .ok()
+            .and_then(|secs| chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0));
         files.push(File {
             name,
             data: strip_bom(buf),
+            mod_time,
         });
     }
     if files.is_empty() {
@@ -278,6 +285,7 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
     let mut chart = Chart::default();
     let mut metadata: Option<Metadata> = None;
     if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {
+        chart.mod_time = f.mod_time;
         let text = String::from_utf8_lossy(&f.data);
         let mut md = Metadata::parse(&text).map_err(|message| HelmError::ChartFile {
             file: "Chart.yaml".into(),
@@ -291,9 +299,13 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
     let mut subcharts: Vec<(String, Vec<File>)> = Vec::new();
     for f in files {
         match f.name.as_str() {
-            "Chart.yaml" | "Chart.lock" => {}
+            "Chart.yaml" => {}
+            "Chart.lock" => chart.lock = Some(f.data),
             "values.yaml" => chart.values = load_values(&f.data)?,
-            "values.schema.json" => chart.schema = Some(f.data),
+            "values.schema.json" => {
+                chart.schema_mod_time = f.mod_time;
+                chart.schema = Some(f.data);
+            }
             "requirements.yaml" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 let obj = yaml_object("requirements.yaml", &f.data)?;
@@ -307,6 +319,7 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
                 }
             }
             "requirements.lock" => {
+                chart.lock = Some(f.data.clone());
                 if metadata.as_ref().is_some_and(|m| m.api_version == "v1") {
                     chart.files.push(f);
                 }
@@ -322,6 +335,7 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
                 let file = File {
                     name: rest,
                     data: f.data,
+                    mod_time: f.mod_time,
                 };
                 match subcharts.iter_mut().find(|(n, _)| *n == top) {
                     Some((_, list)) => list.push(file),
@@ -350,6 +364,7 @@ fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
                     Some(File {
                         name: rest.to_owned(),
                         data: f.data,
+                        mod_time: f.mod_time,
                     })
                 })
                 .collect();

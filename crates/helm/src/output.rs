@@ -90,6 +90,8 @@ pub struct Hook {
     pub weight: i64,
     /// `helm.sh/hook-delete-policy` entries.
     pub delete_policies: Vec<String>,
+    /// `helm.sh/hook-output-log-policy` entries.
+    pub output_log_policies: Vec<String>,
 }
 
 impl Hook {
@@ -302,6 +304,10 @@ pub fn sort_manifests(
                     .get("helm.sh/hook-delete-policy")
                     .map(|p| split_list(p))
                     .unwrap_or_default(),
+                output_log_policies: annotations
+                    .get("helm.sh/hook-output-log-policy")
+                    .map(|p| split_list(p))
+                    .unwrap_or_default(),
             });
         }
     }
@@ -339,6 +345,16 @@ pub fn crd_files(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>
     for dep in &chart.dependencies {
         crd_files(dep, &format!("{full_path}/charts/{}", dep.name()), out);
     }
+}
+
+/// The manifest of a release record (`helm get manifest`): every non-hook document framed
+/// with its source, CRDs from `crds/` excluded (Helm installs those apart).
+pub fn release_manifest(sorted: &Sorted) -> String {
+    let mut out = String::new();
+    for m in &sorted.manifests {
+        out.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+    }
+    out
 }
 
 /// What `helm template` prints, before `--show-only`.

@@ -56,4 +56,37 @@ pub mod reasons {
     pub const OCI_PULL_FAILED: &str = "OCIArtifactPullFailed";
     /// The selected layer of an OCI artifact could not be found, extracted or copied.
     pub const OCI_LAYER_OPERATION_FAILED: &str = "OCIArtifactLayerOperationFailed";
+    /// Fetching or loading a HelmRepository's index failed.
+    pub const INDEXATION_FAILED: &str = "IndexationFailed";
+    /// A HelmRepository's index was fetched (the beta API's spelling).
+    pub const INDEXATION_SUCCEEDED: &str = "IndexationSucceed";
+    /// A HelmChart's chart was pulled from its HelmRepository.
+    pub const CHART_PULL_SUCCEEDED: &str = "ChartPullSucceeded";
+    /// Pulling a HelmChart's chart from its HelmRepository failed.
+    pub const CHART_PULL_FAILED: &str = "ChartPullFailed";
+    /// A HelmChart's chart was packaged from its GitRepository or Bucket.
+    pub const CHART_PACKAGE_SUCCEEDED: &str = "ChartPackageSucceeded";
+    /// Packaging a HelmChart's chart from its GitRepository or Bucket failed.
+    pub const CHART_PACKAGE_FAILED: &str = "ChartPackageFailed";
+}
+
+/// The reasons source-controller gives a HelmChart's `BuildFailed` condition, one per step of
+/// building the chart artifact.
+pub mod chart_build_reasons {
+    /// The chart reference (name, path or version) is invalid.
+    pub const INVALID_CHART_REFERENCE: &str = "InvalidChartReference";
+    /// Pulling the chart from its repository failed.
+    pub const CHART_PULL_ERROR: &str = "ChartPullError";
+    /// Overriding the chart's metadata (its version) failed.
+    pub const METADATA_PATCH_ERROR: &str = "MetadataPatchError";
+    /// Merging the values files failed.
+    pub const VALUES_FILES_ERROR: &str = "ValuesFilesError";
+    /// Resolving the chart's dependencies failed.
+    pub const DEPENDENCY_BUILD_ERROR: &str = "DependencyBuildError";
+    /// Packaging the chart failed.
+    pub const CHART_PACKAGE_ERROR: &str = "ChartPackageError";
+    /// Verifying the chart's signature failed.
+    pub const CHART_VERIFICATION_ERROR: &str = "ChartVerificationError";
+    /// Any other build failure.
+    pub const UNKNOWN: &str = "Unknown";
 }

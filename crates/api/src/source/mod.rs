@@ -1,5 +1,5 @@
-//! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions and
-//! OCIRepository in two (v1, v1beta2).
+//! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions, and
+//! OCIRepository, HelmRepository and HelmChart in two (v1, v1beta2).
 //!
 //! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry the
 //! fields of the last Flux release that served them. The API server stores every version as v1
@@ -7,6 +7,7 @@
 //! (`gitImplementation`, `accessFrom`) are pruned from stored objects, exactly as with Flux.
 
 pub mod conditions;
+mod helm;
 mod oci;
 mod shared;
 pub mod v1;
@@ -19,3 +20,7 @@ pub const GROUP: &str = "source.toolkit.fluxcd.io";
 pub const GIT_REPOSITORY_KIND: &str = "GitRepository";
 /// The OCIRepository kind.
 pub const OCI_REPOSITORY_KIND: &str = "OCIRepository";
+/// The HelmRepository kind.
+pub const HELM_REPOSITORY_KIND: &str = "HelmRepository";
+/// The HelmChart kind.
+pub const HELM_CHART_KIND: &str = "HelmChart";

@@ -1,11 +1,18 @@
-//! `source.toolkit.fluxcd.io/v1` GitRepository and OCIRepository: the storage version, as Flux
-//! v2.9 defines it.
+//! `source.toolkit.fluxcd.io/v1` GitRepository, OCIRepository, HelmRepository and HelmChart:
+//! the storage version, as Flux v2.9 (source-controller v1.9) defines it.
+
+use std::time::Duration as StdDuration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::helm::{
+    DEFAULT_CHART_VERSION, HELM_REPOSITORY_URL_PATTERN, HelmChartSourceKind, HelmChartVerification,
+    HelmChartVerificationProvider, HelmRepositoryProvider, HelmRepositoryType,
+    LocalHelmChartSourceReference, ReconcileStrategy,
+};
 pub use super::oci::{
     OCI_URL_PATTERN, OCILayerOperation, OCILayerSelector, OCIProvider, OCIRepositoryRef,
     OCIRepositoryVerification, OCIVerificationProvider, OIDCIdentityMatch,
@@ -13,9 +20,10 @@ pub use super::oci::{
 pub use super::shared::{GitRepositoryInclude, GitRepositoryRef};
 use crate::{
     meta::{
-        Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration, LocalObjectReference,
-        conditions::conditions_schema,
+        AccessFrom, Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration, DurationError,
+        LocalObjectReference, conditions::conditions_schema,
     },
+    schema::plain_string_schema,
     string_enum::string_enum,
 };
 
@@ -208,11 +216,6 @@ pub struct GitRepositoryStatus {
     pub last_handled_reconcile_at: Option<String>,
 }
 
-/// Flux types the status verification mode as a free string, without the spec's enum.
-fn plain_string_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "string" })
-}
-
 /// The desired state of an OCIRepository: which artifact of an OCI repository to pull, how
 /// often, and which layer becomes the source.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -308,6 +311,246 @@ pub struct OCIRepositoryStatus {
     /// The layer selector used to build the current artifact.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed_layer_selector: Option<OCILayerSelector>,
+    /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The desired state of a HelmRepository: the chart repository (HTTP(S) with an index, or an
+/// OCI registry) and how to authenticate to it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1",
+    kind = "HelmRepository",
+    plural = "helmrepositories",
+    singular = "helmrepository",
+    namespaced,
+    status = "HelmRepositoryStatus",
+    schema = "disabled",
+    shortname = "helmrepo",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "A Helm chart repository whose index source-controller fetches on an interval and stores as an artifact."
+)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmRepositorySpec {
+    /// The repository address: `http(s)://` for an index-based repository, `oci://` for an OCI
+    /// registry (with `type: oci`).
+    #[schemars(pattern(HELM_REPOSITORY_URL_PATTERN))]
+    pub url: String,
+    /// A Secret with credentials: `username` and `password` for basic auth (HTTP(S) and OCI),
+    /// or a `kubernetes.io/dockerconfigjson` Secret for OCI. The TLS keys `certFile`, `keyFile`
+    /// and `caFile` are deprecated in favour of certSecretRef.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    /// A Secret with TLS settings: `ca.crt`, and `tls.crt` with `tls.key` for a client
+    /// certificate; wins over the TLS keys of secretRef.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_secret_ref: Option<LocalObjectReference>,
+    /// Sends the secretRef credentials to hosts other than the URL's (charts the index
+    /// serves from elsewhere); exposes them to those hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_credentials: Option<bool>,
+    /// How often to fetch the index (approximate, jittered); unused for OCI repositories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Option<Duration>,
+    /// Allow plain HTTP to an OCI registry (only with `type: oci`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    /// Time limit for fetching the index, and for the registry operations of the HelmCharts
+    /// that use an OCI repository; 60s when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DURATION_NO_HOURS_PATTERN))]
+    pub timeout: Option<Duration>,
+    /// Stops reconciliation of this HelmRepository while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// Namespaces allowed to refer to this object (provisional, not enforced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_from: Option<AccessFrom>,
+    /// `default` (an index-based repository, when unset) or `oci` (an OCI registry).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub repository_type: Option<HelmRepositoryType>,
+    /// How to authenticate to an OCI registry: `generic` (the default) or a cloud identity;
+    /// only with `type: oci`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "generic"))]
+    pub provider: Option<HelmRepositoryProvider>,
+}
+
+impl HelmRepositorySpec {
+    /// The repository type, `default` when unset.
+    pub fn type_or_default(&self) -> HelmRepositoryType {
+        self.repository_type.unwrap_or_default()
+    }
+
+    /// The authentication provider, `generic` when unset.
+    pub fn provider_or_default(&self) -> HelmRepositoryProvider {
+        self.provider.unwrap_or_default()
+    }
+
+    /// How often to fetch the index: the interval, or one minute when unset or zero (Flux's rule).
+    pub fn effective_interval(&self) -> Result<StdDuration, DurationError> {
+        let interval = match &self.interval {
+            Some(interval) => interval.to_std()?,
+            None => StdDuration::ZERO,
+        };
+        Ok(if interval.is_zero() {
+            DEFAULT_HELM_REPOSITORY_INTERVAL
+        } else {
+            interval
+        })
+    }
+
+    /// The time limit of repository operations: the timeout, or 60s when unset.
+    pub fn effective_timeout(&self) -> Result<StdDuration, DurationError> {
+        self.timeout
+            .as_ref()
+            .map_or(Ok(DEFAULT_HELM_REPOSITORY_TIMEOUT), Duration::to_std)
+    }
+}
+
+/// How often a HelmRepository whose interval is unset fetches its index.
+pub const DEFAULT_HELM_REPOSITORY_INTERVAL: StdDuration = StdDuration::from_secs(60);
+/// The time limit of a HelmRepository whose timeout is unset.
+pub const DEFAULT_HELM_REPOSITORY_TIMEOUT: StdDuration = StdDuration::from_secs(60);
+
+/// The observed state of a HelmRepository.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmRepositoryStatus {
+    /// The last generation of the object the controller acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The conditions of the HelmRepository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
+    /// The download link of the artifact; prefer `artifact.url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The artifact (the repository index) of the last successful reconciliation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
+    /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The desired state of a HelmChart: which chart to take from which source, at which version,
+/// with which values files.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1",
+    kind = "HelmChart",
+    plural = "helmcharts",
+    singular = "helmchart",
+    namespaced,
+    status = "HelmChartStatus",
+    schema = "disabled",
+    shortname = "hc",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"Chart","type":"string","jsonPath":".spec.chart"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
+    printcolumn = r#"{"name":"Source Kind","type":"string","jsonPath":".spec.sourceRef.kind"}"#,
+    printcolumn = r#"{"name":"Source Name","type":"string","jsonPath":".spec.sourceRef.name"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "A Helm chart that source-controller fetches or packages from a source on an interval and stores as an artifact."
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "message": "spec.verify is only supported when spec.sourceRef.kind is 'HelmRepository'",
+    "rule": "!has(self.verify) || self.sourceRef.kind == 'HelmRepository'",
+}]))]
+pub struct HelmChartSpec {
+    /// The chart's name in a HelmRepository, or its path in a GitRepository or Bucket.
+    pub chart: String,
+    /// SemVer constraint on the chart version (HelmRepository sources only); `*`, the latest,
+    /// by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "*"))]
+    pub version: Option<String>,
+    /// The source holding the chart.
+    pub source_ref: LocalHelmChartSourceReference,
+    /// How often to check the source for a new chart (approximate, jittered).
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Duration,
+    /// What produces a new artifact: a new chart version (`ChartVersion`, the default) or a
+    /// new source revision (`Revision`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "ChartVersion"))]
+    pub reconcile_strategy: Option<ReconcileStrategy>,
+    /// Values files, relative to the chart's source, merged in order (later files win) into
+    /// the packaged chart's default values; `values.yaml` is only included if listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values_files: Option<Vec<String>>,
+    /// Skips values files that do not exist instead of failing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_missing_values_files: Option<bool>,
+    /// Stops reconciliation of this HelmChart while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// Signature verification of a chart from an OCI HelmRepository; dependencies not bundled
+    /// in the chart are not verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<HelmChartVerification>,
+}
+
+impl HelmChartSpec {
+    /// The version constraint, `*` when unset or empty.
+    pub fn version_or_default(&self) -> &str {
+        match self.version.as_deref() {
+            Some(version) if !version.is_empty() => version,
+            _ => DEFAULT_CHART_VERSION,
+        }
+    }
+
+    /// The reconcile strategy, `ChartVersion` when unset.
+    pub fn reconcile_strategy_or_default(&self) -> ReconcileStrategy {
+        self.reconcile_strategy.unwrap_or_default()
+    }
+}
+
+/// The observed state of a HelmChart.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmChartStatus {
+    /// The last generation of the object the controller acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The source artifact revision the current artifact was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_source_artifact_revision: Option<String>,
+    /// The chart name resolved from the chart reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_chart_name: Option<String>,
+    /// The values files merged into the current artifact's chart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_values_files: Option<Vec<String>>,
+    /// The conditions of the HelmChart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
+    /// The download link of the artifact; prefer `artifact.url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The artifact (the packaged chart) of the last successful reconciliation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
     /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

@@ -1,6 +1,7 @@
-//! `source.toolkit.fluxcd.io/v1beta2` GitRepository and OCIRepository: deprecated, still served
-//! so that older manifests apply unchanged. Fields as in Flux's last release serving them
-//! (source-controller v1.7); OCIRepository's spec is v1's.
+//! `source.toolkit.fluxcd.io/v1beta2` GitRepository, OCIRepository, HelmRepository and
+//! HelmChart: deprecated, still served so that older manifests apply unchanged. Fields as in
+//! Flux's last release serving them (source-controller v1.7); OCIRepository's and
+//! HelmRepository's specs and HelmRepository's and HelmChart's statuses are v1's.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
@@ -10,7 +11,11 @@ use serde::{Deserialize, Serialize};
 pub use super::shared::{
     BetaVerificationMode, GitImplementation, GitRepositoryInclude, GitRepositoryRef,
 };
-pub use super::v1::GIT_URL_PATTERN;
+pub use super::v1::{
+    GIT_URL_PATTERN, HelmChartSourceKind, HelmChartStatus, HelmChartVerification,
+    HelmRepositoryProvider, HelmRepositoryStatus, HelmRepositoryType,
+    LocalHelmChartSourceReference, ReconcileStrategy,
+};
 use crate::meta::{
     AccessFrom, Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration,
     LocalObjectReference, conditions::conditions_schema,
@@ -170,4 +175,113 @@ pub struct OCIRepositoryStatus {
     /// Deprecated checksum of the content-related settings; replaced by the observed* fields.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_config_checksum: Option<String>,
+}
+
+/// The desired state of a v1beta2 HelmRepository: the same fields as v1.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1beta2",
+    kind = "HelmRepository",
+    plural = "helmrepositories",
+    singular = "helmrepository",
+    namespaced,
+    status = "HelmRepositoryStatus",
+    schema = "disabled",
+    storage = false,
+    deprecated = "v1beta2 HelmRepository is deprecated, upgrade to v1",
+    shortname = "helmrepo",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".spec.url"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "A Helm chart repository whose index is fetched on an interval (deprecated v1beta2 form)."
+)]
+pub struct HelmRepositorySpec {
+    /// Every field of the v1 spec, unchanged.
+    #[serde(flatten)]
+    pub fields: super::v1::HelmRepositorySpec,
+}
+
+/// The desired state of a v1beta2 HelmChart: v1's fields, plus the deprecated single values
+/// file and the cross-namespace ACL, without v1's rule restricting verify to HelmRepository
+/// sources.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1beta2",
+    kind = "HelmChart",
+    plural = "helmcharts",
+    singular = "helmchart",
+    namespaced,
+    status = "HelmChartStatus",
+    schema = "disabled",
+    storage = false,
+    deprecated = "v1beta2 HelmChart is deprecated, upgrade to v1",
+    shortname = "hc",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"Chart","type":"string","jsonPath":".spec.chart"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
+    printcolumn = r#"{"name":"Source Kind","type":"string","jsonPath":".spec.sourceRef.kind"}"#,
+    printcolumn = r#"{"name":"Source Name","type":"string","jsonPath":".spec.sourceRef.name"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "A Helm chart fetched or packaged from a source on an interval (deprecated v1beta2 form)."
+)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmChartSpec {
+    /// The chart's name in a HelmRepository, or its path in a GitRepository or Bucket.
+    pub chart: String,
+    /// SemVer constraint on the chart version (HelmRepository sources only); `*`, the latest,
+    /// by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "*"))]
+    pub version: Option<String>,
+    /// The source holding the chart.
+    pub source_ref: LocalHelmChartSourceReference,
+    /// How often to check the source for a new chart (approximate, jittered).
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Duration,
+    /// What produces a new artifact: a new chart version (`ChartVersion`, the default) or a
+    /// new source revision (`Revision`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "ChartVersion"))]
+    pub reconcile_strategy: Option<ReconcileStrategy>,
+    /// Values files, relative to the chart's source, merged in order (later files win) into
+    /// the packaged chart's default values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values_files: Option<Vec<String>>,
+    /// A single values file, merged before valuesFiles; deprecated in favour of valuesFiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<String>,
+    /// Skips values files that do not exist instead of failing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_missing_values_files: Option<bool>,
+    /// Stops reconciliation of this HelmChart while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// Namespaces allowed to refer to this object (provisional, not enforced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_from: Option<AccessFrom>,
+    /// Signature verification of a chart from an OCI HelmRepository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<HelmChartVerification>,
+}
+
+impl HelmChartSpec {
+    /// The values files to merge: the deprecated valuesFile first, then valuesFiles.
+    pub fn merged_values_files(&self) -> Vec<String> {
+        let single = self.values_file.iter().filter(|f| !f.is_empty()).cloned();
+        single
+            .chain(self.values_files.iter().flatten().cloned())
+            .collect()
+    }
 }

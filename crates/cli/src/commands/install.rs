@@ -52,10 +52,13 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
 }
 
 /// The kinds whose reconcilers put `finalizers.fluxcd.io` on every object.
-const FINALIZED: [(&str, &str); 3] = [
+const FINALIZED: [(&str, &str); 6] = [
     ("source.toolkit.fluxcd.io", "gitrepositories"),
     ("source.toolkit.fluxcd.io", "ocirepositories"),
+    ("source.toolkit.fluxcd.io", "helmrepositories"),
+    ("source.toolkit.fluxcd.io", "helmcharts"),
     ("kustomize.toolkit.fluxcd.io", "kustomizations"),
+    ("helm.toolkit.fluxcd.io", "helmreleases"),
 ];
 
 const FINALIZER_POLICY: &str = "tether-finalizers";
@@ -127,18 +130,22 @@ fn service_account(ns: &str) -> Value {
 }
 
 /// The API groups of the custom resources tether reconciles.
-const OWN_GROUPS: [&str; 4] = [
+const OWN_GROUPS: [&str; 6] = [
     "source.toolkit.fluxcd.io",
     "kustomize.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "helm.fluxcd.io",
     "image.toolkit.fluxcd.io",
     "notification.toolkit.fluxcd.io",
 ];
 
-/// What the controller itself needs: its own custom resources (the source, kustomize, image
-/// and notification groups) with their status
-/// and finalizers, the Secrets and ConfigMaps sources and substitutions reference, events, and
-/// CRDs to see them established. Applying users' objects is granted separately
-/// (`tether-cluster-reconciler`).
+/// What the controller itself needs: its own custom resources (the source, kustomize, helm,
+/// image and notification groups, and helm-operator's `helm.fluxcd.io`) with their status and
+/// finalizers, creating and deleting the HelmCharts of HelmRelease chart templates, the Secrets
+/// and ConfigMaps sources, values and substitutions reference, events, and CRDs to see them
+/// established. Applying users' objects, Helm release storage (Secrets in the release
+/// namespaces) included, is granted separately (`tether-cluster-reconciler`), as
+/// helm-controller performs storage writes with the identity that applies the release.
 fn controller_cluster_role() -> Value {
     let groups = OWN_GROUPS;
     json!({
@@ -149,6 +156,8 @@ fn controller_cluster_role() -> Value {
              "verbs": ["get", "list", "watch", "patch", "update"]},
             {"apiGroups": groups, "resources": ["*/status", "*/finalizers"],
              "verbs": ["get", "patch", "update"]},
+            {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["helmcharts"],
+             "verbs": ["create", "delete"]},
             {"apiGroups": [""], "resources": ["secrets", "configmaps", "namespaces", "serviceaccounts"],
              "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
@@ -328,7 +337,11 @@ mod tests {
             [
                 "GitRepository",
                 "OCIRepository",
+                "HelmRepository",
+                "HelmChart",
                 "Kustomization",
+                "HelmRelease",
+                "HelmRelease",
                 "ImageRepository",
                 "ImagePolicy",
                 "ImageUpdateAutomation",
@@ -357,7 +370,7 @@ mod tests {
                 .iter()
                 .filter_map(Value::as_str)
                 .collect();
-            let own = groups.iter().all(|g| g.ends_with(".toolkit.fluxcd.io"));
+            let own = groups.iter().all(|g| OWN_GROUPS.contains(g));
             let events = rule["resources"]
                 .as_array()
                 .is_some_and(|r| r.iter().all(|r| r == "events"));

@@ -16,7 +16,7 @@ mod yaml11;
 use serde_json::Value;
 
 pub use emit::{double_quoted, go_yaml_key_order, single_quoted};
-pub use scalar::{format_go_float, format_number, resolve_plain};
+pub use scalar::{format_go_float, format_number, go_json_float, resolve_plain};
 pub use yaml11::{
     Resolved, reads_as_non_string as reads_as_non_string_yaml11,
     resolve_plain as resolve_plain_yaml11,
