@@ -32,10 +32,10 @@ mod gofloat;
 mod pattern;
 mod policy;
 
-pub use tether_semver::{ConstraintError, Constraints, Dialect, Version, VersionError};
 pub use filter::{TagFilter, expand_go_template};
 pub use gofloat::parse_go_float;
 pub use pattern::{PatternError, TagInfo, TagPattern};
 pub use policy::{
     FilterTagsSpec, Order, OrderSpec, Policy, PolicyError, PolicySpec, Rule, Selection, SemverSpec,
 };
+pub use tether_semver::{ConstraintError, Constraints, Dialect, Version, VersionError};

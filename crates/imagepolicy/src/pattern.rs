@@ -23,8 +23,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 
-use tether_semver::{ConstraintError, Constraints, Dialect};
 use tether_semver::Version;
+use tether_semver::{ConstraintError, Constraints, Dialect};
 
 const GLOB_PREFIX: &str = "glob:";
 const SEMVER_PREFIX: &str = "semver:";

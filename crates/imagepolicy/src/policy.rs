@@ -13,10 +13,10 @@ use std::fmt;
 
 use indexmap::IndexMap;
 
-use tether_semver::{ConstraintError, Constraints};
 use crate::filter::TagFilter;
 use crate::gofloat::parse_go_float;
 use tether_semver::Version;
+use tether_semver::{ConstraintError, Constraints};
 
 /// `spec.policy` and `spec.filterTags` of an ImagePolicy, field for field. When several
 /// policies are set, semver wins over alphabetical over numerical, as in Flux.

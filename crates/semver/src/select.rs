@@ -140,7 +140,14 @@ mod tests {
 
     #[test]
     fn latest_tag_reads_tags_strictly() {
-        let tags = ["v0.1.0", "v1.2.3", "v1.10.0", "2.0.0", "v2.1.0-rc.1", "v3.0"];
+        let tags = [
+            "v0.1.0",
+            "v1.2.3",
+            "v1.10.0",
+            "2.0.0",
+            "v2.1.0-rc.1",
+            "v3.0",
+        ];
         let constraint = Constraints::parse(">=1.0.0").expect("parses");
         assert_eq!(latest_matching_tag(tags, &constraint), Some("2.0.0"));
         let constraint = Constraints::parse("~1.2").expect("parses");

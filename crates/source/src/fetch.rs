@@ -6,7 +6,6 @@
 use crate::auth::GitAuth;
 use crate::error::GitError;
 use crate::reference::{GitReference, Revision, Strategy};
-use tether_semver::{Constraints, latest_matching_tag};
 use crate::transport::{self, Target};
 use gix::protocol::handshake::Ref;
 use gix::remote::Direction;
@@ -15,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tether_semver::{Constraints, latest_matching_tag};
 
 /// The local ref a checkout fetches into.
 const FETCHED_REF: &str = "refs/tether/fetched";

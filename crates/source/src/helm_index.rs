@@ -16,12 +16,16 @@
 //! (JSON is YAML). Lookup ([`HelmIndex::get`]) is source-controller's `getChartVersion`, through
 //! [`tether_semver::select_chart_version`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use tether_semver::{ConstraintError, Version};
 
 /// The default cap on an index document, as Flux's `helm.MaxIndexSize`.
@@ -114,8 +118,8 @@ impl ChartLookupError {
 /// One chart version of an index, as far as choosing and fetching it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartVersion {
-    /// The chart's name.
-    pub name: Box<str>,
+    /// The chart's name (shared with the index entry when they agree, as they do).
+    pub name: Arc<str>,
     /// The chart's version as written.
     pub version: Box<str>,
     /// `appVersion`, when given.
@@ -129,9 +133,9 @@ pub struct ChartVersion {
     /// Whether the chart is marked deprecated.
     pub deprecated: bool,
     /// The chart API version (`v1` when the index leaves it out).
-    pub api_version: Box<str>,
+    pub api_version: Cow<'static, str>,
     /// `application` or `library`, when given.
-    pub chart_type: Option<Box<str>>,
+    pub chart_type: Option<Cow<'static, str>>,
     /// The `kubeVersion` constraint, when given.
     pub kube_version: Option<Box<str>>,
 }
@@ -140,7 +144,7 @@ pub struct ChartVersion {
 #[derive(Debug, Clone, Default)]
 pub struct HelmIndex {
     api_version: Box<str>,
-    entries: HashMap<Box<str>, Box<[ChartVersion]>>,
+    entries: HashMap<Arc<str>, Box<[ChartVersion]>>,
     skipped: usize,
 }
 
@@ -149,7 +153,90 @@ struct RawIndex {
     #[serde(default, rename = "apiVersion")]
     api_version: Option<String>,
     #[serde(default)]
-    entries: Option<HashMap<String, Option<Vec<Option<RawChartVersion>>>>>,
+    entries: Option<Entries>,
+}
+
+/// `entries`, built while it is read: each chart version is validated and made compact as soon
+/// as it is parsed, so no raw form of the whole index ever exists.
+#[derive(Default)]
+struct Entries {
+    charts: HashMap<Arc<str>, Box<[ChartVersion]>>,
+    skipped: usize,
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+struct EntriesVisitor;
+
+impl<'de> Visitor<'de> for EntriesVisitor {
+    type Value = Entries;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of chart names to lists of chart versions")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+        let mut entries = Entries::default();
+        while let Some(name) = map.next_key::<String>()? {
+            let name: Arc<str> = name.into();
+            let (versions, skipped) = map.next_value_seed(VersionsSeed { name: &name })?;
+            entries.skipped += skipped;
+            entries.charts.insert(name, versions);
+        }
+        Ok(entries)
+    }
+}
+
+/// One chart's list of versions (or null), kept valid ones sorted newest first.
+#[derive(Clone, Copy)]
+struct VersionsSeed<'n> {
+    name: &'n Arc<str>,
+}
+
+impl<'de> DeserializeSeed<'de> for VersionsSeed<'_> {
+    type Value = (Box<[ChartVersion]>, usize);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for VersionsSeed<'_> {
+    type Value = (Box<[ChartVersion]>, usize);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of chart versions")
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok((Box::default(), 0))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((Box::default(), 0))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut kept: Vec<(Version, ChartVersion)> = Vec::new();
+        let mut skipped = 0;
+        while let Some(raw) = seq.next_element::<Option<RawChartVersion>>()? {
+            match raw.and_then(|raw| validated(raw, self.name)) {
+                Some(valid) => kept.push(valid),
+                None => skipped += 1,
+            }
+        }
+        // Helm's SortEntries: newest first, by semver precedence (stable).
+        kept.sort_by(|(a, _), (b, _)| b.precedence_cmp(a));
+        Ok((kept.into_iter().map(|(_, cv)| cv).collect(), skipped))
+    }
 }
 
 #[derive(Deserialize)]
@@ -218,29 +305,11 @@ impl HelmIndex {
             .api_version
             .filter(|v| !v.is_empty())
             .ok_or(HelmIndexError::NoApiVersion)?;
-        let mut skipped = 0;
-        let entries = raw
-            .entries
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, versions)| {
-                let mut kept: Vec<(Version, ChartVersion)> = Vec::new();
-                for raw in versions.unwrap_or_default() {
-                    match raw.and_then(|raw| validated(raw, &name)) {
-                        Some(valid) => kept.push(valid),
-                        None => skipped += 1,
-                    }
-                }
-                // Helm's SortEntries: newest first, by semver precedence (stable).
-                kept.sort_by(|(a, _), (b, _)| b.precedence_cmp(a));
-                let versions = kept.into_iter().map(|(_, cv)| cv).collect();
-                (name.into_boxed_str(), versions)
-            })
-            .collect();
+        let entries = raw.entries.unwrap_or_default();
         Ok(Self {
             api_version: api_version.into_boxed_str(),
-            entries,
-            skipped,
+            entries: entries.charts,
+            skipped: entries.skipped,
         })
     }
 
@@ -293,23 +362,26 @@ impl HelmIndex {
 }
 
 /// Helm's `Metadata.Validate` as far as the kept fields go; `None` drops the entry.
-fn validated(raw: RawChartVersion, entry_name: &str) -> Option<(Version, ChartVersion)> {
+fn validated(raw: RawChartVersion, entry_name: &Arc<str>) -> Option<(Version, ChartVersion)> {
     let name = raw.name.unwrap_or_default();
     let version_text = raw.version.unwrap_or_default();
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
         return None;
     }
     let version = Version::parse_lenient(&version_text).ok()?;
-    if !matches!(raw.chart_type.as_deref(), None | Some("" | "application" | "library")) {
+    if !matches!(
+        raw.chart_type.as_deref(),
+        None | Some("" | "application" | "library")
+    ) {
         return None;
     }
     let boxed = |text: Option<String>| text.filter(|t| !t.is_empty()).map(String::into_boxed_str);
     let urls = raw.urls.unwrap_or_default();
     let chart = ChartVersion {
-        name: if name == entry_name {
-            entry_name.into()
+        name: if name == **entry_name {
+            Arc::clone(entry_name)
         } else {
-            name.into_boxed_str()
+            name.into()
         },
         version: version_text.into_boxed_str(),
         app_version: boxed(raw.app_version),
@@ -320,11 +392,23 @@ fn validated(raw: RawChartVersion, entry_name: &str) -> Option<(Version, ChartVe
             .and_then(|text| DateTime::parse_from_rfc3339(&text).ok())
             .map(|time| time.with_timezone(&Utc)),
         deprecated: raw.deprecated.unwrap_or(false),
-        api_version: boxed(raw.api_version).unwrap_or_else(|| "v1".into()),
-        chart_type: boxed(raw.chart_type),
+        api_version: well_known(raw.api_version).unwrap_or(Cow::Borrowed("v1")),
+        chart_type: well_known(raw.chart_type),
         kube_version: boxed(raw.kube_version),
     };
     Some((version, chart))
+}
+
+/// Common values without an allocation of their own.
+fn well_known(text: Option<String>) -> Option<Cow<'static, str>> {
+    let text = text.filter(|t| !t.is_empty())?;
+    Some(match text.as_str() {
+        "v1" => Cow::Borrowed("v1"),
+        "v2" => Cow::Borrowed("v2"),
+        "application" => Cow::Borrowed("application"),
+        "library" => Cow::Borrowed("library"),
+        _ => Cow::Owned(text),
+    })
 }
 
 fn parse_options(limits: IndexLimits) -> serde_saphyr::Options {
@@ -436,9 +520,18 @@ serverInfo: {}
         let index = index();
         assert_eq!(&*index.get("podinfo", "").expect("latest").version, "6.5.0");
         assert_eq!(&*index.get("podinfo", "*").expect("star").version, "6.5.0");
-        assert_eq!(&*index.get("podinfo", "6.4.x").expect("range").version, "6.4.1");
-        assert_eq!(&*index.get("podinfo", ">=6.6.0-0").expect("pre").version, "6.6.0-rc.1");
-        assert_eq!(&*index.get("podinfo", "6.6.0-rc.1").expect("exact").version, "6.6.0-rc.1");
+        assert_eq!(
+            &*index.get("podinfo", "6.4.x").expect("range").version,
+            "6.4.1"
+        );
+        assert_eq!(
+            &*index.get("podinfo", ">=6.6.0-0").expect("pre").version,
+            "6.6.0-rc.1"
+        );
+        assert_eq!(
+            &*index.get("podinfo", "6.6.0-rc.1").expect("exact").version,
+            "6.6.0-rc.1"
+        );
     }
 
     #[test]
@@ -473,7 +566,10 @@ serverInfo: {}
     fn oversized_documents_are_refused() {
         let limits = IndexLimits { max_bytes: 64 };
         let result = HelmIndex::from_slice(INDEX.as_bytes(), limits);
-        assert!(matches!(result, Err(HelmIndexError::TooLarge { max: 64 })), "{result:?}");
+        assert!(
+            matches!(result, Err(HelmIndexError::TooLarge { max: 64 })),
+            "{result:?}"
+        );
     }
 
     #[test]
@@ -486,6 +582,9 @@ serverInfo: {}
     #[test]
     fn malformed_yaml_is_a_parse_error() {
         let result = HelmIndex::from_slice(b"apiVersion: v1\nentries: [\n", IndexLimits::default());
-        assert!(matches!(result, Err(HelmIndexError::Parse { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(HelmIndexError::Parse { .. })),
+            "{result:?}"
+        );
     }
 }

@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::helm_index::{ChartVersion, DEFAULT_MAX_INDEX_BYTES, HelmIndex, HelmIndexError, IndexLimits};
+use crate::helm_index::{
+    ChartVersion, DEFAULT_MAX_INDEX_BYTES, HelmIndex, HelmIndexError, IndexLimits,
+};
 
 pub use tether_registry::TlsConfig;
 
@@ -33,6 +35,31 @@ pub struct BasicAuth {
     pub username: String,
     /// The password.
     pub password: String,
+}
+
+impl BasicAuth {
+    /// Reads a `secretRef` secret's `username` and `password` as source-controller does: both
+    /// empty means no auth; one of them empty is an error naming the secret.
+    pub fn from_secret_data<'a>(
+        secret_name: &str,
+        data: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Option<Self>, HelmRepoError> {
+        let (mut username, mut password) = (String::new(), String::new());
+        for (key, value) in data {
+            match key {
+                "username" => username = String::from_utf8_lossy(value).into_owned(),
+                "password" => password = String::from_utf8_lossy(value).into_owned(),
+                _ => {}
+            }
+        }
+        match (username.is_empty(), password.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some(Self { username, password })),
+            _ => Err(HelmRepoError::InvalidSecret {
+                name: secret_name.to_owned(),
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for BasicAuth {
@@ -127,6 +154,12 @@ pub enum HelmRepoError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The auth secret has a user name without a password or the reverse.
+    #[error("invalid '{name}' secret data: required fields 'username' and 'password'")]
+    InvalidSecret {
+        /// The secret's name.
+        name: String,
+    },
     /// The CA or client certificate cannot be used.
     #[error("invalid TLS configuration: {message}")]
     Tls {
@@ -211,7 +244,10 @@ pub enum HelmRepoError {
 impl HelmRepoError {
     /// Whether retrying without a change of spec or secret cannot help.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::InvalidUrl { .. } | Self::Tls { .. })
+        matches!(
+            self,
+            Self::InvalidUrl { .. } | Self::Tls { .. } | Self::InvalidSecret { .. }
+        )
     }
 }
 
@@ -272,10 +308,7 @@ impl HelmRepoClient {
         let path = dest.to_owned();
         let index = tokio::task::spawn_blocking(move || HelmIndex::from_path(&path, limits))
             .await
-            .map_err(|e| HelmRepoError::Write {
-                path: dest.display().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
+            .map_err(|e| HelmIndexError::Io(std::io::Error::other(e.to_string())))??;
         Ok(IndexFetch::Fetched(FetchedIndex {
             index,
             digest,
@@ -293,16 +326,20 @@ impl HelmRepoClient {
         dest: &Path,
     ) -> Result<ChartDownload, HelmRepoError> {
         let base = parse_http_url(repo_url)?;
-        let first = chart.urls.first().ok_or_else(|| HelmRepoError::NoChartUrl {
-            name: chart.name.to_string(),
-        })?;
+        let first = chart
+            .urls
+            .first()
+            .ok_or_else(|| HelmRepoError::NoChartUrl {
+                name: chart.name.to_string(),
+            })?;
         let url = resolve_reference_url(&base, first)?;
         let response = self.get(&url, &base, HeaderMap::new()).await?;
         let max = self.options.max_chart_bytes;
         let (digest, size) = self.save_body(&url, response, max, dest).await?;
         if let Some(expected) = chart.digest.as_deref() {
             let expected_hex = expected.strip_prefix("sha256:").unwrap_or(expected);
-            if !digest[7..].eq_ignore_ascii_case(expected_hex) {
+            let actual_hex = digest.strip_prefix("sha256:").unwrap_or(&digest);
+            if !actual_hex.eq_ignore_ascii_case(expected_hex) {
                 return Err(HelmRepoError::DigestMismatch {
                     url: redacted(&url),
                     expected: expected.to_owned(),
@@ -331,7 +368,10 @@ impl HelmRepoClient {
         if let Some(auth) = self.credentials_for(url, repo) {
             request = request.basic_auth(&auth.username, Some(&auth.password));
         }
-        let response = request.send().await.map_err(|e| self.transport_error(url, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(url, &e))?;
         let status = response.status();
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(response);
@@ -563,8 +603,16 @@ mod tests {
     #[test]
     fn relative_chart_urls_resolve_against_the_repository_like_helm() {
         for (base, reference, expected) in [
-            ("https://h/charts", "a-1.0.0.tgz", "https://h/charts/a-1.0.0.tgz"),
-            ("https://h/charts/", "a-1.0.0.tgz", "https://h/charts/a-1.0.0.tgz"),
+            (
+                "https://h/charts",
+                "a-1.0.0.tgz",
+                "https://h/charts/a-1.0.0.tgz",
+            ),
+            (
+                "https://h/charts/",
+                "a-1.0.0.tgz",
+                "https://h/charts/a-1.0.0.tgz",
+            ),
             ("https://h/charts", "../x/a.tgz", "https://h/x/a.tgz"),
             ("https://h/charts", "/abs/a.tgz", "https://h/abs/a.tgz"),
             ("https://h/c?token=1", "a.tgz", "https://h/c/a.tgz?token=1"),
@@ -577,9 +625,18 @@ mod tests {
 
     #[test]
     fn index_url_appends_index_yaml() {
-        assert_eq!(index_url(&url("http://h:1/a/")).as_str(), "http://h:1/a/index.yaml");
-        assert_eq!(index_url(&url("http://h:1")).as_str(), "http://h:1/index.yaml");
-        assert_eq!(index_url(&url("http://h/a?x=1")).as_str(), "http://h/a/index.yaml?x=1");
+        assert_eq!(
+            index_url(&url("http://h:1/a/")).as_str(),
+            "http://h:1/a/index.yaml"
+        );
+        assert_eq!(
+            index_url(&url("http://h:1")).as_str(),
+            "http://h:1/index.yaml"
+        );
+        assert_eq!(
+            index_url(&url("http://h/a?x=1")).as_str(),
+            "http://h/a/index.yaml?x=1"
+        );
     }
 
     #[test]
@@ -601,6 +658,21 @@ mod tests {
         assert_eq!(client.credentials_for(&other, &repo), None);
         let client = HelmRepoClient::new(options(true)).expect("client");
         assert_eq!(client.credentials_for(&other, &repo), Some(auth));
+    }
+
+    #[test]
+    fn auth_secret_needs_both_fields_or_neither() {
+        let read = |data: &[(&'static str, &'static [u8])]| {
+            BasicAuth::from_secret_data("creds", data.iter().copied())
+        };
+        assert_eq!(read(&[]).expect("no auth"), None);
+        let both = read(&[("username", b"u"), ("password", b"p")]).expect("auth");
+        assert_eq!(both.map(|a| a.username), Some("u".to_owned()));
+        let half = read(&[("username", b"u")]).expect_err("password missing");
+        assert_eq!(
+            half.to_string(),
+            "invalid 'creds' secret data: required fields 'username' and 'password'"
+        );
     }
 
     #[test]

@@ -2,17 +2,22 @@
 //! descriptions, maintainers and annotations) parses within a memory bound: the peak resident
 //! set while parsing (Linux `VmHWM`, reset through `/proc/self/clear_refs` just before) stays
 //! far below the document's size, because entries are streamed into the compact typed index.
-//! Its own test binary, so no other test shares the process. Prints its figures.
+//! Its own test binary, so no other test shares the process. Prints its figures; for the full
+//! size run `cargo test --release -p tether-source --test helm_index_memory -- --nocapture`.
 
 use std::io::Write;
 use std::time::Instant;
 
 use tether_source::{HelmIndex, IndexLimits};
 
-const CHARTS: usize = 3000;
+/// 3000 charts in an optimised build; fewer in a debug build, where the parser is ~20× slower.
+const CHARTS: usize = if cfg!(debug_assertions) { 500 } else { 3000 };
 const VERSIONS: usize = 20;
-/// The bound on the peak growth of the resident set while parsing.
-const MAX_PEAK_GROWTH_MIB: u64 = 96;
+/// The bound on the peak growth of the resident set while parsing: a fixed allowance plus a
+/// per-version one. The compact index takes ~430 bytes per version here (25 MiB for 60000
+/// versions of a 42 MiB document); a raw copy of the entries alone took over 1 KiB.
+const ALLOWANCE_BYTES: u64 = 4 << 20;
+const BYTES_PER_VERSION: u64 = 600;
 
 fn write_index(path: &std::path::Path) -> std::io::Result<u64> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -68,8 +73,12 @@ fn large_index_parses_within_a_memory_bound() -> anyhow::Result<()> {
     let after = status_kib("VmRSS:").unwrap_or(0);
 
     assert_eq!(index.total_versions(), CHARTS * VERSIONS);
-    assert_eq!(&*index.get("chart-2999", "1.x")?.version, "1.9.3");
-    let growth_mib = peak.saturating_sub(before) / 1024;
+    let last = CHARTS - 1;
+    let chosen = index.get(&format!("chart-{last:04}"), "1.x")?;
+    assert_eq!(&*chosen.version, format!("1.9.{}", last % 7));
+    let growth = peak.saturating_sub(before) * 1024;
+    let growth_mib = growth >> 20;
+    let bound = ALLOWANCE_BYTES + BYTES_PER_VERSION * index.total_versions() as u64;
     println!(
         "index {:.1} MiB, {} versions: parsed in {:.2?}, peak RSS growth {growth_mib} MiB, \
          held after parse {} MiB",
@@ -79,8 +88,8 @@ fn large_index_parses_within_a_memory_bound() -> anyhow::Result<()> {
         after.saturating_sub(before) / 1024,
     );
     assert!(
-        growth_mib <= MAX_PEAK_GROWTH_MIB,
-        "peak RSS grew by {growth_mib} MiB parsing a {size}-byte index"
+        growth <= bound,
+        "peak RSS grew by {growth} bytes parsing a {size}-byte index (bound {bound})"
     );
     Ok(())
 }

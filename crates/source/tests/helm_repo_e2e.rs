@@ -116,7 +116,10 @@ async fn https_repository_needs_its_ca_and_for_mutual_tls_a_client_certificate()
         .fetch_index(&repo.url(), None, &dest)
         .await
         .expect_err("unknown CA");
-    assert!(matches!(error, HelmRepoError::Unreachable { .. }), "{error}");
+    assert!(
+        matches!(error, HelmRepoError::Unreachable { .. }),
+        "{error}"
+    );
 
     let ca_only = client(HelmRepoOptions {
         tls: Some(TlsConfig {
@@ -169,14 +172,20 @@ async fn chart_download_is_checked_against_the_index_digest() -> anyhow::Result<
         .download_chart(&repo.url(), &tampered, &archive)
         .await
         .expect_err("digest differs");
-    assert!(matches!(error, HelmRepoError::DigestMismatch { .. }), "{error}");
+    assert!(
+        matches!(error, HelmRepoError::DigestMismatch { .. }),
+        "{error}"
+    );
 
     let small = client_with_chart_cap(64)?;
     let error = small
         .download_chart(&repo.url(), chart, &archive)
         .await
         .expect_err("too large");
-    assert!(matches!(error, HelmRepoError::TooLarge { max: 64, .. }), "{error}");
+    assert!(
+        matches!(error, HelmRepoError::TooLarge { max: 64, .. }),
+        "{error}"
+    );
     Ok(())
 }
 
@@ -228,7 +237,10 @@ async fn unreachable_server_missing_chart_and_missing_archive_are_typed_errors()
         .fetch_index(&format!("http://127.0.0.1:{port}"), None, &dest)
         .await
         .expect_err("nothing listens");
-    assert!(matches!(error, HelmRepoError::Unreachable { .. }), "{error}");
+    assert!(
+        matches!(error, HelmRepoError::Unreachable { .. }),
+        "{error}"
+    );
 
     let repo = ChartRepoServer::start()?;
     let error = client
@@ -239,10 +251,16 @@ async fn unreachable_server_missing_chart_and_missing_archive_are_typed_errors()
 
     repo.publish_chart("rabbitmq", "3.3.6", "")?;
     let fetched = fetch(&client, &repo.url(), None, &dest).await?;
-    let missing = fetched.index.get("podinfo", "*").expect_err("no such chart");
+    let missing = fetched
+        .index
+        .get("podinfo", "*")
+        .expect_err("no such chart");
     assert!(matches!(missing, ChartLookupError::NoChartName { .. }));
     let no_match = fetched.index.get("rabbitmq", "61.x").expect_err("no match");
-    assert_eq!(no_match.to_string(), "no chart version found for rabbitmq-61.x");
+    assert_eq!(
+        no_match.to_string(),
+        "no chart version found for rabbitmq-61.x"
+    );
 
     std::fs::remove_file(repo.root().join("rabbitmq-3.3.6.tgz"))?;
     let chart = fetched.index.get("rabbitmq", "")?;
@@ -275,7 +293,10 @@ async fn oci_chart_pushed_by_helm_is_listed_selected_and_pulled() -> anyhow::Res
     let image = helm_oci::chart_image(&repo_url, STACK)?;
 
     let versions = helm_oci::list_chart_versions(&client, &image, &options).await?;
-    assert_eq!(versions, ["62.0.0-rc.1", "61.1.0", "61.0.0", "60.5.0+build.1"]);
+    assert_eq!(
+        versions,
+        ["62.0.0-rc.1", "61.1.0", "61.0.0", "60.5.0+build.1"]
+    );
     let select = |constraint: &'static str| {
         let (client, image, options) = (&client, &image, &options);
         async move { helm_oci::select_oci_chart_version(client, image, constraint, options).await }
@@ -285,7 +306,10 @@ async fn oci_chart_pushed_by_helm_is_listed_selected_and_pulled() -> anyhow::Res
     assert_eq!(select(">=62.0.0-0").await?, "62.0.0-rc.1");
     assert_eq!(select("<61").await?, "60.5.0+build.1");
     let error = select("63.x").await.expect_err("no match");
-    assert!(matches!(error, OciChartError::NoMatchingVersion { .. }), "{error}");
+    assert!(
+        matches!(error, OciChartError::NoMatchingVersion { .. }),
+        "{error}"
+    );
 
     let dest = work.path().join("pulled.tgz");
     let pulled =
@@ -308,5 +332,37 @@ async fn oci_chart_pushed_by_helm_is_listed_selected_and_pulled() -> anyhow::Res
         ),
         "{error}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn version_selection_on_an_index_made_by_helm_repo_index() -> anyhow::Result<()> {
+    let repo = ChartRepoServer::start()?;
+    for version in ["1.2.0", "1.2.5", "1.3.0", "2.0.0-rc.1", "1.0.0+build.7"] {
+        repo.publish_chart("app", version, "")?;
+    }
+    let work = tempfile::tempdir()?;
+    let client = client(HelmRepoOptions::default())?;
+    let fetched = fetch(&client, &repo.url(), None, &work.path().join("index.yaml")).await?;
+    for (constraint, expected) in [
+        ("", "1.3.0"),
+        ("*", "1.3.0"),
+        ("1.x", "1.3.0"),
+        (">=1.2 <1.3", "1.2.5"),
+        ("~1.2", "1.2.5"),
+        ("^1", "1.3.0"),
+        ("1.2.0", "1.2.0"),
+        ("2.0.0-rc.1", "2.0.0-rc.1"),
+        (">=2.0.0-0", "2.0.0-rc.1"),
+        ("<1.2", "1.0.0+build.7"),
+    ] {
+        let chosen = fetched.index.get("app", constraint)?;
+        assert_eq!(&*chosen.version, expected, "constraint {constraint:?}");
+    }
+    let error = fetched
+        .index
+        .get("app", ">=2")
+        .expect_err("prerelease only");
+    assert_eq!(error.to_string(), "no chart version found for app->=2");
     Ok(())
 }

@@ -118,12 +118,17 @@ impl ChartRepoServer {
             if let Some(status) = self.child.try_wait()? {
                 bail!("nginx exited ({status}) before listening:\n{}", self.logs());
             }
-            let connect = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+            let connect =
+                std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
             if connect.is_ok() {
                 return Ok(());
             }
             if std::time::Instant::now() > deadline {
-                bail!("nginx did not listen on {} in time:\n{}", self.addr, self.logs());
+                bail!(
+                    "nginx did not listen on {} in time:\n{}",
+                    self.addr,
+                    self.logs()
+                );
             }
             std::thread::sleep(Duration::from_millis(25));
         }
@@ -261,7 +266,12 @@ pub fn push_oci_chart(
         }
     }
     if let Some((user, pass)) = registry.basic_auth() {
-        args.extend(["--username".into(), user.into(), "--password".into(), pass.into()]);
+        args.extend([
+            "--username".into(),
+            user.into(),
+            "--password".into(),
+            pass.into(),
+        ]);
     }
     run_helm(&args)?;
     Ok(repo_url)
@@ -275,7 +285,10 @@ pub fn helm_binary() -> anyhow::Result<PathBuf> {
     let registry = crate::registry::registry_binary()?;
     let helm = registry.with_file_name("helm");
     if !helm.is_file() {
-        bail!("{} is missing; run dev/testbin.sh (it builds helm)", helm.display());
+        bail!(
+            "{} is missing; run dev/testbin.sh (it builds helm)",
+            helm.display()
+        );
     }
     Ok(helm)
 }
@@ -334,7 +347,11 @@ fn write_tls_files(dir: &Path, tls: &TlsMaterial) -> anyhow::Result<()> {
 fn nginx_config(dir: &Path, addr: SocketAddr, options: &ChartRepoOptions) -> String {
     let d = dir.display();
     let tls_on = options.tls || options.mutual_tls;
-    let listen = if tls_on { format!("{addr} ssl") } else { addr.to_string() };
+    let listen = if tls_on {
+        format!("{addr} ssl")
+    } else {
+        addr.to_string()
+    };
     let mut server = String::new();
     if tls_on {
         server.push_str(&format!(
@@ -381,4 +398,24 @@ fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .context("cannot bind a loopback port for the chart repository")?;
     Ok(listener.local_addr()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::http_get;
+
+    #[test]
+    fn nginx_serves_the_directory_and_enforces_basic_auth() -> anyhow::Result<()> {
+        let repo = ChartRepoServer::start_with_basic_auth("charts", "s3cret")?;
+        repo.write_file("index.yaml", b"apiVersion: v1\nentries: {}\n")?;
+        let anonymous = http_get(&format!("{}/index.yaml", repo.url()));
+        assert_eq!(anonymous.map(|(code, _)| code), Some(401));
+        let authorized = http_get(&format!("http://charts:s3cret@{}/index.yaml", repo.addr()));
+        assert_eq!(
+            authorized,
+            Some((200, "apiVersion: v1\nentries: {}\n".to_owned()))
+        );
+        Ok(())
+    }
 }

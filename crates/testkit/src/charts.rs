@@ -255,8 +255,46 @@ mod tests {
         for template in ["deployment", "service", "serviceaccount", "hpa"] {
             assert!(chart.join(format!("templates/{template}.yaml")).is_file());
         }
-        let again = write_chart(dir.path(), &ChartSpec::new("kube-prometheus-stack", "61.1.0", "v0.75.0"));
+        let again = write_chart(
+            dir.path(),
+            &ChartSpec::new("kube-prometheus-stack", "61.1.0", "v0.75.0"),
+        );
         let chart_yaml = std::fs::read_to_string(again.expect("rewritten").join("Chart.yaml"));
-        assert!(chart_yaml.expect("Chart.yaml").contains("version: 61.1.0\n"));
+        assert!(
+            chart_yaml
+                .expect("Chart.yaml")
+                .contains("version: 61.1.0\n")
+        );
+    }
+
+    #[test]
+    fn helm_lints_and_renders_the_chart() -> anyhow::Result<()> {
+        let helm = crate::chartrepo::helm_binary()?;
+        let dir = tempfile::tempdir()?;
+        let chart = write_chart(dir.path(), &ChartSpec::new("rabbitmq", "3.3.6", "3.13.0"))?;
+        let run = |args: &[&str]| -> anyhow::Result<String> {
+            let output = std::process::Command::new(&helm)
+                .args(args)
+                .arg(&chart)
+                .env("HELM_CONFIG_HOME", dir.path().join("h"))
+                .env("HELM_CACHE_HOME", dir.path().join("h"))
+                .env("HELM_DATA_HOME", dir.path().join("h"))
+                .output()?;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            anyhow::ensure!(output.status.success(), "helm {args:?}: {stderr}");
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        };
+        run(&["lint", "--strict"])?;
+        let plain = run(&["template", "web", "--set", "replicas=3"])?;
+        for kind in ["kind: Deployment", "kind: Service", "kind: ServiceAccount"] {
+            assert!(plain.contains(kind), "{kind} missing:\n{plain}");
+        }
+        assert!(plain.contains("replicas: 3"));
+        assert!(plain.contains("image: \"ghcr.io/tether-test/webapp:3.13.0\""));
+        assert!(!plain.contains("HorizontalPodAutoscaler"));
+        let scaled = run(&["template", "web", "--set", "hpa.enabled=true"])?;
+        assert!(scaled.contains("kind: HorizontalPodAutoscaler"));
+        assert!(!scaled.contains("replicas:"));
+        Ok(())
     }
 }
