@@ -10,7 +10,7 @@ use kube::runtime::reflector::Store;
 use std::time::Duration;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 
 /// Options that hold for every reconciler.
@@ -87,4 +87,12 @@ pub struct Context {
     pub newest_sources: std::sync::Arc<NewestSources<GitRepository>>,
     /// OCIRepositories as the Kustomization trigger watch saw them.
     pub newest_oci_sources: std::sync::Arc<NewestSources<OCIRepository>>,
+    pub helm_repositories: Store<HelmRepository>,
+    pub helm_charts: Store<HelmChart>,
+    /// HelmRepositories as the HelmChart trigger watch saw them.
+    pub newest_helm_repositories: std::sync::Arc<NewestSources<HelmRepository>>,
+    /// HelmCharts as the watches of their users saw them.
+    pub newest_helm_charts: std::sync::Arc<NewestSources<HelmChart>>,
+    /// The parsed index of each HelmRepository's artifact, shared by its HelmCharts.
+    pub helm_indexes: crate::helm_source::IndexCache,
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 use tether_source::ArtifactStore;
 use tokio_util::sync::CancellationToken;
@@ -56,6 +56,8 @@ pub async fn run_reconcilers(
     let image_policies = controller_of::<ImagePolicy>(&client, namespace);
     let image_update_automations = controller_of::<ImageUpdateAutomation>(&client, namespace);
     let receivers = controller_of::<Receiver>(&client, namespace);
+    let helm_repositories = controller_of::<HelmRepository>(&client, namespace);
+    let helm_charts = controller_of::<HelmChart>(&client, namespace);
     let ctx = Arc::new(Context {
         workspace: Workspace::new(
             storage.join("extracted"),
@@ -81,6 +83,11 @@ pub async fn run_reconcilers(
         health_waits: Default::default(),
         newest_sources: Default::default(),
         newest_oci_sources: Default::default(),
+        helm_repositories: helm_repositories.store(),
+        helm_charts: helm_charts.store(),
+        newest_helm_repositories: Default::default(),
+        newest_helm_charts: Default::default(),
+        helm_indexes: Default::default(),
         metrics,
         client,
         options,
@@ -94,6 +101,8 @@ pub async fn run_reconcilers(
         drive(image_policies, ctx.clone(), shutdown.clone()),
         drive(image_update_automations, ctx.clone(), shutdown.clone()),
         drive(receivers, ctx.clone(), shutdown.clone()),
+        drive(helm_repositories, ctx.clone(), shutdown.clone()),
+        drive(helm_charts, ctx.clone(), shutdown.clone()),
         crate::fluxv1::run(ctx.clone(), shutdown),
         readiness,
     );
@@ -108,7 +117,9 @@ async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {
         filled(&ctx.image_policies),
         filled(&ctx.image_update_automations),
     );
-    if git && oci && ks && repos && policies && automations {
+    let (helm_repositories, helm_charts) =
+        futures::join!(filled(&ctx.helm_repositories), filled(&ctx.helm_charts));
+    if git && oci && ks && repos && policies && automations && helm_repositories && helm_charts {
         on_ready();
     }
 }
