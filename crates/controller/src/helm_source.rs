@@ -114,7 +114,10 @@ pub async fn index_of(
 /// How to reach `repo`: its `secretRef` Basic credentials (and deprecated TLS keys), its
 /// `certSecretRef` TLS material, `passCredentials` and the timeout. Errors are Flux's
 /// `AuthenticationFailed`.
-pub async fn repo_options(ctx: &Context, repo: &HelmRepository) -> Result<HelmRepoOptions, Failure> {
+pub async fn repo_options(
+    ctx: &Context,
+    repo: &HelmRepository,
+) -> Result<HelmRepoOptions, Failure> {
     let namespace = repo.namespace().unwrap_or_default();
     let auth_failure = |message: String| Failure::new(reasons::AUTHENTICATION_FAILED, message);
     let mut options = HelmRepoOptions {
@@ -181,8 +184,7 @@ pub fn collect_garbage(root: &Path, owner: &ArtifactOwner, current: &str, keep: 
         .filter(|e| e.path() != current)
         .filter_map(|e| {
             let meta = e.metadata().ok()?;
-            meta.is_file()
-                .then(|| (meta.modified().ok(), e.path()))
+            meta.is_file().then(|| (meta.modified().ok(), e.path()))
         })
         .collect();
     others.sort();
@@ -204,7 +206,11 @@ pub fn human_size(size: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    format!("{}{}", tether_core::yaml::format_go_float(round_to_4_significant(value)), UNITS[unit])
+    format!(
+        "{}{}",
+        tether_core::yaml::format_go_float(round_to_4_significant(value)),
+        UNITS[unit]
+    )
 }
 
 fn round_to_4_significant(value: f64) -> f64 {

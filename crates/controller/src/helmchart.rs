@@ -18,8 +18,8 @@ use crate::registry_access::{RegistryAccess, scan_options};
 use crate::sources::ArtifactSource;
 use crate::status::{ConditionSet, requested_at};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::Controller;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -247,7 +247,9 @@ async fn build_chart(chart: &HelmChart, ctx: &Context) -> ChartOutcome {
     let unavailable = |resource: &str| {
         Failure::new(
             "SourceUnavailable",
-            format!("failed to get source: {resource}.source.toolkit.fluxcd.io \"{name}\" not found"),
+            format!(
+                "failed to get source: {resource}.source.toolkit.fluxcd.io \"{name}\" not found"
+            ),
         )
     };
     let no_artifact = || {
@@ -360,7 +362,10 @@ async fn from_oci_repository(
         )));
     }
     let image = helm_oci::chart_image(&repo.spec.url, &chart.spec.chart).map_err(|e| {
-        Failure::terminal(reasons::URL_INVALID, format!("invalid OCI registry URL: {e}"))
+        Failure::terminal(
+            reasons::URL_INVALID,
+            format!("invalid OCI registry URL: {e}"),
+        )
     })?;
     let options = oci_options(ctx, repo, &image).await?;
     let constraint = chart.spec.version_or_default();
@@ -718,7 +723,9 @@ fn temp_file(ctx: &Context) -> Result<tempfile::NamedTempFile, Failure> {
 fn reference_failure(message: &str) -> Failure {
     Failure::terminal(
         build::INVALID_CHART_REFERENCE,
-        format!("invalid chart reference: failed to get chart version for remote reference: {message}"),
+        format!(
+            "invalid chart reference: failed to get chart version for remote reference: {message}"
+        ),
     )
 }
 
@@ -730,7 +737,8 @@ fn reference_failure_local(message: String) -> Failure {
 }
 
 fn download_failure(error: HelmRepoError) -> Failure {
-    let message = format!("chart pull error: failed to download chart for remote reference: {error}");
+    let message =
+        format!("chart pull error: failed to download chart for remote reference: {error}");
     match error {
         HelmRepoError::Unauthorized { .. } | HelmRepoError::Tls { .. } => Failure::new(
             reasons::AUTHENTICATION_FAILED,
@@ -751,7 +759,9 @@ fn oci_failure(error: helm_oci::OciChartError) -> Failure {
         OciChartError::Registry(ScanError::Unauthorized { .. } | ScanError::Token { .. }) => {
             Failure::new(
                 reasons::AUTHENTICATION_FAILED,
-                format!("failed to authenticate with the Helm repository: chart pull error: {error}"),
+                format!(
+                    "failed to authenticate with the Helm repository: chart pull error: {error}"
+                ),
             )
         }
         _ => Failure::new(
@@ -847,12 +857,17 @@ mod tests {
 
     #[test]
     fn values_files_add_the_generation_as_build_metadata() {
-        let plan = Plan::new(&chart(&["values.yaml", "prod.yaml"]), "podinfo", "6.1.0", None)
-            .expect("plan");
+        let plan = Plan::new(
+            &chart(&["values.yaml", "prod.yaml"]),
+            "podinfo",
+            "6.1.0",
+            None,
+        )
+        .expect("plan");
         assert_eq!(plan.version, "6.1.0+4");
         assert!(plan.packaged);
-        let plan = Plan::new(&chart(&[]), "podinfo", "6.1.0+old", Some("abcdef012345"))
-            .expect("plan");
+        let plan =
+            Plan::new(&chart(&[]), "podinfo", "6.1.0+old", Some("abcdef012345")).expect("plan");
         assert_eq!(plan.version, "6.1.0+abcdef012345");
         let plan = Plan::new(&chart(&[]), "podinfo", "6.1.0", None).expect("plan");
         assert_eq!(plan.version, "6.1.0");
@@ -871,7 +886,10 @@ mod tests {
     #[test]
     fn paths_stay_inside_the_source() {
         let root = Path::new("/src");
-        assert_eq!(within(root, "./charts/app"), Some(root.join("./charts/app")));
+        assert_eq!(
+            within(root, "./charts/app"),
+            Some(root.join("./charts/app"))
+        );
         assert!(within(root, "../etc").is_none());
         assert!(within(root, "/etc").is_none());
     }
@@ -890,7 +908,11 @@ mod tests {
         let ready = find(conditions, READY).expect("Ready");
         assert_eq!(ready.status, "False");
         assert_eq!(ready.reason, "InvalidChartReference");
-        assert!(ready.message.contains("no chart version found for podinfo-99.x"));
+        assert!(
+            ready
+                .message
+                .contains("no chart version found for podinfo-99.x")
+        );
         assert!(is_true(conditions, STALLED));
         assert!(is_true(conditions, source_conditions::FETCH_FAILED));
         assert_eq!(
@@ -918,7 +940,10 @@ mod tests {
         let conditions = status.conditions.as_deref().unwrap_or_default();
         let ready = find(conditions, READY).expect("Ready");
         assert_eq!(ready.reason, "ChartPullSucceeded");
-        assert_eq!(ready.message, "pulled 'podinfo' chart with version '61.1.0'");
+        assert_eq!(
+            ready.message,
+            "pulled 'podinfo' chart with version '61.1.0'"
+        );
         assert_eq!(status.observed_chart_name.as_deref(), Some("podinfo"));
         assert_eq!(status.observed_generation, Some(4));
     }

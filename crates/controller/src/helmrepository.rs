@@ -201,10 +201,7 @@ pub(crate) fn owner_of(repo: &HelmRepository) -> ArtifactOwner {
     )
 }
 
-fn next_status(
-    repo: &HelmRepository,
-    outcome: &Result<Indexed, Failure>,
-) -> HelmRepositoryStatus {
+fn next_status(repo: &HelmRepository, outcome: &Result<Indexed, Failure>) -> HelmRepositoryStatus {
     if let Ok(Indexed::Static) = outcome {
         return HelmRepositoryStatus::default();
     }

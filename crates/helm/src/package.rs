@@ -197,8 +197,13 @@ mod tests {
     fn a_directory_packages_as_a_loadable_chart_without_ignored_files() {
         let dir = chart_dir();
         let files = ChartFiles::from_dir(dir.path(), Limits::default()).expect("files");
-        let packaged = files.package(&PackageOverrides::default()).expect("package");
-        assert_eq!((packaged.name.as_str(), packaged.version.as_str()), ("demo", "1.2.3"));
+        let packaged = files
+            .package(&PackageOverrides::default())
+            .expect("package");
+        assert_eq!(
+            (packaged.name.as_str(), packaged.version.as_str()),
+            ("demo", "1.2.3")
+        );
         let chart = load_archive(&packaged.archive, Limits::default()).expect("loads");
         assert_eq!(chart.metadata.version, "1.2.3");
         assert!(chart.files.iter().all(|f| f.name != "notes.tmp"));
