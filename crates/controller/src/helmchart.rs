@@ -242,18 +242,27 @@ fn source_fingerprint(chart: &HelmChart, ctx: &Context) -> Option<String> {
 }
 
 async fn build_chart(chart: &HelmChart, ctx: &Context) -> ChartOutcome {
+    if chart.spec.verify.is_some() {
+        return failed(
+            None,
+            Failure::not_supported("spec.verify (chart signature verification)"),
+        );
+    }
     let kind = chart.spec.source_ref.kind;
     let name = chart.spec.source_ref.name.clone();
-    let unavailable = |resource: &str| {
-        Failure::new(
+    // Both wait for the source (at start-up, before its first fetch): logged, not evented.
+    let unavailable = |resource: &str| Failure {
+        emits_event: false,
+        ..Failure::new(
             "SourceUnavailable",
             format!(
                 "failed to get source: {resource}.source.toolkit.fluxcd.io \"{name}\" not found"
             ),
         )
     };
-    let no_artifact = || {
-        Failure::new(
+    let no_artifact = || Failure {
+        emits_event: false,
+        ..Failure::new(
             "NoSourceArtifact",
             format!("no artifact available for {kind} source '{name}'"),
         )
@@ -472,12 +481,22 @@ async fn from_source_tree(
         )));
     }
     let dir = chart_dir.clone();
-    let (name, version) = tokio::task::spawn_blocking(move || {
-        ChartFiles::from_dir(&dir, Limits::default()).and_then(|files| files.metadata())
+    let ((name, version), missing) = tokio::task::spawn_blocking(move || {
+        let files = ChartFiles::from_dir(&dir, Limits::default())?;
+        Ok::<_, tether_helm::HelmError>((files.metadata()?, files.missing_dependencies()?))
     })
     .await
     .map_err(artifacts::storage_failure)?
     .map_err(|e| reference_failure_local(e.to_string()))?;
+    if !missing.is_empty() {
+        return Err(Failure::terminal(
+            build::DEPENDENCY_BUILD_ERROR,
+            format!(
+                "dependency build error: not supported yet: fetching chart dependencies; vendor them under charts/ (missing: {})",
+                missing.join(", ")
+            ),
+        ));
+    }
     let revision = (chart.spec.reconcile_strategy_or_default() == ReconcileStrategy::Revision)
         .then(|| short_revision(&artifact.revision));
     let mut plan = Plan::new(chart, &name, &version, revision.as_deref())?;
@@ -782,9 +801,10 @@ pub(crate) fn owner_of(chart: &HelmChart) -> ArtifactOwner {
 /// The condition a failure is recorded in: building (values, metadata, packaging) or fetching.
 fn failure_condition(reason: &str) -> &'static str {
     match reason {
-        build::VALUES_FILES_ERROR | build::METADATA_PATCH_ERROR | build::CHART_PACKAGE_ERROR => {
-            source_conditions::BUILD_FAILED
-        }
+        build::VALUES_FILES_ERROR
+        | build::METADATA_PATCH_ERROR
+        | build::CHART_PACKAGE_ERROR
+        | build::DEPENDENCY_BUILD_ERROR => source_conditions::BUILD_FAILED,
         _ => source_conditions::FETCH_FAILED,
     }
 }

@@ -67,6 +67,19 @@ impl ChartFiles {
         Ok((chart.metadata.name, chart.metadata.version))
     }
 
+    /// The dependencies Chart.yaml declares that are not vendored under `charts/` (Helm's
+    /// `CheckDependencies`: by name).
+    pub fn missing_dependencies(&self) -> Result<Vec<String>, HelmError> {
+        let chart = load_files(self.files.clone(), self.limits)?;
+        Ok(chart
+            .metadata
+            .dependencies
+            .iter()
+            .filter(|d| !chart.dependencies.iter().any(|c| c.metadata.name == d.name))
+            .map(|d| d.name.clone())
+            .collect())
+    }
+
     /// The content of the chart file at `name` (relative to the chart's root).
     pub fn file(&self, name: &str) -> Option<&[u8]> {
         let name = name.trim_start_matches("./");
@@ -208,6 +221,27 @@ mod tests {
         assert_eq!(chart.metadata.version, "1.2.3");
         assert!(chart.files.iter().all(|f| f.name != "notes.tmp"));
         assert_eq!(chart.templates.len(), 1);
+    }
+
+    #[test]
+    fn declared_dependencies_not_vendored_are_named() {
+        let dir = chart_dir();
+        std::fs::write(
+            dir.path().join("Chart.yaml"),
+            "apiVersion: v2\nname: demo\nversion: 1.2.3\ndependencies:\n- name: redis\n  version: 1.x\n  repository: https://charts.example.invalid\n",
+        )
+        .expect("write");
+        let files = ChartFiles::from_dir(dir.path(), Limits::default()).expect("files");
+        assert_eq!(files.missing_dependencies().expect("loads"), vec!["redis"]);
+        let vendored = dir.path().join("charts/redis");
+        std::fs::create_dir_all(&vendored).expect("mkdir");
+        std::fs::write(
+            vendored.join("Chart.yaml"),
+            "apiVersion: v2\nname: redis\nversion: 1.0.0\n",
+        )
+        .expect("write");
+        let files = ChartFiles::from_dir(dir.path(), Limits::default()).expect("files");
+        assert!(files.missing_dependencies().expect("loads").is_empty());
     }
 
     #[test]
