@@ -191,6 +191,32 @@ async fn the_newest_chart_in_range_is_pulled_and_a_new_one_picked_up_on_request(
         condition(&missing, "Stalled").map(|c| c.0).as_deref(),
         Some("True")
     );
+
+    // Values files of a repository chart: merged into a repackaged chart, versioned
+    // `+<generation>`.
+    let spec = json!({"chart": "podinfo", "version": "61.x", "interval": "10m",
+                      "valuesFiles": ["values.yaml"],
+                      "sourceRef": {"kind": "HelmRepository", "name": "charts"}});
+    create(&f.charts, helm_chart("with-values", &f.ns, spec)).await?;
+    let packaged = wait_ready_where(&f.charts, "with-values", |s, _, _| s == "True").await?;
+    assert_eq!(
+        condition(&packaged, "Ready").map(|c| (c.1, c.2)),
+        Some((
+            "ChartPackageSucceeded".into(),
+            "packaged 'podinfo' chart with version '61.2.0+1' and merged values files [values.yaml]"
+                .into()
+        ))
+    );
+    assert_eq!(stored_chart(&packaged).await?.metadata.version, "61.2.0+1");
+
+    // Deleted, a chart's artifacts go with it.
+    let url = text(&newer["status"]["artifact"]["url"]);
+    f.charts.delete("podinfo", &Default::default()).await?;
+    tether_testkit::flux::wait_for_gone(&f.charts, "podinfo").await?;
+    let (code, _) = tokio::task::spawn_blocking(move || http_get_bytes(&url))
+        .await?
+        .unwrap_or_default();
+    assert_eq!(code, 404, "the artifact of a deleted chart is removed");
     Ok(())
 }
 
