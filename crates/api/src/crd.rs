@@ -14,7 +14,7 @@ use kube::core::{
 use schemars::JsonSchema;
 
 use crate::{
-    helm, image, kustomize, notification,
+    helm, helm_operator, image, kustomize, notification,
     schema::{root_schema, spec_only_root_schema},
     source,
 };
@@ -33,6 +33,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         helm_chart_crd(),
         kustomization_crd(),
         helm_release_crd(),
+        helm_operator_release_crd(),
         image_repository_crd(),
         image_policy_crd(),
         image_update_automation_crd(),
@@ -100,10 +101,40 @@ pub fn helm_chart_crd() -> CustomResourceDefinition {
 
 /// The HelmRelease CRD with versions v2 (storage), v2beta1 and v2beta2.
 pub fn helm_release_crd() -> CustomResourceDefinition {
-    merge_versions(vec![version::<helm::v2::HelmRelease>(
-        "HelmRelease installs, upgrades, tests and remediates a Helm release from a chart, \
-         with values from the object and from ConfigMaps and Secrets.",
-    )])
+    merge_versions(vec![
+        version::<helm::v2::HelmRelease>(
+            "HelmRelease installs, upgrades, tests and remediates a Helm release from a chart, \
+             with values from the object and from ConfigMaps and Secrets.",
+        ),
+        version::<helm::v2beta1::HelmRelease>(
+            "HelmRelease is the deprecated v2beta1 form of a Helm release.",
+        ),
+        version::<helm::v2beta2::HelmRelease>(
+            "HelmRelease is the deprecated v2beta2 form of a Helm release.",
+        ),
+    ])
+}
+
+/// The Flux v1 Helm Operator's HelmRelease CRD (`helm.fluxcd.io`), with its only version v1,
+/// shaped as helm-operator's own: metadata and spec required, no status default.
+pub fn helm_operator_release_crd() -> CustomResourceDefinition {
+    let mut crd = merge_versions(vec![version::<helm_operator::v1::HelmRelease>(
+        "HelmRelease is a Helm release of the Flux v1 Helm Operator: a chart from a Helm \
+         repository or a Git repository, installed with values from the object, ConfigMaps, \
+         Secrets, URLs and chart files.",
+    )]);
+    let schemas = crd.spec.versions.iter_mut().filter_map(|v| {
+        v.schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+    });
+    for schema in schemas {
+        schema.required = Some(vec!["metadata".to_owned(), "spec".to_owned()]);
+        if let Some(status) = schema.properties.as_mut().and_then(|p| p.get_mut("status")) {
+            status.default = None;
+        }
+    }
+    crd
 }
 
 /// The Kustomization CRD with versions v1 (storage), v1beta1 and v1beta2.
@@ -319,6 +350,7 @@ mod tests {
                 "source.toolkit.fluxcd.io_helmcharts.yaml",
                 "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
                 "helm.toolkit.fluxcd.io_helmreleases.yaml",
+                "helm.fluxcd.io_helmreleases.yaml",
                 "image.toolkit.fluxcd.io_imagerepositories.yaml",
                 "image.toolkit.fluxcd.io_imagepolicies.yaml",
                 "image.toolkit.fluxcd.io_imageupdateautomations.yaml",

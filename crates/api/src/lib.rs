@@ -3,8 +3,9 @@
 //! `helm.toolkit.fluxcd.io` HelmRelease, `kustomize.toolkit.fluxcd.io` Kustomization and
 //! `image.toolkit.fluxcd.io` ImageRepository, ImagePolicy and ImageUpdateAutomation (v1 stored;
 //! v1beta2 and v1beta1 served and deprecated), `notification.toolkit.fluxcd.io` Provider and
-//! Alert (v1beta3 stored) and Receiver (v1 stored), the shared Flux `meta` types, condition
-//! types and reasons, and generation of the CustomResourceDefinitions as YAML.
+//! Alert (v1beta3 stored) and Receiver (v1 stored), the Flux v1 Helm Operator's
+//! `helm.fluxcd.io` HelmRelease (v1), the shared Flux `meta` types, condition types and
+//! reasons, and generation of the CustomResourceDefinitions as YAML.
 //!
 //! This crate holds types, constants, defaults and CRD generation only; reconcilers interpret
 //! the fields.
@@ -14,6 +15,7 @@ mod string_enum;
 
 pub mod crd;
 pub mod helm;
+pub mod helm_operator;
 pub mod image;
 pub mod kustomize;
 pub mod meta;

@@ -5,7 +5,7 @@ use std::{fs, path::PathBuf};
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
-use tether_api::{helm, image, kustomize, source};
+use tether_api::{helm, helm_operator, image, kustomize, source};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -524,6 +524,16 @@ fn full_helmrelease_v2_with_chart_template() -> TestResult {
     let latest = status.latest_snapshot().ok_or("history is set")?;
     assert_eq!(latest.full_release_name(), "observability/prometheus.v4");
     assert_eq!(latest.action, Some(helm::v2::ReleaseAction::Upgrade));
+    assert!(latest.has_been_tested());
+    assert!(!latest.has_test_in_phase(helm::v2::TEST_PHASE_FAILED));
+    let history = status.history.as_deref().unwrap_or_default();
+    assert!(
+        history
+            .iter()
+            .all(helm::v2::Snapshot::is_deployed_or_superseded)
+    );
+    // An empty map of test hooks means the chart selected no tests: tested.
+    assert!(history[1].has_been_tested());
     assert_eq!(
         status.helm_chart_namespace_name(),
         Some(("flux-system", "monitoring-kube-prometheus-stack"))
@@ -586,5 +596,110 @@ fn helmrelease_v2_defaults_follow_flux() -> TestResult {
         ..UpgradeRemediation::default()
     };
     assert!(!unlimited.retries_exhausted(100));
+    Ok(())
+}
+
+#[test]
+fn full_helm_sources_v1beta2() -> TestResult {
+    let repo: source::v1beta2::HelmRepository =
+        assert_lossless("helmrepository-v1beta2-full.yaml")?;
+    assert_eq!(
+        repo.spec.fields.type_or_default(),
+        source::v1beta2::HelmRepositoryType::Oci
+    );
+    let chart: source::v1beta2::HelmChart = assert_lossless("helmchart-v1beta2-full.yaml")?;
+    assert_eq!(
+        chart.spec.merged_values_files(),
+        ["values.yaml", "values-production.yaml"]
+    );
+    Ok(())
+}
+
+#[test]
+fn full_helmrelease_v2beta2_keeps_deprecated_patches() -> TestResult {
+    let hr: helm::v2beta2::HelmRelease = assert_lossless("helmrelease-v2beta2-full.yaml")?;
+    let kustomize = hr.spec.post_renderers.as_deref().unwrap_or_default()[0]
+        .kustomize
+        .clone()
+        .ok_or("kustomize is set")?;
+    let json6902 = kustomize.patches_json6902.ok_or("patchesJson6902 is set")?;
+    assert_eq!(json6902[0].patch[1].op, helm::v2beta2::Json6902Op::Copy);
+    let strategic = kustomize
+        .patches_strategic_merge
+        .ok_or("patchesStrategicMerge is set")?;
+    assert_eq!(strategic[0]["kind"], "Service");
+    let chart = hr.spec.chart.ok_or("chart is set")?;
+    assert_eq!(chart.spec.values_file.as_deref(), Some("values.yaml"));
+    Ok(())
+}
+
+#[test]
+fn full_helmrelease_v2beta1() -> TestResult {
+    let hr: helm::v2beta1::HelmRelease = assert_lossless("helmrelease-v2beta1-full.yaml")?;
+    assert_eq!(hr.spec.chart.spec.chart, "ingress-nginx");
+    let kube_config = hr.spec.kube_config.ok_or("kubeConfig is set")?;
+    assert_eq!(kube_config.secret_ref.name, "edge-kubeconfig");
+    Ok(())
+}
+
+#[test]
+fn helm_operator_rabbit_release_deserializes() -> TestResult {
+    use helm_operator::v1::{ChartSourceKind, HelmRelease};
+    let hr: HelmRelease = assert_lossless("helmrelease-helm-operator-v1-rabbit.yaml")?;
+    assert_eq!(hr.spec.chart.kind(), Some(ChartSourceKind::Repository));
+    assert_eq!(hr.spec.chart.name.as_deref(), Some("rabbitmq"));
+    assert_eq!(hr.spec.chart.version.as_deref(), Some("3.3.6"));
+    assert_eq!(
+        hr.spec.chart.clean_repository_url().as_deref(),
+        Some("https://charts.example/")
+    );
+    assert_eq!(hr.release_name(), "rabbitmq");
+    assert_eq!(hr.target_namespace(), "mq");
+    assert_eq!(hr.effective_timeout(), std::time::Duration::from_secs(300));
+    assert_eq!(hr.spec.values, Some(serde_json::json!({"replicas": 1})));
+    assert!(!hr.waits());
+    assert!(!hr.reuses_values());
+    assert_eq!(hr.max_history_or_default(), 10);
+    Ok(())
+}
+
+#[test]
+fn full_helm_operator_release_from_git() -> TestResult {
+    use helm_operator::v1::{ChartSourceKind, HelmRelease, HelmReleasePhase};
+    let hr: HelmRelease = assert_lossless("helmrelease-helm-operator-v1-full.yaml")?;
+    assert_eq!(hr.spec.chart.kind(), Some(ChartSourceKind::Git));
+    assert_eq!(hr.spec.chart.git_ref_or("master"), "release-1.x");
+    let sources = hr.values_from_sources();
+    assert_eq!(sources.len(), 5);
+    let legacy = sources[0]
+        .secret_key_ref
+        .as_ref()
+        .ok_or("legacy secret first")?;
+    assert_eq!(legacy.name, "podinfo-legacy-values");
+    assert_eq!(legacy.key_or_default(), "values.yaml");
+    let rollback = hr.spec.rollback.as_ref().ok_or("rollback is set")?;
+    assert_eq!(rollback.max_retries_or_default(), 3);
+    let status = hr.status.as_ref().ok_or("status is set")?;
+    assert_eq!(status.phase, Some(HelmReleasePhase::Succeeded));
+    Ok(())
+}
+
+#[test]
+fn helm_operator_release_names_follow_the_operator() -> TestResult {
+    use helm_operator::v1::HelmRelease;
+    let release = |namespace: &str, target: Option<&str>| -> Result<String, serde_json::Error> {
+        let hr: HelmRelease = serde_json::from_value(serde_json::json!({
+            "apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
+            "metadata": {"name": "redis", "namespace": namespace},
+            "spec": {"chart": {"repository": "https://charts.example", "name": "redis",
+                               "version": "1.0.0"},
+                     "targetNamespace": target, "test": {"enable": true}},
+        }))?;
+        assert!(hr.waits());
+        Ok(hr.release_name())
+    };
+    assert_eq!(release("cache", None)?, "cache-redis");
+    assert_eq!(release("cache", Some("cache"))?, "cache-redis");
+    assert_eq!(release("flux", Some("cache"))?, "flux-cache-redis");
     Ok(())
 }

@@ -12,9 +12,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use regex::Regex;
 use serde_json::{Value, json};
 use tether_api::crd::{
-    alert_crd, crds, git_repository_crd, helm_chart_crd, helm_release_crd, helm_repository_crd,
-    image_policy_crd, image_repository_crd, image_update_automation_crd, kustomization_crd,
-    oci_repository_crd, provider_crd, receiver_crd,
+    alert_crd, crds, git_repository_crd, helm_chart_crd, helm_operator_release_crd,
+    helm_release_crd, helm_repository_crd, image_policy_crd, image_repository_crd,
+    image_update_automation_crd, kustomization_crd, oci_repository_crd, provider_crd, receiver_crd,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -291,8 +291,50 @@ fn manifests() -> Vec<(
         // A HelmRelease has a chart template or a chartRef, never both (a CEL rule).
         ("helmrelease-v2-full.yaml", helm_release_crd(), HR_CHART_REF),
         ("helmrelease-v2-chartref.yaml", helm_release_crd(), &[]),
+        (
+            "helmrepository-v1beta2-full.yaml",
+            helm_repository_crd(),
+            &[],
+        ),
+        ("helmchart-v1beta2-full.yaml", helm_chart_crd(), &[]),
+        (
+            "helmrelease-v2beta2-full.yaml",
+            helm_release_crd(),
+            HR_BETA2_CHART_REF,
+        ),
+        ("helmrelease-v2beta1-full.yaml", helm_release_crd(), &[]),
+        (
+            "helmrelease-helm-operator-v1-full.yaml",
+            helm_operator_release_crd(),
+            HELM_OPERATOR_REPOSITORY_CHART,
+        ),
+        (
+            "helmrelease-helm-operator-v1-rabbit.yaml",
+            helm_operator_release_crd(),
+            &[],
+        ),
     ]
 }
+
+/// The chartRef and ConfigMap kubeConfig fields the v2beta2 HelmRelease leaves unset.
+const HR_BETA2_CHART_REF: &[&str] = &[
+    ".spec.chartRef",
+    ".spec.chartRef.apiVersion",
+    ".spec.chartRef.kind",
+    ".spec.chartRef.name",
+    ".spec.chartRef.namespace",
+    ".spec.kubeConfig.configMapRef",
+    ".spec.kubeConfig.configMapRef.name",
+];
+
+/// The Helm repository chart fields a helm-operator release from Git leaves unset.
+const HELM_OPERATOR_REPOSITORY_CHART: &[&str] = &[
+    ".spec.chart.repository",
+    ".spec.chart.name",
+    ".spec.chart.version",
+    ".spec.chart.chartPullSecret",
+    ".spec.chart.chartPullSecret.name",
+];
 
 /// The chartRef fields a HelmRelease with a chart template leaves unset.
 const HR_CHART_REF: &[&str] = &[
@@ -343,10 +385,11 @@ fn manifest_violations(manifest: &Value) -> Vec<String> {
     if api_version != format!("{}/{version}", crd.spec.group) {
         out.push(format!("{api_version} is not in group {}", crd.spec.group));
     }
-    // The API server validates metadata as ObjectMeta, outside the CRD schema.
+    // The API server validates metadata as ObjectMeta, outside the CRD schema (which at most
+    // requires it to be there).
     let mut without_metadata = manifest.clone();
     if let Some(fields) = without_metadata.as_object_mut() {
-        fields.remove("metadata");
+        fields.insert("metadata".into(), json!({}));
     }
     violations(
         &version_schema(&crd, version),
@@ -415,10 +458,11 @@ fn testdata_manifests_conform_to_their_version_schema() -> TestResult {
             format!("{}/{version}", crd.spec.group),
             "{name}"
         );
-        // The API server validates metadata as ObjectMeta, outside the CRD schema.
+        // The API server validates metadata as ObjectMeta, outside the CRD schema (which at
+        // most requires it to be there).
         let mut without_metadata = manifest.clone();
         if let Some(fields) = without_metadata.as_object_mut() {
-            fields.remove("metadata");
+            fields.insert("metadata".into(), json!({}));
         }
         let mut out = Vec::new();
         violations(
@@ -1203,6 +1247,12 @@ fn helm_crd_level_settings_follow_flux() {
             "v2",
         ),
     ] {
+        let served: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+        let expected: &[&str] = match storage {
+            "v2" => &["v2", "v2beta1", "v2beta2"],
+            _ => &["v1", "v1beta2"],
+        };
+        assert_eq!(served, expected);
         let kind = &crd.spec.names.kind;
         assert_eq!(crd.spec.scope, "Namespaced");
         assert_eq!(crd.spec.names.short_names, Some(vec![short.to_owned()]));
@@ -1222,4 +1272,57 @@ fn helm_crd_level_settings_follow_flux() {
             assert_eq!(version.deprecation_warning, (!stored).then_some(warning));
         }
     }
+}
+
+#[test]
+fn helm_operator_crd_follows_helm_operator() {
+    let crd = helm_operator_release_crd();
+    assert_eq!(crd.spec.group, "helm.fluxcd.io");
+    assert_eq!(
+        crd.spec.names.short_names,
+        Some(vec!["hr".to_owned(), "hrs".to_owned()])
+    );
+    assert_eq!(crd.spec.names.categories, None);
+    let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(versions, ["v1"]);
+    assert!(crd.spec.versions[0].storage);
+    let schema = version_schema(&crd, "v1");
+    let cases = [
+        ("/required", json!(["metadata", "spec"])),
+        ("/properties/spec/required", json!(["chart"])),
+        ("/properties/status/default", Value::Null),
+        (
+            "/properties/spec/properties/helmVersion/enum",
+            json!(["v2", "v3"]),
+        ),
+        ("/properties/spec/properties/timeout/format", json!("int64")),
+        (
+            "/properties/status/properties/conditions/items/required",
+            json!(["type", "status"]),
+        ),
+        (
+            "/properties/status/properties/conditions/items/properties/type/enum",
+            json!([
+                "ChartFetched",
+                "Deployed",
+                "Released",
+                "RolledBack",
+                "Tested"
+            ]),
+        ),
+    ];
+    for (pointer, expected) in cases {
+        let found = schema.pointer(pointer).cloned().unwrap_or(Value::Null);
+        assert_eq!(found, expected, "{pointer}");
+    }
+    let columns: Vec<_> = crd.spec.versions[0]
+        .additional_printer_columns
+        .iter()
+        .flatten()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        ["Release", "Phase", "ReleaseStatus", "Message", "Age"]
+    );
 }

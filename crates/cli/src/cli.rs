@@ -197,6 +197,9 @@ pub struct HelmTemplateArgs {
     /// Leave out test hooks.
     #[arg(long)]
     pub skip_tests: bool,
+    /// Do not validate values against the charts' `values.schema.json`.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
     /// `.Release.Namespace`.
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,

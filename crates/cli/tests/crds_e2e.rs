@@ -338,6 +338,14 @@ async fn the_admission_policy_gives_new_objects_their_finalizer() -> anyhow::Res
             "spec": {"url": "https://example.test/app.git", "interval": "1h"}}),
     )
     .await?;
+    let helm_release = create(
+        &client,
+        &ns.name,
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"interval": "1h", "chartRef": {"kind": "OCIRepository", "name": "app"}}}),
+    )
+    .await?;
     let finalizers = |o: &Value| o["metadata"]["finalizers"].clone();
     let cleanup = async {
         for object in policy.iter().rev() {
@@ -347,7 +355,7 @@ async fn the_admission_policy_gives_new_objects_their_finalizer() -> anyhow::Res
                 .await;
         }
         let release = json!({"metadata": {"finalizers": null}});
-        for object in [&plain, &shared, &source] {
+        for object in [&plain, &shared, &source, &helm_release] {
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
             dynamic_api(&client, &ns.name, object)?
                 .patch(name, &PatchParams::default(), &Patch::Merge(&release))
@@ -356,7 +364,9 @@ async fn the_admission_policy_gives_new_objects_their_finalizer() -> anyhow::Res
         anyhow::Ok(())
     };
     let checks = (finalizers(&plain), finalizers(&shared), finalizers(&source));
+    let helm_finalizers = finalizers(&helm_release);
     cleanup.await?;
+    assert_eq!(helm_finalizers, json!(["finalizers.fluxcd.io"]));
     assert_eq!(checks.0, json!(["finalizers.fluxcd.io"]));
     assert_eq!(
         checks.1,

@@ -13,6 +13,8 @@ pub struct File {
     pub name: String,
     /// Contents (a leading UTF-8 byte-order mark removed).
     pub data: Vec<u8>,
+    /// Modification time from the directory or archive, which a release record stores.
+    pub mod_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A chart maintainer.
@@ -95,6 +97,10 @@ pub struct Chart {
     pub values: JsonMap<String, Json>,
     /// `values.schema.json`.
     pub schema: Option<Vec<u8>>,
+    /// `values.schema.json`'s modification time.
+    pub schema_mod_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// `Chart.yaml`'s modification time.
+    pub mod_time: Option<chrono::DateTime<chrono::Utc>>,
     /// `Chart.lock` (or `requirements.lock`), as read; a release record stores it.
     pub lock: Option<Vec<u8>>,
     /// Files under `templates/`.

@@ -94,6 +94,12 @@ pub enum HelmError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The values break a chart's `values.schema.json` (the failing charts and their
+    /// errors, each ending in a newline).
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{0}"
+    )]
+    Schema(String),
     /// `--show-only` names a template the chart does not render.
     #[error("could not find template {0} in chart")]
     TemplateNotFound(String),

@@ -1,7 +1,8 @@
 //! Helm charts rendered natively, as `helm template` (Helm v4) renders them: load a chart
 //! from a directory or archive ([`load`]), coalesce values ([`values`], [`strvals`]),
-//! process dependencies ([`deps`]), render every template on `tether-gotemplate` with Helm's
-//! functions ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
+//! process dependencies ([`deps`]), check the values against the charts' `values.schema.json`
+//! ([`schema`]), render every template on `tether-gotemplate` with Helm's functions
+//! ([`render`], [`funcs`]), then sort and frame the output ([`output`]).
 //! [`release`] holds Helm v4's release records: the record, its Secret storage codec and
 //! history rules, and the order hooks run in, for installs and upgrades `helm` can read.
 //!
@@ -28,6 +29,7 @@ pub mod output;
 pub mod package;
 pub mod release;
 pub mod render;
+pub mod schema;
 mod sprig_extra;
 pub mod strvals;
 mod toml;
@@ -80,6 +82,8 @@ pub struct TemplateOptions {
     pub include_crds: bool,
     /// `--skip-tests`.
     pub skip_tests: bool,
+    /// `--skip-schema-validation`: do not check values against `values.schema.json`.
+    pub skip_schema_validation: bool,
     /// `--show-only` patterns.
     pub show_only: Vec<String>,
     /// Bytes of rendered output allowed in all.
@@ -96,6 +100,7 @@ impl Default for TemplateOptions {
             values: Values::new(),
             include_crds: false,
             skip_tests: false,
+            skip_schema_validation: false,
             show_only: Vec::new(),
             max_output_bytes: 256 * 1024 * 1024,
             cluster: Arc::new(NoCluster),
@@ -197,6 +202,11 @@ fn template_on_this_thread(
     deps::process_dependencies(&mut chart, &opts.values)
         .map_err(|e| HelmError::Values(format!("chart dependencies processing failed: {e}")))?;
     let values = values::coalesce_values(&chart, &opts.values)?;
+    if !opts.skip_schema_validation
+        && let Some(failures) = schema::validate_chart(&chart, &values)
+    {
+        return Err(HelmError::Schema(failures));
+    }
     let kube = &opts.capabilities.kube_version;
     if !chart.metadata.kube_version.is_empty()
         && !deps::is_compatible_range(&chart.metadata.kube_version, &kube.normalized)

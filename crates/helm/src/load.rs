@@ -140,6 +140,7 @@ impl Walk<'_> {
             self.files.push(File {
                 name: rel,
                 data: strip_bom(data),
+                mod_time: meta.modified().ok().map(chrono::DateTime::from),
             });
         }
         Ok(())
@@ -195,9 +196,15 @@ pub(crate) fn archive_files(data: &[u8], limits: Limits) -> Result<Vec<File>, He
                 limit: limits.max_bytes,
             });
         }
+        let mod_time = entry
+            .header()
+            .mtime()
+            .ok()
+            .and_then(|secs| chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0));
         files.push(File {
             name,
             data: strip_bom(buf),
+            mod_time,
         });
     }
     if files.is_empty() {
@@ -283,6 +290,7 @@ pub(crate) fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, Helm
     let mut chart = Chart::default();
     let mut metadata: Option<Metadata> = None;
     if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {
+        chart.mod_time = f.mod_time;
         let text = String::from_utf8_lossy(&f.data);
         let mut md = Metadata::parse(&text).map_err(|message| HelmError::ChartFile {
             file: "Chart.yaml".into(),
@@ -299,7 +307,10 @@ pub(crate) fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, Helm
             "Chart.yaml" => {}
             "Chart.lock" => chart.lock = Some(f.data),
             "values.yaml" => chart.values = load_values(&f.data)?,
-            "values.schema.json" => chart.schema = Some(f.data),
+            "values.schema.json" => {
+                chart.schema_mod_time = f.mod_time;
+                chart.schema = Some(f.data);
+            }
             "requirements.yaml" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 let obj = yaml_object("requirements.yaml", &f.data)?;
@@ -329,6 +340,7 @@ pub(crate) fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, Helm
                 let file = File {
                     name: rest,
                     data: f.data,
+                    mod_time: f.mod_time,
                 };
                 match subcharts.iter_mut().find(|(n, _)| *n == top) {
                     Some((_, list)) => list.push(file),
@@ -357,6 +369,7 @@ pub(crate) fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, Helm
                     Some(File {
                         name: rest.to_owned(),
                         data: f.data,
+                        mod_time: f.mod_time,
                     })
                 })
                 .collect();

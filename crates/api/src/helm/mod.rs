@@ -5,9 +5,12 @@
 //! does), so fields only a beta version has are pruned from stored objects, exactly as with
 //! Flux.
 
+mod chart_template;
 pub mod conditions;
 mod shared;
 pub mod v2;
+pub mod v2beta1;
+pub mod v2beta2;
 
 /// The API group.
 pub const GROUP: &str = "helm.toolkit.fluxcd.io";

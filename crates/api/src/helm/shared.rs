@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 pub use crate::kustomize::v1::Selector;
@@ -340,6 +340,12 @@ string_enum! {
         /// An uninstall to remediate a failed install or upgrade.
         UninstallRemediation = "uninstall-remediation",
     }
+}
+
+/// Schema of `status.lastAttemptedReleaseAction`: only ever an install or an upgrade, although
+/// the Rust type is the full [`ReleaseAction`].
+pub(super) fn attempted_action_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": ["install", "upgrade"] })
 }
 
 /// A test hook of a release, as the controller observed it run.

@@ -5,10 +5,11 @@ use std::time::Duration as StdDuration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::shared::attempted_action_schema;
 pub use super::shared::{
     ChartSourceKind, ChartVerificationProvider, CrdsPolicy, CrossNamespaceObjectReference,
     DeletionPropagation, DriftDetection, DriftDetectionMode, Filter, HelmChartTemplateObjectMeta,
@@ -192,7 +193,9 @@ impl HelmReleaseSpec {
 
 impl HelmRelease {
     /// The Helm release name: `spec.releaseName`, else `<targetNamespace>-<name>` with a target
-    /// namespace, else the object's name.
+    /// namespace, else the object's name. helm-controller uses a name longer than 53
+    /// characters shortened: its first 40 characters, `-`, and the first 12 hex digits of its
+    /// SHA-256.
     pub fn release_name(&self) -> String {
         let name = self.metadata.name.as_deref().unwrap_or_default();
         match (
@@ -746,11 +749,6 @@ impl Snapshot {
     pub fn is_deployed_or_superseded(&self) -> bool {
         self.status == RELEASE_STATUS_DEPLOYED || self.status == RELEASE_STATUS_SUPERSEDED
     }
-}
-
-/// The last release action is only ever an install or an upgrade.
-fn attempted_action_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "string", "enum": ["install", "upgrade"] })
 }
 
 /// The observed state of a HelmRelease.

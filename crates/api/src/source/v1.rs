@@ -5,7 +5,7 @@ use std::time::Duration as StdDuration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use super::helm::{
@@ -23,6 +23,7 @@ use crate::{
         AccessFrom, Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration, DurationError,
         LocalObjectReference, conditions::conditions_schema,
     },
+    schema::plain_string_schema,
     string_enum::string_enum,
 };
 
@@ -213,11 +214,6 @@ pub struct GitRepositoryStatus {
     /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
-}
-
-/// Flux types the status verification mode as a free string, without the spec's enum.
-fn plain_string_schema(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "string" })
 }
 
 /// The desired state of an OCIRepository: which artifact of an OCI repository to pull, how

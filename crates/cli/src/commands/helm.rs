@@ -29,6 +29,7 @@ fn render(args: HelmTemplateArgs) -> anyhow::Result<String> {
         },
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
+        skip_schema_validation: args.skip_schema_validation,
         show_only: args.show_only,
         ..TemplateOptions::default()
     };

@@ -130,21 +130,22 @@ fn service_account(ns: &str) -> Value {
 }
 
 /// The API groups of the custom resources tether reconciles.
-const OWN_GROUPS: [&str; 5] = [
+const OWN_GROUPS: [&str; 6] = [
     "source.toolkit.fluxcd.io",
     "kustomize.toolkit.fluxcd.io",
     "helm.toolkit.fluxcd.io",
+    "helm.fluxcd.io",
     "image.toolkit.fluxcd.io",
     "notification.toolkit.fluxcd.io",
 ];
 
 /// What the controller itself needs: its own custom resources (the source, kustomize, helm,
-/// image and notification groups) with their status and finalizers, creating and deleting the
-/// HelmCharts of HelmRelease chart templates, the Secrets and ConfigMaps sources, values and
-/// substitutions reference, events, and CRDs to see them established. Applying users' objects,
-/// Helm release storage (Secrets in the release namespaces) included, is granted separately
-/// (`tether-cluster-reconciler`), as helm-controller performs storage writes with the identity
-/// that applies the release.
+/// image and notification groups, and helm-operator's `helm.fluxcd.io`) with their status and
+/// finalizers, creating and deleting the HelmCharts of HelmRelease chart templates, the Secrets
+/// and ConfigMaps sources, values and substitutions reference, events, and CRDs to see them
+/// established. Applying users' objects, Helm release storage (Secrets in the release
+/// namespaces) included, is granted separately (`tether-cluster-reconciler`), as
+/// helm-controller performs storage writes with the identity that applies the release.
 fn controller_cluster_role() -> Value {
     let groups = OWN_GROUPS;
     json!({
@@ -340,6 +341,7 @@ mod tests {
                 "HelmChart",
                 "Kustomization",
                 "HelmRelease",
+                "HelmRelease",
                 "ImageRepository",
                 "ImagePolicy",
                 "ImageUpdateAutomation",
@@ -368,7 +370,7 @@ mod tests {
                 .iter()
                 .filter_map(Value::as_str)
                 .collect();
-            let own = groups.iter().all(|g| g.ends_with(".toolkit.fluxcd.io"));
+            let own = groups.iter().all(|g| OWN_GROUPS.contains(g));
             let events = rule["resources"]
                 .as_array()
                 .is_some_and(|r| r.iter().all(|r| r == "events"));

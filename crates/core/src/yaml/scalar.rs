@@ -150,7 +150,7 @@ pub fn is_timestamp(s: &str) -> bool {
     let Some(day) = take_number(b, &mut i, 2) else {
         return false;
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !day_fits_month(s) {
         return false;
     }
     if i == b.len() {
@@ -162,6 +162,28 @@ pub fn is_timestamp(s: &str) -> bool {
     }
     i += 1;
     time_of_day_matches(b, i, sep != b' ')
+}
+
+/// Whether the day of a `YYYY-M-D...` date exists in its month (`time.Parse` refuses
+/// `2024-02-30` with "day out of range", so go-yaml keeps it a plain string).
+pub(crate) fn day_fits_month(s: &str) -> bool {
+    let mut parts = s.splitn(3, '-');
+    let (Some(y), Some(m), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let d: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let (Ok(year), Ok(month), Ok(day)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>())
+    else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    day <= days
 }
 
 fn take_number(b: &[u8], i: &mut usize, max_digits: usize) -> Option<u32> {

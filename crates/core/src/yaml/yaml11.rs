@@ -194,7 +194,7 @@ fn is_timestamp(s: &str) -> bool {
     }
     let mut rest = &s[5..];
     let date_ok = take_number(&mut rest, 1, 12) && take(&mut rest, '-');
-    if !date_ok || !take_number(&mut rest, 1, 31) {
+    if !date_ok || !take_number(&mut rest, 1, 31) || !super::scalar::day_fits_month(s) {
         return false;
     }
     let zoned = match rest.chars().next() {
@@ -316,6 +316,9 @@ mod tests {
             ("2024-1-2T3:04:05Z", Resolved::Timestamp),
             ("2024-01-02 10:00:00.5", Resolved::Timestamp),
             ("2024-13-02", Resolved::Str),
+            ("2024-02-30", Resolved::Str),
+            ("2024-02-29", Resolved::Timestamp),
+            ("2023-02-29T10:00:00Z", Resolved::Str),
             ("1:20", Resolved::Str),
             ("-", Resolved::Str),
             ("v1", Resolved::Str),

@@ -167,7 +167,8 @@ impl ChartFile {
         ChartFile {
             name: f.name.clone(),
             data: f.data.clone(),
-            ..ChartFile::default()
+            mod_time: f.mod_time.map_or(GoTime::ZERO, GoTime::from),
+            unknown_fields: JsonMap::new(),
         }
     }
 
@@ -448,9 +449,9 @@ impl ReleaseChart {
             templates: files(&chart.templates),
             values: Some(chart.values.clone()),
             schema: chart.schema.clone(),
-            schema_mod_time: GoTime::ZERO,
+            schema_mod_time: chart.schema_mod_time.map_or(GoTime::ZERO, GoTime::from),
             files: files(&chart.files),
-            mod_time: GoTime::ZERO,
+            mod_time: chart.mod_time.map_or(GoTime::ZERO, GoTime::from),
             unknown_fields: JsonMap::new(),
         })
     }
@@ -537,6 +538,7 @@ mod tests {
             templates: vec![File {
                 name: "templates/cm.yaml".into(),
                 data: b"kind: ConfigMap".to_vec(),
+                mod_time: None,
             }],
             dependencies: vec![Chart::default()],
             ..Chart::default()

@@ -349,13 +349,47 @@ pub struct Release {
     pub unknown_fields: JsonMap<String, Json>,
 }
 
-/// The rendered part of a new record: what [`crate::template_for_release`] produced.
-#[derive(Debug, Clone, Copy)]
-pub struct Rendering<'a> {
+/// What a new install or upgrade record is made of: the rendering
+/// ([`crate::template_for_release`]), the user values, the time and the apply method.
+#[derive(Debug, Clone)]
+pub struct NewRecord<'a> {
     /// The chart after dependency processing (the one rendered).
     pub chart: &'a crate::Chart,
     /// Manifests, hooks and notes.
     pub sorted: &'a Sorted,
+    /// User-supplied values.
+    pub config: JsonMap<String, Json>,
+    /// Deploy time.
+    pub now: GoTime,
+    /// How resources are applied.
+    pub apply_method: ApplyMethod,
+}
+
+impl NewRecord<'_> {
+    fn into_release(
+        self,
+        name: &str,
+        namespace: &str,
+        version: i64,
+        info: Info,
+    ) -> Result<Release, ReleaseError> {
+        Ok(Release {
+            name: name.into(),
+            namespace: namespace.into(),
+            chart: Some(ReleaseChart::from_chart(self.chart)?),
+            config: self.config,
+            info: Some(Info {
+                notes: self.sorted.notes.clone(),
+                last_deployed: self.now,
+                ..info
+            }),
+            manifest: crate::output::release_manifest(self.sorted),
+            hooks: self.sorted.hooks.iter().map(Hook::from_rendered).collect(),
+            version,
+            apply_method: self.apply_method.as_str().into(),
+            ..Release::default()
+        })
+    }
 }
 
 impl Release {
@@ -373,87 +407,70 @@ impl Release {
         info.description = description.into();
     }
 
-    /// The record Helm's install writes first (`pending-install`, revision 1); the caller
-    /// sets `deployed` or `failed` when done.
+    /// Helm's uninstall, first step on the last record: `uninstalling`, deleted now.
+    pub fn mark_uninstalling(&mut self, now: GoTime) {
+        self.set_status(
+            Status::Uninstalling,
+            "Deletion in progress (or silently failed)",
+        );
+        if let Some(info) = self.info.as_mut() {
+            info.deleted = now;
+        }
+    }
+
+    /// Helm's uninstall, last step when history is kept (without `--keep-history` Helm
+    /// deletes every record instead): `uninstalled`, `Uninstallation complete` unless a
+    /// description is given. Other `deployed` records are then marked `superseded`.
+    pub fn mark_uninstalled(&mut self, description: Option<&str>) {
+        let text = description.unwrap_or("Uninstallation complete");
+        self.set_status(Status::Uninstalled, text);
+    }
+
+    /// The record Helm's install writes first (`pending-install`, `Initial install underway`,
+    /// revision 1); the caller sets `deployed` or `failed` when done.
     pub fn for_install(
         name: &str,
         namespace: &str,
-        rendering: Rendering<'_>,
-        config: JsonMap<String, Json>,
-        now: GoTime,
-        apply_method: ApplyMethod,
+        record: NewRecord<'_>,
     ) -> Result<Release, ReleaseError> {
-        Ok(Release {
-            name: name.into(),
-            namespace: namespace.into(),
-            chart: Some(ReleaseChart::from_chart(rendering.chart)?),
-            config,
-            info: Some(Info {
-                first_deployed: now,
-                last_deployed: now,
-                status: Status::PendingInstall,
-                description: "Initial install underway".into(),
-                notes: rendering.sorted.notes.clone(),
-                ..Info::default()
-            }),
-            manifest: crate::output::release_manifest(rendering.sorted),
-            hooks: rendering
-                .sorted
-                .hooks
-                .iter()
-                .map(Hook::from_rendered)
-                .collect(),
-            version: 1,
-            apply_method: apply_method.as_str().into(),
-            ..Release::default()
-        })
+        let info = Info {
+            first_deployed: record.now,
+            status: Status::PendingInstall,
+            description: "Initial install underway".into(),
+            ..Info::default()
+        };
+        record.into_release(name, namespace, 1, info)
     }
 
-    /// The record Helm's upgrade writes first (`pending-upgrade`, `Preparing upgrade`):
-    /// `current` is the release upgraded from, `version` the new revision
-    /// ([`storage::History::next_version`]). Labels are `current`'s merged with `labels`,
-    /// a `"null"` value removing one.
-    #[allow(clippy::too_many_arguments)]
+    /// The record Helm's upgrade writes first (`pending-upgrade`, `Preparing upgrade`,
+    /// revision last + 1) from `base` ([`storage::History::upgrade_base`]). Labels are the
+    /// last record's merged with `labels`, a `"null"` value removing one.
     pub fn for_upgrade(
-        current: &Release,
-        version: i64,
-        rendering: Rendering<'_>,
-        config: JsonMap<String, Json>,
+        base: storage::UpgradeBase<'_>,
+        record: NewRecord<'_>,
         labels: &BTreeMap<String, String>,
-        now: GoTime,
-        apply_method: ApplyMethod,
     ) -> Result<Release, ReleaseError> {
-        let mut merged = current.labels.clone();
+        let current = base.current;
+        let info = Info {
+            first_deployed: current
+                .info
+                .as_ref()
+                .map_or(GoTime::ZERO, |i| i.first_deployed),
+            status: Status::PendingUpgrade,
+            description: "Preparing upgrade".into(),
+            ..Info::default()
+        };
+        let mut merged = base.last.labels.clone();
         merged.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         merged.retain(|_, v| v != "null");
-        Ok(Release {
-            name: current.name.clone(),
-            namespace: current.namespace.clone(),
-            chart: Some(ReleaseChart::from_chart(rendering.chart)?),
-            config,
-            info: Some(Info {
-                first_deployed: current
-                    .info
-                    .as_ref()
-                    .map_or(GoTime::ZERO, |i| i.first_deployed),
-                last_deployed: now,
-                status: Status::PendingUpgrade,
-                description: "Preparing upgrade".into(),
-                notes: rendering.sorted.notes.clone(),
-                ..Info::default()
-            }),
-            manifest: crate::output::release_manifest(rendering.sorted),
-            hooks: rendering
-                .sorted
-                .hooks
-                .iter()
-                .map(Hook::from_rendered)
-                .collect(),
-            version,
-            labels: merged,
-            apply_method: apply_method.as_str().into(),
-            ..Release::default()
-        })
+        let mut release = record.into_release(
+            &current.name,
+            &current.namespace,
+            base.last.version + 1,
+            info,
+        )?;
+        release.labels = merged;
+        Ok(release)
     }
 
     /// The record Helm's rollback writes first (`pending-rollback`, `Rollback to N`):

@@ -131,3 +131,112 @@ fn a_record_with_the_wrong_types_is_refused() {
     assert!(Release::from_json(json!({"info": {"first_deployed": "yesterday"}})).is_err());
     assert!(Release::from_json(json!([1])).is_err());
 }
+
+fn deployed(version: i64, first: &str) -> Result<Release, ReleaseError> {
+    let t = GoTime::parse(first).map_err(|e| ReleaseError::Json(e.to_string()))?;
+    Ok(Release {
+        name: "web".into(),
+        namespace: "apps".into(),
+        version,
+        info: Some(Info {
+            first_deployed: t,
+            last_deployed: t,
+            status: Status::Deployed,
+            notes: format!("notes of {version}"),
+            ..Info::default()
+        }),
+        labels: [("team", "a"), ("tier", "web")]
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+        manifest: format!("manifest of {version}"),
+        ..Release::default()
+    })
+}
+
+#[test]
+fn an_upgrade_record_continues_the_last_one() -> Result<(), ReleaseError> {
+    let v1 = deployed(1, "2026-01-01T00:00:00Z")?;
+    let history = storage::History::new(vec![v1]);
+    let chart = crate::Chart::default();
+    let sorted = Sorted {
+        notes: "new notes".into(),
+        ..Sorted::default()
+    };
+    let now =
+        GoTime::parse("2026-02-02T00:00:00Z").map_err(|e| ReleaseError::Json(e.to_string()))?;
+    let record = NewRecord {
+        chart: &chart,
+        sorted: &sorted,
+        config: JsonMap::new(),
+        now,
+        apply_method: ApplyMethod::ServerSide,
+    };
+    let labels: BTreeMap<String, String> = [("tier", "null"), ("zone", "b")]
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    let v2 = Release::for_upgrade(history.upgrade_base("web")?, record, &labels)?;
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.status(), Status::PendingUpgrade);
+    assert_eq!(v2.apply_method, "ssa");
+    let info = v2
+        .info
+        .as_ref()
+        .ok_or(ReleaseError::Json("no info".into()))?;
+    assert_eq!(
+        info.first_deployed.to_rfc3339_nano(),
+        "2026-01-01T00:00:00Z"
+    );
+    assert_eq!(info.last_deployed, now);
+    assert_eq!(
+        (info.description.as_str(), info.notes.as_str()),
+        ("Preparing upgrade", "new notes")
+    );
+    assert_eq!(
+        v2.labels.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["team", "zone"]
+    );
+    Ok(())
+}
+
+#[test]
+fn a_rollback_record_replays_the_target_as_a_new_revision() -> Result<(), ReleaseError> {
+    let v1 = deployed(1, "2026-01-01T00:00:00Z")?;
+    let mut v2 = deployed(2, "2026-01-01T00:00:00Z")?;
+    v2.labels.clear();
+    let now = GoTime::now();
+    let v3 = Release::for_rollback(&v2, &v1, now, ApplyMethod::ClientSide);
+    assert_eq!(v3.version, 3);
+    assert_eq!(v3.manifest, "manifest of 1");
+    assert_eq!(v3.labels, v1.labels);
+    let info = v3
+        .info
+        .as_ref()
+        .ok_or(ReleaseError::Json("no info".into()))?;
+    assert_eq!(info.status, Status::PendingRollback);
+    assert_eq!(info.description, "Rollback to 1");
+    assert_eq!(info.rollback_revision, 1);
+    assert_eq!(info.notes, "notes of 1");
+    assert_eq!(info.last_deployed, now);
+    Ok(())
+}
+
+#[test]
+fn an_uninstall_marks_the_record_deleted() -> Result<(), ReleaseError> {
+    let mut r = deployed(4, "2026-01-01T00:00:00Z")?;
+    let now = GoTime::now();
+    r.mark_uninstalling(now);
+    assert_eq!(r.status(), Status::Uninstalling);
+    assert_eq!(r.info.as_ref().map(|i| i.deleted), Some(now));
+    r.mark_uninstalled(None);
+    let info = r
+        .info
+        .as_ref()
+        .ok_or(ReleaseError::Json("no info".into()))?;
+    assert_eq!(
+        (info.status.clone(), info.description.as_str()),
+        (Status::Uninstalled, "Uninstallation complete")
+    );
+    Ok(())
+}

@@ -107,6 +107,7 @@ pub fn run_tether(dir: &Path, args: &[String]) -> Result<String, String> {
                 .extend(value().split(',').map(str::to_owned)),
             "--include-crds" => opts.include_crds = true,
             "--skip-tests" => opts.skip_tests = true,
+            "--skip-schema-validation" => opts.skip_schema_validation = true,
             "--is-upgrade" => opts.release.is_upgrade = true,
             _ => positional.push(arg.clone()),
         }
@@ -141,6 +142,10 @@ pub enum Verdict {
     /// Both found the same template's output not to be YAML; libyaml's and granit's wording
     /// of the syntax error differ.
     SameYamlSyntaxError,
+    /// Both found the values breaking a schema with the same errors, listed in another
+    /// order: Go walks maps in random order, so Helm lists sibling errors (and the names in
+    /// `additional properties ... not allowed`) differently from run to run.
+    SameSchemaErrorsReordered,
     /// Something differs.
     Different(String),
 }
@@ -155,6 +160,12 @@ pub fn compare(bin: &Path, files: &Files, args: &[String]) -> Verdict {
         (Ok(a), Ok(b)) if a == b => Verdict::Same,
         (Err(a), Err(b)) if a == b => Verdict::SameError,
         (Err(a), Err(b)) if same_yaml_syntax_error(&a, &b) => Verdict::SameYamlSyntaxError,
+        (Err(a), Err(b))
+            if canonical_schema_error(&a)
+                .is_some_and(|x| Some(x) == canonical_schema_error(&b)) =>
+        {
+            Verdict::SameSchemaErrorsReordered
+        }
         (Ok(a), Ok(b)) => Verdict::Different(first_difference(&a, &b)),
         (Err(a), Err(b)) => {
             Verdict::Different(format!("errors differ:\n helm:   {a}\n tether: {b}"))
@@ -162,6 +173,75 @@ pub fn compare(bin: &Path, files: &Files, args: &[String]) -> Verdict {
         (Err(a), Ok(_)) => Verdict::Different(format!("helm fails, tether renders: {a}")),
         (Ok(_), Err(b)) => Verdict::Different(format!("helm renders, tether fails: {b}")),
     }
+}
+
+/// A schema failure message with sibling errors sorted (recursively) and the property
+/// lists of `additional properties` sorted: equal for two messages that differ only in the
+/// order Go's map iteration gave them.
+pub fn canonical_schema_error(msg: &str) -> Option<String> {
+    let body = msg.strip_prefix(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n",
+    )?;
+    #[derive(Default)]
+    struct Node {
+        text: String,
+        children: Vec<Node>,
+    }
+    fn render(n: &mut Node, depth: usize, out: &mut Vec<String>) {
+        let mut kids: Vec<(String, usize)> = Vec::new();
+        for c in &mut n.children {
+            let mut sub = Vec::new();
+            render(c, depth + 1, &mut sub);
+            kids.push((sub.join("\n"), 0));
+        }
+        kids.sort();
+        if depth > 0 {
+            out.push(format!("{}{}", " ".repeat(depth), n.text));
+        }
+        out.extend(kids.into_iter().map(|(k, _)| k));
+    }
+    fn normalize(line: &str) -> String {
+        if let (Some(start), Some(end)) = (
+            line.find("additional properties "),
+            line.rfind(" not allowed"),
+        ) {
+            let from = start + "additional properties ".len();
+            if from <= end {
+                let mut names: Vec<&str> = line[from..end].split(", ").collect();
+                names.sort_unstable();
+                return format!("{}{}{}", &line[..from], names.join(", "), &line[end..]);
+            }
+        }
+        line.to_owned()
+    }
+    let mut root = Node::default();
+    // The path of open nodes by depth: depth 1 is a chart header, depth k+2 a `- ` line
+    // indented by 2k spaces.
+    let mut path: Vec<usize> = Vec::new();
+    for line in body.lines() {
+        let trimmed = line.trim_start();
+        let depth = if let Some(rest) = trimmed.strip_prefix("- ") {
+            let _ = rest;
+            (line.len() - trimmed.len()) / 2 + 2
+        } else if !line.starts_with(' ') && line.ends_with(':') {
+            1
+        } else {
+            2
+        };
+        path.truncate(depth.saturating_sub(1));
+        let mut node = &mut root;
+        for &i in &path {
+            node = &mut node.children[i];
+        }
+        node.children.push(Node {
+            text: normalize(line),
+            children: Vec::new(),
+        });
+        path.push(node.children.len() - 1);
+    }
+    let mut out = Vec::new();
+    render(&mut root, 0, &mut out);
+    Some(out.join("\n"))
 }
 
 /// Both messages report a YAML syntax error in the same template's output.
@@ -198,6 +278,8 @@ pub struct Tally {
     pub same_error: usize,
     /// YAML syntax errors in the same template, worded differently.
     pub same_yaml_error: usize,
+    /// Schema failures listing the same errors in another (Go map) order.
+    pub same_schema_reordered: usize,
     /// Descriptions of differences.
     pub different: Vec<String>,
 }
@@ -209,6 +291,7 @@ impl Tally {
             Verdict::Same => self.same += 1,
             Verdict::SameError => self.same_error += 1,
             Verdict::SameYamlSyntaxError => self.same_yaml_error += 1,
+            Verdict::SameSchemaErrorsReordered => self.same_schema_reordered += 1,
             Verdict::Different(why) => {
                 println!("{name}: {why}");
                 self.different.push(format!("{name}: {why}"));
@@ -219,11 +302,16 @@ impl Tally {
     /// Prints the summary line.
     pub fn summary(&self, suite: &str) {
         println!(
-            "{suite}: {} cases, {} byte-identical, {} identical errors, {} YAML syntax errors in the same template (wording differs), {} different",
-            self.same + self.same_error + self.same_yaml_error + self.different.len(),
+            "{suite}: {} cases, {} byte-identical, {} identical errors, {} YAML syntax errors in the same template (wording differs), {} schema errors in another map order, {} different",
+            self.same
+                + self.same_error
+                + self.same_yaml_error
+                + self.same_schema_reordered
+                + self.different.len(),
             self.same,
             self.same_error,
             self.same_yaml_error,
+            self.same_schema_reordered,
             self.different.len()
         );
     }
