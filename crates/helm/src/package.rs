@@ -106,6 +106,7 @@ impl ChartFiles {
                 None => self.files.push(File {
                     name: "values.yaml".into(),
                     data: text.into_bytes(),
+                    mod_time: None,
                 }),
             }
         }
@@ -156,7 +157,8 @@ fn with_version(chart_yaml: &[u8], version: &str) -> Result<Vec<u8>, HelmError> 
     Ok(tether_core::yaml::to_string(&document).into_bytes())
 }
 
-/// The gzipped tar of `files` under `<name>/`, Chart.yaml first as `helm package` writes it.
+/// The gzipped tar of `files` under `<name>/`, Chart.yaml first as `helm package` writes it,
+/// with each file's modification time (none: the epoch).
 fn write_archive(name: &str, files: &[File]) -> Result<Vec<u8>, HelmError> {
     let archive_error = |e: std::io::Error| HelmError::Archive(e.to_string());
     let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
@@ -166,7 +168,10 @@ fn write_archive(name: &str, files: &[File]) -> Result<Vec<u8>, HelmError> {
         let mut header = tar::Header::new_gnu();
         header.set_size(file.data.len() as u64);
         header.set_mode(0o644);
-        header.set_mtime(0);
+        let mtime = file
+            .mod_time
+            .map_or(0, |t| u64::try_from(t.timestamp()).unwrap_or(0));
+        header.set_mtime(mtime);
         header.set_entry_type(tar::EntryType::Regular);
         tar.append_data(
             &mut header,
