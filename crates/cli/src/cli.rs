@@ -436,6 +436,16 @@ pub enum GetSourceKind {
         /// Only the OCIRepository with this name.
         name: Option<String>,
     },
+    /// HelmRepository statuses.
+    Helm {
+        /// Only the HelmRepository with this name.
+        name: Option<String>,
+    },
+    /// HelmChart statuses.
+    Chart {
+        /// Only the HelmChart with this name.
+        name: Option<String>,
+    },
 }
 
 /// A source named on the command line.
@@ -449,6 +459,16 @@ pub enum SourceTarget {
     /// An OCIRepository.
     Oci {
         /// Name of the OCIRepository.
+        name: String,
+    },
+    /// A HelmRepository.
+    Helm {
+        /// Name of the HelmRepository.
+        name: String,
+    },
+    /// A HelmChart.
+    Chart {
+        /// Name of the HelmChart.
         name: String,
     },
 }

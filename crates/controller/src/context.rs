@@ -11,7 +11,7 @@ use std::time::Duration;
 use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 
 /// Options that hold for every reconciler.
@@ -96,4 +96,12 @@ pub struct Context {
     pub loaded_charts: crate::helmrelease::LoadedCharts,
     /// The cluster's `.Capabilities` for Helm rendering.
     pub helm_capabilities: crate::helmrelease::capabilities::ClusterCapabilities,
+    pub helm_repositories: Store<HelmRepository>,
+    pub helm_charts: Store<HelmChart>,
+    /// HelmRepositories as the HelmChart trigger watch saw them.
+    pub newest_helm_repositories: std::sync::Arc<NewestSources<HelmRepository>>,
+    /// HelmCharts as the watches of their users saw them.
+    pub newest_helm_charts: std::sync::Arc<NewestSources<HelmChart>>,
+    /// The parsed index of each HelmRepository's artifact, shared by its HelmCharts.
+    pub helm_indexes: crate::helm_source::IndexCache,
 }

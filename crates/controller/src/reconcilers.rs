@@ -16,7 +16,7 @@ use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 use tether_source::ArtifactStore;
 use tokio_util::sync::CancellationToken;
@@ -60,6 +60,8 @@ pub async fn run_reconcilers(
     let helm_releases = controller_of::<HelmRelease>(&client, namespace);
     let operator_releases =
         controller_of::<tether_api::helm_operator::v1::HelmRelease>(&client, namespace);
+    let helm_repositories = controller_of::<HelmRepository>(&client, namespace);
+    let helm_charts = controller_of::<HelmChart>(&client, namespace);
     let ctx = Arc::new(Context {
         workspace: Workspace::new(
             storage.join("extracted"),
@@ -89,6 +91,11 @@ pub async fn run_reconcilers(
         helm_chart_digests: Default::default(),
         loaded_charts: Default::default(),
         helm_capabilities: Default::default(),
+        helm_repositories: helm_repositories.store(),
+        helm_charts: helm_charts.store(),
+        newest_helm_repositories: Default::default(),
+        newest_helm_charts: Default::default(),
+        helm_indexes: Default::default(),
         metrics,
         client,
         options,
@@ -104,6 +111,8 @@ pub async fn run_reconcilers(
         drive(receivers, ctx.clone(), shutdown.clone()),
         drive(helm_releases, ctx.clone(), shutdown.clone()),
         drive(operator_releases, ctx.clone(), shutdown.clone()),
+        drive(helm_repositories, ctx.clone(), shutdown.clone()),
+        drive(helm_charts, ctx.clone(), shutdown.clone()),
         crate::fluxv1::run(ctx.clone(), shutdown),
         readiness,
     );
@@ -118,7 +127,9 @@ async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {
         filled(&ctx.image_policies),
         filled(&ctx.image_update_automations),
     );
-    if git && oci && ks && repos && policies && automations {
+    let (helm_repositories, helm_charts) =
+        futures::join!(filled(&ctx.helm_repositories), filled(&ctx.helm_charts));
+    if git && oci && ks && repos && policies && automations && helm_repositories && helm_charts {
         on_ready();
     }
 }

@@ -7,7 +7,7 @@ use crate::triggers::NewestSources;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::reflector::Store;
 use tether_api::meta::Artifact;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 /// A source kind whose artifact Kustomizations build from.
 pub trait ArtifactSource:
@@ -55,6 +55,43 @@ impl ArtifactSource for OCIRepository {
     }
     fn newest(ctx: &Context) -> &NewestSources<Self> {
         &ctx.newest_oci_sources
+    }
+    fn artifact(&self) -> Option<&Artifact> {
+        self.status.as_ref()?.artifact.as_ref()
+    }
+    fn conditions(&self) -> Option<&[Condition]> {
+        self.status.as_ref()?.conditions.as_deref()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+}
+
+impl ArtifactSource for HelmRepository {
+    fn store(ctx: &Context) -> &Store<Self> {
+        &ctx.helm_repositories
+    }
+    fn newest(ctx: &Context) -> &NewestSources<Self> {
+        &ctx.newest_helm_repositories
+    }
+    fn artifact(&self) -> Option<&Artifact> {
+        self.status.as_ref()?.artifact.as_ref()
+    }
+    fn conditions(&self) -> Option<&[Condition]> {
+        self.status.as_ref()?.conditions.as_deref()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+}
+
+/// A HelmChart's artifact is the chart archive (`<name>-<version>.tgz`) under the store root.
+impl ArtifactSource for HelmChart {
+    fn store(ctx: &Context) -> &Store<Self> {
+        &ctx.helm_charts
+    }
+    fn newest(ctx: &Context) -> &NewestSources<Self> {
+        &ctx.newest_helm_charts
     }
     fn artifact(&self) -> Option<&Artifact> {
         self.status.as_ref()?.artifact.as_ref()

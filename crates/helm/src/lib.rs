@@ -26,6 +26,7 @@ pub mod ignore;
 pub mod load;
 mod nondeterministic;
 pub mod output;
+pub mod package;
 pub mod release;
 pub mod render;
 pub mod schema;

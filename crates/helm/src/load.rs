@@ -68,6 +68,11 @@ fn io_error(path: &Path, e: &std::io::Error) -> HelmError {
 
 /// Loads a chart directory: files in lexical walk order, `.helmignore` applied.
 pub fn load_dir(dir: &Path, limits: Limits) -> Result<Chart, HelmError> {
+    load_files(dir_files(dir, limits)?, limits)
+}
+
+/// The files of a chart directory, in lexical walk order, minus what `.helmignore` excludes.
+pub(crate) fn dir_files(dir: &Path, limits: Limits) -> Result<Vec<File>, HelmError> {
     let rules = match std::fs::read_to_string(dir.join(".helmignore")) {
         Ok(text) => IgnoreRules::parse(&text).map_err(HelmError::Values)?,
         Err(_) => IgnoreRules::parse("").map_err(HelmError::Values)?,
@@ -79,7 +84,7 @@ pub fn load_dir(dir: &Path, limits: Limits) -> Result<Chart, HelmError> {
         files: Vec::new(),
     };
     walk.visit(dir, "", 0)?;
-    load_files(walk.files, limits)
+    Ok(walk.files)
 }
 
 struct Walk<'a> {
@@ -154,7 +159,7 @@ pub fn load_archive(data: &[u8], limits: Limits) -> Result<Chart, HelmError> {
     load_files(archive_files(data, limits)?, limits)
 }
 
-fn archive_files(data: &[u8], limits: Limits) -> Result<Vec<File>, HelmError> {
+pub(crate) fn archive_files(data: &[u8], limits: Limits) -> Result<Vec<File>, HelmError> {
     let gz = flate2::read::GzDecoder::new(data);
     let mut archive = tar::Archive::new(gz);
     let entries = archive
@@ -281,7 +286,7 @@ fn yaml_object(file: &str, data: &[u8]) -> Result<JsonMap<String, Json>, HelmErr
 
 /// Helm's `LoadFiles`: sorts the files of one chart into metadata, values, templates, other
 /// files and subcharts, then loads the subcharts.
-fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
+pub(crate) fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, HelmError> {
     let mut chart = Chart::default();
     let mut metadata: Option<Metadata> = None;
     if let Some(f) = files.iter().find(|f| f.name == "Chart.yaml") {

@@ -1,4 +1,4 @@
-//! `tether get sources git`, `tether get kustomizations` and `tether get images
+//! `tether get sources git|oci|helm|chart`, `tether get kustomizations` and `tether get images
 //! repository|policy|update|all`: the status tables of `flux get` (NAME and each kind's columns;
 //! NAMESPACE first with `-A`; `kind/name` names in `images all`), with its `--status-selector`
 //! and its messages when nothing matches.
@@ -12,7 +12,7 @@ use k8s_openapi::jiff::tz::TimeZone;
 use kube::api::{Api, ListParams};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -22,6 +22,12 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
             }
             GetKind::Sources(GetSourceKind::Oci { name }) => {
                 table::<OCIRepository>(&args, name.as_deref()).await?
+            }
+            GetKind::Sources(GetSourceKind::Helm { name }) => {
+                table::<HelmRepository>(&args, name.as_deref()).await?
+            }
+            GetKind::Sources(GetSourceKind::Chart { name }) => {
+                table::<HelmChart>(&args, name.as_deref()).await?
             }
             GetKind::Kustomizations { name } => {
                 table::<Kustomization>(&args, name.as_deref()).await?

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 /// How often the object is read while waiting.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -31,6 +31,14 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
             }
             ReconcileKind::Source(SourceTarget::Oci { name }) => {
                 let api = Api::<OCIRepository>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
+            }
+            ReconcileKind::Source(SourceTarget::Helm { name }) => {
+                let api = Api::<HelmRepository>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
+            }
+            ReconcileKind::Source(SourceTarget::Chart { name }) => {
+                let api = Api::<HelmChart>::namespaced(client, namespace);
                 reconcile(&api, namespace, name, deadline).await
             }
             ReconcileKind::Kustomization { name, with_source } => {
@@ -101,6 +109,10 @@ async fn reconcile<K: FluxObject>(
     deadline: Instant,
 ) -> anyhow::Result<()> {
     let object = get_named(api, namespace, name).await?;
+    if object.is_static() {
+        success("reconciliation not supported by the object");
+        return Ok(());
+    }
     ensure_not_suspended(&object, namespace, name)?;
     let kind = K::kind(&());
     action(&format!(

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::time::Instant;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -26,6 +26,12 @@ pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Source(SourceTarget::Oci { name }) => {
                 suspend::<OCIRepository>(client, namespace, name).await
+            }
+            SuspendKind::Source(SourceTarget::Helm { name }) => {
+                suspend::<HelmRepository>(client, namespace, name).await
+            }
+            SuspendKind::Source(SourceTarget::Chart { name }) => {
+                suspend::<HelmChart>(client, namespace, name).await
             }
             SuspendKind::Kustomization { name } => {
                 suspend::<Kustomization>(client, namespace, name).await
@@ -54,6 +60,12 @@ pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Source(SourceTarget::Oci { name }) => {
                 resume::<OCIRepository>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Source(SourceTarget::Helm { name }) => {
+                resume::<HelmRepository>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Source(SourceTarget::Chart { name }) => {
+                resume::<HelmChart>(client, namespace, name, deadline).await
             }
             SuspendKind::Kustomization { name } => {
                 resume::<Kustomization>(client, namespace, name, deadline).await
@@ -101,6 +113,13 @@ async fn resume<K: FluxObject>(
     let requested = request_reconcile(&api, namespace, name, Some(unsuspend)).await?;
     success(&format!("{human} resumed"));
     waiting(&format!("waiting for {kind} reconciliation"));
+    let object = get_named(&api, namespace, name).await?;
+    if object.is_static() {
+        // No controller acts on it (an OCI HelmRepository): it is ready as it is.
+        success(&format!("{kind} {name} reconciliation completed"));
+        success(&object.success_message());
+        return Ok(());
+    }
     let object = wait_handled(&api, namespace, name, &requested, deadline).await?;
     if let Some(message) = not_ready_message(&object) {
         bail!("{kind} {name} reconciliation failed: {message}");

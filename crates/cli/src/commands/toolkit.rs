@@ -1,4 +1,4 @@
-//! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository,
+//! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository, HelmRepository, HelmChart,
 //! Kustomization, ImageRepository, ImagePolicy, ImageUpdateAutomation): how Flux names it in messages, its
 //! suspension, conditions, handled reconcile request, the cells of its `flux get` row and what
 //! `flux reconcile` prints on success.
@@ -12,7 +12,9 @@ use k8s_openapi::serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{
+    GitRepository, HelmChart, HelmRepository, HelmRepositoryType, OCIRepository,
+};
 
 /// A namespaced Flux object the verbs work on.
 pub trait FluxObject:
@@ -41,6 +43,11 @@ pub trait FluxObject:
     fn summary(&self, zone: &TimeZone) -> Vec<String>;
     /// What Flux prints after a successful reconcile: `fetched revision …`, `scan fetched N tags`.
     fn success_message(&self) -> String;
+
+    /// Whether no controller reconciles the object (Flux's `isStatic`: an OCI HelmRepository).
+    fn is_static(&self) -> bool {
+        false
+    }
 
     /// The last condition of `type_`, as Flux's `FindStatusCondition` finds it.
     fn condition(&self, type_: &str) -> Option<&Condition> {
@@ -146,6 +153,73 @@ impl FluxObject for OCIRepository {
 }
 
 fn oci_artifact_revision(source: &OCIRepository) -> Option<&str> {
+    Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
+}
+
+impl FluxObject for HelmRepository {
+    const HUMAN_KIND: &'static str = "source helm";
+    const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
+
+    shared_accessors!();
+
+    fn is_static(&self) -> bool {
+        self.spec.type_or_default() == HelmRepositoryType::Oci
+    }
+
+    /// An OCI repository has no status: Flux shows it Ready.
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        if self.is_static() {
+            return vec![
+                String::new(),
+                title_case(self.suspended()),
+                "True".to_owned(),
+                "Helm repository is Ready".to_owned(),
+            ];
+        }
+        revision_summary(self, helm_artifact_revision(self))
+    }
+
+    /// An OCI repository has no artifact: its Ready message (none: nothing).
+    fn success_message(&self) -> String {
+        if self.is_static() {
+            return self
+                .condition("Ready")
+                .map(|c| c.message.clone())
+                .unwrap_or_default();
+        }
+        let revision = helm_artifact_revision(self).unwrap_or_default();
+        format!("fetched revision {revision}")
+    }
+}
+
+fn helm_artifact_revision(source: &HelmRepository) -> Option<&str> {
+    Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
+}
+
+impl FluxObject for HelmChart {
+    const HUMAN_KIND: &'static str = "source chart";
+    const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
+
+    shared_accessors!();
+
+    /// The revision is a chart version: not shortened as digests are.
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        let (ready, message) = self.ready_and_message();
+        vec![
+            chart_artifact_revision(self).unwrap_or_default().to_owned(),
+            title_case(self.suspended()),
+            ready,
+            truncate_hex(&message),
+        ]
+    }
+
+    fn success_message(&self) -> String {
+        let revision = chart_artifact_revision(self).unwrap_or_default();
+        format!("fetched revision {revision}")
+    }
+}
+
+fn chart_artifact_revision(source: &HelmChart) -> Option<&str> {
     Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
 }
 
