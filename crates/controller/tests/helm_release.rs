@@ -316,3 +316,108 @@ async fn a_helm_operator_release_installs_and_helm_lists_it() -> anyhow::Result<
     ensure!(helm_list(&mq.name)?.is_empty(), "uninstalled on delete");
     Ok(())
 }
+
+/// Issue 12's seed flow, manifests unchanged but for the URL: `kube-prometheus-stack` at
+/// `61.x` from a HelmRepository holding 60.5.0, 61.0.0 and 61.1.0 installs 61.1.0; publishing
+/// 61.2.0 upgrades to it; publishing 62.0.0 changes nothing; a constraint nothing matches is
+/// reported by name and leaves the release as it was.
+#[tokio::test]
+async fn the_seed_flow_installs_the_newest_61_and_follows_the_repository() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "hr-seed").await?;
+    let repo = tether_testkit::chartrepo::ChartRepoServer::start()?;
+    for version in ["60.5.0", "61.0.0", "61.1.0"] {
+        repo.publish_chart("kube-prometheus-stack", version, "")?;
+    }
+    let _controller = InProcessController::start(&ns.name).await?;
+    let repositories = dynamic_api(
+        &client,
+        &ns.name,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "HelmRepository",
+    );
+    create(
+        &repositories,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+            "metadata": {"name": "prometheus-community-charts", "namespace": ns.name},
+            "spec": {"interval": "24h", "url": repo.url()}}),
+    )
+    .await?;
+    let releases = dynamic_api(
+        &client,
+        &ns.name,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+    );
+    create(
+        &releases,
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "kube-prometheus-stack", "namespace": ns.name},
+            "spec": {"interval": "1h", "chart": {"spec": {
+                "chart": "kube-prometheus-stack", "version": "61.x",
+                "sourceRef": {"kind": "HelmRepository", "name": "prometheus-community-charts"}}}}}),
+    )
+    .await?;
+    let installed =
+        wait_ready_where(&releases, "kube-prometheus-stack", |s, _, _| s == "True").await?;
+    let (_, _, message) = condition(&installed, "Ready").context("Ready")?;
+    ensure!(
+        message.ends_with("with chart kube-prometheus-stack@61.1.0"),
+        "{message}"
+    );
+
+    repo.publish_chart("kube-prometheus-stack", "61.2.0", "")?;
+    merge_patch(
+        &repositories,
+        "prometheus-community-charts",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "publish-61.2.0"}}}),
+    )
+    .await?;
+    let upgraded = wait_ready_where(&releases, "kube-prometheus-stack", |s, _, m| {
+        s == "True" && m.ends_with("@61.2.0")
+    })
+    .await?;
+    ensure!(upgraded["status"]["history"][0]["chartVersion"] == "61.2.0");
+
+    repo.publish_chart("kube-prometheus-stack", "62.0.0", "")?;
+    merge_patch(
+        &repositories,
+        "prometheus-community-charts",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "publish-62.0.0"}}}),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let kept = serde_json::to_value(releases.get("kube-prometheus-stack").await?)?;
+    ensure!(
+        kept["status"]["history"][0]["chartVersion"] == "61.2.0",
+        "62.0.0 is out of range"
+    );
+    let listed = helm_list(&ns.name)?;
+    ensure!(
+        listed.len() == 1 && listed[0]["chart"] == "kube-prometheus-stack-61.2.0",
+        "{listed:?}"
+    );
+
+    // A constraint nothing matches: reported, the installed release left as it was.
+    merge_patch(
+        &releases,
+        "kube-prometheus-stack",
+        json!({"spec": {"chart": {"spec": {"version": "99.x"}}}}),
+    )
+    .await?;
+    let failed = wait_ready_where(&releases, "kube-prometheus-stack", |s, _, m| {
+        s == "False" && m.contains("99.x")
+    })
+    .await?;
+    let (_, _, message) = condition(&failed, "Ready").context("Ready")?;
+    ensure!(message.contains("kube-prometheus-stack"), "{message}");
+    let listed = helm_list(&ns.name)?;
+    ensure!(
+        listed.len() == 1 && listed[0]["chart"] == "kube-prometheus-stack-61.2.0",
+        "{listed:?}"
+    );
+    Ok(())
+}
