@@ -86,29 +86,42 @@ pub async fn index_of(
     repo: &HelmRepository,
     artifact: &Artifact,
 ) -> Result<Arc<HelmIndex>, Failure> {
-    let key = ObjectKey::of(repo);
-    if let Some(index) = ctx.helm_indexes.get(&key, &artifact.revision) {
-        return Ok(index);
-    }
-    let _loading = ctx.helm_indexes.loading.lock().await;
-    if let Some(index) = ctx.helm_indexes.get(&key, &artifact.revision) {
-        return Ok(index);
-    }
     let path = ctx.workspace.store().root().join(&artifact.path);
-    let limits = IndexLimits::default();
-    let index = tokio::task::spawn_blocking(move || HelmIndex::from_path(&path, limits))
-        .await
-        .map_err(crate::artifacts::storage_failure)?
-        .map_err(|e| {
-            Failure::new(
-                reasons::INDEXATION_FAILED,
-                format!("failed to load Helm repository index from storage: {e}"),
-            )
-        })?;
-    let index = Arc::new(index);
     ctx.helm_indexes
-        .remember(key, &artifact.revision, None, index.clone());
-    Ok(index)
+        .load(&ObjectKey::of(repo), &artifact.revision, path)
+        .await
+}
+
+impl IndexCache {
+    /// The index at `revision` of `repository`: from memory, else parsed from `path` once
+    /// however many callers ask at the same time.
+    pub async fn load(
+        &self,
+        repository: &ObjectKey,
+        revision: &str,
+        path: std::path::PathBuf,
+    ) -> Result<Arc<HelmIndex>, Failure> {
+        if let Some(index) = self.get(repository, revision) {
+            return Ok(index);
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(index) = self.get(repository, revision) {
+            return Ok(index);
+        }
+        let limits = IndexLimits::default();
+        let index = tokio::task::spawn_blocking(move || HelmIndex::from_path(&path, limits))
+            .await
+            .map_err(crate::artifacts::storage_failure)?
+            .map_err(|e| {
+                Failure::new(
+                    reasons::INDEXATION_FAILED,
+                    format!("failed to load Helm repository index from storage: {e}"),
+                )
+            })?;
+        let index = Arc::new(index);
+        self.remember(repository.clone(), revision, None, index.clone());
+        Ok(index)
+    }
 }
 
 /// How to reach `repo`: its `secretRef` Basic credentials (and deprecated TLS keys), its
@@ -232,6 +245,51 @@ mod tests {
         assert_eq!(human_size(999), "999B");
         assert_eq!(human_size(1234), "1.234kB");
         assert_eq!(human_size(12_345_678), "12.35MB");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn charts_asking_together_share_one_parse_of_an_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("index.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nentries:\n  app:\n  - name: app\n    version: 1.0.0\n    urls: [app-1.0.0.tgz]\n",
+        )
+        .expect("write");
+        let cache = Arc::new(IndexCache::default());
+        let key = ObjectKey::new("HelmRepository", "ns", "charts");
+        let loads = (0..20).map(|_| {
+            let (cache, key, path) = (cache.clone(), key.clone(), path.clone());
+            tokio::spawn(async move { cache.load(&key, "sha256:aa", path).await })
+        });
+        let mut indexes = Vec::new();
+        for load in loads {
+            let index = load
+                .await
+                .expect("joined")
+                .map_err(|f| f.message)
+                .expect("parsed");
+            indexes.push(index);
+        }
+        assert!(
+            indexes.iter().all(|i| Arc::ptr_eq(i, &indexes[0])),
+            "parsed once"
+        );
+        assert_eq!(
+            indexes[0]
+                .get("app", "*")
+                .map(|v| v.version.to_string())
+                .ok(),
+            Some("1.0.0".into())
+        );
+        // A new revision is parsed again; the old one is no longer held.
+        let newer = cache
+            .load(&key, "sha256:bb", path)
+            .await
+            .map_err(|f| f.message)
+            .expect("parsed");
+        assert!(!Arc::ptr_eq(&newer, &indexes[0]));
+        assert!(cache.get(&key, "sha256:aa").is_none());
     }
 
     #[test]
