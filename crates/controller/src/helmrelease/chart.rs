@@ -24,10 +24,13 @@ use crate::failure::Failure;
 /// Loaded charts kept at most (by digest); the oldest entry goes first.
 const CACHED_CHARTS: usize = 64;
 
+/// Loaded charts by artifact digest, and the digests oldest first.
+type ChartCache = (HashMap<String, Arc<Chart>>, Vec<String>);
+
 /// Charts loaded from artifacts, by artifact digest.
 #[derive(Default)]
 pub struct LoadedCharts {
-    charts: Mutex<(HashMap<String, Arc<Chart>>, Vec<String>)>,
+    charts: Mutex<ChartCache>,
 }
 
 impl LoadedCharts {
@@ -65,7 +68,7 @@ impl LoadedCharts {
         Ok(chart)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (HashMap<String, Arc<Chart>>, Vec<String>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ChartCache> {
         self.charts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -59,7 +59,7 @@ enum State {
     OutOfSync,
     Untested,
     Failed,
-    InSync(Release),
+    InSync(Box<Release>),
 }
 
 /// Runs the loop; `status` and `conditions` are updated in place.
@@ -204,7 +204,7 @@ fn determine(plan: &Plan<'_>, status: &HelmReleaseStatus, last: Option<&Release>
             if tests_enabled(plan.hr) && !latest.has_been_tested() {
                 return State::Untested;
             }
-            State::InSync(last.clone())
+            State::InSync(Box::new(last.clone()))
         }
         _ => State::Unmanaged,
     }
