@@ -206,8 +206,12 @@ seconds_since() { # start (date +%s.%N)
   awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN {printf "%.2f", a - b}'
 }
 
+# The kind whose Ready objects the initial sync waits for, and its name in the report.
+READY_RESOURCE=${READY_RESOURCE:-kustomizations.kustomize.toolkit.fluxcd.io}
+READY_KIND=${READY_KIND:-Kustomizations}
+
 ready_count() {
-  kubectl -n bench get kustomizations.kustomize.toolkit.fluxcd.io -o json |
+  kubectl -n bench get "$READY_RESOURCE" -o json |
     jq '[.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
 }
 
@@ -230,7 +234,7 @@ apiserver_delta() { # before after: requests served meanwhile by verb and resour
 }
 
 # measure_initial_sync APPS METRICS_PORT: starts the controller and prints the seconds until
-# every Kustomization in `bench` is Ready, its peak RSS and CPU, and the requests it and every
+# every object of $READY_RESOURCE in `bench` is Ready, its peak RSS and CPU, and the requests it and every
 # other client made meanwhile.
 measure_initial_sync() {
   local started elapsed peak cpu_before cpu_after now timeline next_sample
@@ -241,7 +245,7 @@ measure_initial_sync() {
   # Readiness comes from a watch (the apiserver sends the events it serves the controller anyway),
   # then one authoritative LIST: polling 1000 objects, or the controller's metrics (1.8 MB for
   # 1000 Kustomizations), several times a second would load the processes being measured.
-  kubectl -n bench get kustomizations.kustomize.toolkit.fluxcd.io --watch \
+  kubectl -n bench get "$READY_RESOURCE" --watch \
     -o jsonpath='{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}' \
     >"$WORK/ready.stream" 2>/dev/null &
   READY_WATCH=$!
@@ -258,7 +262,7 @@ measure_initial_sync() {
   cpu_after=$(cpu_snapshot "$CONTROLLER")
   cpu_before=${cpu_before/tether=*([0-9.])/tether=0}
   curl -s http://127.0.0.1:$2/metrics >"$WORK/metrics-initial.txt"
-  echo "initial sync: $1 Kustomizations Ready in ${elapsed}s; controller peak RSS $((peak / 1024)) MiB"
+  echo "initial sync: $1 $READY_KIND Ready in ${elapsed}s; controller peak RSS $((peak / 1024)) MiB"
   echo "  CPU: $(cpu_delta "$cpu_before" "$cpu_after")"
   echo "  Ready by then: ${timeline[*]}"
   kill "$READY_WATCH" 2>/dev/null || true

@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tether_testkit::chartrepo::{helm_binary, helm_package, push_oci_chart};
+use tether_testkit::chartrepo::{helm_package, push_oci_chart, run_helm};
 use tether_testkit::charts::{ChartSpec, write_chart};
 use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
 use tether_testkit::flux::{
@@ -25,20 +25,8 @@ use tether_testkit::registry::RegistryServer;
 const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
 fn helm_list(namespace: &str) -> anyhow::Result<Vec<Value>> {
-    let home = tempfile::tempdir()?;
-    let out = std::process::Command::new(helm_binary()?)
-        .args(["list", "-n", namespace, "-o", "json"])
-        .env("KUBECONFIG", tether_testkit::cluster::kubeconfig_path()?)
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"))
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "helm list: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(serde_json::from_slice(&out.stdout)?)
+    let args = ["list", "-n", namespace, "-o", "json"].map(std::ffi::OsString::from);
+    Ok(serde_json::from_str(&run_helm(&args)?)?)
 }
 
 struct Fixture {

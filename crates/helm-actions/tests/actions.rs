@@ -128,36 +128,20 @@ fn options() -> RunOptions {
     }
 }
 
-/// `helm history` as (revision, status, description), when the Go-built helm is there.
-fn helm_history(namespace: &str) -> anyhow::Result<Option<Vec<(i64, String, String)>>> {
-    let Ok(helm) = std::env::var("TETHER_HELM") else {
-        return Ok(None);
-    };
-    let home = tempfile::tempdir()?;
-    let out = std::process::Command::new(helm)
-        .args(["history", "shelf", "-n", namespace, "-o", "json"])
-        .env("KUBECONFIG", cluster::kubeconfig_path()?)
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"))
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "helm history failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout)?;
-    Ok(Some(
-        rows.iter()
-            .map(|r| {
-                (
-                    r["revision"].as_i64().unwrap_or_default(),
-                    r["status"].as_str().unwrap_or_default().to_owned(),
-                    r["description"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    ))
+/// `helm history` as (revision, status, description).
+fn helm_history(namespace: &str) -> anyhow::Result<Vec<(i64, String, String)>> {
+    let args = ["history", "shelf", "-n", namespace, "-o", "json"].map(std::ffi::OsString::from);
+    let rows: Vec<Value> = serde_json::from_str(&tether_testkit::chartrepo::run_helm(&args)?)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap_or_default(),
+                r["status"].as_str().unwrap_or_default().to_owned(),
+                r["description"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect())
 }
 
 #[tokio::test]
@@ -254,7 +238,8 @@ async fn a_release_lives_its_whole_life_as_helm_would_record_it() -> anyhow::Res
     .await??;
     ensure!(fx.map("shelf-c").await?.is_some());
 
-    if let Some(history) = helm_history(&fx.ns.name)? {
+    {
+        let history = helm_history(&fx.ns.name)?;
         let statuses: Vec<(i64, &str)> = history.iter().map(|(v, s, _)| (*v, s.as_str())).collect();
         // maxHistory 5: creating revision 6 pruned revision 1, as Helm does.
         ensure!(

@@ -294,10 +294,16 @@ pub fn helm_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// Runs helm with its config, cache and data in a throwaway directory; returns stdout.
-fn run_helm(args: &[std::ffi::OsString]) -> anyhow::Result<String> {
+/// Runs the Go-built helm with `args` and a throw-away helm home, against the test cluster
+/// when there is one (`TETHER_TEST_KUBECONFIG`); returns its stdout.
+pub fn run_helm(args: &[std::ffi::OsString]) -> anyhow::Result<String> {
     let helm = helm_binary()?;
     let home = tempfile::tempdir()?;
-    let output = Command::new(&helm)
+    let mut command = Command::new(&helm);
+    if let Some(kubeconfig) = std::env::var_os(crate::cluster::KUBECONFIG_ENV) {
+        command.env("KUBECONFIG", kubeconfig);
+    }
+    let output = command
         .args(args)
         .env("HELM_CONFIG_HOME", home.path().join("config"))
         .env("HELM_CACHE_HOME", home.path().join("cache"))

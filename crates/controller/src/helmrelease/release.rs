@@ -97,46 +97,19 @@ pub async fn reconcile(
                     progress.event = Some(("UnlockSucceeded", message));
                 }
             }
-            State::Absent => {
-                let remediation = install_remediation(plan.hr);
-                if remediation.retries_exhausted(status.install_failures.unwrap_or(0)) {
-                    return Err(exhausted(conditions, "cannot install release"));
+            State::Absent | State::Unmanaged | State::OutOfSync => {
+                let action = if matches!(state, State::Absent) {
+                    ReleaseAction::Install
+                } else {
+                    ReleaseAction::Upgrade
+                };
+                if matches!(state, State::Unmanaged) {
+                    // Adopted: the history of another owner says nothing about this one.
+                    status.history = None;
+                } else if retries_exhausted(plan.hr, status, action) {
+                    return Err(exhausted(conditions, &format!("cannot {action} release")));
                 }
-                let outcome = act(
-                    plan,
-                    status,
-                    conditions,
-                    ReleaseAction::Install,
-                    &mut progress,
-                )
-                .await;
-                settle(plan, outcome).await?;
-            }
-            State::Unmanaged => {
-                status.history = None;
-                let outcome = act(
-                    plan,
-                    status,
-                    conditions,
-                    ReleaseAction::Upgrade,
-                    &mut progress,
-                )
-                .await;
-                settle(plan, outcome).await?;
-            }
-            State::OutOfSync => {
-                let remediation = upgrade_remediation(plan.hr);
-                if remediation.retries_exhausted(status.upgrade_failures.unwrap_or(0)) {
-                    return Err(exhausted(conditions, "cannot upgrade release"));
-                }
-                let outcome = act(
-                    plan,
-                    status,
-                    conditions,
-                    ReleaseAction::Upgrade,
-                    &mut progress,
-                )
-                .await;
+                let outcome = act(plan, status, conditions, action, &mut progress).await;
                 settle(plan, outcome).await?;
             }
             State::Untested => test(plan, status, conditions, &mut progress).await?,
@@ -310,11 +283,7 @@ async fn remediate(
             r.strategy_or_default(),
         )
     };
-    let exhausted = if last_action == ReleaseAction::Install {
-        install_remediation(plan.hr).retries_exhausted(failures)
-    } else {
-        upgrade_remediation(plan.hr).retries_exhausted(failures)
-    };
+    let exhausted = retries_exhausted(plan.hr, status, last_action);
     let released = conditions
         .conditions
         .iter()
@@ -781,6 +750,15 @@ fn exhausted(conditions: &ConditionSet, what: &str) -> Failure {
         reasons::RECONCILIATION_FAILED,
         format!("Failed to reconcile: exceeded maximum retries: {what}. Last error: {last}"),
     )
+}
+
+/// Whether the failures of `action` used up its remediation's retries.
+fn retries_exhausted(hr: &HelmRelease, status: &HelmReleaseStatus, action: ReleaseAction) -> bool {
+    if action == ReleaseAction::Install {
+        install_remediation(hr).retries_exhausted(status.install_failures.unwrap_or(0))
+    } else {
+        upgrade_remediation(hr).retries_exhausted(status.upgrade_failures.unwrap_or(0))
+    }
 }
 
 /// The `'static` reason of a failed action recorded in the Released condition.
