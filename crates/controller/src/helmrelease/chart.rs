@@ -177,33 +177,12 @@ pub async fn delete_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), ku
 /// The artifact of the chart source, once it has a Ready one.
 pub async fn chart_artifact(hr: &HelmRelease, ctx: &Context) -> Result<Artifact, Failure> {
     if let Some((namespace, name)) = helm_chart_key(hr) {
-        let cached = ctx
-            .helm_charts
-            .get(&kube::runtime::reflector::ObjectRef::new(&name).within(&namespace))
-            .filter(|c| {
-                // Only as new as what the trigger watch saw: a lagging cache is read through.
-                let digest = c
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.artifact.as_ref())
-                    .map(|a| &a.digest);
-                let seen = ctx
-                    .helm_chart_digests
-                    .lock()
-                    .ok()
-                    .and_then(|d| d.get(&format!("{namespace}/{name}")).cloned());
-                digest.is_some() && (seen.is_none() || seen.as_ref() == digest)
-            })
-            .map(|c| c.as_ref().clone());
-        let chart = match cached {
-            Some(chart) => Some(chart),
-            None => Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
-                .get_opt(&name)
-                .await
-                .map_err(|e| {
-                    not_ready(&format!("HelmChart '{namespace}/{name}'"), &e.to_string())
-                })?,
-        };
+        // Read from the API server, not the cache: right after the HelmChart's spec was
+        // applied the cache may still show the previous generation as Ready.
+        let chart = Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
+            .get_opt(&name)
+            .await
+            .map_err(|e| not_ready(&format!("HelmChart '{namespace}/{name}'"), &e.to_string()))?;
         let Some(chart) = chart else {
             return Err(not_ready(
                 &format!("HelmChart '{namespace}/{name}'"),
