@@ -552,6 +552,20 @@ fn helmrelease_v2_with_chart_ref() -> TestResult {
 }
 
 #[test]
+fn a_release_name_longer_than_53_characters_is_shortened_as_helm_controller_does() -> TestResult {
+    let hr: helm::v2::HelmRelease = serde_json::from_value(serde_json::json!({
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": "kube-prometheus-stack", "namespace": "apps"},
+        "spec": {"interval": "5m", "targetNamespace": "a-very-long-target-namespace-for-tenants",
+                 "chart": {"spec": {"chart": "podinfo",
+                                    "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}},
+    }))?;
+    // The first 40 characters of the 62-character name, and sha256(name)[..12].
+    assert_eq!(hr.release_name(), "a-very-long-target-namespace-for-tenants-c064f6173a04");
+    Ok(())
+}
+
+#[test]
 fn helmrelease_v2_defaults_follow_flux() -> TestResult {
     use helm::v2::{CrdsPolicy, Install, RemediationStrategy, Upgrade, UpgradeRemediation};
     use std::time::Duration;

@@ -257,7 +257,7 @@ mod tests {
         )
         .expect("write");
         let cache = Arc::new(IndexCache::default());
-        let key = ObjectKey::new("HelmRepository", "ns", "charts");
+        let key = ObjectKey::new(tether_api::source::GROUP, "HelmRepository", "ns", "charts");
         let loads = (0..20).map(|_| {
             let (cache, key, path) = (cache.clone(), key.clone(), path.clone());
             tokio::spawn(async move { cache.load(&key, "sha256:aa", path).await })

@@ -240,6 +240,7 @@ async fn steps(
         crds: CrdPolicy::Create,
         cleanup_on_fail: false,
         max_history: hr.max_history_or_default(),
+        take_ownership: true,
     };
     status.phase = Some(if install {
         HelmReleasePhase::Installing

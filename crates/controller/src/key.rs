@@ -1,21 +1,26 @@
-//! The one key of a reconciled object: its kind, namespace and name, typed. The schedule, the
-//! health-wait registry, log fields and Flux's messages (`GitRepository/flux-system/app`) all
-//! use it, so the form of a key is decided here and nowhere else.
+//! The one key of a reconciled object: its API group, kind, namespace and name, typed. The
+//! schedule, the health-wait registry, log fields and Flux's messages
+//! (`GitRepository/flux-system/app`) all use it, so the form of a key is decided here and
+//! nowhere else. The group tells apart kinds of one name in two groups (helm-operator's
+//! `helm.fluxcd.io` HelmRelease and Flux's `helm.toolkit.fluxcd.io` one); messages show the
+//! kind only, as Flux's do.
 
 use kube::Resource;
 use std::fmt;
 
-/// `Kind/namespace/name` of an object, as Flux names objects in its messages.
+/// The identity of an object; shown `Kind/namespace/name`, as Flux names objects in messages.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
+    group: String,
     kind: String,
     namespace: String,
     name: String,
 }
 
 impl ObjectKey {
-    pub fn new(kind: impl Into<String>, namespace: &str, name: &str) -> Self {
+    pub fn new(group: &str, kind: impl Into<String>, namespace: &str, name: &str) -> Self {
         Self {
+            group: group.to_owned(),
             kind: kind.into(),
             namespace: namespace.to_owned(),
             name: name.to_owned(),
@@ -26,6 +31,7 @@ impl ObjectKey {
     pub fn of<K: Resource<DynamicType = ()>>(object: &K) -> Self {
         let meta = object.meta();
         Self::new(
+            &K::group(&()),
             K::kind(&()),
             meta.namespace.as_deref().unwrap_or_default(),
             meta.name.as_deref().unwrap_or_default(),
@@ -34,7 +40,7 @@ impl ObjectKey {
 
     /// The key of an object of kind `K` named `name` in `namespace`.
     pub fn of_kind<K: Resource<DynamicType = ()>>(namespace: &str, name: &str) -> Self {
-        Self::new(K::kind(&()), namespace, name)
+        Self::new(&K::group(&()), K::kind(&()), namespace, name)
     }
 
     pub fn kind(&self) -> &str {
@@ -75,5 +81,14 @@ mod tests {
             ObjectKey::of_kind::<GitRepository>("flux-system", "app")
         );
         assert_eq!(key.to_string(), "GitRepository/flux-system/app");
+    }
+
+    #[test]
+    fn kinds_of_one_name_in_two_groups_have_different_keys() {
+        let flux = ObjectKey::of_kind::<tether_api::helm::v2::HelmRelease>("default", "rabbit");
+        let operator =
+            ObjectKey::of_kind::<tether_api::helm_operator::v1::HelmRelease>("default", "rabbit");
+        assert_ne!(flux, operator);
+        assert_eq!(flux.to_string(), operator.to_string());
     }
 }

@@ -155,7 +155,7 @@ mod tests {
     use super::*;
 
     fn key(kind: &str, name: &str) -> ObjectKey {
-        ObjectKey::new(kind, "ns", name)
+        ObjectKey::new("test.tether.dev", kind, "ns", name)
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! OCIRepository (`chartRef`), is installed, upgraded on a values change, rolled back when an
 //! upgrade's hook fails (with `upgrade.remediation`), drift is corrected, a missing valuesFrom
 //! Secret is reported and leaves the release as it was, and deleting the object uninstalls; the
-//! Go-built `helm` lists what tether released.
+//! Go-built `helm` lists what tether released. Also: post-renderers and common metadata, bad
+//! chart input (schema, template error, invalid values YAML), adoption of a release `helm
+//! install` made, and the ownership check of `disableTakeOwnership`.
 
 mod common;
 
@@ -31,8 +33,9 @@ fn helm_list(namespace: &str) -> anyhow::Result<Vec<Value>> {
 
 struct Fixture {
     ns: TestNamespace,
+    client: kube::Client,
     releases: Api<DynamicObject>,
-    _registry: RegistryServer,
+    registry: RegistryServer,
     _controller: InProcessController,
 }
 
@@ -44,26 +47,6 @@ impl Fixture {
         install_crds(&client, tether_api::crds()).await?;
         let ns = TestNamespace::create(&client, prefix).await?;
         let registry = RegistryServer::start()?;
-        let work = tempfile::tempdir()?;
-        let dir = write_chart(work.path(), &ChartSpec::new("web", "1.0.0", "6.0.0"))?;
-        let archive = helm_package(&dir, work.path())?;
-        let url = push_oci_chart(&registry, &archive, "charts")?;
-        let sources = dynamic_api(
-            &client,
-            &ns.name,
-            "source.toolkit.fluxcd.io",
-            "v1",
-            "OCIRepository",
-        );
-        create(
-            &sources,
-            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
-                "metadata": {"name": "web", "namespace": ns.name},
-                "spec": {"url": format!("{url}/web"), "interval": "10m", "insecure": true,
-                    "ref": {"tag": "1.0.0"},
-                    "layerSelector": {"mediaType": HELM_CHART_LAYER, "operation": "copy"}}}),
-        )
-        .await?;
         let controller = InProcessController::start(&ns.name).await?;
         let releases = dynamic_api(
             &client,
@@ -72,12 +55,46 @@ impl Fixture {
             "v2",
             "HelmRelease",
         );
-        Ok(Self {
+        let fixture = Self {
             ns,
+            client,
             releases,
-            _registry: registry,
+            registry,
             _controller: controller,
-        })
+        };
+        fixture.publish("web", "1.0.0", |_| Ok(())).await?;
+        Ok(fixture)
+    }
+
+    /// Pushes chart `web` at `version` (the test chart, changed by `edit`) and creates the
+    /// OCIRepository `source` serving that tag.
+    async fn publish(
+        &self,
+        source: &str,
+        version: &str,
+        edit: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let work = tempfile::tempdir()?;
+        let dir = write_chart(work.path(), &ChartSpec::new("web", version, "6.0.0"))?;
+        edit(&dir)?;
+        let archive = helm_package(&dir, work.path())?;
+        let url = push_oci_chart(&self.registry, &archive, "charts")?;
+        let sources = dynamic_api(
+            &self.client,
+            &self.ns.name,
+            "source.toolkit.fluxcd.io",
+            "v1",
+            "OCIRepository",
+        );
+        create(
+            &sources,
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+                "metadata": {"name": source, "namespace": self.ns.name},
+                "spec": {"url": format!("{url}/web"), "interval": "10m", "insecure": true,
+                    "ref": {"tag": version},
+                    "layerSelector": {"mediaType": HELM_CHART_LAYER, "operation": "copy"}}}),
+        )
+        .await
     }
 
     fn release(&self, name: &str, spec: Value) -> Value {
@@ -407,5 +424,231 @@ async fn the_seed_flow_installs_the_newest_61_and_follows_the_repository() -> an
         listed.len() == 1 && listed[0]["chart"] == "kube-prometheus-stack-61.2.0",
         "{listed:?}"
     );
+    Ok(())
+}
+
+fn helm(args: &[&str]) -> anyhow::Result<String> {
+    let args: Vec<std::ffi::OsString> = args.iter().map(std::ffi::OsString::from).collect();
+    run_helm(&args)
+}
+
+/// `postRenderers` (a kustomize patch and an image override) and `commonMetadata` shape what
+/// is applied and what Helm stores; changing them upgrades the release.
+#[tokio::test]
+async fn post_renderers_and_common_metadata_shape_the_release() -> anyhow::Result<()> {
+    let fx = Fixture::start("hr-postrender").await?;
+    let patch = r#"[{"op": "add", "path": "/spec/template/metadata/labels/patched", "value": "yes"}]"#;
+    create(
+        &fx.releases,
+        fx.release(
+            "web",
+            json!({"postRenderers": [{"kustomize": {
+                    "patches": [{"target": {"kind": "Deployment"}, "patch": patch}],
+                    "images": [{"name": "ghcr.io/tether-test/webapp", "newTag": "9.9.9"}]}}],
+                "commonMetadata": {"labels": {"team": "platform"}}}),
+        ),
+    )
+    .await?;
+    let ready = wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    ensure!(
+        ready["status"]["observedPostRenderersDigest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{}",
+        ready["status"]
+    );
+    let deployment = serde_json::to_value(fx.deployment("web").await?.context("installed")?)?;
+    ensure!(deployment["metadata"]["labels"]["team"] == "platform");
+    ensure!(deployment["metadata"]["labels"]["helm.toolkit.fluxcd.io/name"] == "web");
+    ensure!(deployment["spec"]["template"]["metadata"]["labels"]["patched"] == "yes");
+    ensure!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+            == "ghcr.io/tether-test/webapp:9.9.9",
+        "{}",
+        deployment["spec"]["template"]
+    );
+    let service = serde_json::to_value(fx.ns.api::<Service>().get("web").await?)?;
+    ensure!(service["metadata"]["labels"]["team"] == "platform");
+    let manifest = helm(&["get", "manifest", "web", "-n", &fx.ns.name])?;
+    ensure!(manifest.contains("team: platform"), "{manifest}");
+    ensure!(manifest.contains("9.9.9"), "{manifest}");
+    ensure!(!manifest.contains("postrender-filename"), "{manifest}");
+
+    // Changing the common metadata is a new release.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"commonMetadata": {"labels": {"team": "apps"}}}}),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, r, m| {
+        s == "True" && r == "UpgradeSucceeded" && m.contains("web.v2")
+    })
+    .await?;
+    let deployment = serde_json::to_value(fx.deployment("web").await?.context("kept")?)?;
+    ensure!(deployment["metadata"]["labels"]["team"] == "apps");
+    Ok(())
+}
+
+/// Issue 12's bad input on an installed release: a schema violation, a template error, invalid
+/// values YAML — each Ready=False naming the cause, the release left as it was;
+/// `upgrade.disableSchemaValidation` lets the values through.
+#[tokio::test]
+async fn bad_chart_input_is_reported_and_leaves_the_release_as_it_was() -> anyhow::Result<()> {
+    let fx = Fixture::start("hr-bad-input").await?;
+    create(
+        &fx.releases,
+        fx.release("web", json!({"values": {"replicas": 2}})),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    fx.publish("web-next", "1.1.0", |dir| {
+        std::fs::write(
+            dir.join("values.schema.json"),
+            r#"{"type": "object", "properties": {"replicas": {"type": "integer", "maximum": 5}}}"#,
+        )?;
+        std::fs::write(
+            dir.join("templates/extra.yaml"),
+            "{{- if .Values.explode }}\n{{ include \"no-such-template\" . }}\n{{- end }}\n",
+        )?;
+        Ok(())
+    })
+    .await?;
+
+    // A schema violation.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"chartRef": {"name": "web-next"}, "values": {"replicas": 9}}}),
+    )
+    .await?;
+    let failed = wait_ready_where(&fx.releases, "web", |s, _, m| {
+        s == "False" && m.contains("schema")
+    })
+    .await?;
+    let (_, reason, message) = condition(&failed, "Ready").context("Ready")?;
+    ensure!(reason == "UpgradeFailed", "{reason}: {message}");
+    ensure!(
+        message.contains("values don't meet the specifications of the schema"),
+        "{message}"
+    );
+    ensure!(message.contains("replicas"), "{message}");
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 2);
+
+    // disableSchemaValidation lets the same values through.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"upgrade": {"disableSchemaValidation": true}}}),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, _, m| s == "True" && m.contains("web@1.1.0")).await?;
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 9);
+
+    // A template error names the template and its line.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"explode": true}}}),
+    )
+    .await?;
+    let failed = wait_ready_where(&fx.releases, "web", |s, _, m| {
+        s == "False" && m.contains("extra.yaml")
+    })
+    .await?;
+    let (_, _, message) = condition(&failed, "Ready").context("Ready")?;
+    ensure!(message.contains("web/templates/extra.yaml:2"), "{message}");
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 9);
+
+    // Values that are not YAML, from a ConfigMap: named in the condition.
+    let config_maps = fx.ns.api::<k8s_openapi::api::core::v1::ConfigMap>();
+    config_maps
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "broken-values"},
+                "data": {"values.yaml": "replicas: [3\n"}}))?,
+        )
+        .await?;
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"explode": false},
+            "valuesFrom": [{"kind": "ConfigMap", "name": "broken-values"}]}}),
+    )
+    .await?;
+    let failed = wait_ready_where(&fx.releases, "web", |s, _, m| {
+        s == "False" && m.contains("broken-values")
+    })
+    .await?;
+    let (_, _, message) = condition(&failed, "Ready").context("Ready")?;
+    ensure!(message.contains("values.yaml"), "{message}");
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 9);
+    let listed = helm_list(&fx.ns.name)?;
+    ensure!(
+        listed.len() == 1 && listed[0]["status"] == "deployed" && listed[0]["chart"] == "web-1.1.0",
+        "{listed:?}"
+    );
+    Ok(())
+}
+
+/// A release `helm install` made is adopted and upgraded in place (a new revision on top of
+/// helm's); with `install.disableTakeOwnership` an object no release owns stops the install
+/// with Helm's message, and nothing is recorded.
+#[tokio::test]
+async fn a_release_installed_by_helm_is_upgraded_in_place_and_foreign_objects_are_refused()
+-> anyhow::Result<()> {
+    let fx = Fixture::start("hr-adopt").await?;
+    let chart = format!("oci://{}/charts/web", fx.registry.host());
+    helm(&[
+        "install", "web", &chart, "--version", "1.0.0", "--plain-http", "-n", &fx.ns.name,
+        "--set", "replicas=1",
+    ])?;
+    create(
+        &fx.releases,
+        fx.release("web", json!({"values": {"replicas": 2}})),
+    )
+    .await?;
+    let ready = wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    let (_, reason, message) = condition(&ready, "Ready").context("Ready")?;
+    ensure!(
+        reason == "UpgradeSucceeded" && message.contains("web.v2"),
+        "{reason}: {message}"
+    );
+    ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 2);
+    let history: Vec<Value> = serde_json::from_str(&helm(&[
+        "history", "web", "-n", &fx.ns.name, "-o", "json",
+    ])?)?;
+    ensure!(
+        history.len() == 2
+            && history[0]["status"] == "superseded"
+            && history[1]["status"] == "deployed",
+        "{history:?}"
+    );
+
+    // An object of the same name that no release owns.
+    fx.ns
+        .api::<k8s_openapi::api::core::v1::ServiceAccount>()
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "taken-web"}}))?,
+        )
+        .await?;
+    create(
+        &fx.releases,
+        fx.release("taken", json!({"install": {"disableTakeOwnership": true}})),
+    )
+    .await?;
+    let refused = wait_ready_where(&fx.releases, "taken", |s, _, _| s == "False").await?;
+    let (_, _, message) = condition(&refused, "Ready").context("Ready")?;
+    ensure!(
+        message.contains(&format!(
+            "unable to continue with install: ServiceAccount \"taken-web\" in namespace \"{}\" exists and cannot be imported into the current release: invalid ownership metadata",
+            fx.ns.name
+        )),
+        "{message}"
+    );
+    let history = helm(&["history", "taken", "-n", &fx.ns.name, "-o", "json"]);
+    ensure!(history.is_err(), "no record: {history:?}");
+    ensure!(fx.deployment("taken-web").await?.is_none(), "nothing applied");
     Ok(())
 }

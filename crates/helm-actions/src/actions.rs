@@ -64,6 +64,10 @@ pub struct RunOptions {
     pub cleanup_on_fail: bool,
     /// Records kept per release (0: all).
     pub max_history: i64,
+    /// Adopt objects that exist already whatever their ownership metadata (Flux's default);
+    /// without it an object owned by no release or another one fails the action, as Helm's
+    /// install and upgrade without `--take-ownership`.
+    pub take_ownership: bool,
 }
 
 impl Default for RunOptions {
@@ -77,6 +81,7 @@ impl Default for RunOptions {
             crds: CrdPolicy::Create,
             cleanup_on_fail: false,
             max_history: 5,
+            take_ownership: true,
         }
     }
 }
@@ -122,6 +127,14 @@ pub async fn install(
     let mut release = Release::for_install(target.name, target.namespace, desired.record())
         .map_err(|e| ActionError::Record(e.to_string()))?;
     release.version = history.next_version();
+    if !options.take_ownership {
+        let objects =
+            resources::of_stored_manifest(target.manager, &release.manifest, target.namespace)
+                .await?;
+        crate::objects::check_ownership(target.manager, &objects, target.name, target.namespace)
+            .await
+            .map_err(|e| ActionError::Apply(format!("unable to continue with install: {e}")))?;
+    }
     prune_history(target, &history, options.max_history).await?;
     target.store.create(&release).await?;
     let outcome = change_cluster(
@@ -151,11 +164,14 @@ pub async fn upgrade(
     let current = base.current.clone();
     let mut release = Release::for_upgrade(base, desired.record(), &Default::default())
         .map_err(|e| ActionError::Record(e.to_string()))?;
+    let previous =
+        resources::of_stored_manifest(target.manager, &current.manifest, target.namespace).await?;
+    if !options.take_ownership {
+        check_new_objects_ownership(target, &release, &previous).await?;
+    }
     install_crds(target, &desired.crds, options.crds).await?;
     prune_history(target, &history, options.max_history).await?;
     target.store.create(&release).await?;
-    let previous =
-        resources::of_stored_manifest(target.manager, &current.manifest, target.namespace).await?;
     let outcome = change_cluster(
         target,
         &mut release,
@@ -173,6 +189,31 @@ pub async fn upgrade(
         format!("Upgrade \"{}\" failed: {e}", target.name)
     })
     .await
+}
+
+/// The ownership check of an upgrade: only the objects the previous release did not have.
+async fn check_new_objects_ownership(
+    target: &Target<'_>,
+    release: &Release,
+    previous: &[Json],
+) -> Result<(), ActionError> {
+    let before: std::collections::HashSet<_> = previous
+        .iter()
+        .filter_map(|o| tether_core::object::ObjectRef::from_object(o).ok())
+        .map(|o| o.id())
+        .collect();
+    let objects: Vec<Json> =
+        resources::of_stored_manifest(target.manager, &release.manifest, target.namespace)
+            .await?
+            .into_iter()
+            .filter(|o| {
+                tether_core::object::ObjectRef::from_object(o)
+                    .is_ok_and(|r| !before.contains(&r.id()))
+            })
+            .collect();
+    crate::objects::check_ownership(target.manager, &objects, target.name, target.namespace)
+        .await
+        .map_err(|e| ActionError::Apply(format!("unable to continue with update: {e}")))
 }
 
 /// Rolls a release back to revision `version` (0: the one before the last). Returns the new
@@ -198,6 +239,14 @@ pub async fn rollback(
         .clone();
     let mut release = Release::for_rollback(&last, &to, GoTime::now(), ApplyMethod::ServerSide);
     release.version = history.next_version();
+    if !options.take_ownership {
+        let objects =
+            resources::of_stored_manifest(target.manager, &release.manifest, target.namespace)
+                .await?;
+        crate::objects::check_ownership(target.manager, &objects, target.name, target.namespace)
+            .await
+            .map_err(|e| ActionError::Apply(format!("unable to continue with install: {e}")))?;
+    }
     prune_history(target, &history, options.max_history).await?;
     target.store.create(&release).await?;
     let current = history.deployed().unwrap_or(&last);

@@ -111,6 +111,70 @@ pub fn stamp_ownership(object: &mut Value, name: &str, namespace: &str) {
     );
 }
 
+/// Helm's `existingResourceConflict`: every object of `objects` that exists already must carry
+/// the ownership metadata of release `name` in `namespace` (objects named by `generateName`
+/// are new by definition). Called when taking ownership is disabled.
+pub async fn check_ownership(
+    manager: &ResourceManager,
+    objects: &[Value],
+    name: &str,
+    namespace: &str,
+) -> Result<(), ActionError> {
+    for object in objects {
+        let Ok(reference) = ObjectRef::from_object(object) else {
+            continue;
+        };
+        if reference.name.is_empty() {
+            continue;
+        }
+        let shown = format!(
+            "{} {:?} in namespace {:?}",
+            reference.kind, reference.name, reference.namespace
+        );
+        let live = manager.live(&reference).await.map_err(|e| {
+            ActionError::Apply(format!(
+                "could not get information about the resource {shown}: {e}"
+            ))
+        })?;
+        let Some(live) = live else {
+            continue;
+        };
+        if let Some(problems) = ownership_problems(&live, name, namespace) {
+            return Err(ActionError::Apply(format!(
+                "{shown} exists and cannot be imported into the current release: invalid ownership metadata; {problems}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Helm's `checkOwnership`: what is wrong with `live`'s ownership metadata, if anything.
+fn ownership_problems(live: &Value, name: &str, namespace: &str) -> Option<String> {
+    let field = |section: &str, key: &str| {
+        live.pointer(&format!("/metadata/{section}"))
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+    };
+    let require = |section: &str, kind: &str, key: &str, wanted: &str| match field(section, key) {
+        None => Some(format!(
+            "{kind} validation error: missing key {key:?}: must be set to {wanted:?}"
+        )),
+        Some(actual) if actual != wanted => Some(format!(
+            "{kind} validation error: key {key:?} must equal {wanted:?}: current value is {actual:?}"
+        )),
+        Some(_) => None,
+    };
+    let problems: Vec<String> = [
+        require("labels", "label", MANAGED_BY_LABEL.0, MANAGED_BY_LABEL.1),
+        require("annotations", "annotation", RELEASE_NAME_ANNOTATION, name),
+        require("annotations", "annotation", RELEASE_NAMESPACE_ANNOTATION, namespace),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
 /// Whether the object asks to be kept when its release no longer renders it or is uninstalled.
 pub fn is_kept(object: &Value) -> bool {
     object

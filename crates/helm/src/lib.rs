@@ -27,6 +27,7 @@ pub mod load;
 mod nondeterministic;
 pub mod output;
 pub mod package;
+mod post_render;
 pub mod release;
 pub mod render;
 pub mod schema;
@@ -36,6 +37,7 @@ mod toml;
 pub mod user_values;
 pub mod values;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use capabilities::{Capabilities, DEFAULT_KUBE_VERSION, HELM_VERSION, KubeVersion};
@@ -43,6 +45,7 @@ pub use chart::Chart;
 pub use error::HelmError;
 pub use funcs::{Lookup, NoCluster};
 pub use output::Sorted;
+pub use post_render::{PostRenderStrategy, PostRenderer};
 pub use values::Values;
 
 /// The release a chart is rendered for.
@@ -90,6 +93,8 @@ pub struct TemplateOptions {
     pub max_output_bytes: usize,
     /// The cluster behind `lookup`.
     pub cluster: Arc<dyn Lookup>,
+    /// The post-renderer the rendered files go through before sorting, and how.
+    pub post_renderer: Option<(Arc<dyn PostRenderer>, PostRenderStrategy)>,
 }
 
 impl Default for TemplateOptions {
@@ -104,6 +109,7 @@ impl Default for TemplateOptions {
             show_only: Vec::new(),
             max_output_bytes: 256 * 1024 * 1024,
             cluster: Arc::new(NoCluster),
+            post_renderer: None,
         }
     }
 }
@@ -217,7 +223,14 @@ fn template_on_this_thread(
         });
     }
     let top = render::top_values(&opts.release, &opts.capabilities, &values);
-    let files = render::render(&chart, &top, opts.cluster.clone(), opts.max_output_bytes)?;
+    let mut files = render::render(&chart, &top, opts.cluster.clone(), opts.max_output_bytes)?;
+    if let Some((renderer, strategy)) = &opts.post_renderer {
+        let notes: BTreeMap<String, String> = files
+            .extract_if(.., |path, _| path.ends_with("NOTES.txt"))
+            .collect();
+        files = post_render::post_render(files, chart.name(), renderer.as_ref(), *strategy)?;
+        files.extend(notes);
+    }
     let sorted = output::sort_manifests(files, chart.name())?;
     let mut crds = Vec::new();
     if opts.include_crds {

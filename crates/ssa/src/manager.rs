@@ -96,6 +96,18 @@ impl ResourceManager {
         self.concurrency
     }
 
+    /// The live object, or `None` when it (or its kind) does not exist.
+    pub async fn live(&self, object: &ObjectRef) -> Result<Option<serde_json::Value>, String> {
+        let (target, _) = match self.target(object).await {
+            Ok(found) => found,
+            Err(DiscoveryError::NoMatch { .. }) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        crate::request::get(&self.client, &target)
+            .await
+            .map_err(|e| e.message)
+    }
+
     /// Where `object` is served, with its namespace dropped if the kind is cluster-scoped (the
     /// API server ignores it there too). The flag says whether the kind is namespaced.
     pub(crate) async fn target(

@@ -191,6 +191,20 @@ impl HelmReleaseSpec {
     }
 }
 
+/// Helm's limit on release names.
+const MAX_RELEASE_NAME: usize = 53;
+
+/// helm-controller's `ShortenName`: a name over 53 characters becomes its first 40, `-`, and
+/// 12 hex digits of its SHA-256 (release names are ASCII: Kubernetes names).
+fn shorten_release_name(name: String) -> String {
+    use sha2::Digest as _;
+    if name.len() <= MAX_RELEASE_NAME || !name.is_ascii() {
+        return name;
+    }
+    let sum = format!("{:x}", sha2::Sha256::digest(name.as_bytes()));
+    format!("{}-{}", &name[..MAX_RELEASE_NAME - 13], &sum[..12])
+}
+
 impl HelmRelease {
     /// The Helm release name: `spec.releaseName`, else `<targetNamespace>-<name>` with a target
     /// namespace, else the object's name. helm-controller uses a name longer than 53
@@ -198,14 +212,15 @@ impl HelmRelease {
     /// SHA-256.
     pub fn release_name(&self) -> String {
         let name = self.metadata.name.as_deref().unwrap_or_default();
-        match (
+        let full = match (
             self.spec.release_name.as_deref(),
             self.spec.target_namespace.as_deref(),
         ) {
             (Some(release), _) if !release.is_empty() => release.to_owned(),
             (_, Some(target)) if !target.is_empty() => format!("{target}-{name}"),
             _ => name.to_owned(),
-        }
+        };
+        shorten_release_name(full)
     }
 
     /// The namespace the release is installed into: the target namespace, else the object's.

@@ -7,6 +7,7 @@
 
 pub mod capabilities;
 mod chart;
+mod post_render;
 mod release;
 mod values;
 
@@ -274,6 +275,7 @@ async fn steps(
     let release_namespace = hr.release_namespace();
     let store = ReleaseStore::new(ctx.client.clone(), &hr.storage_namespace());
     let manager = manager_for(hr, ctx);
+    let post_renderer = post_render::of(hr)?;
     ensure_namespace(hr, ctx, &release_namespace).await?;
     let render = |revision: i64, is_upgrade: bool| -> Result<release::Rendered, Failure> {
         let options = tether_helm::TemplateOptions {
@@ -285,6 +287,8 @@ async fn steps(
             },
             capabilities: capabilities.as_ref().clone(),
             values: config.clone(),
+            post_renderer: post_renderer.clone(),
+            skip_schema_validation: schema_validation_disabled(hr, is_upgrade),
             ..tether_helm::TemplateOptions::default()
         };
         let (rendered, processed) =
@@ -388,6 +392,16 @@ fn check_dependencies(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `install|upgrade.disableSchemaValidation` of the action being rendered for.
+fn schema_validation_disabled(hr: &HelmRelease, is_upgrade: bool) -> bool {
+    let disabled = if is_upgrade {
+        hr.spec.upgrade.as_ref().and_then(|u| u.disable_schema_validation)
+    } else {
+        hr.spec.install.as_ref().and_then(|i| i.disable_schema_validation)
+    };
+    disabled == Some(true)
+}
+
 /// Flux features tether does not implement yet fail clearly instead of being ignored.
 fn refuse_unsupported(hr: &HelmRelease) -> Result<(), Failure> {
     let spec = &hr.spec;
@@ -398,12 +412,6 @@ fn refuse_unsupported(hr: &HelmRelease) -> Result<(), Failure> {
         return Err(Failure::not_supported(
             "spec.serviceAccountName (impersonation)",
         ));
-    }
-    if spec.post_renderers.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(Failure::not_supported("spec.postRenderers"));
-    }
-    if spec.common_metadata.is_some() {
-        return Err(Failure::not_supported("spec.commonMetadata"));
     }
     if spec
         .health_check_exprs

@@ -69,6 +69,7 @@ pub async fn reconcile(
     conditions: &mut ConditionSet,
 ) -> Result<Progress, Failure> {
     let mut progress = Progress { event: None };
+    let mut applied = false;
     for _ in 0..8 {
         let history = plan
             .target
@@ -79,7 +80,8 @@ pub async fn reconcile(
         let state = determine(plan, status, history.last());
         match state {
             State::InSync(release) => {
-                in_sync(plan, status, conditions, &release, &mut progress).await?;
+                in_sync(plan, status, conditions, &release);
+                detect_drift(plan, conditions, &release, applied, &mut progress).await?;
                 return Ok(progress);
             }
             State::Locked => {
@@ -110,6 +112,7 @@ pub async fn reconcile(
                     return Err(exhausted(conditions, &format!("cannot {action} release")));
                 }
                 let outcome = act(plan, status, conditions, action, &mut progress).await;
+                applied |= outcome.is_ok();
                 settle(plan, outcome).await?;
             }
             State::Untested => test(plan, status, conditions, &mut progress).await?,
@@ -159,6 +162,11 @@ fn determine(plan: &Plan<'_>, status: &HelmReleaseStatus, last: Option<&Release>
     };
     if latest.version != last.version || latest.name != last.name {
         return State::Unmanaged;
+    }
+    if status.observed_generation != plan.hr.metadata.generation
+        && super::post_render::changed(plan.hr, status)
+    {
+        return State::OutOfSync;
     }
     match release_status {
         Status::Failed => State::Failed,
@@ -211,6 +219,7 @@ async fn act(
     match outcome {
         Ok(release) => {
             record(status, &release, &plan.config_digest);
+            super::post_render::observe(plan.hr, status);
             let (reason, verb) = if install {
                 (reasons::INSTALL_SUCCEEDED, "install")
             } else {
@@ -408,15 +417,15 @@ async fn remediate(
     }
 }
 
-/// The release is as desired: Ready, and drift detection as `driftDetection` asks.
-async fn in_sync(
+/// The release is as desired: recorded, Released, failure counters cleared.
+fn in_sync(
     plan: &Plan<'_>,
     status: &mut HelmReleaseStatus,
     conditions: &mut ConditionSet,
     release: &Release,
-    progress: &mut Progress,
-) -> Result<(), Failure> {
+) {
     record(status, release, &plan.config_digest);
+    super::post_render::observe(plan.hr, status);
     conditions.remove(helm_conditions::REMEDIATED);
     if !conditions.is_true(helm_conditions::RELEASED) {
         let message = format!(
@@ -434,9 +443,30 @@ async fn in_sync(
     status.install_failures = None;
     status.upgrade_failures = None;
     status.failures = None;
+}
+
+/// Drift detection as `driftDetection` asks: the release's objects dry-run applied, what
+/// changed or went missing reported, and corrected when enabled. Right after this run applied
+/// the release (`applied`) there is nothing to compare: the objects are as just written.
+async fn detect_drift(
+    plan: &Plan<'_>,
+    conditions: &mut ConditionSet,
+    release: &Release,
+    applied: bool,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
     let mode = plan.hr.spec.drift_detection_mode();
     if mode == DriftDetectionMode::Disabled {
         conditions.remove(helm_conditions::DRIFTED);
+        return Ok(());
+    }
+    if applied {
+        conditions.set(
+            helm_conditions::DRIFTED,
+            false,
+            reasons::NO_DRIFT_DETECTED,
+            "No drift detected against the cluster state",
+        );
         return Ok(());
     }
     let mut objects = resources::of_stored_manifest(
@@ -818,6 +848,7 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
                 crds: policy(i.crds_policy()),
                 cleanup_on_fail: false,
                 max_history,
+                take_ownership: i.disable_take_ownership != Some(true),
             }
         }
         ReleaseAction::Rollback => {
@@ -831,6 +862,7 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
                 crds: CrdPolicy::Skip,
                 cleanup_on_fail: r.cleanup_on_fail == Some(true),
                 max_history,
+                take_ownership: true,
             }
         }
         _ => {
@@ -844,6 +876,7 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
                 crds: policy(u.crds_policy()),
                 cleanup_on_fail: u.cleanup_on_fail == Some(true),
                 max_history,
+                take_ownership: u.disable_take_ownership != Some(true),
             }
         }
     }

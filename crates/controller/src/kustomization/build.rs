@@ -5,7 +5,9 @@
 use crate::failure::Failure;
 use serde_json::Value;
 use std::path::{Component, Path};
-use tether_api::kustomize::v1::{Kustomization, SubstituteStrategy as SpecStrategy};
+use tether_api::kustomize::v1::{
+    CommonMetadata, Image, Kustomization, Patch, SubstituteStrategy as SpecStrategy,
+};
 use tether_kustomize::flux::Overrides;
 use tether_kustomize::{DiskFs, Options};
 use tether_postbuild::{SubstituteOptions, SubstituteStrategy, Variables, substitute_object};
@@ -62,30 +64,39 @@ fn relative_path(spec_path: &str) -> Result<String, Failure> {
 /// Flux's Kustomization fields that change the build, in the engine's terms.
 fn overrides_of(ks: &Kustomization) -> Result<Overrides, Failure> {
     let spec = &ks.spec;
+    let mut overrides = overlay(
+        spec.patches.as_deref().unwrap_or_default(),
+        spec.images.as_deref().unwrap_or_default(),
+        spec.common_metadata.as_ref(),
+    )?;
+    overrides.target_namespace = spec.target_namespace.clone();
+    overrides.name_prefix = spec.name_prefix.clone();
+    overrides.name_suffix = spec.name_suffix.clone();
+    overrides.components = spec.components.clone().unwrap_or_default();
+    overrides.ignore_missing_components = spec.ignore_missing_components == Some(true);
+    Ok(overrides)
+}
+
+/// Flux's `patches`, `images` and `commonMetadata` (the same API types in a Kustomization and
+/// a HelmRelease post-renderer) as an overlay of the engine.
+pub fn overlay(
+    patches: &[Patch],
+    images: &[Image],
+    common_metadata: Option<&CommonMetadata>,
+) -> Result<Overrides, Failure> {
     let convert = |what: &str, value: serde_json::Result<Value>| {
         value.map_err(|e| Failure::build(format!("invalid spec.{what}: {e}")))
     };
-    let patches = convert(
-        "patches",
-        serde_json::to_value(spec.patches.clone().unwrap_or_default()),
-    )?;
-    let images = convert(
-        "images",
-        serde_json::to_value(spec.images.clone().unwrap_or_default()),
-    )?;
+    let patches = convert("patches", serde_json::to_value(patches))?;
+    let images = convert("images", serde_json::to_value(images))?;
     let mut overrides = Overrides {
-        target_namespace: spec.target_namespace.clone(),
-        name_prefix: spec.name_prefix.clone(),
-        name_suffix: spec.name_suffix.clone(),
-        components: spec.components.clone().unwrap_or_default(),
-        ignore_missing_components: spec.ignore_missing_components == Some(true),
+        patches: serde_json::from_value(patches)
+            .map_err(|e| Failure::build(format!("invalid spec.patches: {e}")))?,
+        images: serde_json::from_value(images)
+            .map_err(|e| Failure::build(format!("invalid spec.images: {e}")))?,
         ..Overrides::default()
     };
-    overrides.patches = serde_json::from_value(patches)
-        .map_err(|e| Failure::build(format!("invalid spec.patches: {e}")))?;
-    overrides.images = serde_json::from_value(images)
-        .map_err(|e| Failure::build(format!("invalid spec.images: {e}")))?;
-    if let Some(metadata) = &spec.common_metadata {
+    if let Some(metadata) = common_metadata {
         overrides.common_labels = metadata
             .labels
             .clone()

@@ -133,6 +133,7 @@ fn source_namespace(ks: &Kustomization) -> String {
 pub fn source_key(ks: &Kustomization) -> ObjectKey {
     let source = &ks.spec.source_ref;
     ObjectKey::new(
+        tether_api::source::GROUP,
         source_kind_name(&source.kind),
         &source_namespace(ks),
         &source.name,

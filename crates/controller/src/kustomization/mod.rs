@@ -4,7 +4,7 @@
 //! (`crate::reconcile`). How prune is decided: `apply.rs` (`prune_stale`).
 
 mod apply;
-mod build;
+pub(crate) mod build;
 mod finalize;
 mod history;
 mod inputs;
