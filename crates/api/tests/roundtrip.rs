@@ -561,7 +561,10 @@ fn a_release_name_longer_than_53_characters_is_shortened_as_helm_controller_does
                                     "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}}},
     }))?;
     // The first 40 characters of the 62-character name, and sha256(name)[..12].
-    assert_eq!(hr.release_name(), "a-very-long-target-namespace-for-tenants-c064f6173a04");
+    assert_eq!(
+        hr.release_name(),
+        "a-very-long-target-namespace-for-tenants-c064f6173a04"
+    );
     Ok(())
 }
 

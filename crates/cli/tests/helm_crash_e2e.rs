@@ -43,7 +43,8 @@ fn history(namespace: &str) -> anyhow::Result<Vec<Value>> {
 }
 
 #[tokio::test]
-async fn a_controller_killed_during_an_upgrade_is_recovered_by_the_next_one() -> anyhow::Result<()> {
+async fn a_controller_killed_during_an_upgrade_is_recovered_by_the_next_one() -> anyhow::Result<()>
+{
     let client = client().await?;
     install_crds(&client, tether_api::crds()).await?;
     let ns = TestNamespace::create(&client, "hr-crash").await?;
@@ -52,7 +53,13 @@ async fn a_controller_killed_during_an_upgrade_is_recovered_by_the_next_one() ->
     let chart = write_chart(work.path(), &ChartSpec::new("web", "1.0.0", ""))?;
     std::fs::write(chart.join("templates/slow-hook.yaml"), SLOW_HOOK)?;
     repo.publish(&chart)?;
-    let repositories = dynamic_api(&client, &ns.name, "source.toolkit.fluxcd.io", "v1", "HelmRepository");
+    let repositories = dynamic_api(
+        &client,
+        &ns.name,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "HelmRepository",
+    );
     create(
         &repositories,
         json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
@@ -60,7 +67,13 @@ async fn a_controller_killed_during_an_upgrade_is_recovered_by_the_next_one() ->
             "spec": {"interval": "1h", "url": repo.url()}}),
     )
     .await?;
-    let releases = dynamic_api(&client, &ns.name, "helm.toolkit.fluxcd.io", "v2", "HelmRelease");
+    let releases = dynamic_api(
+        &client,
+        &ns.name,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+    );
     create(
         &releases,
         json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
@@ -83,7 +96,10 @@ async fn a_controller_killed_during_an_upgrade_is_recovered_by_the_next_one() ->
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let records = history(&ns.name)?;
-        if records.last().is_some_and(|r| r["status"] == "pending-upgrade") {
+        if records
+            .last()
+            .is_some_and(|r| r["status"] == "pending-upgrade")
+        {
             break;
         }
         if Instant::now() > deadline {
@@ -111,8 +127,14 @@ async fn a_controller_killed_during_an_upgrade_is_recovered_by_the_next_one() ->
     let (_, reason, message) = condition(&recovered, "Ready").context("Ready")?;
     ensure!(reason == "UpgradeSucceeded", "{reason}: {message}");
     let records = history(&ns.name)?;
-    let statuses: Vec<&str> = records.iter().filter_map(|r| r["status"].as_str()).collect();
-    ensure!(statuses == ["superseded", "failed", "deployed"], "{records:?}");
+    let statuses: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    ensure!(
+        statuses == ["superseded", "failed", "deployed"],
+        "{records:?}"
+    );
     ensure!(
         records[1]["description"] == "Release unlocked from stale 'pending-upgrade' state",
         "{records:?}"

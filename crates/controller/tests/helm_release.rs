@@ -437,7 +437,8 @@ fn helm(args: &[&str]) -> anyhow::Result<String> {
 #[tokio::test]
 async fn post_renderers_and_common_metadata_shape_the_release() -> anyhow::Result<()> {
     let fx = Fixture::start("hr-postrender").await?;
-    let patch = r#"[{"op": "add", "path": "/spec/template/metadata/labels/patched", "value": "yes"}]"#;
+    let patch =
+        r#"[{"op": "add", "path": "/spec/template/metadata/labels/patched", "value": "yes"}]"#;
     create(
         &fx.releases,
         fx.release(
@@ -542,7 +543,10 @@ async fn bad_chart_input_is_reported_and_leaves_the_release_as_it_was() -> anyho
         json!({"spec": {"upgrade": {"disableSchemaValidation": true}}}),
     )
     .await?;
-    wait_ready_where(&fx.releases, "web", |s, _, m| s == "True" && m.contains("web@1.1.0")).await?;
+    wait_ready_where(&fx.releases, "web", |s, _, m| {
+        s == "True" && m.contains("web@1.1.0")
+    })
+    .await?;
     ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 9);
 
     // A template error names the template and its line.
@@ -600,8 +604,16 @@ async fn a_release_installed_by_helm_is_upgraded_in_place_and_foreign_objects_ar
     let fx = Fixture::start("hr-adopt").await?;
     let chart = format!("oci://{}/charts/web", fx.registry.host());
     helm(&[
-        "install", "web", &chart, "--version", "1.0.0", "--plain-http", "-n", &fx.ns.name,
-        "--set", "replicas=1",
+        "install",
+        "web",
+        &chart,
+        "--version",
+        "1.0.0",
+        "--plain-http",
+        "-n",
+        &fx.ns.name,
+        "--set",
+        "replicas=1",
     ])?;
     create(
         &fx.releases,
@@ -615,9 +627,8 @@ async fn a_release_installed_by_helm_is_upgraded_in_place_and_foreign_objects_ar
         "{reason}: {message}"
     );
     ensure!(replicas(&fx.deployment("web").await?.context("kept")?) == 2);
-    let history: Vec<Value> = serde_json::from_str(&helm(&[
-        "history", "web", "-n", &fx.ns.name, "-o", "json",
-    ])?)?;
+    let history: Vec<Value> =
+        serde_json::from_str(&helm(&["history", "web", "-n", &fx.ns.name, "-o", "json"])?)?;
     ensure!(
         history.len() == 2
             && history[0]["status"] == "superseded"
@@ -649,6 +660,92 @@ async fn a_release_installed_by_helm_is_upgraded_in_place_and_foreign_objects_ar
     );
     let history = helm(&["history", "taken", "-n", &fx.ns.name, "-o", "json"]);
     ensure!(history.is_err(), "no record: {history:?}");
-    ensure!(fx.deployment("taken-web").await?.is_none(), "nothing applied");
+    ensure!(
+        fx.deployment("taken-web").await?.is_none(),
+        "nothing applied"
+    );
+    Ok(())
+}
+
+/// `driftDetection.ignore` fields are neither reported nor changed when the rest of the object
+/// is corrected; in `warn` mode drift is reported and left alone.
+#[tokio::test]
+async fn drift_ignore_rules_and_warn_mode() -> anyhow::Result<()> {
+    let fx = Fixture::start("hr-drift-ignore").await?;
+    create(
+        &fx.releases,
+        fx.release(
+            "web",
+            json!({"values": {"replicas": 2}, "driftDetection": {"mode": "enabled",
+                "ignore": [{"paths": ["/spec/replicas"], "target": {"kind": "Deployment"}}]}}),
+        ),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    let deployments = fx.ns.api::<Deployment>();
+    // Two fields the release manages: the replica count (ignored) and the image (not).
+    let hand_edit = json!({"spec": {"replicas": 7, "template": {"spec": {"containers": [
+        {"name": "web", "image": "ghcr.io/tether-test/webapp:edited"}]}}}});
+    deployments
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Strategic(hand_edit.clone()),
+        )
+        .await?;
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "drift-1"}}}),
+    )
+    .await?;
+    let image = |d: &Deployment| {
+        d.spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default()
+    };
+    let corrected = wait_for(&deployments, "web", Duration::from_secs(60), |d| {
+        image(d) == "ghcr.io/tether-test/webapp:6.0.0"
+    })
+    .await
+    .context("the field not ignored is corrected")?;
+    ensure!(
+        replicas(&corrected) == 7,
+        "the ignored field is left as edited"
+    );
+
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"driftDetection": {"mode": "warn"}}}),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    deployments
+        .patch("web", &PatchParams::default(), &Patch::Strategic(hand_edit))
+        .await?;
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "drift-2"}}}),
+    )
+    .await?;
+    let warned = wait_for(&fx.releases, "web", Duration::from_secs(60), |o| {
+        let o = serde_json::to_value(o).unwrap_or_default();
+        condition(&o, "Drifted").is_some_and(|(s, _, _)| s == "True")
+    })
+    .await?;
+    let (_, reason, message) =
+        condition(&serde_json::to_value(&warned)?, "Drifted").context("Drifted")?;
+    ensure!(reason == "DriftDetected", "{reason}");
+    ensure!(
+        message.contains("Deployment") && message.contains("changed"),
+        "{message}"
+    );
+    let kept = deployments.get("web").await?;
+    ensure!(image(&kept).ends_with(":edited"), "warn leaves drift alone");
     Ok(())
 }

@@ -167,7 +167,12 @@ fn ownership_problems(live: &Value, name: &str, namespace: &str) -> Option<Strin
     let problems: Vec<String> = [
         require("labels", "label", MANAGED_BY_LABEL.0, MANAGED_BY_LABEL.1),
         require("annotations", "annotation", RELEASE_NAME_ANNOTATION, name),
-        require("annotations", "annotation", RELEASE_NAMESPACE_ANNOTATION, namespace),
+        require(
+            "annotations",
+            "annotation",
+            RELEASE_NAMESPACE_ANNOTATION,
+            namespace,
+        ),
     ]
     .into_iter()
     .flatten()

@@ -69,7 +69,9 @@ impl ReleaseStore {
     /// read: acting on a partial history could lose a revision.
     pub async fn history(&self, name: &str) -> Result<History, ActionError> {
         if let Some(stored) = self.remembered_records(name) {
-            return Ok(History::new(stored.into_iter().map(|s| s.release).collect()));
+            return Ok(History::new(
+                stored.into_iter().map(|s| s.release).collect(),
+            ));
         }
         let list = self
             .secrets
@@ -125,9 +127,7 @@ impl ReleaseStore {
             let secret = self.updated_secret(release, stored.created_at)?;
             match self.replace(release, secret, stored.resource_version).await {
                 Ok(()) => return Ok(()),
-                Err(kube::Error::Api(status)) if status.code == 409 => {
-                    self.forget(&release.name)
-                }
+                Err(kube::Error::Api(status)) if status.code == 409 => self.forget(&release.name),
                 Err(e) => {
                     self.forget(&release.name);
                     return Err(self.failed("update the record of", &release.name, &e));

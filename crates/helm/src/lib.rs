@@ -225,10 +225,10 @@ fn template_on_this_thread(
     let top = render::top_values(&opts.release, &opts.capabilities, &values);
     let mut files = render::render(&chart, &top, opts.cluster.clone(), opts.max_output_bytes)?;
     if let Some((renderer, strategy)) = &opts.post_renderer {
-        let notes: BTreeMap<String, String> = files
-            .extract_if(.., |path, _| path.ends_with("NOTES.txt"))
-            .collect();
-        files = post_render::post_render(files, chart.name(), renderer.as_ref(), *strategy)?;
+        let (notes, templates): (BTreeMap<_, _>, BTreeMap<_, _>) = files
+            .into_iter()
+            .partition(|(path, _)| path.ends_with("NOTES.txt"));
+        files = post_render::post_render(templates, chart.name(), renderer.as_ref(), *strategy)?;
         files.extend(notes);
     }
     let sorted = output::sort_manifests(files, chart.name())?;

@@ -69,9 +69,7 @@ pub(crate) fn post_render(
         let files = if rendered {
             let merged = annotate_and_merge(&files)?;
             let output = renderer.run(&merged).map_err(|e| {
-                HelmError::Render(format!(
-                    "error while running post render on {group}: {e}"
-                ))
+                HelmError::Render(format!("error while running post render on {group}: {e}"))
             })?;
             split_and_deannotate(&output, group)?
         } else {
@@ -195,7 +193,8 @@ mod tests {
 
     impl PostRenderer for Labeller {
         fn run(&self, manifests: &str) -> Result<String, String> {
-            let mut docs = tether_core::yaml::from_str_multi(manifests).map_err(|e| e.to_string())?;
+            let mut docs =
+                tether_core::yaml::from_str_multi(manifests).map_err(|e| e.to_string())?;
             for doc in &mut docs {
                 doc["metadata"]["labels"] = serde_json::json!({"post": "rendered"});
             }
@@ -227,7 +226,11 @@ mod tests {
         let keys: Vec<&str> = out.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["c/templates/cm.yaml", "c/templates/hook.yaml", "generated-by-postrender-3.yaml"]
+            [
+                "c/templates/cm.yaml",
+                "c/templates/hook.yaml",
+                "generated-by-postrender-3.yaml"
+            ]
         );
         assert!(out["c/templates/cm.yaml"].contains("name: b"));
         assert!(out["c/templates/hook.yaml"].contains("post: rendered"));
@@ -263,8 +266,8 @@ mod tests {
                 Err("patch target not found".into())
             }
         }
-        let error = post_render(files(), "c", &Failing, PostRenderStrategy::Combined)
-            .expect_err("fails");
+        let error =
+            post_render(files(), "c", &Failing, PostRenderStrategy::Combined).expect_err("fails");
         assert_eq!(
             error.to_string(),
             "error while running post render on files: patch target not found"

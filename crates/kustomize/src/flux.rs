@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::build::objects_from_documents;
 use crate::error::{Error, Result};
 use crate::fs::{self, FileSystem};
-pub use crate::kustfile::{Image, Patch};
+pub use crate::kustfile::{Image, Patch, Selector};
 use crate::kustfile::{KUSTOMIZATION_FILE_NAMES, Kustomization};
 use crate::resource::ResMap;
 use crate::yaml;

@@ -55,6 +55,12 @@ pub fn build_flux(
     Ok(map)
 }
 
+/// Whether `object` is one `selector` picks, as a patch target is picked: anchored regular
+/// expressions on group, version, kind, name and namespace, label and annotation selectors.
+pub fn selects(selector: &flux::Selector, object: &serde_json::Value) -> Result<bool> {
+    patch::select(&[Resource::new(object.clone())], selector).map(|picked| !picked.is_empty())
+}
+
 /// Builds a directory without a kustomization file the way Flux's generator does.
 pub fn build_plain_directory(fs: &dyn FileSystem, dir: &str, options: Options) -> Result<ResMap> {
     build_flux(fs, dir, flux::Overrides::default(), options)

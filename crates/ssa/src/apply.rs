@@ -5,7 +5,7 @@
 //! anything in it is written. Objects that have not drifted are not written at all (`unchanged`).
 //! A set none of whose objects was applied before skips the dry-runs (module `direct`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt, TryStreamExt, stream};
@@ -48,6 +48,10 @@ pub struct ApplyOptions {
     /// whose objects is among them is applied without dry-runs (module `direct`). `None`
     /// (unknown): every stage is validated before it is written.
     pub previously_applied: Option<HashSet<ObjectId>>,
+    /// Fields (JSON pointers) left out of the drift comparison, per object (Flux's
+    /// `driftDetection.ignore`). An object written anyway is written with the live values at
+    /// those pointers, so that what is ignored is never changed.
+    pub ignored_fields: HashMap<ObjectId, Vec<String>>,
 }
 
 impl Default for ApplyOptions {
@@ -68,6 +72,7 @@ impl Default for ApplyOptions {
             wait_interval: Duration::from_secs(2),
             wait_timeout: Duration::from_secs(60),
             previously_applied: None,
+            ignored_fields: HashMap::new(),
         }
     }
 }
@@ -283,7 +288,12 @@ impl ResourceManager {
     /// costs no GET either. Before all that, an object the index knows to be unchanged since a
     /// dry-run of the same body found nothing to do costs no request at all.
     async fn plan(&self, desired: &Desired, opts: &ApplyOptions) -> Result<Planned, ApplyError> {
-        let (target, body) = self.locate(desired).await?;
+        let (target, mut body) = self.locate(desired).await?;
+        let ignored = opts
+            .ignored_fields
+            .get(&desired.object.id())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let digest = digest_of(&body);
         let planned = |action, write| Planned {
             target: target.clone(),
@@ -329,10 +339,20 @@ impl ResourceManager {
         let cleanup = live
             .as_ref()
             .and_then(|l| cleanup_patch(&body, l, self.field_manager(), &opts.cleanup));
-        if cleanup.is_none() && !has_drifted(live.as_ref(), &dry_run) {
+        if cleanup.is_none() && !drifted_outside(live.as_ref(), &dry_run, ignored) {
             known.verify(&target, meta_str(&dry_run, "resourceVersion"), digest);
             return Ok(planned(Action::Unchanged, Write::Nothing));
         }
+        if let Some(live) = &live {
+            keep_live_values(&mut body, live, ignored);
+        }
+        let planned = |action, write| Planned {
+            target: target.clone(),
+            body: body.clone(),
+            digest,
+            action,
+            write,
+        };
         let action = if meta_str(&dry_run, "resourceVersion").is_empty() {
             Action::Created
         } else {
@@ -470,6 +490,93 @@ impl ResourceManager {
 }
 
 /// Whether the object is left alone: excluded (desired or live), or create-only and present.
+/// Whether the dry-run differs from the live object outside the `ignored` pointers.
+fn drifted_outside(live: Option<&Value>, dry_run: &Value, ignored: &[String]) -> bool {
+    if ignored.is_empty() {
+        return has_drifted(live, dry_run);
+    }
+    let (mut live, mut dry_run) = (live.cloned(), dry_run.clone());
+    for pointer in ignored {
+        remove_pointer(&mut dry_run, pointer);
+        if let Some(live) = live.as_mut() {
+            remove_pointer(live, pointer);
+        }
+    }
+    has_drifted(live.as_ref(), &dry_run)
+}
+
+/// Sets each `ignored` pointer of `body` to the live value there (or removes it when the live
+/// object has none), so that applying `body` leaves those fields as they are.
+fn keep_live_values(body: &mut Value, live: &Value, ignored: &[String]) {
+    for pointer in ignored {
+        match live.pointer(pointer) {
+            Some(value) => set_pointer(body, pointer, value.clone()),
+            None => remove_pointer(body, pointer),
+        }
+    }
+}
+
+fn remove_pointer(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let key = unescape_pointer_token(last);
+    match value.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.remove(&key);
+        }
+        Some(Value::Array(items)) => {
+            if let Ok(index) = key.parse::<usize>()
+                && index < items.len()
+            {
+                items.remove(index);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sets the value at `pointer`, creating the mappings on the way (not array elements).
+fn set_pointer(value: &mut Value, pointer: &str, new: Value) {
+    let mut current = value;
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(unescape_pointer_token)
+        .collect();
+    let Some((last, path)) = tokens.split_last() else {
+        return;
+    };
+    for token in path {
+        current = match current {
+            Value::Object(map) => map
+                .entry(token.clone())
+                .or_insert_with(|| Value::Object(Default::default())),
+            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i))
+            {
+                Some(item) => item,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match current {
+        Value::Object(map) => {
+            map.insert(last.clone(), new);
+        }
+        Value::Array(items) => {
+            if let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                *item = new;
+            }
+        }
+        _ => {}
+    }
+}
+
+fn unescape_pointer_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 fn skips(desired: &Value, live: Option<&Value>, opts: &ApplyOptions) -> bool {
     let excluded = opts.exclusion_selector.matches(desired)
         || live.is_some_and(|l| opts.exclusion_selector.matches(l));
@@ -608,5 +715,36 @@ mod tests {
                 .starts_with("Deployment/apps/web apply failed: ")
         );
         assert!(!error.is_terminal(), "a failed apply is retried");
+    }
+
+    #[test]
+    fn ignored_fields_do_not_count_as_drift_and_keep_their_live_values() {
+        let live = serde_json::json!({"metadata": {"resourceVersion": "7"},
+            "spec": {"replicas": 5, "template": {"image": "a"}, "paused": true}});
+        let dry_run = serde_json::json!({"metadata": {"resourceVersion": "7"},
+            "spec": {"replicas": 2, "template": {"image": "a"}}});
+        let ignored = ["/spec/replicas".to_owned(), "/spec/paused".to_owned()];
+        assert!(drifted_outside(Some(&live), &dry_run, &[]));
+        assert!(!drifted_outside(Some(&live), &dry_run, &ignored));
+        let changed = serde_json::json!({"metadata": {"resourceVersion": "7"},
+            "spec": {"replicas": 2, "template": {"image": "b"}}});
+        assert!(drifted_outside(Some(&live), &changed, &ignored));
+
+        let mut body = serde_json::json!({"spec": {"replicas": 2, "template": {"image": "b"},
+            "strategy": {"type": "Recreate"}}});
+        let ignored = [
+            "/spec/replicas".to_owned(),
+            "/spec/paused".to_owned(),
+            "/spec/strategy".to_owned(),
+            "/metadata/annotations/a~1b".to_owned(),
+        ];
+        let live = serde_json::json!({"metadata": {"annotations": {"a/b": "kept"}},
+            "spec": {"replicas": 5, "paused": true}});
+        keep_live_values(&mut body, &live, &ignored);
+        assert_eq!(
+            body,
+            serde_json::json!({"metadata": {"annotations": {"a/b": "kept"}},
+                "spec": {"replicas": 5, "paused": true, "template": {"image": "b"}}})
+        );
     }
 }

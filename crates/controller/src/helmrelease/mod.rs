@@ -395,9 +395,15 @@ fn check_dependencies(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
 /// `install|upgrade.disableSchemaValidation` of the action being rendered for.
 fn schema_validation_disabled(hr: &HelmRelease, is_upgrade: bool) -> bool {
     let disabled = if is_upgrade {
-        hr.spec.upgrade.as_ref().and_then(|u| u.disable_schema_validation)
+        hr.spec
+            .upgrade
+            .as_ref()
+            .and_then(|u| u.disable_schema_validation)
     } else {
-        hr.spec.install.as_ref().and_then(|i| i.disable_schema_validation)
+        hr.spec
+            .install
+            .as_ref()
+            .and_then(|i| i.disable_schema_validation)
     };
     disabled == Some(true)
 }

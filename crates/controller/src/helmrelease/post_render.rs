@@ -23,8 +23,11 @@ use crate::kustomization::build::overlay;
 /// The rendered stream's file inside the in-memory kustomization.
 const INPUT: &str = "helm-output.yaml";
 
+/// A post-renderer and the documents it sees.
+pub type PostRendering = (Arc<dyn PostRenderer>, Strategy);
+
 /// The post-renderer of `hr`, or none when it asks for no post-rendering.
-pub fn of(hr: &HelmRelease) -> Result<Option<(Arc<dyn PostRenderer>, Strategy)>, Failure> {
+pub fn of(hr: &HelmRelease) -> Result<Option<PostRendering>, Failure> {
     let renderers = hr.spec.post_renderers.as_deref().unwrap_or_default();
     let common = hr.spec.common_metadata.as_ref();
     if renderers.is_empty() && common.is_none() {

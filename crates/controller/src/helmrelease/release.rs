@@ -483,10 +483,11 @@ async fn detect_drift(
             plan.target.namespace,
         );
     }
+    let options = drift_options(plan.hr, &objects)?;
     let changes = plan
         .target
         .manager
-        .diff_all(objects.clone(), &tether_ssa::ApplyOptions::default())
+        .diff_all(objects.clone(), &options)
         .await
         .map_err(|e| Failure::new(reasons::RECONCILIATION_FAILED, e.to_string()))?;
     let drifted: Vec<String> = changes
@@ -499,7 +500,6 @@ async fn detect_drift(
                     | tether_core::changeset::Action::Configured
             )
         })
-        .filter(|e| !ignored(plan.hr, &e.object))
         .map(|e| match e.action {
             tether_core::changeset::Action::Created => format!("{} removed", e.subject()),
             _ => format!("{} changed", e.subject()),
@@ -526,8 +526,7 @@ async fn detect_drift(
         message.clone(),
     );
     if mode == DriftDetectionMode::Enabled {
-        let apply = tether_ssa::ApplyOptions::default();
-        resources::apply(plan.target.manager, objects, &[], &apply)
+        resources::apply(plan.target.manager, objects, &[], &options)
             .await
             .map_err(|e| Failure::new(reasons::UPGRADE_FAILED, e.to_string()))?;
         conditions.set(
@@ -554,25 +553,63 @@ async fn detect_drift(
     Ok(())
 }
 
-/// Whether a `driftDetection.ignore` rule covers `object`. A rule's `paths` name fields, which
-/// the comparison of whole objects cannot tell apart: an object a rule targets is left out of
-/// drift detection altogether (never a false drift; a coarser exclusion than Flux's).
-fn ignored(hr: &HelmRelease, object: &tether_core::object::ObjectRef) -> bool {
+/// The options of drift detection and correction: objects annotated
+/// `helm.toolkit.fluxcd.io/driftDetection: disabled` are left out, and the fields of
+/// `driftDetection.ignore` rules (JSON pointers, on the objects their target selects, or on
+/// all) are neither compared nor changed.
+fn drift_options(hr: &HelmRelease, objects: &[Json]) -> Result<tether_ssa::ApplyOptions, Failure> {
+    let mut options = tether_ssa::ApplyOptions::default();
+    options
+        .exclusion_selector
+        .0
+        .insert(DRIFT_DETECTION_ANNOTATION.to_owned(), "disabled".to_owned());
     let rules = hr
         .spec
         .drift_detection
         .as_ref()
-        .and_then(|d| d.ignore.as_ref());
-    rules.into_iter().flatten().any(|rule| match &rule.target {
-        None => true,
-        Some(t) => {
-            t.kind.as_deref().is_none_or(|k| k == object.kind)
-                && t.name.as_deref().is_none_or(|n| n == object.name)
-                && t.namespace.as_deref().is_none_or(|n| n == object.namespace)
-                && t.group.as_deref().is_none_or(|g| g == object.group)
+        .and_then(|d| d.ignore.as_deref())
+        .unwrap_or_default();
+    for rule in rules {
+        let selector = match &rule.target {
+            None => None,
+            Some(target) => Some(
+                serde_json::to_value(target)
+                    .and_then(serde_json::from_value::<tether_kustomize::flux::Selector>)
+                    .map_err(|e| {
+                        Failure::terminal(
+                            reasons::RECONCILIATION_FAILED,
+                            format!("invalid driftDetection.ignore target: {e}"),
+                        )
+                    })?,
+            ),
+        };
+        for object in objects {
+            let selected = match &selector {
+                None => true,
+                Some(selector) => tether_kustomize::selects(selector, object).map_err(|e| {
+                    Failure::terminal(
+                        reasons::RECONCILIATION_FAILED,
+                        format!("invalid driftDetection.ignore target: {e}"),
+                    )
+                })?,
+            };
+            let Ok(reference) = tether_core::object::ObjectRef::from_object(object) else {
+                continue;
+            };
+            if selected {
+                options
+                    .ignored_fields
+                    .entry(reference.id())
+                    .or_default()
+                    .extend(rule.paths.iter().cloned());
+            }
         }
-    })
+    }
+    Ok(options)
 }
+
+/// Objects carrying this annotation with `disabled` are left out of drift detection.
+const DRIFT_DETECTION_ANNOTATION: &str = "helm.toolkit.fluxcd.io/driftDetection";
 
 /// Runs the release's tests and records them.
 async fn test(
