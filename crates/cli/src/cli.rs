@@ -26,7 +26,7 @@ pub enum Command {
     /// Native Helm: `tether helm template NAME CHART` prints what `helm template` prints.
     #[command(subcommand)]
     Helm(HelmCommand),
-    /// Print the status of sources and Kustomizations, as `flux get` does.
+    /// Print the status of sources, Kustomizations and HelmReleases, as `flux get` does.
     Get(GetArgs),
     /// Ask for a reconciliation now and wait for its result, as `flux reconcile` does.
     Reconcile(ReconcileArgs),
@@ -36,6 +36,9 @@ pub enum Command {
     Resume(SuspendArgs),
     /// Print the objects a Kustomization applied as a tree, as `flux tree` does.
     Tree(TreeArgs),
+    /// Print what tether computes for an object (a HelmRelease's final values), as `flux debug`
+    /// does.
+    Debug(DebugArgs),
     /// Push a directory or file to an OCI registry as a Flux artifact, as `flux push` does.
     #[command(subcommand)]
     Push(PushCommand),
@@ -378,6 +381,12 @@ pub enum GetKind {
         /// Only the Kustomization with this name.
         name: Option<String>,
     },
+    /// HelmRelease statuses.
+    #[command(visible_aliases = ["hr", "helmrelease"])]
+    Helmreleases {
+        /// Only the HelmRelease with this name.
+        name: Option<String>,
+    },
     /// Image automation object statuses.
     #[command(subcommand, visible_alias = "image")]
     Images(GetImageKind),
@@ -495,6 +504,22 @@ pub enum ReconcileKind {
         #[arg(long)]
         with_source: bool,
     },
+    /// Reconcile a HelmRelease.
+    #[command(visible_alias = "hr")]
+    Helmrelease {
+        /// Name of the HelmRelease.
+        name: String,
+        /// Reconcile the HelmRelease's source (its HelmChart and that chart's source, or its
+        /// chartRef) first.
+        #[arg(long)]
+        with_source: bool,
+        /// Force a one-off install or upgrade of the release, even when it is in sync.
+        #[arg(long)]
+        force: bool,
+        /// Reset the release's failure counters, so a release out of retries tries again.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Reconcile an image automation object.
     #[command(subcommand)]
     Image(ImageTarget),
@@ -517,6 +542,12 @@ pub enum SuspendKind {
     #[command(visible_alias = "ks")]
     Kustomization {
         /// Name of the Kustomization.
+        name: String,
+    },
+    /// A HelmRelease.
+    #[command(visible_alias = "hr")]
+    Helmrelease {
+        /// Name of the HelmRelease.
         name: String,
     },
     /// An image automation object.
@@ -542,5 +573,42 @@ pub enum TreeKind {
         /// List Flux objects only.
         #[arg(long)]
         compact: bool,
+    },
+    /// The objects of a HelmRelease's current Helm release.
+    #[command(visible_aliases = ["hr"])]
+    Helmrelease {
+        /// Name of the HelmRelease.
+        name: String,
+        /// List Flux objects only.
+        #[arg(long)]
+        compact: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DebugArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(subcommand)]
+    pub kind: DebugKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DebugKind {
+    /// A HelmRelease: its status, final values or history (exactly one). The values include
+    /// those read from Secrets.
+    #[command(visible_alias = "hr")]
+    Helmrelease {
+        /// Name of the HelmRelease.
+        name: String,
+        /// Print the status of the Helm release.
+        #[arg(long)]
+        show_status: bool,
+        /// Print the final values of the Helm release: `valuesFrom` in order, then `values`.
+        #[arg(long)]
+        show_values: bool,
+        /// Print the reconciliation history of the Helm release.
+        #[arg(long)]
+        show_history: bool,
     },
 }

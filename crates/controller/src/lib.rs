@@ -13,6 +13,7 @@ pub mod fluxv1;
 pub mod git_source;
 mod gitrepository;
 mod helm_source;
+pub mod helm_values;
 mod helmchart;
 mod helmoperator;
 mod helmrelease;

@@ -1,4 +1,4 @@
-//! `tether get sources git|oci|helm|chart`, `tether get kustomizations` and `tether get images
+//! `tether get sources git|oci|helm|chart`, `tether get kustomizations|helmreleases` and `tether get images
 //! repository|policy|update|all`: the status tables of `flux get` (NAME and each kind's columns;
 //! NAMESPACE first with `-A`; `kind/name` names in `images all`), with its `--status-selector`
 //! and its messages when nothing matches.
@@ -10,6 +10,7 @@ use crate::cli::{GetArgs, GetImageKind, GetKind, GetSourceKind};
 use anyhow::{Context, bail};
 use k8s_openapi::jiff::tz::TimeZone;
 use kube::api::{Api, ListParams};
+use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
@@ -32,6 +33,7 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
             GetKind::Kustomizations { name } => {
                 table::<Kustomization>(&args, name.as_deref()).await?
             }
+            GetKind::Helmreleases { name } => table::<HelmRelease>(&args, name.as_deref()).await?,
             GetKind::Images(GetImageKind::Repository { name }) => {
                 table::<ImageRepository>(&args, name.as_deref()).await?
             }
@@ -382,6 +384,46 @@ mod tests {
             "imageupdateautomation/podinfo\t2024-05-01T10:00:00Z\tFalse    \tTrue \trepository up-to-date\t\n",
         );
         assert_eq!(table_of(&[automation], false, true), expected);
+    }
+
+    fn helm_release(status: serde_json::Value) -> HelmRelease {
+        serde_json::from_value(json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "thrfg", "namespace": "flux-system"},
+            "spec": {"interval": "10m", "chart": {"spec": {"chart": "podinfo",
+                "sourceRef": {"kind": "GitRepository", "name": "thrfg"}}}},
+            "status": status,
+        }))
+        .expect("a valid HelmRelease")
+    }
+
+    #[test]
+    fn helm_release_table_matches_flux_golden() {
+        let message =
+            "Helm install succeeded for release thrfg-1/thrfg.v1 with chart podinfo@6.3.5";
+        let snapshot = json!({"name": "thrfg", "namespace": "thrfg-1", "version": 1,
+            "status": "deployed", "chartName": "podinfo", "chartVersion": "6.3.5",
+            "digest": "sha256:0", "configDigest": "sha256:1",
+            "firstDeployed": "2024-01-01T00:00:00Z", "lastDeployed": "2024-01-01T00:00:00Z"});
+        let installed = helm_release(json!({"history": [snapshot],
+            "lastAttemptedRevision": "6.3.4", "conditions": ready_condition("True", message)}));
+        // cmd/flux/testdata/helmrelease/get_helmrelease_from_git.golden
+        let expected = concat!(
+            "NAME \tREVISION\tSUSPENDED\tREADY\tMESSAGE                                                                      \n",
+            "thrfg\t6.3.5   \tFalse    \tTrue \tHelm install succeeded for release thrfg-1/thrfg.v1 with chart podinfo@6.3.5\t\n",
+        );
+        assert_eq!(table_of(&[installed], false, false), expected);
+        let attempted = helm_release(json!({"lastAttemptedRevision": "6.3.4"}));
+        assert_eq!(
+            summary_row(&attempted, false, false, &TimeZone::UTC),
+            [
+                "thrfg",
+                "6.3.4",
+                "False",
+                "False",
+                "waiting to be reconciled"
+            ]
+        );
     }
 
     #[test]

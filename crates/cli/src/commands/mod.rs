@@ -3,6 +3,7 @@
 mod artifact;
 mod cluster;
 mod controller;
+mod debug;
 pub mod fluxctl;
 mod fluxctl_output;
 mod fluxctl_target;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suspend(args) => suspend::run_suspend(args),
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
+        Command::Debug(args) => debug::run(args),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
         Command::Tag(command) => artifact::run_tag(command),

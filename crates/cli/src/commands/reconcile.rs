@@ -1,6 +1,9 @@
-//! `tether reconcile source git NAME`, `tether reconcile kustomization NAME [--with-source]` and
-//! `tether reconcile image repository|policy|update NAME`: set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
-//! controller has handled that request and settled, printing Flux's progress lines.
+//! `tether reconcile source git|oci|helm|chart NAME`, `tether reconcile kustomization NAME
+//! [--with-source]`, `tether reconcile helmrelease NAME [--with-source] [--force] [--reset]` and
+//! `tether reconcile image repository|policy|update NAME`: set `reconcile.fluxcd.io/requestedAt`
+//! to now (RFC 3339, nanoseconds) — and a HelmRelease's `forceAt` / `resetAt` to the same value
+//! — then wait until the controller has handled that request and settled, printing Flux's
+//! progress lines.
 
 use super::cluster::{self, get_named, object_label};
 use super::output::{action, success, waiting};
@@ -11,10 +14,14 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use tether_api::helm::RESET_REQUEST_ANNOTATION;
+use tether_api::helm::v2::{ChartRefKind, HelmRelease};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
-use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
-use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::meta::{FORCE_REQUEST_ANNOTATION, RECONCILE_REQUEST_ANNOTATION};
+use tether_api::source::v1::{
+    GitRepository, HelmChart, HelmChartSourceKind, HelmRepository, OCIRepository,
+};
 
 /// How often the object is read while waiting.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -43,6 +50,19 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
             }
             ReconcileKind::Kustomization { name, with_source } => {
                 reconcile_kustomization(&client, namespace, name, *with_source, deadline).await
+            }
+            ReconcileKind::Helmrelease {
+                name,
+                with_source,
+                force,
+                reset,
+            } => {
+                let requests = ReleaseRequests {
+                    with_source: *with_source,
+                    force: *force,
+                    reset: *reset,
+                };
+                reconcile_helm_release(&client, namespace, name, requests, deadline).await
             }
             ReconcileKind::Image(target) => {
                 reconcile_image(client, namespace, target, deadline).await
@@ -101,11 +121,111 @@ async fn reconcile_kustomization(
     reconcile(&api, namespace, name, deadline).await
 }
 
+/// What `reconcile helmrelease` asks for besides a reconcile.
+#[derive(Debug, Clone, Copy)]
+struct ReleaseRequests {
+    with_source: bool,
+    force: bool,
+    reset: bool,
+}
+
+/// `flux reconcile hr`: the source first with `--with-source`, then the HelmRelease, with
+/// `forceAt` / `resetAt` set to the reconcile request's value as asked.
+async fn reconcile_helm_release(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    requests: ReleaseRequests,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let api = Api::<HelmRelease>::namespaced(client.clone(), namespace);
+    if requests.with_source {
+        let release = get_named(&api, namespace, name).await?;
+        ensure_not_suspended(&release, namespace, name)?;
+        reconcile_release_source(client, &release, deadline).await?;
+    }
+    let mut also = Vec::new();
+    if requests.force {
+        also.push(FORCE_REQUEST_ANNOTATION);
+    }
+    if requests.reset {
+        also.push(RESET_REQUEST_ANNOTATION);
+    }
+    reconcile_requesting(&api, namespace, name, &also, deadline).await
+}
+
+/// Flux's `getSource` of a HelmRelease: the HelmChart made from `spec.chart` (named
+/// `<namespace>-<name>`, in its source's namespace) or the `chartRef`'s HelmChart, each with
+/// its own source first, or the `chartRef`'s OCIRepository.
+async fn reconcile_release_source(
+    client: &kube::Client,
+    release: &HelmRelease,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let own = release.metadata.namespace.as_deref().unwrap_or_default();
+    if let Some(reference) = &release.spec.chart_ref {
+        let namespace = reference.namespace.as_deref().unwrap_or(own);
+        return match reference.kind {
+            ChartRefKind::HelmChart => {
+                reconcile_chart_with_source(client, namespace, &reference.name, deadline).await
+            }
+            ChartRefKind::OciRepository => {
+                let api = Api::<OCIRepository>::namespaced(client.clone(), namespace);
+                reconcile(&api, namespace, &reference.name, deadline).await
+            }
+            ref other => bail!("cannot reconcile source of kind {other}"),
+        };
+    }
+    let Some(template) = &release.spec.chart else {
+        bail!("HelmRelease has neither spec.chart nor spec.chartRef");
+    };
+    let source_namespace = template.spec.source_ref.namespace.as_deref();
+    let namespace = source_namespace.filter(|n| !n.is_empty()).unwrap_or(own);
+    let chart = release.helm_chart_name();
+    reconcile_chart_with_source(client, namespace, &chart, deadline).await
+}
+
+/// A HelmChart's source (a HelmRepository or GitRepository in its namespace), then the chart.
+async fn reconcile_chart_with_source(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let api = Api::<HelmChart>::namespaced(client.clone(), namespace);
+    let chart = get_named(&api, namespace, name).await?;
+    ensure_not_suspended(&chart, namespace, name)?;
+    let source = &chart.spec.source_ref;
+    match source.kind {
+        HelmChartSourceKind::HelmRepository => {
+            let sources = Api::<HelmRepository>::namespaced(client.clone(), namespace);
+            reconcile(&sources, namespace, &source.name, deadline).await?;
+        }
+        HelmChartSourceKind::GitRepository => {
+            let sources = Api::<GitRepository>::namespaced(client.clone(), namespace);
+            reconcile(&sources, namespace, &source.name, deadline).await?;
+        }
+        ref other => bail!("cannot reconcile source of kind {other}"),
+    }
+    reconcile(&api, namespace, name, deadline).await
+}
+
 /// Requests a reconcile of a not suspended object and waits for a Ready result.
 async fn reconcile<K: FluxObject>(
     api: &Api<K>,
     namespace: &str,
     name: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    reconcile_requesting(api, namespace, name, &[], deadline).await
+}
+
+/// [`reconcile`], with the annotations `also` set to the reconcile request's value.
+async fn reconcile_requesting<K: FluxObject>(
+    api: &Api<K>,
+    namespace: &str,
+    name: &str,
+    also: &[&str],
     deadline: Instant,
 ) -> anyhow::Result<()> {
     let object = get_named(api, namespace, name).await?;
@@ -118,7 +238,7 @@ async fn reconcile<K: FluxObject>(
     action(&format!(
         "annotating {kind} {name} in {namespace} namespace"
     ));
-    let requested = request_reconcile(api, namespace, name, None).await?;
+    let requested = request_reconcile(api, namespace, name, None, also).await?;
     success(&format!("{kind} annotated"));
     waiting(&format!("waiting for {kind} reconciliation"));
     let object = wait_handled(api, namespace, name, &requested, deadline).await?;
@@ -140,16 +260,21 @@ fn ensure_not_suspended<K: FluxObject>(
     Ok(())
 }
 
-/// Sets the reconcile request annotation to now, with `spec` (a merge patch of the spec, e.g.
-/// resuming) in the same write, and returns the value set.
+/// Sets the reconcile request annotation, and the annotations `also`, to now, with `spec` (a
+/// merge patch of the spec, e.g. resuming) in the same write, and returns the value set.
 pub async fn request_reconcile<K: FluxObject>(
     api: &Api<K>,
     namespace: &str,
     name: &str,
     spec: Option<serde_json::Value>,
+    also: &[&str],
 ) -> anyhow::Result<String> {
     let requested = Timestamp::now().to_string();
-    let mut patch = json!({"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: requested}}});
+    let mut annotations = serde_json::Map::new();
+    for annotation in std::iter::once(&RECONCILE_REQUEST_ANNOTATION).chain(also) {
+        annotations.insert((*annotation).to_owned(), json!(requested));
+    }
+    let mut patch = json!({"metadata": {"annotations": annotations}});
     if let (Some(spec), Some(fields)) = (spec, patch.as_object_mut()) {
         fields.insert("spec".to_owned(), spec);
     }

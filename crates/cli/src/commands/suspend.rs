@@ -1,5 +1,5 @@
-//! `tether suspend` and `tether resume` (`kustomization NAME`, `source git NAME`,
-//! `image repository|policy|update NAME`): set or clear
+//! `tether suspend` and `tether resume` (`kustomization NAME`, `helmrelease NAME`,
+//! `source git|oci|helm|chart NAME`, `image repository|policy|update NAME`): set or clear
 //! `spec.suspend`; resume also requests a reconcile in the same write and waits for its result,
 //! printing Flux's lines.
 
@@ -12,6 +12,7 @@ use anyhow::bail;
 use kube::api::Api;
 use serde_json::json;
 use std::time::Instant;
+use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
@@ -35,6 +36,9 @@ pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Kustomization { name } => {
                 suspend::<Kustomization>(client, namespace, name).await
+            }
+            SuspendKind::Helmrelease { name } => {
+                suspend::<HelmRelease>(client, namespace, name).await
             }
             SuspendKind::Image(ImageTarget::Repository { name }) => {
                 suspend::<ImageRepository>(client, namespace, name).await
@@ -69,6 +73,9 @@ pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Kustomization { name } => {
                 resume::<Kustomization>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Helmrelease { name } => {
+                resume::<HelmRelease>(client, namespace, name, deadline).await
             }
             SuspendKind::Image(ImageTarget::Repository { name }) => {
                 resume::<ImageRepository>(client, namespace, name, deadline).await
@@ -110,7 +117,7 @@ async fn resume<K: FluxObject>(
     let (human, kind) = (K::HUMAN_KIND, K::kind(&()));
     action(&format!("resuming {human} {name} in {namespace} namespace"));
     let unsuspend = json!({"suspend": null});
-    let requested = request_reconcile(&api, namespace, name, Some(unsuspend)).await?;
+    let requested = request_reconcile(&api, namespace, name, Some(unsuspend), &[]).await?;
     success(&format!("{human} resumed"));
     waiting(&format!("waiting for {kind} reconciliation"));
     let object = get_named(&api, namespace, name).await?;

@@ -1,5 +1,5 @@
 //! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository, HelmRepository, HelmChart,
-//! Kustomization, ImageRepository, ImagePolicy, ImageUpdateAutomation): how Flux names it in messages, its
+//! Kustomization, HelmRelease, ImageRepository, ImagePolicy, ImageUpdateAutomation): how Flux names it in messages, its
 //! suspension, conditions, handled reconcile request, the cells of its `flux get` row and what
 //! `flux reconcile` prints on success.
 
@@ -10,6 +10,7 @@ use k8s_openapi::jiff::tz::TimeZone;
 use k8s_openapi::serde::Serialize;
 use k8s_openapi::serde::de::DeserializeOwned;
 use std::fmt::Debug;
+use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::source::v1::{
@@ -245,6 +246,43 @@ fn applied_revision(kustomization: &Kustomization) -> Option<&str> {
         .as_ref()?
         .last_applied_revision
         .as_deref()
+}
+
+impl FluxObject for HelmRelease {
+    const HUMAN_KIND: &'static str = "helmrelease";
+    const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
+
+    shared_accessors!();
+
+    /// The chart version of the newest release; neither it nor the message is shortened.
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        let (ready, message) = self.ready_and_message();
+        vec![
+            release_revision(self).to_owned(),
+            title_case(self.suspended()),
+            ready,
+            message,
+        ]
+    }
+
+    fn success_message(&self) -> String {
+        format!("applied revision {}", release_revision(self))
+    }
+}
+
+/// Flux's `getHelmReleaseRevision`: the chart version of the newest history snapshot, else the
+/// last attempted revision.
+fn release_revision(release: &HelmRelease) -> &str {
+    let Some(status) = release.status.as_ref() else {
+        return "";
+    };
+    match status.history.as_deref().and_then(<[_]>::first) {
+        Some(newest) => &newest.chart_version,
+        None => status
+            .last_attempted_revision
+            .as_deref()
+            .unwrap_or_default(),
+    }
 }
 
 impl FluxObject for ImageRepository {

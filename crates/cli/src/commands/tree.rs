@@ -1,29 +1,104 @@
-//! `tether tree kustomization NAME [--compact]`: the objects in a Kustomization's
-//! `status.inventory` as `flux tree` prints them (`Kind/namespace/name` under `├──` / `└──`),
-//! descending into inventory entries that are Kustomizations themselves.
+//! `tether tree kustomization NAME [--compact]` and `tether tree helmrelease NAME [--compact]`:
+//! the objects in a Kustomization's `status.inventory` as `flux tree` prints them
+//! (`Kind/namespace/name` under `├──` / `└──`), descending into inventory entries that are
+//! Kustomizations or HelmReleases themselves. A HelmRelease's objects are those of the manifest
+//! of its newest release, read from Helm's storage as `flux tree` reads them.
 
 use super::cluster::{self, get_named};
 use crate::cli::{TreeArgs, TreeKind};
-use anyhow::bail;
+use anyhow::{Context, bail};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use tether_api::helm::v2::HelmRelease;
 use tether_api::kustomize::v1::Kustomization;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
+const HELM_GROUP: &str = "helm.toolkit.fluxcd.io";
 /// With `--compact`, only objects of groups containing this are listed.
 const FLUX_GROUP_SUFFIX: &str = "toolkit.fluxcd.io";
 
 pub fn run(args: TreeArgs) -> anyhow::Result<()> {
-    let TreeKind::Kustomization { name, compact } = &args.kind;
     cluster::block_on(async {
         let client = cluster::client(&args.cluster).await?;
         let namespace = args.cluster.namespace.as_str();
-        let api = Api::<Kustomization>::namespaced(client.clone(), namespace);
-        let root = get_named(&api, namespace, name).await?;
-        let mut tree = Tree::new(format!("Kustomization/{namespace}/{name}"));
-        add_inventory(&client, &root, &mut tree, *compact).await?;
+        let tree = match &args.kind {
+            TreeKind::Kustomization { name, compact } => {
+                let api = Api::<Kustomization>::namespaced(client.clone(), namespace);
+                let root = get_named(&api, namespace, name).await?;
+                let mut tree = Tree::new(format!("Kustomization/{namespace}/{name}"));
+                add_inventory(&client, &root, &mut tree, *compact).await?;
+                tree
+            }
+            TreeKind::Helmrelease { name, compact } => {
+                let mut tree = Tree::new(format!("HelmRelease/{namespace}/{name}"));
+                add_release_objects(&client, namespace, name, &mut tree, *compact).await?;
+                tree
+            }
+        };
         println!("{}", tree.render());
         Ok(())
     })
+}
+
+/// Adds the objects of HelmRelease `namespace/name`'s newest release under `tree` (with
+/// `compact`, Flux objects only).
+async fn add_release_objects(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    tree: &mut Tree,
+    compact: bool,
+) -> anyhow::Result<()> {
+    let api = Api::<HelmRelease>::namespaced(client.clone(), namespace);
+    let release = get_named(&api, namespace, name).await?;
+    for id in release_objects(client, &release).await? {
+        if !compact || id.group.contains(FLUX_GROUP_SUFFIX) {
+            tree.push(id.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Flux's `getHelmReleaseInventory`: the objects of the manifest stored for the newest
+/// snapshot of `status.history`, namespaced objects without a namespace put in the release's.
+/// Nothing for a release on a remote cluster, without history, or whose record is gone.
+async fn release_objects(
+    client: &kube::Client,
+    release: &HelmRelease,
+) -> anyhow::Result<Vec<ObjectId>> {
+    let status = release.status.as_ref();
+    let storage = status.and_then(|s| s.storage_namespace.as_deref());
+    let newest = status.and_then(|s| s.history.as_deref()?.first());
+    let (Some(storage), Some(newest), None) = (storage, newest, &release.spec.kube_config) else {
+        return Ok(Vec::new());
+    };
+    let shown = format!(
+        "HelmRelease '{}/{}'",
+        release.metadata.namespace.as_deref().unwrap_or_default(),
+        release.metadata.name.as_deref().unwrap_or_default()
+    );
+    let secret_name = tether_helm::release::storage::secret_name(&newest.name, newest.version);
+    let secrets = Api::<Secret>::namespaced(client.clone(), storage);
+    let secret = secrets
+        .get_opt(&secret_name)
+        .await
+        .with_context(|| format!("failed to find the Helm storage object for {shown}"))?;
+    let Some(secret) = secret else {
+        return Ok(Vec::new());
+    };
+    let payload = secret.data.as_ref().and_then(|d| d.get("release"));
+    let payload =
+        payload.with_context(|| format!("failed to decode the Helm storage object for {shown}"))?;
+    let record = tether_helm::release::storage::decode_payload(&payload.0)
+        .with_context(|| format!("failed to decode the Helm storage object for {shown}"))?;
+    let mut objects =
+        tether_helm_actions::objects::parse_documents("manifest", &record.manifest)
+            .with_context(|| format!("failed to read the Helm storage object for {shown}"))?;
+    let manager = tether_ssa::ResourceManager::new(client.clone());
+    tether_helm_actions::objects::default_namespaces(&manager, &mut objects, &newest.namespace)
+        .await
+        .with_context(|| format!("failed to read the Helm storage object for {shown}"))?;
+    objects.iter().map(ObjectId::of_object).collect()
 }
 
 /// Adds `kustomization`'s inventory under `tree`, and recursively that of every Kustomization
@@ -36,6 +111,16 @@ async fn add_inventory(
 ) -> anyhow::Result<()> {
     for id in inventory_ids(kustomization, compact)? {
         let child = tree.push(id.to_string());
+        if id.is_helm_release() {
+            Box::pin(add_release_objects(
+                client,
+                &id.namespace,
+                &id.name,
+                child,
+                compact,
+            ))
+            .await?;
+        }
         if id.is_kustomization() && kustomization.spec.kube_config.is_none() {
             let api = Api::<Kustomization>::namespaced(client.clone(), &id.namespace);
             let nested = get_named(&api, &id.namespace, &id.name).await?;
@@ -98,8 +183,24 @@ impl ObjectId {
         })
     }
 
+    /// The identity of an object of a manifest.
+    fn of_object(object: &serde_json::Value) -> anyhow::Result<Self> {
+        let reference = tether_core::object::ObjectRef::from_object(object)
+            .context("invalid object in the release manifest")?;
+        Ok(Self {
+            namespace: reference.namespace,
+            name: reference.name,
+            group: reference.group,
+            kind: reference.kind,
+        })
+    }
+
     fn is_kustomization(&self) -> bool {
         self.group == KUSTOMIZE_GROUP && self.kind == "Kustomization"
+    }
+
+    fn is_helm_release(&self) -> bool {
+        self.group == HELM_GROUP && self.kind == "HelmRelease"
     }
 }
 
@@ -238,6 +339,43 @@ Kustomization/flux-system/flux-system
             Tree::new("Kustomization/flux-system/empty".into()).render(),
             "Kustomization/flux-system/empty\n"
         );
+    }
+
+    #[test]
+    fn release_manifest_objects_are_named_as_flux_names_them() {
+        let manifest = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: web
+  namespace: apps
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: web
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: charts
+  namespace: apps
+";
+        let objects = tether_helm_actions::objects::parse_documents("manifest", manifest)
+            .expect("a valid manifest");
+        let mut tree = Tree::new("HelmRelease/apps/web".into());
+        for object in &objects {
+            tree.push(ObjectId::of_object(object).expect("valid").to_string());
+        }
+        let expected = "\
+HelmRelease/apps/web
+├── ServiceAccount/apps/web
+├── ClusterRole/web
+└── HelmRepository/apps/charts
+";
+        assert_eq!(tree.render(), expected);
+        let no_kind = serde_json::json!({"apiVersion": "v1", "metadata": {"name": "x"}});
+        assert!(ObjectId::of_object(&no_kind).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The HelmRelease reconciler (`helm.toolkit.fluxcd.io/v2`), as helm-controller's pipeline:
 //! dependencies → chart source (the HelmChart it owns, or its `chartRef`) → chart loaded from
-//! the artifact → values composed (`valuesFrom`, `values`) → the atomic release loop
-//! (`release.rs`: state, action, remediation, drift) on `tether-helm-actions` → status.
+//! the artifact → values composed (`crate::helm_values`) → `resetAt`/`forceAt` requests
+//! (`requests.rs`) → the atomic release loop (`release.rs`: state, action, remediation, drift)
+//! on `tether-helm-actions` → status.
 //! The loop around it is the driver's (`crate::reconcile`); deleting the object uninstalls the
 //! release and deletes the HelmChart it made.
 
@@ -9,7 +10,7 @@ pub mod capabilities;
 mod chart;
 mod post_render;
 mod release;
-mod values;
+mod requests;
 
 pub use chart::LoadedCharts;
 
@@ -244,7 +245,7 @@ async fn steps(
     let artifact = chart::chart_artifact(hr, ctx).await?;
     let chart = ctx.loaded_charts.load(ctx, &artifact).await?;
     let namespace = hr.namespace().unwrap_or_default();
-    let config = values::compose(
+    let config = crate::helm_values::compose(
         &ctx.client,
         &namespace,
         hr.spec.values_from.as_deref().unwrap_or_default(),
@@ -253,9 +254,10 @@ async fn steps(
     .await?;
     let config_digest = release::config_digest(&config);
     let generation = hr.meta().generation;
+    let reset = requests::take_reset_request(hr, status);
     if status.last_attempted_generation != generation
         || status.last_attempted_config_digest.as_deref() != Some(&config_digest)
-        || reset_requested(hr, status)
+        || reset
     {
         status.install_failures = None;
         status.upgrade_failures = None;
@@ -315,8 +317,10 @@ async fn steps(
             crds,
         })
     };
+    let force = requests::take_force_request(hr, status);
     let plan = release::Plan {
         hr,
+        force,
         target: Target {
             name: &release_name,
             namespace: &release_namespace,
@@ -355,14 +359,6 @@ async fn ensure_namespace(hr: &HelmRelease, ctx: &Context, namespace: &str) -> R
         )
     })?;
     Ok(())
-}
-
-fn reset_requested(hr: &HelmRelease, status: &HelmReleaseStatus) -> bool {
-    let reset = hr
-        .annotations()
-        .get(tether_api::helm::RESET_REQUEST_ANNOTATION)
-        .cloned();
-    reset.is_some() && reset != status.last_handled_reset_at
 }
 
 /// Fails when a `dependsOn` HelmRelease is missing or not Ready at its generation.

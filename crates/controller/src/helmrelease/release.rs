@@ -37,6 +37,8 @@ pub struct Progress {
 /// Everything the loop needs about the desired release.
 pub struct Plan<'a> {
     pub hr: &'a HelmRelease,
+    /// A `forceAt` request to honour: the first action of the loop is an install or upgrade.
+    pub force: bool,
     pub target: Target<'a>,
     pub render: &'a (dyn Fn(i64, bool) -> Result<Rendered, Failure> + Sync),
     pub config: JsonMap<String, Json>,
@@ -70,6 +72,7 @@ pub async fn reconcile(
 ) -> Result<Progress, Failure> {
     let mut progress = Progress { event: None };
     let mut applied = false;
+    let mut force = plan.force;
     for _ in 0..8 {
         let history = plan
             .target
@@ -78,6 +81,14 @@ pub async fn reconcile(
             .await
             .map_err(|e| Failure::new(reasons::GET_LAST_RELEASE_FAILED, e.to_string()))?;
         let state = determine(plan, status, history.last());
+        if std::mem::take(&mut force)
+            && let Some(action) = forced_action(&state)
+        {
+            let outcome = act(plan, status, conditions, action, &mut progress).await;
+            applied |= outcome.is_ok();
+            settle(plan, outcome).await?;
+            continue;
+        }
         match state {
             State::InSync(release) => {
                 in_sync(plan, status, conditions, &release);
@@ -141,6 +152,17 @@ async fn settle(plan: &Plan<'_>, outcome: Result<(), Failure>) -> Result<(), Fai
         .and_then(|h| h.last().map(Release::status))
         == Some(Status::Failed);
     if recorded { Ok(()) } else { Err(failure) }
+}
+
+/// The action a `forceAt` request runs in `state`, as helm-controller forces it: an install
+/// when the release is absent, an upgrade when it is in sync, out of sync or failed (retries
+/// exhausted or not); other states go their usual way and the request is spent.
+fn forced_action(state: &State) -> Option<ReleaseAction> {
+    match state {
+        State::Absent => Some(ReleaseAction::Install),
+        State::InSync(_) | State::OutOfSync | State::Failed => Some(ReleaseAction::Upgrade),
+        State::Locked | State::Unmanaged | State::Untested => None,
+    }
 }
 
 /// helm-controller's `DetermineReleaseState`.
