@@ -254,6 +254,18 @@ pub struct ControllerArgs {
     /// Reconcile only objects in this namespace (default: all namespaces).
     #[arg(long)]
     pub watch_namespace: Option<String>,
+    /// ServiceAccount (in each object's namespace) that Kustomizations and HelmReleases setting
+    /// no spec.serviceAccountName apply as (Flux's --default-service-account).
+    #[arg(long)]
+    pub default_service_account: Option<String>,
+    /// Refuse sourceRefs and chart references into another namespace (Flux's
+    /// --no-cross-namespace-refs).
+    #[arg(long, default_value_t = false)]
+    pub no_cross_namespace_refs: bool,
+    /// Refuse kustomize remote bases (Flux's --no-remote-bases). tether never fetches remote
+    /// bases: they are refused with a clear condition with or without this flag.
+    #[arg(long, default_value_t = false)]
+    pub no_remote_bases: bool,
     /// Log format: text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub log_encoding: String,

@@ -28,6 +28,8 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 concurrency: args.concurrent,
                 dependency_requeue: args.requeue_dependency,
                 watch_namespace: args.watch_namespace,
+                default_service_account: args.default_service_account.filter(|s| !s.is_empty()),
+                no_cross_namespace_refs: args.no_cross_namespace_refs,
                 registry_rps: args.registry_rps,
                 registry_burst: args.registry_burst,
                 v1_automation: V1AutomationOptions {
