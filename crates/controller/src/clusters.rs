@@ -404,30 +404,26 @@ mod tests {
             ("value.yaml".to_owned(), b"second".to_vec()),
             ("custom".to_owned(), b"named".to_vec()),
         ]);
-        assert_eq!(kubeconfig_bytes(&data, None, "ns/s").unwrap(), b"second");
-        assert_eq!(
-            kubeconfig_bytes(&data, Some("custom"), "ns/s").unwrap(),
-            b"named"
-        );
+        let read = |data, key| kubeconfig_bytes(data, key, "ns/s").map(<[u8]>::to_vec);
+        assert_eq!(read(&data, None).ok(), Some(b"second".to_vec()));
+        assert_eq!(read(&data, Some("custom")).ok(), Some(b"named".to_vec()));
         let with_value = BTreeMap::from([("value".to_owned(), b"first".to_vec())]);
+        assert_eq!(read(&with_value, None).ok(), Some(b"first".to_vec()));
+        let error = read(&BTreeMap::new(), None).map_err(|e| e.to_string());
         assert_eq!(
-            kubeconfig_bytes(&with_value, None, "ns/s").unwrap(),
-            b"first"
-        );
-        let error = kubeconfig_bytes(&BTreeMap::new(), None, "ns/s").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "KubeConfig secret 'ns/s' does not contain a 'value' key with a kubeconfig"
+            error,
+            Err("KubeConfig secret 'ns/s' does not contain a 'value' key with a kubeconfig".into())
         );
     }
 
     #[test]
     fn a_kubeconfig_keeps_inline_credentials_and_loses_insecure_tls() {
-        let confined = confined(kubeconfig("    token: abc\n    as: admin\n")).unwrap();
-        let user = confined.auth_infos[0].auth_info.as_ref().unwrap();
+        let confined =
+            confined(kubeconfig("    token: abc\n    as: admin\n")).expect("nothing refused");
+        let user = confined.auth_infos[0].auth_info.as_ref().expect("user");
         assert!(user.token.is_some());
         assert!(user.impersonate.is_none());
-        let cluster = confined.clusters[0].cluster.as_ref().unwrap();
+        let cluster = confined.clusters[0].cluster.as_ref().expect("cluster");
         assert_eq!(cluster.insecure_skip_tls_verify, None);
     }
 

@@ -89,7 +89,11 @@ async fn a_tenant_service_account_applies_in_its_namespace_and_is_refused_a_clus
     let (_, reason, message) = condition(&refused, "Ready").unwrap_or_default();
     assert_eq!(reason, "ReconciliationFailed", "{message}");
     let user = format!("system:serviceaccount:{ns}:tenant");
-    for part in [format!("ClusterRole/{ns}-reader"), "forbidden".to_owned(), user] {
+    for part in [
+        format!("ClusterRole/{ns}-reader"),
+        "forbidden".to_owned(),
+        user,
+    ] {
         assert!(message.contains(&part), "{part:?} not in {message}");
     }
     let roles: Api<ClusterRole> = Api::all(s.client.clone());
