@@ -2,7 +2,8 @@
 //! controller's `--default-service-account`) applies what that account may write and is
 //! refused the rest with a condition naming the object and the RBAC denial, applying nothing
 //! out of order; under `--no-cross-namespace-refs` a source in another namespace is refused
-//! (a Kustomization's sourceRef, a HelmRelease's chartRef).
+//! (a Kustomization's sourceRef, a HelmRelease's chartRef). A HelmRelease runs as its
+//! ServiceAccount the same way.
 
 mod common;
 
@@ -12,10 +13,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use kube::api::{Api, PostParams};
 use serde_json::json;
+use tether_testkit::chartrepo::{helm_package, push_oci_chart};
+use tether_testkit::charts::{ChartSpec, write_chart};
 use tether_testkit::flux::{
     GitSourceFixture, condition, create, dynamic_api, kustomization, kustomizations,
     wait_ready_where,
 };
+use tether_testkit::registry::RegistryServer;
 
 /// A ClusterRole (cluster-scoped, refused to a tenant) and a ConfigMap (allowed, but in a later
 /// stage), as one kustomization path.
@@ -184,6 +188,86 @@ async fn the_default_service_account_and_no_cross_namespace_refs_confine_every_k
             "cross-namespace references are not allowed: cannot access OCIRepository flux-system/web"
                 .to_owned()
         ))
+    );
+    Ok(())
+}
+
+const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+
+/// Chart `web` 1.0.0 with a ClusterRole when `clusterWide` is set, pushed to a real registry and
+/// served by OCIRepository `web` in `ns`.
+async fn tenant_chart(client: &kube::Client, ns: &str) -> anyhow::Result<RegistryServer> {
+    let registry = RegistryServer::start()?;
+    let work = tempfile::tempdir()?;
+    let dir = write_chart(work.path(), &ChartSpec::new("web", "1.0.0", "6.0.0"))?;
+    std::fs::write(
+        dir.join("templates/clusterrole.yaml"),
+        "{{- if .Values.clusterWide }}\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {{ .Release.Namespace }}-{{ .Release.Name }}\nrules: []\n{{- end }}\n",
+    )?;
+    let archive = helm_package(&dir, work.path())?;
+    let url = push_oci_chart(&registry, &archive, "charts")?;
+    let sources = dynamic_api(
+        client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "OCIRepository",
+    );
+    create(
+        &sources,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+            "metadata": {"name": "web", "namespace": ns},
+            "spec": {"url": format!("{url}/web"), "interval": "10m", "insecure": true,
+                "ref": {"tag": "1.0.0"},
+                "layerSelector": {"mediaType": HELM_CHART_LAYER, "operation": "copy"}}}),
+    )
+    .await?;
+    Ok(registry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_helm_release_installs_as_its_service_account_and_is_refused_a_cluster_role()
+-> anyhow::Result<()> {
+    let client = tether_testkit::cluster::client().await?;
+    tether_testkit::cluster::install_crds(&client, tether_api::crds()).await?;
+    let ns = tether_testkit::cluster::TestNamespace::create(&client, "tenant-helm").await?;
+    namespace_tenant(&client, &ns.name).await?;
+    let _registry = tenant_chart(&client, &ns.name).await?;
+    let _controller = InProcessController::start(&ns.name).await?;
+    let releases = dynamic_api(
+        &client,
+        &ns.name,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+    );
+    for (name, cluster_wide) in [("own", false), ("wide", true)] {
+        create(
+            &releases,
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": name, "namespace": ns.name},
+                "spec": {"interval": "10m", "timeout": "60s", "serviceAccountName": "tenant",
+                    "values": {"clusterWide": cluster_wide},
+                    "chartRef": {"kind": "OCIRepository", "name": "web"}}}),
+        )
+        .await?;
+    }
+
+    wait_ready_where(&releases, "own", |status, _, _| status == "True").await?;
+    assert!(ns.api::<Deployment>().get_opt("own-web").await?.is_some());
+    let refused = wait_ready_where(&releases, "wide", |status, _, _| status == "False").await?;
+    let (_, _, message) = condition(&refused, "Ready").unwrap_or_default();
+    let user = format!("system:serviceaccount:{}:tenant", ns.name);
+    for part in [
+        format!("ClusterRole/{}-wide", ns.name),
+        "forbidden".to_owned(),
+        user,
+    ] {
+        assert!(message.contains(&part), "{part:?} not in {message}");
+    }
+    assert!(
+        ns.api::<Deployment>().get_opt("wide-web").await?.is_none(),
+        "the Deployment was applied after the ClusterRole was refused"
     );
     Ok(())
 }
