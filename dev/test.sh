@@ -24,6 +24,18 @@ started=$(date +%s)
 TETHER_TEST_KUBECONFIG=$(dev/cluster.sh up | tail -n 1)
 export TETHER_TEST_KUBECONFIG
 echo "test: control plane ready in $(($(date +%s) - started))s" >&2
-if [[ ${TETHER_KEEP_CLUSTER:-0} != 1 ]]; then trap 'dev/cluster.sh down' EXIT; fi
+# The second cluster (remote-cluster tests, `spec.kubeConfig`) is started by the first test that
+# needs it (crates/testkit: remote_kubeconfig_path), with its own state and ports.
+export TETHER_REMOTE_CLUSTER_DIR=${TETHER_REMOTE_CLUSTER_DIR:-$TETHER_CLUSTER_DIR-remote}
+export TETHER_REMOTE_API_PORT=${TETHER_REMOTE_API_PORT:-$((TETHER_API_PORT + 10))}
+export TETHER_REMOTE_ETCD_PORT=${TETHER_REMOTE_ETCD_PORT:-$((TETHER_ETCD_PORT + 20))}
+export TETHER_REMOTE_ETCD_PEER_PORT=${TETHER_REMOTE_ETCD_PEER_PORT:-$((TETHER_ETCD_PEER_PORT + 20))}
+stop_clusters() {
+  dev/cluster.sh down
+  TETHER_CLUSTER_DIR=$TETHER_REMOTE_CLUSTER_DIR TETHER_API_PORT=$TETHER_REMOTE_API_PORT \
+    TETHER_ETCD_PORT=$TETHER_REMOTE_ETCD_PORT TETHER_ETCD_PEER_PORT=$TETHER_REMOTE_ETCD_PEER_PORT \
+    dev/cluster.sh down
+}
+if [[ ${TETHER_KEEP_CLUSTER:-0} != 1 ]]; then trap stop_clusters EXIT; fi
 
 cargo test --workspace --no-fail-fast "$@"

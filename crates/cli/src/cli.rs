@@ -257,6 +257,20 @@ pub struct ControllerArgs {
     /// Reconcile only objects in this namespace (default: all namespaces).
     #[arg(long)]
     pub watch_namespace: Option<String>,
+    /// ServiceAccount (in each object's namespace) that Kustomizations and HelmReleases setting
+    /// no spec.serviceAccountName apply as (Flux's --default-service-account).
+    #[arg(long)]
+    pub default_service_account: Option<String>,
+    /// Refuse sourceRefs and chart references into another namespace (Flux's
+    /// --no-cross-namespace-refs; `=true` or `=false` as Flux's manifests write it).
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub no_cross_namespace_refs: bool,
+    /// Refuse kustomize remote bases (Flux's --no-remote-bases). tether never fetches remote
+    /// bases: they are refused with a clear condition with or without this flag.
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub no_remote_bases: bool,
     /// Log format: text or json.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub log_encoding: String,

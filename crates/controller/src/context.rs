@@ -35,6 +35,11 @@ pub struct ReconcilerOptions {
     pub registry_rps: f64,
     /// Registry request burst, per registry host (fluxd's `--registry-burst`).
     pub registry_burst: u32,
+    /// The ServiceAccount Kustomizations and HelmReleases that name none run as (Flux:
+    /// `--default-service-account`); the controller's own identity when unset.
+    pub default_service_account: Option<String>,
+    /// Refuse references to sources in another namespace (Flux: `--no-cross-namespace-refs`).
+    pub no_cross_namespace_refs: bool,
     /// Flux v1 automation (fluxd's `--automation-interval` and `--git-*` commit settings).
     pub v1_automation: crate::fluxv1::V1AutomationOptions,
 }
@@ -49,6 +54,8 @@ impl Default for ReconcilerOptions {
             dependency_requeue: Duration::from_secs(30),
             watch_namespace: None,
             strict_substitution: true,
+            default_service_account: None,
+            no_cross_namespace_refs: false,
             registry_rps: tether_registry::DEFAULT_REQUESTS_PER_SECOND,
             registry_burst: tether_registry::DEFAULT_BURST,
             v1_automation: crate::fluxv1::V1AutomationOptions {
@@ -67,6 +74,9 @@ pub struct Context {
     pub events: Events,
     pub options: ReconcilerOptions,
     pub apply_resources: tether_ssa::ResourceManager,
+    /// The clusters and identities Kustomizations and HelmReleases apply with (ServiceAccounts,
+    /// remote kubeconfigs).
+    pub clusters: crate::clusters::Clusters,
     /// One registry client: per-host rate limits and tokens are shared by every scan.
     pub registry: RegistryClient,
     /// The registry client of artifact pulls (OCIRepository): tokens shared, no rate limit, as

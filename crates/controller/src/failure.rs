@@ -78,6 +78,12 @@ impl Failure {
         }
     }
 
+    /// A reference the controller's access rules refuse (`--no-cross-namespace-refs`): only a
+    /// change to the object helps, as Flux stalls it.
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::terminal(reasons::ACCESS_DENIED, message)
+    }
+
     /// A feature Flux has that tether does not implement yet: never a silently wrong result.
     pub fn not_supported(feature: &str) -> Self {
         Self::terminal(

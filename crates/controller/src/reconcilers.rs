@@ -24,6 +24,8 @@ use tokio_util::sync::CancellationToken;
 /// What the process hands to the reconcilers.
 pub struct Shared {
     pub client: Client,
+    /// What `client` was built from: the base of the clients that act as ServiceAccounts.
+    pub config: kube::Config,
     pub metrics: Metrics,
     pub registry: RegistryClient,
     /// Opened by the process, so that a cache that cannot be opened stops it at start-up.
@@ -43,6 +45,7 @@ pub async fn run_reconcilers(
 ) {
     let Shared {
         client,
+        config,
         metrics,
         registry,
         tags,
@@ -62,14 +65,22 @@ pub async fn run_reconcilers(
         controller_of::<tether_api::helm_operator::v1::HelmRelease>(&client, namespace);
     let helm_repositories = controller_of::<HelmRepository>(&client, namespace);
     let helm_charts = controller_of::<HelmChart>(&client, namespace);
+    let apply_resources = tether_ssa::ResourceManager::new(client.clone())
+        .with_field_manager(tether_api::kustomize::FIELD_MANAGER);
     let ctx = Arc::new(Context {
         workspace: Workspace::new(
             storage.join("extracted"),
             ArtifactStore::new(storage.join("artifacts")),
         ),
         events: Events::new(client.clone()).with_alerts(alerts),
-        apply_resources: tether_ssa::ResourceManager::new(client.clone())
-            .with_field_manager(tether_api::kustomize::FIELD_MANAGER),
+        apply_resources: apply_resources.clone(),
+        clusters: crate::clusters::Clusters::new(
+            config,
+            client.clone(),
+            apply_resources,
+            options.default_service_account.clone(),
+            crate::requests::CountRequests::new(metrics.api_requests.clone()),
+        ),
         registry,
         artifact_registry: RegistryClient::new(tether_registry::ClientOptions {
             requests_per_second: f64::INFINITY,

@@ -76,7 +76,7 @@ pub async fn run_until(
     let (stop_tx, stop_rx) = watch::channel(false);
     let readiness = Readiness::default();
     let metrics = Metrics::new();
-    let client = counted_client(config, &metrics)?;
+    let client = counted_client(config.clone(), &metrics)?;
     let health = serve(
         options.health_addr,
         probe_routes(readiness.clone()),
@@ -145,6 +145,7 @@ pub async fn run_until(
             source,
         })?,
         client,
+        config,
         metrics,
         alerts: notifications.feed,
     };

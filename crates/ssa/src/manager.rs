@@ -61,6 +61,15 @@ impl ResourceManager {
         self
     }
 
+    /// Sends every request through `client`: the same cluster under another identity (a
+    /// ServiceAccount's token), so the discovery cache and the index of known objects (watched
+    /// with the original client) stay shared. What `client` may not do fails as the API
+    /// server's denial.
+    pub fn with_client(mut self, client: Client) -> Self {
+        self.client = client;
+        self
+    }
+
     /// Looks up and dry-runs up to `n` objects at a time (at least one).
     pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);

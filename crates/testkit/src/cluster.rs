@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 /// Environment variable naming an admin kubeconfig to use instead of starting the local cluster.
 pub const KUBECONFIG_ENV: &str = "TETHER_TEST_KUBECONFIG";
 
+/// Environment variable naming the admin kubeconfig of a second cluster (the remote cluster of
+/// `spec.kubeConfig` tests) to use instead of starting one.
+pub const REMOTE_KUBECONFIG_ENV: &str = "TETHER_TEST_REMOTE_KUBECONFIG";
+
 /// The repository root (where `dev/` lives).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,10 +40,73 @@ fn start_or_reuse() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os(KUBECONFIG_ENV) {
         return Ok(PathBuf::from(path));
     }
+    cluster_up(&[])
+}
+
+/// Path of the second cluster's admin kubeconfig, starting that cluster on first use (only the
+/// tests that need it pay for it). It is `dev/cluster.sh` again with its own state and ports:
+/// `TETHER_REMOTE_CLUSTER_DIR`, `TETHER_REMOTE_API_PORT`, `TETHER_REMOTE_ETCD_PORT` and
+/// `TETHER_REMOTE_ETCD_PEER_PORT`, by default the first cluster's directory with `-remote`
+/// appended and its ports plus 10 (API) and 20 (etcd). `dev/test.sh` stops it at the end.
+pub fn remote_kubeconfig_path() -> anyhow::Result<PathBuf> {
+    static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PATH.get_or_init(|| start_or_reuse_remote().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn start_or_reuse_remote() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(REMOTE_KUBECONFIG_ENV) {
+        return Ok(PathBuf::from(path));
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let port = |remote: &str, base: &str, default: u32, offset: u32| -> anyhow::Result<String> {
+        if let Some(port) = env(remote) {
+            return Ok(port);
+        }
+        let base = match env(base) {
+            Some(port) => port
+                .parse::<u32>()
+                .with_context(|| format!("{base}={port}"))?,
+            None => default,
+        };
+        Ok((base + offset).to_string())
+    };
+    let dir = match env("TETHER_REMOTE_CLUSTER_DIR") {
+        Some(dir) => dir,
+        None => {
+            let base = env("TETHER_CLUSTER_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                        .join(".cache/tether/cluster")
+                });
+            format!("{}-remote", base.display())
+        }
+    };
+    let api = port("TETHER_REMOTE_API_PORT", "TETHER_API_PORT", 16443, 10)?;
+    let etcd = port("TETHER_REMOTE_ETCD_PORT", "TETHER_ETCD_PORT", 23791, 20)?;
+    let peer = port(
+        "TETHER_REMOTE_ETCD_PEER_PORT",
+        "TETHER_ETCD_PEER_PORT",
+        23801,
+        20,
+    )?;
+    cluster_up(&[
+        ("TETHER_CLUSTER_DIR", dir.as_str()),
+        ("TETHER_API_PORT", api.as_str()),
+        ("TETHER_ETCD_PORT", etcd.as_str()),
+        ("TETHER_ETCD_PEER_PORT", peer.as_str()),
+    ])
+}
+
+/// Runs `dev/cluster.sh up` with `env` and returns the kubeconfig path it prints.
+fn cluster_up(env: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
     let script = repo_root().join("dev/cluster.sh");
     let output = std::process::Command::new("bash")
         .arg(&script)
         .arg("up")
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::inherit())
         .output()
         .with_context(|| format!("cannot run {}", script.display()))?;
@@ -69,6 +136,22 @@ pub async fn config() -> anyhow::Result<Config> {
     Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .context("invalid test kubeconfig")
+}
+
+/// The second cluster's client configuration (see [`remote_kubeconfig_path`]).
+pub async fn remote_config() -> anyhow::Result<Config> {
+    let path = tokio::task::spawn_blocking(remote_kubeconfig_path).await??;
+    let kubeconfig = Kubeconfig::read_from(&path)
+        .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .context("invalid remote test kubeconfig")
+}
+
+/// The second cluster's admin kubeconfig, as the text a kubeconfig Secret holds.
+pub async fn remote_kubeconfig_text() -> anyhow::Result<String> {
+    let path = tokio::task::spawn_blocking(remote_kubeconfig_path).await??;
+    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// Applies `crds` (server-side, forced) and waits until each is Established.

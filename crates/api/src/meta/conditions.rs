@@ -64,6 +64,9 @@ pub mod reasons {
     pub const INVALID_CEL_EXPRESSION: &str = "InvalidCELExpression";
     /// The spec uses a feature whose gate is off.
     pub const FEATURE_GATE_DISABLED: &str = "FeatureGateDisabled";
+    /// A reference was refused by the controller's access rules (`--no-cross-namespace-refs`;
+    /// Flux's `acl.AccessDeniedReason`).
+    pub const ACCESS_DENIED: &str = "AccessDenied";
 }
 
 /// Flux's pattern for a condition type (`metav1.Condition`'s validation).

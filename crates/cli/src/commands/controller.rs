@@ -28,6 +28,8 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 concurrency: args.concurrent,
                 dependency_requeue: args.requeue_dependency,
                 watch_namespace: args.watch_namespace,
+                default_service_account: args.default_service_account.filter(|s| !s.is_empty()),
+                no_cross_namespace_refs: args.no_cross_namespace_refs,
                 registry_rps: args.registry_rps,
                 registry_burst: args.registry_burst,
                 v1_automation: V1AutomationOptions {
@@ -67,5 +69,34 @@ fn init_logging(encoding: &str) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn controller_args(flags: &[&str]) -> crate::cli::ControllerArgs {
+        let args = ["tether", "controller"].iter().chain(flags);
+        match Cli::try_parse_from(args).expect("flags parse").command {
+            Command::Controller(args) => args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tenancy_flags_parse_as_flux_manifests_write_them() {
+        let args = controller_args(&[
+            "--no-cross-namespace-refs=true",
+            "--no-remote-bases=true",
+            "--default-service-account=default",
+        ]);
+        assert!(args.no_cross_namespace_refs && args.no_remote_bases);
+        assert_eq!(args.default_service_account.as_deref(), Some("default"));
+        assert!(controller_args(&["--no-cross-namespace-refs"]).no_cross_namespace_refs);
+        let off = controller_args(&["--no-cross-namespace-refs=false"]);
+        assert!(!off.no_cross_namespace_refs && !off.no_remote_bases);
+        assert_eq!(off.default_service_account, None);
     }
 }

@@ -146,6 +146,9 @@ const OWN_GROUPS: [&str; 6] = [
 /// established. Applying users' objects, Helm release storage (Secrets in the release
 /// namespaces) included, is granted separately (`tether-cluster-reconciler`), as
 /// helm-controller performs storage writes with the identity that applies the release.
+/// Kustomizations and HelmReleases with `spec.serviceAccountName` (or under
+/// `--default-service-account`) apply with a token of that ServiceAccount, so the controller
+/// may request ServiceAccount tokens (and nothing else about ServiceAccounts beyond reading).
 fn controller_cluster_role() -> Value {
     let groups = OWN_GROUPS;
     json!({
@@ -160,6 +163,7 @@ fn controller_cluster_role() -> Value {
              "verbs": ["create", "delete"]},
             {"apiGroups": [""], "resources": ["secrets", "configmaps", "namespaces", "serviceaccounts"],
              "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
             {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
              "verbs": ["create", "patch"]},
             {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
@@ -371,10 +375,13 @@ mod tests {
                 .filter_map(Value::as_str)
                 .collect();
             let own = groups.iter().all(|g| OWN_GROUPS.contains(g));
-            let events = rule["resources"]
-                .as_array()
-                .is_some_and(|r| r.iter().all(|r| r == "events"));
-            if !own && !events {
+            let only = |resource: &str| {
+                rule["resources"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().all(|r| r == resource))
+            };
+            let tokens = only("serviceaccounts/token") && verbs == ["create"];
+            if !own && !only("events") && !tokens {
                 assert!(
                     verbs.iter().all(|v| ["get", "list", "watch"].contains(v)),
                     "{rule}"

@@ -95,6 +95,31 @@ pub fn helm_chart_key(hr: &HelmRelease) -> Option<(String, String)> {
     })
 }
 
+/// Refuses a chart source in another namespace under `--no-cross-namespace-refs`, in
+/// helm-controller's words: the HelmChart (of `spec.chart`, or named by `spec.chartRef`) or
+/// the `chartRef` OCIRepository.
+pub fn check_source_access(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
+    if !ctx.options.no_cross_namespace_refs {
+        return Ok(());
+    }
+    let own = hr.namespace().unwrap_or_default();
+    let referenced = match (helm_chart_key(hr), &hr.spec.chart_ref) {
+        (Some((namespace, name)), _) => Some(("HelmChart", namespace, name)),
+        (None, Some(reference)) => Some((
+            reference.kind.as_str(),
+            reference.namespace.clone().unwrap_or_else(|| own.clone()),
+            reference.name.clone(),
+        )),
+        (None, None) => None,
+    };
+    match referenced {
+        Some((kind, namespace, name)) if namespace != own => Err(Failure::access_denied(format!(
+            "cross-namespace references are not allowed: cannot access {kind} {namespace}/{name}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Creates or updates the HelmChart of `spec.chart` (server-side apply: only our fields),
 /// labelled with the HelmRelease that owns it.
 pub async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {

@@ -146,8 +146,10 @@ impl Reconcile for HelmRelease {
     /// HelmChart `spec.chart` made.
     async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
         if !self.suspended() {
-            let store = ReleaseStore::new(ctx.client.clone(), &self.storage_namespace());
-            let manager = manager_for(self, ctx);
+            let (client, manager) = access_for(self, ctx)
+                .await
+                .map_err(|f| -> CleanUpError { f.message.into() })?;
+            let store = ReleaseStore::new(client, &self.storage_namespace());
             let release_name = self.release_name();
             let namespace = self.release_namespace();
             let target = Target {
@@ -215,8 +217,25 @@ impl Reconcile for HelmRelease {
     }
 }
 
-/// The apply manager of a release: helm-controller's field manager, the HelmRelease's labels.
-fn manager_for(hr: &HelmRelease, ctx: &Context) -> tether_ssa::ResourceManager {
+/// The client and apply manager of a release: its cluster (`spec.kubeConfig`) as its
+/// ServiceAccount (`spec.serviceAccountName` or the controller's default); helm-controller's
+/// field manager, the HelmRelease's labels.
+async fn access_for(
+    hr: &HelmRelease,
+    ctx: &Context,
+) -> Result<(kube::Client, tether_ssa::ResourceManager), Failure> {
+    let namespace = hr.namespace().unwrap_or_default();
+    let identity = crate::clusters::Identity {
+        namespace: &namespace,
+        service_account: hr.spec.service_account_name.as_deref(),
+        kube_config: hr.spec.kube_config.as_ref(),
+    };
+    let access = ctx.clusters.access(identity).await.map_err(|e| {
+        Failure::new(
+            reasons::RECONCILIATION_FAILED,
+            format!("failed to build kube client: {e}"),
+        )
+    })?;
     let labels = std::collections::BTreeMap::from([
         (tether_api::helm::NAME_LABEL.to_owned(), hr.name_any()),
         (
@@ -224,10 +243,11 @@ fn manager_for(hr: &HelmRelease, ctx: &Context) -> tether_ssa::ResourceManager {
             hr.namespace().unwrap_or_default(),
         ),
     ]);
-    ctx.apply_resources
-        .clone()
+    let manager = access
+        .manager
         .with_field_manager(tether_api::helm::FIELD_MANAGER)
-        .with_owner_labels(labels)
+        .with_owner_labels(labels);
+    Ok((access.client, manager))
 }
 
 async fn steps(
@@ -237,6 +257,7 @@ async fn steps(
     conditions: &mut ConditionSet,
 ) -> Result<release::Progress, Failure> {
     refuse_unsupported(hr)?;
+    chart::check_source_access(hr, ctx)?;
     check_dependencies(hr, ctx)?;
     chart::ensure_helm_chart(hr, ctx).await?;
     if let Some((namespace, name)) = chart::helm_chart_key(hr) {
@@ -275,10 +296,10 @@ async fn steps(
         .map_err(|e| Failure::new(reasons::INIT_FAILED, e))?;
     let release_name = hr.release_name();
     let release_namespace = hr.release_namespace();
-    let store = ReleaseStore::new(ctx.client.clone(), &hr.storage_namespace());
-    let manager = manager_for(hr, ctx);
+    let (client, manager) = access_for(hr, ctx).await?;
+    let store = ReleaseStore::new(client.clone(), &hr.storage_namespace());
     let post_renderer = post_render::of(hr)?;
-    ensure_namespace(hr, ctx, &release_namespace).await?;
+    ensure_namespace(hr, &client, &release_namespace).await?;
     let render = |revision: i64, is_upgrade: bool| -> Result<release::Rendered, Failure> {
         let options = tether_helm::TemplateOptions {
             release: tether_helm::ReleaseOptions {
@@ -338,12 +359,16 @@ async fn steps(
 }
 
 /// `install.createNamespace`: the release namespace is created when missing.
-async fn ensure_namespace(hr: &HelmRelease, ctx: &Context, namespace: &str) -> Result<(), Failure> {
+async fn ensure_namespace(
+    hr: &HelmRelease,
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<(), Failure> {
     let create = hr.spec.install.as_ref().and_then(|i| i.create_namespace) == Some(true);
     if !create {
         return Ok(());
     }
-    let api = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(ctx.client.clone());
+    let api = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone());
     let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": namespace}});
     api.patch(
@@ -407,14 +432,6 @@ fn schema_validation_disabled(hr: &HelmRelease, is_upgrade: bool) -> bool {
 /// Flux features tether does not implement yet fail clearly instead of being ignored.
 fn refuse_unsupported(hr: &HelmRelease) -> Result<(), Failure> {
     let spec = &hr.spec;
-    if spec.kube_config.is_some() {
-        return Err(Failure::not_supported("spec.kubeConfig (remote clusters)"));
-    }
-    if spec.service_account_name.is_some() {
-        return Err(Failure::not_supported(
-            "spec.serviceAccountName (impersonation)",
-        ));
-    }
     if spec
         .health_check_exprs
         .as_ref()

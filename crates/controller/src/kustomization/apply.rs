@@ -35,10 +35,24 @@ fn with_flux_v1_ignore(mut selector: tether_ssa::Selector) -> tether_ssa::Select
     selector
 }
 
-/// The apply manager for one Kustomization: its owner labels stamped on every object.
-pub fn manager_for(ks: &Kustomization, ctx: &Context) -> ResourceManager {
-    let labels = owner_labels(&ks.name_any(), &ks.namespace().unwrap_or_default());
-    ctx.apply_resources.clone().with_owner_labels(labels)
+/// The apply manager for one Kustomization: in its cluster (`spec.kubeConfig`), as its
+/// ServiceAccount (`spec.serviceAccountName` or the controller's default), its owner labels
+/// stamped on every object. Failing to build the client fails the reconcile as Flux does.
+pub async fn manager_for(ks: &Kustomization, ctx: &Context) -> Result<ResourceManager, Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
+    let identity = crate::clusters::Identity {
+        namespace: &namespace,
+        service_account: ks.spec.service_account_name.as_deref(),
+        kube_config: ks.spec.kube_config.as_ref(),
+    };
+    let access = ctx.clusters.access(identity).await.map_err(|e| {
+        Failure::new(
+            reasons::RECONCILIATION_FAILED,
+            format!("failed to build kube client: {e}"),
+        )
+    })?;
+    let labels = owner_labels(&ks.name_any(), &namespace);
+    Ok(access.manager.with_owner_labels(labels))
 }
 
 /// Applies `objects`; nothing is pruned when the apply fails. Objects outside the previous

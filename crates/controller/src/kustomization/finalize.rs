@@ -37,7 +37,16 @@ pub async fn delete_applied(ks: &Kustomization, ctx: &Context) -> Result<(), Fin
     let objects = inventory
         .object_refs()
         .map_err(|e| FinalizeError::Inventory(e.to_string()))?;
-    let manager = manager_for(ks, ctx);
+    let manager = match manager_for(ks, ctx).await {
+        Ok(manager) => manager,
+        Err(failure) => {
+            // As Flux: without the account (or cluster) to act as, nothing can be deleted on
+            // its behalf; the objects are left and the finalizer goes.
+            tracing::warn!(kustomization = %crate::key::ObjectKey::of(ks), error = %failure.message,
+                "skipping the deletion of applied objects: no client to delete them with");
+            return Ok(());
+        }
+    };
     let options = DeleteOptions {
         inclusions: owner_labels(&ks.name_any(), &ks.namespace().unwrap_or_default()),
         ..DeleteOptions::default()

@@ -55,6 +55,19 @@ fn dependency_ready(dependency: &Kustomization) -> bool {
             .is_some_and(|c| is_true(c, READY))
 }
 
+/// Refuses a source in another namespace under `--no-cross-namespace-refs`, in Flux's words.
+pub fn check_source_access(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
+    if !ctx.options.no_cross_namespace_refs
+        || source_namespace(ks) == ks.namespace().unwrap_or_default()
+    {
+        return Ok(());
+    }
+    Err(Failure::access_denied(format!(
+        "can't access '{}', cross-namespace references have been blocked",
+        shown_source(ks)
+    )))
+}
+
 /// The artifact of the Kustomization's source. The source comes from the cache; one the cache
 /// does not hold (yet: at start-up a Kustomization may be reconciled before the source cache
 /// has its first list) is read from the API server before it is reported missing.

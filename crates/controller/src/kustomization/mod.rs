@@ -198,6 +198,7 @@ fn dependents_of(
 
 async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Result<(), Failure> {
     refuse_unsupported(ks)?;
+    inputs::check_source_access(ks, ctx)?;
     inputs::check_dependencies(ks, ctx)?;
     let artifact = inputs::source_artifact(ks, ctx).await?;
     attempt.revision = Some(artifact.revision.clone());
@@ -215,7 +216,7 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     .await
     .map_err(|e| Failure::build(format!("build task failed: {e}")))??;
     attempt.digest = Some(history::digest_of(&objects));
-    let manager = apply::manager_for(ks, ctx);
+    let manager = apply::manager_for(ks, ctx).await?;
     let old_inventory = apply::inventory_of(ks.status.as_ref().and_then(|s| s.inventory.as_ref()));
     let change_set = apply::apply(ks, &manager, objects, &old_inventory).await?;
     let new_inventory = Inventory::from_change_set(&change_set);
@@ -266,14 +267,6 @@ fn refuse_unsupported(ks: &Kustomization) -> Result<(), Failure> {
     let spec = &ks.spec;
     if spec.decryption.is_some() {
         return Err(Failure::not_supported("spec.decryption (SOPS)"));
-    }
-    if spec.kube_config.is_some() {
-        return Err(Failure::not_supported("spec.kubeConfig (remote clusters)"));
-    }
-    if spec.service_account_name.is_some() {
-        return Err(Failure::not_supported(
-            "spec.serviceAccountName (impersonation)",
-        ));
     }
     if spec
         .health_check_exprs

@@ -1,0 +1,440 @@
+//! Where a Kustomization or HelmRelease applies, prunes and checks health, and as whom: the
+//! controller's own cluster as the controller; as a ServiceAccount (`spec.serviceAccountName`,
+//! else `--default-service-account`), with a token from the TokenRequest API; or a remote
+//! cluster named by a kubeconfig Secret (`spec.kubeConfig.secretRef`), where a ServiceAccount
+//! token is requested from that cluster.
+//!
+//! Clients are cached: one per remote cluster (with its own discovery cache and index of known
+//! objects), rebuilt when the kubeconfig in its Secret changes; one per ServiceAccount and
+//! cluster, renewed before its token expires. A token-based manager on the controller's own
+//! cluster shares the controller's discovery cache and index of known objects.
+//!
+//! Kubeconfigs from Secrets are confined as Flux confines them: only the server, inline
+//! certificates, basic auth and bearer tokens are used. A kubeconfig that names files on the
+//! controller's filesystem or runs a credential plugin is refused with a clear error.
+
+use crate::requests::CountRequests;
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::api::{Api, PostParams};
+use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tether_api::meta::KubeConfigReference;
+use tether_ssa::ResourceManager;
+
+/// How long a requested ServiceAccount token is valid.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The keys a kubeconfig Secret is read from when `secretRef.key` is unset, in Flux's order.
+const KUBECONFIG_KEYS: [&str; 2] = ["value", "value.yaml"];
+
+/// Why the client of an object's cluster or identity could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The kubeconfig Secret could not be read.
+    #[error("unable to read KubeConfig secret: {0}")]
+    Secret(#[from] crate::secrets::SecretError),
+    /// The kubeconfig Secret has no kubeconfig under the expected key.
+    #[error("KubeConfig secret '{secret}' does not contain a '{key}' key with a kubeconfig")]
+    MissingKey { secret: String, key: String },
+    /// The kubeconfig cannot be used (unparsable, or refused for safety).
+    #[error("invalid kubeconfig in secret '{secret}': {message}")]
+    InvalidKubeConfig { secret: String, message: String },
+    /// A client for the cluster or identity could not be built from its configuration.
+    #[error("cannot build a client for {what}: {message}")]
+    Client { what: String, message: String },
+    /// `spec.kubeConfig` names no Secret (only a ConfigMap, for cloud providers).
+    #[error("spec.kubeConfig.configMapRef (cloud provider workload identity) is not supported yet")]
+    ProviderNotSupported,
+    /// The TokenRequest for the ServiceAccount failed (it does not exist, or the controller
+    /// may not request its tokens).
+    #[error("failed to get a token for ServiceAccount '{namespace}/{name}': {source}")]
+    Token {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+}
+
+/// The identity and cluster an object asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    /// The object's namespace: where its ServiceAccount and kubeconfig Secret live.
+    pub namespace: &'a str,
+    /// `spec.serviceAccountName`.
+    pub service_account: Option<&'a str>,
+    /// `spec.kubeConfig`.
+    pub kube_config: Option<&'a KubeConfigReference>,
+}
+
+/// One cluster the controller talks to: its configuration and client as the controller (or as
+/// the kubeconfig's user), and the manager that applies there.
+struct Cluster {
+    config: kube::Config,
+    client: kube::Client,
+    manager: ResourceManager,
+}
+
+/// A remote cluster and the digest of the kubeconfig it was built from.
+struct Remote {
+    digest: String,
+    cluster: Cluster,
+}
+
+/// A ServiceAccount's client and when to request a new token.
+struct Token {
+    access: Access,
+    renew_at: Instant,
+}
+
+/// The client and apply manager one reconcile uses.
+#[derive(Clone)]
+pub struct Access {
+    pub client: kube::Client,
+    pub manager: ResourceManager,
+}
+
+/// Every cluster and identity the controller has built a client for; see the module
+/// documentation.
+pub struct Clusters {
+    local: Cluster,
+    default_service_account: Option<String>,
+    count: CountRequests,
+    /// By kubeconfig Secret, `namespace/name`.
+    remotes: Mutex<HashMap<String, Arc<Remote>>>,
+    /// By cluster (empty for the controller's own, else the kubeconfig digest) and
+    /// `namespace/name` of the ServiceAccount.
+    tokens: Mutex<HashMap<(String, String), Token>>,
+}
+
+impl Clusters {
+    /// The controller's own cluster: `config` is what `client` was built from, `manager`
+    /// applies as the controller.
+    pub fn new(
+        config: kube::Config,
+        client: kube::Client,
+        manager: ResourceManager,
+        default_service_account: Option<String>,
+        count: CountRequests,
+    ) -> Self {
+        Self {
+            local: Cluster {
+                config,
+                client,
+                manager,
+            },
+            default_service_account,
+            count,
+            remotes: Mutex::default(),
+            tokens: Mutex::default(),
+        }
+    }
+
+    /// The client and manager for `who`: its cluster, as its ServiceAccount if it names one
+    /// (or the controller has a default), else as the controller (or the kubeconfig's user).
+    pub async fn access(&self, who: Identity<'_>) -> Result<Access, AccessError> {
+        let account = who
+            .service_account
+            .filter(|name| !name.is_empty())
+            .or(self.default_service_account.as_deref());
+        let remote = match who.kube_config {
+            Some(reference) => Some(self.remote(who.namespace, reference).await?),
+            None => None,
+        };
+        let (cluster_key, cluster) = match &remote {
+            Some(remote) => (remote.digest.as_str(), &remote.cluster),
+            None => ("", &self.local),
+        };
+        match account {
+            Some(account) => {
+                self.as_service_account(cluster_key, cluster, who.namespace, account)
+                    .await
+            }
+            None => Ok(Access {
+                client: cluster.client.clone(),
+                manager: cluster.manager.clone(),
+            }),
+        }
+    }
+
+    /// The remote cluster of the kubeconfig `reference` points at, built again when the
+    /// kubeconfig changed since the last call.
+    async fn remote(
+        &self,
+        namespace: &str,
+        reference: &KubeConfigReference,
+    ) -> Result<Arc<Remote>, AccessError> {
+        let secret_ref = reference
+            .secret_ref
+            .as_ref()
+            .ok_or(AccessError::ProviderNotSupported)?;
+        let secret = format!("{namespace}/{}", secret_ref.name);
+        let data =
+            crate::secrets::secret_data(&self.local.client, namespace, &secret_ref.name).await?;
+        let bytes = kubeconfig_bytes(&data, secret_ref.key.as_deref(), &secret)?;
+        let digest = format!("{:x}", Sha256::digest(bytes));
+        if let Some(remote) = self.cached_remote(&secret)
+            && remote.digest == digest
+        {
+            return Ok(remote);
+        }
+        let config = remote_config(bytes, &secret).await?;
+        let client =
+            self.client_for(config.clone(), &format!("the cluster of secret '{secret}'"))?;
+        let manager = ResourceManager::new(client.clone())
+            .with_field_manager(self.local.manager.field_manager());
+        let remote = Arc::new(Remote {
+            digest,
+            cluster: Cluster {
+                config,
+                client,
+                manager,
+            },
+        });
+        tracing::info!(%secret, "built the client of a remote cluster");
+        let replaced = self
+            .remotes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(secret, remote.clone());
+        if let Some(old) = replaced {
+            let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+            tokens.retain(|(cluster, _), _| *cluster != old.digest);
+        }
+        Ok(remote)
+    }
+
+    fn cached_remote(&self, secret: &str) -> Option<Arc<Remote>> {
+        let remotes = self.remotes.lock().unwrap_or_else(PoisonError::into_inner);
+        remotes.get(secret).cloned()
+    }
+
+    /// `cluster` as ServiceAccount `namespace/name`, with a token requested from that cluster
+    /// (cached until a third of its lifetime is left).
+    async fn as_service_account(
+        &self,
+        cluster_key: &str,
+        cluster: &Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Access, AccessError> {
+        let key = (cluster_key.to_owned(), format!("{namespace}/{name}"));
+        if let Some(token) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            && Instant::now() < token.renew_at
+        {
+            return Ok(token.access.clone());
+        }
+        let requested = Instant::now();
+        let token = request_token(&cluster.client, namespace, name).await?;
+        let mut config = cluster.config.clone();
+        config.auth_info = AuthInfo {
+            token: Some(token.into()),
+            ..AuthInfo::default()
+        };
+        let client = self.client_for(config, &format!("ServiceAccount '{namespace}/{name}'"))?;
+        let access = Access {
+            manager: cluster.manager.clone().with_client(client.clone()),
+            client,
+        };
+        let renew_at = requested + TOKEN_LIFETIME * 2 / 3;
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                key,
+                Token {
+                    access: access.clone(),
+                    renew_at,
+                },
+            );
+        Ok(access)
+    }
+
+    /// A client for `config` whose requests are counted like the controller's own.
+    fn client_for(&self, config: kube::Config, what: &str) -> Result<kube::Client, AccessError> {
+        let builder =
+            kube::client::ClientBuilder::try_from(config).map_err(|e| AccessError::Client {
+                what: what.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(builder.with_layer(&self.count).build())
+    }
+}
+
+/// Requests a token of ServiceAccount `namespace/name` valid for [`TOKEN_LIFETIME`].
+async fn request_token(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<String, AccessError> {
+    let failed = |source| AccessError::Token {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        source,
+    };
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            expiration_seconds: Some(TOKEN_LIFETIME.as_secs() as i64),
+            ..TokenRequestSpec::default()
+        }),
+        ..TokenRequest::default()
+    };
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    let answer = accounts
+        .create_token_request(name, &PostParams::default(), &request)
+        .await
+        .map_err(failed)?;
+    answer
+        .status
+        .and_then(|s| s.token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            failed(kube::Error::Service(
+                "the API server returned no token".into(),
+            ))
+        })
+}
+
+/// The kubeconfig in a Secret's data: under `key` if given, else `value` or `value.yaml`.
+fn kubeconfig_bytes<'a>(
+    data: &'a std::collections::BTreeMap<String, Vec<u8>>,
+    key: Option<&str>,
+    secret: &str,
+) -> Result<&'a [u8], AccessError> {
+    let missing = |key: &str| AccessError::MissingKey {
+        secret: secret.to_owned(),
+        key: key.to_owned(),
+    };
+    match key.filter(|k| !k.is_empty()) {
+        Some(key) => data.get(key).map(Vec::as_slice).ok_or_else(|| missing(key)),
+        None => KUBECONFIG_KEYS
+            .iter()
+            .find_map(|key| data.get(*key))
+            .map(Vec::as_slice)
+            .ok_or_else(|| missing(KUBECONFIG_KEYS[0])),
+    }
+}
+
+/// The client configuration of a kubeconfig from a Secret, confined (see the module
+/// documentation).
+async fn remote_config(bytes: &[u8], secret: &str) -> Result<kube::Config, AccessError> {
+    let invalid = |message: String| AccessError::InvalidKubeConfig {
+        secret: secret.to_owned(),
+        message,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid("not UTF-8 text".to_owned()))?;
+    let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| invalid(e.to_string()))?;
+    let kubeconfig = confined(kubeconfig).map_err(invalid)?;
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// `kubeconfig` without what Flux ignores in a kubeconfig from a Secret, or why it is refused:
+/// files on the controller's filesystem, credential plugins, TLS verification turned off.
+fn confined(mut kubeconfig: Kubeconfig) -> Result<Kubeconfig, String> {
+    for named in &mut kubeconfig.clusters {
+        let Some(cluster) = named.cluster.as_mut() else {
+            continue;
+        };
+        if cluster.certificate_authority.is_some() {
+            return Err(format!(
+                "cluster '{}' names a certificate-authority file; use certificate-authority-data",
+                named.name
+            ));
+        }
+        cluster.insecure_skip_tls_verify = None;
+    }
+    for named in &mut kubeconfig.auth_infos {
+        let Some(user) = named.auth_info.take() else {
+            continue;
+        };
+        let files = user.client_certificate.is_some()
+            || user.client_key.is_some()
+            || user.token_file.is_some();
+        if files {
+            return Err(format!(
+                "user '{}' names files (client-certificate, client-key or tokenFile); use the inline data fields",
+                named.name
+            ));
+        }
+        if user.exec.is_some() || user.auth_provider.is_some() {
+            return Err(format!(
+                "user '{}' runs a credential plugin (exec or auth-provider), which is refused",
+                named.name
+            ));
+        }
+        named.auth_info = Some(AuthInfo {
+            username: user.username,
+            password: user.password,
+            token: user.token,
+            client_certificate_data: user.client_certificate_data,
+            client_key_data: user.client_key_data,
+            ..AuthInfo::default()
+        });
+    }
+    Ok(kubeconfig)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn kubeconfig(user: &str) -> Kubeconfig {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+             clusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n\
+             contexts:\n- name: c\n  context:\n    cluster: k\n    user: u\n\
+             users:\n- name: u\n  user:\n{user}"
+        );
+        Kubeconfig::from_yaml(&text).expect("test kubeconfig parses")
+    }
+
+    #[test]
+    fn a_kubeconfig_is_read_from_value_then_value_yaml_unless_a_key_is_named() {
+        let data = BTreeMap::from([
+            ("value.yaml".to_owned(), b"second".to_vec()),
+            ("custom".to_owned(), b"named".to_vec()),
+        ]);
+        let read = |data, key| kubeconfig_bytes(data, key, "ns/s").map(<[u8]>::to_vec);
+        assert_eq!(read(&data, None).ok(), Some(b"second".to_vec()));
+        assert_eq!(read(&data, Some("custom")).ok(), Some(b"named".to_vec()));
+        let with_value = BTreeMap::from([("value".to_owned(), b"first".to_vec())]);
+        assert_eq!(read(&with_value, None).ok(), Some(b"first".to_vec()));
+        let error = read(&BTreeMap::new(), None).map_err(|e| e.to_string());
+        assert_eq!(
+            error,
+            Err("KubeConfig secret 'ns/s' does not contain a 'value' key with a kubeconfig".into())
+        );
+    }
+
+    #[test]
+    fn a_kubeconfig_keeps_inline_credentials_and_loses_insecure_tls() {
+        let confined =
+            confined(kubeconfig("    token: abc\n    as: admin\n")).expect("nothing refused");
+        let user = confined.auth_infos[0].auth_info.as_ref().expect("user");
+        assert!(user.token.is_some());
+        assert!(user.impersonate.is_none());
+        let cluster = confined.clusters[0].cluster.as_ref().expect("cluster");
+        assert_eq!(cluster.insecure_skip_tls_verify, None);
+    }
+
+    #[test]
+    fn a_kubeconfig_naming_files_or_plugins_is_refused() {
+        for user in [
+            "    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n",
+            "    client-certificate: /etc/cert\n",
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n",
+        ] {
+            assert!(confined(kubeconfig(user)).is_err(), "{user}");
+        }
+    }
+}

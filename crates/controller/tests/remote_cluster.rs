@@ -1,0 +1,152 @@
+//! Remote clusters: a Kustomization with `spec.kubeConfig.secretRef` applies, prunes and checks
+//! health in the cluster of that kubeconfig (a second local control plane), not in the
+//! controller's own, as a ServiceAccount of that cluster when it names one, and follows the
+//! Secret when it changes; a kubeconfig Secret without the expected key is reported.
+
+mod common;
+
+use common::InProcessController;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServiceAccount};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+use tether_testkit::cluster::{
+    TestNamespace, kubeconfig_path, remote_config, remote_kubeconfig_text, wait_for,
+};
+use tether_testkit::flux::{
+    GitSourceFixture, WAIT, condition, create, kustomization, kustomizations, merge_patch,
+    wait_for_gone, wait_ready_where,
+};
+
+async fn kubeconfig_secret(ns: &TestNamespace, key: &str, text: &str) -> anyhow::Result<()> {
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "remote"},
+        "stringData": {key: text}
+    }))?;
+    ns.api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    Ok(())
+}
+
+/// Namespace `name` in the remote cluster (the same name as the test's own namespace, where a
+/// ServiceAccount of the Kustomization's namespace is looked for), deleted when dropped.
+struct RemoteNamespace {
+    api: Api<Namespace>,
+    name: String,
+}
+
+impl RemoteNamespace {
+    async fn create(remote: &kube::Client, name: &str) -> anyhow::Result<Self> {
+        let api: Api<Namespace> = Api::all(remote.clone());
+        let namespace = serde_json::from_value(json!({"metadata": {"name": name}}))?;
+        api.create(&PostParams::default(), &namespace).await?;
+        Ok(Self {
+            api,
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl Drop for RemoteNamespace {
+    fn drop(&mut self) {
+        let (api, name) = (self.api.clone(), self.name.clone());
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = api.delete(&name, &DeleteParams::background()).await;
+            });
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeconfig_kustomization_syncs_prunes_and_checks_health_in_the_remote_cluster()
+-> anyhow::Result<()> {
+    let s = GitSourceFixture::start("remote", "2s").await?;
+    let ns = s.ns.name.clone();
+    let remote = kube::Client::try_from(remote_config().await?)?;
+    let _target = RemoteNamespace::create(&remote, &ns).await?;
+    kubeconfig_secret(&s.ns, "value.yaml", &remote_kubeconfig_text().await?).await?;
+    let _controller = InProcessController::start(&ns).await?;
+    let ks_api = kustomizations(&s.client, &ns);
+    let mut app = kustomization("app", &ns, &ns, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"secretRef": {"name": "remote"}});
+    create(&ks_api, app).await?;
+
+    let ready = wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    assert_eq!(
+        condition(&ready, "Healthy").map(|c| c.0),
+        Some("True".to_owned()),
+        "wait: true checked the remote Deployment"
+    );
+    let remote_deployments: Api<Deployment> = Api::namespaced(remote.clone(), &ns);
+    let web = remote_deployments.get("web").await?;
+    let available = web.status.and_then(|s| s.available_replicas).unwrap_or(0);
+    assert_eq!(
+        available, 2,
+        "Ready before the remote Deployment was available"
+    );
+    let local_deployments = s.ns.api::<Deployment>();
+    assert!(
+        local_deployments.get_opt("web").await?.is_none(),
+        "applied to the controller's own cluster"
+    );
+
+    let services: Api<Service> = Api::namespaced(remote.clone(), &ns);
+    assert!(services.get_opt("web").await?.is_some());
+    s.repo
+        .remove("master", &["deploy/service.yaml"], "drop the service")?;
+    wait_for_gone(&services, "web").await?;
+    assert!(remote_deployments.get_opt("web").await?.is_some());
+
+    // A ServiceAccount that exists only in the remote cluster, allowed nothing: its token comes
+    // from the remote cluster, and the remote cluster refuses it.
+    let accounts: Api<ServiceAccount> = Api::namespaced(remote.clone(), &ns);
+    let account = serde_json::from_value(json!({"metadata": {"name": "tenant"}}))?;
+    accounts.create(&PostParams::default(), &account).await?;
+    let mut tenant = kustomization("tenant", &ns, &ns, "./deploy");
+    tenant["spec"]["kubeConfig"] = json!({"secretRef": {"name": "remote"}});
+    tenant["spec"]["serviceAccountName"] = json!("tenant");
+    create(&ks_api, tenant).await?;
+    let refused = wait_ready_where(&ks_api, "tenant", |status, _, _| status == "False").await?;
+    let (_, _, message) = condition(&refused, "Ready").unwrap_or_default();
+    let user = format!("system:serviceaccount:{ns}:tenant");
+    assert!(
+        message.contains(&user) && message.contains("forbidden"),
+        "{message}"
+    );
+
+    // The Secret now names the controller's own cluster: the client is built again.
+    let local_kubeconfig = std::fs::read_to_string(kubeconfig_path()?)?;
+    let secrets = s.ns.api::<Secret>();
+    let data = json!({"stringData": {"value.yaml": local_kubeconfig}});
+    secrets
+        .patch("remote", &PatchParams::default(), &Patch::Merge(&data))
+        .await?;
+    let requested =
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "moved"}}});
+    merge_patch(&ks_api, "app", requested).await?;
+    wait_for(&local_deployments, "web", WAIT, |_| true).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeconfig_secret_without_the_key_is_reported() -> anyhow::Result<()> {
+    let s = GitSourceFixture::start("remote-nokey", "2s").await?;
+    kubeconfig_secret(&s.ns, "config", "apiVersion: v1\nkind: Config\n").await?;
+    let _controller = InProcessController::start(&s.ns.name).await?;
+    let ks_api = kustomizations(&s.client, &s.ns.name);
+    let mut app = kustomization("app", &s.ns.name, &s.ns.name, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"secretRef": {"name": "remote"}});
+    create(&ks_api, app).await?;
+
+    let failed = wait_ready_where(&ks_api, "app", |status, _, _| status == "False").await?;
+    let (_, _, message) = condition(&failed, "Ready").unwrap_or_default();
+    let expected = format!(
+        "KubeConfig secret '{}/remote' does not contain a 'value' key with a kubeconfig",
+        s.ns.name
+    );
+    assert!(message.contains(&expected), "{message}");
+    assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
+    Ok(())
+}
