@@ -3,6 +3,7 @@
 mod artifact;
 mod cluster;
 mod controller;
+mod create;
 pub mod fluxctl;
 mod fluxctl_output;
 mod fluxctl_target;
@@ -15,6 +16,7 @@ mod reconcile;
 mod suspend;
 mod toolkit;
 mod tree;
+mod trigger;
 
 use crate::cli::{Cli, Command};
 
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suspend(args) => suspend::run_suspend(args),
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
+        Command::Create(args) => create::run(args),
+        Command::Trigger(command) => trigger::run(command),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
         Command::Tag(command) => artifact::run_tag(command),

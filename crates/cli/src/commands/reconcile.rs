@@ -1,5 +1,5 @@
-//! `tether reconcile source git NAME`, `tether reconcile kustomization NAME [--with-source]` and
-//! `tether reconcile image repository|policy|update NAME`: set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
+//! `tether reconcile source git NAME`, `tether reconcile kustomization NAME [--with-source]`,
+//! `tether reconcile image repository|policy|update NAME` and `tether reconcile receiver NAME`: set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
 //! controller has handled that request and settled, printing Flux's progress lines.
 
 use super::cluster::{self, get_named, object_label};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use tether_api::notification::v1::Receiver;
 use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 /// How often the object is read while waiting.
@@ -46,6 +47,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
             }
             ReconcileKind::Image(target) => {
                 reconcile_image(client, namespace, target, deadline).await
+            }
+            ReconcileKind::Receiver { name } => {
+                let api = Api::<Receiver>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
             }
         }
     })
