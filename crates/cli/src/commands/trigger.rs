@@ -196,21 +196,9 @@ fn describe(error: &SendError, url: &str) -> (bool, String) {
     }
 }
 
-/// Go's `time.Duration` text for whole seconds and milliseconds (`10s`, `1m30s`, `500ms`).
+/// Go's `time.Duration` text (`10s`, `1m30s`, `500ms`).
 fn format_go_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 {
-        return format!("{millis}ms");
-    }
-    let seconds = duration.as_secs_f64() % 60.0;
-    let minutes = duration.as_secs() / 60 % 60;
-    let hours = duration.as_secs() / 3600;
-    let seconds = format!("{seconds}s");
-    match (hours, minutes) {
-        (0, 0) => seconds,
-        (0, m) => format!("{m}m{seconds}"),
-        (h, m) => format!("{h}h{m}m{seconds}"),
-    }
+    tether_api::meta::Duration::from_std(duration).to_string()
 }
 
 #[cfg(test)]
