@@ -112,7 +112,11 @@ async fn push_and_wait(
         .commit_unpushed("master", &files, &format!("count {count}"))?;
     let pushed = Instant::now();
     source.repo.push("master")?;
+    let hooked = pushed.elapsed();
     wait_count(config_maps, count).await?;
+    if std::env::var_os("TETHER_BENCH_VERBOSE").is_some() {
+        eprintln!("push {count}: pushed and hook answered after {hooked:?}");
+    }
     Ok((sha, pushed.elapsed()))
 }
 
