@@ -39,6 +39,12 @@ pub enum Command {
     /// Print what tether computes for an object (a HelmRelease's final values), as `flux debug`
     /// does.
     Debug(DebugArgs),
+    /// Create or update an Alert, Provider or Receiver (or print it with --export), as
+    /// `flux create` does.
+    Create(CreateArgs),
+    /// Call a Receiver's webhook from outside the cluster, as `flux trigger` does.
+    #[command(subcommand)]
+    Trigger(TriggerCommand),
     /// Push a directory or file to an OCI registry as a Flux artifact, as `flux push` does.
     #[command(subcommand)]
     Push(PushCommand),
@@ -247,6 +253,9 @@ pub struct ControllerArgs {
     /// Identical events are sent to Alerts once per this interval (Flux's --rate-limit-interval).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub rate_limit_interval: std::time::Duration,
+    /// Alert deliveries in flight at once.
+    #[arg(long, default_value_t = tether_controller::DEFAULT_MAX_CONCURRENT_DELIVERIES)]
+    pub max_concurrent_deliveries: usize,
     /// Reconciles of each kind running at once (20: the 1000-app benchmark is fastest there;
     /// 10 and 40 are both slower).
     #[arg(long, default_value_t = 20)]
@@ -261,8 +270,9 @@ pub struct ControllerArgs {
     /// no spec.serviceAccountName apply as (Flux's --default-service-account).
     #[arg(long)]
     pub default_service_account: Option<String>,
-    /// Refuse sourceRefs and chart references into another namespace (Flux's
-    /// --no-cross-namespace-refs; `=true` or `=false` as Flux's manifests write it).
+    /// Refuse references into another namespace (Flux's --no-cross-namespace-refs; `=true` or
+    /// `=false` as Flux's manifests write it): Kustomization sourceRefs, HelmRelease chart
+    /// references, Alert event sources and provider, Receiver resources.
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true",
           action = clap::ArgAction::Set)]
     pub no_cross_namespace_refs: bool,
@@ -404,6 +414,24 @@ pub enum GetKind {
     /// Image automation object statuses.
     #[command(subcommand, visible_alias = "image")]
     Images(GetImageKind),
+    /// Alert statuses.
+    #[command(visible_alias = "alert")]
+    Alerts {
+        /// Only the Alert with this name.
+        name: Option<String>,
+    },
+    /// Provider statuses.
+    #[command(visible_alias = "alert-provider")]
+    AlertProviders {
+        /// Only the Provider with this name.
+        name: Option<String>,
+    },
+    /// Receiver statuses.
+    #[command(visible_alias = "receiver")]
+    Receivers {
+        /// Only the Receiver with this name.
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -537,6 +565,11 @@ pub enum ReconcileKind {
     /// Reconcile an image automation object.
     #[command(subcommand)]
     Image(ImageTarget),
+    /// Reconcile a Receiver (Alerts and Providers have no reconciler to ask since Flux 2.2).
+    Receiver {
+        /// Name of the Receiver.
+        name: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -567,6 +600,21 @@ pub enum SuspendKind {
     /// An image automation object.
     #[command(subcommand)]
     Image(ImageTarget),
+    /// An Alert.
+    Alert {
+        /// Name of the Alert.
+        name: String,
+    },
+    /// A Provider.
+    AlertProvider {
+        /// Name of the Provider.
+        name: String,
+    },
+    /// A Receiver.
+    Receiver {
+        /// Name of the Receiver.
+        name: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -625,4 +673,153 @@ pub enum DebugKind {
         #[arg(long)]
         show_history: bool,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Print the object as YAML instead of applying it.
+    #[arg(long, global = true)]
+    pub export: bool,
+    /// Labels of the object, `key=value` (repeatable, or comma-separated).
+    #[arg(long = "label", global = true, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    #[command(subcommand)]
+    pub kind: CreateKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CreateKind {
+    /// An Alert sending the events of some objects to a Provider.
+    Alert {
+        /// Name of the Alert.
+        name: String,
+        /// The Provider to send through.
+        #[arg(long)]
+        provider_ref: Option<String>,
+        /// `info` or `error`.
+        #[arg(long)]
+        event_severity: Option<String>,
+        /// Objects whose events are sent, `<kind>/<name>[.<namespace>]` (repeatable, or
+        /// comma-separated).
+        #[arg(long = "event-source", value_delimiter = ',')]
+        event_sources: Vec<String>,
+    },
+    /// A Provider: where alerts go.
+    AlertProvider {
+        /// Name of the Provider.
+        name: String,
+        /// The provider type (slack, generic, github, ...).
+        #[arg(long = "type")]
+        provider_type: Option<String>,
+        /// Channel to post to, for chat providers.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Bot user name used by the provider.
+        #[arg(long)]
+        username: Option<String>,
+        /// The git repository, chat or webhook address.
+        #[arg(long)]
+        address: Option<String>,
+        /// Secret holding the credentials.
+        #[arg(long)]
+        secret_ref: Option<String>,
+    },
+    /// A Receiver: a webhook asking objects to reconcile.
+    Receiver {
+        /// Name of the Receiver.
+        name: String,
+        /// The receiver type.
+        #[arg(long = "type", value_parser = parse_receiver_type)]
+        receiver_type: Option<String>,
+        /// Secret holding the token.
+        #[arg(long)]
+        secret_ref: Option<String>,
+        /// Event types to handle (repeatable, or comma-separated).
+        #[arg(long = "event", value_delimiter = ',')]
+        events: Vec<String>,
+        /// Objects to reconcile, `<kind>/<name>` (repeatable, or comma-separated).
+        #[arg(long = "resource", value_delimiter = ',')]
+        resources: Vec<String>,
+    },
+}
+
+/// The receiver types `flux create receiver --type` accepts (Flux 2.9's list: no generic-oidc).
+pub const CREATE_RECEIVER_TYPES: &[&str] = &[
+    "generic",
+    "generic-hmac",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "harbor",
+    "dockerhub",
+    "quay",
+    "gcr",
+    "nexus",
+    "acr",
+    "cdevents",
+];
+
+fn parse_receiver_type(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("no receiver type given, please specify the receiver type".to_owned());
+    }
+    if !CREATE_RECEIVER_TYPES.contains(&text) {
+        let types = CREATE_RECEIVER_TYPES.join(", ");
+        return Err(format!(
+            "receiver type '{text}' is not supported, must be one of: {types}"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TriggerCommand {
+    /// POST to a Receiver's webhook: the path is computed from its name, namespace and token.
+    Receiver(TriggerReceiverArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TriggerReceiverArgs {
+    /// Name of the Receiver.
+    pub name: String,
+    /// The namespace of the Receiver.
+    #[arg(
+        short,
+        long,
+        env = "FLUX_SYSTEM_NAMESPACE",
+        default_value = "flux-system"
+    )]
+    pub namespace: String,
+    /// The Receiver token; required for all types except generic-oidc, where it must not be set.
+    #[arg(long, default_value = "")]
+    pub token: String,
+    /// The base URL of the webhook receiver, may contain a base path.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// The Receiver type: generic, generic-hmac or generic-oidc.
+    #[arg(long = "type", default_value = "generic")]
+    pub receiver_type: String,
+    /// The OIDC provider to fetch the token from: github or forgejo (generic-oidc only).
+    #[arg(long, default_value = "")]
+    pub oidc_provider: String,
+    /// The OIDC token (generic-oidc only); defaults to $FLUX_TRIGGER_RECEIVER_OIDC_TOKEN.
+    #[arg(long, default_value = "")]
+    pub oidc_token: String,
+    /// The audience of the OIDC token to fetch (requires --oidc-provider).
+    #[arg(long, default_value = "")]
+    pub oidc_audience: String,
+    /// The JSON payload sent as the request body.
+    #[arg(long, default_value = "{}")]
+    pub payload: String,
+    /// Retries on connection errors and retryable statuses (404, 408, 429, 5xx); 0 disables.
+    #[arg(long, default_value_t = 10)]
+    pub retries: u32,
+    /// The delay between retries.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub retry_delay: std::time::Duration,
+    /// How long the whole operation may take.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }

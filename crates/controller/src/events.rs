@@ -5,6 +5,7 @@
 use crate::notification::feed::{AlertFeed, Report, flux_event};
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use tether_notify::event::metadata_keys;
 
 /// One recorder per Flux controller name.
 #[derive(Clone)]
@@ -89,6 +90,44 @@ impl Events {
     {
         self.publish_about(origin, object, warning, (reason, note), None)
             .await;
+    }
+
+    /// Sends to the alert pipeline only what kustomize-controller posts after every reconcile
+    /// that ends Ready: an info event `(reason, note)` about `revision`, marked
+    /// `<group>/commit_status: update`, which commit-status Providers turn into a status on the
+    /// revision's commit and every other Provider drops (notification-controller's gate). Flux
+    /// also records it as a Kubernetes Event; tether does not, so `kubectl events` is not
+    /// filled with one line per interval.
+    pub fn alert_commit_status<K>(
+        &self,
+        origin: Origin,
+        object: &K,
+        (reason, note): (&str, String),
+        revision: Option<&str>,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let Some(feed) = self.alerts.as_ref().filter(|_| origin.feeds_alerts()) else {
+            return;
+        };
+        let report = Report {
+            controller: origin.controller(),
+            instance: self.instance.as_deref(),
+            warning: false,
+            reason,
+            message: &note,
+            revision,
+        };
+        let annotations = object.meta().annotations.clone().unwrap_or_default();
+        let mut event = flux_event(involved_object(object), &annotations, &report);
+        let key = format!(
+            "{}/{}",
+            event.involved_object.group(),
+            metadata_keys::COMMIT_STATUS
+        );
+        let update = metadata_keys::COMMIT_STATUS_UPDATE.to_owned();
+        event.metadata.insert(key, update);
+        feed.submit(&event);
     }
 
     /// Publishes an event `(reason, note)` about `revision` of `object`, and sends it to the

@@ -39,5 +39,5 @@ mod triggers;
 mod workspace;
 
 pub use context::ReconcilerOptions;
-pub use notification::NotificationOptions;
+pub use notification::{DEFAULT_MAX_CONCURRENT_DELIVERIES, NotificationOptions};
 pub use run::{ControllerOptions, RunError, run_until, run_until_shutdown};

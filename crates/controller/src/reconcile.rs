@@ -310,6 +310,23 @@ async fn reconcile_live<K: Reconcile>(object: &K, ctx: &Context) -> Result<Actio
     // The status and the event are independent requests: sent together, they cost one round
     // trip of the reconcile's latency instead of two.
     let revision = revision_in_status(&status);
+    let ready = status
+        .conditions()
+        .and_then(|c| find(c, READY))
+        .is_some_and(|c| c.status == "True");
+    if ready && matches!(K::ORIGIN, Origin::Kustomize) {
+        let note = format!(
+            "Reconciliation finished in {}, next run in {}",
+            tether_api::meta::Duration::from_std(started.elapsed()),
+            tether_api::meta::Duration::from_std(object.interval()),
+        );
+        let event = (
+            tether_api::meta::conditions::reasons::RECONCILIATION_SUCCEEDED,
+            note,
+        );
+        ctx.events
+            .alert_commit_status(K::ORIGIN, object, event, revision.as_deref());
+    }
     let (written, ()) = futures::join!(
         write_status_if_changed(&api, object, object.status_before(&outcome), &status),
         report(object, ctx, &outcome, revision.as_deref())

@@ -32,6 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Clone, Debug)]
 struct Recorded {
     path: String,
+    authorization: String,
     body: Vec<u8>,
 }
 
@@ -68,7 +69,13 @@ impl RecordingServer {
             if let Some(first) = self.received(path).into_iter().next() {
                 return Ok(first);
             }
-            anyhow::ensure!(Instant::now() < deadline, "nothing was sent to {path}");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "nothing was sent to {path}; sent: {:?}",
+                self.requests
+                    .lock()
+                    .map(|r| r.iter().map(|r| r.path.clone()).collect::<Vec<_>>())
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -77,12 +84,14 @@ impl RecordingServer {
 async fn record(
     State(server): State<RecordingServer>,
     uri: Uri,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
     if let Ok(mut requests) = server.requests.lock() {
         requests.push(Recorded {
             path: uri.path().to_owned(),
+            authorization: authorization.unwrap_or_default().to_owned(),
             body: body.to_vec(),
         });
     }
@@ -252,6 +261,71 @@ async fn a_failing_kustomization_alerts_generic_and_slack_but_not_excluded_or_su
         conflicts[0].starts_with("metadata key conflicts detected"),
         "{conflicts:?}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_status_provider_posts_success_for_the_applied_revisions_commit()
+-> anyhow::Result<()> {
+    // GitHub cannot be reached from here: the Provider's address is a recording server on
+    // loopback, which go-github addresses as a GitHub Enterprise host (`/api/v3/`).
+    let source = GitSourceFixture::start("status", "1h").await?;
+    let (client, ns) = (&source.client, source.ns.name.as_str());
+    let (recorder, url) = RecordingServer::start().await?;
+    let controller = InProcessController::start(ns).await?;
+    let token: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "github-token"}, "stringData": {"token": "ghp-s3cret"}
+    }))?;
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &token)
+        .await?;
+    let providers = notification_api(client, ns, "v1beta3", "Provider");
+    create(
+        &providers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": "github", "namespace": ns},
+            "spec": {"type": "github", "address": format!("{url}/tether/app"),
+                     "secretRef": {"name": "github-token"}}
+        }),
+    )
+    .await?;
+    let alerts = notification_api(client, ns, "v1beta3", "Alert");
+    create(
+        &alerts,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "github", "namespace": ns},
+            "spec": {"providerRef": {"name": "github"}, "eventSeverity": "info",
+                     "eventSources": [{"kind": "Kustomization", "name": "app"}]}
+        }),
+    )
+    .await?;
+    // The dispatcher reads Alerts from a watch cache: give it a moment to see them.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ks = kustomizations(client, ns);
+    create(&ks, kustomization("app", ns, ns, "./deploy")).await?;
+    wait_ready_where(&ks, "app", |status, _, _| status == "True").await?;
+
+    let commit = source.repo.rev_parse("master")?;
+    let path = format!("/api/v3/repos/tether/app/statuses/{commit}");
+    let posted = recorder.first_at(&path).await?;
+    assert_eq!(posted.authorization, "Bearer ghp-s3cret");
+    let status: Value = serde_json::from_slice(&posted.body)?;
+    let uid = providers
+        .get("github")
+        .await?
+        .metadata
+        .uid
+        .unwrap_or_default();
+    let uid_part = uid.split('-').next().unwrap_or_default();
+    // Flux's status id: `<kind>/<name>/<first part of the Provider's UID>`, lowercased.
+    assert_eq!(status["context"], format!("kustomization/app/{uid_part}"));
+    assert_eq!(status["state"], "success", "{status}");
+    assert!(status["description"].is_string(), "{status}");
+    drop(controller);
     Ok(())
 }
 

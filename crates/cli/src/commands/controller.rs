@@ -42,6 +42,8 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 events_addr: args.events_addr,
                 receiver_addr: args.receiver_addr,
                 rate_limit: args.rate_limit_interval,
+                no_cross_namespace_refs: args.no_cross_namespace_refs,
+                max_concurrent_deliveries: args.max_concurrent_deliveries,
             },
         };
         run_until_shutdown(config, options).await?;

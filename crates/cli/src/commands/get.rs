@@ -2,6 +2,10 @@
 //! repository|policy|update|all`: the status tables of `flux get` (NAME and each kind's columns;
 //! NAMESPACE first with `-A`; `kind/name` names in `images all`), with its `--status-selector`
 //! and its messages when nothing matches.
+//! `tether get sources git|oci|helm|chart`, `tether get kustomizations`, `tether get images
+//! repository|policy|update|all` and `tether get alerts|alert-providers|receivers`: the status
+//! tables of `flux get` (NAME and each kind's columns; NAMESPACE first with `-A`; `kind/name`
+//! names in `images all`), with its `--status-selector` and its messages when nothing matches.
 
 use super::cluster;
 use super::output::{failure, render_table};
@@ -13,6 +17,8 @@ use kube::api::{Api, ListParams};
 use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
+use tether_api::notification::v1::Receiver;
+use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
@@ -44,6 +50,9 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
                 table::<ImageUpdateAutomation>(&args, name.as_deref()).await?
             }
             GetKind::Images(GetImageKind::All) => return print_all_images(&args).await,
+            GetKind::Alerts { name } => table::<Alert>(&args, name.as_deref()).await?,
+            GetKind::AlertProviders { name } => table::<Provider>(&args, name.as_deref()).await?,
+            GetKind::Receivers { name } => table::<Receiver>(&args, name.as_deref()).await?,
         };
         print!("{table}");
         Ok(())
@@ -209,15 +218,9 @@ impl StatusSelector {
         })
     }
 
-    /// Whether the last condition of the type has the status (or, negated, does not).
+    /// Whether the object's last condition of the type has the status (or, negated, does not).
     fn matches<K: FluxObject>(&self, object: &K) -> bool {
-        let found = object
-            .conditions()
-            .iter()
-            .rev()
-            .find(|c| c.type_.eq_ignore_ascii_case(&self.condition))
-            .is_some_and(|c| c.status.eq_ignore_ascii_case(&self.status));
-        found != self.negated
+        object.status_matches(&self.condition, &self.status) != self.negated
     }
 }
 

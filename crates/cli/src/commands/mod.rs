@@ -3,6 +3,7 @@
 mod artifact;
 mod cluster;
 mod controller;
+mod create;
 mod debug;
 pub mod fluxctl;
 mod fluxctl_output;
@@ -16,6 +17,7 @@ mod reconcile;
 mod suspend;
 mod toolkit;
 mod tree;
+mod trigger;
 
 use crate::cli::{Cli, Command};
 
@@ -31,6 +33,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
         Command::Debug(args) => debug::run(args),
+        Command::Create(args) => create::run(args),
+        Command::Trigger(command) => trigger::run(command),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
         Command::Tag(command) => artifact::run_tag(command),

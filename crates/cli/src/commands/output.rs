@@ -1,5 +1,10 @@
-//! Flux's terminal output: the `►` / `✔` / `◎` / `✗` progress lines (on stderr, like Flux's logger),
+//! Flux's terminal output: the `✚` / `►` / `✔` / `◎` / `✗` progress lines (on stderr, like Flux's logger),
 //! its tab-separated tables, and the truncation of long hex digests in revisions and messages.
+
+/// `✚ message`: an object is being generated.
+pub fn generate(message: &str) {
+    eprintln!("✚ {message}");
+}
 
 /// `► message`: an action is about to happen.
 pub fn action(message: &str) {

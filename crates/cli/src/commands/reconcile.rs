@@ -4,6 +4,9 @@
 //! to now (RFC 3339, nanoseconds) — and a HelmRelease's `forceAt` / `resetAt` to the same value
 //! — then wait until the controller has handled that request and settled, printing Flux's
 //! progress lines.
+//! `tether reconcile source git NAME`, `tether reconcile kustomization NAME [--with-source]`,
+//! `tether reconcile image repository|policy|update NAME` and `tether reconcile receiver NAME`: set `reconcile.fluxcd.io/requestedAt` to now (RFC 3339, nanoseconds) and wait until the
+//! controller has handled that request and settled, printing Flux's progress lines.
 
 use super::cluster::{self, get_named, object_label};
 use super::output::{action, success, waiting};
@@ -19,6 +22,7 @@ use tether_api::helm::v2::{ChartRefKind, HelmRelease};
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::meta::{FORCE_REQUEST_ANNOTATION, RECONCILE_REQUEST_ANNOTATION};
+use tether_api::notification::v1::Receiver;
 use tether_api::source::v1::{
     GitRepository, HelmChart, HelmChartSourceKind, HelmRepository, OCIRepository,
 };
@@ -66,6 +70,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
             }
             ReconcileKind::Image(target) => {
                 reconcile_image(client, namespace, target, deadline).await
+            }
+            ReconcileKind::Receiver { name } => {
+                let api = Api::<Receiver>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
             }
         }
     })

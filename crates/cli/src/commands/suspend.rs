@@ -1,5 +1,7 @@
 //! `tether suspend` and `tether resume` (`kustomization NAME`, `helmrelease NAME`,
 //! `source git|oci|helm|chart NAME`, `image repository|policy|update NAME`): set or clear
+//! `tether suspend` and `tether resume` (`kustomization NAME`, `source git NAME`,
+//! `image repository|policy|update NAME`, `alert|alert-provider|receiver NAME`): set or clear
 //! `spec.suspend`; resume also requests a reconcile in the same write and waits for its result,
 //! printing Flux's lines.
 
@@ -15,6 +17,8 @@ use std::time::Instant;
 use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
+use tether_api::notification::v1::Receiver;
+use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
@@ -49,6 +53,11 @@ pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
             SuspendKind::Image(ImageTarget::Update { name }) => {
                 suspend::<ImageUpdateAutomation>(client, namespace, name).await
             }
+            SuspendKind::Alert { name } => suspend::<Alert>(client, namespace, name).await,
+            SuspendKind::AlertProvider { name } => {
+                suspend::<Provider>(client, namespace, name).await
+            }
+            SuspendKind::Receiver { name } => suspend::<Receiver>(client, namespace, name).await,
         }
     })
 }
@@ -85,6 +94,13 @@ pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Image(ImageTarget::Update { name }) => {
                 resume::<ImageUpdateAutomation>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Alert { name } => resume::<Alert>(client, namespace, name, deadline).await,
+            SuspendKind::AlertProvider { name } => {
+                resume::<Provider>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Receiver { name } => {
+                resume::<Receiver>(client, namespace, name, deadline).await
             }
         }
     })

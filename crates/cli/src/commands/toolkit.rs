@@ -1,7 +1,8 @@
 //! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository, HelmRepository, HelmChart,
-//! Kustomization, HelmRelease, ImageRepository, ImagePolicy, ImageUpdateAutomation): how Flux names it in messages, its
-//! suspension, conditions, handled reconcile request, the cells of its `flux get` row and what
-//! `flux reconcile` prints on success.
+//! Kustomization, HelmRelease, ImageRepository, ImagePolicy, ImageUpdateAutomation, Alert,
+//! Provider, Receiver): how Flux names it in messages, its suspension, conditions, handled
+//! reconcile request, the cells of its `flux get` row and what `flux reconcile` prints on
+//! success.
 
 use super::output::truncate_hex;
 use k8s_openapi::NamespaceResourceScope;
@@ -13,6 +14,8 @@ use std::fmt::Debug;
 use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
+use tether_api::notification::v1::Receiver;
+use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_api::source::v1::{
     GitRepository, HelmChart, HelmRepository, HelmRepositoryType, OCIRepository,
 };
@@ -48,6 +51,20 @@ pub trait FluxObject:
     /// Whether no controller reconciles the object (Flux's `isStatic`: an OCI HelmRepository).
     fn is_static(&self) -> bool {
         false
+    }
+
+    /// Whether `--status-selector type=status` selects the object: its last condition of the
+    /// type (compared case-insensitively) has the status. An object without a reconciler is
+    /// only ever `Ready=True` (Flux's `readyStatusMatches`).
+    fn status_matches(&self, type_: &str, status: &str) -> bool {
+        if self.is_static() {
+            return type_.eq_ignore_ascii_case("Ready") && status.eq_ignore_ascii_case("True");
+        }
+        self.conditions()
+            .iter()
+            .rev()
+            .find(|c| c.type_.eq_ignore_ascii_case(type_))
+            .is_some_and(|c| c.status.eq_ignore_ascii_case(status))
     }
 
     /// The last condition of `type_`, as Flux's `FindStatusCondition` finds it.
@@ -374,6 +391,83 @@ impl FluxObject for ImageUpdateAutomation {
             Some(time) => format!("last run {}", rfc3339(time, &TimeZone::system())),
             None => "automation not yet run".to_owned(),
         }
+    }
+}
+
+/// The accessors of a kind without status (Alert, Provider): nothing reconciles it.
+macro_rules! static_accessors {
+    () => {
+        fn suspended(&self) -> bool {
+            self.spec.suspend.unwrap_or(false)
+        }
+
+        fn conditions(&self) -> &[Condition] {
+            &[]
+        }
+
+        fn last_handled_reconcile_at(&self) -> Option<&str> {
+            None
+        }
+
+        fn observed_generation(&self) -> Option<i64> {
+            None
+        }
+
+        fn is_static(&self) -> bool {
+            true
+        }
+    };
+}
+
+impl FluxObject for Alert {
+    const HUMAN_KIND: &'static str = "alert";
+    const SUMMARY_HEADERS: &'static [&'static str] = &["SUSPENDED", "READY", "MESSAGE"];
+
+    static_accessors!();
+
+    /// Always Ready, as Flux shows a kind without status.
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        let ready = ["True", "Alert is Ready"].map(str::to_owned);
+        let mut row = vec![title_case(self.suspended())];
+        row.extend(ready);
+        row
+    }
+
+    fn success_message(&self) -> String {
+        "Alert reconciliation completed".to_owned()
+    }
+}
+
+impl FluxObject for Provider {
+    const HUMAN_KIND: &'static str = "alert provider";
+    const SUMMARY_HEADERS: &'static [&'static str] = &["READY", "MESSAGE"];
+
+    static_accessors!();
+
+    /// Always Ready and without a SUSPENDED column, as Flux shows Providers.
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        vec!["True".to_owned(), "Provider is Ready".to_owned()]
+    }
+
+    fn success_message(&self) -> String {
+        "Provider reconciliation completed".to_owned()
+    }
+}
+
+impl FluxObject for Receiver {
+    const HUMAN_KIND: &'static str = "receiver";
+    const SUMMARY_HEADERS: &'static [&'static str] = &["SUSPENDED", "READY", "MESSAGE"];
+
+    shared_accessors!();
+
+    /// The Ready message as it is (Flux does not shorten digests here).
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        let (ready, message) = self.ready_and_message();
+        vec![title_case(self.suspended()), ready, message]
+    }
+
+    fn success_message(&self) -> String {
+        "Receiver reconciliation completed".to_owned()
     }
 }
 

@@ -15,6 +15,8 @@ pub struct ControllerProcess {
     pub child: Child,
     pub health_port: u16,
     pub metrics_port: u16,
+    /// Where Receiver webhooks are served (`--receiver-addr`).
+    pub receiver_port: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -26,18 +28,15 @@ impl ControllerProcess {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("controller.log");
         let (health_port, metrics_port) = (free_port()?, free_port()?);
+        let receiver_port = free_port()?;
         let child = Command::new(env!("CARGO_BIN_EXE_tether"))
             .arg("controller")
             .args(["--watch-namespace", namespace])
             .args(["--health-addr", &format!("127.0.0.1:{health_port}")])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .args(["--storage-addr", "127.0.0.1:0"])
-            .args([
-                "--events-addr",
-                "127.0.0.1:0",
-                "--receiver-addr",
-                "127.0.0.1:0",
-            ])
+            .args(["--events-addr", "127.0.0.1:0"])
+            .args(["--receiver-addr", &format!("127.0.0.1:{receiver_port}")])
             .arg("--storage-path")
             .arg(dir.path().join("storage"))
             .args(["--requeue-dependency", "1s"])
@@ -52,6 +51,7 @@ impl ControllerProcess {
             child,
             health_port,
             metrics_port,
+            receiver_port,
             log,
             _dir: dir,
         };

@@ -19,6 +19,11 @@ use tether_notify::{Event, PayloadError, SendError, SendOptions, Sender, request
 /// Why an event matched by an Alert was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// The event is of an object in another namespace and `--no-cross-namespace-refs` is set.
+    #[error(
+        "discarding event, access denied to cross-namespace sources: alert '{alert}' can't process event from '{involved}', cross-namespace references have been blocked"
+    )]
+    CrossNamespace { alert: String, involved: String },
     /// The Alert's `providerRef` names no Provider in its namespace.
     #[error("failed to read provider: Provider '{namespace}/{name}' not found")]
     ProviderNotFound { namespace: String, name: String },
@@ -49,6 +54,13 @@ pub async fn deliver(
     event: &Event,
 ) -> Result<(), DeliveryError> {
     let namespace = alert.namespace().unwrap_or_default();
+    let object = &event.involved_object;
+    if dispatcher.limits.no_cross_namespace_refs && object.namespace != namespace {
+        return Err(DeliveryError::CrossNamespace {
+            alert: format!("{namespace}/{}", alert.name_any()),
+            involved: format!("{}/{}/{}", object.kind, object.namespace, object.name),
+        });
+    }
     let provider_name = &alert.spec.provider_ref.name;
     let provider = dispatcher
         .providers

@@ -4,6 +4,8 @@
 //! slow or failing Provider never holds up other alerts or any reconcile. A delivery that fails
 //! is logged and recorded as a `NotificationDispatchFailed` Warning on the Alert, an invalid
 //! inclusion or exclusion regex as `InvalidConfig` (the pattern is skipped), as Flux does.
+//! At most [`Limits::max_concurrent_deliveries`] deliveries run at once: the dispatcher waits
+//! for a free slot (the bounded queue before it absorbs bursts, and reconcilers never wait).
 
 use super::deliver::{DeliveryError, deliver};
 use super::feed::AlertQueue;
@@ -18,18 +20,35 @@ use tether_api::notification::conditions::event_reasons;
 use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_notify::alert::AlertMatcher;
 use tether_notify::{Event, ObjectReference};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+
+/// How far dispatching may go.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Alerts only take events of objects in their own namespace.
+    pub no_cross_namespace_refs: bool,
+    /// Deliveries in flight at once (at least one).
+    pub max_concurrent_deliveries: usize,
+}
 
 /// What deliveries share.
 pub struct Dispatcher {
     pub client: kube::Client,
     pub alerts: Store<Alert>,
     pub providers: Store<Provider>,
+    pub limits: Limits,
+    slots: Arc<Semaphore>,
     recorder: Recorder,
 }
 
 impl Dispatcher {
-    pub fn new(client: kube::Client, alerts: Store<Alert>, providers: Store<Provider>) -> Self {
+    pub fn new(
+        client: kube::Client,
+        alerts: Store<Alert>,
+        providers: Store<Provider>,
+        limits: Limits,
+    ) -> Self {
         let reporter = Reporter {
             controller: "notification-controller".to_owned(),
             instance: std::env::var("POD_NAME").ok(),
@@ -39,6 +58,8 @@ impl Dispatcher {
             client,
             alerts,
             providers,
+            limits,
+            slots: Arc::new(Semaphore::new(limits.max_concurrent_deliveries.max(1))),
         }
     }
 
@@ -85,12 +106,16 @@ impl Dispatcher {
                 let reason = event_reasons::INVALID_CONFIG;
                 self.warn_alert(&alert, reason, invalid.to_string()).await;
             }
+            let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
             let this = self.clone();
             let event = event.clone();
             tokio::spawn(async move {
                 if let Err(error) = deliver(&this, &alert, &event).await {
                     this.report_failure(&alert, &event, &error).await;
                 }
+                drop(slot);
             });
         }
     }

@@ -25,6 +25,8 @@ use tether_notify::{Headers, ReceiverConfig, Verdict, verify};
 pub struct Hooks {
     pub client: kube::Client,
     pub receivers: Store<Receiver>,
+    /// Targets in another namespace than the Receiver's are refused.
+    pub no_cross_namespace_refs: bool,
 }
 
 /// The routes of the receiver server.
@@ -39,6 +41,8 @@ pub fn receiver_routes(hooks: Arc<Hooks>) -> Router {
 /// Why a target could not be asked to reconcile.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotateError {
+    #[error("cross-namespace references are not allowed")]
+    CrossNamespace,
     #[error("apiVersion must be specified for kind \"{0}\"")]
     NoApiVersion(String),
     #[error("matchLabels field not set when using wildcard '*' as name")]
@@ -87,7 +91,12 @@ async fn handle_hook(
     }
     let mut failed = false;
     for resource in &receiver.spec.resources {
-        if let Err(error) = request_reconcile(&hooks.client, resource, &namespace).await {
+        let target = Target {
+            resource,
+            receiver_namespace: &namespace,
+            no_cross_namespace_refs: hooks.no_cross_namespace_refs,
+        };
+        if let Err(error) = request_reconcile(&hooks.client, &target).await {
             tracing::warn!(receiver = %name, %namespace, %error, "unable to request reconciliation");
             failed = true;
         }
@@ -159,17 +168,32 @@ fn api_version_of(resource: &ReceiverResource) -> Option<String> {
     Some(default.to_owned())
 }
 
-/// Annotates the target(s) of `resource`, in its namespace or the Receiver's.
+/// One entry of a Receiver's `spec.resources`, and where it may reach.
+struct Target<'a> {
+    resource: &'a ReceiverResource,
+    receiver_namespace: &'a str,
+    no_cross_namespace_refs: bool,
+}
+
+impl Target<'_> {
+    /// The target's namespace (the Receiver's unless it names one); `None` when it is
+    /// another and cross-namespace references are blocked.
+    fn namespace(&self) -> Option<&str> {
+        match self.resource.namespace.as_deref().filter(|n| !n.is_empty()) {
+            None => Some(self.receiver_namespace),
+            Some(other) if self.no_cross_namespace_refs && other != self.receiver_namespace => None,
+            Some(namespace) => Some(namespace),
+        }
+    }
+}
+
+/// Annotates the target(s) of a resource entry, in its namespace or the Receiver's.
 async fn request_reconcile(
     client: &kube::Client,
-    resource: &ReceiverResource,
-    receiver_namespace: &str,
+    target: &Target<'_>,
 ) -> Result<(), AnnotateError> {
-    let namespace = resource
-        .namespace
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(receiver_namespace);
+    let resource = target.resource;
+    let namespace = target.namespace().ok_or(AnnotateError::CrossNamespace)?;
     let api_version = api_version_of(resource)
         .ok_or_else(|| AnnotateError::NoApiVersion(resource.kind.clone()))?;
     let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
@@ -256,6 +280,31 @@ mod tests {
             .as_deref(),
             Some("kustomize.toolkit.fluxcd.io/v1")
         );
+    }
+
+    #[test]
+    fn cross_namespace_targets_are_refused_only_when_blocked() {
+        let in_namespace = |namespace: Option<&str>| ReceiverResource {
+            namespace: namespace.map(str::to_owned),
+            ..resource("GitRepository", None)
+        };
+        let namespace_of = |resource: &ReceiverResource, blocked| {
+            let target = Target {
+                resource,
+                receiver_namespace: "apps",
+                no_cross_namespace_refs: blocked,
+            };
+            target.namespace().map(str::to_owned)
+        };
+        let elsewhere = in_namespace(Some("other"));
+        assert_eq!(namespace_of(&elsewhere, false).as_deref(), Some("other"));
+        assert_eq!(namespace_of(&elsewhere, true), None);
+        assert_eq!(
+            namespace_of(&in_namespace(None), true).as_deref(),
+            Some("apps")
+        );
+        let same = in_namespace(Some("apps"));
+        assert_eq!(namespace_of(&same, true).as_deref(), Some("apps"));
     }
 
     #[test]

@@ -33,7 +33,16 @@ pub struct NotificationOptions {
     pub receiver_addr: std::net::SocketAddr,
     /// Identical events go out once per this interval (`--rate-limit-interval`, Flux: 5m).
     pub rate_limit: Duration,
+    /// Alerts only take events of objects in their own namespace, and Receivers only annotate
+    /// objects in theirs (Flux's `--no-cross-namespace-refs`).
+    pub no_cross_namespace_refs: bool,
+    /// Deliveries in flight at once; further matched events wait for one to finish.
+    pub max_concurrent_deliveries: usize,
 }
+
+/// Deliveries in flight at once unless configured: enough for bursts, few enough that a
+/// storm of events against a slow Provider cannot pile up unbounded tasks and connections.
+pub const DEFAULT_MAX_CONCURRENT_DELIVERIES: usize = 64;
 
 impl Default for NotificationOptions {
     fn default() -> Self {
@@ -41,6 +50,8 @@ impl Default for NotificationOptions {
             events_addr: ([0, 0, 0, 0], 9690).into(),
             receiver_addr: ([0, 0, 0, 0], 9292).into(),
             rate_limit: tether_notify::ratelimit::DEFAULT_INTERVAL,
+            no_cross_namespace_refs: false,
+            max_concurrent_deliveries: DEFAULT_MAX_CONCURRENT_DELIVERIES,
         }
     }
 }
@@ -65,7 +76,15 @@ pub fn start(
     let alerts = cache::<Alert>(client, namespace, shutdown);
     let providers = cache::<Provider>(client, namespace, shutdown);
     let receivers = cache::<Receiver>(client, namespace, shutdown);
-    let dispatcher = Arc::new(dispatch::Dispatcher::new(client.clone(), alerts, providers));
+    let dispatcher = Arc::new(dispatch::Dispatcher::new(
+        client.clone(),
+        alerts,
+        providers,
+        dispatch::Limits {
+            no_cross_namespace_refs: options.no_cross_namespace_refs,
+            max_concurrent_deliveries: options.max_concurrent_deliveries,
+        },
+    ));
     tokio::spawn(dispatcher.run(queue, shutdown.clone()));
     tokio::spawn(finalizers::run(
         client.clone(),
@@ -75,6 +94,7 @@ pub fn start(
     let hooks = Arc::new(hook::Hooks {
         client: client.clone(),
         receivers,
+        no_cross_namespace_refs: options.no_cross_namespace_refs,
     });
     Notifications {
         event_routes: events_http::event_routes(feed.clone()),

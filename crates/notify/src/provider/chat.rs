@@ -1,5 +1,5 @@
 //! Chat providers: Slack, Discord and Rocket.Chat (Slack's attachment payload), Google Chat,
-//! Webex, Telegram, Matrix and Lark. Field names, order and `omitempty` follow
+//! Webex, Telegram, Matrix and Lark (Zulip is in `super::zulip`). Field names, order and `omitempty` follow
 //! Flux's Go payload structs.
 
 use serde::Serialize;

@@ -16,6 +16,7 @@ mod forge;
 mod generic;
 pub mod settings;
 mod teams;
+mod zulip;
 
 use std::{collections::BTreeMap, fmt};
 
@@ -132,6 +133,9 @@ pub enum PayloadError {
     /// The token is not `<user>:<password>` (Bitbucket).
     #[error("invalid token format, expected to be <user>:<password>")]
     InvalidTokenFormat,
+    /// A Zulip channel is not `<stream>/<topic>`.
+    #[error("invalid Zulip channel format, expected <channel>/<topic>, got '{0}'")]
+    InvalidZulipChannel(String),
     /// The repository path of a forge address has the wrong number of parts.
     #[error("invalid repository id {id:?}")]
     InvalidRepository {
@@ -206,6 +210,7 @@ pub fn requests_for(
             .into_iter()
             .collect(),
         P::AzureDevOps => forge::azure_devops(event, settings)?.into_iter().collect(),
+        P::Zulip => one(zulip::zulip(event, settings)?),
         other => return Err(PayloadError::Unsupported(other)),
     })
 }

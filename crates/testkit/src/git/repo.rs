@@ -90,6 +90,18 @@ impl GitRepoFixture {
         files: &[(&str, &str)],
         message: &str,
     ) -> anyhow::Result<String> {
+        let sha = self.commit_unpushed(branch, files, message)?;
+        self.push(branch)?;
+        Ok(sha)
+    }
+
+    /// Writes and commits `files` as [`Self::commit`] does, without pushing; returns the SHA.
+    pub fn commit_unpushed(
+        &self,
+        branch: &str,
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> anyhow::Result<String> {
         self.switch_to_branch(branch)?;
         let work = self.work_path();
         for (path, content) in files {
@@ -104,17 +116,58 @@ impl GitRepoFixture {
             &work,
             &["commit", "--quiet", "--allow-empty", "-m", message],
         )?;
+        self.work_rev_parse("HEAD")
+    }
+
+    /// Pushes the work clone's current commit to `branch` (the server's hooks run before this
+    /// returns).
+    pub fn push(&self, branch: &str) -> anyhow::Result<()> {
         let target = self.push_target()?;
         run_git(
-            &work,
+            &self.work_path(),
             &[
                 "push",
                 "--quiet",
                 &target,
                 &format!("HEAD:refs/heads/{branch}"),
             ],
-        )?;
-        self.work_rev_parse("HEAD")
+        )
+    }
+
+    /// Installs a `post-receive` hook in the bare repository that, for every pushed ref, POSTs
+    /// GitHub's `push` event to `url` signed with `secret` (`X-Hub-Signature-256`), as a forge
+    /// calls a webhook; each answer's status code is appended to [`Self::webhook_log`]. Needs
+    /// `curl` and `openssl` on the PATH.
+    pub fn send_github_push_events(&self, url: &str, secret: &str) -> anyhow::Result<()> {
+        for (tool, probe) in [("curl", "--version"), ("openssl", "version")] {
+            let found = Command::new(tool).arg(probe).output();
+            anyhow::ensure!(
+                found.is_ok_and(|o| o.status.success()),
+                "the post-receive hook needs {tool}, which is not on the PATH"
+            );
+        }
+        let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+        let log = self.webhook_log_path();
+        let script = GITHUB_PUSH_HOOK
+            .replace("@URL@", &quote(url))
+            .replace("@SECRET@", &quote(secret))
+            .replace("@LOG@", &quote(path_str(&log)?))
+            .replace("@REPO@", &quote(&self.name));
+        let hook = self.bare_path().join("hooks").join("post-receive");
+        std::fs::create_dir_all(hook.parent().context("hooks directory")?)?;
+        std::fs::write(&hook, script)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
+        Ok(())
+    }
+
+    fn webhook_log_path(&self) -> PathBuf {
+        self.dir.path().join("webhook.log")
+    }
+
+    /// The lines the `post-receive` hook wrote: `<ref> <after> <HTTP status>` per push event.
+    pub fn webhook_log(&self) -> String {
+        std::fs::read_to_string(self.webhook_log_path()).unwrap_or_default()
     }
 
     /// Removes `paths` on `branch`, commits and pushes; returns the new commit's SHA.
@@ -210,6 +263,25 @@ impl GitRepoFixture {
         run_git_output(&self.bare_path(), &["show", &format!("{rev}:{path}")])
     }
 }
+
+/// The `post-receive` hook of [`GitRepoFixture::send_github_push_events`]: git feeds it
+/// `<before> <after> <ref>` lines; the body is a subset of GitHub's push event (what Flux's
+/// Receiver reads: nothing but the signature and the event header).
+const GITHUB_PUSH_HOOK: &str = r#"#!/bin/sh
+url=@URL@
+secret=@SECRET@
+log=@LOG@
+repo=@REPO@
+while read -r before after ref; do
+  body=$(printf '{"ref":"%s","before":"%s","after":"%s","forced":false,"repository":{"name":"%s","full_name":"tether/%s"},"pusher":{"name":"tether test"}}' "$ref" "$before" "$after" "$repo" "$repo")
+  signature=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
+  status=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 \
+    -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
+    -H "X-GitHub-Delivery: $after" -H "X-Hub-Signature-256: sha256=$signature" \
+    --data-binary "$body" "$url")
+  echo "$ref $after $status" >>"$log"
+done
+"#;
 
 fn path_str(path: &Path) -> anyhow::Result<&str> {
     path.to_str()
