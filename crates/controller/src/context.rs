@@ -99,9 +99,6 @@ pub struct Context {
     /// OCIRepositories as the Kustomization trigger watch saw them.
     pub newest_oci_sources: std::sync::Arc<NewestSources<OCIRepository>>,
     pub helm_releases: Store<HelmRelease>,
-    /// The artifact digest each HelmChart (`namespace/name`) last reported, as the HelmRelease
-    /// trigger watch saw it.
-    pub helm_chart_digests: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Charts loaded from artifacts, shared by every HelmRelease.
     pub loaded_charts: crate::helmrelease::LoadedCharts,
     /// The cluster's `.Capabilities` for Helm rendering.

@@ -99,7 +99,6 @@ pub async fn run_reconcilers(
         newest_sources: Default::default(),
         newest_oci_sources: Default::default(),
         helm_releases: helm_releases.store(),
-        helm_chart_digests: Default::default(),
         loaded_charts: Default::default(),
         helm_capabilities: Default::default(),
         helm_repositories: helm_repositories.store(),

@@ -121,10 +121,15 @@ pub fn check_source_access(hr: &HelmRelease, ctx: &Context) -> Result<(), Failur
 }
 
 /// Creates or updates the HelmChart of `spec.chart` (server-side apply: only our fields),
-/// labelled with the HelmRelease that owns it.
-pub async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
+/// labelled with the HelmRelease that owns it. Returns the newest copy the watches delivered
+/// when it already was as desired (nothing written): its status is current. After a write
+/// (or without `spec.chart`) it returns `None`.
+pub async fn ensure_helm_chart(
+    hr: &HelmRelease,
+    ctx: &Context,
+) -> Result<Option<Arc<HelmChart>>, Failure> {
     let Some(mut chart) = hr.helm_chart_from_template() else {
-        return Ok(());
+        return Ok(None);
     };
     let labels = chart.metadata.labels.get_or_insert_with(Default::default);
     labels.insert(NAME_LABEL.to_owned(), hr.name_any());
@@ -133,10 +138,8 @@ pub async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), Fa
         hr.namespace().unwrap_or_default(),
     );
     let (namespace, name) = (chart.namespace().unwrap_or_default(), chart.name_any());
-    // Unchanged since the last apply (as the cache shows it): no write, so a resync is free.
-    let cached = ctx
-        .helm_charts
-        .get(&kube::runtime::reflector::ObjectRef::new(&name).within(&namespace));
+    // Unchanged since the last apply (as the watches show it): no write, so a resync is free.
+    let cached = newest_helm_chart(ctx, &namespace, &name);
     if let Some(cached) = cached
         && cached.spec == chart.spec
         && chart
@@ -152,7 +155,7 @@ pub async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), Fa
             .flatten()
             .all(|(k, v)| cached.annotations().get(k) == Some(v))
     {
-        return Ok(());
+        return Ok(Some(cached));
     }
     let mut body = serde_json::to_value(&chart).map_err(|e| {
         Failure::new(
@@ -178,7 +181,75 @@ pub async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), Fa
                 format!("failed to create or update HelmChart '{namespace}/{name}': {e}"),
             )
         })?;
-    Ok(())
+    Ok(None)
+}
+
+/// The newer of the chart store's copy and the one the HelmRelease watch remembered.
+fn newest_helm_chart(ctx: &Context, namespace: &str, name: &str) -> Option<Arc<HelmChart>> {
+    let stored = ctx
+        .helm_charts
+        .get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+    ctx.newest_helm_charts.newest(stored, namespace, name)
+}
+
+/// The newer of the OCIRepository store's copy and the one the watches remembered.
+fn newest_oci_repository(ctx: &Context, namespace: &str, name: &str) -> Option<Arc<OCIRepository>> {
+    let stored = ctx
+        .oci_repositories
+        .get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+    ctx.newest_oci_sources.newest(stored, namespace, name)
+}
+
+/// What wakes a HelmRelease about its chart source: its artifact digest, Ready status and
+/// observed generation (a source failing without a new artifact counts too).
+pub fn source_fingerprint(
+    hr: &HelmRelease,
+    ctx: &Context,
+) -> Option<(Option<String>, Option<String>, Option<i64>)> {
+    fn of(
+        artifact: Option<&Artifact>,
+        conditions: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
+        observed: Option<i64>,
+    ) -> (Option<String>, Option<String>, Option<i64>) {
+        (
+            artifact.map(|a| a.digest.clone()),
+            conditions
+                .and_then(|c| find(c, READY))
+                .map(|c| c.status.clone()),
+            observed,
+        )
+    }
+    if let Some((namespace, name)) = helm_chart_key(hr) {
+        let chart = newest_helm_chart(ctx, &namespace, &name)?;
+        let status = chart.status.as_ref()?;
+        return Some(of(
+            status.artifact.as_ref(),
+            status.conditions.as_deref(),
+            status.observed_generation,
+        ));
+    }
+    let (namespace, name) = oci_chart_ref(hr)?;
+    let source = newest_oci_repository(ctx, &namespace, &name)?;
+    let status = source.status.as_ref()?;
+    Some(of(
+        status.artifact.as_ref(),
+        status.conditions.as_deref(),
+        status.observed_generation,
+    ))
+}
+
+/// `(namespace, name)` of the OCIRepository `spec.chartRef` names, if it names one.
+pub fn oci_chart_ref(hr: &HelmRelease) -> Option<(String, String)> {
+    let reference = hr.spec.chart_ref.as_ref()?;
+    (reference.kind == ChartRefKind::OciRepository).then(|| {
+        (
+            reference
+                .namespace
+                .clone()
+                .unwrap_or_else(|| hr.namespace().unwrap_or_default()),
+            reference.name.clone(),
+        )
+    })
 }
 
 /// Deletes the HelmChart `spec.chart` made (on delete of the HelmRelease).
@@ -200,14 +271,28 @@ pub async fn delete_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(), ku
 }
 
 /// The artifact of the chart source, once it has a Ready one.
-pub async fn chart_artifact(hr: &HelmRelease, ctx: &Context) -> Result<Artifact, Failure> {
+pub async fn chart_artifact(
+    hr: &HelmRelease,
+    ctx: &Context,
+    current: Option<Arc<HelmChart>>,
+) -> Result<Artifact, Failure> {
     if let Some((namespace, name)) = helm_chart_key(hr) {
-        // Read from the API server, not the cache: right after the HelmChart's spec was
-        // applied the cache may still show the previous generation as Ready.
-        let chart = Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
-            .get_opt(&name)
-            .await
-            .map_err(|e| not_ready(&format!("HelmChart '{namespace}/{name}'"), &e.to_string()))?;
+        // A copy known current (its spec as desired) is used as it is. Otherwise it is read
+        // from the API server: right after the HelmChart's spec was applied the caches may
+        // still show the previous generation as Ready.
+        let chart = match current {
+            Some(current) => Some(current),
+            None if hr.spec.chart.is_none() => newest_helm_chart(ctx, &namespace, &name),
+            None => None,
+        };
+        let chart = match chart {
+            Some(chart) => Some(chart),
+            None => Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
+                .get_opt(&name)
+                .await
+                .map_err(|e| not_ready(&format!("HelmChart '{namespace}/{name}'"), &e.to_string()))?
+                .map(Arc::new),
+        };
         let Some(chart) = chart else {
             return Err(not_ready(
                 &format!("HelmChart '{namespace}/{name}'"),
@@ -236,11 +321,15 @@ pub async fn chart_artifact(hr: &HelmRelease, ctx: &Context) -> Result<Artifact,
     match reference.kind {
         ChartRefKind::OciRepository => {
             let shown = format!("OCIRepository '{namespace}/{}'", reference.name);
-            let source = Api::<OCIRepository>::namespaced(ctx.client.clone(), &namespace)
-                .get_opt(&reference.name)
-                .await
-                .map_err(|e| not_ready(&shown, &e.to_string()))?
-                .ok_or_else(|| not_ready(&shown, "not found"))?;
+            let source = match newest_oci_repository(ctx, &namespace, &reference.name) {
+                Some(source) => source,
+                None => Api::<OCIRepository>::namespaced(ctx.client.clone(), &namespace)
+                    .get_opt(&reference.name)
+                    .await
+                    .map_err(|e| not_ready(&shown, &e.to_string()))?
+                    .map(Arc::new)
+                    .ok_or_else(|| not_ready(&shown, "not found"))?,
+            };
             let status = source.status.as_ref();
             ready_artifact(
                 &shown,

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tether_api::helm::conditions::reasons;
 use tether_api::helm::v2::{HelmRelease, HelmReleaseStatus};
 use tether_api::meta::conditions::{READY, RECONCILING, is_true};
-use tether_api::source::v1::HelmChart;
+use tether_api::source::v1::{HelmChart, OCIRepository};
 use tether_helm_actions::{ReleaseStore, Target};
 use tokio_util::sync::CancellationToken;
 
@@ -69,13 +69,7 @@ impl Reconcile for HelmRelease {
         let annotations = self.annotations();
         let force = annotations.get("reconcile.fluxcd.io/forceAt");
         let reset = annotations.get(tether_api::helm::RESET_REQUEST_ANNOTATION);
-        let chart = chart::helm_chart_key(self).and_then(|(namespace, name)| {
-            ctx.helm_chart_digests
-                .lock()
-                .ok()?
-                .get(&format!("{namespace}/{name}"))
-                .cloned()
-        });
+        let chart = chart::source_fingerprint(self, ctx);
         Some(fingerprint(&[
             &self.meta().generation,
             &requested,
@@ -179,42 +173,50 @@ impl Reconcile for HelmRelease {
             .map_err(|e| -> CleanUpError { format!("cannot delete the HelmChart: {e}").into() })
     }
 
-    /// A HelmRelease runs again when its HelmChart reports a new artifact.
+    /// A HelmRelease runs again when its HelmChart or `chartRef` OCIRepository changes status
+    /// (new artifact, failure); the copy a watch delivered is remembered, as the source's
+    /// store may not have it yet.
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         let namespace = ctx.options.watch_namespace.as_deref();
         let watch = kube::runtime::watcher::Config::default().any_semantic();
         let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
-        controller.watches(
+        let controller = controller.watches(
             crate::reconcile::api_in::<HelmChart>(&ctx.client, namespace),
-            watch,
+            watch.clone(),
             move |chart: HelmChart| {
-                let key = format!(
-                    "{}/{}",
-                    chart.namespace().unwrap_or_default(),
-                    chart.name_any()
-                );
-                let digest = chart
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.artifact.as_ref())
-                    .map(|a| a.digest.clone());
-                if let (Ok(mut digests), Some(digest)) =
-                    (remembering.helm_chart_digests.lock(), digest)
-                {
-                    digests.insert(key.clone(), digest);
-                }
-                releases
-                    .state()
-                    .iter()
-                    .filter(|hr| {
-                        chart::helm_chart_key(hr)
-                            .is_some_and(|(namespace, name)| format!("{namespace}/{name}") == key)
-                    })
-                    .map(|hr| ObjectRef::from_obj(hr.as_ref()))
-                    .collect::<Vec<_>>()
+                let key = (chart.namespace().unwrap_or_default(), chart.name_any());
+                remembering.newest_helm_charts.remember(Arc::new(chart));
+                releases_of(&releases, |hr| {
+                    chart::helm_chart_key(hr) == Some(key.clone())
+                })
+            },
+        );
+        let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
+        controller.watches(
+            crate::reconcile::api_in::<OCIRepository>(&ctx.client, namespace),
+            watch,
+            move |source: OCIRepository| {
+                let key = (source.namespace().unwrap_or_default(), source.name_any());
+                remembering.newest_oci_sources.remember(Arc::new(source));
+                releases_of(&releases, |hr| {
+                    chart::oci_chart_ref(hr) == Some(key.clone())
+                })
             },
         )
     }
+}
+
+/// The HelmReleases of the store that `wanted` picks, as references to reconcile.
+fn releases_of(
+    releases: &kube::runtime::reflector::Store<HelmRelease>,
+    wanted: impl Fn(&HelmRelease) -> bool,
+) -> Vec<ObjectRef<HelmRelease>> {
+    releases
+        .state()
+        .iter()
+        .filter(|hr| wanted(hr))
+        .map(|hr| ObjectRef::from_obj(hr.as_ref()))
+        .collect()
 }
 
 /// The client and apply manager of a release: its cluster (`spec.kubeConfig`) as its
@@ -259,11 +261,11 @@ async fn steps(
     refuse_unsupported(hr)?;
     chart::check_source_access(hr, ctx)?;
     check_dependencies(hr, ctx)?;
-    chart::ensure_helm_chart(hr, ctx).await?;
+    let current_chart = chart::ensure_helm_chart(hr, ctx).await?;
     if let Some((namespace, name)) = chart::helm_chart_key(hr) {
         status.helm_chart = Some(format!("{namespace}/{name}"));
     }
-    let artifact = chart::chart_artifact(hr, ctx).await?;
+    let artifact = chart::chart_artifact(hr, ctx, current_chart).await?;
     let chart = ctx.loaded_charts.load(ctx, &artifact).await?;
     let namespace = hr.namespace().unwrap_or_default();
     let config = crate::helm_values::compose(
