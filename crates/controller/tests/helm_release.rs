@@ -749,3 +749,67 @@ async fn drift_ignore_rules_and_warn_mode() -> anyhow::Result<()> {
     ensure!(image(&kept).ends_with(":edited"), "warn leaves drift alone");
     Ok(())
 }
+
+/// A Helm test that fails after an upgrade counts against `upgrade.remediation`: the release
+/// is rolled back, TestSuccess=False says why.
+#[tokio::test]
+async fn a_failing_helm_test_is_remediated_by_rollback() -> anyhow::Result<()> {
+    let fx = Fixture::start("hr-test-fail").await?;
+    fx.publish("web-tested", "1.2.0", |dir| {
+        std::fs::create_dir_all(dir.join("templates/tests"))?;
+        std::fs::write(
+            dir.join("templates/tests/check.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-check\n  annotations:\n    helm.sh/hook: test\n{{- if .Values.breakTest }}\ndata:\n  broken: [1]\n{{- else }}\ndata:\n  ok: \"yes\"\n{{- end }}\n",
+        )?;
+        Ok(())
+    })
+    .await?;
+    create(
+        &fx.releases,
+        fx.release(
+            "web",
+            json!({"chartRef": {"kind": "OCIRepository", "name": "web-tested"},
+                "values": {"replicas": 1}, "test": {"enable": true},
+                "upgrade": {"remediation": {"retries": 1, "strategy": "rollback"}}}),
+        ),
+    )
+    .await?;
+    let ready = wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    let (status, reason, _) = condition(&ready, "TestSuccess").context("TestSuccess")?;
+    ensure!(status == "True" && reason == "TestSucceeded", "{reason}");
+
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"replicas": 2, "breakTest": true}}}),
+    )
+    .await?;
+    let remediated = wait_for(&fx.releases, "web", Duration::from_secs(120), |o| {
+        let o = serde_json::to_value(o).unwrap_or_default();
+        condition(&o, "Remediated").is_some_and(|(s, r, _)| s == "True" && r == "RollbackSucceeded")
+    })
+    .await?;
+    let remediated = serde_json::to_value(&remediated)?;
+    let (status, reason, message) = condition(&remediated, "TestSuccess").context("TestSuccess")?;
+    ensure!(
+        status == "False" && reason == "TestFailed" && message.contains("web-check"),
+        "{reason}: {message}"
+    );
+    wait_for(
+        &fx.ns.api::<Deployment>(),
+        "web",
+        Duration::from_secs(60),
+        |d| replicas(d) == 1,
+    )
+    .await
+    .context("rolled back to one replica")?;
+    let history: Vec<Value> =
+        serde_json::from_str(&helm(&["history", "web", "-n", &fx.ns.name, "-o", "json"])?)?;
+    ensure!(
+        history.iter().any(|r| r["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Rollback to 1"))),
+        "{history:?}"
+    );
+    Ok(())
+}

@@ -207,6 +207,12 @@ fn determine(plan: &Plan<'_>, status: &HelmReleaseStatus, last: Option<&Release>
             if tests_enabled(plan.hr) && !latest.has_been_tested() {
                 return State::Untested;
             }
+            if tests_enabled(plan.hr)
+                && counts_test_failures(plan.hr, status)
+                && latest.has_test_in_phase(tether_api::helm::v2::TEST_PHASE_FAILED)
+            {
+                return State::Failed;
+            }
             State::InSync(Box::new(last.clone()))
         }
         _ => State::Unmanaged,
@@ -335,7 +341,12 @@ async fn remediate(
     }
     if exhausted && !remediates_last {
         // Nothing more to try until the spec or values change: the failure stands, stalled.
-        let (reason, message) = released.unwrap_or_default();
+        let failed_test = conditions
+            .conditions
+            .iter()
+            .find(|c| c.type_ == helm_conditions::TEST_SUCCESS && c.status == "False")
+            .map(|c| (c.reason.clone(), c.message.clone()));
+        let (reason, message) = failed_test.or(released).unwrap_or_default();
         return Err(Failure::terminal(static_failure_reason(&reason), message));
     }
     let Some(failed) = history.last() else {
@@ -658,13 +669,6 @@ async fn test(
         ));
     };
     record(status, last, &plan.config_digest);
-    let ignore = plan
-        .hr
-        .spec
-        .test
-        .as_ref()
-        .and_then(|t| t.ignore_failures)
-        .unwrap_or(false);
     match result {
         Ok(release) => {
             let names: Vec<&str> = release
@@ -704,11 +708,29 @@ async fn test(
                 reasons::TEST_FAILED,
                 message.clone(),
             );
-            if ignore {
-                Ok(())
-            } else {
-                Err(Failure::new(reasons::TEST_FAILED, message))
+            status.failures = Some(status.failures.unwrap_or(0) + 1);
+            progress.event = Some((reasons::TEST_FAILED, message.clone()));
+            let tested = status
+                .history
+                .as_ref()
+                .and_then(|h| h.first())
+                .is_some_and(|s| s.has_been_tested());
+            if !tested {
+                return Err(Failure::new(reasons::TEST_FAILED, message));
             }
+            // A failure the active remediation counts goes on to remediation (the loop finds
+            // the release Failed); one it ignores leaves the release as it is.
+            if counts_test_failures(plan.hr, status) {
+                match status.last_attempted_release_action {
+                    Some(ReleaseAction::Install) => {
+                        status.install_failures = Some(status.install_failures.unwrap_or(0) + 1);
+                    }
+                    _ => {
+                        status.upgrade_failures = Some(status.upgrade_failures.unwrap_or(0) + 1);
+                    }
+                }
+            }
+            Ok(())
         }
     }
 }
@@ -852,10 +874,25 @@ fn retries_exhausted(hr: &HelmRelease, status: &HelmReleaseStatus, action: Relea
 
 /// The `'static` reason of a failed action recorded in the Released condition.
 fn static_failure_reason(reason: &str) -> &'static str {
-    if reason == reasons::INSTALL_FAILED {
-        reasons::INSTALL_FAILED
-    } else {
-        reasons::UPGRADE_FAILED
+    [reasons::INSTALL_FAILED, reasons::TEST_FAILED]
+        .into_iter()
+        .find(|r| *r == reason)
+        .unwrap_or(reasons::UPGRADE_FAILED)
+}
+
+/// Whether test failures count against the active remediation (that of the last attempted
+/// action): not when `ignoreTestFailures` (or `test.ignoreFailures`) says to ignore them.
+fn counts_test_failures(hr: &HelmRelease, status: &HelmReleaseStatus) -> bool {
+    let ignore = hr
+        .spec
+        .test
+        .as_ref()
+        .and_then(|t| t.ignore_failures)
+        .unwrap_or(false);
+    match status.last_attempted_release_action {
+        Some(ReleaseAction::Install) => !install_remediation(hr).ignores_test_failures(ignore),
+        Some(_) => !upgrade_remediation(hr).ignores_test_failures(ignore),
+        None => false,
     }
 }
 
