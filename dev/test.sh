@@ -19,6 +19,8 @@ TETHER_TESTBIN=$(dev/testbin.sh | tail -n 1)
 export TETHER_TESTBIN
 export TETHER_KUSTOMIZE=${TETHER_KUSTOMIZE:-$TETHER_TESTBIN/kustomize}
 export TETHER_HELM=${TETHER_HELM:-$TETHER_TESTBIN/helm}
+export TETHER_SOPS=${TETHER_SOPS:-$TETHER_TESTBIN/sops}
+export TETHER_AGE=${TETHER_AGE:-$TETHER_TESTBIN/age}
 
 started=$(date +%s)
 TETHER_TEST_KUBECONFIG=$(dev/cluster.sh up | tail -n 1)

@@ -2,7 +2,7 @@
 # dev/testbin.sh -- build the pinned test tools from Go modules and cache them.
 #
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, kustomize,
-# distribution's registry and helm at pinned versions into $TETHER_TESTBIN (default
+# distribution's registry, helm, sops, age and age-keygen at pinned versions into $TETHER_TESTBIN (default
 # ~/.cache/tether/testbin/<versions>/). A binary that is already there is not rebuilt, so a warm
 # run takes seconds. Prints the directory last.
 #
@@ -18,6 +18,10 @@ KUSTOMIZE_VERSION=v5.8.1
 REGISTRY_VERSION=v3.1.2
 # Likewise helm (helm.version): the differential suite of the helm crate runs `helm template`.
 HELM_VERSION=v4.3.2
+# Likewise sops (sops.version) and age + age-keygen (age.version): the differential suite of the
+# sops crate encrypts its fixtures with them at test time.
+SOPS_VERSION=v3.13.3
+AGE_VERSION=v1.3.2
 KEY="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-kustomize-$KUSTOMIZE_VERSION"
 BIN=${TETHER_TESTBIN:-$HOME/.cache/tether/testbin/$KEY}
 export GOTOOLCHAIN=local GOFLAGS=-modcacherw CGO_ENABLED=0
@@ -105,5 +109,20 @@ if [[ ! -x $BIN/helm || $(cat "$BIN/helm.version" 2>/dev/null) != "$HELM_VERSION
     "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
   mv "$WORK/helm/helm" "$BIN/helm"
   echo "$HELM_VERSION" >"$BIN/helm.version"
+fi
+if [[ ! -x $BIN/sops || $(cat "$BIN/sops.version" 2>/dev/null) != "$SOPS_VERSION" ]]; then
+  log "building sops $SOPS_VERSION"
+  GOBIN=$WORK/sops go install -trimpath \
+    -ldflags "-s -w -X github.com/getsops/sops/v3/version.Version=${SOPS_VERSION#v}" \
+    "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
+  mv "$WORK/sops/sops" "$BIN/sops"
+  echo "$SOPS_VERSION" >"$BIN/sops.version"
+fi
+if [[ ! -x $BIN/age || ! -x $BIN/age-keygen || $(cat "$BIN/age.version" 2>/dev/null) != "$AGE_VERSION" ]]; then
+  log "building age $AGE_VERSION"
+  GOBIN=$WORK/age go install -trimpath -ldflags "-s -w -X main.Version=$AGE_VERSION" \
+    "filippo.io/age/cmd/age@$AGE_VERSION" "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
+  mv "$WORK/age/age" "$WORK/age/age-keygen" "$BIN/"
+  echo "$AGE_VERSION" >"$BIN/age.version"
 fi
 echo "$BIN"

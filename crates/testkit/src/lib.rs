@@ -1,6 +1,6 @@
 //! Fixtures for tether's e2e tests: the shared local control plane, namespaces per test, local
 //! git servers and repositories, Flux objects, HTTP helpers, the OCI registry, Helm chart
-//! repositories (nginx) and test charts.
+//! repositories (nginx), test charts, and the Go-built sops and age with gpg keys.
 #![forbid(unsafe_code)]
 
 pub mod chartrepo;
@@ -11,3 +11,4 @@ pub mod git;
 pub mod http;
 pub mod oci;
 pub mod registry;
+pub mod sops;

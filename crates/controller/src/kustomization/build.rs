@@ -1,7 +1,9 @@
 //! The build step: the source tree at `spec.path` through the native kustomize engine with the
 //! Kustomization's overrides (Flux's generated wrapper kustomization), then post-build variable
-//! substitution. Pure over the extracted source directory.
+//! substitution; SOPS-encrypted inputs are decrypted in memory on the way (`decrypt.rs`) when
+//! the Kustomization has keys. Pure over the extracted source directory.
 
+use super::decrypt::DecryptingFs;
 use crate::failure::Failure;
 use serde_json::Value;
 use std::path::{Component, Path};
@@ -11,16 +13,18 @@ use tether_api::kustomize::v1::{
 use tether_kustomize::flux::Overrides;
 use tether_kustomize::{DiskFs, Options};
 use tether_postbuild::{SubstituteOptions, SubstituteStrategy, Variables, substitute_object};
+use tether_sops::Keys;
 
 /// Largest single file the build reads.
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// Builds the objects of `ks` from the source tree rooted at `root`.
+/// Builds the objects of `ks` from the source tree rooted at `root`, decrypting with `keys`.
 pub fn build_objects(
     root: &Path,
     ks: &Kustomization,
     variables: Option<&Variables>,
     strict: bool,
+    keys: Option<&Keys>,
 ) -> Result<Vec<Value>, Failure> {
     let path = relative_path(ks.spec.path.as_deref().unwrap_or(""))?;
     if !root.join(&path).is_dir() {
@@ -31,9 +35,24 @@ pub fn build_objects(
     }
     let fs = DiskFs::new(root, MAX_FILE_BYTES).map_err(|e| Failure::build(e.to_string()))?;
     let overrides = overrides_of(ks)?;
-    let built = tether_kustomize::build_flux(&fs, &path, overrides, Options::default())
-        .map_err(|e| Failure::build(format!("kustomize build failed: {e}")))?;
-    let objects: Vec<Value> = built.objects().cloned().collect();
+    let build_failed = |e| Failure::build(format!("kustomize build failed: {e}"));
+    let built = match keys {
+        Some(keys) => {
+            let decrypting = DecryptingFs::new(&fs, keys);
+            tether_kustomize::build_flux(&decrypting, &path, overrides, Options::default())
+                .map_err(|e| {
+                    decrypting
+                        .failure()
+                        .map_or_else(|| build_failed(e), Failure::build)
+                })?
+        }
+        None => tether_kustomize::build_flux(&fs, &path, overrides, Options::default())
+            .map_err(build_failed)?,
+    };
+    let mut objects: Vec<Value> = built.objects().cloned().collect();
+    if let Some(keys) = keys {
+        super::decrypt::decrypt_objects(&mut objects, keys)?;
+    }
     match variables {
         Some(variables) => substitute_all(objects, variables, ks, strict),
         None => Ok(objects),

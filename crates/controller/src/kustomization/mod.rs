@@ -1,10 +1,11 @@
 //! The Kustomization reconciler's steps, as Flux's pipeline: dependencies → source artifact →
-//! build (kustomize, substitution) → staged apply → inventory diff and prune → health →
+//! build (kustomize, SOPS decryption, substitution) → staged apply → inventory diff and prune → health →
 //! status. Each step lives in its own module; the loop around them is the driver's
 //! (`crate::reconcile`). How prune is decided: `apply.rs` (`prune_stale`).
 
 mod apply;
 pub(crate) mod build;
+mod decrypt;
 mod finalize;
 mod history;
 mod inputs;
@@ -208,10 +209,11 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
         .await
         .map_err(|e| Failure::artifact(e.to_string()))?;
     let variables = inputs::substitution_variables(ks, ctx).await?;
+    let keys = decrypt::decryption_keys(ks, ctx).await?;
     let strict = ctx.options.strict_substitution;
     let spec = ks.clone();
     let objects = tokio::task::spawn_blocking(move || {
-        build::build_objects(&root, &spec, variables.as_ref(), strict)
+        build::build_objects(&root, &spec, variables.as_ref(), strict, keys.as_deref())
     })
     .await
     .map_err(|e| Failure::build(format!("build task failed: {e}")))??;
@@ -265,9 +267,6 @@ async fn check_health(
 /// Flux features tether does not implement yet fail clearly instead of being ignored.
 fn refuse_unsupported(ks: &Kustomization) -> Result<(), Failure> {
     let spec = &ks.spec;
-    if spec.decryption.is_some() {
-        return Err(Failure::not_supported("spec.decryption (SOPS)"));
-    }
     if spec
         .health_check_exprs
         .as_ref()

@@ -90,6 +90,13 @@ impl InProcessController {
     }
 }
 
+impl InProcessController {
+    /// The artifact storage directory (artifacts and the extracted sources).
+    pub fn storage_path(&self) -> std::path::PathBuf {
+        self._storage.path().join("storage")
+    }
+}
+
 impl Drop for InProcessController {
     fn drop(&mut self) {
         self.stop.cancel();

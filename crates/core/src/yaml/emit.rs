@@ -7,15 +7,51 @@
 //! scalars folded past column 80, YAML 1.1 words such as `yes` double-quoted, tabs forcing double
 //! quotes, `|`/`|-`/`|+` block scalars), so this module implements them directly. It works on a
 //! JSON value because that is exactly what go-yaml v2 sees.
+//!
+//! The same emitter, with another [`Layout`], writes what go-yaml v3 writes with `SetIndent(4)`
+//! (sops' decrypted YAML): keys in document order, sequences indented inside mappings, nested
+//! indentation rounded to the step (v3's "more regular" indentation).
 
 use serde_json::{Map, Value};
 
 use super::scalar;
 
-/// The column past which go-yaml v2 folds long scalars onto a continuation line.
-const BEST_WIDTH: usize = 80;
-/// go-yaml v2's indentation step.
-const INDENT: usize = 2;
+/// How a Go YAML library lays a document out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The indentation step.
+    pub indent: usize,
+    /// The column past which long scalars are folded onto a continuation line.
+    pub width: usize,
+    /// Map keys sorted as go-yaml v2 sorts them (else kept in document order).
+    pub sort_keys: bool,
+    /// Sequences inside mappings indented one step (go-yaml v3) rather than not at all (v2).
+    pub indent_sequences: bool,
+}
+
+impl Layout {
+    /// `sigs.k8s.io/yaml` (go-yaml v2): what `kustomize build` prints.
+    pub const GO_YAML_V2: Layout = Layout {
+        indent: 2,
+        width: 80,
+        sort_keys: true,
+        indent_sequences: false,
+    };
+    /// go-yaml v3 with `SetIndent(4)` on an ordered node tree: what sops prints.
+    pub const GO_YAML_V3_INDENT_4: Layout = Layout {
+        indent: 4,
+        // go-yaml v3 sets no line width: nothing is folded.
+        width: usize::MAX,
+        sort_keys: false,
+        indent_sequences: true,
+    };
+
+    /// The indentation of a node nested under one at `indent`: v3 rounds it up to a multiple of
+    /// the step (for v2's step of 2 on even indents that is the same as adding the step).
+    fn nested(&self, indent: usize) -> usize {
+        self.indent * ((indent + self.indent) / self.indent)
+    }
+}
 
 /// Renders one document (no leading `---`) exactly as go-yaml v2 would.
 pub(super) fn to_yaml(value: &Value) -> String {
@@ -26,12 +62,18 @@ pub(super) fn to_yaml(value: &Value) -> String {
 
 /// Appends one document to `out`, which is empty or ends with a line break.
 pub(super) fn write_yaml(out: &mut String, value: &Value) {
+    write_yaml_with(out, value, &Layout::GO_YAML_V2);
+}
+
+/// Appends one document laid out as `layout` says.
+pub(super) fn write_yaml_with(out: &mut String, value: &Value, layout: &Layout) {
     let mut e = Emitter {
         out,
         column: 0,
         indent: 0,
         whitespace: true,
         indention: true,
+        layout: *layout,
     };
     match value {
         Value::Object(m) if !m.is_empty() => e.block_map(m, 0),
@@ -41,7 +83,7 @@ pub(super) fn write_yaml(out: &mut String, value: &Value) {
             // root indent of -1 grows to `best_indent` for it; other scalars start at 0.
             let literal = matches!(other, Value::String(s)
                 if matches!(choose_string_style(s, false), Style::Literal));
-            e.indent = if literal { INDENT } else { 0 };
+            e.indent = if literal { layout.indent } else { 0 };
             e.whitespace = true;
             e.indention = true;
             e.scalar(other, false);
@@ -63,6 +105,7 @@ pub fn double_quoted(text: &str) -> String {
         indent: 0,
         whitespace: true,
         indention: true,
+        layout: Layout::GO_YAML_V2,
     };
     emitter.write_double(text, false);
     out
@@ -83,6 +126,7 @@ struct Emitter<'a> {
     indent: usize,
     whitespace: bool,
     indention: bool,
+    layout: Layout,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -130,7 +174,7 @@ impl Emitter<'_> {
     }
 
     fn block_map(&mut self, map: &Map<String, Value>, indent: usize) {
-        for (key, value) in sorted_entries(map) {
+        for (key, value) in entries(map, self.layout.sort_keys) {
             self.indent = indent;
             self.write_indent();
             self.key(key);
@@ -154,22 +198,28 @@ impl Emitter<'_> {
         match value {
             Value::Object(m) if !m.is_empty() => {
                 if in_map {
-                    self.block_map(m, indent + INDENT);
+                    self.block_map(m, self.layout.nested(indent));
                 } else {
-                    self.first_map_in_seq(m, indent + INDENT);
+                    self.first_map_in_seq(m, indent + 2);
                 }
             }
             Value::Array(a) if !a.is_empty() => {
-                if in_map {
-                    self.block_seq(a, indent);
+                if !in_map {
+                    self.first_seq_in_seq(a, indent + 2);
+                } else if self.layout.indent_sequences {
+                    self.block_seq(a, self.layout.nested(indent));
                 } else {
-                    self.first_seq_in_seq(a, indent + INDENT);
+                    self.block_seq(a, indent);
                 }
             }
             Value::Object(_) => self.indicator("{}", true, false),
             Value::Array(_) => self.indicator("[]", true, false),
             scalar => {
-                self.indent = indent + INDENT;
+                self.indent = if in_map {
+                    self.layout.nested(indent)
+                } else {
+                    indent + 2
+                };
                 self.scalar(scalar, false);
             }
         }
@@ -243,7 +293,7 @@ impl Emitter<'_> {
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
+                if allow_breaks && !spaces && self.column > self.layout.width && !next_space {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -288,7 +338,12 @@ impl Emitter<'_> {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
                 let inner = i > 0 && i + 1 < chars.len();
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner && !next_space {
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.layout.width
+                    && inner
+                    && !next_space
+                {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -331,7 +386,7 @@ impl Emitter<'_> {
                 spaces = false;
             } else if c == ' ' {
                 let inner = i > 0 && i + 1 < chars.len();
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner {
+                if allow_breaks && !spaces && self.column > self.layout.width && inner {
                     self.write_indent();
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');
@@ -395,7 +450,7 @@ impl Emitter<'_> {
         self.indicator("|", true, false);
         let first = text.chars().next();
         if first == Some(' ') || first.is_some_and(is_break) {
-            self.indicator(&INDENT.to_string(), false, false);
+            self.indicator(&self.layout.indent.to_string(), false, false);
         }
         if let Some(hint) = chomp_hint(text) {
             self.indicator(hint, false, false);
@@ -574,10 +629,12 @@ fn choose_string_style(s: &str, simple_key: bool) -> Style {
     style
 }
 
-/// Map entries in go-yaml v2's key order.
-fn sorted_entries(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
+/// Map entries in go-yaml v2's key order, or in document order.
+fn entries(map: &Map<String, Value>, sorted: bool) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by(|a, b| go_yaml_key_order(a.0, b.0));
+    if sorted {
+        entries.sort_by(|a, b| go_yaml_key_order(a.0, b.0));
+    }
     entries
 }
 

@@ -15,7 +15,7 @@ mod yaml11;
 
 use serde_json::Value;
 
-pub use emit::{double_quoted, go_yaml_key_order, single_quoted};
+pub use emit::{Layout, double_quoted, go_yaml_key_order, single_quoted};
 pub use scalar::{format_go_float, format_number, go_json_float, resolve_plain};
 pub use yaml11::{
     Resolved, reads_as_non_string as reads_as_non_string_yaml11,
@@ -88,6 +88,13 @@ impl std::fmt::Display for YamlError {
 /// Renders one document (no leading `---`) exactly as go-yaml v2 would.
 pub fn to_string(value: &Value) -> String {
     emit::to_yaml(value)
+}
+
+/// Renders one document (no leading `---`) with another library's [`Layout`].
+pub fn to_string_with(value: &Value, layout: &Layout) -> String {
+    let mut out = String::new();
+    emit::write_yaml_with(&mut out, value, layout);
+    out
 }
 
 /// Renders a stream of documents separated by `---` lines, as `kustomize build` prints them.
