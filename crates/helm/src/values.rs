@@ -298,6 +298,20 @@ pub fn from_template(value: &Value) -> Option<Json> {
             }
             Json::Object(obj)
         }
+        // `encoding/json` writes a `time.Time` as RFC 3339 text and a `time.Duration` as its
+        // nanoseconds.
+        Value::Struct(s) if s.type_name == "time.Time" || s.type_name == "time.Duration" => {
+            let hidden = if s.type_name == "time.Time" {
+                crate::dates::JSON
+            } else {
+                crate::dates::DURATION_NANOS
+            };
+            match s.methods.iter().find(|(n, _)| n == hidden).map(|(_, v)| v) {
+                Some(Value::String(t)) => Json::String(t.clone()),
+                Some(Value::Int64(n)) => Json::from(*n),
+                _ => Json::Null,
+            }
+        }
         Value::Struct(s) => {
             let mut obj = Values::new();
             for f in &s.fields {

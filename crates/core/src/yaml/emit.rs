@@ -26,12 +26,28 @@ pub(super) fn to_yaml(value: &Value) -> String {
 
 /// Appends one document to `out`, which is empty or ends with a line break.
 pub(super) fn write_yaml(out: &mut String, value: &Value) {
+    write_yaml_in(out, value, Dialect::V2);
+}
+
+/// Which go-yaml encoder to reproduce.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// go-yaml v2 behind `sigs.k8s.io/yaml` (JSON numbers, folding at 80 columns,
+    /// sequences flush with their mapping key).
+    V2,
+    /// go-yaml v3's `Encoder` with `SetIndent(2)` (Helm's `toYamlPretty`): no folding,
+    /// sequences indented under their key, floats in Go's `%g`.
+    V3Pretty,
+}
+
+pub(super) fn write_yaml_in(out: &mut String, value: &Value, dialect: Dialect) {
     let mut e = Emitter {
         out,
         column: 0,
         indent: 0,
         whitespace: true,
         indention: true,
+        dialect,
     };
     match value {
         Value::Object(m) if !m.is_empty() => e.block_map(m, 0),
@@ -63,6 +79,7 @@ pub fn double_quoted(text: &str) -> String {
         indent: 0,
         whitespace: true,
         indention: true,
+        dialect: Dialect::V2,
     };
     emitter.write_double(text, false);
     out
@@ -83,6 +100,7 @@ struct Emitter<'a> {
     indent: usize,
     whitespace: bool,
     indention: bool,
+    dialect: Dialect,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -102,6 +120,11 @@ impl Emitter<'_> {
     fn put_break(&mut self) {
         self.out.push('\n');
         self.column = 0;
+    }
+
+    /// Whether a long scalar folds here: past column 80 for v2; v3 never folds.
+    fn past_width(&self) -> bool {
+        self.dialect == Dialect::V2 && self.column > BEST_WIDTH
     }
 
     fn write_indent(&mut self) {
@@ -160,7 +183,9 @@ impl Emitter<'_> {
                 }
             }
             Value::Array(a) if !a.is_empty() => {
-                if in_map {
+                if in_map && self.dialect == Dialect::V3Pretty {
+                    self.block_seq(a, indent + INDENT);
+                } else if in_map {
                     self.block_seq(a, indent);
                 } else {
                     self.first_seq_in_seq(a, indent + INDENT);
@@ -212,7 +237,10 @@ impl Emitter<'_> {
                 self.write_scalar(if *b { "true" } else { "false" }, Style::Plain, false)
             }
             Value::Number(n) => {
-                let text = scalar::format_number(n);
+                let text = match (self.dialect, n.as_f64()) {
+                    (Dialect::V3Pretty, Some(f)) if n.is_f64() => scalar::format_go_float(f),
+                    _ => scalar::format_number(n),
+                };
                 self.write_scalar(&text, Style::Plain, false);
             }
             Value::String(s) => {
@@ -243,7 +271,7 @@ impl Emitter<'_> {
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
+                if allow_breaks && !spaces && self.past_width() && !next_space {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -288,7 +316,7 @@ impl Emitter<'_> {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
                 let inner = i > 0 && i + 1 < chars.len();
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner && !next_space {
+                if allow_breaks && !spaces && self.past_width() && inner && !next_space {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -331,7 +359,7 @@ impl Emitter<'_> {
                 spaces = false;
             } else if c == ' ' {
                 let inner = i > 0 && i + 1 < chars.len();
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && inner {
+                if allow_breaks && !spaces && self.past_width() && inner {
                     self.write_indent();
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');

@@ -90,6 +90,15 @@ pub fn to_string(value: &Value) -> String {
     emit::to_yaml(value)
 }
 
+/// Renders one document as go-yaml v3's encoder with an indent of 2 does (Helm's
+/// `toYamlPretty`): sequences indented under their key, long scalars never folded, floats in
+/// Go's shortest `%g`.
+pub fn to_string_v3_pretty(value: &Value) -> String {
+    let mut out = String::new();
+    emit::write_yaml_in(&mut out, value, emit::Dialect::V3Pretty);
+    out
+}
+
 /// Renders a stream of documents separated by `---` lines, as `kustomize build` prints them.
 pub fn to_multi_doc(values: &[Value]) -> String {
     let mut out = String::new();
