@@ -162,7 +162,9 @@ impl GoTime {
                 .method(ZONE, Value::str(self.zone.clone()))
                 .method(
                     JSON,
-                    Value::str(self.format("2006-01-02T15:04:05.999999999Z07:00")),
+                    Value::str(tether_gotemplate::quote(
+                        &self.format("2006-01-02T15:04:05.999999999Z07:00"),
+                    )),
                 )
                 .stringer(self.go_string()),
         )
@@ -198,10 +200,11 @@ impl GoTime {
 const NANOS: &str = "tether_unix_nanos";
 const OFFSET: &str = "tether_offset";
 const ZONE: &str = "tether_zone";
-/// The RFC 3339 text `encoding/json` writes for a `time.Time`.
-pub const JSON: &str = "tether_json";
-/// The nanoseconds of a `time.Duration`, which `encoding/json` writes as a number.
-pub const DURATION_NANOS: &str = "tether_nanos";
+/// The JSON text of a value (Go's `json.Marshaler`): RFC 3339 for a `time.Time`, the
+/// nanoseconds for a `time.Duration`.
+pub const JSON: &str = tether_gotemplate::sprig::MARSHAL_JSON;
+/// The nanoseconds of a `time.Duration`.
+const DURATION_NANOS: &str = "tether_nanos";
 
 /// Go's zero time, `0001-01-01 00:00:00 UTC`, in Unix seconds.
 const ZERO_SECS: i64 = -62_135_596_800;
@@ -699,9 +702,12 @@ pub fn parse_in_location(
             }
             Chunk::PM | Chunk::Pm => {
                 let p = rest.get(..2).ok_or_else(fail)?;
+                let upper = matches!(chunk, Chunk::PM);
                 pm = Some(match p {
-                    "PM" | "pm" => true,
-                    "AM" | "am" => false,
+                    "PM" if upper => true,
+                    "AM" if upper => false,
+                    "pm" if !upper => true,
+                    "am" if !upper => false,
                     _ => return Err(fail()),
                 });
                 rest = &rest[2..];
@@ -1003,10 +1009,11 @@ pub fn duration_value(nanos: i128) -> Value {
             .method("Nanoseconds", Value::Int64(n))
             .method("Microseconds", Value::Int64(n / 1_000))
             .method("Milliseconds", Value::Int64(n / 1_000_000))
-            .method("Seconds", Value::Float(n as f64 / 1e9))
-            .method("Minutes", Value::Float(n as f64 / 6e10))
-            .method("Hours", Value::Float(n as f64 / 3.6e12))
+            .method("Seconds", Value::Float(go_units(nanos, SECOND)))
+            .method("Minutes", Value::Float(go_units(nanos, 60 * SECOND)))
+            .method("Hours", Value::Float(go_units(nanos, 3600 * SECOND)))
             .method(DURATION_NANOS, Value::Int64(n))
+            .method(JSON, Value::str(n.to_string()))
             .stringer(duration_string(nanos)),
     )
 }
@@ -1127,6 +1134,13 @@ fn as_duration(v: &Value) -> Result<i128, String> {
         Value::Float(f) => from_float(*f),
         other => Err(format!("unsupported duration type {}", other.type_name())),
     }
+}
+
+const SECOND: i128 = 1_000_000_000;
+
+/// Go's `Duration.Seconds()`/`Minutes()`/`Hours()`: whole units plus the remainder's fraction.
+fn go_units(d: i128, unit: i128) -> f64 {
+    (d / unit) as f64 + (d % unit) as f64 / unit as f64
 }
 
 /// Go's `Duration.Round(m)`.
@@ -1262,55 +1276,66 @@ pub(crate) fn register(m: &mut FuncMap) {
         "durationSeconds",
         Func::new(&[Any], |a| {
             Ok(Value::Float(
-                as_duration(&a[0]).map_or(0.0, |d| d as f64 / 1e9),
+                as_duration(&a[0]).map_or(0.0, |d| go_units(d, SECOND)),
             ))
         }),
     );
-    let units: [(&str, i128); 6] = [
+    let ints: [(&str, i128); 3] = [
         ("durationMilliseconds", 1_000_000),
         ("durationMicroseconds", 1_000),
         ("durationNanoseconds", 1),
-        ("durationMinutes", 60_000_000_000),
-        ("durationHours", 3_600_000_000_000),
-        ("durationDays", 86_400_000_000_000),
     ];
-    for (name, unit) in units {
-        let float = matches!(name, "durationMinutes" | "durationHours" | "durationDays");
+    for (name, unit) in ints {
         add(
             name,
             Func::new(&[Any], move |a| {
-                let d = as_duration(&a[0]).unwrap_or(0);
-                Ok(if float {
-                    Value::Float(d as f64 / unit as f64)
-                } else {
-                    Value::Int64((d / unit) as i64)
-                })
+                Ok(Value::Int64(
+                    (as_duration(&a[0]).unwrap_or(0) / unit) as i64,
+                ))
+            }),
+        );
+    }
+    // Go's `Minutes()` and `Hours()`; days and weeks divide hours as Helm does.
+    let floats: [(&str, i128, f64); 4] = [
+        ("durationMinutes", 60 * SECOND, 1.0),
+        ("durationHours", 3600 * SECOND, 1.0),
+        ("durationDays", 3600 * SECOND, 24.0),
+        ("durationWeeks", 3600 * SECOND, 24.0 * 7.0),
+    ];
+    for (name, unit, div) in floats {
+        add(
+            name,
+            Func::new(&[Any], move |a| {
+                Ok(Value::Float(match as_duration(&a[0]) {
+                    Ok(d) if div == 24.0 * 7.0 => go_units(d, unit) / 24.0 / 7.0,
+                    Ok(d) => go_units(d, unit) / div,
+                    Err(_) => 0.0,
+                }))
             }),
         );
     }
     add(
-        "durationWeeks",
-        Func::new(&[Any], |a| {
-            let d = as_duration(&a[0]).unwrap_or(0);
-            Ok(Value::Float(d as f64 / 604_800_000_000_000.0))
-        }),
-    );
-    add(
         "durationRoundTo",
         Func::new(&[Any, Any], |a| {
-            let (Ok(d), Ok(m)) = (as_duration(&a[0]), as_duration(&a[1])) else {
+            let Ok(d) = as_duration(&a[0]) else {
                 return Ok(duration_value(0));
             };
-            Ok(duration_value(round_to(d, m)))
+            Ok(duration_value(match as_duration(&a[1]) {
+                Ok(m) => round_to(d, m),
+                Err(_) => d,
+            }))
         }),
     );
     add(
         "durationTruncateTo",
         Func::new(&[Any, Any], |a| {
-            let (Ok(d), Ok(m)) = (as_duration(&a[0]), as_duration(&a[1])) else {
+            let Ok(d) = as_duration(&a[0]) else {
                 return Ok(duration_value(0));
             };
-            Ok(duration_value(if m <= 0 { d } else { d - d % m }))
+            Ok(duration_value(match as_duration(&a[1]) {
+                Ok(m) if m > 0 => d - d % m,
+                _ => d,
+            }))
         }),
     );
 }

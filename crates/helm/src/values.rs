@@ -298,17 +298,10 @@ pub fn from_template(value: &Value) -> Option<Json> {
             }
             Json::Object(obj)
         }
-        // `encoding/json` writes a `time.Time` as RFC 3339 text and a `time.Duration` as its
-        // nanoseconds.
-        Value::Struct(s) if s.type_name == "time.Time" || s.type_name == "time.Duration" => {
-            let hidden = if s.type_name == "time.Time" {
-                crate::dates::JSON
-            } else {
-                crate::dates::DURATION_NANOS
-            };
-            match s.methods.iter().find(|(n, _)| n == hidden).map(|(_, v)| v) {
-                Some(Value::String(t)) => Json::String(t.clone()),
-                Some(Value::Int64(n)) => Json::from(*n),
+        // A `json.Marshaler` (`time.Time`, `time.Duration`) writes its own JSON text.
+        Value::Struct(s) if s.methods.iter().any(|(n, _)| n == crate::dates::JSON) => {
+            match s.methods.iter().find(|(n, _)| n == crate::dates::JSON) {
+                Some((_, Value::String(t))) => serde_json::from_str(t).unwrap_or(Json::Null),
                 _ => Json::Null,
             }
         }

@@ -138,6 +138,10 @@ fn deterministic_sprig_and_helm_functions_render_as_helm_renders_them() {
         return;
     };
     let files = deterministic_chart();
+    // `TETHER_HELM_DUMP=dir` writes the chart out, to run both tools by hand.
+    if let Some(dir) = std::env::var_os("TETHER_HELM_DUMP") {
+        write_tree(Path::new(&dir), &files);
+    }
     let mut tally = Tally::default();
     for (i, case) in deterministic_cases().iter().enumerate() {
         tally.record(
@@ -149,18 +153,24 @@ fn deterministic_sprig_and_helm_functions_render_as_helm_renders_them() {
     assert!(tally.different.is_empty(), "{:#?}", tally.different);
 }
 
-/// Renders `template` (one file of the `fx` chart) with the values `set` by helm or tether.
+/// Renders `template` (one file of the `fx` chart) with the string values `set` (written as
+/// the chart's values file) by helm (`bin`) or tether.
 fn render(bin: Option<&Path>, template: &str, set: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
+    let values: serde_json::Map<String, serde_json::Value> = set
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
+        .collect();
+    let values = serde_json::Value::Object(values).to_string();
     write_tree(
         dir.path(),
-        &tree(&[("fx/Chart.yaml", CHART), ("fx/templates/t.yaml", template)]),
+        &tree(&[
+            ("fx/Chart.yaml", CHART),
+            ("fx/values.yaml", &values),
+            ("fx/templates/t.yaml", template),
+        ]),
     );
-    let mut a = args(&["fx"]);
-    for (k, v) in set {
-        a.push("--set-string".into());
-        a.push(format!("{k}={v}"));
-    }
+    let a = args(&["fx"]);
     let out = match bin {
         Some(b) => run_helm(b, dir.path(), &a),
         None => run_tether(dir.path(), &a),

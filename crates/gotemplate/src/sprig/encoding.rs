@@ -221,6 +221,9 @@ fn ext(path: &str) -> String {
     String::new()
 }
 
+/// The method whose (string) result is a struct's JSON text, as Go's `json.Marshaler`.
+pub const MARSHAL_JSON: &str = "MarshalJSON";
+
 fn json_or_error(v: &Value) -> Result<Value, String> {
     let mut out = String::new();
     write_json(&mut out, v, true, None)?;
@@ -276,6 +279,17 @@ fn write_json(
             write_object(out, &entries, html, indent)?;
         }
         Value::Struct(st) => {
+            // A `json.Marshaler` (`time.Time`, `time.Duration` as Helm's functions model
+            // them) carries its JSON text as the `MarshalJSON` method's result.
+            if let Some(Value::String(text)) = st
+                .methods
+                .iter()
+                .find(|(n, _)| n == MARSHAL_JSON)
+                .map(|(_, v)| v)
+            {
+                out.push_str(text);
+                return Ok(());
+            }
             let mut entries: Vec<(String, &Value)> = Vec::new();
             flatten_fields(st, &mut entries);
             write_object(out, &entries, html, indent)?;

@@ -29,6 +29,7 @@
 mod collections;
 mod dicts;
 mod encoding;
+pub use encoding::MARSHAL_JSON;
 mod more;
 mod strings;
 
