@@ -183,6 +183,16 @@ pub fn helm_funcs(cluster: Arc<dyn Lookup>) -> FuncMap {
         }),
     );
     add(
+        "mustFromJson",
+        Func::new(&[Param::String], |a| {
+            let text = s(&a[0]);
+            crate::schema::json::decode(text.as_bytes())?;
+            serde_json::from_str::<Json>(&text)
+                .map(|v| to_template(&floats(v)))
+                .map_err(|e| e.to_string())
+        }),
+    );
+    add(
         "fromJsonArray",
         Func::new(&[Param::String], |a| {
             Ok(match serde_json::from_str::<Json>(&s(&a[0])) {

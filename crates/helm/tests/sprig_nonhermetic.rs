@@ -110,6 +110,19 @@ fn deterministic_chart() -> Files {
             ),
         ),
         (
+            "fx/templates/floats.yaml",
+            concat!(
+                "floats:\n",
+                "  - {{ addf 0.1 0.2 }} {{ add1f 1.5 }} {{ addf }} {{ subf 1 0.9 }} {{ mulf 1.1 3 }} {{ divf 1 3 }} {{ divf 2 3 }} {{ divf 10 4 2 }}\n",
+                "  - {{ mulf 123456789.123 987654321.987 }} {{ addf 1e300 1e-300 }} {{ divf -1 3 }} {{ divf 1 -6 }} {{ subf \"2.5\" \"x\" }}\n",
+                "  - {{ maxf 1 2.5 \"3\" }} {{ minf 1 -2.5 true }} {{ maxf 1 }} {{ add1f \"1.25\" }} {{ mulf 0.1 0.1 0.1 }} {{ mulf .Values.nested.small 3 }}\n",
+                "  - {{ abbrevboth 5 10 \"abcdefghijklmno\" }} | {{ abbrevboth 0 10 \"abcdefghijklmno\" }} | {{ abbrevboth 12 10 \"abcdefghijklmno\" }} | {{ abbrevboth 1 5 \"abcdefghijklmno\" }} | {{ abbrevboth 6 8 \"abcdefghijklmnopqrstuvwxyz\" }}\n",
+                "  - {{ typeIsLike \"string\" \"x\" }} {{ typeIsLike \"int\" 1 }} {{ typeIsLike \"map[string]interface {}\" .Values }} {{ typeIsLike \"[]interface {}\" (list) }}\n",
+                "  - {{ mustRegexMatch \"^a.c$\" \"abc\" }} {{ mustRegexFind \"b+\" \"abbbc\" }} {{ mustRegexFindAll \"b\" \"abcb\" -1 }} {{ mustRegexReplaceAll \"b\" \"abc\" \"x\" }} {{ mustRegexSplit \"b\" \"abcbd\" -1 }}\n",
+                "  - {{ mustFromJson \"{\\\"a\\\": [1, 2.5, null]}\" }} {{ mustFromJson \"[1]\" }} {{ mustFromJson \"3\" | kindOf }}\n",
+            ),
+        ),
+        (
             "fx/templates/aes.yaml",
             "aes:\n  empty: {{ decryptAES \"k\" \"\" | quote }}\n  enc-empty: {{ encryptAES \"k\" \"\" | quote }}\n{{- with .Values.cipher }}\n  plain: {{ decryptAES $.Values.password . | quote }}\n{{- end }}\n",
         ),

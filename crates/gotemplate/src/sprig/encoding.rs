@@ -164,6 +164,27 @@ fn register_regex(m: &mut FuncMap) {
             }))
         }),
     );
+    // The `must*` forms fail on a bad pattern as the plain ones already do here (sprig's
+    // plain forms panic through MustCompile); `mustRegexMatch` fails where `regexMatch` is false.
+    for name in [
+        "regexFind",
+        "regexFindAll",
+        "regexReplaceAll",
+        "regexReplaceAllLiteral",
+        "regexSplit",
+    ] {
+        if let Some(f) = m.get(name).cloned() {
+            let must = format!("must{}{}", name[..1].to_uppercase(), &name[1..]);
+            m.insert(must, f);
+        }
+    }
+    add(
+        m,
+        "mustRegexMatch",
+        fixed(&[Str, Str], |a| {
+            Ok(Value::Bool(compile(s(&a[0]))?.is_match(s(&a[1]))))
+        }),
+    );
 }
 
 /// Go's `path.Clean`.
