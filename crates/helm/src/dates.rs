@@ -73,13 +73,13 @@ impl GoTime {
         }
     }
 
-    /// The same instant in `tz` (Go's `In`, which keeps no monotonic reading... it does: Go's
-    /// `In` keeps it; only formatting differs).
+    /// The same instant in `tz` (Go's `In`, which drops the monotonic reading).
     pub fn in_zone(mut self, tz: &jiff::tz::TimeZone) -> GoTime {
         let ts = jiff::Timestamp::new(self.secs, 0).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let info = tz.to_offset_info(ts);
         self.offset = info.offset().seconds();
         self.zone = info.abbreviation().to_owned();
+        self.mono = None;
         self
     }
 
