@@ -539,3 +539,22 @@ fn type_of(v: &Value) -> String {
         v => v.type_name(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_lists_stop_at_the_limit_instead_of_exhausting_memory() {
+        assert!(until_step(0, 10_000_000_000, 1).is_err());
+        assert!(until_step(0, i64::MAX, i64::MAX / 2).is_ok());
+        let Ok(Value::Slice(sl)) = until_step(5, -1, -2) else {
+            panic!("no list");
+        };
+        assert_eq!(sl.items, vec![Value::Int(5), Value::Int(3), Value::Int(1)]);
+        let Ok(Value::Slice(sl)) = until_step(0, 1 << 20, 1) else {
+            panic!("the limit itself is allowed");
+        };
+        assert_eq!(sl.items.len(), 1 << 20);
+    }
+}
