@@ -55,6 +55,13 @@ pub fn json_to_yaml(value: &Json) -> String {
     text.strip_suffix('\n').unwrap_or(&text).to_owned()
 }
 
+/// go-yaml v3's encoding (indent 2) of JSON, without the final newline: Helm's
+/// `toYamlPretty`.
+pub fn to_yaml_pretty(value: &Json) -> String {
+    let text = tether_core::yaml::to_string_v3_pretty(value);
+    text.strip_suffix('\n').unwrap_or(&text).to_owned()
+}
+
 fn to_yaml(v: &Value) -> String {
     from_template(v)
         .map(|j| json_to_yaml(&j))
@@ -103,6 +110,8 @@ pub fn helm_funcs(cluster: Arc<dyn Lookup>) -> FuncMap {
     let mut m = tether_gotemplate::sprig::hermetic_funcs();
     crate::sprig_extra::register(&mut m);
     crate::nondeterministic::register(&mut m);
+    crate::dates::register(&mut m);
+    crate::crypto::register(&mut m);
     let mut add = |name: &str, f: Func| {
         m.insert(name.to_owned(), f);
     };
@@ -120,7 +129,27 @@ pub fn helm_funcs(cluster: Arc<dyn Lookup>) -> FuncMap {
     );
     add(
         "toYamlPretty",
-        Func::new(&[Param::Any], |a| Ok(Value::String(to_yaml(&a[0])))),
+        Func::new(&[Param::Any], |a| {
+            Ok(Value::String(
+                from_template(&a[0])
+                    .map(|j| to_yaml_pretty(&j))
+                    .unwrap_or_default(),
+            ))
+        }),
+    );
+    add(
+        "fromToml",
+        Func::new(&[Param::String], |a| {
+            Ok(crate::toml::from_toml(&s(&a[0])).unwrap_or_else(error_map))
+        }),
+    );
+    add(
+        "mustToToml",
+        Func::new(&[Param::Any], |a| {
+            from_template(&a[0])
+                .map(|j| Value::String(crate::toml::to_toml(&j)))
+                .ok_or_else(|| "toml: cannot encode a NaN or infinite float".to_owned())
+        }),
     );
     add(
         "fromYaml",
@@ -151,6 +180,16 @@ pub fn helm_funcs(cluster: Arc<dyn Lookup>) -> FuncMap {
                 )),
                 Err(e) => error_map(e.to_string()),
             })
+        }),
+    );
+    add(
+        "mustFromJson",
+        Func::new(&[Param::String], |a| {
+            let text = s(&a[0]);
+            crate::schema::json::decode(text.as_bytes())?;
+            serde_json::from_str::<Json>(&text)
+                .map(|v| to_template(&floats(v)))
+                .map_err(|e| e.to_string())
         }),
     );
     add(

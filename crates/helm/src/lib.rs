@@ -18,6 +18,8 @@
 
 mod capabilities;
 pub mod chart;
+pub mod crypto;
+pub mod dates;
 pub mod deps;
 mod error;
 mod files;

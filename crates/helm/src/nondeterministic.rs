@@ -1,14 +1,13 @@
-//! sprig's functions whose results depend on the clock or on randomness, which Helm
-//! registers and `helm template` runs: `now`, `date`, `dateInZone` (UTC), `unixEpoch`,
-//! `randAlphaNum`, `randAlpha`, `randNumeric`, `randAscii`, `randInt`, `randBytes`,
-//! `shuffle`, `uuidv4`, `sha1sum` and `htpasswd` (bcrypt). Their output cannot be compared
-//! byte for byte with Helm's; their shape can. Randomness comes from the system's CSPRNG,
-//! because charts use `randAlphaNum` for passwords.
+//! sprig's functions whose results depend on randomness, which Helm registers and
+//! `helm template` runs: `randAlphaNum`, `randAlpha`, `randNumeric`, `randAscii`, `randInt`,
+//! `randBytes`, `shuffle`, `uuidv4`, `sha1sum` and `htpasswd` (bcrypt). Their output cannot be
+//! compared byte for byte with Helm's; their shape can. Randomness comes from the system's
+//! CSPRNG, because charts use `randAlphaNum` for passwords. (Dates are in `dates`, keys and
+//! certificates in `crypto`.)
 
 use base64::Engine as _;
-use chrono::{DateTime, Datelike, Timelike, Utc};
 use ring::rand::{SecureRandom, SystemRandom};
-use tether_gotemplate::{Func, FuncMap, Param, Struct, Value};
+use tether_gotemplate::{Func, FuncMap, Param, Value};
 
 fn s(v: &Value) -> String {
     match v {
@@ -41,9 +40,6 @@ fn random_from(alphabet: &[u8], n: i64) -> Result<Value, String> {
     Ok(Value::String(out))
 }
 
-/// Go's `bcrypt.DefaultCost` (the Rust crate's default is 12).
-const GO_BCRYPT_DEFAULT_COST: u32 = 10;
-
 const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const DIGITS: &[u8] = b"0123456789";
@@ -58,113 +54,6 @@ fn int(v: &Value) -> i64 {
         Value::Float(f) => *f as i64,
         _ => 0,
     }
-}
-
-/// A `time.Time` value: Go's `String()` form, and `Unix`.
-fn time_value(t: DateTime<Utc>) -> Value {
-    let text = format!("{} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S%.f"));
-    Value::Struct(
-        Struct::new("time.Time")
-            .method("Unix", Value::Int64(t.timestamp()))
-            .method("Year", Value::Int(i64::from(t.year())))
-            .stringer(text),
-    )
-}
-
-/// The instant a `date` argument names: a time, or Unix seconds.
-fn instant(v: &Value) -> DateTime<Utc> {
-    match v {
-        Value::Struct(st) if st.type_name == "time.Time" => st
-            .methods
-            .iter()
-            .find(|(n, _)| n == "Unix")
-            .and_then(|(_, u)| u.as_int())
-            .and_then(|u| DateTime::from_timestamp(u, 0))
-            .unwrap_or_default(),
-        Value::Int(i) | Value::Int64(i) => DateTime::from_timestamp(*i, 0).unwrap_or_default(),
-        _ => Utc::now(),
-    }
-}
-
-/// Go's `Time.Format` for the layout elements charts use.
-pub fn go_format(t: DateTime<Utc>, layout: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    const DAYS: [&str; 7] = [
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-    ];
-    let month = MONTHS[t.month0() as usize];
-    let day = DAYS[t.weekday().num_days_from_sunday() as usize];
-    let hour12 = if t.hour().is_multiple_of(12) {
-        12
-    } else {
-        t.hour() % 12
-    };
-    let tokens: Vec<(&str, String)> = vec![
-        ("January", month.to_owned()),
-        ("Monday", day.to_owned()),
-        ("Z07:00", "Z".to_owned()),
-        ("-07:00", "+00:00".to_owned()),
-        ("-0700", "+0000".to_owned()),
-        (".000000000", format!(".{:09}", t.nanosecond())),
-        (".000000", format!(".{:06}", t.nanosecond() / 1000)),
-        (".000", format!(".{:03}", t.nanosecond() / 1_000_000)),
-        ("2006", format!("{:04}", t.year())),
-        ("Jan", month[..3].to_owned()),
-        ("Mon", day[..3].to_owned()),
-        ("MST", "UTC".to_owned()),
-        ("002", format!("{:03}", t.ordinal())),
-        ("01", format!("{:02}", t.month())),
-        ("02", format!("{:02}", t.day())),
-        ("_2", format!("{:>2}", t.day())),
-        ("06", format!("{:02}", t.year() % 100)),
-        ("15", format!("{:02}", t.hour())),
-        ("03", format!("{hour12:02}")),
-        ("04", format!("{:02}", t.minute())),
-        ("05", format!("{:02}", t.second())),
-        ("PM", if t.hour() >= 12 { "PM" } else { "AM" }.to_owned()),
-        ("pm", if t.hour() >= 12 { "pm" } else { "am" }.to_owned()),
-        ("1", t.month().to_string()),
-        ("2", t.day().to_string()),
-        ("3", hour12.to_string()),
-        ("4", t.minute().to_string()),
-        ("5", t.second().to_string()),
-    ];
-    let mut out = String::new();
-    let mut rest = layout;
-    'outer: while !rest.is_empty() {
-        for (token, value) in &tokens {
-            if let Some(after) = rest.strip_prefix(token) {
-                out.push_str(value);
-                rest = after;
-                continue 'outer;
-            }
-        }
-        let mut chars = rest.chars();
-        if let Some(c) = chars.next() {
-            out.push(c);
-        }
-        rest = chars.as_str();
-    }
-    out
 }
 
 fn uuidv4() -> Result<String, String> {
@@ -183,35 +72,10 @@ fn uuidv4() -> Result<String, String> {
 }
 
 pub(crate) fn register(m: &mut FuncMap) {
-    use Param::{Any, Int, String as Str};
+    use Param::{Int, String as Str};
     let mut add = |name: &str, f: Func| {
         m.insert(name.to_owned(), f);
     };
-    add("now", Func::new(&[], |_| Ok(time_value(Utc::now()))));
-    add(
-        "date",
-        Func::new(&[Str, Any], |a| {
-            Ok(Value::String(go_format(instant(&a[1]), &s(&a[0]))))
-        }),
-    );
-    add(
-        "htmlDate",
-        Func::new(&[Any], |a| {
-            Ok(Value::String(go_format(instant(&a[0]), "2006-01-02")))
-        }),
-    );
-    add(
-        "dateInZone",
-        Func::new(&[Str, Any, Str], |a| {
-            Ok(Value::String(go_format(instant(&a[1]), &s(&a[0]))))
-        }),
-    );
-    add(
-        "unixEpoch",
-        Func::new(&[Any], |a| {
-            Ok(Value::String(instant(&a[0]).timestamp().to_string()))
-        }),
-    );
     add(
         "randAlphaNum",
         Func::new(&[Int], |a| random_from(ALNUM, int(&a[0]))),
@@ -281,10 +145,10 @@ pub(crate) fn register(m: &mut FuncMap) {
             if user.contains(':') {
                 return Ok(Value::String(format!("invalid username: {user}")));
             }
-            let hash = bcrypt::hash_with_result(s(&a[1]), GO_BCRYPT_DEFAULT_COST)
-                .map_err(|e| e.to_string())?
-                .format_for_version(bcrypt::Version::TwoA);
-            Ok(Value::String(format!("{user}:{hash}")))
+            Ok(Value::String(format!(
+                "{user}:{}",
+                crate::crypto::bcrypt_hash(&s(&a[1]))
+            )))
         }),
     );
 }
@@ -292,16 +156,6 @@ pub(crate) fn register(m: &mut FuncMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_layouts_format_like_go() {
-        let t = DateTime::from_timestamp(1_700_000_000, 123_000_000).unwrap_or_default();
-        assert_eq!(
-            go_format(t, "2006-01-02T15:04:05Z07:00"),
-            "2023-11-14T22:13:20Z"
-        );
-        assert_eq!(go_format(t, "Jan _2 3:04PM .000"), "Nov 14 10:13PM .123");
-    }
 
     #[test]
     fn random_strings_have_the_asked_length_and_alphabet() {

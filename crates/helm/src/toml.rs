@@ -1,6 +1,8 @@
 //! `toToml`: values as BurntSushi/toml encodes a `map[string]interface {}` — plain keys
 //! first, then tables (`[a.b]`, indented two spaces per level) and arrays of tables, keys
-//! sorted.
+//! sorted. `fromToml`: a document (parsed by the `toml` crate) as the Go values BurntSushi
+//! decodes into a `map[string]interface {}`: int64, float64, string, bool, `time.Time`,
+//! `[]interface {}`, nested maps.
 
 use serde_json::{Map, Value as Json};
 
@@ -121,4 +123,76 @@ fn write_table(out: &mut String, obj: &Map<String, Json>, path: &[String]) {
             _ => {}
         }
     }
+}
+
+/// A TOML document as the map Helm's `fromToml` returns; `Err` with the parser's message.
+pub fn from_toml(text: &str) -> Result<tether_gotemplate::Value, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let msg = e.message().to_owned();
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("toml: line {line}: {msg}")
+            }
+            None => format!("toml: {msg}"),
+        }
+    })?;
+    Ok(toml_table(&table))
+}
+
+fn toml_table(table: &toml::Table) -> tether_gotemplate::Value {
+    let mut map =
+        tether_gotemplate::Map::new("map[string]interface {}", tether_gotemplate::Value::Nil);
+    map.string_keyed = true;
+    for (k, v) in table {
+        map.insert(tether_gotemplate::Value::String(k.clone()), toml_value(v));
+    }
+    tether_gotemplate::Value::Map(map)
+}
+
+fn toml_value(v: &toml::Value) -> tether_gotemplate::Value {
+    use tether_gotemplate::Value as V;
+    match v {
+        toml::Value::String(s) => V::String(s.clone()),
+        toml::Value::Integer(i) => V::Int64(*i),
+        toml::Value::Float(f) => V::Float(*f),
+        toml::Value::Boolean(b) => V::Bool(*b),
+        toml::Value::Datetime(dt) => toml_datetime(dt),
+        toml::Value::Array(items) => V::list(items.iter().map(toml_value).collect()),
+        toml::Value::Table(t) => toml_table(t),
+    }
+}
+
+/// A TOML date-time as BurntSushi's `time.Time`: an offset date-time at its offset; local
+/// forms in Go's `time.Local`-less zones (printed without a name).
+fn toml_datetime(dt: &toml::value::Datetime) -> tether_gotemplate::Value {
+    let (y, mo, d) = dt.date.map_or((0, 1, 1), |d| {
+        (i32::from(d.year), u32::from(d.month), u32::from(d.day))
+    });
+    let (h, mi, s, n) = dt.time.map_or((0, 0, 0, 0), |t| {
+        (
+            u32::from(t.hour),
+            u32::from(t.minute),
+            u32::from(t.second.unwrap_or(0)),
+            t.nanosecond.unwrap_or(0),
+        )
+    });
+    let wall = chrono::NaiveDate::from_ymd_opt(y, mo, d)
+        .and_then(|date| date.and_hms_nano_opt(h, mi, s, n))
+        .map_or(0, |w| w.and_utc().timestamp());
+    let offset = match dt.offset {
+        Some(toml::value::Offset::Z) | None => 0,
+        Some(toml::value::Offset::Custom { minutes }) => i32::from(minutes) * 60,
+    };
+    let mut t = crate::dates::GoTime::at(wall - i64::from(offset), n);
+    t.offset = offset;
+    t.zone = match dt.offset {
+        Some(toml::value::Offset::Z) => "UTC".into(),
+        Some(_) => String::new(),
+        // BurntSushi's local date-times live in zones named after their kind.
+        None if dt.date.is_some() && dt.time.is_some() => "datetime-local".into(),
+        None if dt.date.is_some() => "date-local".into(),
+        None => "time-local".into(),
+    };
+    t.to_value()
 }

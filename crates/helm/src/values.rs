@@ -298,6 +298,13 @@ pub fn from_template(value: &Value) -> Option<Json> {
             }
             Json::Object(obj)
         }
+        // A `json.Marshaler` (`time.Time`, `time.Duration`) writes its own JSON text.
+        Value::Struct(s) if s.methods.iter().any(|(n, _)| n == crate::dates::JSON) => {
+            match s.methods.iter().find(|(n, _)| n == crate::dates::JSON) {
+                Some((_, Value::String(t))) => serde_json::from_str(t).unwrap_or(Json::Null),
+                _ => Json::Null,
+            }
+        }
         Value::Struct(s) => {
             let mut obj = Values::new();
             for f in &s.fields {

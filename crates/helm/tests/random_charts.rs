@@ -208,7 +208,7 @@ const EVENTS: &[&str] = &[
 fn feature(rng: &mut Rng, i: usize, refs: (&str, &str), files: &mut Files, chart: &str) -> String {
     let (r, coll) = refs;
     let has_sub = chart != "top" || files.contains_key("top/charts/sub/Chart.yaml");
-    match rng.below(16) {
+    match rng.below(17) {
         0 => cm(
             &format!("yaml{i}"),
             &format!("  v: |\n    {{{{- toYaml {r} | nindent 4 }}}}\n"),
@@ -335,6 +335,42 @@ fn feature(rng: &mut Rng, i: usize, refs: (&str, &str), files: &mut Files, chart
                 &format!("glob{i}"),
                 &format!(
                     "  names: {{{{ keys (.Files.Glob {pattern:?}) | sortAlpha | toJson | quote }}}}\n  tpl: {{{{ tpl \"{{{{ define \\\"local{i}\\\" }}}}{{{{ .Chart.Name }}}}{{{{ end }}}}{{{{ include \\\"local{i}\\\" . }}}}\" . | quote }}}}\n"
+                ),
+            )
+        }
+        15 => {
+            // sprig's and Helm's deterministic non-hermetic functions on fixed inputs.
+            let kind = rng.pick(&["maximum", "long", "medium", "short", "basic", "pin"]);
+            let counter = rng.below(1000);
+            let site = rng.pick(STRINGS);
+            let epoch = rng.pick(&[
+                "0",
+                "1700000000",
+                "-86401",
+                "951782400",
+                "(int64 2147483648)",
+            ]);
+            let zone = rng.pick(&[
+                "UTC",
+                "Local",
+                "America/Sao_Paulo",
+                "Asia/Kathmandu",
+                "Pacific/Chatham",
+                "Nowhere/Land",
+            ]);
+            let layout = rng.pick(&[
+                "2006-01-02T15:04:05Z07:00",
+                "Mon Jan _2 15:04:05 MST 2006",
+                "02 Jan 06 15:04 -0700",
+                "3:04PM",
+                "Monday, January 2, 2006 .000",
+                "20060102150405",
+            ]);
+            let dur = rng.pick(&["1h15m30.5s", "-90s", "3600", "2.75", "100ms", "72h", "bad"]);
+            cm(
+                &format!("sprig{i}"),
+                &format!(
+                    "  pretty: |\n    {{{{- toYamlPretty {r} | nindent 4 }}}}\n  derive: {{{{ derivePassword {counter} {kind:?} (toString {r}) {site:?} \"example.org\" | quote }}}}\n  date: {{{{ dateInZone {layout:?} {epoch} {zone:?} | quote }}}}\n  parsed: {{{{ toDate {layout:?} (dateInZone {layout:?} {epoch} \"UTC\") | quote }}}}\n  dur: {{{{ durationRound {dur:?} | quote }}}} {{{{ durationSeconds {dur:?} }}}} {{{{ mustToDuration \"1m\" | durationRoundTo {dur:?} }}}}\n"
                 ),
             )
         }

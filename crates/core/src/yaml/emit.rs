@@ -27,6 +27,9 @@ pub struct Layout {
     pub sort_keys: bool,
     /// Sequences inside mappings indented one step (go-yaml v3) rather than not at all (v2).
     pub indent_sequences: bool,
+    /// Floats written as Go's shortest `%g` (go-yaml v3 encoding Go values) rather than as
+    /// JSON numbers.
+    pub go_floats: bool,
 }
 
 impl Layout {
@@ -36,6 +39,7 @@ impl Layout {
         width: 80,
         sort_keys: true,
         indent_sequences: false,
+        go_floats: false,
     };
     /// go-yaml v3 with `SetIndent(4)` on an ordered node tree: what sops prints.
     pub const GO_YAML_V3_INDENT_4: Layout = Layout {
@@ -44,6 +48,16 @@ impl Layout {
         width: usize::MAX,
         sort_keys: false,
         indent_sequences: true,
+        go_floats: false,
+    };
+    /// go-yaml v3's `Encoder` with `SetIndent(2)` on Go values (Helm's `toYamlPretty`): map keys
+    /// sorted, sequences indented under their key, nothing folded, floats in Go's `%g`.
+    pub const GO_YAML_V3_PRETTY: Layout = Layout {
+        indent: 2,
+        width: usize::MAX,
+        sort_keys: true,
+        indent_sequences: true,
+        go_floats: true,
     };
 
     /// The indentation of a node nested under one at `indent`: v3 rounds it up to a multiple of
@@ -262,7 +276,10 @@ impl Emitter<'_> {
                 self.write_scalar(if *b { "true" } else { "false" }, Style::Plain, false)
             }
             Value::Number(n) => {
-                let text = scalar::format_number(n);
+                let text = match n.as_f64() {
+                    Some(f) if self.layout.go_floats && n.is_f64() => scalar::format_go_float(f),
+                    _ => scalar::format_number(n),
+                };
                 self.write_scalar(&text, Style::Plain, false);
             }
             Value::String(s) => {

@@ -97,6 +97,13 @@ pub fn to_string_with(value: &Value, layout: &Layout) -> String {
     out
 }
 
+/// Renders one document as go-yaml v3's encoder with an indent of 2 does (Helm's
+/// `toYamlPretty`): sequences indented under their key, long scalars never folded, floats in
+/// Go's shortest `%g`.
+pub fn to_string_v3_pretty(value: &Value) -> String {
+    to_string_with(value, &Layout::GO_YAML_V3_PRETTY)
+}
+
 /// Renders a stream of documents separated by `---` lines, as `kustomize build` prints them.
 pub fn to_multi_doc(values: &[Value]) -> String {
     let mut out = String::new();

@@ -220,14 +220,14 @@ fn register_lists(m: &mut FuncMap) {
         m,
         "until",
         fixed(&[Int], |a| {
-            Ok(until_step(0, i(&a[0]), if i(&a[0]) < 0 { -1 } else { 1 }))
+            until_step(0, i(&a[0]), if i(&a[0]) < 0 { -1 } else { 1 })
         }),
     );
     add(
         m,
         "untilStep",
         fixed(&[Int, Int, Int], |a| {
-            Ok(until_step(i(&a[0]), i(&a[1]), i(&a[2])))
+            until_step(i(&a[0]), i(&a[1]), i(&a[2]))
         }),
     );
     add(
@@ -323,21 +323,28 @@ fn indexed_parts(parts: Vec<String>) -> Value {
     Value::Map(map)
 }
 
-fn until_step(start: i64, stop: i64, step: i64) -> Value {
-    let mut out = Vec::new();
-    let mut v = start;
-    if step > 0 {
-        while v < stop {
-            out.push(Value::Int(v));
-            v += step;
-        }
-    } else if step < 0 {
-        while v > stop {
-            out.push(Value::Int(v));
-            v += step;
-        }
+/// The longest list `until`/`untilStep` build. Go appends until memory runs out (a chart can
+/// take a controller down with `until 10000000000`); a list this long is already far past
+/// anything a manifest can use.
+pub const MAX_UNTIL_LEN: u64 = 1 << 20;
+
+fn until_step(start: i64, stop: i64, step: i64) -> Result<Value, String> {
+    let span = if step > 0 && start < stop {
+        (i128::from(stop) - i128::from(start) - 1) / i128::from(step) + 1
+    } else if step < 0 && start > stop {
+        (i128::from(start) - i128::from(stop) - 1) / -i128::from(step) + 1
+    } else {
+        0
+    };
+    if span > i128::from(MAX_UNTIL_LEN) {
+        return Err(format!(
+            "a list of {span} elements is longer than the limit of {MAX_UNTIL_LEN}"
+        ));
     }
-    Value::slice("[]int", out)
+    let out = (0..span as i64)
+        .map(|k| Value::Int(start + k * step))
+        .collect();
+    Ok(Value::slice("[]int", out))
 }
 
 fn string_map() -> Map {
@@ -530,5 +537,24 @@ fn type_of(v: &Value) -> String {
     match v {
         Value::Nil | Value::Invalid => "<nil>".into(),
         v => v.type_name(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn until_lists_stop_at_the_limit_instead_of_exhausting_memory() {
+        assert!(until_step(0, 10_000_000_000, 1).is_err());
+        assert!(until_step(0, i64::MAX, i64::MAX / 2).is_ok());
+        let Ok(Value::Slice(sl)) = until_step(5, -1, -2) else {
+            panic!("no list");
+        };
+        assert_eq!(sl.items, vec![Value::Int(5), Value::Int(3), Value::Int(1)]);
+        let Ok(Value::Slice(sl)) = until_step(0, 1 << 20, 1) else {
+            panic!("the limit itself is allowed");
+        };
+        assert_eq!(sl.items.len(), 1 << 20);
     }
 }

@@ -164,6 +164,27 @@ fn register_regex(m: &mut FuncMap) {
             }))
         }),
     );
+    // The `must*` forms fail on a bad pattern as the plain ones already do here (sprig's
+    // plain forms panic through MustCompile); `mustRegexMatch` fails where `regexMatch` is false.
+    for name in [
+        "regexFind",
+        "regexFindAll",
+        "regexReplaceAll",
+        "regexReplaceAllLiteral",
+        "regexSplit",
+    ] {
+        if let Some(f) = m.get(name).cloned() {
+            let must = format!("must{}{}", name[..1].to_uppercase(), &name[1..]);
+            m.insert(must, f);
+        }
+    }
+    add(
+        m,
+        "mustRegexMatch",
+        fixed(&[Str, Str], |a| {
+            Ok(Value::Bool(compile(s(&a[0]))?.is_match(s(&a[1]))))
+        }),
+    );
 }
 
 /// Go's `path.Clean`.
@@ -221,6 +242,9 @@ fn ext(path: &str) -> String {
     String::new()
 }
 
+/// The method whose (string) result is a struct's JSON text, as Go's `json.Marshaler`.
+pub const MARSHAL_JSON: &str = "MarshalJSON";
+
 fn json_or_error(v: &Value) -> Result<Value, String> {
     let mut out = String::new();
     write_json(&mut out, v, true, None)?;
@@ -276,6 +300,17 @@ fn write_json(
             write_object(out, &entries, html, indent)?;
         }
         Value::Struct(st) => {
+            // A `json.Marshaler` (`time.Time`, `time.Duration` as Helm's functions model
+            // them) carries its JSON text as the `MarshalJSON` method's result.
+            if let Some(Value::String(text)) = st
+                .methods
+                .iter()
+                .find(|(n, _)| n == MARSHAL_JSON)
+                .map(|(_, v)| v)
+            {
+                out.push_str(text);
+                return Ok(());
+            }
             let mut entries: Vec<(String, &Value)> = Vec::new();
             flatten_fields(st, &mut entries);
             write_object(out, &entries, html, indent)?;

@@ -17,11 +17,12 @@
 //! - nested maps: `merge mergeOverwrite set unset dig deepCopy pick omit`
 //! - more: `chunk seq ceil floor round toDecimal b32enc b32dec adler32sum hello`, `os*`
 //!   paths and `must*` forms of list and JSON functions
+//! - floats (`floats`): `add1f addf subf mulf divf maxf minf` (shopspring decimal semantics),
+//!   `abbrevboth`, `typeIsLike`, and the `mustRegex*` forms
 //!
 //! Not provided: the functions sprig leaves out of the hermetic map (dates, random, env,
-//! network), and crypto/certificates, semver, URLs, `sha1sum`/`adler32sum`, float-decimal
-//! math (`addf`...), `fromJson`, `b32enc`, `toDecimal`, `seq`, `dig`,
-//! `chunk` and the `must*` variants other than `mustToJson`; a template naming one fails to
+//! network), crypto/certificates and semver (Helm's crate adds those), `urlParse`/`urlJoin`,
+//! `fromJson`/`mustFromJson` (Helm's own); a template naming one fails to
 //! parse with Go's "function not defined". `keys`/`values` return key order where sprig's is
 //! Go's random map order. The case conversions split words like huandu/xstrings does for
 //! ordinary identifiers, not for every mix of digits and acronyms.
@@ -29,6 +30,8 @@
 mod collections;
 mod dicts;
 mod encoding;
+mod floats;
+pub use encoding::MARSHAL_JSON;
 mod more;
 mod strings;
 
@@ -44,6 +47,7 @@ pub fn hermetic_funcs() -> FuncMap {
     encoding::register(&mut m);
     dicts::register(&mut m);
     more::register(&mut m);
+    floats::register(&mut m);
     m
 }
 

@@ -7,6 +7,9 @@ use crate::value::Value;
 
 use Param::{Any, Int, String as Str};
 
+/// The longest string `repeat` builds.
+pub const MAX_REPEAT_BYTES: usize = 64 << 20;
+
 pub(super) fn register(m: &mut FuncMap) {
     add(m, "trim", fixed(&[Str], |a| string(s(&a[0]).trim())));
     add(
@@ -36,7 +39,17 @@ pub(super) fn register(m: &mut FuncMap) {
         m,
         "repeat",
         fixed(&[Int, Str], |a| {
-            string(s(&a[1]).repeat(usize::try_from(i(&a[0])).unwrap_or(0)))
+            let count = usize::try_from(i(&a[0]))
+                .map_err(|_| "strings: negative Repeat count".to_owned())?;
+            let text = s(&a[1]);
+            match text.len().checked_mul(count) {
+                None => Err("strings: Repeat output length overflow".to_owned()),
+                // Go allocates whatever fits; a bound keeps one template from exhausting memory.
+                Some(n) if n > MAX_REPEAT_BYTES => Err(format!(
+                    "repeat: {n} bytes of output is more than the limit of {MAX_REPEAT_BYTES}"
+                )),
+                Some(_) => string(text.repeat(count)),
+            }
         }),
     );
     for name in ["trimAll", "trimall"] {

@@ -22,7 +22,7 @@
 
 mod compile;
 mod format;
-mod json;
+pub(crate) mod json;
 mod number;
 mod validate;
 
