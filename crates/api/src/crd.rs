@@ -29,6 +29,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         git_repository_crd(),
         oci_repository_crd(),
+        bucket_crd(),
         helm_repository_crd(),
         helm_chart_crd(),
         kustomization_crd(),
@@ -68,6 +69,19 @@ pub fn oci_repository_crd() -> CustomResourceDefinition {
         ),
         version::<source::v1beta2::OCIRepository>(
             "OCIRepository is the deprecated v1beta2 form of an OCI repository source.",
+        ),
+    ])
+}
+
+/// The Bucket CRD with versions v1 (storage) and v1beta2.
+pub fn bucket_crd() -> CustomResourceDefinition {
+    merge_versions(vec![
+        version::<source::v1::Bucket>(
+            "Bucket is an object storage bucket whose objects source-controller downloads on \
+             an interval and stores as an artifact for other controllers to consume.",
+        ),
+        version::<source::v1beta2::Bucket>(
+            "Bucket is the deprecated v1beta2 form of an object storage bucket source.",
         ),
     ])
 }

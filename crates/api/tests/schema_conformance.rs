@@ -12,7 +12,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use regex::Regex;
 use serde_json::{Value, json};
 use tether_api::crd::{
-    alert_crd, crds, git_repository_crd, helm_chart_crd, helm_operator_release_crd,
+    alert_crd, bucket_crd, crds, git_repository_crd, helm_chart_crd, helm_operator_release_crd,
     helm_release_crd, helm_repository_crd, image_policy_crd, image_repository_crd,
     image_update_automation_crd, kustomization_crd, oci_repository_crd, provider_crd, receiver_crd,
 };
@@ -235,6 +235,8 @@ fn manifests() -> Vec<(
         ("gitrepository-v1beta1-full.yaml", git, &[]),
         ("ocirepository-v1-full.yaml", oci_repository_crd(), &[]),
         ("ocirepository-v1beta2-full.yaml", oci_repository_crd(), &[]),
+        ("bucket-v1-full.yaml", bucket_crd(), &[]),
+        ("bucket-v1beta2-full.yaml", bucket_crd(), &[]),
         ("kustomization-v1beta2-tutorial.yaml", ks.clone(), &[]),
         (
             "kustomization-v1-full.yaml",
@@ -543,8 +545,44 @@ fn full_manifests_set_every_schema_field() -> TestResult {
 fn flux_required_fields_and_defaults_are_pinned() {
     let git = git_repository_crd();
     let ks = kustomization_crd();
+    let bucket = bucket_crd();
     let required = |schema: &Value, pointer: &str| schema.pointer(pointer).cloned();
     let cases = [
+        (
+            version_schema(&bucket, "v1"),
+            "/properties/spec/required",
+            json!(["bucketName", "endpoint", "interval"]),
+        ),
+        (
+            version_schema(&bucket, "v1beta2"),
+            "/properties/spec/required",
+            json!(["bucketName", "endpoint", "interval"]),
+        ),
+        (
+            version_schema(&bucket, "v1"),
+            "/properties/spec/properties/provider/enum",
+            json!(["generic", "aws", "gcp", "azure"]),
+        ),
+        (
+            version_schema(&bucket, "v1"),
+            "/properties/spec/properties/provider/default",
+            json!("generic"),
+        ),
+        (
+            version_schema(&bucket, "v1"),
+            "/properties/spec/properties/timeout/default",
+            json!("60s"),
+        ),
+        (
+            version_schema(&bucket, "v1"),
+            "/properties/spec/properties/sts/properties/provider/enum",
+            json!(["aws", "ldap"]),
+        ),
+        (
+            version_schema(&bucket, "v1"),
+            "/properties/spec/properties/sts/required",
+            json!(["provider", "endpoint"]),
+        ),
         (
             version_schema(&git, "v1"),
             "/properties/spec/required",

@@ -52,6 +52,10 @@ pub mod reasons {
     pub const GIT_OPERATION_SUCCEEDED: &str = "GitOperationSucceeded";
     /// A Git operation (clone, checkout, ...) failed.
     pub const GIT_OPERATION_FAILED: &str = "GitOperationFailed";
+    /// Listing or downloading a Bucket's objects succeeded.
+    pub const BUCKET_OPERATION_SUCCEEDED: &str = "BucketOperationSucceeded";
+    /// Listing or downloading a Bucket's objects failed.
+    pub const BUCKET_OPERATION_FAILED: &str = "BucketOperationFailed";
     /// Resolving or pulling an OCI artifact failed.
     pub const OCI_PULL_FAILED: &str = "OCIArtifactPullFailed";
     /// The selected layer of an OCI artifact could not be found, extracted or copied.

@@ -1,11 +1,12 @@
 //! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions, and
-//! OCIRepository, HelmRepository and HelmChart in two (v1, v1beta2).
+//! OCIRepository, Bucket, HelmRepository and HelmChart in two (v1, v1beta2).
 //!
 //! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry the
 //! fields of the last Flux release that served them. The API server stores every version as v1
 //! without conversion (strategy `None`, as Flux does), so fields that only a beta version has
 //! (`gitImplementation`, `accessFrom`) are pruned from stored objects, exactly as with Flux.
 
+mod bucket;
 pub mod conditions;
 mod helm;
 mod oci;
@@ -24,3 +25,5 @@ pub const OCI_REPOSITORY_KIND: &str = "OCIRepository";
 pub const HELM_REPOSITORY_KIND: &str = "HelmRepository";
 /// The HelmChart kind.
 pub const HELM_CHART_KIND: &str = "HelmChart";
+/// The Bucket kind.
+pub const BUCKET_KIND: &str = "Bucket";

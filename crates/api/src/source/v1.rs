@@ -1,4 +1,4 @@
-//! `source.toolkit.fluxcd.io/v1` GitRepository, OCIRepository, HelmRepository and HelmChart:
+//! `source.toolkit.fluxcd.io/v1` GitRepository, OCIRepository, Bucket, HelmRepository and HelmChart:
 //! the storage version, as Flux v2.9 (source-controller v1.9) defines it.
 
 use std::time::Duration as StdDuration;
@@ -8,6 +8,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::bucket::{BucketProvider, BucketSTSProvider, BucketSTSSpec};
 pub use super::helm::{
     DEFAULT_CHART_VERSION, HELM_REPOSITORY_URL_PATTERN, HelmChartSourceKind, HelmChartVerification,
     HelmChartVerificationProvider, HelmRepositoryProvider, HelmRepositoryType,
@@ -551,6 +552,133 @@ pub struct HelmChartStatus {
     /// The artifact (the packaged chart) of the last successful reconciliation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact: Option<Artifact>,
+    /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The desired state of a Bucket: which object storage bucket (and prefix) to download, how
+/// to authenticate, how often, and which objects to leave out.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1",
+    kind = "Bucket",
+    plural = "buckets",
+    singular = "bucket",
+    namespaced,
+    status = "BucketStatus",
+    schema = "disabled",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".spec.endpoint"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "An object storage bucket whose objects source-controller downloads on an interval and stores as an artifact."
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "message": "STS configuration is only supported for the 'aws' and 'generic' Bucket providers",
+        "rule": "self.provider == 'aws' || self.provider == 'generic' || !has(self.sts)",
+    },
+    {
+        "message": "'aws' is the only supported STS provider for the 'aws' Bucket provider",
+        "rule": "self.provider != 'aws' || !has(self.sts) || self.sts.provider == 'aws'",
+    },
+    {
+        "message": "'ldap' is the only supported STS provider for the 'generic' Bucket provider",
+        "rule": "self.provider != 'generic' || !has(self.sts) || self.sts.provider == 'ldap'",
+    },
+    {
+        "message": "spec.sts.secretRef is not required for the 'aws' STS provider",
+        "rule": "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.secretRef)",
+    },
+    {
+        "message": "spec.sts.certSecretRef is not required for the 'aws' STS provider",
+        "rule": "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.certSecretRef)",
+    },
+    {
+        "message": "ServiceAccountName is not supported for the 'generic' Bucket provider",
+        "rule": "self.provider != 'generic' || !has(self.serviceAccountName)",
+    },
+    {
+        "message": "cannot set both .spec.secretRef and .spec.serviceAccountName",
+        "rule": "!has(self.secretRef) || !has(self.serviceAccountName)",
+    },
+]))]
+pub struct BucketSpec {
+    /// The storage: `generic` (any S3-compatible server, the default), `aws`, `gcp` or `azure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "generic"))]
+    pub provider: Option<BucketProvider>,
+    /// The bucket's name.
+    pub bucket_name: String,
+    /// The storage address (`host[:port]`) the bucket is on.
+    pub endpoint: String,
+    /// A Security Token Service for temporary credentials (`aws` and `generic` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts: Option<BucketSTSSpec>,
+    /// Connect over plain HTTP instead of HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    /// The region the bucket is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Only objects whose keys start with this are listed (server-side filtering).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// A Secret with the credentials (`accesskey` and `secretkey` for `generic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    /// The ServiceAccount whose workload identity authenticates (`gcp` and `aws` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    /// A Secret with TLS settings: `ca.crt`, and `tls.crt` with `tls.key` for a client
+    /// certificate (`generic` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_secret_ref: Option<LocalObjectReference>,
+    /// A Secret with the proxy (`address`, and optionally `username` and `password`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_secret_ref: Option<LocalObjectReference>,
+    /// How often to check the bucket for changes.
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Duration,
+    /// Time limit for listing and downloading; 60s by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DURATION_NO_HOURS_PATTERN), extend("default" = "60s"))]
+    pub timeout: Option<Duration>,
+    /// Exclusion patterns in .sourceignore (.gitignore) format, replacing the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
+    /// Stops reconciliation of this Bucket while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+}
+
+/// The observed state of a Bucket.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketStatus {
+    /// The last generation of the object the controller acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The conditions of the Bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
+    /// The download link of the artifact; prefer `artifact.url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The artifact of the last successful reconciliation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
+    /// The exclusion patterns used to build the current artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_ignore: Option<String>,
     /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,

@@ -1,7 +1,7 @@
-//! `source.toolkit.fluxcd.io/v1beta2` GitRepository, OCIRepository, HelmRepository and
+//! `source.toolkit.fluxcd.io/v1beta2` GitRepository, OCIRepository, Bucket, HelmRepository and
 //! HelmChart: deprecated, still served so that older manifests apply unchanged. Fields as in
 //! Flux's last release serving them (source-controller v1.7); OCIRepository's and
-//! HelmRepository's specs and HelmRepository's and HelmChart's statuses are v1's.
+//! HelmRepository's specs and Bucket's, HelmRepository's and HelmChart's statuses are v1's.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
@@ -12,9 +12,9 @@ pub use super::shared::{
     BetaVerificationMode, GitImplementation, GitRepositoryInclude, GitRepositoryRef,
 };
 pub use super::v1::{
-    GIT_URL_PATTERN, HelmChartSourceKind, HelmChartStatus, HelmChartVerification,
-    HelmRepositoryProvider, HelmRepositoryStatus, HelmRepositoryType,
-    LocalHelmChartSourceReference, ReconcileStrategy,
+    BucketProvider, BucketSTSProvider, BucketSTSSpec, BucketStatus, GIT_URL_PATTERN,
+    HelmChartSourceKind, HelmChartStatus, HelmChartVerification, HelmRepositoryProvider,
+    HelmRepositoryStatus, HelmRepositoryType, LocalHelmChartSourceReference, ReconcileStrategy,
 };
 use crate::meta::{
     AccessFrom, Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration,
@@ -284,4 +284,99 @@ impl HelmChartSpec {
             .chain(self.values_files.iter().flatten().cloned())
             .collect()
     }
+}
+
+/// The desired state of a v1beta2 Bucket: v1's fields less `serviceAccountName`, plus
+/// `accessFrom`.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1beta2",
+    kind = "Bucket",
+    plural = "buckets",
+    singular = "bucket",
+    namespaced,
+    status = "BucketStatus",
+    schema = "disabled",
+    storage = false,
+    deprecated = "v1beta2 Bucket is deprecated, upgrade to v1",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"Endpoint","type":"string","jsonPath":".spec.endpoint"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    derive = "PartialEq",
+    doc = "An object storage bucket downloaded on an interval and stored as an artifact (deprecated v1beta2 form)."
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "message": "STS configuration is only supported for the 'aws' and 'generic' Bucket providers",
+        "rule": "self.provider == 'aws' || self.provider == 'generic' || !has(self.sts)",
+    },
+    {
+        "message": "'aws' is the only supported STS provider for the 'aws' Bucket provider",
+        "rule": "self.provider != 'aws' || !has(self.sts) || self.sts.provider == 'aws'",
+    },
+    {
+        "message": "'ldap' is the only supported STS provider for the 'generic' Bucket provider",
+        "rule": "self.provider != 'generic' || !has(self.sts) || self.sts.provider == 'ldap'",
+    },
+    {
+        "message": "spec.sts.secretRef is not required for the 'aws' STS provider",
+        "rule": "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.secretRef)",
+    },
+    {
+        "message": "spec.sts.certSecretRef is not required for the 'aws' STS provider",
+        "rule": "!has(self.sts) || self.sts.provider != 'aws' || !has(self.sts.certSecretRef)",
+    },
+]))]
+pub struct BucketSpec {
+    /// The storage: `generic` (any S3-compatible server, the default), `aws`, `gcp` or `azure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "generic"))]
+    pub provider: Option<BucketProvider>,
+    /// The bucket's name.
+    pub bucket_name: String,
+    /// The storage address (`host[:port]`) the bucket is on.
+    pub endpoint: String,
+    /// A Security Token Service for temporary credentials (`aws` and `generic` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts: Option<BucketSTSSpec>,
+    /// Connect over plain HTTP instead of HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    /// The region the bucket is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Only objects whose keys start with this are listed (server-side filtering).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// A Secret with the credentials (`accesskey` and `secretkey` for `generic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    /// A Secret with TLS settings: `ca.crt`, and `tls.crt` with `tls.key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_secret_ref: Option<LocalObjectReference>,
+    /// A Secret with the proxy (`address`, and optionally `username` and `password`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_secret_ref: Option<LocalObjectReference>,
+    /// How often to check the bucket for changes.
+    #[schemars(pattern(DURATION_PATTERN))]
+    pub interval: Duration,
+    /// Time limit for listing and downloading; 60s by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(DURATION_NO_HOURS_PATTERN), extend("default" = "60s"))]
+    pub timeout: Option<Duration>,
+    /// Exclusion patterns in .sourceignore (.gitignore) format, replacing the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
+    /// Stops reconciliation of this Bucket while true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// Namespaces allowed to refer to this object (provisional, not enforced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_from: Option<AccessFrom>,
 }
