@@ -341,6 +341,7 @@ mod tests {
             [
                 "GitRepository",
                 "OCIRepository",
+                "Bucket",
                 "HelmRepository",
                 "HelmChart",
                 "Kustomization",
