@@ -360,6 +360,7 @@ mod tests {
             [
                 "source.toolkit.fluxcd.io_gitrepositories.yaml",
                 "source.toolkit.fluxcd.io_ocirepositories.yaml",
+                "source.toolkit.fluxcd.io_buckets.yaml",
                 "source.toolkit.fluxcd.io_helmrepositories.yaml",
                 "source.toolkit.fluxcd.io_helmcharts.yaml",
                 "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
