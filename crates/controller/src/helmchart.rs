@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::Controller;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tether_api::meta::Artifact;
@@ -38,6 +38,7 @@ use tether_registry::Credentials;
 use tether_source::artifact::ArtifactOwner;
 use tether_source::helm_oci;
 use tether_source::helm_repo::{HelmRepoClient, HelmRepoError};
+use tether_source::join_within;
 
 /// The largest chart pulled from an OCI registry.
 const MAX_OCI_CHART_BYTES: u64 = 64 * 1024 * 1024;
@@ -465,7 +466,7 @@ async fn from_source_tree(
                 format!("failed to open source artifact: {e}"),
             )
         })?;
-    let chart_dir = within(&root, &chart.spec.chart).ok_or_else(|| {
+    let chart_dir = join_within(&root, &chart.spec.chart).ok_or_else(|| {
         Failure::terminal(
             build::INVALID_CHART_REFERENCE,
             format!(
@@ -680,7 +681,7 @@ fn merged_values(
     for name in names {
         let data = match from {
             ValuesFrom::Chart => files.file(name).map(<[u8]>::to_vec),
-            ValuesFrom::Source(root) => within(root, name)
+            ValuesFrom::Source(root) => join_within(root, name)
                 .filter(|p| p.is_file())
                 .and_then(|p| std::fs::read(p).ok()),
         };
@@ -697,15 +698,6 @@ fn merged_values(
     let merged = merge_values_files(contents.iter().map(|(n, d)| (n.as_str(), d.as_slice())))
         .map_err(|e| values_failure(e.to_string()))?;
     Ok((merged, contents.into_iter().map(|(n, _)| n).collect()))
-}
-
-/// `relative` inside `root`, refused when absolute or climbing out.
-fn within(root: &Path, relative: &str) -> Option<PathBuf> {
-    let path = Path::new(relative);
-    let plain = path
-        .components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    plain.then(|| root.join(path))
 }
 
 /// `version` with its build metadata replaced by `metadata` (semver's `SetMetadata`).
@@ -901,17 +893,6 @@ mod tests {
             "0123456789ab"
         );
         assert_eq!(short_revision("sha256:fedcba9876543210ff"), "fedcba987654");
-    }
-
-    #[test]
-    fn paths_stay_inside_the_source() {
-        let root = Path::new("/src");
-        assert_eq!(
-            within(root, "./charts/app"),
-            Some(root.join("./charts/app"))
-        );
-        assert!(within(root, "../etc").is_none());
-        assert!(within(root, "/etc").is_none());
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! helm-operator's HelmRelease (`helm.fluxcd.io/v1`), reconciled by the same release engine as
-//! Flux v2's: the chart fetched from `chart.repository` (the repository's index, the newest
-//! version matching `chart.version`), values from `valuesFrom` (ConfigMap and Secret keys,
-//! `valueFileSecrets`) and `values`, then installed, upgraded when the chart or values changed
-//! (`forceUpgrade` recreates on immutable fields), rolled back when `rollback.enable` and the
-//! upgrade failed, unlocked when a crash left it pending, uninstalled on delete. The status is
-//! helm-operator's: `releaseName`, `releaseStatus`, `revision`, `phase`, its conditions.
-//! Charts from Git (`chart.git`) are refused with a clear condition for now.
+//! Flux v2's. The chart comes from `chart.repository` (the repository's index, the newest
+//! version matching `chart.version`, `chartPullSecret` as basic auth) or from Git (`chart.git`
+//! at `chart.ref`, `master` by default, the chart directory at `chart.path`, `chart.secretRef`
+//! credentials). Values come from `valuesFrom` (ConfigMap and Secret keys, a file of the chart,
+//! an external URL; `valueFileSecrets`) and `values`. The release is installed, upgraded when
+//! the chart or values changed (`forceUpgrade` recreates on immutable fields), rolled back when
+//! `rollback.enable` and the upgrade failed, unlocked when a crash left it pending, uninstalled
+//! on delete. The status is helm-operator's: `releaseName`, `releaseStatus`, `revision` (the
+//! chart version, or the commit of a Git chart), `phase`, its conditions.
 
 use std::time::Duration;
 
@@ -18,19 +20,37 @@ use tether_api::helm_operator::v1::{
     ChartSourceKind, ConditionStatus, HelmRelease, HelmReleaseCondition, HelmReleaseConditionType,
     HelmReleasePhase, HelmReleaseStatus, KeySelector,
 };
-use tether_helm::release::{Release, Status};
+use tether_helm::load::Limits;
+use tether_helm::package::ChartFiles;
+use tether_helm::release::{Release, ReleaseChart, Status};
 use tether_helm_actions::ReleaseStore;
 use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target};
-use tether_source::{HelmRepoClient, HelmRepoOptions, IndexFetch};
+use tether_source::helm_repo::BasicAuth;
+use tether_source::{
+    GitAuth, GitReference, HelmRepoClient, HelmRepoOptions, IndexFetch, join_within,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
 use crate::reconcile::{CleanUpError, HasConditions, Reconcile};
+use crate::secrets::secret_data;
 
 /// helm-operator's chart sync interval (`--charts-sync-interval`).
 const SYNC_INTERVAL: Duration = Duration::from_secs(180);
+/// helm-operator's `--git-default-ref`: the ref of a Git chart that names none.
+const DEFAULT_GIT_REF: &str = "master";
+/// The largest values file read from `valuesFrom.externalSourceRef`.
+const MAX_EXTERNAL_VALUES_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A chart to release, and what helm-operator records as its revision: the chart version of a
+/// repository chart, the commit of a Git chart.
+struct FetchedChart {
+    chart: tether_helm::Chart,
+    revision: String,
+    from_git: bool,
+}
 
 /// One run: its result, the status it leads to, the event it tells.
 pub struct OperatorAttempt {
@@ -131,16 +151,21 @@ async fn steps(
     ctx: &Context,
     status: &mut HelmReleaseStatus,
 ) -> Result<Option<String>, Failure> {
-    let chart = match fetch_chart(hr).await {
-        Ok(chart) => {
+    let fetched = match fetch_chart(hr, &ctx.client).await {
+        Ok(fetched) => {
+            let (reason, message) = if fetched.from_git {
+                ("GitRepoCloned", "successfully cloned chart revision")
+            } else {
+                ("RepoChartInCache", "chart fetched")
+            };
             set_condition(
                 status,
                 HelmReleaseConditionType::ChartFetched,
                 true,
-                "RepoChartInCache",
-                "chart fetched",
+                reason,
+                message,
             );
-            chart
+            fetched
         }
         Err(failure) => {
             status.phase = Some(HelmReleasePhase::ChartFetchFailed);
@@ -154,9 +179,13 @@ async fn steps(
             return Err(failure);
         }
     };
-    let config = values(hr, &ctx.client).await?;
-    let version = chart.metadata.version.clone();
-    status.last_attempted_revision = Some(version.clone());
+    let FetchedChart {
+        chart,
+        revision,
+        from_git,
+    } = fetched;
+    let config = values(hr, &ctx.client, &chart).await?;
+    status.last_attempted_revision = Some(revision.clone());
     let store = ReleaseStore::new(ctx.client.clone(), hr.target_namespace());
     let manager = ctx
         .apply_resources
@@ -177,24 +206,6 @@ async fn steps(
     }
     let history = store.history(&name).await.map_err(failed)?;
     let last = history.last().cloned();
-    let in_sync = last.as_ref().is_some_and(|r| {
-        r.status() == Status::Deployed && same_chart(r, &chart) && r.config == config
-    });
-    if in_sync {
-        record(status, last.as_ref(), &version, HelmReleasePhase::Succeeded);
-        return Ok(None);
-    }
-    let failed_unchanged = last.as_ref().is_some_and(|r| {
-        r.status() == Status::Failed && same_chart(r, &chart) && r.config == config
-    });
-    if failed_unchanged {
-        // helm-operator retried a failed release only when something changed.
-        record(status, last.as_ref(), &version, HelmReleasePhase::Failed);
-        return Err(Failure::new(
-            "HelmUpgradeFailed",
-            "the release failed and neither its chart nor its values changed since",
-        ));
-    }
     let capabilities = ctx
         .helm_capabilities
         .get(&ctx.client)
@@ -221,6 +232,36 @@ async fn steps(
     };
     let (rendered, processed) = tether_helm::template_for_release(chart, &options)
         .map_err(|e| Failure::new("HelmUpgradeFailed", e.to_string()))?;
+    // A repository chart's version names its content; a Git chart's content is compared, as
+    // helm-operator upgraded only when files under the chart's path changed.
+    let same = |r: &Release| {
+        same_chart(r, &processed)
+            && r.config == config
+            && (!from_git || same_content(r, &processed))
+    };
+    if last
+        .as_ref()
+        .is_some_and(|r| r.status() == Status::Deployed && same(r))
+    {
+        record(
+            status,
+            last.as_ref(),
+            Some(&revision),
+            HelmReleasePhase::Succeeded,
+        );
+        return Ok(None);
+    }
+    if last
+        .as_ref()
+        .is_some_and(|r| r.status() == Status::Failed && same(r))
+    {
+        // helm-operator retried a failed release only when something changed.
+        record(status, last.as_ref(), None, HelmReleasePhase::Failed);
+        return Err(Failure::new(
+            "HelmUpgradeFailed",
+            "the release failed and neither its chart nor its values changed since",
+        ));
+    }
     let mut crds = Vec::new();
     if hr.spec.skip_crds != Some(true) {
         tether_helm::output::crd_files(&processed, processed.name(), &mut crds);
@@ -263,7 +304,7 @@ async fn steps(
             record(
                 status,
                 Some(&release),
-                &version,
+                Some(&revision),
                 HelmReleasePhase::Succeeded,
             );
             let message = format!(
@@ -295,10 +336,13 @@ async fn steps(
                 match actions::rollback(&target, 0, &run).await {
                     Ok(release) => {
                         status.rollback_count = Some(status.rollback_count.unwrap_or(0) + 1);
+                        // A rolled-back repository chart is its older version; which
+                        // commit a rolled-back Git chart came from is not recorded.
+                        let version = (!from_git).then(|| chart_version(&release));
                         record(
                             status,
                             Some(&release),
-                            &version,
+                            version.flatten().as_deref(),
                             HelmReleasePhase::RolledBack,
                         );
                         set_condition(
@@ -329,31 +373,42 @@ async fn steps(
     }
 }
 
+/// The chart of `chart.repository` or `chart.git`.
+async fn fetch_chart(hr: &HelmRelease, client: &kube::Client) -> Result<FetchedChart, Failure> {
+    match hr.spec.chart.kind() {
+        Some(ChartSourceKind::Repository) => fetch_repository_chart(hr, client).await,
+        Some(ChartSourceKind::Git) => fetch_git_chart(hr, client).await,
+        None => Err(Failure::terminal(
+            "ChartFetchFailed",
+            "chart.repository or chart.git must be set",
+        )),
+    }
+}
+
 /// The chart from `chart.repository`: the index, the newest version matching `chart.version`.
-async fn fetch_chart(hr: &HelmRelease) -> Result<tether_helm::Chart, Failure> {
+async fn fetch_repository_chart(
+    hr: &HelmRelease,
+    client: &kube::Client,
+) -> Result<FetchedChart, Failure> {
     let source = &hr.spec.chart;
     let fail = |message: String| Failure::new("ChartFetchFailed", message);
-    match source.kind() {
-        Some(ChartSourceKind::Repository) => {}
-        Some(ChartSourceKind::Git) => {
-            return Err(Failure::not_supported(
-                "chart.git (charts from Git in helm.fluxcd.io/v1)",
-            ));
+    let basic_auth = match &source.chart_pull_secret {
+        Some(secret) => {
+            let namespace = hr.defaulted_namespace();
+            let data = secret_data(client, namespace, &secret.name)
+                .await
+                .map_err(|e| fail(format!("chart.chartPullSecret: {e}")))?;
+            let data = data.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+            BasicAuth::from_secret_data(&secret.name, data)
+                .map_err(|e| Failure::terminal("ChartFetchFailed", e.to_string()))?
         }
-        None => {
-            return Err(Failure::terminal(
-                "ChartFetchFailed",
-                "chart.repository or chart.git must be set",
-            ));
-        }
-    }
-    if source.chart_pull_secret.is_some() {
-        return Err(Failure::not_supported("chart.chartPullSecret"));
-    }
+        None => None,
+    };
     let url = source.clean_repository_url().unwrap_or_default();
     let name = source.name.clone().unwrap_or_default();
     let constraint = source.version.clone().unwrap_or_default();
     let client = HelmRepoClient::new(HelmRepoOptions {
+        basic_auth,
         timeout: Duration::from_secs(60),
         ..HelmRepoOptions::default()
     })
@@ -379,16 +434,115 @@ async fn fetch_chart(hr: &HelmRelease) -> Result<tether_helm::Chart, Failure> {
     let bytes = tokio::fs::read(&archive)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    tokio::task::spawn_blocking(move || {
-        tether_helm::load::load_archive(&bytes, tether_helm::load::Limits::default())
+    let chart = tokio::task::spawn_blocking(move || {
+        tether_helm::load::load_archive(&bytes, Limits::default())
     })
     .await
     .map_err(|e| fail(e.to_string()))?
-    .map_err(|e| fail(format!("cannot load chart {name}: {e}")))
+    .map_err(|e| fail(format!("cannot load chart {name}: {e}")))?;
+    Ok(FetchedChart {
+        revision: chart.metadata.version.clone(),
+        chart,
+        from_git: false,
+    })
+}
+
+/// The chart at `chart.path` of the commit `chart.ref` names in `chart.git`, cloned with the
+/// credentials of `chart.secretRef`. Its dependencies must be vendored under `charts/`: tether
+/// does not run `helm dependency update`, whatever `skipDepUpdate` says.
+async fn fetch_git_chart(hr: &HelmRelease, client: &kube::Client) -> Result<FetchedChart, Failure> {
+    let source = &hr.spec.chart;
+    let fail = |message: String| Failure::new("ChartFetchFailed", message);
+    let refuse = |message: String| Failure::terminal("ChartFetchFailed", message);
+    let url = source.git.clone().unwrap_or_default();
+    let path = source
+        .path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| refuse("chart.path must be set for a chart from Git".into()))?;
+    let git_ref = source
+        .git_ref
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .unwrap_or(DEFAULT_GIT_REF);
+    let auth = match &source.secret_ref {
+        Some(secret) => {
+            let namespace = secret
+                .namespace
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| hr.defaulted_namespace());
+            let data = secret_data(client, namespace, &secret.name)
+                .await
+                .map_err(|e| fail(format!("chart.secretRef: {e}")))?;
+            GitAuth::from_secret_data(&data)
+                .map_err(|e| refuse(format!("secret '{namespace}/{}': {e}", secret.name)))?
+        }
+        None => GitAuth::default(),
+    };
+    let work = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
+    let checkout = tether_source::checkout(
+        &url,
+        &git_reference(git_ref),
+        &auth,
+        crate::git_source::DEFAULT_TIMEOUT,
+        &work.path().join("repo"),
+    )
+    .await
+    .map_err(|e| fail(e.to_string()))?;
+    let dir = join_within(&checkout.dir, path).ok_or_else(|| {
+        refuse(format!(
+            "chart.path '{path}' must be relative and stay inside the repository"
+        ))
+    })?;
+    let commit = checkout.revision.commit.clone();
+    let shown = tether_source::sanitize_url(&url);
+    if !dir.is_dir() {
+        return Err(fail(format!(
+            "chart.path '{path}' does not exist in {shown} at {git_ref} ({commit})"
+        )));
+    }
+    // The chart may be the repository's root: its objects are no chart files.
+    let _ = std::fs::remove_dir_all(checkout.dir.join(".git"));
+    let chart = tokio::task::spawn_blocking(move || {
+        let missing = ChartFiles::from_dir(&dir, Limits::default())?.missing_dependencies()?;
+        tether_helm::load::load_dir(&dir, Limits::default()).map(|chart| (chart, missing))
+    })
+    .await
+    .map_err(|e| fail(e.to_string()))?;
+    let (chart, missing) =
+        chart.map_err(|e| fail(format!("cannot load chart at '{path}': {e}")))?;
+    if !missing.is_empty() {
+        return Err(refuse(format!(
+            "chart at '{path}' misses dependencies {}: tether does not run 'helm dependency update'; vendor them under charts/",
+            missing.join(", ")
+        )));
+    }
+    Ok(FetchedChart {
+        chart,
+        revision: commit,
+        from_git: true,
+    })
+}
+
+/// helm-operator's `chart.ref`: a commit SHA, a full ref name (`refs/tags/v1`), else a branch.
+fn git_reference(git_ref: &str) -> GitReference {
+    let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_sha {
+        GitReference::commit(git_ref)
+    } else if git_ref.starts_with("refs/") {
+        GitReference::name(git_ref)
+    } else {
+        GitReference::branch(git_ref)
+    }
 }
 
 /// `valuesFrom` (and `valueFileSecrets`) merged in order, then `values` over them.
-async fn values(hr: &HelmRelease, client: &kube::Client) -> Result<JsonMap<String, Json>, Failure> {
+async fn values(
+    hr: &HelmRelease,
+    client: &kube::Client,
+    chart: &tether_helm::Chart,
+) -> Result<JsonMap<String, Json>, Failure> {
     let own = hr.defaulted_namespace().to_owned();
     let mut result = JsonMap::new();
     for source in hr.values_from_sources() {
@@ -396,9 +550,14 @@ async fn values(hr: &HelmRelease, client: &kube::Client) -> Result<JsonMap<Strin
             key_text(client, &own, key, false).await?
         } else if let Some(key) = &source.secret_key_ref {
             key_text(client, &own, key, true).await?
+        } else if let Some(file) = &source.chart_file_ref {
+            chart_file_text(chart, &file.path, file.optional == Some(true))?
+        } else if let Some(external) = &source.external_source_ref {
+            external_text(&external.url, external.optional == Some(true)).await?
         } else {
-            return Err(Failure::not_supported(
-                "valuesFrom externalSourceRef and chartFileRef",
+            return Err(Failure::terminal(
+                "ValuesFromFailed",
+                "a valuesFrom entry names no source",
             ));
         };
         let Some(text) = text else { continue };
@@ -452,6 +611,54 @@ async fn key_text(
     }
 }
 
+/// `valuesFrom.chartFileRef`: a file of the chart, `None` when optional and missing.
+fn chart_file_text(
+    chart: &tether_helm::Chart,
+    path: &str,
+    optional: bool,
+) -> Result<Option<String>, Failure> {
+    let wanted = path.trim_start_matches("./");
+    let file = chart
+        .files
+        .iter()
+        .chain(&chart.templates)
+        .find(|f| f.name == wanted);
+    match file {
+        Some(file) => Ok(Some(String::from_utf8_lossy(&file.data).into_owned())),
+        None if optional => Ok(None),
+        None => Err(Failure::new(
+            "ValuesFromFailed",
+            format!("chartFileRef '{path}' not found in chart {}", chart.name()),
+        )),
+    }
+}
+
+/// `valuesFrom.externalSourceRef`: a values file at a URL, `None` when optional and
+/// unreachable.
+async fn external_text(url: &str, optional: bool) -> Result<Option<String>, Failure> {
+    match fetch_external(url).await {
+        Ok(text) => Ok(Some(text)),
+        Err(_) if optional => Ok(None),
+        Err(message) => Err(Failure::new(
+            "ValuesFromFailed",
+            format!("externalSourceRef: {message}"),
+        )),
+    }
+}
+
+async fn fetch_external(url: &str) -> Result<String, String> {
+    let client = HelmRepoClient::new(HelmRepoOptions::default()).map_err(|e| e.to_string())?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = work.path().join("values.yaml");
+    client
+        .download_file(url, MAX_EXTERNAL_VALUES_BYTES, &file)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = tokio::fs::read(&file).await.map_err(|e| e.to_string())?;
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{}: not UTF-8 text", tether_source::sanitize_url(url)))
+}
+
 fn same_chart(release: &Release, chart: &tether_helm::Chart) -> bool {
     release
         .chart
@@ -460,22 +667,37 @@ fn same_chart(release: &Release, chart: &tether_helm::Chart) -> bool {
         .is_some_and(|m| m.name == chart.metadata.name && m.version == chart.metadata.version)
 }
 
+/// Whether the release stores the same chart content as `chart`.
+fn same_content(release: &Release, chart: &tether_helm::Chart) -> bool {
+    match (&release.chart, ReleaseChart::from_chart(chart)) {
+        (Some(stored), Ok(current)) => stored.same_content(&current),
+        _ => false,
+    }
+}
+
+fn chart_version(release: &Release) -> Option<String> {
+    release
+        .chart
+        .as_ref()
+        .and_then(|c| c.metadata.as_ref())
+        .map(|m| m.version.clone())
+}
+
+/// Records the phase and the release's status; `revision` is recorded when the release is
+/// deployed.
 fn record(
     status: &mut HelmReleaseStatus,
     release: Option<&Release>,
-    version: &str,
+    revision: Option<&str>,
     phase: HelmReleasePhase,
 ) {
     status.phase = Some(phase);
     if let Some(release) = release {
         status.release_status = Some(release.status().as_str().to_owned());
-        if release.status() == Status::Deployed {
-            status.revision = release
-                .chart
-                .as_ref()
-                .and_then(|c| c.metadata.as_ref())
-                .map(|m| m.version.clone())
-                .or_else(|| Some(version.to_owned()));
+        if release.status() == Status::Deployed
+            && let Some(revision) = revision
+        {
+            status.revision = Some(revision.to_owned());
         }
     }
 }

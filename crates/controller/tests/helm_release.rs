@@ -322,6 +322,168 @@ async fn a_helm_operator_release_installs_and_helm_lists_it() -> anyhow::Result<
     Ok(())
 }
 
+/// A helm-operator release of a chart kept in Git (`chart.git`, `ref`, `path`, `secretRef`
+/// over HTTP basic auth), with values from a file of the chart (`chartFileRef`) and from a URL
+/// (`externalSourceRef`): installed at the branch's commit; a commit outside the chart's path
+/// records the new commit without upgrading; a commit inside it upgrades; a path that does not
+/// exist is reported and leaves the release as it was.
+#[tokio::test]
+async fn a_helm_operator_release_from_git_follows_its_chart_path() -> anyhow::Result<()> {
+    const USER: &str = "charts-reader";
+    const PASSWORD: &str = "s3cret-git-pass";
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "hr-operator-git").await?;
+    let repo = tether_testkit::git::GitRepoFixture::new("charts")?;
+    let server = tether_testkit::git::HttpGitServer::start(&repo.projects_root(), USER, PASSWORD)?;
+    let work = tempfile::tempdir()?;
+    let chart_dir = write_chart(work.path(), &ChartSpec::new("web", "1.0.0", ""))?;
+    let mut files = Vec::new();
+    for entry in walk(&chart_dir)? {
+        let relative = entry
+            .strip_prefix(&chart_dir)?
+            .to_string_lossy()
+            .into_owned();
+        files.push((
+            format!("charts/web/{relative}"),
+            std::fs::read_to_string(&entry)?,
+        ));
+    }
+    files.push(("charts/web/values-prod.yaml".into(), "replicas: 2\n".into()));
+    files.push(("README.md".into(), "charts\n".into()));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let first = repo.commit("master", &files, "the web chart")?;
+    let values_server = tether_testkit::chartrepo::ChartRepoServer::start()?;
+    values_server.write_file(
+        "external-values.yaml",
+        b"podAnnotations:\n  source: external\n",
+    )?;
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "metadata": {"name": "git-auth"},
+        "stringData": {"username": USER, "password": PASSWORD}}))?;
+    ns.api::<k8s_openapi::api::core::v1::Secret>()
+        .create(&Default::default(), &secret)
+        .await?;
+    let _controller = InProcessController::start(&ns.name).await?;
+    let releases = dynamic_api(&client, &ns.name, "helm.fluxcd.io", "v1", "HelmRelease");
+    create(
+        &releases,
+        json!({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": ns.name},
+            "spec": {"releaseName": "web-git",
+                "chart": {"git": server.repo_url(repo.name()), "ref": "master",
+                    "path": "charts/web", "secretRef": {"name": "git-auth"}},
+                "valuesFrom": [
+                    {"chartFileRef": {"path": "values-prod.yaml"}},
+                    {"externalSourceRef": {"url": format!("{}/external-values.yaml", values_server.url())}}
+                ]}}),
+    )
+    .await?;
+    let status_of =
+        |o: &DynamicObject| serde_json::to_value(o).unwrap_or_default()["status"].clone();
+    let released = wait_for(&releases, "web", Duration::from_secs(120), |o| {
+        status_of(o)["releaseStatus"] == "deployed"
+    })
+    .await?;
+    let status = status_of(&released);
+    ensure!(
+        status["revision"] == first.as_str() && status["phase"] == "Succeeded",
+        "{status}"
+    );
+    let deployments = ns.api::<Deployment>();
+    let deployment = deployments.get("web-git").await?;
+    ensure!(replicas(&deployment) == 2, "chartFileRef values applied");
+    let annotations = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default();
+    ensure!(
+        annotations.get("source").map(String::as_str) == Some("external"),
+        "externalSourceRef values applied: {annotations:?}"
+    );
+    let request =
+        |at: &str| json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": at}}});
+
+    // A commit outside the chart's path: recorded, not released.
+    let second = repo.commit("master", &[("README.md", "charts, again\n")], "docs")?;
+    merge_patch(&releases, "web", request("one")).await?;
+    wait_for(&releases, "web", Duration::from_secs(60), |o| {
+        status_of(o)["revision"] == second.as_str()
+    })
+    .await?;
+    let history = helm(&["history", "web-git", "-n", &ns.name, "-o", "json"])?;
+    let history: Vec<Value> = serde_json::from_str(&history)?;
+    ensure!(
+        history.len() == 1,
+        "no upgrade for a commit outside the chart: {history:?}"
+    );
+
+    // A commit inside it: upgraded.
+    let third = repo.commit(
+        "master",
+        &[("charts/web/values-prod.yaml", "replicas: 3\n")],
+        "scale",
+    )?;
+    merge_patch(&releases, "web", request("two")).await?;
+    wait_for(&releases, "web", Duration::from_secs(60), |o| {
+        status_of(o)["revision"] == third.as_str()
+    })
+    .await?;
+    ensure!(replicas(&deployments.get("web-git").await?) == 3);
+    let history: Vec<Value> = serde_json::from_str(&helm(&[
+        "history", "web-git", "-n", &ns.name, "-o", "json",
+    ])?)?;
+    ensure!(history.len() == 2, "upgraded once: {history:?}");
+
+    // A path that does not exist: reported; the release stays.
+    merge_patch(
+        &releases,
+        "web",
+        json!({"spec": {"chart": {"path": "charts/missing"}}}),
+    )
+    .await?;
+    let failed = wait_for(&releases, "web", Duration::from_secs(60), |o| {
+        status_of(o)["phase"] == "ChartFetchFailed"
+    })
+    .await?;
+    let message = status_of(&failed)["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "ChartFetched"))
+        .map(|c| c["message"].as_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    ensure!(
+        message.contains("charts/missing") && message.contains("does not exist"),
+        "{message}"
+    );
+    ensure!(!message.contains(PASSWORD), "no secret in the condition");
+    ensure!(
+        replicas(&deployments.get("web-git").await?) == 3,
+        "release unchanged"
+    );
+    releases.delete("web", &Default::default()).await?;
+    wait_for_gone(&releases, "web").await?;
+    Ok(())
+}
+
+/// The files under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(walk(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
 /// Issue 12's seed flow, manifests unchanged but for the URL: `kube-prometheus-stack` at
 /// `61.x` from a HelmRepository holding 60.5.0, 61.0.0 and 61.1.0 installs 61.1.0; publishing
 /// 61.2.0 upgrades to it; publishing 62.0.0 changes nothing; a constraint nothing matches is

@@ -354,6 +354,20 @@ impl HelmRepoClient {
         })
     }
 
+    /// Downloads the file at `url` (a values file, as Helm's HTTP getter fetches one) into
+    /// `dest`, refusing more than `max` bytes; returns its size.
+    pub async fn download_file(
+        &self,
+        url: &str,
+        max: u64,
+        dest: &Path,
+    ) -> Result<u64, HelmRepoError> {
+        let url = parse_http_url(url)?;
+        let response = self.get(&url, &url, HeaderMap::new()).await?;
+        let (_, size) = self.save_body(&url, response, max, dest).await?;
+        Ok(size)
+    }
+
     async fn get(
         &self,
         url: &Url,

@@ -14,6 +14,7 @@ pub mod helm_index;
 pub mod helm_oci;
 pub mod helm_repo;
 mod pack;
+pub mod paths;
 pub mod push;
 pub mod reference;
 pub mod semver_tag;
@@ -37,6 +38,7 @@ pub use helm_repo::{
     BasicAuth, CacheValidator, ChartDownload, FetchedIndex, HelmRepoClient, HelmRepoError,
     HelmRepoOptions, IndexFetch,
 };
+pub use paths::join_within;
 pub use push::{PushError, PushOutcome, RefUpdate};
 pub use reference::{GitReference, Revision, Strategy};
 pub use workdir::{CloneSpec, WorkingClone};

@@ -461,6 +461,28 @@ impl ReleaseChart {
         self.metadata.as_ref().map_or("", |m| m.name.as_str())
     }
 
+    /// Whether `other` stores the same chart: metadata, lock, templates, values, schema and
+    /// files compared in Go's JSON form, whatever their modification times (a fresh checkout
+    /// of unchanged files has new ones).
+    pub fn same_content(&self, other: &ReleaseChart) -> bool {
+        self.content_json() == other.content_json()
+    }
+
+    fn content_json(&self) -> String {
+        let mut timeless = self.clone();
+        timeless.mod_time = GoTime::ZERO;
+        timeless.schema_mod_time = GoTime::ZERO;
+        for file in timeless
+            .templates
+            .iter_mut()
+            .chain(timeless.files.iter_mut())
+            .flatten()
+        {
+            file.mod_time = GoTime::ZERO;
+        }
+        super::json::to_go_json(&timeless.to_json())
+    }
+
     /// Go's JSON form.
     pub fn to_json(&self) -> Json {
         ObjectBuilder::default()
@@ -567,6 +589,24 @@ mod tests {
     fn the_stored_chart_reads_back_unchanged() -> Result<(), ReleaseError> {
         let stored = ReleaseChart::from_chart(&chart())?;
         assert_eq!(ReleaseChart::from_json(stored.to_json())?, stored);
+        Ok(())
+    }
+
+    #[test]
+    fn content_is_compared_whatever_the_modification_times() -> Result<(), ReleaseError> {
+        let stored = ReleaseChart::from_json(ReleaseChart::from_chart(&chart())?.to_json())?;
+        let mut touched = chart();
+        let now = chrono::Utc::now();
+        touched.mod_time = Some(now);
+        touched.schema_mod_time = Some(now);
+        touched.templates[0].mod_time = Some(now);
+        assert!(stored.same_content(&ReleaseChart::from_chart(&touched)?));
+        let mut edited = touched.clone();
+        edited.templates[0].data = b"kind: Secret".to_vec();
+        assert!(!stored.same_content(&ReleaseChart::from_chart(&edited)?));
+        let mut revalued = touched;
+        revalued.values.insert("b".into(), json!(2));
+        assert!(!stored.same_content(&ReleaseChart::from_chart(&revalued)?));
         Ok(())
     }
 
