@@ -4,8 +4,9 @@
 //! at `chart.ref`, `master` by default, the chart directory at `chart.path`, `chart.secretRef`
 //! credentials). Values come from `valuesFrom` (ConfigMap and Secret keys, a file of the chart,
 //! an external URL; `valueFileSecrets`) and `values`. The release is installed, upgraded when
-//! the chart or values changed (`forceUpgrade` recreates on immutable fields), rolled back when
-//! `rollback.enable` and the upgrade failed, unlocked when a crash left it pending, uninstalled
+//! the chart or values changed (`forceUpgrade` recreates on immutable fields), tested when
+//! `test.enable` (a failed first install's release is uninstalled), rolled back when
+//! `rollback.enable` and the upgrade or its tests failed, unlocked when a crash left it pending, uninstalled
 //! on delete. The status is helm-operator's: `releaseName`, `releaseStatus`, `revision` (the
 //! chart version, or the commit of a Git chart), `phase`, its conditions.
 
@@ -24,7 +25,7 @@ use tether_helm::load::Limits;
 use tether_helm::package::ChartFiles;
 use tether_helm::release::{Release, ReleaseChart, Status};
 use tether_helm_actions::ReleaseStore;
-use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target};
+use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target, TestFilters};
 use tether_source::helm_repo::BasicAuth;
 use tether_source::{
     GitAuth, GitReference, HelmRepoClient, HelmRepoOptions, IndexFetch, join_within,
@@ -299,6 +300,10 @@ async fn steps(
     } else {
         actions::upgrade(&target, &desired, &run).await
     };
+    let outcome = match outcome {
+        Ok(release) => tested(hr, &target, status).await.map(|()| release),
+        Err(error) => Err(format!("Helm release failed for release '{name}': {error}")),
+    };
     match outcome {
         Ok(release) => {
             record(
@@ -320,8 +325,7 @@ async fn steps(
             );
             Ok(Some(message))
         }
-        Err(error) => {
-            let message = format!("Helm release failed for release '{name}': {error}");
+        Err(message) => {
             set_condition(
                 status,
                 HelmReleaseConditionType::Released,
@@ -329,7 +333,18 @@ async fn steps(
                 "Failed",
                 &message,
             );
-            status.phase = Some(HelmReleasePhase::Failed);
+            let test_failed = status.phase == Some(HelmReleasePhase::TestFailed);
+            if !test_failed {
+                status.phase = Some(HelmReleasePhase::Failed);
+            }
+            if test_failed && install {
+                // helm-operator uninstalled a release whose first tests failed.
+                if let Err(e) =
+                    actions::uninstall(&target, false, false, hr.effective_timeout()).await
+                {
+                    tracing::warn!(release = %name, error = %e, "cannot uninstall the release whose tests failed");
+                }
+            }
             let rollback = hr.spec.rollback.as_ref().and_then(|r| r.enable) == Some(true);
             if rollback && !install {
                 status.phase = Some(HelmReleasePhase::RollingBack);
@@ -369,6 +384,48 @@ async fn steps(
                 status.release_status = history.last().map(|r| r.status().as_str().to_owned());
             }
             Err(Failure::new("HelmUpgradeFailed", message))
+        }
+    }
+}
+
+/// helm-operator's test step: the chart's tests run when `test.enable`; their failure is the
+/// release's unless `test.ignoreFailures`.
+async fn tested(
+    hr: &HelmRelease,
+    target: &Target<'_>,
+    status: &mut HelmReleaseStatus,
+) -> Result<(), String> {
+    let Some(test) = hr.spec.test.as_ref().filter(|t| t.enable == Some(true)) else {
+        return Ok(());
+    };
+    let (name, namespace) = (hr.release_name(), hr.target_namespace());
+    match actions::test(target, test.effective_timeout(), &TestFilters::default()).await {
+        Ok(_) => {
+            status.phase = Some(HelmReleasePhase::Tested);
+            set_condition(
+                status,
+                HelmReleaseConditionType::Tested,
+                true,
+                "Succeeded",
+                &format!("Tested Helm release '{name}' in '{namespace}'."),
+            );
+            Ok(())
+        }
+        Err(error) => {
+            let message =
+                format!("Test failed for Helm release '{name}' in '{namespace}': {error}");
+            set_condition(
+                status,
+                HelmReleaseConditionType::Tested,
+                false,
+                "Failed",
+                &message,
+            );
+            if test.ignore_failures == Some(true) {
+                return Ok(());
+            }
+            status.phase = Some(HelmReleasePhase::TestFailed);
+            Err(message)
         }
     }
 }

@@ -470,6 +470,91 @@ async fn a_helm_operator_release_from_git_follows_its_chart_path() -> anyhow::Re
     Ok(())
 }
 
+/// helm-operator's `test`: a release whose tests pass is `Tested` then `Succeeded`; an upgrade
+/// whose tests fail is rolled back (`rollback.enable`), and the failure is reported.
+#[tokio::test]
+async fn a_helm_operator_release_is_tested_and_rolled_back_when_its_tests_fail()
+-> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "hr-operator-test").await?;
+    let repo = tether_testkit::chartrepo::ChartRepoServer::start()?;
+    let work = tempfile::tempdir()?;
+    let chart = write_chart(work.path(), &ChartSpec::new("checked", "1.0.0", ""))?;
+    std::fs::create_dir_all(chart.join("templates/tests"))?;
+    std::fs::write(
+        chart.join("templates/tests/check.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-check\n  annotations:\n    helm.sh/hook: test\n{{- if .Values.breakTest }}\ndata:\n  broken: [1]\n{{- else }}\ndata:\n  ok: \"yes\"\n{{- end }}\n",
+    )?;
+    repo.publish(&chart)?;
+    let _controller = InProcessController::start(&ns.name).await?;
+    let releases = dynamic_api(&client, &ns.name, "helm.fluxcd.io", "v1", "HelmRelease");
+    create(
+        &releases,
+        json!({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
+            "metadata": {"name": "checked", "namespace": ns.name},
+            "spec": {"releaseName": "checked", "timeout": 60,
+                "chart": {"repository": repo.url(), "name": "checked", "version": "1.0.0"},
+                "test": {"enable": true}, "rollback": {"enable": true},
+                "values": {"replicas": 1}}}),
+    )
+    .await?;
+    let status_of =
+        |o: &DynamicObject| serde_json::to_value(o).unwrap_or_default()["status"].clone();
+    let tested_condition = |status: &Value| {
+        status["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "Tested"))
+            .map(|c| {
+                (
+                    c["status"].as_str().unwrap_or_default().to_owned(),
+                    c["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+    };
+    let released = wait_for(&releases, "checked", Duration::from_secs(120), |o| {
+        status_of(o)["phase"] == "Succeeded"
+    })
+    .await?;
+    let status = status_of(&released);
+    ensure!(
+        tested_condition(&status).is_some_and(|(s, _)| s == "True"),
+        "{status}"
+    );
+    merge_patch(
+        &releases,
+        "checked",
+        json!({"spec": {"values": {"replicas": 2, "breakTest": true}}}),
+    )
+    .await?;
+    let failed = wait_for(&releases, "checked", Duration::from_secs(120), |o| {
+        status_of(o)["rollbackCount"] == 1
+    })
+    .await?;
+    let status = status_of(&failed);
+    let (tested, message) = tested_condition(&status).context("Tested condition")?;
+    ensure!(
+        tested == "False" && message.contains("checked-check"),
+        "{status}"
+    );
+    let history: Vec<Value> = serde_json::from_str(&helm(&[
+        "history", "checked", "-n", &ns.name, "-o", "json",
+    ])?)?;
+    ensure!(
+        history.len() == 3
+            && history[2]["status"] == "deployed"
+            && history[2]["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Rollback to 1")),
+        "{history:?}"
+    );
+    ensure!(
+        replicas(&ns.api::<Deployment>().get("checked").await?) == 1,
+        "rolled back to one replica"
+    );
+    Ok(())
+}
+
 /// The files under `dir`, recursively.
 fn walk(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
@@ -973,5 +1058,34 @@ async fn a_failing_helm_test_is_remediated_by_rollback() -> anyhow::Result<()> {
             .is_some_and(|d| d.starts_with("Rollback to 1"))),
         "{history:?}"
     );
+
+    // `test.filters` excluding the failing test: the upgrade passes its (empty) test run.
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"replicas": 3, "breakTest": true},
+            "test": {"filters": [{"name": "web-check", "exclude": true}]}}}),
+    )
+    .await?;
+    let filtered = wait_for(&fx.releases, "web", Duration::from_secs(120), |o| {
+        let o = serde_json::to_value(o).unwrap_or_default();
+        condition(&o, "TestSuccess")
+            .is_some_and(|(s, _, m)| s == "True" && m.contains("no test hooks"))
+    })
+    .await?;
+    let filtered = serde_json::to_value(&filtered)?;
+    ensure!(
+        filtered["status"]["history"][0]["testHooks"].is_null(),
+        "no excluded hook in the snapshot: {}",
+        filtered["status"]["history"][0]
+    );
+    wait_for(
+        &fx.ns.api::<Deployment>(),
+        "web",
+        Duration::from_secs(60),
+        |d| replicas(d) == 3,
+    )
+    .await
+    .context("upgraded to three replicas")?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use serde_json::{Map as JsonMap, Value as Json};
+use tether_helm::release::Hook;
 use tether_helm::release::hooks::HookEvent;
 use tether_helm::release::storage::History;
 use tether_helm::release::{ApplyMethod, GoTime, NewRecord, Release, Status};
@@ -326,16 +327,62 @@ pub async fn uninstall(
 
 /// Runs the release's test hooks and records their last runs. Returns the record; the error
 /// names the first failing test.
-pub async fn test(target: &Target<'_>, timeout: Duration) -> Result<Release, ActionError> {
+pub async fn test(
+    target: &Target<'_>,
+    timeout: Duration,
+    filters: &TestFilters,
+) -> Result<Release, ActionError> {
     let history = target.store.history(target.name).await?;
     let mut release = history
         .last()
         .cloned()
         .ok_or_else(|| ActionError::History("release: not found".into()))?;
+    let (skipped, mut executing) = filters.split(std::mem::take(&mut release.hooks));
     let runner = hook_runner(target, timeout);
-    let outcome = runner.run(&mut release.hooks, HookEvent::Test).await;
+    let outcome = runner.run(&mut executing, HookEvent::Test).await;
+    release.hooks = skipped;
+    release.hooks.extend(executing);
     target.store.update(&release).await?;
     outcome.map(|()| release)
+}
+
+/// `helm test --filter`: the hooks selected by name (`name=`) and those left out (`!name=`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestFilters {
+    /// When not empty, only these hooks run.
+    pub include: Vec<String>,
+    /// These hooks never run.
+    pub exclude: Vec<String>,
+}
+
+impl TestFilters {
+    /// Whether the test hook `name` runs: not excluded, and included when any are.
+    pub fn selects(&self, name: &str) -> bool {
+        let name = name.to_owned();
+        !self.exclude.contains(&name) && (self.include.is_empty() || self.include.contains(&name))
+    }
+
+    /// Helm's split of a release's hooks into (skipped, executing): excluded names first go
+    /// to skipped, then, when names are included, every hook not named. Helm stores the
+    /// skipped hooks before the executed ones.
+    fn split(&self, hooks: Vec<Hook>) -> (Vec<Hook>, Vec<Hook>) {
+        let (mut skipped, mut executing) = (Vec::new(), hooks);
+        if !self.exclude.is_empty() {
+            let (out, kept): (Vec<Hook>, Vec<Hook>) = executing
+                .into_iter()
+                .partition(|h| self.exclude.contains(&h.name));
+            skipped = out;
+            executing = kept;
+        }
+        if !self.include.is_empty() {
+            let (kept, out): (Vec<Hook>, Vec<Hook>) = executing
+                .into_iter()
+                .partition(|h| self.include.contains(&h.name));
+            skipped.extend(out);
+            executing = kept;
+        }
+        (skipped, executing)
+    }
 }
 
 /// Flux's unlock: a newest record left `pending-*` is marked `failed`, so the release can be
@@ -532,5 +579,51 @@ fn hook_runner<'a>(target: &'a Target<'a>, timeout: Duration) -> HookRunner<'a> 
         namespace: target.namespace,
         timeout,
         cancel: target.cancel.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hooks(names: &[&str]) -> Vec<Hook> {
+        names
+            .iter()
+            .map(|n| Hook {
+                name: (*n).to_owned(),
+                ..Hook::default()
+            })
+            .collect()
+    }
+
+    fn names(hooks: &[Hook]) -> Vec<&str> {
+        hooks.iter().map(|h| h.name.as_str()).collect()
+    }
+
+    #[test]
+    fn test_filters_split_and_order_hooks_as_helm_does() {
+        let all = || hooks(&["a", "b", "c", "d"]);
+        let none = TestFilters::default();
+        let (skipped, executing) = none.split(all());
+        assert!(skipped.is_empty());
+        assert_eq!(names(&executing), ["a", "b", "c", "d"]);
+
+        let both = TestFilters {
+            include: vec!["c".into(), "b".into(), "a".into()],
+            exclude: vec!["b".into()],
+        };
+        let (skipped, executing) = both.split(all());
+        assert_eq!(names(&skipped), ["b", "d"]);
+        assert_eq!(names(&executing), ["a", "c"]);
+        assert!(both.selects("a") && !both.selects("b") && !both.selects("d"));
+
+        let exclude_only = TestFilters {
+            include: vec![],
+            exclude: vec!["c".into()],
+        };
+        let (skipped, executing) = exclude_only.split(all());
+        assert_eq!(names(&skipped), ["c"]);
+        assert_eq!(names(&executing), ["a", "b", "d"]);
+        assert!(exclude_only.selects("a") && !exclude_only.selects("c"));
     }
 }

@@ -13,6 +13,6 @@ pub mod objects;
 pub mod resources;
 pub mod storage;
 
-pub use actions::{CrdPolicy, Desired, RunOptions, Target};
+pub use actions::{CrdPolicy, Desired, RunOptions, Target, TestFilters};
 pub use error::ActionError;
 pub use storage::ReleaseStore;

@@ -23,7 +23,7 @@ use tether_api::helm::v2::{
     UpgradeRemediation,
 };
 use tether_helm::release::{Release, Status};
-use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target};
+use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target, TestFilters};
 use tether_helm_actions::{ActionError, resources};
 
 use crate::failure::Failure;
@@ -655,7 +655,8 @@ async fn test(
         plan.hr,
         plan.hr.spec.test.as_ref().and_then(|t| t.timeout.as_ref()),
     );
-    let result = actions::test(&plan.target, timeout).await;
+    let filters = test_filters(plan.hr);
+    let result = actions::test(&plan.target, timeout, &filters).await;
     let history = plan
         .target
         .store
@@ -669,6 +670,14 @@ async fn test(
         ));
     };
     record(status, last, &plan.config_digest);
+    if let Some(hooks) = status
+        .history
+        .as_mut()
+        .and_then(|h| h.first_mut())
+        .and_then(|s| s.test_hooks.as_mut())
+    {
+        hooks.retain(|name, _| filters.selects(name));
+    }
     match result {
         Ok(release) => {
             let names: Vec<&str> = release
@@ -676,6 +685,7 @@ async fn test(
                 .iter()
                 .filter(|h| h.events.iter().any(|e| e == "test"))
                 .map(|h| h.name.as_str())
+                .filter(|name| filters.selects(name))
                 .collect();
             let message = format!(
                 "Helm test succeeded for release {} with chart {}: {}",
@@ -733,6 +743,19 @@ async fn test(
             Ok(())
         }
     }
+}
+
+/// `spec.test.filters` as Helm's test filters.
+fn test_filters(hr: &HelmRelease) -> TestFilters {
+    let mut filters = TestFilters::default();
+    for filter in hr.spec.test.iter().flat_map(|t| t.filters.iter().flatten()) {
+        if filter.exclude == Some(true) {
+            filters.exclude.push(filter.name.clone());
+        } else {
+            filters.include.push(filter.name.clone());
+        }
+    }
+    filters
 }
 
 /// Puts `release` at the head of `status.history` (replacing the snapshot of the same version).
