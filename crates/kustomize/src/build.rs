@@ -120,6 +120,9 @@ impl Kustomizer {
         nameref::fix_references(resources, &acc.config.name_reference)?;
         acc.vars.resolve(resources, &acc.config.var_reference)?;
         resources.retain(|r| !is_local_config(r));
+        resources
+            .iter_mut()
+            .for_each(crate::untyped::settle_annotations);
         metadata::stamp(ctx.tracking, resources);
         let mut map = ResMap {
             resources: acc.resources,

@@ -18,7 +18,7 @@ use crate::yaml;
 use crate::openapi::CustomSchema;
 pub use builtin_types::is_builtin_type;
 pub use select::{select, select_by_any_id};
-pub use smp::{Schema, merge as strategic_merge};
+pub use smp::{Schema, merge as strategic_merge, merges_by_key};
 
 /// A parsed patch body.
 enum Body {
@@ -270,6 +270,7 @@ fn apply_one(
         None if is_builtin_type(&api_version, &gvk.kind) => Schema::Builtin,
         None => Schema::Unknown,
     };
+    crate::untyped::settle_for_strategic_merge(r, |list| merges_by_key(schema, list));
     match strategic_merge(&r.obj, &p, schema)? {
         None => {
             r.obj = Value::Object(Default::default());
@@ -306,6 +307,7 @@ fn apply_json(acc: &mut [Resource], ops: &Value, target: &Selector, source: &str
         let r = &mut acc[i];
         r.store_previous_id();
         let id = r.cur_id();
+        crate::untyped::settle_for_json_patch(r);
         json6902::apply_to_object(&mut r.obj, ops).map_err(|e| Error::Patch {
             source_name: source.into(),
             message: format!("{id}: {e}"),
