@@ -612,8 +612,9 @@ fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFa
     } else {
         value
     };
-    let mut k: Kustomization = serde_path_to_error::deserialize(crate::casefold::CaseFold(value))
-        .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
+    let mut k: Kustomization =
+        serde_path_to_error::deserialize(crate::casefold::CaseFold::strict(value))
+            .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;
     Ok(k)

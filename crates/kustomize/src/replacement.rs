@@ -10,22 +10,28 @@ use crate::patch::select_by_any_id as select;
 use crate::resource::Resource;
 use crate::untyped::{self, Step};
 
+/// kustomize's `ReplacementField`: a replacement, or the `path` of a file of them. Unknown
+/// fields are refused here and ignored where Go decodes leniently (see [`apply_all`]).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Replacement {
     #[serde(default)]
     path: String,
     #[serde(default)]
     source: Option<Source>,
+    /// A literal source: written as text with no tag, like a created field.
     #[serde(default)]
-    targets: Vec<Target>,
+    source_value: Option<String>,
+    /// `None` when absent or `null` (Go's nil slice), which kustomize refuses.
+    #[serde(default)]
+    targets: Option<Vec<Target>>,
 }
 
 /// kustomize's `SourceSelector`: an object id (no label or annotation selectors), the field
 /// and its options. Its id fields are spelled out rather than flattened so that names match
 /// ignoring case, as in Go.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Source {
     #[serde(default)]
     group: String,
@@ -44,9 +50,10 @@ struct Source {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Target {
-    select: Selector,
+    #[serde(default)]
+    select: Option<Selector>,
     #[serde(default)]
     reject: Vec<Selector>,
     #[serde(default)]
@@ -58,21 +65,38 @@ struct Target {
 /// kustomize's `FieldOptions`: with a `delimiter`, the value is split and element `index` is
 /// read (source) or written (target; below 0 prepends, past the end appends).
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FieldOptions {
     #[serde(default)]
     delimiter: String,
     #[serde(default)]
     index: i64,
+    /// Accepted as kustomize's schema has it; kustomize v5.8.1's filter does not read it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    encoding: String,
     #[serde(default)]
     create: bool,
 }
 
-/// Applies every replacement in order.
-pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resource]) -> Result<()> {
+/// Applies every replacement in order. Entries of a kustomization file are decoded strictly
+/// (`strict`), as kustomize decodes the whole file; those of a plugin configuration, and every
+/// replacement file, go through Go's plain `yaml.Unmarshal`, which ignores unknown fields.
+pub fn apply_all(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    entries: &[Value],
+    strict: bool,
+    acc: &mut [Resource],
+) -> Result<()> {
     for entry in entries {
-        let r: Replacement = crate::casefold::from_value(entry.clone())
-            .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
+        let decoded = if strict {
+            crate::casefold::from_value(entry.clone())
+        } else {
+            crate::casefold::from_value_lenient(entry.clone())
+        };
+        let r: Replacement =
+            decoded.map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
         if !r.path.is_empty() {
             let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
             let docs = tether_core::yaml::from_str_multi(&String::from_utf8_lossy(&bytes))
@@ -87,7 +111,7 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
                     Value::Array(vec![d])
                 };
                 for item in list.as_array().into_iter().flatten() {
-                    let r: Replacement = crate::casefold::from_value(item.clone())
+                    let r: Replacement = crate::casefold::from_value_lenient(item.clone())
                         .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
                     apply_one(&r, acc)?;
                 }
@@ -113,9 +137,30 @@ impl Source {
 }
 
 fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
-    let Some(source) = &r.source else {
-        return Err(Error::transform("replacement has no source"));
+    let Some(targets) = r
+        .targets
+        .as_ref()
+        .filter(|_| r.source.is_some() || r.source_value.is_some())
+    else {
+        return Err(Error::transform(
+            "replacements must specify a source and at least one target",
+        ));
     };
+    let value = match (&r.source, &r.source_value) {
+        (Some(_), Some(_)) => {
+            return Err(Error::transform(
+                "value and resource selectors are mutually exclusive",
+            ));
+        }
+        (Some(source), None) => source_value(source, acc)?,
+        // A literal (both missing was refused above).
+        (None, text) => Replacing::untagged(text.clone().unwrap_or_default()),
+    };
+    write_targets(targets, &value, acc)
+}
+
+/// The value the source selector picks (a part of it, with a delimiter).
+fn source_value(source: &Source, acc: &[Resource]) -> Result<Replacing> {
     let selector = source.selector();
     let found = select(acc, &selector)?;
     let idx = match found.as_slice() {
@@ -145,7 +190,7 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
         }
     };
     let path = if source.field_path.is_empty() {
-        "metadata.name"
+        DEFAULT_FIELD_PATH
     } else {
         &source.field_path
     };
@@ -155,15 +200,30 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
             acc[idx].cur_id()
         ))
     })?;
-    let value = source_part(Replacing::at(&acc[idx], &steps), &source.options)?;
-    for t in &r.targets {
-        let mut chosen = select(acc, &t.select)?;
+    source_part(Replacing::at(&acc[idx], &steps), &source.options)
+}
+
+/// kustomize's field path when a source or target names none.
+const DEFAULT_FIELD_PATH: &str = "metadata.name";
+
+/// Writes `value` into every field the targets select.
+fn write_targets(targets: &[Target], value: &Replacing, acc: &mut [Resource]) -> Result<()> {
+    for t in targets {
+        let Some(selector) = &t.select else {
+            return Err(Error::transform("target must specify resources to select"));
+        };
+        let field_paths = if t.field_paths.is_empty() {
+            vec![DEFAULT_FIELD_PATH.to_string()]
+        } else {
+            t.field_paths.clone()
+        };
+        let mut chosen = select(acc, selector)?;
         for rej in &t.reject {
             let rejected = select(acc, rej)?;
             chosen.retain(|i| !rejected.contains(i));
         }
         for i in chosen {
-            for fp in &t.field_paths {
+            for fp in &field_paths {
                 let target = &mut acc[i];
                 let mut fields = Vec::new();
                 find_targets(
@@ -184,7 +244,10 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
                     )));
                 }
                 for at in fields {
-                    let written = write_target(Replacing::at(target, &at), &value, &t.options)?;
+                    let written = write_target(Replacing::at(target, &at), value, &t.options)
+                        .map_err(|e| {
+                            Error::transform(format!("replacement target {}: {e}", target.cur_id()))
+                        })?;
                     if let Some(field) = untyped::value_at_mut(&mut target.obj, &at) {
                         *field = written.value;
                     }
@@ -323,6 +386,19 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// The YAML tag go-yaml gives a value in messages.
+fn yaml_tag(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "!!null",
+        Value::Bool(_) => "!!bool",
+        Value::Number(n) if n.is_f64() => "!!float",
+        Value::Number(_) => "!!int",
+        Value::String(_) => "!!str",
+        Value::Array(_) => "!!seq",
+        Value::Object(_) => "!!map",
+    }
+}
+
 /// A value on its way through a replacement, with its text when kyaml's node for it has no
 /// tag (see [`crate::untyped`]).
 struct Replacing {
@@ -430,10 +506,24 @@ fn write_target(target: Replacing, value: &Replacing, options: &FieldOptions) ->
     };
     Ok(match target.value {
         Value::String(_) => typed(Value::String(text)),
-        Value::Number(_) | Value::Bool(_) => match untyped::reading(&text) {
-            number @ (Value::Number(_) | Value::Bool(_)) => typed(number),
-            _ => typed(Value::String(text)),
-        },
+        // The node keeps its tag (`!!int`, `!!float`, `!!bool`) and takes the text, which
+        // go-yaml must then read as that type (an integer also reads as a float).
+        Value::Number(_) | Value::Bool(_) => {
+            let read = untyped::reading(&text);
+            let fits = match (&target.value, &read) {
+                (Value::Number(want), Value::Number(got)) => want.is_f64() || !got.is_f64(),
+                (Value::Bool(_), Value::Bool(_)) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(Error::transform(format!(
+                    "yaml: cannot decode {} `{text}` as a {}",
+                    yaml_tag(&read),
+                    yaml_tag(&target.value)
+                )));
+            }
+            typed(read)
+        }
         // A map or list target takes the source node itself.
         _ if options.delimiter.is_empty() => Replacing {
             value: value.value.clone(),

@@ -97,7 +97,7 @@ pub fn transform(
         }
         "ReplacementTransformer" => {
             let c = decode::<ReplacementConfig>(config)?;
-            replacement::apply_all(ctx, dir, &c.replacements, acc)
+            replacement::apply_all(ctx, dir, &c.replacements, false, acc)
         }
         "HashTransformer" => hash_names(acc),
         _ if is_generator(kind) => Err(Error::transform(format!(
@@ -151,9 +151,9 @@ fn configuration(config: &Resource, message: String) -> Error {
     ))
 }
 
-/// Decodes a configuration as Go's `yaml.Unmarshal` does.
+/// Decodes a configuration as Go's `yaml.Unmarshal` does (unknown fields ignored).
 fn decode<T: DeserializeOwned>(config: &Resource) -> Result<T> {
-    crate::casefold::from_value(config.obj.clone())
+    crate::casefold::from_value_lenient(config.obj.clone())
         .map_err(|e| configuration(config, e.to_string()))
 }
 
