@@ -26,10 +26,12 @@ pub fn generate(
     match kind {
         "ConfigMapGenerator" | "SecretGenerator" => {
             let args = decode::<GeneratorConfig>(config)?.into_args();
-            generate::run_plugin(ctx, dir, &args, kind == "SecretGenerator", acc)
+            let origin = crate::metadata::plugin_origin(config);
+            generate::run_plugin(ctx, dir, &args, kind == "SecretGenerator", origin, acc)
         }
         "IAMPolicyGenerator" => {
-            let r = decode::<IamPolicyConfig>(config)?.service_account()?;
+            let mut r = decode::<IamPolicyConfig>(config)?.service_account()?;
+            r.origin = crate::metadata::plugin_origin(config);
             crate::build::append_all(acc, vec![r])
         }
         _ if is_transformer(kind) => Err(Error::transform(format!(
