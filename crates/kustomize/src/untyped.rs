@@ -118,10 +118,32 @@ pub fn settle_for_strategic_merge(r: &mut Resource, walks_list: impl Fn(&[String
     });
 }
 
-/// A JSON patch round-trips the object through JSON: every untagged scalar takes the value it
-/// reads as, which the object already holds.
-pub fn settle_for_json_patch(r: &mut Resource) {
+/// A JSON patch round-trips the object through JSON and back into YAML nodes: every untagged
+/// scalar takes the value it reads as (which the object already holds), and a float with no
+/// fraction comes back an integer (Go prints `1.0` as `1`, which reads as `!!int`), so a later
+/// replacement writing `1.5` there fails as kustomize's does.
+pub fn settle_after_json_round_trip(r: &mut Resource) {
     r.untyped.clear();
+    integral_floats_to_ints(&mut r.obj);
+}
+
+fn integral_floats_to_ints(v: &mut Value) {
+    match v {
+        Value::Object(m) => m.values_mut().for_each(integral_floats_to_ints),
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_ints),
+        Value::Number(n) => {
+            // Go's shortest formatting switches to an exponent from 1e21 on.
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() < 1e21
+                && f >= i64::MIN as f64
+                && f <= i64::MAX as f64
+            {
+                *v = Value::from(f as i64);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// kustomize's final removal of build annotations reads every annotation as its node's text
@@ -191,6 +213,17 @@ mod tests {
         settle_for_strategic_merge(&mut r, |_| false);
         assert_eq!(r.obj["metadata"]["labels"]["v"], json!("other"));
         assert!(r.untyped.is_empty());
+    }
+
+    #[test]
+    fn a_json_round_trip_types_untagged_text_and_makes_whole_floats_integers() {
+        let mut r = labelled("1.0");
+        r.obj["spec"] = json!({"a": 2.5, "b": 3.0, "c": [1e30]});
+        settle_after_json_round_trip(&mut r);
+        assert!(r.untyped.is_empty());
+        assert_eq!(r.obj["metadata"]["labels"]["v"], json!(1));
+        assert!(r.obj["metadata"]["labels"]["v"].is_i64());
+        assert_eq!(r.obj["spec"], json!({"a": 2.5, "b": 3, "c": [1e30]}));
     }
 
     #[test]

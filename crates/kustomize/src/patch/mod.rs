@@ -307,11 +307,11 @@ fn apply_json(acc: &mut [Resource], ops: &Value, target: &Selector, source: &str
         let r = &mut acc[i];
         r.store_previous_id();
         let id = r.cur_id();
-        crate::untyped::settle_for_json_patch(r);
         json6902::apply_to_object(&mut r.obj, ops).map_err(|e| Error::Patch {
             source_name: source.into(),
             message: format!("{id}: {e}"),
         })?;
+        crate::untyped::settle_after_json_round_trip(r);
     }
     Ok(())
 }
