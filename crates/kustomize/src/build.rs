@@ -501,6 +501,18 @@ impl Ctx<'_> {
         })?;
         let mut resources = objects_from_documents(docs)
             .map_err(|m| Error::transform(format!("{}: {m}", self.fs.display(path).display())))?;
+        if resources.iter().any(crate::untyped::has_typed_annotations) {
+            // The text of annotations written as numbers, booleans or nulls, which kustomize
+            // prints as written.
+            let written = yaml::from_str_multi_typed(&text, yaml::Typing::SourceText)
+                .ok()
+                .and_then(|docs| objects_from_documents(docs).ok());
+            if let Some(written) = written.filter(|w| w.len() == resources.len()) {
+                for (r, w) in resources.iter_mut().zip(&written) {
+                    crate::untyped::record_annotation_texts(r, w);
+                }
+            }
+        }
         if let Some(origin) = metadata::file_origin(self, path) {
             for r in &mut resources {
                 r.origin = Some(origin.clone());

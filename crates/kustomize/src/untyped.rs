@@ -8,7 +8,7 @@
 //!   which double-quotes any untagged text YAML 1.1 would read as a non-string, so `1.0` becomes
 //!   the string `"1.0"` for good;
 //! - the final removal of build annotations rewrites every annotation as a string of its text
-//!   (typed ones too: `5` is printed `"5"`);
+//!   (typed ones too: `1.50` is printed `"1.50"`, so their text is recorded when read);
 //! - a later replacement reading it takes its text (`1.10`, not the number's `1.1`).
 //!
 //! The engine keeps objects as JSON values, so such a field holds its go-yaml v3 reading and the
@@ -147,9 +147,8 @@ fn integral_floats_to_ints(v: &mut Value) {
 }
 
 /// kustomize's final removal of build annotations reads every annotation as its node's text
-/// and writes the map back as strings: `5` becomes `"5"`, an untagged annotation its text.
-/// (A typed float's text is not kept here: `1.50` becomes `"1.5"` where kustomize prints
-/// `"1.50"`.)
+/// and writes the map back as strings: `5` becomes `"5"`, an annotation with a recorded text
+/// (untagged, or typed as read from its file, see [`record_annotation_texts`]) that text.
 pub fn settle_annotations(r: &mut Resource) {
     let untyped = std::mem::take(&mut r.untyped);
     let Some(annotations) = r
@@ -173,6 +172,45 @@ pub fn settle_annotations(r: &mut Resource) {
             Some(u) => u.text.clone(),
             None => tether_core::yaml::to_compact_string(value),
         });
+    }
+}
+
+fn annotations(obj: &Value) -> Option<&serde_json::Map<String, Value>> {
+    obj.get("metadata")?.get("annotations")?.as_object()
+}
+
+/// Whether an annotation of `r` holds a number, a boolean or a null, whose text kustomize
+/// keeps and prints.
+pub fn has_typed_annotations(r: &Resource) -> bool {
+    annotations(&r.obj).is_some_and(|m| {
+        m.values()
+            .any(|v| !(v.is_string() || v.is_object() || v.is_array()))
+    })
+}
+
+/// Records the source text of `r`'s typed annotations from `written`, the same object read
+/// with every scalar as its text. kyaml holds that text in the node: a replacement copies it
+/// and the final removal of build annotations prints it.
+pub fn record_annotation_texts(r: &mut Resource, written: &Resource) {
+    let (Some(typed), Some(texts)) = (annotations(&r.obj), annotations(&written.obj)) else {
+        return;
+    };
+    let found: Vec<(String, String)> = typed
+        .iter()
+        .filter(|(_, v)| !(v.is_string() || v.is_object() || v.is_array()))
+        .filter_map(|(k, v)| {
+            let text = texts.get(k)?.as_str()?;
+            // A tagged scalar (`!!float 1`) reads differently from its text; leave it.
+            (reading(text) == *v).then(|| (k.clone(), text.to_string()))
+        })
+        .collect();
+    for (key, text) in found {
+        let path = [
+            Step::Key("metadata".into()),
+            Step::Key("annotations".into()),
+            Step::Key(key),
+        ];
+        record_write(r, &path, Some(text));
     }
 }
 
