@@ -120,6 +120,9 @@ impl Kustomizer {
         nameref::fix_references(resources, &acc.config.name_reference)?;
         acc.vars.resolve(resources, &acc.config.var_reference)?;
         resources.retain(|r| !is_local_config(r));
+        resources
+            .iter_mut()
+            .for_each(crate::untyped::settle_annotations);
         metadata::stamp(ctx.tracking, resources);
         let mut map = ResMap {
             resources: acc.resources,
@@ -498,6 +501,18 @@ impl Ctx<'_> {
         })?;
         let mut resources = objects_from_documents(docs)
             .map_err(|m| Error::transform(format!("{}: {m}", self.fs.display(path).display())))?;
+        if resources.iter().any(crate::untyped::has_typed_annotations) {
+            // The text of annotations written as numbers, booleans or nulls, which kustomize
+            // prints as written.
+            let written = yaml::from_str_multi_typed(&text, yaml::Typing::SourceText)
+                .ok()
+                .and_then(|docs| objects_from_documents(docs).ok());
+            if let Some(written) = written.filter(|w| w.len() == resources.len()) {
+                for (r, w) in resources.iter_mut().zip(&written) {
+                    crate::untyped::record_annotation_texts(r, w);
+                }
+            }
+        }
         if let Some(origin) = metadata::file_origin(self, path) {
             for r in &mut resources {
                 r.origin = Some(origin.clone());
@@ -609,8 +624,9 @@ fn parse_kustomization(text: &str) -> std::result::Result<Kustomization, ParseFa
     } else {
         value
     };
-    let mut k: Kustomization = serde_path_to_error::deserialize(crate::casefold::CaseFold(value))
-        .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
+    let mut k: Kustomization =
+        serde_path_to_error::deserialize(crate::casefold::CaseFold::strict(value))
+            .map_err(|e| ParseFailure::Schema(go_json_error(&e)))?;
     k.fix_legacy_fields();
     k.check_kind().map_err(ParseFailure::Schema)?;
     Ok(k)

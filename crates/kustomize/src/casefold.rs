@@ -3,17 +3,44 @@
 //! key names a struct field when it equals the field's name ignoring case (`nameprefix` is
 //! `namePrefix`), an exact spelling first. [`CaseFold`] wraps a [`Value`] so every struct
 //! decoded from it, at any depth, matches its fields that way; map keys stay as written.
+//! kustomization and `configurations:` files are decoded strictly (an unknown field is an
+//! error); plugin configurations and replacement files go through plain `yaml.Unmarshal`,
+//! which ignores unknown fields at every depth ([`from_value_lenient`]).
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess};
 use serde::forward_to_deserialize_any;
 use serde_json::{Map, Value};
 
 /// A value whose structs match field names as Go's `encoding/json` does.
-pub struct CaseFold(pub Value);
+pub struct CaseFold {
+    value: Value,
+    /// Whether keys naming no field are dropped rather than left to the struct to refuse.
+    lenient: bool,
+}
 
-/// Decodes `value` into `T` with Go's case-insensitive field matching.
+impl CaseFold {
+    /// A value decoded strictly (`DisallowUnknownFields`).
+    pub fn strict(value: Value) -> CaseFold {
+        CaseFold {
+            value,
+            lenient: false,
+        }
+    }
+}
+
+/// Decodes `value` into `T` with Go's case-insensitive field matching; unknown fields are
+/// errors where `T` refuses them.
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
-    T::deserialize(CaseFold(value))
+    T::deserialize(CaseFold::strict(value))
+}
+
+/// Decodes `value` into `T` as Go's non-strict `yaml.Unmarshal` does: case-insensitive field
+/// matching, and fields no struct knows ignored at every depth.
+pub fn from_value_lenient<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
+    T::deserialize(CaseFold {
+        value,
+        lenient: true,
+    })
 }
 
 /// Renames keys that match one of `fields` ignoring case to that field's spelling. When two
@@ -38,9 +65,13 @@ impl<'de> de::Deserializer<'de> for CaseFold {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match self.0 {
-            Value::Object(map) => visitor.visit_map(FoldMap::new(map)),
-            Value::Array(items) => visitor.visit_seq(FoldSeq(items.into_iter())),
+        let lenient = self.lenient;
+        match self.value {
+            Value::Object(map) => visitor.visit_map(FoldMap::new(map, lenient)),
+            Value::Array(items) => visitor.visit_seq(FoldSeq {
+                items: items.into_iter(),
+                lenient,
+            }),
             other => de::Deserializer::deserialize_any(other, visitor),
         }
     }
@@ -51,16 +82,24 @@ impl<'de> de::Deserializer<'de> for CaseFold {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        match self.0 {
-            Value::Object(map) => visitor.visit_map(FoldMap::new(fold_keys(map, fields))),
+        let lenient = self.lenient;
+        match self.value {
+            Value::Object(map) => {
+                let mut map = fold_keys(map, fields);
+                if lenient {
+                    map.retain(|k, _| fields.contains(&k.as_str()));
+                }
+                visitor.visit_map(FoldMap::new(map, lenient))
+            }
             other => de::Deserializer::deserialize_struct(other, name, fields, visitor),
         }
     }
 
     fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match self.0 {
+        let lenient = self.lenient;
+        match self.value {
             Value::Null => visitor.visit_none(),
-            other => visitor.visit_some(CaseFold(other)),
+            value => visitor.visit_some(CaseFold { value, lenient }),
         }
     }
 
@@ -78,7 +117,7 @@ impl<'de> de::Deserializer<'de> for CaseFold {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        de::Deserializer::deserialize_enum(self.0, name, variants, visitor)
+        de::Deserializer::deserialize_enum(self.value, name, variants, visitor)
     }
 
     forward_to_deserialize_any! {
@@ -91,13 +130,15 @@ impl<'de> de::Deserializer<'de> for CaseFold {
 struct FoldMap {
     entries: serde_json::map::IntoIter,
     pending: Option<Value>,
+    lenient: bool,
 }
 
 impl FoldMap {
-    fn new(map: Map<String, Value>) -> FoldMap {
+    fn new(map: Map<String, Value>, lenient: bool) -> FoldMap {
         FoldMap {
             entries: map.into_iter(),
             pending: None,
+            lenient,
         }
     }
 }
@@ -125,7 +166,10 @@ impl<'de> MapAccess<'de> for FoldMap {
             .pending
             .take()
             .ok_or_else(|| de::Error::custom("a map value was read before its key"))?;
-        seed.deserialize(CaseFold(value))
+        seed.deserialize(CaseFold {
+            value,
+            lenient: self.lenient,
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -134,7 +178,10 @@ impl<'de> MapAccess<'de> for FoldMap {
 }
 
 /// The items of a sequence, each wrapped again.
-struct FoldSeq(std::vec::IntoIter<Value>);
+struct FoldSeq {
+    items: std::vec::IntoIter<Value>,
+    lenient: bool,
+}
 
 impl<'de> SeqAccess<'de> for FoldSeq {
     type Error = serde_json::Error;
@@ -143,14 +190,15 @@ impl<'de> SeqAccess<'de> for FoldSeq {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Self::Error> {
-        self.0
+        let lenient = self.lenient;
+        self.items
             .next()
-            .map(|v| seed.deserialize(CaseFold(v)))
+            .map(|value| seed.deserialize(CaseFold { value, lenient }))
             .transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
+        Some(self.items.len())
     }
 }
 
@@ -159,7 +207,7 @@ mod tests {
     use serde::Deserialize;
     use serde_json::json;
 
-    use super::from_value;
+    use super::{from_value, from_value_lenient};
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -190,6 +238,14 @@ mod tests {
     fn an_unknown_field_is_still_refused() {
         let v = json!({"namePrefx": "p-"});
         assert!(from_value::<Outer>(v).is_err());
+    }
+
+    #[test]
+    fn lenient_decoding_ignores_unknown_fields_at_every_depth() {
+        let v = json!({"namePrefx": "p-", "nameprefix": "q-", "items": [{"FieldPath": "a", "extra": 1}]});
+        let got: Outer = from_value_lenient(v).expect("decodes");
+        assert_eq!(got.name_prefix, "q-");
+        assert_eq!(got.items[0].field_path, "a");
     }
 
     #[test]

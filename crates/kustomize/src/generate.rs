@@ -42,13 +42,14 @@ pub fn run_generators(
 }
 
 /// A ConfigMapGenerator (or, `secret`, SecretGenerator) plugin's object, added to `acc` as
-/// kustomize absorbs generated objects. A plugin has only its own options: a kustomization's
+/// kustomize absorbs generated objects, with the plugin's `origin`. A plugin has only its own options: a kustomization's
 /// `generatorOptions` do not reach it.
 pub fn run_plugin(
     ctx: &Ctx<'_>,
     dir: &str,
     args: &GeneratorArgs,
     secret: bool,
+    origin: Option<String>,
     acc: &mut Vec<Resource>,
 ) -> Result<()> {
     let kind = if secret {
@@ -56,7 +57,8 @@ pub fn run_plugin(
     } else {
         Kind::ConfigMap
     };
-    let r = generate(ctx, dir, args, None, kind)?;
+    let mut r = generate(ctx, dir, args, None, kind)?;
+    r.origin = origin;
     absorb(acc, r)
 }
 

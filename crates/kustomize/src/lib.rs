@@ -25,6 +25,7 @@ mod replacement;
 mod resource;
 mod sort;
 mod transform;
+mod untyped;
 mod vars;
 pub use tether_core::yaml;
 

@@ -52,16 +52,75 @@ pub fn relative_to(top: &str, path: &str) -> String {
     parts.join("/")
 }
 
+impl Tracking {
+    /// Whether objects carry an origin during the build: kustomize tracks it as soon as
+    /// `buildMetadata` lists anything (plugin transformers name their configuration's file
+    /// from it), and prints it only with `originAnnotations`.
+    fn tracks_origin(self) -> bool {
+        self.origin || self.transformations || self.managed_by
+    }
+}
+
 /// The origin of objects read from file `path`.
 pub fn file_origin(ctx: &Ctx<'_>, path: &str) -> Option<String> {
     ctx.tracking
-        .origin
+        .tracks_origin()
         .then(|| format!("path: {}\n", relative_to(ctx.top, path)))
+}
+
+/// The origin of a plugin configuration written inline in the kustomization in `dir`.
+pub fn inline_config_origin(ctx: &Ctx<'_>, dir: &str) -> Option<String> {
+    ctx.tracking
+        .tracks_origin()
+        .then(|| format!("path: {}\n", kustomization_file(ctx, dir)))
+}
+
+/// kustomize's `OriginFromCustomPlugin`: what a plugin configured by `config` records as the
+/// origin of objects it generates and in the transformations of objects it changes: the file
+/// the configuration came from and the configuration's identity.
+pub fn plugin_origin(config: &Resource) -> Option<String> {
+    let path = config
+        .origin
+        .as_deref()?
+        .strip_prefix("path: ")?
+        .lines()
+        .next()?;
+    let mut out = format!(
+        "configuredIn: {path}\nconfiguredBy:\n  apiVersion: {}\n  kind: {}\n",
+        config.gvk().api_version(),
+        config.kind()
+    );
+    for (field, value) in [("name", config.name()), ("namespace", config.namespace())] {
+        if !value.is_empty() {
+            out.push_str(&format!("  {field}: {value}\n"));
+        }
+    }
+    Some(out)
+}
+
+/// kustomize's `AddTransformerAnnotation` after a plugin transformer ran: an object with no
+/// origin takes the plugin's as its origin, the others list it among their transformations.
+pub fn record_plugin_transformer(ctx: &Ctx<'_>, origin: &str, acc: &mut [Resource]) {
+    if !ctx.tracking.tracks_origin() {
+        return;
+    }
+    let entry: String = origin
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " }))
+        .collect();
+    for r in acc.iter_mut() {
+        if r.origin.is_none() {
+            r.origin = Some(origin.to_string());
+        } else {
+            r.transformations.push_str(&entry);
+        }
+    }
 }
 
 /// The origin of an object a built-in generator (`ConfigMapGenerator`, ...) in `dir` made.
 pub fn generator_origin(ctx: &Ctx<'_>, dir: &str, kind: &str) -> Option<String> {
-    ctx.tracking.origin.then(|| {
+    ctx.tracking.tracks_origin().then(|| {
         format!(
             "configuredIn: {}\n{}",
             kustomization_file(ctx, dir),

@@ -8,23 +8,30 @@ use crate::error::{Error, Result};
 use crate::kustfile::Selector;
 use crate::patch::select_by_any_id as select;
 use crate::resource::Resource;
+use crate::untyped::{self, Step};
 
+/// kustomize's `ReplacementField`: a replacement, or the `path` of a file of them. Unknown
+/// fields are refused here and ignored where Go decodes leniently (see [`apply_all`]).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Replacement {
     #[serde(default)]
     path: String,
     #[serde(default)]
     source: Option<Source>,
+    /// A literal source: written as text with no tag, like a created field.
     #[serde(default)]
-    targets: Vec<Target>,
+    source_value: Option<String>,
+    /// `None` when absent or `null` (Go's nil slice), which kustomize refuses.
+    #[serde(default)]
+    targets: Option<Vec<Target>>,
 }
 
 /// kustomize's `SourceSelector`: an object id (no label or annotation selectors), the field
 /// and its options. Its id fields are spelled out rather than flattened so that names match
 /// ignoring case, as in Go.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Source {
     #[serde(default)]
     group: String,
@@ -43,9 +50,10 @@ struct Source {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Target {
-    select: Selector,
+    #[serde(default)]
+    select: Option<Selector>,
     #[serde(default)]
     reject: Vec<Selector>,
     #[serde(default)]
@@ -57,21 +65,38 @@ struct Target {
 /// kustomize's `FieldOptions`: with a `delimiter`, the value is split and element `index` is
 /// read (source) or written (target; below 0 prepends, past the end appends).
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FieldOptions {
     #[serde(default)]
     delimiter: String,
     #[serde(default)]
     index: i64,
+    /// Accepted as kustomize's schema has it; kustomize v5.8.1's filter does not read it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    encoding: String,
     #[serde(default)]
     create: bool,
 }
 
-/// Applies every replacement in order.
-pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resource]) -> Result<()> {
+/// Applies every replacement in order. Entries of a kustomization file are decoded strictly
+/// (`strict`), as kustomize decodes the whole file; those of a plugin configuration, and every
+/// replacement file, go through Go's plain `yaml.Unmarshal`, which ignores unknown fields.
+pub fn apply_all(
+    ctx: &Ctx<'_>,
+    dir: &str,
+    entries: &[Value],
+    strict: bool,
+    acc: &mut [Resource],
+) -> Result<()> {
     for entry in entries {
-        let r: Replacement = crate::casefold::from_value(entry.clone())
-            .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
+        let decoded = if strict {
+            crate::casefold::from_value(entry.clone())
+        } else {
+            crate::casefold::from_value_lenient(entry.clone())
+        };
+        let r: Replacement =
+            decoded.map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
         if !r.path.is_empty() {
             let (path, bytes) = ctx.read_restricted(dir, &r.path)?;
             let docs = tether_core::yaml::from_str_multi(&String::from_utf8_lossy(&bytes))
@@ -86,7 +111,7 @@ pub fn apply_all(ctx: &Ctx<'_>, dir: &str, entries: &[Value], acc: &mut [Resourc
                     Value::Array(vec![d])
                 };
                 for item in list.as_array().into_iter().flatten() {
-                    let r: Replacement = crate::casefold::from_value(item.clone())
+                    let r: Replacement = crate::casefold::from_value_lenient(item.clone())
                         .map_err(|e| Error::transform(format!("invalid replacement: {e}")))?;
                     apply_one(&r, acc)?;
                 }
@@ -112,9 +137,30 @@ impl Source {
 }
 
 fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
-    let Some(source) = &r.source else {
-        return Err(Error::transform("replacement has no source"));
+    let Some(targets) = r
+        .targets
+        .as_ref()
+        .filter(|_| r.source.is_some() || r.source_value.is_some())
+    else {
+        return Err(Error::transform(
+            "replacements must specify a source and at least one target",
+        ));
     };
+    let value = match (&r.source, &r.source_value) {
+        (Some(_), Some(_)) => {
+            return Err(Error::transform(
+                "value and resource selectors are mutually exclusive",
+            ));
+        }
+        (Some(source), None) => source_value(source, acc)?,
+        // A literal (both missing was refused above).
+        (None, text) => Replacing::untagged(text.clone().unwrap_or_default()),
+    };
+    write_targets(targets, &value, acc)
+}
+
+/// The value the source selector picks (a part of it, with a delimiter).
+fn source_value(source: &Source, acc: &[Resource]) -> Result<Replacing> {
     let selector = source.selector();
     let found = select(acc, &selector)?;
     let idx = match found.as_slice() {
@@ -144,26 +190,50 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
         }
     };
     let path = if source.field_path.is_empty() {
-        "metadata.name"
+        DEFAULT_FIELD_PATH
     } else {
         &source.field_path
     };
-    let value = get_path(&acc[idx].obj, &split_dotted(path)).ok_or_else(|| {
+    let steps = locate(&acc[idx].obj, &split_dotted(path)).ok_or_else(|| {
         Error::transform(format!(
             "fieldPath `{path}` is missing for replacement source {}",
             acc[idx].cur_id()
         ))
     })?;
-    let value = source_part(value, &source.options)?;
-    for t in &r.targets {
-        let mut chosen = select(acc, &t.select)?;
+    source_part(Replacing::at(&acc[idx], &steps), &source.options)
+}
+
+/// kustomize's field path when a source or target names none.
+const DEFAULT_FIELD_PATH: &str = "metadata.name";
+
+/// Writes `value` into every field the targets select.
+fn write_targets(targets: &[Target], value: &Replacing, acc: &mut [Resource]) -> Result<()> {
+    for t in targets {
+        let Some(selector) = &t.select else {
+            return Err(Error::transform("target must specify resources to select"));
+        };
+        let field_paths = if t.field_paths.is_empty() {
+            vec![DEFAULT_FIELD_PATH.to_string()]
+        } else {
+            t.field_paths.clone()
+        };
+        let mut chosen = select(acc, selector)?;
         for rej in &t.reject {
             let rejected = select(acc, rej)?;
             chosen.retain(|i| !rejected.contains(i));
         }
         for i in chosen {
-            for fp in &t.field_paths {
-                if set_path(&mut acc[i].obj, &split_dotted(fp), &value, &t.options)? == 0 {
+            for fp in &field_paths {
+                let target = &mut acc[i];
+                let mut fields = Vec::new();
+                find_targets(
+                    &mut target.obj,
+                    &split_dotted(fp),
+                    t.options.create,
+                    &mut Vec::new(),
+                    &mut fields,
+                );
+                if fields.is_empty() {
                     let find = if t.options.create {
                         "find or create"
                     } else {
@@ -172,6 +242,16 @@ fn apply_one(r: &Replacement, acc: &mut [Resource]) -> Result<()> {
                     return Err(Error::transform(format!(
                         "unable to {find} field \"{fp}\" in replacement target"
                     )));
+                }
+                for at in fields {
+                    let written = write_target(Replacing::at(target, &at), value, &t.options)
+                        .map_err(|e| {
+                            Error::transform(format!("replacement target {}: {e}", target.cur_id()))
+                        })?;
+                    if let Some(field) = untyped::value_at_mut(&mut target.obj, &at) {
+                        *field = written.value;
+                    }
+                    untyped::record_write(target, &at, written.untyped);
                 }
             }
         }
@@ -211,41 +291,54 @@ fn element_matches(item: &Value, part: &str) -> Option<bool> {
     )
 }
 
-pub(crate) fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
-    let Some((head, rest)) = parts.split_first() else {
-        return Some(v.clone());
-    };
-    let next = match v {
-        Value::Object(m) => m.get(head)?,
-        Value::Array(items) => match head.parse::<usize>() {
-            Ok(i) => items.get(i)?,
-            Err(_) => items
-                .iter()
-                .find(|i| element_matches(i, head) == Some(true))?,
-        },
-        _ => return None,
-    };
-    get_path(next, rest)
+/// The steps to the field `parts` names in `v` (the first list element matching a
+/// `[key=value]` part).
+fn locate(v: &Value, parts: &[String]) -> Option<Vec<Step>> {
+    let mut steps = Vec::with_capacity(parts.len());
+    let mut at = v;
+    for part in parts {
+        let (step, next) = match at {
+            Value::Object(m) => (Step::Key(part.clone()), m.get(part)?),
+            Value::Array(items) => match part.parse::<usize>() {
+                Ok(i) => (Step::Index(i), items.get(i)?),
+                Err(_) => items
+                    .iter()
+                    .enumerate()
+                    .find(|(_, item)| element_matches(item, part) == Some(true))
+                    .map(|(i, item)| (Step::Index(i), item))?,
+            },
+            _ => return None,
+        };
+        steps.push(step);
+        at = next;
+    }
+    Some(steps)
 }
 
-/// Writes `value` at `parts`, returning how many fields it wrote (none when the path is
-/// missing and `create` is off, or when it crosses a list with no matching element).
-fn set_path(
+pub(crate) fn get_path(v: &Value, parts: &[String]) -> Option<Value> {
+    let steps = locate(v, parts)?;
+    untyped::value_at(v, &steps).cloned()
+}
+
+/// Collects into `found` the steps to every field `parts` names in `v`: `*` is every list
+/// element, `[key=value]` the first match. With `create`, missing map fields on the way are
+/// made (maps, and `null` for the last); a list with no matching element ends the search.
+fn find_targets(
     v: &mut Value,
     parts: &[String],
-    value: &Value,
-    options: &FieldOptions,
-) -> Result<usize> {
-    let create = options.create;
+    create: bool,
+    trail: &mut Vec<Step>,
+    found: &mut Vec<Vec<Step>>,
+) {
     let Some((head, rest)) = parts.split_first() else {
-        write_target(v, value, options)?;
-        return Ok(1);
+        found.push(trail.clone());
+        return;
     };
     match v {
         Value::Object(m) => {
             if !m.contains_key(head.as_str()) {
                 if !create {
-                    return Ok(0);
+                    return;
                 }
                 let fresh = if rest.is_empty() {
                     Value::Null
@@ -254,31 +347,33 @@ fn set_path(
                 };
                 m.insert(head.clone(), fresh);
             }
-            match m.get_mut(head.as_str()) {
-                Some(next) => set_path(next, rest, value, options),
-                None => Ok(0),
+            if let Some(next) = m.get_mut(head.as_str()) {
+                trail.push(Step::Key(head.clone()));
+                find_targets(next, rest, create, trail, found);
+                trail.pop();
             }
         }
         Value::Array(items) => {
-            if head == "*" {
-                let mut written = 0;
-                for item in items.iter_mut() {
-                    written += set_path(item, rest, value, options)?;
+            let chosen: Vec<usize> = if head == "*" {
+                (0..items.len()).collect()
+            } else {
+                match head.parse::<usize>() {
+                    Ok(i) if i < items.len() => vec![i],
+                    Ok(_) => Vec::new(),
+                    Err(_) => items
+                        .iter()
+                        .position(|i| element_matches(i, head) == Some(true))
+                        .into_iter()
+                        .collect(),
                 }
-                return Ok(written);
-            }
-            let target = match head.parse::<usize>() {
-                Ok(i) => items.get_mut(i),
-                Err(_) => items
-                    .iter_mut()
-                    .find(|i| element_matches(i, head) == Some(true)),
             };
-            match target {
-                Some(next) => set_path(next, rest, value, options),
-                None => Ok(0),
+            for i in chosen {
+                trail.push(Step::Index(i));
+                find_targets(&mut items[i], rest, create, trail, found);
+                trail.pop();
             }
         }
-        _ => Ok(0),
+        _ => {}
     }
 }
 
@@ -291,37 +386,95 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-/// Picks element `index` of the source value split by `delimiter`, when one is given.
-fn source_part(value: Value, options: &FieldOptions) -> Result<Value> {
-    if options.delimiter.is_empty() {
-        return Ok(value);
+/// The YAML tag go-yaml gives a value in messages.
+fn yaml_tag(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "!!null",
+        Value::Bool(_) => "!!bool",
+        Value::Number(n) if n.is_f64() => "!!float",
+        Value::Number(_) => "!!int",
+        Value::String(_) => "!!str",
+        Value::Array(_) => "!!seq",
+        Value::Object(_) => "!!map",
     }
-    let Some(text) = scalar_text(&value) else {
+}
+
+/// A value on its way through a replacement, with its text when kyaml's node for it has no
+/// tag (see [`crate::untyped`]).
+struct Replacing {
+    value: Value,
+    untyped: Option<String>,
+}
+
+impl Replacing {
+    /// The field at `steps` of `r`.
+    fn at(r: &Resource, steps: &[Step]) -> Replacing {
+        Replacing {
+            value: untyped::value_at(&r.obj, steps)
+                .cloned()
+                .unwrap_or(Value::Null),
+            untyped: untyped::text_at(r, steps).map(str::to_string),
+        }
+    }
+
+    /// The node's text: an untagged scalar's own, otherwise the value's.
+    fn text(&self) -> Option<String> {
+        match &self.untyped {
+            Some(text) => Some(text.clone()),
+            None => scalar_text(&self.value),
+        }
+    }
+
+    /// A scalar with no tag holding `text`.
+    fn untagged(text: String) -> Replacing {
+        Replacing {
+            value: untyped::reading(&text),
+            untyped: Some(text),
+        }
+    }
+}
+
+/// Picks element `index` of the source value split by `delimiter`, when one is given. kyaml
+/// keeps the source node's tag: a part of an untagged source stays untagged.
+fn source_part(found: Replacing, options: &FieldOptions) -> Result<Replacing> {
+    if options.delimiter.is_empty() {
+        return Ok(found);
+    }
+    let Some(text) = found.text() else {
         return Err(Error::transform(
             "delimiter option can only be used with scalar nodes",
         ));
     };
     let parts: Vec<&str> = text.split(options.delimiter.as_str()).collect();
-    usize::try_from(options.index)
+    let part = usize::try_from(options.index)
         .ok()
         .and_then(|i| parts.get(i))
-        .map(|p| Value::String((*p).to_string()))
+        .map(|p| (*p).to_string())
         .ok_or_else(|| {
             Error::transform(format!(
                 "options.index {} is out of bounds for value {text}",
                 options.index
             ))
-        })
+        })?;
+    Ok(if found.untyped.is_some() {
+        Replacing::untagged(part)
+    } else {
+        Replacing {
+            value: Value::String(part),
+            untyped: None,
+        }
+    })
 }
 
-/// Writes `value` into a target field the way kustomize does: a scalar target keeps its type
-/// and takes only the text (so `"5432"` into `replicas: 1` is a number, `5432` into a string
-/// field stays a string); a field just created reads the text as a plain scalar; anything else
-/// is replaced by the value. A delimiter splices the text into the target's own.
-fn write_target(target: &mut Value, value: &Value, options: &FieldOptions) -> Result<()> {
-    let mut value = value.clone();
+/// What a target field holds after the replacement, the way kustomize writes it: a scalar
+/// target keeps its type and takes only the text (so `"5432"` into `replicas: 1` is a number,
+/// `5432` into a string field stays a string); a field just created, or one still untagged,
+/// takes the text with no tag; anything else is replaced by the value, tag and all. A
+/// delimiter splices the text into the target's own.
+fn write_target(target: Replacing, value: &Replacing, options: &FieldOptions) -> Result<Replacing> {
+    let mut text = value.text();
     if !options.delimiter.is_empty() {
-        let Some(current) = scalar_text(target).filter(|_| !target.is_null()) else {
+        let Some(current) = target.text().filter(|_| !target.value.is_null()) else {
             return Err(Error::transform(
                 "delimiter option can only be used with scalar nodes",
             ));
@@ -330,26 +483,52 @@ fn write_target(target: &mut Value, value: &Value, options: &FieldOptions) -> Re
             .split(options.delimiter.as_str())
             .map(str::to_string)
             .collect();
-        let text = scalar_text(&value).unwrap_or_default();
+        let part = text.unwrap_or_default();
         match usize::try_from(options.index) {
-            Err(_) => parts.insert(0, text),
-            Ok(i) if i >= parts.len() => parts.push(text),
-            Ok(i) => parts[i] = text,
+            Err(_) => parts.insert(0, part),
+            Ok(i) if i >= parts.len() => parts.push(part),
+            Ok(i) => parts[i] = part,
         }
-        value = Value::String(parts.join(&options.delimiter));
+        text = Some(parts.join(&options.delimiter));
     }
-    let Some(text) = scalar_text(&value) else {
-        *target = value;
-        return Ok(());
+    let Some(text) = text else {
+        return Ok(Replacing {
+            value: value.value.clone(),
+            untyped: None,
+        });
     };
-    *target = match target {
-        Value::String(_) => Value::String(text),
-        Value::Null => tether_core::yaml::resolve_plain_scalar(&text),
-        Value::Number(_) | Value::Bool(_) => match tether_core::yaml::resolve_plain_scalar(&text) {
-            typed @ (Value::Number(_) | Value::Bool(_)) => typed,
-            _ => Value::String(text),
+    if target.untyped.is_some() || target.value.is_null() {
+        return Ok(Replacing::untagged(text));
+    }
+    let typed = |value: Value| Replacing {
+        value,
+        untyped: None,
+    };
+    Ok(match target.value {
+        Value::String(_) => typed(Value::String(text)),
+        // The node keeps its tag (`!!int`, `!!float`, `!!bool`) and takes the text, which
+        // go-yaml must then read as that type (an integer also reads as a float).
+        Value::Number(_) | Value::Bool(_) => {
+            let read = untyped::reading(&text);
+            let fits = match (&target.value, &read) {
+                (Value::Number(want), Value::Number(got)) => want.is_f64() || !got.is_f64(),
+                (Value::Bool(_), Value::Bool(_)) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(Error::transform(format!(
+                    "yaml: cannot decode {} `{text}` as a {}",
+                    yaml_tag(&read),
+                    yaml_tag(&target.value)
+                )));
+            }
+            typed(read)
+        }
+        // A map or list target takes the source node itself.
+        _ if options.delimiter.is_empty() => Replacing {
+            value: value.value.clone(),
+            untyped: value.untyped.clone(),
         },
-        _ => value,
-    };
-    Ok(())
+        _ => typed(Value::String(text)),
+    })
 }

@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::untyped::UntypedScalar;
 use crate::yaml;
 
 /// Group, version and kind of an object.
@@ -178,6 +179,8 @@ pub struct Resource {
     pub transformations: String,
     /// Names of the legacy vars that read their value from this object.
     pub ref_vars: Vec<String>,
+    /// Fields holding a scalar with no YAML type yet (see [`crate::untyped`]).
+    pub(crate) untyped: Vec<UntypedScalar>,
 }
 
 impl Resource {
@@ -194,6 +197,7 @@ impl Resource {
             origin: None,
             transformations: String::new(),
             ref_vars: Vec::new(),
+            untyped: Vec::new(),
         }
     }
 

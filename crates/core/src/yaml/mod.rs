@@ -33,6 +33,9 @@ pub enum Typing {
     /// are booleans, integral floats become integers, NaN and infinities are refused, a later
     /// duplicate key wins.
     Yaml11,
+    /// Every scalar as the string of its source text (`1.50` stays `"1.50"`), for readers that
+    /// need what a document wrote rather than what it means; a later duplicate key wins.
+    SourceText,
 }
 
 /// What kind of problem a [`YamlError`] is.

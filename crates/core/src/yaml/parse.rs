@@ -185,8 +185,16 @@ fn scalar_value(
     span: Span,
     typing: Typing,
 ) -> Result<Value, YamlError> {
-    if typing == Typing::Yaml11 {
-        return yaml11::scalar(text, style, tag).map_err(|m| not_json(span, &m));
+    match typing {
+        Typing::Yaml11 => {
+            return yaml11::scalar(text, style, tag).map_err(|m| not_json(span, &m));
+        }
+        // The parser reports an empty plain value (`a:`) as `~`; its span is empty.
+        Typing::SourceText if span.start.index() == span.end.index() => {
+            return Ok(Value::String(String::new()));
+        }
+        Typing::SourceText => return Ok(Value::String(text.to_string())),
+        Typing::GoYamlV3 => {}
     }
     if let Some(tag) = tag {
         return tagged_scalar(text, style, tag, span);
@@ -282,6 +290,16 @@ mod tests {
     fn reports_duplicate_keys_with_line() {
         let e = parse_one("a: 1\nb: 2\na: 3\n");
         assert!(matches!(e, Err(YamlError { line: 3, .. })));
+    }
+
+    #[test]
+    fn source_text_keeps_every_scalar_as_written() {
+        let docs = super::parse_stream("a: 1.50\nb: [0x10, ~, 'q']\nc:\n", Typing::SourceText)
+            .expect("parses");
+        assert_eq!(
+            docs,
+            vec![json!({"a": "1.50", "b": ["0x10", "~", "q"], "c": ""})]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::yaml;
 use crate::openapi::CustomSchema;
 pub use builtin_types::is_builtin_type;
 pub use select::{select, select_by_any_id};
-pub use smp::{Schema, merge as strategic_merge};
+pub use smp::{Schema, merge as strategic_merge, merges_by_key};
 
 /// A parsed patch body.
 enum Body {
@@ -270,6 +270,7 @@ fn apply_one(
         None if is_builtin_type(&api_version, &gvk.kind) => Schema::Builtin,
         None => Schema::Unknown,
     };
+    crate::untyped::settle_for_strategic_merge(r, |list| merges_by_key(schema, list));
     match strategic_merge(&r.obj, &p, schema)? {
         None => {
             r.obj = Value::Object(Default::default());
@@ -310,6 +311,7 @@ fn apply_json(acc: &mut [Resource], ops: &Value, target: &Selector, source: &str
             source_name: source.into(),
             message: format!("{id}: {e}"),
         })?;
+        crate::untyped::settle_after_json_round_trip(r);
     }
     Ok(())
 }

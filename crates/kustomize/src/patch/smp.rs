@@ -209,6 +209,12 @@ fn merge_primitive(dest: &[Value], patch: &[Value]) -> Vec<Value> {
     out
 }
 
+/// Whether the list at `path` (field names from the root) merges element by element on keys,
+/// which is when kyaml's walker descends into its elements.
+pub fn merges_by_key(schema: Schema<'_>, path: &[String]) -> bool {
+    matches!(list_strategy(schema, path), ListStrategy::Keyed(_))
+}
+
 /// The merge strategy of the list at `path`, from the built-in or a custom schema; a list no
 /// schema describes is replaced.
 fn list_strategy(schema: Schema<'_>, path: &[String]) -> ListStrategy {

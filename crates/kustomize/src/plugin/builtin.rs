@@ -26,10 +26,12 @@ pub fn generate(
     match kind {
         "ConfigMapGenerator" | "SecretGenerator" => {
             let args = decode::<GeneratorConfig>(config)?.into_args();
-            generate::run_plugin(ctx, dir, &args, kind == "SecretGenerator", acc)
+            let origin = crate::metadata::plugin_origin(config);
+            generate::run_plugin(ctx, dir, &args, kind == "SecretGenerator", origin, acc)
         }
         "IAMPolicyGenerator" => {
-            let r = decode::<IamPolicyConfig>(config)?.service_account()?;
+            let mut r = decode::<IamPolicyConfig>(config)?.service_account()?;
+            r.origin = crate::metadata::plugin_origin(config);
             crate::build::append_all(acc, vec![r])
         }
         _ if is_transformer(kind) => Err(Error::transform(format!(
@@ -97,7 +99,7 @@ pub fn transform(
         }
         "ReplacementTransformer" => {
             let c = decode::<ReplacementConfig>(config)?;
-            replacement::apply_all(ctx, dir, &c.replacements, acc)
+            replacement::apply_all(ctx, dir, &c.replacements, false, acc)
         }
         "HashTransformer" => hash_names(acc),
         _ if is_generator(kind) => Err(Error::transform(format!(
@@ -151,9 +153,9 @@ fn configuration(config: &Resource, message: String) -> Error {
     ))
 }
 
-/// Decodes a configuration as Go's `yaml.Unmarshal` does.
+/// Decodes a configuration as Go's `yaml.Unmarshal` does (unknown fields ignored).
 fn decode<T: DeserializeOwned>(config: &Resource) -> Result<T> {
-    crate::casefold::from_value(config.obj.clone())
+    crate::casefold::from_value_lenient(config.obj.clone())
         .map_err(|e| configuration(config, e.to_string()))
 }
 

@@ -10,6 +10,7 @@ mod builtin;
 
 use crate::build::{Accumulation, Ctx, append_all, objects_from_documents};
 use crate::error::{Error, Result};
+use crate::metadata;
 use crate::resource::Resource;
 use crate::yaml;
 
@@ -46,6 +47,9 @@ pub fn run_transformers(
     for config in load_configs(ctx, dir, entries)? {
         let kind = builtin_kind(ctx, dir, &config)?;
         builtin::transform(ctx, dir, &kind, &config, acc)?;
+        if let Some(origin) = metadata::plugin_origin(&config) {
+            metadata::record_plugin_transformer(ctx, &origin, acc);
+        }
     }
     Ok(())
 }
@@ -83,7 +87,12 @@ fn load_configs(ctx: &Ctx<'_>, dir: &str, entries: &[String]) -> Result<Vec<Reso
     let mut paths = Vec::new();
     for entry in entries {
         match inline_configs(entry) {
-            Some(configs) => append_all(&mut acc.resources, configs)?,
+            Some(mut configs) => {
+                for c in &mut configs {
+                    c.origin = metadata::inline_config_origin(ctx, dir);
+                }
+                append_all(&mut acc.resources, configs)?
+            }
             None => paths.push(entry),
         }
     }

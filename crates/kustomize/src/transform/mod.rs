@@ -77,7 +77,7 @@ pub fn run_all(
         record("ImageTagTransformer", 1, acc);
     }
     if !k.replacements.is_empty() {
-        replacement::apply_all(ctx, dir, &k.replacements, acc)?;
+        replacement::apply_all(ctx, dir, &k.replacements, true, acc)?;
         record("ReplacementTransformer", 1, acc);
     }
     Ok(())
