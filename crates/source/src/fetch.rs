@@ -17,7 +17,7 @@ use std::time::Duration;
 use tether_semver::{Constraints, latest_matching_tag};
 
 /// The local ref a checkout fetches into.
-const FETCHED_REF: &str = "refs/tether/fetched";
+pub(crate) const FETCHED_REF: &str = "refs/tether/fetched";
 
 /// The result of [`checkout`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,9 @@ pub struct Checkout {
     pub revision: Revision,
     /// The directory holding the work tree (and its `.git`).
     pub dir: PathBuf,
+    /// The full name of the tag checked out (`refs/tags/<name>`), when the reference was a tag
+    /// (`tag`, `semver`, or a `name` under `refs/tags/`); its object is at [`FETCHED_REF`].
+    pub tag: Option<String>,
 }
 
 /// Resolves `reference` on the remote to a revision without fetching any objects.
@@ -70,7 +73,7 @@ pub async fn checkout(
     .await
 }
 
-async fn run_with_deadline<T: Send + 'static>(
+pub(crate) async fn run_with_deadline<T: Send + 'static>(
     target: Target,
     timeout: Duration,
     work: impl FnOnce(&Target, &AtomicBool) -> Result<T, GitError> + Send + 'static,
@@ -264,7 +267,7 @@ fn latest_tag(
     Ok((best.to_owned(), commit))
 }
 
-fn fetch_and_checkout(
+pub(crate) fn fetch_and_checkout(
     target: &Target,
     strategy: &Strategy,
     dest: &Path,
@@ -299,9 +302,14 @@ fn fetch_and_checkout(
         Strategy::Commit { .. } => revision_for_commit(strategy),
         _ => name_revision(&plan.remote_ref, commit.to_string(), plan.absolute),
     };
+    let tag = match strategy {
+        Strategy::Commit { .. } => None,
+        _ => Some(plan.remote_ref).filter(|r| r.starts_with("refs/tags/")),
+    };
     Ok(Checkout {
         revision,
         dir: dest.to_path_buf(),
+        tag,
     })
 }
 

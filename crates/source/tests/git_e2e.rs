@@ -341,3 +341,36 @@ async fn ssh_identity_with_passphrase() -> anyhow::Result<()> {
     assert_eq!(head.to_string(), format!("master@sha1:{sha}"));
     Ok(())
 }
+
+#[tokio::test]
+async fn submodules_are_checked_out_at_the_recorded_commit() -> anyhow::Result<()> {
+    let app = http_setup()?;
+    let lib = http_setup()?;
+    lib.repo
+        .commit("master", &[("lib.yaml", "version: 1\n")], "lib v1")?;
+    app.repo
+        .commit("master", &[("app.yaml", "app: 1\n")], "app")?;
+    app.repo
+        .add_submodule("master", "vendor/lib", &lib.repo.bare_path(), &lib.url)?;
+    // A later lib commit is not what the superproject records.
+    lib.repo
+        .commit("master", &[("lib.yaml", "version: 2\n")], "lib v2")?;
+    let dir = tempfile::tempdir()?;
+    let reference = GitReference::default();
+    let out = checkout(
+        &app.url,
+        &reference,
+        &basic_auth(PASSWORD),
+        TIMEOUT,
+        dir.path(),
+    )
+    .await?;
+    assert!(!dir.path().join("vendor/lib/lib.yaml").exists());
+    tether_source::submodule::checkout_submodules(&out, &app.url, &basic_auth(PASSWORD), TIMEOUT)
+        .await?;
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("vendor/lib/lib.yaml"))?,
+        "version: 1\n"
+    );
+    Ok(())
+}
