@@ -120,6 +120,29 @@ impl GitRepoFixture {
         self.work_rev_parse("HEAD")
     }
 
+    /// Commits a zero-filled file `path` of `size` bytes (made sparse on disk, so the test
+    /// holds none of it in memory) on `branch` and pushes; returns the new commit's SHA.
+    pub fn commit_zero_file(
+        &self,
+        branch: &str,
+        path: &str,
+        size: u64,
+        message: &str,
+    ) -> anyhow::Result<String> {
+        self.switch_to_branch(branch)?;
+        let work = self.work_path();
+        let file = work.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::File::create(&file)?.set_len(size)?;
+        run_git(&work, &["add", "--all"])?;
+        run_git(&work, &["commit", "--quiet", "-m", message])?;
+        let sha = self.work_rev_parse("HEAD")?;
+        self.push(branch)?;
+        Ok(sha)
+    }
+
     /// Commits a symlink `path` → `target` on `branch` and pushes; returns the new commit's SHA.
     pub fn commit_symlink(
         &self,
