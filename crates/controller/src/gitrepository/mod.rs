@@ -34,7 +34,7 @@ pub enum Fetched {
     /// The remote head is the stored artifact's revision.
     UpToDate,
     /// A new artifact was stored.
-    Stored(Stored),
+    Stored(Box<Stored>),
 }
 
 /// A new artifact and what went into it.
@@ -156,8 +156,8 @@ impl Reconcile for GitRepository {
     /// A new artifact is in status: extractions nobody points at go, and health waits on the
     /// old revision are cancelled.
     fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
-        if let Ok(Fetched::Stored(Stored { artifact, .. })) = outcome {
-            crate::sources::forget_unreferenced_extractions(ctx, artifact);
+        if let Ok(Fetched::Stored(stored)) = outcome {
+            crate::sources::forget_unreferenced_extractions(ctx, &stored.artifact);
             ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
         }
     }
@@ -209,11 +209,11 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Outcome {
     let artifact = pack(repo, ctx, checkout, &included)
         .await
         .map_err(failed_in(Step::Storage))?;
-    Ok(Fetched::Stored(Stored {
+    Ok(Fetched::Stored(Box::new(Stored {
         artifact,
         verified,
         included,
-    }))
+    })))
 }
 
 /// Copies the includes into the checkout, packs it and collects older artifacts.
@@ -403,11 +403,11 @@ mod tests {
     }
 
     fn stored(revision: &str, verified: Option<Verified>) -> Outcome {
-        Ok(Fetched::Stored(Stored {
+        Ok(Fetched::Stored(Box::new(Stored {
             artifact: artifact(revision),
             verified,
             included: Vec::new(),
-        }))
+        })))
     }
 
     #[test]
