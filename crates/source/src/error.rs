@@ -43,6 +43,9 @@ pub enum GitError {
     /// Writing the work tree or local repository failed.
     #[error("checkout of '{url}' into the work dir failed: {detail}")]
     Checkout { url: String, detail: String },
+    /// The commit's tree passes a checkout limit (a huge file, too many files or bytes).
+    #[error("checkout of '{url}' refused: {detail}")]
+    CheckoutRefused { url: String, detail: String },
 }
 
 impl GitError {

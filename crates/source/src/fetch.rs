@@ -17,7 +17,29 @@ use std::time::Duration;
 use tether_semver::{Constraints, latest_matching_tag};
 
 /// The local ref a checkout fetches into.
-const FETCHED_REF: &str = "refs/tether/fetched";
+pub(crate) const FETCHED_REF: &str = "refs/tether/fetched";
+
+/// Bounds on what a checkout writes, checked on the commit's tree (object headers only) before
+/// anything is written: a hostile repository cannot fill the disk or, through one huge blob,
+/// the memory of the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckoutLimits {
+    /// The largest single file (GitHub refuses files over 100 MB; kustomize reads 16 MiB).
+    pub max_file_bytes: u64,
+    /// The most files (the Linux kernel has about 90k).
+    pub max_files: usize,
+    /// The most bytes over all files.
+    pub max_total_bytes: u64,
+}
+
+impl CheckoutLimits {
+    /// What every GitRepository checkout is held to.
+    pub const DEFAULT: Self = Self {
+        max_file_bytes: 64 << 20,
+        max_files: 50_000,
+        max_total_bytes: 1 << 30,
+    };
+}
 
 /// The result of [`checkout`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +48,9 @@ pub struct Checkout {
     pub revision: Revision,
     /// The directory holding the work tree (and its `.git`).
     pub dir: PathBuf,
+    /// The full name of the tag checked out (`refs/tags/<name>`), when the reference was a tag
+    /// (`tag`, `semver`, or a `name` under `refs/tags/`); its object is at [`FETCHED_REF`].
+    pub tag: Option<String>,
 }
 
 /// Resolves `reference` on the remote to a revision without fetching any objects.
@@ -70,7 +95,7 @@ pub async fn checkout(
     .await
 }
 
-async fn run_with_deadline<T: Send + 'static>(
+pub(crate) async fn run_with_deadline<T: Send + 'static>(
     target: Target,
     timeout: Duration,
     work: impl FnOnce(&Target, &AtomicBool) -> Result<T, GitError> + Send + 'static,
@@ -264,7 +289,7 @@ fn latest_tag(
     Ok((best.to_owned(), commit))
 }
 
-fn fetch_and_checkout(
+pub(crate) fn fetch_and_checkout(
     target: &Target,
     strategy: &Strategy,
     dest: &Path,
@@ -294,14 +319,20 @@ fn fetch_and_checkout(
         Some(commit) => verify_commit(&repo, target, commit)?,
         None => peel_local_ref(&repo, target, &plan.local_ref)?,
     };
+    check_tree_limits(&repo, target, &commit, CheckoutLimits::DEFAULT)?;
     write_worktree(&repo, &commit, interrupt).map_err(|e| checkout_error(e.to_string()))?;
     let revision = match strategy {
         Strategy::Commit { .. } => revision_for_commit(strategy),
         _ => name_revision(&plan.remote_ref, commit.to_string(), plan.absolute),
     };
+    let tag = match strategy {
+        Strategy::Commit { .. } => None,
+        _ => Some(plan.remote_ref).filter(|r| r.starts_with("refs/tags/")),
+    };
     Ok(Checkout {
         revision,
         dir: dest.to_path_buf(),
+        tag,
     })
 }
 
@@ -423,6 +454,73 @@ fn verify_commit(
     let object = repo.find_object(id).map_err(|_| not_found())?;
     object.try_into_commit().map_err(|_| not_found())?;
     Ok(id)
+}
+
+/// Walks the tree of `commit` reading object headers only, and refuses it when it passes
+/// `limits`; submodules (gitlinks) are checked out separately and not counted here.
+fn check_tree_limits(
+    repo: &gix::Repository,
+    target: &Target,
+    commit: &gix::ObjectId,
+    limits: CheckoutLimits,
+) -> Result<(), GitError> {
+    let failed = |e: &dyn std::fmt::Display| target.transport_error(e);
+    let refused = |detail: String| GitError::CheckoutRefused {
+        url: target.display_url.clone(),
+        detail,
+    };
+    let root = repo
+        .find_commit(*commit)
+        .map_err(|e| failed(&e))?
+        .tree_id()
+        .map_err(|e| failed(&e))?
+        .detach();
+    let (mut files, mut total) = (0usize, 0u64);
+    let mut pending = vec![(String::new(), root)];
+    while let Some((dir, id)) = pending.pop() {
+        let tree = repo.find_tree(id).map_err(|e| failed(&e))?;
+        let entries: Vec<(String, gix::ObjectId, bool, bool)> = tree
+            .decode()
+            .map_err(|e| failed(&e))?
+            .entries
+            .iter()
+            .map(|e| {
+                let name = format!("{dir}{}", e.filename);
+                (name, e.oid.to_owned(), e.mode.is_tree(), e.mode.is_commit())
+            })
+            .collect();
+        for (path, oid, is_tree, is_gitlink) in entries {
+            if is_tree {
+                pending.push((format!("{path}/"), oid));
+                continue;
+            }
+            if is_gitlink {
+                continue;
+            }
+            let size = repo.find_header(oid).map_err(|e| failed(&e))?.size();
+            files += 1;
+            total = total.saturating_add(size);
+            if size > limits.max_file_bytes {
+                return Err(refused(format!(
+                    "file '{path}' is {size} bytes, more than the limit of {} bytes",
+                    limits.max_file_bytes
+                )));
+            }
+            if files > limits.max_files {
+                return Err(refused(format!(
+                    "the tree has more than {} files",
+                    limits.max_files
+                )));
+            }
+            if total > limits.max_total_bytes {
+                return Err(refused(format!(
+                    "the files add up to more than {} bytes",
+                    limits.max_total_bytes
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes the tree of `commit` into the repository's work dir and records it in the index.

@@ -2,7 +2,8 @@
 //! or over ssh with a deploy key), Flux's reference precedence and revision strings, and the
 //! artifact store that packs checkouts into tarballs the way source-controller does; for
 //! image automation, a working clone that commits edits and pushes them back; and Helm chart
-//! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts.
+//! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts;
+//! OpenPGP/SSH signature verification of checked-out commits and tags; submodules and includes.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
@@ -13,6 +14,7 @@ pub mod fetch;
 pub mod helm_index;
 pub mod helm_oci;
 pub mod helm_repo;
+pub mod include;
 mod pack;
 pub mod paths;
 pub mod push;
@@ -20,7 +22,9 @@ pub mod reference;
 pub mod semver_tag;
 mod sign;
 pub mod sourceignore;
+pub mod submodule;
 mod transport;
+pub mod verify;
 pub mod workdir;
 mod write_back;
 
@@ -31,7 +35,7 @@ pub use artifact::{
 pub use auth::GitAuth;
 pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
 pub use error::{GitError, sanitize_url};
-pub use fetch::{Checkout, checkout, remote_head};
+pub use fetch::{Checkout, CheckoutLimits, checkout, remote_head};
 pub use helm_index::{ChartLookupError, ChartVersion, HelmIndex, HelmIndexError, IndexLimits};
 pub use helm_oci::{OciChartError, OciChartPull};
 pub use helm_repo::{
@@ -41,5 +45,6 @@ pub use helm_repo::{
 pub use paths::join_within;
 pub use push::{PushError, PushOutcome, RefUpdate};
 pub use reference::{GitReference, Revision, Strategy};
+pub use verify::{TrustedKeys, Verification, VerificationError, VerifyMode, verify_checkout};
 pub use workdir::{CloneSpec, WorkingClone};
 pub use write_back::{Edit, Edited, WriteBackError, WriteBackFailure, Written, write_back};

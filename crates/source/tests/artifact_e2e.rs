@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 use tether_source::{
-    ArtifactError, ArtifactOwner, ArtifactStore, GitAuth, GitReference, checkout, extract_tarball,
+    ArtifactError, ArtifactOwner, ArtifactStore, ExtractLimits, GitAuth, GitReference, checkout,
+    extract_tarball, extract_tarball_within,
 };
 use tether_testkit::git::{GitRepoFixture, HttpGitServer};
 
@@ -186,5 +187,85 @@ fn extraction_rejects_path_escape() -> anyhow::Result<()> {
         assert!(!scratch.path().join(format!("dest-{i}/escape.txt")).exists());
     }
     assert!(!Path::new("/tmp/absolute-escape.txt").exists());
+    Ok(())
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A gzipped tarball (written to `path`) with one entry per `(name, size)`, zero-filled; the
+/// gzip is Debian's (`gzip -1`), which packs a GiB of zeros in seconds where an unoptimised
+/// build of the deflate crate takes a minute.
+fn zero_tarball(path: &Path, entries: &[(String, u64)]) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut gzip = Command::new("gzip")
+        .arg("-1")
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(path)?)
+        .spawn()?;
+    let stdin = gzip
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("gzip stdin"))?;
+    let mut tar = tar::Builder::new(std::io::BufWriter::new(stdin));
+    for (name, size) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(*size);
+        header.set_mode(0o600);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, name, std::io::repeat(0).take(*size))?;
+    }
+    drop(tar.into_inner()?);
+    anyhow::ensure!(gzip.wait()?.success(), "gzip failed");
+    Ok(())
+}
+
+#[test]
+fn a_tarball_that_decompresses_past_the_limit_is_refused_with_bounded_memory() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let bomb = dir.path().join("bomb.tar.gz");
+    zero_tarball(&bomb, &[("huge.yaml".to_owned(), 1 << 30)])?;
+    let packed = std::fs::metadata(&bomb)?.len();
+    let before = peak_rss_kib();
+    let limits = ExtractLimits {
+        max_bytes: 64 << 20,
+        max_entries: 1000,
+    };
+    let error = extract_tarball_within(&bomb, &dir.path().join("out"), limits)
+        .expect_err("1 GiB past a 64 MiB limit");
+    assert_eq!(
+        error.to_string(),
+        format!("tarball has more than {} bytes once extracted", 64u64 << 20)
+    );
+    let out_bytes: u64 = std::fs::read_dir(dir.path().join("out"))?
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    assert_eq!(out_bytes, 0, "nothing of the refused entry is written");
+
+    let many = dir.path().join("many.tar.gz");
+    let names: Vec<(String, u64)> = (0..100_000).map(|i| (format!("f/{i}.yaml"), 0)).collect();
+    zero_tarball(&many, &names)?;
+    let error = extract_tarball_within(&many, &dir.path().join("many"), limits)
+        .expect_err("100k entries past a 1000 limit");
+    assert_eq!(error.to_string(), "tarball has more than 1000 entries");
+    let after = peak_rss_kib();
+    println!(
+        "1 GiB bomb packed to {packed} bytes; peak RSS before {before} KiB, after {after} KiB"
+    );
+    assert!(
+        after.saturating_sub(before) < 64 * 1024,
+        "extraction grew the peak RSS by {} KiB",
+        after - before
+    );
     Ok(())
 }

@@ -341,3 +341,112 @@ async fn ssh_identity_with_passphrase() -> anyhow::Result<()> {
     assert_eq!(head.to_string(), format!("master@sha1:{sha}"));
     Ok(())
 }
+
+#[tokio::test]
+async fn submodules_are_checked_out_at_the_recorded_commit() -> anyhow::Result<()> {
+    let app = http_setup()?;
+    let lib = http_setup()?;
+    lib.repo
+        .commit("master", &[("lib.yaml", "version: 1\n")], "lib v1")?;
+    app.repo
+        .commit("master", &[("app.yaml", "app: 1\n")], "app")?;
+    app.repo
+        .add_submodule("master", "vendor/lib", &lib.repo.bare_path(), &lib.url)?;
+    // A later lib commit is not what the superproject records.
+    lib.repo
+        .commit("master", &[("lib.yaml", "version: 2\n")], "lib v2")?;
+    let dir = tempfile::tempdir()?;
+    let reference = GitReference::default();
+    let out = checkout(
+        &app.url,
+        &reference,
+        &basic_auth(PASSWORD),
+        TIMEOUT,
+        dir.path(),
+    )
+    .await?;
+    assert!(!dir.path().join("vendor/lib/lib.yaml").exists());
+    tether_source::submodule::checkout_submodules(&out, &app.url, &basic_auth(PASSWORD), TIMEOUT)
+        .await?;
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("vendor/lib/lib.yaml"))?,
+        "version: 1\n"
+    );
+    Ok(())
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_huge_file_or_too_many_files_are_refused_before_anything_is_written() -> anyhow::Result<()>
+{
+    let size: u64 = std::env::var("TETHER_BIG_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128 << 20);
+    let big = http_setup()?;
+    big.repo
+        .commit_zero_file("master", "assets/big.bin", size, "zeros")?;
+    let before = peak_rss_kib();
+    let dir = tempfile::tempdir()?;
+    let reference = GitReference::default();
+    let started = Instant::now();
+    let slow = Duration::from_secs(600);
+    let error = checkout(
+        &big.url,
+        &reference,
+        &basic_auth(PASSWORD),
+        slow,
+        dir.path(),
+    )
+    .await
+    .expect_err("a file over the limit");
+    println!("{size}-byte file refused after {:?}", started.elapsed());
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "checkout of '{}' refused: file 'assets/big.bin' is {size} bytes, more than the limit of {} bytes",
+            big.url,
+            tether_source::CheckoutLimits::DEFAULT.max_file_bytes
+        )
+    );
+    assert!(!dir.path().join("assets").exists());
+    let after_big = peak_rss_kib();
+
+    let many = http_setup()?;
+    let names: Vec<String> = (0..100_000)
+        .map(|i| format!("m/{}/{i}.yaml", i % 100))
+        .collect();
+    let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "")).collect();
+    many.repo.commit("master", &files, "100k files")?;
+    let dir = tempfile::tempdir()?;
+    let error = checkout(
+        &many.url,
+        &reference,
+        &basic_auth(PASSWORD),
+        TIMEOUT,
+        dir.path(),
+    )
+    .await
+    .expect_err("100k files");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "checkout of '{}' refused: the tree has more than {} files",
+            many.url,
+            tether_source::CheckoutLimits::DEFAULT.max_files
+        )
+    );
+    println!(
+        "peak RSS: {before} KiB before, {after_big} KiB after the {size}-byte file, {} KiB after 100k files",
+        peak_rss_kib()
+    );
+    Ok(())
+}

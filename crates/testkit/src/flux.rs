@@ -125,6 +125,31 @@ pub struct GitSourceFixture {
 
 impl GitSourceFixture {
     pub async fn start(prefix: &str, interval: &str) -> anyhow::Result<Self> {
+        let files = [
+            ("deploy/deployment.yaml", deployment_yaml(2)),
+            ("deploy/service.yaml", SERVICE_YAML.to_owned()),
+        ];
+        Self::start_with(
+            prefix,
+            interval,
+            |repo| {
+                let files: Vec<(&str, &str)> =
+                    files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+                repo.commit("master", &files, "first").map(drop)
+            },
+            json!({}),
+        )
+        .await
+    }
+
+    /// Like [`Self::start`], with the repository's first content made by `first_commit` and
+    /// `spec` merged over the GitRepository's spec (another `ref`, a `verify`...).
+    pub async fn start_with(
+        prefix: &str,
+        interval: &str,
+        first_commit: impl FnOnce(&GitRepoFixture) -> anyhow::Result<()>,
+        spec: Value,
+    ) -> anyhow::Result<Self> {
         let client = client().await?;
         install_crds(&client, tether_api::crds()).await?;
         let ns = TestNamespace::create(&client, prefix).await?;
@@ -137,12 +162,7 @@ impl GitSourceFixture {
         ns.api::<Secret>()
             .create(&PostParams::default(), &secret)
             .await?;
-        let files = [
-            ("deploy/deployment.yaml", deployment_yaml(2)),
-            ("deploy/service.yaml", SERVICE_YAML.to_owned()),
-        ];
-        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
-        repo.commit("master", &files, "first")?;
+        first_commit(&repo)?;
         let sources = dynamic_api(
             &client,
             &ns.name,
@@ -150,21 +170,29 @@ impl GitSourceFixture {
             "v1",
             "GitRepository",
         );
-        create(
-            &sources,
-            json!({
-                "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-                "metadata": {"name": "app", "namespace": ns.name},
-                "spec": {"url": server.repo_url(&repo.bare_path()), "interval": interval,
-                         "ref": {"branch": "master"}, "secretRef": {"name": "ssh-credentials"}}
-            }),
-        )
-        .await?;
+        let mut object = json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "app", "namespace": ns.name},
+            "spec": {"url": server.repo_url(&repo.bare_path()), "interval": interval,
+                     "ref": {"branch": "master"}, "secretRef": {"name": "ssh-credentials"}}
+        });
+        if let (Some(target), Some(extra)) = (object["spec"].as_object_mut(), spec.as_object()) {
+            for (key, value) in extra {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+        create(&sources, object).await?;
         Ok(Self {
             client,
             ns,
             repo,
             _server: server,
         })
+    }
+
+    /// The URL of `repo` on this fixture's sshd (the deploy key in `ssh-credentials` reads it),
+    /// for more GitRepositories beside `app`.
+    pub fn url_of(&self, repo: &GitRepoFixture) -> String {
+        self._server.repo_url(&repo.bare_path())
     }
 }

@@ -1,13 +1,16 @@
 //! Local git servers and repositories for e2e tests: a smart-HTTP server with basic auth in front
 //! of `git http-backend`, an OpenSSH server with a generated deploy key, and a bare repository
-//! fixture driven through the `git` CLI (it is a test tool, so shelling out is fine here).
+//! fixture driven through the `git` CLI (it is a test tool, so shelling out is fine here), with
+//! commits and tags signed by gpg or ssh-keygen keys.
 
 mod http;
 mod repo;
+mod sign;
 mod ssh;
 
 pub use http::HttpGitServer;
 pub use repo::GitRepoFixture;
+pub use sign::{CommitSigner, SshSigningKey};
 pub use ssh::SshGitServer;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -82,6 +82,18 @@ pub struct GpgKey {
     pub fingerprint: String,
     /// The armored secret key (what a Flux decryption Secret holds under `*.asc`).
     pub secret_armored: String,
+    /// The armored public key (what a GitRepository's `verify` Secret holds under `*.asc`).
+    pub public_armored: String,
+}
+
+impl GpgKey {
+    /// The signer git uses for this key (`commit -S`, `tag -s`).
+    pub fn signer(&self) -> crate::git::CommitSigner {
+        crate::git::CommitSigner::Gpg {
+            home: self.home.path().to_path_buf(),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
 }
 
 impl Drop for GpgKey {
@@ -131,10 +143,12 @@ pub fn gpg_key(name: &str) -> anyhow::Result<GpgKey> {
         .context("gpg listed no fingerprint")?
         .to_string();
     let secret_armored = gpg(&["--armor", "--export-secret-keys", &fingerprint])?;
+    let public_armored = gpg(&["--armor", "--export", &fingerprint])?;
     Ok(GpgKey {
         home,
         fingerprint,
         secret_armored,
+        public_armored,
     })
 }
 

@@ -4,6 +4,10 @@
 //! values itself so that scalar resolution follows the chosen [`Typing`] exactly: quoted and
 //! block scalars are always strings, plain scalars are resolved, `!!str`-tagged scalars stay
 //! strings, anchors and aliases are expanded, and `<<` merge keys are applied.
+//!
+//! Hostile input is bounded: aliases may not expand into more of the document than go-yaml v3
+//! allows ("billion laughs"), and the scanner refuses collections nested more than 255 deep
+//! (per flow and block kind: "recursion limit exceeded").
 
 use std::collections::HashMap;
 
@@ -11,6 +15,19 @@ use granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Value};
 
 use super::{Typing, YamlError, YamlErrorKind, scalar, yaml11};
+
+/// go-yaml v3's bound on alias expansion: once more than 100 nodes came from aliases among more
+/// than 1000 decoded, their share may not pass this ratio (0.99 up to 400k nodes, falling to
+/// 0.10 at 4M).
+fn allowed_alias_ratio(decoded: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    match decoded {
+        d if d <= LOW => 0.99,
+        d if d >= HIGH => 0.10,
+        d => 0.99 - 0.89 * ((d - LOW) as f64 / (HIGH - LOW) as f64),
+    }
+}
 
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
 pub(super) fn parse_stream(text: &str, typing: Typing) -> Result<Vec<Value>, YamlError> {
@@ -33,13 +50,15 @@ pub(super) fn parse_stream(text: &str, typing: Typing) -> Result<Vec<Value>, Yam
 
 #[allow(clippy::large_enum_variant)]
 enum Frame {
-    Seq(Vec<Value>, usize),
+    Seq(Vec<Value>, usize, u64),
     Map(MapFrame),
 }
 
 struct MapFrame {
     map: Map<String, Value>,
     anchor: usize,
+    /// The decoded-node count when the mapping started (its size is the difference).
+    decoded_before: u64,
     pending_key: Option<(String, bool, Span)>,
     merges: Vec<Value>,
 }
@@ -49,8 +68,13 @@ struct Builder {
     typing: Typing,
     documents: Vec<Value>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values and how many nodes each holds.
+    anchors: HashMap<usize, (Value, u64)>,
     root: Option<Value>,
+    /// Nodes decoded so far, counting every node an alias expands to.
+    decoded: u64,
+    /// Of those, the nodes that came from aliases.
+    aliased: u64,
 }
 
 impl Builder {
@@ -64,43 +88,68 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let is_merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
                 let value = scalar_value(&text, style, tag.as_deref(), span, self.typing)?;
-                self.remember(anchor, &value);
+                self.decoded += 1;
+                self.remember(anchor, &value, 1);
                 self.push_value(value, is_merge_key, span)?;
             }
             Event::Alias(id) => {
-                let value = self
+                let (value, nodes) = self
                     .anchors
                     .get(&id)
                     .cloned()
                     .ok_or_else(|| err(span, "unknown anchor"))?;
+                self.count_alias(nodes, span)?;
                 self.push_value(value, false, span)?;
             }
-            Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
-            Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map(MapFrame {
-                map: Map::new(),
-                anchor,
-                pending_key: None,
-                merges: Vec::new(),
-            })),
+            Event::SequenceStart(_, anchor, _) => {
+                self.decoded += 1;
+                self.stack
+                    .push(Frame::Seq(Vec::new(), anchor, self.decoded));
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.decoded += 1;
+                self.stack.push(Frame::Map(MapFrame {
+                    map: Map::new(),
+                    anchor,
+                    decoded_before: self.decoded,
+                    pending_key: None,
+                    merges: Vec::new(),
+                }));
+            }
             Event::SequenceEnd | Event::MappingEnd => self.close(span)?,
             _ => {}
         }
         Ok(())
     }
 
-    fn remember(&mut self, anchor: usize, value: &Value) {
+    fn remember(&mut self, anchor: usize, value: &Value, nodes: u64) {
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), nodes));
         }
     }
 
+    /// An alias expands to `nodes` more nodes; refused past go-yaml's aliasing ratio.
+    fn count_alias(&mut self, nodes: u64, span: Span) -> Result<(), YamlError> {
+        self.decoded = self.decoded.saturating_add(nodes);
+        self.aliased = self.aliased.saturating_add(nodes);
+        let ratio = self.aliased as f64 / self.decoded as f64;
+        if self.aliased > 100 && self.decoded > 1000 && ratio > allowed_alias_ratio(self.decoded) {
+            return Err(err(span, "document contains excessive aliasing"));
+        }
+        Ok(())
+    }
+
     fn close(&mut self, span: Span) -> Result<(), YamlError> {
-        let (value, anchor) = match self.stack.pop() {
-            Some(Frame::Seq(items, anchor)) => (Value::Array(items), anchor),
-            Some(Frame::Map(frame)) => (apply_merges(frame.map, frame.merges), frame.anchor),
+        let (value, anchor, before) = match self.stack.pop() {
+            Some(Frame::Seq(items, anchor, before)) => (Value::Array(items), anchor, before),
+            Some(Frame::Map(frame)) => (
+                apply_merges(frame.map, frame.merges),
+                frame.anchor,
+                frame.decoded_before,
+            ),
             None => return Err(err(span, "unbalanced collection end")),
         };
-        self.remember(anchor, &value);
+        self.remember(anchor, &value, self.decoded - before + 1);
         self.push_value(value, false, span)
     }
 
@@ -112,7 +161,7 @@ impl Builder {
     ) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Frame::Seq(items, _)) => items.push(value),
+            Some(Frame::Seq(items, _, _)) => items.push(value),
             Some(Frame::Map(frame)) => match frame.pending_key.take() {
                 None => {
                     let key = key_string(value, self.typing).map_err(|m| not_json(span, &m))?;
@@ -275,6 +324,42 @@ mod tests {
                 json!({"a": 420, "b": "0644", "c": "yes", "d": "12", "e": "x\n", "f": [1, 1.5, null]})
             )
         );
+    }
+
+    #[test]
+    fn a_billion_laughs_document_is_refused_as_excessive_aliasing() {
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let letters = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for pair in letters.windows(2) {
+            let aliases = vec![format!("*{}", pair[0]); 9].join(",");
+            text.push_str(&format!("{}: &{} [{aliases}]\n", pair[1], pair[1]));
+        }
+        let error = parse_one(&text).expect_err("a billion laughs");
+        assert_eq!(error.message, "document contains excessive aliasing");
+    }
+
+    #[test]
+    fn moderate_aliasing_is_expanded() {
+        let text = "base: &b {x: 1}\n".to_owned()
+            + &(0..300).map(|i| format!("k{i}: *b\n")).collect::<String>();
+        let value = parse_one(&text).expect("300 aliases of a small mapping");
+        assert_eq!(value["k299"], json!({"x": 1}));
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_scanner_limit_is_refused() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let error = parse_one(&deep).expect_err("too deep");
+        assert_eq!(error.message, "recursion limit exceeded");
+        let block: String = (0..300)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect();
+        let error = parse_one(&block).expect_err("too deep");
+        assert_eq!(error.message, "recursion limit exceeded");
+        let fine = "[".repeat(200) + &"]".repeat(200);
+        assert!(parse_one(&fine).is_ok());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `git` CLI. Every git invocation runs with system and global config disabled, so the host's
 //! settings cannot change what a test sees.
 
+use super::CommitSigner;
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,6 +118,137 @@ impl GitRepoFixture {
             &["commit", "--quiet", "--allow-empty", "-m", message],
         )?;
         self.work_rev_parse("HEAD")
+    }
+
+    /// Commits a zero-filled file `path` of `size` bytes (made sparse on disk, so the test
+    /// holds none of it in memory) on `branch` and pushes; returns the new commit's SHA.
+    pub fn commit_zero_file(
+        &self,
+        branch: &str,
+        path: &str,
+        size: u64,
+        message: &str,
+    ) -> anyhow::Result<String> {
+        self.switch_to_branch(branch)?;
+        let work = self.work_path();
+        let file = work.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::File::create(&file)?.set_len(size)?;
+        run_git(&work, &["add", "--all"])?;
+        run_git(&work, &["commit", "--quiet", "-m", message])?;
+        let sha = self.work_rev_parse("HEAD")?;
+        self.push(branch)?;
+        Ok(sha)
+    }
+
+    /// Commits a symlink `path` → `target` on `branch` and pushes; returns the new commit's SHA.
+    pub fn commit_symlink(
+        &self,
+        branch: &str,
+        path: &str,
+        target: &str,
+        message: &str,
+    ) -> anyhow::Result<String> {
+        self.switch_to_branch(branch)?;
+        let work = self.work_path();
+        let link = work.join(path);
+        if let Some(parent) = link.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::os::unix::fs::symlink(target, &link)?;
+        run_git(&work, &["add", "--all"])?;
+        run_git(&work, &["commit", "--quiet", "-m", message])?;
+        let sha = self.work_rev_parse("HEAD")?;
+        self.push(branch)?;
+        Ok(sha)
+    }
+
+    /// [`Self::commit`] with the commit signed by `signer` (`git commit -S`).
+    pub fn commit_signed(
+        &self,
+        branch: &str,
+        files: &[(&str, &str)],
+        message: &str,
+        signer: &CommitSigner,
+    ) -> anyhow::Result<String> {
+        self.switch_to_branch(branch)?;
+        let work = self.work_path();
+        for (path, content) in files {
+            let target = work.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, content).with_context(|| format!("writing {path}"))?;
+        }
+        run_git(&work, &["add", "--all"])?;
+        run_signed_git(
+            &work,
+            signer,
+            &["commit", "--quiet", "--allow-empty", "-S", "-m", message],
+        )?;
+        let sha = self.work_rev_parse("HEAD")?;
+        self.push(branch)?;
+        Ok(sha)
+    }
+
+    /// Adds the repository at `fetch_from` (a local path the work clone can read) as submodule
+    /// `path` on `branch`, records `url` as its URL in `.gitmodules` (what a fetcher uses),
+    /// commits and pushes; returns the new commit's SHA.
+    pub fn add_submodule(
+        &self,
+        branch: &str,
+        path: &str,
+        fetch_from: &Path,
+        url: &str,
+    ) -> anyhow::Result<String> {
+        self.switch_to_branch(branch)?;
+        let work = self.work_path();
+        run_git(
+            &work,
+            &[
+                "-c",
+                "protocol.file.allow=always",
+                "submodule",
+                "--quiet",
+                "add",
+                path_str(fetch_from)?,
+                path,
+            ],
+        )?;
+        run_git(
+            &work,
+            &[
+                "config",
+                "-f",
+                ".gitmodules",
+                &format!("submodule.{path}.url"),
+                url,
+            ],
+        )?;
+        run_git(&work, &["add", ".gitmodules"])?;
+        run_git(&work, &["commit", "--quiet", "-m", &format!("add {path}")])?;
+        let sha = self.work_rev_parse("HEAD")?;
+        self.push(branch)?;
+        Ok(sha)
+    }
+
+    /// Creates the annotated tag `name` at `target`, signed by `signer` (`git tag -s`); returns
+    /// the SHA of the commit it points at.
+    pub fn tag_signed(
+        &self,
+        name: &str,
+        target: &str,
+        message: &str,
+        signer: &CommitSigner,
+    ) -> anyhow::Result<String> {
+        run_signed_git(
+            &self.bare_path(),
+            signer,
+            &["tag", "-s", "-m", message, name, target],
+        )?;
+        self.rev_parse(&format!("refs/tags/{name}^{{commit}}"))
     }
 
     /// Pushes the work clone's current commit to `branch` (the server's hooks run before this
@@ -314,6 +446,37 @@ fn run_git_output(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         );
     }
     Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Runs git with `signer`'s settings (`-c gpg.format=...`, `user.signingKey`, `GNUPGHOME`).
+fn run_signed_git(dir: &Path, signer: &CommitSigner, args: &[&str]) -> anyhow::Result<()> {
+    let (settings, env) = signer.git_settings();
+    let mut command = Command::new("git");
+    for setting in &settings {
+        command.args(["-c", setting]);
+    }
+    let out = command
+        .args(args)
+        .current_dir(dir)
+        .envs(env)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", "tether test")
+        .env("GIT_AUTHOR_EMAIL", "test@tether.invalid")
+        .env("GIT_COMMITTER_NAME", "tether test")
+        .env("GIT_COMMITTER_EMAIL", "test@tether.invalid")
+        .output()
+        .context("running git")?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
 }
 
 fn run_git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
