@@ -2,11 +2,13 @@
 //! or over ssh with a deploy key), Flux's reference precedence and revision strings, and the
 //! artifact store that packs checkouts into tarballs the way source-controller does; for
 //! image automation, a working clone that commits edits and pushes them back; and Helm chart
-//! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts.
+//! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts;
+//! and S3-compatible buckets, mirrored with only changed objects downloaded.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
 pub mod auth;
+pub mod bucket;
 pub mod commit;
 pub mod error;
 pub mod fetch;
