@@ -2,7 +2,7 @@
 //! plane: uploaded files are stored as an artifact at Flux's revision and applied by a
 //! Kustomization; an object removed from the bucket is pruned from the cluster; wrong
 //! credentials, an unknown bucket, a cloud provider and an unsafe key are reported by name while
-//! what was applied stays.
+//! what was applied stays; an HTTPS bucket is read with the CA of `certSecretRef`.
 
 mod common;
 
@@ -274,5 +274,65 @@ async fn an_unsafe_key_is_refused_and_the_last_artifact_stays() -> anyhow::Resul
     f.request_reconcile("app", "now-2").await?;
     let recovered = wait_ready_where(&f.sources, "app", |s, _, _| s == "True").await?;
     assert_eq!(revision_of(&recovered), stored);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_bucket_is_read_with_the_ca_of_cert_secret_ref() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "bucket-tls").await?;
+    let s3 = S3Server::start_with_tls()?;
+    s3.create_bucket("manifests").await?;
+    s3.put_object("manifests", "app.yaml", config_map("one", "a").as_bytes())
+        .await?;
+    let ca = s3.tls().map(|t| t.ca_pem.clone()).unwrap_or_default();
+    for (name, data) in [
+        (
+            "s3-keys",
+            json!({"accesskey": s3.access_key(), "secretkey": s3.secret_key()}),
+        ),
+        ("s3-ca", json!({"ca.crt": ca})),
+    ] {
+        let secret: Secret =
+            serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data}))?;
+        ns.api::<Secret>()
+            .create(&PostParams::default(), &secret)
+            .await?;
+    }
+    let sources = dynamic_api(
+        &client,
+        &ns.name,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "Bucket",
+    );
+    let _controller = InProcessController::start(&ns.name).await?;
+    let spec = |cert: bool| {
+        let mut spec = json!({"bucketName": "manifests", "endpoint": s3.endpoint(),
+                              "interval": "10m", "timeout": "20s",
+                              "secretRef": {"name": "s3-keys"}});
+        if cert {
+            spec["certSecretRef"] = json!({"name": "s3-ca"});
+        }
+        spec
+    };
+    for (name, cert) in [("trusted", true), ("untrusted", false)] {
+        create(
+            &sources,
+            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "Bucket",
+                   "metadata": {"name": name, "namespace": ns.name}, "spec": spec(cert)}),
+        )
+        .await?;
+    }
+    let trusted = wait_ready_where(&sources, "trusted", |s, _, _| s == "True").await?;
+    assert_eq!(
+        revision_of(&trusted),
+        expected_revision(&[("app.yaml", &config_map("one", "a"))])
+    );
+    let untrusted = wait_ready_where(&sources, "untrusted", |s, _, _| s == "False").await?;
+    let (_, reason, message) = condition(&untrusted, "Ready").unwrap_or_default();
+    assert_eq!(reason, "BucketOperationFailed", "{message}");
+    assert!(message.contains("certificate"), "{message}");
     Ok(())
 }
