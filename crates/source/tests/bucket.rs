@@ -62,17 +62,29 @@ async fn the_revision_digests_the_servers_etags_of_the_listed_keys() -> anyhow::
 }
 
 #[tokio::test]
-async fn a_listing_follows_every_page() -> anyhow::Result<()> {
+async fn a_listing_follows_every_page_and_every_object_is_mirrored() -> anyhow::Result<()> {
     let server = S3Server::start()?;
     server.create_bucket("many").await?;
-    for n in 0..7 {
+    for n in 0..12 {
         server
             .put_object("many", &format!("obj-{n}.yaml"), b"x: 1\n")
             .await?;
     }
     let client = client(&server, "many")?.with_page_size(2);
     let listed = ListedIndex::list(&client, None, None, BucketLimits::default()).await?;
-    assert_eq!(listed.index.len(), 7);
+    assert_eq!(listed.index.len(), 12);
+
+    // More objects than downloads run at once: every one lands at its key.
+    let dir = tempfile::tempdir()?;
+    let mirror = Mirror::new(dir.path());
+    let updated = mirror
+        .update(&client, listed, BucketLimits::default())
+        .await?;
+    assert_eq!(updated.downloaded, 12);
+    for n in 0..12 {
+        let path = mirror.files().join(format!("obj-{n}.yaml"));
+        assert_eq!(std::fs::read_to_string(&path)?, "x: 1\n");
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use rusty_s3::actions::ListObjectsV2;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tether_registry::TlsConfig;
 use tokio::io::AsyncWriteExt;
@@ -117,6 +118,40 @@ pub enum Fetched {
     Written { etag: String, size: u64 },
     /// There is no such object (any more).
     Missing,
+}
+
+/// The bytes that downloads running side by side may write together.
+#[derive(Debug)]
+pub struct ByteBudget {
+    limit: u64,
+    spent: AtomicU64,
+}
+
+impl ByteBudget {
+    /// `limit` bytes in all, `already` of them spent.
+    pub fn new(limit: u64, already: u64) -> Self {
+        Self {
+            limit,
+            spent: AtomicU64::new(already),
+        }
+    }
+
+    /// The bytes not spent yet.
+    pub fn remaining(&self) -> u64 {
+        self.limit
+            .saturating_sub(self.spent.load(Ordering::Relaxed))
+    }
+
+    /// Takes `bytes`; `false` (taking nothing) when that would pass the limit.
+    fn spend(&self, bytes: u64) -> bool {
+        self.spent
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
+                spent
+                    .checked_add(bytes)
+                    .filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
 }
 
 /// A client for one bucket. Cheap to clone.
@@ -235,13 +270,13 @@ impl BucketClient {
         }
     }
 
-    /// Downloads object `key` into `dest` (created or truncated), refusing more than
-    /// `max_bytes`.
+    /// Downloads object `key` into `dest` (created or truncated), spending `budget` on every
+    /// byte written and failing when it runs out.
     pub async fn get_object(
         &self,
         key: &str,
         dest: &Path,
-        max_bytes: u64,
+        budget: &ByteBudget,
     ) -> Result<Fetched, BucketError> {
         const OPERATION: &str = "downloading an object";
         let url = self
@@ -261,9 +296,12 @@ impl BucketClient {
             .unwrap_or_default();
         let too_large = || BucketError::TooLarge {
             bucket: self.name().to_owned(),
-            max: max_bytes,
+            max: budget.limit,
         };
-        if response.content_length().is_some_and(|l| l > max_bytes) {
+        if response
+            .content_length()
+            .is_some_and(|l| l > budget.remaining())
+        {
             return Err(too_large());
         }
         let mut file = tokio::fs::File::create(dest)
@@ -276,7 +314,7 @@ impl BucketClient {
             .map_err(|e| self.transport_error(OPERATION, e))?
         {
             size += chunk.len() as u64;
-            if size > max_bytes {
+            if !budget.spend(chunk.len() as u64) {
                 return Err(too_large());
             }
             file.write_all(&chunk)
@@ -534,6 +572,16 @@ mod tests {
             )
         );
         assert_eq!(s3_error(b""), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn a_byte_budget_is_shared_and_never_overspent() {
+        let budget = ByteBudget::new(10, 4);
+        assert_eq!(budget.remaining(), 6);
+        assert!(budget.spend(5));
+        assert!(!budget.spend(2), "5 + 4 + 2 > 10");
+        assert!(budget.spend(1));
+        assert_eq!(budget.remaining(), 0);
     }
 
     #[test]

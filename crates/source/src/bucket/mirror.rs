@@ -2,15 +2,21 @@
 //! objects whose ETag changed: `<dir>/files/<key>` holds the objects, `<dir>/index` the index
 //! they were downloaded at. The index file is removed before the files change and written back
 //! once they match, so a mirror whose update was cut short is downloaded whole next time.
+//! Downloads run a few at a time and share one byte budget.
 
-use super::client::{BucketClient, Fetched};
+use super::client::{BucketClient, ByteBudget, Fetched};
 use super::index::{EtagIndex, ListedIndex, check_key};
 use super::{BucketError, BucketLimits};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::task::JoinSet;
 
 const FILES: &str = "files";
 const INDEX: &str = "index";
-const DOWNLOAD: &str = "download.partial";
+/// Downloads in progress, each in its own file until complete.
+const PARTIAL: &str = "partial";
+/// How many objects are downloaded at once.
+const CONCURRENT_DOWNLOADS: usize = 8;
 
 /// The on-disk copy of one bucket.
 #[derive(Debug, Clone)]
@@ -79,6 +85,9 @@ impl Mirror {
         remove_tree(&self.dir)
     }
 
+    /// Downloads the objects of `listed` that `previous` does not hold at the same ETag, at
+    /// most [`CONCURRENT_DOWNLOADS`] at a time, all within `limits.max_total_bytes` together
+    /// with the objects kept.
     async fn download_changed(
         &self,
         client: &BucketClient,
@@ -87,34 +96,53 @@ impl Mirror {
         limits: BucketLimits,
     ) -> Result<(EtagIndex, usize), BucketError> {
         let files = self.files();
-        let partial = self.dir.join(DOWNLOAD);
-        let mut index = listed.index.clone();
-        let mut not_yet_counted: u64 = listed.sizes.values().sum();
-        let (mut used, mut downloaded) = (0u64, 0usize);
+        let partial = self.dir.join(PARTIAL);
+        remove_tree(&partial)?;
+        std::fs::create_dir_all(&partial).map_err(BucketError::io("creating", &partial))?;
+        let (mut wanted, mut kept_bytes) = (Vec::new(), 0u64);
         for (key, etag) in listed.index.iter() {
-            let listed_size = listed.sizes.get(key).copied().unwrap_or_default();
-            not_yet_counted = not_yet_counted.saturating_sub(listed_size);
-            let path = files.join(key);
-            if previous.get(key) == Some(etag) && path.is_file() {
-                used = used.saturating_add(listed_size);
-                continue;
+            if previous.get(key) == Some(etag) && files.join(key).is_file() {
+                kept_bytes += listed.sizes.get(key).copied().unwrap_or_default();
+            } else {
+                wanted.push((key.to_owned(), etag.to_owned()));
             }
-            let cap = limits
-                .max_total_bytes
-                .saturating_sub(used)
-                .saturating_sub(not_yet_counted);
-            match client.get_object(key, &partial, cap).await? {
-                Fetched::Missing => index.remove(key),
-                Fetched::Written { etag: fresh, size } => {
-                    used = used.saturating_add(size);
+        }
+        let budget = Arc::new(ByteBudget::new(limits.max_total_bytes, kept_bytes));
+        let mut queue = wanted.into_iter().enumerate();
+        let mut running = JoinSet::new();
+        let (mut index, mut downloaded) = (listed.index, 0usize);
+        loop {
+            while running.len() < CONCURRENT_DOWNLOADS {
+                let Some((n, (key, etag))) = queue.next() else {
+                    break;
+                };
+                let (client, budget) = (client.clone(), budget.clone());
+                let (partial, path) = (partial.join(n.to_string()), files.join(&key));
+                running.spawn(async move {
+                    let fetched = client.get_object(&key, &partial, &budget).await?;
+                    if let Fetched::Written { .. } = fetched {
+                        place(&partial, &path)?;
+                    }
+                    Ok::<_, BucketError>((key, etag, fetched))
+                });
+            }
+            let Some(finished) = running.join_next().await else {
+                break;
+            };
+            let (key, etag, fetched) = finished.map_err(|e| {
+                BucketError::io("downloading into", &partial)(std::io::Error::other(e))
+            })??;
+            match fetched {
+                Fetched::Missing => index.remove(&key),
+                Fetched::Written { etag: fresh, .. } => {
                     downloaded += 1;
-                    place(&partial, &path)?;
                     if !fresh.is_empty() && fresh != etag {
                         index.insert(key, fresh);
                     }
                 }
             }
         }
+        remove_tree(&partial)?;
         Ok((index, downloaded))
     }
 

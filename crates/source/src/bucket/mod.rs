@@ -10,7 +10,7 @@ pub mod client;
 pub mod index;
 pub mod mirror;
 
-pub use client::{BucketClient, BucketOptions, S3Keys};
+pub use client::{BucketClient, BucketOptions, ByteBudget, S3Keys};
 pub use index::{EtagIndex, ListedIndex};
 pub use mirror::Mirror;
 
