@@ -2,7 +2,8 @@
 //! plane: uploaded files are stored as an artifact at Flux's revision and applied by a
 //! Kustomization; an object removed from the bucket is pruned from the cluster; wrong
 //! credentials, an unknown bucket, a cloud provider and an unsafe key are reported by name while
-//! what was applied stays; an HTTPS bucket is read with the CA of `certSecretRef`.
+//! what was applied stays; an HTTPS bucket is read with the CA of `certSecretRef`; a HelmChart
+//! is packaged from a chart directory in a bucket.
 
 mod common;
 
@@ -334,5 +335,66 @@ async fn an_https_bucket_is_read_with_the_ca_of_cert_secret_ref() -> anyhow::Res
     let (_, reason, message) = condition(&untrusted, "Ready").unwrap_or_default();
     assert_eq!(reason, "BucketOperationFailed", "{message}");
     assert!(message.contains("certificate"), "{message}");
+    Ok(())
+}
+
+fn files_under(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(files_under(&path)?);
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_chart_is_packaged_from_a_chart_directory_in_a_bucket() -> anyhow::Result<()> {
+    use tether_testkit::charts::{ChartSpec, write_chart};
+    let f = BucketFixture::start("bucket-chart").await?;
+    f.s3.create_bucket("charts").await?;
+    let work = tempfile::tempdir()?;
+    let chart_dir = write_chart(work.path(), &ChartSpec::new("podinfo", "1.0.0", ""))?;
+    for file in files_under(&chart_dir)? {
+        let key = format!(
+            "podinfo/{}",
+            file.strip_prefix(&chart_dir)?.to_string_lossy()
+        );
+        f.s3.put_object("charts", &key, &std::fs::read(&file)?)
+            .await?;
+    }
+    f.credentials("s3-keys", f.s3.secret_key()).await?;
+    create(&f.sources, f.bucket("charts", "charts")).await?;
+    let client = client().await?;
+    let charts = dynamic_api(
+        &client,
+        &f.ns.name,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "HelmChart",
+    );
+    create(
+        &charts,
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+            "metadata": {"name": "podinfo", "namespace": f.ns.name},
+            "spec": {"chart": "./podinfo", "interval": "10m",
+                     "sourceRef": {"kind": "Bucket", "name": "charts"}}
+        }),
+    )
+    .await?;
+    let chart = wait_ready_where(&charts, "podinfo", |s, _, _| s == "True").await?;
+    assert_eq!(
+        condition(&chart, "Ready"),
+        Some((
+            "True".into(),
+            "ChartPackageSucceeded".into(),
+            "packaged 'podinfo' chart with version '1.0.0'".into()
+        ))
+    );
+    assert_eq!(chart["status"]["artifact"]["revision"], "1.0.0");
     Ok(())
 }
