@@ -256,7 +256,8 @@ async fn an_unsafe_key_is_refused_and_the_last_artifact_stays() -> anyhow::Resul
     .await?;
     f.credentials("s3-keys", f.s3.secret_key()).await?;
     create(&f.sources, f.bucket("app", "manifests")).await?;
-    let stored = revision_of(&wait_ready_where(&f.sources, "app", |s, _, _| s == "True").await?);
+    let first = wait_ready_where(&f.sources, "app", |s, _, _| s == "True").await?;
+    let stored = revision_of(&first);
 
     f.s3.put_object("manifests", "deploy/evil\nname.yaml", b"kind: Secret\n")
         .await?;
@@ -272,9 +273,16 @@ async fn an_unsafe_key_is_refused_and_the_last_artifact_stays() -> anyhow::Resul
 
     f.s3.delete_object("manifests", "deploy/evil\nname.yaml")
         .await?;
+    // lastUpdateTime has second precision: a new archive would show.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     f.request_reconcile("app", "now-2").await?;
     let recovered = wait_ready_where(&f.sources, "app", |s, _, _| s == "True").await?;
     assert_eq!(revision_of(&recovered), stored);
+    assert_eq!(
+        recovered["status"]["artifact"]["lastUpdateTime"],
+        first["status"]["artifact"]["lastUpdateTime"],
+        "the bucket is back at the stored revision: nothing is downloaded or archived again"
+    );
     Ok(())
 }
 
