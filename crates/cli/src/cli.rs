@@ -487,6 +487,11 @@ pub enum GetSourceKind {
         /// Only the OCIRepository with this name.
         name: Option<String>,
     },
+    /// Bucket statuses.
+    Bucket {
+        /// Only the Bucket with this name.
+        name: Option<String>,
+    },
     /// HelmRepository statuses.
     Helm {
         /// Only the HelmRepository with this name.
@@ -510,6 +515,11 @@ pub enum SourceTarget {
     /// An OCIRepository.
     Oci {
         /// Name of the OCIRepository.
+        name: String,
+    },
+    /// A Bucket.
+    Bucket {
+        /// Name of the Bucket.
         name: String,
     },
     /// A HelmRepository.

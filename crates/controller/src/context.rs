@@ -11,7 +11,7 @@ use std::time::Duration;
 use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 
 /// Options that hold for every reconciler.
@@ -86,8 +86,12 @@ pub struct Context {
     pub tags: TagCache,
     /// Working clones of ImageUpdateAutomations live under this directory.
     pub image_clones: std::path::PathBuf,
+    /// Each Bucket's objects as last downloaded, so only changed objects are downloaded again
+    /// (outside the served artifact store).
+    pub bucket_mirrors: std::path::PathBuf,
     pub git_repositories: Store<GitRepository>,
     pub oci_repositories: Store<OCIRepository>,
+    pub buckets: Store<Bucket>,
     pub kustomizations: Store<Kustomization>,
     pub image_repositories: Store<ImageRepository>,
     pub image_policies: Store<ImagePolicy>,
@@ -98,6 +102,8 @@ pub struct Context {
     pub newest_sources: std::sync::Arc<NewestSources<GitRepository>>,
     /// OCIRepositories as the Kustomization trigger watch saw them.
     pub newest_oci_sources: std::sync::Arc<NewestSources<OCIRepository>>,
+    /// Buckets as the Kustomization trigger watch saw them.
+    pub newest_bucket_sources: std::sync::Arc<NewestSources<Bucket>>,
     pub helm_releases: Store<HelmRelease>,
     /// Charts loaded from artifacts, shared by every HelmRelease.
     pub loaded_charts: crate::helmrelease::LoadedCharts,

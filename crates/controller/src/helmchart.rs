@@ -1,7 +1,7 @@
 //! The HelmChart reconciler's steps, as source-controller v1's: from a HelmRepository, pick the
 //! newest chart version its stored index has within `spec.version` and download it (HTTP), or
-//! list and pull the chart's tags (OCI); from a GitRepository, package the chart directory at
-//! `spec.chart` of its artifact. `valuesFiles` are merged over the chart's values (the version
+//! list and pull the chart's tags (OCI); from a GitRepository or a Bucket, package the chart
+//! directory at `spec.chart` of its artifact. `valuesFiles` are merged over the chart's values (the version
 //! then gets `+<generation>` as build metadata), and `reconcileStrategy: Revision` adds the
 //! source's short revision. The chart is stored as `<name>-<version>.tgz` with the version as
 //! revision; nothing is downloaded or packaged while the computed version is the stored one.
@@ -29,7 +29,7 @@ use tether_api::source::conditions as source_conditions;
 use tether_api::source::conditions::chart_build_reasons as build;
 use tether_api::source::conditions::reasons;
 use tether_api::source::v1::{
-    GitRepository, HelmChart, HelmChartSourceKind, HelmChartStatus, HelmRepository,
+    Bucket, GitRepository, HelmChart, HelmChartSourceKind, HelmChartStatus, HelmRepository,
     HelmRepositoryProvider, HelmRepositoryStatus, HelmRepositoryType, ReconcileStrategy,
 };
 use tether_helm::load::Limits;
@@ -175,7 +175,13 @@ impl Reconcile for HelmChart {
             watch.clone(),
             HelmChartSourceKind::HelmRepository,
         );
-        wake_on_source::<GitRepository>(controller, ctx, watch, HelmChartSourceKind::GitRepository)
+        let controller = wake_on_source::<GitRepository>(
+            controller,
+            ctx,
+            watch.clone(),
+            HelmChartSourceKind::GitRepository,
+        );
+        wake_on_source::<Bucket>(controller, ctx, watch, HelmChartSourceKind::Bucket)
     }
 }
 
@@ -238,7 +244,9 @@ fn source_fingerprint(chart: &HelmChart, ctx: &Context) -> Option<String> {
         HelmChartSourceKind::GitRepository => source_of::<GitRepository>(chart, ctx)?
             .artifact()
             .map(|a| a.revision.clone()),
-        HelmChartSourceKind::Bucket => None,
+        HelmChartSourceKind::Bucket => source_of::<Bucket>(chart, ctx)?
+            .artifact()
+            .map(|a| a.revision.clone()),
     }
 }
 
@@ -249,26 +257,9 @@ async fn build_chart(chart: &HelmChart, ctx: &Context) -> ChartOutcome {
             Failure::not_supported("spec.verify (chart signature verification)"),
         );
     }
-    let kind = chart.spec.source_ref.kind;
-    let name = chart.spec.source_ref.name.clone();
-    // Both wait for the source (at start-up, before its first fetch): logged, not evented.
-    let unavailable = |resource: &str| Failure {
-        emits_event: false,
-        ..Failure::new(
-            "SourceUnavailable",
-            format!(
-                "failed to get source: {resource}.source.toolkit.fluxcd.io \"{name}\" not found"
-            ),
-        )
-    };
-    let no_artifact = || Failure {
-        emits_event: false,
-        ..Failure::new(
-            "NoSourceArtifact",
-            format!("no artifact available for {kind} source '{name}'"),
-        )
-    };
-    match kind {
+    let unavailable = |resource: &str| source_unavailable(chart, resource);
+    let no_artifact = || no_source_artifact(chart);
+    match chart.spec.source_ref.kind {
         HelmChartSourceKind::HelmRepository => {
             let Some(repo) = source_of::<HelmRepository>(chart, ctx) else {
                 return failed(None, unavailable("helmrepositories"));
@@ -288,21 +279,52 @@ async fn build_chart(chart: &HelmChart, ctx: &Context) -> ChartOutcome {
             }
         }
         HelmChartSourceKind::GitRepository => {
-            let Some(repo) = source_of::<GitRepository>(chart, ctx) else {
-                return failed(None, unavailable("gitrepositories"));
-            };
-            let Some(artifact) = stored_artifact(repo.as_ref(), ctx) else {
-                return failed(None, no_artifact());
-            };
-            ChartOutcome {
-                source_revision: Some(artifact.revision.clone()),
-                result: from_source_tree(chart, &artifact, ctx).await,
-            }
+            packaged_from::<GitRepository>(chart, ctx, "gitrepositories").await
         }
-        HelmChartSourceKind::Bucket => failed(
-            None,
-            Failure::not_supported("HelmChart sourceRef kind 'Bucket' (no Bucket reconciler)"),
-        ),
+        HelmChartSourceKind::Bucket => packaged_from::<Bucket>(chart, ctx, "buckets").await,
+    }
+}
+
+/// The chart packaged from the artifact of its source of kind `K` (a file tree: a
+/// GitRepository's or a Bucket's), whose resource is `plural`.
+async fn packaged_from<K: ArtifactSource>(
+    chart: &HelmChart,
+    ctx: &Context,
+    plural: &str,
+) -> ChartOutcome {
+    let Some(source) = source_of::<K>(chart, ctx) else {
+        return failed(None, source_unavailable(chart, plural));
+    };
+    let Some(artifact) = stored_artifact(source.as_ref(), ctx) else {
+        return failed(None, no_source_artifact(chart));
+    };
+    ChartOutcome {
+        source_revision: Some(artifact.revision.clone()),
+        result: from_source_tree(chart, &artifact, ctx).await,
+    }
+}
+
+/// The source (of resource `plural`) is not there. This and [`no_source_artifact`] wait for the
+/// source (at start-up, before its first fetch): logged, not evented.
+fn source_unavailable(chart: &HelmChart, plural: &str) -> Failure {
+    let name = &chart.spec.source_ref.name;
+    Failure {
+        emits_event: false,
+        ..Failure::new(
+            "SourceUnavailable",
+            format!("failed to get source: {plural}.source.toolkit.fluxcd.io \"{name}\" not found"),
+        )
+    }
+}
+
+fn no_source_artifact(chart: &HelmChart) -> Failure {
+    let (kind, name) = (chart.spec.source_ref.kind, &chart.spec.source_ref.name);
+    Failure {
+        emits_event: false,
+        ..Failure::new(
+            "NoSourceArtifact",
+            format!("no artifact available for {kind} source '{name}'"),
+        )
     }
 }
 

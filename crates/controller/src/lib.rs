@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod artifacts;
+mod bucket;
 mod clusters;
 mod context;
 mod events;

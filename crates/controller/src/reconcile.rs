@@ -156,6 +156,7 @@ macro_rules! status_with_conditions {
 status_with_conditions!(
     tether_api::source::v1::GitRepositoryStatus,
     tether_api::source::v1::OCIRepositoryStatus,
+    tether_api::source::v1::BucketStatus,
     tether_api::kustomize::v1::KustomizationStatus,
     tether_api::image::v1::ImageRepositoryStatus,
     tether_api::image::v1::ImagePolicyStatus,

@@ -16,7 +16,7 @@ use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
-use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
 use tether_registry::{RegistryClient, TagCache};
 use tether_source::ArtifactStore;
 use tokio_util::sync::CancellationToken;
@@ -55,6 +55,7 @@ pub async fn run_reconcilers(
     let namespace = namespace.as_deref();
     let git_repositories = controller_of::<GitRepository>(&client, namespace);
     let oci_repositories = controller_of::<OCIRepository>(&client, namespace);
+    let buckets = controller_of::<Bucket>(&client, namespace);
     let kustomizations = controller_of::<Kustomization>(&client, namespace);
     let image_repositories = controller_of::<ImageRepository>(&client, namespace);
     let image_policies = controller_of::<ImagePolicy>(&client, namespace);
@@ -88,8 +89,10 @@ pub async fn run_reconcilers(
         }),
         tags,
         image_clones: storage.join("image-clones"),
+        bucket_mirrors: storage.join("bucket-mirrors"),
         git_repositories: git_repositories.store(),
         oci_repositories: oci_repositories.store(),
+        buckets: buckets.store(),
         kustomizations: kustomizations.store(),
         image_repositories: image_repositories.store(),
         image_policies: image_policies.store(),
@@ -98,6 +101,7 @@ pub async fn run_reconcilers(
         health_waits: Default::default(),
         newest_sources: Default::default(),
         newest_oci_sources: Default::default(),
+        newest_bucket_sources: Default::default(),
         helm_releases: helm_releases.store(),
         loaded_charts: Default::default(),
         helm_capabilities: Default::default(),
@@ -114,6 +118,7 @@ pub async fn run_reconcilers(
     futures::join!(
         drive(git_repositories, ctx.clone(), shutdown.clone()),
         drive(oci_repositories, ctx.clone(), shutdown.clone()),
+        drive(buckets, ctx.clone(), shutdown.clone()),
         drive(kustomizations, ctx.clone(), shutdown.clone()),
         drive(image_repositories, ctx.clone(), shutdown.clone()),
         drive(image_policies, ctx.clone(), shutdown.clone()),
@@ -137,9 +142,13 @@ async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {
         filled(&ctx.image_policies),
         filled(&ctx.image_update_automations),
     );
-    let (helm_repositories, helm_charts) =
-        futures::join!(filled(&ctx.helm_repositories), filled(&ctx.helm_charts));
-    if git && oci && ks && repos && policies && automations && helm_repositories && helm_charts {
+    let (helm_repositories, helm_charts, buckets) = futures::join!(
+        filled(&ctx.helm_repositories),
+        filled(&ctx.helm_charts),
+        filled(&ctx.buckets)
+    );
+    let sources = git && oci && buckets && helm_repositories && helm_charts;
+    if sources && ks && repos && policies && automations {
         on_ready();
     }
 }

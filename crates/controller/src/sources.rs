@@ -7,7 +7,7 @@ use crate::triggers::NewestSources;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::reflector::Store;
 use tether_api::meta::Artifact;
-use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 /// A source kind whose artifact Kustomizations build from.
 pub trait ArtifactSource:
@@ -55,6 +55,24 @@ impl ArtifactSource for OCIRepository {
     }
     fn newest(ctx: &Context) -> &NewestSources<Self> {
         &ctx.newest_oci_sources
+    }
+    fn artifact(&self) -> Option<&Artifact> {
+        self.status.as_ref()?.artifact.as_ref()
+    }
+    fn conditions(&self) -> Option<&[Condition]> {
+        self.status.as_ref()?.conditions.as_deref()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+}
+
+impl ArtifactSource for Bucket {
+    fn store(ctx: &Context) -> &Store<Self> {
+        &ctx.buckets
+    }
+    fn newest(ctx: &Context) -> &NewestSources<Self> {
+        &ctx.newest_bucket_sources
     }
     fn artifact(&self) -> Option<&Artifact> {
         self.status.as_ref()?.artifact.as_ref()
@@ -119,6 +137,7 @@ fn referenced_digests(ctx: &Context, fresh: &Artifact) -> Vec<String> {
     }
     digests::<GitRepository>(ctx)
         .chain(digests::<OCIRepository>(ctx))
+        .chain(digests::<Bucket>(ctx))
         .chain(std::iter::once(fresh.digest.clone()))
         .collect()
 }

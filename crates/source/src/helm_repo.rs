@@ -266,7 +266,7 @@ impl HelmRepoClient {
             .user_agent(format!("tether/{}", env!("CARGO_PKG_VERSION")))
             .connect_timeout(options.timeout);
         if let Some(tls) = &options.tls {
-            builder = with_tls(builder, tls)?;
+            builder = with_tls(builder, tls).map_err(|message| HelmRepoError::Tls { message })?;
         }
         let http = builder.build().map_err(|e| HelmRepoError::Tls {
             message: error_chain(&e),
@@ -530,13 +530,13 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
         .map(str::to_owned)
 }
 
-fn with_tls(
+/// `builder` trusting `tls`'s CA on top of the system roots and presenting its client
+/// certificate; the error says which part of the material is unusable.
+pub(crate) fn with_tls(
     mut builder: reqwest::ClientBuilder,
     tls: &TlsConfig,
-) -> Result<reqwest::ClientBuilder, HelmRepoError> {
-    let invalid = |message: &str| HelmRepoError::Tls {
-        message: message.to_owned(),
-    };
+) -> Result<reqwest::ClientBuilder, String> {
+    let invalid = |message: &str| message.to_owned();
     if let Some(ca) = &tls.ca_pem {
         let certs = reqwest::Certificate::from_pem_bundle(ca)
             .map_err(|_| invalid("ca.crt is not a PEM certificate bundle"))?;
@@ -583,7 +583,7 @@ fn redact_text(text: &str) -> String {
 }
 
 /// An error and its causes, joined (reqwest's top level says little: "error sending request").
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -599,7 +599,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// reqwest is built without a default TLS provider (see the workspace manifest); tether uses
 /// ring. Installing fails harmlessly when one is installed already.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

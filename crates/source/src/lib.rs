@@ -3,11 +3,13 @@
 //! artifact store that packs checkouts into tarballs the way source-controller does; for
 //! image automation, a working clone that commits edits and pushes them back; and Helm chart
 //! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts;
-//! OpenPGP/SSH signature verification of checked-out commits and tags; submodules and includes.
+//! OpenPGP/SSH signature verification of checked-out commits and tags; submodules and includes;
+//! and S3-compatible buckets, mirrored with only changed objects downloaded.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
 pub mod auth;
+pub mod bucket;
 pub mod commit;
 pub mod error;
 pub mod fetch;

@@ -4,6 +4,9 @@
 //! Flux's other defaults (images, archives, CI config) apply only when no user pattern exists.
 //! The last matching pattern wins, across files in the order root file, sub-directories
 //! depth-first in name order, then `spec.ignore`.
+//!
+//! A Bucket's object keys are filtered by [`KeyIgnore`] instead: the bucket's root
+//! `.sourceignore` object and `spec.ignore`, without defaults, as source-controller does.
 
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -103,6 +106,46 @@ impl SourceIgnore {
     }
 }
 
+impl SourceIgnore {
+    /// Rules that keep everything under `root` (a tree already filtered, such as a Bucket's
+    /// objects).
+    pub fn nothing(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            matchers: Vec::new(),
+        }
+    }
+}
+
+/// Ignore rules for a Bucket's object keys: the patterns of its `.sourceignore` object, then
+/// those of `spec.ignore` (which win), with no default patterns.
+#[derive(Debug)]
+pub struct KeyIgnore {
+    root: PathBuf,
+    matcher: Gitignore,
+}
+
+impl KeyIgnore {
+    /// Rules from the bucket's ignore file and the spec's text.
+    pub fn new(ignore_file: Option<&str>, spec_ignore: Option<&str>) -> Result<Self, IgnoreError> {
+        let root = PathBuf::from("/bucket");
+        let lines = ignore_file
+            .into_iter()
+            .chain(spec_ignore)
+            .flat_map(str::lines);
+        let matcher = compile(&root, lines, "the bucket's ignore rules")?;
+        Ok(Self { root, matcher })
+    }
+
+    /// Whether object `key` (a `/`-separated path) is excluded, by itself or by a parent.
+    pub fn is_ignored(&self, key: &str) -> bool {
+        let path = self.root.join(key.trim_start_matches('/'));
+        self.matcher
+            .matched_path_or_any_parents(&path, false)
+            .is_ignore()
+    }
+}
+
 fn load_dir(dir: &Path, out: &mut Vec<Gitignore>) -> Result<(), IgnoreError> {
     let read_error = |source| IgnoreError::Read {
         path: dir.to_path_buf(),
@@ -182,6 +225,18 @@ mod tests {
 
     fn ignored(rules: &SourceIgnore, rel: &str, is_dir: bool) -> bool {
         rules.is_ignored(&Path::new("/nonexistent-root").join(rel), is_dir)
+    }
+
+    #[test]
+    fn bucket_keys_have_no_default_rules_and_the_spec_wins() {
+        let rules = KeyIgnore::new(Some("*.txt\nsecrets/\n"), Some("!keep.txt")).expect("valid");
+        assert!(rules.is_ignored("drop.txt"));
+        assert!(!rules.is_ignored("keep.txt"));
+        assert!(rules.is_ignored("deploy/secrets/key.yaml"));
+        assert!(!rules.is_ignored("logo.png"));
+        assert!(!rules.is_ignored(".git/config"));
+        let none = KeyIgnore::new(None, None).expect("valid");
+        assert!(!none.is_ignored("a/b.yaml"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Fixtures for tether's e2e tests: the shared local control plane, namespaces per test, local
 //! git servers and repositories, Flux objects, HTTP helpers, the OCI registry, Helm chart
-//! repositories (nginx), test charts, and the Go-built sops and age with gpg keys.
+//! repositories (nginx), test charts, the Go-built sops and age with gpg keys, and an S3 server.
 #![forbid(unsafe_code)]
 
 pub mod chartrepo;
@@ -11,4 +11,5 @@ pub mod git;
 pub mod http;
 pub mod oci;
 pub mod registry;
+pub mod s3;
 pub mod sops;

@@ -423,7 +423,8 @@ pub fn registry_binary() -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-fn testbin_dir() -> anyhow::Result<PathBuf> {
+/// `$TETHER_TESTBIN`, else the directory `dev/testbin.sh` prints.
+pub(crate) fn testbin_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os(TESTBIN_ENV) {
         return Ok(PathBuf::from(dir));
     }
@@ -465,7 +466,7 @@ fn answers_http(addr: SocketAddr) -> bool {
 }
 
 /// reqwest is built without a default TLS provider; the workspace uses ring.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -19,7 +19,7 @@ use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation}
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
-use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -29,6 +29,9 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
             }
             GetKind::Sources(GetSourceKind::Oci { name }) => {
                 table::<OCIRepository>(&args, name.as_deref()).await?
+            }
+            GetKind::Sources(GetSourceKind::Bucket { name }) => {
+                table::<Bucket>(&args, name.as_deref()).await?
             }
             GetKind::Sources(GetSourceKind::Helm { name }) => {
                 table::<HelmRepository>(&args, name.as_deref()).await?

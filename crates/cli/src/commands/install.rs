@@ -52,9 +52,10 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
 }
 
 /// The kinds whose reconcilers put `finalizers.fluxcd.io` on every object.
-const FINALIZED: [(&str, &str); 6] = [
+const FINALIZED: [(&str, &str); 7] = [
     ("source.toolkit.fluxcd.io", "gitrepositories"),
     ("source.toolkit.fluxcd.io", "ocirepositories"),
+    ("source.toolkit.fluxcd.io", "buckets"),
     ("source.toolkit.fluxcd.io", "helmrepositories"),
     ("source.toolkit.fluxcd.io", "helmcharts"),
     ("kustomize.toolkit.fluxcd.io", "kustomizations"),

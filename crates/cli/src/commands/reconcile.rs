@@ -24,7 +24,7 @@ use tether_api::kustomize::v1::{Kustomization, SourceKind};
 use tether_api::meta::{FORCE_REQUEST_ANNOTATION, RECONCILE_REQUEST_ANNOTATION};
 use tether_api::notification::v1::Receiver;
 use tether_api::source::v1::{
-    GitRepository, HelmChart, HelmChartSourceKind, HelmRepository, OCIRepository,
+    Bucket, GitRepository, HelmChart, HelmChartSourceKind, HelmRepository, OCIRepository,
 };
 
 /// How often the object is read while waiting.
@@ -42,6 +42,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
             }
             ReconcileKind::Source(SourceTarget::Oci { name }) => {
                 let api = Api::<OCIRepository>::namespaced(client, namespace);
+                reconcile(&api, namespace, name, deadline).await
+            }
+            ReconcileKind::Source(SourceTarget::Bucket { name }) => {
+                let api = Api::<Bucket>::namespaced(client, namespace);
                 reconcile(&api, namespace, name, deadline).await
             }
             ReconcileKind::Source(SourceTarget::Helm { name }) => {
@@ -121,6 +125,10 @@ async fn reconcile_kustomization(
             }
             SourceKind::OciRepository => {
                 let sources = Api::<OCIRepository>::namespaced(client.clone(), source_namespace);
+                reconcile(&sources, source_namespace, &source.name, deadline).await?;
+            }
+            SourceKind::Bucket => {
+                let sources = Api::<Bucket>::namespaced(client.clone(), source_namespace);
                 reconcile(&sources, source_namespace, &source.name, deadline).await?;
             }
             ref other => bail!("cannot reconcile source of kind {other}"),

@@ -19,7 +19,7 @@ use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation}
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
-use tether_api::source::v1::{GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -31,6 +31,9 @@ pub fn run_suspend(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Source(SourceTarget::Oci { name }) => {
                 suspend::<OCIRepository>(client, namespace, name).await
+            }
+            SuspendKind::Source(SourceTarget::Bucket { name }) => {
+                suspend::<Bucket>(client, namespace, name).await
             }
             SuspendKind::Source(SourceTarget::Helm { name }) => {
                 suspend::<HelmRepository>(client, namespace, name).await
@@ -73,6 +76,9 @@ pub fn run_resume(args: SuspendArgs) -> anyhow::Result<()> {
             }
             SuspendKind::Source(SourceTarget::Oci { name }) => {
                 resume::<OCIRepository>(client, namespace, name, deadline).await
+            }
+            SuspendKind::Source(SourceTarget::Bucket { name }) => {
+                resume::<Bucket>(client, namespace, name, deadline).await
             }
             SuspendKind::Source(SourceTarget::Helm { name }) => {
                 resume::<HelmRepository>(client, namespace, name, deadline).await

@@ -1,8 +1,8 @@
-//! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository, HelmRepository, HelmChart,
-//! Kustomization, HelmRelease, ImageRepository, ImagePolicy, ImageUpdateAutomation, Alert,
-//! Provider, Receiver): how Flux names it in messages, its suspension, conditions, handled
-//! reconcile request, the cells of its `flux get` row and what `flux reconcile` prints on
-//! success.
+//! What the Flux verbs need to know of each toolkit kind (GitRepository, OCIRepository,
+//! Bucket, HelmRepository, HelmChart, Kustomization, HelmRelease, ImageRepository, ImagePolicy,
+//! ImageUpdateAutomation, Alert, Provider, Receiver): how Flux names it in messages, its
+//! suspension, conditions, handled reconcile request, the cells of its `flux get` row and what
+//! `flux reconcile` prints on success.
 
 use super::output::truncate_hex;
 use k8s_openapi::NamespaceResourceScope;
@@ -17,7 +17,7 @@ use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_api::source::v1::{
-    GitRepository, HelmChart, HelmRepository, HelmRepositoryType, OCIRepository,
+    Bucket, GitRepository, HelmChart, HelmRepository, HelmRepositoryType, OCIRepository,
 };
 
 /// A namespaced Flux object the verbs work on.
@@ -171,6 +171,26 @@ impl FluxObject for OCIRepository {
 }
 
 fn oci_artifact_revision(source: &OCIRepository) -> Option<&str> {
+    Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
+}
+
+impl FluxObject for Bucket {
+    const HUMAN_KIND: &'static str = "source bucket";
+    const SUMMARY_HEADERS: &'static [&'static str] = REVISION_HEADERS;
+
+    shared_accessors!();
+
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        revision_summary(self, bucket_artifact_revision(self))
+    }
+
+    fn success_message(&self) -> String {
+        let revision = bucket_artifact_revision(self).unwrap_or_default();
+        format!("fetched revision {revision}")
+    }
+}
+
+fn bucket_artifact_revision(source: &Bucket) -> Option<&str> {
     Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
 }
 

@@ -15,7 +15,7 @@ use tether_api::kustomize::v1::{Kustomization, SourceKind, SubstituteKind};
 use tether_api::meta::Artifact;
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, is_true};
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, OCIRepository};
 use tether_postbuild::{VariableSource, Variables};
 
 /// Fails when a `dependsOn` entry is missing or not Ready at its current generation.
@@ -75,6 +75,7 @@ pub async fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifa
     match ks.spec.source_ref.kind {
         SourceKind::GitRepository => artifact_from::<GitRepository>(ks, ctx).await,
         SourceKind::OciRepository => artifact_from::<OCIRepository>(ks, ctx).await,
+        SourceKind::Bucket => artifact_from::<Bucket>(ks, ctx).await,
         ref other => Err(unsupported(other)),
     }
 }
@@ -85,6 +86,7 @@ pub fn cached_source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artif
     match ks.spec.source_ref.kind {
         SourceKind::GitRepository => cached_artifact::<GitRepository>(ks, ctx, &shown),
         SourceKind::OciRepository => cached_artifact::<OCIRepository>(ks, ctx, &shown),
+        SourceKind::Bucket => cached_artifact::<Bucket>(ks, ctx, &shown),
         ref other => Err(unsupported(other)),
     }
 }

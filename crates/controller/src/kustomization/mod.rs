@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, find};
-use tether_api::source::v1::{GitRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, OCIRepository};
 use tether_core::inventory::Inventory;
 
 impl Reconcile for Kustomization {
@@ -123,15 +123,16 @@ impl Reconcile for Kustomization {
         Ok(finalize::delete_applied(self, ctx).await?)
     }
 
-    /// A Kustomization runs again when its source (GitRepository or OCIRepository) changes (a
-    /// new artifact applies at once, not at the next interval) and when a Kustomization it
-    /// depends on changes.
+    /// A Kustomization runs again when its source (GitRepository, OCIRepository or Bucket)
+    /// changes (a new artifact applies at once, not at the next interval) and when a
+    /// Kustomization it depends on changes.
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         let namespace = ctx.options.watch_namespace.as_deref();
         let watch = kube::runtime::watcher::Config::default().any_semantic();
         let by_dependency = ctx.kustomizations.clone();
         let controller = wake_on_source::<GitRepository>(controller, ctx, watch.clone());
-        wake_on_source::<OCIRepository>(controller, ctx, watch.clone()).watches(
+        let controller = wake_on_source::<OCIRepository>(controller, ctx, watch.clone());
+        wake_on_source::<Bucket>(controller, ctx, watch.clone()).watches(
             crate::reconcile::api_in::<Kustomization>(&ctx.client, namespace),
             watch,
             move |dependency| dependents_of(&by_dependency, &dependency),
