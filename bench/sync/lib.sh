@@ -262,6 +262,7 @@ measure_initial_sync() {
   cpu_after=$(cpu_snapshot "$CONTROLLER")
   cpu_before=${cpu_before/tether=*([0-9.])/tether=0}
   curl -s http://127.0.0.1:$2/metrics >"$WORK/metrics-initial.txt"
+  grep -E "^controller_runtime_reconcile_total" "$WORK/metrics-initial.txt" | sed "s/^/  /" >&2 || true
   echo "initial sync: $1 $READY_KIND Ready in ${elapsed}s; controller peak RSS $((peak / 1024)) MiB"
   echo "  CPU: $(cpu_delta "$cpu_before" "$cpu_after")"
   echo "  Ready by then: ${timeline[*]}"

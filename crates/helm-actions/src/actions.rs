@@ -422,8 +422,16 @@ async fn change_cluster(
     for object in &mut objects {
         crate::objects::stamp_ownership(object, target.name, target.namespace);
     }
+    // What the previous record did not hold is applied without dry-runs when none of it
+    // exists yet (an install's objects, an upgrade's new ones); the rest is validated first.
+    let previously_applied = previous
+        .iter()
+        .filter_map(|o| tether_core::object::ObjectRef::from_object(o).ok())
+        .map(|o| o.id())
+        .collect();
     let apply = ApplyOptions {
         force: options.force,
+        previously_applied: Some(previously_applied),
         ..ApplyOptions::default()
     };
     resources::apply(target.manager, objects.clone(), previous, &apply).await?;
