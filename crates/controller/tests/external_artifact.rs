@@ -3,16 +3,20 @@
 //! ExternalArtifact's status through the status subresource. A Kustomization built from it
 //! applies the tarball, applies a new revision as soon as the status changes (the watch wakes
 //! it, no reconcile request), and reports a tarball whose digest is not the status's with
-//! Ready=False naming the cause, leaving what it applied alone.
+//! Ready=False naming the cause, leaving what it applied alone. A HelmRelease whose `chartRef`
+//! is an ExternalArtifact holding a chart archive installs it, upgrades on a new revision, and
+//! refuses a digest mismatch the same way.
 
 mod common;
 
 use common::InProcessController;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use tether_testkit::chartrepo::ChartRepoServer;
+use tether_testkit::chartrepo::{ChartRepoServer, helm_package};
+use tether_testkit::charts::{ChartSpec, write_chart};
 use tether_testkit::cluster::{TestNamespace, client, install_crds};
 use tether_testkit::flux::{condition, create, dynamic_api, kustomizations, wait_ready_where};
 
@@ -224,5 +228,81 @@ async fn a_kustomization_waits_for_the_producer_to_write_an_artifact() -> anyhow
     wait_ready_where(&ks_api, "late", |s, _, _| s == "True").await?;
     let maps = f.ns.api::<ConfigMap>();
     assert_eq!(value_of(&maps, "late").await?.as_deref(), Some("here"));
+    Ok(())
+}
+
+/// The archive of the test chart `web` at `version`, as `helm package` makes it.
+fn chart_archive(version: &str) -> anyhow::Result<Vec<u8>> {
+    let work = tempfile::tempdir()?;
+    let dir = write_chart(work.path(), &ChartSpec::new("web", version, "6.0.0"))?;
+    let archive = helm_package(&dir, work.path())?;
+    Ok(std::fs::read(archive)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_release_installs_and_upgrades_a_chart_from_an_external_artifact()
+-> anyhow::Result<()> {
+    let f = Fixture::start("external-chart").await?;
+    let client = client().await?;
+    create(
+        &f.artifacts,
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "ExternalArtifact",
+            "metadata": {"name": "web", "namespace": f.ns.name}, "spec": {}
+        }),
+    )
+    .await?;
+    let first = chart_archive("1.0.0")?;
+    let url = f.serve("web-1.0.0.tgz", &first)?;
+    f.publish("web", &url, "1.0.0", &sha256(&first)).await?;
+    let releases = dynamic_api(
+        &client,
+        &f.ns.name,
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+    );
+    create(
+        &releases,
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": f.ns.name},
+            "spec": {"interval": "10m", "timeout": "60s", "values": {"replicas": 2},
+                     "chartRef": {"kind": "ExternalArtifact", "name": "web"}}}),
+    )
+    .await?;
+    let ready = wait_ready_where(&releases, "web", |s, _, _| s == "True").await?;
+    let (_, reason, message) = condition(&ready, "Ready").unwrap_or_default();
+    assert_eq!(reason, "InstallSucceeded", "{message}");
+    assert!(message.ends_with("with chart web@1.0.0"), "{message}");
+    let deployments = f.ns.api::<Deployment>();
+    assert!(deployments.get_opt("web").await?.is_some());
+
+    // A new chart version is upgraded to as soon as the producer writes it.
+    let second = chart_archive("1.1.0")?;
+    let url = f.serve("web-1.1.0.tgz", &second)?;
+    f.publish("web", &url, "1.1.0", &sha256(&second)).await?;
+    let upgraded = wait_ready_where(&releases, "web", |s, r, _| {
+        s == "True" && r == "UpgradeSucceeded"
+    })
+    .await?;
+    let message = condition(&upgraded, "Ready")
+        .map(|c| c.2)
+        .unwrap_or_default();
+    assert!(message.ends_with("with chart web@1.1.0"), "{message}");
+
+    // A chart archive that is not the one the digest names is refused, the release kept.
+    let third = chart_archive("1.2.0")?;
+    let url = f.serve("web-1.2.0.tgz", &third)?;
+    let claimed = sha256(b"not the served chart");
+    f.publish("web", &url, "1.2.0", &claimed).await?;
+    let failed = wait_ready_where(&releases, "web", |s, _, _| s == "False").await?;
+    let (_, reason, message) = condition(&failed, "Ready").unwrap_or_default();
+    assert_eq!(reason, "ArtifactFailed", "{message}");
+    assert!(message.contains(&claimed), "{message}");
+    assert!(message.contains(&sha256(&third)), "{message}");
+    assert!(
+        deployments.get_opt("web").await?.is_some(),
+        "the release stays"
+    );
     Ok(())
 }
