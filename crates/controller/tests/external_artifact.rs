@@ -306,3 +306,82 @@ async fn a_helm_release_installs_and_upgrades_a_chart_from_an_external_artifact(
     );
     Ok(())
 }
+
+/// A gzipped tarball whose one entry is named `path` verbatim (`tar` refuses to write `..`).
+fn tarball_with_raw_path(path: &str, body: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    let name = &mut header
+        .as_gnu_mut()
+        .ok_or_else(|| anyhow::anyhow!("gnu header"))?
+        .name;
+    name[..path.len()].copy_from_slice(path.as_bytes());
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    tar.append(&header, body)?;
+    Ok(tar.into_inner()?.finish()?)
+}
+
+/// Hostile or broken artifacts are named in Ready=False and change nothing applied: a URL the
+/// server does not have, and a tarball with an entry that escapes its root (whose digest is
+/// right: the producer itself is not trusted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_escaping_artifacts_are_named_and_change_nothing() -> anyhow::Result<()> {
+    let f = Fixture::start("external-hostile").await?;
+    let client = client().await?;
+    create(
+        &f.artifacts,
+        json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "ExternalArtifact",
+            "metadata": {"name": "app", "namespace": f.ns.name}
+        }),
+    )
+    .await?;
+    let good = tarball(&[("one", "a")])?;
+    let url = f.serve("good.tar.gz", &good)?;
+    f.publish("app", &url, "v1@sha256:1", &sha256(&good))
+        .await?;
+    let ks_api = kustomizations(&client, &f.ns.name);
+    create(
+        &ks_api,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": f.ns.name},
+            "spec": {"interval": "10m", "path": "./deploy", "prune": true,
+                     "targetNamespace": f.ns.name,
+                     "sourceRef": {"kind": "ExternalArtifact", "name": "app"}}
+        }),
+    )
+    .await?;
+    wait_ready_where(&ks_api, "app", |s, _, _| s == "True").await?;
+    let maps = f.ns.api::<ConfigMap>();
+
+    let absent = format!("{}/absent.tar.gz", f.server.url());
+    f.publish("app", &absent, "v2@sha256:2", &sha256(b"absent"))
+        .await?;
+    let failed = wait_ready_where(&ks_api, "app", |s, _, m| {
+        s == "False" && m.contains("absent.tar.gz")
+    })
+    .await?;
+    let (_, reason, message) = condition(&failed, "Ready").unwrap_or_default();
+    assert_eq!(reason, "ArtifactFailed", "{message}");
+    assert!(message.contains("404 Not Found"), "{message}");
+
+    let escaping = tarball_with_raw_path("../escape.yaml", b"kind: ConfigMap\n")?;
+    let url = f.serve("escaping.tar.gz", &escaping)?;
+    f.publish("app", &url, "v3@sha256:3", &sha256(&escaping))
+        .await?;
+    let failed = wait_ready_where(&ks_api, "app", |s, _, m| {
+        s == "False" && m.contains("escaping.tar.gz")
+    })
+    .await?;
+    let (_, reason, message) = condition(&failed, "Ready").unwrap_or_default();
+    assert_eq!(reason, "ArtifactFailed", "{message}");
+    assert!(message.contains("cannot extract artifact"), "{message}");
+    assert_eq!(failed["status"]["lastAppliedRevision"], "v1@sha256:1");
+    assert_eq!(value_of(&maps, "one").await?.as_deref(), Some("a"));
+    Ok(())
+}
