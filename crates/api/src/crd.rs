@@ -32,6 +32,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         bucket_crd(),
         helm_repository_crd(),
         helm_chart_crd(),
+        external_artifact_crd(),
         kustomization_crd(),
         helm_release_crd(),
         helm_operator_release_crd(),
@@ -146,6 +147,37 @@ pub fn helm_operator_release_crd() -> CustomResourceDefinition {
         schema.required = Some(vec!["metadata".to_owned(), "spec".to_owned()]);
         if let Some(status) = schema.properties.as_mut().and_then(|p| p.get_mut("status")) {
             status.default = None;
+        }
+    }
+    crd
+}
+
+/// The ExternalArtifact CRD with its only version v1. The status has no `observedGeneration`
+/// (a third party writes it), so it has no default; the spec defaults to `{}` so that objects
+/// created without one still decode.
+pub fn external_artifact_crd() -> CustomResourceDefinition {
+    let mut crd = merge_versions(vec![version::<source::v1::ExternalArtifact>(
+        "ExternalArtifact is an artifact that a third-party controller produces and \
+         describes in its status, for Kustomizations and HelmReleases to consume.",
+    )]);
+    let schemas = crd.spec.versions.iter_mut().filter_map(|v| {
+        v.schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+    });
+    for schema in schemas {
+        let Some(properties) = schema.properties.as_mut() else {
+            continue;
+        };
+        if let Some(status) = properties.get_mut("status") {
+            status.default = None;
+        }
+        if let Some(spec) = properties.get_mut("spec") {
+            spec.default = Some(
+                k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
+                    serde_json::json!({}),
+                ),
+            );
         }
     }
     crd
@@ -363,6 +395,7 @@ mod tests {
                 "source.toolkit.fluxcd.io_buckets.yaml",
                 "source.toolkit.fluxcd.io_helmrepositories.yaml",
                 "source.toolkit.fluxcd.io_helmcharts.yaml",
+                "source.toolkit.fluxcd.io_externalartifacts.yaml",
                 "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
                 "helm.toolkit.fluxcd.io_helmreleases.yaml",
                 "helm.fluxcd.io_helmreleases.yaml",

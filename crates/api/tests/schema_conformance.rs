@@ -12,9 +12,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use regex::Regex;
 use serde_json::{Value, json};
 use tether_api::crd::{
-    alert_crd, bucket_crd, crds, git_repository_crd, helm_chart_crd, helm_operator_release_crd,
-    helm_release_crd, helm_repository_crd, image_policy_crd, image_repository_crd,
-    image_update_automation_crd, kustomization_crd, oci_repository_crd, provider_crd, receiver_crd,
+    alert_crd, bucket_crd, crds, external_artifact_crd, git_repository_crd, helm_chart_crd,
+    helm_operator_release_crd, helm_release_crd, helm_repository_crd, image_policy_crd,
+    image_repository_crd, image_update_automation_crd, kustomization_crd, oci_repository_crd,
+    provider_crd, receiver_crd,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -237,6 +238,11 @@ fn manifests() -> Vec<(
         ("ocirepository-v1beta2-full.yaml", oci_repository_crd(), &[]),
         ("bucket-v1-full.yaml", bucket_crd(), &[]),
         ("bucket-v1beta2-full.yaml", bucket_crd(), &[]),
+        (
+            "externalartifact-v1-full.yaml",
+            external_artifact_crd(),
+            &[],
+        ),
         ("kustomization-v1beta2-tutorial.yaml", ks.clone(), &[]),
         (
             "kustomization-v1-full.yaml",
@@ -728,6 +734,64 @@ fn crd_level_settings_follow_flux() {
             );
         }
     }
+}
+
+/// ExternalArtifact follows source-controller v1.9: v1 only, short name `ea`, the sources'
+/// categories, a status subresource, the Source column, no required spec field, and no
+/// `observedGeneration` in the status (so no status default either).
+#[test]
+fn external_artifact_crd_follows_flux() {
+    let crd = external_artifact_crd();
+    assert_eq!(crd.spec.scope, "Namespaced");
+    assert_eq!(crd.spec.names.short_names, Some(vec!["ea".to_owned()]));
+    assert_eq!(
+        crd.spec.names.categories,
+        Some(vec!["all".into(), "fluxcd".into(), "fluxcd-sources".into()])
+    );
+    assert_eq!(crd.spec.names.plural, "externalartifacts");
+    let versions: Vec<_> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(versions, ["v1"]);
+    let v1 = &crd.spec.versions[0];
+    assert!(v1.served && v1.storage);
+    assert!(
+        v1.subresources
+            .as_ref()
+            .and_then(|s| s.status.as_ref())
+            .is_some()
+    );
+    let columns: Vec<_> = v1
+        .additional_printer_columns
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| (c.name.as_str(), c.json_path.as_str()))
+        .collect();
+    assert!(
+        columns.contains(&("Source", ".spec.sourceRef.name")),
+        "{columns:?}"
+    );
+    assert!(columns.iter().any(|(name, _)| *name == "Ready"));
+    let schema = version_schema(&crd, "v1");
+    assert_eq!(schema.pointer("/properties/spec/required"), None);
+    assert_eq!(schema.pointer("/properties/status/default"), None);
+    assert_eq!(
+        schema.pointer("/properties/status/properties/observedGeneration"),
+        None
+    );
+    assert_eq!(
+        schema.pointer("/properties/status/properties/artifact/required"),
+        Some(&json!([
+            "digest",
+            "path",
+            "url",
+            "revision",
+            "lastUpdateTime"
+        ]))
+    );
+    assert_eq!(
+        schema.pointer("/properties/spec/properties/sourceRef/required"),
+        Some(&json!(["kind", "name"]))
+    );
 }
 
 #[test]

@@ -11,7 +11,9 @@ use std::time::Duration;
 use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
-use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{
+    Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, OCIRepository,
+};
 use tether_registry::{RegistryClient, TagCache};
 
 /// Options that hold for every reconciler.
@@ -92,6 +94,10 @@ pub struct Context {
     pub git_repositories: Store<GitRepository>,
     pub oci_repositories: Store<OCIRepository>,
     pub buckets: Store<Bucket>,
+    /// ExternalArtifacts (watched, never reconciled: a third party writes their status).
+    pub external_artifacts: Store<ExternalArtifact>,
+    /// ExternalArtifacts as the Kustomization trigger watch saw them.
+    pub newest_external_artifacts: std::sync::Arc<NewestSources<ExternalArtifact>>,
     pub kustomizations: Store<Kustomization>,
     pub image_repositories: Store<ImageRepository>,
     pub image_policies: Store<ImagePolicy>,

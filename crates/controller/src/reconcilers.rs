@@ -16,7 +16,9 @@ use tether_api::helm::v2::HelmRelease;
 use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
-use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{
+    Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, OCIRepository,
+};
 use tether_registry::{RegistryClient, TagCache};
 use tether_source::ArtifactStore;
 use tokio_util::sync::CancellationToken;
@@ -66,6 +68,7 @@ pub async fn run_reconcilers(
         controller_of::<tether_api::helm_operator::v1::HelmRelease>(&client, namespace);
     let helm_repositories = controller_of::<HelmRepository>(&client, namespace);
     let helm_charts = controller_of::<HelmChart>(&client, namespace);
+    let (external_artifacts, external_artifacts_writer) = kube::runtime::reflector::store();
     let apply_resources = tether_ssa::ResourceManager::new(client.clone())
         .with_field_manager(tether_api::kustomize::FIELD_MANAGER);
     let ctx = Arc::new(Context {
@@ -93,6 +96,8 @@ pub async fn run_reconcilers(
         git_repositories: git_repositories.store(),
         oci_repositories: oci_repositories.store(),
         buckets: buckets.store(),
+        external_artifacts,
+        newest_external_artifacts: Default::default(),
         kustomizations: kustomizations.store(),
         image_repositories: image_repositories.store(),
         image_policies: image_policies.store(),
@@ -128,6 +133,12 @@ pub async fn run_reconcilers(
         drive(operator_releases, ctx.clone(), shutdown.clone()),
         drive(helm_repositories, ctx.clone(), shutdown.clone()),
         drive(helm_charts, ctx.clone(), shutdown.clone()),
+        mirror_external_artifacts(
+            external_artifacts_writer,
+            &ctx.client,
+            namespace,
+            shutdown.clone()
+        ),
         crate::fluxv1::run(ctx.clone(), shutdown),
         readiness,
     );
@@ -142,15 +153,41 @@ async fn wait_for_caches(ctx: Arc<Context>, on_ready: impl FnOnce()) {
         filled(&ctx.image_policies),
         filled(&ctx.image_update_automations),
     );
-    let (helm_repositories, helm_charts, buckets) = futures::join!(
+    let (helm_repositories, helm_charts, buckets, external) = futures::join!(
         filled(&ctx.helm_repositories),
         filled(&ctx.helm_charts),
-        filled(&ctx.buckets)
+        filled(&ctx.buckets),
+        ctx.external_artifacts.wait_until_ready(),
     );
-    let sources = git && oci && buckets && helm_repositories && helm_charts;
+    let sources = git && oci && buckets && helm_repositories && helm_charts && external.is_ok();
     if sources && ks && repos && policies && automations {
         on_ready();
     }
+}
+
+/// Keeps the ExternalArtifact cache: nothing reconciles them (a third party writes their
+/// status), but Kustomizations read their artifacts from it and the clean-up of extracted
+/// artifacts keeps theirs.
+async fn mirror_external_artifacts(
+    writer: kube::runtime::reflector::store::Writer<ExternalArtifact>,
+    client: &Client,
+    namespace: Option<&str>,
+    shutdown: CancellationToken,
+) {
+    use futures::StreamExt;
+    use kube::runtime::WatchStreamExt;
+    let api = crate::reconcile::api_in::<ExternalArtifact>(client, namespace);
+    let watch = kube::runtime::watcher::Config::default().any_semantic();
+    let stream =
+        kube::runtime::reflector(writer, kube::runtime::watcher(api, watch).default_backoff())
+            .take_until(shutdown.cancelled_owned())
+            .for_each(|event| {
+                if let Err(error) = event {
+                    tracing::warn!(%error, "watching ExternalArtifacts");
+                }
+                futures::future::ready(())
+            });
+    stream.await;
 }
 
 async fn filled<K: Reconcile>(store: &Store<K>) -> bool {

@@ -7,7 +7,9 @@ use crate::triggers::NewestSources;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::reflector::Store;
 use tether_api::meta::Artifact;
-use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{
+    Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, OCIRepository,
+};
 
 /// A source kind whose artifact Kustomizations build from.
 pub trait ArtifactSource:
@@ -122,6 +124,26 @@ impl ArtifactSource for HelmChart {
     }
 }
 
+/// An ExternalArtifact's artifact is written by a third party and served wherever it says
+/// (`status.artifact.url`); it has no `suspend`, nothing reconciles it.
+impl ArtifactSource for ExternalArtifact {
+    fn store(ctx: &Context) -> &Store<Self> {
+        &ctx.external_artifacts
+    }
+    fn newest(ctx: &Context) -> &NewestSources<Self> {
+        &ctx.newest_external_artifacts
+    }
+    fn artifact(&self) -> Option<&Artifact> {
+        self.status.as_ref()?.artifact.as_ref()
+    }
+    fn conditions(&self) -> Option<&[Condition]> {
+        self.status.as_ref()?.conditions.as_deref()
+    }
+    fn suspended(&self) -> bool {
+        false
+    }
+}
+
 /// Extracted trees of artifacts no source of any kind points at any more are deleted.
 pub fn forget_unreferenced_extractions(ctx: &Context, fresh: &Artifact) {
     ctx.workspace.retain(&referenced_digests(ctx, fresh));
@@ -138,6 +160,7 @@ fn referenced_digests(ctx: &Context, fresh: &Artifact) -> Vec<String> {
     digests::<GitRepository>(ctx)
         .chain(digests::<OCIRepository>(ctx))
         .chain(digests::<Bucket>(ctx))
+        .chain(digests::<ExternalArtifact>(ctx))
         .chain(std::iter::once(fresh.digest.clone()))
         .collect()
 }

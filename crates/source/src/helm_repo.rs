@@ -368,6 +368,20 @@ impl HelmRepoClient {
         Ok(size)
     }
 
+    /// Downloads the file at `url` (an artifact another controller serves, such as an
+    /// ExternalArtifact's) into `dest`, refusing more than `max` bytes; returns its
+    /// `sha256:<hex>` digest and size, for the caller to check against what it expects.
+    pub async fn download_digested(
+        &self,
+        url: &str,
+        max: u64,
+        dest: &Path,
+    ) -> Result<(String, u64), HelmRepoError> {
+        let url = parse_http_url(url)?;
+        let response = self.get(&url, &url, HeaderMap::new()).await?;
+        self.save_body(&url, response, max, dest).await
+    }
+
     async fn get(
         &self,
         url: &Url,

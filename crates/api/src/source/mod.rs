@@ -1,5 +1,6 @@
 //! The `source.toolkit.fluxcd.io` group: GitRepository in its three served versions, and
-//! OCIRepository, Bucket, HelmRepository and HelmChart in two (v1, v1beta2).
+//! OCIRepository, Bucket, HelmRepository and HelmChart in two (v1, v1beta2), and ExternalArtifact
+//! in v1 only.
 //!
 //! [`v1`] is the storage version; [`v1beta2`] and [`v1beta1`] are served, deprecated, and carry the
 //! fields of the last Flux release that served them. The API server stores every version as v1
@@ -27,3 +28,5 @@ pub const HELM_REPOSITORY_KIND: &str = "HelmRepository";
 pub const HELM_CHART_KIND: &str = "HelmChart";
 /// The Bucket kind.
 pub const BUCKET_KIND: &str = "Bucket";
+/// The ExternalArtifact kind.
+pub const EXTERNAL_ARTIFACT_KIND: &str = "ExternalArtifact";

@@ -1,4 +1,5 @@
-//! `source.toolkit.fluxcd.io/v1` GitRepository, OCIRepository, Bucket, HelmRepository and HelmChart:
+//! `source.toolkit.fluxcd.io/v1` GitRepository, OCIRepository, Bucket, HelmRepository, HelmChart
+//! and ExternalArtifact:
 //! the storage version, as Flux v2.9 (source-controller v1.9) defines it.
 
 use std::time::Duration as StdDuration;
@@ -22,7 +23,7 @@ pub use super::shared::{GitRepositoryInclude, GitRepositoryRef};
 use crate::{
     meta::{
         AccessFrom, Artifact, DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration, DurationError,
-        LocalObjectReference, conditions::conditions_schema,
+        LocalObjectReference, NamespacedObjectKindReference, conditions::conditions_schema,
     },
     schema::plain_string_schema,
     string_enum::string_enum,
@@ -682,4 +683,48 @@ pub struct BucketStatus {
     /// The value of the `reconcile.fluxcd.io/requestedAt` annotation last handled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_handled_reconcile_at: Option<String>,
+}
+
+/// The desired state of an ExternalArtifact: only which object (if any) it was generated from.
+/// A third-party controller writes the artifact into the status; Flux's controllers never
+/// reconcile the object itself.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "source.toolkit.fluxcd.io",
+    version = "v1",
+    kind = "ExternalArtifact",
+    plural = "externalartifacts",
+    singular = "externalartifact",
+    shortname = "ea",
+    namespaced,
+    status = "ExternalArtifactStatus",
+    schema = "disabled",
+    category = "all",
+    category = "fluxcd",
+    category = "fluxcd-sources",
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
+    printcolumn = r#"{"name":"Source","type":"string","jsonPath":".spec.sourceRef.name"}"#,
+    derive = "PartialEq",
+    doc = "An artifact produced by a third-party controller, which writes it into the status for Flux's controllers to consume."
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalArtifactSpec {
+    /// The object the artifact is generated for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<NamespacedObjectKindReference>,
+}
+
+/// The observed state of an ExternalArtifact, written by its producer.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalArtifactStatus {
+    /// The artifact produced for the referent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<Artifact>,
+    /// The conditions of the ExternalArtifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Option<Vec<Condition>>,
 }

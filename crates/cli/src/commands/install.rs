@@ -345,6 +345,7 @@ mod tests {
                 "Bucket",
                 "HelmRepository",
                 "HelmChart",
+                "ExternalArtifact",
                 "Kustomization",
                 "HelmRelease",
                 "HelmRelease",

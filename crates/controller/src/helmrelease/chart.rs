@@ -1,8 +1,9 @@
 //! Where a HelmRelease's chart comes from: for `spec.chart` the HelmChart it owns (created or
 //! updated from the template, named `<namespace>-<name>` in the source's namespace, as
-//! helm-controller does), for `spec.chartRef` the HelmChart or OCIRepository it names; then the
-//! chart loaded from that source's stored artifact. Loaded charts are cached by artifact digest,
-//! so a thousand releases of one chart load it once.
+//! helm-controller does), for `spec.chartRef` the HelmChart, OCIRepository or ExternalArtifact it
+//! names; then the chart loaded from that source's stored artifact (an ExternalArtifact's is
+//! downloaded from its URL and checked against its digest, a third party serves it). Loaded
+//! charts are cached by artifact digest, so a thousand releases of one chart load it once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,7 +16,7 @@ use tether_api::helm::v2::{ChartRefKind, HelmRelease};
 use tether_api::helm::{FIELD_MANAGER, NAME_LABEL, NAMESPACE_LABEL};
 use tether_api::meta::Artifact;
 use tether_api::meta::conditions::{READY, find};
-use tether_api::source::v1::{HelmChart, OCIRepository};
+use tether_api::source::v1::{ExternalArtifact, HelmChart, OCIRepository};
 use tether_helm::Chart;
 
 use crate::context::Context;
@@ -34,18 +35,28 @@ pub struct LoadedCharts {
 }
 
 impl LoadedCharts {
-    /// The chart of the artifact stored at `path` with `digest`, loaded once.
-    pub async fn load(&self, ctx: &Context, artifact: &Artifact) -> Result<Arc<Chart>, Failure> {
+    /// The chart of `artifact`, loaded once: read from the store, or downloaded from its URL
+    /// when `external` (an ExternalArtifact's).
+    pub async fn load(
+        &self,
+        ctx: &Context,
+        artifact: &Artifact,
+        external: bool,
+    ) -> Result<Arc<Chart>, Failure> {
         if let Some(chart) = self.lock().0.get(&artifact.digest) {
             return Ok(chart.clone());
         }
-        let path = ctx.workspace.store().root().join(&artifact.path);
-        let bytes = tokio::fs::read(&path).await.map_err(|e| {
-            Failure::new(
-                reasons::ARTIFACT_FAILED,
-                format!("cannot read the chart artifact {}: {e}", artifact.path),
-            )
-        })?;
+        let bytes = if external {
+            download_external_chart(artifact).await?
+        } else {
+            let path = ctx.workspace.store().root().join(&artifact.path);
+            tokio::fs::read(&path).await.map_err(|e| {
+                Failure::new(
+                    reasons::ARTIFACT_FAILED,
+                    format!("cannot read the chart artifact {}: {e}", artifact.path),
+                )
+            })?
+        };
         let chart = tokio::task::spawn_blocking(move || {
             tether_helm::load::load_archive(&bytes, tether_helm::load::Limits::default())
         })
@@ -228,6 +239,15 @@ pub fn source_fingerprint(
             status.observed_generation,
         ));
     }
+    if let Some((namespace, name)) = external_chart_ref(hr) {
+        let source = newest_external_artifact(ctx, &namespace, &name)?;
+        let status = source.status.as_ref()?;
+        return Some(of(
+            status.artifact.as_ref(),
+            status.conditions.as_deref(),
+            None,
+        ));
+    }
     let (namespace, name) = oci_chart_ref(hr)?;
     let source = newest_oci_repository(ctx, &namespace, &name)?;
     let status = source.status.as_ref()?;
@@ -238,10 +258,77 @@ pub fn source_fingerprint(
     ))
 }
 
+/// The chart archive of an ExternalArtifact, downloaded from `status.artifact.url` (at most
+/// Helm's chart size) and refused unless its sha256 is `status.artifact.digest`.
+async fn download_external_chart(artifact: &Artifact) -> Result<Vec<u8>, Failure> {
+    let failed = |message: String| Failure::new(reasons::ARTIFACT_FAILED, message);
+    let url = &artifact.url;
+    let download = |e: String| failed(format!("failed to download artifact from '{url}': {e}"));
+    if !artifact.digest.starts_with("sha256:") {
+        return Err(Failure::terminal(
+            reasons::ARTIFACT_FAILED,
+            format!(
+                "unsupported digest algorithm in '{}', only sha256 is supported",
+                artifact.digest
+            ),
+        ));
+    }
+    let http = tether_source::HelmRepoClient::new(tether_source::HelmRepoOptions::default())
+        .map_err(|e| download(e.to_string()))?;
+    let file = tempfile::NamedTempFile::new().map_err(|e| download(e.to_string()))?;
+    let (actual, _) = http
+        .download_digested(
+            url,
+            tether_source::helm_repo::DEFAULT_MAX_CHART_BYTES,
+            file.path(),
+        )
+        .await
+        .map_err(|e| download(e.to_string()))?;
+    if !actual.eq_ignore_ascii_case(&artifact.digest) {
+        return Err(failed(format!(
+            "failed to verify artifact from '{url}': computed digest '{actual}' doesn't match '{}'",
+            artifact.digest
+        )));
+    }
+    tokio::fs::read(file.path())
+        .await
+        .map_err(|e| download(e.to_string()))
+}
+
+/// The newer of the ExternalArtifact store's copy and the one the watches remembered.
+fn newest_external_artifact(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Option<Arc<ExternalArtifact>> {
+    let stored = ctx
+        .external_artifacts
+        .get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+    ctx.newest_external_artifacts
+        .newest(stored, namespace, name)
+}
+
+/// Whether `spec.chartRef` names an ExternalArtifact (whose artifact is downloaded).
+pub fn uses_external_artifact(hr: &HelmRelease) -> bool {
+    hr.spec
+        .chart_ref
+        .as_ref()
+        .is_some_and(|r| r.kind == ChartRefKind::ExternalArtifact)
+}
+
+/// `(namespace, name)` of the ExternalArtifact `spec.chartRef` names, if it names one.
+pub fn external_chart_ref(hr: &HelmRelease) -> Option<(String, String)> {
+    chart_ref_of_kind(hr, ChartRefKind::ExternalArtifact)
+}
+
 /// `(namespace, name)` of the OCIRepository `spec.chartRef` names, if it names one.
 pub fn oci_chart_ref(hr: &HelmRelease) -> Option<(String, String)> {
+    chart_ref_of_kind(hr, ChartRefKind::OciRepository)
+}
+
+fn chart_ref_of_kind(hr: &HelmRelease, kind: ChartRefKind) -> Option<(String, String)> {
     let reference = hr.spec.chart_ref.as_ref()?;
-    (reference.kind == ChartRefKind::OciRepository).then(|| {
+    (reference.kind == kind).then(|| {
         (
             reference
                 .namespace
@@ -339,7 +426,32 @@ pub async fn chart_artifact(
                 status.and_then(|s| s.observed_generation),
             )
         }
-        _ => Err(Failure::not_supported("chartRef kind ExternalArtifact")),
+        ChartRefKind::ExternalArtifact => {
+            let shown = format!("ExternalArtifact '{namespace}/{}'", reference.name);
+            let source = match newest_external_artifact(ctx, &namespace, &reference.name) {
+                Some(source) => source,
+                None => Api::<ExternalArtifact>::namespaced(ctx.client.clone(), &namespace)
+                    .get_opt(&reference.name)
+                    .await
+                    .map_err(|e| not_ready(&shown, &e.to_string()))?
+                    .map(Arc::new)
+                    .ok_or_else(|| not_ready(&shown, "not found"))?,
+            };
+            // A third party writes the status: there is no observedGeneration to compare.
+            let status = source.status.as_ref();
+            ready_artifact(
+                &shown,
+                status.and_then(|s| s.artifact.as_ref()),
+                status.and_then(|s| s.conditions.as_deref()),
+                None,
+                None,
+            )
+        }
+        // Resolved through `helm_chart_key` above; kept so that a new kind is a compile error.
+        ChartRefKind::HelmChart => Err(not_ready(
+            &format!("HelmChart '{namespace}/{}'", reference.name),
+            "not found",
+        )),
     }
 }
 

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tether_api::helm::conditions::reasons;
 use tether_api::helm::v2::{HelmRelease, HelmReleaseStatus};
 use tether_api::meta::conditions::{READY, RECONCILING, is_true};
-use tether_api::source::v1::{HelmChart, OCIRepository};
+use tether_api::source::v1::{ExternalArtifact, HelmChart, OCIRepository};
 use tether_helm_actions::{ReleaseStore, Target};
 use tokio_util::sync::CancellationToken;
 
@@ -192,6 +192,20 @@ impl Reconcile for HelmRelease {
             },
         );
         let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
+        let controller = controller.watches(
+            crate::reconcile::api_in::<ExternalArtifact>(&ctx.client, namespace),
+            watch.clone(),
+            move |source: ExternalArtifact| {
+                let key = (source.namespace().unwrap_or_default(), source.name_any());
+                remembering
+                    .newest_external_artifacts
+                    .remember(Arc::new(source));
+                releases_of(&releases, |hr| {
+                    chart::external_chart_ref(hr) == Some(key.clone())
+                })
+            },
+        );
+        let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
         controller.watches(
             crate::reconcile::api_in::<OCIRepository>(&ctx.client, namespace),
             watch,
@@ -266,7 +280,8 @@ async fn steps(
         status.helm_chart = Some(format!("{namespace}/{name}"));
     }
     let artifact = chart::chart_artifact(hr, ctx, current_chart).await?;
-    let chart = ctx.loaded_charts.load(ctx, &artifact).await?;
+    let external = chart::uses_external_artifact(hr);
+    let chart = ctx.loaded_charts.load(ctx, &artifact, external).await?;
     let namespace = hr.namespace().unwrap_or_default();
     let config = crate::helm_values::compose(
         &ctx.client,

@@ -15,7 +15,7 @@ use tether_api::kustomize::v1::{Kustomization, SourceKind, SubstituteKind};
 use tether_api::meta::Artifact;
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, is_true};
-use tether_api::source::v1::{Bucket, GitRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIRepository};
 use tether_postbuild::{VariableSource, Variables};
 
 /// Fails when a `dependsOn` entry is missing or not Ready at its current generation.
@@ -76,7 +76,7 @@ pub async fn source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artifa
         SourceKind::GitRepository => artifact_from::<GitRepository>(ks, ctx).await,
         SourceKind::OciRepository => artifact_from::<OCIRepository>(ks, ctx).await,
         SourceKind::Bucket => artifact_from::<Bucket>(ks, ctx).await,
-        ref other => Err(unsupported(other)),
+        SourceKind::ExternalArtifact => artifact_from::<ExternalArtifact>(ks, ctx).await,
     }
 }
 
@@ -87,12 +87,8 @@ pub fn cached_source_artifact(ks: &Kustomization, ctx: &Context) -> Result<Artif
         SourceKind::GitRepository => cached_artifact::<GitRepository>(ks, ctx, &shown),
         SourceKind::OciRepository => cached_artifact::<OCIRepository>(ks, ctx, &shown),
         SourceKind::Bucket => cached_artifact::<Bucket>(ks, ctx, &shown),
-        ref other => Err(unsupported(other)),
+        SourceKind::ExternalArtifact => cached_artifact::<ExternalArtifact>(ks, ctx, &shown),
     }
-}
-
-fn unsupported(kind: &SourceKind) -> Failure {
-    Failure::not_supported(&format!("source kind {}", source_kind_name(kind)))
 }
 
 async fn artifact_from<K: ArtifactSource>(

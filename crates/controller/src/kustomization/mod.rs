@@ -24,10 +24,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use outcome::Attempt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tether_api::kustomize::v1::{Kustomization, KustomizationStatus};
+use tether_api::kustomize::v1::{Kustomization, KustomizationStatus, SourceKind};
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, find};
-use tether_api::source::v1::{Bucket, GitRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIRepository};
 use tether_core::inventory::Inventory;
 
 impl Reconcile for Kustomization {
@@ -123,7 +123,8 @@ impl Reconcile for Kustomization {
         Ok(finalize::delete_applied(self, ctx).await?)
     }
 
-    /// A Kustomization runs again when its source (GitRepository, OCIRepository or Bucket)
+    /// A Kustomization runs again when its source (GitRepository, OCIRepository, Bucket or
+    /// ExternalArtifact)
     /// changes (a new artifact applies at once, not at the next interval) and when a
     /// Kustomization it depends on changes.
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
@@ -132,6 +133,7 @@ impl Reconcile for Kustomization {
         let by_dependency = ctx.kustomizations.clone();
         let controller = wake_on_source::<GitRepository>(controller, ctx, watch.clone());
         let controller = wake_on_source::<OCIRepository>(controller, ctx, watch.clone());
+        let controller = wake_on_source::<ExternalArtifact>(controller, ctx, watch.clone());
         wake_on_source::<Bucket>(controller, ctx, watch.clone()).watches(
             crate::reconcile::api_in::<Kustomization>(&ctx.client, namespace),
             watch,
@@ -204,11 +206,14 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     inputs::check_dependencies(ks, ctx)?;
     let artifact = inputs::source_artifact(ks, ctx).await?;
     attempt.revision = Some(artifact.revision.clone());
-    let root = ctx
-        .workspace
-        .extracted(&artifact.path, &artifact.digest)
-        .await
-        .map_err(|e| Failure::artifact(e.to_string()))?;
+    let root = if matches!(ks.spec.source_ref.kind, SourceKind::ExternalArtifact) {
+        ctx.workspace.fetched(&artifact.url, &artifact.digest).await
+    } else {
+        ctx.workspace
+            .extracted(&artifact.path, &artifact.digest)
+            .await
+    }
+    .map_err(|e| Failure::artifact(e.to_string()))?;
     let variables = inputs::substitution_variables(ks, ctx).await?;
     let keys = decrypt::decryption_keys(ks, ctx).await?;
     let strict = ctx.options.strict_substitution;
