@@ -5,8 +5,6 @@
 //!
 //! Go strings may hold any bytes; a decoded `%FF` that is not UTF-8 is replaced here.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
 use super::{add, fixed, s, string};
 use crate::funcs::{FuncMap, Param};
 use crate::printf::quote;
@@ -417,30 +415,181 @@ fn parse_host(scheme: &str, host: &str) -> Result<String, String> {
 }
 
 /// What `netip.ParseAddr` accepts inside brackets: an IPv6 address with an optional
-/// non-empty zone (an IPv4 address is refused). The reasons netip gives for a malformed
-/// IPv6 address are not reproduced one by one.
+/// non-empty zone; an IPv4 address is refused.
 fn check_ip_literal(text: &str) -> Result<(), String> {
-    let fail = |msg: &str| Err(format!("invalid host: ParseAddr({}): {msg}", quote(text)));
-    match text.bytes().find(|b| matches!(b, b'.' | b':' | b'%')) {
-        None => fail("unable to parse IP"),
-        Some(b'%') => fail("missing IPv6 address"),
-        Some(b'.') => match text.parse::<Ipv4Addr>() {
-            Ok(_) => Err("invalid IP-literal".into()),
-            Err(_) => fail("unable to parse IP"),
-        },
-        Some(_) => {
-            let (addr, zone) = match text.split_once('%') {
-                Some((a, z)) => (a, Some(z)),
-                None => (text, None),
-            };
-            if zone == Some("") {
-                return fail("zone must be a non-empty string");
+    match parse_addr(text) {
+        Ok(AddrKind::V4) => Err("invalid IP-literal".into()),
+        Ok(AddrKind::V6) => Ok(()),
+        Err(e) => Err(format!("invalid host: {}", e.text())),
+    }
+}
+
+enum AddrKind {
+    V4,
+    V6,
+}
+
+/// `netip.ParseAddr`'s error: the input, the reason, and the unparsed rest it stopped at.
+struct AddrError<'a> {
+    input: &'a str,
+    msg: &'static str,
+    at: Option<&'a [u8]>,
+}
+
+impl AddrError<'_> {
+    fn text(&self) -> String {
+        let head = format!("ParseAddr({}): {}", quote(self.input), self.msg);
+        match self.at {
+            Some(at) if !at.is_empty() => {
+                format!("{head} (at {})", quote(&String::from_utf8_lossy(at)))
             }
-            match addr.parse::<Ipv6Addr>() {
-                Ok(_) => Ok(()),
-                Err(_) => fail("unable to parse IPv6 address"),
+            _ => head,
+        }
+    }
+}
+
+/// Go's `netip.ParseAddr`, keeping only which family parsed and the errors.
+fn parse_addr(input: &str) -> Result<AddrKind, AddrError<'_>> {
+    let fail = |msg, at| AddrError { input, msg, at };
+    for &c in input.as_bytes() {
+        match c {
+            b'.' => return parse_ipv4_fields(input, input.as_bytes()).map(|()| AddrKind::V4),
+            b':' => return parse_ipv6(input).map(|()| AddrKind::V6),
+            b'%' => return Err(fail("missing IPv6 address", None)),
+            _ => {}
+        }
+    }
+    Err(fail("unable to parse IP", None))
+}
+
+/// netip's dotted-quad reader over `s` (a tail of `input`, which errors name).
+fn parse_ipv4_fields<'a>(input: &'a str, s: &'a [u8]) -> Result<(), AddrError<'a>> {
+    let fail = |msg, at| Err(AddrError { input, msg, at });
+    let (mut value, mut fields, mut digits) = (0u32, 0, 0);
+    for (i, &c) in s.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return fail("IPv4 field has octet with leading zero", None);
+                }
+                value = value * 10 + u32::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return fail("IPv4 field has value >255", None);
+                }
+            }
+            b'.' => {
+                if i == 0 || i == s.len() - 1 || s[i - 1] == b'.' {
+                    return fail("IPv4 field must have at least one digit", Some(&s[i..]));
+                }
+                if fields == 3 {
+                    return fail("IPv4 address too long", None);
+                }
+                fields += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return fail("unexpected character", Some(&s[i..])),
+        }
+    }
+    if fields < 3 {
+        return fail("IPv4 address too short", None);
+    }
+    Ok(())
+}
+
+/// netip's IPv6 reader: hex groups, one `::`, an embedded IPv4 tail, a `%zone`.
+fn parse_ipv6(input: &str) -> Result<(), AddrError<'_>> {
+    let fail = |msg, at| Err(AddrError { input, msg, at });
+    let mut s = input.as_bytes();
+    let mut zone_len = 0;
+    if let Some(i) = s.iter().position(|&c| c == b'%') {
+        if i + 1 == s.len() {
+            return fail("zone must be a non-empty string", None);
+        }
+        zone_len = s.len() - i - 1;
+        s = &s[..i];
+    }
+    let mut ellipsis: Option<usize> = None;
+    if s.starts_with(b"::") {
+        ellipsis = Some(0);
+        s = &s[2..];
+        if s.is_empty() {
+            return Ok(());
+        }
+    }
+    let mut filled = 0;
+    while filled < 16 {
+        let mut off = 0;
+        let mut acc = 0u32;
+        while off < s.len() {
+            let Some(d) = (s[off] as char).to_digit(16) else {
+                break;
+            };
+            acc = (acc << 4) + d;
+            if off > 3 {
+                return fail("each group must have 4 or less digits", Some(s));
+            }
+            if acc > 0xffff {
+                return fail("IPv6 field has value >=2^16", Some(s));
+            }
+            off += 1;
+        }
+        if off == 0 {
+            return fail(
+                "each colon-separated field must have at least one digit",
+                Some(s),
+            );
+        }
+        if off < s.len() && s[off] == b'.' {
+            if ellipsis.is_none() && filled != 12 {
+                return fail(
+                    "embedded IPv4 address must replace the final 2 fields of the address",
+                    Some(s),
+                );
+            }
+            if filled + 4 > 16 {
+                return fail(
+                    "too many hex fields to fit an embedded IPv4 at the end of the address",
+                    Some(s),
+                );
+            }
+            let end = input.len() - if zone_len > 0 { zone_len + 1 } else { 0 };
+            parse_ipv4_fields(input, &input.as_bytes()[end - s.len()..end])?;
+            s = &[];
+            filled += 4;
+            break;
+        }
+        filled += 2;
+        s = &s[off..];
+        if s.is_empty() {
+            break;
+        }
+        if s[0] != b':' {
+            return fail("unexpected character, want colon", Some(s));
+        }
+        if s.len() == 1 {
+            return fail("colon must be followed by more characters", Some(s));
+        }
+        s = &s[1..];
+        if s[0] == b':' {
+            if ellipsis.is_some() {
+                return fail("multiple :: in address", Some(s));
+            }
+            ellipsis = Some(filled);
+            s = &s[1..];
+            if s.is_empty() {
+                break;
             }
         }
+    }
+    if !s.is_empty() {
+        return fail("trailing garbage after address", Some(s));
+    }
+    match (filled < 16, ellipsis) {
+        (true, None) => fail("address string too short", None),
+        (false, Some(_)) => fail("the :: must expand to at least one field of zeros", None),
+        _ => Ok(()),
     }
 }
 
