@@ -98,6 +98,17 @@ pub(crate) fn go_yaml_v2(e: &YamlError, text: &str) -> String {
     {
         return with_line(scanner_line(end_line + 1), "found unexpected end of stream");
     }
+    // Text after a quoted scalar: libyaml reads it as the next token, which the enclosing
+    // block collection does not expect.
+    if e.message.starts_with("invalid trailing content after") {
+        let line = text.lines().nth(e.line.saturating_sub(1)).unwrap_or("");
+        let problem = if line.trim_start().starts_with("- ") {
+            "did not find expected '-' indicator"
+        } else {
+            "did not find expected key"
+        };
+        return with_line(e.line.saturating_sub(1), problem);
+    }
     match PROBLEMS
         .iter()
         .find(|(ours, _, _)| e.message.starts_with(ours))
