@@ -255,7 +255,8 @@ pub(crate) fn parse_dependencies(obj: &JsonMap<String, Json>) -> Result<Vec<Depe
 impl Metadata {
     /// Parses `Chart.yaml` text.
     pub fn parse(text: &str) -> Result<Metadata, String> {
-        let value = tether_core::yaml::from_str_yaml11(text).map_err(|e| e.to_string())?;
+        let value = tether_core::yaml::from_str_yaml11(text)
+            .map_err(|e| crate::yaml_error::converting(&e, text))?;
         let obj = match value {
             Json::Object(obj) => obj,
             Json::Null => JsonMap::new(),

@@ -70,7 +70,7 @@ fn to_yaml(v: &Value) -> String {
 
 fn from_yaml(text: &str, want_array: bool) -> Result<Json, String> {
     let value = tether_core::yaml::from_str_yaml11(text)
-        .map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
+        .map_err(|e| crate::yaml_error::converting(&e, text))?;
     let value = floats(value);
     let target = if want_array {
         "[]interface {}"

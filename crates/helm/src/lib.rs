@@ -38,6 +38,7 @@ pub mod strvals;
 mod toml;
 pub mod user_values;
 pub mod values;
+mod yaml_error;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -279,7 +279,7 @@ fn yaml_object(file: &str, data: &[u8]) -> Result<JsonMap<String, Json>, HelmErr
         Ok(_) => Ok(JsonMap::new()),
         Err(e) => Err(HelmError::ChartFile {
             file: file.into(),
-            message: e.to_string(),
+            message: crate::yaml_error::converting(&e, &text),
         }),
     }
 }
@@ -391,7 +391,10 @@ pub fn load_values(data: &[u8]) -> Result<JsonMap<String, Json>, HelmError> {
     let docs = tether_core::yaml::from_str_multi_typed(&text, tether_core::yaml::Typing::Yaml11)
         .map_err(|e| HelmError::ChartFile {
             file: "values.yaml".into(),
-            message: format!("cannot unmarshal yaml document: {e}"),
+            message: format!(
+                "cannot unmarshal yaml document: {}",
+                crate::yaml_error::converting(&e, &text)
+            ),
         })?;
     let mut values = JsonMap::new();
     for doc in docs {

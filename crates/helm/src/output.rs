@@ -189,13 +189,8 @@ fn string_field(
 
 /// Reads the head of a document as Helm's `SimpleHead`.
 fn parse_head(doc: &str) -> Result<Head, String> {
-    let value = tether_core::yaml::from_str_yaml11(doc).map_err(|e| {
-        format!(
-            "error converting YAML to JSON: yaml: line {}: {}",
-            e.line,
-            libyaml_message(&e.message)
-        )
-    })?;
+    let value = tether_core::yaml::from_str_yaml11(doc)
+        .map_err(|e| crate::yaml_error::converting(&e, doc))?;
     let obj = match value {
         Json::Object(obj) => obj,
         Json::Null => serde_json::Map::new(),
@@ -427,16 +422,4 @@ fn source_path(doc: &str) -> Option<&str> {
         from = start;
     }
     None
-}
-
-/// libyaml's wording for the scanner errors whose cause both parsers name alike.
-fn libyaml_message(message: &str) -> String {
-    let known = [
-        ("unclosed bracket '['", "did not find expected ',' or ']'"),
-        ("unclosed brace '{'", "did not find expected ',' or '}'"),
-    ];
-    known
-        .iter()
-        .find(|(ours, _)| message.starts_with(ours))
-        .map_or_else(|| message.to_owned(), |(_, theirs)| (*theirs).to_owned())
 }

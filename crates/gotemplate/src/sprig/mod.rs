@@ -19,9 +19,10 @@
 //!   paths and `must*` forms of list and JSON functions
 //! - floats (`floats`): `add1f addf subf mulf divf maxf minf` (shopspring decimal semantics),
 //!   `abbrevboth`, `typeIsLike`, and the `mustRegex*` forms
+//! - URLs (`url`): `urlParse urlJoin` on a port of Go's `net/url`
 //!
 //! Not provided: the functions sprig leaves out of the hermetic map (dates, random, env,
-//! network), crypto/certificates and semver (Helm's crate adds those), `urlParse`/`urlJoin`,
+//! network), crypto/certificates and semver (Helm's crate adds those),
 //! `fromJson`/`mustFromJson` (Helm's own); a template naming one fails to
 //! parse with Go's "function not defined". `keys`/`values` return key order where sprig's is
 //! Go's random map order. The case conversions split words like huandu/xstrings does for
@@ -34,6 +35,7 @@ mod floats;
 pub use encoding::MARSHAL_JSON;
 mod more;
 mod strings;
+mod url;
 
 use crate::funcs::{Func, FuncMap, Param};
 use crate::printf::{sprint, sprintf};
@@ -48,6 +50,7 @@ pub fn hermetic_funcs() -> FuncMap {
     dicts::register(&mut m);
     more::register(&mut m);
     floats::register(&mut m);
+    url::register(&mut m);
     m
 }
 

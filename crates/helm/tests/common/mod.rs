@@ -139,9 +139,6 @@ pub enum Verdict {
     Same,
     /// Both failed with the same message.
     SameError,
-    /// Both found the same template's output not to be YAML; libyaml's and granit's wording
-    /// of the syntax error differ.
-    SameYamlSyntaxError,
     /// Both found the values breaking a schema with the same errors, listed in another
     /// order: Go walks maps in random order, so Helm lists sibling errors (and the names in
     /// `additional properties ... not allowed`) differently from run to run.
@@ -159,7 +156,6 @@ pub fn compare(bin: &Path, files: &Files, args: &[String]) -> Verdict {
     match (theirs, ours) {
         (Ok(a), Ok(b)) if a == b => Verdict::Same,
         (Err(a), Err(b)) if a == b => Verdict::SameError,
-        (Err(a), Err(b)) if same_yaml_syntax_error(&a, &b) => Verdict::SameYamlSyntaxError,
         (Err(a), Err(b))
             if canonical_schema_error(&a)
                 .is_some_and(|x| Some(x) == canonical_schema_error(&b)) =>
@@ -244,15 +240,6 @@ pub fn canonical_schema_error(msg: &str) -> Option<String> {
     Some(out.join("\n"))
 }
 
-/// Both messages report a YAML syntax error in the same template's output.
-fn same_yaml_syntax_error(a: &str, b: &str) -> bool {
-    let prefix = |m: &str| {
-        m.find("error converting YAML to JSON: yaml: ")
-            .map(|i| m[..i].to_owned())
-    };
-    prefix(a).is_some() && prefix(a) == prefix(b)
-}
-
 fn first_difference(want: &str, got: &str) -> String {
     let line = want
         .lines()
@@ -276,8 +263,6 @@ pub struct Tally {
     pub same: usize,
     /// Identical errors.
     pub same_error: usize,
-    /// YAML syntax errors in the same template, worded differently.
-    pub same_yaml_error: usize,
     /// Schema failures listing the same errors in another (Go map) order.
     pub same_schema_reordered: usize,
     /// Descriptions of differences.
@@ -290,7 +275,6 @@ impl Tally {
         match verdict {
             Verdict::Same => self.same += 1,
             Verdict::SameError => self.same_error += 1,
-            Verdict::SameYamlSyntaxError => self.same_yaml_error += 1,
             Verdict::SameSchemaErrorsReordered => self.same_schema_reordered += 1,
             Verdict::Different(why) => {
                 println!("{name}: {why}");
@@ -302,15 +286,10 @@ impl Tally {
     /// Prints the summary line.
     pub fn summary(&self, suite: &str) {
         println!(
-            "{suite}: {} cases, {} byte-identical, {} identical errors, {} YAML syntax errors in the same template (wording differs), {} schema errors in another map order, {} different",
-            self.same
-                + self.same_error
-                + self.same_yaml_error
-                + self.same_schema_reordered
-                + self.different.len(),
+            "{suite}: {} cases, {} byte-identical, {} identical errors, {} schema errors in another map order, {} different",
+            self.same + self.same_error + self.same_schema_reordered + self.different.len(),
             self.same,
             self.same_error,
-            self.same_yaml_error,
             self.same_schema_reordered,
             self.different.len()
         );
