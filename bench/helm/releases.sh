@@ -129,6 +129,7 @@ measure_initial_sync "$RELEASES" 18090
 kill "$CONTROLLER"
 wait "$CONTROLLER" 2>/dev/null || true
 log "restarting the controller over the same storage: a no-op resync of every HelmRelease"
+apiserver_requests "$WORK/apiserver-resync-before.txt"
 start_controller 18091
 started=$(date +%s.%N)
 reconciled() {
@@ -140,3 +141,7 @@ elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%.1f", a - b
 curl -s http://127.0.0.1:18091/metrics >"$WORK/metrics-resync.txt"
 echo "no-op resync: $RELEASES HelmReleases reconciled in ${elapsed}s"
 report_requests "$WORK/metrics-resync.txt"
+apiserver_requests "$WORK/apiserver-resync-after.txt"
+echo "  writes the apiserver served meanwhile (every client):"
+apiserver_delta "$WORK/apiserver-resync-before.txt" "$WORK/apiserver-resync-after.txt" 1 |
+  grep -E ' (POST|PUT|PATCH|APPLY|DELETE) ' | grep -v dry-run || echo "    none"

@@ -218,8 +218,8 @@ ready_count() {
 apiserver_requests() { # output-file: the apiserver's own request counters, every client
   kubectl get --raw /metrics | grep -E '^apiserver_request_total\{' >"$1"
 }
-apiserver_delta() { # before after: requests served meanwhile by verb and resource (all clients)
-  awk '
+apiserver_delta() { # before after [min]: requests served meanwhile by verb and resource (all clients)
+  awk -v min="${3:-50}" '
     function key(line,   v, r, s, d) {
       match(line, /verb="[^"]*"/); v = substr(line, RSTART + 6, RLENGTH - 7)
       match(line, /resource="[^"]*"/); r = substr(line, RSTART + 10, RLENGTH - 11)
@@ -229,7 +229,7 @@ apiserver_delta() { # before after: requests served meanwhile by verb and resour
     }
     FNR == NR { before[key($0)] += $NF; next }
     { after[key($0)] += $NF }
-    END { for (k in after) if (after[k] - before[k] >= 50) printf "    %6d %s\n", after[k] - before[k], k }
+    END { for (k in after) if (after[k] - before[k] >= min) printf "    %6d %s\n", after[k] - before[k], k }
   ' "$1" "$2" | sort -rn
 }
 
