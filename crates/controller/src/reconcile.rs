@@ -302,6 +302,7 @@ async fn reconcile_live<K: Reconcile>(object: &K, ctx: &Context) -> Result<Actio
         return Ok(Action::requeue(wait));
     }
     let started = Instant::now();
+    tracing::debug!(object = %key, "reconcile started");
     let outcome = object.run(ctx).await;
     if object.waits_silently(&outcome) {
         return Ok(Action::requeue(ctx.options.dependency_requeue));
@@ -336,6 +337,7 @@ async fn reconcile_live<K: Reconcile>(object: &K, ctx: &Context) -> Result<Actio
         key: key.clone(),
         source,
     })?;
+    tracing::debug!(object = %key, took = ?started.elapsed(), "reconcile finished");
     object.after_status_written(ctx, &outcome);
     let result = if outcome.failure().is_some() {
         "error"

@@ -1,7 +1,8 @@
 //! Talking to a git remote with gix: [`remote_head`] asks only for the refs (handshake and
-//! ls-refs) so a poller can skip fetching an unchanged head; [`checkout`] fetches one ref (depth
-//! 1 where possible) and writes its tree into a directory. Both run gix's blocking client on
-//! tokio's blocking pool under a deadline.
+//! ls-refs); [`checkout`] fetches one ref (depth 1 where possible) and writes its tree into a
+//! directory; [`checkout_if_moved`] does both over one connection, so a poller pays one
+//! handshake whether the head moved or not (over ssh, a handshake is a process and a key
+//! exchange). All run gix's blocking client on tokio's blocking pool under a deadline.
 
 use crate::auth::GitAuth;
 use crate::error::GitError;
@@ -91,6 +92,40 @@ pub async fn checkout(
     let dest = dest_dir.to_path_buf();
     run_with_deadline(target, timeout, move |target, interrupt| {
         fetch_and_checkout(target, &strategy, &dest, timeout, interrupt)
+    })
+    .await
+}
+
+/// What [`checkout_if_moved`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// The remote is at a revision the caller already has: nothing was fetched.
+    UpToDate(Revision),
+    /// The remote moved: its tree is checked out.
+    CheckedOut(Checkout),
+}
+
+/// Like [`checkout`], but asks `is_current` about the remote's revision once the refs are
+/// listed, on the same connection, and fetches nothing when it answers yes.
+pub async fn checkout_if_moved(
+    url: &str,
+    reference: &GitReference,
+    auth: &GitAuth,
+    timeout: Duration,
+    dest_dir: &Path,
+    is_current: impl Fn(&Revision) -> bool + Send + 'static,
+) -> Result<FetchOutcome, GitError> {
+    let target = Target::new(url, auth)?;
+    let strategy = reference.strategy();
+    if let Strategy::Commit { .. } = strategy {
+        let revision = revision_for_commit(&strategy);
+        if is_current(&revision) {
+            return Ok(FetchOutcome::UpToDate(revision));
+        }
+    }
+    let dest = dest_dir.to_path_buf();
+    run_with_deadline(target, timeout, move |target, interrupt| {
+        fetch_unless_current(target, &strategy, &dest, timeout, interrupt, &is_current)
     })
     .await
 }
@@ -296,6 +331,24 @@ pub(crate) fn fetch_and_checkout(
     timeout: Duration,
     interrupt: &AtomicBool,
 ) -> Result<Checkout, GitError> {
+    match fetch_unless_current(target, strategy, dest, timeout, interrupt, &|_| false)? {
+        FetchOutcome::CheckedOut(checkout) => Ok(checkout),
+        // Unreachable: nothing is current to `|_| false`; kept total rather than panicking.
+        FetchOutcome::UpToDate(revision) => Err(GitError::Checkout {
+            url: target.display_url.clone(),
+            detail: format!("nothing fetched for {revision}"),
+        }),
+    }
+}
+
+fn fetch_unless_current(
+    target: &Target,
+    strategy: &Strategy,
+    dest: &Path,
+    timeout: Duration,
+    interrupt: &AtomicBool,
+    is_current: &dyn Fn(&Revision) -> bool,
+) -> Result<FetchOutcome, GitError> {
     let checkout_error = |detail: String| GitError::Checkout {
         url: target.display_url.clone(),
         detail,
@@ -305,8 +358,22 @@ pub(crate) fn fetch_and_checkout(
     let target = &target.with_ssh_log_in(files.path());
     let mut repo = gix::init(dest).map_err(|e| checkout_error(e.to_string()))?;
     let plan = plan_fetch(&mut repo, target, strategy, files.path(), timeout)?;
+    if let Some(listed) = &plan.listed
+        && is_current(listed)
+    {
+        return Ok(FetchOutcome::UpToDate(listed.clone()));
+    }
     let spec = format!("+{}:{}", plan.remote_ref, plan.local_ref);
-    receive(
+    // A single ref not listed yet is named from the fetch's own ref listing.
+    let unless_at = |refs: &[Ref]| {
+        let commit = refs
+            .iter()
+            .find_map(|r| peeled_target(r, &plan.remote_ref))?;
+        let revision = name_revision(&plan.remote_ref, commit, plan.absolute);
+        is_current(&revision).then_some(revision)
+    };
+    let ask = plan.listed.is_none() && plan.pinned.is_none();
+    let skipped = receive(
         &mut repo,
         target,
         &spec,
@@ -314,7 +381,11 @@ pub(crate) fn fetch_and_checkout(
         files.path(),
         timeout,
         interrupt,
+        if ask { Some(&unless_at) } else { None },
     )?;
+    if let Some(revision) = skipped {
+        return Ok(FetchOutcome::UpToDate(revision));
+    }
     let commit = match &plan.pinned {
         Some(commit) => verify_commit(&repo, target, commit)?,
         None => peel_local_ref(&repo, target, &plan.local_ref)?,
@@ -329,11 +400,11 @@ pub(crate) fn fetch_and_checkout(
         Strategy::Commit { .. } => None,
         _ => Some(plan.remote_ref).filter(|r| r.starts_with("refs/tags/")),
     };
-    Ok(Checkout {
+    Ok(FetchOutcome::CheckedOut(Checkout {
         revision,
         dir: dest.to_path_buf(),
         tag,
-    })
+    }))
 }
 
 /// What to fetch for a strategy.
@@ -343,6 +414,8 @@ struct FetchPlan {
     shallow: bool,
     absolute: bool,
     pinned: Option<String>,
+    /// The revision, when planning listed the refs already (semver).
+    listed: Option<Revision>,
 }
 
 fn plan_fetch(
@@ -358,12 +431,17 @@ fn plan_fetch(
         shallow: true,
         absolute,
         pinned: None,
+        listed: None,
     };
     Ok(match strategy {
         Strategy::SemVer(constraint) => {
             let refs = list_refs(repo, target, &["+refs/tags/*:refs/tags/*"], files, timeout)?;
-            let (tag, _) = latest_tag(target, &refs, constraint)?;
-            single(format!("refs/tags/{tag}"), false)
+            let (tag, commit) = latest_tag(target, &refs, constraint)?;
+            let remote_ref = format!("refs/tags/{tag}");
+            FetchPlan {
+                listed: Some(Revision::short(&remote_ref, commit)),
+                ..single(remote_ref, false)
+            }
         }
         // A pinned commit may be anywhere in history, so the fetch is not shallow (as in Flux).
         Strategy::Commit { commit, branch, .. } => FetchPlan {
@@ -378,6 +456,7 @@ fn plan_fetch(
             shallow: false,
             absolute: false,
             pinned: Some(commit.clone()),
+            listed: None,
         },
         other => {
             let (remote_ref, absolute) = ref_for(other).unwrap_or_default();
@@ -386,6 +465,12 @@ fn plan_fetch(
     })
 }
 
+/// Given the refs a fetch listed, the revision the caller already has, if the remote is at it.
+type UnlessAt<'a> = &'a dyn Fn(&[Ref]) -> Option<Revision>;
+
+/// Fetches `spec`, unless `unless_at` (given the listed refs) names a revision the caller has:
+/// then nothing is fetched and that revision is returned.
+#[allow(clippy::too_many_arguments)]
 fn receive(
     repo: &mut gix::Repository,
     target: &Target,
@@ -394,7 +479,8 @@ fn receive(
     files: &Path,
     timeout: Duration,
     interrupt: &AtomicBool,
-) -> Result<(), GitError> {
+    unless_at: Option<UnlessAt<'_>>,
+) -> Result<Option<Revision>, GitError> {
     with_connection(repo, target, &[spec], files, timeout, |connection| {
         let prepare = connection
             .prepare_fetch(gix::progress::Discard, Default::default())
@@ -406,6 +492,9 @@ fn receive(
                 reference: reference.unwrap_or_default().to_owned(),
             });
         }
+        if let Some(current) = unless_at.and_then(|at| at(&prepare.ref_map().remote_refs)) {
+            return Ok(Some(current));
+        }
         let prepare = if shallow {
             prepare.with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(NonZeroU32::MIN))
         } else {
@@ -414,7 +503,7 @@ fn receive(
         prepare
             .receive(gix::progress::Discard, interrupt)
             .map_err(|e| target.classify(&e))?;
-        Ok(())
+        Ok(None)
     })
 }
 

@@ -37,7 +37,7 @@ pub use artifact::{
 pub use auth::GitAuth;
 pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
 pub use error::{GitError, sanitize_url};
-pub use fetch::{Checkout, CheckoutLimits, checkout, remote_head};
+pub use fetch::{Checkout, CheckoutLimits, FetchOutcome, checkout, checkout_if_moved, remote_head};
 pub use helm_index::{ChartLookupError, ChartVersion, HelmIndex, HelmIndexError, IndexLimits};
 pub use helm_oci::{OciChartError, OciChartPull};
 pub use helm_repo::{

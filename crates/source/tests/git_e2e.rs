@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tether_source::{GitAuth, GitError, GitReference, checkout, remote_head};
+use tether_source::{
+    FetchOutcome, GitAuth, GitError, GitReference, checkout, checkout_if_moved, remote_head,
+};
 use tether_testkit::git::{GitRepoFixture, HttpGitServer, SshGitServer, closed_loopback_port};
 
 const USER: &str = "flux";
@@ -302,6 +304,33 @@ async fn reference_precedence_gives_flux_revisions() -> anyhow::Result<()> {
         );
         let head = remote_head(&s.url, &reference, &auth, TIMEOUT).await?;
         assert_eq!(head.to_string(), expected, "remote_head {reference:?}");
+        // At the revision the caller has, nothing is fetched or written.
+        let unfetched = tempfile::tempdir()?;
+        let have = expected.clone();
+        let outcome = checkout_if_moved(&s.url, &reference, &auth, TIMEOUT, unfetched.path(), {
+            move |revision| revision.to_string() == have
+        })
+        .await?;
+        match outcome {
+            FetchOutcome::UpToDate(revision) => assert_eq!(revision.to_string(), expected),
+            other => panic!("{reference:?}: expected up to date, got {other:?}"),
+        }
+        assert!(!unfetched.path().join("v").exists(), "{reference:?}");
+        // At another revision, it is checked out as `checkout` does.
+        let fetched = tempfile::tempdir()?;
+        let outcome = checkout_if_moved(&s.url, &reference, &auth, TIMEOUT, fetched.path(), {
+            |revision| revision.to_string() == "master@sha1:0000"
+        })
+        .await?;
+        let FetchOutcome::CheckedOut(out) = outcome else {
+            panic!("{reference:?}: expected a checkout, got {outcome:?}");
+        };
+        assert_eq!(out.revision.to_string(), expected, "{reference:?}");
+        assert_eq!(
+            std::fs::read_to_string(fetched.path().join("v"))?,
+            content,
+            "{reference:?}"
+        );
     }
     Ok(())
 }
@@ -321,6 +350,22 @@ async fn remote_head_sees_a_push_over_http() -> anyhow::Result<()> {
     assert_eq!(s.repo.rev_parse("refs/heads/master")?, second);
     let head = remote_head(&s.url, &GitReference::default(), &auth, TIMEOUT).await?;
     assert_eq!(head.to_string(), format!("master@sha1:{second}"));
+    let had = format!("master@sha1:{first}");
+    let dir = tempfile::tempdir()?;
+    let outcome = checkout_if_moved(
+        &s.url,
+        &GitReference::default(),
+        &auth,
+        TIMEOUT,
+        dir.path(),
+        move |revision| revision.to_string() == had,
+    )
+    .await?;
+    let FetchOutcome::CheckedOut(out) = outcome else {
+        panic!("the head moved, yet nothing was fetched: {outcome:?}");
+    };
+    assert_eq!(out.revision.commit, second);
+    assert_eq!(std::fs::read_to_string(dir.path().join("a"))?, "2");
     Ok(())
 }
 

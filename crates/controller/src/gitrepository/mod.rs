@@ -184,20 +184,29 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Outcome {
         .await
         .map_err(failed_in(Step::Include))?;
     let (url, reference, auth, timeout) = (&spec.url, &spec.checkout, &spec.auth, spec.timeout);
-    let head = tether_source::remote_head(url, reference, auth, timeout)
-        .await
-        .map_err(git_failure)?;
-    if artifact_is_current(repo, ctx, &head.to_string(), &included) {
-        return Ok(Fetched::UpToDate);
-    }
     let checkout_dir = tempfile::Builder::new()
         .prefix(".checkout-")
         .tempdir_in(artifacts::store_root(ctx).map_err(failed_in(Step::Storage))?)
         .map_err(storage_failure)
         .map_err(failed_in(Step::Storage))?;
-    let checkout = tether_source::checkout(url, reference, auth, timeout, checkout_dir.path())
-        .await
-        .map_err(git_failure)?;
+    // One connection asks for the head and, only when it moved, fetches it.
+    let stored = stored_revision_if_current(repo, ctx, &included);
+    let is_current =
+        move |head: &tether_source::Revision| stored.as_deref() == Some(head.to_string().as_str());
+    let fetched = tether_source::checkout_if_moved(
+        url,
+        reference,
+        auth,
+        timeout,
+        checkout_dir.path(),
+        is_current,
+    )
+    .await
+    .map_err(git_failure)?;
+    let checkout = match fetched {
+        tether_source::FetchOutcome::UpToDate(_) => return Ok(Fetched::UpToDate),
+        tether_source::FetchOutcome::CheckedOut(checkout) => checkout,
+    };
     if repo.spec.recurse_submodules == Some(true) {
         tether_source::submodule::checkout_submodules(&checkout, url, auth, timeout)
             .await
@@ -247,27 +256,23 @@ async fn pack(
     Ok(artifacts::advertised(ctx, stored, None))
 }
 
-/// The stored artifact is still right when it is at `head`, its file exists, the spec did not
-/// change what goes into it, it was verified as the spec asks, and its includes are unchanged.
-fn artifact_is_current(
+/// The stored artifact's revision, when the artifact is still right for a remote at that
+/// revision: its file exists, the spec did not change what goes into it, it was verified as
+/// the spec asks, and its includes are unchanged.
+fn stored_revision_if_current(
     repo: &GitRepository,
     ctx: &Context,
-    head: &str,
     included: &[Artifact],
-) -> bool {
-    let Some(status) = &repo.status else {
-        return false;
-    };
-    let Some(artifact) = &status.artifact else {
-        return false;
-    };
-    artifact.revision == head
-        && status.observed_generation == repo.meta().generation
+) -> Option<String> {
+    let status = repo.status.as_ref()?;
+    let artifact = status.artifact.as_ref()?;
+    let current = status.observed_generation == repo.meta().generation
         && status.observed_ignore == repo.spec.ignore
         && status.observed_recurse_submodules == repo.spec.recurse_submodules
         && !verify::requires_verification(repo)
         && include::unchanged(repo, included)
-        && ctx.workspace.store().root().join(&artifact.path).is_file()
+        && ctx.workspace.store().root().join(&artifact.path).is_file();
+    current.then(|| artifact.revision.clone())
 }
 
 fn owner_of(repo: &GitRepository) -> ArtifactOwner {
