@@ -11,7 +11,7 @@ use std::time::Duration;
 use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
 use tether_testkit::flux::{
     GitSourceFixture, WAIT, condition, create, dynamic_api, kustomization, kustomizations,
-    wait_ready_where,
+    merge_patch, wait_ready_where,
 };
 use tether_testkit::http::{free_port, http_get_bytes};
 
@@ -127,6 +127,110 @@ async fn a_source_that_cannot_fetch_is_reported_on_its_kustomization() -> anyhow
         started.elapsed() < Duration::from_secs(20),
         "the Kustomization of a suspended source reported after {:?}",
         started.elapsed()
+    );
+    Ok(())
+}
+
+/// The file names in the artifact the GitRepository's status advertises.
+async fn artifact_files(artifact: &serde_json::Value) -> anyhow::Result<Vec<String>> {
+    let url = artifact["url"].as_str().unwrap_or_default().to_owned();
+    let download = url.clone();
+    let (code, body) = tokio::task::spawn_blocking(move || http_get_bytes(&download))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("nothing answers at {url}"))?;
+    anyhow::ensure!(code == 200, "GET {url}: {code}");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(body.as_slice()));
+    let mut names = Vec::new();
+    for entry in archive.entries()? {
+        let entry = entry?;
+        if entry.header().entry_type().is_file() {
+            names.push(entry.path()?.display().to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sparse_checkout_keeps_only_its_directories() -> anyhow::Result<()> {
+    let s = GitSourceFixture::start_with(
+        "sparse",
+        "1h",
+        |repo| {
+            repo.commit(
+                "master",
+                &[
+                    ("README.md", "hello\n"),
+                    ("deploy/app.yaml", "kind: ConfigMap\n"),
+                    ("deploy/nested/more.yaml", "kind: ConfigMap\n"),
+                    ("other/config.yaml", "kind: Secret\n"),
+                ],
+                "first",
+            )
+            .map(drop)
+        },
+        json!({"sparseCheckout": ["./deploy"]}),
+    )
+    .await?;
+    let _controller = InProcessController::start(&s.ns.name).await?;
+    let sources = dynamic_api(
+        &s.client,
+        &s.ns.name,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    let ready = wait_ready_where(&sources, "app", |status, _, _| status == "True").await?;
+    assert_eq!(
+        ready["status"]["observedSparseCheckout"],
+        json!(["./deploy"])
+    );
+    let first = ready["status"]["artifact"].clone();
+    assert_eq!(
+        artifact_files(&first).await?,
+        ["deploy/app.yaml", "deploy/nested/more.yaml"]
+    );
+
+    // A directory the commit does not have fails the fetch by name; the artifact stays.
+    merge_patch(
+        &sources,
+        "app",
+        json!({"spec": {"sparseCheckout": ["missing"]}}),
+    )
+    .await?;
+    let failed = wait_ready_where(&sources, "app", |status, _, message| {
+        status == "False" && message.contains("sparse checkout dir 'missing'")
+    })
+    .await?;
+    let (_, reason, message) = condition(&failed, "Ready").unwrap_or_default();
+    assert_eq!(reason, "GitOperationFailed");
+    assert_eq!(
+        message,
+        "failed to sparse checkout directories : sparse checkout dir 'missing' does not exist in repository"
+    );
+    assert_eq!(failed["status"]["artifact"], first);
+
+    // Another list rebuilds the artifact at the same revision.
+    merge_patch(
+        &sources,
+        "app",
+        json!({"spec": {"sparseCheckout": ["other"]}}),
+    )
+    .await?;
+    let other = wait_for(&sources, "app", WAIT, |o| {
+        let value = serde_json::to_value(o).unwrap_or_default();
+        value["status"]["observedSparseCheckout"] == json!(["other"])
+            && condition(&value, "Ready").is_some_and(|c| c.0 == "True")
+    })
+    .await?;
+    let other = serde_json::to_value(other)?;
+    assert_eq!(
+        other["status"]["artifact"]["revision"], first["revision"],
+        "same commit"
+    );
+    assert_eq!(
+        artifact_files(&other["status"]["artifact"]).await?,
+        ["other/config.yaml"]
     );
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! artifact store that packs checkouts into tarballs the way source-controller does; for
 //! image automation, a working clone that commits edits and pushes them back; and Helm chart
 //! repositories: indexes over HTTP(S) read with bounded memory, chart downloads, OCI charts;
-//! OpenPGP/SSH signature verification of checked-out commits and tags; submodules and includes;
-//! and S3-compatible buckets, mirrored with only changed objects downloaded.
+//! OpenPGP/SSH signature verification of checked-out commits and tags; submodules, includes and
+//! sparse checkouts; and S3-compatible buckets, mirrored with only changed objects downloaded.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
@@ -24,6 +24,7 @@ pub mod reference;
 pub mod semver_tag;
 mod sign;
 pub mod sourceignore;
+pub mod sparse;
 pub mod submodule;
 mod transport;
 pub mod verify;

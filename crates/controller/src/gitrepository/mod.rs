@@ -212,6 +212,18 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Outcome {
             .await
             .map_err(git_failure)?;
     }
+    if let Some(dirs) = repo.spec.sparse_checkout.clone() {
+        let dir = checkout.dir.clone();
+        tokio::task::spawn_blocking(move || tether_source::sparse::narrow_to(&dir, &dirs))
+            .await
+            .map_err(storage_failure)?
+            .map_err(|error| {
+                Failure::new(
+                    source_conditions::reasons::GIT_OPERATION_FAILED,
+                    error.to_string(),
+                )
+            })?;
+    }
     let verified = verify::verify(repo, ctx, &checkout)
         .await
         .map_err(failed_in(Step::Verify))?;
@@ -269,6 +281,7 @@ fn stored_revision_if_current(
     let current = status.observed_generation == repo.meta().generation
         && status.observed_ignore == repo.spec.ignore
         && status.observed_recurse_submodules == repo.spec.recurse_submodules
+        && status.observed_sparse_checkout == repo.spec.sparse_checkout
         && !verify::requires_verification(repo)
         && include::unchanged(repo, included)
         && ctx.workspace.store().root().join(&artifact.path).is_file();
@@ -305,6 +318,7 @@ fn next_status(repo: &GitRepository, outcome: &Outcome) -> GitRepositoryStatus {
         status.included_artifacts = Some(stored.included.clone()).filter(|a| !a.is_empty());
         status.observed_include = repo.spec.include.clone();
         status.observed_recurse_submodules = repo.spec.recurse_submodules;
+        status.observed_sparse_checkout = repo.spec.sparse_checkout.clone();
         verify::record_verified(&mut status, &mut conditions, stored.verified.as_ref());
     }
     record_step_conditions(&mut conditions, outcome);
