@@ -156,6 +156,24 @@ impl Constraints {
 
     /// Parses a range with the given release's semantics.
     pub fn parse_dialect(range: &str, dialect: Dialect) -> Result<Constraints, ConstraintError> {
+        if is_exact_pin(range) {
+            // The usual pin of a chart dependency (`1.2.3`) is one equality term in either
+            // dialect; compiling the grammar's expressions would cost more than rendering a
+            // small chart (`helm template` runs once per process).
+            let term = parse_exact(range)?;
+            return Ok(Constraints {
+                source: range.to_string(),
+                dialect,
+                groups: vec![AndGroup {
+                    admits_prereleases: !term.bound.prerelease().is_empty(),
+                    terms: vec![term],
+                }],
+            });
+        }
+        Constraints::parse_by_grammar(range, dialect)
+    }
+
+    fn parse_by_grammar(range: &str, dialect: Dialect) -> Result<Constraints, ConstraintError> {
         let replacement = match dialect {
             Dialect::Current => ">= $from, <= $to ",
             Dialect::Fluxd => ">= $from, <= $to",
@@ -195,6 +213,29 @@ impl fmt::Display for Constraints {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// `MAJOR.MINOR.PATCH` in ASCII digits and nothing else.
+fn is_exact_pin(range: &str) -> bool {
+    let mut parts = range.split('.');
+    let digits =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    digits(parts.next()) && digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
+}
+
+/// The equality term the grammar makes of an exact pin (see [`parse_term`]).
+fn parse_exact(text: &str) -> Result<Term, ConstraintError> {
+    let bound = Version::parse_lenient(text).map_err(|source| ConstraintError::InvalidVersion {
+        term: text.to_string(),
+        source,
+    })?;
+    Ok(Term {
+        op: Op::TildeOrEqual,
+        bound,
+        dirty: false,
+        minor_dirty: false,
+        patch_dirty: false,
+    })
 }
 
 fn parse_group(segment: &str, dialect: Dialect) -> Result<AndGroup, ConstraintError> {
@@ -377,6 +418,59 @@ impl Term {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_pins_parse_as_the_grammar_parses_them() {
+        let pins = [
+            "0.1.0",
+            "1.2.3",
+            "01.2.3",
+            "1.02.3",
+            "10.20.30",
+            "0.0.0",
+            "99999999999999999999.0.0",
+        ];
+        let versions = [
+            "0.1.0",
+            "1.2.3",
+            "1.2.3-rc.1",
+            "1.2.3+build",
+            "v1.2.3",
+            "1.2",
+            "1.2.4",
+            "01.2.3",
+            "10.20.30",
+            "0.0.0",
+            "0.1.0-alpha",
+        ];
+        for dialect in [Dialect::Current, Dialect::Fluxd] {
+            for pin in pins {
+                assert!(is_exact_pin(pin), "{pin}");
+                let fast = Constraints::parse_dialect(pin, dialect);
+                let slow = Constraints::parse_by_grammar(pin, dialect);
+                match (fast, slow) {
+                    (Ok(fast), Ok(slow)) => {
+                        for version in versions {
+                            let Ok(v) = Version::parse_lenient(version) else {
+                                continue;
+                            };
+                            assert_eq!(fast.matches(&v), slow.matches(&v), "{pin} vs {version}");
+                        }
+                    }
+                    (fast, slow) => assert_eq!(
+                        fast.map(|c| c.to_string()).map_err(|e| e.to_string()),
+                        slow.map(|c| c.to_string()).map_err(|e| e.to_string()),
+                        "{pin}"
+                    ),
+                }
+            }
+        }
+        for not_a_pin in [
+            "1.2", "1.2.3.4", "v1.2.3", "=1.2.3", " 1.2.3", "1.2.x", "1..3", "",
+        ] {
+            assert!(!is_exact_pin(not_a_pin), "{not_a_pin}");
+        }
+    }
 
     #[test]
     fn grammar_regexes_compile() {
