@@ -9,7 +9,7 @@
 
 use crate::fetch::{Checkout, FETCHED_REF};
 use pgp::composed::{Deserializable, DetachedSignature, SignedPublicKey};
-use pgp::types::KeyDetails;
+use pgp::types::{KeyDetails, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -421,14 +421,16 @@ fn verify_pgp(
         let Some(signature) = &signature else {
             continue;
         };
+        let now = Timestamp::now().as_secs();
         for key in keys.iter().filter(|key| key.verify_bindings().is_ok()) {
-            let by_primary = signature.verify(key, payload).is_ok();
+            let by_primary = || signature.verify(key, payload).is_ok();
             let by_subkey = || {
-                key.public_subkeys
-                    .iter()
-                    .any(|subkey| signature.verify(subkey, payload).is_ok())
+                key.public_subkeys.iter().any(|subkey| {
+                    signature.verify(subkey, payload).is_ok() && subkey_valid_at(subkey, now)
+                })
             };
-            if by_primary || by_subkey() {
+            let valid = primary_valid_at(key, now) && !expired(&signature.signature, 0, now);
+            if valid && (by_primary() || by_subkey()) {
                 return Ok(upper_hex(key.primary_key.legacy_key_id().as_ref()));
             }
         }
@@ -437,6 +439,53 @@ fn verify_pgp(
         Some(detail) if !any_ring_read => Err(SignatureError::KeyRing { object, detail }),
         _ => Err(SignatureError::NoMatchingPgpKey { object }),
     }
+}
+
+/// Whether `signature` (or the key it binds, when `key_created` is the key's creation time)
+/// has expired by `now`: OpenPGP expiration times count from the creation of what they bound.
+fn expired(signature: &pgp::packet::Signature, key_created: u32, now: u32) -> bool {
+    let created = signature.created().map_or(0, |c| c.as_secs());
+    let past = |from: u32, after: Option<pgp::types::Duration>| {
+        after
+            .map(|d| d.as_secs())
+            .filter(|&secs| secs > 0)
+            .is_some_and(|secs| u64::from(from) + u64::from(secs) <= u64::from(now))
+    };
+    past(created, signature.signature_expiration_time())
+        || (key_created > 0 && past(key_created, signature.key_expiration_time()))
+}
+
+/// go-crypto's checks on the signing entity, which Flux's verification inherits: a revoked
+/// primary key, or one whose newest self-signature says it expired (or expired itself),
+/// verifies nothing.
+fn primary_valid_at(key: &SignedPublicKey, now: u32) -> bool {
+    if !key.details.revocation_signatures.is_empty() {
+        return false;
+    }
+    let created = key.primary_key.created_at().as_secs();
+    let self_signatures = key
+        .details
+        .users
+        .iter()
+        .flat_map(|user| user.signatures.iter())
+        .chain(key.details.direct_signatures.iter());
+    let newest = self_signatures.max_by_key(|s| s.created().map_or(0, |c| c.as_secs()));
+    newest.is_none_or(|signature| !expired(signature, created, now))
+}
+
+/// The same for a signing subkey: its newest binding must not be a revocation, nor say that the
+/// subkey expired.
+fn subkey_valid_at(subkey: &pgp::composed::SignedPublicSubKey, now: u32) -> bool {
+    let created = subkey.key.created_at().as_secs();
+    let newest = subkey
+        .signatures
+        .iter()
+        .max_by_key(|s| s.created().map_or(0, |c| c.as_secs()));
+    let revoked = subkey
+        .signatures
+        .iter()
+        .any(|s| s.typ() == Some(pgp::packet::SignatureType::SubkeyRevocation));
+    !revoked && newest.is_none_or(|signature| !expired(signature, created, now))
 }
 
 /// The public keys of one armored key ring; at least one, as Go's `ReadArmoredKeyRing` wants.

@@ -9,7 +9,7 @@ use tether_source::{
     Checkout, GitAuth, GitReference, TrustedKeys, VerifyMode, checkout, verify_checkout,
 };
 use tether_testkit::git::{GitRepoFixture, HttpGitServer, SshSigningKey};
-use tether_testkit::sops::{GpgKey, gpg_key};
+use tether_testkit::sops::{GpgKey, gpg_key, gpg_key_with};
 
 const USER: &str = "flux";
 const PASSWORD: &str = "verify-Pa55word";
@@ -269,5 +269,49 @@ async fn tag_modes_verify_the_tag_object_and_refuse_what_is_not_a_signed_tag() -
         "cannot verify tag object's signature if a tag reference is not specified"
     );
     assert!(error.is_terminal());
+    Ok(())
+}
+
+/// go-crypto's rules, which Flux inherits: a key that expired, or was revoked, verifies nothing,
+/// even a signature it made while it was valid.
+#[tokio::test]
+async fn an_expired_or_revoked_gpg_key_verifies_nothing() -> anyhow::Result<()> {
+    let s = setup()?;
+    // Made on 2020-01-01, valid for a day: the commit it signs is from that day.
+    let expired = gpg_key_with("tether-expired", "1d", Some("20200101T000000"))?;
+    let old = s.repo.commit_signed(
+        "master",
+        &[("deploy/a.yaml", "a: 1\n")],
+        "signed in 2020",
+        &expired.signer(),
+    )?;
+    let (_dir, out) = checkout_ref(&s, branch("master")).await?;
+    assert_eq!(out.revision.commit, old);
+    let trusted = keys(&[("author.asc", &expired.public_armored)]);
+    let error = verify_checkout(&out, HEAD, &trusted).expect_err("the key expired");
+    assert!(
+        error
+            .to_string()
+            .ends_with("unable to verify payload with any of the given key rings: no matching key"),
+        "{error}"
+    );
+
+    let revoked = gpg_key("tether-revoked")?;
+    let signed = s.repo.commit_signed(
+        "master",
+        &[("deploy/a.yaml", "a: 2\n")],
+        "signed before the revocation",
+        &revoked.signer(),
+    )?;
+    let (_dir, out) = checkout_ref(&s, branch("master")).await?;
+    assert_eq!(out.revision.commit, signed);
+    let before = keys(&[("author.asc", &revoked.public_armored)]);
+    assert!(
+        verify_checkout(&out, HEAD, &before).is_ok(),
+        "valid before the revocation"
+    );
+    let after = keys(&[("author.asc", &revoked.revoke()?)]);
+    let error = verify_checkout(&out, HEAD, &after).expect_err("the key was revoked");
+    assert_eq!(error.reason(), "InvalidCommitSignature");
     Ok(())
 }

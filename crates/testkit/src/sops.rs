@@ -96,6 +96,42 @@ impl GpgKey {
     }
 }
 
+impl GpgKey {
+    /// Revokes the key with the revocation certificate gpg made with it, and returns the public
+    /// key as exported afterwards (carrying the revocation).
+    pub fn revoke(&self) -> anyhow::Result<String> {
+        let certificate = self
+            .home
+            .path()
+            .join("openpgp-revocs.d")
+            .join(format!("{}.rev", self.fingerprint));
+        // gpg guards the stored certificate with a leading ':' against accidental import.
+        let text = std::fs::read_to_string(&certificate)?.replace("\n:-----BEGIN", "\n-----BEGIN");
+        let armored = self.home.path().join("revocation.asc");
+        std::fs::write(&armored, text)?;
+        let gpg = |args: &[&std::ffi::OsStr]| -> anyhow::Result<Vec<u8>> {
+            let output = Command::new("gpg")
+                .arg("--batch")
+                .args(args)
+                .env("GNUPGHOME", self.home.path())
+                .stdin(Stdio::null())
+                .output()
+                .context("cannot run gpg")?;
+            if !output.status.success() {
+                bail!("gpg failed: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            Ok(output.stdout)
+        };
+        gpg(&["--import".as_ref(), armored.as_os_str()])?;
+        let public = gpg(&[
+            "--armor".as_ref(),
+            "--export".as_ref(),
+            self.fingerprint.as_ref(),
+        ])?;
+        Ok(String::from_utf8(public)?)
+    }
+}
+
 impl Drop for GpgKey {
     fn drop(&mut self) {
         let _ = Command::new("gpgconf")
@@ -110,7 +146,20 @@ impl Drop for GpgKey {
 
 /// A fresh ed25519/cv25519 OpenPGP key for `name`, made by gpg.
 pub fn gpg_key(name: &str) -> anyhow::Result<GpgKey> {
+    gpg_key_with(name, "never", None)
+}
+
+/// An OpenPGP key for `name` that expires `expire` (gpg's `--quick-gen-key` syntax: `never`,
+/// `1d`...) after it is made; with `faked_time` (`20200101T000000`), its GnuPG home lives at that
+/// time, so the key and every signature it makes date from then.
+pub fn gpg_key_with(name: &str, expire: &str, faked_time: Option<&str>) -> anyhow::Result<GpgKey> {
     let home = tempfile::Builder::new().prefix("gpg").tempdir_in("/tmp")?;
+    if let Some(time) = faked_time {
+        std::fs::write(
+            home.path().join("gpg.conf"),
+            format!("faked-system-time {time}\n"),
+        )?;
+    }
     let gpg = |args: &[&str]| -> anyhow::Result<String> {
         let output = Command::new("gpg")
             .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
@@ -128,13 +177,7 @@ pub fn gpg_key(name: &str) -> anyhow::Result<GpgKey> {
         Ok(String::from_utf8(output.stdout)?)
     };
     let uid = format!("{name} <{name}@tether.test>");
-    gpg(&[
-        "--quick-gen-key",
-        &uid,
-        "future-default",
-        "default",
-        "never",
-    ])?;
+    gpg(&["--quick-gen-key", &uid, "future-default", "default", expire])?;
     let listing = gpg(&["--with-colons", "--list-secret-keys", &uid])?;
     let fingerprint = listing
         .lines()
