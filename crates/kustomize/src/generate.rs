@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use tether_core::gojson::write_string;
 
 use crate::build::Ctx;
 use crate::error::{Error, Result};
@@ -457,7 +458,7 @@ fn write_go_json(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_go_string(k, out);
+                write_string(out, k, true);
                 out.push(':');
                 if let Some(val) = m.get(*k) {
                     write_go_json(val, out);
@@ -475,28 +476,9 @@ fn write_go_json(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::String(s) => write_go_string(s, out),
+        Value::String(s) => write_string(out, s, true),
         other => out.push_str(&other.to_string()),
     }
-}
-
-fn write_go_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

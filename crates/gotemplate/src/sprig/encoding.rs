@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use sha2::Digest as _;
+use tether_core::gojson::write_string;
 
 use super::{add, fixed, i, s, string};
 use crate::funcs::{FuncMap, Param};
@@ -272,7 +273,7 @@ fn write_json(
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
-        Value::String(s) => json_string(out, s, html),
+        Value::String(s) => write_string(out, s, html),
         Value::Slice(sl) => {
             let elems: Vec<&Value> = sl.items.iter().collect();
             write_composite(out, '[', ']', &elems, indent, |out, v, ind| {
@@ -336,7 +337,7 @@ fn write_object(
     indent: Option<usize>,
 ) -> Result<(), String> {
     write_composite(out, '{', '}', entries, indent, |out, (k, v), ind| {
-        json_string(out, k, html);
+        write_string(out, k, html);
         out.push(':');
         if ind.is_some() {
             out.push(' ');
@@ -395,22 +396,4 @@ fn json_float(f: f64) -> Result<String, String> {
             .replace("e-0", "e-"));
     }
     Ok(format!("{f}"))
-}
-
-fn json_string(out: &mut String, s: &str, html: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, FixedOffset, TimeZone as _, Utc};
 use serde_json::{Map as JsonMap, Value as Json};
+use tether_core::gojson::write_string;
 
 use super::ReleaseError;
 
@@ -95,7 +96,7 @@ fn write_value(out: &mut String, value: &Json) {
             (_, _, Some(f)) => out.push_str(&tether_core::yaml::go_json_float(f)),
             _ => out.push_str(&n.to_string()),
         },
-        Json::String(s) => write_string(out, s),
+        Json::String(s) => write_string(out, s, true),
         Json::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -112,32 +113,13 @@ fn write_value(out: &mut String, value: &Json) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_string(out, k);
+                write_string(out, k, true);
                 out.push(':');
                 write_value(out, v);
             }
             out.push('}');
         }
     }
-}
-
-fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// `value` with every object's keys sorted, as Go writes a `map[string]any`.

@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::tree::{Item, Key, Node};
 use base64::Engine;
 use serde_json::Value;
+use tether_core::gojson::write_string;
 
 /// Loads a JSON document; the top level must be an object.
 pub fn load(data: &[u8]) -> Result<Node, Error> {
@@ -89,7 +90,7 @@ fn write(out: &mut String, node: &Node, depth: usize) -> Result<(), Error> {
                     out.push(',');
                 }
                 newline(out, depth + 1);
-                go_string(out, key);
+                write_string(out, key, true);
                 out.push_str(": ");
                 write(out, value, depth + 1)?;
             }
@@ -128,8 +129,12 @@ fn write(out: &mut String, node: &Node, depth: usize) -> Result<(), Error> {
             }
             out.push_str(&tether_core::yaml::go_json_float(*f));
         }
-        Node::Str(s) => go_string(out, s),
-        Node::Bytes(b) => go_string(out, &base64::engine::general_purpose::STANDARD.encode(b)),
+        Node::Str(s) => write_string(out, s, true),
+        Node::Bytes(b) => write_string(
+            out,
+            &base64::engine::general_purpose::STANDARD.encode(b),
+            true,
+        ),
     }
     Ok(())
 }
@@ -139,26 +144,4 @@ fn newline(out: &mut String, depth: usize) {
     for _ in 0..depth {
         out.push('\t');
     }
-}
-
-/// A string as Go's `json.Marshal` writes it: HTML-safe escapes, `\u2028`/`\u2029` escaped.
-pub fn go_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
