@@ -6,6 +6,9 @@
 use std::time::Duration;
 use tether_api::meta::conditions::reasons;
 
+/// The start of Flux's message for a configuration error (a terminal failure).
+const TERMINAL_PREFIX: &str = "Reconciliation failed terminally due to configuration error";
+
 /// Why a reconcile stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -82,6 +85,12 @@ impl Failure {
     /// change to the object helps, as Flux stalls it.
     pub fn access_denied(message: impl Into<String>) -> Self {
         Self::terminal(reasons::ACCESS_DENIED, message)
+    }
+
+    /// A configuration error only a change to the object fixes (an invalid CEL expression, a
+    /// contradictory spec): terminal, with Flux's message prefix before `cause`.
+    pub fn configuration(reason: &'static str, cause: impl std::fmt::Display) -> Self {
+        Self::terminal(reason, format!("{TERMINAL_PREFIX}: {cause}"))
     }
 
     /// A feature Flux has that tether does not implement yet: never a silently wrong result.

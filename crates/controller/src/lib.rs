@@ -14,6 +14,7 @@ mod finalizers;
 pub mod fluxv1;
 pub mod git_source;
 mod gitrepository;
+mod health_exprs;
 mod helm_source;
 pub mod helm_values;
 mod helmchart;

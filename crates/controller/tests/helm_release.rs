@@ -1089,3 +1089,52 @@ async fn a_failing_helm_test_is_remediated_by_rollback() -> anyhow::Result<()> {
     .context("upgraded to three replicas")?;
     Ok(())
 }
+
+/// A Widget (see `common::widget_crd`) named after the release.
+const WIDGET_TEMPLATE: &str = "apiVersion: cel.tether.test/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-gear\nspec:\n  size: 1\n";
+
+#[tokio::test]
+async fn a_custom_resource_in_a_chart_is_judged_by_the_releases_health_check_exprs()
+-> anyhow::Result<()> {
+    let fx = Fixture::start("hr-cel").await?;
+    install_crds(&fx.client, vec![common::widget_crd()?]).await?;
+    fx.publish("widgets", "1.1.0", |dir| {
+        Ok(std::fs::write(
+            dir.join("templates/widget.yaml"),
+            WIDGET_TEMPLATE,
+        )?)
+    })
+    .await?;
+    let widgets = dynamic_api(&fx.client, &fx.ns.name, "cel.tether.test", "v1", "Widget");
+    let with_widget = |name: &str| {
+        let mut release = fx.release(
+            name,
+            json!({"healthCheckExprs": common::widget_health_exprs()}),
+        );
+        release["spec"]["chartRef"]["name"] = json!("widgets");
+        release
+    };
+    create(&fx.releases, with_widget("good")).await?;
+    create(&fx.releases, with_widget("broken")).await?;
+    wait_for(&widgets, "good-gear", Duration::from_secs(90), |_| true).await?;
+    wait_for(&widgets, "broken-gear", Duration::from_secs(90), |_| true).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let waiting = serde_json::to_value(fx.releases.get("good").await?)?;
+    ensure!(
+        condition(&waiting, "Ready").is_none_or(|c| c.0 != "True"),
+        "installed before the Widget was judged: {waiting}"
+    );
+    common::set_phase(&widgets, "good-gear", "Ready").await?;
+    common::set_phase(&widgets, "broken-gear", "Broken").await?;
+    let good = wait_ready_where(&fx.releases, "good", |s, _, _| s == "True").await?;
+    let (_, reason, _) = condition(&good, "Ready").context("Ready")?;
+    ensure!(reason == "InstallSucceeded", "{good}");
+    // Before the install, Ready may be False for another reason (the source's first fetch).
+    let broken = wait_ready_where(&fx.releases, "broken", |s, _, m| {
+        s == "False" && m.contains("broken-gear status: 'Failed'")
+    })
+    .await?;
+    let (_, reason, message) = condition(&broken, "Ready").context("Ready")?;
+    ensure!(reason == "InstallFailed", "{reason}: {message}");
+    Ok(())
+}

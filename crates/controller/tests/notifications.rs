@@ -613,3 +613,151 @@ async fn a_provider_holds_the_flux_finalizer_until_deleted_and_an_old_alert_lose
     wait_for(&alerts, "old", WAIT, |a| !has_flux_finalizer(a)).await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_status_expr_sets_the_status_id_posted_for_the_commit() -> anyhow::Result<()> {
+    // GitHub cannot be reached from here: the Provider's address is a recording server on
+    // loopback, which go-github addresses as a GitHub Enterprise host (`/api/v3/`).
+    let source = GitSourceFixture::start("statusexpr", "1h").await?;
+    let (client, ns) = (&source.client, source.ns.name.as_str());
+    let (recorder, url) = RecordingServer::start().await?;
+    let _controller = InProcessController::start(ns).await?;
+    let token: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "github-token"}, "stringData": {"token": "ghp-s3cret"}
+    }))?;
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &token)
+        .await?;
+    let providers = notification_api(client, ns, "v1beta3", "Provider");
+    let expression = "(event.involvedObject.kind + '/' + event.involvedObject.name + '/' + alert.metadata.name + '/' + provider.metadata.uid.split('-').first().value()).lowerAscii()";
+    create(
+        &providers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+            "metadata": {"name": "github", "namespace": ns},
+            "spec": {"type": "github", "address": format!("{url}/tether/app"),
+                     "secretRef": {"name": "github-token"}, "commitStatusExpr": expression}
+        }),
+    )
+    .await?;
+    let alerts = notification_api(client, ns, "v1beta3", "Alert");
+    create(
+        &alerts,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+            "metadata": {"name": "status-alert", "namespace": ns},
+            "spec": {"providerRef": {"name": "github"}, "eventSeverity": "info",
+                     "eventSources": [{"kind": "Kustomization", "name": "app"}]}
+        }),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ks = kustomizations(client, ns);
+    create(&ks, kustomization("app", ns, ns, "./deploy")).await?;
+    wait_ready_where(&ks, "app", |status, _, _| status == "True").await?;
+
+    let commit = source.repo.rev_parse("master")?;
+    let path = format!("/api/v3/repos/tether/app/statuses/{commit}");
+    let status: Value = serde_json::from_slice(&recorder.first_at(&path).await?.body)?;
+    let uid = providers
+        .get("github")
+        .await?
+        .metadata
+        .uid
+        .unwrap_or_default();
+    let uid_part = uid.split('-').next().unwrap_or_default();
+    assert_eq!(
+        status["context"],
+        format!("kustomization/app/status-alert/{uid_part}"),
+        "{status}"
+    );
+    assert_eq!(status["state"], "success", "{status}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receivers_resource_filter_selects_which_matching_objects_reconcile() -> anyhow::Result<()>
+{
+    let source = GitSourceFixture::start("filter", "1h").await?;
+    let (client, ns) = (&source.client, source.ns.name.as_str());
+    let controller = InProcessController::start(ns).await?;
+    let token = "filter-s3cret";
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "webhook-token"}, "stringData": {"token": token}
+    }))?;
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let sources = dynamic_api(
+        client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    for name in ["frontend", "backend"] {
+        let repo = json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": ns, "labels": {"team": "web"}},
+            "spec": {"url": "https://example.invalid/app.git", "interval": "1h", "suspend": true}
+        });
+        create(&sources, repo).await?;
+    }
+    let receivers = notification_api(client, ns, "v1", "Receiver");
+    create(
+        &receivers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": "generic", "namespace": ns},
+            "spec": {"type": "generic", "secretRef": {"name": "webhook-token"},
+                     "resourceFilter": "res.metadata.name == req.component",
+                     "resources": [{"kind": "GitRepository", "name": "*",
+                                    "matchLabels": {"team": "web"}}]}
+        }),
+    )
+    .await?;
+    wait_ready_where(&receivers, "generic", |status, _, _| status == "True").await?;
+    let url = format!(
+        "{}{}",
+        controller.receiver_url,
+        tether_notify::webhook_path(token, "generic", ns)
+    );
+    let json_body = [("Content-Type", "application/json")];
+    assert_eq!(
+        post(&url, &json_body, br#"{"component": "backend"}"#).await?,
+        200
+    );
+    assert!(requested_at(&sources.get("backend").await?).is_some());
+    assert_eq!(requested_at(&sources.get("frontend").await?), None);
+    // A body that says it is JSON and is not cannot be filtered on.
+    assert_eq!(post(&url, &json_body, b"not json").await?, 500);
+
+    create(
+        &receivers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": "invalid", "namespace": ns},
+            "spec": {"type": "generic", "secretRef": {"name": "webhook-token"},
+                     "resourceFilter": "body.component == 'backend'",
+                     "resources": [{"kind": "GitRepository", "name": "backend"}]}
+        }),
+    )
+    .await?;
+    let stalled = wait_ready_where(&receivers, "invalid", |status, reason, _| {
+        status == "False" && reason == "InvalidCELExpression"
+    })
+    .await?;
+    let message = tether_testkit::flux::condition(&stalled, "Ready")
+        .map(|c| c.2)
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("Reconciliation failed terminally due to configuration error: invalid resourceFilter expression: ")
+            && message.contains("undeclared reference to 'body'"),
+        "{message}"
+    );
+    Ok(())
+}

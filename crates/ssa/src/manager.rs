@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kube::Client;
+use tether_core::health::CustomHealth;
 use tether_core::object::ObjectRef;
 
 use crate::discovery::{DiscoveryCache, DiscoveryError};
@@ -27,6 +28,7 @@ pub struct ResourceManager {
     field_manager: String,
     owner_labels: BTreeMap<String, String>,
     concurrency: usize,
+    custom_health: Option<Arc<dyn CustomHealth>>,
 }
 
 impl ResourceManager {
@@ -40,6 +42,7 @@ impl ResourceManager {
             field_manager: DEFAULT_FIELD_MANAGER.to_owned(),
             owner_labels: BTreeMap::new(),
             concurrency: DEFAULT_CONCURRENCY,
+            custom_health: None,
         }
     }
 
@@ -74,6 +77,18 @@ impl ResourceManager {
     pub fn with_concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
+    }
+
+    /// Judges the kinds `rules` cover by them instead of kstatus in every wait (Flux's custom
+    /// status readers, from `healthCheckExprs`).
+    pub fn with_custom_health(mut self, rules: Arc<dyn CustomHealth>) -> Self {
+        self.custom_health = Some(rules);
+        self
+    }
+
+    /// The health rules that take precedence over kstatus, if any.
+    pub fn custom_health(&self) -> Option<&dyn CustomHealth> {
+        self.custom_health.as_deref()
     }
 
     /// The client.

@@ -1,5 +1,5 @@
 //! The wait verb: polls a set of objects until every one is Current by kstatus (computed by
-//! `tether_core::health`), failing on timeout with every object that is not ready, or early
+//! `tether_core::health`, or by the manager's custom health rules for the kinds they cover), failing on timeout with every object that is not ready, or early
 //! when objects reach Failed. Cancellable through a [`CancellationToken`], so a new revision
 //! can stop a running wait.
 
@@ -151,7 +151,10 @@ impl ResourceManager {
             Err(e) => return Err(e.to_string()),
         };
         match request::get(self.client(), &target).await {
-            Ok(Some(live)) => Ok(health::compute_or_unknown(&live, Timestamp::now())),
+            Ok(Some(live)) => Ok(self
+                .custom_health()
+                .and_then(|rules| rules.status_of(&live))
+                .unwrap_or_else(|| health::compute_or_unknown(&live, Timestamp::now()))),
             Ok(None) => Ok(health::HealthResult::not_found()),
             Err(e) => Err(e.message),
         }

@@ -272,7 +272,7 @@ async fn steps(
     status: &mut HelmReleaseStatus,
     conditions: &mut ConditionSet,
 ) -> Result<release::Progress, Failure> {
-    refuse_unsupported(hr)?;
+    let health_rules = crate::health_exprs::parse(hr.spec.health_check_exprs.as_deref())?;
     chart::check_source_access(hr, ctx)?;
     check_dependencies(hr, ctx)?;
     let current_chart = chart::ensure_helm_chart(hr, ctx).await?;
@@ -314,6 +314,7 @@ async fn steps(
     let release_name = hr.release_name();
     let release_namespace = hr.release_namespace();
     let (client, manager) = access_for(hr, ctx).await?;
+    let manager = crate::health_exprs::judged_by(manager, health_rules);
     let store = ReleaseStore::new(client.clone(), &hr.storage_namespace());
     let post_renderer = post_render::of(hr)?;
     ensure_namespace(hr, &client, &release_namespace).await?;
@@ -444,21 +445,6 @@ fn schema_validation_disabled(hr: &HelmRelease, is_upgrade: bool) -> bool {
             .and_then(|i| i.disable_schema_validation)
     };
     disabled == Some(true)
-}
-
-/// Flux features tether does not implement yet fail clearly instead of being ignored.
-fn refuse_unsupported(hr: &HelmRelease) -> Result<(), Failure> {
-    let spec = &hr.spec;
-    if spec
-        .health_check_exprs
-        .as_ref()
-        .is_some_and(|e| !e.is_empty())
-    {
-        return Err(Failure::not_supported(
-            "spec.healthCheckExprs (CEL health checks)",
-        ));
-    }
-    Ok(())
 }
 
 /// The `'static` reason constant equal to `reason` (conditions carry owned strings).

@@ -201,7 +201,7 @@ fn dependents_of(
 }
 
 async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Result<(), Failure> {
-    refuse_unsupported(ks)?;
+    let health_rules = crate::health_exprs::parse(ks.spec.health_check_exprs.as_deref())?;
     inputs::check_source_access(ks, ctx)?;
     inputs::check_dependencies(ks, ctx)?;
     let artifact = inputs::source_artifact(ks, ctx).await?;
@@ -225,6 +225,7 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
     .map_err(|e| Failure::build(format!("build task failed: {e}")))??;
     attempt.digest = Some(history::digest_of(&objects));
     let manager = apply::manager_for(ks, ctx).await?;
+    let manager = crate::health_exprs::judged_by(manager, health_rules);
     let old_inventory = apply::inventory_of(ks.status.as_ref().and_then(|s| s.inventory.as_ref()));
     let change_set = apply::apply(ks, &manager, objects, &old_inventory).await?;
     let new_inventory = Inventory::from_change_set(&change_set);
@@ -268,19 +269,4 @@ async fn check_health(
     ctx.health_waits.finish(&key);
     attempt.health = Some(result.clone());
     result.map(|_| ())
-}
-
-/// Flux features tether does not implement yet fail clearly instead of being ignored.
-fn refuse_unsupported(ks: &Kustomization) -> Result<(), Failure> {
-    let spec = &ks.spec;
-    if spec
-        .health_check_exprs
-        .as_ref()
-        .is_some_and(|e| !e.is_empty())
-    {
-        return Err(Failure::not_supported(
-            "spec.healthCheckExprs (CEL health checks)",
-        ));
-    }
-    Ok(())
 }

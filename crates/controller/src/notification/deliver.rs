@@ -30,9 +30,11 @@ pub enum DeliveryError {
     /// A Secret of the Provider cannot be read.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// The Provider sets `commitStatusExpr`, which needs CEL.
-    #[error("spec.commitStatusExpr is not supported by tether yet")]
-    CommitStatusExpr,
+    /// The Provider's `commitStatusExpr` does not compile or evaluate to a string.
+    #[error(
+        "failed to create commit status: failed to evaluate the spec.commitStatusExpr CEL expression for the event: {0}"
+    )]
+    CommitStatusExpr(String),
     /// The Secrets hold unusable settings.
     #[error(transparent)]
     Settings(#[from] SettingsError),
@@ -83,7 +85,7 @@ pub async fn deliver(
             .warn_alert(alert, reason, CONFLICTS.to_owned())
             .await;
     }
-    let commit_status = commit_status(&provider, event)?;
+    let commit_status = commit_status(&provider, alert, &sent)?;
     let secrets = ProviderSecrets::read(dispatcher, &provider, &namespace).await?;
     let resolved = resolve(
         spec,
@@ -112,21 +114,52 @@ pub async fn deliver(
     Ok(())
 }
 
-/// The commit status id for commit-status Providers, empty for the others.
-fn commit_status(provider: &Provider, event: &Event) -> Result<String, DeliveryError> {
+/// The commit status id for commit-status Providers, empty for the others: `commitStatusExpr`
+/// evaluated over `event` (with the Alert's metadata merged), `alert` and `provider`, else
+/// Flux's default.
+fn commit_status(
+    provider: &Provider,
+    alert: &Alert,
+    event: &Event,
+) -> Result<String, DeliveryError> {
     if !provider.spec.provider_type.is_commit_status() {
         return Ok(String::new());
     }
-    if provider
-        .spec
-        .commit_status_expr
-        .as_deref()
-        .is_some_and(|e| !e.is_empty())
-    {
-        return Err(DeliveryError::CommitStatusExpr);
+    match provider.spec.commit_status_expr.as_deref() {
+        Some(expression) if !expression.is_empty() => {
+            evaluate_commit_status(expression, provider, alert, event)
+                .map_err(DeliveryError::CommitStatusExpr)
+        }
+        _ => {
+            let uid = provider.metadata.uid.as_deref().unwrap_or_default();
+            Ok(default_commit_status(uid, event))
+        }
     }
-    let uid = provider.metadata.uid.as_deref().unwrap_or_default();
-    Ok(default_commit_status(uid, event))
+}
+
+/// `expression` compiled with the variables `event`, `alert` and `provider` (Flux's
+/// `WithStructVariables`) and evaluated to a string.
+fn evaluate_commit_status(
+    expression: &str,
+    provider: &Provider,
+    alert: &Alert,
+    event: &Event,
+) -> Result<String, String> {
+    let compiled = tether_cel::Expression::compile(expression, &["event", "alert", "provider"])
+        .map_err(|e| format!("failed to compile expression: {e}"))?;
+    let as_map = |what: &str, value: serde_json::Result<serde_json::Value>| {
+        value.map_err(|e| format!("failed to convert {what} to map: {e}"))
+    };
+    let event = as_map("event", serde_json::to_value(event))?;
+    let provider = as_map("provider object", serde_json::to_value(provider))?;
+    let alert = as_map("alert object", serde_json::to_value(alert))?;
+    compiled
+        .evaluate_string([
+            ("event", &event),
+            ("alert", &alert),
+            ("provider", &provider),
+        ])
+        .map_err(|e| e.to_string())
 }
 
 /// The data of a Provider's Secrets.

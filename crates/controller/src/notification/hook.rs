@@ -3,7 +3,8 @@
 //! (`404` if none), answers `503` while it is suspended or not Ready, verifies the call with
 //! `tether_notify::verify` against the Secret's token (the verdict's status on refusal, and
 //! nothing annotated), then sets `reconcile.fluxcd.io/requestedAt` on every target of
-//! `spec.resources` (names, or `*` with `matchLabels`): `200`, or `500` if any target failed.
+//! `spec.resources` (names, or `*` with `matchLabels`) that the CEL filters accept
+//! (`super::filter`): `200`, or `500` if any target failed.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,6 +21,8 @@ use tether_api::meta::conditions::{READY, is_true};
 use tether_api::notification::v1::{Receiver, ReceiverResource};
 use tether_notify::receiver::MAX_BODY_BYTES;
 use tether_notify::{Headers, ReceiverConfig, Verdict, verify};
+
+use super::filter::{self, Filters};
 
 /// What the webhook handler reads.
 pub struct Hooks {
@@ -60,6 +63,35 @@ pub enum AnnotateError {
         namespace: String,
         source: kube::Error,
     },
+    #[error("unable to read {kind} \"{namespace}/{name}\" error: {source}")]
+    Read {
+        kind: String,
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+    #[error("unable to filter {kind} '{namespace}/{name}': {source}")]
+    Judge {
+        kind: String,
+        namespace: String,
+        name: String,
+        source: filter::JudgeError,
+    },
+    #[error(transparent)]
+    Filter(#[from] filter::FilterError),
+}
+
+fn judge_error(
+    target: &Target<'_>,
+    metadata: &kube::api::ObjectMeta,
+    source: filter::JudgeError,
+) -> AnnotateError {
+    AnnotateError::Judge {
+        kind: target.resource.kind.clone(),
+        namespace: metadata.namespace.clone().unwrap_or_default(),
+        name: metadata.name.clone().unwrap_or_default(),
+        source,
+    }
 }
 
 async fn handle_hook(
@@ -89,6 +121,13 @@ async fn handle_hook(
     if let Err(status) = verify_call(&hooks, &receiver, &headers, &body).await {
         return status;
     }
+    let request = match request_variable(&receiver, &headers, &body) {
+        Ok(request) => request,
+        Err(error) => {
+            tracing::warn!(receiver = %name, %namespace, %error, "unable to create resource filters");
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+    };
     let mut failed = false;
     for resource in &receiver.spec.resources {
         let target = Target {
@@ -96,7 +135,12 @@ async fn handle_hook(
             receiver_namespace: &namespace,
             no_cross_namespace_refs: hooks.no_cross_namespace_refs,
         };
-        if let Err(error) = request_reconcile(&hooks.client, &target).await {
+        let filters = Filters::for_resource(&receiver, resource, &request);
+        let result = match filters {
+            Ok(filters) => request_reconcile(&hooks.client, &target, filters.as_ref()).await,
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = result {
             tracing::warn!(receiver = %name, %namespace, %error, "unable to request reconciliation");
             failed = true;
         }
@@ -106,6 +150,21 @@ async fn handle_hook(
     } else {
         StatusCode::OK
     }
+}
+
+/// `req` for the filters: the body when the Receiver has filters and it is JSON.
+fn request_variable(
+    receiver: &Receiver,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Value, filter::FilterError> {
+    if !filter::has_filters(receiver) {
+        return Ok(serde_json::Value::Null);
+    }
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    filter::request_variable(content_type, body)
 }
 
 /// Reads the token and verifies the call; the refusal's status otherwise.
@@ -187,10 +246,12 @@ impl Target<'_> {
     }
 }
 
-/// Annotates the target(s) of a resource entry, in its namespace or the Receiver's.
+/// Annotates the target(s) of a resource entry that `filters` accept, in its namespace or the
+/// Receiver's.
 async fn request_reconcile(
     client: &kube::Client,
     target: &Target<'_>,
+    filters: Option<&Filters<'_>>,
 ) -> Result<(), AnnotateError> {
     let resource = target.resource;
     let namespace = target.namespace().ok_or(AnnotateError::CrossNamespace)?;
@@ -200,7 +261,31 @@ async fn request_reconcile(
     let gvk = GroupVersionKind::gvk(group, version, &resource.kind);
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk(&gvk));
+    let judge = |metadata: &kube::api::ObjectMeta| {
+        let Some(filters) = filters else {
+            return Ok(true);
+        };
+        let accepted = filters.accept_object(&api_version, &resource.kind, metadata);
+        if accepted.as_ref().is_ok_and(|a| !a) {
+            tracing::debug!(kind = %resource.kind, namespace, name = ?metadata.name, "resource NOT annotated because CEL expression returned false");
+        }
+        accepted
+    };
     if resource.name != "*" {
+        if filters.is_some() {
+            let found =
+                api.get_metadata(&resource.name)
+                    .await
+                    .map_err(|source| AnnotateError::Read {
+                        kind: resource.kind.clone(),
+                        namespace: namespace.to_owned(),
+                        name: resource.name.clone(),
+                        source,
+                    })?;
+            if !judge(&found.metadata).map_err(|e| judge_error(target, &found.metadata, e))? {
+                return Ok(());
+            }
+        }
         return annotate(&api, &resource.kind, namespace, &resource.name).await;
     }
     let labels = resource
@@ -224,7 +309,9 @@ async fn request_reconcile(
         tracing::warn!(kind = %resource.kind, namespace, selector, "no resources found with matching labels");
     }
     for object in found.items {
-        annotate(&api, &resource.kind, namespace, &object.name_any()).await?;
+        if judge(&object.metadata).map_err(|e| judge_error(target, &object.metadata, e))? {
+            annotate(&api, &resource.kind, namespace, &object.name_any()).await?;
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod deliver;
 mod dispatch;
 mod events_http;
 pub mod feed;
+mod filter;
 mod finalizers;
 mod hook;
 mod receiver;

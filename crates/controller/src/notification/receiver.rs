@@ -2,7 +2,8 @@
 //! Secret of `secretRef`, publish the webhook path (`tether_notify::webhook_path`) in
 //! `status.webhookPath` with `Ready=True` (`Succeeded`, "Receiver initialized for path: ..."),
 //! or `Ready=False` with `TokenNotFound` (retried) and no path. Spec errors Flux reports
-//! terminally (`ValidationFailed`, and CEL filters tether cannot evaluate yet) are `Stalled`.
+//! terminally (`ValidationFailed`, and `InvalidCELExpression` for a filter that does not compile)
+//! are `Stalled`.
 //! Calls to the path are served by `super::hook`. A change to a Secret labelled
 //! `reconcile.fluxcd.io/watch: Enabled` (Flux's default `--watch-configs-label-selector`)
 //! reconciles the Receivers using it at once.
@@ -25,9 +26,6 @@ use tether_api::meta::conditions::{RECONCILING, reasons as meta_reasons};
 use tether_api::notification::DEFAULT_RECEIVER_INTERVAL;
 use tether_api::notification::conditions::reasons;
 use tether_api::notification::v1::{Receiver, ReceiverStatus, ReceiverType};
-
-/// The prefix of Flux's message for a configuration error.
-const TERMINAL_PREFIX: &str = "Reconciliation failed terminally due to configuration error";
 
 impl HasConditions for ReceiverStatus {
     fn conditions(&self) -> Option<&[Condition]> {
@@ -122,6 +120,9 @@ fn using_secret(receivers: &Store<Receiver>, secret: &Secret) -> Vec<ObjectRef<R
 
 /// The spec checks Flux makes before reading the token; all are terminal.
 fn validate(receiver: &Receiver) -> Result<(), Failure> {
+    if let Err(invalid) = super::filter::validate(receiver) {
+        return Err(terminal(meta_reasons::INVALID_CEL_EXPRESSION, &invalid));
+    }
     let spec = &receiver.spec;
     let oidc = spec.receiver_type == ReceiverType::GenericOidc;
     let has_oidc_providers = spec.oidc_providers.as_ref().is_some_and(|p| !p.is_empty());
@@ -139,17 +140,6 @@ fn validate(receiver: &Receiver) -> Result<(), Failure> {
     if let Some(invalid) = invalid {
         return Err(terminal(reasons::VALIDATION_FAILED, invalid));
     }
-    let filters = spec.resource_filter.iter().chain(
-        spec.resources
-            .iter()
-            .filter_map(|resource| resource.filter.as_ref()),
-    );
-    if filters.into_iter().any(|f| !f.is_empty()) {
-        return Err(terminal(
-            meta_reasons::INVALID_CEL_EXPRESSION,
-            "CEL resource filters are not supported by tether yet",
-        ));
-    }
     if oidc {
         return Err(terminal(
             reasons::VALIDATION_FAILED,
@@ -160,7 +150,7 @@ fn validate(receiver: &Receiver) -> Result<(), Failure> {
 }
 
 fn terminal(reason: &'static str, cause: &str) -> Failure {
-    Failure::terminal(reason, format!("{TERMINAL_PREFIX}: {cause}"))
+    Failure::configuration(reason, cause)
 }
 
 /// The Secret's `token`, with Flux's messages when it cannot be read.

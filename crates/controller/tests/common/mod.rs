@@ -3,7 +3,9 @@
 //! shows what the controller did.
 #![allow(dead_code)]
 
-use kube::api::{Api, DynamicObject};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tether_controller::{ControllerOptions, NotificationOptions, ReconcilerOptions, run_until};
 use tether_testkit::flux::{
@@ -127,4 +129,42 @@ impl SyncedApp {
             kustomizations: api,
         })
     }
+}
+
+/// A namespaced `Widget` kind (`cel.tether.test/v1`) with a status subresource: no controller
+/// sets its status, the test does, so only `healthCheckExprs` can judge it.
+pub fn widget_crd() -> anyhow::Result<CustomResourceDefinition> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.cel.tether.test"},
+        "spec": {"group": "cel.tether.test", "scope": "Namespaced",
+                 "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                   "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))?)
+}
+
+pub const WIDGET_YAML: &str =
+    "apiVersion: cel.tether.test/v1\nkind: Widget\nmetadata:\n  name: gear\nspec:\n  size: 3\n";
+
+/// Sets the Widget's `status.phase`, as its controller would.
+pub async fn set_phase(
+    widgets: &Api<DynamicObject>,
+    name: &str,
+    phase: &str,
+) -> anyhow::Result<()> {
+    let patch = json!({"status": {"phase": phase}});
+    widgets
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(())
+}
+
+pub fn widget_health_exprs() -> Value {
+    json!([{"apiVersion": "cel.tether.test/v1", "kind": "Widget",
+            "current": "status.phase == 'Ready'",
+            "inProgress": "status.phase == 'Starting'",
+            "failed": "status.phase == 'Broken'"}])
 }

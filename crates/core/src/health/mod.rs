@@ -103,10 +103,23 @@ impl HealthResult {
         }
     }
 
+    /// A result of `status` with `message` and no reason, for health rules defined outside
+    /// kstatus (see [`CustomHealth`]).
+    pub fn of(status: Status, message: impl Into<String>) -> Self {
+        Self::with(status, "", message)
+    }
+
     /// The result for an object that does not exist.
     pub fn not_found() -> Self {
         Self::with(Status::NotFound, "", "Resource not found")
     }
+}
+
+/// Health rules that replace kstatus's for some kinds, as Flux's custom status readers do
+/// (`healthCheckExprs`): consulted first for every object read while waiting.
+pub trait CustomHealth: Send + Sync + fmt::Debug {
+    /// The status of `object` by these rules, or `None` when no rule covers its kind.
+    fn status_of(&self, object: &Value) -> Option<HealthResult>;
 }
 
 /// Computes the status of `object`. `now` is only read for a Pod that cannot be scheduled: it
