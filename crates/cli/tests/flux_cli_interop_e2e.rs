@@ -1,0 +1,322 @@
+//! The real `flux` CLI (v2.9.5, built from Go modules by `dev/testbin.sh`) pointed at objects a
+//! `tether controller` reconciles: what Flux users run every day must read and drive tether as
+//! it reads and drives Flux. Where tether has the same verb, both print the same text.
+
+mod common;
+
+use anyhow::Context;
+use common::{ControllerProcess, row, tether_ok, texts};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, PostParams};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tether_testkit::chartrepo::ChartRepoServer;
+use tether_testkit::flux::{GitSourceFixture, create, deployment_yaml, dynamic_api};
+use tether_testkit::fluxcli::run_flux;
+use tether_testkit::registry::RegistryServer;
+use tether_testkit::s3::S3Server;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// Runs the real `flux ARGS`, requires success and returns `(stdout, stderr)`.
+async fn flux_ok(args: &[&str]) -> anyhow::Result<(String, String)> {
+    let output = run_flux(args).await?;
+    let (stdout, stderr) = texts(&output);
+    anyhow::ensure!(
+        output.status.success(),
+        "flux {args:?} failed with {}:\n{stdout}\n{stderr}",
+        output.status
+    );
+    Ok((stdout, stderr))
+}
+
+/// One namespace holding every kind the everyday verbs list, reconciled by one controller:
+/// GitRepository `app` + Kustomization `app`, HelmRepository `charts` + HelmRelease `podinfo`
+/// (and its HelmChart), OCIRepository `manifests`, Bucket `files`, Provider `chat`, Alert `on-apps`
+/// and Receiver `hook`.
+struct Fixture {
+    git: GitSourceFixture,
+    _charts: ChartRepoServer,
+    _registry: RegistryServer,
+    _s3: S3Server,
+    controller: ControllerProcess,
+}
+
+impl Fixture {
+    async fn start() -> anyhow::Result<Self> {
+        let git = GitSourceFixture::start("flux-cli", "10m").await?;
+        let ns = git.ns.name.clone();
+        let charts = ChartRepoServer::start()?;
+        charts.publish_chart("web", "1.0.0", "")?;
+        let registry = RegistryServer::start()?;
+        let s3 = S3Server::start()?;
+        s3.create_bucket("files").await?;
+        s3.put_object("files", "cm.yaml", b"kind: ConfigMap\n")
+            .await?;
+        push_manifests(&registry).await?;
+        let fixture = Self {
+            git,
+            _charts: charts,
+            _registry: registry,
+            _s3: s3,
+            controller: ControllerProcess::start(&ns, &[])?,
+        };
+        fixture.create_objects(&ns).await?;
+        Ok(fixture)
+    }
+
+    fn ns(&self) -> &str {
+        &self.git.ns.name
+    }
+
+    fn api(&self, group: &str, version: &str, kind: &str) -> Api<DynamicObject> {
+        dynamic_api(&self.git.client, self.ns(), group, version, kind)
+    }
+
+    async fn create_objects(&self, ns: &str) -> anyhow::Result<()> {
+        let source = |kind| self.api("source.toolkit.fluxcd.io", "v1", kind);
+        let s3 = &self._s3;
+        let keys: Secret = serde_json::from_value(json!({"metadata": {"name": "s3-keys"},
+            "stringData": {"accesskey": s3.access_key(), "secretkey": s3.secret_key()}}))?;
+        let token: Secret = serde_json::from_value(json!({"metadata": {"name": "hook-token"},
+            "stringData": {"token": "s3cret-token"}}))?;
+        for secret in [keys, token] {
+            self.git
+                .ns
+                .api::<Secret>()
+                .create(&PostParams::default(), &secret)
+                .await?;
+        }
+        let objects = [
+            (
+                self.api("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
+                json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                "metadata": {"name": "app", "namespace": ns},
+                "spec": {"interval": "10m", "path": "./deploy", "prune": true, "targetNamespace": ns,
+                         "sourceRef": {"kind": "GitRepository", "name": "app"}}}),
+            ),
+            (
+                source("HelmRepository"),
+                json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+                "metadata": {"name": "charts", "namespace": ns},
+                "spec": {"url": self._charts.url(), "interval": "10m"}}),
+            ),
+            (
+                self.api("helm.toolkit.fluxcd.io", "v2", "HelmRelease"),
+                json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": "podinfo", "namespace": ns},
+                "spec": {"interval": "10m", "timeout": "60s",
+                         "chart": {"spec": {"chart": "web", "version": "1.x",
+                             "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}}}),
+            ),
+            (
+                source("OCIRepository"),
+                json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+                "metadata": {"name": "manifests", "namespace": ns},
+                "spec": {"url": format!("oci://{}", self._registry.image("manifests")),
+                         "interval": "10m", "ref": {"tag": "1.0.0"}, "insecure": true}}),
+            ),
+            (
+                source("Bucket"),
+                json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "Bucket",
+                "metadata": {"name": "files", "namespace": ns},
+                "spec": {"bucketName": "files", "endpoint": s3.endpoint(), "insecure": true,
+                         "interval": "10m", "secretRef": {"name": "s3-keys"}}}),
+            ),
+            (
+                self.api("notification.toolkit.fluxcd.io", "v1beta3", "Provider"),
+                json!({"apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+                "metadata": {"name": "chat", "namespace": ns},
+                "spec": {"type": "generic", "address": "http://127.0.0.1:9/hook"}}),
+            ),
+            (
+                self.api("notification.toolkit.fluxcd.io", "v1beta3", "Alert"),
+                json!({"apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+                "metadata": {"name": "on-apps", "namespace": ns},
+                "spec": {"providerRef": {"name": "chat"},
+                         "eventSources": [{"kind": "Kustomization", "name": "*"}]}}),
+            ),
+            (
+                self.api("notification.toolkit.fluxcd.io", "v1", "Receiver"),
+                json!({"apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+                "metadata": {"name": "hook", "namespace": ns},
+                "spec": {"type": "generic", "secretRef": {"name": "hook-token"},
+                         "resources": [{"kind": "GitRepository", "name": "app"}]}}),
+            ),
+        ];
+        for (api, object) in objects {
+            create(&api, object).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every object of the fixture is Ready (as `flux get all` would show it).
+    async fn wait_all_ready(&self) -> anyhow::Result<()> {
+        let ns = self.ns();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let (table, _) = flux_ok(&["get", "all", "-n", ns, "--status-selector", "ready=false"])
+                .await
+                .unwrap_or_default();
+            let pending: Vec<&str> = table
+                .lines()
+                .filter(|l| !l.starts_with("NAME") && !l.trim().is_empty())
+                .collect();
+            let (all, _) = flux_ok(&["get", "all", "-n", ns]).await?;
+            let rows = all.lines().filter(|l| l.contains("\tTrue")).count();
+            if pending.is_empty() && rows >= 10 {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "not all Ready:\n{all}\n{}",
+                self.controller.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Pushes `manifests:1.0.0` (one ConfigMap) with `tether push artifact`.
+async fn push_manifests(registry: &RegistryServer) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("cm.yaml"), "kind: ConfigMap\n")?;
+    let url = format!("oci://{}:1.0.0", registry.image("manifests"));
+    let path = dir.path().to_string_lossy().into_owned();
+    tether_ok(&[
+        "push",
+        "artifact",
+        &url,
+        "--path",
+        &path,
+        "--source",
+        "https://example.invalid/manifests",
+        "--revision",
+        "main@sha1:0123abcd",
+    ])
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()> {
+    let fx = Fixture::start().await?;
+    fx.wait_all_ready().await?;
+    let ns = fx.ns();
+
+    // Every `get` table is the one tether prints for the same objects.
+    for kind in [
+        &["sources", "git"][..],
+        &["sources", "oci"],
+        &["sources", "bucket"],
+        &["sources", "helm"],
+        &["sources", "chart"],
+        &["kustomizations"],
+        &["helmreleases"],
+        &["alerts"],
+        &["alert-providers"],
+        &["receivers"],
+    ] {
+        let args = [&["get"], kind, &["-n", ns]].concat();
+        let (flux, _) = flux_ok(&args).await?;
+        let (tether, _) = tether_ok(&args).await?;
+        assert_eq!(flux, tether, "{args:?}");
+        assert!(flux.lines().count() >= 2, "{args:?}: {flux}");
+    }
+    let head = fx.git.repo.rev_parse("master")?;
+    let (table, _) = flux_ok(&["get", "kustomizations", "-n", ns]).await?;
+    let applied = format!("Applied revision: master@sha1:{}", &head[..8]);
+    let revision = format!("master@sha1:{}", &head[..8]);
+    assert_eq!(
+        row(&table, "app"),
+        Some(vec!["app", &revision, "False", "True", &applied, ""]),
+        "{table}"
+    );
+
+    get_all_lists_every_kind(ns).await?;
+    reconcile_with_source_applies_a_push(&fx).await?;
+    suspend_and_resume(&fx).await?;
+    Ok(())
+}
+
+/// `flux get all -A`: one section per kind, each with this namespace's object Ready.
+async fn get_all_lists_every_kind(ns: &str) -> anyhow::Result<()> {
+    let (all, _) = flux_ok(&["get", "all", "-A"]).await?;
+    for name in [
+        "gitrepository/app",
+        "ocirepository/manifests",
+        "bucket/files",
+        "helmrepository/charts",
+        &format!("helmchart/{ns}-podinfo"),
+        "kustomization/app",
+        "helmrelease/podinfo",
+        "receiver/hook",
+        "provider/chat",
+        "alert/on-apps",
+    ] {
+        let cells = all
+            .lines()
+            .map(|line| line.split('\t').map(str::trim).collect::<Vec<_>>())
+            .find(|cells| cells.first() == Some(&ns) && cells.get(1) == Some(&name));
+        let cells = cells.with_context(|| format!("no row {ns} {name} in:\n{all}"))?;
+        assert!(cells.contains(&"True"), "{name} not Ready: {cells:?}");
+    }
+    Ok(())
+}
+
+/// `flux reconcile kustomization --with-source`: flux annotates both objects, waits until
+/// tether mirrors each request in `status.lastHandledReconcileAt`, and prints the revisions.
+async fn reconcile_with_source_applies_a_push(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let deployment = deployment_yaml(3);
+    let files = [("deploy/deployment.yaml", deployment.as_str())];
+    fx.git.repo.commit("master", &files, "scale to 3")?;
+    let head = fx.git.repo.rev_parse("master")?;
+    let (_, log) = flux_ok(&["reconcile", "ks", "app", "--with-source", "-n", ns]).await?;
+    let expected = [
+        format!("► annotating GitRepository app in {ns} namespace"),
+        "✔ GitRepository annotated".to_owned(),
+        "◎ waiting for GitRepository reconciliation".to_owned(),
+        format!("✔ fetched revision master@sha1:{head}"),
+        format!("► annotating Kustomization app in {ns} namespace"),
+        "✔ Kustomization annotated".to_owned(),
+        "◎ waiting for Kustomization reconciliation".to_owned(),
+        format!("✔ applied revision master@sha1:{head}"),
+    ];
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected);
+    let web = fx.git.ns.api::<Deployment>().get("web").await?;
+    assert_eq!(web.spec.and_then(|s| s.replicas), Some(3));
+    Ok(())
+}
+
+/// `flux suspend` sets spec.suspend (tether then leaves a push alone); `flux resume` clears it,
+/// waits for the reconcile and reports the revision applied.
+async fn suspend_and_resume(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let (_, log) = flux_ok(&["suspend", "ks", "app", "-n", ns]).await?;
+    assert_eq!(
+        log,
+        format!("► suspending kustomization app in {ns} namespace\n✔ kustomization suspended\n")
+    );
+    let ks = fx.api("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+    let suspended: Value = serde_json::to_value(ks.get("app").await?)?;
+    assert_eq!(suspended["spec"]["suspend"], true);
+    let deployment = deployment_yaml(4);
+    let files = [("deploy/deployment.yaml", deployment.as_str())];
+    fx.git.repo.commit("master", &files, "scale to 4")?;
+    flux_ok(&["reconcile", "source", "git", "app", "-n", ns]).await?;
+    let head = fx.git.repo.rev_parse("master")?;
+    let (_, log) = flux_ok(&["resume", "ks", "app", "-n", ns]).await?;
+    let expected = [
+        format!("► resuming kustomization app in {ns} namespace"),
+        "✔ kustomization resumed".to_owned(),
+        "◎ waiting for Kustomization reconciliation".to_owned(),
+        "✔ Kustomization app reconciliation completed".to_owned(),
+        format!("✔ applied revision master@sha1:{head}"),
+    ];
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected);
+    let web = fx.git.ns.api::<Deployment>().get("web").await?;
+    assert_eq!(web.spec.and_then(|s| s.replicas), Some(4));
+    Ok(())
+}
