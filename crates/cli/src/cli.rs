@@ -42,6 +42,8 @@ pub enum Command {
     /// Create or update an Alert, Provider or Receiver (or print it with --export), as
     /// `flux create` does.
     Create(CreateArgs),
+    /// Print objects as YAML to apply elsewhere, as `flux export` does.
+    Export(ExportArgs),
     /// Call a Receiver's webhook from outside the cluster, as `flux trigger` does.
     #[command(subcommand)]
     Trigger(TriggerCommand),
@@ -430,6 +432,73 @@ pub enum GetKind {
     #[command(visible_alias = "receiver")]
     Receivers {
         /// Only the Receiver with this name.
+        name: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Export every object of the kind in the namespace.
+    #[arg(long, global = true)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub kind: ExportKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportKind {
+    /// Export sources.
+    #[command(subcommand)]
+    Source(GetSourceKind),
+    /// Export Kustomizations.
+    #[command(visible_alias = "ks")]
+    Kustomization {
+        /// Name of the Kustomization (or --all).
+        name: Option<String>,
+    },
+    /// Export HelmReleases.
+    #[command(visible_alias = "hr")]
+    Helmrelease {
+        /// Name of the HelmRelease (or --all).
+        name: Option<String>,
+    },
+    /// Export image automation objects.
+    #[command(subcommand)]
+    Image(ExportImageKind),
+    /// Export Alerts.
+    Alert {
+        /// Name of the Alert (or --all).
+        name: Option<String>,
+    },
+    /// Export Providers.
+    AlertProvider {
+        /// Name of the Provider (or --all).
+        name: Option<String>,
+    },
+    /// Export Receivers.
+    Receiver {
+        /// Name of the Receiver (or --all).
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportImageKind {
+    /// Export ImageRepositories.
+    Repository {
+        /// Name of the ImageRepository (or --all).
+        name: Option<String>,
+    },
+    /// Export ImagePolicies.
+    Policy {
+        /// Name of the ImagePolicy (or --all).
+        name: Option<String>,
+    },
+    /// Export ImageUpdateAutomations.
+    Update {
+        /// Name of the ImageUpdateAutomation (or --all).
         name: Option<String>,
     },
 }

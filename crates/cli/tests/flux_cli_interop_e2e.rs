@@ -235,9 +235,146 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     );
 
     get_all_lists_every_kind(ns).await?;
+    export_prints_what_tether_exports(ns).await?;
     reconcile_with_source_applies_a_push(&fx).await?;
     suspend_and_resume(&fx).await?;
+    reconcile_every_source_kind(ns).await?;
+    events_tree_and_trace(&fx).await?;
     Ok(())
+}
+
+/// `flux export` of every kind is the YAML `tether export` prints; the Kustomization's is the
+/// object as applied, durations in Go's form.
+async fn export_prints_what_tether_exports(ns: &str) -> anyhow::Result<()> {
+    for kind in [
+        &["source", "git", "app"][..],
+        &["source", "oci", "manifests"],
+        &["source", "bucket", "files"],
+        &["source", "helm", "charts"],
+        &["source", "chart", "--all"],
+        &["kustomization", "app"],
+        &["helmrelease", "podinfo"],
+        &["alert", "on-apps"],
+        &["alert-provider", "chat"],
+        &["receiver", "hook"],
+    ] {
+        let args = [&["export"], kind, &["-n", ns]].concat();
+        let (flux, _) = flux_ok(&args).await?;
+        let (tether, _) = tether_ok(&args).await?;
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let (ks, _) = flux_ok(&["export", "ks", "app", "-n", ns]).await?;
+    let expected = format!(
+        "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 10m0s\n  path: ./deploy\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  targetNamespace: {ns}\n"
+    );
+    assert_eq!(ks, expected);
+    Ok(())
+}
+
+/// `flux reconcile source oci|bucket|helm|chart` and `flux reconcile helmrelease|receiver`:
+/// each request is handled and the revision reported.
+async fn reconcile_every_source_kind(ns: &str) -> anyhow::Result<()> {
+    let chart = format!("{ns}-podinfo");
+    for (args, last) in [
+        (
+            ["source", "oci", "manifests"],
+            "✔ fetched revision 1.0.0@sha256:",
+        ),
+        (["source", "bucket", "files"], "✔ fetched revision sha256:"),
+        (["source", "helm", "charts"], "✔ fetched revision sha256:"),
+        (
+            ["source", "chart", chart.as_str()],
+            "✔ fetched revision 1.0.0",
+        ),
+    ] {
+        let (_, log) = flux_ok(&[&["reconcile"][..], &args, &["-n", ns]].concat()).await?;
+        let line = log.lines().last().unwrap_or_default();
+        assert!(line.starts_with(last), "{args:?}: {log}");
+    }
+    let (_, log) = flux_ok(&["reconcile", "hr", "podinfo", "--force", "-n", ns]).await?;
+    assert!(log.ends_with("✔ applied revision 1.0.0\n"), "{log}");
+    let (_, log) = flux_ok(&["reconcile", "receiver", "hook", "-n", ns]).await?;
+    assert!(
+        log.ends_with("✔ Receiver reconciliation completed\n"),
+        "{log}"
+    );
+    Ok(())
+}
+
+/// The cells of each table row, trimmed (continuation rows included).
+fn cells(table: &str) -> Vec<Vec<&str>> {
+    let rows = table.lines();
+    rows.map(|line| line.split('\t').map(str::trim).collect())
+        .collect()
+}
+
+/// `flux events --for`, `flux tree` and `flux trace` over what tether applied and recorded.
+async fn events_tree_and_trace(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let head = fx.git.repo.rev_parse("master")?;
+    let (events, _) = flux_ok(&["events", "--for", "Kustomization/app", "-n", ns]).await?;
+    let rows = cells(&events);
+    let header = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"];
+    assert_eq!(
+        rows.first().map(Vec::as_slice),
+        Some(&header[..]),
+        "{events}"
+    );
+    let stored = format!("stored artifact for revision 'master@sha1:{head}'");
+    assert!(
+        rows.iter()
+            .any(|r| r[1..] == ["Normal", "NewArtifact", "GitRepository/app", &stored, ""]),
+        "{stored}: {events}"
+    );
+    let applied = format!("Applied revision: master@sha1:{head}");
+    assert!(rows.iter().any(|r| r[4] == applied), "{events}");
+    assert!(
+        rows.iter()
+            .any(|r| r[2..4] == ["ReconciliationSucceeded", "Kustomization/app"]),
+        "{events}"
+    );
+
+    let (flux_tree, _) = flux_ok(&["tree", "ks", "app", "-n", ns]).await?;
+    let (tether_tree, _) = tether_ok(&["tree", "ks", "app", "-n", ns]).await?;
+    assert_eq!(
+        flux_tree,
+        format!("Kustomization/{ns}/app\n├── Service/{ns}/web\n└── Deployment/{ns}/web\n\n")
+    );
+    assert_eq!(tether_tree, flux_tree);
+
+    let (trace, _) = flux_ok(&["trace", "deployment", "web", "-n", ns]).await?;
+    assert_eq!(trace, expected_trace(fx, &head).await?);
+    Ok(())
+}
+
+/// What `flux trace deployment web` prints for the Kustomization's Deployment: the object, the
+/// Kustomization and the GitRepository with the times of their Ready conditions.
+async fn expected_trace(fx: &Fixture, head: &str) -> anyhow::Result<String> {
+    let ns = fx.ns();
+    let ks = fx.api("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+    let git = fx.api("source.toolkit.fluxcd.io", "v1", "GitRepository");
+    let ks = serde_json::to_value(ks.get("app").await?)?;
+    let git = serde_json::to_value(git.get("app").await?)?;
+    let url = git["spec"]["url"].as_str().unwrap_or_default();
+    let (ks_at, git_at) = (ready_since(&ks)?, ready_since(&git)?);
+    Ok(format!(
+        "\nObject:          Deployment/web\nNamespace:       {ns}\nStatus:          Managed by Flux\n---\nKustomization:   app\nNamespace:       {ns}\nTarget:          {ns}\nPath:            ./deploy\nRevision:        master@sha1:{head}\nStatus:          Last reconciled at {ks_at}\nMessage:         Applied revision: master@sha1:{head}\n---\nGitRepository:   app\nNamespace:       {ns}\nURL:             {url}\nBranch:          master\nRevision:        master@sha1:{head}\nStatus:          Last reconciled at {git_at}\nMessage:         stored artifact for revision 'master@sha1:{head}'\n"
+    ))
+}
+
+/// The Ready condition's lastTransitionTime as Go prints a `metav1.Time`
+/// (`2006-01-02 15:04:05 +0000 UTC`).
+fn ready_since(object: &Value) -> anyhow::Result<String> {
+    let conditions = object["status"]["conditions"].as_array();
+    let ready = conditions
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .context("no Ready condition")?;
+    let time = ready["lastTransitionTime"].as_str().unwrap_or_default();
+    let (date, clock) = time
+        .trim_end_matches('Z')
+        .split_once('T')
+        .unwrap_or_default();
+    Ok(format!("{date} {clock} +0000 UTC"))
 }
 
 /// `flux get all -A`: one section per kind, each with this namespace's object Ready.
