@@ -457,3 +457,109 @@ async fn suspend_and_resume(fx: &Fixture) -> anyhow::Result<()> {
     assert_eq!(web.spec.and_then(|s| s.replicas), Some(4));
     Ok(())
 }
+
+/// Writes `files` under a new directory and returns it.
+fn tree_of(files: &[(&str, &str)]) -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    for (path, content) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))?;
+        std::fs::write(path, content)?;
+    }
+    Ok(dir)
+}
+
+/// Every file under `dir` as `(relative path, bytes)`, sorted.
+fn files_under(dir: &std::path::Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir)?.to_string_lossy().into_owned();
+                files.push((relative, std::fs::read(&path)?));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The digest after the last `@` of a push log.
+fn pushed_digest(log: &str) -> String {
+    let last = log.trim_end().rsplit_once('@').map(|(_, d)| d);
+    last.unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn artifacts_pushed_by_either_cli_are_pulled_by_the_other_byte_for_byte() -> anyhow::Result<()>
+{
+    let registry = RegistryServer::start()?;
+    let files = [
+        (
+            "app.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+        ),
+        ("nested/more.yaml", "kind: Secret\n"),
+    ];
+    let content = tree_of(&files)?;
+    let path = content.path().to_string_lossy().into_owned();
+    let revision = "main@sha1:0123456789abcdef0123456789abcdef01234567";
+    let source = "https://example.invalid/app";
+    let push = |by_tether: bool, tag: &'static str| {
+        let url = format!("oci://{}:{tag}", registry.image("app"));
+        let path = path.clone();
+        async move {
+            let args = [
+                "push",
+                "artifact",
+                &url,
+                "--path",
+                &path,
+                "--source",
+                source,
+                "--revision",
+                revision,
+                "--insecure-registry",
+            ];
+            if by_tether {
+                tether_ok(&args).await
+            } else {
+                flux_ok(&args).await
+            }
+        }
+    };
+    let pull = |by_tether: bool, tag: &'static str, out: std::path::PathBuf| {
+        let url = format!("oci://{}:{tag}", registry.image("app"));
+        async move {
+            let out = out.to_string_lossy().into_owned();
+            let args = ["pull", "artifact", &url, "-o", &out, "--insecure-registry"];
+            if by_tether {
+                tether_ok(&args).await
+            } else {
+                flux_ok(&args).await
+            }
+        }
+    };
+    let pulled = tempfile::tempdir()?;
+    for (pusher_is_tether, tag) in [(true, "by-tether"), (false, "by-flux")] {
+        let (_, pushed) = push(pusher_is_tether, tag).await?;
+        let digest = pushed_digest(&pushed);
+        assert!(digest.starts_with("sha256:"), "{pushed}");
+        let out = pulled.path().join(tag);
+        std::fs::create_dir(&out)?; // flux pull wants an existing directory
+        let (_, log) = pull(!pusher_is_tether, tag, out.clone()).await?;
+        for line in [
+            format!("✔ source {source}"),
+            format!("✔ revision {revision}"),
+            format!("✔ digest {}@{digest}", registry.image("app")),
+        ] {
+            assert!(log.lines().any(|l| l == line), "{tag}: {line} not in {log}");
+        }
+        assert_eq!(files_under(&out)?, files_under(content.path())?, "{tag}");
+    }
+    Ok(())
+}
