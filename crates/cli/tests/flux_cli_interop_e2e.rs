@@ -12,6 +12,7 @@ use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tether_testkit::chartrepo::ChartRepoServer;
+use tether_testkit::cluster::{TestNamespace, client, install_crds};
 use tether_testkit::flux::{GitSourceFixture, create, deployment_yaml, dynamic_api};
 use tether_testkit::fluxcli::run_flux;
 use tether_testkit::registry::RegistryServer;
@@ -561,5 +562,65 @@ async fn artifacts_pushed_by_either_cli_are_pulled_by_the_other_byte_for_byte() 
         }
         assert_eq!(files_under(&out)?, files_under(content.path())?, "{tag}");
     }
+    Ok(())
+}
+
+/// `flux check` against tether installed into a namespace (its ServiceAccount and Deployment
+/// from `tether install --export`, the CRDs as every test installs them): the controller is
+/// found by Flux's `part-of` label and is ready, every toolkit CRD is listed with its storage
+/// version, and the distribution is the Flux release tether serves.
+#[tokio::test]
+async fn flux_check_passes_against_a_tether_install() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "flux-check").await?;
+    let image = "ghcr.io/tether-test/tether:v0.0.0";
+    let args = [
+        "install",
+        "--export",
+        "--namespace",
+        &ns.name,
+        "--image",
+        image,
+    ];
+    let (manifests, _) = tether_ok(&args).await?;
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&manifests)?;
+    for kind in ["ServiceAccount", "Deployment"] {
+        let document = documents.iter().find(|d| d["kind"] == kind);
+        let document = document.with_context(|| format!("no {kind} in the install"))?;
+        let group = if kind == "Deployment" { "apps" } else { "" };
+        create(
+            &dynamic_api(&client, &ns.name, group, "v1", kind),
+            document.clone(),
+        )
+        .await?;
+    }
+
+    let (stdout, stderr) = flux_ok(&["check", "-n", &ns.name, "--timeout", "60s"]).await?;
+    let server = client.apiserver_version().await?.git_version;
+    let mut expected = vec![
+        "► checking prerequisites".to_owned(),
+        format!("✔ Kubernetes {} >=1.33.0-0", server.trim_start_matches('v')),
+        "► checking version in cluster".to_owned(),
+        "✔ distribution: flux-v2.9.5".to_owned(),
+        "✔ bootstrapped: false".to_owned(),
+        "► checking controllers".to_owned(),
+        "✔ tether-controller: deployment ready".to_owned(),
+        format!("► {image}"),
+        "► checking crds".to_owned(),
+    ];
+    let mut crds: Vec<String> = tether_api::crds()
+        .into_iter()
+        .filter(|crd| crd.spec.group.ends_with(".toolkit.fluxcd.io"))
+        .map(|crd| {
+            let storage = crd.spec.versions.iter().find(|v| v.storage);
+            let version = storage.map(|v| v.name.clone()).unwrap_or_default();
+            format!("✔ {}/{version}", crd.metadata.name.unwrap_or_default())
+        })
+        .collect();
+    crds.sort();
+    expected.extend(crds);
+    expected.push("✔ all checks passed".to_owned());
+    assert_eq!(stderr.lines().collect::<Vec<_>>(), expected, "{stdout}");
     Ok(())
 }
