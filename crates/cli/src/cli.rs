@@ -44,6 +44,8 @@ pub enum Command {
     Create(CreateArgs),
     /// Print objects as YAML to apply elsewhere, as `flux export` does.
     Export(ExportArgs),
+    /// List the Kubernetes Events about Flux objects, as `flux events` does.
+    Events(EventsArgs),
     /// Call a Receiver's webhook from outside the cluster, as `flux trigger` does.
     #[command(subcommand)]
     Trigger(TriggerCommand),
@@ -434,6 +436,21 @@ pub enum GetKind {
         /// Only the Receiver with this name.
         name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// List the events of every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only the events of this object (`Kind/name`) and of what it refers to, or of a kind.
+    #[arg(long = "for")]
+    pub for_: Option<String>,
+    /// Only events of these types (Normal, Warning).
+    #[arg(long, value_delimiter = ',')]
+    pub types: Vec<String>,
 }
 
 #[derive(Args, Debug)]

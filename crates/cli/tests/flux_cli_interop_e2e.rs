@@ -335,6 +335,23 @@ async fn events_tree_and_trace(fx: &Fixture) -> anyhow::Result<()> {
         "{events}"
     );
 
+    // tether lists the same events in the same order (ages may have moved on by a second).
+    for args in [&["events", "--for", "Kustomization/app"][..], &["events"]] {
+        let args = [args, &["-n", ns]].concat();
+        let (flux, _) = flux_ok(&args).await?;
+        let (tether, _) = tether_ok(&args).await?;
+        let without_age = |table: &str| -> Vec<Vec<String>> {
+            let rows = cells(table).into_iter();
+            rows.map(|r| r.iter().skip(1).map(|c| (*c).to_owned()).collect())
+                .collect()
+        };
+        assert_eq!(
+            without_age(&tether),
+            without_age(&flux),
+            "{args:?}\n{tether}\n{flux}"
+        );
+    }
+
     let (flux_tree, _) = flux_ok(&["tree", "ks", "app", "-n", ns]).await?;
     let (tether_tree, _) = tether_ok(&["tree", "ks", "app", "-n", ns]).await?;
     assert_eq!(

@@ -5,6 +5,7 @@ mod cluster;
 mod controller;
 mod create;
 mod debug;
+mod events;
 mod export;
 pub mod fluxctl;
 mod fluxctl_output;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Debug(args) => debug::run(args),
         Command::Create(args) => create::run(args),
         Command::Export(args) => export::run(args),
+        Command::Events(args) => events::run(args),
         Command::Trigger(command) => trigger::run(command),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
