@@ -46,6 +46,9 @@ pub enum Command {
     Export(ExportArgs),
     /// List the Kubernetes Events about Flux objects, as `flux events` does.
     Events(EventsArgs),
+    /// Show which Kustomization or HelmRelease applied an object, and from which source and
+    /// revision, as `flux trace` does.
+    Trace(TraceArgs),
     /// Call a Receiver's webhook from outside the cluster, as `flux trigger` does.
     #[command(subcommand)]
     Trigger(TriggerCommand),
@@ -436,6 +439,22 @@ pub enum GetKind {
         /// Only the Receiver with this name.
         name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// `TYPE NAME` or `TYPE/NAME` (as kubectl takes them), or NAME with --kind and
+    /// --api-version.
+    #[arg(required = true, num_args = 1..=2)]
+    pub object: Vec<String>,
+    /// The kind of the object.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// The API version of the object (`apps/v1`).
+    #[arg(long)]
+    pub api_version: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -362,6 +362,33 @@ async fn events_tree_and_trace(fx: &Fixture) -> anyhow::Result<()> {
 
     let (trace, _) = flux_ok(&["trace", "deployment", "web", "-n", ns]).await?;
     assert_eq!(trace, expected_trace(fx, &head).await?);
+    // tether traces the same objects to the same text: one applied by the Kustomization, named
+    // by kind and API version, and one the HelmRelease installed.
+    let released = fx
+        .git
+        .ns
+        .api::<Deployment>()
+        .list(&Default::default())
+        .await?;
+    let released = released.items.iter().find_map(|d| {
+        let labels = d.metadata.labels.as_ref()?;
+        labels
+            .contains_key("helm.toolkit.fluxcd.io/name")
+            .then(|| d.metadata.name.clone())?
+    });
+    let released = released.context("no Deployment installed by the HelmRelease")?;
+    let by_kind = ["trace", "web", "--kind", "Service", "--api-version", "v1"];
+    let helm = format!("deployment/{released}");
+    for args in [
+        &["trace", "deployment", "web"][..],
+        &by_kind,
+        &["trace", &helm],
+    ] {
+        let args = [args, &["-n", ns]].concat();
+        let (flux, _) = flux_ok(&args).await?;
+        let (tether, _) = tether_ok(&args).await?;
+        assert_eq!(tether, flux, "{args:?}");
+    }
     Ok(())
 }
 

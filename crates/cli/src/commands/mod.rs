@@ -18,6 +18,7 @@ mod output;
 mod reconcile;
 mod suspend;
 mod toolkit;
+mod trace;
 mod tree;
 mod trigger;
 
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => create::run(args),
         Command::Export(args) => export::run(args),
         Command::Events(args) => events::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Trigger(command) => trigger::run(command),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
