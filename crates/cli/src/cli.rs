@@ -46,6 +46,9 @@ pub enum Command {
     Export(ExportArgs),
     /// List the Kubernetes Events about Flux objects, as `flux events` does.
     Events(EventsArgs),
+    /// Check the Kubernetes version and the installation (controllers, CRDs), as `flux check`
+    /// does.
+    Check(CheckArgs),
     /// Show which Kustomization or HelmRelease applied an object, and from which source and
     /// revision, as `flux trace` does.
     Trace(TraceArgs),
@@ -439,6 +442,18 @@ pub enum GetKind {
         /// Only the Receiver with this name.
         name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Only check the prerequisites (the Kubernetes version).
+    #[arg(long)]
+    pub pre: bool,
+    /// How often to poll the controllers' readiness.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub poll_interval: std::time::Duration,
 }
 
 #[derive(Args, Debug)]

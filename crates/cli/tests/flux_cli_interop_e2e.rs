@@ -666,5 +666,27 @@ async fn flux_check_passes_against_a_tether_install() -> anyhow::Result<()> {
     expected.extend(crds);
     expected.push("✔ all checks passed".to_owned());
     assert_eq!(stderr.lines().collect::<Vec<_>>(), expected, "{stdout}");
+    // tether check prints the same, and --pre only the prerequisites.
+    let (_, tether) = tether_ok(&["check", "-n", &ns.name, "--timeout", "60s"]).await?;
+    assert_eq!(tether, stderr);
+    let (_, pre) = tether_ok(&["check", "--pre"]).await?;
+    let (_, flux_pre) = flux_ok(&["check", "--pre"]).await?;
+    assert_eq!(pre, flux_pre);
+    assert!(pre.ends_with("✔ prerequisites checks passed\n"), "{pre}");
+    // Without a controller in the namespace both fail the same way.
+    let empty = TestNamespace::create(&client, "flux-check-empty").await?;
+    let args = ["check", "-n", empty.name.as_str(), "--timeout", "5s"];
+    let (flux, tether) = (run_flux(&args).await?, common::tether(&args).await?);
+    assert!(!flux.status.success() && !tether.status.success());
+    assert_eq!(texts(&tether).1, texts(&flux).1);
+    let no_controller = format!(
+        "✗ no controllers found in the '{}' namespace with the label selector 'app.kubernetes.io/part-of=flux'",
+        empty.name
+    );
+    assert!(
+        texts(&tether).1.contains(&no_controller),
+        "{}",
+        texts(&tether).1
+    );
     Ok(())
 }
