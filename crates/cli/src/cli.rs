@@ -46,6 +46,10 @@ pub enum Command {
     Export(ExportArgs),
     /// List the Kubernetes Events about Flux objects, as `flux events` does.
     Events(EventsArgs),
+    /// Build a Kustomization from a local directory as the controller would, as `flux build`
+    /// does.
+    #[command(subcommand)]
+    Build(BuildCommand),
     /// Check the Kubernetes version and the installation (controllers, CRDs), as `flux check`
     /// does.
     Check(CheckArgs),
@@ -442,6 +446,27 @@ pub enum GetKind {
         /// Only the Receiver with this name.
         name: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BuildCommand {
+    /// Build a Kustomization's objects from a local directory.
+    #[command(visible_alias = "ks")]
+    Kustomization(BuildKustomizationArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildKustomizationArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Name of the Kustomization.
+    pub name: String,
+    /// The local directory standing in for the source's `spec.path`.
+    #[arg(long)]
+    pub path: std::path::PathBuf,
+    /// Fail when a variable without a default is not set.
+    #[arg(long)]
+    pub strict_substitute: bool,
 }
 
 #[derive(Args, Debug)]

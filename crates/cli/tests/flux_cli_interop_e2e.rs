@@ -95,7 +95,8 @@ impl Fixture {
                 json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
                 "metadata": {"name": "app", "namespace": ns},
                 "spec": {"interval": "10m", "path": "./deploy", "prune": true, "targetNamespace": ns,
-                         "sourceRef": {"kind": "GitRepository", "name": "app"}}}),
+                         "sourceRef": {"kind": "GitRepository", "name": "app"},
+                         "postBuild": {"substitute": {"team": "blue"}}}}),
             ),
             (
                 source("HelmRepository"),
@@ -237,6 +238,7 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
 
     get_all_lists_every_kind(ns).await?;
     export_prints_what_tether_exports(ns).await?;
+    build_prints_what_flux_builds(&fx).await?;
     reconcile_with_source_applies_a_push(&fx).await?;
     suspend_and_resume(&fx).await?;
     reconcile_every_source_kind(ns).await?;
@@ -266,9 +268,34 @@ async fn export_prints_what_tether_exports(ns: &str) -> anyhow::Result<()> {
     }
     let (ks, _) = flux_ok(&["export", "ks", "app", "-n", ns]).await?;
     let expected = format!(
-        "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 10m0s\n  path: ./deploy\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  targetNamespace: {ns}\n"
+        "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 10m0s\n  path: ./deploy\n  postBuild:\n    substitute:\n      team: blue\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  targetNamespace: {ns}\n"
     );
     assert_eq!(ks, expected);
+    Ok(())
+}
+
+/// `flux build kustomization app --path DIR` and `tether build` print the same objects: DIR
+/// (no kustomization.yaml) built with the Kustomization's target namespace, substituted with its
+/// variables, and labelled as applied by it.
+async fn build_prints_what_flux_builds(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  team: ${team}\n  size: ${size:=small}\n";
+    let deployment = deployment_yaml(1);
+    let local = tree_of(&[("deployment.yaml", &deployment), ("config.yaml", config)])?;
+    let path = local.path().to_string_lossy().into_owned();
+    let args = ["build", "kustomization", "app", "--path", &path, "-n", ns];
+    let (flux, _) = flux_ok(&args).await?;
+    let (tether, _) = tether_ok(&args).await?;
+    assert_eq!(tether, flux);
+    let owner = format!("kustomize.toolkit.fluxcd.io/namespace: {ns}");
+    for expected in [
+        "  size: small\n",
+        "  team: blue\n",
+        &owner,
+        &format!("namespace: {ns}"),
+    ] {
+        assert!(flux.contains(expected), "{expected} not in {flux}");
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches to it.
 
 mod artifact;
+mod build;
 mod check;
 mod cluster;
 mod controller;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => create::run(args),
         Command::Export(args) => export::run(args),
         Command::Events(args) => events::run(args),
+        Command::Build(command) => build::run(command),
         Command::Check(args) => check::run(args),
         Command::Trace(args) => trace::run(args),
         Command::Trigger(command) => trigger::run(command),
