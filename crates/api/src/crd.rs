@@ -24,25 +24,55 @@ use crate::{
 /// sequences.
 pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
 
-/// Every CRD this crate defines, in a fixed order.
+/// Every CRD this crate defines, in a fixed order; the toolkit's carry Flux's labels
+/// ([`flux_labels`]).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![
-        git_repository_crd(),
-        oci_repository_crd(),
-        bucket_crd(),
-        helm_repository_crd(),
-        helm_chart_crd(),
-        external_artifact_crd(),
-        kustomization_crd(),
-        helm_release_crd(),
-        helm_operator_release_crd(),
-        image_repository_crd(),
-        image_policy_crd(),
-        image_update_automation_crd(),
-        provider_crd(),
-        alert_crd(),
-        receiver_crd(),
+    let toolkit = [
+        (git_repository_crd(), "source-controller"),
+        (oci_repository_crd(), "source-controller"),
+        (bucket_crd(), "source-controller"),
+        (helm_repository_crd(), "source-controller"),
+        (helm_chart_crd(), "source-controller"),
+        (external_artifact_crd(), "source-controller"),
+        (kustomization_crd(), "kustomize-controller"),
+        (helm_release_crd(), "helm-controller"),
+    ];
+    let images_and_notifications = [
+        (image_repository_crd(), "image-reflector-controller"),
+        (image_policy_crd(), "image-reflector-controller"),
+        (image_update_automation_crd(), "image-automation-controller"),
+        (provider_crd(), "notification-controller"),
+        (alert_crd(), "notification-controller"),
+        (receiver_crd(), "notification-controller"),
+    ];
+    let labelled = |(mut crd, component): (CustomResourceDefinition, &str)| {
+        crd.metadata.labels = Some(flux_labels(component, "flux-system"));
+        crd
+    };
+    let mut crds: Vec<_> = toolkit.into_iter().map(labelled).collect();
+    // helm-operator's API is Flux v1's, not part of a Flux v2 installation.
+    crds.push(helm_operator_release_crd());
+    crds.extend(images_and_notifications.into_iter().map(labelled));
+    crds
+}
+
+/// The Flux release whose APIs tether serves, as Flux's install manifests name it in
+/// `app.kubernetes.io/version` (`flux check` prints it as the distribution `flux-<version>`).
+pub const FLUX_API_RELEASE: &str = "v2.9.5";
+
+/// The labels Flux puts on its CRDs and install manifests (part-of `flux`, the component that
+/// serves them, the instance, the release), so that tools selecting Flux's objects by label
+/// (`flux check`, `flux version`, `flux uninstall`) find tether's.
+pub fn flux_labels(component: &str, instance: &str) -> BTreeMap<String, String> {
+    [
+        ("app.kubernetes.io/component", component),
+        ("app.kubernetes.io/instance", instance),
+        ("app.kubernetes.io/part-of", "flux"),
+        ("app.kubernetes.io/version", FLUX_API_RELEASE),
     ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .collect()
 }
 
 /// The GitRepository CRD with versions v1 (storage), v1beta1 and v1beta2.

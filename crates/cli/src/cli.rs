@@ -42,6 +42,20 @@ pub enum Command {
     /// Create or update an Alert, Provider or Receiver (or print it with --export), as
     /// `flux create` does.
     Create(CreateArgs),
+    /// Print objects as YAML to apply elsewhere, as `flux export` does.
+    Export(ExportArgs),
+    /// List the Kubernetes Events about Flux objects, as `flux events` does.
+    Events(EventsArgs),
+    /// Build a Kustomization from a local directory as the controller would, as `flux build`
+    /// does.
+    #[command(subcommand)]
+    Build(BuildCommand),
+    /// Check the Kubernetes version and the installation (controllers, CRDs), as `flux check`
+    /// does.
+    Check(CheckArgs),
+    /// Show which Kustomization or HelmRelease applied an object, and from which source and
+    /// revision, as `flux trace` does.
+    Trace(TraceArgs),
     /// Call a Receiver's webhook from outside the cluster, as `flux trigger` does.
     #[command(subcommand)]
     Trigger(TriggerCommand),
@@ -430,6 +444,137 @@ pub enum GetKind {
     #[command(visible_alias = "receiver")]
     Receivers {
         /// Only the Receiver with this name.
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BuildCommand {
+    /// Build a Kustomization's objects from a local directory.
+    #[command(visible_alias = "ks")]
+    Kustomization(BuildKustomizationArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildKustomizationArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Name of the Kustomization.
+    pub name: String,
+    /// The local directory standing in for the source's `spec.path`.
+    #[arg(long)]
+    pub path: std::path::PathBuf,
+    /// Fail when a variable without a default is not set.
+    #[arg(long)]
+    pub strict_substitute: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Only check the prerequisites (the Kubernetes version).
+    #[arg(long)]
+    pub pre: bool,
+    /// How often to poll the controllers' readiness.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub poll_interval: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// `TYPE NAME` or `TYPE/NAME` (as kubectl takes them), or NAME with --kind and
+    /// --api-version.
+    #[arg(required = true, num_args = 1..=2)]
+    pub object: Vec<String>,
+    /// The kind of the object.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// The API version of the object (`apps/v1`).
+    #[arg(long)]
+    pub api_version: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// List the events of every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only the events of this object (`Kind/name`) and of what it refers to, or of a kind.
+    #[arg(long = "for")]
+    pub for_: Option<String>,
+    /// Only events of these types (Normal, Warning).
+    #[arg(long, value_delimiter = ',')]
+    pub types: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Export every object of the kind in the namespace.
+    #[arg(long, global = true)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub kind: ExportKind,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportKind {
+    /// Export sources.
+    #[command(subcommand)]
+    Source(GetSourceKind),
+    /// Export Kustomizations.
+    #[command(visible_alias = "ks")]
+    Kustomization {
+        /// Name of the Kustomization (or --all).
+        name: Option<String>,
+    },
+    /// Export HelmReleases.
+    #[command(visible_alias = "hr")]
+    Helmrelease {
+        /// Name of the HelmRelease (or --all).
+        name: Option<String>,
+    },
+    /// Export image automation objects.
+    #[command(subcommand)]
+    Image(ExportImageKind),
+    /// Export Alerts.
+    Alert {
+        /// Name of the Alert (or --all).
+        name: Option<String>,
+    },
+    /// Export Providers.
+    AlertProvider {
+        /// Name of the Provider (or --all).
+        name: Option<String>,
+    },
+    /// Export Receivers.
+    Receiver {
+        /// Name of the Receiver (or --all).
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportImageKind {
+    /// Export ImageRepositories.
+    Repository {
+        /// Name of the ImageRepository (or --all).
+        name: Option<String>,
+    },
+    /// Export ImagePolicies.
+    Policy {
+        /// Name of the ImagePolicy (or --all).
+        name: Option<String>,
+    },
+    /// Export ImageUpdateAutomations.
+    Update {
+        /// Name of the ImageUpdateAutomation (or --all).
         name: Option<String>,
     },
 }

@@ -298,7 +298,8 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
     ])
     .await?;
     assert!(log.contains("✔ revision main@sha1:0123abcd\n"), "{log}");
-    assert!(log.contains(&format!("✔ digest {first}\n")), "{log}");
+    let digest_line = format!("✔ digest {}@{first}\n", registry.image("app"));
+    assert!(log.contains(&digest_line), "{log}");
     assert_eq!(
         std::fs::read_to_string(out.join("app.yaml"))?,
         "kind: ConfigMap\n"
@@ -332,7 +333,7 @@ async fn oci_source_verbs_get_reconcile_suspend_and_resume() -> anyhow::Result<(
         "pusher:s3cret",
     ])
     .await?;
-    assert!(log.contains(&format!("✔ digest {first}\n")), "{log}");
+    assert!(log.contains(&digest_line), "{log}");
     let auth = serde_json::json!({"auths": {registry.host(): {"username": "pusher", "password": "s3cret"}}});
     let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "registry-auth"}, "type": "kubernetes.io/dockerconfigjson",

@@ -2,9 +2,10 @@
 //! `kubectl describe` and Flux's notification tooling read them as they read Flux's. Each event
 //! also goes, in Flux's event shape, to the alert pipeline (`crate::notification::feed`).
 
+use crate::event_recorder::Recorder;
 use crate::notification::feed::{AlertFeed, Report, flux_event};
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use tether_notify::event::metadata_keys;
 
 /// One recorder per Flux controller name.

@@ -8,6 +8,7 @@ mod artifacts;
 mod bucket;
 mod clusters;
 mod context;
+mod event_recorder;
 mod events;
 mod failure;
 mod finalizers;
@@ -41,5 +42,6 @@ mod triggers;
 mod workspace;
 
 pub use context::ReconcilerOptions;
+pub use kustomization::build_local as build_kustomization_locally;
 pub use notification::{DEFAULT_MAX_CONCURRENT_DELIVERIES, NotificationOptions};
 pub use run::{ControllerOptions, RunError, run_until, run_until_shutdown};

@@ -1,12 +1,14 @@
 //! Fixtures for tether's e2e tests: the shared local control plane, namespaces per test, local
 //! git servers and repositories, Flux objects, HTTP helpers, the OCI registry, Helm chart
-//! repositories (nginx), test charts, the Go-built sops and age with gpg keys, and an S3 server.
+//! repositories (nginx), test charts, the Go-built sops and age with gpg keys, an S3 server, and
+//! the Go-built flux CLI.
 #![forbid(unsafe_code)]
 
 pub mod chartrepo;
 pub mod charts;
 pub mod cluster;
 pub mod flux;
+pub mod fluxcli;
 pub mod git;
 pub mod http;
 pub mod oci;

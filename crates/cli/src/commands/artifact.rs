@@ -111,7 +111,8 @@ async fn pull_artifact(args: PullArtifactArgs) -> anyhow::Result<()> {
             success(&format!("{shown} {value}"));
         }
     }
-    success(&format!("digest {digest}"));
+    // Flux prints the digest reference (`<repository>@<digest>`), as go-containerregistry names it.
+    success(&format!("digest {repository}@{digest}"));
     success(&format!(
         "artifact content extracted to {}",
         args.output.display()

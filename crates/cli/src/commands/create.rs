@@ -324,8 +324,7 @@ fn export_or_apply<K: FluxObject>(args: &CreateArgs, object: K) -> anyhow::Resul
 /// `---` and the object as `sigs.k8s.io/yaml` prints it, as `flux create --export` does.
 fn export<K: FluxObject>(object: &K) -> anyhow::Result<String> {
     let value = serde_json::to_value(object).context("cannot encode the object")?;
-    let yaml = tether_core::yaml::to_string(&value);
-    Ok(format!("---\n{}\n", yaml.trim()))
+    Ok(super::export::export_text(&value))
 }
 
 /// The Receiver's `status.webhookPath`; `None` for other kinds.

@@ -25,10 +25,10 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
     for crd in tether_api::crds() {
         documents.push(serde_json::to_value(crd).context("cannot encode a CRD")?);
     }
-    if args.crds_only {
-        return Ok(documents);
-    }
     let ns = args.namespace.as_str();
+    if args.crds_only {
+        return Ok(with_instance(documents, ns));
+    }
     documents.push(namespace(ns));
     documents.push(service_account(ns));
     documents.push(controller_cluster_role());
@@ -48,7 +48,7 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
         documents.push(finalizer_policy());
         documents.push(finalizer_policy_binding());
     }
-    Ok(documents)
+    Ok(with_instance(documents, ns))
 }
 
 /// The kinds whose reconcilers put `finalizers.fluxcd.io` on every object.
@@ -117,8 +117,26 @@ pub fn render_yaml(documents: &[Value]) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// Flux's labels (part-of `flux`, so `flux check` finds the controller) with tether's component
+/// name; [`with_instance`] adds the instance.
 fn labels() -> Value {
-    json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "tether"})
+    let mut labels = json!(tether_api::crd::flux_labels(APP, ""));
+    labels["app.kubernetes.io/name"] = json!(APP);
+    labels
+}
+
+/// Every document (and the Deployment's pod template) labelled with the instance it belongs
+/// to, the namespace installed into, as Flux labels its install manifests.
+fn with_instance(mut documents: Vec<Value>, ns: &str) -> Vec<Value> {
+    const INSTANCE: &str = "app.kubernetes.io/instance";
+    for document in &mut documents {
+        for pointer in ["/metadata/labels", "/spec/template/metadata/labels"] {
+            if let Some(labels) = document.pointer_mut(pointer).and_then(Value::as_object_mut) {
+                labels.insert(INSTANCE.into(), json!(ns));
+            }
+        }
+    }
+    documents
 }
 
 fn namespace(ns: &str) -> Value {

@@ -1,10 +1,14 @@
 //! One module per command; `run` dispatches to it.
 
 mod artifact;
+mod build;
+mod check;
 mod cluster;
 mod controller;
 mod create;
 mod debug;
+mod events;
+mod export;
 pub mod fluxctl;
 mod fluxctl_output;
 mod fluxctl_target;
@@ -16,6 +20,7 @@ mod output;
 mod reconcile;
 mod suspend;
 mod toolkit;
+mod trace;
 mod tree;
 mod trigger;
 
@@ -34,6 +39,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tree(args) => tree::run(args),
         Command::Debug(args) => debug::run(args),
         Command::Create(args) => create::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Events(args) => events::run(args),
+        Command::Build(command) => build::run(command),
+        Command::Check(args) => check::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Trigger(command) => trigger::run(command),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),

@@ -30,6 +30,7 @@ pub fn failure(message: &str) {
 /// tab; the header's last cell is followed by a space instead. `header` of `None` prints rows
 /// only (`--no-header`).
 pub fn render_table(header: Option<&[&str]>, rows: &[Vec<String>]) -> String {
+    let rows = &split_multiline_cells(rows);
     let widths = column_widths(header, rows);
     let mut out = String::new();
     if let Some(header) = header {
@@ -46,6 +47,23 @@ pub fn render_table(header: Option<&[&str]>, rows: &[Vec<String>]) -> String {
             out.push('\t');
         }
         out.push('\n');
+    }
+    out
+}
+
+/// A row whose cells hold several lines becomes one row per line, the other cells empty on the
+/// continuation rows, as Flux's table writer prints a multi-line event message.
+fn split_multiline_cells(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let lines: Vec<Vec<&str>> = row.iter().map(|cell| cell.split('\n').collect()).collect();
+        let height = lines.iter().map(Vec::len).max().unwrap_or(1);
+        for i in 0..height {
+            let line = lines
+                .iter()
+                .map(|cell| cell.get(i).copied().unwrap_or_default());
+            out.push(line.map(str::to_owned).collect());
+        }
     }
     out
 }
@@ -145,6 +163,11 @@ mod tests {
     fn table_without_header_sizes_columns_by_rows() {
         let rows = [row(&["a", "bb"]), row(&["ccc", "d"])];
         assert_eq!(render_table(None, &rows), "a  \tbb\t\nccc\td \t\n");
+        let multiline = [row(&["1s", "created\napplied"])];
+        assert_eq!(
+            render_table(None, &multiline),
+            "1s\tcreated\t\n  \tapplied\t\n"
+        );
     }
 
     #[test]

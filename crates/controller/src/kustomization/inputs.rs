@@ -188,7 +188,7 @@ pub fn source_kind_name(kind: &SourceKind) -> String {
 /// The variables of `spec.postBuild`, reading `substituteFrom` in order.
 pub async fn substitution_variables(
     ks: &Kustomization,
-    ctx: &Context,
+    client: &kube::Client,
 ) -> Result<Option<Variables>, Failure> {
     let Some(post_build) = &ks.spec.post_build else {
         return Ok(None);
@@ -200,9 +200,9 @@ pub async fn substitution_variables(
         let kind = if secret { "Secret" } else { "ConfigMap" };
         let optional = reference.optional == Some(true);
         let source = if secret {
-            read_secret(ctx, &namespace, &reference.name).await
+            read_secret(client, &namespace, &reference.name).await
         } else {
-            read_config_map(ctx, &namespace, &reference.name).await
+            read_config_map(client, &namespace, &reference.name).await
         };
         match source {
             Ok(Some(source)) => sources.push(source),
@@ -234,11 +234,11 @@ pub async fn substitution_variables(
 }
 
 async fn read_config_map(
-    ctx: &Context,
+    client: &kube::Client,
     namespace: &str,
     name: &str,
 ) -> Result<Option<VariableSource>, kube::Error> {
-    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), namespace);
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
     Ok(api
         .get_opt(name)
         .await?
@@ -246,11 +246,11 @@ async fn read_config_map(
 }
 
 async fn read_secret(
-    ctx: &Context,
+    client: &kube::Client,
     namespace: &str,
     name: &str,
 ) -> Result<Option<VariableSource>, kube::Error> {
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     Ok(api.get_opt(name).await?.map(|secret| {
         let data = secret
             .data

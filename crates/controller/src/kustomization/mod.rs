@@ -200,6 +200,34 @@ fn dependents_of(
         .collect()
 }
 
+/// What `flux build kustomization` prints for `ks` over the local directory `dir`, standing in
+/// for the source's `spec.path`: the controller's own build (the Kustomization's overrides,
+/// then post-build substitution with `substituteFrom` read from the cluster) with the owner
+/// labels applied objects carry. The error is the message the reconcile would report.
+pub async fn build_local(
+    client: &kube::Client,
+    ks: &Kustomization,
+    dir: &std::path::Path,
+    strict: bool,
+) -> Result<Vec<serde_json::Value>, String> {
+    let variables = inputs::substitution_variables(ks, client)
+        .await
+        .map_err(|f| f.message)?;
+    let mut local = ks.clone();
+    // Rooted at `/`, as Flux's build reads the disk unconfined (bases above `dir` included).
+    local.spec.path = Some(dir.to_string_lossy().into_owned());
+    let root = std::path::Path::new("/");
+    let mut objects = build::build_objects(root, &local, variables.as_ref(), strict, None)
+        .map_err(|f| f.message)?;
+    let name = ks.metadata.name.as_deref().unwrap_or_default();
+    let namespace = ks.metadata.namespace.as_deref().unwrap_or_default();
+    let labels = tether_ssa::owner_labels(name, namespace);
+    for object in &mut objects {
+        tether_ssa::metadata::stamp_labels(object, &labels);
+    }
+    Ok(objects)
+}
+
 async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Result<(), Failure> {
     let health_rules = crate::health_exprs::parse(ks.spec.health_check_exprs.as_deref())?;
     inputs::check_source_access(ks, ctx)?;
@@ -214,7 +242,7 @@ async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Resu
             .await
     }
     .map_err(|e| Failure::artifact(e.to_string()))?;
-    let variables = inputs::substitution_variables(ks, ctx).await?;
+    let variables = inputs::substitution_variables(ks, &ctx.client).await?;
     let keys = decrypt::decryption_keys(ks, ctx).await?;
     let strict = ctx.options.strict_substitution;
     let spec = ks.clone();
