@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
         Command::Debug(args) => debug::run(args),
-        Command::Create(args) => create::run(args),
+        Command::Create(args) => create::run(*args),
         Command::Trigger(command) => trigger::run(command),
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
