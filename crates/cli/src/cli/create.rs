@@ -519,6 +519,8 @@ pub enum CreateSecretKind {
     Oci(CreateSecretOciArgs),
     /// TLS certificate, key and CA files.
     Tls(CreateSecretTlsArgs),
+    /// A proxy address and its credentials (a source's `proxySecretRef`).
+    Proxy(CreateSecretProxyArgs),
     /// The SOPS decryption keys of a Kustomization (`spec.decryption.secretRef`): an age key
     /// file and/or an armored OpenPGP private key (tether's helper; Flux documents kubectl).
     Sops(CreateSecretSopsArgs),
@@ -596,6 +598,21 @@ pub struct CreateSecretTlsArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub tls: TlsFileArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateSecretProxyArgs {
+    /// Name of the Secret.
+    pub name: Option<String>,
+    /// The proxy address, e.g. http://proxy.example.com:8080.
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Proxy username.
+    #[arg(long, short = 'u', default_value = "")]
+    pub username: String,
+    /// Proxy password.
+    #[arg(long, short = 'p', default_value = "")]
+    pub password: String,
 }
 
 #[derive(Args, Debug)]

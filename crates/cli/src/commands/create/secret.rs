@@ -12,7 +12,7 @@ use super::flags::{self, object_name};
 use super::ssh::{self, KeyAlgorithm, KeyPair};
 use crate::cli::{
     CreateArgs, CreateSecretGitArgs, CreateSecretHelmArgs, CreateSecretKind, CreateSecretOciArgs,
-    CreateSecretSopsArgs, CreateSecretTlsArgs, TlsFileArgs,
+    CreateSecretProxyArgs, CreateSecretSopsArgs, CreateSecretTlsArgs, TlsFileArgs,
 };
 use crate::commands::cluster;
 use crate::commands::output::{action, generate};
@@ -30,6 +30,7 @@ pub fn run(args: &CreateArgs, kind: &CreateSecretKind) -> anyhow::Result<()> {
         CreateSecretKind::Helm(helm) => create_helm(args, helm),
         CreateSecretKind::Oci(oci) => create_oci(args, oci),
         CreateSecretKind::Tls(tls) => create_tls(args, tls),
+        CreateSecretKind::Proxy(proxy) => create_proxy(args, proxy),
         CreateSecretKind::Sops(sops) => create_sops(args, sops),
     }
 }
@@ -460,6 +461,25 @@ fn go_html_escape(json: &str) -> String {
     json.replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+/// Flux's `MakeProxySecret`: an Opaque Secret with `address`, and `username` and `password`
+/// when given.
+fn create_proxy(args: &CreateArgs, proxy: &CreateSecretProxyArgs) -> anyhow::Result<()> {
+    let name = object_name(&proxy.name)?;
+    let labels = flags::parse_labels(&args.labels)?;
+    if proxy.address.is_empty() {
+        bail!("address is required");
+    }
+    let mut data = BTreeMap::from([("address".to_owned(), proxy.address.clone())]);
+    if !proxy.username.is_empty() {
+        data.insert("username".into(), proxy.username.clone());
+    }
+    if !proxy.password.is_empty() {
+        data.insert("password".into(), proxy.password.clone());
+    }
+    let secret = make_secret(&name, args.namespace(), labels, Some("Opaque"), data);
+    export_or_store(args, secret, "proxy", true)
 }
 
 /// `create secret sops`: the Secret a Kustomization's `spec.decryption.secretRef` names, each
