@@ -3,6 +3,9 @@
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
+mod create;
+pub use create::*;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tether",
@@ -39,9 +42,9 @@ pub enum Command {
     /// Print what tether computes for an object (a HelmRelease's final values), as `flux debug`
     /// does.
     Debug(DebugArgs),
-    /// Create or update an Alert, Provider or Receiver (or print it with --export), as
-    /// `flux create` does.
-    Create(CreateArgs),
+    /// Create or update sources, Kustomizations, HelmReleases, image automation objects,
+    /// alerting objects and Secrets (or print them with --export), as `flux create` does.
+    Create(Box<CreateArgs>),
     /// Print objects as YAML to apply elsewhere, as `flux export` does.
     Export(ExportArgs),
     /// List the Kubernetes Events about Flux objects, as `flux events` does.
@@ -361,7 +364,7 @@ pub struct InstallArgs {
     pub admission_policy: bool,
 }
 
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     tether_api::meta::Duration::new(text)
         .and_then(|d| d.to_std())
         .map_err(|e| e.to_string())
@@ -828,105 +831,6 @@ pub enum DebugKind {
         #[arg(long)]
         show_history: bool,
     },
-}
-
-#[derive(Args, Debug)]
-pub struct CreateArgs {
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
-    /// Print the object as YAML instead of applying it.
-    #[arg(long, global = true)]
-    pub export: bool,
-    /// Labels of the object, `key=value` (repeatable, or comma-separated).
-    #[arg(long = "label", global = true, value_delimiter = ',')]
-    pub labels: Vec<String>,
-    #[command(subcommand)]
-    pub kind: CreateKind,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum CreateKind {
-    /// An Alert sending the events of some objects to a Provider.
-    Alert {
-        /// Name of the Alert.
-        name: String,
-        /// The Provider to send through.
-        #[arg(long)]
-        provider_ref: Option<String>,
-        /// `info` or `error`.
-        #[arg(long)]
-        event_severity: Option<String>,
-        /// Objects whose events are sent, `<kind>/<name>[.<namespace>]` (repeatable, or
-        /// comma-separated).
-        #[arg(long = "event-source", value_delimiter = ',')]
-        event_sources: Vec<String>,
-    },
-    /// A Provider: where alerts go.
-    AlertProvider {
-        /// Name of the Provider.
-        name: String,
-        /// The provider type (slack, generic, github, ...).
-        #[arg(long = "type")]
-        provider_type: Option<String>,
-        /// Channel to post to, for chat providers.
-        #[arg(long)]
-        channel: Option<String>,
-        /// Bot user name used by the provider.
-        #[arg(long)]
-        username: Option<String>,
-        /// The git repository, chat or webhook address.
-        #[arg(long)]
-        address: Option<String>,
-        /// Secret holding the credentials.
-        #[arg(long)]
-        secret_ref: Option<String>,
-    },
-    /// A Receiver: a webhook asking objects to reconcile.
-    Receiver {
-        /// Name of the Receiver.
-        name: String,
-        /// The receiver type.
-        #[arg(long = "type", value_parser = parse_receiver_type)]
-        receiver_type: Option<String>,
-        /// Secret holding the token.
-        #[arg(long)]
-        secret_ref: Option<String>,
-        /// Event types to handle (repeatable, or comma-separated).
-        #[arg(long = "event", value_delimiter = ',')]
-        events: Vec<String>,
-        /// Objects to reconcile, `<kind>/<name>` (repeatable, or comma-separated).
-        #[arg(long = "resource", value_delimiter = ',')]
-        resources: Vec<String>,
-    },
-}
-
-/// The receiver types `flux create receiver --type` accepts (Flux 2.9's list: no generic-oidc).
-pub const CREATE_RECEIVER_TYPES: &[&str] = &[
-    "generic",
-    "generic-hmac",
-    "github",
-    "gitlab",
-    "bitbucket",
-    "harbor",
-    "dockerhub",
-    "quay",
-    "gcr",
-    "nexus",
-    "acr",
-    "cdevents",
-];
-
-fn parse_receiver_type(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        return Err("no receiver type given, please specify the receiver type".to_owned());
-    }
-    if !CREATE_RECEIVER_TYPES.contains(&text) {
-        let types = CREATE_RECEIVER_TYPES.join(", ");
-        return Err(format!(
-            "receiver type '{text}' is not supported, must be one of: {types}"
-        ));
-    }
-    Ok(text.to_owned())
 }
 
 #[derive(Subcommand, Debug)]

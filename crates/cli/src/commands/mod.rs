@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(args) => suspend::run_resume(args),
         Command::Tree(args) => tree::run(args),
         Command::Debug(args) => debug::run(args),
-        Command::Create(args) => create::run(args),
+        Command::Create(args) => create::run(*args),
         Command::Export(args) => export::run(args),
         Command::Events(args) => events::run(args),
         Command::Build(command) => build::run(command),
