@@ -382,6 +382,21 @@ async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
         "{table}"
     );
 
+    // list-images shows the registry's tags for the container, the current one marked.
+    let (images, _) = fluxd
+        .fluxctl_ok(&fluxctl, &["list-images", "--workload", &web_row])
+        .await?;
+    ensure!(
+        images.contains(&format!("{app}")) && images.contains("2.0") && images.contains("1.1"),
+        "{images}"
+    );
+    ensure!(
+        images
+            .lines()
+            .any(|l| l.contains("'->") && l.contains("1.0")),
+        "the current tag is marked:\n{images}"
+    );
+
     // sync waits for the sync tag to reach the head.
     let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
     ensure!(stderr.contains("Done."), "{stderr}");
