@@ -387,7 +387,7 @@ async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
         .fluxctl_ok(&fluxctl, &["list-images", "--workload", &web_row])
         .await?;
     ensure!(
-        images.contains(&format!("{app}")) && images.contains("2.0") && images.contains("1.1"),
+        images.contains(app.as_str()) && images.contains("2.0") && images.contains("1.1"),
         "{images}"
     );
     ensure!(
