@@ -2,9 +2,10 @@
 # dev/testbin.sh -- build the pinned test tools from Go modules and cache them.
 #
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, kustomize,
-# distribution's registry, helm, sops, age, age-keygen, versitygw (an S3 server) and the flux CLI
-# at pinned versions into $TETHER_TESTBIN (default ~/.cache/tether/testbin/<versions>/). A binary
-# that is already there is not rebuilt, so a warm run takes seconds. Prints the directory last.
+# distribution's registry, helm, sops, age, age-keygen, versitygw (an S3 server), the flux CLI
+# and fluxctl at pinned versions into $TETHER_TESTBIN (default
+# ~/.cache/tether/testbin/<versions>/). A binary that is already there is not rebuilt, so a
+# warm run takes seconds. Prints the directory last.
 #
 # Needs Go >= 1.26 and the Go module proxy; nothing is downloaded except Go modules.
 set -euo pipefail
@@ -31,6 +32,15 @@ VERSITYGW_VERSION=v1.8.0
 # only the flux2 module itself downloaded beforehand (wall 854 s on a 2-core machine under a load
 # of ~14; about 3 min on an idle one); the binary is 77 MB.
 FLUX_VERSION=v2.9.5
+# Likewise fluxctl (fluxctl.version): the Flux v1 client that drives `tether fluxd` in the e2e
+# tests. Only cmd/fluxctl is built. Cold cost (empty GOCACHE and GOMODCACHE, 2 cores):
+# ~132 s of CPU (107 user + 25 sys), 7.4 min wall on a shared machine (load ~12), ~500 MB of
+# modules downloaded; the binary is 38 MB.
+FLUXCTL_VERSION=v1.25.4
+# github.com/fluxcd/flux/pkg/install is a nested module that flux replaces with ./pkg/install; the
+# module proxy serves no version of it cut from v1.25.x, so the last one it serves (flux 1.21.0)
+# is used. Only `fluxctl install` reads it, and the tests do not run that verb.
+FLUX_INSTALL_VERSION=v0.0.0-20201001122558-cb08da1b356a
 KEY="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-kustomize-$KUSTOMIZE_VERSION"
 BIN=${TETHER_TESTBIN:-$HOME/.cache/tether/testbin/$KEY}
 export GOTOOLCHAIN=local GOFLAGS=-modcacherw CGO_ENABLED=0
@@ -100,6 +110,22 @@ assemble_kwok_stages() {
   mv "$BIN/kwok-stages.yaml.tmp" "$BIN/kwok-stages.yaml"
 }
 
+# flux's go.mod carries replace directives (Kubernetes 1.21 pins and others) that only apply
+# when it is the main module, so fluxctl is built from a wrapper module that copies them.
+build_fluxctl() {
+  local gomod
+  mkdir -p "$WORK/fluxctl" && cd "$WORK/fluxctl"
+  go mod init tether.local/fluxctl-testbin >/dev/null 2>&1
+  gomod=$(go mod download -json "github.com/fluxcd/flux@$FLUXCTL_VERSION" | jq -r .GoMod)
+  # Every `old => new version` line, inside a replace block or on its own; local paths are skipped.
+  sed -n 's/^\(replace[[:space:]]\+\)\?[[:space:]]*\([^[:space:]()]\+\)[[:space:]]\+=>[[:space:]]\+\([^.[:space:]][^[:space:]]*\)[[:space:]]\+\(v[^[:space:]]\+\)$/\2=\3@\4/p' "$gomod" |
+    while read -r replacement; do go mod edit -replace="$replacement"; done
+  go mod edit -replace="github.com/fluxcd/flux/pkg/install=github.com/fluxcd/flux/pkg/install@$FLUX_INSTALL_VERSION"
+  go get "github.com/fluxcd/flux/cmd/fluxctl@$FLUXCTL_VERSION"
+  go build -trimpath -ldflags "-s -w -X main.version=${FLUXCTL_VERSION#v}" -o "$BIN/fluxctl" \
+    github.com/fluxcd/flux/cmd/fluxctl
+}
+
 if [[ ! -x $BIN/kube-apiserver || ! -x $BIN/kube-controller-manager || ! -x $BIN/kube-scheduler ]]; then
   log "building Kubernetes $K8S_VERSION server binaries (cold: ~10-15 min on 2 cores)"
   (build_kubernetes)
@@ -159,5 +185,10 @@ if [[ ! -x $BIN/flux || $(cat "$BIN/flux.version" 2>/dev/null) != "$FLUX_VERSION
   log "building flux $FLUX_VERSION"
   (build_flux)
   echo "$FLUX_VERSION" >"$BIN/flux.version"
+fi
+if [[ ! -x $BIN/fluxctl || $(cat "$BIN/fluxctl.version" 2>/dev/null) != "$FLUXCTL_VERSION" ]]; then
+  log "building fluxctl $FLUXCTL_VERSION"
+  (build_fluxctl)
+  echo "$FLUXCTL_VERSION" >"$BIN/fluxctl.version"
 fi
 echo "$BIN"

@@ -71,6 +71,9 @@ pub enum Command {
     /// Tag a Flux artifact in its OCI repository, as `flux tag` does.
     #[command(subcommand)]
     Tag(TagCommand),
+    /// Run as Flux v1's daemon: fluxd's flags, sync and automation loops, and the fluxctl
+    /// API under /api/flux (`fluxctl --url http://<host>:3030/api/flux`).
+    Fluxd(Box<crate::commands::fluxd::FluxdArgs>),
     /// The Flux v1 verbs of fluxctl.
     #[command(flatten)]
     Fluxctl(crate::commands::fluxctl::FluxctlCommand),

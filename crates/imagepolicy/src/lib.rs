@@ -34,7 +34,7 @@ mod policy;
 
 pub use filter::{TagFilter, expand_go_template};
 pub use gofloat::parse_go_float;
-pub use pattern::{PatternError, TagInfo, TagPattern};
+pub use pattern::{PatternError, TagInfo, TagPattern, glob_matches};
 pub use policy::{
     FilterTagsSpec, Order, OrderSpec, Policy, PolicyError, PolicySpec, Rule, Selection, SemverSpec,
 };

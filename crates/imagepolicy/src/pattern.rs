@@ -186,7 +186,7 @@ fn semver_newest_first(a: &str, b: &str) -> Ordering {
 
 /// go-glob's match: split on `*`; the first piece must be a prefix, the middle pieces must
 /// appear in order (leftmost first), the last must be a suffix of what remains.
-fn glob_matches(pattern: &str, subject: &str) -> bool {
+pub fn glob_matches(pattern: &str, subject: &str) -> bool {
     if !pattern.contains('*') {
         return pattern == subject;
     }

@@ -187,7 +187,7 @@ fn sign_commit(commit: &gix::objs::Commit, key: &SigningKey) -> Result<String, S
     crate::sign::sign_payload(key, &payload)
 }
 
-fn signature(
+pub(crate) fn signature(
     workdir: &Path,
     options: &CommitOptions,
 ) -> Result<gix::actor::Signature, CommitError> {

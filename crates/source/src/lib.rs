@@ -11,6 +11,7 @@ pub mod artifact;
 pub mod auth;
 pub mod bucket;
 pub mod commit;
+pub mod deploy_key;
 pub mod error;
 pub mod fetch;
 pub mod helm_index;
@@ -37,6 +38,7 @@ pub use artifact::{
 };
 pub use auth::GitAuth;
 pub use commit::{Author, CommitError, CommitOptions, SigningKey, SigningKeyError};
+pub use deploy_key::{DeployKey, DeployKeyError};
 pub use error::{GitError, sanitize_url};
 pub use fetch::{Checkout, CheckoutLimits, FetchOutcome, checkout, checkout_if_moved, remote_head};
 pub use helm_index::{ChartLookupError, ChartVersion, HelmIndex, HelmIndexError, IndexLimits};
@@ -46,7 +48,7 @@ pub use helm_repo::{
     HelmRepoOptions, IndexFetch,
 };
 pub use paths::join_within;
-pub use push::{PushError, PushOutcome, RefUpdate};
+pub use push::{PushError, PushOutcome, RefUpdate, TagMove, move_tag};
 pub use reference::{GitReference, Revision, Strategy};
 pub use verify::{TrustedKeys, Verification, VerificationError, VerifyMode, verify_checkout};
 pub use workdir::{CloneSpec, WorkingClone};

@@ -192,7 +192,30 @@ fn push_blocking(target: &Target, plan: &PushPlan) -> Result<PushOutcome, PushEr
     let objects =
         pack::objects_to_send(&repo, plan.head, &present).map_err(|e| local(e.to_string()))?;
     let pack = pack::write_pack(&repo, &objects).map_err(|e| local(e.to_string()))?;
-    let capabilities = &handshake.capabilities;
+    let request = Request {
+        updates: &updates,
+        pack: &pack,
+        advertised: &advertised,
+    };
+    send(&mut connection, &handshake.capabilities, target, &request)?;
+    Ok(outcome)
+}
+
+/// Ref updates and the pack they need, sent once the handshake is done.
+struct Request<'a> {
+    updates: &'a [RefUpdate],
+    pack: &'a [u8],
+    advertised: &'a HashMap<String, ObjectId>,
+}
+
+/// Sends the commands and the pack, then checks the server's report for every ref.
+fn send(
+    connection: &mut Box<dyn Transport + Send>,
+    capabilities: &gix::protocol::transport::client::Capabilities,
+    target: &Target,
+    request: &Request<'_>,
+) -> Result<(), PushError> {
+    let url = &target.display_url;
     let sideband = capabilities.contains("side-band-64k");
     let mut wanted = vec!["report-status"];
     wanted.extend(
@@ -200,13 +223,12 @@ fn push_blocking(target: &Target, plan: &PushPlan) -> Result<PushOutcome, PushEr
             .into_iter()
             .filter(|c| capabilities.contains(c)),
     );
-    if updates.len() > 1 && capabilities.contains("atomic") {
+    if request.updates.len() > 1 && capabilities.contains("atomic") {
         wanted.push("atomic");
     }
-    let request =
-        encode_commands(&updates, &wanted, &pack).map_err(|e| target.transport_error(e))?;
-    let reply =
-        exchange(&mut connection, &request, sideband).map_err(|e| target.transport_error(e))?;
+    let body = encode_commands(request.updates, &wanted, request.pack)
+        .map_err(|e| target.transport_error(e))?;
+    let reply = exchange(connection, &body, sideband).map_err(|e| target.transport_error(e))?;
     let report = parse_report_status(&reply.report).map_err(|detail| PushError::Protocol {
         url: url.clone(),
         detail: with_remote_messages(detail, &reply.messages, &target.auth),
@@ -225,8 +247,136 @@ fn push_blocking(target: &Target, plan: &PushPlan) -> Result<PushOutcome, PushEr
             })
             .collect(),
     };
-    check_report(&url, &updates, &advertised, &report)?;
-    Ok(outcome)
+    check_report(url, request.updates, request.advertised, &report)
+}
+
+/// An annotated tag to (re)point on a remote: fluxd's sync marker (`flux-sync`, message
+/// `Sync pointer`), moved by force to each synced commit.
+#[derive(Debug, Clone)]
+pub struct TagMove {
+    /// The tag's short name.
+    pub tag: String,
+    /// The commit it points at (the remote has it).
+    pub commit: String,
+    /// The tag message.
+    pub message: String,
+    /// The tagger.
+    pub tagger: crate::Author,
+}
+
+/// Creates an annotated tag object for `tag_move` and points `refs/tags/<tag>` on `url` at it,
+/// replacing whatever the tag pointed at (a tag is a marker, not history: this is the one
+/// forced update). Nothing is sent when the remote's tag already points at `commit`. Returns
+/// the update made, if any.
+pub async fn move_tag(
+    url: &str,
+    auth: &crate::GitAuth,
+    timeout: Duration,
+    tag_move: TagMove,
+) -> Result<Option<RefUpdate>, PushError> {
+    let target = Target::new(url, auth)?;
+    let display = target.display_url.clone();
+    let task = tokio::task::spawn_blocking(move || move_tag_blocking(&target, &tag_move, timeout));
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join_error)) => Err(PushError::Git(GitError::Transport {
+            url: display,
+            detail: format!("git worker failed: {join_error}"),
+        })),
+        Err(_) => Err(PushError::Git(GitError::Timeout {
+            url: display,
+            after: timeout,
+        })),
+    }
+}
+
+fn move_tag_blocking(
+    target: &Target,
+    tag_move: &TagMove,
+    timeout: Duration,
+) -> Result<Option<RefUpdate>, PushError> {
+    let files = tempfile::tempdir().map_err(|e| target.transport_error(e))?;
+    let target = &target.with_ssh_log_in(files.path());
+    let url = target.display_url.clone();
+    let local = |detail: String| PushError::Repository {
+        url: url.clone(),
+        detail,
+    };
+    let reference = format!("refs/tags/{}", tag_move.tag);
+    if gix::refs::FullName::try_from(reference.as_str()).is_err() {
+        return Err(PushError::InvalidRefspec {
+            url: url.clone(),
+            refspec: tag_move.tag.clone(),
+            reason: "not a valid tag name".into(),
+        });
+    }
+    let commit = ObjectId::from_hex(tag_move.commit.as_bytes())
+        .map_err(|e| local(format!("invalid commit id '{}': {e}", tag_move.commit)))?;
+    let mut repo = gix::init_bare(files.path().join("repo")).map_err(|e| local(e.to_string()))?;
+    let options = crate::CommitOptions {
+        author: tag_move.tagger.clone(),
+        message: String::new(),
+        time: std::time::SystemTime::now(),
+        paths: None,
+        signing_key: None,
+    };
+    let tagger =
+        crate::commit::signature(files.path(), &options).map_err(|e| local(e.to_string()))?;
+    let tag = gix::objs::Tag {
+        target: commit,
+        target_kind: gix::objs::Kind::Commit,
+        name: tag_move.tag.as_str().into(),
+        tagger: Some(tagger),
+        message: format!("{}\n", tag_move.message).into(),
+        signature: None,
+    };
+    let tag_id = repo
+        .write_object(&tag)
+        .map_err(|e| local(e.to_string()))?
+        .detach();
+    let mut connection = connect(&mut repo, target, files.path(), timeout)?;
+    let handshake = gix::protocol::handshake(
+        &mut connection,
+        Service::ReceivePack,
+        transport::credentials(&target.auth),
+        Vec::new(),
+        &mut gix::progress::Discard,
+    )
+    .map_err(|e| target.classify(&e))?;
+    let refs = handshake.refs.as_deref().unwrap_or_default();
+    let (current, peeled) = advertised_tag(refs, &reference);
+    if peeled == Some(commit) {
+        return Ok(None);
+    }
+    let update = RefUpdate {
+        reference,
+        old: current.map(|id| id.to_string()),
+        new: tag_id.to_string(),
+    };
+    let pack = pack::write_pack(&repo, &[tag_id]).map_err(|e| local(e.to_string()))?;
+    let advertised = advertised_refs(refs);
+    let request = Request {
+        updates: std::slice::from_ref(&update),
+        pack: &pack,
+        advertised: &advertised,
+    };
+    send(&mut connection, &handshake.capabilities, target, &request)?;
+    Ok(Some(update))
+}
+
+/// The object `reference` points at on the remote and, for an annotated tag, the commit it
+/// peels to.
+fn advertised_tag(
+    refs: &[gix::protocol::handshake::Ref],
+    reference: &str,
+) -> (Option<ObjectId>, Option<ObjectId>) {
+    refs.iter()
+        .map(gix::protocol::handshake::Ref::unpack)
+        .find(|(name, _, _)| *name == reference)
+        .map_or((None, None), |(_, target, peeled)| {
+            let target = target.map(ToOwned::to_owned);
+            (target, peeled.map(ToOwned::to_owned).or(target))
+        })
 }
 
 /// A transport to the remote with the target's credentials: ssh through the configured `ssh`

@@ -61,7 +61,7 @@ fn advertised_url(addr: &str) -> String {
     }
 }
 
-fn init_logging(encoding: &str) {
+pub(crate) fn init_logging(encoding: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

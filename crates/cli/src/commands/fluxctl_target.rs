@@ -228,31 +228,8 @@ pub async fn rollout_statuses(
 }
 
 fn rollout_status(live: &DynamicObject) -> String {
-    let status = &live.data["status"];
-    let number = |key: &str| status[key].as_i64().unwrap_or(0);
-    let generation = live.metadata.generation.unwrap_or(0);
-    if number("observedGeneration") < generation {
-        return "started".to_owned();
-    }
     let kind = live.types.as_ref().map_or("", |t| t.kind.as_str());
-    let done = match kind {
-        "DaemonSet" => {
-            let desired = number("desiredNumberScheduled");
-            number("updatedNumberScheduled") == desired && number("numberAvailable") == desired
-        }
-        "CronJob" => true,
-        _ => {
-            let desired = live.data["spec"]["replicas"].as_i64().unwrap_or(1);
-            let updated = number("updatedReplicas");
-            let ready = if kind == "StatefulSet" {
-                number("readyReplicas")
-            } else {
-                number("availableReplicas")
-            };
-            updated == desired && ready == desired && number("replicas") - updated == 0
-        }
-    };
-    if done { "ready" } else { "updating" }.to_owned()
+    tether_controller::fluxd::workloads::rollout_status(live, kind).to_owned()
 }
 
 /// `user.name <user.email>` from git's configuration, as fluxctl's default `--user`.

@@ -12,6 +12,7 @@ mod export;
 pub mod fluxctl;
 mod fluxctl_output;
 mod fluxctl_target;
+pub mod fluxd;
 mod get;
 mod helm;
 mod install;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
         Command::Tag(command) => artifact::run_tag(command),
+        Command::Fluxd(args) => fluxd::run(*args),
         Command::Fluxctl(command) => fluxctl::run(command),
     }
 }

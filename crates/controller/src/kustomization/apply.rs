@@ -28,7 +28,7 @@ const FLUX_V1_IGNORE: [(&str, &str); 2] = [
     ("flux.weave.works/ignore", "true"),
 ];
 
-fn with_flux_v1_ignore(mut selector: tether_ssa::Selector) -> tether_ssa::Selector {
+pub(crate) fn with_flux_v1_ignore(mut selector: tether_ssa::Selector) -> tether_ssa::Selector {
     for (key, value) in FLUX_V1_IGNORE {
         selector.0.insert(key.to_owned(), value.to_owned());
     }

@@ -3,7 +3,7 @@
 //! status. Each step lives in its own module; the loop around them is the driver's
 //! (`crate::reconcile`). How prune is decided: `apply.rs` (`prune_stale`).
 
-mod apply;
+pub(crate) mod apply;
 pub(crate) mod build;
 mod decrypt;
 mod finalize;

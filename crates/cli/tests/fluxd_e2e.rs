@@ -1,0 +1,621 @@
+//! Flux v1 daemon mode end to end: `tether fluxd` with fluxd's flags, syncing a repository
+//! served by sshd (the testkit git server) into the local control plane, driven by the REAL
+//! fluxctl 1.25.4 built by dev/testbin.sh (`TETHER_FLUXCTL`) with `--url`. Every change a
+//! fluxctl verb makes is checked in the server's repository and in the cluster.
+
+mod common;
+
+use anyhow::{Context, bail, ensure};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, PostParams};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tether_testkit::cluster::{TestNamespace, client};
+use tether_testkit::git::{GitRepoFixture, SshGitServer};
+use tether_testkit::http::{free_port, http_get};
+use tether_testkit::registry::RegistryServer;
+
+/// The fluxctl binary: `$TETHER_FLUXCTL`, else the testbin build. In CI it must exist.
+fn fluxctl_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("TETHER_FLUXCTL").map(PathBuf::from) {
+        return Some(path);
+    }
+    let testbin = std::env::var_os("TETHER_TESTBIN").map(PathBuf::from)?;
+    let path = testbin.join("fluxctl");
+    path.exists().then_some(path)
+}
+
+fn require_fluxctl() -> anyhow::Result<Option<PathBuf>> {
+    match fluxctl_binary() {
+        Some(path) => Ok(Some(path)),
+        None if std::env::var_os("CI").is_some() => {
+            bail!("TETHER_FLUXCTL is unset in CI; run dev/testbin.sh")
+        }
+        None => {
+            println!("no fluxctl binary (TETHER_FLUXCTL unset, dev/testbin.sh not run); skipping");
+            Ok(None)
+        }
+    }
+}
+
+fn deployment(ns: &str, name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: 0\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n"
+    )
+}
+
+fn config_map(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  key: value\n"
+    )
+}
+
+/// A namespace, an ssh git server holding the repository, and where fluxd's HOME and
+/// kubeconfig (whose context namespace is the test's, fluxd's own namespace) live.
+struct Site {
+    ns: TestNamespace,
+    repo: GitRepoFixture,
+    server: SshGitServer,
+    home: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Site {
+    async fn start(prefix: &str, files: &[(&str, String)]) -> anyhow::Result<Self> {
+        let client = client().await?;
+        let ns = TestNamespace::create(&client, prefix).await?;
+        let repo = GitRepoFixture::new("fleet")?;
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+        repo.commit("master", &files, "the fleet")?;
+        let server = SshGitServer::start()?;
+        let home = tempfile::tempdir()?;
+        std::fs::create_dir_all(home.path().join(".ssh"))?;
+        std::fs::write(home.path().join(".ssh/known_hosts"), server.known_hosts()?)?;
+        let kubeconfig = home.path().join("kubeconfig");
+        let mut config =
+            kube::config::Kubeconfig::read_from(tether_testkit::cluster::kubeconfig_path()?)?;
+        for context in &mut config.contexts {
+            if let Some(context) = context.context.as_mut() {
+                context.namespace = Some(ns.name.clone());
+            }
+        }
+        std::fs::write(&kubeconfig, serde_json::to_vec(&config)?)?;
+        Ok(Self {
+            ns,
+            repo,
+            server,
+            home,
+            kubeconfig,
+        })
+    }
+
+    fn ns(&self) -> &str {
+        &self.ns.name
+    }
+
+    fn url(&self) -> String {
+        self.server.repo_url(&self.repo.bare_path())
+    }
+
+    /// Stores the server's authorized deploy key where fluxd reads it.
+    async fn store_deploy_key(&self) -> anyhow::Result<()> {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": "flux-git-deploy"},
+            "stringData": {"identity": self.server.private_key_pem()?}
+        }))?;
+        self.ns
+            .api::<Secret>()
+            .create(&PostParams::default(), &secret)
+            .await?;
+        Ok(())
+    }
+
+    fn fluxd(&self, extra: &[&str]) -> anyhow::Result<Fluxd> {
+        let port = free_port()?;
+        let log = self.home.path().join(format!("fluxd-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .arg("fluxd")
+            .arg(format!("--git-url={}", self.url()))
+            .args(["--git-branch", "master", "--git-path=apps"])
+            .arg(format!("--k8s-allow-namespace={}", self.ns()))
+            .arg(format!("--listen=127.0.0.1:{port}"))
+            .args([
+                "--git-poll-interval=1s",
+                "--sync-interval=1m",
+                "--git-timeout=30s",
+            ])
+            .args([
+                "--memcached-hostname=memcached.flux",
+                "--registry-disable-scanning",
+            ])
+            .args(extra)
+            .env("HOME", self.home.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log)?))
+            .spawn()
+            .context("cannot start tether fluxd")?;
+        let fluxd = Fluxd { child, port, log };
+        fluxd.wait_ready()?;
+        Ok(fluxd)
+    }
+}
+
+/// A running `tether fluxd`, killed on drop; its log printed when a test fails.
+struct Fluxd {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Fluxd {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/flux", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_ready(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if matches!(
+                http_get(&format!("{}/v11/ping", self.url())),
+                Some((204, _))
+            ) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("fluxd not serving within 30s:\n{}", self.log_text())
+    }
+
+    /// Waits until the log holds `text`.
+    async fn wait_log(&self, text: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.log_text().contains(text) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("fluxd never logged {text:?}:\n{}", self.log_text())
+    }
+
+    /// Runs the real fluxctl against this daemon; `(success, stdout, stderr)`.
+    async fn fluxctl(
+        &self,
+        fluxctl: &PathBuf,
+        args: &[&str],
+    ) -> anyhow::Result<(bool, String, String)> {
+        let output = tokio::process::Command::new(fluxctl)
+            .args(args)
+            .args(["--url", &self.url(), "--timeout", "90s"])
+            .env("HOME", "/nonexistent")
+            .output()
+            .await
+            .context("cannot run fluxctl")?;
+        let (stdout, stderr) = common::texts(&output);
+        Ok((output.status.success(), stdout, stderr))
+    }
+
+    async fn fluxctl_ok(
+        &self,
+        fluxctl: &PathBuf,
+        args: &[&str],
+    ) -> anyhow::Result<(String, String)> {
+        let (ok, stdout, stderr) = self.fluxctl(fluxctl, args).await?;
+        ensure!(
+            ok,
+            "fluxctl {args:?} failed:\n{stdout}\n{stderr}\n---- fluxd log ----\n{}",
+            self.log_text()
+        );
+        Ok((stdout, stderr))
+    }
+}
+
+impl Drop for Fluxd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() || std::env::var_os("TETHER_E2E_LOGS").is_some() {
+            eprintln!("---- fluxd log ----\n{}", self.log_text());
+        }
+    }
+}
+
+/// Polls `check` until it returns true (one minute).
+async fn eventually<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if check().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    bail!("timed out waiting for {what}")
+}
+
+async fn live_annotation(
+    api: &Api<Deployment>,
+    name: &str,
+    key: &str,
+) -> anyhow::Result<Option<String>> {
+    let live = api.get(name).await?;
+    Ok(live
+        .metadata
+        .annotations
+        .unwrap_or_default()
+        .get(key)
+        .cloned())
+}
+
+async fn live_image(api: &Api<Deployment>, name: &str) -> anyhow::Result<String> {
+    let live = api.get(name).await?;
+    let containers = live
+        .spec
+        .and_then(|s| s.template.spec)
+        .map(|s| s.containers)
+        .unwrap_or_default();
+    Ok(containers
+        .first()
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default())
+}
+
+/// The commit the server's `flux-sync` tag points at (peeled).
+fn sync_tag(repo: &GitRepoFixture) -> Option<String> {
+    let refs = repo.ls_remote().ok()?;
+    refs.get("refs/tags/flux-sync^{}")
+        .or_else(|| refs.get("refs/tags/flux-sync"))
+        .cloned()
+}
+
+#[tokio::test]
+async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let registry = RegistryServer::start()?;
+    for tag in ["1.0", "1.1", "2.0"] {
+        registry.push_image("app", tag).await?;
+    }
+    let app = registry.image("app");
+    let prefix = "fluxd";
+    let outside = format!("{prefix}-not-allowed");
+    let files = |ns: &str| {
+        vec![
+            (
+                "apps/web.yaml",
+                deployment(ns, "web", &format!("{app}:1.0")),
+            ),
+            ("apps/settings.yaml", config_map(ns, "settings")),
+            ("apps/elsewhere.yaml", config_map(&outside, "elsewhere")),
+        ]
+    };
+    // The namespace name is only known once created: commit after.
+    let site = Site::start(prefix, &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    site.repo.commit(
+        "master",
+        &files(&ns)
+            .iter()
+            .map(|(p, c)| (*p, c.as_str()))
+            .collect::<Vec<_>>(),
+        "apps",
+    )?;
+    site.store_deploy_key().await?;
+    let fluxd = site.fluxd(&[])?;
+    let deployments: Api<Deployment> = site.ns.api();
+
+    // The deploy key: logged as fluxd logged identity.pub, and what `fluxctl identity` prints.
+    let public = site.server.public_key()?;
+    let key_fields: Vec<&str> = public.split_whitespace().take(2).collect();
+    fluxd.wait_log(&key_fields.join(" ")).await?;
+    let (identity, _) = fluxd.fluxctl_ok(&fluxctl, &["identity"]).await?;
+    ensure!(
+        identity.starts_with(&key_fields.join(" ")),
+        "identity: {identity}"
+    );
+
+    // The first sync: applied with gc marks, the manifest outside the allowed namespace skipped.
+    eventually("web applied", || async {
+        Ok(deployments.get_opt("web").await?.is_some())
+    })
+    .await?;
+    let web = deployments.get("web").await?;
+    let labels = web.metadata.labels.unwrap_or_default();
+    ensure!(
+        labels
+            .get("fluxcd.io/sync-gc-mark")
+            .is_some_and(|m| m.starts_with("sha256.")),
+        "{labels:?}"
+    );
+    fluxd.wait_log("excluded by namespace constraints").await?;
+    ensure!(
+        fluxd
+            .log_text()
+            .contains(&format!("{outside}:configmap/elsewhere"))
+    );
+    let elsewhere: Api<ConfigMap> = Api::namespaced(client().await?, &outside);
+    ensure!(
+        elsewhere
+            .get_opt("elsewhere")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    let settings: Api<ConfigMap> = site.ns.api();
+    ensure!(
+        settings.get_opt("settings").await?.is_some(),
+        "the allowed ConfigMap is applied"
+    );
+
+    // list-controllers (the old name) prints fluxctl's table.
+    let (table, _) = fluxd
+        .fluxctl_ok(&fluxctl, &["list-controllers", "--namespace", &ns])
+        .await?;
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    ensure!(
+        lines.first().map(Vec::as_slice)
+            == Some(&["WORKLOAD", "CONTAINER", "IMAGE", "RELEASE", "POLICY"][..]),
+        "{table}"
+    );
+    let web_row = format!("{ns}:deployment/web");
+    ensure!(
+        lines.iter().any(|l| l.first() == Some(&web_row.as_str())
+            && l.get(1) == Some(&"app")
+            && l.get(2) == Some(&format!("{app}:1.0").as_str())),
+        "{table}"
+    );
+
+    // list-images shows the registry's tags for the container, the current one marked.
+    let (images, _) = fluxd
+        .fluxctl_ok(&fluxctl, &["list-images", "--workload", &web_row])
+        .await?;
+    ensure!(
+        images.contains(app.as_str()) && images.contains("2.0") && images.contains("1.1"),
+        "{images}"
+    );
+    ensure!(
+        images
+            .lines()
+            .any(|l| l.contains("'->") && l.contains("1.0")),
+        "the current tag is marked:\n{images}"
+    );
+
+    // sync waits for the sync tag to reach the head.
+    let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
+    ensure!(stderr.contains("Done."), "{stderr}");
+    let head = site.repo.rev_parse("master")?;
+    ensure!(
+        sync_tag(&site.repo).as_deref() == Some(head.as_str()),
+        "flux-sync tag not at {head}"
+    );
+
+    // release --update-image commits and is applied.
+    let image = format!("{app}:1.1");
+    let (_, stderr) = fluxd
+        .fluxctl_ok(
+            &fluxctl,
+            &["release", "--workload", &web_row, "--update-image", &image],
+        )
+        .await?;
+    ensure!(
+        stderr.contains("Commit pushed") && stderr.contains("Commit applied"),
+        "{stderr}"
+    );
+    ensure!(site.repo.show("master", "apps/web.yaml")?.contains(&image));
+    ensure!(live_image(&deployments, "web").await? == image);
+
+    // automate, policy --tag-all and lock: one commit each, each applied.
+    let verbs: [(&[&str], &str, &str); 3] = [
+        (
+            &["automate", "--workload", &web_row],
+            "fluxcd.io/automated",
+            "true",
+        ),
+        (
+            &["policy", "--workload", &web_row, "--tag-all", "semver:~1"],
+            "fluxcd.io/tag.app",
+            "semver:~1",
+        ),
+        (
+            &["lock", "--workload", &web_row],
+            "fluxcd.io/locked",
+            "true",
+        ),
+    ];
+    for (args, key, value) in verbs {
+        let before = site.repo.rev_parse("master")?;
+        let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, args).await?;
+        ensure!(stderr.contains("Commit pushed"), "{args:?}: {stderr}");
+        ensure!(
+            site.repo.rev_parse("master")? != before,
+            "{args:?} made no commit"
+        );
+        ensure!(
+            site.repo.show("master", "apps/web.yaml")?.contains(key),
+            "{args:?}"
+        );
+        eventually(key, || async {
+            Ok(live_annotation(&deployments, "web", key).await?.as_deref() == Some(value))
+        })
+        .await?;
+    }
+
+    // Bad requests: clear errors, nothing else changes.
+    let head = site.repo.rev_parse("master")?;
+    let (code, body) = http_get(&format!("{}/v99/nothing", fluxd.url())).context("GET")?;
+    ensure!(
+        code == 404 && body.contains("/v99/nothing"),
+        "{code} {body}"
+    );
+    let (code, _) =
+        http_get(&format!("http://127.0.0.1:{}/v11/version", fluxd.port)).context("GET")?;
+    ensure!(code == 200, "the API is served at the root too");
+    let posted = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Accept: application/json",
+            "-X",
+            "POST",
+            "--data",
+            "{\"type\": \"image\", ",
+        ])
+        .arg(format!("{}/v9/update-manifests", fluxd.url()))
+        .output()?;
+    let posted = String::from_utf8_lossy(&posted.stdout).into_owned();
+    ensure!(
+        posted.ends_with("\n400") && posted.contains("malformed request body"),
+        "{posted}"
+    );
+    ensure!(
+        site.repo.rev_parse("master")? == head,
+        "a bad request changed the repository"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn garbage_collection_deletes_only_stale_marked_objects_and_only_with_the_flag()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let site = Site::start("fluxd-gc", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let keep = config_map(&ns, "keep");
+    let stale = config_map(&ns, "stale");
+    site.repo.commit(
+        "master",
+        &[("apps/keep.yaml", &keep), ("apps/stale.yaml", &stale)],
+        "two",
+    )?;
+    site.store_deploy_key().await?;
+    let maps: Api<ConfigMap> = site.ns.api();
+    {
+        let fluxd = site.fluxd(&[])?;
+        eventually("stale applied", || async {
+            Ok(maps.get_opt("stale").await?.is_some())
+        })
+        .await?;
+        drop(fluxd);
+    }
+    // An object tether never applied, and the stale one removed from git.
+    let unmarked: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "unmarked"}}))?;
+    maps.create(&PostParams::default(), &unmarked).await?;
+    site.repo
+        .remove("master", &["apps/stale.yaml"], "drop stale")?;
+
+    for (flags, deleted) in [
+        (&[][..], false),
+        (&["--sync-garbage-collection-dry"][..], false),
+        (&["--sync-garbage-collection"][..], true),
+    ] {
+        let fluxd = site.fluxd(flags)?;
+        fluxd.wait_log("sync done").await?;
+        let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
+        ensure!(stderr.contains("Done."), "{flags:?}: {stderr}");
+        let exists = maps.get_opt("stale").await?.is_some();
+        ensure!(exists != deleted, "{flags:?}: stale exists = {exists}");
+        if flags == ["--sync-garbage-collection-dry"] {
+            ensure!(
+                fluxd.log_text().contains(&format!("{ns}:configmap/stale")),
+                "dry mode logs the object:\n{}",
+                fluxd.log_text()
+            );
+        }
+        ensure!(maps.get_opt("keep").await?.is_some(), "{flags:?}");
+        ensure!(
+            maps.get_opt("unmarked").await?.is_some(),
+            "{flags:?}: an unmarked object was deleted"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_generated_deploy_key_is_stored_logged_and_used_and_an_unreachable_url_is_reported()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let site = Site::start("fluxd-key", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    site.repo.commit(
+        "master",
+        &[("apps/one.yaml", &config_map(&ns, "one"))],
+        "one",
+    )?;
+    let fluxd = site.fluxd(&[])?;
+    fluxd.wait_log("identity.pub").await?;
+    let secret = site.ns.api::<Secret>().get("flux-git-deploy").await?;
+    ensure!(
+        secret.data.unwrap_or_default().contains_key("identity"),
+        "the key is stored in the Secret"
+    );
+    let (identity, _) = fluxd.fluxctl_ok(&fluxctl, &["identity"]).await?;
+    ensure!(
+        identity.starts_with("ssh-ed25519 ") && fluxd.log_text().contains(identity.trim()),
+        "{identity}"
+    );
+    // Not authorized yet: the repository is unreachable, and sync says so.
+    fluxd.wait_log("unreachable").await?;
+    let (ok, _, stderr) = fluxd.fluxctl(&fluxctl, &["sync"]).await?;
+    ensure!(!ok && stderr.contains("git repository"), "{stderr}");
+    site.server.authorize_public_key(&identity)?;
+    fluxd.wait_log("sync done").await?;
+    let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
+    ensure!(stderr.contains("Done."), "{stderr}");
+    let maps: Api<ConfigMap> = site.ns.api();
+    ensure!(maps.get_opt("one").await?.is_some());
+    drop(fluxd);
+
+    // A URL nothing listens on: logged, reported by the API, nothing applied.
+    let closed = tether_testkit::git::closed_loopback_port()?;
+    let url = format!("--git-url=ssh://git@127.0.0.1:{closed}/nowhere.git");
+    let fluxd = site.fluxd(&[&url])?;
+    fluxd.wait_log("unreachable").await?;
+    let (ok, _, stderr) = fluxd.fluxctl(&fluxctl, &["sync"]).await?;
+    ensure!(
+        !ok && stderr.contains("can not connect to git repository"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_flag_fluxd_never_had_fails_naming_it() -> anyhow::Result<()> {
+    let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args([
+            "fluxd",
+            "--git-url=ssh://git@example.com/r",
+            "--no-such-flag=1",
+        ])
+        .output()?;
+    let (_, stderr) = common::texts(&output);
+    ensure!(
+        !output.status.success() && stderr.contains("--no-such-flag"),
+        "{stderr}"
+    );
+    Ok(())
+}

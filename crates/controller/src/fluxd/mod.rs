@@ -1,0 +1,291 @@
+//! Flux v1 daemon mode (`tether fluxd`): fluxd's sync loop, automation loop and HTTP API over
+//! one Git repository, on tether's engines — the source engine clones and pushes, the native
+//! kustomize engine builds the `--git-path` directories, the staged server-side apply applies,
+//! `tether-fluxv1` runs automation, releases and policy changes. fluxd's own conventions are
+//! kept: the `flux-sync` tag moved after each successful sync, garbage collection by
+//! `fluxcd.io/sync-gc-mark`, `--k8s-allow-namespace`, the deploy key Secret and the
+//! fluxctl API under `/api/flux`.
+
+pub mod api;
+pub mod gc;
+mod jobs;
+pub mod key;
+mod sync;
+pub mod wire;
+pub mod workloads;
+
+use std::collections::{BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tether_fluxv1::{CommitSettings, ImageScanner, Repository};
+use tether_source::{CloneSpec, DeployKey, GitAuth, GitReference};
+use tokio_util::sync::CancellationToken;
+
+/// fluxd's garbage collection modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcMode {
+    Off,
+    On,
+    /// `--sync-garbage-collection-dry`: only log what would be deleted.
+    Dry,
+}
+
+/// Everything `tether fluxd` was told on its command line, in engine terms.
+#[derive(Debug, Clone)]
+pub struct FluxdOptions {
+    pub git_url: String,
+    pub git_branch: String,
+    /// `--git-path`, as given (they are part of the gc marks).
+    pub git_paths: Vec<String>,
+    pub git_readonly: bool,
+    /// `--git-sync-tag` or `--git-label`.
+    pub sync_tag: String,
+    pub git_poll_interval: Duration,
+    pub git_timeout: Duration,
+    pub commit: CommitSettings,
+    pub sync_interval: Duration,
+    pub sync_timeout: Duration,
+    pub gc: GcMode,
+    /// `--k8s-allow-namespace`; empty allows all.
+    pub allowed_namespaces: BTreeSet<String>,
+    /// `--k8s-default-namespace`, else `default`.
+    pub default_namespace: String,
+    /// `--k8s-unsafe-exclude-resource`.
+    pub excluded_resources: Vec<String>,
+    /// Where the deploy key lives.
+    pub key_secret: key::KeySecret,
+    /// `known_hosts` lines for SSH remotes.
+    pub known_hosts: Option<String>,
+    pub registry_scanning: bool,
+    /// `--docker-config`: registry credentials.
+    pub docker_config: Option<PathBuf>,
+    pub automation_interval: Duration,
+    pub listen: SocketAddr,
+    pub version: String,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FluxdError {
+    #[error(transparent)]
+    Key(#[from] key::KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read --docker-config {path}: {reason}")]
+    DockerConfig { path: PathBuf, reason: String },
+}
+
+/// What the API reports about the repository (fluxd's `GitRepoStatus`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RepoState {
+    /// `new`, `ready` or `unreachable`.
+    pub status: &'static str,
+    pub error: String,
+}
+
+/// What was synced: the last synced commit, the branch heads synced before it, and commits
+/// this daemon pushed that no sync has covered yet.
+#[derive(Debug, Default)]
+pub(crate) struct SyncState {
+    pub revision: Option<String>,
+    pub synced: VecDeque<String>,
+    pub pushed: Vec<String>,
+}
+
+/// How many synced commits `SyncStatus` remembers.
+const SYNCED_MEMORY: usize = 1000;
+
+impl SyncState {
+    /// Records a sync of `revision`: it and every commit pushed before it are applied.
+    pub fn record(&mut self, revision: &str) {
+        for commit in std::mem::take(&mut self.pushed) {
+            self.remember(commit);
+        }
+        self.remember(revision.to_owned());
+        self.revision = Some(revision.to_owned());
+    }
+
+    fn remember(&mut self, commit: String) {
+        if !self.synced.contains(&commit) {
+            self.synced.push_back(commit);
+        }
+        while self.synced.len() > SYNCED_MEMORY {
+            self.synced.pop_front();
+        }
+    }
+
+    /// Whether `reference` (a commit id or a prefix of one, as fluxctl sends) is applied.
+    pub fn is_synced(&self, reference: &str) -> bool {
+        !reference.is_empty() && self.synced.iter().any(|c| c.starts_with(reference))
+    }
+}
+
+/// The running daemon, shared by its loops and API handlers.
+pub(crate) struct Daemon {
+    pub client: kube::Client,
+    pub options: FluxdOptions,
+    pub key: DeployKey,
+    pub auth: GitAuth,
+    pub sync_set: String,
+    pub manager: tether_ssa::ResourceManager,
+    pub scanner: ImageScanner,
+    pub repo_state: Mutex<RepoState>,
+    pub sync_state: Mutex<SyncState>,
+    pub sync_now: tokio::sync::Notify,
+    pub jobs: jobs::Jobs,
+}
+
+impl Daemon {
+    /// The repository as the Flux v1 operations take it.
+    pub fn repository(&self) -> Repository {
+        Repository {
+            clone: CloneSpec {
+                url: self.options.git_url.clone(),
+                checkout: GitReference::branch(&self.options.git_branch),
+                push_branch: None,
+                auth: self.auth.clone(),
+                timeout: self.options.git_timeout,
+            },
+            paths: self.options.git_paths.iter().map(PathBuf::from).collect(),
+            target_namespace: None,
+        }
+    }
+
+    pub fn repo_state(&self) -> RepoState {
+        self.repo_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_repo_state(&self, status: &'static str, error: String) {
+        *self
+            .repo_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = RepoState { status, error };
+    }
+
+    pub fn with_sync_state<T>(&self, f: impl FnOnce(&mut SyncState) -> T) -> T {
+        f(&mut self
+            .sync_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// A commit this daemon pushed: synced by the next sync, which is asked for now.
+    pub fn pushed(&self, commit: &str) {
+        self.with_sync_state(|s| s.pushed.push(commit.to_owned()));
+        self.sync_now.notify_one();
+    }
+}
+
+/// Runs the daemon until `shutdown`: ensures the deploy key (logging its public key as fluxd
+/// logged `identity.pub`), serves the API on `options.listen` and runs the sync and automation
+/// loops.
+pub async fn run(
+    client: kube::Client,
+    options: FluxdOptions,
+    shutdown: CancellationToken,
+) -> Result<(), FluxdError> {
+    let key = key::ensure_deploy_key(&client, &options.key_secret).await?;
+    tracing::info!(component = "cluster", identity = %format!("{}/{}#{}", options.key_secret.namespace, options.key_secret.name, options.key_secret.data_key), "deploy key");
+    tracing::info!(component = "cluster", "identity.pub" = %key.public_line.trim(), "deploy key");
+    let auth = GitAuth {
+        identity: Some(key.private_pem.clone()),
+        identity_pub: Some(key.public_line.clone()),
+        known_hosts: options.known_hosts.clone(),
+        ..GitAuth::default()
+    };
+    let scanner = scanner(&options)?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| FluxdError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let daemon = Arc::new(Daemon {
+        manager: tether_ssa::ResourceManager::new(client.clone()).with_field_manager("fluxd"),
+        client,
+        sync_set: gc::sync_set_name(&options.git_url, &options.git_branch, &options.git_paths),
+        key,
+        auth,
+        scanner,
+        repo_state: Mutex::new(RepoState {
+            status: "new",
+            error: String::new(),
+        }),
+        sync_state: Mutex::default(),
+        sync_now: tokio::sync::Notify::new(),
+        jobs: jobs::Jobs::default(),
+        options,
+    });
+    tracing::info!(
+        url = %tether_source::sanitize_url(&daemon.options.git_url),
+        branch = %daemon.options.git_branch,
+        "sync-tag" = %daemon.options.sync_tag,
+        readonly = daemon.options.git_readonly,
+        addr = %daemon.options.listen,
+        "fluxd started"
+    );
+    let server = api::serve(listener, daemon.clone(), shutdown.clone());
+    let jobs = jobs::run(daemon.clone(), shutdown.clone());
+    let syncing = sync::run(daemon.clone(), shutdown.clone());
+    let automation = run_automation(daemon, shutdown);
+    tokio::join!(server, jobs, syncing, automation);
+    Ok(())
+}
+
+fn scanner(options: &FluxdOptions) -> Result<ImageScanner, FluxdError> {
+    let registry = tether_registry::RegistryClient::default();
+    let Some(path) = &options.docker_config else {
+        return Ok(ImageScanner::new(registry, tether_fluxv1::Anonymous));
+    };
+    let failed = |reason: String| FluxdError::DockerConfig {
+        path: path.clone(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    let config =
+        tether_registry::DockerConfig::from_secret_data([(".dockerconfigjson", &bytes[..])])
+            .map_err(|e| failed(e.to_string()))?;
+    Ok(ImageScanner::new(registry, vec![config]))
+}
+
+/// fluxd's automation: every `--automation-interval`, automated workloads get the newest
+/// images their tag patterns allow, in one pushed commit; a sync follows at once.
+async fn run_automation(daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let options = &daemon.options;
+    if options.git_readonly || !options.registry_scanning || options.automation_interval.is_zero() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(options.automation_interval) => {}
+        }
+        let run =
+            tether_fluxv1::automate_once(&daemon.repository(), &daemon.scanner, &options.commit)
+                .await;
+        match run {
+            Ok(run) => {
+                for skipped in &run.skipped {
+                    tracing::warn!(
+                        component = "daemon",
+                        "automation skipped: {}",
+                        skipped.error
+                    );
+                }
+                if let Some(commit) = run.commit {
+                    tracing::info!(component = "daemon", %commit, updates = run.updates.len(), "automated release pushed");
+                    daemon.pushed(&commit);
+                }
+            }
+            Err(error) => tracing::warn!(component = "daemon", "automation failed: {error}"),
+        }
+    }
+}
