@@ -8,6 +8,7 @@ mod artifacts;
 mod bucket;
 mod clusters;
 mod context;
+mod dependency_expr;
 mod event_recorder;
 mod events;
 mod failure;

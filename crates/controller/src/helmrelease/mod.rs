@@ -404,7 +404,8 @@ async fn ensure_namespace(
     Ok(())
 }
 
-/// Fails when a `dependsOn` HelmRelease is missing or not Ready at its generation.
+/// Fails when a `dependsOn` HelmRelease is missing or not Ready at its generation, or, for an
+/// entry with a `readyExpr`, when the expression does not hold.
 fn check_dependencies(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
     let own = hr.namespace().unwrap_or_default();
     for dependency in hr.spec.depends_on.iter().flatten() {
@@ -417,6 +418,16 @@ fn check_dependencies(hr: &HelmRelease, ctx: &Context) -> Result<(), Failure> {
                 format!("unable to get '{shown}' dependency: HelmRelease not found"),
             ));
         };
+        if let Some(expression) = dependency.ready_expr.as_deref().filter(|e| !e.is_empty()) {
+            crate::dependency_expr::ready_by_expr(
+                expression,
+                hr,
+                found.as_ref(),
+                &dependency.name,
+                &shown,
+            )?;
+            continue;
+        }
         let ready = found.status.as_ref().is_some_and(|s| {
             s.observed_generation == found.meta().generation
                 && s.conditions.as_ref().is_some_and(|c| is_true(c, READY))

@@ -18,7 +18,8 @@ use tether_api::meta::conditions::{READY, is_true};
 use tether_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIRepository};
 use tether_postbuild::{VariableSource, Variables};
 
-/// Fails when a `dependsOn` entry is missing or not Ready at its current generation.
+/// Fails when a `dependsOn` entry is missing or not Ready at its current generation, or, for an
+/// entry with a `readyExpr`, when the expression does not hold.
 pub fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
     let own_namespace = ks.namespace().unwrap_or_default();
     for dependency in ks.spec.depends_on.iter().flatten() {
@@ -34,6 +35,16 @@ pub fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failu
                 format!("unable to get '{name}' dependency: Kustomization not found"),
             ));
         };
+        if let Some(expression) = dependency.ready_expr.as_deref().filter(|e| !e.is_empty()) {
+            crate::dependency_expr::ready_by_expr(
+                expression,
+                ks,
+                found.as_ref(),
+                &dependency.name,
+                &name,
+            )?;
+            continue;
+        }
         if !dependency_ready(&found) {
             return Err(Failure::new(
                 reasons::DEPENDENCY_NOT_READY,
