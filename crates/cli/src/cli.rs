@@ -3,7 +3,9 @@
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
+mod artifact;
 mod create;
+pub use artifact::*;
 pub use create::*;
 
 #[derive(Parser, Debug)]
@@ -71,109 +73,18 @@ pub enum Command {
     /// Tag a Flux artifact in its OCI repository, as `flux tag` does.
     #[command(subcommand)]
     Tag(TagCommand),
+    /// List the artifacts of an OCI repository, as `flux list` does.
+    #[command(subcommand)]
+    List(ListCommand),
+    /// Compare an OCI artifact with local files, as `flux diff artifact` does.
+    #[command(subcommand)]
+    Diff(DiffCommand),
     /// Run as Flux v1's daemon: fluxd's flags, sync and automation loops, and the fluxctl
     /// API under /api/flux (`fluxctl --url http://<host>:3030/api/flux`).
     Fluxd(Box<crate::commands::fluxd::FluxdArgs>),
     /// The Flux v1 verbs of fluxctl.
     #[command(flatten)]
     Fluxctl(crate::commands::fluxctl::FluxctlCommand),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum PushCommand {
-    /// Push the files at --path as a Flux artifact to `oci://<repository>[:<tag>]`.
-    Artifact(PushArtifactArgs),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum TagCommand {
-    /// Put `oci://<repository>[:<tag>|@<digest>]` under the tags given with --tag too.
-    Artifact(TagArtifactArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct TagArtifactArgs {
-    /// The artifact address, `oci://<repository>[:<tag>|@<digest>]`.
-    pub url: String,
-    /// The new tags (repeatable, or comma-separated).
-    #[arg(long = "tag", value_delimiter = ',', required = true)]
-    pub tags: Vec<String>,
-    /// Registry credentials, `<username>[:<password>]`.
-    #[arg(long)]
-    pub creds: Option<String>,
-    /// Allow plain HTTP to the registry.
-    #[arg(long)]
-    pub insecure_registry: bool,
-    /// How long tagging may take.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum PullCommand {
-    /// Pull `oci://<repository>[:<tag>|@<digest>]` and extract its content into --output.
-    Artifact(PullArtifactArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct PullArtifactArgs {
-    /// The artifact address, `oci://<repository>[:<tag>|@<digest>]`.
-    pub url: String,
-    /// The directory the content is extracted into.
-    #[arg(long, short = 'o')]
-    pub output: std::path::PathBuf,
-    /// Registry credentials, `<username>[:<password>]`.
-    #[arg(long)]
-    pub creds: Option<String>,
-    /// Allow plain HTTP to the registry.
-    #[arg(long)]
-    pub insecure_registry: bool,
-    /// How long the pull may take.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
-}
-
-#[derive(Args, Debug)]
-pub struct PushArtifactArgs {
-    /// The artifact address, `oci://<repository>[:<tag>]` (`latest` when no tag).
-    pub url: String,
-    /// The directory or file whose content is pushed.
-    #[arg(long, short = 'f')]
-    pub path: std::path::PathBuf,
-    /// The source address, e.g. the Git URL.
-    #[arg(long)]
-    pub source: String,
-    /// The source revision, `<branch|tag>@sha1:<commit>`.
-    #[arg(long)]
-    pub revision: String,
-    /// Registry credentials, `<username>[:<password>]`.
-    #[arg(long)]
-    pub creds: Option<String>,
-    /// Paths to leave out, in .gitignore format (replacing the defaults: VCS files and archives).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = ".git/,.gitignore,.gitmodules,.gitattributes,*.jpg,*.jpeg,*.gif,*.png,*.wmv,*.flv,*.tar.gz,*.zip"
-    )]
-    pub ignore_paths: Vec<String>,
-    /// More paths to leave out, appended to --ignore-paths.
-    #[arg(long, value_delimiter = ',')]
-    pub add_ignore_paths: Vec<String>,
-    /// Annotations of the artifact, `<key>=<value>` (repeatable).
-    #[arg(long, short = 'a')]
-    pub annotations: Vec<String>,
-    /// Stamp the creation time 1970-01-01T00:00:00Z, so the same content gives the same digest.
-    #[arg(long)]
-    pub reproducible: bool,
-    /// Allow plain HTTP to the registry.
-    #[arg(long)]
-    pub insecure_registry: bool,
-    /// Print the pushed artifact's address as `json` or `yaml` instead of a message.
-    #[arg(long, short = 'o')]
-    pub output: Option<String>,
-    /// How long the push may take.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -459,6 +370,8 @@ pub enum BuildCommand {
     /// Build a Kustomization's objects from a local directory.
     #[command(visible_alias = "ks")]
     Kustomization(BuildKustomizationArgs),
+    /// Pack a local directory or file into a gzipped tarball, as a Flux artifact's content.
+    Artifact(BuildArtifactArgs),
 }
 
 #[derive(Args, Debug)]

@@ -636,6 +636,162 @@ async fn artifacts_pushed_by_either_cli_are_pulled_by_the_other_byte_for_byte() 
     Ok(())
 }
 
+/// Runs `tether ARGS` and the real `flux ARGS` and returns both results as
+/// `(success, stdout, stderr)`.
+async fn both(args: &[&str]) -> anyhow::Result<[(bool, String, String); 2]> {
+    let tether = common::tether(args).await?;
+    let flux = run_flux(args).await?;
+    Ok([tether, flux].map(|output| {
+        let (stdout, stderr) = texts(&output);
+        (output.status.success(), stdout, stderr)
+    }))
+}
+
+/// Unpacks the gzipped tarball at `archive` with the system's `tar` into a new directory.
+fn untar(archive: &std::path::Path) -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()?;
+    anyhow::ensure!(status.success(), "tar -xzf {} failed", archive.display());
+    Ok(dir)
+}
+
+#[tokio::test]
+async fn list_build_and_diff_artifact_agree_with_flux() -> anyhow::Result<()> {
+    let registry = RegistryServer::start()?;
+    let content = tree_of(&[
+        ("app.yaml", "kind: ConfigMap\n"),
+        ("nested/more.yaml", "kind: Secret\n"),
+    ])?;
+    std::os::unix::fs::symlink("../app.yaml", content.path().join("nested/linked.yaml"))?;
+    let path = content.path().to_string_lossy().into_owned();
+    let repository = format!("oci://{}", registry.image("app"));
+    for (by_tether, tag, revision) in [
+        (true, "v1.0.0", "main@sha1:aa"),
+        (false, "v1.1.0", "main@sha1:bb"),
+    ] {
+        let url = format!("{repository}:{tag}");
+        let args = [
+            "push",
+            "artifact",
+            &url,
+            "--path",
+            &path,
+            "--source",
+            "https://example.invalid/app",
+            "--revision",
+            revision,
+            "--insecure-registry",
+        ];
+        if by_tether {
+            tether_ok(&args).await?;
+        } else {
+            flux_ok(&args).await?;
+        }
+    }
+    let tagged = format!("{repository}:v1.1.0");
+    tether_ok(&[
+        "tag",
+        "artifact",
+        &tagged,
+        "--tag",
+        "latest,v2.0.0-rc.1,1.5,v1.1.0.sig",
+        "--insecure-registry",
+    ])
+    .await?;
+
+    // list: the same table, with and without filters; cosign's tags are left out.
+    for filter in [
+        &[][..],
+        &["--filter-semver", ">=1.0.0"],
+        &["--filter-semver", ">=1.0.0-0"],
+        &["--filter-regex", "^v1"],
+    ] {
+        let mut args = vec!["list", "artifacts", &repository, "--insecure-registry"];
+        args.extend_from_slice(filter);
+        let [tether, flux] = both(&args).await?;
+        assert!(tether.0 && flux.0, "{args:?}: {tether:?} {flux:?}");
+        assert_eq!(tether.1, flux.1, "{args:?}");
+        assert!(!tether.1.contains(".sig"), "{}", tether.1);
+    }
+
+    // build: the same files, links kept out or resolved as flux does.
+    let out = tempfile::tempdir()?;
+    for resolve in [false, true] {
+        let mut archives = Vec::new();
+        for by_tether in [true, false] {
+            let archive = out.path().join(format!("{by_tether}-{resolve}.tgz"));
+            let archive_text = archive.to_string_lossy().into_owned();
+            let mut args = vec!["build", "artifact", "--path", &path, "-o", &archive_text];
+            if resolve {
+                args.push("--resolve-symlinks");
+            }
+            let (_, log) = if by_tether {
+                tether_ok(&args).await?
+            } else {
+                flux_ok(&args).await?
+            };
+            assert!(
+                log.contains(&format!("✔ artifact created at {archive_text}")),
+                "{log}"
+            );
+            archives.push(files_under(untar(&archive)?.path())?);
+        }
+        assert_eq!(archives[0], archives[1], "resolve-symlinks {resolve}");
+        assert_eq!(
+            archives[0]
+                .iter()
+                .any(|(name, _)| name == "nested/linked.yaml"),
+            resolve
+        );
+    }
+
+    // diff: each CLI finds no change against what it pushed; tether also against flux's push,
+    // which flux's byte comparison cannot do the other way round.
+    let diff = |tag: &'static str, dir: String| {
+        let url = format!("{repository}:{tag}");
+        async move {
+            both(&[
+                "diff",
+                "artifact",
+                &url,
+                "--path",
+                &dir,
+                "--insecure-registry",
+            ])
+            .await
+        }
+    };
+    let [tether, _] = diff("v1.0.0", path.clone()).await?;
+    assert!(
+        tether.0 && tether.2.contains("✔ no changes detected"),
+        "{tether:?}"
+    );
+    let [tether, flux] = diff("v1.1.0", path.clone()).await?;
+    assert!(tether.0 && flux.0, "{tether:?} {flux:?}");
+    std::fs::write(content.path().join("app.yaml"), "kind: Changed\n")?;
+    std::fs::write(content.path().join("added.yaml"), "kind: New\n")?;
+    let [tether, flux] = diff("v1.1.0", path.clone()).await?;
+    assert!(!tether.0 && !flux.0, "{tether:?} {flux:?}");
+    assert!(
+        tether.2.contains("the remote artifact contents differs from the local one: added added.yaml, changed app.yaml"),
+        "{}",
+        tether.2
+    );
+    let [tether, flux] = diff("v1.1.0", "/nonexistent/dir".to_owned()).await?;
+    assert!(!tether.0 && !flux.0);
+    let message = "invalid path '/nonexistent/dir', must point to an existing directory or file";
+    assert!(
+        tether.2.contains(message) && flux.2.contains(message),
+        "{tether:?} {flux:?}"
+    );
+    Ok(())
+}
+
 /// `flux check` against tether installed into a namespace (its ServiceAccount and Deployment
 /// from `tether install --export`, the CRDs as every test installs them): the controller is
 /// found by Flux's `part-of` label and is ready, every toolkit CRD is listed with its storage

@@ -28,7 +28,7 @@ pub use client::{
 pub use error::ScanError;
 pub use exclude::{DEFAULT_EXCLUSION_LIST, ExclusionError, ExclusionList};
 pub use name::{ImageName, ImageRef, NameError};
-pub use push::ArtifactUpload;
+pub use push::{ArtifactUpload, digest_of};
 pub use tags::parse_next_link;
 
 use std::future::Future;

@@ -112,7 +112,8 @@ impl RegistryClient {
     }
 }
 
-fn digest_of(content: &[u8]) -> String {
+/// The digest OCI names `content` by (`sha256:<hex>`).
+pub fn digest_of(content: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(content))
 }
 

@@ -10,8 +10,10 @@ use kube::api::Api;
 use tether_api::kustomize::v1::Kustomization;
 
 pub fn run(command: BuildCommand) -> anyhow::Result<()> {
-    let BuildCommand::Kustomization(args) = command;
-    cluster::block_on(build(args))
+    match command {
+        BuildCommand::Kustomization(args) => cluster::block_on(build(args)),
+        BuildCommand::Artifact(args) => super::artifact::build_artifact(args),
+    }
 }
 
 async fn build(args: BuildKustomizationArgs) -> anyhow::Result<()> {

@@ -49,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Push(command) => artifact::run_push(command),
         Command::Pull(command) => artifact::run_pull(command),
         Command::Tag(command) => artifact::run_tag(command),
+        Command::List(command) => artifact::run_list(command),
+        Command::Diff(command) => artifact::run_diff(command),
         Command::Fluxd(args) => fluxd::run(*args),
         Command::Fluxctl(command) => fluxctl::run(command),
     }
