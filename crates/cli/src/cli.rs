@@ -327,6 +327,9 @@ pub struct GetArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum GetKind {
+    /// The statuses of every kind: sources, image automation, HelmReleases, Kustomizations,
+    /// Receivers, Providers and Alerts.
+    All,
     /// Source statuses.
     #[command(subcommand, visible_alias = "source")]
     Sources(GetSourceKind),
@@ -566,6 +569,13 @@ pub enum GetSourceKind {
         /// Only the HelmChart with this name.
         name: Option<String>,
     },
+    /// ExternalArtifact statuses.
+    External {
+        /// Only the ExternalArtifact with this name.
+        name: Option<String>,
+    },
+    /// The statuses of every source (`get` only).
+    All,
 }
 
 /// A source named on the command line.

@@ -207,9 +207,13 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     fx.wait_all_ready().await?;
     let ns = fx.ns();
 
+    create_external_artifact(ns).await?;
     // Every `get` table is the one tether prints for the same objects.
     for kind in [
-        &["sources", "git"][..],
+        &["all"][..],
+        &["sources", "all"],
+        &["sources", "external"],
+        &["sources", "git"],
         &["sources", "oci"],
         &["sources", "bucket"],
         &["sources", "helm"],
@@ -246,6 +250,48 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     Ok(())
 }
 
+/// An ExternalArtifact `generated`, as a third-party controller would write it: a source
+/// reference to the GitRepository `app`, an artifact and a Ready condition in its status.
+async fn create_external_artifact(ns: &str) -> anyhow::Result<()> {
+    let client = client().await?;
+    let api = dynamic_api(
+        &client,
+        ns,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "ExternalArtifact",
+    );
+    let object = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "ExternalArtifact",
+        "metadata": {"name": "generated", "namespace": ns},
+        "spec": {"sourceRef": {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "name": "app", "namespace": ns}},
+    });
+    api.create(&PostParams::default(), &serde_json::from_value(object)?)
+        .await?;
+    let status = json!({"status": {
+        "artifact": {
+            "path": "externalartifact/generated/sha256.tar.gz",
+            "url": "http://generator.invalid/generated.tar.gz",
+            "revision": "latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "digest": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "lastUpdateTime": "2026-01-01T00:00:00Z",
+        },
+        "conditions": [{
+            "type": "Ready", "status": "True", "reason": "Succeeded",
+            "message": "produced artifact latest@sha256:0123456789abcdef",
+            "lastTransitionTime": "2026-01-01T00:00:00Z",
+        }],
+    }});
+    api.patch_status(
+        "generated",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&status),
+    )
+    .await?;
+    Ok(())
+}
+
 /// `flux export` of every kind is the YAML `tether export` prints; the Kustomization's is the
 /// object as applied, durations in Go's form.
 async fn export_prints_what_tether_exports(ns: &str) -> anyhow::Result<()> {
@@ -255,6 +301,7 @@ async fn export_prints_what_tether_exports(ns: &str) -> anyhow::Result<()> {
         &["source", "bucket", "files"],
         &["source", "helm", "charts"],
         &["source", "chart", "--all"],
+        &["source", "external", "generated"],
         &["kustomization", "app"],
         &["helmrelease", "podinfo"],
         &["alert", "on-apps"],

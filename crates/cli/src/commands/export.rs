@@ -16,7 +16,9 @@ use tether_api::kustomize::v1::Kustomization;
 use tether_api::meta::{DURATION_NO_HOURS_PATTERN, DURATION_PATTERN, Duration};
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
-use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{
+    Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, OCIRepository,
+};
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -35,6 +37,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             }
             ExportKind::Source(GetSourceKind::Chart { name }) => {
                 export::<HelmChart>(&args, name.as_deref()).await?
+            }
+            ExportKind::Source(GetSourceKind::External { name }) => {
+                export::<ExternalArtifact>(&args, name.as_deref()).await?
+            }
+            // Flux has `get sources all` but no `export source all`.
+            ExportKind::Source(GetSourceKind::All) => {
+                bail!("unknown command \"all\" for \"flux export source\"")
             }
             ExportKind::Kustomization { name } => {
                 export::<Kustomization>(&args, name.as_deref()).await?

@@ -19,7 +19,9 @@ use tether_api::image::v1::{ImagePolicy, ImageRepository, ImageUpdateAutomation}
 use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
-use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
+use tether_api::source::v1::{
+    Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, OCIRepository,
+};
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
@@ -39,6 +41,14 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
             GetKind::Sources(GetSourceKind::Chart { name }) => {
                 table::<HelmChart>(&args, name.as_deref()).await?
             }
+            GetKind::Sources(GetSourceKind::External { name }) => {
+                table::<ExternalArtifact>(&args, name.as_deref()).await?
+            }
+            GetKind::Sources(GetSourceKind::All) => {
+                print_tables(all_source_tables(&args).await);
+                return Ok(());
+            }
+            GetKind::All => return print_everything(&args).await,
             GetKind::Kustomizations { name } => {
                 table::<Kustomization>(&args, name.as_deref()).await?
             }
@@ -65,11 +75,47 @@ pub fn run(args: GetArgs) -> anyhow::Result<()> {
 /// `flux get images all`: one table per kind, each followed by a blank line; kinds without
 /// objects print nothing, and a kind that cannot be listed is reported and skipped.
 async fn print_all_images(args: &GetArgs) -> anyhow::Result<()> {
-    let tables = [
+    print_tables(all_image_tables(args).await);
+    Ok(())
+}
+
+/// `flux get all`: the sources, the image automation objects, then HelmReleases,
+/// Kustomizations, Receivers, Providers and Alerts, in Flux's order.
+async fn print_everything(args: &GetArgs) -> anyhow::Result<()> {
+    print_tables(all_source_tables(args).await);
+    print_tables(all_image_tables(args).await);
+    print_tables([
+        table_of_all::<HelmRelease>(args).await,
+        table_of_all::<Kustomization>(args).await,
+        table_of_all::<Receiver>(args).await,
+        table_of_all::<Provider>(args).await,
+        table_of_all::<Alert>(args).await,
+    ]);
+    Ok(())
+}
+
+/// `flux get sources all`'s tables, in its order.
+async fn all_source_tables(args: &GetArgs) -> [anyhow::Result<Option<String>>; 6] {
+    [
+        table_of_all::<OCIRepository>(args).await,
+        table_of_all::<Bucket>(args).await,
+        table_of_all::<GitRepository>(args).await,
+        table_of_all::<HelmRepository>(args).await,
+        table_of_all::<HelmChart>(args).await,
+        table_of_all::<ExternalArtifact>(args).await,
+    ]
+}
+
+async fn all_image_tables(args: &GetArgs) -> [anyhow::Result<Option<String>>; 3] {
+    [
         table_of_all::<ImageRepository>(args).await,
         table_of_all::<ImagePolicy>(args).await,
         table_of_all::<ImageUpdateAutomation>(args).await,
-    ];
+    ]
+}
+
+/// Each table followed by a blank line; a kind that could not be listed is reported.
+fn print_tables(tables: impl IntoIterator<Item = anyhow::Result<Option<String>>>) {
     for table in tables {
         match table {
             Ok(Some(table)) => println!("{table}"),
@@ -77,7 +123,6 @@ async fn print_all_images(args: &GetArgs) -> anyhow::Result<()> {
             Err(error) => failure(&format!("{error:#}")),
         }
     }
-    Ok(())
 }
 
 /// The table of one kind, or Flux's error when no object is in scope.

@@ -17,7 +17,8 @@ use tether_api::kustomize::v1::Kustomization;
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_api::source::v1::{
-    Bucket, GitRepository, HelmChart, HelmRepository, HelmRepositoryType, OCIRepository,
+    Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, HelmRepositoryType,
+    OCIRepository,
 };
 
 /// A namespaced Flux object the verbs work on.
@@ -192,6 +193,52 @@ impl FluxObject for Bucket {
 
 fn bucket_artifact_revision(source: &Bucket) -> Option<&str> {
     Some(source.status.as_ref()?.artifact.as_ref()?.revision.as_str())
+}
+
+/// An ExternalArtifact has no `suspend` and no reconcile request: its producer writes it.
+impl FluxObject for ExternalArtifact {
+    const HUMAN_KIND: &'static str = "source external";
+    const SUMMARY_HEADERS: &'static [&'static str] = &["REVISION", "SOURCE", "READY", "MESSAGE"];
+
+    fn suspended(&self) -> bool {
+        false
+    }
+
+    fn conditions(&self) -> &[Condition] {
+        let conditions = self.status.as_ref().and_then(|s| s.conditions.as_deref());
+        conditions.unwrap_or_default()
+    }
+
+    fn last_handled_reconcile_at(&self) -> Option<&str> {
+        None
+    }
+
+    fn observed_generation(&self) -> Option<i64> {
+        None
+    }
+
+    /// Revision, `Kind/namespace/name` of the source reference, Ready and message.
+    fn summary(&self, _zone: &TimeZone) -> Vec<String> {
+        let artifact = self.status.as_ref().and_then(|s| s.artifact.as_ref());
+        let revision = artifact.map(|a| a.revision.as_str()).unwrap_or_default();
+        let source = self.spec.source_ref.as_ref().map(|r| {
+            let namespace = r.namespace.as_deref().unwrap_or_default();
+            format!("{}/{namespace}/{}", r.kind, r.name)
+        });
+        let (ready, message) = self.ready_and_message();
+        vec![
+            truncate_hex(revision),
+            source.unwrap_or_default(),
+            ready,
+            truncate_hex(&message),
+        ]
+    }
+
+    fn success_message(&self) -> String {
+        let artifact = self.status.as_ref().and_then(|s| s.artifact.as_ref());
+        let revision = artifact.map(|a| a.revision.as_str()).unwrap_or_default();
+        format!("fetched revision {revision}")
+    }
 }
 
 impl FluxObject for HelmRepository {
