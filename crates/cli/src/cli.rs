@@ -251,7 +251,11 @@ impl GitAuthorArgs {
                 name: self.git_user.clone(),
                 email: self.git_email.clone(),
             },
-            ci_skip: self.git_ci_skip,
+            skip_message: if self.git_ci_skip {
+                tether_fluxv1::CI_SKIP_SUFFIX.to_owned()
+            } else {
+                String::new()
+            },
             ..tether_fluxv1::CommitSettings::default()
         }
     }

@@ -127,10 +127,12 @@ impl Site {
                 "--sync-interval=1m",
                 "--git-timeout=30s",
             ])
-            .args([
-                "--memcached-hostname=memcached.flux",
-                "--registry-disable-scanning",
-            ])
+            .arg("--memcached-hostname=memcached.flux")
+            // Automation only where a test sets its interval.
+            .args(
+                (!extra.iter().any(|a| a.starts_with("--automation-interval")))
+                    .then_some("--registry-disable-scanning"),
+            )
             .args(extra)
             .env("HOME", self.home.path())
             .env("KUBECONFIG", &self.kubeconfig)
@@ -491,6 +493,63 @@ async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
     ensure!(
         site.repo.rev_parse("master")? == head,
         "a bad request changed the repository"
+    );
+    Ok(())
+}
+
+/// An automated Deployment whose container `app` follows `semver:~1` (no creation times
+/// needed).
+fn automated_deployment(ns: &str, name: &str, image: &str) -> String {
+    deployment(ns, name, image).replacen(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    fluxcd.io/automated: \"true\"\n    fluxcd.io/tag.app: semver:~1\n",
+        1,
+    )
+}
+
+#[tokio::test]
+async fn image_filters_and_the_skip_message_shape_automation_as_fluxd_did() -> anyhow::Result<()> {
+    let registry = RegistryServer::start()?;
+    for repository in ["app", "skipped"] {
+        for tag in ["1.0", "1.1"] {
+            registry.push_image(repository, tag).await?;
+        }
+    }
+    let (app, skipped) = (registry.image("app"), registry.image("skipped"));
+    let site = Site::start("fluxd-filters", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let web = automated_deployment(&ns, "web", &format!("{app}:1.0"));
+    let other = automated_deployment(&ns, "other", &format!("{skipped}:1.0"));
+    site.repo.commit(
+        "master",
+        &[("apps/web.yaml", &web), ("apps/other.yaml", &other)],
+        "apps",
+    )?;
+    site.store_deploy_key().await?;
+    let _fluxd = site.fluxd(&[
+        "--automation-interval=1s",
+        "--registry-exclude-image=*/skipped",
+        "--git-ci-skip-message= [skip ci]",
+        "--registry-rps=20",
+        "--registry-burst=5",
+    ])?;
+    eventually("web automated to 1.1", || async {
+        Ok(site
+            .repo
+            .show("master", "apps/web.yaml")?
+            .contains(&format!("{app}:1.1")))
+    })
+    .await?;
+    let message = site.repo.message("master")?;
+    ensure!(
+        message.trim_end().ends_with(" [skip ci]"),
+        "the skip message is appended as given: {message:?}"
+    );
+    ensure!(
+        site.repo
+            .show("master", "apps/other.yaml")?
+            .contains(&format!("{skipped}:1.0")),
+        "an excluded image is never scanned, so never automated"
     );
     Ok(())
 }

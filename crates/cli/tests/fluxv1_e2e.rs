@@ -520,7 +520,7 @@ async fn locked_workloads_are_not_updated(
     assert!(before.workload("web")?.policy.locked);
     let scanner = ImageScanner::new(RegistryClient::default(), Anonymous);
     let settings = CommitSettings {
-        ci_skip: true,
+        skip_message: tether_fluxv1::CI_SKIP_SUFFIX.to_owned(),
         ..CommitSettings::default()
     };
     let run = automate_once(&fleet.repository(), &scanner, &settings).await?;

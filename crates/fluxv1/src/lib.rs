@@ -33,7 +33,8 @@ pub use list::{AvailableTag, ContainerImages, WorkloadImages, list_images};
 pub use policy::set_policy;
 pub use release::{preview_release, release};
 pub use repo::{CommitSettings, Committed, DEFAULT_PUSH_ATTEMPTS, Repository, read_workloads};
-pub use scan::{Anonymous, Catalog, CredentialsLookup, ImageScanner};
+pub use scan::{Anonymous, Catalog, CredentialsLookup, ImageFilter, ImageScanner};
+pub use tether_workloads::release::message::CI_SKIP_SUFFIX;
 
 #[cfg(test)]
 mod tests {

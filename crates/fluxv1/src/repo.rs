@@ -12,7 +12,6 @@ use tether_source::{
     WriteBackFailure, write_back,
 };
 use tether_workloads::release::ContainerUpdate;
-use tether_workloads::release::message::with_ci_skip;
 use tether_workloads::{ResourceId, Workload, locate_workloads};
 
 use crate::error::Error;
@@ -54,8 +53,9 @@ impl Repository {
 pub struct CommitSettings {
     /// Author and committer.
     pub author: Author,
-    /// Append `[ci skip]` to every message.
-    pub ci_skip: bool,
+    /// Text appended to every commit message (fluxd's `--git-ci-skip-message`; `--git-ci-skip`
+    /// alone means [`CI_SKIP_SUFFIX`]); empty for none.
+    pub skip_message: String,
     /// OpenPGP key to sign commits with.
     pub signing_key: Option<SigningKey>,
     /// How often an edit is re-applied on a moved branch before giving up (at least 1).
@@ -63,14 +63,14 @@ pub struct CommitSettings {
 }
 
 impl Default for CommitSettings {
-    /// fluxd's defaults: `Weave Flux <support@weave.works>`, no `[ci skip]`.
+    /// fluxd's defaults: `Weave Flux <support@weave.works>`, nothing appended to messages.
     fn default() -> Self {
         Self {
             author: Author {
                 name: "Weave Flux".to_owned(),
                 email: "support@weave.works".to_owned(),
             },
-            ci_skip: false,
+            skip_message: String::new(),
             signing_key: None,
             push_attempts: DEFAULT_PUSH_ATTEMPTS,
         }
@@ -208,9 +208,9 @@ where
         paths: None,
         signing_key: settings.signing_key.clone(),
     };
-    let mut edit = WithCiSkip {
+    let mut edit = WithSkipMessage {
         inner: edit,
-        ci_skip: settings.ci_skip,
+        skip_message: &settings.skip_message,
     };
     let written = write_back(
         tree.clone,
@@ -241,20 +241,20 @@ where
     })
 }
 
-/// An edit whose commit message gets fluxd's `[ci skip]` when asked.
-struct WithCiSkip<'e, E> {
+/// An edit whose commit message gets fluxd's skip message appended, as fluxd appends it.
+struct WithSkipMessage<'e, E> {
     inner: &'e mut E,
-    ci_skip: bool,
+    skip_message: &'e str,
 }
 
-impl<E: Edit + Send> Edit for WithCiSkip<'_, E> {
+impl<E: Edit + Send> Edit for WithSkipMessage<'_, E> {
     type Report = E::Report;
     type Error = E::Error;
 
     async fn apply(&mut self, root: &Path) -> Result<Edited<E::Report>, E::Error> {
         let mut edited = self.inner.apply(root).await?;
-        if self.ci_skip {
-            edited.message = edited.message.map(|m| with_ci_skip(&m));
+        if !self.skip_message.is_empty() {
+            edited.message = edited.message.map(|m| m + self.skip_message);
         }
         Ok(edited)
     }

@@ -53,6 +53,54 @@ impl CredentialsLookup for Vec<DockerConfig> {
     }
 }
 
+/// Which image repositories are scanned at all (fluxd's `--registry-exclude-image` and
+/// `--registry-include-image`), matched against the canonical name
+/// (`index.docker.io/library/nginx`). An image that is not scanned has no tags, as an image
+/// fluxd never fetched had no metadata: nothing is automated to it and nothing released to it.
+#[derive(Debug, Clone, Default)]
+pub struct ImageFilter {
+    /// Repositories never scanned, whatever `include` says.
+    pub exclude: Vec<String>,
+    /// When not empty, only these repositories are scanned.
+    pub include: Vec<String>,
+}
+
+impl ImageFilter {
+    /// fluxd's rule: excluded by any exclude pattern; otherwise included when there are no
+    /// include patterns or one matches.
+    pub fn includes(&self, canonical: &str) -> bool {
+        if self.exclude.iter().any(|p| simple_glob(p, canonical)) {
+            return false;
+        }
+        self.include.is_empty() || self.include.iter().any(|p| simple_glob(p, canonical))
+    }
+}
+
+/// The glob fluxd matches image names with (`github.com/ryanuber/go-glob`): `*` stands for
+/// any text, including `/`; every other character is literal. Written here because no crate
+/// has these semantics (shell-style globs stop `*` at `/` or give `?` and `[` meaning).
+fn simple_glob(pattern: &str, subject: &str) -> bool {
+    if pattern.is_empty() {
+        return subject.is_empty();
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [literal] = parts.as_slice() else {
+        let (first, rest) = (parts[0], &parts[1..]);
+        let Some(mut remaining) = subject.strip_prefix(first) else {
+            return false;
+        };
+        let (last, middle) = rest.split_last().unwrap_or((&"", &[]));
+        for part in middle {
+            match remaining.find(part) {
+                Some(at) => remaining = &remaining[at + part.len()..],
+                None => return false,
+            }
+        }
+        return remaining.ends_with(last);
+    };
+    *literal == subject
+}
+
 /// Creation times by `(canonical image, tag)`.
 type CreatedCache = HashMap<(String, String), Option<DateTime<Utc>>>;
 
@@ -63,6 +111,8 @@ pub struct ImageScanner {
     credentials: Arc<dyn CredentialsLookup>,
     options: ScanOptions,
     exclusions: ExclusionList,
+    filter: ImageFilter,
+    insecure_hosts: Vec<String>,
     created: Arc<Mutex<CreatedCache>>,
 }
 
@@ -84,6 +134,8 @@ impl ImageScanner {
             credentials: Arc::new(credentials),
             options: ScanOptions::default(),
             exclusions: ExclusionList::default(),
+            filter: ImageFilter::default(),
+            insecure_hosts: Vec::new(),
             created: Arc::default(),
         }
     }
@@ -101,15 +153,38 @@ impl ImageScanner {
         self
     }
 
+    /// Only the image repositories `filter` includes are scanned; the others have no tags.
+    pub fn with_image_filter(mut self, filter: ImageFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Registry hosts (`host` or `host:port`) that may be reached over plain HTTP when HTTPS
+    /// fails (fluxd's `--registry-insecure-host`).
+    pub fn with_insecure_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.insecure_hosts = hosts;
+        self
+    }
+
     fn options_for(&self, image: &ImageName) -> ScanOptions {
+        let insecure_host = self
+            .insecure_hosts
+            .iter()
+            .any(|h| h == image.registry() || h == image.host());
         ScanOptions {
             credentials: self.credentials.credentials_for(image),
+            insecure: self.options.insecure || insecure_host,
             ..self.options.clone()
         }
     }
 
-    /// The tags of `image`, without excluded ones.
+    /// The tags of `image`, without excluded ones; none for a repository the image filter
+    /// leaves out.
     pub async fn tags(&self, image: &ImageName) -> Result<Vec<String>, ScanError> {
+        if !self.filter.includes(&image.canonical()) {
+            tracing::debug!(image = %image.canonical(), "image excluded from scanning");
+            return Ok(Vec::new());
+        }
         let tags = self
             .client
             .list_tags(image, &self.options_for(image))
@@ -235,6 +310,72 @@ mod tests {
         let unknown = ImageName::parse("elsewhere.example/app").expect("valid");
         assert_eq!(configs.credentials_for(&unknown), Credentials::Anonymous);
         assert_eq!(Anonymous.credentials_for(&image), Credentials::Anonymous);
+    }
+
+    #[test]
+    fn fluxd_globs_match_any_text_for_a_star_and_the_rest_literally() {
+        for (pattern, subject, expected) in [
+            ("k8s.gcr.io/*", "k8s.gcr.io/pause", true),
+            ("k8s.gcr.io/*", "k8s.gcr.io/a/b", true),
+            ("k8s.gcr.io/*", "gcr.io/k8s.gcr.io/x", false),
+            ("*", "anything/at/all", true),
+            ("*/library/*", "index.docker.io/library/nginx", true),
+            ("*nginx", "index.docker.io/library/nginx", true),
+            ("*nginx", "index.docker.io/library/nginx-extra", false),
+            (
+                "index.docker.io/*/nginx",
+                "index.docker.io/library/nginx",
+                true,
+            ),
+            ("a*b*c", "abc", true),
+            ("a*b*c", "acb", false),
+            ("ab*ba", "aba", false),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+            ("", "", true),
+            ("", "x", false),
+            ("reg.io/a?p", "reg.io/app", false),
+        ] {
+            assert_eq!(
+                simple_glob(pattern, subject),
+                expected,
+                "{pattern} ~ {subject}"
+            );
+        }
+    }
+
+    #[test]
+    fn exclusions_win_over_inclusions() {
+        let filter = ImageFilter {
+            exclude: vec!["k8s.gcr.io/*".to_owned(), "*/private/*".to_owned()],
+            include: vec!["registry.example/*".to_owned(), "k8s.gcr.io/*".to_owned()],
+        };
+        assert!(filter.includes("registry.example/team/app"));
+        assert!(!filter.includes("registry.example/private/app"));
+        assert!(!filter.includes("k8s.gcr.io/pause"));
+        assert!(!filter.includes("index.docker.io/library/nginx"));
+        let everything_but = ImageFilter {
+            exclude: vec!["k8s.gcr.io/*".to_owned()],
+            include: Vec::new(),
+        };
+        assert!(everything_but.includes("index.docker.io/library/nginx"));
+        assert!(!everything_but.includes("k8s.gcr.io/pause"));
+    }
+
+    #[tokio::test]
+    async fn an_excluded_image_has_no_tags_and_no_registry_is_asked() {
+        // No registry listens on this address: asking it anything would fail.
+        let scanner = ImageScanner::new(RegistryClient::default(), Anonymous).with_image_filter(
+            ImageFilter {
+                exclude: vec!["127.0.0.1:9/*".to_owned()],
+                include: Vec::new(),
+            },
+        );
+        let image = ImageName::parse("127.0.0.1:9/app").expect("valid");
+        assert_eq!(
+            scanner.tags(&image).await.expect("not asked"),
+            Vec::<String>::new()
+        );
     }
 
     #[tokio::test]

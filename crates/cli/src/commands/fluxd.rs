@@ -284,17 +284,6 @@ impl FluxdArgs {
         );
         note(self.registry_trace, "--registry-trace", "no registry trace");
         note(
-            !self.registry_insecure_host.is_empty(),
-            "--registry-insecure-host",
-            "insecure registries are not supported",
-        );
-        note(
-            self.registry_exclude_image != ["k8s.gcr.io/*"]
-                || !self.registry_include_image.is_empty(),
-            "--registry-exclude-image/--registry-include-image",
-            "image filters are not applied",
-        );
-        note(
             !self.registry_use_labels.is_empty(),
             "--registry-use-labels",
             "image timestamps come from the image config",
@@ -306,11 +295,6 @@ impl FluxdArgs {
                 || !self.registry_require.is_empty(),
             "--registry-ecr-*/--registry-require",
             "no ECR auto-authentication",
-        );
-        note(
-            self.registry_rps != 50.0 || self.registry_burst != 10,
-            "--registry-rps/--registry-burst",
-            "registry requests are not rate limited in fluxd mode",
         );
         note(self.k8s_verbosity != 0, "--k8s-verbosity", "use RUST_LOG");
         note(
@@ -356,7 +340,12 @@ impl FluxdArgs {
                 name: self.git_user.clone(),
                 email: self.git_email.clone(),
             },
-            ci_skip: self.git_ci_skip || !self.git_ci_skip_message.is_empty(),
+            // fluxd: the message as given; `--git-ci-skip` alone appends "\n\n[ci skip]".
+            skip_message: if self.git_ci_skip_message.is_empty() && self.git_ci_skip {
+                tether_fluxv1::CI_SKIP_SUFFIX.to_owned()
+            } else {
+                self.git_ci_skip_message.clone()
+            },
             ..tether_fluxv1::CommitSettings::default()
         }
     }
@@ -490,6 +479,13 @@ fn options(args: &FluxdArgs, listen: SocketAddr, namespace: String) -> FluxdOpti
         },
         known_hosts: known_hosts(),
         registry_scanning: !args.registry_disable_scanning,
+        registry_rps: args.registry_rps,
+        registry_burst: args.registry_burst,
+        image_filter: tether_fluxv1::ImageFilter {
+            exclude: args.registry_exclude_image.clone(),
+            include: args.registry_include_image.clone(),
+        },
+        insecure_hosts: args.registry_insecure_host.clone(),
         docker_config: args.docker_config.clone(),
         automation_interval: args
             .registry_poll_interval

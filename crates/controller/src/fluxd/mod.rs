@@ -59,6 +59,13 @@ pub struct FluxdOptions {
     /// `known_hosts` lines for SSH remotes.
     pub known_hosts: Option<String>,
     pub registry_scanning: bool,
+    /// `--registry-rps` and `--registry-burst`: requests per second and burst per registry host.
+    pub registry_rps: f64,
+    pub registry_burst: u32,
+    /// `--registry-exclude-image` and `--registry-include-image`.
+    pub image_filter: tether_fluxv1::ImageFilter,
+    /// `--registry-insecure-host`.
+    pub insecure_hosts: Vec<String>,
     /// `--docker-config`: registry credentials.
     pub docker_config: Option<PathBuf>,
     pub automation_interval: Duration,
@@ -241,9 +248,21 @@ pub async fn run(
 }
 
 fn scanner(options: &FluxdOptions) -> Result<ImageScanner, FluxdError> {
-    let registry = tether_registry::RegistryClient::default();
+    let registry = tether_registry::RegistryClient::new(tether_registry::ClientOptions {
+        requests_per_second: options.registry_rps,
+        burst: options.registry_burst,
+        ..Default::default()
+    });
+    let configured = |scanner: ImageScanner| {
+        scanner
+            .with_image_filter(options.image_filter.clone())
+            .with_insecure_hosts(options.insecure_hosts.clone())
+    };
     let Some(path) = &options.docker_config else {
-        return Ok(ImageScanner::new(registry, tether_fluxv1::Anonymous));
+        return Ok(configured(ImageScanner::new(
+            registry,
+            tether_fluxv1::Anonymous,
+        )));
     };
     let failed = |reason: String| FluxdError::DockerConfig {
         path: path.clone(),
@@ -253,7 +272,7 @@ fn scanner(options: &FluxdOptions) -> Result<ImageScanner, FluxdError> {
     let config =
         tether_registry::DockerConfig::from_secret_data([(".dockerconfigjson", &bytes[..])])
             .map_err(|e| failed(e.to_string()))?;
-    Ok(ImageScanner::new(registry, vec![config]))
+    Ok(configured(ImageScanner::new(registry, vec![config])))
 }
 
 /// fluxd's automation: every `--automation-interval`, automated workloads get the newest

@@ -390,6 +390,11 @@ impl GitRepoFixture {
         )
     }
 
+    /// The full message of the commit `rev` in the bare repository.
+    pub fn message(&self, rev: &str) -> anyhow::Result<String> {
+        run_git_output(&self.bare_path(), &["log", "-1", "--format=%B", rev])
+    }
+
     /// The content of `path` at `rev` in the bare repository.
     pub fn show(&self, rev: &str, path: &str) -> anyhow::Result<String> {
         run_git_output(&self.bare_path(), &["show", &format!("{rev}:{path}")])
