@@ -307,6 +307,7 @@ async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
     // The namespace name is only known once created: commit after.
     let site = Site::start(prefix, &[("README.md", "fleet\n".to_owned())]).await?;
     let ns = site.ns().to_owned();
+    let saved = tempfile::tempdir()?;
     site.repo.commit(
         "master",
         &files(&ns)
@@ -383,6 +384,26 @@ async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
             && l.get(2) == Some(&format!("{app}:1.0").as_str())),
         "{table}"
     );
+
+    // save: the allowed namespace and its workloads, to stdout and as files.
+    let (exported, _) = fluxd.fluxctl_ok(&fluxctl, &["save"]).await?;
+    ensure!(
+        exported.contains("kind: Namespace")
+            && exported.contains(&format!("name: {ns}"))
+            && exported.contains("kind: Deployment")
+            && exported.contains(&format!("image: {app}:1.0"))
+            && !exported.contains(&outside),
+        "{exported}"
+    );
+    let out = saved.path().to_string_lossy().into_owned();
+    let (written, _) = fluxd.fluxctl_ok(&fluxctl, &["save", "--out", &out]).await?;
+    ensure!(written.contains("Saving Deployment 'web'"), "{written}");
+    let web_file = std::fs::read_to_string(saved.path().join(&ns).join("web-dep.yaml"))?;
+    ensure!(
+        web_file.starts_with("---\n") && !web_file.contains("resourceVersion"),
+        "{web_file}"
+    );
+    ensure!(saved.path().join(format!("{ns}-ns.yaml")).exists());
 
     // list-images shows the registry's tags for the container, the current one marked.
     let (images, _) = fluxd
@@ -628,6 +649,7 @@ async fn a_generated_deploy_key_is_stored_logged_and_used_and_an_unreachable_url
     let fluxd = site.fluxd(&[])?;
     fluxd.wait_log("identity.pub").await?;
     let secret = site.ns.api::<Secret>().get("flux-git-deploy").await?;
+    let secret_data_before = secret.data.clone();
     ensure!(
         secret.data.unwrap_or_default().contains_key("identity"),
         "the key is stored in the Secret"
@@ -647,6 +669,33 @@ async fn a_generated_deploy_key_is_stored_logged_and_used_and_an_unreachable_url
     ensure!(stderr.contains("Done."), "{stderr}");
     let maps: Api<ConfigMap> = site.ns.api();
     ensure!(maps.get_opt("one").await?.is_some());
+
+    // identity --regenerate: a new key, stored and used; the old one no longer opens the repo.
+    let (regenerated, _) = fluxd
+        .fluxctl_ok(&fluxctl, &["identity", "--regenerate"])
+        .await?;
+    ensure!(
+        regenerated.starts_with("ssh-ed25519 ") && regenerated != identity,
+        "{regenerated}"
+    );
+    let stored = site.ns.api::<Secret>().get("flux-git-deploy").await?;
+    let (again, _) = fluxd.fluxctl_ok(&fluxctl, &["identity"]).await?;
+    ensure!(again == regenerated, "identity shows the new key: {again}");
+    ensure!(
+        stored.data != secret_data_before,
+        "the Secret holds the new key"
+    );
+    site.server.revoke_public_key(&identity)?;
+    site.server.authorize_public_key(&regenerated)?;
+    site.repo.commit(
+        "master",
+        &[("apps/two.yaml", &config_map(&ns, "two"))],
+        "two",
+    )?;
+    eventually("two applied with the new key", || async {
+        Ok(maps.get_opt("two").await?.is_some())
+    })
+    .await?;
     drop(fluxd);
 
     // A URL nothing listens on: logged, reported by the API, nothing applied.

@@ -55,6 +55,7 @@ fn routes() -> Router<Arc<Daemon>> {
         .route("/v6/sync", get(sync_status))
         .route("/v9/git-repo-config", post(git_repo_config))
         .route("/v6/identity.pub", get(public_key))
+        .route("/v6/export", get(export))
         .fallback(not_found);
     for version in ["v1", "v2", "v3", "v4", "v5"] {
         router = router.route(&format!("/{version}/{{*rest}}"), axum::routing::any(gone));
@@ -359,7 +360,7 @@ async fn sync_status(
 }
 
 fn public_key_of(daemon: &Daemon) -> PublicKey {
-    let key = &daemon.key;
+    let key = daemon.key();
     let fingerprint = |hash: String| Fingerprint {
         hash,
         randomart: String::new(),
@@ -384,11 +385,13 @@ async fn git_repo_config(
         parse_json(&headers, &body)?
     };
     if regenerate {
-        return Err(Failure::new(
-            &headers,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "regenerating the deploy key is not supported: delete the key from the Secret and restart",
-        ));
+        daemon.regenerate_key().await.map_err(|error| {
+            Failure::new(
+                &headers,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error.to_string(),
+            )
+        })?;
     }
     let state = daemon.repo_state();
     let options = &daemon.options;
@@ -402,6 +405,18 @@ async fn git_repo_config(
         status: state.status.to_owned(),
         errors: state.error,
     }))
+}
+
+/// `fluxctl save`: the YAML of the allowed namespaces and their workloads, as a JSON string of
+/// base64 (Go's encoding of the `[]byte` fluxd answered with).
+async fn export(State(daemon): Shared, headers: HeaderMap) -> Result<Json<String>, Failure> {
+    use base64::Engine;
+    let yaml = super::workloads::export(&daemon.client, &daemon.options.allowed_namespaces)
+        .await
+        .map_err(|e| Failure::new(&headers, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(
+        base64::engine::general_purpose::STANDARD.encode(yaml.as_bytes()),
+    ))
 }
 
 async fn public_key(State(daemon): Shared) -> Json<PublicKey> {

@@ -125,7 +125,7 @@ async fn sync_request(daemon: &Daemon) -> Result<JobResult, String> {
     let head = tether_source::remote_head(
         &options.git_url,
         &GitReference::branch(&options.git_branch),
-        &daemon.auth,
+        &daemon.auth(),
         options.git_timeout,
     )
     .await

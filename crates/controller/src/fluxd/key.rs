@@ -1,7 +1,8 @@
 //! The deploy key as fluxd kept it: the private key under `--k8s-secret-data-key` (default
 //! `identity`) of the Secret `--k8s-secret-name` (default `flux-git-deploy`) in fluxd's own
 //! namespace. A missing Secret, or one without the key, gets a generated key written into it
-//! (the Secret is created or patched); an existing key is used as it is.
+//! (the Secret is created or patched); an existing key is used as it is. `fluxctl identity
+//! --regenerate` replaces it with a new one the same way.
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -64,6 +65,32 @@ pub async fn ensure_deploy_key(
         let text = String::from_utf8_lossy(&bytes.0);
         return DeployKey::from_private_pem(&text).map_err(|source| invalid(secret, source));
     }
+    store_new_key(&api, secret, found.is_some()).await
+}
+
+/// A newly generated deploy key, written over the one in `secret`.
+pub async fn regenerate_deploy_key(
+    client: &kube::Client,
+    secret: &KeySecret,
+) -> Result<DeployKey, KeyError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &secret.namespace);
+    let found = api
+        .get_opt(&secret.name)
+        .await
+        .map_err(|source| KeyError::Read {
+            namespace: secret.namespace.clone(),
+            name: secret.name.clone(),
+            source,
+        })?;
+    store_new_key(&api, secret, found.is_some()).await
+}
+
+/// Generates a key and writes it into the Secret (patched when it `exists`, else created).
+async fn store_new_key(
+    api: &Api<Secret>,
+    secret: &KeySecret,
+    exists: bool,
+) -> Result<DeployKey, KeyError> {
     let key = DeployKey::generate("flux-generated").map_err(|source| invalid(secret, source))?;
     let data = BTreeMap::from([(
         secret.data_key.clone(),
@@ -74,7 +101,7 @@ pub async fn ensure_deploy_key(
         name: secret.name.clone(),
         source,
     };
-    if found.is_some() {
+    if exists {
         let patch = serde_json::json!({"data": data});
         api.patch(&secret.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await

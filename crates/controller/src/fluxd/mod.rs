@@ -136,8 +136,8 @@ impl SyncState {
 pub(crate) struct Daemon {
     pub client: kube::Client,
     pub options: FluxdOptions,
-    pub key: DeployKey,
-    pub auth: GitAuth,
+    /// The deploy key and the Git credentials made of it; replaced by `identity --regenerate`.
+    identity: std::sync::RwLock<(DeployKey, GitAuth)>,
     pub sync_set: String,
     pub manager: tether_ssa::ResourceManager,
     pub scanner: ImageScanner,
@@ -148,6 +148,31 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
+    /// The current deploy key.
+    pub fn key(&self) -> DeployKey {
+        let identity = self.identity.read().unwrap_or_else(PoisonError::into_inner);
+        identity.0.clone()
+    }
+
+    /// The Git credentials of the current deploy key.
+    pub fn auth(&self) -> GitAuth {
+        let identity = self.identity.read().unwrap_or_else(PoisonError::into_inner);
+        identity.1.clone()
+    }
+
+    /// Replaces the deploy key with a new one stored in the Secret, as `fluxctl identity
+    /// --regenerate` asks; the new public key is logged as fluxd logged it.
+    pub async fn regenerate_key(&self) -> Result<DeployKey, key::KeyError> {
+        let key = key::regenerate_deploy_key(&self.client, &self.options.key_secret).await?;
+        tracing::info!(component = "cluster", "identity.pub" = %key.public_line.trim(), "deploy key regenerated");
+        let auth = git_auth(&key, &self.options);
+        *self
+            .identity
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = (key.clone(), auth);
+        Ok(key)
+    }
+
     /// The repository as the Flux v1 operations take it.
     pub fn repository(&self) -> Repository {
         Repository {
@@ -155,7 +180,7 @@ impl Daemon {
                 url: self.options.git_url.clone(),
                 checkout: GitReference::branch(&self.options.git_branch),
                 push_branch: None,
-                auth: self.auth.clone(),
+                auth: self.auth(),
                 timeout: self.options.git_timeout,
             },
             paths: self.options.git_paths.iter().map(PathBuf::from).collect(),
@@ -202,12 +227,7 @@ pub async fn run(
     let key = key::ensure_deploy_key(&client, &options.key_secret).await?;
     tracing::info!(component = "cluster", identity = %format!("{}/{}#{}", options.key_secret.namespace, options.key_secret.name, options.key_secret.data_key), "deploy key");
     tracing::info!(component = "cluster", "identity.pub" = %key.public_line.trim(), "deploy key");
-    let auth = GitAuth {
-        identity: Some(key.private_pem.clone()),
-        identity_pub: Some(key.public_line.clone()),
-        known_hosts: options.known_hosts.clone(),
-        ..GitAuth::default()
-    };
+    let auth = git_auth(&key, &options);
     let scanner = scanner(&options)?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -219,8 +239,7 @@ pub async fn run(
         manager: tether_ssa::ResourceManager::new(client.clone()).with_field_manager("fluxd"),
         client,
         sync_set: gc::sync_set_name(&options.git_url, &options.git_branch, &options.git_paths),
-        key,
-        auth,
+        identity: std::sync::RwLock::new((key, auth)),
         scanner,
         repo_state: Mutex::new(RepoState {
             status: "new",
@@ -245,6 +264,16 @@ pub async fn run(
     let automation = run_automation(daemon, shutdown);
     tokio::join!(server, jobs, syncing, automation);
     Ok(())
+}
+
+/// SSH credentials of `key`, with the known hosts fluxd was given.
+fn git_auth(key: &DeployKey, options: &FluxdOptions) -> GitAuth {
+    GitAuth {
+        identity: Some(key.private_pem.clone()),
+        identity_pub: Some(key.public_line.clone()),
+        known_hosts: options.known_hosts.clone(),
+        ..GitAuth::default()
+    }
 }
 
 fn scanner(options: &FluxdOptions) -> Result<ImageScanner, FluxdError> {

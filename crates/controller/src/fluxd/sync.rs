@@ -59,7 +59,7 @@ pub(crate) async fn run(daemon: Arc<Daemon>, shutdown: CancellationToken) {
         let head = tether_source::remote_head(
             &options.git_url,
             &GitReference::branch(&options.git_branch),
-            &daemon.auth,
+            &daemon.auth(),
             options.git_timeout,
         )
         .await;
@@ -116,7 +116,7 @@ pub(crate) async fn sync_once(daemon: &Daemon) -> Result<SyncReport, SyncError> 
     let checkout = tether_source::checkout(
         &options.git_url,
         &GitReference::branch(&options.git_branch),
-        &daemon.auth,
+        &daemon.auth(),
         options.git_timeout,
         dir.path(),
     )
@@ -335,7 +335,7 @@ async fn move_sync_tag(daemon: &Daemon, revision: &str) {
     };
     match tether_source::move_tag(
         &options.git_url,
-        &daemon.auth,
+        &daemon.auth(),
         options.git_timeout,
         tag_move,
     )

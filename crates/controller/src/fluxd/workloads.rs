@@ -1,7 +1,8 @@
 //! What `list-workloads` shows: the workloads live in the allowed namespaces (Deployments,
 //! DaemonSets, StatefulSets, CronJobs), their containers' images, fluxd's rollout status and
 //! the policies the manifests in Git give them (a live workload no manifest defines is
-//! read-only, `NotInRepo`).
+//! read-only, `NotInRepo`). What `fluxctl save` gets from `/v6/export`: each namespace and the
+//! workloads in it, as YAML documents.
 
 use super::wire::{Container, ControllerStatus, ImageInfo, RolloutStatus};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
@@ -21,6 +22,79 @@ const KINDS: [(&str, &str, &str, &str); 4] = [
         "/spec/jobTemplate/spec/template/spec",
     ),
 ];
+
+/// fluxd's export: every namespace in `namespaces` that exists (all namespaces when empty),
+/// each followed by its workloads and helm-operator HelmReleases, as YAML documents; the
+/// add-ons the cluster manages in kube-system are left out, as fluxd left them out.
+pub async fn export(
+    client: &kube::Client,
+    namespaces: &BTreeSet<String>,
+) -> Result<String, kube::Error> {
+    let namespace_api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let mut exported = Vec::new();
+    if namespaces.is_empty() {
+        exported = namespace_api.list(&ListParams::default()).await?.items;
+    } else {
+        for name in namespaces {
+            match namespace_api.get_opt(name).await {
+                Ok(Some(namespace)) => exported.push(namespace),
+                Ok(None) => {}
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    tracing::warn!(namespace = %name, "cannot access allowed namespace");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    let mut documents = Vec::new();
+    let kinds = KINDS
+        .iter()
+        .map(|(group, kind, plural, _)| (*group, "v1", *kind, *plural))
+        .chain([("helm.fluxcd.io", "v1", "HelmRelease", "helmreleases")]);
+    let kinds: Vec<_> = kinds.collect();
+    for namespace in exported {
+        let name = namespace.metadata.name.clone().unwrap_or_default();
+        let mut value = serde_json::to_value(&namespace).map_err(kube::Error::SerdeError)?;
+        value["apiVersion"] = "v1".into();
+        value["kind"] = "Namespace".into();
+        documents.push(tether_core::yaml::to_string(&value));
+        for (group, version, kind, plural) in &kinds {
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, version, kind),
+                plural,
+            );
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &name, &resource);
+            let listed = match api.list(&ListParams::default()).await {
+                Ok(listed) => listed.items,
+                // A kind the API server does not serve, or may not be listed: skipped.
+                Err(kube::Error::Api(status)) if matches!(status.code, 403 | 404) => continue,
+                Err(error) => return Err(error),
+            };
+            for object in listed.into_iter().filter(|o| !is_addon(o)) {
+                let mut value = serde_json::to_value(&object).map_err(kube::Error::SerdeError)?;
+                value["apiVersion"] = resource.api_version.clone().into();
+                value["kind"] = (*kind).into();
+                documents.push(tether_core::yaml::to_string(&value));
+            }
+        }
+    }
+    Ok(documents.join("---\n"))
+}
+
+/// An object the cluster's add-on manager owns: in kube-system, labelled as a cluster service
+/// or as managed by the add-on manager.
+fn is_addon(object: &DynamicObject) -> bool {
+    if object.metadata.namespace.as_deref() != Some("kube-system") {
+        return false;
+    }
+    let labels = object.metadata.labels.as_ref();
+    let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
+    label("kubernetes.io/cluster-service") == Some("true")
+        || matches!(
+            label("addonmanager.kubernetes.io/mode"),
+            Some("EnsureExists" | "Reconcile")
+        )
+}
 
 /// Live workloads in `namespaces` (all when empty), with the policies of `in_git`.
 pub async fn list_live(

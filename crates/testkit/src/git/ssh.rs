@@ -132,6 +132,18 @@ impl SshGitServer {
         Ok(())
     }
 
+    /// Stops accepting the public key `line` (as given to [`Self::authorize_public_key`]).
+    pub fn revoke_public_key(&self, line: &str) -> anyhow::Result<()> {
+        let path = self.dir.path().join("authorized_keys");
+        let kept: Vec<String> = std::fs::read_to_string(&path)?
+            .lines()
+            .filter(|l| l.trim() != line.trim())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, kept.concat())?;
+        Ok(())
+    }
+
     /// A new private key encrypted with `passphrase`, authorized by this server.
     pub fn authorize_key_with_passphrase(&self, passphrase: &str) -> anyhow::Result<String> {
         let path = self.dir.path().join("protected_ed25519");
