@@ -85,6 +85,18 @@ pub enum Command {
     /// The Flux v1 verbs of fluxctl.
     #[command(flatten)]
     Fluxctl(crate::commands::fluxctl::FluxctlCommand),
+    /// fluxctl's verbs under fluxctl's name, and `fluxctl install`: the manifests that run
+    /// `tether fluxd` in place of fluxd.
+    #[command(subcommand, name = "fluxctl")]
+    FluxctlGroup(FluxctlGroup),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FluxctlGroup {
+    /// Print the manifests that install `tether fluxd` as `fluxctl install` printed fluxd's.
+    Install(crate::commands::fluxctl_install::FluxctlInstallArgs),
+    #[command(flatten)]
+    Verb(crate::commands::fluxctl::FluxctlCommand),
 }
 
 #[derive(Subcommand, Debug)]

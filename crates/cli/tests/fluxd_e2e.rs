@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{tether_ok, texts};
+
 use anyhow::{Context, bail, ensure};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -706,6 +708,78 @@ async fn a_generated_deploy_key_is_stored_logged_and_used_and_an_unreachable_url
     let (ok, _, stderr) = fluxd.fluxctl(&fluxctl, &["sync"]).await?;
     ensure!(
         !ok && stderr.contains("can not connect to git repository"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// `(kind, name)` of every document of a multi-document YAML stream.
+fn kinds_and_names(yaml: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(yaml)?;
+    let mut named: Vec<(String, String)> = documents
+        .iter()
+        .filter(|d| !d.is_null())
+        .map(|d| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&d["kind"]), text(&d["metadata"]["name"]))
+        })
+        .collect();
+    named.sort();
+    Ok(named)
+}
+
+#[tokio::test]
+async fn fluxctl_install_prints_fluxctls_objects_and_the_api_server_accepts_them()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let client = client().await?;
+    let ns = TestNamespace::create(&client, "fluxctl-install").await?;
+    let flags = [
+        "--git-url=git@example.com:org/fleet",
+        "--git-email=me@example.com",
+        "--git-path=apps,infra",
+    ];
+    let namespace = format!("--namespace={}", ns.name);
+    let theirs = Command::new(&fluxctl)
+        .arg("install")
+        .args(flags)
+        .arg(&namespace)
+        .output()?;
+    ensure!(theirs.status.success(), "fluxctl install failed");
+    let (ours, _) =
+        tether_ok(&[&["fluxctl", "install"][..], &flags, &[&namespace]].concat()).await?;
+    // The same objects, less memcached (tether's image cache is built in).
+    let mut expected = kinds_and_names(&String::from_utf8_lossy(&theirs.stdout))?;
+    expected.retain(|(_, name)| name != "memcached");
+    ensure!(kinds_and_names(&ours)? == expected, "{ours}");
+    // Accepted by the API server as they are (a server-side dry run of each).
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&ours)?;
+    for document in documents.iter().filter(|d| !d.is_null()) {
+        let object: kube::api::DynamicObject = serde_json::from_value(document.clone())?;
+        let gvk = kube::core::GroupVersionKind::try_from(
+            object.types.as_ref().context("apiVersion and kind")?,
+        )?;
+        let resource = kube::api::ApiResource::from_gvk(&gvk);
+        let api: Api<kube::api::DynamicObject> = if document["metadata"]["namespace"].is_string() {
+            Api::namespaced_with(client.clone(), &ns.name, &resource)
+        } else {
+            Api::all_with(client.clone(), &resource)
+        };
+        let dry_run = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        api.create(&dry_run, &object)
+            .await
+            .with_context(|| format!("the API server refused {}", document["kind"]))?;
+    }
+    // Missing required flags fail as fluxctl's do.
+    let output = common::tether(&["fluxctl", "install", "--git-url=x"]).await?;
+    let (_, stderr) = texts(&output);
+    ensure!(
+        !output.status.success() && stderr.contains("please supply a valid --git-email argument"),
         "{stderr}"
     );
     Ok(())

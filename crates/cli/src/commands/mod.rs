@@ -10,6 +10,7 @@ mod debug;
 mod events;
 mod export;
 pub mod fluxctl;
+pub mod fluxctl_install;
 mod fluxctl_output;
 mod fluxctl_target;
 pub mod fluxd;
@@ -53,5 +54,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Diff(command) => artifact::run_diff(command),
         Command::Fluxd(args) => fluxd::run(*args),
         Command::Fluxctl(command) => fluxctl::run(command),
+        Command::FluxctlGroup(crate::cli::FluxctlGroup::Install(args)) => {
+            fluxctl_install::run(args)
+        }
+        Command::FluxctlGroup(crate::cli::FluxctlGroup::Verb(command)) => fluxctl::run(command),
     }
 }
