@@ -446,6 +446,53 @@ async fn fluxctl_drives_tether_fluxd_end_to_end() -> anyhow::Result<()> {
     ensure!(site.repo.show("master", "apps/web.yaml")?.contains(&image));
     ensure!(live_image(&deployments, "web").await? == image);
 
+    // An interactive release (what `fluxctl release --interactive` posts once the user chose;
+    // the menu itself needs a terminal): a stale "current" image releases nothing, a fresh one
+    // moves the container in one commit.
+    let containers = |current: &str| {
+        json!({"type": "containers", "cause": {}, "spec": {
+            "Kind": "execute", "SkipMismatches": false, "Force": false,
+            "ContainerSpecs": {web_row.clone(): [
+                {"Container": "app", "Current": current, "Target": format!("{app}:2.0")}]}}})
+        .to_string()
+    };
+    let post = |body: String| {
+        Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                "Accept: application/json",
+                "-X",
+                "POST",
+                "--data",
+            ])
+            .arg(body)
+            .arg(format!("{}/v9/update-manifests", fluxd.url()))
+            .output()
+    };
+    let before = site.repo.rev_parse("master")?;
+    let stale = post(containers(&format!("{app}:1.0")))?;
+    ensure!(stale.status.success());
+    let wanted = format!("{app}:2.0");
+    post(containers(&image))?;
+    eventually("the interactive release", || async {
+        Ok(site.repo.show("master", "apps/web.yaml")?.contains(&wanted))
+    })
+    .await?;
+    let message = site.repo.message("master")?;
+    ensure!(
+        message.starts_with(&format!("Update image refs in {web_row}")),
+        "{message}"
+    );
+    ensure!(
+        site.repo.rev_parse("master~1")? == before,
+        "the stale request made no commit"
+    );
+    eventually("2.0 applied", || async {
+        Ok(live_image(&deployments, "web").await? == wanted)
+    })
+    .await?;
+
     // automate, policy --tag-all and lock: one commit each, each applied.
     let verbs: [(&[&str], &str, &str); 3] = [
         (

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tether_registry::ScanError;
 use tether_source::{CommitError, GitError, PushError};
-use tether_workloads::release::{ApplyError, ReleaseError};
+use tether_workloads::release::{ApplyError, ContainersError, ReleaseError};
 use tether_workloads::{EditError, LocateError, ResourceId};
 
 /// Why a Flux v1 operation failed.
@@ -66,6 +66,9 @@ pub enum Error {
     /// The release request is not valid (an image without tag, ...).
     #[error(transparent)]
     Release(#[from] ReleaseError),
+    /// An interactive release that cannot go ahead (a container gone or moved on, or no change).
+    #[error(transparent)]
+    Containers(#[from] ContainersError),
     /// The registry of the image `--update-image` names could not be asked for its tags.
     #[error("checking the released image: {source}")]
     ReleasedImage {
@@ -140,6 +143,7 @@ impl Error {
             | Self::WorkloadNotFound { .. }
             | Self::Pattern { .. }
             | Self::Release(_)
+            | Self::Containers(_)
             | Self::ImageNotFound { .. }
             | Self::Apply(_)
             | Self::Edit { .. } => true,

@@ -31,7 +31,7 @@ pub use choose::Skipped;
 pub use error::Error;
 pub use list::{AvailableTag, ContainerImages, WorkloadImages, list_images};
 pub use policy::set_policy;
-pub use release::{preview_release, release};
+pub use release::{preview_release, preview_release_containers, release, release_containers};
 pub use repo::{CommitSettings, Committed, DEFAULT_PUSH_ATTEMPTS, Repository, read_workloads};
 pub use scan::{Anonymous, Catalog, CredentialsLookup, ImageFilter, ImageScanner};
 pub use tether_workloads::release::message::CI_SKIP_SUFFIX;

@@ -6,7 +6,8 @@ use std::path::Path;
 use tether_imagepolicy::TagPattern;
 use tether_registry::ImageName;
 use tether_workloads::release::{
-    ImageSelector, ReleasePlan, ReleaseSpec, WorkloadSelector, apply_updates, message, plan_release,
+    ContainersSpec, ImageSelector, ReleasePlan, ReleaseSpec, WorkloadSelector, apply_updates,
+    message, plan_containers, plan_release,
 };
 use tether_workloads::{ImageRef, Workload};
 
@@ -41,6 +42,58 @@ pub async fn preview_release(
 ) -> Result<ReleasePlan, Error> {
     let mut edit = ReleaseEdit::new(repo, scanner, spec, None);
     edit_preview(repo, &mut edit).await
+}
+
+/// Applies an interactive release (`fluxctl release --interactive`): the chosen containers move
+/// to their chosen images in one `Update image refs in ...` commit, or nothing happens when any
+/// chosen container is gone or its image moved on (unless mismatches are to be skipped).
+pub async fn release_containers(
+    repo: &Repository,
+    spec: &ContainersSpec,
+    cause: Option<&str>,
+    settings: &CommitSettings,
+) -> Result<Committed<ReleasePlan>, Error> {
+    let mut edit = ContainersEdit { repo, spec, cause };
+    edit_commit_push(repo, settings, &mut edit).await
+}
+
+/// What [`release_containers`] would do, without committing anything.
+pub async fn preview_release_containers(
+    repo: &Repository,
+    spec: &ContainersSpec,
+) -> Result<ReleasePlan, Error> {
+    let mut edit = ContainersEdit {
+        repo,
+        spec,
+        cause: None,
+    };
+    edit_preview(repo, &mut edit).await
+}
+
+struct ContainersEdit<'a> {
+    repo: &'a Repository,
+    spec: &'a ContainersSpec,
+    cause: Option<&'a str>,
+}
+
+impl Edit for ContainersEdit<'_> {
+    type Report = ReleasePlan;
+    type Error = Error;
+
+    async fn apply(&mut self, root: &Path) -> Result<Edited<ReleasePlan>, Error> {
+        let found = workloads_in(self.repo, root)?;
+        let (plan, verdict) = plan_containers(&found.workloads, self.spec);
+        verdict?;
+        apply_updates(root, &found.in_git(&plan.updates))?;
+        let message = self
+            .cause
+            .filter(|c| !c.is_empty())
+            .map_or_else(|| message::containers(&plan), str::to_owned);
+        Ok(Edited {
+            message: Some(message),
+            report: plan,
+        })
+    }
 }
 
 struct ReleaseEdit<'a> {

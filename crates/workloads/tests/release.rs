@@ -5,8 +5,9 @@ use std::fs;
 use std::path::Path;
 
 use tether_workloads::release::{
-    ContainerUpdate, ImageSelector, ReleaseSpec, ReleaseStatus, WorkloadSelector, apply_updates,
-    message, plan_automated, plan_release, reason, render_updates,
+    ContainerTarget, ContainerUpdate, ContainersError, ContainersSpec, ImageSelector, ReleaseSpec,
+    ReleaseStatus, WorkloadSelector, apply_updates, message, plan_automated, plan_containers,
+    plan_release, reason, render_updates,
 };
 use tether_workloads::{ResourceId, Workload, workloads_in_text};
 
@@ -164,12 +165,12 @@ fn release_all_latest_ignores_automation_but_respects_locks() {
     );
     let locked = &plan.results[&id("default:deployment/auto-locked")];
     assert_eq!(
-        (locked.status, locked.reason),
+        (locked.status, locked.reason.as_deref()),
         (ReleaseStatus::Skipped, Some(reason::LOCKED))
     );
     let ignored = &plan.results[&id("default:statefulset/auto-ignored")];
     assert_eq!(
-        (ignored.status, ignored.reason),
+        (ignored.status, ignored.reason.as_deref()),
         (ReleaseStatus::Skipped, Some(reason::IGNORE))
     );
     assert_eq!(
@@ -194,15 +195,21 @@ fn force_with_named_workloads_releases_locked_ones() {
     .expect("plan");
     assert!(unforced.updates.is_empty());
     assert_eq!(
-        unforced.results[&id("default:deployment/auto-locked")].reason,
+        unforced.results[&id("default:deployment/auto-locked")]
+            .reason
+            .as_deref(),
         Some(reason::LOCKED)
     );
     assert_eq!(
-        unforced.results[&id("default:daemonset/manual")].reason,
+        unforced.results[&id("default:daemonset/manual")]
+            .reason
+            .as_deref(),
         Some(reason::NOT_INCLUDED)
     );
     assert_eq!(
-        unforced.results[&id("default:deployment/gone")].reason,
+        unforced.results[&id("default:deployment/gone")]
+            .reason
+            .as_deref(),
         Some(reason::NOT_IN_REPO)
     );
 
@@ -228,7 +235,9 @@ fn force_with_all_does_not_release_locked_workloads() {
     );
     let plan = plan_release(&workloads(), &all, newest, |_, _| false).expect("plan");
     assert_eq!(
-        plan.results[&id("default:deployment/auto-locked")].reason,
+        plan.results[&id("default:deployment/auto-locked")]
+            .reason
+            .as_deref(),
         Some(reason::LOCKED)
     );
     // --force disregards tag patterns for a specific image.
@@ -264,7 +273,7 @@ fn specific_image_matches_repositories_canonically_and_checks_patterns() {
     assert!(checked.is_empty(), "glob:* allows every tag: {checked:?}");
     let manual = &plan.results[&id("default:daemonset/manual")];
     assert_eq!(
-        (manual.status, manual.reason),
+        (manual.status, manual.reason.as_deref()),
         (ReleaseStatus::Ignored, Some(reason::DIFFERENT_IMAGE))
     );
 
@@ -285,7 +294,7 @@ fn specific_image_matches_repositories_canonically_and_checks_patterns() {
     );
     let auto = &plan.results[&id("default:deployment/auto")];
     assert_eq!(
-        (auto.status, auto.reason),
+        (auto.status, auto.reason.as_deref()),
         (ReleaseStatus::Skipped, Some(reason::IMAGE_NOT_FOUND))
     );
 
@@ -297,7 +306,9 @@ fn specific_image_matches_repositories_canonically_and_checks_patterns() {
     let plan = plan_release(&workloads(), &current, newest, |_, _| true).expect("plan");
     assert!(plan.updates.is_empty());
     assert_eq!(
-        plan.results[&id("default:daemonset/manual")].reason,
+        plan.results[&id("default:daemonset/manual")]
+            .reason
+            .as_deref(),
         Some(reason::IMAGE_UP_TO_DATE)
     );
 }
@@ -308,7 +319,9 @@ fn excludes_and_bad_images() {
     release.excludes = vec![id("default:deployment/auto")];
     let plan = plan_release(&workloads(), &release, newest, |_, _| true).expect("plan");
     assert_eq!(
-        plan.results[&id("default:deployment/auto")].reason,
+        plan.results[&id("default:deployment/auto")]
+            .reason
+            .as_deref(),
         Some(reason::EXCLUDED)
     );
     let blank = spec(
@@ -429,4 +442,84 @@ fn applying_refuses_files_outside_the_root() {
             .contains("must be relative to the repository root"),
         "{err}"
     );
+}
+
+fn chosen(container: &str, current: &str, target: &str) -> ContainerTarget {
+    ContainerTarget {
+        container: container.into(),
+        current: current.into(),
+        target: target.into(),
+    }
+}
+
+#[test]
+fn an_interactive_release_moves_only_containers_still_at_the_image_the_user_saw() {
+    let auto = id("default:deployment/auto");
+    let mut spec = ContainersSpec::default();
+    spec.targets.insert(
+        auto.clone(),
+        vec![
+            chosen("app", "acme/app:1.0", "acme/app:1.5"),
+            chosen("sidecar", "docker.io/library/nginx:1.20", "nginx:1.27"),
+        ],
+    );
+    // The sidecar moved on since the user looked: nothing is released.
+    let (plan, verdict) = plan_containers(&workloads(), &spec);
+    assert_eq!(verdict, Err(ContainersError::CannotSatisfy));
+    assert!(plan.updates.is_empty());
+    let result = &plan.results[&auto];
+    assert_eq!(
+        (result.status, result.reason.as_deref()),
+        (
+            ReleaseStatus::Failed,
+            Some("container(s) tag mismatch: sidecar")
+        )
+    );
+    assert_eq!(
+        plan.results[&id("default:daemonset/manual")]
+            .reason
+            .as_deref(),
+        Some(reason::NOT_INCLUDED)
+    );
+
+    // Skipping mismatches releases the rest, and says what was skipped.
+    spec.skip_mismatches = true;
+    let (plan, verdict) = plan_containers(&workloads(), &spec);
+    assert_eq!(verdict, Ok(()));
+    assert_eq!(
+        summary(&plan.updates),
+        ["default:deployment/auto app acme/app:1.0 -> acme/app:1.5"]
+    );
+    assert_eq!(plan.results[&auto].status, ReleaseStatus::Success);
+    assert_eq!(
+        message::containers(&plan),
+        "Update image refs in default:deployment/auto\n\ndefault:deployment/auto\n- acme/app:1.5\n"
+    );
+
+    // A container that is gone fails; a locked workload is skipped unless forced.
+    let mut spec = ContainersSpec::default();
+    spec.targets
+        .insert(auto.clone(), vec![chosen("gone", "", "acme/app:2.0")]);
+    let locked = id("default:deployment/auto-locked");
+    spec.targets
+        .insert(locked.clone(), vec![chosen("app", "", "acme/app:2.0")]);
+    let (plan, verdict) = plan_containers(&workloads(), &spec);
+    assert_eq!(verdict, Err(ContainersError::CannotSatisfy));
+    assert_eq!(
+        plan.results[&auto].reason.as_deref(),
+        Some("container(s) not found: gone")
+    );
+    assert_eq!(plan.results[&locked].status, ReleaseStatus::Skipped);
+    spec.targets.remove(&auto);
+    spec.force = true;
+    let (plan, verdict) = plan_containers(&workloads(), &spec);
+    assert_eq!(verdict, Ok(()));
+    assert_eq!(plan.results[&locked].status, ReleaseStatus::Success);
+
+    // Asking for what is already there changes nothing.
+    let mut spec = ContainersSpec::default();
+    spec.targets
+        .insert(auto, vec![chosen("app", "acme/app:1.0", "acme/app:1.0")]);
+    let (_, verdict) = plan_containers(&workloads(), &spec);
+    assert_eq!(verdict, Err(ContainersError::NoChanges));
 }

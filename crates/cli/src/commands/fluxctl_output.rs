@@ -201,28 +201,20 @@ fn container_json(container: &ContainerImages, limit: usize) -> Value {
     value
 }
 
-fn status_text(status: ReleaseStatus) -> &'static str {
-    match status {
-        ReleaseStatus::Success => "success",
-        ReleaseStatus::Skipped => "skipped",
-        ReleaseStatus::Ignored => "ignored",
-    }
-}
-
 /// The result of a release: each workload's status and updates (`container: old -> tag`);
 /// skipped ones with `-v`, ignored ones with `-vv`.
 pub fn release_table(plan: &ReleasePlan, verbosity: u8) -> String {
     let mut lines = vec![RESULT_HEADING.to_owned()];
     for (id, result) in &plan.results {
         let shown = match result.status {
-            ReleaseStatus::Success => true,
+            ReleaseStatus::Success | ReleaseStatus::Failed => true,
             ReleaseStatus::Skipped => verbosity >= 1,
             ReleaseStatus::Ignored => verbosity >= 2,
         };
         if !shown {
             continue;
         }
-        let status = status_text(result.status);
+        let status = result.status.as_str();
         let updates: Vec<String> = plan
             .updates
             .iter()
@@ -240,7 +232,10 @@ pub fn release_table(plan: &ReleasePlan, verbosity: u8) -> String {
                 lines.push(format!("{id}\t{status}\t{first}"));
                 lines.extend(rest.iter().map(|u| format!("\t\t{u}")));
             }
-            None => lines.push(format!("{id}\t{status}\t{}", result.reason.unwrap_or(""))),
+            None => lines.push(format!(
+                "{id}\t{status}\t{}",
+                result.reason.as_deref().unwrap_or("")
+            )),
         }
     }
     tabwrite(&lines)

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tether_source::GitReference;
 use tether_workloads::release::{
-    ImageSelector, ReleasePlan, ReleaseSpec, ReleaseStatus, WorkloadSelector,
+    ContainerTarget, ContainersSpec, ImageSelector, ReleasePlan, ReleaseSpec, WorkloadSelector,
 };
 use tether_workloads::{PolicyUpdate, ResourceId};
 use tokio_util::sync::CancellationToken;
@@ -102,7 +102,7 @@ pub(crate) async fn run(daemon: Arc<Daemon>, shutdown: CancellationToken) {
 
 /// Runs one update; the error text is what fluxctl prints.
 async fn execute(daemon: &Daemon, spec: &UpdateSpec) -> Result<JobResult, String> {
-    let writes = matches!(spec.kind.as_str(), "image" | "policy");
+    let writes = matches!(spec.kind.as_str(), "image" | "policy" | "containers");
     if writes && daemon.options.git_readonly {
         return Err("cannot make changes: fluxd runs with --git-readonly".into());
     }
@@ -110,11 +110,7 @@ async fn execute(daemon: &Daemon, spec: &UpdateSpec) -> Result<JobResult, String
         "sync" => sync_request(daemon).await,
         "image" => release(daemon, spec).await,
         "policy" => policy(daemon, spec).await,
-        "containers" => Err(
-            "interactive releases (`fluxctl release --interactive`) are not supported; \
-             use --update-image or --update-all-images"
-                .into(),
-        ),
+        "containers" => release_containers(daemon, spec).await,
         other => Err(format!("unknown update type {other:?}")),
     }
 }
@@ -185,6 +181,43 @@ async fn release(daemon: &Daemon, spec: &UpdateSpec) -> Result<JobResult, String
     Ok(plan_result(&done.report, revision))
 }
 
+/// `fluxctl release --interactive`: the containers the user chose, each released only if its
+/// image is still the one the user saw.
+async fn release_containers(daemon: &Daemon, spec: &UpdateSpec) -> Result<JobResult, String> {
+    let wire: wire::ReleaseContainersSpec =
+        serde_json::from_value(spec.spec.clone()).map_err(|e| format!("invalid release: {e}"))?;
+    let mut targets = BTreeMap::new();
+    for (id, containers) in &wire.container_specs {
+        let chosen = containers.iter().map(|c| ContainerTarget {
+            container: c.container.clone(),
+            current: c.current.clone(),
+            target: c.target.clone(),
+        });
+        targets.insert(parse_id(id)?, chosen.collect());
+    }
+    let release = ContainersSpec {
+        targets,
+        skip_mismatches: wire.skip_mismatches,
+        force: wire.force,
+    };
+    let repo = daemon.repository();
+    if wire.kind == "plan" {
+        let plan = tether_fluxv1::preview_release_containers(&repo, &release)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(plan_result(&plan, String::new()));
+    }
+    let cause = Some(spec.cause.message.as_str()).filter(|m| !m.is_empty());
+    let done = tether_fluxv1::release_containers(&repo, &release, cause, &daemon.options.commit)
+        .await
+        .map_err(|e| e.to_string())?;
+    let revision = done.commit.unwrap_or_default();
+    if !revision.is_empty() {
+        daemon.pushed(&revision);
+    }
+    Ok(plan_result(&done.report, revision))
+}
+
 /// A release plan as fluxd's `update.Result`.
 fn plan_result(plan: &ReleasePlan, revision: String) -> JobResult {
     let mut result = BTreeMap::new();
@@ -199,14 +232,9 @@ fn plan_result(plan: &ReleasePlan, revision: String) -> JobResult {
                 target: u.new_image.clone(),
             })
             .collect();
-        let status = match outcome.status {
-            ReleaseStatus::Success => "success",
-            ReleaseStatus::Skipped => "skipped",
-            ReleaseStatus::Ignored => "ignored",
-        };
         let workload = WorkloadResult {
-            status: status.to_owned(),
-            error: outcome.reason.unwrap_or_default().to_owned(),
+            status: outcome.status.as_str().to_owned(),
+            error: outcome.reason.as_deref().unwrap_or_default().to_owned(),
             per_container,
         };
         result.insert(id.to_string(), workload);

@@ -162,8 +162,22 @@ pub struct WorkloadResult {
     pub per_container: Vec<ContainerUpdate>,
 }
 
+/// `update.ReleaseContainersSpec`: what `fluxctl release --interactive` posts once the user
+/// has chosen (`ContainerSpecs` keyed by workload id).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReleaseContainersSpec {
+    pub kind: String,
+    #[serde(default)]
+    pub container_specs: BTreeMap<String, Vec<ContainerUpdate>>,
+    #[serde(default)]
+    pub skip_mismatches: bool,
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// `update.ContainerUpdate`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerUpdate {
     pub container: String,

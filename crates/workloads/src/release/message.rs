@@ -107,3 +107,24 @@ pub fn policy_change(updates: &[(ResourceId, PolicyUpdate)], cause: Option<&str>
     }
     message
 }
+
+/// The message of an interactive release: `Update image refs in <workloads>`, then each
+/// released workload with its new images.
+pub fn containers(plan: &super::ReleasePlan) -> String {
+    let released: Vec<&ResourceId> = plan
+        .results
+        .iter()
+        .filter(|(_, r)| r.status == super::ReleaseStatus::Success)
+        .map(|(id, _)| id)
+        .collect();
+    let names: Vec<String> = released.iter().map(|id| id.to_string()).collect();
+    let mut body = String::new();
+    for id in released {
+        body.push_str(&format!("\n{id}"));
+        for update in plan.updates.iter().filter(|u| &u.workload == id) {
+            body.push_str(&format!("\n- {}", update.new_image));
+        }
+        body.push('\n');
+    }
+    format!("Update image refs in {}\n{body}", names.join(", "))
+}

@@ -7,10 +7,12 @@
 //! `--update-image`, `allows(pattern, tag)`), so planning stays pure.
 
 mod apply;
+mod containers;
 pub mod message;
 mod plan;
 
 pub use apply::{ApplyError, FileChange, apply_updates, render_updates};
+pub use containers::{ContainerTarget, ContainersError, ContainersSpec, plan_containers};
 pub use plan::{
     ContainerUpdate, ImageSelector, ReleaseError, ReleasePlan, ReleaseSpec, ReleaseStatus,
     WorkloadResult, WorkloadSelector, plan_automated, plan_release, reason,

@@ -111,6 +111,20 @@ pub enum ReleaseStatus {
     Skipped,
     /// Not part of the release (not selected, a different image).
     Ignored,
+    /// Asked for but impossible (an interactive release whose container is gone or moved on).
+    Failed,
+}
+
+impl ReleaseStatus {
+    /// fluxd's name of the status, as fluxctl prints it and its API carries it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Skipped => "skipped",
+            Self::Ignored => "ignored",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// A workload's outcome with fluxd's reason text.
@@ -118,8 +132,8 @@ pub enum ReleaseStatus {
 pub struct WorkloadResult {
     /// The outcome.
     pub status: ReleaseStatus,
-    /// Why it was skipped or ignored (see [`reason`]); `None` on success.
-    pub reason: Option<&'static str>,
+    /// Why it was skipped, ignored or failed (see [`reason`]); `None` on success.
+    pub reason: Option<std::borrow::Cow<'static, str>>,
 }
 
 /// fluxd's reason texts for skipped and ignored workloads.
@@ -169,10 +183,10 @@ pub enum ReleaseError {
     },
 }
 
-fn result(status: ReleaseStatus, reason: &'static str) -> WorkloadResult {
+pub(crate) fn result(status: ReleaseStatus, reason: &'static str) -> WorkloadResult {
     WorkloadResult {
         status,
-        reason: Some(reason),
+        reason: Some(reason.into()),
     }
 }
 
