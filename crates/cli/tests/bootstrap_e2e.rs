@@ -288,8 +288,65 @@ async fn seed_flow(client: &kube::Client, versions: Versions) -> anyhow::Result<
         "flux-system",
     )
     .await?;
-    wait_for(&ns.api::<Deployment>(), "web", WAIT, |_| true).await?;
+    let web = wait_for(&ns.api::<Deployment>(), "web", WAIT, |_| true).await?;
+    if versions.source == "v1" {
+        // The sole test that reaches here on the shared cluster: uninstall deletes the CRDs.
+        return uninstall(client, &ns, controller, &web).await;
+    }
     release(client, &ns.name, controller).await
+}
+
+/// `uninstall --dry-run` changes nothing; `uninstall` (after the controller is gone, as
+/// deleting its Deployment stops it in a real cluster) removes the finalizers, the controller
+/// and the CRDs, and keeps the workload the sync applied and the namespace holding it.
+async fn uninstall(
+    client: &kube::Client,
+    ns: &TestNamespace,
+    controller: ControllerProcess,
+    web: &Deployment,
+) -> anyhow::Result<()> {
+    let (_, log) = tether_ok(&["uninstall", "--dry-run", "-n", &ns.name]).await?;
+    let line = format!(
+        "✔ Deployment/{}/tether-controller deleted (dry run)",
+        ns.name
+    );
+    assert!(log.contains(&line), "{log}");
+    assert!(log.contains("✔ CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io deleted (dry run)"), "{log}");
+    ns.api::<Deployment>().get("tether-controller").await?;
+    drop(controller);
+    let (_, log) = tether_ok(&["uninstall", "--silent", "-n", &ns.name]).await?;
+    for line in [
+        format!("► deleting components in {} namespace", ns.name),
+        format!("✔ Deployment/{}/tether-controller deleted", ns.name),
+        format!("✔ Kustomization/{}/podinfo finalizers deleted", ns.name),
+        "✔ CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io deleted".to_owned(),
+        format!(
+            "► keeping Namespace/{}: it holds workloads not installed by Flux (Deployment/{}/web)",
+            ns.name, ns.name
+        ),
+        "✔ uninstall finished".to_owned(),
+    ] {
+        assert!(log.contains(&line), "no {line:?} in:\n{log}");
+    }
+    let crds = Api::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>::all(client.clone());
+    tether_testkit::flux::wait_for_gone(&crds, "kustomizations.kustomize.toolkit.fluxcd.io")
+        .await?;
+    assert!(
+        ns.api::<Deployment>()
+            .get_opt("tether-controller")
+            .await?
+            .is_none()
+    );
+    let kept = ns.api::<Deployment>().get("web").await?;
+    assert_eq!(kept.metadata.uid, web.metadata.uid);
+    assert!(
+        Api::<Namespace>::all(client.clone())
+            .get_opt(&ns.name)
+            .await?
+            .is_some()
+    );
+    // Put the CRDs back for whatever runs next on this cluster.
+    install_crds(client, tether_api::crds()).await
 }
 
 /// A path leaving the repository, and a repository that rejects the push: clear errors, no
