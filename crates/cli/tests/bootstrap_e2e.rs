@@ -29,7 +29,47 @@ async fn bootstrap_git_syncs_the_cluster_from_the_repository() -> anyhow::Result
     let client = client().await?;
     install_crds(&client, tether_api::crds()).await?;
     errors_change_nothing(&client).await?;
+    over_http_with_basic_auth(&client).await?;
     seed_flow(&client, CURRENT).await
+}
+
+/// Over smart HTTP with basic auth: the push authenticates with --username/--password, the
+/// cluster's Secret holds them, the sync URL carries no credentials, and the sync gets Ready.
+async fn over_http_with_basic_auth(client: &kube::Client) -> anyhow::Result<()> {
+    let ns = TestNamespace::create(client, "bootstrap-http").await?;
+    let repo = GitRepoFixture::new("fleet")?;
+    repo.commit("main", &[("README.md", "# fleet\n")], "init")?;
+    let server = HttpGitServer::start(&repo.projects_root(), "bot", "s3cret")?;
+    let url = server.repo_url(repo.name());
+    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let (_, log) = tether_ok(&[
+        "bootstrap",
+        "git",
+        &format!("--url={url}"),
+        "--branch=main",
+        "--path=clusters/dev",
+        "--username=bot",
+        "--password=s3cret",
+        "--allow-insecure-http",
+        "--silent",
+        "-n",
+        &ns.name,
+        "--timeout=3m",
+    ])
+    .await?;
+    assert!(
+        log.contains("✔ Kustomization reconciled successfully"),
+        "{log}"
+    );
+    assert!(!log.contains("s3cret"), "{log}");
+    assert!(!log.contains("public key"), "{log}");
+    let sync = repo.show("main", &format!("clusters/dev/{}/gotk-sync.yaml", ns.name))?;
+    assert!(sync.contains(&format!("  url: {url}\n")), "{sync}");
+    let secret = ns.api::<Secret>().get(&ns.name).await?;
+    let data = secret.data.unwrap_or_default();
+    assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
+    assert_eq!(data["username"].0, b"bot");
+    release(client, &ns.name, controller).await
 }
 
 /// The seed flow with the tutorial's objects at the deprecated versions it was written in.
