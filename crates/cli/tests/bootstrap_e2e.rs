@@ -29,8 +29,45 @@ async fn bootstrap_git_syncs_the_cluster_from_the_repository() -> anyhow::Result
     let client = client().await?;
     install_crds(&client, tether_api::crds()).await?;
     errors_change_nothing(&client).await?;
+    install_applies(&client).await?;
     over_http_with_basic_auth(&client).await?;
     seed_flow(&client, CURRENT).await
+}
+
+/// `install` with Flux's flags applies the manifests and waits for the controller.
+async fn install_applies(client: &kube::Client) -> anyhow::Result<()> {
+    let ns = TestNamespace::create(client, "install").await?;
+    let (_, log) = tether_ok(&[
+        "install",
+        "-n",
+        &ns.name,
+        "--watch-all-namespaces=false",
+        "--network-policy=false",
+        "--components-extra=image-reflector-controller",
+        "--timeout=2m",
+    ])
+    .await?;
+    for line in [
+        "✚ generating manifests".to_owned(),
+        "✔ manifests build completed".to_owned(),
+        format!("► installing components in {} namespace", ns.name),
+        "► tether runs one controller, tether-controller, for the components source-controller, kustomize-controller, helm-controller, notification-controller, image-reflector-controller".to_owned(),
+        format!("Deployment/{}/tether-controller created", ns.name),
+        "✔ install finished".to_owned(),
+    ] {
+        assert!(log.contains(&line), "no {line:?} in:\n{log}");
+    }
+    assert!(!log.contains("NetworkPolicy"), "{log}");
+    let deployment = ns.api::<Deployment>().get("tether-controller").await?;
+    let args =
+        serde_json::to_value(&deployment)?["spec"]["template"]["spec"]["containers"][0]["args"]
+            .clone();
+    assert!(
+        args.to_string()
+            .contains("--watch-namespace=$(RUNTIME_NAMESPACE)"),
+        "{args}"
+    );
+    Ok(())
 }
 
 /// Over smart HTTP with basic auth: the push authenticates with --username/--password, the
@@ -426,6 +463,27 @@ async fn errors_change_nothing(client: &kube::Client) -> anyhow::Result<()> {
     };
     let stderr = run("--path=../outside").await?;
     assert!(stderr.contains("invalid --path '../outside'"), "{stderr}");
+    let empty = GitRepoFixture::new("empty")?;
+    let empty_server = HttpGitServer::start(&empty.projects_root(), "bot", "s3cret")?;
+    let output = tether(&[
+        "bootstrap",
+        "git",
+        &format!("--url={}", empty_server.repo_url(empty.name())),
+        "--branch=main",
+        "--username=bot",
+        "--password=s3cret",
+        "--allow-insecure-http",
+        "--silent",
+        "-n",
+        &ns,
+    ])
+    .await?;
+    let (_, stderr) = texts(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("✗ failed to clone repository: "),
+        "{stderr}"
+    );
     let stderr = run("--path=clusters/closed").await?;
     assert!(stderr.contains("✗ failed to push manifests: "), "{stderr}");
     assert!(stderr.contains("pushes are closed here"), "{stderr}");
