@@ -25,6 +25,12 @@ pub enum Command {
     Controller(ControllerArgs),
     /// Print (with --export) or apply the manifests that install tether.
     Install(InstallArgs),
+    /// Remove tether's controller, the toolkit CRDs and the namespace, as `flux uninstall` does.
+    Uninstall(UninstallArgs),
+    /// Commit tether's manifests to a Git repository and sync the cluster from it, as
+    /// `flux bootstrap` does.
+    #[command(subcommand)]
+    Bootstrap(BootstrapCommand),
     /// Native kustomize: `tether kustomize build DIR` prints what `kustomize build DIR` prints.
     #[command(subcommand)]
     Kustomize(KustomizeCommand),
@@ -273,25 +279,203 @@ impl GitAuthorArgs {
     }
 }
 
-#[derive(Args, Debug)]
-pub struct InstallArgs {
-    /// Print the manifests to standard output instead of applying them.
-    #[arg(long)]
-    pub export: bool,
-    /// Namespace tether is installed in.
-    #[arg(long, default_value = "flux-system")]
-    pub namespace: String,
+/// Flux's install flags, shared by `install` and `bootstrap`. tether runs one controller for
+/// every Flux component; the component flags are checked as Flux checks them and recorded in
+/// the manifests' header, and select no separate Deployments.
+#[derive(Args, Debug, Clone)]
+pub struct InstallFlags {
+    /// The Flux components (tether serves them all from one controller).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "source-controller,kustomize-controller,helm-controller,notification-controller"
+    )]
+    pub components: Vec<String>,
+    /// Extra components: image-reflector-controller, image-automation-controller,
+    /// source-watcher (served by the same controller).
+    #[arg(long, value_delimiter = ',')]
+    pub components_extra: Vec<String>,
+    /// The version recorded in the manifests' header (default: tether's own).
+    #[arg(short = 'v', long)]
+    pub version: Option<String>,
     /// Container image of the controller.
     #[arg(long, default_value = "tether:latest")]
     pub image: String,
-    /// Print only the CustomResourceDefinitions.
-    #[arg(long)]
-    pub crds_only: bool,
+    /// Container registry of Flux's images; tether's single image is set with --image, so this
+    /// is accepted with a note.
+    #[arg(long, default_value = "ghcr.io/fluxcd")]
+    pub registry: String,
+    /// Registry credentials `user:password` for --image-pull-secret.
+    #[arg(long, default_value = "")]
+    pub registry_creds: String,
+    /// The Secret the controller's image is pulled with (added to the pod's imagePullSecrets).
+    #[arg(long, default_value = "")]
+    pub image_pull_secret: String,
+    /// Reconcile objects in every namespace; `=false` watches only the install namespace.
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub watch_all_namespaces: bool,
+    /// Deny ingress to the controller from other namespaces (Flux's NetworkPolicies).
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub network_policy: bool,
+    /// The controller's log level: debug, info or error.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+    /// The cluster's internal domain.
+    #[arg(long, default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// Taint keys the controller's pod tolerates.
+    #[arg(long, value_delimiter = ',')]
+    pub toleration_keys: Vec<String>,
     /// Add a MutatingAdmissionPolicy (Kubernetes 1.36 or later) that gives new GitRepositories
     /// and Kustomizations their finalizer as they are created, sparing the controller one
     /// write per object.
     #[arg(long)]
     pub admission_policy: bool,
+    /// Path to the manifest directory (Flux's hidden flag; tether's manifests are built in).
+    #[arg(long, hide = true)]
+    pub manifests: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub flags: InstallFlags,
+    /// Print the manifests to standard output instead of applying them.
+    #[arg(long)]
+    pub export: bool,
+    /// Print only the CustomResourceDefinitions.
+    #[arg(long)]
+    pub crds_only: bool,
+    /// Install even over an installation managed by another tool.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Skip namespace deletion.
+    #[arg(long)]
+    pub keep_namespace: bool,
+    /// Only print the objects that would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete components without asking for confirmation.
+    #[arg(short, long)]
+    pub silent: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BootstrapCommand {
+    /// Deploy tether on a cluster connected to a Git repository.
+    Git(Box<BootstrapGitArgs>),
+    /// Not supported: use `bootstrap git`.
+    #[command(disable_help_flag = true)]
+    Github {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+    /// Not supported: use `bootstrap git`.
+    #[command(disable_help_flag = true)]
+    Gitlab {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+    /// Not supported: use `bootstrap git`.
+    #[command(disable_help_flag = true)]
+    Gitea {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+    /// Not supported: use `bootstrap git`.
+    #[command(disable_help_flag = true)]
+    BitbucketServer {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        rest: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct BootstrapGitArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub install: InstallFlags,
+    /// Git repository URL.
+    #[arg(long, default_value = "")]
+    pub url: String,
+    /// Git branch.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// Path relative to the repository root; the cluster sync is scoped to it.
+    #[arg(long, default_value = "")]
+    pub path: String,
+    /// Sync interval.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Basic authentication username.
+    #[arg(short, long, default_value = "git")]
+    pub username: String,
+    /// Basic authentication password (or $GIT_PASSWORD), or the private key's passphrase.
+    #[arg(
+        short,
+        long,
+        default_value = "",
+        env = "GIT_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: String,
+    /// Assume the deploy key is already set up; skip confirmation.
+    #[arg(short, long)]
+    pub silent: bool,
+    /// Allow plain HTTP.
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+    /// Use the password as a bearer token.
+    #[arg(long)]
+    pub with_bearer_token: bool,
+    /// Use basic auth (--username/--password) in the cluster too, instead of an SSH key.
+    #[arg(long)]
+    pub token_auth: bool,
+    /// Name of the Secret the sync credentials are read from or stored to (default: the
+    /// namespace).
+    #[arg(long)]
+    pub secret_name: Option<String>,
+    /// Path to a private key for the Git SSH server (also stored in the cluster's Secret).
+    #[arg(long)]
+    pub private_key_file: Option<std::path::PathBuf>,
+    /// Algorithm of a generated key: rsa, ecdsa or ed25519.
+    #[arg(long)]
+    pub ssh_key_algorithm: Option<String>,
+    /// Size of a generated RSA key.
+    #[arg(long)]
+    pub ssh_rsa_bits: Option<String>,
+    /// Curve of a generated ECDSA key: p256, p384 (default) or p521.
+    #[arg(long)]
+    pub ssh_ecdsa_curve: Option<String>,
+    /// SSH hostname, when it differs from the URL's.
+    #[arg(long, default_value = "")]
+    pub ssh_hostname: String,
+    /// Path to a TLS CA file for self-signed certificates.
+    #[arg(long)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Author name of the commits.
+    #[arg(long, default_value = "Flux")]
+    pub author_name: String,
+    /// Author email of the commits.
+    #[arg(long, default_value = "")]
+    pub author_email: String,
+    /// Text added to the commit messages, e.g. '[ci skip]'.
+    #[arg(long, default_value = "")]
+    pub commit_message_appendix: String,
+    /// Override an installation managed by another tool.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -2,31 +2,213 @@
 //! least-privilege RBAC, Deployment, optionally the finalizer admission policy), printed with
 //! `--export` or applied to the current cluster.
 
-use crate::cli::InstallArgs;
+use crate::cli::{InstallArgs, InstallFlags};
+use crate::commands::cluster;
+use crate::commands::output::{action, generate, success, waiting};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
+use tether_core::object::ObjectRef;
 
-const APP: &str = "tether-controller";
+pub const APP: &str = "tether-controller";
+
+/// Flux's required components, and every component name Flux knows.
+const REQUIRED: [&str; 2] = ["source-controller", "kustomize-controller"];
+const KNOWN: [&str; 7] = [
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+    "source-watcher",
+];
 
 pub fn run(args: InstallArgs) -> anyhow::Result<()> {
-    let documents = manifests(&args)?;
+    validate(&args.flags)?;
     if !args.export {
+        generate("generating manifests");
+    }
+    let documents = manifests(&args.flags, &args.cluster.namespace, args.crds_only)?;
+    if args.export {
+        print!("{}", render_yaml(&documents)?);
+        return Ok(());
+    }
+    success("manifests build completed");
+    cluster::block_on(async move {
+        let client = cluster::client(&args.cluster).await?;
+        install_documents(
+            &client,
+            &args.cluster.namespace,
+            &args.flags,
+            documents,
+            args.cluster.timeout,
+        )
+        .await
+        .context("install failed")?;
+        success("install finished");
+        Ok(())
+    })
+}
+
+/// Checks the component flags as Flux does, and says what tether makes of the flags that
+/// choose Flux's images.
+pub fn validate(flags: &InstallFlags) -> anyhow::Result<()> {
+    let components = components(flags);
+    for required in REQUIRED {
+        if !components.iter().any(|c| c == required) {
+            bail!("component {required} is required");
+        }
+    }
+    if let Some(unknown) = components.iter().find(|c| !KNOWN.contains(&c.as_str())) {
         bail!(
-            "applying directly is not supported yet; use `tether install --export | kubectl apply -f -`"
+            "component {unknown} is not a Flux component (known: {})",
+            KNOWN.join(", ")
         );
     }
-    print!("{}", render_yaml(&documents)?);
+    if !flags.registry_creds.is_empty() {
+        if flags.image_pull_secret.is_empty() {
+            bail!("--registry-creds requires --image-pull-secret to be set");
+        }
+        if !flags.registry_creds.contains(':') {
+            bail!("invalid --registry-creds format, expected 'user:password'");
+        }
+    }
+    if !["debug", "info", "error"].contains(&flags.log_level.as_str()) {
+        bail!(
+            "unsupported log level '{}', must be one of: debug, info, error",
+            flags.log_level
+        );
+    }
     Ok(())
 }
 
+/// `--components` then `--components-extra`.
+pub fn components(flags: &InstallFlags) -> Vec<String> {
+    flags
+        .components
+        .iter()
+        .chain(&flags.components_extra)
+        .filter(|c| !c.is_empty())
+        .cloned()
+        .collect()
+}
+
+/// The version the manifests are labelled with: `--version`, else tether's.
+pub fn version(flags: &InstallFlags) -> String {
+    flags
+        .version
+        .clone()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("v{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Applies the install manifests (CRDs and Namespace first, as Flux stages them), waits for the
+/// controller's Deployment to be ready and prints Flux's progress lines.
+pub async fn install_documents(
+    client: &kube::Client,
+    namespace: &str,
+    flags: &InstallFlags,
+    documents: Vec<Value>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    action(&format!("installing components in {namespace} namespace"));
+    action(&format!(
+        "tether runs one controller, {APP}, for the components {}",
+        components(flags).join(", ")
+    ));
+    if flags.registry != "ghcr.io/fluxcd" {
+        action("--registry is not used: tether's controller image is set with --image");
+    }
+    let changes = apply(client, documents, timeout).await?;
+    for entry in &changes.entries {
+        eprintln!("{entry}");
+    }
+    if !flags.image_pull_secret.is_empty() && !flags.registry_creds.is_empty() {
+        image_pull_secret(client, namespace, flags).await?;
+        success(&format!(
+            "reconciled image pull secret {}",
+            flags.image_pull_secret
+        ));
+    }
+    waiting("verifying installation");
+    wait_for_controller(client, namespace, timeout).await?;
+    success(&format!("{APP}: deployment ready"));
+    Ok(())
+}
+
+/// Server-side applies `documents` as Flux's CLI does (field manager `flux`), staged.
+pub async fn apply(
+    client: &kube::Client,
+    documents: Vec<Value>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<tether_core::changeset::ChangeSet> {
+    let manager = tether_ssa::ResourceManager::new(client.clone()).with_field_manager("flux");
+    let options = tether_ssa::ApplyOptions {
+        wait_timeout: timeout,
+        ..tether_ssa::ApplyOptions::default()
+    };
+    manager
+        .apply_all_staged(documents, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Waits until the controller's Deployment is Current (kstatus), naming it when it is not.
+pub async fn wait_for_controller(
+    client: &kube::Client,
+    namespace: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    let manager = tether_ssa::ResourceManager::new(client.clone());
+    let object = ObjectRef {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "Deployment".into(),
+        namespace: namespace.into(),
+        name: APP.into(),
+    };
+    let options = tether_ssa::WaitOptions {
+        timeout,
+        ..tether_ssa::WaitOptions::default()
+    };
+    manager
+        .wait_for_set(&[object], &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("Deployment '{namespace}/{APP}' is not ready: {e}"))
+}
+
+async fn image_pull_secret(
+    client: &kube::Client,
+    namespace: &str,
+    flags: &InstallFlags,
+) -> anyhow::Result<()> {
+    use base64::Engine;
+    let (user, password) = flags
+        .registry_creds
+        .split_once(':')
+        .context("invalid --registry-creds format, expected 'user:password'")?;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config = json!({"auths": {flags.registry.clone(): {"username": user, "password": password, "auth": auth}}});
+    let secret = k8s_openapi::api::core::v1::Secret {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(flags.image_pull_secret.clone()),
+            namespace: Some(namespace.to_owned()),
+            ..Default::default()
+        },
+        type_: Some("kubernetes.io/dockerconfigjson".into()),
+        string_data: Some([(".dockerconfigjson".to_owned(), config.to_string())].into()),
+        ..Default::default()
+    };
+    crate::commands::create::secret::upsert_secret(client.clone(), &secret).await
+}
+
 /// Every manifest `install` produces, in apply order.
-pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
+pub fn manifests(flags: &InstallFlags, ns: &str, crds_only: bool) -> anyhow::Result<Vec<Value>> {
     let mut documents = Vec::new();
     for crd in tether_api::crds() {
         documents.push(serde_json::to_value(crd).context("cannot encode a CRD")?);
     }
-    let ns = args.namespace.as_str();
-    if args.crds_only {
+    if crds_only {
         return Ok(with_instance(documents, ns));
     }
     documents.push(namespace(ns));
@@ -40,15 +222,50 @@ pub fn manifests(args: &InstallArgs) -> anyhow::Result<Vec<Value>> {
         "cluster-admin",
         ns,
     ));
-    documents.push(deployment(ns, &args.image));
+    documents.push(deployment(ns, flags));
     documents.push(artifact_service(ns));
     documents.push(port_service(ns, "notification-controller", "http-events"));
     documents.push(port_service(ns, "webhook-receiver", "http-webhook"));
-    if args.admission_policy {
+    if flags.network_policy {
+        documents.extend(network_policies(ns));
+    }
+    if flags.admission_policy {
         documents.push(finalizer_policy());
         documents.push(finalizer_policy_binding());
     }
     Ok(with_instance(documents, ns))
+}
+
+/// Flux's three NetworkPolicies: pods of the namespace talk to each other and to anything
+/// outside; metrics are scraped from any namespace; webhooks reach the receiver from anywhere.
+fn network_policies(ns: &str) -> Vec<Value> {
+    let policy = |name: &str, spec: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+               "metadata": {"name": name, "namespace": ns, "labels": labels()}, "spec": spec})
+    };
+    vec![
+        policy(
+            "allow-egress",
+            json!({
+            "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {}}]}], "egress": [{}]}),
+        ),
+        policy(
+            "allow-scraping",
+            json!({
+            "podSelector": {}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {}}],
+                         "ports": [{"port": 8080, "protocol": "TCP"}]}]}),
+        ),
+        policy(
+            "allow-webhooks",
+            json!({
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": APP}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {}}],
+                         "ports": [{"port": 9292, "protocol": "TCP"}]}]}),
+        ),
+    ]
 }
 
 /// The kinds whose reconcilers put `finalizers.fluxcd.io` on every object.
@@ -219,8 +436,25 @@ fn leader_election_role_binding(ns: &str) -> Value {
     })
 }
 
-fn deployment(ns: &str, image: &str) -> Value {
-    json!({
+fn deployment(ns: &str, flags: &InstallFlags) -> Value {
+    let mut args = vec![
+        "controller".to_owned(),
+        "--log-encoding=json".to_owned(),
+        format!(
+            "--storage-adv-addr=tether-controller.$(RUNTIME_NAMESPACE).svc.{}.",
+            flags.cluster_domain
+        ),
+    ];
+    if !flags.watch_all_namespaces {
+        args.push("--watch-namespace=$(RUNTIME_NAMESPACE)".to_owned());
+    }
+    let mut env = vec![json!({"name": "RUNTIME_NAMESPACE",
+                               "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})];
+    if flags.log_level != "info" {
+        env.push(json!({"name": "RUST_LOG", "value": flags.log_level}));
+    }
+    let image = flags.image.as_str();
+    let mut deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": APP, "namespace": ns, "labels": labels()},
         "spec": {
@@ -237,10 +471,8 @@ fn deployment(ns: &str, image: &str) -> Value {
                     "containers": [{
                         "name": "controller",
                         "image": image,
-                        "args": ["controller", "--log-encoding=json",
-                                 "--storage-adv-addr=tether-controller.$(RUNTIME_NAMESPACE).svc.cluster.local."],
-                        "env": [{"name": "RUNTIME_NAMESPACE",
-                                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+                        "args": args,
+                        "env": env,
                         "ports": [{"name": "http", "containerPort": 9090, "protocol": "TCP"},
                                   {"name": "http-prom", "containerPort": 8080, "protocol": "TCP"},
                                   {"name": "healthz", "containerPort": 9440, "protocol": "TCP"},
@@ -259,7 +491,21 @@ fn deployment(ns: &str, image: &str) -> Value {
                 }
             }
         }
-    })
+    });
+    let pod = &mut deployment["spec"]["template"]["spec"];
+    if !flags.image_pull_secret.is_empty() {
+        pod["imagePullSecrets"] = json!([{"name": flags.image_pull_secret}]);
+    }
+    let tolerations: Vec<Value> = flags
+        .toleration_keys
+        .iter()
+        .filter(|k| !k.is_empty())
+        .map(|key| json!({"key": key, "operator": "Exists"}))
+        .collect();
+    if !tolerations.is_empty() {
+        pod["tolerations"] = json!(tolerations);
+    }
+    deployment
 }
 
 /// The Service in front of the artifact storage: `status.artifact.url` points at it, as Flux's
@@ -296,21 +542,103 @@ fn port_service(ns: &str, name: &str, target: &str) -> Value {
 mod tests {
     use super::*;
 
-    fn default_args() -> InstallArgs {
-        InstallArgs {
-            export: true,
-            namespace: "flux-system".into(),
-            image: "tether:latest".into(),
-            crds_only: false,
-            admission_policy: false,
+    fn parse(args: &[&str]) -> anyhow::Result<InstallArgs> {
+        use clap::Parser;
+        let argv = ["tether", "install"].iter().chain(args);
+        match crate::cli::Cli::try_parse_from(argv)?.command {
+            crate::cli::Command::Install(args) => Ok(args),
+            other => bail!("parsed as {other:?}"),
         }
+    }
+
+    fn default_manifests() -> anyhow::Result<Vec<Value>> {
+        let args = parse(&["--export"])?;
+        manifests(&args.flags, &args.cluster.namespace, false)
+    }
+
+    #[test]
+    fn flux_flags_shape_the_deployment() -> anyhow::Result<()> {
+        let args = parse(&[
+            "--export",
+            "--watch-all-namespaces=false",
+            "--network-policy=false",
+            "--log-level=debug",
+            "--cluster-domain=corp.local",
+            "--toleration-keys=a,b",
+            "--image-pull-secret=pull",
+            "--components-extra=image-reflector-controller,image-automation-controller",
+            "-n",
+            "infra",
+        ])?;
+        validate(&args.flags)?;
+        let documents = manifests(&args.flags, "infra", false)?;
+        assert!(!documents.iter().any(|d| d["kind"] == "NetworkPolicy"));
+        let deployment = documents
+            .iter()
+            .find(|d| d["kind"] == "Deployment")
+            .context("deployment")?;
+        let pod = &deployment["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .context("args")?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(args.contains(&"--watch-namespace=$(RUNTIME_NAMESPACE)"));
+        assert!(args.contains(
+            &"--storage-adv-addr=tether-controller.$(RUNTIME_NAMESPACE).svc.corp.local."
+        ));
+        assert_eq!(
+            container["env"][1],
+            json!({"name": "RUST_LOG", "value": "debug"})
+        );
+        assert_eq!(pod["imagePullSecrets"], json!([{"name": "pull"}]));
+        assert_eq!(
+            pod["tolerations"][1],
+            json!({"key": "b", "operator": "Exists"})
+        );
+        assert_eq!(deployment["metadata"]["namespace"], "infra");
+        let defaults = default_manifests()?;
+        assert_eq!(
+            defaults
+                .iter()
+                .filter(|d| d["kind"] == "NetworkPolicy")
+                .count(),
+            3
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn component_flags_are_checked_as_flux_checks_them() -> anyhow::Result<()> {
+        let error = |args: &[&str]| -> anyhow::Result<String> {
+            let args = parse(args)?;
+            Ok(validate(&args.flags)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default())
+        };
+        assert_eq!(
+            error(&["--components=source-controller,helm-controller"])?,
+            "component kustomize-controller is required"
+        );
+        assert!(
+            error(&["--components-extra=nope"])?.contains("component nope is not a Flux component")
+        );
+        assert_eq!(
+            error(&["--registry-creds=a:b"])?,
+            "--registry-creds requires --image-pull-secret to be set"
+        );
+        assert_eq!(error(&[])?, "");
+        Ok(())
     }
 
     /// `config/install.yaml` is what `tether install --export` prints; regenerate it with
     /// `TETHER_BLESS=1 cargo test -p tether`.
     #[test]
     fn checked_in_install_manifest_is_current() -> anyhow::Result<()> {
-        let generated = render_yaml(&manifests(&default_args())?)?;
+        let generated = render_yaml(&default_manifests()?)?;
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/install.yaml");
         if std::env::var_os("TETHER_BLESS").is_some() {
@@ -349,7 +677,7 @@ mod tests {
                 }
             }
         }
-        let documents = manifests(&default_args())?;
+        let documents = default_manifests()?;
         let kinds: Vec<_> = documents
             .iter()
             .filter(|d| d["kind"] == "CustomResourceDefinition")

@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches to it.
 
 mod artifact;
+mod bootstrap;
 mod build;
 mod check;
 mod cluster;
@@ -25,6 +26,7 @@ mod toolkit;
 mod trace;
 mod tree;
 mod trigger;
+mod uninstall;
 
 use crate::cli::{Cli, Command};
 
@@ -32,6 +34,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Controller(args) => controller::run(args),
         Command::Install(args) => install::run(args),
+        Command::Uninstall(args) => uninstall::run(args),
+        Command::Bootstrap(command) => bootstrap::run(command),
         Command::Kustomize(command) => kustomize::run(command),
         Command::Helm(command) => helm::run(command),
         Command::Get(args) => get::run(args),

@@ -7,12 +7,12 @@
 //! Each kind lives in its module (`source`, `workload`, `image`, `notification`, `secret`);
 //! the flag rules they share are in `flags`, the apply-and-wait flow here.
 
-mod flags;
+pub mod flags;
 mod image;
 mod notification;
-mod secret;
+pub mod secret;
 mod source;
-mod ssh;
+pub mod ssh;
 mod workload;
 
 use super::cluster::{self, get_named, object_label};

@@ -114,6 +114,7 @@ fn ecdsa_curve(value: Option<&str>) -> anyhow::Result<u32> {
 
 /// A private key (PEM, as stored in `identity`) and its public key in `authorized_keys` form
 /// with a trailing newline (as stored in `identity.pub`).
+#[derive(Clone)]
 pub struct KeyPair {
     pub private_key: String,
     pub public_key: String,
