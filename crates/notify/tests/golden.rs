@@ -7,7 +7,10 @@
 //! code (notification-controller v1.9.3 `internal/notifier/*.go` and the SDK structs it
 //! fills), and each file was checked against that code line by line. Pub/Sub and Event Hubs
 //! are sent by Flux over gRPC and AMQP; their cases are the REST form of the same message
-//! (see `tether_notify::provider::cloud`), also not recordings. Transport headers the
+//! (see `tether_notify::provider::cloud`), also not recordings. Sentry's envelopes were
+//! derived from Flux's `sentry.go` and the sentry-go v0.46.2 code it calls (`prepareEvent`,
+//! the default integrations, `Event.MarshalJSON`, the envelope and its `X-Sentry-Auth`);
+//! what the SDK reports about the Go process is left out (see `provider::sentry`). Transport headers the
 //! HTTP client adds (`User-Agent` of Go's client, `Content-Length`, `Accept-Encoding`) are not
 //! part of them. Run with `TETHER_BLESS=1` to rewrite the files after a deliberate change, and
 //! review the diff against Flux's code again.
@@ -18,7 +21,9 @@ use serde::Deserialize;
 use tether_api::notification::v1beta3::ProviderType;
 use tether_notify::{
     Event, HttpRequest, PayloadError, ProviderSettings,
-    provider::{cloud::CloudEndpoints, comment::ChangeRequestComment, requests_to},
+    provider::{
+        cloud::CloudEndpoints, comment::ChangeRequestComment, requests_to, sentry::SentryRun,
+    },
     requests_for,
 };
 
@@ -86,9 +91,20 @@ fn every_provider_request_matches_its_golden_file() -> TestResult {
     for entry in fs::read_dir(testdata())? {
         let dir = entry?.path();
         let input: Input = serde_json::from_str(&fs::read_to_string(dir.join("input.json"))?)?;
-        // Token times (Pub/Sub's JWT, Event Hubs' signature) are taken at the event's time.
+        // Token times (Pub/Sub's JWT, Event Hubs' signature) and Sentry's send time are the
+        // event's time; Sentry's random ids and host facts are fixed.
         let endpoints = CloudEndpoints {
             now: input.event.timestamp.timestamp(),
+            sentry: SentryRun {
+                event_id: *b"0123456789abcdef",
+                trace_id: [0x5e; 16],
+                span_id: [0x7a; 8],
+                sent_at: input.event.timestamp + chrono::Duration::milliseconds(1500),
+                hostname: "notification-controller-7d9f8b-x2k4q".into(),
+                arch: "amd64".into(),
+                os: "linux".into(),
+                num_cpu: 2,
+            },
             ..CloudEndpoints::default()
         };
         let requests = requests_to(
@@ -195,6 +211,9 @@ fn payload_errors_never_show_the_token() -> TestResult {
         ProviderType::GitHub,
         ProviderType::Zoom,
         ProviderType::IncidentIo,
+        ProviderType::Sentry,
+        ProviderType::GooglePubSub,
+        ProviderType::AzureEventHub,
     ] {
         let error = requests_for(provider, &event, &settings)
             .err()

@@ -26,7 +26,8 @@ use tether_api::notification::v1beta3::ProviderType;
 use super::{HttpRequest, PayloadError, ProviderSettings, require};
 use crate::{event::Event, gojson};
 
-/// Where the cloud providers send; [`CloudEndpoints::default`] is the real services.
+/// Where the cloud providers send, and the clock and random values of one delivery;
+/// [`CloudEndpoints::default`] is the real services, now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloudEndpoints {
     /// The Pub/Sub API root, `https://pubsub.googleapis.com`.
@@ -35,6 +36,8 @@ pub struct CloudEndpoints {
     pub event_hubs: Option<String>,
     /// Seconds since the epoch, for token times (`iat`, `se`).
     pub now: i64,
+    /// Sentry's event, trace and span ids, send time and host facts.
+    pub sentry: super::sentry::SentryRun,
 }
 
 impl Default for CloudEndpoints {
@@ -43,6 +46,7 @@ impl Default for CloudEndpoints {
             pubsub: "https://pubsub.googleapis.com".into(),
             event_hubs: None,
             now: chrono::Utc::now().timestamp(),
+            sentry: super::sentry::SentryRun::generate(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod comment;
 pub mod dedupe;
 mod forge;
 mod generic;
+pub mod sentry;
 pub mod settings;
 mod teams;
 mod zulip;
@@ -247,6 +248,9 @@ pub fn requests_to(
         P::Zoom => one(chat::zoom(event, settings)?),
         P::GooglePubSub => one(cloud::google_pubsub(event, settings, endpoints)?),
         P::AzureEventHub => one(cloud::azure_event_hub(event, settings, endpoints)?),
+        P::Sentry => sentry::sentry(event, settings, &endpoints.sentry)?
+            .into_iter()
+            .collect(),
         P::IncidentIo => alerting::incident_io(event, settings)?
             .into_iter()
             .collect(),
