@@ -10,7 +10,8 @@
 //! (see `tether_notify::provider::cloud`), also not recordings. Sentry's envelopes were
 //! derived from Flux's `sentry.go` and the sentry-go v0.46.2 code it calls (`prepareEvent`,
 //! the default integrations, `Event.MarshalJSON`, the envelope and its `X-Sentry-Auth`);
-//! what the SDK reports about the Go process is left out (see `provider::sentry`). Transport headers the
+//! what the SDK reports about the Go process is left out (see `provider::sentry`).
+//! OpenTelemetry bodies are protobuf, written in base64 (`base64:` then the bytes). Transport headers the
 //! HTTP client adds (`User-Agent` of Go's client, `Content-Length`, `Accept-Encoding`) are not
 //! part of them. Run with `TETHER_BLESS=1` to rewrite the files after a deliberate change, and
 //! review the diff against Flux's code again.
@@ -22,7 +23,8 @@ use tether_api::notification::v1beta3::ProviderType;
 use tether_notify::{
     Event, HttpRequest, PayloadError, ProviderSettings,
     provider::{
-        cloud::CloudEndpoints, comment::ChangeRequestComment, requests_to, sentry::SentryRun,
+        AlertIdentity, cloud::CloudEndpoints, comment::ChangeRequestComment, otel::OtelRun,
+        requests_to, sentry::SentryRun,
     },
     requests_for,
 };
@@ -48,6 +50,7 @@ struct Settings {
     headers: BTreeMap<String, String>,
     commit_status: String,
     provider_uid: String,
+    alert: AlertIdentity,
 }
 
 impl From<Settings> for ProviderSettings {
@@ -61,6 +64,7 @@ impl From<Settings> for ProviderSettings {
             headers: s.headers,
             commit_status: s.commit_status,
             provider_uid: s.provider_uid,
+            alert: s.alert,
         }
     }
 }
@@ -79,7 +83,14 @@ fn render(request: &HttpRequest) -> String {
         text.push_str(&format!("{name}: {value}\n"));
     }
     text.push('\n');
-    text.push_str(&String::from_utf8_lossy(&request.body));
+    match std::str::from_utf8(&request.body) {
+        Ok(body) => text.push_str(body),
+        Err(_) => {
+            use base64::Engine as _;
+            text.push_str("base64:");
+            text.push_str(&base64::engine::general_purpose::STANDARD.encode(&request.body));
+        }
+    }
     text
 }
 
@@ -104,6 +115,10 @@ fn every_provider_request_matches_its_golden_file() -> TestResult {
                 arch: "amd64".into(),
                 os: "linux".into(),
                 num_cpu: 2,
+            },
+            otel: OtelRun {
+                span_id: [0x3c; 8],
+                end_time: input.event.timestamp + chrono::Duration::milliseconds(250),
             },
             ..CloudEndpoints::default()
         };

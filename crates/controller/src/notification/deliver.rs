@@ -13,6 +13,7 @@ use tether_api::notification::DEFAULT_PROVIDER_TIMEOUT;
 use tether_api::notification::conditions::event_reasons;
 use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_notify::alert::{default_commit_status, event_for_alert, provider_gate};
+use tether_notify::provider::AlertIdentity;
 use tether_notify::provider::comment::{ChangeRequestComment, CommentError, post_comment};
 use tether_notify::provider::settings::{SecretData, SettingsError, resolve};
 use tether_notify::{Event, PayloadError, SendError, SendOptions, Sender, requests_for};
@@ -98,6 +99,11 @@ pub async fn deliver(
         &commit_status,
     )?;
     resolved.settings.provider_uid = provider.metadata.uid.clone().unwrap_or_default();
+    resolved.settings.alert = AlertIdentity {
+        namespace: namespace.clone(),
+        name: alert.name_any(),
+        uid: alert.metadata.uid.clone().unwrap_or_default(),
+    };
     let payload_error = |source| DeliveryError::Payload {
         provider: provider_name.clone(),
         source,

@@ -38,6 +38,8 @@ pub struct CloudEndpoints {
     pub now: i64,
     /// Sentry's event, trace and span ids, send time and host facts.
     pub sentry: super::sentry::SentryRun,
+    /// OpenTelemetry's span id and end time.
+    pub otel: super::otel::OtelRun,
 }
 
 impl Default for CloudEndpoints {
@@ -47,6 +49,7 @@ impl Default for CloudEndpoints {
             event_hubs: None,
             now: chrono::Utc::now().timestamp(),
             sentry: super::sentry::SentryRun::generate(),
+            otel: super::otel::OtelRun::generate(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod comment;
 pub mod dedupe;
 mod forge;
 mod generic;
+pub mod otel;
 pub mod sentry;
 pub mod settings;
 mod teams;
@@ -47,6 +48,20 @@ pub struct ProviderSettings {
     pub commit_status: String,
     /// The Provider's UID (change request comment keys).
     pub provider_uid: String,
+    /// The Alert the event is sent for (OpenTelemetry's resource and trace id).
+    pub alert: AlertIdentity,
+}
+
+/// An Alert's namespace, name and UID.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct AlertIdentity {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its UID.
+    pub uid: String,
 }
 
 impl fmt::Debug for ProviderSettings {
@@ -60,6 +75,7 @@ impl fmt::Debug for ProviderSettings {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("commit_status", &self.commit_status)
             .field("provider_uid", &self.provider_uid)
+            .field("alert", &self.alert)
             .finish()
     }
 }
@@ -249,6 +265,9 @@ pub fn requests_to(
         P::GooglePubSub => one(cloud::google_pubsub(event, settings, endpoints)?),
         P::AzureEventHub => one(cloud::azure_event_hub(event, settings, endpoints)?),
         P::Sentry => sentry::sentry(event, settings, &endpoints.sentry)?
+            .into_iter()
+            .collect(),
+        P::Otel => otel::otel(event, settings, &endpoints.otel)?
             .into_iter()
             .collect(),
         P::IncidentIo => alerting::incident_io(event, settings)?
