@@ -795,11 +795,12 @@ async fn token_secret(source: &GitSourceFixture, name: &str, token: &str) -> any
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pull_request_comment_provider_edits_its_comment_and_zoom_gets_the_event()
+async fn pull_request_comment_zoom_sentry_and_otel_providers_get_the_event_of_one_alert_each()
 -> anyhow::Result<()> {
-    // GitHub and Zoom cannot be reached from here: both Providers post to a recording server on
-    // loopback, addressed by go-github as a GitHub Enterprise host (`/api/v3/`). It answers
-    // the forge's reads (who am I, the pull request's comments) as GitHub documents them.
+    // GitHub, Zoom and Sentry cannot be reached from here, nor is there an OpenTelemetry
+    // collector: every Provider posts to a recording server on loopback (go-github addresses
+    // it as a GitHub Enterprise host, `/api/v3/`; the Sentry DSN names it). It answers the
+    // forge's reads (who am I, the pull request's comments) as GitHub documents them.
     let source = GitSourceFixture::start("prcomment", "1h").await?;
     let (client, ns) = (&source.client, source.ns.name.as_str());
     let (recorder, url) = RecordingServer::start().await?;
@@ -808,22 +809,32 @@ async fn a_pull_request_comment_provider_edits_its_comment_and_zoom_gets_the_eve
     token_secret(&source, "zoom-token", "zoom-verification-s3cret").await?;
     let providers = notification_api(client, ns, "v1beta3", "Provider");
     let alerts = notification_api(client, ns, "v1beta3", "Alert");
+    let dsn = url.replacen("http://", "http://sentrykey@", 1);
     for (name, type_, address, secret) in [
         (
             "pr",
             "githubpullrequestcomment",
             format!("{url}/tether/app"),
-            "github-token",
+            Some("github-token"),
         ),
-        ("zoom", "zoom", format!("{url}/zoom/hook"), "zoom-token"),
+        (
+            "zoom",
+            "zoom",
+            format!("{url}/zoom/hook"),
+            Some("zoom-token"),
+        ),
+        ("sentry", "sentry", format!("{dsn}/17"), None),
+        ("otel", "otel", format!("{url}/v1/traces"), None),
     ] {
+        let mut spec = json!({"type": type_, "address": address});
+        if let Some(secret) = secret {
+            spec["secretRef"] = json!({"name": secret});
+        }
         create(
             &providers,
             json!({
                 "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
-                "metadata": {"name": name, "namespace": ns},
-                "spec": {"type": type_, "address": address,
-                         "secretRef": {"name": secret}}
+                "metadata": {"name": name, "namespace": ns}, "spec": spec
             }),
         )
         .await?;
@@ -889,6 +900,27 @@ async fn a_pull_request_comment_provider_edits_its_comment_and_zoom_gets_the_eve
     );
     assert_eq!(message["content"]["head"]["sub_head"]["text"], "info");
     assert_eq!(message["content"]["body"][0]["type"], "message");
+
+    // Sentry: the info event as a transaction envelope.
+    let envelope = recorder.first_at("/api/17/envelope/").await?;
+    let text = String::from_utf8_lossy(&envelope.body).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let item: Value = serde_json::from_str(lines[1])?;
+    assert_eq!(item["type"], "transaction", "{text}");
+    let transaction: Value = serde_json::from_str(lines[2])?;
+    assert_eq!(
+        transaction["transaction"],
+        format!("Kustomization: {ns}/app")
+    );
+    assert_eq!(transaction["tags"]["change_request"], "42");
+
+    // OpenTelemetry: a protobuf export naming the Alert as the service.
+    let export = recorder.first_at("/v1/traces").await?;
+    let service = format!("{ns}/otel");
+    let contains = |needle: &[u8]| export.body.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(service.as_bytes()), "{:?}", export.body);
+    assert!(contains(format!("Kustomization: {ns}/app").as_bytes()));
     drop(controller);
     Ok(())
 }
