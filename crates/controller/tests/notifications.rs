@@ -31,15 +31,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// One request the recording server received.
 #[derive(Clone, Debug)]
 struct Recorded {
+    method: String,
     path: String,
     authorization: String,
     body: Vec<u8>,
 }
 
-/// An HTTP server on loopback answering 200 to everything and keeping what it got.
+/// An HTTP server on loopback answering 200 to everything and keeping what it got; the body
+/// of the answer is empty, or the JSON set with [`RecordingServer::answer`] for a `GET` of a
+/// path (what a forge API would answer, for providers that read before they write).
 #[derive(Clone, Default)]
 struct RecordingServer {
     requests: Arc<Mutex<Vec<Recorded>>>,
+    answers: Arc<Mutex<std::collections::HashMap<String, Value>>>,
 }
 
 impl RecordingServer {
@@ -53,6 +57,13 @@ impl RecordingServer {
             .with_state(server.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok((server, url))
+    }
+
+    /// Answers `GET path` with `json` from now on.
+    fn answer(&self, path: &str, json: Value) {
+        if let Ok(mut answers) = self.answers.lock() {
+            answers.insert(path.to_owned(), json);
+        }
     }
 
     fn received(&self, path: &str) -> Vec<Recorded> {
@@ -83,19 +94,27 @@ impl RecordingServer {
 
 async fn record(
     State(server): State<RecordingServer>,
+    method: axum::http::Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> (StatusCode, String) {
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
     if let Ok(mut requests) = server.requests.lock() {
         requests.push(Recorded {
+            method: method.to_string(),
             path: uri.path().to_owned(),
             authorization: authorization.unwrap_or_default().to_owned(),
             body: body.to_vec(),
         });
     }
-    StatusCode::OK
+    let answer = server
+        .answers
+        .lock()
+        .ok()
+        .filter(|_| method == axum::http::Method::GET)
+        .and_then(|answers| answers.get(uri.path()).map(Value::to_string));
+    (StatusCode::OK, answer.unwrap_or_default())
 }
 
 fn notification_api(
@@ -759,5 +778,149 @@ async fn a_receivers_resource_filter_selects_which_matching_objects_reconcile() 
             && message.contains("undeclared reference to 'body'"),
         "{message}"
     );
+    Ok(())
+}
+
+/// A Secret `name` holding `token`.
+async fn token_secret(source: &GitSourceFixture, name: &str, token: &str) -> anyhow::Result<()> {
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": name}, "stringData": {"token": token}
+    }))?;
+    source
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_request_comment_zoom_sentry_and_otel_providers_get_the_event_of_one_alert_each()
+-> anyhow::Result<()> {
+    // GitHub, Zoom and Sentry cannot be reached from here, nor is there an OpenTelemetry
+    // collector: every Provider posts to a recording server on loopback (go-github addresses
+    // it as a GitHub Enterprise host, `/api/v3/`; the Sentry DSN names it). It answers the
+    // forge's reads (who am I, the pull request's comments) as GitHub documents them.
+    let source = GitSourceFixture::start("prcomment", "1h").await?;
+    let (client, ns) = (&source.client, source.ns.name.as_str());
+    let (recorder, url) = RecordingServer::start().await?;
+    let controller = InProcessController::start(ns).await?;
+    token_secret(&source, "github-token", "ghp-s3cret").await?;
+    token_secret(&source, "zoom-token", "zoom-verification-s3cret").await?;
+    let providers = notification_api(client, ns, "v1beta3", "Provider");
+    let alerts = notification_api(client, ns, "v1beta3", "Alert");
+    let dsn = url.replacen("http://", "http://sentrykey@", 1);
+    for (name, type_, address, secret) in [
+        (
+            "pr",
+            "githubpullrequestcomment",
+            format!("{url}/tether/app"),
+            Some("github-token"),
+        ),
+        (
+            "zoom",
+            "zoom",
+            format!("{url}/zoom/hook"),
+            Some("zoom-token"),
+        ),
+        ("sentry", "sentry", format!("{dsn}/17"), None),
+        ("otel", "otel", format!("{url}/v1/traces"), None),
+    ] {
+        let mut spec = json!({"type": type_, "address": address});
+        if let Some(secret) = secret {
+            spec["secretRef"] = json!({"name": secret});
+        }
+        create(
+            &providers,
+            json!({
+                "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Provider",
+                "metadata": {"name": name, "namespace": ns}, "spec": spec
+            }),
+        )
+        .await?;
+        create(
+            &alerts,
+            json!({
+                "apiVersion": "notification.toolkit.fluxcd.io/v1beta3", "kind": "Alert",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"providerRef": {"name": name}, "eventSeverity": "info",
+                         "eventSources": [{"kind": "Kustomization", "name": "app"}]}
+            }),
+        )
+        .await?;
+    }
+    let uid = providers.get("pr").await?.metadata.uid.unwrap_or_default();
+    let marker = format!("<!-- flux-pr-comment-key:{uid}/Kustomization/{ns}/app -->");
+    recorder.answer("/api/v3/user", json!({"login": "flux-bot", "id": 1}));
+    recorder.answer(
+        "/api/v3/repos/tether/app/issues/42/comments",
+        json!([
+            {"id": 7, "body": format!("{marker}\n\nby someone else"), "user": {"login": "alice"}},
+            {"id": 9, "body": format!("{marker}\n\nold status"), "user": {"login": "flux-bot"}}
+        ]),
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ks = kustomizations(client, ns);
+    let mut app = kustomization("app", ns, ns, "./deploy");
+    app["metadata"]["annotations"] = json!({"event.toolkit.fluxcd.io/change_request": "42"});
+    create(&ks, app).await?;
+    wait_ready_where(&ks, "app", |status, _, _| status == "True").await?;
+
+    // The comment flux-bot wrote with this Provider's key is edited, not a new one created.
+    let edited = recorder
+        .first_at("/api/v3/repos/tether/app/issues/comments/9")
+        .await?;
+    assert_eq!(edited.method, "PATCH");
+    assert_eq!(edited.authorization, "Bearer ghp-s3cret");
+    let comment: Value = serde_json::from_slice(&edited.body)?;
+    let text = comment["body"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with(&format!("{marker}\n\n## Flux Status\n\n")),
+        "{text}"
+    );
+    assert!(!text.contains("change_request"), "{text}");
+    assert!(
+        recorder
+            .received("/api/v3/repos/tether/app/issues/42/comments")
+            .iter()
+            .all(|r| r.method == "GET")
+    );
+    assert!(
+        recorder
+            .received("/api/v3/repos/tether/app/issues/comments/7")
+            .is_empty()
+    );
+
+    let zoom = recorder.first_at("/zoom/hook").await?;
+    assert_eq!(zoom.authorization, "zoom-verification-s3cret");
+    let message: Value = serde_json::from_slice(&zoom.body)?;
+    assert_eq!(
+        message["content"]["head"]["text"],
+        format!("kustomization/app.{ns}")
+    );
+    assert_eq!(message["content"]["head"]["sub_head"]["text"], "info");
+    assert_eq!(message["content"]["body"][0]["type"], "message");
+
+    // Sentry: the info event as a transaction envelope.
+    let envelope = recorder.first_at("/api/17/envelope/").await?;
+    let text = String::from_utf8_lossy(&envelope.body).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let item: Value = serde_json::from_str(lines[1])?;
+    assert_eq!(item["type"], "transaction", "{text}");
+    let transaction: Value = serde_json::from_str(lines[2])?;
+    assert_eq!(
+        transaction["transaction"],
+        format!("Kustomization: {ns}/app")
+    );
+    assert_eq!(transaction["tags"]["change_request"], "42");
+
+    // OpenTelemetry: a protobuf export naming the Alert as the service.
+    let export = recorder.first_at("/v1/traces").await?;
+    let service = format!("{ns}/otel");
+    let contains = |needle: &[u8]| export.body.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(service.as_bytes()), "{:?}", export.body);
+    assert!(contains(format!("Kustomization: {ns}/app").as_bytes()));
+    drop(controller);
     Ok(())
 }

@@ -168,6 +168,18 @@ impl Sender {
         request: &HttpRequest,
         secrets: &[&str],
     ) -> Result<StatusCode, SendError> {
+        self.exchange(request, secrets)
+            .await
+            .map(|(status, _)| status)
+    }
+
+    /// Sends `request` as [`Sender::send`] does and returns the final status code with the
+    /// answer's body (secrets masked), for the requests whose answer decides the next one.
+    pub async fn exchange(
+        &self,
+        request: &HttpRequest,
+        secrets: &[&str],
+    ) -> Result<(StatusCode, String), SendError> {
         let shown_url = mask(&url_for_display(&request.url), secrets);
         match tokio::time::timeout(self.options.timeout, self.attempts(request, secrets)).await {
             Ok(result) => result,
@@ -194,11 +206,11 @@ impl Sender {
         &self,
         request: &HttpRequest,
         secrets: &[&str],
-    ) -> Result<StatusCode, SendError> {
+    ) -> Result<(StatusCode, String), SendError> {
         let mut retries = 0;
         loop {
             match self.attempt(request, secrets, retries + 1).await {
-                Ok(status) => return Ok(status),
+                Ok(answer) => return Ok(answer),
                 Err(failure) if !failure.retry || retries >= self.options.max_retries => {
                     return Err(failure.error);
                 }
@@ -217,7 +229,7 @@ impl Sender {
         request: &HttpRequest,
         secrets: &[&str],
         attempt: u32,
-    ) -> Result<StatusCode, Failure> {
+    ) -> Result<(StatusCode, String), Failure> {
         let url = mask(&url_for_display(&request.url), secrets);
         let built = self.build(request).map_err(|detail| {
             Failure::last(SendError::InvalidRequest {
@@ -243,7 +255,9 @@ impl Sender {
         let retry_after = retry_after(&response);
         let body = mask(&response.text().await.unwrap_or_default(), secrets);
         if status.is_success() {
-            return check_slack(&request.url, status, &body).map_err(Failure::last);
+            return check_slack(&request.url, status, &body)
+                .map(|status| (status, body))
+                .map_err(Failure::last);
         }
         let retry = status == StatusCode::TOO_MANY_REQUESTS
             || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED);

@@ -19,7 +19,9 @@ use axum::{
 };
 use tether_api::notification::v1beta3::ProviderType;
 use tether_notify::{
-    Event, HttpRequest, ProviderSettings, SendError, SendOptions, Sender, requests_for,
+    Event, HttpRequest, ProviderSettings, SendError, SendOptions, Sender,
+    provider::comment::{ChangeRequestComment, post_comment},
+    requests_for,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -268,5 +270,80 @@ async fn a_proxy_receives_the_request_for_the_provider_address() -> TestResult {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].path, "http://hooks.example.invalid/flux");
     assert!(seen[0].headers.contains_key("proxy-authorization"));
+    Ok(())
+}
+
+fn comment_settings(address: SocketAddr) -> ProviderSettings {
+    ProviderSettings {
+        address: format!("http://{address}/org/app"),
+        token: TOKEN.into(),
+        provider_uid: "5b1c0e2a-0000-4000-8000-000000000001".into(),
+        ..ProviderSettings::default()
+    }
+}
+
+#[tokio::test]
+async fn a_gitea_comment_is_created_after_asking_who_am_i_and_listing_the_comments() -> TestResult {
+    let recorder = Recorder::scripted(&[
+        (200, r#"{"id":1,"login":"flux-bot"}"#),
+        (
+            200,
+            r#"[{"id":5,"body":"hello","user":{"login":"flux-bot"}}]"#,
+        ),
+        (201, "{}"),
+    ]);
+    let address = serve(recorder.clone()).await?;
+    let mut event = event()?;
+    event.metadata.insert("change_request".into(), "3".into());
+    let provider = ProviderType::GiteaPullRequestComment;
+    let comment = ChangeRequestComment::new(provider, &event, &comment_settings(address))?;
+    post_comment(&Sender::new(fast_options())?, &comment, &[TOKEN]).await?;
+    let seen: Vec<(String, String)> = recorder
+        .seen()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.clone()))
+        .collect();
+    let expected = [
+        ("GET", "/api/v1/user"),
+        (
+            "GET",
+            "/api/v1/repos/org/app/issues/3/comments?limit=100&page=1",
+        ),
+        ("POST", "/api/v1/repos/org/app/issues/3/comments"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(seen, expected);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_comment_whose_forge_refuses_the_token_fails_without_showing_it() -> TestResult {
+    let echo = format!(r#"{{"message":"bad credentials {TOKEN}"}}"#);
+    let recorder = Recorder::scripted(&[(401, echo.as_str())]);
+    let address = serve(recorder.clone()).await?;
+    let mut event = event()?;
+    event.metadata.insert("change_request".into(), "3".into());
+    let provider = ProviderType::GitLabMergeRequestComment;
+    let comment = ChangeRequestComment::new(provider, &event, &comment_settings(address))?;
+    let error = post_comment(&Sender::new(fast_options())?, &comment, &[TOKEN])
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        error.starts_with("failed to get authenticated user info: "),
+        "{error}"
+    );
+    assert!(error.contains("401"), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+    assert!(!format!("{comment:?}").contains(TOKEN));
+    assert_eq!(
+        recorder.seen().len(),
+        1,
+        "nothing is written after a failed read"
+    );
     Ok(())
 }

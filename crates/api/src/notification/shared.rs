@@ -77,6 +77,10 @@ string_enum! {
         Zulip = "zulip",
         /// OpenTelemetry trace span (OTLP over HTTP).
         Otel = "otel",
+        /// Zoom incoming webhook message.
+        Zoom = "zoom",
+        /// incident.io alert event (HTTP alert source).
+        IncidentIo = "incident.io",
     }
 }
 

@@ -13,6 +13,8 @@ use tether_api::notification::DEFAULT_PROVIDER_TIMEOUT;
 use tether_api::notification::conditions::event_reasons;
 use tether_api::notification::v1beta3::{Alert, Provider};
 use tether_notify::alert::{default_commit_status, event_for_alert, provider_gate};
+use tether_notify::provider::AlertIdentity;
+use tether_notify::provider::comment::{ChangeRequestComment, CommentError, post_comment};
 use tether_notify::provider::settings::{SecretData, SettingsError, resolve};
 use tether_notify::{Event, PayloadError, SendError, SendOptions, Sender, requests_for};
 
@@ -47,6 +49,9 @@ pub enum DeliveryError {
     /// Sending failed after the retries.
     #[error("failed to send notification: {0}")]
     Send(#[from] SendError),
+    /// A change request comment was not posted.
+    #[error("failed to send notification: {0}")]
+    Comment(#[from] CommentError),
 }
 
 /// Sends `event` for `alert`; `Ok` also when Flux drops it (suspended Provider, gates).
@@ -87,19 +92,36 @@ pub async fn deliver(
     }
     let commit_status = commit_status(&provider, alert, &sent)?;
     let secrets = ProviderSecrets::read(dispatcher, &provider, &namespace).await?;
-    let resolved = resolve(
+    let mut resolved = resolve(
         spec,
         secrets.main.as_ref(),
         secrets.proxy.as_ref(),
         &commit_status,
     )?;
-    let requests =
-        requests_for(spec.provider_type, &sent, &resolved.settings).map_err(|source| {
-            DeliveryError::Payload {
-                provider: provider_name.clone(),
-                source,
-            }
-        })?;
+    resolved.settings.provider_uid = provider.metadata.uid.clone().unwrap_or_default();
+    resolved.settings.alert = AlertIdentity {
+        namespace: namespace.clone(),
+        name: alert.name_any(),
+        uid: alert.metadata.uid.clone().unwrap_or_default(),
+    };
+    let payload_error = |source| DeliveryError::Payload {
+        provider: provider_name.clone(),
+        source,
+    };
+    let comment = if spec.provider_type.is_change_request() {
+        Some(
+            ChangeRequestComment::new(spec.provider_type, &sent, &resolved.settings)
+                .map_err(payload_error)?,
+        )
+    } else {
+        None
+    };
+    let requests = match comment {
+        Some(_) => Vec::new(),
+        None => {
+            requests_for(spec.provider_type, &sent, &resolved.settings).map_err(payload_error)?
+        }
+    };
     let sender = Sender::new(SendOptions {
         timeout: spec.effective_timeout().unwrap_or(DEFAULT_PROVIDER_TIMEOUT),
         ca_pem: secrets.ca_pem,
@@ -108,6 +130,9 @@ pub async fn deliver(
         ..SendOptions::default()
     })?;
     let masked = resolved.secrets();
+    if let Some(comment) = &comment {
+        post_comment(&sender, comment, &masked).await?;
+    }
     for request in &requests {
         sender.send(request, &masked).await?;
     }

@@ -1,5 +1,5 @@
 //! Alerting and observability providers: Prometheus Alertmanager, Grafana annotations,
-//! Opsgenie, PagerDuty (event and change event) and Datadog events.
+//! Opsgenie, PagerDuty (event and change event), Datadog events and incident.io alerts.
 //!
 //! PagerDuty and Datadog go through SDKs in Flux (go-pagerduty v1.8, datadog-api-client-go
 //! v2); their bodies here follow those SDKs' structs: go-pagerduty's field order, Datadog's
@@ -356,4 +356,53 @@ mod tests {
         assert_eq!(title_case("health check failed"), "Health Check Failed");
         assert_eq!(title_case("BuildFailed2x"), "Buildfailed2x");
     }
+}
+
+#[derive(Serialize)]
+struct IncidentIoAlert<'a> {
+    title: String,
+    status: &'a str,
+    deduplication_key: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<String, String>,
+}
+
+/// incident.io HTTP alert source (`incidentio.go`): `firing` for errors, `resolved` otherwise,
+/// deduplicated by the object's UID, the metadata plus severity, reason and reporting
+/// controller; `Authorization: Bearer <token>`. `Progressing` events send nothing.
+pub(super) fn incident_io(
+    event: &Event,
+    settings: &ProviderSettings,
+) -> Result<Option<HttpRequest>, PayloadError> {
+    let provider = ProviderType::IncidentIo;
+    require_url(provider, &settings.address)?;
+    require(provider, &settings.token, "token")?;
+    if event.has_reason(PROGRESSING_REASON) {
+        return Ok(None);
+    }
+    let mut metadata = event.metadata.clone();
+    metadata.insert("severity".into(), event.severity.clone());
+    metadata.insert("reason".into(), event.reason.clone());
+    if !event.reporting_controller.is_empty() {
+        metadata.insert(
+            "reportingController".into(),
+            event.reporting_controller.clone(),
+        );
+    }
+    let alert = IncidentIoAlert {
+        title: format!("{}: {}", object_title(event), event.reason),
+        status: if is_error(event) {
+            "firing"
+        } else {
+            "resolved"
+        },
+        deduplication_key: &event.involved_object.uid,
+        description: &event.message,
+        metadata,
+    };
+    let mut request = HttpRequest::json_post(&settings.address, gojson::marshal(&alert)?);
+    request.set_header("Authorization", format!("Bearer {}", settings.token));
+    Ok(Some(request))
 }

@@ -1,12 +1,15 @@
 //! Chat providers: Slack, Discord and Rocket.Chat (Slack's attachment payload), Google Chat,
-//! Webex, Telegram, Matrix and Lark (Zulip is in `super::zulip`). Field names, order and `omitempty` follow
+//! Webex, Telegram, Matrix, Lark and Zoom (Zulip is in `super::zulip`). Field names, order and `omitempty` follow
 //! Flux's Go payload structs.
 
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 use tether_api::notification::v1beta3::ProviderType;
 
-use super::{HttpRequest, PayloadError, ProviderSettings, hex, object_title, require, require_url};
+use super::{
+    HttpRequest, PayloadError, ProviderSettings, hex, object_title, query_escape, require,
+    require_url,
+};
 use crate::{event::Event, event::severity, gojson};
 
 #[derive(Serialize)]
@@ -478,4 +481,121 @@ pub(super) fn lark(
         &settings.address,
         gojson::marshal(&payload)?,
     ))
+}
+
+#[derive(Serialize)]
+struct ZoomPayload<'a> {
+    content: ZoomContent<'a>,
+}
+
+#[derive(Serialize)]
+struct ZoomContent<'a> {
+    head: ZoomHead<'a>,
+    body: Vec<ZoomBodyItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct ZoomHead<'a> {
+    text: String,
+    sub_head: ZoomSubHead<'a>,
+}
+
+#[derive(Serialize)]
+struct ZoomSubHead<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct ZoomBodyItem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    text: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    items: Vec<ZoomField<'a>>,
+}
+
+#[derive(Serialize)]
+struct ZoomField<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// Zoom incoming webhook (`zoom.go`): the object as the head, the severity as the sub-head, the
+/// message and the metadata as fields; `format=full` added to the query unless it has a
+/// `format`; the token (the webhook's verification token) as the raw `Authorization` value.
+pub(super) fn zoom(
+    event: &Event,
+    settings: &ProviderSettings,
+) -> Result<HttpRequest, PayloadError> {
+    let provider = ProviderType::Zoom;
+    require_url(provider, &settings.address)?;
+    require(provider, &settings.token, "token")?;
+    let mut body = vec![ZoomBodyItem {
+        kind: "message",
+        text: &event.message,
+        items: Vec::new(),
+    }];
+    if !event.metadata.is_empty() {
+        let items = event
+            .metadata
+            .iter()
+            .map(|(key, value)| ZoomField { key, value })
+            .collect();
+        body.push(ZoomBodyItem {
+            kind: "fields",
+            text: "",
+            items,
+        });
+    }
+    let payload = ZoomPayload {
+        content: ZoomContent {
+            head: ZoomHead {
+                text: object_title(event),
+                sub_head: ZoomSubHead {
+                    text: &event.severity,
+                },
+            },
+            body,
+        },
+    };
+    let mut request =
+        HttpRequest::json_post(zoom_url(&settings.address), gojson::marshal(&payload)?);
+    request.set_header("Authorization", settings.token.as_str());
+    Ok(request)
+}
+
+/// The webhook URL with `format=full` unless the query's first `format` is non-empty; Go's
+/// `Set` replaces every `format` and `Values.Encode` rewrites the query with keys sorted (a
+/// stable sort: values of one key keep their order).
+fn zoom_url(address: &str) -> String {
+    let (base, fragment) = match address.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (address, None),
+    };
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    // `Get` reads the first value.
+    let format_set = pairs
+        .iter()
+        .find(|(k, _)| k == "format")
+        .is_some_and(|(_, v)| !v.is_empty());
+    if format_set {
+        return address.to_owned();
+    }
+    pairs.retain(|(k, _)| k != "format");
+    pairs.push(("format".into(), "full".into()));
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
+        .collect();
+    let mut url = format!("{path}?{}", query.join("&"));
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
+    url
 }

@@ -23,7 +23,7 @@ use crate::{
 };
 
 /// The token, or the password when no token is set (the GitHub, GitLab and Gitea fallback).
-fn token_or_password(settings: &ProviderSettings) -> &str {
+pub(super) fn token_or_password(settings: &ProviderSettings) -> &str {
     if settings.token.is_empty() {
         &settings.password
     } else {
@@ -49,7 +49,7 @@ fn state<'a>(
 }
 
 /// `owner/repo` from a repository path with exactly two parts.
-fn owner_and_repo(id: &str) -> Result<(&str, &str), PayloadError> {
+pub(super) fn owner_and_repo(id: &str) -> Result<(&str, &str), PayloadError> {
     match id.split('/').collect::<Vec<_>>().as_slice() {
         [owner, repo] => Ok((owner, repo)),
         _ => Err(PayloadError::InvalidRepository { id: id.to_owned() }),
@@ -57,7 +57,7 @@ fn owner_and_repo(id: &str) -> Result<(&str, &str), PayloadError> {
 }
 
 /// Go's `url.PathEscape`: everything but unreserved characters and `$&+:=@` is escaped.
-fn path_escape(segment: &str) -> String {
+pub(super) fn path_escape(segment: &str) -> String {
     let mut out = String::new();
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~$&+:=@".contains(&byte) {
@@ -70,7 +70,7 @@ fn path_escape(segment: &str) -> String {
 }
 
 /// go-github's API base: `https://api.github.com/` for github.com, `<host>/api/v3/` otherwise.
-fn github_api_base(host: &str) -> String {
+pub(super) fn github_api_base(host: &str) -> String {
     if host == "https://github.com" || host == "http://github.com" {
         "https://api.github.com/".to_owned()
     } else {
@@ -79,7 +79,7 @@ fn github_api_base(host: &str) -> String {
 }
 
 /// The headers go-github sends with a JSON body.
-fn github_request(url: String, body: Vec<u8>, token: &str) -> HttpRequest {
+pub(super) fn github_request(url: String, body: Vec<u8>, token: &str) -> HttpRequest {
     let mut request = HttpRequest::json_post(url, body);
     request.set_header("Accept", "application/vnd.github.v3+json");
     request.set_header("User-Agent", "go-github/v64.0.0");

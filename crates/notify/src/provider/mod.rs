@@ -11,9 +11,13 @@
 
 mod alerting;
 mod chat;
+pub mod cloud;
+pub mod comment;
 pub mod dedupe;
 mod forge;
 mod generic;
+pub mod otel;
+pub mod sentry;
 pub mod settings;
 mod teams;
 mod zulip;
@@ -42,6 +46,22 @@ pub struct ProviderSettings {
     /// The commit status id (commit-status providers): the Provider's `commitStatusExpr`
     /// result, or [`crate::alert::default_commit_status`].
     pub commit_status: String,
+    /// The Provider's UID (change request comment keys).
+    pub provider_uid: String,
+    /// The Alert the event is sent for (OpenTelemetry's resource and trace id).
+    pub alert: AlertIdentity,
+}
+
+/// An Alert's namespace, name and UID.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct AlertIdentity {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its UID.
+    pub uid: String,
 }
 
 impl fmt::Debug for ProviderSettings {
@@ -54,6 +74,8 @@ impl fmt::Debug for ProviderSettings {
             .field("token", &"<redacted>")
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("commit_status", &self.commit_status)
+            .field("provider_uid", &self.provider_uid)
+            .field("alert", &self.alert)
             .finish()
     }
 }
@@ -130,6 +152,14 @@ pub enum PayloadError {
         /// `token`, `channel`, `commit status`, ...
         setting: &'static str,
     },
+    /// The credentials cannot be used (a service account key, a connection string).
+    #[error("invalid {provider} credentials: {detail}")]
+    InvalidCredentials {
+        /// The provider type.
+        provider: ProviderType,
+        /// What is wrong, without the secret.
+        detail: String,
+    },
     /// The token is not `<user>:<password>` (Bitbucket).
     #[error("invalid token format, expected to be <user>:<password>")]
     InvalidTokenFormat,
@@ -141,6 +171,15 @@ pub enum PayloadError {
     InvalidRepository {
         /// The path found in the address.
         id: String,
+    },
+    /// The event carries no change request metadata.
+    #[error("missing \"change_request\" metadata key")]
+    MissingChangeRequest,
+    /// The change request metadata is not a number.
+    #[error("invalid \"change_request\" metadata value {value:?}")]
+    InvalidChangeRequest {
+        /// The metadata value.
+        value: String,
     },
     /// The event carries no revision metadata.
     #[error("missing revision metadata")]
@@ -176,11 +215,22 @@ impl PayloadError {
 
 /// The requests Flux's notifier for `provider` sends for `event` (already merged with the
 /// Alert's metadata), in order. Empty when Flux sends nothing (e.g. a commit-status or
-/// PagerDuty provider given a `Progressing` event).
+/// PagerDuty provider given a `Progressing` event). Change request comments depend on the
+/// forge's answers: [`comment::ChangeRequestComment`] builds them.
 pub fn requests_for(
     provider: ProviderType,
     event: &Event,
     settings: &ProviderSettings,
+) -> Result<Vec<HttpRequest>, PayloadError> {
+    requests_to(provider, event, settings, &cloud::CloudEndpoints::default())
+}
+
+/// [`requests_for`] with the cloud services' hosts and clock given (tests).
+pub fn requests_to(
+    provider: ProviderType,
+    event: &Event,
+    settings: &ProviderSettings,
+    endpoints: &cloud::CloudEndpoints,
 ) -> Result<Vec<HttpRequest>, PayloadError> {
     use ProviderType as P;
     let one = |request: HttpRequest| vec![request];
@@ -211,6 +261,18 @@ pub fn requests_for(
             .collect(),
         P::AzureDevOps => forge::azure_devops(event, settings)?.into_iter().collect(),
         P::Zulip => one(zulip::zulip(event, settings)?),
+        P::Zoom => one(chat::zoom(event, settings)?),
+        P::GooglePubSub => one(cloud::google_pubsub(event, settings, endpoints)?),
+        P::AzureEventHub => one(cloud::azure_event_hub(event, settings, endpoints)?),
+        P::Sentry => sentry::sentry(event, settings, &endpoints.sentry)?
+            .into_iter()
+            .collect(),
+        P::Otel => otel::otel(event, settings, &endpoints.otel)?
+            .into_iter()
+            .collect(),
+        P::IncidentIo => alerting::incident_io(event, settings)?
+            .into_iter()
+            .collect(),
         other => return Err(PayloadError::Unsupported(other)),
     })
 }
@@ -350,6 +412,42 @@ fn git_host_and_id(
     Ok((format!("{scheme}://{host}"), id.to_owned()))
 }
 
+/// Flux's `formatMarkdownPost`: a heading, the severity emoji and object, the message, and
+/// the metadata sorted by key (without the change request key).
+pub(crate) fn markdown_post(event: &Event) -> String {
+    let emoji = if event.severity == crate::event::severity::ERROR {
+        "⚠️"
+    } else {
+        "ℹ️"
+    };
+    let object = &event.involved_object;
+    let mut metadata = String::new();
+    for (key, value) in &event.metadata {
+        if key != crate::event::metadata_keys::CHANGE_REQUEST {
+            metadata.push_str(&format!("* `{key}`: {value}\n"));
+        }
+    }
+    format!(
+        "## Flux Status\n\n{emoji} {}/{}/{}\n\n{}\n\nMetadata:\n{metadata}",
+        object.kind, object.namespace, object.name, event.message
+    )
+}
+
+/// Go's `url.QueryEscape`: unreserved characters kept, space as `+`, the rest `%XX`.
+pub(crate) fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
 /// Go's `http.CanonicalHeaderKey`: the first letter and each letter after a hyphen upper case,
 /// the rest lower case; a key with a character outside the token set is left alone.
 pub fn canonical_header_key(key: &str) -> String {
@@ -437,6 +535,11 @@ mod tests {
             ("https://github.com".to_owned(), "org/repo".to_owned())
         );
         Ok(())
+    }
+
+    #[test]
+    fn query_escape_is_gos() {
+        assert_eq!(query_escape("a b*~/é"), "a+b%2A~%2F%C3%A9");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use tether_api::notification::v1beta3::ProviderType;
 
-use super::{HttpRequest, PayloadError, ProviderSettings, basic_auth};
-use crate::event::{Event, metadata_keys, severity};
+use super::{HttpRequest, PayloadError, ProviderSettings, basic_auth, markdown_post, query_escape};
+use crate::event::Event;
 
 /// The message request; fails on an address that is not a URL or a channel without a topic.
 pub(super) fn zulip(
@@ -43,50 +43,4 @@ pub(super) fn zulip(
         );
     }
     Ok(request)
-}
-
-/// Flux's `formatMarkdownPost`: a heading, the severity emoji and object, the message, and
-/// the metadata sorted by key (without the change request key).
-fn markdown_post(event: &Event) -> String {
-    let emoji = if event.severity == severity::ERROR {
-        "⚠️"
-    } else {
-        "ℹ️"
-    };
-    let object = &event.involved_object;
-    let mut metadata = String::new();
-    for (key, value) in &event.metadata {
-        if key != metadata_keys::CHANGE_REQUEST {
-            metadata.push_str(&format!("* `{key}`: {value}\n"));
-        }
-    }
-    format!(
-        "## Flux Status\n\n{emoji} {}/{}/{}\n\n{}\n\nMetadata:\n{metadata}",
-        object.kind, object.namespace, object.name, event.message
-    )
-}
-
-/// Go's `url.QueryEscape`: unreserved characters kept, space as `+`, the rest `%XX`.
-fn query_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte));
-            }
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_escape_is_gos() {
-        assert_eq!(query_escape("a b*~/é"), "a+b%2A~%2F%C3%A9");
-    }
 }
