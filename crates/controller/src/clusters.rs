@@ -9,24 +9,31 @@
 //! cluster, renewed before its token expires. A token-based manager on the controller's own
 //! cluster shares the controller's discovery cache and index of known objects.
 //!
+//! A provider-based `spec.kubeConfig.configMapRef` (Flux 2.6+ workload identity: `generic`,
+//! `aws`, `azure`, `gcp`) is not implemented: its ConfigMap is read and checked as Flux checks
+//! it, then refused with a "not supported yet" error naming the provider.
+//!
 //! Kubeconfigs from Secrets are confined as Flux confines them: only the server, inline
 //! certificates, basic auth and bearer tokens are used. A kubeconfig that names files on the
 //! controller's filesystem or runs a credential plugin is refused with a clear error.
 
 use crate::requests::CountRequests;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, PostParams};
 use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use tether_api::meta::KubeConfigReference;
+use tether_api::meta::{KubeConfigReference, kubeconfig_keys};
 use tether_ssa::ResourceManager;
 
 /// How long a requested ServiceAccount token is valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The providers a `kubeConfig.configMapRef` ConfigMap may name (fluxcd/pkg auth).
+const FLUX_PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "generic"];
 
 /// The keys a kubeconfig Secret is read from when `secretRef.key` is unset, in Flux's order.
 const KUBECONFIG_KEYS: [&str; 2] = ["value", "value.yaml"];
@@ -46,9 +53,24 @@ pub enum AccessError {
     /// A client for the cluster or identity could not be built from its configuration.
     #[error("cannot build a client for {what}: {message}")]
     Client { what: String, message: String },
-    /// `spec.kubeConfig` names no Secret (only a ConfigMap, for cloud providers).
-    #[error("spec.kubeConfig.configMapRef (cloud provider workload identity) is not supported yet")]
-    ProviderNotSupported,
+    /// `spec.kubeConfig` names neither a Secret nor a ConfigMap.
+    #[error("spec.kubeConfig names neither a secretRef nor a configMapRef")]
+    NoKubeConfig,
+    /// The ConfigMap of `spec.kubeConfig.configMapRef` could not be read.
+    #[error("failed to get configmap {config_map}: {message}")]
+    ConfigMap { config_map: String, message: String },
+    /// The ConfigMap names a provider Flux does not know.
+    #[error("provider '{provider}' not implemented")]
+    UnknownProvider { provider: String },
+    /// The ConfigMap names a provider Flux has (`generic`, `aws`, `azure`, `gcp`) that tether
+    /// does not implement yet.
+    #[error(
+        "provider '{provider}' of spec.kubeConfig.configMapRef (configmap {config_map}) is not supported yet"
+    )]
+    ProviderNotSupported {
+        provider: String,
+        config_map: String,
+    },
     /// The TokenRequest for the ServiceAccount failed (it does not exist, or the controller
     /// may not request its tokens).
     #[error("failed to get a token for ServiceAccount '{namespace}/{name}': {source}")]
@@ -167,10 +189,9 @@ impl Clusters {
         namespace: &str,
         reference: &KubeConfigReference,
     ) -> Result<Arc<Remote>, AccessError> {
-        let secret_ref = reference
-            .secret_ref
-            .as_ref()
-            .ok_or(AccessError::ProviderNotSupported)?;
+        let Some(secret_ref) = reference.secret_ref.as_ref() else {
+            return Err(self.provider_refusal(namespace, reference).await);
+        };
         let secret = format!("{namespace}/{}", secret_ref.name);
         let data =
             crate::secrets::secret_data(&self.local.client, namespace, &secret_ref.name).await?;
@@ -205,6 +226,48 @@ impl Clusters {
             tokens.retain(|(cluster, _), _| *cluster != old.digest);
         }
         Ok(remote)
+    }
+
+    /// Why the provider-based `configMapRef` cannot be used, in Flux's words where Flux has
+    /// them: the ConfigMap must exist and name a provider Flux knows; none is implemented yet.
+    async fn provider_refusal(
+        &self,
+        namespace: &str,
+        reference: &KubeConfigReference,
+    ) -> AccessError {
+        let Some(config_map_ref) = reference.config_map_ref.as_ref() else {
+            return AccessError::NoKubeConfig;
+        };
+        let config_map = format!("{namespace}/{}", config_map_ref.name);
+        let api = Api::<ConfigMap>::namespaced(self.local.client.clone(), namespace);
+        let name = &config_map_ref.name;
+        let found = match api.get_opt(name).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                let message = format!("configmaps \"{name}\" not found");
+                return AccessError::ConfigMap {
+                    config_map,
+                    message,
+                };
+            }
+            Err(error) => {
+                return AccessError::ConfigMap {
+                    config_map,
+                    message: error.to_string(),
+                };
+            }
+        };
+        let provider = found
+            .data
+            .and_then(|mut data| data.remove(kubeconfig_keys::PROVIDER))
+            .unwrap_or_default();
+        if !FLUX_PROVIDERS.contains(&provider.as_str()) {
+            return AccessError::UnknownProvider { provider };
+        }
+        AccessError::ProviderNotSupported {
+            provider,
+            config_map,
+        }
     }
 
     fn cached_remote(&self, secret: &str) -> Option<Arc<Remote>> {

@@ -117,3 +117,84 @@ async fn a_ready_expr_decides_when_a_dependency_is_ready() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+/// A dependency built from the same source holds its dependents back until it has applied the
+/// source's current revision, even while it is Ready (Flux: "revision is not up to date"); a
+/// dependency built from another source is not compared. The dependencies are suspended and
+/// their status is written by the test, standing for a Kustomization that has not yet applied
+/// the revision its source just fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependency_on_the_same_source_must_have_applied_its_revision() -> anyhow::Result<()> {
+    let s = GitSourceFixture::start("deprev", "1h").await?;
+    let _controller = InProcessController::start(&s.ns.name).await?;
+    let ks_api = kustomizations(&s.client, &s.ns.name);
+    let stale = "master@sha1:0000000000000000000000000000000000000000";
+    for (name, source) in [("infra", "app"), ("elsewhere", "other")] {
+        let mut dependency = kustomization(name, &s.ns.name, &s.ns.name, "./deploy");
+        dependency["spec"]["suspend"] = json!(true);
+        dependency["spec"]["sourceRef"]["name"] = json!(source);
+        create(&ks_api, dependency).await?;
+        set_ready_at(&ks_api, name, stale).await?;
+    }
+    let mut apps = kustomization("apps", &s.ns.name, &s.ns.name, "./deploy");
+    apps["spec"]["dependsOn"] = json!([{"name": "elsewhere"}, {"name": "infra"}]);
+    create(&ks_api, apps).await?;
+
+    let waiting = wait_ready_where(&ks_api, "apps", |status, reason, _| {
+        status == "False" && reason == "DependencyNotReady"
+    })
+    .await?;
+    let (_, _, message) = condition(&waiting, "Ready").unwrap_or_default();
+    assert_eq!(
+        message,
+        format!(
+            "dependency '{}/infra' revision is not up to date",
+            s.ns.name
+        )
+    );
+    assert!(
+        s.ns.api::<Deployment>().get_opt("web").await?.is_none(),
+        "apps applied before its dependency applied the revision"
+    );
+
+    let sources = tether_testkit::flux::dynamic_api(
+        &s.client,
+        &s.ns.name,
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    );
+    let source = serde_json::to_value(sources.get("app").await?)?;
+    let revision = source["status"]["artifact"]["revision"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(revision.starts_with("master@sha1:"), "{source}");
+    set_ready_at(&ks_api, "infra", &revision).await?;
+    wait_ready_where(&ks_api, "apps", |status, _, _| status == "True").await?;
+    assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_some());
+    Ok(())
+}
+
+/// Writes `name`'s status as Ready at its generation, having last applied `revision`.
+async fn set_ready_at(
+    api: &kube::Api<kube::api::DynamicObject>,
+    name: &str,
+    revision: &str,
+) -> anyhow::Result<()> {
+    let generation = api.get(name).await?.metadata.generation;
+    let status = json!({"status": {
+        "observedGeneration": generation,
+        "lastAppliedRevision": revision,
+        "conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+            "message": format!("Applied revision: {revision}"),
+            "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": generation}]
+    }});
+    api.patch_status(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&status),
+    )
+    .await?;
+    Ok(())
+}

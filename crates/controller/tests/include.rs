@@ -213,3 +213,95 @@ async fn submodules_are_checked_out_into_the_artifact_with_recurse_submodules() 
     wait_config_value(&client, &ns, "app", "app-1").await?;
     Ok(())
 }
+
+/// While a changed include is built in, the including GitRepository says so, as
+/// source-controller does: `ArtifactOutdated=True` with reason `IncludeChange` and Ready
+/// Unknown "building artifact: ..."; the condition is gone once the new artifact is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_include_marks_the_artifact_outdated_until_it_is_rebuilt() -> Result<()> {
+    use futures::StreamExt;
+    let source = GitSourceFixture::start_with(
+        "includechange",
+        "1h",
+        |repo| {
+            let app = config_map("app", "app-1");
+            repo.commit("master", &[("deploy/app.yaml", app.as_str())], "app")
+                .map(drop)
+        },
+        json!({"include": [{"repository": {"name": "lib"}, "toPath": "deploy/lib"}]}),
+    )
+    .await?;
+    let (client, ns) = (source.client.clone(), source.ns.name.clone());
+    let lib = GitRepoFixture::new("lib")?;
+    let lib_config = config_map("lib", "lib-1");
+    lib.commit("master", &[("lib.yaml", lib_config.as_str())], "lib")?;
+    let sources = git_repositories(&client, &ns);
+    create(
+        &sources,
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+               "metadata": {"name": "lib", "namespace": ns},
+               "spec": {"url": source.url_of(&lib), "interval": "2s",
+                        "ref": {"branch": "master"}, "secretRef": {"name": "ssh-credentials"}}}),
+    )
+    .await?;
+    let _controller = InProcessController::start(&ns).await?;
+    let first = wait_ready_where(&sources, "app", |s, _, _| s == "True").await?;
+    assert!(condition(&first, "ArtifactOutdated").is_none(), "{first}");
+
+    // Every write to app from now on, as a watch sees them.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let recorder = {
+        let (seen, api) = (seen.clone(), sources.clone());
+        let config = kube::runtime::watcher::Config::default().fields("metadata.name=app");
+        tokio::spawn(async move {
+            let mut events = Box::pin(kube::runtime::watcher(api, config));
+            while let Some(Ok(event)) = events.next().await {
+                if let kube::runtime::watcher::Event::Apply(object) = event
+                    && let (Ok(value), Ok(mut seen)) = (serde_json::to_value(object), seen.lock())
+                {
+                    seen.push(value);
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let lib_config = config_map("lib", "lib-2");
+    let second = lib.commit("master", &[("lib.yaml", lib_config.as_str())], "lib 2")?;
+    let rebuilt = wait_object(&sources, "app", |o| {
+        o["status"]["includedArtifacts"][0]["revision"] == format!("master@sha1:{second}")
+    })
+    .await?;
+    recorder.abort();
+    assert!(
+        condition(&rebuilt, "ArtifactOutdated").is_none(),
+        "{rebuilt}"
+    );
+    assert_eq!(
+        condition(&rebuilt, "Ready").map(|c| c.0).as_deref(),
+        Some("True")
+    );
+
+    let differ = "included artifacts differ from last observed includes";
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let outdated = seen
+        .iter()
+        .find(|o| condition(o, "ArtifactOutdated").is_some())
+        .ok_or_else(|| anyhow::anyhow!("ArtifactOutdated never seen in {seen:?}"))?;
+    assert_eq!(
+        condition(outdated, "ArtifactOutdated"),
+        Some(("True".into(), "IncludeChange".into(), differ.into()))
+    );
+    assert_eq!(
+        condition(outdated, "Ready"),
+        Some((
+            "Unknown".into(),
+            "Progressing".into(),
+            format!("building artifact: {differ}")
+        ))
+    );
+    assert_eq!(
+        outdated["status"]["artifact"], first["status"]["artifact"],
+        "the old artifact is served while the new one is built"
+    );
+    Ok(())
+}

@@ -150,3 +150,63 @@ async fn a_kubeconfig_secret_without_the_key_is_reported() -> anyhow::Result<()>
     assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
     Ok(())
 }
+
+/// `kubeConfig.configMapRef` (provider-based workload identity) is not implemented: a missing
+/// ConfigMap and a provider Flux does not know are reported as Flux reports them, and a
+/// provider Flux has is refused as not supported yet, naming it; nothing is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_kubeconfig_config_map_is_refused_naming_the_cause() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let s = GitSourceFixture::start("remote-provider", "2s").await?;
+    let _controller = InProcessController::start(&s.ns.name).await?;
+    let ks_api = kustomizations(&s.client, &s.ns.name);
+    let mut app = kustomization("app", &s.ns.name, &s.ns.name, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"configMapRef": {"name": "remote"}});
+    app["spec"]["retryInterval"] = json!("1s");
+    create(&ks_api, app).await?;
+    let ns = &s.ns.name;
+    let missing = format!(
+        "failed to build kube client: failed to get configmap {ns}/remote: configmaps \"remote\" not found"
+    );
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == missing
+    })
+    .await?;
+
+    let cases = [
+        ("eks", "provider 'eks' not implemented".to_owned()),
+        (
+            "generic",
+            format!(
+                "provider 'generic' of spec.kubeConfig.configMapRef (configmap {ns}/remote) is not supported yet"
+            ),
+        ),
+        (
+            "aws",
+            format!(
+                "provider 'aws' of spec.kubeConfig.configMapRef (configmap {ns}/remote) is not supported yet"
+            ),
+        ),
+    ];
+    let config_maps = s.ns.api::<ConfigMap>();
+    for (provider, expected) in cases {
+        let data = json!({"data": {"provider": provider, "address": "https://127.0.0.1:1",
+                                   "serviceAccountName": "remote"}});
+        let patch = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "remote"}, "data": data["data"]});
+        config_maps
+            .patch(
+                "remote",
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(&patch),
+            )
+            .await?;
+        let expected = format!("failed to build kube client: {expected}");
+        wait_ready_where(&ks_api, "app", |status, _, message| {
+            status == "False" && message == expected
+        })
+        .await?;
+    }
+    assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
+    Ok(())
+}

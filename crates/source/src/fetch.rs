@@ -22,7 +22,9 @@ pub(crate) const FETCHED_REF: &str = "refs/tether/fetched";
 
 /// Bounds on what a checkout writes, checked on the commit's tree (object headers only) before
 /// anything is written: a hostile repository cannot fill the disk or, through one huge blob,
-/// the memory of the checkout.
+/// the memory of the checkout. The file limit also bounds the fetch: indexing the received pack
+/// inflates each object whole to hash it, so an object whose declared size passes the limit
+/// fails the fetch before it is inflated (gix's `gitoxide.objects.allocLimit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckoutLimits {
     /// The largest single file (GitHub refuses files over 100 MB; kustomize reads 16 MiB).
@@ -357,6 +359,9 @@ fn fetch_unless_current(
     let files = tempfile::tempdir().map_err(|e| checkout_error(e.to_string()))?;
     let target = &target.with_ssh_log_in(files.path());
     let mut repo = gix::init(dest).map_err(|e| checkout_error(e.to_string()))?;
+    let limits = CheckoutLimits::DEFAULT;
+    limit_object_size(&mut repo, limits.max_file_bytes)
+        .map_err(|e| checkout_error(e.to_string()))?;
     let plan = plan_fetch(&mut repo, target, strategy, files.path(), timeout)?;
     if let Some(listed) = &plan.listed
         && is_current(listed)
@@ -390,7 +395,7 @@ fn fetch_unless_current(
         Some(commit) => verify_commit(&repo, target, commit)?,
         None => peel_local_ref(&repo, target, &plan.local_ref)?,
     };
-    check_tree_limits(&repo, target, &commit, CheckoutLimits::DEFAULT)?;
+    check_tree_limits(&repo, target, &commit, limits)?;
     write_worktree(&repo, &commit, interrupt).map_err(|e| checkout_error(e.to_string()))?;
     let revision = match strategy {
         Strategy::Commit { .. } => revision_for_commit(strategy),
@@ -502,9 +507,35 @@ fn receive(
         };
         prepare
             .receive(gix::progress::Discard, interrupt)
-            .map_err(|e| target.classify(&e))?;
+            .map_err(|e| refused_if_too_large(target, &e))?;
         Ok(None)
     })
+}
+
+/// Makes `repo` refuse to allocate more than `max_bytes` for one object (or any other buffer
+/// sized by what the remote sends), so a huge blob fails the fetch instead of filling memory.
+fn limit_object_size(repo: &mut gix::Repository, max_bytes: u64) -> Result<(), gix::Error> {
+    let mut config = repo.config_snapshot_mut();
+    config
+        .set_raw_value("gitoxide.objects.allocLimit", max_bytes.to_string())
+        .map_err(gix::Error::from_error)?;
+    config.commit().map_err(gix::Error::from_error)?;
+    Ok(())
+}
+
+/// A fetch that hit the object size limit is refused as a checkout limit; other failures are
+/// classified as usual.
+fn refused_if_too_large(target: &Target, error: &gix::Error) -> GitError {
+    if !error.classify().is_resource_exhausted() {
+        return target.classify(error);
+    }
+    GitError::CheckoutRefused {
+        url: target.display_url.clone(),
+        detail: format!(
+            "the fetched pack holds an object larger than the limit of {} bytes for a file (refused before inflating it)",
+            CheckoutLimits::DEFAULT.max_file_bytes
+        ),
+    }
 }
 
 fn peel_local_ref(
@@ -546,7 +577,8 @@ fn verify_commit(
 }
 
 /// Walks the tree of `commit` reading object headers only, and refuses it when it passes
-/// `limits`; submodules (gitlinks) are checked out separately and not counted here.
+/// `limits` in files or bytes (one file over the limit failed the fetch already); submodules
+/// (gitlinks) are checked out separately and not counted here.
 fn check_tree_limits(
     repo: &gix::Repository,
     target: &Target,
@@ -589,12 +621,6 @@ fn check_tree_limits(
             let size = repo.find_header(oid).map_err(|e| failed(&e))?.size();
             files += 1;
             total = total.saturating_add(size);
-            if size > limits.max_file_bytes {
-                return Err(refused(format!(
-                    "file '{path}' is {size} bytes, more than the limit of {} bytes",
-                    limits.max_file_bytes
-                )));
-            }
             if files > limits.max_files {
                 return Err(refused(format!(
                     "the tree has more than {} files",

@@ -457,13 +457,19 @@ async fn a_huge_file_or_too_many_files_are_refused_before_anything_is_written() 
     assert_eq!(
         error.to_string(),
         format!(
-            "checkout of '{}' refused: file 'assets/big.bin' is {size} bytes, more than the limit of {} bytes",
+            "checkout of '{}' refused: the fetched pack holds an object larger than the limit of {} bytes for a file (refused before inflating it)",
             big.url,
             tether_source::CheckoutLimits::DEFAULT.max_file_bytes
         )
     );
     assert!(!dir.path().join("assets").exists());
     let after_big = peak_rss_kib();
+    // The blob was never inflated: memory grew by far less than the file limit.
+    let limit_kib = tether_source::CheckoutLimits::DEFAULT.max_file_bytes / 1024;
+    assert!(
+        after_big.saturating_sub(before) < limit_kib / 2,
+        "peak RSS grew from {before} KiB to {after_big} KiB refusing the {size}-byte file"
+    );
 
     let many = http_setup()?;
     let names: Vec<String> = (0..100_000)

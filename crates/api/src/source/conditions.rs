@@ -18,6 +18,8 @@ pub const INCLUDE_UNAVAILABLE: &str = "IncludeUnavailable";
 
 /// Condition reasons source-controller uses.
 pub mod reasons {
+    /// An included artifact changed since the stored artifact was built (`ArtifactOutdated`).
+    pub const INCLUDE_CHANGE: &str = "IncludeChange";
     /// The source URL is invalid.
     pub const URL_INVALID: &str = "URLInvalid";
     /// Credentials are missing fields or were rejected.

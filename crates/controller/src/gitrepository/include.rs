@@ -2,16 +2,23 @@
 //! GitRepository (same namespace) must exist and have an artifact, else `IncludeUnavailable`;
 //! their artifacts are copied into the checkout (`fromPath` → `toPath`) before it is packed,
 //! the artifact keeps the including commit's revision, and `status.includedArtifacts` records
-//! what went in, so a new artifact of an included repository makes a new artifact here. A
-//! repository that includes itself, directly or through others, is refused.
+//! what went in, so a new artifact of an included repository makes a new artifact here (while
+//! it is built, `ArtifactOutdated=True` with reason `IncludeChange`). A repository that
+//! includes itself, directly or through others, is refused.
 
 use crate::context::Context;
 use crate::failure::Failure;
+use crate::status::ConditionSet;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Api, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use std::path::{Path, PathBuf};
 use tether_api::meta::Artifact;
-use tether_api::source::v1::{GitRepository, GitRepositoryInclude};
+use tether_api::meta::conditions::{READY, RECONCILING, reasons};
+use tether_api::source::conditions::{ARTIFACT_OUTDATED, reasons::INCLUDE_CHANGE};
+use tether_api::source::v1::{GitRepository, GitRepositoryInclude, GitRepositoryStatus};
+
+/// What `ArtifactOutdated` says while a changed include is built in, in Flux's words.
+const INCLUDES_DIFFER: &str = "included artifacts differ from last observed includes";
 
 /// The artifacts of `repo`'s includes, in `spec.include` order.
 pub async fn included_artifacts(
@@ -132,6 +139,34 @@ pub fn unchanged(repo: &GitRepository, artifacts: &[Artifact]) -> bool {
             .iter()
             .zip(artifacts)
             .all(|(old, new)| old.revision == new.revision && old.digest == new.digest)
+}
+
+/// The status to report while the artifact is rebuilt because an included artifact's revision
+/// changed since the last one (source-controller's `artifactSet.Diff`, revisions in any order):
+/// `ArtifactOutdated=True` reason `IncludeChange`, and Reconciling with Ready Unknown. `None`
+/// when nothing was included before (the first build is not outdated) or nothing changed.
+pub fn outdated_status(
+    repo: &GitRepository,
+    artifacts: &[Artifact],
+) -> Option<GitRepositoryStatus> {
+    let status = repo.status.as_ref()?;
+    let previous = status.included_artifacts.as_deref()?;
+    let differ = previous.len() != artifacts.len()
+        || artifacts
+            .iter()
+            .any(|new| !previous.iter().any(|old| old.has_revision(&new.revision)));
+    if !differ {
+        return None;
+    }
+    let mut conditions = ConditionSet::new(status.conditions.as_ref(), repo.meta().generation);
+    conditions.set(ARTIFACT_OUTDATED, true, INCLUDE_CHANGE, INCLUDES_DIFFER);
+    let building = format!("building artifact: {INCLUDES_DIFFER}");
+    conditions.set(RECONCILING, true, reasons::PROGRESSING, building.clone());
+    conditions.set_unknown(READY, reasons::PROGRESSING, building);
+    Some(GitRepositoryStatus {
+        conditions: Some(conditions.into_sorted()),
+        ..status.clone()
+    })
 }
 
 /// The digests of the included artifacts as the store holds them (for the run fingerprint).

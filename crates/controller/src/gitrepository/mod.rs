@@ -78,12 +78,16 @@ fn failed_in(step: Step) -> impl FnOnce(Failure) -> StepFailure {
     move |failure| StepFailure { step, failure }
 }
 
-/// The GitRepository's outcome.
-pub type Outcome = Result<Fetched, StepFailure>;
+/// The GitRepository's outcome: what the steps produced, and the status written while they
+/// ran (an include change is reported before the new artifact is built), if one was.
+pub struct Outcome {
+    pub result: Result<Fetched, StepFailure>,
+    pub progress: Option<GitRepositoryStatus>,
+}
 
 impl RunOutcome for Outcome {
     fn failure(&self) -> Option<&Failure> {
-        self.as_ref().err().map(|e| &e.failure)
+        self.result.as_ref().err().map(|e| &e.failure)
     }
 }
 
@@ -117,7 +121,9 @@ impl Reconcile for GitRepository {
     }
 
     async fn run(&self, ctx: &Context) -> Self::Outcome {
-        fetch(self, ctx).await
+        let mut progress = None;
+        let result = fetch(self, ctx, &mut progress).await;
+        Outcome { result, progress }
     }
 
     /// A GitRepository's change wakes the GitRepositories that include it.
@@ -136,12 +142,16 @@ impl Reconcile for GitRepository {
         self.status.as_ref()
     }
 
+    fn status_before<'a>(&'a self, outcome: &'a Self::Outcome) -> Option<&'a Self::Status> {
+        outcome.progress.as_ref().or(self.status.as_ref())
+    }
+
     fn next_status(&self, outcome: &Self::Outcome) -> Self::Status {
-        next_status(self, outcome)
+        next_status(self, &outcome.result)
     }
 
     fn success_event(&self, outcome: &Self::Outcome) -> Option<(&'static str, String)> {
-        match outcome {
+        match &outcome.result {
             Ok(Fetched::Stored(stored)) => Some((
                 "NewArtifact",
                 format!(
@@ -156,7 +166,7 @@ impl Reconcile for GitRepository {
     /// A new artifact is in status: extractions nobody points at go, and health waits on the
     /// old revision are cancelled.
     fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
-        if let Ok(Fetched::Stored(stored)) = outcome {
+        if let Ok(Fetched::Stored(stored)) = &outcome.result {
             crate::sources::forget_unreferenced_extractions(ctx, &stored.artifact);
             ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
         }
@@ -170,7 +180,11 @@ impl Reconcile for GitRepository {
     }
 }
 
-async fn fetch(repo: &GitRepository, ctx: &Context) -> Outcome {
+async fn fetch(
+    repo: &GitRepository,
+    ctx: &Context,
+    progress: &mut Option<GitRepositoryStatus>,
+) -> Result<Fetched, StepFailure> {
     let spec = clone_spec(&ctx.client, repo)
         .await
         .map_err(|error| match error {
@@ -183,6 +197,9 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Outcome {
     let included = include::included_artifacts(repo, ctx)
         .await
         .map_err(failed_in(Step::Include))?;
+    if let Some(outdated) = include::outdated_status(repo, &included) {
+        *progress = write_progress(repo, ctx, outdated).await;
+    }
     let (url, reference, auth, timeout) = (&spec.url, &spec.checkout, &spec.auth, spec.timeout);
     let checkout_dir = tempfile::Builder::new()
         .prefix(".checkout-")
@@ -235,6 +252,23 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Outcome {
         verified,
         included,
     })))
+}
+
+/// Writes `status` while the steps run; the status it wrote, or `None` (and a warning: the
+/// final status still comes) when the write failed.
+async fn write_progress(
+    repo: &GitRepository,
+    ctx: &Context,
+    status: GitRepositoryStatus,
+) -> Option<GitRepositoryStatus> {
+    let api = kube::Api::<GitRepository>::namespaced(ctx.client.clone(), &repo.namespace()?);
+    match crate::status::write_status_if_changed(&api, repo, repo.status.as_ref(), &status).await {
+        Ok(_) => Some(status),
+        Err(error) => {
+            tracing::warn!(%error, object = %ObjectKey::of(repo), "cannot mark ArtifactOutdated");
+            None
+        }
+    }
 }
 
 /// Copies the includes into the checkout, packs it and collects older artifacts.
@@ -308,10 +342,15 @@ fn git_failure(error: tether_source::GitError) -> Failure {
     Failure::new(reason, error.to_string()).terminal_if(error.is_terminal())
 }
 
-fn next_status(repo: &GitRepository, outcome: &Outcome) -> GitRepositoryStatus {
+fn next_status(
+    repo: &GitRepository,
+    outcome: &Result<Fetched, StepFailure>,
+) -> GitRepositoryStatus {
     let mut status = repo.status.clone().unwrap_or_default();
     let generation = repo.meta().generation;
     let mut conditions = ConditionSet::new(status.conditions.as_ref(), generation);
+    // Observed while the run went on (an include change), never left after it.
+    conditions.remove(source_conditions::ARTIFACT_OUTDATED);
     if let Ok(Fetched::Stored(stored)) = outcome {
         status.artifact = Some(stored.artifact.clone());
         status.observed_ignore = repo.spec.ignore.clone();
@@ -354,7 +393,7 @@ fn next_status(repo: &GitRepository, outcome: &Outcome) -> GitRepositoryStatus {
 /// verification (a stale failure goes on the next run, a success stays), `IncludeUnavailable`
 /// and `StorageOperationFailed` their failures; a checkout that got as far as verifying or
 /// packing did not fail to fetch.
-fn record_step_conditions(conditions: &mut ConditionSet, outcome: &Outcome) {
+fn record_step_conditions(conditions: &mut ConditionSet, outcome: &Result<Fetched, StepFailure>) {
     let failed_step = outcome.as_ref().err().map(|e| (e.step, &e.failure));
     let verified = source_conditions::SOURCE_VERIFIED;
     match failed_step {
@@ -421,7 +460,7 @@ mod tests {
         }
     }
 
-    fn stored(revision: &str, verified: Option<Verified>) -> Outcome {
+    fn stored(revision: &str, verified: Option<Verified>) -> Result<Fetched, StepFailure> {
         Ok(Fetched::Stored(Box::new(Stored {
             artifact: artifact(revision),
             verified,

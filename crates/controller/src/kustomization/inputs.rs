@@ -19,8 +19,14 @@ use tether_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIReposit
 use tether_postbuild::{VariableSource, Variables};
 
 /// Fails when a `dependsOn` entry is missing or not Ready at its current generation, or, for an
-/// entry with a `readyExpr`, when the expression does not hold.
-pub fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
+/// entry with a `readyExpr`, when the expression does not hold. A dependency built from the
+/// same source must also have applied `artifact`'s revision (Flux: "revision is not up to
+/// date"), so a dependent never applies a revision its dependency has not applied yet.
+pub fn check_dependencies(
+    ks: &Kustomization,
+    ctx: &Context,
+    artifact: &Artifact,
+) -> Result<(), Failure> {
     let own_namespace = ks.namespace().unwrap_or_default();
     for dependency in ks.spec.depends_on.iter().flatten() {
         let namespace = dependency
@@ -51,8 +57,32 @@ pub fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failu
                 format!("dependency '{name}' is not ready"),
             ));
         }
+        if !applied_revision_of(ks, &found, artifact) {
+            return Err(Failure::new(
+                reasons::DEPENDENCY_NOT_READY,
+                format!("dependency '{name}' revision is not up to date"),
+            ));
+        }
     }
     Ok(())
+}
+
+/// Whether `dependency`, when it shares `ks`'s source, last applied that source's `artifact`.
+/// A dependency with another source is not compared.
+fn applied_revision_of(
+    ks: &Kustomization,
+    dependency: &Kustomization,
+    artifact: &Artifact,
+) -> bool {
+    if source_key(dependency) != source_key(ks) {
+        return true;
+    }
+    let applied = dependency
+        .status
+        .as_ref()
+        .and_then(|s| s.last_applied_revision.as_deref())
+        .unwrap_or_default();
+    artifact.has_revision(applied)
 }
 
 fn dependency_ready(dependency: &Kustomization) -> bool {

@@ -1,4 +1,4 @@
-//! The Kustomization reconciler's steps, as Flux's pipeline: dependencies → source artifact →
+//! The Kustomization reconciler's steps, as Flux's pipeline: source artifact → dependencies →
 //! build (kustomize, SOPS decryption, substitution) → staged apply → inventory diff and prune → health →
 //! status. Each step lives in its own module; the loop around them is the driver's
 //! (`crate::reconcile`). How prune is decided: `apply.rs` (`prune_stale`).
@@ -49,10 +49,11 @@ impl Reconcile for Kustomization {
 
     /// Generation, `requestedAt`, the source's artifact and whether the dependencies are ready.
     fn inputs(&self, ctx: &Context) -> Option<u64> {
-        let source = inputs::cached_source_artifact(self, ctx)
-            .ok()
-            .map(|a| a.digest);
-        let dependencies = inputs::check_dependencies(self, ctx).is_ok();
+        let artifact = inputs::cached_source_artifact(self, ctx).ok();
+        let dependencies = artifact
+            .as_ref()
+            .is_some_and(|a| inputs::check_dependencies(self, ctx, a).is_ok());
+        let source = artifact.map(|a| a.digest);
         let requested = crate::status::requested_at(self);
         Some(fingerprint(&[
             &self.meta().generation,
@@ -231,8 +232,8 @@ pub async fn build_local(
 async fn steps(ks: &Kustomization, ctx: &Context, attempt: &mut Attempt) -> Result<(), Failure> {
     let health_rules = crate::health_exprs::parse(ks.spec.health_check_exprs.as_deref())?;
     inputs::check_source_access(ks, ctx)?;
-    inputs::check_dependencies(ks, ctx)?;
     let artifact = inputs::source_artifact(ks, ctx).await?;
+    inputs::check_dependencies(ks, ctx, &artifact)?;
     attempt.revision = Some(artifact.revision.clone());
     let root = if matches!(ks.spec.source_ref.kind, SourceKind::ExternalArtifact) {
         ctx.workspace.fetched(&artifact.url, &artifact.digest).await
