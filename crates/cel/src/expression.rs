@@ -134,6 +134,12 @@ impl Expression {
         Ok(expression)
     }
 
+    /// Like [`Self::compile`], for a use that must yield a bool (cel-go's
+    /// `WithOutputType(BoolType)`).
+    pub fn compile_bool(source: &str, variables: &[&str]) -> Result<Self, CelError> {
+        Self::compile(source, variables)
+    }
+
     /// The expression as written.
     pub fn source(&self) -> &str {
         &self.source
@@ -163,6 +169,19 @@ impl Expression {
                 expression: self.source.clone(),
             }),
         }
+    }
+
+    /// Evaluates to any value, as JSON (a value later expressions read, such as a generic-oidc
+    /// Receiver's `vars`).
+    pub fn evaluate_json<'a>(
+        &self,
+        variables: impl IntoIterator<Item = (&'a str, &'a Value)> + Clone,
+    ) -> Result<Value, CelError> {
+        let value = self.evaluate(variables)?;
+        value.json().map_err(|e| CelError::Evaluate {
+            expression: self.source.clone(),
+            message: e.to_string(),
+        })
     }
 
     fn evaluate<'a>(
