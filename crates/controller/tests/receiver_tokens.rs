@@ -264,7 +264,7 @@ async fn a_gcr_receiver_accepts_a_pubsub_push_signed_for_its_service_account() -
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_generic_oidc_receiver_with_an_uncompilable_validation_stalls() -> anyhow::Result<()> {
+async fn receivers_with_uncompilable_or_non_bool_expressions_stall() -> anyhow::Result<()> {
     let issuer = Issuer::start().await?;
     let (client, namespace, _controller) = start("oidc-bad", &issuer).await?;
     let (client, ns) = (&client, namespace.name.as_str());
@@ -296,6 +296,33 @@ async fn a_generic_oidc_receiver_with_an_uncompilable_validation_stalls() -> any
         .unwrap_or_default();
     assert!(
         message.contains("oidcProviders[0]") && message.contains("undeclared reference to 'token'"),
+        "{message}"
+    );
+
+    // A resourceFilter that can never be a bool is refused when compiled, as cel-go's checker
+    // refuses it, not when a call arrives.
+    create(
+        &receivers,
+        json!({
+            "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+            "metadata": {"name": "not-bool", "namespace": ns},
+            "spec": {"type": "generic-oidc",
+                     "oidcProviders": [{"issuerURL": issuer.url(),
+                         "validations": [{"expression": "claims.sub == 'x'", "message": "m"}]}],
+                     "resourceFilter": "claims.sub.lowerAscii()",
+                     "resources": [{"kind": "GitRepository", "name": "app"}]}
+        }),
+    )
+    .await?;
+    let stalled = wait_ready_where(&receivers, "not-bool", |status, reason, _| {
+        status == "False" && reason == "InvalidCELExpression"
+    })
+    .await?;
+    let message = condition(&stalled, "Ready")
+        .map(|c| c.2)
+        .unwrap_or_default();
+    assert!(
+        message.contains("invalid resourceFilter expression: CEL expression output type mismatch: expected bool, got string"),
         "{message}"
     );
     Ok(())

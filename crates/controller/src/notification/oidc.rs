@@ -179,7 +179,7 @@ mod tests {
                 {"name": "trusted", "expression": "vars.owner == 'acme'"},
             ],
             "validations": [
-                {"expression": "vars.trusted", "message": "not acme"},
+                {"expression": "vars.trusted == true", "message": "not acme"},
                 {"expression": "claims.ref == 'refs/heads/main'", "message": "not main"},
             ],
         }))?;
