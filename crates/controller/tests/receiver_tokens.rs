@@ -212,6 +212,8 @@ async fn a_gcr_receiver_accepts_a_pubsub_push_signed_for_its_service_account() -
             "apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
             "metadata": {"name": "gcr", "namespace": ns},
             "spec": {"type": "gcr", "secretRef": {"name": "gcr-token"},
+                     // Flux's filters read the GCR event the push carries, not the envelope.
+                     "resourceFilter": "req.action == 'INSERT' && req.tag == 'gcr.io/p/app:1.0'",
                      "resources": [{"kind": "GitRepository", "name": "images"}]}
         }),
     )

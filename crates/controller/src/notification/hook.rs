@@ -159,7 +159,8 @@ async fn handle_hook(
     }
 }
 
-/// `req` for the filters: the body when the Receiver has filters and it is JSON.
+/// `req` for the filters: the body (for gcr, the GCR event it carries) when the Receiver has
+/// filters and it is JSON.
 fn request_variable(
     receiver: &Receiver,
     headers: &HeaderMap,
@@ -171,6 +172,11 @@ fn request_variable(
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    if receiver.spec.receiver_type == ReceiverType::Gcr {
+        // Verified already, so the push decodes: its GCR event is what the filters read.
+        let event = tether_notify::receiver::gcr_event(body).unwrap_or_default();
+        return filter::request_variable(content_type, &event);
+    }
     filter::request_variable(content_type, body)
 }
 

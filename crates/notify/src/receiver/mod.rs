@@ -14,6 +14,7 @@
 pub mod gcr;
 pub mod oidc;
 mod payload;
+pub use payload::gcr_event;
 pub mod signature;
 pub mod token;
 
