@@ -11,6 +11,7 @@ use cel::{Context, Program};
 use serde_json::Value;
 
 use crate::bound::{self, MAX_SOURCE_BYTES, MAX_STEPS, Shape};
+use crate::check::{self, StaticType};
 use crate::env::flux_env;
 
 /// Why an expression could not be parsed or evaluated.
@@ -38,6 +39,14 @@ pub enum CelError {
         name: String,
         /// The declared variables, comma-separated.
         declared: String,
+    },
+    /// The result type is known at compile time and is not the one the use needs.
+    #[error("CEL expression output type mismatch: expected {expected}, got {got}")]
+    OutputType {
+        /// The type the use needs.
+        expected: &'static str,
+        /// The expression's type, as cel-go names it.
+        got: &'static str,
     },
     /// Evaluation failed (a missing field, no such overload, ...).
     #[error("failed to evaluate the CEL expression '{expression}': {message}")]
@@ -134,6 +143,21 @@ impl Expression {
         Ok(expression)
     }
 
+    /// Like [`Self::compile`], for a use that must yield a bool (cel-go's
+    /// `WithOutputType(BoolType)`): an expression whose type is known not to be `bool`
+    /// ([`crate::check`]) is refused now; one whose type depends on values is checked when
+    /// evaluated.
+    pub fn compile_bool(source: &str, variables: &[&str]) -> Result<Self, CelError> {
+        let expression = Self::compile(source, variables)?;
+        match check::result_type(expression.program.expression(), variables) {
+            Some(found) if found != StaticType::Bool => Err(CelError::OutputType {
+                expected: StaticType::Bool.name(),
+                got: found.name(),
+            }),
+            _ => Ok(expression),
+        }
+    }
+
     /// The expression as written.
     pub fn source(&self) -> &str {
         &self.source
@@ -163,6 +187,19 @@ impl Expression {
                 expression: self.source.clone(),
             }),
         }
+    }
+
+    /// Evaluates to any value, as JSON (a value later expressions read, such as a generic-oidc
+    /// Receiver's `vars`).
+    pub fn evaluate_json<'a>(
+        &self,
+        variables: impl IntoIterator<Item = (&'a str, &'a Value)> + Clone,
+    ) -> Result<Value, CelError> {
+        let value = self.evaluate(variables)?;
+        value.json().map_err(|e| CelError::Evaluate {
+            expression: self.source.clone(),
+            message: e.to_string(),
+        })
     }
 
     fn evaluate<'a>(

@@ -2,7 +2,7 @@
 //! Kubernetes client: the event shape ([`event`]), which Alerts an event goes to and how its
 //! metadata is merged ([`alert`]), the rate limit on identical events ([`ratelimit`]), the
 //! HTTP request each Provider type sends ([`provider`]) and the sender that delivers it
-//! ([`send`]), the events endpoint's admission of POSTed events ([`intake`]), and the
+//! ([`send`]) or, for NATS, publishes it ([`nats`]), the events endpoint's admission of POSTed events ([`intake`]), and the
 //! verification of webhook calls to Receivers ([`receiver`]).
 //!
 //! Reading Alerts, Providers, Secrets and labels, and annotating objects, is the controller's
@@ -13,6 +13,7 @@ pub mod alert;
 pub mod event;
 pub mod gojson;
 pub mod intake;
+pub mod nats;
 pub mod provider;
 pub mod ratelimit;
 pub mod receiver;

@@ -355,7 +355,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// reqwest is built without a default TLS provider (see the workspace manifest); tether uses
 /// ring, the provider kube uses. Installing fails harmlessly if one is installed already.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

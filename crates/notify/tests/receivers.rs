@@ -5,7 +5,7 @@
 use tether_api::notification::v1::ReceiverType;
 use tether_notify::{
     Headers, ReceiverConfig, Verdict,
-    receiver::{MAX_BODY_BYTES, check_body_size, signature::sign_sha256, verify_gcr},
+    receiver::{MAX_BODY_BYTES, check_body_size, signature::sign_sha256},
     verify, webhook_path,
 };
 
@@ -260,28 +260,6 @@ fn nexus_calls_need_the_hex_hmac_sha1_of_the_body() {
     ));
     let missing = verify(config(ReceiverType::Nexus, &[]), &Headers::default(), body);
     assert!(is_refused_with(&missing, 400));
-}
-
-#[test]
-fn gcr_calls_are_accepted_only_with_a_validated_id_token() {
-    use base64::Engine as _;
-    let data = base64::engine::general_purpose::STANDARD.encode(
-        br#"{"action":"INSERT","digest":"gcr.io/p/app@sha256:00","tag":"gcr.io/p/app:1.0"}"#,
-    );
-    let body = format!(r#"{{"message":{{"data":"{data}","messageId":"1"}},"subscription":"s"}}"#);
-    let headers = Headers::new([("Authorization", "Bearer id-token")]);
-    let verdict = verify_gcr(&headers, body.as_bytes(), |token| {
-        (token == "id-token")
-            .then_some(())
-            .ok_or_else(|| "bad token".to_owned())
-    });
-    assert!(matches!(verdict, Verdict::Accept { .. }), "{verdict:?}");
-    let rejected = verify_gcr(&headers, body.as_bytes(), |_| {
-        Err("audience mismatch".into())
-    });
-    assert!(is_refused_with(&rejected, 400));
-    let without = verify(config(ReceiverType::Gcr, &[]), &headers, body.as_bytes());
-    assert!(is_refused_with(&without, 400));
 }
 
 #[test]

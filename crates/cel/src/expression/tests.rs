@@ -150,3 +150,35 @@ fn nested_loops_over_a_wide_input_are_refused_before_running() -> Result<(), Cel
     assert!(bool_of("items.all(a, a >= 0)", &vars)?);
     Ok(())
 }
+
+#[test]
+fn compiling_for_a_bool_refuses_results_known_not_to_be_bool() {
+    let variables = &["res", "req"];
+    let refused = |source: &str| Expression::compile_bool(source, variables).err();
+    assert_eq!(
+        refused("1 + 2").map(|e| e.to_string()),
+        Some("CEL expression output type mismatch: expected bool, got int".to_owned())
+    );
+    assert_eq!(
+        refused("req.ref.lowerAscii()").map(|e| e.to_string()),
+        Some("CEL expression output type mismatch: expected bool, got string".to_owned())
+    );
+    assert!(matches!(
+        refused("res.metadata.name"),
+        Some(CelError::OutputType { got: "dyn", .. })
+    ));
+    assert!(matches!(
+        refused("body == 1"),
+        Some(CelError::Undeclared { .. })
+    ));
+    for accepted in [
+        "res.metadata.name == req.component",
+        "has(res.metadata.labels) && req.ref.startsWith('refs/heads/')",
+        "req.commits.exists(c, c.added.size() > 0)",
+    ] {
+        assert!(
+            Expression::compile_bool(accepted, variables).is_ok(),
+            "{accepted}"
+        );
+    }
+}

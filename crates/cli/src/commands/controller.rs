@@ -44,6 +44,7 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 rate_limit: args.rate_limit_interval,
                 no_cross_namespace_refs: args.no_cross_namespace_refs,
                 max_concurrent_deliveries: args.max_concurrent_deliveries,
+                ..NotificationOptions::default()
             },
         };
         run_until_shutdown(config, options).await?;

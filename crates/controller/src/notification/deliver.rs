@@ -2,7 +2,7 @@
 //! `dispatchNotification` does. Read the Provider from the cache, apply the per-provider gate,
 //! merge the Alert's metadata, read the Provider's Secrets (`secretRef`, `proxySecretRef`,
 //! `certSecretRef`), resolve the settings (`tether_notify::provider::settings`), build the
-//! requests and send them with retries. Errors name objects and keys, never secret values.
+//! requests and send them with retries (a NATS Provider publishes instead). Errors name objects and keys, never secret values.
 //! Metadata keys set by more than one source are told on the Alert (`MetadataAppendFailed`).
 
 use super::dispatch::Dispatcher;
@@ -11,7 +11,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use tether_api::notification::DEFAULT_PROVIDER_TIMEOUT;
 use tether_api::notification::conditions::event_reasons;
-use tether_api::notification::v1beta3::{Alert, Provider};
+use tether_api::notification::v1beta3::{Alert, Provider, ProviderType};
 use tether_notify::alert::{default_commit_status, event_for_alert, provider_gate};
 use tether_notify::provider::AlertIdentity;
 use tether_notify::provider::comment::{ChangeRequestComment, CommentError, post_comment};
@@ -52,6 +52,9 @@ pub enum DeliveryError {
     /// A change request comment was not posted.
     #[error("failed to send notification: {0}")]
     Comment(#[from] CommentError),
+    /// Publishing to NATS failed.
+    #[error("failed to send notification: {0}")]
+    Nats(#[from] tether_notify::nats::NatsError),
 }
 
 /// Sends `event` for `alert`; `Ok` also when Flux drops it (suspended Provider, gates).
@@ -104,6 +107,12 @@ pub async fn deliver(
         name: alert.name_any(),
         uid: alert.metadata.uid.clone().unwrap_or_default(),
     };
+    let timeout = spec.effective_timeout().unwrap_or(DEFAULT_PROVIDER_TIMEOUT);
+    if spec.provider_type == ProviderType::Nats {
+        let settings = &resolved.settings;
+        tether_notify::nats::publish(settings, secrets.main.as_ref(), &sent, timeout).await?;
+        return Ok(());
+    }
     let payload_error = |source| DeliveryError::Payload {
         provider: provider_name.clone(),
         source,
@@ -123,7 +132,7 @@ pub async fn deliver(
         }
     };
     let sender = Sender::new(SendOptions {
-        timeout: spec.effective_timeout().unwrap_or(DEFAULT_PROVIDER_TIMEOUT),
+        timeout,
         ca_pem: secrets.ca_pem,
         client_identity_pem: secrets.identity_pem,
         proxy: resolved.proxy.clone(),

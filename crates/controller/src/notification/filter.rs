@@ -3,13 +3,25 @@
 //! reconcile only when every one of them is true). Each is compiled with the variables `res`
 //! (the object's metadata: `apiVersion`, `kind`, `metadata`) and `req` (the request body when
 //! it is JSON, else an empty map); a body that claims JSON but does not parse fails the call.
+//! A generic-oidc Receiver's filters also see `claims`, the verified token's claims.
 
 use serde_json::{Map, Value};
-use tether_api::notification::v1::{Receiver, ReceiverResource};
+use tether_api::notification::v1::{Receiver, ReceiverResource, ReceiverType};
 use tether_cel::{CelError, Expression};
 
 /// The variables a filter may use.
 const VARIABLES: &[&str] = &["res", "req"];
+/// The variables a generic-oidc Receiver's filter may use.
+const OIDC_VARIABLES: &[&str] = &["res", "req", "claims"];
+
+/// The variables `receiver`'s filters may use.
+fn variables_of(receiver: &Receiver) -> &'static [&'static str] {
+    if receiver.spec.receiver_type == ReceiverType::GenericOidc {
+        OIDC_VARIABLES
+    } else {
+        VARIABLES
+    }
+}
 
 /// Why the filters of a call cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,13 +37,14 @@ pub enum FilterError {
 /// Checks that every filter compiles (Flux's order: `resourceFilter`, then the entries); the
 /// reconcile's terminal message for the first that does not.
 pub fn validate(receiver: &Receiver) -> Result<(), String> {
+    let variables = variables_of(receiver);
     if let Some(filter) = non_empty(receiver.spec.resource_filter.as_deref()) {
-        Expression::compile(filter, VARIABLES)
+        Expression::compile_bool(filter, variables)
             .map_err(|e| format!("invalid resourceFilter expression: {e}"))?;
     }
     for (index, resource) in receiver.spec.resources.iter().enumerate() {
         if let Some(filter) = non_empty(resource.filter.as_deref()) {
-            Expression::compile(filter, VARIABLES).map_err(|e| {
+            Expression::compile_bool(filter, variables).map_err(|e| {
                 format!(
                     "invalid filter expression for resources[{index}] (kind={:?}, name={:?}): {e}",
                     resource.kind, resource.name
@@ -86,30 +99,39 @@ pub enum JudgeError {
     Cel(#[from] CelError),
 }
 
-/// The filters of one `resources` entry, with the request they judge.
+/// The filters of one `resources` entry, with the request (and claims) they judge.
 pub struct Filters<'a> {
     expressions: Vec<Expression>,
     request: &'a Value,
+    claims: Option<&'a Value>,
 }
 
 impl<'a> Filters<'a> {
-    /// The Receiver's filter and `resource`'s; `None` when neither is set.
+    /// The Receiver's filter and `resource`'s; `None` when neither is set. `claims` are a
+    /// generic-oidc caller's verified claims.
     pub fn for_resource(
         receiver: &Receiver,
         resource: &ReceiverResource,
         request: &'a Value,
+        claims: Option<&'a Value>,
     ) -> Result<Option<Self>, FilterError> {
+        let variables = if claims.is_some() {
+            OIDC_VARIABLES
+        } else {
+            VARIABLES
+        };
         let expressions = [
             receiver.spec.resource_filter.as_deref(),
             resource.filter.as_deref(),
         ]
         .into_iter()
         .filter_map(non_empty)
-        .map(|source| Expression::compile(source, VARIABLES))
+        .map(|source| Expression::compile_bool(source, variables))
         .collect::<Result<Vec<_>, _>>()?;
         Ok((!expressions.is_empty()).then_some(Self {
             expressions,
             request,
+            claims,
         }))
     }
 
@@ -131,8 +153,19 @@ impl<'a> Filters<'a> {
 
     /// Whether every filter accepts the object whose metadata is `res`.
     pub fn accept(&self, res: &Value) -> Result<bool, CelError> {
+        let empty = Value::Object(Map::new());
+        let claims = self.claims.unwrap_or(&empty);
         for expression in &self.expressions {
-            if !expression.evaluate_bool([("res", res), ("req", self.request)])? {
+            let accepted = if self.claims.is_some() {
+                expression.evaluate_bool([
+                    ("res", res),
+                    ("req", self.request),
+                    ("claims", claims),
+                ])?
+            } else {
+                expression.evaluate_bool([("res", res), ("req", self.request)])?
+            };
+            if !accepted {
                 return Ok(false);
             }
         }
@@ -166,7 +199,7 @@ mod tests {
             br#"{"app": "web"}"#,
         )?;
         let Some(filters) =
-            Filters::for_resource(&receiver, &receiver.spec.resources[0], &request)?
+            Filters::for_resource(&receiver, &receiver.spec.resources[0], &request, None)?
         else {
             panic!("two filters are set");
         };

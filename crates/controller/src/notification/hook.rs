@@ -2,7 +2,8 @@
 //! `POST /hook/<digest>` finds the Receiver whose `status.webhookPath` is the request path
 //! (`404` if none), answers `503` while it is suspended or not Ready, verifies the call with
 //! `tether_notify::verify` against the Secret's token (the verdict's status on refusal, and
-//! nothing annotated), then sets `reconcile.fluxcd.io/requestedAt` on every target of
+//! nothing annotated; generic-oidc and gcr callers by their signed token, `super::oidc` and
+//! `tether_notify::receiver::verify_gcr`), then sets `reconcile.fluxcd.io/requestedAt` on every target of
 //! `spec.resources` (names, or `*` with `matchLabels`) that the CEL filters accept
 //! (`super::filter`): `200`, or `500` if any target failed.
 
@@ -18,8 +19,9 @@ use kube::runtime::reflector::Store;
 use std::sync::Arc;
 use tether_api::meta::RECONCILE_REQUEST_ANNOTATION;
 use tether_api::meta::conditions::{READY, is_true};
-use tether_api::notification::v1::{Receiver, ReceiverResource};
-use tether_notify::receiver::MAX_BODY_BYTES;
+use tether_api::notification::v1::{Receiver, ReceiverResource, ReceiverType};
+use tether_notify::receiver::gcr::{GcrIdentity, GoogleKeys};
+use tether_notify::receiver::{MAX_BODY_BYTES, check_body_size, verify_gcr};
 use tether_notify::{Headers, ReceiverConfig, Verdict, verify};
 
 use super::filter::{self, Filters};
@@ -30,6 +32,10 @@ pub struct Hooks {
     pub receivers: Store<Receiver>,
     /// Targets in another namespace than the Receiver's are refused.
     pub no_cross_namespace_refs: bool,
+    /// Fetches OIDC discovery documents and key sets (generic-oidc, gcr).
+    pub http: reqwest::Client,
+    /// Where Google's ID token keys are (gcr).
+    pub google_keys: GoogleKeys,
 }
 
 /// The routes of the receiver server.
@@ -118,9 +124,10 @@ async fn handle_hook(
         tracing::warn!(receiver = %name, %namespace, "receiver is suspended or not ready");
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    if let Err(status) = verify_call(&hooks, &receiver, &headers, &body).await {
-        return status;
-    }
+    let claims = match verify_call(&hooks, &receiver, &headers, &body).await {
+        Ok(claims) => claims,
+        Err(status) => return status,
+    };
     let request = match request_variable(&receiver, &headers, &body) {
         Ok(request) => request,
         Err(error) => {
@@ -135,7 +142,7 @@ async fn handle_hook(
             receiver_namespace: &namespace,
             no_cross_namespace_refs: hooks.no_cross_namespace_refs,
         };
-        let filters = Filters::for_resource(&receiver, resource, &request);
+        let filters = Filters::for_resource(&receiver, resource, &request, claims.as_ref());
         let result = match filters {
             Ok(filters) => request_reconcile(&hooks.client, &target, filters.as_ref()).await,
             Err(error) => Err(error.into()),
@@ -152,7 +159,8 @@ async fn handle_hook(
     }
 }
 
-/// `req` for the filters: the body when the Receiver has filters and it is JSON.
+/// `req` for the filters: the body (for gcr, the GCR event it carries) when the Receiver has
+/// filters and it is JSON.
 fn request_variable(
     receiver: &Receiver,
     headers: &HeaderMap,
@@ -164,34 +172,47 @@ fn request_variable(
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    if receiver.spec.receiver_type == ReceiverType::Gcr {
+        // Verified already, so the push decodes: its GCR event is what the filters read.
+        let event = tether_notify::receiver::gcr_event(body).unwrap_or_default();
+        return filter::request_variable(content_type, &event);
+    }
     filter::request_variable(content_type, body)
 }
 
-/// Reads the token and verifies the call; the refusal's status otherwise.
+/// Reads the Secret and verifies the call; the verified claims of a generic-oidc caller, or
+/// the refusal's status.
 async fn verify_call(
     hooks: &Hooks,
     receiver: &Receiver,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), StatusCode> {
+) -> Result<Option<serde_json::Value>, StatusCode> {
+    let name = receiver.name_any();
     let namespace = receiver.namespace().unwrap_or_default();
-    let token = match &receiver.spec.secret_ref {
-        None => Vec::new(),
-        Some(secret) => crate::secrets::secret_data(&hooks.client, &namespace, &secret.name)
-            .await
-            .ok()
-            .and_then(|mut data| data.remove("token"))
+    if let Err(verdict) = check_body_size(body.len()) {
+        return Err(refused(&name, &namespace, verdict));
+    }
+    let secret = match &receiver.spec.secret_ref {
+        None => None,
+        Some(secret) => Some(
+            crate::secrets::secret_data(&hooks.client, &namespace, &secret.name)
+                .await
+                .map_err(|_| {
+                    tracing::warn!(receiver = %name, %namespace, "unable to read secret");
+                    StatusCode::BAD_REQUEST
+                })?,
+        ),
+    };
+    let token = match &secret {
+        None => String::new(),
+        Some(data) => data
+            .get("token")
+            .map(|t| String::from_utf8_lossy(t).into_owned())
             .ok_or_else(|| {
-                tracing::warn!(receiver = %receiver.name_any(), %namespace, "unable to read token");
+                tracing::warn!(receiver = %name, %namespace, "secret has no 'token'");
                 StatusCode::BAD_REQUEST
             })?,
-    };
-    let token = String::from_utf8_lossy(&token);
-    let events = receiver.spec.events.clone().unwrap_or_default();
-    let config = ReceiverConfig {
-        receiver_type: receiver.spec.receiver_type,
-        events: &events,
-        token: &token,
     };
     let headers = Headers::new(headers.iter().map(|(k, v)| {
         (
@@ -199,16 +220,62 @@ async fn verify_call(
             String::from_utf8_lossy(v.as_bytes()).into_owned(),
         )
     }));
-    match verify(config, &headers, body) {
+    let events = receiver.spec.events.clone().unwrap_or_default();
+    let verdict = match receiver.spec.receiver_type {
+        ReceiverType::GenericOidc => {
+            let providers = receiver.spec.oidc_providers.as_deref().unwrap_or_default();
+            match super::oidc::authenticate(&hooks.http, providers, headers.get("Authorization"))
+                .await
+            {
+                Ok(claims) => {
+                    tracing::info!(receiver = %name, %namespace, "handling generic-oidc call");
+                    return Ok(Some(claims));
+                }
+                Err(reason) => Verdict::Refuse {
+                    status: 400,
+                    reason,
+                },
+            }
+        }
+        ReceiverType::Gcr => {
+            let field = |key: &str| {
+                secret
+                    .as_ref()
+                    .and_then(|data| data.get(key))
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default()
+            };
+            let (email, audience) = (field("email"), field("audience"));
+            let identity = GcrIdentity {
+                email: &email,
+                audience: &audience,
+            };
+            verify_gcr(&hooks.http, &hooks.google_keys, &headers, body, identity).await
+        }
+        receiver_type => {
+            let config = ReceiverConfig {
+                receiver_type,
+                events: &events,
+                token: &token,
+            };
+            verify(config, &headers, body)
+        }
+    };
+    match verdict {
         Verdict::Accept { event } => {
-            tracing::info!(receiver = %receiver.name_any(), %namespace, ?event, "handling webhook");
-            Ok(())
+            tracing::info!(receiver = %name, %namespace, ?event, "handling webhook");
+            Ok(None)
         }
-        Verdict::Refuse { status, reason } => {
-            tracing::warn!(receiver = %receiver.name_any(), %namespace, %reason, "webhook refused");
-            Err(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        }
+        refusal => Err(refused(&name, &namespace, refusal)),
     }
+}
+
+/// Logs a refusal (the reason never holds the token) and gives its status.
+fn refused(name: &str, namespace: &str, verdict: Verdict) -> StatusCode {
+    if let Verdict::Refuse { reason, .. } = &verdict {
+        tracing::warn!(receiver = %name, %namespace, %reason, "webhook refused");
+    }
+    StatusCode::from_u16(verdict.status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 /// The API version of a target: its own, or Flux's default for the kind.

@@ -12,6 +12,7 @@ pub mod feed;
 mod filter;
 mod finalizers;
 mod hook;
+mod oidc;
 mod receiver;
 
 use futures::StreamExt;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tether_api::notification::v1::Receiver;
 use tether_api::notification::v1beta3::{Alert, Provider};
+use tether_notify::receiver::gcr::GoogleKeys;
 use tokio_util::sync::CancellationToken;
 
 pub use feed::AlertFeed;
@@ -39,6 +41,9 @@ pub struct NotificationOptions {
     pub no_cross_namespace_refs: bool,
     /// Deliveries in flight at once; further matched events wait for one to finish.
     pub max_concurrent_deliveries: usize,
+    /// Where gcr Receivers fetch Google's ID token keys. Google's URLs; not a flag: only tests,
+    /// which cannot reach Google, point it at keys they serve on loopback.
+    pub google_keys: GoogleKeys,
 }
 
 /// Deliveries in flight at once unless configured: enough for bursts, few enough that a
@@ -53,6 +58,7 @@ impl Default for NotificationOptions {
             rate_limit: tether_notify::ratelimit::DEFAULT_INTERVAL,
             no_cross_namespace_refs: false,
             max_concurrent_deliveries: DEFAULT_MAX_CONCURRENT_DELIVERIES,
+            google_keys: GoogleKeys::default(),
         }
     }
 }
@@ -96,6 +102,10 @@ pub fn start(
         client: client.clone(),
         receivers,
         no_cross_namespace_refs: options.no_cross_namespace_refs,
+        // Building a client only fails when no TLS backend can start, which the senders
+        // would hit first.
+        http: tether_notify::receiver::token::http_client().unwrap_or_default(),
+        google_keys: options.google_keys.clone(),
     });
     Notifications {
         event_routes: events_http::event_routes(feed.clone()),

@@ -2,8 +2,9 @@
 //! Secret of `secretRef`, publish the webhook path (`tether_notify::webhook_path`) in
 //! `status.webhookPath` with `Ready=True` (`Succeeded`, "Receiver initialized for path: ..."),
 //! or `Ready=False` with `TokenNotFound` (retried) and no path. Spec errors Flux reports
-//! terminally (`ValidationFailed`, and `InvalidCELExpression` for a filter that does not compile)
-//! are `Stalled`.
+//! terminally (`ValidationFailed`, and `InvalidCELExpression` for a filter or an OIDC provider
+//! expression that does not compile) are `Stalled`. A generic-oidc Receiver has no Secret: its
+//! path is made with an empty token, as Flux makes it.
 //! Calls to the path are served by `super::hook`. A change to a Secret labelled
 //! `reconcile.fluxcd.io/watch: Enabled` (Flux's default `--watch-configs-label-selector`)
 //! reconciles the Receivers using it at once.
@@ -140,11 +141,12 @@ fn validate(receiver: &Receiver) -> Result<(), Failure> {
     if let Some(invalid) = invalid {
         return Err(terminal(reasons::VALIDATION_FAILED, invalid));
     }
-    if oidc {
-        return Err(terminal(
-            reasons::VALIDATION_FAILED,
-            "generic-oidc receivers are not supported by tether yet",
-        ));
+    let providers = spec.oidc_providers.as_deref().unwrap_or_default();
+    if !providers.is_empty() {
+        super::oidc::validate_providers(providers)
+            .map_err(|e| terminal(reasons::VALIDATION_FAILED, &e))?;
+        super::oidc::compile_providers(providers)
+            .map_err(|e| terminal(meta_reasons::INVALID_CEL_EXPRESSION, &e))?;
     }
     Ok(())
 }

@@ -38,6 +38,15 @@ impl InProcessController {
         namespace: &str,
         configure: impl FnOnce(&mut ReconcilerOptions),
     ) -> anyhow::Result<Self> {
+        Self::start_with_notifications(namespace, configure, |_| {}).await
+    }
+
+    /// Like [`Self::start_with`], with notification options changed by `notifications` too.
+    pub async fn start_with_notifications(
+        namespace: &str,
+        configure: impl FnOnce(&mut ReconcilerOptions),
+        notifications: impl FnOnce(&mut NotificationOptions),
+    ) -> anyhow::Result<Self> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("info,tether_controller=debug")
             .with_test_writer()
@@ -64,6 +73,7 @@ impl InProcessController {
             },
         };
         configure(&mut options.reconcilers);
+        notifications(&mut options.notifications);
         let config = tether_testkit::cluster::config().await?;
         let stop = CancellationToken::new();
         let running = tokio::spawn(run_until(config, options, stop.clone()));

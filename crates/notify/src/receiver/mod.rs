@@ -5,14 +5,18 @@
 //!
 //! The controller answers the rest: `404` for an unknown path, `503` while the Receiver is
 //! suspended or not ready, `500` when annotating a target fails, `200` otherwise.
-//! Not implemented here: `generic-oidc` (OIDC discovery and CEL claims); `gcr` is partial: the
-//! Google ID token must be validated by a caller-supplied validator (Google's keys are fetched
-//! over the network), the rest (payload decoding) is done here; `cdevents` is partial: the body
-//! is checked to be a CDEvent envelope (context and subject), not against the CDEvents JSON
-//! schemas.
+//! `generic-oidc` ([`oidc`]) and `gcr` ([`gcr`], [`verify_gcr`]) authenticate the caller by a
+//! signed token ([`token`]), fetching keys over the network, so they are async and separate
+//! from [`verify`]; the CEL `validations` of a generic-oidc provider are the caller's.
+//! `cdevents` is partial: the body is checked to be a CDEvent envelope (context and subject),
+//! not against the CDEvents JSON schemas.
 
+pub mod gcr;
+pub mod oidc;
 mod payload;
+pub use payload::gcr_event;
 pub mod signature;
+pub mod token;
 
 use sha2::{Digest, Sha256};
 use tether_api::notification::{RECEIVER_WEBHOOK_PATH, v1::ReceiverType};
@@ -126,8 +130,8 @@ pub fn check_body_size(len: usize) -> Result<(), Verdict> {
     }
 }
 
-/// Verifies a call to a Receiver. A `gcr` Receiver is refused here: use [`verify_gcr`] with an
-/// ID token validator. `generic-oidc` is refused as not implemented.
+/// Verifies a call to a Receiver that authenticates by a shared secret. `gcr` and
+/// `generic-oidc` are refused here: they are verified by [`verify_gcr`] and [`oidc`].
 pub fn verify(config: ReceiverConfig<'_>, headers: &Headers, body: &[u8]) -> Verdict {
     if let Err(refused) = check_body_size(body.len()) {
         return refused;
@@ -164,27 +168,32 @@ pub fn verify(config: ReceiverConfig<'_>, headers: &Headers, body: &[u8]) -> Ver
         R::Acr => payload::decode_acr(body),
         R::Nexus => payload::verify_nexus(headers, body, config.token),
         R::CdEvents => payload::verify_cdevent(config.events, headers, body),
-        R::Gcr => Verdict::refuse("cannot authenticate GCR request: no ID token validator"),
-        R::GenericOidc => Verdict::refuse("generic-oidc receivers are not supported by tether yet"),
+        R::Gcr => Verdict::refuse("GCR requests are verified by verify_gcr"),
+        R::GenericOidc => Verdict::refuse("generic-oidc requests are verified by receiver::oidc"),
     }
 }
 
-/// Verifies a `gcr` call: the `Authorization: Bearer <ID token>` is checked by `validate_token`
-/// (audience, Google issuer and the Secret's `email`), then the Pub/Sub push body is decoded.
-pub fn verify_gcr(
+/// Verifies a `gcr` call: the Secret's `email` and `audience` must be set, the
+/// `Authorization` bearer must be a Google ID token for them ([`gcr::authenticate`], keys from
+/// `keys`), then the Pub/Sub push body is decoded.
+pub async fn verify_gcr(
+    client: &reqwest::Client,
+    keys: &gcr::GoogleKeys,
     headers: &Headers,
     body: &[u8],
-    validate_token: impl FnOnce(&str) -> Result<(), String>,
+    identity: gcr::GcrIdentity<'_>,
 ) -> Verdict {
     if let Err(refused) = check_body_size(body.len()) {
         return refused;
     }
-    let Some(token) = headers.get("Authorization").strip_prefix("Bearer ") else {
-        return Verdict::refuse(
-            "cannot authenticate GCR request: the Authorization header is missing or malformed",
-        );
-    };
-    if let Err(e) = validate_token(token) {
+    if identity.email.is_empty() {
+        return Verdict::refuse("invalid secret data: required field 'email' for GCR receiver");
+    }
+    if identity.audience.is_empty() {
+        return Verdict::refuse("invalid secret data: required field 'audience' for GCR receiver");
+    }
+    let authorization = headers.get("Authorization");
+    if let Err(e) = gcr::authenticate(client, keys, authorization, identity).await {
         return Verdict::refuse(format!("cannot authenticate GCR request: {e}"));
     }
     payload::decode_gcr(body)

@@ -142,8 +142,7 @@ struct PubSubMessage {
     data: String,
 }
 
-#[derive(Deserialize, Default)]
-#[allow(dead_code)]
+#[derive(Deserialize, serde::Serialize, Default)]
 struct GcrData {
     #[serde(default)]
     action: String,
@@ -151,6 +150,17 @@ struct GcrData {
     digest: String,
     #[serde(default)]
     tag: String,
+}
+
+/// The body a `gcr` Receiver's filters read as `req`: Flux replaces the Pub/Sub envelope by
+/// the GCR event it carries, re-encoded as `{"action","digest","tag"}`.
+pub fn gcr_event(body: &[u8]) -> Option<Vec<u8>> {
+    let push = decode_first::<PubSubPush>(body).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(push.message.data.as_bytes())
+        .ok()?;
+    let data: GcrData = serde_json::from_slice(&raw).ok()?;
+    serde_json::to_vec(&data).ok()
 }
 
 /// GCR: a Pub/Sub push whose `message.data` is base64 JSON `{"action","digest","tag"}`.
