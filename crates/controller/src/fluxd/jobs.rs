@@ -174,11 +174,7 @@ async fn release(daemon: &Daemon, spec: &UpdateSpec) -> Result<JobResult, String
     )
     .await
     .map_err(|e| e.to_string())?;
-    let revision = done.commit.unwrap_or_default();
-    if !revision.is_empty() {
-        daemon.pushed(&revision);
-    }
-    Ok(plan_result(&done.report, revision))
+    Ok(released(daemon, done))
 }
 
 /// `fluxctl release --interactive`: the containers the user chose, each released only if its
@@ -211,11 +207,16 @@ async fn release_containers(daemon: &Daemon, spec: &UpdateSpec) -> Result<JobRes
     let done = tether_fluxv1::release_containers(&repo, &release, cause, &daemon.options.commit)
         .await
         .map_err(|e| e.to_string())?;
+    Ok(released(daemon, done))
+}
+
+/// A committed release: the pushed commit is synced next, and the job reports the plan.
+fn released(daemon: &Daemon, done: tether_fluxv1::Committed<ReleasePlan>) -> JobResult {
     let revision = done.commit.unwrap_or_default();
     if !revision.is_empty() {
         daemon.pushed(&revision);
     }
-    Ok(plan_result(&done.report, revision))
+    plan_result(&done.report, revision)
 }
 
 /// A release plan as fluxd's `update.Result`.

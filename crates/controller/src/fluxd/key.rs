@@ -47,15 +47,7 @@ pub async fn ensure_deploy_key(
     client: &kube::Client,
     secret: &KeySecret,
 ) -> Result<DeployKey, KeyError> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), &secret.namespace);
-    let found = api
-        .get_opt(&secret.name)
-        .await
-        .map_err(|source| KeyError::Read {
-            namespace: secret.namespace.clone(),
-            name: secret.name.clone(),
-            source,
-        })?;
+    let (api, found) = read_secret(client, secret).await?;
     let stored = found
         .as_ref()
         .and_then(|s| s.data.as_ref())
@@ -73,6 +65,15 @@ pub async fn regenerate_deploy_key(
     client: &kube::Client,
     secret: &KeySecret,
 ) -> Result<DeployKey, KeyError> {
+    let (api, found) = read_secret(client, secret).await?;
+    store_new_key(&api, secret, found.is_some()).await
+}
+
+/// The Secret's API and the Secret, if it exists.
+async fn read_secret(
+    client: &kube::Client,
+    secret: &KeySecret,
+) -> Result<(Api<Secret>, Option<Secret>), KeyError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), &secret.namespace);
     let found = api
         .get_opt(&secret.name)
@@ -82,7 +83,7 @@ pub async fn regenerate_deploy_key(
             name: secret.name.clone(),
             source,
         })?;
-    store_new_key(&api, secret, found.is_some()).await
+    Ok((api, found))
 }
 
 /// Generates a key and writes it into the Secret (patched when it `exists`, else created).
