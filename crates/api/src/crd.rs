@@ -1,11 +1,18 @@
 //! The CustomResourceDefinitions tether installs: one per kind with every served version
 //! (the newest version stored, the older ones served and deprecated, conversion strategy `None` as in Flux),
 //! and their YAML, one document per CRD, deterministic.
+//!
+//! Each deprecated version's schema also declares every field of the storage version
+//! ([`accept_storage_fields`]): with conversion `None`, an object applied at an old version keeps
+//! that version in its managedFields, and the API server converts every later write's managed
+//! fields (the controller's status at the storage version) to it; a field the old schema lacks
+//! fails that write with "field not declared in schema".
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceConversion, CustomResourceDefinition, CustomResourceValidation,
+    CustomResourceConversion, CustomResourceDefinition, CustomResourceValidation, JSONSchemaProps,
+    JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
 };
 use kube::core::{
     crd::v1::CustomResourceExt,
@@ -377,14 +384,27 @@ where
 }
 
 /// Folds single-version CRDs of one kind into the first one (the storage version), ordering
-/// versions by name as controller-gen does, and adds the CRD-level settings Flux uses.
+/// versions by name as controller-gen does, makes every older version accept the storage
+/// version's fields, and adds the CRD-level settings Flux uses.
 fn merge_versions(crds: Vec<CustomResourceDefinition>) -> CustomResourceDefinition {
     let mut crds = crds.into_iter();
     let mut merged = crds.next().unwrap_or_default();
-    merged
+    let storage_schema = merged
         .spec
         .versions
-        .extend(crds.flat_map(|crd| crd.spec.versions));
+        .first()
+        .and_then(|v| v.schema.as_ref())
+        .and_then(|s| s.open_api_v3_schema.clone());
+    for mut older in crds.flat_map(|crd| crd.spec.versions) {
+        let older_schema = older
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut());
+        if let (Some(older_schema), Some(storage_schema)) = (older_schema, &storage_schema) {
+            accept_storage_fields(older_schema, storage_schema);
+        }
+        merged.spec.versions.push(older);
+    }
     merged.spec.versions.sort_by(|a, b| a.name.cmp(&b.name));
     merged.spec.names.list_kind = Some(format!("{}List", merged.spec.names.kind));
     merged.spec.conversion = Some(CustomResourceConversion {
@@ -398,6 +418,47 @@ fn merge_versions(crds: Vec<CustomResourceDefinition>) -> CustomResourceDefiniti
     merged
 }
 
+/// Declares in `older` every property of `storage` it lacks, recursively through objects, array
+/// items and map values. What `older` declares itself (descriptions, required lists, enums,
+/// patterns, defaults, CEL rules) is kept; a field whose type differs between the two keeps the
+/// older type, and a schema that already preserves unknown fields without declaring any is left
+/// open.
+fn accept_storage_fields(older: &mut JSONSchemaProps, storage: &JSONSchemaProps) {
+    if older.type_ != storage.type_ {
+        return;
+    }
+    let open = older.x_kubernetes_preserve_unknown_fields == Some(true);
+    if let Some(storage_properties) = &storage.properties
+        && !(open && older.properties.is_none())
+    {
+        let properties = older.properties.get_or_insert_with(BTreeMap::new);
+        for (name, field) in storage_properties {
+            match properties.get_mut(name) {
+                Some(existing) => accept_storage_fields(existing, field),
+                None => {
+                    properties.insert(name.clone(), field.clone());
+                }
+            }
+        }
+    }
+    if let (
+        Some(JSONSchemaPropsOrArray::Schema(older)),
+        Some(JSONSchemaPropsOrArray::Schema(storage)),
+    ) = (&mut older.items, &storage.items)
+    {
+        accept_storage_fields(older, storage);
+    }
+    if let (
+        Some(JSONSchemaPropsOrBool::Schema(older)),
+        Some(JSONSchemaPropsOrBool::Schema(storage)),
+    ) = (
+        &mut older.additional_properties,
+        &storage.additional_properties,
+    ) {
+        accept_storage_fields(older, storage);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,6 +468,89 @@ mod tests {
         let parsed: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&crds_yaml())?;
         assert_eq!(parsed, crds());
         Ok(())
+    }
+
+    /// Every field path `schema` declares (array items as `[]`, map values as `{}`), with its type.
+    fn declared_fields(schema: &JSONSchemaProps, path: &str, out: &mut BTreeMap<String, String>) {
+        out.insert(path.to_owned(), schema.type_.clone().unwrap_or_default());
+        for (name, field) in schema.properties.iter().flatten() {
+            declared_fields(field, &format!("{path}.{name}"), out);
+        }
+        if let Some(JSONSchemaPropsOrArray::Schema(items)) = &schema.items {
+            declared_fields(items, &format!("{path}[]"), out);
+        }
+        if let Some(JSONSchemaPropsOrBool::Schema(values)) = &schema.additional_properties {
+            declared_fields(values, &format!("{path}{{}}"), out);
+        }
+    }
+
+    #[test]
+    fn deprecated_versions_declare_every_storage_field_with_its_type() {
+        let mut missing = Vec::new();
+        for crd in crds() {
+            let schemas: Vec<_> = crd
+                .spec
+                .versions
+                .iter()
+                .map(|v| {
+                    let mut fields = BTreeMap::new();
+                    let schema = v
+                        .schema
+                        .as_ref()
+                        .and_then(|s| s.open_api_v3_schema.as_ref());
+                    if let Some(schema) = schema {
+                        declared_fields(schema, "", &mut fields);
+                    }
+                    (v.name.clone(), v.storage, fields)
+                })
+                .collect();
+            let Some((_, _, stored)) = schemas.iter().find(|(_, storage, _)| *storage) else {
+                continue;
+            };
+            for (version, _, fields) in &schemas {
+                for (path, type_) in stored {
+                    if fields.get(path) != Some(type_) {
+                        missing.push(format!("{} {version}: {path}", crd.spec.names.kind));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    /// Whether every key of `own` is in `merged` with the same value, objects compared key by key.
+    fn keeps(own: &serde_json::Value, merged: &serde_json::Value) -> bool {
+        match (own, merged) {
+            (serde_json::Value::Object(own), serde_json::Value::Object(merged)) => own
+                .iter()
+                .all(|(key, value)| merged.get(key).is_some_and(|m| keeps(value, m))),
+            _ => own == merged,
+        }
+    }
+
+    #[test]
+    fn deprecated_versions_keep_their_own_fields_and_validations() {
+        let own = version::<kustomize::v1beta1::Kustomization>(
+            "Kustomization is the deprecated v1beta1 form of a kustomize applier.",
+        );
+        let merged = kustomization_crd();
+        let schema = |crd: &CustomResourceDefinition| {
+            let version = crd.spec.versions.iter().find(|v| v.name == "v1beta1");
+            serde_json::to_value(version.and_then(|v| v.schema.as_ref())).unwrap_or_default()
+        };
+        let (own, merged) = (schema(&own), schema(&merged));
+        assert!(
+            own.pointer("/openAPIV3Schema/properties/spec/properties/validation")
+                .is_some()
+        );
+        assert!(keeps(&own, &merged));
+        assert!(
+            merged
+                .pointer(
+                    "/openAPIV3Schema/properties/spec/properties/kubeConfig/properties/configMapRef"
+                )
+                .is_some()
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The generated CRDs are structural (as kube-apiserver requires), pin the Flux facts that
 //! clients depend on, and accept the manifests under `testdata/`: every field is known to the
 //! schema (so the API server would not prune it) and every value passes its type, enum,
-//! pattern and length rules. The `*-full.yaml` manifests also cover every schema field; the
+//! pattern and length rules. The `*-full.yaml` manifests also cover every schema field (for a
+//! deprecated version, with its `*-with-<storage>-fields.yaml` sibling); the
 //! `*-example.yaml` streams are examples from Flux's docs.
 //!
 //! CEL rules (`x-kubernetes-validations`) are not evaluated here; a real API server does that.
@@ -321,6 +322,77 @@ fn manifests() -> Vec<(
             helm_operator_release_crd(),
             &[],
         ),
+        // The deprecated versions' full manifests with every storage-version field added.
+        (
+            "gitrepository-v1beta2-with-v1-fields.yaml",
+            git_repository_crd(),
+            &[],
+        ),
+        (
+            "gitrepository-v1beta1-with-v1-fields.yaml",
+            git_repository_crd(),
+            &[],
+        ),
+        ("bucket-v1beta2-with-v1-fields.yaml", bucket_crd(), &[]),
+        (
+            "kustomization-v1beta2-with-v1-fields.yaml",
+            kustomization_crd(),
+            SECRET_KUBECONFIG,
+        ),
+        (
+            "kustomization-v1beta1-with-v1-fields.yaml",
+            kustomization_crd(),
+            CONFIG_MAP_KUBECONFIG,
+        ),
+        (
+            "imagerepository-v1beta1-with-v1-fields.yaml",
+            image_repository_crd(),
+            &[],
+        ),
+        (
+            "imagepolicy-v1beta1-with-v1-fields.yaml",
+            image_policy_crd(),
+            &[],
+        ),
+        (
+            "imageupdateautomation-v1beta2-with-v1-fields.yaml",
+            image_update_automation_crd(),
+            &[],
+        ),
+        (
+            "imageupdateautomation-v1beta1-with-v1-fields.yaml",
+            image_update_automation_crd(),
+            &[],
+        ),
+        (
+            "provider-v1beta2-with-v1beta3-fields.yaml",
+            provider_crd(),
+            &[],
+        ),
+        (
+            "provider-v1beta1-with-v1beta3-fields.yaml",
+            provider_crd(),
+            &[],
+        ),
+        ("alert-v1beta2-with-v1beta3-fields.yaml", alert_crd(), &[]),
+        ("alert-v1beta1-with-v1beta3-fields.yaml", alert_crd(), &[]),
+        // As receiver-v1-full: OIDC providers go only with type generic-oidc, without secretRef.
+        (
+            "receiver-v1beta2-with-v1-fields.yaml",
+            receiver_crd(),
+            RECEIVER_OIDC,
+        ),
+        (
+            "helmrelease-v2beta2-with-v2-fields.yaml",
+            helm_release_crd(),
+            HR_BETA2_CHART_REF,
+        ),
+        // v2beta1 names its kubeConfig Secret; the v2 ConfigMap form excludes it (a CEL rule).
+        (
+            "helmrelease-v2beta1-with-v2-fields.yaml",
+            helm_release_crd(),
+            CONFIG_MAP_KUBECONFIG,
+        ),
     ]
 }
 
@@ -509,38 +581,64 @@ fn flux_doc_examples_conform_to_their_version_schema() -> TestResult {
     Ok(())
 }
 
+/// The schema paths `manifest` declares at its version, and those it sets, under spec and status.
+fn declared_and_set_paths(
+    crd: &CustomResourceDefinition,
+    manifest: &Value,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let version = manifest["apiVersion"]
+        .as_str()
+        .and_then(|v| v.rsplit('/').next());
+    let schema = version_schema(crd, version.unwrap_or_default());
+    let (mut declared, mut set) = (BTreeSet::new(), BTreeSet::new());
+    for root in ["spec", "status"] {
+        let path = format!(".{root}");
+        schema_paths(&schema["properties"][root], &path, &mut declared);
+        value_paths(
+            &schema["properties"][root],
+            &manifest[root],
+            &path,
+            &mut set,
+        );
+    }
+    (declared, set)
+}
+
+/// Each `*-full.yaml` sets every field its version declares. A deprecated version also declares
+/// its storage version's fields, which its own Rust type (and so its `-full` manifest, checked
+/// lossless in `roundtrip.rs`) does not carry: there the manifest's `-with-<storage>-fields`
+/// sibling, which sets everything the `-full` one sets, must set them all.
 #[test]
 fn full_manifests_set_every_schema_field() -> TestResult {
+    let all = manifests();
     let mut gaps = Vec::new();
-    for (name, crd, allowed_unset) in manifests() {
-        if !name.ends_with("-full.yaml") {
+    for (name, crd, allowed_unset) in &all {
+        let Some(prefix) = name.strip_suffix("-full.yaml") else {
             continue;
-        }
-        let manifest = read_testdata(name)?;
-        let version = manifest["apiVersion"]
-            .as_str()
-            .and_then(|v| v.rsplit('/').next());
-        let schema = version_schema(&crd, version.unwrap_or_default());
-        let (mut declared, mut set) = (BTreeSet::new(), BTreeSet::new());
-        for root in ["spec", "status"] {
-            schema_paths(
-                &schema["properties"][root],
-                &format!(".{root}"),
-                &mut declared,
-            );
-            value_paths(
-                &schema["properties"][root],
-                &manifest[root],
-                &format!(".{root}"),
-                &mut set,
-            );
-        }
+        };
+        let (declared, own) = declared_and_set_paths(crd, &read_testdata(name)?);
+        let sibling = all
+            .iter()
+            .find(|(other, _, _)| other.starts_with(&format!("{prefix}-with-")));
+        let (checked, set, allowed_unset) = match sibling {
+            Some((with_name, with_crd, with_unset)) => {
+                let (_, set) = declared_and_set_paths(with_crd, &read_testdata(with_name)?);
+                let dropped: Vec<_> = own.difference(&set).collect();
+                if !dropped.is_empty() {
+                    gaps.push(format!(
+                        "{with_name} leaves out what {name} sets: {dropped:?}"
+                    ));
+                }
+                (*with_name, set, *with_unset)
+            }
+            None => (*name, own, *allowed_unset),
+        };
         let missing: Vec<_> = declared
             .difference(&set)
             .filter(|p| !allowed_unset.contains(&p.as_str()))
             .collect();
         if !missing.is_empty() {
-            gaps.push(format!("{name} leaves unset: {missing:?}"));
+            gaps.push(format!("{checked} leaves unset: {missing:?}"));
         }
     }
     assert!(gaps.is_empty(), "{}", gaps.join("\n"));
@@ -968,8 +1066,9 @@ fn image_required_fields_and_defaults_are_pinned() {
             crd.spec.names.kind
         );
     }
-    // Fields a version does not have.
-    let absent = [
+    // v1 fields the deprecated versions also declare, so that the controller's writes at v1 of
+    // an object applied at an old version convert to that version's managed fields.
+    let declared_from_v1 = [
         (&repo, "v1beta1", "/properties/spec/properties/provider"),
         (
             &repo,
@@ -982,11 +1081,6 @@ fn image_required_fields_and_defaults_are_pinned() {
             "/properties/spec/properties/digestReflectionPolicy",
         ),
         (
-            &policy,
-            "v1beta2",
-            "/properties/status/properties/latestImage",
-        ),
-        (
             &auto,
             "v1beta1",
             "/properties/spec/properties/policySelector",
@@ -996,6 +1090,23 @@ fn image_required_fields_and_defaults_are_pinned() {
             "v1beta2",
             "/properties/spec/properties/git/properties/commit/properties/signingKey/properties/type",
         ),
+    ];
+    for (crd, version, pointer) in declared_from_v1 {
+        let schema = version_schema(crd, version);
+        assert!(
+            schema.pointer(pointer).is_some(),
+            "{} {version} {pointer}",
+            crd.spec.names.kind
+        );
+    }
+    // A field only an older version had is not taken into the others.
+    let absent = [
+        (
+            &policy,
+            "v1beta2",
+            "/properties/status/properties/latestImage",
+        ),
+        (&policy, "v1", "/properties/status/properties/latestImage"),
     ];
     for (crd, version, pointer) in absent {
         let schema = version_schema(crd, version);

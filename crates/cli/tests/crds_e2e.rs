@@ -1,8 +1,9 @@
 //! The generated CRDs against a real kube-apiserver: they are accepted and become Established,
 //! manifests from a Flux tutorial (v1beta1 GitRepository, v1beta2 Kustomization) and from Flux's
 //! image automation docs (v1beta2 ImageRepository, ImagePolicy, ImageUpdateAutomation) are
-//! accepted as they are, and v1 objects (including the image kinds with every spec field set)
-//! keep every field when read back.
+//! accepted as they are, v1 objects (including the image kinds with every spec field set)
+//! keep every field when read back, and so do the storage-version fields of objects applied at
+//! a deprecated version.
 
 use anyhow::Context;
 use kube::api::{
@@ -373,5 +374,124 @@ async fn the_admission_policy_gives_new_objects_their_finalizer() -> anyhow::Res
         json!(["example.com/other", "finalizers.fluxcd.io"])
     );
     assert_eq!(checks.2, json!(["finalizers.fluxcd.io"]));
+    Ok(())
+}
+
+/// The deprecated versions' full manifests with every storage-version field added
+/// (`crates/api/testdata/*-with-*-fields.yaml`), as JSON.
+fn deprecated_with_storage_fields() -> anyhow::Result<Vec<(String, Value)>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../api/testdata");
+    let mut manifests = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if name.contains("-with-") && name.ends_with("-fields.yaml") {
+            let text = std::fs::read_to_string(&path)?;
+            manifests.push((name, serde_saphyr::from_str(&text)?));
+        }
+    }
+    manifests.sort_by(|a, b| a.0.cmp(&b.0));
+    anyhow::ensure!(!manifests.is_empty(), "no manifests in {}", dir.display());
+    Ok(manifests)
+}
+
+/// The `openAPIV3Schema` of the storage version of `object`'s kind, as JSON.
+fn storage_schema(object: &Value) -> Value {
+    let group = object["apiVersion"]
+        .as_str()
+        .and_then(|v| v.split_once('/'));
+    let crd = tether_api::crds().into_iter().find(|crd| {
+        Some(crd.spec.group.as_str()) == group.map(|g| g.0) && object["kind"] == crd.spec.names.kind
+    });
+    let version = crd.and_then(|crd| crd.spec.versions.into_iter().find(|v| v.storage));
+    let schema = version
+        .and_then(|v| v.schema)
+        .and_then(|s| s.open_api_v3_schema);
+    serde_json::to_value(schema).unwrap_or_default()
+}
+
+/// `value` without the fields `schema` does not declare (what the apiserver prunes from an
+/// object stored at that schema's version).
+fn declared_only(value: &Value, schema: &Value) -> Value {
+    match value {
+        Value::Object(fields) if schema["properties"].is_object() => fields
+            .iter()
+            .filter(|(name, _)| schema["properties"].get(name.as_str()).is_some())
+            .map(|(name, field)| {
+                (
+                    name.clone(),
+                    declared_only(field, &schema["properties"][name]),
+                )
+            })
+            .collect(),
+        Value::Object(fields) if schema["additionalProperties"].is_object() => fields
+            .iter()
+            .map(|(name, field)| {
+                (
+                    name.clone(),
+                    declared_only(field, &schema["additionalProperties"]),
+                )
+            })
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| declared_only(item, &schema["items"]))
+            .collect(),
+        _ => value.clone(),
+    }
+}
+
+/// An object applied at a deprecated version may carry any storage-version field (the
+/// controller writes them at v1 and the apiserver converts its managedFields to the old
+/// version): the apiserver accepts them all, CEL rules included, and prunes none.
+#[tokio::test]
+async fn deprecated_objects_keep_every_storage_field_when_read_back() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "crd-deprecated").await?;
+    for (file, mut object) in deprecated_with_storage_fields()? {
+        let status = object
+            .as_object_mut()
+            .and_then(|fields| fields.remove("status"));
+        // Named after the file: several versions of one kind share a namespace here.
+        object["metadata"] = json!({"name": file.trim_end_matches(".yaml")});
+        let created = create(&client, &ns.name, object.clone())
+            .await
+            .with_context(|| file.clone())?;
+        let api = dynamic_api(&client, &ns.name, &object)?;
+        let name = object["metadata"]["name"].as_str().context("name")?;
+        if let Some(status) = &status {
+            api.patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await
+            .with_context(|| format!("the apiserver rejected the status of {file}"))?;
+        }
+        // Every field the storage version declares is kept; fields only the old version has
+        // are pruned once stored, as with Flux's CRDs (conversion None).
+        let stored = storage_schema(&object);
+        let read_back = serde_json::to_value(api.get(name).await?)?;
+        assert_eq!(read_back["spec"], created["spec"], "{file}");
+        assert_eq!(
+            read_back["spec"],
+            declared_only(&object["spec"], &stored["properties"]["spec"]),
+            "{file}: a storage-version spec field was lost or changed"
+        );
+        // Alert and Provider are stored at v1beta3, which has no status at all.
+        let status_schema = &stored["properties"]["status"];
+        if let Some(status) = status.filter(|_| !status_schema.is_null()) {
+            assert_eq!(
+                read_back["status"],
+                declared_only(&status, status_schema),
+                "{file}: a storage-version status field was lost or changed"
+            );
+        }
+    }
     Ok(())
 }
