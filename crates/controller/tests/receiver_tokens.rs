@@ -15,7 +15,7 @@ use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use tether_notify::receiver::gcr::GoogleKeys;
 use tether_testkit::cluster::TestNamespace;
-use tether_testkit::flux::{condition, create, dynamic_api, wait_ready_where};
+use tether_testkit::flux::{condition, create, dynamic_api, receivers, wait_ready_where};
 use tether_testkit::oidc::{Issuer, epoch_in};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -102,13 +102,7 @@ async fn a_generic_oidc_receiver_accepts_only_verified_tokens_that_pass_its_vali
     let (client, ns) = (&client, namespace.name.as_str());
     let sources =
         git_repositories(client, ns, &[("acme-app", "acme"), ("other-app", "other")]).await?;
-    let receivers = dynamic_api(
-        client,
-        ns,
-        "notification.toolkit.fluxcd.io",
-        "v1",
-        "Receiver",
-    );
+    let receivers = receivers(client, ns);
     create(
         &receivers,
         json!({
@@ -199,13 +193,7 @@ async fn a_gcr_receiver_accepts_a_pubsub_push_signed_for_its_service_account() -
         .api::<Secret>()
         .create(&PostParams::default(), &secret)
         .await?;
-    let receivers = dynamic_api(
-        client,
-        ns,
-        "notification.toolkit.fluxcd.io",
-        "v1",
-        "Receiver",
-    );
+    let receivers = receivers(client, ns);
     create(
         &receivers,
         json!({
@@ -270,13 +258,7 @@ async fn receivers_with_uncompilable_or_non_bool_expressions_stall() -> anyhow::
     let issuer = Issuer::start().await?;
     let (client, namespace, _controller) = start("oidc-bad", &issuer).await?;
     let (client, ns) = (&client, namespace.name.as_str());
-    let receivers = dynamic_api(
-        client,
-        ns,
-        "notification.toolkit.fluxcd.io",
-        "v1",
-        "Receiver",
-    );
+    let receivers = receivers(client, ns);
     create(
         &receivers,
         json!({

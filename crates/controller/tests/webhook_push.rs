@@ -14,7 +14,7 @@ use kube::api::{Api, PostParams};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tether_testkit::flux::{
-    GitSourceFixture, WAIT, create, dynamic_api, kustomization, kustomizations, wait_ready_where,
+    GitSourceFixture, WAIT, create, kustomization, kustomizations, receivers, wait_ready_where,
 };
 
 const TOKEN: &str = "push-hook-s3cret";
@@ -47,13 +47,7 @@ async fn hooked_repository(
         .api::<Secret>()
         .create(&PostParams::default(), &secret)
         .await?;
-    let receivers = dynamic_api(
-        client,
-        &ns,
-        "notification.toolkit.fluxcd.io",
-        "v1",
-        "Receiver",
-    );
+    let receivers = receivers(client, &ns);
     create(
         &receivers,
         json!({

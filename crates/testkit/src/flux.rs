@@ -24,6 +24,17 @@ pub fn dynamic_api(
     Api::namespaced_with(client.clone(), ns, &resource)
 }
 
+/// `notification.toolkit.fluxcd.io/v1` Receivers in `ns`.
+pub fn receivers(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
+    dynamic_api(
+        client,
+        ns,
+        "notification.toolkit.fluxcd.io",
+        "v1",
+        "Receiver",
+    )
+}
+
 /// `kustomize.toolkit.fluxcd.io/v1` Kustomizations in `ns`.
 pub fn kustomizations(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     dynamic_api(
