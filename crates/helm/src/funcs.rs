@@ -68,7 +68,9 @@ fn to_yaml(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn from_yaml(text: &str, want_array: bool) -> Result<Json, String> {
+/// `sigs.k8s.io/yaml.Unmarshal` of `text` into a map (or, with `want_array`, a slice), as
+/// `fromYaml`/`fromYamlArray` and Helm's values loader call it; the error in its words.
+pub(crate) fn from_yaml(text: &str, want_array: bool) -> Result<Json, String> {
     let value = tether_core::yaml::from_str_yaml11(text)
         .map_err(|e| crate::yaml_error::converting(&e, text))?;
     let value = floats(value);

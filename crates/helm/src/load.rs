@@ -385,24 +385,50 @@ pub(crate) fn load_files(files: Vec<File>, limits: Limits) -> Result<Chart, Helm
     Ok(chart)
 }
 
-/// Helm's `LoadValues`: every document of the stream merged, numbers as float64.
+/// Helm's `LoadValues`: the documents of the stream as apimachinery's `YAMLReader` splits
+/// them, each read into a map as `sigs.k8s.io/yaml` reads it, merged in order; numbers as
+/// float64.
 pub fn load_values(data: &[u8]) -> Result<JsonMap<String, Json>, HelmError> {
     let text = String::from_utf8_lossy(data);
-    let docs = tether_core::yaml::from_str_multi_typed(&text, tether_core::yaml::Typing::Yaml11)
-        .map_err(|e| HelmError::ChartFile {
-            file: "values.yaml".into(),
-            message: format!(
-                "cannot unmarshal yaml document: {}",
-                crate::yaml_error::converting(&e, &text)
-            ),
-        })?;
+    let failed = |message: String| HelmError::ChartFile {
+        file: "values.yaml".into(),
+        message,
+    };
     let mut values = JsonMap::new();
-    for doc in docs {
+    for document in
+        yaml_documents(&text).map_err(|e| failed(format!("error reading yaml document: {e}")))?
+    {
+        let doc = crate::funcs::from_yaml(&document, false)
+            .map_err(|e| failed(format!("cannot unmarshal yaml document: {e}")))?;
         if let Json::Object(obj) = crate::values::floats(doc) {
             values = merge_maps(values, obj);
         }
     }
     Ok(values)
+}
+
+/// apimachinery's `YAMLReader`: documents are the lines between lines starting with `---`
+/// (which may be followed only by blanks or a comment), empty ones skipped.
+fn yaml_documents(text: &str) -> Result<Vec<String>, String> {
+    let mut documents = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("---") {
+            let rest = rest.trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return Err(format!("invalid Yaml document separator: {rest}"));
+            }
+            if !current.is_empty() {
+                documents.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() {
+        documents.push(current);
+    }
+    Ok(documents)
 }
 
 #[cfg(test)]

@@ -21,6 +21,21 @@ enum Stage {
 /// tether's message prefix, libyaml's problem, the stage reporting it.
 const PROBLEMS: &[(&str, &str, Stage)] = &[
     (
+        tether_core::yaml::TAB_STARTS_TOKEN,
+        tether_core::yaml::TAB_STARTS_TOKEN,
+        Stage::Scanner,
+    ),
+    (
+        tether_core::yaml::TAB_IN_PLAIN_INDENT,
+        tether_core::yaml::TAB_IN_PLAIN_INDENT,
+        Stage::Scanner,
+    ),
+    (
+        tether_core::yaml::TAB_IN_BLOCK_INDENT,
+        tether_core::yaml::TAB_IN_BLOCK_INDENT,
+        Stage::Scanner,
+    ),
+    (
         "mapping values are not allowed in this context",
         "mapping values are not allowed in this context",
         Stage::Scanner,
@@ -82,8 +97,17 @@ pub(crate) fn go_yaml_v2(e: &YamlError, text: &str) -> String {
             .and_then(|key| go_sharp_v(&key));
         return match go_key {
             Some(key) => format!("yaml: invalid map key: {key}"),
+            // `encoding/json` refusing the decoded value: its own words, no `yaml:`.
+            None if e.message.starts_with("json: ") => e.message.clone(),
             None => format!("yaml: {}", e.message),
         };
+    }
+    // A tagged scalar of another type: go-yaml v2 panics with no position.
+    if e.message
+        .starts_with(tether_core::yaml::DECODE_ERROR_PREFIX)
+        || e.message == tether_core::yaml::BINARY_ERROR
+    {
+        return format!("yaml: {}", e.message);
     }
     let end_line = text.matches('\n').count();
     if e.message
@@ -92,11 +116,61 @@ pub(crate) fn go_yaml_v2(e: &YamlError, text: &str) -> String {
         return format!("yaml: unknown anchor '{}' referenced", alias_at(e, text));
     }
     // A quoted scalar left open: libyaml reaches the end of the text inside it.
-    if e.message
-        .starts_with("invalid indentation in multiline quoted scalar")
-        && e.line.saturating_sub(1) == end_line
-    {
+    let open_quote = e.message.starts_with("unclosed quote")
+        || e.message
+            .starts_with("invalid indentation in multiline quoted scalar")
+            && e.line.saturating_sub(1) == end_line;
+    if open_quote {
         return with_line(scanner_line(end_line + 1), "found unexpected end of stream");
+    }
+    // A flow collection or quoted scalar standing where a key of the enclosing block mapping
+    // must be: libyaml takes it for a key and fails when it is not followed by `:`, on the
+    // line where it meets the next token (a closing bracket on the same line).
+    let key_like = [
+        "misplaced bracket",
+        "invalid trailing content after",
+        "simple key expected ':'",
+    ]
+    .iter()
+    .any(|p| e.message.starts_with(p))
+        || e.message.starts_with("unclosed b");
+    let starts = text
+        .lines()
+        .nth(e.line.saturating_sub(1))
+        .map(|l| l.trim_start_matches(' '))
+        .unwrap_or("");
+    let token_at_line_start = if e.message.starts_with("invalid trailing content after") {
+        starts.starts_with(['"', '\''])
+    } else if e.message.starts_with("simple key expected") {
+        true
+    } else {
+        starts.starts_with(['[', '{'])
+    };
+    if key_like && token_at_line_start && stands_at_key_column(text, e.line) {
+        if e.message.starts_with("misplaced bracket") {
+            return with_line(scanner_line(e.line), "could not find expected ':'");
+        }
+        if e.message.starts_with("unclosed b") {
+            return with_line(scanner_line(end_line + 1), "could not find expected ':'");
+        }
+        let (line, first) = next_token_line(text, e.line);
+        let problem = if matches!(first, Some('@' | '`' | '\t')) {
+            tether_core::yaml::TAB_STARTS_TOKEN
+        } else {
+            "could not find expected ':'"
+        };
+        return with_line(scanner_line(line), problem);
+    }
+    // A flow collection left open right after `[`, `{` or `,`: libyaml wants a node there.
+    if e.message.starts_with("unclosed b") {
+        let rest: Vec<&str> = text
+            .lines()
+            .map(|l| l.split(" #").next().unwrap_or(l).trim())
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        if rest.last().is_some_and(|l| l.ends_with(['[', '{', ','])) {
+            return with_line(end_line, "did not find expected node content");
+        }
     }
     // Text after a quoted scalar: libyaml reads it as the next token, which the enclosing
     // block collection does not expect.
@@ -118,6 +192,40 @@ pub(crate) fn go_yaml_v2(e: &YamlError, text: &str) -> String {
         Some((_, theirs, Stage::ParserAtEnd)) => with_line(end_line, theirs),
         None => with_line(e.line, &e.message),
     }
+}
+
+/// Whether the text on 1-based `line` starts at the column of the keys of a block mapping
+/// above it (libyaml's "required" simple key): the nearest earlier line indented no deeper is
+/// indented as much and holds a `key:`.
+fn stands_at_key_column(text: &str, line: usize) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(here) = line.checked_sub(1).and_then(|i| lines.get(i)) else {
+        return false;
+    };
+    let column = here.len() - here.trim_start_matches(' ').len();
+    let above = lines[..line - 1].iter().rev().find(|l| {
+        let t = l.trim_start_matches(' ');
+        !t.is_empty() && !t.starts_with('#') && l.len() - t.len() <= column
+    });
+    above.is_some_and(|l| {
+        let t = l.trim_start_matches(' ');
+        l.len() - t.len() == column
+            && !t.starts_with("- ")
+            && (t.contains(": ") || t.ends_with(':'))
+    })
+}
+
+/// The 1-based line of the first token after `line` (comments and blank lines skipped; the
+/// line past the end when there is none), and its first character.
+fn next_token_line(text: &str, line: usize) -> (usize, Option<char>) {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, l) in lines.iter().enumerate().skip(line) {
+        let t = l.trim_start_matches(' ');
+        if !t.is_empty() && !t.starts_with('#') {
+            return (i + 1, t.chars().next());
+        }
+    }
+    (text.matches('\n').count() + 1, None)
 }
 
 /// `error converting YAML to JSON: yaml: ...`, as `sigs.k8s.io/yaml` wraps it.

@@ -11,14 +11,16 @@
 mod emit;
 mod parse;
 mod scalar;
+mod tabs;
 mod yaml11;
 
 use serde_json::Value;
 
 pub use emit::{Layout, double_quoted, go_yaml_key_order, single_quoted};
 pub use scalar::{format_go_float, format_number, go_json_float, resolve_plain};
+pub use tabs::{TAB_IN_BLOCK_INDENT, TAB_IN_PLAIN_INDENT, TAB_STARTS_TOKEN};
 pub use yaml11::{
-    Resolved, reads_as_non_string as reads_as_non_string_yaml11,
+    BINARY_ERROR, DECODE_ERROR_PREFIX, Resolved, reads_as_non_string as reads_as_non_string_yaml11,
     resolve_plain as resolve_plain_yaml11,
 };
 
@@ -144,11 +146,10 @@ pub fn from_str(text: &str) -> Result<Value, YamlError> {
         .unwrap_or(Value::Null))
 }
 
-/// Reads text back as `sigs.k8s.io/yaml.YAMLToJSON` does: the first document only (an empty
-/// stream is `Null`), YAML 1.1 typing.
+/// Reads text back as `sigs.k8s.io/yaml.YAMLToJSON` does: the first document only, with what
+/// follows it unread (an empty stream is `Null`), YAML 1.1 typing.
 pub fn from_str_yaml11(text: &str) -> Result<Value, YamlError> {
-    let docs = from_str_multi_typed(text, Typing::Yaml11)?;
-    Ok(docs.into_iter().next().unwrap_or(Value::Null))
+    parse::parse_first_document(text, Typing::Yaml11)
 }
 
 /// Reads a plain (unquoted, untagged) scalar as go-yaml v3 does: `5432` is a number, `true` a
@@ -204,6 +205,60 @@ mod tests {
             from_str_yaml11("1.5: a\nyes: b\n"),
             Ok(json!({"1.5": "a", "true": "b"}))
         );
+    }
+
+    #[test]
+    fn yaml11_explicit_tags_must_match_the_text() {
+        assert_eq!(
+            from_str_yaml11("a: !!float 1\nb: !!int \"2\"\nc: !!binary aGVsbG8=\n"),
+            Ok(json!({"a": 1, "b": 2, "c": "hello"}))
+        );
+        let refused = |text: &str| from_str_yaml11(text).map_err(|e| e.message).err();
+        assert_eq!(
+            refused("a: !!int x\n").as_deref(),
+            Some("cannot decode !!str `x` as a !!int")
+        );
+        assert_eq!(
+            refused("a: !!bool 1\n").as_deref(),
+            Some("cannot decode !!int `1` as a !!bool")
+        );
+        assert_eq!(refused("a: !!binary aGVsbG8\n").as_deref(), Some(BINARY_ERROR));
+        assert_eq!(
+            refused("a: .inf\n").as_deref(),
+            Some("json: unsupported value: +Inf")
+        );
+    }
+
+    #[test]
+    fn yaml11_reads_nothing_after_the_first_document() {
+        assert_eq!(from_str_yaml11("{a: 1}}\n"), Ok(json!({"a": 1})));
+        assert_eq!(from_str_yaml11("\"x\" y\n"), Ok(json!("x")));
+        assert_eq!(from_str_yaml11("a: 1\n---\nb: [\n"), Ok(json!({"a": 1})));
+        assert_eq!(from_str_yaml11("a: 1\n%YAML 2.0\n---\n"), Ok(json!({"a": 1})));
+        // The token right after the root is still scanned, and a plain root may go on.
+        assert!(from_str_yaml11("{a: 1} @\n").is_err());
+        assert!(from_str_yaml11("x\ny: 1\n").is_err());
+    }
+
+    #[test]
+    fn yaml11_refuses_tabs_where_libyaml_does() {
+        let message = |text: &str| from_str_yaml11(text).map_err(|e| (e.line, e.message)).err();
+        assert_eq!(message("\ta: 1\n"), Some((1, TAB_STARTS_TOKEN.to_owned())));
+        assert_eq!(message("a: [1]\n\t\n"), Some((2, TAB_STARTS_TOKEN.to_owned())));
+        assert_eq!(message("- a\n\t- b\n"), Some((2, TAB_IN_PLAIN_INDENT.to_owned())));
+        assert_eq!(message("a: >\n  x\n\t\n"), Some((3, TAB_IN_BLOCK_INDENT.to_owned())));
+        // Tabs after a simple key's `:`, inside flow collections and deep enough are fine.
+        assert_eq!(
+            from_str_yaml11("a:\tb\nc: [\t1]\nd: e\n  \tf\n"),
+            Ok(json!({"a": "b", "c": [1], "d": "e f"}))
+        );
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_without_a_line_break_has_none() {
+        assert_eq!(from_str_yaml11("a: |\n  x"), Ok(json!({"a": "x"})));
+        assert_eq!(from_str_yaml11("a: |\n  x\n"), Ok(json!({"a": "x\n"})));
+        assert_eq!(from_str_multi("a: >\n  x"), Ok(vec![json!({"a": "x"})]));
     }
 
     #[test]

@@ -31,21 +31,200 @@ fn allowed_alias_ratio(decoded: u64) -> f64 {
 
 /// Parses every document of a YAML stream. Empty documents come back as `Value::Null`.
 pub(super) fn parse_stream(text: &str, typing: Typing) -> Result<Vec<Value>, YamlError> {
-    let mut builder = Builder {
-        typing,
-        ..Builder::default()
-    };
+    let tab = tab_refusal(text, typing, false);
+    parse_all(text, typing)
+        .map_err(|e| earlier(e, tab.clone()))
+        .and_then(|docs| match tab {
+            Some(tab) => Err(tab),
+            None => Ok(docs),
+        })
+}
+
+/// libyaml's refusal of a tab (see [`super::tabs`]), for the typings that read as go-yaml.
+fn tab_refusal(text: &str, typing: Typing, first_document_only: bool) -> Option<YamlError> {
+    match typing {
+        Typing::Yaml11 => super::tabs::libyaml_tab_error(text, first_document_only),
+        Typing::GoYamlV3 | Typing::SourceText => None,
+    }
+}
+
+/// Of an error and a tab refusal, the one libyaml meets first; granit's own complaint about a
+/// tab is the same refusal, placed where libyaml places it.
+fn earlier(error: YamlError, tab: Option<YamlError>) -> YamlError {
+    match tab {
+        Some(tab)
+            if (tab.line, tab.column) <= (error.line, error.column)
+                || error.message.contains("tab") =>
+        {
+            tab
+        }
+        _ => error,
+    }
+}
+
+fn parse_all(text: &str, typing: Typing) -> Result<Vec<Value>, YamlError> {
+    let mut builder = Builder::new(text, typing);
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| YamlError {
-            kind: YamlErrorKind::Syntax,
-            file: None,
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info(),
-        })?;
+        let (event, span) = item.map_err(|e| syntax_error(&e))?;
         builder.event(event, span)?;
     }
     Ok(builder.documents)
+}
+
+/// Parses the first document of a stream as go-yaml v2's `Unmarshal` (behind
+/// `sigs.k8s.io/yaml`) does: it stops once that document is read, so what follows it is never
+/// parsed, except the one token libyaml scans after the root node to see that the document
+/// ended. An empty stream is `Null`.
+pub(super) fn parse_first_document(text: &str, typing: Typing) -> Result<Value, YamlError> {
+    let tab = tab_refusal(text, typing, true);
+    read_first_document(text, typing)
+        .map_err(|e| earlier(e, tab.clone()))
+        .and_then(|doc| match tab {
+            Some(tab) => Err(tab),
+            None => Ok(doc),
+        })
+}
+
+fn read_first_document(text: &str, typing: Typing) -> Result<Value, YamlError> {
+    let mut builder = Builder::new(text, typing);
+    for item in Parser::new_from_str(text) {
+        let (event, span) = match item {
+            Ok(ok) => ok,
+            Err(e) => return first_document_before_error(text, typing, &e),
+        };
+        let ended = matches!(event, Event::DocumentEnd);
+        builder.event(event, span)?;
+        if ended {
+            break;
+        }
+    }
+    Ok(builder.documents.into_iter().next().unwrap_or(Value::Null))
+}
+
+/// The scanner (granit) refused text after the first document's root node, where libyaml
+/// would have stopped: the document as read up to the error, when its root was complete there
+/// (a flow collection, quoted scalar or alias, or anything else closed by a directive or
+/// document marker), unless libyaml also refuses the very next token (an invalid character, an
+/// unclosed quote).
+fn first_document_before_error(
+    text: &str,
+    typing: Typing,
+    error: &granit_parser::ScanError,
+) -> Result<Value, YamlError> {
+    let refused = syntax_error(error);
+    let marker = error.marker();
+    let at = marker.byte_offset().unwrap_or_else(|| {
+        text.char_indices()
+            .nth(marker.index())
+            .map_or(text.len(), |(i, _)| i)
+    });
+    let Some(prefix) = text.get(..at) else {
+        return Err(refused);
+    };
+    let mut builder = Builder::new(prefix, typing);
+    let mut depth = 0usize;
+    let mut root: Option<(usize, bool)> = None;
+    for item in Parser::new_from_str(prefix) {
+        let Ok((event, span)) = item else {
+            return Err(refused);
+        };
+        match &event {
+            Event::SequenceStart(..) | Event::MappingStart(..) if depth == 0 && root.is_none() => {
+                let block = matches!(
+                    event,
+                    Event::SequenceStart(granit_parser::StructureStyle::Block, ..)
+                        | Event::MappingStart(granit_parser::StructureStyle::Block, ..)
+                );
+                root = Some((usize::MAX, block));
+                depth = 1;
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                if depth == 0
+                    && let Some((end, _)) = root.as_mut()
+                {
+                    *end = byte_end(prefix, &span);
+                }
+            }
+            // A plain or block scalar may go on over the next lines, so like a block
+            // collection it is closed only by a marker; quoted ones and aliases end where
+            // their token does.
+            Event::Scalar(_, style, ..) if depth == 0 && root.is_none() => {
+                let open_ended =
+                    !matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                root = Some((byte_end(prefix, &span), open_ended));
+            }
+            Event::Alias(_) if depth == 0 && root.is_none() => {
+                root = Some((byte_end(prefix, &span), false));
+            }
+            _ => {}
+        }
+        let ended = matches!(event, Event::DocumentEnd);
+        builder.event(event, span)?;
+        if ended {
+            break;
+        }
+    }
+    let Some((end, block)) = root.filter(|(end, _)| *end <= at) else {
+        return Err(refused);
+    };
+    if block && !starts_document_marker(&text[at..], marker.col()) {
+        return Err(refused);
+    }
+    if refused_by_libyaml_scanner(&refused.message) && only_blanks_and_comments(&text[end..at]) {
+        return Err(refused);
+    }
+    Ok(builder.documents.into_iter().next().unwrap_or(Value::Null))
+}
+
+/// Where a span ends, in bytes of `text`.
+fn byte_end(text: &str, span: &Span) -> usize {
+    span.end.byte_offset().unwrap_or_else(|| {
+        text.char_indices()
+            .nth(span.end.index())
+            .map_or(text.len(), |(i, _)| i)
+    })
+}
+
+/// A directive or a document start or end marker at the start of a line: what closes a block
+/// collection at the root.
+fn starts_document_marker(rest: &str, column: usize) -> bool {
+    column == 0
+        && (rest.starts_with('%')
+            || ["---", "..."].iter().any(|m| {
+                rest.strip_prefix(m).is_some_and(|after| {
+                    after.is_empty() || after.starts_with([' ', '\t', '\n', '\r'])
+                })
+            }))
+}
+
+/// Problems libyaml's scanner meets in the token itself (so also in the one token it reads
+/// after a document's root), as opposed to the parser's complaints about where a token stands.
+fn refused_by_libyaml_scanner(message: &str) -> bool {
+    [
+        "unexpected character",
+        "unclosed quote",
+        "invalid indentation in multiline quoted scalar",
+        "while parsing a quoted scalar, found unknown escape character",
+    ]
+    .iter()
+    .any(|p| message.starts_with(p))
+}
+
+fn only_blanks_and_comments(gap: &str) -> bool {
+    gap.lines()
+        .all(|line| matches!(line.trim_start().chars().next(), None | Some('#')))
+}
+
+fn syntax_error(e: &granit_parser::ScanError) -> YamlError {
+    YamlError {
+        kind: YamlErrorKind::Syntax,
+        file: None,
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+        message: e.info(),
+    }
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -75,6 +254,23 @@ struct Builder {
     decoded: u64,
     /// Of those, the nodes that came from aliases.
     aliased: u64,
+    /// Where the text ends when its last line holds content and no line break: a block
+    /// scalar ending there has no final break to keep (granit adds one, libyaml does not).
+    unterminated_end: Option<usize>,
+}
+
+impl Builder {
+    fn new(text: &str, typing: Typing) -> Self {
+        Builder {
+            typing,
+            unterminated_end: text
+                .rsplit('\n')
+                .next()
+                .is_some_and(|last| !last.trim().is_empty() && !last.trim().starts_with('#'))
+                .then_some(text.len()),
+            ..Builder::default()
+        }
+    }
 }
 
 impl Builder {
@@ -87,6 +283,15 @@ impl Builder {
             Event::DocumentEnd => self.documents.push(self.root.take().unwrap_or(Value::Null)),
             Event::Scalar(text, style, anchor, tag) => {
                 let is_merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                let text = match style {
+                    ScalarStyle::Literal | ScalarStyle::Folded
+                        if self.unterminated_end.is_some()
+                            && span.end.byte_offset() == self.unterminated_end =>
+                    {
+                        text.strip_suffix('\n').unwrap_or(&text).into()
+                    }
+                    _ => text,
+                };
                 let value = scalar_value(&text, style, tag.as_deref(), span, self.typing)?;
                 self.decoded += 1;
                 self.remember(anchor, &value, 1);
@@ -236,7 +441,13 @@ fn scalar_value(
 ) -> Result<Value, YamlError> {
     match typing {
         Typing::Yaml11 => {
-            return yaml11::scalar(text, style, tag).map_err(|m| not_json(span, &m));
+            return yaml11::scalar(text, style, tag).map_err(|m| {
+                if m.starts_with(yaml11::DECODE_ERROR_PREFIX) || m == yaml11::BINARY_ERROR {
+                    err(span, &m)
+                } else {
+                    not_json(span, &m)
+                }
+            });
         }
         // The parser reports an empty plain value (`a:`) as `~`; its span is empty.
         Typing::SourceText if span.start.index() == span.end.index() => {

@@ -9,37 +9,116 @@ use serde_json::{Number, Value};
 
 const CORE_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
-/// Types a scalar: quoted and block scalars are strings, plain ones resolve; an explicit
-/// `!!str` forces a string, other core tags resolve like plain text, other tags are strings.
+/// Types a scalar as go-yaml v2 decodes it into an untyped value: quoted and block scalars are
+/// strings and plain ones resolve; an explicit core tag (`!!int`, `!!bool`...) must match what
+/// the text resolves to (`!!float` also takes an integer) or the document is refused with
+/// go-yaml's "cannot decode !!str `x` as a !!int"; `!!str` forces a string, `!!binary` is
+/// base64-decoded, and other tags leave the text a string.
 pub(super) fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    let resolvable = match tag {
-        Some(tag) => tag.handle() == CORE_TAG_PREFIX && tag.suffix() != "str",
-        None => style == ScalarStyle::Plain,
+    let wanted = match tag {
+        Some(tag) if tag.handle() == CORE_TAG_PREFIX => tag.suffix(),
+        Some(_) => return Ok(Value::String(text.to_owned())),
+        None if style == ScalarStyle::Plain => "",
+        None => return Ok(Value::String(text.to_owned())),
     };
-    if !resolvable {
-        return Ok(Value::String(text.to_owned()));
+    match wanted {
+        "" | "bool" | "null" | "int" | "float" | "timestamp" => {}
+        "binary" => return binary(text),
+        _ => return Ok(Value::String(text.to_owned())),
     }
-    Ok(match resolve_plain(text) {
+    // go-yaml tries a timestamp only when the text is untagged or tagged `!!timestamp`.
+    let resolved = resolve(text, matches!(wanted, "" | "timestamp"));
+    let found = match resolved {
+        Resolved::Null => "null",
+        Resolved::Bool(_) => "bool",
+        Resolved::Int(_) | Resolved::Uint(_) => "int",
+        Resolved::Float(_) => "float",
+        Resolved::Timestamp => "timestamp",
+        Resolved::Str => "str",
+    };
+    if !(wanted.is_empty() || wanted == found || (wanted == "float" && found == "int")) {
+        return Err(format!(
+            "{DECODE_ERROR_PREFIX}!!{found} `{text}` as a !!{wanted}"
+        ));
+    }
+    Ok(match resolved {
         Resolved::Null => Value::Null,
         Resolved::Bool(b) => Value::Bool(b),
         Resolved::Int(i) => Value::from(i),
         Resolved::Uint(u) => Value::from(u),
-        Resolved::Float(f) => float(f, text)?,
+        Resolved::Float(f) => float(f)?,
         Resolved::Timestamp | Resolved::Str => Value::String(text.to_owned()),
     })
+}
+
+/// How go-yaml v2 starts the message of a tagged scalar whose text is of another type.
+pub const DECODE_ERROR_PREFIX: &str = "cannot decode ";
+
+/// go-yaml v2's message for a `!!binary` scalar that is not base64.
+pub const BINARY_ERROR: &str = "!!binary value contains invalid base64 data";
+
+/// A `!!binary` scalar: standard base64 decoded to the string of its bytes.
+fn binary(text: &str) -> Result<Value, String> {
+    let compact: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    let bytes = decode_base64(&compact).ok_or_else(|| BINARY_ERROR.to_owned())?;
+    Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Standard padded base64 as Go's `base64.StdEncoding` reads it, line breaks skipped (the
+/// only base64 this crate reads; a dependency for it would be heavier than these lines).
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let sextet = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, chunk) in bytes.chunks(4).enumerate() {
+        let last = i + 1 == bytes.len() / 4;
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | sextet(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let three = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&three[..3 - pad]);
+    }
+    Some(out)
 }
 
 /// Largest integer a float holds exactly.
 const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
 
-fn float(f: f64, text: &str) -> Result<Value, String> {
+/// A float as JSON holds it; NaN and infinities are refused with `encoding/json`'s message,
+/// which prints them as Go's `%v` does.
+fn float(f: f64) -> Result<Value, String> {
     if f.fract() == 0.0 && f.abs() <= MAX_EXACT_FLOAT {
         // Exact: integral and within the float's exact-integer range.
         return Ok(Value::from(f as i64));
     }
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| format!("json: unsupported value: {text}"))
+    Number::from_f64(f).map(Value::Number).ok_or_else(|| {
+        let go = if f.is_nan() {
+            "NaN"
+        } else if f > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        };
+        format!("json: unsupported value: {go}")
+    })
 }
 
 /// The type a plain scalar resolves to.
@@ -58,6 +137,11 @@ pub enum Resolved {
 
 /// Resolves a plain scalar as go-yaml v2's `resolve("", s)` does.
 pub fn resolve_plain(s: &str) -> Resolved {
+    resolve(s, true)
+}
+
+/// go-yaml v2's resolution of `s`, trying a timestamp only when `timestamps` is set.
+fn resolve(s: &str, timestamps: bool) -> Resolved {
     let Some(&first) = s.as_bytes().first() else {
         return Resolved::Null;
     };
@@ -66,7 +150,7 @@ pub fn resolve_plain(s: &str) -> Resolved {
     }
     match first {
         b'.' => dot_float(s).map_or(Resolved::Str, Resolved::Float),
-        b'+' | b'-' | b'0'..=b'9' => number(s),
+        b'+' | b'-' | b'0'..=b'9' => number(s, timestamps),
         _ => Resolved::Str,
     }
 }
@@ -100,8 +184,8 @@ fn keyword(s: &str) -> Option<Resolved> {
 
 /// Scalars starting with a sign or digit: timestamp, then integer (Go base-0 syntax, underscores
 /// dropped), then unsigned, then decimal float.
-fn number(s: &str) -> Resolved {
-    if is_timestamp(s) {
+fn number(s: &str, timestamps: bool) -> Resolved {
+    if timestamps && is_timestamp(s) {
         return Resolved::Timestamp;
     }
     let plain: String = s.chars().filter(|&c| c != '_').collect();
