@@ -4,7 +4,8 @@
 //! no-op resync that stays one), a release target change (chart name with
 //! `chartNameChangeStrategy` Reinstall or InPlaceUpdate, release name), a `spec.kubeConfig`
 //! release rendered with the remote cluster's capabilities, `install.disableSchemaValidation`,
-//! and a release name over 53 characters shortened as helm-controller shortens it.
+//! a release name over 53 characters shortened as helm-controller shortens it, and an object
+//! of another release refusing an install that may not take ownership.
 
 mod common;
 
@@ -362,5 +363,35 @@ async fn the_legacy_wait_strategy_judges_only_core_kinds_by_helm_3s_rules() -> a
         message.contains(&format!("Service/{}/waiting-web", fx.ns.name)),
         "{message}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_object_of_another_release_refuses_the_install_without_take_ownership()
+-> anyhow::Result<()> {
+    let fx = Fixture::start("hr-owned").await?;
+    create(&fx.releases, fx.release("web", json!({}))).await?;
+    wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    // Release `second` renders ServiceAccount `web`, which release `web` owns.
+    create(
+        &fx.releases,
+        fx.release(
+            "second",
+            json!({"values": {"serviceAccount": {"name": "web"}},
+                "install": {"disableTakeOwnership": true}}),
+        ),
+    )
+    .await?;
+    let refused = wait_ready_where(&fx.releases, "second", |s, _, m| {
+        s == "False" && m.contains("Helm install failed")
+    })
+    .await?;
+    let (_, _, message) = condition(&refused, "Ready").context("Ready")?;
+    let expected = format!(
+        "ServiceAccount \"web\" in namespace \"{}\" exists and cannot be imported into the current release: invalid ownership metadata; annotation validation error: key \"meta.helm.sh/release-name\" must equal \"second\": current value is \"web\"",
+        fx.ns.name
+    );
+    ensure!(message.contains(&expected), "{message}");
+    ensure!(fx.deployment("second-web").await?.is_none());
     Ok(())
 }
