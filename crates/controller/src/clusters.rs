@@ -17,6 +17,7 @@
 //! certificates, basic auth and bearer tokens are used. A kubeconfig that names files on the
 //! controller's filesystem or runs a credential plugin is refused with a clear error.
 
+use crate::helmrelease::capabilities::ClusterCapabilities;
 use crate::requests::CountRequests;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
@@ -93,11 +94,24 @@ pub struct Identity<'a> {
 }
 
 /// One cluster the controller talks to: its configuration and client as the controller (or as
-/// the kubeconfig's user), and the manager that applies there.
+/// the kubeconfig's user), the manager that applies there, and its Helm capabilities.
 struct Cluster {
     config: kube::Config,
     client: kube::Client,
     manager: ResourceManager,
+    capabilities: Arc<ClusterCapabilities>,
+}
+
+impl Cluster {
+    fn new(config: kube::Config, client: kube::Client, manager: ResourceManager) -> Self {
+        let capabilities = Arc::new(ClusterCapabilities::new(client.clone()));
+        Self {
+            config,
+            client,
+            manager,
+            capabilities,
+        }
+    }
 }
 
 /// A remote cluster and the digest of the kubeconfig it was built from.
@@ -112,11 +126,13 @@ struct Token {
     renew_at: Instant,
 }
 
-/// The client and apply manager one reconcile uses.
+/// The client and apply manager one reconcile uses, and the Helm capabilities of its cluster
+/// (discovered as the controller or the kubeconfig's user, whatever the identity).
 #[derive(Clone)]
 pub struct Access {
     pub client: kube::Client,
     pub manager: ResourceManager,
+    pub capabilities: Arc<ClusterCapabilities>,
 }
 
 /// Every cluster and identity the controller has built a client for; see the module
@@ -143,16 +159,17 @@ impl Clusters {
         count: CountRequests,
     ) -> Self {
         Self {
-            local: Cluster {
-                config,
-                client,
-                manager,
-            },
+            local: Cluster::new(config, client, manager),
             default_service_account,
             count,
             remotes: Mutex::default(),
             tokens: Mutex::default(),
         }
+    }
+
+    /// The Helm capabilities of the controller's own cluster.
+    pub fn local_capabilities(&self) -> &ClusterCapabilities {
+        &self.local.capabilities
     }
 
     /// The client and manager for `who`: its cluster, as its ServiceAccount if it names one
@@ -178,6 +195,7 @@ impl Clusters {
             None => Ok(Access {
                 client: cluster.client.clone(),
                 manager: cluster.manager.clone(),
+                capabilities: cluster.capabilities.clone(),
             }),
         }
     }
@@ -209,11 +227,7 @@ impl Clusters {
             .with_field_manager(self.local.manager.field_manager());
         let remote = Arc::new(Remote {
             digest,
-            cluster: Cluster {
-                config,
-                client,
-                manager,
-            },
+            cluster: Cluster::new(config, client, manager),
         });
         tracing::info!(%secret, "built the client of a remote cluster");
         let replaced = self
@@ -305,6 +319,7 @@ impl Clusters {
         let access = Access {
             manager: cluster.manager.clone().with_client(client.clone()),
             client,
+            capabilities: cluster.capabilities.clone(),
         };
         let renew_at = requested + TOKEN_LIFETIME * 2 / 3;
         self.tokens

@@ -113,8 +113,6 @@ pub struct Context {
     pub helm_releases: Store<HelmRelease>,
     /// Charts loaded from artifacts, shared by every HelmRelease.
     pub loaded_charts: crate::helmrelease::LoadedCharts,
-    /// The cluster's `.Capabilities` for Helm rendering.
-    pub helm_capabilities: crate::helmrelease::capabilities::ClusterCapabilities,
     pub helm_repositories: Store<HelmRepository>,
     pub helm_charts: Store<HelmChart>,
     /// HelmRepositories as the HelmChart trigger watch saw them.

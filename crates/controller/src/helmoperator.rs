@@ -208,8 +208,9 @@ async fn steps(
     let history = store.history(&name).await.map_err(failed)?;
     let last = history.last().cloned();
     let capabilities = ctx
-        .helm_capabilities
-        .get(&ctx.client)
+        .clusters
+        .local_capabilities()
+        .get()
         .await
         .map_err(|e| Failure::new("HelmUpgradeFailed", e))?;
     let install = last
@@ -277,6 +278,7 @@ async fn steps(
         timeout: hr.effective_timeout(),
         wait: hr.waits(),
         wait_for_jobs: hr.waits(),
+        wait_strategy: tether_helm_actions::WaitStrategy::Poller,
         disable_hooks: false,
         force: hr.spec.force_upgrade == Some(true),
         crds: CrdPolicy::Create,

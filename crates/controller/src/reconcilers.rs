@@ -109,7 +109,6 @@ pub async fn run_reconcilers(
         newest_bucket_sources: Default::default(),
         helm_releases: helm_releases.store(),
         loaded_charts: Default::default(),
-        helm_capabilities: Default::default(),
         helm_repositories: helm_repositories.store(),
         helm_charts: helm_charts.store(),
         newest_helm_repositories: Default::default(),

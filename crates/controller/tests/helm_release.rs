@@ -11,114 +11,18 @@ mod common;
 
 use anyhow::{Context, ensure};
 use common::InProcessController;
+use common::helm::{Fixture, helm_list, replicas};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
-use tether_testkit::chartrepo::{helm_package, push_oci_chart, run_helm};
+use tether_testkit::chartrepo::run_helm;
 use tether_testkit::charts::{ChartSpec, write_chart};
 use tether_testkit::cluster::{TestNamespace, client, install_crds, wait_for};
 use tether_testkit::flux::{
     condition, create, dynamic_api, merge_patch, wait_for_gone, wait_ready_where,
 };
-use tether_testkit::registry::RegistryServer;
-
-const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
-
-fn helm_list(namespace: &str) -> anyhow::Result<Vec<Value>> {
-    let args = ["list", "-n", namespace, "-o", "json"].map(std::ffi::OsString::from);
-    Ok(serde_json::from_str(&run_helm(&args)?)?)
-}
-
-struct Fixture {
-    ns: TestNamespace,
-    client: kube::Client,
-    releases: Api<DynamicObject>,
-    registry: RegistryServer,
-    _controller: InProcessController,
-}
-
-impl Fixture {
-    /// A registry holding chart `web` 1.0.0 as `oci://…/charts/web`, an OCIRepository `web`
-    /// serving it, and the controller.
-    async fn start(prefix: &str) -> anyhow::Result<Self> {
-        let client = client().await?;
-        install_crds(&client, tether_api::crds()).await?;
-        let ns = TestNamespace::create(&client, prefix).await?;
-        let registry = RegistryServer::start()?;
-        let controller = InProcessController::start(&ns.name).await?;
-        let releases = dynamic_api(
-            &client,
-            &ns.name,
-            "helm.toolkit.fluxcd.io",
-            "v2",
-            "HelmRelease",
-        );
-        let fixture = Self {
-            ns,
-            client,
-            releases,
-            registry,
-            _controller: controller,
-        };
-        fixture.publish("web", "1.0.0", |_| Ok(())).await?;
-        Ok(fixture)
-    }
-
-    /// Pushes chart `web` at `version` (the test chart, changed by `edit`) and creates the
-    /// OCIRepository `source` serving that tag.
-    async fn publish(
-        &self,
-        source: &str,
-        version: &str,
-        edit: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        let work = tempfile::tempdir()?;
-        let dir = write_chart(work.path(), &ChartSpec::new("web", version, "6.0.0"))?;
-        edit(&dir)?;
-        let archive = helm_package(&dir, work.path())?;
-        let url = push_oci_chart(&self.registry, &archive, "charts")?;
-        let sources = dynamic_api(
-            &self.client,
-            &self.ns.name,
-            "source.toolkit.fluxcd.io",
-            "v1",
-            "OCIRepository",
-        );
-        create(
-            &sources,
-            json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
-                "metadata": {"name": source, "namespace": self.ns.name},
-                "spec": {"url": format!("{url}/web"), "interval": "10m", "insecure": true,
-                    "ref": {"tag": version},
-                    "layerSelector": {"mediaType": HELM_CHART_LAYER, "operation": "copy"}}}),
-        )
-        .await
-    }
-
-    fn release(&self, name: &str, spec: Value) -> Value {
-        let mut spec_full = json!({"interval": "10m", "timeout": "60s",
-            "chartRef": {"kind": "OCIRepository", "name": "web"}});
-        if let (Some(base), Some(extra)) = (spec_full.as_object_mut(), spec.as_object()) {
-            base.extend(extra.clone());
-        }
-        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "metadata": {"name": name, "namespace": self.ns.name}, "spec": spec_full})
-    }
-
-    async fn deployment(&self, name: &str) -> anyhow::Result<Option<Deployment>> {
-        Ok(self.ns.api::<Deployment>().get_opt(name).await?)
-    }
-}
-
-fn replicas(deployment: &Deployment) -> i32 {
-    deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn a_helm_release_installs_upgrades_corrects_drift_and_uninstalls() -> anyhow::Result<()> {
@@ -1091,8 +995,6 @@ async fn a_failing_helm_test_is_remediated_by_rollback() -> anyhow::Result<()> {
 }
 
 /// A Widget (see `common::widget_crd`) named after the release.
-const WIDGET_TEMPLATE: &str = "apiVersion: cel.tether.test/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-gear\nspec:\n  size: 1\n";
-
 #[tokio::test]
 async fn a_custom_resource_in_a_chart_is_judged_by_the_releases_health_check_exprs()
 -> anyhow::Result<()> {
@@ -1101,7 +1003,7 @@ async fn a_custom_resource_in_a_chart_is_judged_by_the_releases_health_check_exp
     fx.publish("widgets", "1.1.0", |dir| {
         Ok(std::fs::write(
             dir.join("templates/widget.yaml"),
-            WIDGET_TEMPLATE,
+            common::WIDGET_TEMPLATE,
         )?)
     })
     .await?;

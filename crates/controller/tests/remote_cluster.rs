@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::InProcessController;
+use common::{InProcessController, RemoteNamespace};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service, ServiceAccount};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use tether_testkit::cluster::{
     TestNamespace, kubeconfig_path, remote_config, remote_kubeconfig_text, wait_for,
@@ -27,36 +27,6 @@ async fn kubeconfig_secret(ns: &TestNamespace, key: &str, text: &str) -> anyhow:
         .create(&PostParams::default(), &secret)
         .await?;
     Ok(())
-}
-
-/// Namespace `name` in the remote cluster (the same name as the test's own namespace, where a
-/// ServiceAccount of the Kustomization's namespace is looked for), deleted when dropped.
-struct RemoteNamespace {
-    api: Api<Namespace>,
-    name: String,
-}
-
-impl RemoteNamespace {
-    async fn create(remote: &kube::Client, name: &str) -> anyhow::Result<Self> {
-        let api: Api<Namespace> = Api::all(remote.clone());
-        let namespace = serde_json::from_value(json!({"metadata": {"name": name}}))?;
-        api.create(&PostParams::default(), &namespace).await?;
-        Ok(Self {
-            api,
-            name: name.to_owned(),
-        })
-    }
-}
-
-impl Drop for RemoteNamespace {
-    fn drop(&mut self) {
-        let (api, name) = (self.api.clone(), self.name.clone());
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = api.delete(&name, &DeleteParams::background()).await;
-            });
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

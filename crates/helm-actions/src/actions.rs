@@ -32,6 +32,17 @@ pub enum CrdPolicy {
     CreateReplace,
 }
 
+/// How an action waits for its resources: Helm v4's wait strategies as helm-controller
+/// exposes them (`waitStrategy.name`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WaitStrategy {
+    /// kstatus, polled (Helm v4's default; custom health rules apply).
+    #[default]
+    Poller,
+    /// Helm v3's readiness checks ([`crate::legacy_wait`]).
+    Legacy,
+}
+
 /// Where a release lives and who acts on it.
 pub struct Target<'a> {
     /// Release name.
@@ -55,6 +66,8 @@ pub struct RunOptions {
     pub wait: bool,
     /// Also wait for its Jobs to complete.
     pub wait_for_jobs: bool,
+    /// How to wait.
+    pub wait_strategy: WaitStrategy,
     /// Run no hooks.
     pub disable_hooks: bool,
     /// Recreate objects whose update hits an immutable field.
@@ -77,6 +90,7 @@ impl Default for RunOptions {
             timeout: Duration::from_secs(300),
             wait: true,
             wait_for_jobs: true,
+            wait_strategy: WaitStrategy::Poller,
             disable_hooks: false,
             force: false,
             crds: CrdPolicy::Create,
@@ -436,14 +450,28 @@ async fn change_cluster(
     };
     resources::apply(target.manager, objects.clone(), previous, &apply).await?;
     if options.wait {
-        resources::wait_ready(
-            target.manager,
-            &objects,
-            options.timeout,
-            options.wait_for_jobs,
-            target.cancel.clone(),
-        )
-        .await?;
+        match options.wait_strategy {
+            WaitStrategy::Poller => {
+                resources::wait_ready(
+                    target.manager,
+                    &objects,
+                    options.timeout,
+                    options.wait_for_jobs,
+                    target.cancel.clone(),
+                )
+                .await?;
+            }
+            WaitStrategy::Legacy => {
+                crate::legacy_wait::wait_ready(
+                    target.manager.client(),
+                    &objects,
+                    options.timeout,
+                    options.wait_for_jobs,
+                    target.cancel.clone(),
+                )
+                .await?;
+            }
+        }
     }
     if !options.disable_hooks {
         runner.run(&mut release.hooks, after).await?;

@@ -219,6 +219,37 @@ pub fn coalesce_tables(dst: &mut Values, mut src: Values, merge: bool) {
     }
 }
 
+/// What an upgrade that reuses the current release's values (Helm's `--reuse-values`) renders
+/// and stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReusedValues {
+    /// The values stored with the new release: the supplied ones over the current release's.
+    pub config: Values,
+    /// The chart defaults rendered with: the current release's chart defaults under its values,
+    /// in place of the new chart's `values.yaml` (so new defaults are not picked up, as in Helm).
+    pub chart_defaults: Values,
+}
+
+/// Helm's `reuseValues` with `ReuseValues` set: `current_chart_values` and `current_config` are
+/// the current release's (its stored chart, which carries no subcharts, and its config).
+pub fn reuse_values(
+    current_chart_values: &Values,
+    current_config: &Values,
+    supplied: &Values,
+) -> Result<ReusedValues, HelmError> {
+    let current_chart = Chart {
+        values: current_chart_values.clone(),
+        ..Chart::default()
+    };
+    let chart_defaults = coalesce_values(&current_chart, current_config)?;
+    let mut config = supplied.clone();
+    coalesce_tables(&mut config, current_config.clone(), false);
+    Ok(ReusedValues {
+        config,
+        chart_defaults,
+    })
+}
+
 fn clean_nil_values(m: &mut Values) {
     m.retain(|_, v| !v.is_null());
     for v in m.values_mut() {
@@ -326,6 +357,23 @@ mod tests {
             Json::Object(o) => o,
             _ => Values::new(),
         }
+    }
+
+    #[test]
+    fn reused_values_keep_the_current_config_under_the_supplied_values() {
+        let current_chart = obj(json!({"replicas": 1, "image": {"tag": "old"}}));
+        let current_config = obj(json!({"replicas": 3, "color": "blue"}));
+        let supplied = obj(json!({"replicas": 2, "image": {"pull": "Always"}}));
+        let reused = reuse_values(&current_chart, &current_config, &supplied)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            Json::Object(reused.config),
+            json!({"replicas": 2, "color": "blue", "image": {"pull": "Always"}})
+        );
+        assert_eq!(
+            Json::Object(reused.chart_defaults),
+            json!({"replicas": 3, "color": "blue", "image": {"tag": "old"}})
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `.Capabilities` of the cluster the controller runs against, as Helm's install and upgrade
-//! read them: the API server's version and every served group/version and group/version/Kind.
-//! Discovery is asked once and kept for a few minutes, so a thousand releases cost one lookup.
+//! `.Capabilities` of a cluster a release is installed in (the controller's own, or the remote
+//! one of `spec.kubeConfig`), as Helm's install and upgrade read them: the API server's version
+//! and every served group/version and group/version/Kind. Discovery is asked once per cluster
+//! and kept for a few minutes, so a thousand releases cost one lookup.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -10,21 +11,29 @@ use tether_helm::{Capabilities, KubeVersion};
 /// How long discovered capabilities are reused.
 const FRESH_FOR: Duration = Duration::from_secs(300);
 
-/// The cached capabilities of one cluster.
-#[derive(Default)]
+/// The cached capabilities of one cluster, and the client that discovers them there.
 pub struct ClusterCapabilities {
+    client: kube::Client,
     cached: Mutex<Option<(Instant, Arc<Capabilities>)>>,
 }
 
 impl ClusterCapabilities {
+    /// The capabilities of the cluster `client` talks to, discovered on first use.
+    pub fn new(client: kube::Client) -> Self {
+        Self {
+            client,
+            cached: Mutex::default(),
+        }
+    }
+
     /// The capabilities, discovered now when the cached ones are missing or stale.
-    pub async fn get(&self, client: &kube::Client) -> Result<Arc<Capabilities>, String> {
+    pub async fn get(&self) -> Result<Arc<Capabilities>, String> {
         if let Some((at, caps)) = self.lock().as_ref()
             && at.elapsed() < FRESH_FOR
         {
             return Ok(caps.clone());
         }
-        let discovered = Arc::new(discover(client).await?);
+        let discovered = Arc::new(discover(&self.client).await?);
         *self.lock() = Some((Instant::now(), discovered.clone()));
         Ok(discovered)
     }

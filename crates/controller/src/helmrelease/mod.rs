@@ -9,8 +9,10 @@
 pub mod capabilities;
 mod chart;
 mod post_render;
+mod preserve;
 mod release;
 mod requests;
+mod target;
 
 pub use chart::LoadedCharts;
 
@@ -140,10 +142,11 @@ impl Reconcile for HelmRelease {
     /// HelmChart `spec.chart` made.
     async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
         if !self.suspended() {
-            let (client, manager) = access_for(self, ctx)
+            let access = access_for(self, ctx)
                 .await
                 .map_err(|f| -> CleanUpError { f.message.into() })?;
-            let store = ReleaseStore::new(client, &self.storage_namespace());
+            let manager = access.manager;
+            let store = ReleaseStore::new(access.client, &self.storage_namespace());
             let release_name = self.release_name();
             let namespace = self.release_namespace();
             let target = Target {
@@ -153,20 +156,9 @@ impl Reconcile for HelmRelease {
                 manager: &manager,
                 cancel: CancellationToken::new(),
             };
-            let uninstall = self.spec.uninstall.clone().unwrap_or_default();
-            let timeout = uninstall
-                .timeout
-                .as_ref()
-                .and_then(|t| t.to_std().ok())
-                .unwrap_or(Duration::from_secs(300));
-            tether_helm_actions::actions::uninstall(
-                &target,
-                uninstall.keep_history == Some(true),
-                uninstall.disable_hooks == Some(true),
-                timeout,
-            )
-            .await
-            .map_err(|e| -> CleanUpError { format!("Helm uninstall failed: {e}").into() })?;
+            target::uninstall(self, &target)
+                .await
+                .map_err(|e| -> CleanUpError { format!("Helm uninstall failed: {e}").into() })?;
         }
         chart::delete_helm_chart(self, ctx)
             .await
@@ -233,13 +225,10 @@ fn releases_of(
         .collect()
 }
 
-/// The client and apply manager of a release: its cluster (`spec.kubeConfig`) as its
-/// ServiceAccount (`spec.serviceAccountName` or the controller's default); helm-controller's
+/// The client, apply manager and capabilities of a release: its cluster (`spec.kubeConfig`) as
+/// its ServiceAccount (`spec.serviceAccountName` or the controller's default); helm-controller's
 /// field manager, the HelmRelease's labels.
-async fn access_for(
-    hr: &HelmRelease,
-    ctx: &Context,
-) -> Result<(kube::Client, tether_ssa::ResourceManager), Failure> {
+async fn access_for(hr: &HelmRelease, ctx: &Context) -> Result<crate::clusters::Access, Failure> {
     let namespace = hr.namespace().unwrap_or_default();
     let identity = crate::clusters::Identity {
         namespace: &namespace,
@@ -263,7 +252,7 @@ async fn access_for(
         .manager
         .with_field_manager(tether_api::helm::FIELD_MANAGER)
         .with_owner_labels(labels);
-    Ok((access.client, manager))
+    Ok(crate::clusters::Access { manager, ..access })
 }
 
 async fn steps(
@@ -290,6 +279,12 @@ async fn steps(
         hr.spec.values.as_ref(),
     )
     .await?;
+    let access = access_for(hr, ctx).await?;
+    if let Some(change) = target::changed(hr, status, &chart.metadata.name)
+        && target::uninstalls_first(hr, change)
+    {
+        target::uninstall_recorded(hr, &access, status, change).await?;
+    }
     let config_digest = release::config_digest(&config);
     let generation = hr.meta().generation;
     let reset = requests::take_reset_request(hr, status);
@@ -306,34 +301,39 @@ async fn steps(
     status.last_attempted_revision = Some(chart.metadata.version.clone());
     status.last_attempted_revision_digest = Some(artifact.digest.clone());
     status.storage_namespace = Some(hr.storage_namespace());
-    let capabilities = ctx
-        .helm_capabilities
-        .get(&ctx.client)
-        .await
-        .map_err(|e| Failure::new(reasons::INIT_FAILED, e))?;
     let release_name = hr.release_name();
     let release_namespace = hr.release_namespace();
-    let (client, manager) = access_for(hr, ctx).await?;
-    let manager = crate::health_exprs::judged_by(manager, health_rules);
+    let capabilities = access
+        .capabilities
+        .get()
+        .await
+        .map_err(|e| Failure::new(reasons::INIT_FAILED, e))?;
+    let client = access.client;
+    let manager = crate::health_exprs::judged_by(access.manager, health_rules);
     let store = ReleaseStore::new(client.clone(), &hr.storage_namespace());
     let post_renderer = post_render::of(hr)?;
     ensure_namespace(hr, &client, &release_namespace).await?;
-    let render = |revision: i64, is_upgrade: bool| -> Result<release::Rendered, Failure> {
+    let render = |input: &release::RenderInput<'_>| -> Result<release::Rendered, Failure> {
+        let is_upgrade = input.is_upgrade;
+        let mut chart_to_render = chart.as_ref().clone();
+        if let Some(defaults) = input.chart_defaults {
+            chart_to_render.values = defaults.clone();
+        }
         let options = tether_helm::TemplateOptions {
             release: tether_helm::ReleaseOptions {
                 name: release_name.clone(),
                 namespace: release_namespace.clone(),
-                revision,
+                revision: input.revision,
                 is_upgrade,
             },
             capabilities: capabilities.as_ref().clone(),
-            values: config.clone(),
+            values: input.values.clone(),
             post_renderer: post_renderer.clone(),
             skip_schema_validation: schema_validation_disabled(hr, is_upgrade),
             ..tether_helm::TemplateOptions::default()
         };
         let (rendered, processed) =
-            tether_helm::template_for_release(chart.as_ref().clone(), &options).map_err(|e| {
+            tether_helm::template_for_release(chart_to_render, &options).map_err(|e| {
                 Failure::new(
                     if is_upgrade {
                         reasons::UPGRADE_FAILED

@@ -20,10 +20,12 @@ use tether_api::helm::conditions::{self as helm_conditions, reasons};
 use tether_api::helm::v2::{
     CrdsPolicy, DriftDetectionMode, HelmRelease, HelmReleaseStatus, InstallRemediation,
     ReleaseAction, RemediationStrategy, ResourceInventory, ResourceRef, Snapshot, TestHookStatus,
-    UpgradeRemediation,
+    UpgradeRemediation, WaitStrategyName,
 };
 use tether_helm::release::{Release, Status};
-use tether_helm_actions::actions::{self, CrdPolicy, Desired, RunOptions, Target, TestFilters};
+use tether_helm_actions::actions::{
+    self, CrdPolicy, Desired, RunOptions, Target, TestFilters, WaitStrategy,
+};
 use tether_helm_actions::{ActionError, resources};
 
 use crate::failure::Failure;
@@ -40,11 +42,21 @@ pub struct Plan<'a> {
     /// A `forceAt` request to honour: the first action of the loop is an install or upgrade.
     pub force: bool,
     pub target: Target<'a>,
-    pub render: &'a (dyn Fn(i64, bool) -> Result<Rendered, Failure> + Sync),
+    pub render: &'a (dyn Fn(&RenderInput<'_>) -> Result<Rendered, Failure> + Sync),
     pub config: JsonMap<String, Json>,
     pub config_digest: String,
     pub chart_name: String,
     pub chart_version: String,
+}
+
+/// What one action renders with.
+pub struct RenderInput<'v> {
+    pub revision: i64,
+    pub is_upgrade: bool,
+    /// The values supplied (`.Values` over the chart defaults).
+    pub values: &'v JsonMap<String, Json>,
+    /// Chart defaults replacing the chart's own (`preserveValues`).
+    pub chart_defaults: Option<&'v JsonMap<String, Json>>,
 }
 
 /// A rendering ready for an action: the processed chart and its manifests.
@@ -228,12 +240,25 @@ async fn act(
     progress: &mut Progress,
 ) -> Result<(), Failure> {
     let install = action == ReleaseAction::Install;
-    let revision = next_revision(plan).await?;
-    let rendered = (plan.render)(revision, !install)?;
+    let history = plan
+        .target
+        .store
+        .history(plan.target.name)
+        .await
+        .map_err(|e| Failure::new(reasons::GET_LAST_RELEASE_FAILED, e.to_string()))?;
+    let revision = history.next_version();
+    let current = history.deployed().or(history.last());
+    let values = super::preserve::for_action(plan.hr, action, &plan.config, current)?;
+    let rendered = (plan.render)(&RenderInput {
+        revision,
+        is_upgrade: !install,
+        values: &values.config,
+        chart_defaults: values.chart_defaults.as_ref(),
+    })?;
     let desired = Desired {
         chart: &rendered.chart,
         sorted: &rendered.sorted,
-        config: plan.config.clone(),
+        config: values.config,
         crds: rendered.crds.clone(),
     };
     let options = run_options(plan.hr, action);
@@ -852,15 +877,6 @@ fn config_digest_of(release: &Release) -> String {
     config_digest(&release.config)
 }
 
-async fn next_revision(plan: &Plan<'_>) -> Result<i64, Failure> {
-    plan.target
-        .store
-        .history(plan.target.name)
-        .await
-        .map(|h| h.next_version())
-        .map_err(|e| Failure::new(reasons::GET_LAST_RELEASE_FAILED, e.to_string()))
-}
-
 fn full_name(release: &Release) -> String {
     format!(
         "{}/{}.v{}",
@@ -955,6 +971,10 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
         CrdsPolicy::CreateReplace => CrdPolicy::CreateReplace,
     };
     let max_history = spec.max_history_or_default();
+    let wait_strategy = match spec.wait_strategy.as_ref().map(|w| w.name) {
+        Some(WaitStrategyName::Legacy) => WaitStrategy::Legacy,
+        _ => WaitStrategy::Poller,
+    };
     match action {
         ReleaseAction::Install => {
             let i = spec.install.clone().unwrap_or_default();
@@ -962,6 +982,7 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
                 timeout: timeout_of(hr, i.timeout.as_ref()),
                 wait: i.disable_wait != Some(true),
                 wait_for_jobs: i.disable_wait_for_jobs != Some(true),
+                wait_strategy,
                 disable_hooks: i.disable_hooks == Some(true),
                 force: false,
                 crds: policy(i.crds_policy()),
@@ -976,6 +997,7 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
                 timeout: timeout_of(hr, r.timeout.as_ref()),
                 wait: r.disable_wait != Some(true),
                 wait_for_jobs: r.disable_wait_for_jobs != Some(true),
+                wait_strategy,
                 disable_hooks: r.disable_hooks == Some(true),
                 force: r.force == Some(true),
                 crds: CrdPolicy::Skip,
@@ -990,6 +1012,7 @@ fn run_options(hr: &HelmRelease, action: ReleaseAction) -> RunOptions {
                 timeout: timeout_of(hr, u.timeout.as_ref()),
                 wait: u.disable_wait != Some(true),
                 wait_for_jobs: u.disable_wait_for_jobs != Some(true),
+                wait_strategy,
                 disable_hooks: u.disable_hooks == Some(true),
                 force: u.force == Some(true),
                 crds: policy(u.crds_policy()),

@@ -3,10 +3,13 @@
 //! shows what the controller did.
 #![allow(dead_code)]
 
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+pub mod helm;
+
 use tether_controller::{ControllerOptions, NotificationOptions, ReconcilerOptions, run_until};
 use tether_testkit::flux::{
     GitSourceFixture, create, kustomization, kustomizations, wait_ready_where,
@@ -159,6 +162,9 @@ pub fn widget_crd() -> anyhow::Result<CustomResourceDefinition> {
 pub const WIDGET_YAML: &str =
     "apiVersion: cel.tether.test/v1\nkind: Widget\nmetadata:\n  name: gear\nspec:\n  size: 3\n";
 
+/// A chart template of one Widget named after the release.
+pub const WIDGET_TEMPLATE: &str = "apiVersion: cel.tether.test/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-gear\nspec:\n  size: 1\n";
+
 /// Sets the Widget's `status.phase`, as its controller would.
 pub async fn set_phase(
     widgets: &Api<DynamicObject>,
@@ -177,4 +183,35 @@ pub fn widget_health_exprs() -> Value {
             "current": "status.phase == 'Ready'",
             "inProgress": "status.phase == 'Starting'",
             "failed": "status.phase == 'Broken'"}])
+}
+
+/// Namespace `name` in the remote cluster (usually the name of the test's own namespace, where
+/// a ServiceAccount or release storage of the object's namespace is looked for), deleted when
+/// dropped.
+pub struct RemoteNamespace {
+    api: Api<Namespace>,
+    name: String,
+}
+
+impl RemoteNamespace {
+    pub async fn create(remote: &kube::Client, name: &str) -> anyhow::Result<Self> {
+        let api: Api<Namespace> = Api::all(remote.clone());
+        let namespace = serde_json::from_value(json!({"metadata": {"name": name}}))?;
+        api.create(&PostParams::default(), &namespace).await?;
+        Ok(Self {
+            api,
+            name: name.to_owned(),
+        })
+    }
+}
+
+impl Drop for RemoteNamespace {
+    fn drop(&mut self) {
+        let (api, name) = (self.api.clone(), self.name.clone());
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = api.delete(&name, &DeleteParams::background()).await;
+            });
+        }
+    }
 }
