@@ -246,6 +246,15 @@ impl Emitter<'_> {
         }
     }
 
+    /// The comment lines after the last entry of a collection at `indent` (none: nothing
+    /// changes, so documents without comments are written exactly as before).
+    fn foot_comment(&mut self, lines: &[String], indent: usize) {
+        if !lines.is_empty() {
+            self.indent = indent;
+            self.comment_lines(lines);
+        }
+    }
+
     /// A line comment after a value: the first line on the value's line, the rest below it.
     fn line_comment(&mut self, lines: &[String]) {
         for (i, line) in lines.iter().enumerate() {
@@ -281,8 +290,7 @@ impl Emitter<'_> {
             self.value_after_indicator(value, indent, true, nested);
             self.line_comment(Comments::line(comments, i));
         }
-        self.indent = indent;
-        self.comment_lines(Comments::after(comments));
+        self.foot_comment(Comments::after(comments), indent);
     }
 
     fn block_seq(
@@ -310,8 +318,7 @@ impl Emitter<'_> {
             self.value_after_indicator(item, indent, false, nested);
             self.line_comment(Comments::line(comments, i));
         }
-        self.indent = indent;
-        self.comment_lines(Comments::after(comments));
+        self.foot_comment(Comments::after(comments), indent);
     }
 
     /// Emits a node that follows `key:` or `-`; `in_map` tells which.
