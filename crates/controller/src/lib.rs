@@ -7,6 +7,7 @@
 mod artifacts;
 mod bucket;
 mod clusters;
+mod config_watch;
 mod context;
 mod dependency_expr;
 mod event_recorder;

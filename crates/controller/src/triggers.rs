@@ -21,28 +21,46 @@ pub struct Schedule {
 struct Due {
     inputs: u64,
     at: Instant,
+    /// Something the inputs do not cover changed (a watched ConfigMap or Secret): the next
+    /// run is due now, even if it was recorded while a run was still going.
+    woken: bool,
 }
 
 impl Schedule {
     /// How long to wait before the next run, when `inputs` are those of the last run and its
     /// next run is not due yet; `None` means run now.
     pub fn wait_before_run(&self, key: &ObjectKey, inputs: u64) -> Option<Duration> {
-        let entries = self.entries.lock().ok()?;
-        let due = entries.get(key)?;
+        let mut entries = self.entries.lock().ok()?;
+        let due = entries.get_mut(key)?;
+        if std::mem::take(&mut due.woken) {
+            return None;
+        }
         let now = Instant::now();
         (due.inputs == inputs && due.at > now).then(|| due.at - now)
     }
 
-    /// Records a run with `inputs`, next due after `after`.
+    /// Records a run with `inputs`, next due after `after`; a wake that came during the run
+    /// still holds.
     pub fn ran(&self, key: &ObjectKey, inputs: u64, after: Duration) {
         if let Ok(mut entries) = self.entries.lock() {
+            let woken = entries.get(key).is_some_and(|due| due.woken);
             entries.insert(
                 key.clone(),
                 Due {
                     inputs,
                     at: Instant::now() + after,
+                    woken,
                 },
             );
+        }
+    }
+
+    /// Makes the next run of `key` due now, whatever its inputs.
+    pub fn wake(&self, key: &ObjectKey) {
+        if let Ok(mut entries) = self.entries.lock()
+            && let Some(due) = entries.get_mut(key)
+        {
+            due.woken = true;
         }
     }
 
@@ -170,6 +188,22 @@ mod tests {
         assert_eq!(schedule.wait_before_run(&a, changed), None);
         schedule.forget(&a);
         assert_eq!(schedule.wait_before_run(&a, inputs), None);
+    }
+
+    #[test]
+    fn a_wake_during_a_run_makes_the_run_after_it_due_at_once() {
+        let schedule = Schedule::default();
+        let a = key("Kustomization", "a");
+        let inputs = fingerprint(&[&1i64]);
+        schedule.ran(&a, inputs, Duration::from_secs(3600));
+        // The run starts (nothing woke it), a watched ConfigMap changes, the run ends.
+        assert!(schedule.wait_before_run(&a, inputs).is_some());
+        schedule.wake(&a);
+        schedule.ran(&a, inputs, Duration::from_secs(3600));
+        assert_eq!(schedule.wait_before_run(&a, inputs), None);
+        // Once: the run after that waits for the interval again.
+        schedule.ran(&a, inputs, Duration::from_secs(3600));
+        assert!(schedule.wait_before_run(&a, inputs).is_some());
     }
 
     #[test]

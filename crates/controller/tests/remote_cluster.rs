@@ -1,7 +1,8 @@
 //! Remote clusters: a Kustomization with `spec.kubeConfig.secretRef` applies, prunes and checks
 //! health in the cluster of that kubeconfig (a second local control plane), not in the
 //! controller's own, as a ServiceAccount of that cluster when it names one, and follows the
-//! Secret when it changes; a kubeconfig Secret without the expected key is reported.
+//! Secret when it changes; a kubeconfig Secret without the expected key is reported, and a
+//! labelled `configMapRef` ConfigMap that changes reconciles the Kustomization at once.
 
 mod common;
 
@@ -178,5 +179,49 @@ async fn a_provider_kubeconfig_config_map_is_refused_naming_the_cause() -> anyho
         .await?;
     }
     assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
+    Ok(())
+}
+
+/// The `configMapRef` ConfigMap labelled `reconcile.fluxcd.io/watch: Enabled` is watched, as
+/// Flux's config watchers watch it: a change reconciles the Kustomization at once, although
+/// its interval and retry interval are an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_labelled_kubeconfig_config_map_reconciles_at_once_when_it_changes() -> anyhow::Result<()>
+{
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let s = GitSourceFixture::start("remote-watch", "1h").await?;
+    let ns = &s.ns.name;
+    let config_map = serde_json::from_value(json!({
+        "metadata": {"name": "remote", "labels": {"reconcile.fluxcd.io/watch": "Enabled"}},
+        "data": {"provider": "eks", "address": "https://127.0.0.1:1"}
+    }))?;
+    let config_maps = s.ns.api::<ConfigMap>();
+    config_maps
+        .create(&PostParams::default(), &config_map)
+        .await?;
+    let _controller = InProcessController::start(ns).await?;
+    let ks_api = kustomizations(&s.client, ns);
+    let mut app = kustomization("app", ns, ns, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"configMapRef": {"name": "remote"}});
+    app["spec"]["interval"] = json!("1h");
+    app["spec"]["retryInterval"] = json!("1h");
+    create(&ks_api, app).await?;
+    let unknown = "failed to build kube client: provider 'eks' not implemented";
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == unknown
+    })
+    .await?;
+
+    let data = json!({"data": {"provider": "aws"}});
+    config_maps
+        .patch("remote", &PatchParams::default(), &Patch::Merge(&data))
+        .await?;
+    let expected = format!(
+        "failed to build kube client: provider 'aws' of spec.kubeConfig.configMapRef (configmap {ns}/remote) is not supported yet"
+    );
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == expected
+    })
+    .await?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! with `spec.decryption` apply a Secret manifest and a `secretGenerator` env file decrypted.
 //! The plaintext must appear nowhere but in the applied Secrets: not in the controller's log,
 //! events, status, or artifact storage. A wrong key gives a clear condition and the Secret
-//! applied before stays.
+//! applied before stays. A `secretGenerator` file of encrypted YAML keeps its comments as
+//! `sops -d` prints them.
 
 mod common;
 
@@ -284,6 +285,55 @@ async fn secrets_encrypted_by_sops_with_age_and_openpgp_are_applied_decrypted_an
     assert!(
         leaks.contains("ENC[AES256_GCM"),
         "the storage holds the encrypted files"
+    );
+    Ok(())
+}
+
+/// A `secretGenerator` file holding encrypted YAML with comments reaches the cluster exactly as
+/// `sops -d` prints it, comments and all (Flux decrypts such files with sops' own store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_secret_file_of_encrypted_yaml_keeps_its_comments_as_sops_prints_them()
+-> Result<()> {
+    let source = GitSourceFixture::start("sops-comments", "2s").await?;
+    let ns = source.ns.name.clone();
+    let age = age_keygen()?;
+    let plain = "# settings for the app\nserver:\n    # where it listens\n    port: 8080 # the usual\n    hosts:\n        # first\n        - a.example\n        - b.example\n    # end of server\n# end\n";
+    let with_age = Encrypt {
+        age: vec![&age.recipient],
+        ..Encrypt::default()
+    };
+    let encrypted = String::from_utf8(sops_encrypt(plain.as_bytes(), "yaml", &with_age)?)?;
+    let expected = tether_testkit::sops::sops_decrypt(
+        encrypted.as_bytes(),
+        "yaml",
+        Some(&age.identity),
+        None,
+    )?;
+    assert!(String::from_utf8_lossy(&expected).contains("# the usual"));
+    let kustomization_yaml = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n  - name: app-config\n    files:\n      - config.yaml\ngeneratorOptions:\n  disableNameSuffixHash: true\n";
+    source.repo.commit(
+        "master",
+        &[
+            ("config/kustomization.yaml", kustomization_yaml),
+            ("config/config.yaml", encrypted.as_str()),
+        ],
+        "encrypted config with comments",
+    )?;
+    let secrets: Api<Secret> = Api::namespaced(source.client.clone(), &ns);
+    let key: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "sops-age"},
+        "stringData": {"identity.agekey": age.identity}
+    }))?;
+    secrets.create(&PostParams::default(), &key).await?;
+    let _controller = InProcessController::start(&ns).await?;
+    let api = kustomizations(&source.client, &ns);
+    let mut ks = kustomization("config", &ns, &ns, "./config");
+    ks["spec"]["decryption"] = json!({"provider": "sops", "secretRef": {"name": "sops-age"}});
+    create(&api, ks).await?;
+    wait_ready_where(&api, "config", |status, _, _| status == "True").await?;
+    assert_eq!(
+        decoded(&secrets.get("app-config").await?, "config.yaml").as_deref(),
+        Some(String::from_utf8(expected)?.as_str())
     );
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! and the type of the plaintext in the envelope
 //! (`ENC[AES256_GCM,data:<b64>,iv:<b64>,tag:<b64>,type:<type>]`).
 
-use crate::tree::Node;
+use crate::tree::{Comment, Node};
 use aes_gcm::aead::consts::U32;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
@@ -102,7 +102,7 @@ fn typed(plain: Vec<u8>, kind: &str) -> Result<Node, ValueError> {
     let text = String::from_utf8(plain).map_err(|_| ValueError::BadType)?;
     match kind {
         "str" | "time" => Ok(Node::Str(text)),
-        "comment" => Ok(Node::Comment(text)),
+        "comment" => Ok(Node::Comment(Comment::own_line(text))),
         "int" => parse_go_int(&text)
             .map(Node::Int)
             .ok_or(ValueError::BadType),

@@ -22,7 +22,27 @@ pub enum Node {
     /// A null value: never encrypted, never part of the MAC.
     Null,
     /// A comment (only inside sequences; comments of mappings are keys).
-    Comment(String),
+    Comment(Comment),
+}
+
+/// A comment line: its text after `#`, and whether it stood after a value on that value's line
+/// (sops' `Comment.Inline`; decryption drops the flag, as sops does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    /// The text after `#`.
+    pub text: String,
+    /// Written after the value on the same line.
+    pub inline: bool,
+}
+
+impl Comment {
+    /// A comment on a line of its own.
+    pub fn own_line(text: impl Into<String>) -> Self {
+        Comment {
+            text: text.into(),
+            inline: false,
+        }
+    }
 }
 
 /// One entry of a mapping.
@@ -40,7 +60,7 @@ pub enum Key {
     /// A named entry.
     Name(String),
     /// A comment line.
-    Comment(String),
+    Comment(Comment),
 }
 
 impl Item {
@@ -55,7 +75,15 @@ impl Item {
     /// A comment line of a mapping.
     pub fn comment(text: impl Into<String>) -> Self {
         Item {
-            key: Key::Comment(text.into()),
+            key: Key::Comment(Comment::own_line(text)),
+            value: Node::Null,
+        }
+    }
+
+    /// An entry holding `comment`.
+    pub fn from_comment(comment: &Comment) -> Self {
+        Item {
+            key: Key::Comment(comment.clone()),
             value: Node::Null,
         }
     }

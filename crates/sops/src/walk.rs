@@ -74,14 +74,17 @@ impl Walker<'_> {
                 self.comments.push(Vec::new());
                 for item in items.iter_mut() {
                     match &mut item.key {
-                        Key::Comment(text) => {
-                            self.top_comments().push(text.clone());
-                            let mut comment = Node::Comment(std::mem::take(text));
-                            self.leaf(&mut comment)?;
-                            *text = match comment {
-                                Node::Comment(c) | Node::Str(c) => c,
-                                _ => String::new(),
-                            };
+                        Key::Comment(comment) => {
+                            self.top_comments().push(comment.text.clone());
+                            let mut node = Node::Comment(comment.clone());
+                            self.leaf(&mut node)?;
+                            // A comment that decrypts to a string stays a comment with that
+                            // text, as sops keeps it.
+                            match node {
+                                Node::Comment(decrypted) => *comment = decrypted,
+                                Node::Str(text) => comment.text = text,
+                                _ => {}
+                            }
                         }
                         Key::Name(name) => {
                             self.path.push(name.clone());
@@ -98,8 +101,8 @@ impl Walker<'_> {
             Node::List(list) => {
                 self.comments.push(Vec::new());
                 for element in list.iter_mut() {
-                    let is_comment = if let Node::Comment(text) = element {
-                        let text = text.clone();
+                    let is_comment = if let Node::Comment(comment) = element {
+                        let text = comment.text.clone();
                         self.top_comments().push(text);
                         true
                     } else {
@@ -132,10 +135,14 @@ impl Walker<'_> {
         if encrypted {
             let additional = format!("{}:", self.path.join(":"));
             match node {
-                Node::Comment(text) => {
-                    // A comment that does not decrypt was written before sops encrypted them.
-                    if let Ok(Node::Comment(plain)) = cipher::decrypt(text, self.key, &additional) {
-                        *text = plain;
+                Node::Comment(comment) => {
+                    // A comment that does not decrypt was written before sops encrypted them;
+                    // one that does comes back as sops' cipher makes it (not inline; an empty
+                    // one as an empty string, which a sequence then holds as an item).
+                    match cipher::decrypt(&comment.text, self.key, &additional) {
+                        Ok(Node::Comment(plain)) => *comment = plain,
+                        Ok(other) => *node = other,
+                        Err(_) => {}
                     }
                 }
                 Node::Str(text) => {

@@ -28,7 +28,7 @@ use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tether_api::helm::conditions::reasons;
-use tether_api::helm::v2::{HelmRelease, HelmReleaseStatus};
+use tether_api::helm::v2::{HelmRelease, HelmReleaseStatus, ValuesKind};
 use tether_api::meta::conditions::{READY, RECONCILING, is_true};
 use tether_api::source::v1::{ExternalArtifact, HelmChart, OCIRepository};
 use tether_helm_actions::{ReleaseStore, Target};
@@ -166,8 +166,9 @@ impl Reconcile for HelmRelease {
     }
 
     /// A HelmRelease runs again when its HelmChart or `chartRef` OCIRepository changes status
-    /// (new artifact, failure); the copy a watch delivered is remembered, as the source's
-    /// store may not have it yet.
+    /// (new artifact, failure), and when a labelled ConfigMap or Secret it reads changes
+    /// (`config_watch`); the copy a watch delivered is remembered, as the source's store may
+    /// not have it yet.
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         let namespace = ctx.options.watch_namespace.as_deref();
         let watch = kube::runtime::watcher::Config::default().any_semantic();
@@ -197,6 +198,7 @@ impl Reconcile for HelmRelease {
                 })
             },
         );
+        let controller = crate::config_watch::wake_on_configs(controller, ctx);
         let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
         controller.watches(
             crate::reconcile::api_in::<OCIRepository>(&ctx.client, namespace),
@@ -210,6 +212,39 @@ impl Reconcile for HelmRelease {
             },
         )
     }
+}
+
+/// helm-controller's config dependencies of a HelmRelease: the kubeConfig ConfigMap or
+/// Secret and the `valuesFrom` objects.
+impl crate::config_watch::ReadsConfigs for HelmRelease {
+    fn config_maps(&self) -> Vec<&str> {
+        let kube_config = self.spec.kube_config.as_ref();
+        kube_config
+            .and_then(|k| k.config_map_ref.as_ref())
+            .map(|r| r.name.as_str())
+            .into_iter()
+            .chain(values_from(self, ValuesKind::ConfigMap))
+            .collect()
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let kube_config = self.spec.kube_config.as_ref();
+        kube_config
+            .and_then(|k| k.secret_ref.as_ref())
+            .map(|r| r.name.as_str())
+            .into_iter()
+            .chain(values_from(self, ValuesKind::Secret))
+            .collect()
+    }
+}
+
+/// Names of the `valuesFrom` objects of `kind`.
+fn values_from(hr: &HelmRelease, kind: ValuesKind) -> impl Iterator<Item = &str> {
+    let from = hr.spec.values_from.as_ref();
+    from.into_iter()
+        .flatten()
+        .filter(move |r| r.kind == kind)
+        .map(|r| r.name.as_str())
 }
 
 /// The HelmReleases of the store that `wanted` picks, as references to reconcile.

@@ -24,7 +24,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use outcome::Attempt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tether_api::kustomize::v1::{Kustomization, KustomizationStatus, SourceKind};
+use tether_api::kustomize::v1::{Kustomization, KustomizationStatus, SourceKind, SubstituteKind};
 use tether_api::meta::conditions::reasons;
 use tether_api::meta::conditions::{READY, find};
 use tether_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIRepository};
@@ -126,8 +126,9 @@ impl Reconcile for Kustomization {
 
     /// A Kustomization runs again when its source (GitRepository, OCIRepository, Bucket or
     /// ExternalArtifact)
-    /// changes (a new artifact applies at once, not at the next interval) and when a
-    /// Kustomization it depends on changes.
+    /// changes (a new artifact applies at once, not at the next interval), when a
+    /// Kustomization it depends on changes, and when a labelled ConfigMap or Secret it reads
+    /// changes (`config_watch`).
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
         let namespace = ctx.options.watch_namespace.as_deref();
         let watch = kube::runtime::watcher::Config::default().any_semantic();
@@ -135,12 +136,56 @@ impl Reconcile for Kustomization {
         let controller = wake_on_source::<GitRepository>(controller, ctx, watch.clone());
         let controller = wake_on_source::<OCIRepository>(controller, ctx, watch.clone());
         let controller = wake_on_source::<ExternalArtifact>(controller, ctx, watch.clone());
+        let controller = crate::config_watch::wake_on_configs(controller, ctx);
         wake_on_source::<Bucket>(controller, ctx, watch.clone()).watches(
             crate::reconcile::api_in::<Kustomization>(&ctx.client, namespace),
             watch,
             move |dependency| dependents_of(&by_dependency, &dependency),
         )
     }
+}
+
+/// Flux's config dependencies of a Kustomization: the kubeConfig ConfigMap or Secret, the
+/// decryption Secret and the post-build substitutions.
+impl crate::config_watch::ReadsConfigs for Kustomization {
+    fn config_maps(&self) -> Vec<&str> {
+        let spec = &self.spec;
+        let kube_config = spec.kube_config.as_ref();
+        kube_config
+            .and_then(|k| k.config_map_ref.as_ref())
+            .map(|r| r.name.as_str())
+            .into_iter()
+            .chain(substitutions(self, SubstituteKind::ConfigMap))
+            .collect()
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let spec = &self.spec;
+        let decryption = spec.decryption.as_ref().and_then(|d| d.secret_ref.as_ref());
+        let kube_config = spec
+            .kube_config
+            .as_ref()
+            .and_then(|k| k.secret_ref.as_ref());
+        decryption
+            .map(|r| r.name.as_str())
+            .into_iter()
+            .chain(kube_config.map(|r| r.name.as_str()))
+            .chain(substitutions(self, SubstituteKind::Secret))
+            .collect()
+    }
+}
+
+/// Names of the `postBuild.substituteFrom` objects of `kind`.
+fn substitutions(ks: &Kustomization, kind: SubstituteKind) -> impl Iterator<Item = &str> {
+    let from = ks
+        .spec
+        .post_build
+        .as_ref()
+        .and_then(|p| p.substitute_from.as_ref());
+    from.into_iter()
+        .flatten()
+        .filter(move |r| r.kind == kind)
+        .map(|r| r.name.as_str())
 }
 
 /// Wakes the Kustomizations built from a source of kind `K` when it changes, remembering the

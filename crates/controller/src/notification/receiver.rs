@@ -12,14 +12,10 @@
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
-use crate::key::ObjectKey;
-use crate::reconcile::{HasConditions, Reconcile, api_in};
+use crate::reconcile::{HasConditions, Reconcile};
 use crate::status::{ConditionSet, requested_at};
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::Controller;
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,25 +67,9 @@ impl Reconcile for Receiver {
         next_status(self, outcome)
     }
 
-    /// A changed Secret makes the next run of its Receivers due now.
+    /// A changed labelled Secret makes the next run of its Receivers due now.
     fn watches(controller: Controller<Self>, ctx: &Arc<Context>) -> Controller<Self> {
-        let receivers = controller.store();
-        let woken = ctx.clone();
-        let secrets = api_in::<Secret>(&ctx.client, ctx.options.watch_namespace.as_deref());
-        let labelled = watcher::Config::default()
-            .labels(WATCH_CONFIGS_SELECTOR)
-            .any_semantic();
-        controller.watches(secrets, labelled, move |secret| {
-            let using = using_secret(&receivers, &secret);
-            for receiver in &using {
-                let key = ObjectKey::of_kind::<Receiver>(
-                    receiver.namespace.as_deref().unwrap_or_default(),
-                    &receiver.name,
-                );
-                woken.schedule.forget(&key);
-            }
-            using
-        })
+        crate::config_watch::wake_on_secrets(controller, ctx)
     }
 
     /// Flux tells every successful reconcile, with the next run in Go's duration form.
@@ -104,19 +84,18 @@ impl Reconcile for Receiver {
     }
 }
 
-/// Flux's default `--watch-configs-label-selector`: Secrets that wake their users.
-const WATCH_CONFIGS_SELECTOR: &str = "reconcile.fluxcd.io/watch=Enabled";
+impl crate::config_watch::ReadsConfigs for Receiver {
+    fn config_maps(&self) -> Vec<&str> {
+        Vec::new()
+    }
 
-/// The Receivers in the Secret's namespace whose `secretRef` names it.
-fn using_secret(receivers: &Store<Receiver>, secret: &Secret) -> Vec<ObjectRef<Receiver>> {
-    let (namespace, name) = (secret.namespace(), secret.name_any());
-    receivers
-        .state()
-        .iter()
-        .filter(|r| r.namespace() == namespace)
-        .filter(|r| r.spec.secret_ref.as_ref().is_some_and(|s| s.name == name))
-        .map(|r| ObjectRef::from_obj(r.as_ref()))
-        .collect()
+    fn secrets(&self) -> Vec<&str> {
+        self.spec
+            .secret_ref
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect()
+    }
 }
 
 /// The spec checks Flux makes before reading the token; all are terminal.

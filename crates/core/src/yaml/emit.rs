@@ -79,8 +79,55 @@ pub(super) fn write_yaml(out: &mut String, value: &Value) {
     write_yaml_with(out, value, &Layout::GO_YAML_V2);
 }
 
+/// Comment lines to write around the entries of one mapping or sequence, placed as go-yaml v3
+/// writes a node tree's head, line and foot comments. Each line is written as given (`#`
+/// included); entries are counted in document order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comments {
+    /// Per entry: lines on their own before it (a mapping's or sequence's own head comment is
+    /// the `before` of its first entry).
+    pub before: Vec<Vec<String>>,
+    /// Per entry: the line comment after its scalar value.
+    pub line: Vec<Vec<String>>,
+    /// Per entry: the comments inside its value, when that is a mapping or a sequence.
+    pub nested: Vec<Option<Comments>>,
+    /// Lines after the last entry (the last entry's foot comment).
+    pub after: Vec<String>,
+}
+
+impl Comments {
+    fn before(this: Option<&Self>, entry: usize) -> &[String] {
+        this.and_then(|c| c.before.get(entry))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn line(this: Option<&Self>, entry: usize) -> &[String] {
+        this.and_then(|c| c.line.get(entry))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn nested(this: Option<&Self>, entry: usize) -> Option<&Self> {
+        this.and_then(|c| c.nested.get(entry))
+            .and_then(Option::as_ref)
+    }
+
+    fn after(this: Option<&Self>) -> &[String] {
+        this.map_or(&[], |c| c.after.as_slice())
+    }
+}
+
 /// Appends one document laid out as `layout` says.
 pub(super) fn write_yaml_with(out: &mut String, value: &Value, layout: &Layout) {
+    write_commented(out, value, None, layout);
+}
+
+/// Appends one document with its comments.
+pub(super) fn write_commented(
+    out: &mut String,
+    value: &Value,
+    comments: Option<&Comments>,
+    layout: &Layout,
+) {
     let mut e = Emitter {
         out,
         column: 0,
@@ -90,9 +137,10 @@ pub(super) fn write_yaml_with(out: &mut String, value: &Value, layout: &Layout) 
         layout: *layout,
     };
     match value {
-        Value::Object(m) if !m.is_empty() => e.block_map(m, 0),
-        Value::Array(a) if !a.is_empty() => e.block_seq(a, 0),
+        Value::Object(m) if !m.is_empty() => e.block_map(m, 0, comments, false),
+        Value::Array(a) if !a.is_empty() => e.block_seq(a, 0, comments, false),
         other => {
+            e.comment_lines(Comments::after(comments));
             // A block scalar as the whole document is indented one step, as libyaml's
             // root indent of -1 grows to `best_indent` for it; other scalars start at 0.
             let literal = matches!(other, Value::String(s)
@@ -187,43 +235,115 @@ impl Emitter<'_> {
         self.indention = false;
     }
 
-    fn block_map(&mut self, map: &Map<String, Value>, indent: usize) {
-        for (key, value) in entries(map, self.layout.sort_keys) {
+    /// Comment lines on their own, at the current indentation.
+    fn comment_lines(&mut self, lines: &[String]) {
+        for line in lines {
+            self.write_indent();
+            self.out.push_str(line);
+            self.put_break();
+            self.indention = true;
+            self.whitespace = true;
+        }
+    }
+
+    /// The comment lines after the last entry of a collection at `indent` (none: nothing
+    /// changes, so documents without comments are written exactly as before).
+    fn foot_comment(&mut self, lines: &[String], indent: usize) {
+        if !lines.is_empty() {
             self.indent = indent;
+            self.comment_lines(lines);
+        }
+    }
+
+    /// A line comment after a value: the first line on the value's line, the rest below it.
+    fn line_comment(&mut self, lines: &[String]) {
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                self.write_indent();
+            } else if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(line);
+            self.put_break();
+            self.indention = true;
+            self.whitespace = true;
+        }
+    }
+
+    /// A block mapping; `head_written` when its first entry's comments went before its `-`.
+    fn block_map(
+        &mut self,
+        map: &Map<String, Value>,
+        indent: usize,
+        comments: Option<&Comments>,
+        head_written: bool,
+    ) {
+        for (i, (key, value)) in entries(map, self.layout.sort_keys).into_iter().enumerate() {
+            self.indent = indent;
+            if i > 0 || !head_written {
+                self.comment_lines(Comments::before(comments, i));
+            }
             self.write_indent();
             self.key(key);
             self.indicator(":", false, false);
-            self.value_after_indicator(value, indent, true);
+            let nested = Comments::nested(comments, i);
+            self.value_after_indicator(value, indent, true, nested);
+            self.line_comment(Comments::line(comments, i));
         }
+        self.foot_comment(Comments::after(comments), indent);
     }
 
-    fn block_seq(&mut self, items: &[Value], indent: usize) {
-        for item in items {
+    fn block_seq(
+        &mut self,
+        items: &[Value],
+        indent: usize,
+        comments: Option<&Comments>,
+        head_written: bool,
+    ) {
+        for (i, item) in items.iter().enumerate() {
             self.indent = indent;
+            let nested = Comments::nested(comments, i);
+            if i > 0 || !head_written {
+                // A collection item's own head comment goes before the `-` that starts it; on
+                // the first item it replaces the sequence's, which go-yaml v3 then drops.
+                let inner = collection_head(item, nested);
+                if i > 0 || inner.is_empty() {
+                    self.comment_lines(Comments::before(comments, i));
+                }
+                self.comment_lines(inner);
+            }
             self.write_indent();
             self.indicator("-", true, false);
             self.indention = true;
-            self.value_after_indicator(item, indent, false);
+            self.value_after_indicator(item, indent, false, nested);
+            self.line_comment(Comments::line(comments, i));
         }
+        self.foot_comment(Comments::after(comments), indent);
     }
 
     /// Emits a node that follows `key:` or `-`; `in_map` tells which.
-    fn value_after_indicator(&mut self, value: &Value, indent: usize, in_map: bool) {
+    fn value_after_indicator(
+        &mut self,
+        value: &Value,
+        indent: usize,
+        in_map: bool,
+        comments: Option<&Comments>,
+    ) {
         match value {
             Value::Object(m) if !m.is_empty() => {
                 if in_map {
-                    self.block_map(m, self.layout.nested(indent));
+                    self.block_map(m, self.layout.nested(indent), comments, false);
                 } else {
-                    self.first_map_in_seq(m, indent + 2);
+                    self.first_map_in_seq(m, indent + 2, comments);
                 }
             }
             Value::Array(a) if !a.is_empty() => {
                 if !in_map {
-                    self.first_seq_in_seq(a, indent + 2);
+                    self.first_seq_in_seq(a, indent + 2, comments);
                 } else if self.layout.indent_sequences {
-                    self.block_seq(a, self.layout.nested(indent));
+                    self.block_seq(a, self.layout.nested(indent), comments, false);
                 } else {
-                    self.block_seq(a, indent);
+                    self.block_seq(a, indent, comments, false);
                 }
             }
             Value::Object(_) => self.indicator("{}", true, false),
@@ -240,20 +360,25 @@ impl Emitter<'_> {
     }
 
     /// A mapping that is a sequence item starts on the `- ` line.
-    fn first_map_in_seq(&mut self, map: &Map<String, Value>, indent: usize) {
+    fn first_map_in_seq(
+        &mut self,
+        map: &Map<String, Value>,
+        indent: usize,
+        comments: Option<&Comments>,
+    ) {
         self.indent = indent;
         self.indention = true;
         self.whitespace = true;
         self.put_pending_space();
-        self.block_map(map, indent);
+        self.block_map(map, indent, comments, true);
     }
 
-    fn first_seq_in_seq(&mut self, items: &[Value], indent: usize) {
+    fn first_seq_in_seq(&mut self, items: &[Value], indent: usize, comments: Option<&Comments>) {
         self.indent = indent;
         self.indention = true;
         self.whitespace = true;
         self.put_pending_space();
-        self.block_seq(items, indent);
+        self.block_seq(items, indent, comments, true);
     }
 
     /// After `-` the emitter has written no space yet; libyaml writes it as part of the next
@@ -490,6 +615,23 @@ impl Emitter<'_> {
                 breaks = false;
             }
         }
+    }
+}
+
+/// The head comment go-yaml v3 writes before the `-` of a collection item: its own, unless the
+/// first item of a sequence is itself a collection with a head, which replaces it.
+fn collection_head<'c>(value: &Value, comments: Option<&'c Comments>) -> &'c [String] {
+    match value {
+        Value::Object(m) if !m.is_empty() => Comments::before(comments, 0),
+        Value::Array(a) if !a.is_empty() => {
+            let inner = collection_head(&a[0], Comments::nested(comments, 0));
+            if inner.is_empty() {
+                Comments::before(comments, 0)
+            } else {
+                inner
+            }
+        }
+        _ => &[],
     }
 }
 

@@ -16,7 +16,7 @@ mod yaml11;
 
 use serde_json::Value;
 
-pub use emit::{Layout, double_quoted, go_yaml_key_order, single_quoted};
+pub use emit::{Comments, Layout, double_quoted, go_yaml_key_order, single_quoted};
 pub use scalar::{format_go_float, format_number, go_json_float, resolve_plain};
 pub use tabs::{TAB_IN_BLOCK_INDENT, TAB_IN_PLAIN_INDENT, TAB_STARTS_TOKEN};
 pub use yaml11::{
@@ -99,6 +99,14 @@ pub fn to_string(value: &Value) -> String {
 pub fn to_string_with(value: &Value, layout: &Layout) -> String {
     let mut out = String::new();
     emit::write_yaml_with(&mut out, value, layout);
+    out
+}
+
+/// Renders one document with [`Layout`] and the comments go-yaml v3 would write around its
+/// entries (sops' decrypted YAML).
+pub fn to_string_commented(value: &Value, comments: &Comments, layout: &Layout) -> String {
+    let mut out = String::new();
+    emit::write_commented(&mut out, value, Some(comments), layout);
     out
 }
 

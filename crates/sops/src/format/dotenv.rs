@@ -49,7 +49,7 @@ pub fn emit(node: &Node) -> Result<Vec<u8>, Error> {
         match &item.key {
             Key::Comment(comment) => {
                 out.push('#');
-                out.push_str(comment);
+                out.push_str(&comment.text);
                 out.push('\n');
             }
             Key::Name(name) => {

@@ -169,10 +169,10 @@ fn section_entries(items: &[Item]) -> Result<(Option<String>, Vec<Entry>), Error
     let mut entries: Vec<Entry> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         match &item.key {
-            Key::Comment(c) if i == 0 => section_comment = Some(c.clone()),
+            Key::Comment(c) if i == 0 => section_comment = Some(c.text.clone()),
             Key::Comment(c) => {
                 if let Some(last) = entries.last_mut() {
-                    last.2 = Some(c.clone());
+                    last.2 = Some(c.text.clone());
                 }
             }
             Key::Name(k) => {
