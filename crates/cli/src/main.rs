@@ -11,8 +11,11 @@ fn main() -> std::process::ExitCode {
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("✗ {error:#}");
-            std::process::ExitCode::FAILURE
+            // Flux's exit status 1 with a status (`diff`: differences found) is a warning.
+            let code = error.downcast_ref::<commands::ExitStatus>().map(|s| s.code);
+            let symbol = if code == Some(1) { "⚠️" } else { "✗" };
+            eprintln!("{symbol} {error:#}");
+            std::process::ExitCode::from(code.unwrap_or(1))
         }
     }
 }

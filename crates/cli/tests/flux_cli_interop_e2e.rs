@@ -243,6 +243,7 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     get_all_lists_every_kind(ns).await?;
     export_prints_what_tether_exports(ns).await?;
     build_prints_what_flux_builds(&fx).await?;
+    diff_prints_what_flux_diffs(&fx).await?;
     reconcile_with_source_applies_a_push(&fx).await?;
     suspend_and_resume(&fx).await?;
     reconcile_every_source_kind(ns).await?;
@@ -343,6 +344,86 @@ async fn build_prints_what_flux_builds(fx: &Fixture) -> anyhow::Result<()> {
     ] {
         assert!(flux.contains(expected), "{expected} not in {flux}");
     }
+    Ok(())
+}
+
+/// Runs `tether ARGS` and the real `flux ARGS`; returns each one's `(exit status, stdout,
+/// stderr)`.
+async fn both_with_status(args: &[&str]) -> anyhow::Result<[(Option<i32>, String, String); 2]> {
+    let tether = common::tether(args).await?;
+    let flux = run_flux(args).await?;
+    Ok([tether, flux].map(|output| {
+        let (stdout, stderr) = texts(&output);
+        (output.status.code(), stdout, stderr)
+    }))
+}
+
+/// `flux diff kustomization app --path DIR` and `tether diff` print the same report with the
+/// same exit status: nothing and 0 for the repository's own files; for changed files the
+/// Deployment drifted (dyff's report of replicas and image), a new ConfigMap created, a Secret
+/// that exists outside the Kustomization drifted with its values masked, the Service that a
+/// prune would delete, and 1. A missing path fails both with status 2.
+async fn diff_prints_what_flux_diffs(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let same = tree_of(&[
+        ("deployment.yaml", &deployment_yaml(2)),
+        ("service.yaml", tether_testkit::flux::SERVICE_YAML),
+    ])?;
+    let path = same.path().to_string_lossy().into_owned();
+    let args = ["diff", "kustomization", "app", "--path", &path, "-n", ns];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux, (Some(0), String::new(), String::new()));
+    assert_eq!(tether, flux);
+
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "creds"},
+        "stringData": {"password": "old", "user": "admin"}}))?;
+    fx.git
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let deployment = deployment_yaml(5).replace("nginx:1.27", "nginx:1.28");
+    let config =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  team: ${team}\n";
+    let creds = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: new\n  user: admin\n  token: t0k3n\n";
+    let changed = tree_of(&[
+        ("deployment.yaml", &deployment),
+        ("config.yaml", config),
+        ("creds.yaml", creds),
+    ])?;
+    let path = changed.path().to_string_lossy().into_owned();
+    for progress in [&[][..], &["--progress-bar=false"]] {
+        let args = [
+            &["diff", "ks", "app", "--path", &path, "-n", ns][..],
+            progress,
+        ]
+        .concat();
+        let [tether, flux] = both_with_status(&args).await?;
+        assert_eq!(flux.0, Some(1), "{flux:?}");
+        for expected in [
+            format!("► Deployment/{ns}/web drifted\n"),
+            "spec.template.spec.containers.web.image\n± value change\n- nginx:1.27\n+ nginx:1.28\n"
+                .to_owned(),
+            format!("► ConfigMap/{ns}/settings created\n"),
+            format!("► Secret/{ns}/creds drifted\n"),
+            "- *** (before)\n+ *** (after)\n".to_owned(),
+            format!("► Service/{ns}/web deleted\n"),
+        ] {
+            assert!(flux.1.contains(&expected), "{expected} not in {}", flux.1);
+        }
+        assert_eq!(tether.1, flux.1, "{args:?}");
+        assert_eq!(tether, flux, "{args:?}");
+    }
+
+    let args = ["diff", "ks", "app", "--path", "/nonexistent/dir", "-n", ns];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux.0, Some(2), "{flux:?}");
+    assert_eq!(tether, flux);
+    fx.git
+        .ns
+        .api::<Secret>()
+        .delete("creds", &Default::default())
+        .await?;
     Ok(())
 }
 
