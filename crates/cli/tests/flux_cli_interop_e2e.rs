@@ -244,6 +244,7 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     export_prints_what_tether_exports(ns).await?;
     build_prints_what_flux_builds(&fx).await?;
     diff_prints_what_flux_diffs(&fx).await?;
+    build_flags_agree_with_flux(&fx).await?;
     reconcile_with_source_applies_a_push(&fx).await?;
     suspend_and_resume(&fx).await?;
     reconcile_every_source_kind(ns).await?;
@@ -344,6 +345,85 @@ async fn build_prints_what_flux_builds(fx: &Fixture) -> anyhow::Result<()> {
     ] {
         assert!(flux.contains(expected), "{expected} not in {flux}");
     }
+    Ok(())
+}
+
+/// `flux build kustomization` with a Kustomization file (with and without the cluster), with
+/// `--recursive --local-sources`, and over SOPS-encrypted Secrets (masked) prints what `tether
+/// build` prints; bad flags fail both with the same message.
+async fn build_flags_agree_with_flux(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let child = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./child\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let sops = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sealed\ntype: Opaque\ndata:\n  password: RU5DW0FFUzI1Nl9HQ00sZGF0YTpvcGFxdWVd\nsops:\n  mac: ENC[AES256_GCM,data:abc,type:str]\n  version: 3.9.0\n";
+    let value = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: partly\ndata:\n  plain: aGVsbG8=\n  hidden: c29wczogRU5DW0FFUzI1Nl9HQ01d\n";
+    let root = tree_of(&[
+        (
+            "deploy/config.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  team: ${team}\n  size: ${size:=small}\n",
+        ),
+        ("deploy/child.yaml", &child),
+        ("deploy/sealed.yaml", sops),
+        ("deploy/partly.yaml", value),
+        (
+            "child/more.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\ndata:\n  who: ${team:=nobody}\n",
+        ),
+    ])?;
+    let file = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: other\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./deploy\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n  postBuild:\n    substitute:\n      team: green\n"
+    );
+    let files = tree_of(&[("app.yaml", &file)])?;
+    let deploy = root.path().join("deploy").to_string_lossy().into_owned();
+    let file = files.path().join("app.yaml").to_string_lossy().into_owned();
+    let sources = format!("GitRepository/{ns}/app={}", root.path().display());
+    let build = ["build", "kustomization", "app", "--path", &deploy, "-n", ns];
+    for extra in [
+        &[][..],
+        &["--kustomization-file", &file],
+        &["--kustomization-file", &file, "--dry-run"],
+        &["--recursive", "--local-sources", &sources],
+        &[
+            "--kustomization-file",
+            &file,
+            "--dry-run",
+            "-r",
+            "--local-sources",
+            &sources,
+        ],
+        &["--dry-run"],
+        &["--kustomization-file", "/nonexistent.yaml"],
+        &["--recursive"],
+    ] {
+        let args = [&build[..], extra].concat();
+        let [tether, flux] = both_with_status(&args).await?;
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let (flux, _) = flux_ok(
+        &[
+            &build[..],
+            &[
+                "--kustomization-file",
+                &file,
+                "-r",
+                "--local-sources",
+                &sources,
+            ],
+        ]
+        .concat(),
+    )
+    .await?;
+    for expected in [
+        "  team: green\n",
+        "  password: KipTT1BTKio=\n",
+        "  hidden: KipTT1BTKio=\n",
+        "  plain: aGVsbG8=\n",
+        "  name: more\n",
+    ] {
+        assert!(flux.contains(expected), "{expected} not in {flux}");
+    }
+    assert!(!flux.contains("sops:"), "{flux}");
     Ok(())
 }
 

@@ -226,8 +226,14 @@ pub async fn build_local(
     // Rooted at `/`, as Flux's build reads the disk unconfined (bases above `dir` included).
     local.spec.path = Some(dir.to_string_lossy().into_owned());
     let root = std::path::Path::new("/");
-    let mut objects = build::build_objects(root, &local, variables.as_ref(), strict, None)
-        .map_err(|f| f.message)?;
+    // In the build's own order, as `flux build` prints it.
+    let options = tether_kustomize::Options {
+        legacy_order: false,
+        ..tether_kustomize::Options::default()
+    };
+    let mut objects =
+        build::build_objects_with(root, &local, variables.as_ref(), strict, None, options)
+            .map_err(|f| f.message)?;
     let name = ks.metadata.name.as_deref().unwrap_or_default();
     let namespace = ks.metadata.namespace.as_deref().unwrap_or_default();
     let labels = tether_ssa::owner_labels(name, namespace);
