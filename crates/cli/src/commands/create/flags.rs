@@ -276,18 +276,37 @@ pub fn kustomization_source(value: Option<&str>) -> anyhow::Result<Option<Source
 
 /// `--source` of `create helmrelease`: `<kind>/<name>[.<namespace>]`.
 pub fn helm_chart_source(value: Option<&str>) -> anyhow::Result<Option<SourceRef>> {
+    chart_source(value, true)
+}
+
+/// `--source` of `create source chart`: `<kind>/<name>`, in the chart's namespace.
+pub fn local_helm_chart_source(value: Option<&str>) -> anyhow::Result<Option<SourceRef>> {
+    chart_source(value, false)
+}
+
+fn chart_source(value: Option<&str>, namespaced: bool) -> anyhow::Result<Option<SourceRef>> {
     const KINDS: &[&str] = &["HelmRepository", "GitRepository", "Bucket"];
     let Some(text) = value else {
         return Ok(None);
     };
     let refuse = |why: String| Err(flag_error("source", text, &why));
     if text.trim().is_empty() {
+        let format = if namespaced {
+            "<kind>/<name>.<namespace>"
+        } else {
+            "<kind>/<name>"
+        };
         return refuse(format!(
-            "no helm chart source given, please specify source that contains the chart in the format '<kind>/<name>.<namespace>', where kind must be one of: ({})",
+            "no helm chart source given, please specify source that contains the chart in the format '{format}', where kind must be one of: ({})",
             KINDS.join(", ")
         ));
     }
-    let (kind, name, namespace) = parse_kind_name_namespace(text);
+    let (kind, name, namespace) = if namespaced {
+        parse_kind_name_namespace(text)
+    } else {
+        let (kind, name) = parse_kind_name(text);
+        (kind, name, None)
+    };
     if kind.is_empty() || name.is_empty() {
         return refuse(format!(
             "invalid helm chart source '{text}', must be in format <kind>/<name>"
