@@ -504,6 +504,51 @@ async fn diff_prints_what_flux_diffs(fx: &Fixture) -> anyhow::Result<()> {
         .api::<Secret>()
         .delete("creds", &Default::default())
         .await?;
+    diff_recursively(fx).await
+}
+
+/// `diff ks --recursive --local-sources`: a Kustomization in the build that exists in the
+/// cluster is diffed in turn from the local copy of its source, under `📁 ... changed`.
+async fn diff_recursively(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let child = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "child", "namespace": ns},
+        "spec": {"interval": "5m", "path": "./child", "prune": true, "suspend": true,
+                 "targetNamespace": ns, "sourceRef": {"kind": "GitRepository", "name": "app"}}});
+    let api = fx.api("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+    create(&api, child).await?;
+    let child_yaml = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./child\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let root = tree_of(&[
+        ("deploy/deployment.yaml", &deployment_yaml(2)),
+        ("deploy/service.yaml", tether_testkit::flux::SERVICE_YAML),
+        ("deploy/child.yaml", &child_yaml),
+        (
+            "child/more.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\ndata:\n  a: b\n",
+        ),
+    ])?;
+    let deploy = root.path().join("deploy").to_string_lossy().into_owned();
+    let sources = format!("GitRepository/{ns}/app={}", root.path().display());
+    let args = [
+        "diff",
+        "ks",
+        "app",
+        "--path",
+        &deploy,
+        "-r",
+        "--local-sources",
+        &sources,
+        "-n",
+        ns,
+    ];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux.0, Some(1), "{flux:?}");
+    let nested = format!("📁 Kustomization/{ns}/child changed\n► ConfigMap/{ns}/more created\n");
+    assert!(flux.1.contains(&nested), "{nested} not in {}", flux.1);
+    assert_eq!(tether, flux);
+    api.delete("child", &Default::default()).await?;
     Ok(())
 }
 
