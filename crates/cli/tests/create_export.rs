@@ -756,3 +756,25 @@ fn github_app_secrets_export_as_flux_exports_them() {
         assert_eq!(outcome.success, i < 2, "{case:?}: {outcome:?}");
     }
 }
+
+#[test]
+fn tenants_export_as_flux_exports_them() {
+    let differ = Differ::new();
+    #[rustfmt::skip]
+    let cases: &[&[&str]] = &[
+        &["tenant", "dev-team", "--with-namespace=apps,web", "--label=a=b", "--export"],
+        &["tenant", "dev-team", "--with-namespace=apps", "--with-namespace=web", "--with-service-account=deployer", "--cluster-role=edit", "--skip-namespace", "--export"],
+        &["tenant", "dev-team", "--export"],
+        &["tenant", "dev-team", "--with-namespace=apps", "--cluster-role=", "--export"],
+        &["tenant", "dev-team", "--with-namespace=bad_ns_", "--export"],
+        &["tenant", "dev-team", "--with-namespace=a/b/c", "--export"],
+        &["tenant", "dev-team", "--with-namespace=/x", "--export"],
+        &["tenant", "dev-team", "--with-namespace=apps", "--with-service-account=-sa", "--export"],
+        &["tenant", "--with-namespace=apps", "--export"],
+        &["tenant", "Bad_Name", "--with-namespace=apps", "--export"],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let outcome = differ.same(&strings(case));
+        assert_eq!(outcome.success, i < 2, "{case:?}: {outcome:?}");
+    }
+}

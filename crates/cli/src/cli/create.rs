@@ -94,6 +94,27 @@ pub enum CreateKind {
     /// A Secret with credentials for a source, or with the keys SOPS decrypts with.
     #[command(subcommand)]
     Secret(CreateSecretKind),
+    /// A tenant: per namespace, the Namespace, a ServiceAccount and a RoleBinding to a
+    /// ClusterRole.
+    Tenant(CreateTenantArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateTenantArgs {
+    /// Name of the tenant.
+    pub name: Option<String>,
+    /// A namespace of the tenant (repeatable, or comma-separated).
+    #[arg(long = "with-namespace", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// The ClusterRole the tenant's RoleBindings grant.
+    #[arg(long, default_value = "cluster-admin")]
+    pub cluster_role: String,
+    /// The tenant's ServiceAccount (default: the tenant's name).
+    #[arg(long = "with-service-account", default_value = "")]
+    pub service_account: String,
+    /// Do not create the namespaces (they must exist).
+    #[arg(long)]
+    pub skip_namespace: bool,
 }
 
 #[derive(Args, Debug)]

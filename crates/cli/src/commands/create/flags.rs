@@ -430,7 +430,7 @@ pub fn parse_labels(labels: &[String]) -> anyhow::Result<Option<BTreeMap<String,
 const QUALIFIED_NAME_FORMAT: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
 /// Kubernetes' `IsQualifiedName`: `[prefix/]name`, the prefix a DNS subdomain.
-fn qualified_name_errors(key: &str) -> Vec<String> {
+pub fn qualified_name_errors(key: &str) -> Vec<String> {
     let parts: Vec<&str> = key.split('/').collect();
     let (prefix, name) = match parts[..] {
         [name] => (None, name),
