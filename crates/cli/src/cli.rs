@@ -692,8 +692,7 @@ pub struct ExportArgs {
 #[derive(Subcommand, Debug)]
 pub enum ExportKind {
     /// Export sources.
-    #[command(subcommand)]
-    Source(GetSourceKind),
+    Source(ExportSourceArgs),
     /// Export Kustomizations.
     #[command(visible_alias = "ks")]
     Kustomization {
@@ -724,6 +723,15 @@ pub enum ExportKind {
         /// Name of the Receiver (or --all).
         name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ExportSourceArgs {
+    /// Also export the Secret named by each source's `spec.secretRef`.
+    #[arg(long, global = true)]
+    pub with_credentials: bool,
+    #[command(subcommand)]
+    pub kind: GetSourceKind,
 }
 
 #[derive(Subcommand, Debug)]

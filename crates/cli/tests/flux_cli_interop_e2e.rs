@@ -309,6 +309,10 @@ async fn export_prints_what_tether_exports(ns: &str) -> anyhow::Result<()> {
         &["alert", "on-apps"],
         &["alert-provider", "chat"],
         &["receiver", "hook"],
+        &["source", "bucket", "files", "--with-credentials"],
+        &["source", "git", "app", "--with-credentials"],
+        &["source", "bucket", "--all", "--with-credentials"],
+        &["source", "helm", "charts", "--with-credentials"],
     ] {
         let args = [&["export"], kind, &["-n", ns]].concat();
         let (flux, _) = flux_ok(&args).await?;
