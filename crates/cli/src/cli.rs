@@ -521,6 +521,9 @@ pub struct GetArgs {
     /// Only objects whose condition has a status, e.g. `ready=false` or `ready!=true`.
     #[arg(long, global = true)]
     pub status_selector: Option<String>,
+    /// After listing, print a row for every change of the objects (until --timeout).
+    #[arg(short = 'w', long, global = true)]
+    pub watch: bool,
     #[command(subcommand)]
     pub kind: GetKind,
 }

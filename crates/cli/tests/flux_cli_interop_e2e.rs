@@ -241,6 +241,7 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     );
 
     get_all_lists_every_kind(ns).await?;
+    get_watch_prints_what_flux_prints(ns).await?;
     export_prints_what_tether_exports(ns).await?;
     build_prints_what_flux_builds(&fx).await?;
     diff_prints_what_flux_diffs(&fx).await?;
@@ -704,6 +705,47 @@ fn ready_since(object: &Value) -> anyhow::Result<String> {
         .split_once('T')
         .unwrap_or_default();
     Ok(format!("{date} {clock} +0000 UTC"))
+}
+
+/// `flux get --watch` until its timeout: the header and a row per object, then Flux's timeout
+/// error; and the refusal of `--watch` over every kind.
+async fn get_watch_prints_what_flux_prints(ns: &str) -> anyhow::Result<()> {
+    for args in [
+        &["get", "ks", "--watch", "--timeout", "3s", "-n", ns][..],
+        &[
+            "get",
+            "sources",
+            "git",
+            "app",
+            "-w",
+            "--timeout",
+            "2s",
+            "-n",
+            ns,
+        ],
+        &[
+            "get",
+            "receivers",
+            "--watch",
+            "--no-header",
+            "--timeout",
+            "2s",
+            "-n",
+            ns,
+        ],
+        &["get", "all", "--watch", "-n", ns],
+    ] {
+        let [tether, flux] = both_with_status(args).await?;
+        assert_eq!(flux.0, Some(1), "{args:?}: {flux:?}");
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let [_, flux] = both_with_status(&["get", "ks", "-w", "--timeout", "2s", "-n", ns]).await?;
+    assert!(
+        flux.1.starts_with("NAME") && flux.1.contains("\napp"),
+        "{flux:?}"
+    );
+    assert_eq!(flux.2, "✗ timed out waiting for the condition\n");
+    Ok(())
 }
 
 /// `flux get all -A`: one section per kind, each with this namespace's object Ready.
