@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 
 mod artifact;
 mod create;
+mod errors;
 pub use artifact::*;
 pub use create::*;
+pub use errors::exit_on_parse_error;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -478,10 +480,11 @@ pub struct BootstrapGitArgs {
     pub force: bool,
 }
 
+/// A Go duration flag value; refused with Go's `time.ParseDuration` message, as cobra shows it.
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     tether_api::meta::Duration::new(text)
         .and_then(|d| d.to_std())
-        .map_err(|e| e.to_string())
+        .map_err(|_| crate::commands::create::flags::go_duration_error(text))
 }
 
 /// Where the Flux objects live and how to reach the cluster; shared by get, reconcile,

@@ -1172,3 +1172,26 @@ async fn flux_check_passes_against_a_tether_install() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Command-line mistakes: both CLIs print cobra's words and exit with status 1 (the command
+/// path is each binary's own name). A flag missing its value is checked in `cli::errors`' unit
+/// tests: `run_flux` appends `--kubeconfig`, which the flag would take.
+#[tokio::test]
+async fn command_line_mistakes_are_reported_as_flux_reports_them() -> anyhow::Result<()> {
+    for args in [
+        &["get", "ks", "--bogus"][..],
+        &["get", "ks", "--bogus=1"],
+        &["get", "ks", "-x"],
+        &["get", "ks", "--timeout=abc"],
+        &["get", "ks", "--timeout", "5"],
+        &["gte"],
+        &["tre"],
+        &["xyzzy"],
+    ] {
+        let [tether, flux] = both_with_status(args).await?;
+        assert_eq!(flux.0, Some(1), "{args:?}: {flux:?}");
+        let flux_text = flux.2.replace("for \"flux\"", "for \"tether\"");
+        assert_eq!(tether, (flux.0, flux.1, flux_text), "{args:?}");
+    }
+    Ok(())
+}

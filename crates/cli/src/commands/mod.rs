@@ -6,7 +6,7 @@ mod build;
 mod check;
 mod cluster;
 mod controller;
-mod create;
+pub(crate) mod create;
 mod debug;
 mod diff;
 mod dyff;

@@ -67,7 +67,7 @@ pub fn go_duration(duration: StdDuration) -> String {
 }
 
 /// The message of Go's `time.ParseDuration` for a string it refuses.
-fn go_duration_error(text: &str) -> String {
+pub fn go_duration_error(text: &str) -> String {
     let quoted = go_quote(text);
     let invalid = format!("time: invalid duration {quoted}");
     let mut rest = text.strip_prefix(['-', '+']).unwrap_or(text);
