@@ -500,6 +500,45 @@ async fn diff_prints_what_flux_diffs(fx: &Fixture) -> anyhow::Result<()> {
         assert_eq!(tether, flux, "{args:?}");
     }
 
+    // A Kustomization only in a file: created objects with --ignore-not-found, else an error.
+    let file = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: fresh\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./deploy\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let files = tree_of(&[("fresh.yaml", &file)])?;
+    let file = files
+        .path()
+        .join("fresh.yaml")
+        .to_string_lossy()
+        .into_owned();
+    for extra in [&["--ignore-not-found"][..], &[]] {
+        let args = [
+            &[
+                "diff",
+                "ks",
+                "fresh",
+                "--path",
+                &path,
+                "--kustomization-file",
+                &file,
+                "-n",
+                ns,
+            ][..],
+            extra,
+        ]
+        .concat();
+        let [tether, flux] = both_with_status(&args).await?;
+        assert_eq!(
+            flux.0,
+            Some(if extra.is_empty() { 2 } else { 1 }),
+            "{flux:?}"
+        );
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let args = ["build", "ks", "fresh", "--path", &path, "-n", ns];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux.0, Some(1), "{flux:?}");
+    assert_eq!(tether, flux, "{args:?}");
+
     let args = ["diff", "ks", "app", "--path", "/nonexistent/dir", "-n", ns];
     let [tether, flux] = both_with_status(&args).await?;
     assert_eq!(flux.0, Some(2), "{flux:?}");

@@ -6,7 +6,7 @@
 //! the cluster); `--recursive` builds the Kustomizations found too, from `--local-sources`.
 //! The local build is shared with `diff kustomization`.
 
-use super::cluster::{self, get_named};
+use super::cluster;
 use crate::cli::{BuildCommand, BuildKustomizationArgs, LocalBuildArgs};
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -162,10 +162,17 @@ impl LocalBuilder {
     ) -> anyhow::Result<Option<Kustomization>> {
         let api = Api::<Kustomization>::namespaced(client.clone(), namespace);
         let fallback = self.ignore_not_found && self.kustomization_file.is_some();
-        match get_named(&api, namespace, name).await {
-            Ok(ks) => Ok(Some(ks)),
-            Err(_) if fallback => Ok(None),
-            Err(error) => Err(error.context("failed to get kustomization object")),
+        let found = api
+            .get_opt(name)
+            .await
+            .context("failed to get kustomization object")?;
+        match found {
+            Some(ks) => Ok(Some(ks)),
+            None if fallback => Ok(None),
+            // The API server's words, as Flux reports them.
+            None => bail!(
+                "failed to get kustomization object: kustomizations.{KUSTOMIZE_GROUP} \"{name}\" not found"
+            ),
         }
     }
 
