@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 
 mod artifact;
 mod create;
+mod errors;
 pub use artifact::*;
 pub use create::*;
+pub use errors::exit_on_parse_error;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -478,10 +480,11 @@ pub struct BootstrapGitArgs {
     pub force: bool,
 }
 
+/// A Go duration flag value; refused with Go's `time.ParseDuration` message, as cobra shows it.
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     tether_api::meta::Duration::new(text)
         .and_then(|d| d.to_std())
-        .map_err(|e| e.to_string())
+        .map_err(|_| crate::commands::create::flags::go_duration_error(text))
 }
 
 /// Where the Flux objects live and how to reach the cluster; shared by get, reconcile,
@@ -521,6 +524,9 @@ pub struct GetArgs {
     /// Only objects whose condition has a status, e.g. `ready=false` or `ready!=true`.
     #[arg(long, global = true)]
     pub status_selector: Option<String>,
+    /// After listing, print a row for every change of the objects (until --timeout).
+    #[arg(short = 'w', long, global = true)]
+    pub watch: bool,
     #[command(subcommand)]
     pub kind: GetKind,
 }
@@ -582,13 +588,57 @@ pub struct BuildKustomizationArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Name of the Kustomization.
-    pub name: String,
-    /// The local directory standing in for the source's `spec.path`.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub local: LocalBuildArgs,
+    /// Build without the cluster, from --kustomization-file; variables from Secrets and
+    /// ConfigMaps (`substituteFrom`) are not substituted.
     #[arg(long)]
-    pub path: std::path::PathBuf,
+    pub dry_run: bool,
+}
+
+/// The flags `build kustomization` and `diff kustomization` share, as Flux's.
+#[derive(Args, Debug, Clone)]
+pub struct LocalBuildArgs {
+    /// Path to the local directory standing in for the Kustomization's `spec.path`.
+    #[arg(long, default_value = "")]
+    pub path: String,
+    /// Path to a file holding the Kustomization, used instead of the cluster's.
+    #[arg(long, default_value = "")]
+    pub kustomization_file: String,
+    /// Paths to ignore, in .gitignore format (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
     /// Fail when a variable without a default is not set.
     #[arg(long)]
     pub strict_substitute: bool,
+    /// Build (or diff) the Kustomizations found in the output too, from --local-sources.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Local copies of sources for --recursive: `Kind/namespace/name=path`, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub local_sources: Vec<String>,
+    /// Accepted as Flux's flag; tether always builds in memory and never writes to --path.
+    #[arg(long)]
+    pub in_memory_build: bool,
+}
+
+/// `diff kustomization NAME --path DIR`.
+#[derive(Args, Debug)]
+pub struct DiffKustomizationArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Name of the Kustomization.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub local: LocalBuildArgs,
+    /// Show a spinner while the dry-run runs (only when standard error is a terminal).
+    #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub progress_bar: bool,
+    /// With --kustomization-file, diff even when the Kustomization is not in the cluster.
+    #[arg(long)]
+    pub ignore_not_found: bool,
 }
 
 #[derive(Args, Debug)]
@@ -648,8 +698,7 @@ pub struct ExportArgs {
 #[derive(Subcommand, Debug)]
 pub enum ExportKind {
     /// Export sources.
-    #[command(subcommand)]
-    Source(GetSourceKind),
+    Source(ExportSourceArgs),
     /// Export Kustomizations.
     #[command(visible_alias = "ks")]
     Kustomization {
@@ -680,6 +729,15 @@ pub enum ExportKind {
         /// Name of the Receiver (or --all).
         name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ExportSourceArgs {
+    /// Also export the Secret named by each source's `spec.secretRef`.
+    #[arg(long, global = true)]
+    pub with_credentials: bool,
+    #[command(subcommand)]
+    pub kind: GetSourceKind,
 }
 
 #[derive(Subcommand, Debug)]

@@ -152,6 +152,21 @@ fn sources_export_as_flux_exports_them() {
         &["source", "oci", "podinfo", "--url=oci://r/p", "--export"],
         &["source", "oci", "podinfo", "--tag=v1", "--export"],
         &["source", "oci", "podinfo", "--url=oci://r/p", "--tag=v1", "--provider=ibm", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/podinfo", "--chart=podinfo", "--chart-version=6.x", "--export"],
+        &["source", "chart", "podinfo", "--source=gitrepository/podinfo", "--chart=./charts/podinfo", "--reconcile-strategy=Revision", "--interval=10m", "--label=a=b", "--export"],
+        &["source", "chart", "podinfo", "--source=Bucket/b", "--chart=./c", "--verify-provider=cosign", "--verify-secret-ref=keys", "--verify-issuer=^https://i$", "--verify-subject=^s$", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p", "--chart=c", "--verify-provider=notation", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p", "--chart=c", "--verify-subject=s", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p", "--chart=c", "--verify-issuer=i", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p", "--chart=c", "--verify-secret-ref=k", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p", "--chart=c", "--verify-provider=gpg", "--export"],
+        &["source", "chart", "podinfo", "--source=OCIRepository/p", "--chart=c", "--export"],
+        &["source", "chart", "podinfo", "--source=p", "--chart=c", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p.ns", "--chart=c", "--export"],
+        &["source", "chart", "podinfo", "--source=", "--chart=c", "--export"],
+        &["source", "chart", "podinfo", "--chart=c", "--export"],
+        &["source", "chart", "podinfo", "--source=HelmRepository/p", "--export"],
+        &["source", "chart", "--source=HelmRepository/p", "--chart=c", "--export"],
         &["source", "bucket", "podinfo", "--bucket-name=podinfo", "--endpoint=minio.minio.svc.cluster.local:9000", "--insecure", "--export"],
         &["source", "bucket", "podinfo", "--bucket-name=b", "--endpoint=s3.amazonaws.com", "--provider=aws", "--region=us-east-1", "--secret-ref=creds", "--proxy-secret-ref=p", "--ignore-paths=x", "--access-key=ak", "--secret-key=sk", "--export"],
         &["source", "bucket", "podinfo", "--endpoint=e", "--export"],
@@ -712,4 +727,54 @@ fn random_flag_sets_export_as_flux_exports_them() {
         succeeded >= 20,
         "only {succeeded} draws were valid flag sets (seed {seed:#x})"
     );
+}
+
+#[test]
+fn github_app_secrets_export_as_flux_exports_them() {
+    let differ = Differ::new();
+    let key = differ.write(
+        "app.pem",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
+    );
+    let empty = differ.write("empty.pem", "");
+    let key_flag = format!("--app-private-key={key}");
+    let empty_flag = format!("--app-private-key={empty}");
+    #[rustfmt::skip]
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", "--app-installation-id=2", &key_flag, "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", "--app-installation-owner=org", "--app-base-url=https://github.example.com/api/v3", &key_flag, "--label=a=b", "-n", "apps", "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", &key_flag, "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", "--app-installation-id=2", "--app-installation-owner=org", &key_flag, "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-installation-id=2", &key_flag, "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", "--app-installation-id=2", &empty_flag, "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", "--app-installation-id=2", "--app-private-key=missing.pem", "--export"],
+        vec!["secret", "githubapp", "app-auth", "--app-id=1", "--app-installation-id=2", "--export"],
+        vec!["secret", "githubapp", "--app-id=1", "--app-installation-id=2", &key_flag, "--export"],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let outcome = differ.same(&strings(case));
+        assert_eq!(outcome.success, i < 2, "{case:?}: {outcome:?}");
+    }
+}
+
+#[test]
+fn tenants_export_as_flux_exports_them() {
+    let differ = Differ::new();
+    #[rustfmt::skip]
+    let cases: &[&[&str]] = &[
+        &["tenant", "dev-team", "--with-namespace=apps,web", "--label=a=b", "--export"],
+        &["tenant", "dev-team", "--with-namespace=apps", "--with-namespace=web", "--with-service-account=deployer", "--cluster-role=edit", "--skip-namespace", "--export"],
+        &["tenant", "dev-team", "--export"],
+        &["tenant", "dev-team", "--with-namespace=apps", "--cluster-role=", "--export"],
+        &["tenant", "dev-team", "--with-namespace=bad_ns_", "--export"],
+        &["tenant", "dev-team", "--with-namespace=a/b/c", "--export"],
+        &["tenant", "dev-team", "--with-namespace=/x", "--export"],
+        &["tenant", "dev-team", "--with-namespace=apps", "--with-service-account=-sa", "--export"],
+        &["tenant", "--with-namespace=apps", "--export"],
+        &["tenant", "Bad_Name", "--with-namespace=apps", "--export"],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let outcome = differ.same(&strings(case));
+        assert_eq!(outcome.success, i < 2, "{case:?}: {outcome:?}");
+    }
 }

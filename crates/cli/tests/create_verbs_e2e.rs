@@ -160,3 +160,63 @@ async fn source_git_and_kustomization_are_created_and_waited_for_as_flux_does() 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn tenant_objects_are_created_then_updated_in_place() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    use kube::api::Api;
+    let client = client().await?;
+    let ns = TestNamespace::create(&client, "tenant").await?;
+    let name = ns.name.clone();
+    let create = |role: &'static str| {
+        let name = name.clone();
+        async move {
+            let args = ["create", "tenant", "team", "--with-namespace", &name];
+            tether_ok(&[&args[..], &["--cluster-role", role, "--label", "tier=apps"]].concat())
+                .await
+        }
+    };
+    let (stdout, stderr) = create("edit").await?;
+    assert_eq!(stdout, "");
+    assert_eq!(
+        lines(&stderr),
+        [
+            format!("► applying namespace {name}"),
+            "► applying service account team".to_owned(),
+            "► applying role binding team-reconciler".to_owned(),
+            "✔ tenant setup completed".to_owned(),
+        ]
+    );
+    let labels = |meta: &kube::api::ObjectMeta| meta.labels.clone().unwrap_or_default();
+    let namespace = Api::<Namespace>::all(client.clone()).get(&name).await?;
+    assert_eq!(
+        labels(&namespace.metadata)
+            .get("toolkit.fluxcd.io/tenant")
+            .map(String::as_str),
+        Some("team")
+    );
+    let account = Api::<ServiceAccount>::namespaced(client.clone(), &name)
+        .get("team")
+        .await?;
+    assert_eq!(
+        labels(&account.metadata).get("tier").map(String::as_str),
+        Some("apps")
+    );
+    let bindings = Api::<RoleBinding>::namespaced(client.clone(), &name);
+    let binding = bindings.get("team-reconciler").await?;
+    assert_eq!(binding.role_ref.name, "edit");
+    let subjects = binding.subjects.unwrap_or_default();
+    assert_eq!(subjects[0].name, format!("gotk:{name}:reconciler"));
+    assert_eq!(subjects[1].name, "team");
+
+    // Again with another role: the RoleBinding is replaced, the rest stays.
+    create("view").await?;
+    let binding = bindings.get("team-reconciler").await?;
+    assert_eq!(binding.role_ref.name, "view");
+    let again = Api::<ServiceAccount>::namespaced(client.clone(), &name)
+        .get("team")
+        .await?;
+    assert_eq!(again.metadata.uid, account.metadata.uid);
+    Ok(())
+}

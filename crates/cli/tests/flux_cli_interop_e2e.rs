@@ -241,8 +241,11 @@ async fn flux_cli_reads_and_drives_what_tether_reconciles() -> anyhow::Result<()
     );
 
     get_all_lists_every_kind(ns).await?;
+    get_watch_prints_what_flux_prints(ns).await?;
     export_prints_what_tether_exports(ns).await?;
     build_prints_what_flux_builds(&fx).await?;
+    diff_prints_what_flux_diffs(&fx).await?;
+    build_flags_agree_with_flux(&fx).await?;
     reconcile_with_source_applies_a_push(&fx).await?;
     suspend_and_resume(&fx).await?;
     reconcile_every_source_kind(ns).await?;
@@ -307,6 +310,10 @@ async fn export_prints_what_tether_exports(ns: &str) -> anyhow::Result<()> {
         &["alert", "on-apps"],
         &["alert-provider", "chat"],
         &["receiver", "hook"],
+        &["source", "bucket", "files", "--with-credentials"],
+        &["source", "git", "app", "--with-credentials"],
+        &["source", "bucket", "--all", "--with-credentials"],
+        &["source", "helm", "charts", "--with-credentials"],
     ] {
         let args = [&["export"], kind, &["-n", ns]].concat();
         let (flux, _) = flux_ok(&args).await?;
@@ -343,6 +350,249 @@ async fn build_prints_what_flux_builds(fx: &Fixture) -> anyhow::Result<()> {
     ] {
         assert!(flux.contains(expected), "{expected} not in {flux}");
     }
+    Ok(())
+}
+
+/// `flux build kustomization` with a Kustomization file (with and without the cluster), with
+/// `--recursive --local-sources`, and over SOPS-encrypted Secrets (masked) prints what `tether
+/// build` prints; bad flags fail both with the same message.
+async fn build_flags_agree_with_flux(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let child = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./child\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let sops = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: sealed\ntype: Opaque\ndata:\n  password: RU5DW0FFUzI1Nl9HQ00sZGF0YTpvcGFxdWVd\nsops:\n  mac: ENC[AES256_GCM,data:abc,type:str]\n  version: 3.9.0\n";
+    let value = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: partly\ndata:\n  plain: aGVsbG8=\n  hidden: c29wczogRU5DW0FFUzI1Nl9HQ01d\n";
+    let root = tree_of(&[
+        (
+            "deploy/config.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  team: ${team}\n  size: ${size:=small}\n",
+        ),
+        ("deploy/child.yaml", &child),
+        ("deploy/sealed.yaml", sops),
+        ("deploy/partly.yaml", value),
+        (
+            "child/more.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\ndata:\n  who: ${team:=nobody}\n",
+        ),
+    ])?;
+    let file = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: other\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./deploy\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n  postBuild:\n    substitute:\n      team: green\n"
+    );
+    let files = tree_of(&[("app.yaml", &file)])?;
+    let deploy = root.path().join("deploy").to_string_lossy().into_owned();
+    let file = files.path().join("app.yaml").to_string_lossy().into_owned();
+    let sources = format!("GitRepository/{ns}/app={}", root.path().display());
+    let build = ["build", "kustomization", "app", "--path", &deploy, "-n", ns];
+    for extra in [
+        &[][..],
+        &["--kustomization-file", &file],
+        &["--kustomization-file", &file, "--dry-run"],
+        &["--recursive", "--local-sources", &sources],
+        &[
+            "--kustomization-file",
+            &file,
+            "--dry-run",
+            "-r",
+            "--local-sources",
+            &sources,
+        ],
+        &["--dry-run"],
+        &["--kustomization-file", "/nonexistent.yaml"],
+        &["--recursive"],
+    ] {
+        let args = [&build[..], extra].concat();
+        let [tether, flux] = both_with_status(&args).await?;
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let (flux, _) = flux_ok(
+        &[
+            &build[..],
+            &[
+                "--kustomization-file",
+                &file,
+                "-r",
+                "--local-sources",
+                &sources,
+            ],
+        ]
+        .concat(),
+    )
+    .await?;
+    for expected in [
+        "  team: green\n",
+        "  password: KipTT1BTKio=\n",
+        "  hidden: KipTT1BTKio=\n",
+        "  plain: aGVsbG8=\n",
+        "  name: more\n",
+    ] {
+        assert!(flux.contains(expected), "{expected} not in {flux}");
+    }
+    assert!(!flux.contains("sops:"), "{flux}");
+    Ok(())
+}
+
+/// Runs `tether ARGS` and the real `flux ARGS`; returns each one's `(exit status, stdout,
+/// stderr)`.
+async fn both_with_status(args: &[&str]) -> anyhow::Result<[(Option<i32>, String, String); 2]> {
+    let tether = common::tether(args).await?;
+    let flux = run_flux(args).await?;
+    Ok([tether, flux].map(|output| {
+        let (stdout, stderr) = texts(&output);
+        (output.status.code(), stdout, stderr)
+    }))
+}
+
+/// `flux diff kustomization app --path DIR` and `tether diff` print the same report with the
+/// same exit status: nothing and 0 for the repository's own files; for changed files the
+/// Deployment drifted (dyff's report of replicas and image), a new ConfigMap created, a Secret
+/// that exists outside the Kustomization drifted with its values masked, the Service that a
+/// prune would delete, and 1. A missing path fails both with status 2.
+async fn diff_prints_what_flux_diffs(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let same = tree_of(&[
+        ("deployment.yaml", &deployment_yaml(2)),
+        ("service.yaml", tether_testkit::flux::SERVICE_YAML),
+    ])?;
+    let path = same.path().to_string_lossy().into_owned();
+    let args = ["diff", "kustomization", "app", "--path", &path, "-n", ns];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux, (Some(0), String::new(), String::new()));
+    assert_eq!(tether, flux);
+
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "creds"},
+        "stringData": {"password": "old", "user": "admin"}}))?;
+    fx.git
+        .ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let deployment = deployment_yaml(5).replace("nginx:1.27", "nginx:1.28");
+    let config =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  team: ${team}\n";
+    let creds = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: new\n  user: admin\n  token: t0k3n\n";
+    let changed = tree_of(&[
+        ("deployment.yaml", &deployment),
+        ("config.yaml", config),
+        ("creds.yaml", creds),
+    ])?;
+    let path = changed.path().to_string_lossy().into_owned();
+    for progress in [&[][..], &["--progress-bar=false"]] {
+        let args = [
+            &["diff", "ks", "app", "--path", &path, "-n", ns][..],
+            progress,
+        ]
+        .concat();
+        let [tether, flux] = both_with_status(&args).await?;
+        assert_eq!(flux.0, Some(1), "{flux:?}");
+        for expected in [
+            format!("► Deployment/{ns}/web drifted\n"),
+            "spec.template.spec.containers.web.image\n± value change\n- nginx:1.27\n+ nginx:1.28\n"
+                .to_owned(),
+            format!("► ConfigMap/{ns}/settings created\n"),
+            format!("► Secret/{ns}/creds drifted\n"),
+            "- *** (before)\n+ *** (after)\n".to_owned(),
+            format!("► Service/{ns}/web deleted\n"),
+        ] {
+            assert!(flux.1.contains(&expected), "{expected} not in {}", flux.1);
+        }
+        assert_eq!(tether.1, flux.1, "{args:?}");
+        assert_eq!(tether, flux, "{args:?}");
+    }
+
+    // A Kustomization only in a file: created objects with --ignore-not-found, else an error.
+    let file = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: fresh\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./deploy\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let files = tree_of(&[("fresh.yaml", &file)])?;
+    let file = files
+        .path()
+        .join("fresh.yaml")
+        .to_string_lossy()
+        .into_owned();
+    for extra in [&["--ignore-not-found"][..], &[]] {
+        let args = [
+            &[
+                "diff",
+                "ks",
+                "fresh",
+                "--path",
+                &path,
+                "--kustomization-file",
+                &file,
+                "-n",
+                ns,
+            ][..],
+            extra,
+        ]
+        .concat();
+        let [tether, flux] = both_with_status(&args).await?;
+        assert_eq!(
+            flux.0,
+            Some(if extra.is_empty() { 2 } else { 1 }),
+            "{flux:?}"
+        );
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let args = ["build", "ks", "fresh", "--path", &path, "-n", ns];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux.0, Some(1), "{flux:?}");
+    assert_eq!(tether, flux, "{args:?}");
+
+    let args = ["diff", "ks", "app", "--path", "/nonexistent/dir", "-n", ns];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux.0, Some(2), "{flux:?}");
+    assert_eq!(tether, flux);
+    fx.git
+        .ns
+        .api::<Secret>()
+        .delete("creds", &Default::default())
+        .await?;
+    diff_recursively(fx).await
+}
+
+/// `diff ks --recursive --local-sources`: a Kustomization in the build that exists in the
+/// cluster is diffed in turn from the local copy of its source, under `📁 ... changed`.
+async fn diff_recursively(fx: &Fixture) -> anyhow::Result<()> {
+    let ns = fx.ns();
+    let child = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "child", "namespace": ns},
+        "spec": {"interval": "5m", "path": "./child", "prune": true, "suspend": true,
+                 "targetNamespace": ns, "sourceRef": {"kind": "GitRepository", "name": "app"}}});
+    let api = fx.api("kustomize.toolkit.fluxcd.io", "v1", "Kustomization");
+    create(&api, child).await?;
+    let child_yaml = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: {ns}\nspec:\n  interval: 5m\n  path: ./child\n  prune: true\n  targetNamespace: {ns}\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let root = tree_of(&[
+        ("deploy/deployment.yaml", &deployment_yaml(2)),
+        ("deploy/service.yaml", tether_testkit::flux::SERVICE_YAML),
+        ("deploy/child.yaml", &child_yaml),
+        (
+            "child/more.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\ndata:\n  a: b\n",
+        ),
+    ])?;
+    let deploy = root.path().join("deploy").to_string_lossy().into_owned();
+    let sources = format!("GitRepository/{ns}/app={}", root.path().display());
+    let args = [
+        "diff",
+        "ks",
+        "app",
+        "--path",
+        &deploy,
+        "-r",
+        "--local-sources",
+        &sources,
+        "-n",
+        ns,
+    ];
+    let [tether, flux] = both_with_status(&args).await?;
+    assert_eq!(flux.0, Some(1), "{flux:?}");
+    let nested = format!("📁 Kustomization/{ns}/child changed\n► ConfigMap/{ns}/more created\n");
+    assert!(flux.1.contains(&nested), "{nested} not in {}", flux.1);
+    assert_eq!(tether, flux);
+    api.delete("child", &Default::default()).await?;
     Ok(())
 }
 
@@ -494,6 +744,47 @@ fn ready_since(object: &Value) -> anyhow::Result<String> {
         .split_once('T')
         .unwrap_or_default();
     Ok(format!("{date} {clock} +0000 UTC"))
+}
+
+/// `flux get --watch` until its timeout: the header and a row per object, then Flux's timeout
+/// error; and the refusal of `--watch` over every kind.
+async fn get_watch_prints_what_flux_prints(ns: &str) -> anyhow::Result<()> {
+    for args in [
+        &["get", "ks", "--watch", "--timeout", "3s", "-n", ns][..],
+        &[
+            "get",
+            "sources",
+            "git",
+            "app",
+            "-w",
+            "--timeout",
+            "2s",
+            "-n",
+            ns,
+        ],
+        &[
+            "get",
+            "receivers",
+            "--watch",
+            "--no-header",
+            "--timeout",
+            "2s",
+            "-n",
+            ns,
+        ],
+        &["get", "all", "--watch", "-n", ns],
+    ] {
+        let [tether, flux] = both_with_status(args).await?;
+        assert_eq!(flux.0, Some(1), "{args:?}: {flux:?}");
+        assert_eq!(tether, flux, "{args:?}");
+    }
+    let [_, flux] = both_with_status(&["get", "ks", "-w", "--timeout", "2s", "-n", ns]).await?;
+    assert!(
+        flux.1.starts_with("NAME") && flux.1.contains("\napp"),
+        "{flux:?}"
+    );
+    assert_eq!(flux.2, "✗ timed out waiting for the condition\n");
+    Ok(())
 }
 
 /// `flux get all -A`: one section per kind, each with this namespace's object Ready.
@@ -918,5 +1209,28 @@ async fn flux_check_passes_against_a_tether_install() -> anyhow::Result<()> {
         "{}",
         texts(&tether).1
     );
+    Ok(())
+}
+
+/// Command-line mistakes: both CLIs print cobra's words and exit with status 1 (the command
+/// path is each binary's own name). A flag missing its value is checked in `cli::errors`' unit
+/// tests: `run_flux` appends `--kubeconfig`, which the flag would take.
+#[tokio::test]
+async fn command_line_mistakes_are_reported_as_flux_reports_them() -> anyhow::Result<()> {
+    for args in [
+        &["get", "ks", "--bogus"][..],
+        &["get", "ks", "--bogus=1"],
+        &["get", "ks", "-x"],
+        &["get", "ks", "--timeout=abc"],
+        &["get", "ks", "--timeout", "5"],
+        &["gte"],
+        &["tre"],
+        &["xyzzy"],
+    ] {
+        let [tether, flux] = both_with_status(args).await?;
+        assert_eq!(flux.0, Some(1), "{args:?}: {flux:?}");
+        let flux_text = flux.2.replace("for \"flux\"", "for \"tether\"");
+        assert_eq!(tether, (flux.0, flux.1, flux_text), "{args:?}");
+    }
     Ok(())
 }

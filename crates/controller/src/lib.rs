@@ -45,6 +45,7 @@ mod triggers;
 mod workspace;
 
 pub use context::ReconcilerOptions;
+pub use kustomization::apply::inventory_of as kustomization_inventory;
 pub use kustomization::build_local as build_kustomization_locally;
 pub use notification::{DEFAULT_MAX_CONCURRENT_DELIVERIES, NotificationOptions};
 pub use run::{ControllerOptions, RunError, run_until, run_until_shutdown};

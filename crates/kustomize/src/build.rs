@@ -32,6 +32,9 @@ pub struct Options {
     pub overrides: Option<flux::Overrides>,
     /// Where files a kustomization names may live (kustomize's `--load-restrictor`).
     pub load_restrictions: LoadRestrictions,
+    /// Sort the output in kustomize's legacy order when the kustomization sets no
+    /// `sortOptions` (`kustomize build` does; Flux's build keeps the input order).
+    pub legacy_order: bool,
 }
 
 /// kustomize's `--load-restrictor`: whether a kustomization may read files outside its own
@@ -69,6 +72,7 @@ impl Default for Options {
             max_total_bytes: 512 << 20,
             overrides: None,
             load_restrictions: LoadRestrictions::RootOnly,
+            legacy_order: true,
         }
     }
 }
@@ -127,7 +131,9 @@ impl Kustomizer {
         let mut map = ResMap {
             resources: acc.resources,
         };
-        sort::apply(&mut map, top.sort_options.as_ref())?;
+        if top.sort_options.is_some() || ctx.options.legacy_order {
+            sort::apply(&mut map, top.sort_options.as_ref())?;
+        }
         Ok(map)
     }
 }

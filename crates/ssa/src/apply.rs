@@ -196,6 +196,21 @@ struct Planned {
     digest: u64,
     action: Action,
     write: Write,
+    /// For a drifted object: the live object and the dry-run result it was compared with.
+    compared: Option<Box<(Option<Value>, Value)>>,
+}
+
+/// One object of [`ResourceManager::diff_objects`]: what applying would do and, when it would
+/// change a live object, the live object and the server's dry-run result (Flux's
+/// `ResourceManager.Diff`).
+#[derive(Debug, Clone)]
+pub struct ObjectDiff {
+    /// The object and its action.
+    pub entry: ChangeSetEntry,
+    /// The live object, when the action is `configured`.
+    pub live: Option<Value>,
+    /// The dry-run result (the object as applying would leave it), when `configured`.
+    pub merged: Option<Value>,
 }
 
 impl ResourceManager {
@@ -219,6 +234,20 @@ impl ResourceManager {
         objects: Vec<Value>,
         opts: &ApplyOptions,
     ) -> Result<ChangeSet, ApplyError> {
+        let mut change_set = ChangeSet::new();
+        for diff in self.diff_objects(objects, opts).await? {
+            change_set.add(diff.entry);
+        }
+        Ok(change_set)
+    }
+
+    /// [`Self::diff_all`] with, for each object that drifted, the live object and the dry-run
+    /// result, in apply order.
+    pub async fn diff_objects(
+        &self,
+        objects: Vec<Value>,
+        opts: &ApplyOptions,
+    ) -> Result<Vec<ObjectDiff>, ApplyError> {
         let mut desired = self.prepare(objects)?;
         tether_core::order::sort_for_apply(&mut desired);
         let plans: Vec<_> = desired.iter().map(|d| self.plan(d, opts).boxed()).collect();
@@ -226,11 +255,20 @@ impl ResourceManager {
             .buffered(self.concurrency())
             .try_collect()
             .await?;
-        let mut change_set = ChangeSet::new();
-        for plan in planned {
-            change_set.add(ChangeSetEntry::new(plan.target.object, plan.action));
-        }
-        Ok(change_set)
+        Ok(planned
+            .into_iter()
+            .map(|plan| {
+                let (live, merged) = match plan.compared {
+                    Some(compared) => (compared.0, Some(compared.1)),
+                    None => (None, None),
+                };
+                ObjectDiff {
+                    entry: ChangeSetEntry::new(plan.target.object, plan.action),
+                    live,
+                    merged,
+                }
+            })
+            .collect())
     }
 
     /// Reads identities and stamps owner labels.
@@ -301,6 +339,7 @@ impl ResourceManager {
             digest,
             action,
             write,
+            compared: None,
         };
         if opts.exclusion_selector.matches(&body) {
             return Ok(planned(Action::Skipped, Write::Nothing));
@@ -346,19 +385,20 @@ impl ResourceManager {
         if let Some(live) = &live {
             keep_live_values(&mut body, live, ignored);
         }
-        let planned = |action, write| Planned {
-            target: target.clone(),
-            body: body.clone(),
-            digest,
-            action,
-            write,
-        };
         let action = if meta_str(&dry_run, "resourceVersion").is_empty() {
             Action::Created
         } else {
             Action::Configured
         };
-        Ok(planned(action, Write::Apply { cleanup }))
+        let compared = (action == Action::Configured).then(|| Box::new((live, dry_run)));
+        Ok(Planned {
+            target,
+            body,
+            digest,
+            action,
+            write: Write::Apply { cleanup },
+            compared,
+        })
     }
 
     async fn read(&self, target: &Target) -> Result<Option<Value>, ApplyError> {

@@ -17,7 +17,7 @@ pub mod request;
 pub mod staged;
 pub mod wait;
 
-pub use apply::{ApplyError, ApplyOptions};
+pub use apply::{ApplyError, ApplyOptions, ObjectDiff};
 pub use cleanup::{CleanupOptions, FieldManager, Operation};
 pub use delete::{DeleteError, DeleteOptions, DeleteOutcome};
 pub use discovery::{DiscoveryCache, DiscoveryError, ResolvedKind};

@@ -156,6 +156,10 @@ pub struct ListArtifactsArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum DiffCommand {
+    /// Build a Kustomization from a local directory, dry-run it against the cluster and print
+    /// what would be created, changed or pruned; exit status 1 when anything would.
+    #[command(visible_alias = "ks")]
+    Kustomization(super::DiffKustomizationArgs),
     /// Compare `oci://<repository>[:<tag>|@<digest>]` with a local directory or file.
     Artifact(DiffArtifactArgs),
 }

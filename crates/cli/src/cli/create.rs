@@ -94,6 +94,27 @@ pub enum CreateKind {
     /// A Secret with credentials for a source, or with the keys SOPS decrypts with.
     #[command(subcommand)]
     Secret(CreateSecretKind),
+    /// A tenant: per namespace, the Namespace, a ServiceAccount and a RoleBinding to a
+    /// ClusterRole.
+    Tenant(CreateTenantArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateTenantArgs {
+    /// Name of the tenant.
+    pub name: Option<String>,
+    /// A namespace of the tenant (repeatable, or comma-separated).
+    #[arg(long = "with-namespace", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// The ClusterRole the tenant's RoleBindings grant.
+    #[arg(long, default_value = "cluster-admin")]
+    pub cluster_role: String,
+    /// The tenant's ServiceAccount (default: the tenant's name).
+    #[arg(long = "with-service-account", default_value = "")]
+    pub service_account: String,
+    /// Do not create the namespaces (they must exist).
+    #[arg(long)]
+    pub skip_namespace: bool,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +135,8 @@ pub enum CreateSourceKind {
     Helm(CreateSourceHelmArgs),
     /// An OCIRepository.
     Oci(CreateSourceOciArgs),
+    /// A HelmChart from a HelmRepository, GitRepository or Bucket.
+    Chart(CreateSourceChartArgs),
     /// A Bucket.
     Bucket(CreateSourceBucketArgs),
 }
@@ -255,7 +278,23 @@ pub struct CreateSourceOciArgs {
     /// A Secret with TLS certificates.
     #[arg(long, default_value = "")]
     pub cert_ref: String,
-    /// The signature verification provider (cosign).
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// Paths to ignore (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
+    /// Connect to the registry over plain HTTP.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub insecure: Option<String>,
+    /// The layer to use, `<media-type>:<operation>` (extract or copy).
+    #[arg(long, default_value = "")]
+    pub layer_selector: String,
+}
+
+/// The signature verification flags shared by `create source oci` and `create source chart`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The signature verification provider (cosign or notation).
     #[arg(long)]
     pub verify_provider: Option<String>,
     /// A Secret with the verification keys.
@@ -267,15 +306,26 @@ pub struct CreateSourceOciArgs {
     /// Regular expression the OIDC issuer must match.
     #[arg(long, default_value = "")]
     pub verify_issuer: String,
-    /// Paths to ignore (repeatable, or comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub ignore_paths: Vec<String>,
-    /// Connect to the registry over plain HTTP.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    pub insecure: Option<String>,
-    /// The layer to use, `<media-type>:<operation>` (extract or copy).
+}
+
+#[derive(Args, Debug)]
+pub struct CreateSourceChartArgs {
+    /// Name of the HelmChart.
+    pub name: Option<String>,
+    /// The chart's name (HelmRepository) or path (GitRepository, Bucket).
     #[arg(long, default_value = "")]
-    pub layer_selector: String,
+    pub chart: String,
+    /// The chart version, a semver range (ignored for charts from GitRepository sources).
+    #[arg(long, default_value = "")]
+    pub chart_version: String,
+    /// The source holding the chart, `<kind>/<name>` (HelmRepository, GitRepository or Bucket).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// When a new artifact is made: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -521,6 +571,9 @@ pub enum CreateSecretKind {
     Tls(CreateSecretTlsArgs),
     /// A proxy address and its credentials (a source's `proxySecretRef`).
     Proxy(CreateSecretProxyArgs),
+    /// A GitHub App's credentials for a GitRepository with `provider: github`.
+    #[command(name = "githubapp")]
+    GithubApp(CreateSecretGithubAppArgs),
     /// The SOPS decryption keys of a Kustomization (`spec.decryption.secretRef`): an age key
     /// file and/or an armored OpenPGP private key (tether's helper; Flux documents kubectl).
     Sops(CreateSecretSopsArgs),
@@ -613,6 +666,27 @@ pub struct CreateSecretProxyArgs {
     /// Proxy password.
     #[arg(long, short = 'p', default_value = "")]
     pub password: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateSecretGithubAppArgs {
+    /// Name of the Secret.
+    pub name: Option<String>,
+    /// The GitHub App's ID.
+    #[arg(long, default_value = "")]
+    pub app_id: String,
+    /// The installation's owner (user or organization); or --app-installation-id.
+    #[arg(long, default_value = "")]
+    pub app_installation_owner: String,
+    /// The installation's ID; or --app-installation-owner.
+    #[arg(long, default_value = "")]
+    pub app_installation_id: String,
+    /// The file holding the App's private key.
+    #[arg(long, default_value = "")]
+    pub app_private_key: String,
+    /// The GitHub API base URL (GitHub Enterprise).
+    #[arg(long, default_value = "")]
+    pub app_base_url: String,
 }
 
 #[derive(Args, Debug)]

@@ -11,8 +11,8 @@ use super::cluster::block_on;
 use super::output::render_table;
 use super::output::{action, success};
 use crate::cli::{
-    BuildArtifactArgs, DiffArtifactArgs, DiffCommand, ListArtifactsArgs, ListCommand,
-    PullArtifactArgs, PullCommand, PushArtifactArgs, PushCommand, TagArtifactArgs, TagCommand,
+    BuildArtifactArgs, DiffArtifactArgs, ListArtifactsArgs, ListCommand, PullArtifactArgs,
+    PullCommand, PushArtifactArgs, PushCommand, TagArtifactArgs, TagCommand,
 };
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
@@ -49,10 +49,8 @@ pub fn run_list(command: ListCommand) -> anyhow::Result<()> {
     }
 }
 
-pub fn run_diff(command: DiffCommand) -> anyhow::Result<()> {
-    match command {
-        DiffCommand::Artifact(args) => block_on(diff_artifact(args)),
-    }
+pub fn run_diff_artifact(args: DiffArtifactArgs) -> anyhow::Result<()> {
+    block_on(diff_artifact(args))
 }
 
 pub fn build_artifact(args: BuildArtifactArgs) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@
 
 use super::cluster;
 use super::toolkit::FluxObject;
-use crate::cli::{ExportArgs, ExportImageKind, ExportKind, GetSourceKind};
+use crate::cli::{ExportArgs, ExportImageKind, ExportKind, ExportSourceArgs, GetSourceKind};
 use anyhow::{Context, bail};
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde_json::{Map, Value};
@@ -23,26 +23,39 @@ use tether_api::source::v1::{
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     cluster::block_on(async {
         let text = match &args.kind {
-            ExportKind::Source(GetSourceKind::Git { name }) => {
-                export::<GitRepository>(&args, name.as_deref()).await?
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::Git { name },
+                with_credentials,
+            }) => export_source::<GitRepository>(&args, name.as_deref(), *with_credentials).await?,
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::Oci { name },
+                with_credentials,
+            }) => export_source::<OCIRepository>(&args, name.as_deref(), *with_credentials).await?,
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::Bucket { name },
+                with_credentials,
+            }) => export_source::<Bucket>(&args, name.as_deref(), *with_credentials).await?,
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::Helm { name },
+                with_credentials,
+            }) => {
+                export_source::<HelmRepository>(&args, name.as_deref(), *with_credentials).await?
             }
-            ExportKind::Source(GetSourceKind::Oci { name }) => {
-                export::<OCIRepository>(&args, name.as_deref()).await?
-            }
-            ExportKind::Source(GetSourceKind::Bucket { name }) => {
-                export::<Bucket>(&args, name.as_deref()).await?
-            }
-            ExportKind::Source(GetSourceKind::Helm { name }) => {
-                export::<HelmRepository>(&args, name.as_deref()).await?
-            }
-            ExportKind::Source(GetSourceKind::Chart { name }) => {
-                export::<HelmChart>(&args, name.as_deref()).await?
-            }
-            ExportKind::Source(GetSourceKind::External { name }) => {
-                export::<ExternalArtifact>(&args, name.as_deref()).await?
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::Chart { name },
+                ..
+            }) => export_source::<HelmChart>(&args, name.as_deref(), false).await?,
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::External { name },
+                with_credentials,
+            }) => {
+                export_source::<ExternalArtifact>(&args, name.as_deref(), *with_credentials).await?
             }
             // Flux has `get sources all` but no `export source all`.
-            ExportKind::Source(GetSourceKind::All) => {
+            ExportKind::Source(ExportSourceArgs {
+                kind: GetSourceKind::All,
+                ..
+            }) => {
                 bail!("unknown command \"all\" for \"flux export source\"")
             }
             ExportKind::Kustomization { name } => {
@@ -74,6 +87,17 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
 /// The object `name` (or, with `--all`, every object of the kind in the namespace) as Flux
 /// exports it.
 async fn export<K: FluxObject>(args: &ExportArgs, name: Option<&str>) -> anyhow::Result<String> {
+    export_source::<K>(args, name, false).await
+}
+
+/// [`export`], each object followed, with `with_credentials`, by the Secret its
+/// `spec.secretRef` names (`apiVersion`, `kind`, name, namespace, `data` and `type`). As
+/// Flux's, the export stops after the first Secret.
+async fn export_source<K: FluxObject>(
+    args: &ExportArgs,
+    name: Option<&str>,
+    with_credentials: bool,
+) -> anyhow::Result<String> {
     let schema = spec_schema::<K>()?;
     let namespace = args.cluster.namespace.as_str();
     let client = cluster::client(&args.cluster).await?;
@@ -95,8 +119,50 @@ async fn export<K: FluxObject>(args: &ExportArgs, name: Option<&str>) -> anyhow:
     let mut text = String::new();
     for object in &objects {
         text.push_str(&export_text(&exported(object, &resource, &schema)?));
+        let secret = object.data["spec"]["secretRef"]["name"].as_str();
+        if let Some(secret) = secret.filter(|_| with_credentials) {
+            match credentials(&api, namespace, secret).await {
+                Ok(exported) => text.push_str(&exported),
+                Err(error) => {
+                    print!("{text}");
+                    return Err(error);
+                }
+            }
+            break;
+        }
     }
     Ok(text)
+}
+
+/// The Secret `name` as `flux export --with-credentials` prints it.
+async fn credentials(
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<String> {
+    let secrets =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(api.clone().into_client(), namespace);
+    let secret = secrets.get(name).await.map_err(|error| {
+        let reason = match &error {
+            kube::Error::Api(status) => status.message.clone(),
+            other => other.to_string(),
+        };
+        anyhow::anyhow!("failed to retrieve secret {name}, error: {reason}")
+    })?;
+    let mut object = Map::new();
+    object.insert("apiVersion".into(), "v1".into());
+    if let Some(data) = &secret.data {
+        object.insert("data".into(), serde_json::to_value(data)?);
+    }
+    object.insert("kind".into(), "Secret".into());
+    object.insert(
+        "metadata".into(),
+        serde_json::json!({"name": name, "namespace": namespace}),
+    );
+    if let Some(type_) = &secret.type_ {
+        object.insert("type".into(), type_.clone().into());
+    }
+    Ok(export_text(&Value::Object(object)))
 }
 
 /// The object, or the API server's `<plural>.<group> "<name>" not found`, as Flux prints it.

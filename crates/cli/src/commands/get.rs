@@ -24,6 +24,13 @@ use tether_api::source::v1::{
 };
 
 pub fn run(args: GetArgs) -> anyhow::Result<()> {
+    let all = matches!(
+        args.kind,
+        GetKind::All | GetKind::Sources(GetSourceKind::All) | GetKind::Images(GetImageKind::All)
+    );
+    if args.watch && all {
+        bail!("expected a single resource type, but found all");
+    }
     cluster::block_on(async {
         let table = match &args.kind {
             GetKind::Sources(GetSourceKind::Git { name }) => {
@@ -125,8 +132,13 @@ fn print_tables(tables: impl IntoIterator<Item = anyhow::Result<Option<String>>>
     }
 }
 
-/// The table of one kind, or Flux's error when no object is in scope.
+/// The table of one kind, or Flux's error when no object is in scope. With `--watch`, the
+/// rows are printed as the objects change, until the timeout.
 async fn table<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Result<String> {
+    if args.watch {
+        watch::<K>(args, name).await?;
+        return Ok(String::new());
+    }
     let selector = parse_selector(args)?;
     let objects = list::<K>(args, name).await?;
     if objects.is_empty() {
@@ -194,6 +206,52 @@ async fn list<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Resu
     Ok(listed
         .with_context(|| format!("cannot list {kind} objects"))?
         .items)
+}
+
+/// `flux get --watch`: one row per event (the objects there are first, then every change),
+/// the header before the first, each row padded on its own; fails with Flux's message when
+/// the timeout ends the watch.
+async fn watch<K: FluxObject>(args: &GetArgs, name: Option<&str>) -> anyhow::Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    use kube::api::{WatchEvent, WatchParams};
+    use std::io::Write;
+    let selector = parse_selector(args)?;
+    let client = cluster::client(&args.cluster).await?;
+    let api: Api<K> = if args.all_namespaces {
+        Api::all(client)
+    } else {
+        Api::namespaced(client, &args.cluster.namespace)
+    };
+    let mut params = WatchParams::default();
+    if let Some(name) = name {
+        params = params.fields(&format!("metadata.name={name}"));
+    }
+    let kind = K::kind(&());
+    let events = api.watch(&params, "0").await;
+    let mut events = events
+        .with_context(|| format!("cannot watch {kind} objects"))?
+        .boxed();
+    let deadline = tokio::time::sleep(args.cluster.timeout);
+    tokio::pin!(deadline);
+    let mut first = true;
+    loop {
+        let event = tokio::select! {
+            _ = &mut deadline => bail!("timed out waiting for the condition"),
+            event = events.try_next() => event?,
+        };
+        let object = match event {
+            Some(WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o)) => o,
+            Some(WatchEvent::Bookmark(_)) => continue,
+            Some(WatchEvent::Error(status)) => bail!("{}", status.message),
+            None => return Ok(()),
+        };
+        let rows = rows(&[object], selector.as_ref(), args.all_namespaces, false);
+        let header = headers(args.all_namespaces, K::SUMMARY_HEADERS);
+        let header = (first && !args.no_header).then_some(header.as_slice());
+        print!("{}", render_table(header, &rows));
+        std::io::stdout().flush()?;
+        first = false;
+    }
 }
 
 /// Whether listing failed because the API server does not serve the kind (no CRD).

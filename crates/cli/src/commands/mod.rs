@@ -6,8 +6,10 @@ mod build;
 mod check;
 mod cluster;
 mod controller;
-mod create;
+pub(crate) mod create;
 mod debug;
+mod diff;
+mod dyff;
 mod events;
 mod export;
 pub mod fluxctl;
@@ -55,7 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pull(command) => artifact::run_pull(command),
         Command::Tag(command) => artifact::run_tag(command),
         Command::List(command) => artifact::run_list(command),
-        Command::Diff(command) => artifact::run_diff(command),
+        Command::Diff(command) => diff::run(command),
         Command::Fluxd(args) => fluxd::run(*args),
         Command::Fluxctl(command) => fluxctl::run(command),
         Command::FluxctlGroup(crate::cli::FluxctlGroup::Install(args)) => {
@@ -64,3 +66,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::FluxctlGroup(crate::cli::FluxctlGroup::Verb(command)) => fluxctl::run(command),
     }
 }
+
+/// A failure with the exit status Flux gives it (`diff kustomization`: 1 when there are
+/// differences, 2 when the diff failed); other failures exit with 1.
+#[derive(Debug)]
+pub struct ExitStatus {
+    /// The process exit status.
+    pub code: u8,
+    error: anyhow::Error,
+}
+
+impl ExitStatus {
+    pub fn new(code: u8, error: anyhow::Error) -> Self {
+        Self { code, error }
+    }
+
+    /// Exit status 2.
+    pub fn failed(error: anyhow::Error) -> anyhow::Error {
+        Self::new(2, error).into()
+    }
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for ExitStatus {}

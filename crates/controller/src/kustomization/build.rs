@@ -26,6 +26,19 @@ pub fn build_objects(
     strict: bool,
     keys: Option<&Keys>,
 ) -> Result<Vec<Value>, Failure> {
+    build_objects_with(root, ks, variables, strict, keys, Options::default())
+}
+
+/// [`build_objects`] with kustomize options (`legacy_order: false` keeps Flux's build order,
+/// as `flux build` prints it).
+pub fn build_objects_with(
+    root: &Path,
+    ks: &Kustomization,
+    variables: Option<&Variables>,
+    strict: bool,
+    keys: Option<&Keys>,
+    options: Options,
+) -> Result<Vec<Value>, Failure> {
     let path = relative_path(ks.spec.path.as_deref().unwrap_or(""))?;
     if !root.join(&path).is_dir() {
         return Err(Failure::artifact(format!(
@@ -39,15 +52,15 @@ pub fn build_objects(
     let built = match keys {
         Some(keys) => {
             let decrypting = DecryptingFs::new(&fs, keys);
-            tether_kustomize::build_flux(&decrypting, &path, overrides, Options::default())
-                .map_err(|e| {
-                    decrypting
-                        .failure()
-                        .map_or_else(|| build_failed(e), Failure::build)
-                })?
+            tether_kustomize::build_flux(&decrypting, &path, overrides, options).map_err(|e| {
+                decrypting
+                    .failure()
+                    .map_or_else(|| build_failed(e), Failure::build)
+            })?
         }
-        None => tether_kustomize::build_flux(&fs, &path, overrides, Options::default())
-            .map_err(build_failed)?,
+        None => {
+            tether_kustomize::build_flux(&fs, &path, overrides, options).map_err(build_failed)?
+        }
     };
     let mut objects: Vec<Value> = built.objects().cloned().collect();
     if let Some(keys) = keys {

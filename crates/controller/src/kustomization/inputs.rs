@@ -264,12 +264,28 @@ pub async fn substitution_variables(
             }
         }
     }
+    resolve_variables(&sources, post_build)
+}
+
+/// The inline `postBuild.substitute` variables alone: no Secret or ConfigMap is read (Flux's
+/// `build --dry-run`).
+pub fn substitution_variables_inline(ks: &Kustomization) -> Result<Option<Variables>, Failure> {
+    match &ks.spec.post_build {
+        Some(post_build) => resolve_variables(&[], post_build),
+        None => Ok(None),
+    }
+}
+
+fn resolve_variables(
+    sources: &[VariableSource],
+    post_build: &tether_api::kustomize::v1::PostBuild,
+) -> Result<Option<Variables>, Failure> {
     let inline = post_build
         .substitute
         .iter()
         .flatten()
         .map(|(k, v)| (k.as_str(), v.as_str()));
-    Variables::resolve(&sources, inline)
+    Variables::resolve(sources, inline)
         .map(Some)
         .map_err(|e| Failure::build(e.to_string()))
 }

@@ -249,22 +249,36 @@ fn dependents_of(
 /// What `flux build kustomization` prints for `ks` over the local directory `dir`, standing in
 /// for the source's `spec.path`: the controller's own build (the Kustomization's overrides,
 /// then post-build substitution with `substituteFrom` read from the cluster) with the owner
-/// labels applied objects carry. The error is the message the reconcile would report.
+/// labels applied objects carry. The error is the message the reconcile would report. Without a
+/// client (Flux's `--dry-run`) only the inline `substitute` variables are used.
 pub async fn build_local(
-    client: &kube::Client,
+    client: Option<&kube::Client>,
     ks: &Kustomization,
     dir: &std::path::Path,
     strict: bool,
 ) -> Result<Vec<serde_json::Value>, String> {
-    let variables = inputs::substitution_variables(ks, client)
-        .await
-        .map_err(|f| f.message)?;
     let mut local = ks.clone();
+    let variables = match client {
+        Some(client) => inputs::substitution_variables(ks, client).await,
+        None => {
+            if let Some(post_build) = local.spec.post_build.as_mut() {
+                post_build.substitute_from = None;
+            }
+            inputs::substitution_variables_inline(&local)
+        }
+    }
+    .map_err(|f| f.message)?;
     // Rooted at `/`, as Flux's build reads the disk unconfined (bases above `dir` included).
     local.spec.path = Some(dir.to_string_lossy().into_owned());
     let root = std::path::Path::new("/");
-    let mut objects = build::build_objects(root, &local, variables.as_ref(), strict, None)
-        .map_err(|f| f.message)?;
+    // In the build's own order, as `flux build` prints it.
+    let options = tether_kustomize::Options {
+        legacy_order: false,
+        ..tether_kustomize::Options::default()
+    };
+    let mut objects =
+        build::build_objects_with(root, &local, variables.as_ref(), strict, None, options)
+            .map_err(|f| f.message)?;
     let name = ks.metadata.name.as_deref().unwrap_or_default();
     let namespace = ks.metadata.namespace.as_deref().unwrap_or_default();
     let labels = tether_ssa::owner_labels(name, namespace);

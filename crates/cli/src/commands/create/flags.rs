@@ -67,7 +67,7 @@ pub fn go_duration(duration: StdDuration) -> String {
 }
 
 /// The message of Go's `time.ParseDuration` for a string it refuses.
-fn go_duration_error(text: &str) -> String {
+pub fn go_duration_error(text: &str) -> String {
     let quoted = go_quote(text);
     let invalid = format!("time: invalid duration {quoted}");
     let mut rest = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -276,18 +276,37 @@ pub fn kustomization_source(value: Option<&str>) -> anyhow::Result<Option<Source
 
 /// `--source` of `create helmrelease`: `<kind>/<name>[.<namespace>]`.
 pub fn helm_chart_source(value: Option<&str>) -> anyhow::Result<Option<SourceRef>> {
+    chart_source(value, true)
+}
+
+/// `--source` of `create source chart`: `<kind>/<name>`, in the chart's namespace.
+pub fn local_helm_chart_source(value: Option<&str>) -> anyhow::Result<Option<SourceRef>> {
+    chart_source(value, false)
+}
+
+fn chart_source(value: Option<&str>, namespaced: bool) -> anyhow::Result<Option<SourceRef>> {
     const KINDS: &[&str] = &["HelmRepository", "GitRepository", "Bucket"];
     let Some(text) = value else {
         return Ok(None);
     };
     let refuse = |why: String| Err(flag_error("source", text, &why));
     if text.trim().is_empty() {
+        let format = if namespaced {
+            "<kind>/<name>.<namespace>"
+        } else {
+            "<kind>/<name>"
+        };
         return refuse(format!(
-            "no helm chart source given, please specify source that contains the chart in the format '<kind>/<name>.<namespace>', where kind must be one of: ({})",
+            "no helm chart source given, please specify source that contains the chart in the format '{format}', where kind must be one of: ({})",
             KINDS.join(", ")
         ));
     }
-    let (kind, name, namespace) = parse_kind_name_namespace(text);
+    let (kind, name, namespace) = if namespaced {
+        parse_kind_name_namespace(text)
+    } else {
+        let (kind, name) = parse_kind_name(text);
+        (kind, name, None)
+    };
     if kind.is_empty() || name.is_empty() {
         return refuse(format!(
             "invalid helm chart source '{text}', must be in format <kind>/<name>"
@@ -411,7 +430,7 @@ pub fn parse_labels(labels: &[String]) -> anyhow::Result<Option<BTreeMap<String,
 const QUALIFIED_NAME_FORMAT: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
 /// Kubernetes' `IsQualifiedName`: `[prefix/]name`, the prefix a DNS subdomain.
-fn qualified_name_errors(key: &str) -> Vec<String> {
+pub fn qualified_name_errors(key: &str) -> Vec<String> {
     let parts: Vec<&str> = key.split('/').collect();
     let (prefix, name) = match parts[..] {
         [name] => (None, name),

@@ -13,6 +13,7 @@ mod notification;
 pub mod secret;
 mod source;
 pub mod ssh;
+mod tenant;
 mod workload;
 
 use super::cluster::{self, get_named, object_label};
@@ -44,6 +45,7 @@ pub fn run(args: CreateArgs) -> anyhow::Result<()> {
         CreateKind::Helmrelease(release) => workload::run_helm_release(&args, release),
         CreateKind::Image(image) => image::run(&args, image),
         CreateKind::Secret(secret) => secret::run(&args, secret),
+        CreateKind::Tenant(tenant) => tenant::run(&args, tenant),
     }
 }
 

@@ -11,8 +11,9 @@
 use super::flags::{self, object_name};
 use super::ssh::{self, KeyAlgorithm, KeyPair};
 use crate::cli::{
-    CreateArgs, CreateSecretGitArgs, CreateSecretHelmArgs, CreateSecretKind, CreateSecretOciArgs,
-    CreateSecretProxyArgs, CreateSecretSopsArgs, CreateSecretTlsArgs, TlsFileArgs,
+    CreateArgs, CreateSecretGitArgs, CreateSecretGithubAppArgs, CreateSecretHelmArgs,
+    CreateSecretKind, CreateSecretOciArgs, CreateSecretProxyArgs, CreateSecretSopsArgs,
+    CreateSecretTlsArgs, TlsFileArgs,
 };
 use crate::commands::cluster;
 use crate::commands::output::{action, generate};
@@ -31,6 +32,7 @@ pub fn run(args: &CreateArgs, kind: &CreateSecretKind) -> anyhow::Result<()> {
         CreateSecretKind::Oci(oci) => create_oci(args, oci),
         CreateSecretKind::Tls(tls) => create_tls(args, tls),
         CreateSecretKind::Proxy(proxy) => create_proxy(args, proxy),
+        CreateSecretKind::GithubApp(app) => create_github_app(args, app),
         CreateSecretKind::Sops(sops) => create_sops(args, sops),
     }
 }
@@ -480,6 +482,41 @@ fn create_proxy(args: &CreateArgs, proxy: &CreateSecretProxyArgs) -> anyhow::Res
     }
     let secret = make_secret(&name, args.namespace(), labels, Some("Opaque"), data);
     export_or_store(args, secret, "proxy", true)
+}
+
+/// Flux's `MakeGitHubAppSecret`: an Opaque Secret with the App's ID and private key and
+/// exactly one of the installation's owner and ID (no labels, as Flux sets none).
+fn create_github_app(args: &CreateArgs, app: &CreateSecretGithubAppArgs) -> anyhow::Result<()> {
+    let name = object_name(&app.name)?;
+    let key = read_file(&app.app_private_key, "unable to read private key file")?;
+    if app.app_id.is_empty() {
+        bail!("githubAppID is required");
+    }
+    if key.is_empty() {
+        bail!("githubAppPrivateKey is required");
+    }
+    let mut data = BTreeMap::from([
+        ("githubAppID".to_owned(), app.app_id.clone()),
+        ("githubAppPrivateKey".to_owned(), key),
+    ]);
+    for (field, value) in [
+        ("githubAppInstallationOwner", &app.app_installation_owner),
+        ("githubAppInstallationID", &app.app_installation_id),
+        ("githubAppBaseURL", &app.app_base_url),
+    ] {
+        if !value.is_empty() {
+            data.insert(field.to_owned(), value.clone());
+        }
+    }
+    if data.contains_key("githubAppInstallationOwner")
+        == data.contains_key("githubAppInstallationID")
+    {
+        bail!(
+            "exactly one of githubAppInstallationOwner or githubAppInstallationID must be provided"
+        );
+    }
+    let secret = make_secret(&name, args.namespace(), None, Some("Opaque"), data);
+    export_or_store(args, secret, "githubapp", true)
 }
 
 /// `create secret sops`: the Secret a Kustomization's `spec.decryption.secretRef` names, each

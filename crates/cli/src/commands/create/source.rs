@@ -6,15 +6,15 @@ use super::flags::{self, some};
 use super::secret::{self, GitSecretOptions, HelmSecretOptions};
 use super::{Fields, Steps, apply_and_wait, export_value, object_json, typed};
 use crate::cli::{
-    CreateArgs, CreateSourceArgs, CreateSourceBucketArgs, CreateSourceGitArgs,
-    CreateSourceHelmArgs, CreateSourceKind, CreateSourceOciArgs,
+    CreateArgs, CreateSourceArgs, CreateSourceBucketArgs, CreateSourceChartArgs,
+    CreateSourceGitArgs, CreateSourceHelmArgs, CreateSourceKind, CreateSourceOciArgs, VerifyArgs,
 };
 use crate::commands::cluster;
 use crate::commands::output::{action, generate, success};
 use anyhow::bail;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use tether_api::source::v1::{Bucket, GitRepository, HelmRepository, OCIRepository};
+use tether_api::source::v1::{Bucket, GitRepository, HelmChart, HelmRepository, OCIRepository};
 
 pub fn run(args: &CreateArgs, source: &CreateSourceArgs) -> anyhow::Result<()> {
     let fetch_timeout = flags::duration(
@@ -28,6 +28,7 @@ pub fn run(args: &CreateArgs, source: &CreateSourceArgs) -> anyhow::Result<()> {
         CreateSourceKind::Git(git) => create_git(args, git, timeout),
         CreateSourceKind::Helm(helm) => create_helm(args, helm, timeout),
         CreateSourceKind::Oci(oci) => create_oci(args, oci, timeout),
+        CreateSourceKind::Chart(chart) => create_chart(args, chart),
         CreateSourceKind::Bucket(bucket) => create_bucket(args, bucket, timeout),
     }
 }
@@ -313,7 +314,8 @@ fn create_oci(
 ) -> anyhow::Result<()> {
     let interval = args.interval()?;
     let provider = flags::OCI_PROVIDER.parse(oci.provider.as_deref())?;
-    let verify_provider = flags::OCI_VERIFY_PROVIDER.parse(oci.verify_provider.as_deref())?;
+    let verify_provider =
+        flags::OCI_VERIFY_PROVIDER.parse(oci.verify.verify_provider.as_deref())?;
     let insecure = flags::go_bool("insecure", oci.insecure.as_deref())?;
     let name = flags::object_name(&oci.name)?;
     if oci.url.is_empty() {
@@ -328,26 +330,7 @@ fn create_oci(
         .text("digest", &oci.digest)
         .text("semver", &oci.tag_semver)
         .text("tag", &oci.tag);
-    let verify = match verify_provider {
-        Some(provider) => {
-            let identity = (!oci.verify_issuer.is_empty() || !oci.verify_subject.is_empty())
-                .then(|| json!([{ "issuer": oci.verify_issuer, "subject": oci.verify_subject }]));
-            Some(
-                Fields::new()
-                    .always("provider", Value::from(provider))
-                    .reference("secretRef", &oci.verify_secret_ref)
-                    .with("matchOIDCIdentity", identity)
-                    .build(),
-            )
-        }
-        None if !oci.verify_secret_ref.is_empty() => {
-            bail!("a verification provider must be specified when a secret is specified")
-        }
-        None if !oci.verify_issuer.is_empty() || !oci.verify_subject.is_empty() => {
-            bail!("a verification provider must be specified when OIDC issuer/subject is specified")
-        }
-        None => None,
-    };
+    let verify = verification(verify_provider, &oci.verify, true)?;
     let spec = Fields::new()
         .text("provider", provider.as_deref().unwrap_or("generic"))
         .always("url", Value::from(oci.url.as_str()))
@@ -450,5 +433,81 @@ fn create_bucket(
             "Bucket source reconciliation but no artifact was found",
         )?);
         Ok(())
+    })
+}
+
+/// `spec.verify` from the verification flags, with Flux's checks. `check_subject`: whether a
+/// subject without a provider is refused (`create source chart` lets it pass, as Flux does).
+fn verification(
+    provider: Option<String>,
+    verify: &VerifyArgs,
+    check_subject: bool,
+) -> anyhow::Result<Option<Value>> {
+    let oidc = !verify.verify_issuer.is_empty() || !verify.verify_subject.is_empty();
+    match provider {
+        Some(provider) => {
+            let identity = oidc.then(
+                || json!([{ "issuer": verify.verify_issuer, "subject": verify.verify_subject }]),
+            );
+            Ok(Some(
+                Fields::new()
+                    .always("provider", Value::from(provider))
+                    .reference("secretRef", &verify.verify_secret_ref)
+                    .with("matchOIDCIdentity", identity)
+                    .build(),
+            ))
+        }
+        None if !verify.verify_secret_ref.is_empty() => {
+            bail!("a verification provider must be specified when a secret is specified")
+        }
+        None if !verify.verify_issuer.is_empty()
+            || (check_subject && !verify.verify_subject.is_empty()) =>
+        {
+            bail!("a verification provider must be specified when OIDC issuer/subject is specified")
+        }
+        None => Ok(None),
+    }
+}
+
+fn create_chart(args: &CreateArgs, chart: &CreateSourceChartArgs) -> anyhow::Result<()> {
+    let interval = args.interval()?;
+    let source = flags::local_helm_chart_source(chart.source.as_deref())?;
+    let verify_provider =
+        flags::OCI_VERIFY_PROVIDER.parse(chart.verify.verify_provider.as_deref())?;
+    let name = flags::object_name(&chart.name)?;
+    let Some(source) = source else {
+        bail!("chart source is required");
+    };
+    if chart.chart.is_empty() {
+        bail!("chart name or path is required");
+    }
+    let metadata = args.metadata(&name)?;
+    let verify = verification(verify_provider, &chart.verify, false)?;
+    let spec = Fields::new()
+        .always("chart", Value::from(chart.chart.as_str()))
+        .text("version", &chart.chart_version)
+        .always(
+            "sourceRef",
+            json!({ "kind": source.kind, "name": source.name }),
+        )
+        .always("interval", Value::from(interval))
+        .text("reconcileStrategy", &chart.reconcile_strategy)
+        .with("verify", verify);
+    let helm_chart = object_json::<HelmChart>(&metadata, spec.build())?;
+    let steps = Steps {
+        generating: Some("generating HelmChart source".into()),
+        applying: "applying HelmChart source".into(),
+        stored: "HelmChart source".into(),
+        waiting: "waiting for HelmChart source reconciliation".into(),
+    };
+    super::export_or_apply(args, helm_chart, steps, |ready: &HelmChart| {
+        let revision = ready.status.as_ref().and_then(|s| s.artifact.as_ref());
+        Ok(vec![
+            "HelmChart source reconciliation completed".to_owned(),
+            fetched_revision(
+                revision.map(|a| a.revision.as_str()),
+                "HelmChart source reconciliation completed but no artifact was found",
+            )?,
+        ])
     })
 }
