@@ -151,7 +151,7 @@ pub(crate) async fn sync_once(daemon: &Daemon) -> Result<SyncReport, SyncError> 
     if options.gc != GcMode::Off {
         report.collected = collect_garbage(daemon, &synced).await?;
     }
-    daemon.with_sync_state(|s| s.record(&revision));
+    daemon.with_sync_state(|s| s.revision = Some(revision.clone()));
     if !options.git_readonly {
         move_sync_tag(daemon, &revision).await;
     }
