@@ -877,6 +877,81 @@ async fn a_cluster_synced_by_a_real_fluxd_is_taken_over_without_recreating_objec
 }
 
 #[tokio::test]
+async fn flux_yaml_generates_with_native_kustomize_applies_the_patch_file_and_refuses_shell()
+-> anyhow::Result<()> {
+    if require_fluxctl()?.is_none() {
+        return Ok(());
+    }
+    let site = Site::start("fluxd-gen", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let patch_updated = "version: 1\npatchUpdated:\n  generators:\n  - command: kustomize build .\n  patchFile: flux-patch.yaml\n";
+    let patch = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\n  annotations:\n    patched: \"yes\"\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: example.org/app:1.1\n"
+    );
+    let shell = "version: 1\ncommandUpdated:\n  generators:\n  - command: cat *.yaml\n";
+    site.repo.commit(
+        "master",
+        &[
+            ("apps/.flux.yaml", patch_updated),
+            ("apps/kustomization.yaml", "resources: [web.yaml]\n"),
+            (
+                "apps/web.yaml",
+                &deployment(&ns, "web", "example.org/app:1.0"),
+            ),
+            ("apps/flux-patch.yaml", &patch),
+            ("shell/.flux.yaml", shell),
+            ("shell/made.yaml", &config_map(&ns, "made")),
+        ],
+        "generated",
+    )?;
+    site.store_deploy_key().await?;
+    let deployments: Api<Deployment> = site.ns.api();
+    let maps: Api<ConfigMap> = site.ns.api();
+    {
+        let fluxd = site.fluxd(&["--manifest-generation"])?;
+        eventually("web generated and patched", || async {
+            Ok(deployments.get_opt("web").await?.is_some())
+        })
+        .await
+        .with_context(|| fluxd.log_text())?;
+        ensure!(live_image(&deployments, "web").await? == "example.org/app:1.1");
+        ensure!(
+            live_annotation(&deployments, "web", "patched")
+                .await?
+                .as_deref()
+                == Some("yes")
+        );
+    }
+    {
+        let fluxd = site.fluxd(&["--manifest-generation", "--git-path=shell"])?;
+        fluxd
+            .wait_log("shell/.flux.yaml: generators command \"cat *.yaml\" is a shell command")
+            .await?;
+        ensure!(
+            fluxd
+                .log_text()
+                .contains("--manifest-generation-allow-shell"),
+            "the refusal names the flag"
+        );
+        ensure!(
+            maps.get_opt("made").await?.is_none(),
+            "nothing of the refused path applied"
+        );
+    }
+    let fluxd = site.fluxd(&[
+        "--manifest-generation",
+        "--manifest-generation-allow-shell",
+        "--git-path=shell",
+    ])?;
+    eventually("the shell generator's output applied", || async {
+        Ok(maps.get_opt("made").await?.is_some())
+    })
+    .await
+    .with_context(|| fluxd.log_text())?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_generated_deploy_key_is_stored_logged_and_used_and_an_unreachable_url_is_reported()
 -> anyhow::Result<()> {
     let Some(fluxctl) = require_fluxctl()? else {

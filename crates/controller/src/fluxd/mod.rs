@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod gc;
+pub mod generation;
 mod jobs;
 pub mod key;
 mod sync;
@@ -40,6 +41,10 @@ pub struct FluxdOptions {
     /// `--git-path`, as given (they are part of the gc marks).
     pub git_paths: Vec<String>,
     pub git_readonly: bool,
+    /// `--manifest-generation`: `.flux.yaml` files are read.
+    pub manifest_generation: bool,
+    /// `--manifest-generation-allow-shell`: `.flux.yaml` may run shell commands.
+    pub allow_shell_commands: bool,
     /// `--git-sync-tag` or `--git-label`.
     pub sync_tag: String,
     pub git_poll_interval: Duration,
