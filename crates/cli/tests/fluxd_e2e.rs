@@ -726,7 +726,7 @@ async fn sync_status_lists_the_commits_between_the_sync_tag_and_the_ref_under_th
 
     // `git rev-list flux-sync..<ref> -- apps`, newest first, from a 7-character prefix.
     ensure!(sync_status(&fluxd, &three[..7])? == [three.clone(), two.clone()]);
-    ensure!(sync_status(&fluxd, &two[..7])? == [two.clone()]);
+    ensure!(sync_status(&fluxd, &two[..7])? == std::slice::from_ref(&two));
     ensure!(sync_status(&fluxd, &first[..7])?.is_empty());
     let unknown = format!("{}/v6/sync?ref=0123456789", fluxd.url());
     ensure!(
@@ -763,7 +763,11 @@ fn require_testbin(var: &str, name: &str) -> anyhow::Result<Option<PathBuf>> {
 /// The REAL fluxd 1.25.4, out of cluster: the kubeconfig of the site, git over ssh with the
 /// site's deploy key (set in `$HOME/.gitconfig`: fluxd passes only `$HOME` to git, and ssh
 /// reads keys from the passwd home), kubectl from the testbin, killed on drop.
-fn real_fluxd(site: &Site, fluxd: &PathBuf, kubectl: &PathBuf) -> anyhow::Result<Fluxd> {
+fn real_fluxd(
+    site: &Site,
+    fluxd: &std::path::Path,
+    kubectl: &std::path::Path,
+) -> anyhow::Result<Fluxd> {
     let home = site.home.path();
     let key = home.join("deploy_ed25519");
     std::fs::write(&key, site.server.private_key_pem()?)?;
