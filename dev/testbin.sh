@@ -3,7 +3,7 @@
 #
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, kustomize,
 # distribution's registry, helm, sops, age, age-keygen, versitygw (an S3 server), the flux CLI,
-# fluxctl and nats-server at pinned versions into $TETHER_TESTBIN (default
+# fluxctl, fluxd, kubectl and nats-server at pinned versions into $TETHER_TESTBIN (default
 # ~/.cache/tether/testbin/<versions>/). A binary that is already there is not rebuilt, so a
 # warm run takes seconds. Prints the directory last.
 #
@@ -37,6 +37,11 @@ FLUX_VERSION=v2.9.5
 # ~132 s of CPU (107 user + 25 sys), 7.4 min wall on a shared machine (load ~12), ~500 MB of
 # modules downloaded; the binary is 38 MB.
 FLUXCTL_VERSION=v1.25.4
+# Likewise fluxd (fluxd.version), from the same module and wrapper as fluxctl: the e2e test that
+# `tether fluxd` takes over a cluster a real fluxd synced. Only cmd/fluxd is built. Cold cost
+# (empty GOCACHE; the module cache held fluxctl's modules, fluxd downloaded a few more): ~215 s of
+# CPU (177 user + 38 sys), 16.3 min wall on a shared machine (load ~11); the binary is 50 MB.
+FLUXD_VERSION=$FLUXCTL_VERSION
 # github.com/fluxcd/flux/pkg/install is a nested module that flux replaces with ./pkg/install; the
 # module proxy serves no version of it cut from v1.25.x, so the last one it serves (flux 1.21.0)
 # is used. Only `fluxctl install` reads it, and the tests do not run that verb.
@@ -45,6 +50,11 @@ FLUX_INSTALL_VERSION=v0.0.0-20201001122558-cb08da1b356a
 # e2e tests. Apache-2.0. Cold cost (empty GOCACHE, 2 cores, shared machine at load ~3): ~58 s of
 # CPU (50.5 user + 7.0 sys), 1.5 min wall; the binary is ~17 MB.
 NATS_SERVER_VERSION=v2.15.3
+# kubectl (same K8S_VERSION and wrapper module as the server binaries, so no version file): fluxd
+# shells out to it, and the takeover e2e test runs the real fluxd. Cold cost (empty GOCACHE, the
+# module cache holding the control plane's modules): ~246 s of CPU (204 user + 42 sys), 21.4 min
+# wall on a shared machine (load ~15); ~8 min wall after the server binaries (warm GOCACHE); the
+# binary is 60 MB.
 KEY="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-kustomize-$KUSTOMIZE_VERSION"
 BIN=${TETHER_TESTBIN:-$HOME/.cache/tether/testbin/$KEY}
 export GOTOOLCHAIN=local GOFLAGS=-modcacherw CGO_ENABLED=0
@@ -53,10 +63,12 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 log() { echo "testbin: $*" >&2; }
 
-# The Kubernetes server binaries: k8s.io/kubernetes is consumed as a module, which only
-# builds when every staging module it replaces locally is pinned to its published version.
+# The Kubernetes binaries given as commands (cmd/<name>): k8s.io/kubernetes is consumed as a
+# module, which only builds when every staging module it replaces locally is pinned to its
+# published version.
 build_kubernetes() {
-  local staging="v0.${K8S_VERSION#v1.}" minor gomod goline godebug flags pkg
+  local staging="v0.${K8S_VERSION#v1.}" minor gomod goline godebug flags pkg cmd packages=()
+  for cmd in "$@"; do packages+=("k8s.io/kubernetes/cmd/$cmd"); done
   minor=$(cut -d. -f2 <<<"$K8S_VERSION")
   mkdir -p "$WORK/k8s" && cd "$WORK/k8s"
   go mod init tether.local/k8s-testbin >/dev/null 2>&1
@@ -67,17 +79,14 @@ build_kubernetes() {
   if [[ -n $godebug ]]; then go mod edit -godebug="$godebug"; fi
   sed -n 's|^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/.*|\1|p' "$gomod" |
     while read -r module; do go mod edit -replace="$module=$module@$staging"; done
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-    "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
-    "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION"
+  go get "${packages[@]/%/@$K8S_VERSION}"
   flags="-s -w"
   # Without a stamped version /version reports v0.0.0 and clients' version checks misbehave.
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  go build -trimpath -ldflags "$flags" -o "$BIN/" k8s.io/kubernetes/cmd/kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  go build -trimpath -ldflags "$flags" -o "$BIN/" "${packages[@]}"
 }
 
 # etcd's server module carries replace directives, so it is built from a wrapper module.
@@ -115,24 +124,29 @@ assemble_kwok_stages() {
 }
 
 # flux's go.mod carries replace directives (Kubernetes 1.21 pins and others) that only apply
-# when it is the main module, so fluxctl is built from a wrapper module that copies them.
-build_fluxctl() {
-  local gomod
-  mkdir -p "$WORK/fluxctl" && cd "$WORK/fluxctl"
-  go mod init tether.local/fluxctl-testbin >/dev/null 2>&1
+# when it is the main module, so fluxctl and fluxd (the command given) are built from a wrapper
+# module that copies them.
+build_flux_v1() {
+  local cmd=$1 gomod
+  mkdir -p "$WORK/$cmd" && cd "$WORK/$cmd"
+  go mod init "tether.local/$cmd-testbin" >/dev/null 2>&1
   gomod=$(go mod download -json "github.com/fluxcd/flux@$FLUXCTL_VERSION" | jq -r .GoMod)
   # Every `old => new version` line, inside a replace block or on its own; local paths are skipped.
   sed -n 's/^\(replace[[:space:]]\+\)\?[[:space:]]*\([^[:space:]()]\+\)[[:space:]]\+=>[[:space:]]\+\([^.[:space:]][^[:space:]]*\)[[:space:]]\+\(v[^[:space:]]\+\)$/\2=\3@\4/p' "$gomod" |
     while read -r replacement; do go mod edit -replace="$replacement"; done
   go mod edit -replace="github.com/fluxcd/flux/pkg/install=github.com/fluxcd/flux/pkg/install@$FLUX_INSTALL_VERSION"
-  go get "github.com/fluxcd/flux/cmd/fluxctl@$FLUXCTL_VERSION"
-  go build -trimpath -ldflags "-s -w -X main.version=${FLUXCTL_VERSION#v}" -o "$BIN/fluxctl" \
-    github.com/fluxcd/flux/cmd/fluxctl
+  go get "github.com/fluxcd/flux/cmd/$cmd@$FLUXCTL_VERSION"
+  go build -trimpath -ldflags "-s -w -X main.version=${FLUXCTL_VERSION#v}" -o "$BIN/$cmd" \
+    "github.com/fluxcd/flux/cmd/$cmd"
 }
 
 if [[ ! -x $BIN/kube-apiserver || ! -x $BIN/kube-controller-manager || ! -x $BIN/kube-scheduler ]]; then
   log "building Kubernetes $K8S_VERSION server binaries (cold: ~10-15 min on 2 cores)"
-  (build_kubernetes)
+  (build_kubernetes kube-apiserver kube-controller-manager kube-scheduler)
+fi
+if [[ ! -x $BIN/kubectl ]]; then
+  log "building kubectl $K8S_VERSION"
+  (build_kubernetes kubectl)
 fi
 if [[ ! -x $BIN/etcd ]]; then
   log "building etcd $ETCD_VERSION"
@@ -192,8 +206,13 @@ if [[ ! -x $BIN/flux || $(cat "$BIN/flux.version" 2>/dev/null) != "$FLUX_VERSION
 fi
 if [[ ! -x $BIN/fluxctl || $(cat "$BIN/fluxctl.version" 2>/dev/null) != "$FLUXCTL_VERSION" ]]; then
   log "building fluxctl $FLUXCTL_VERSION"
-  (build_fluxctl)
+  (build_flux_v1 fluxctl)
   echo "$FLUXCTL_VERSION" >"$BIN/fluxctl.version"
+fi
+if [[ ! -x $BIN/fluxd || $(cat "$BIN/fluxd.version" 2>/dev/null) != "$FLUXD_VERSION" ]]; then
+  log "building fluxd $FLUXD_VERSION"
+  (build_flux_v1 fluxd)
+  echo "$FLUXD_VERSION" >"$BIN/fluxd.version"
 fi
 if [[ ! -x $BIN/nats-server || $(cat "$BIN/nats-server.version" 2>/dev/null) != "$NATS_SERVER_VERSION" ]]; then
   log "building nats-server $NATS_SERVER_VERSION"

@@ -682,6 +682,279 @@ async fn garbage_collection_deletes_only_stale_marked_objects_and_only_with_the_
     Ok(())
 }
 
+/// What `GET /v6/sync?ref=` answers (fluxd's `SyncStatus`).
+fn sync_status(fluxd: &Fluxd, reference: &str) -> anyhow::Result<Vec<String>> {
+    let url = format!("{}/v6/sync?ref={reference}", fluxd.url());
+    match http_get(&url) {
+        Some((200, body)) => Ok(serde_json::from_str(&body)?),
+        other => bail!("{url}: {other:?}\n{}", fluxd.log_text()),
+    }
+}
+
+#[tokio::test]
+async fn sync_status_lists_the_commits_between_the_sync_tag_and_the_ref_under_the_git_paths()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let site = Site::start("fluxd-status", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let first = site.repo.commit(
+        "master",
+        &[("apps/one.yaml", &config_map(&ns, "one"))],
+        "one",
+    )?;
+    site.store_deploy_key().await?;
+    // Polls and periodic syncs far apart: only the first sync and `fluxctl sync` run.
+    let fluxd = site.fluxd(&["--git-poll-interval=1h", "--sync-interval=1h"])?;
+    eventually("the sync tag at the first commit", || async {
+        Ok(sync_tag(&site.repo).as_deref() == Some(first.as_str()))
+    })
+    .await?;
+    let two = site.repo.commit(
+        "master",
+        &[("apps/two.yaml", &config_map(&ns, "two"))],
+        "two",
+    )?;
+    site.repo
+        .commit("master", &[("README.md", "outside the git path\n")], "docs")?;
+    let three = site.repo.commit(
+        "master",
+        &[("apps/three.yaml", &config_map(&ns, "three"))],
+        "three",
+    )?;
+
+    // `git rev-list flux-sync..<ref> -- apps`, newest first, from a 7-character prefix.
+    ensure!(sync_status(&fluxd, &three[..7])? == [three.clone(), two.clone()]);
+    ensure!(sync_status(&fluxd, &two[..7])? == std::slice::from_ref(&two));
+    ensure!(sync_status(&fluxd, &first[..7])?.is_empty());
+    let unknown = format!("{}/v6/sync?ref=0123456789", fluxd.url());
+    ensure!(
+        matches!(http_get(&unknown), Some((500, body)) if body.contains("0123456789")),
+        "an unknown ref is an error naming it"
+    );
+
+    let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
+    ensure!(stderr.contains("Done."), "{stderr}");
+    ensure!(sync_status(&fluxd, &three)?.is_empty());
+    let maps: Api<ConfigMap> = site.ns.api();
+    ensure!(maps.get_opt("three").await?.is_some());
+    Ok(())
+}
+
+/// A Go tool built by dev/testbin.sh: `$<var>`, else `$TETHER_TESTBIN/<name>`; in CI it must exist.
+fn require_testbin(var: &str, name: &str) -> anyhow::Result<Option<PathBuf>> {
+    let found = std::env::var_os(var).map(PathBuf::from).or_else(|| {
+        let path = PathBuf::from(std::env::var_os("TETHER_TESTBIN")?).join(name);
+        path.exists().then_some(path)
+    });
+    match found {
+        Some(path) => Ok(Some(path)),
+        None if std::env::var_os("CI").is_some() => {
+            bail!("{var} is unset in CI; run dev/testbin.sh")
+        }
+        None => {
+            println!("no {name} binary ({var} unset, dev/testbin.sh not run); skipping");
+            Ok(None)
+        }
+    }
+}
+
+/// The REAL fluxd 1.25.4, out of cluster: the kubeconfig of the site, git over ssh with the
+/// site's deploy key (set in `$HOME/.gitconfig`: fluxd passes only `$HOME` to git, and ssh
+/// reads keys from the passwd home), kubectl from the testbin, killed on drop.
+fn real_fluxd(
+    site: &Site,
+    fluxd: &std::path::Path,
+    kubectl: &std::path::Path,
+) -> anyhow::Result<Fluxd> {
+    let home = site.home.path();
+    let key = home.join("deploy_ed25519");
+    std::fs::write(&key, site.server.private_key_pem()?)?;
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[core]\n\tsshCommand = ssh -i {} -o IdentitiesOnly=yes -o UserKnownHostsFile={}\n",
+            key.display(),
+            home.join(".ssh/known_hosts").display()
+        ),
+    )?;
+    // fluxd reads `$HOME/.kube/config` unless told otherwise, whatever KUBECONFIG says.
+    std::fs::create_dir_all(home.join(".kube"))?;
+    std::fs::copy(&site.kubeconfig, home.join(".kube/config"))?;
+    let port = free_port()?;
+    let log = home.join(format!("real-fluxd-{port}.log"));
+    let child = Command::new(fluxd)
+        .arg(format!("--git-url={}", site.url()))
+        .args(["--git-branch=master", "--git-path=apps"])
+        .arg(format!("--k8s-allow-namespace={}", site.ns()))
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg(format!("--kubernetes-kubectl={}", kubectl.display()))
+        .args([
+            "--git-poll-interval=1s",
+            "--sync-interval=1m",
+            "--sync-garbage-collection",
+            "--registry-disable-scanning",
+        ])
+        .env("HOME", home)
+        .env("KUBECONFIG", &site.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log)?))
+        .spawn()
+        .context("cannot start the real fluxd")?;
+    let fluxd = Fluxd { child, port, log };
+    fluxd.wait_ready()?;
+    Ok(fluxd)
+}
+
+/// `name → (uid, gc mark)` of the ConfigMaps of the namespace.
+async fn uids_and_marks(
+    maps: &Api<ConfigMap>,
+) -> anyhow::Result<std::collections::BTreeMap<String, (String, String)>> {
+    let list = maps.list(&Default::default()).await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|map| {
+            let mark = map.metadata.labels?.get("fluxcd.io/sync-gc-mark")?.clone();
+            Some((map.metadata.name?, (map.metadata.uid?, mark)))
+        })
+        .collect())
+}
+
+#[tokio::test]
+async fn a_cluster_synced_by_a_real_fluxd_is_taken_over_without_recreating_objects()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let Some(real) = require_testbin("TETHER_FLUXD", "fluxd")? else {
+        return Ok(());
+    };
+    let Some(kubectl) = require_testbin("TETHER_KUBECTL", "kubectl")? else {
+        return Ok(());
+    };
+    let site = Site::start("fluxd-takeover", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let first = site.repo.commit(
+        "master",
+        &[
+            ("apps/keep.yaml", &config_map(&ns, "keep")),
+            ("apps/later.yaml", &config_map(&ns, "later")),
+        ],
+        "two maps",
+    )?;
+    let maps: Api<ConfigMap> = site.ns.api();
+    let before = {
+        let fluxd = real_fluxd(&site, &real, &kubectl)?;
+        eventually("the real fluxd synced and tagged", || async {
+            Ok(sync_tag(&site.repo).as_deref() == Some(first.as_str())
+                && uids_and_marks(&maps).await?.len() == 2)
+        })
+        .await
+        .with_context(|| fluxd.log_text())?;
+        uids_and_marks(&maps).await?
+    };
+
+    site.store_deploy_key().await?;
+    let fluxd = site.fluxd(&["--sync-garbage-collection"])?;
+    fluxd.wait_log("sync done").await?;
+    let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
+    ensure!(stderr.contains("Done."), "{stderr}");
+    let after = uids_and_marks(&maps).await?;
+    ensure!(
+        after == before,
+        "the same objects (uids) and gc marks as the real fluxd's: {before:?} then {after:?}"
+    );
+
+    site.repo
+        .remove("master", &["apps/later.yaml"], "drop later")?;
+    let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &["sync"]).await?;
+    ensure!(stderr.contains("Done."), "{stderr}");
+    let left = uids_and_marks(&maps).await?;
+    ensure!(
+        left.keys().collect::<Vec<_>>() == ["keep"] && left.get("keep") == before.get("keep"),
+        "only the removed object is collected, keep is untouched: {left:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn flux_yaml_generates_with_native_kustomize_applies_the_patch_file_and_refuses_shell()
+-> anyhow::Result<()> {
+    if require_fluxctl()?.is_none() {
+        return Ok(());
+    }
+    let site = Site::start("fluxd-gen", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let patch_updated = "version: 1\npatchUpdated:\n  generators:\n  - command: kustomize build .\n  patchFile: flux-patch.yaml\n";
+    let patch = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\n  annotations:\n    patched: \"yes\"\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: example.org/app:1.1\n"
+    );
+    let shell = "version: 1\ncommandUpdated:\n  generators:\n  - command: cat *.yaml\n";
+    site.repo.commit(
+        "master",
+        &[
+            ("apps/.flux.yaml", patch_updated),
+            ("apps/kustomization.yaml", "resources: [web.yaml]\n"),
+            (
+                "apps/web.yaml",
+                &deployment(&ns, "web", "example.org/app:1.0"),
+            ),
+            ("apps/flux-patch.yaml", &patch),
+            ("shell/.flux.yaml", shell),
+            ("shell/made.yaml", &config_map(&ns, "made")),
+        ],
+        "generated",
+    )?;
+    site.store_deploy_key().await?;
+    let deployments: Api<Deployment> = site.ns.api();
+    let maps: Api<ConfigMap> = site.ns.api();
+    {
+        let fluxd = site.fluxd(&["--manifest-generation"])?;
+        eventually("web generated and patched", || async {
+            Ok(deployments.get_opt("web").await?.is_some())
+        })
+        .await
+        .with_context(|| fluxd.log_text())?;
+        ensure!(live_image(&deployments, "web").await? == "example.org/app:1.1");
+        ensure!(
+            live_annotation(&deployments, "web", "patched")
+                .await?
+                .as_deref()
+                == Some("yes")
+        );
+    }
+    {
+        let fluxd = site.fluxd(&["--manifest-generation", "--git-path=shell"])?;
+        fluxd
+            .wait_log("shell/.flux.yaml: generators command \"cat *.yaml\" is a shell command")
+            .await?;
+        ensure!(
+            fluxd
+                .log_text()
+                .contains("--manifest-generation-allow-shell"),
+            "the refusal names the flag"
+        );
+        ensure!(
+            maps.get_opt("made").await?.is_none(),
+            "nothing of the refused path applied"
+        );
+    }
+    let fluxd = site.fluxd(&[
+        "--manifest-generation",
+        "--manifest-generation-allow-shell",
+        "--git-path=shell",
+    ])?;
+    eventually("the shell generator's output applied", || async {
+        Ok(maps.get_opt("made").await?.is_some())
+    })
+    .await
+    .with_context(|| fluxd.log_text())?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_generated_deploy_key_is_stored_logged_and_used_and_an_unreachable_url_is_reported()
 -> anyhow::Result<()> {

@@ -200,7 +200,7 @@ fn list_refs(
     })
 }
 
-type Connection<'a, 'b, 'r> = gix::remote::Connection<
+pub(crate) type Connection<'a, 'b, 'r> = gix::remote::Connection<
     'a,
     'b,
     'r,
@@ -208,7 +208,7 @@ type Connection<'a, 'b, 'r> = gix::remote::Connection<
 >;
 
 /// Opens a fetch connection for `specs` with the target's credentials and hands it to `use_it`.
-fn with_connection<T>(
+pub(crate) fn with_connection<T>(
     repo: &mut gix::Repository,
     target: &Target,
     specs: &[&str],
@@ -514,7 +514,10 @@ fn receive(
 
 /// Makes `repo` refuse to allocate more than `max_bytes` for one object (or any other buffer
 /// sized by what the remote sends), so a huge blob fails the fetch instead of filling memory.
-fn limit_object_size(repo: &mut gix::Repository, max_bytes: u64) -> Result<(), gix::Error> {
+pub(crate) fn limit_object_size(
+    repo: &mut gix::Repository,
+    max_bytes: u64,
+) -> Result<(), gix::Error> {
     let mut config = repo.config_snapshot_mut();
     config
         .set_raw_value("gitoxide.objects.allocLimit", max_bytes.to_string())

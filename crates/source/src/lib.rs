@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod helm_index;
 pub mod helm_oci;
 pub mod helm_repo;
+pub mod history;
 pub mod include;
 mod pack;
 pub mod paths;
@@ -47,6 +48,7 @@ pub use helm_repo::{
     BasicAuth, CacheValidator, ChartDownload, FetchedIndex, HelmRepoClient, HelmRepoError,
     HelmRepoOptions, IndexFetch,
 };
+pub use history::{HistoryQuery, Since, commits_between};
 pub use paths::join_within;
 pub use push::{PushError, PushOutcome, RefUpdate, TagMove, move_tag};
 pub use reference::{GitReference, Revision, Strategy};

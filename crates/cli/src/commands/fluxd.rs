@@ -189,6 +189,10 @@ pub struct FluxdArgs {
     /// Generate manifests from .flux.yaml files.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
     pub manifest_generation: bool,
+    /// tether's own: let `.flux.yaml` generators and updaters run shell commands (without it,
+    /// only `kustomize build` generators run, natively).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", action = ArgAction::Set)]
+    pub manifest_generation_allow_shell: bool,
     /// Upstream service (Weave Cloud).
     #[arg(long, default_value = "")]
     pub connect: String,
@@ -304,11 +308,6 @@ impl FluxdArgs {
                 || !self.ssh_keygen_dir.is_empty(),
             "--ssh-keygen-*",
             "generated deploy keys are ed25519",
-        );
-        note(
-            self.manifest_generation,
-            "--manifest-generation",
-            ".flux.yaml is not supported yet; directories are built with kustomize",
         );
         note(
             !self.connect.is_empty() || !self.token.is_empty(),
@@ -452,6 +451,8 @@ fn options(args: &FluxdArgs, listen: SocketAddr, namespace: String) -> FluxdOpti
     FluxdOptions {
         git_url: args.git_url.clone(),
         git_branch: args.git_branch.clone(),
+        manifest_generation: args.manifest_generation,
+        allow_shell_commands: args.manifest_generation_allow_shell,
         git_paths: args
             .git_path
             .iter()

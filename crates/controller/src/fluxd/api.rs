@@ -341,7 +341,8 @@ async fn job_status(
     })
 }
 
-/// The commits of `ref` not yet applied: empty once it is.
+/// The commits of `ref` not yet applied (`git rev-list <sync tag>..<ref> -- <paths>`): empty
+/// once it is.
 async fn sync_status(
     State(daemon): Shared,
     Query(params): Params,
@@ -355,8 +356,17 @@ async fn sync_status(
             "ref is required",
         ));
     }
-    let synced = daemon.with_sync_state(|s| s.is_synced(&reference));
-    Ok(Json(if synced { Vec::new() } else { vec![reference] }))
+    daemon
+        .unsynced_commits(&reference)
+        .await
+        .map(Json)
+        .map_err(|error| {
+            Failure::new(
+                &headers,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error.to_string(),
+            )
+        })
 }
 
 fn public_key_of(daemon: &Daemon) -> PublicKey {

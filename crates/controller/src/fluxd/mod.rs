@@ -8,13 +8,14 @@
 
 pub mod api;
 pub mod gc;
+pub mod generation;
 mod jobs;
 pub mod key;
 mod sync;
 pub mod wire;
 pub mod workloads;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,6 +41,10 @@ pub struct FluxdOptions {
     /// `--git-path`, as given (they are part of the gc marks).
     pub git_paths: Vec<String>,
     pub git_readonly: bool,
+    /// `--manifest-generation`: `.flux.yaml` files are read.
+    pub manifest_generation: bool,
+    /// `--manifest-generation-allow-shell`: `.flux.yaml` may run shell commands.
+    pub allow_shell_commands: bool,
     /// `--git-sync-tag` or `--git-label`.
     pub sync_tag: String,
     pub git_poll_interval: Duration,
@@ -95,42 +100,15 @@ pub(crate) struct RepoState {
     pub error: String,
 }
 
-/// What was synced: the last synced commit, the branch heads synced before it, and commits
-/// this daemon pushed that no sync has covered yet.
+/// What was synced: the last synced commit.
 #[derive(Debug, Default)]
 pub(crate) struct SyncState {
     pub revision: Option<String>,
-    pub synced: VecDeque<String>,
-    pub pushed: Vec<String>,
 }
 
-/// How many synced commits `SyncStatus` remembers.
-const SYNCED_MEMORY: usize = 1000;
-
-impl SyncState {
-    /// Records a sync of `revision`: it and every commit pushed before it are applied.
-    pub fn record(&mut self, revision: &str) {
-        for commit in std::mem::take(&mut self.pushed) {
-            self.remember(commit);
-        }
-        self.remember(revision.to_owned());
-        self.revision = Some(revision.to_owned());
-    }
-
-    fn remember(&mut self, commit: String) {
-        if !self.synced.contains(&commit) {
-            self.synced.push_back(commit);
-        }
-        while self.synced.len() > SYNCED_MEMORY {
-            self.synced.pop_front();
-        }
-    }
-
-    /// Whether `reference` (a commit id or a prefix of one, as fluxctl sends) is applied.
-    pub fn is_synced(&self, reference: &str) -> bool {
-        !reference.is_empty() && self.synced.iter().any(|c| c.starts_with(reference))
-    }
-}
+/// How many commits of the branch `SyncStatus` fetches and walks at most: a marker further
+/// back than this reports this many commits as not applied yet.
+const SYNC_STATUS_HISTORY: std::num::NonZeroU32 = std::num::NonZeroU32::new(500).expect("non-zero");
 
 /// The running daemon, shared by its loops and API handlers.
 pub(crate) struct Daemon {
@@ -211,8 +189,34 @@ impl Daemon {
 
     /// A commit this daemon pushed: synced by the next sync, which is asked for now.
     pub fn pushed(&self, commit: &str) {
-        self.with_sync_state(|s| s.pushed.push(commit.to_owned()));
+        tracing::debug!(component = "daemon", %commit, "pushed; syncing");
         self.sync_now.notify_one();
+    }
+
+    /// fluxd's `SyncStatus`: the commits of `reference` (an id or a prefix of one) that the sync
+    /// marker does not contain yet, newest first, limited to the `--git-path`s; empty once
+    /// `reference` is applied. The marker is the sync tag; with `--git-readonly` (no tag is
+    /// pushed) it is the commit this daemon last synced.
+    pub async fn unsynced_commits(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<String>, tether_source::GitError> {
+        let options = &self.options;
+        let since = if options.git_readonly {
+            self.with_sync_state(|s| s.revision.clone())
+                .map(tether_source::Since::Commit)
+        } else {
+            Some(tether_source::Since::Tag(options.sync_tag.clone()))
+        };
+        let query = tether_source::HistoryQuery {
+            branch: options.git_branch.clone(),
+            since,
+            until: reference.to_owned(),
+            paths: options.git_paths.clone(),
+            max_commits: SYNC_STATUS_HISTORY,
+        };
+        tether_source::commits_between(&options.git_url, &self.auth(), options.git_timeout, query)
+            .await
     }
 }
 

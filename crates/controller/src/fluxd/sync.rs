@@ -5,6 +5,7 @@
 //! the gc mark and checksum → staged apply → garbage collection → move the sync tag.
 
 use super::gc::{self, CHECKSUM_ANNOTATION, GC_MARK_LABEL};
+use super::generation;
 use super::{Daemon, GcMode};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
@@ -17,7 +18,7 @@ use tether_ssa::ApplyOptions;
 use tokio_util::sync::CancellationToken;
 
 /// Largest manifest file read.
-const MAX_FILE_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
 
 /// Why a sync failed; the cluster is left as the apply left it and the tag is not moved.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +131,7 @@ pub(crate) async fn sync_once(daemon: &Daemon) -> Result<SyncReport, SyncError> 
     })?;
     daemon.set_repo_state("ready", String::new());
     let revision = checkout.revision.commit.clone();
-    let objects = build(&checkout.dir, &options.git_paths)?;
+    let objects = build(&checkout.dir, options)?;
     let mut report = SyncReport {
         revision: revision.clone(),
         ..SyncReport::default()
@@ -151,15 +152,17 @@ pub(crate) async fn sync_once(daemon: &Daemon) -> Result<SyncReport, SyncError> 
     if options.gc != GcMode::Off {
         report.collected = collect_garbage(daemon, &synced).await?;
     }
-    daemon.with_sync_state(|s| s.record(&revision));
+    daemon.with_sync_state(|s| s.revision = Some(revision.clone()));
     if !options.git_readonly {
         move_sync_tag(daemon, &revision).await;
     }
     Ok(report)
 }
 
-/// The objects of every path (the whole repository without paths), as kustomize builds them.
-fn build(root: &std::path::Path, paths: &[String]) -> Result<Vec<Value>, SyncError> {
+/// The objects of every path (the whole repository without paths), as kustomize builds them,
+/// or as the path's `.flux.yaml` generates them with `--manifest-generation`.
+fn build(root: &std::path::Path, options: &super::FluxdOptions) -> Result<Vec<Value>, SyncError> {
+    let paths = &options.git_paths;
     let fs = DiskFs::new(root, MAX_FILE_BYTES).map_err(|e| SyncError::Build {
         path: ".".into(),
         reason: e.to_string(),
@@ -177,6 +180,15 @@ fn build(root: &std::path::Path, paths: &[String]) -> Result<Vec<Value>, SyncErr
         };
         if !root.join(dir).is_dir() {
             return Err(failed("no such directory in the repository".into()));
+        }
+        if options.manifest_generation
+            && let Some(config) = generation::find(root, dir)
+            && let Some(generated) =
+                generation::generate(root, dir, &config, options.allow_shell_commands)
+                    .map_err(|e| failed(e.to_string()))?
+        {
+            objects.extend(generated);
+            continue;
         }
         let built =
             tether_kustomize::build_flux(&fs, dir, Overrides::default(), Options::default())
