@@ -71,7 +71,6 @@ const BROKEN: &[&str] = &[
     "a: |\n  x",
 ];
 
-
 /// One chart per context for `text`, with the helm arguments that reach the text.
 fn contexts(text: &str) -> Vec<(&'static str, Files, Vec<String>)> {
     let plain = |extra: &[(&str, &str)]| -> Files {

@@ -230,7 +230,10 @@ mod tests {
             refused("a: !!bool 1\n").as_deref(),
             Some("cannot decode !!int `1` as a !!bool")
         );
-        assert_eq!(refused("a: !!binary aGVsbG8\n").as_deref(), Some(BINARY_ERROR));
+        assert_eq!(
+            refused("a: !!binary aGVsbG8\n").as_deref(),
+            Some(BINARY_ERROR)
+        );
         assert_eq!(
             refused("a: .inf\n").as_deref(),
             Some("json: unsupported value: +Inf")
@@ -242,7 +245,10 @@ mod tests {
         assert_eq!(from_str_yaml11("{a: 1}}\n"), Ok(json!({"a": 1})));
         assert_eq!(from_str_yaml11("\"x\" y\n"), Ok(json!("x")));
         assert_eq!(from_str_yaml11("a: 1\n---\nb: [\n"), Ok(json!({"a": 1})));
-        assert_eq!(from_str_yaml11("a: 1\n%YAML 2.0\n---\n"), Ok(json!({"a": 1})));
+        assert_eq!(
+            from_str_yaml11("a: 1\n%YAML 2.0\n---\n"),
+            Ok(json!({"a": 1}))
+        );
         // The token right after the root is still scanned, and a plain root may go on.
         assert!(from_str_yaml11("{a: 1} @\n").is_err());
         assert!(from_str_yaml11("x\ny: 1\n").is_err());
@@ -252,9 +258,18 @@ mod tests {
     fn yaml11_refuses_tabs_where_libyaml_does() {
         let message = |text: &str| from_str_yaml11(text).map_err(|e| (e.line, e.message)).err();
         assert_eq!(message("\ta: 1\n"), Some((1, TAB_STARTS_TOKEN.to_owned())));
-        assert_eq!(message("a: [1]\n\t\n"), Some((2, TAB_STARTS_TOKEN.to_owned())));
-        assert_eq!(message("- a\n\t- b\n"), Some((2, TAB_IN_PLAIN_INDENT.to_owned())));
-        assert_eq!(message("a: >\n  x\n\t\n"), Some((3, TAB_IN_BLOCK_INDENT.to_owned())));
+        assert_eq!(
+            message("a: [1]\n\t\n"),
+            Some((2, TAB_STARTS_TOKEN.to_owned()))
+        );
+        assert_eq!(
+            message("- a\n\t- b\n"),
+            Some((2, TAB_IN_PLAIN_INDENT.to_owned()))
+        );
+        assert_eq!(
+            message("a: >\n  x\n\t\n"),
+            Some((3, TAB_IN_BLOCK_INDENT.to_owned()))
+        );
         // Tabs after a simple key's `:`, inside flow collections and deep enough are fine.
         assert_eq!(
             from_str_yaml11("a:\tb\nc: [\t1]\nd: e\n  \tf\n"),
