@@ -67,7 +67,7 @@ fn binary(text: &str) -> Result<Value, String> {
 /// Standard padded base64 as Go's `base64.StdEncoding` reads it, line breaks skipped (the
 /// only base64 this crate reads; a dependency for it would be heavier than these lines).
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let sextet = |c: u8| -> Option<u32> {
