@@ -373,17 +373,18 @@ fn service_ready(service: &Service) -> bool {
     true
 }
 
+/// Whether an update strategy (absent: the default) rolls pods, the only kind Helm waits on.
+fn rolling_update(strategy_type: Option<&str>) -> bool {
+    strategy_type.unwrap_or("RollingUpdate") == "RollingUpdate"
+}
+
 fn daemon_set_ready(set: &DaemonSet) -> bool {
     let status = set.status.clone().unwrap_or_default();
     if !generation_observed(&set.metadata, status.observed_generation) {
         return false;
     }
     let strategy = set.spec.as_ref().and_then(|s| s.update_strategy.as_ref());
-    if strategy
-        .and_then(|s| s.type_.as_deref())
-        .unwrap_or("RollingUpdate")
-        != "RollingUpdate"
-    {
+    if !rolling_update(strategy.and_then(|s| s.type_.as_deref())) {
         return true;
     }
     let desired = status.desired_number_scheduled;
@@ -403,11 +404,7 @@ fn stateful_set_ready(set: &StatefulSet) -> bool {
         return false;
     }
     let strategy = set.spec.as_ref().and_then(|s| s.update_strategy.as_ref());
-    if strategy
-        .and_then(|s| s.type_.as_deref())
-        .unwrap_or("RollingUpdate")
-        != "RollingUpdate"
-    {
+    if !rolling_update(strategy.and_then(|s| s.type_.as_deref())) {
         return true;
     }
     let partition = strategy
