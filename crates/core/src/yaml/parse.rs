@@ -113,11 +113,7 @@ fn first_document_before_error(
 ) -> Result<Value, YamlError> {
     let refused = syntax_error(error);
     let marker = error.marker();
-    let at = marker.byte_offset().unwrap_or_else(|| {
-        text.char_indices()
-            .nth(marker.index())
-            .map_or(text.len(), |(i, _)| i)
-    });
+    let at = byte_offset(text, *marker);
     let Some(prefix) = text.get(..at) else {
         return Err(refused);
     };
@@ -144,7 +140,7 @@ fn first_document_before_error(
                 if depth == 0
                     && let Some((end, _)) = root.as_mut()
                 {
-                    *end = byte_end(prefix, &span);
+                    *end = byte_offset(prefix, span.end);
                 }
             }
             // A plain or block scalar may go on over the next lines, so like a block
@@ -153,10 +149,10 @@ fn first_document_before_error(
             Event::Scalar(_, style, ..) if depth == 0 && root.is_none() => {
                 let open_ended =
                     !matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
-                root = Some((byte_end(prefix, &span), open_ended));
+                root = Some((byte_offset(prefix, span.end), open_ended));
             }
             Event::Alias(_) if depth == 0 && root.is_none() => {
-                root = Some((byte_end(prefix, &span), false));
+                root = Some((byte_offset(prefix, span.end), false));
             }
             _ => {}
         }
@@ -178,11 +174,11 @@ fn first_document_before_error(
     Ok(builder.documents.into_iter().next().unwrap_or(Value::Null))
 }
 
-/// Where a span ends, in bytes of `text`.
-fn byte_end(text: &str, span: &Span) -> usize {
-    span.end.byte_offset().unwrap_or_else(|| {
+/// Where a marker of `text` stands, in bytes.
+pub(super) fn byte_offset(text: &str, marker: granit_parser::Marker) -> usize {
+    marker.byte_offset().unwrap_or_else(|| {
         text.char_indices()
-            .nth(span.end.index())
+            .nth(marker.index())
             .map_or(text.len(), |(i, _)| i)
     })
 }

@@ -11,6 +11,7 @@
 
 use granit_parser::{ScalarStyle, Scanner, StrInput, TokenType};
 
+use super::parse::byte_offset;
 use super::{YamlError, YamlErrorKind};
 
 /// libyaml's message for a tab where a token could start.
@@ -48,7 +49,7 @@ pub(super) fn libyaml_tab_error(text: &str, first_document_only: bool) -> Option
                 }
             };
             let span = token.span();
-            let (start, end) = (offset(text, span.start), offset(text, span.end));
+            let (start, end) = (byte_offset(text, span.start), byte_offset(text, span.end));
             match token.token_type() {
                 TokenType::StreamStart | TokenType::Value | TokenType::BlockEntry => {}
                 TokenType::BlockMappingStart | TokenType::BlockSequenceStart => {
@@ -138,7 +139,7 @@ pub(super) fn libyaml_tab_error(text: &str, first_document_only: bool) -> Option
 /// token would start.
 fn granit_tab_refusal(text: &str, e: &granit_parser::ScanError) -> Result<(), Refusal> {
     let info = e.info();
-    let at = offset(text, *e.marker());
+    let at = byte_offset(text, *e.marker());
     let message = if info.starts_with("while scanning a plain scalar, found a tab") {
         TAB_IN_PLAIN_INDENT
     } else if info.starts_with("a block scalar content cannot start with a tab") {
@@ -171,15 +172,6 @@ fn granit_tab_refusal(text: &str, e: &granit_parser::ScanError) -> Result<(), Re
             .map(|p| start + p + 1);
     }
     Ok(())
-}
-
-/// A byte offset of the scanned text.
-fn offset(text: &str, marker: granit_parser::Marker) -> usize {
-    marker.byte_offset().unwrap_or_else(|| {
-        text.char_indices()
-            .nth(marker.index())
-            .map_or(text.len(), |(i, _)| i)
-    })
 }
 
 /// libyaml's scanner state, as far as tabs need it.
