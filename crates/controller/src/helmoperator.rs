@@ -276,9 +276,10 @@ async fn steps(
     };
     let run = RunOptions {
         timeout: hr.effective_timeout(),
+        // helm-operator ran Helm 3 with `Wait` alone: its readiness rules, and Jobs not awaited.
         wait: hr.waits(),
-        wait_for_jobs: hr.waits(),
-        wait_strategy: tether_helm_actions::WaitStrategy::Poller,
+        wait_for_jobs: false,
+        wait_strategy: tether_helm_actions::WaitStrategy::Legacy,
         disable_hooks: false,
         force: hr.spec.force_upgrade == Some(true),
         crds: CrdPolicy::Create,

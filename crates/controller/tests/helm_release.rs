@@ -1040,3 +1040,47 @@ async fn a_custom_resource_in_a_chart_is_judged_by_the_releases_health_check_exp
     ensure!(reason == "InstallFailed", "{reason}: {message}");
     Ok(())
 }
+
+/// helm-operator's `wait` is Helm 3's: a LoadBalancer Service that no controller gives an
+/// ingress never becomes ready (kstatus would take it as current), so the release fails
+/// naming the Service, while the same chart without `wait` is deployed.
+#[tokio::test]
+async fn a_helm_operator_release_waits_by_helm_3s_rules() -> anyhow::Result<()> {
+    let client = client().await?;
+    install_crds(&client, tether_api::crds()).await?;
+    let ns = TestNamespace::create(&client, "hr-operator-wait").await?;
+    let repo = tether_testkit::chartrepo::ChartRepoServer::start()?;
+    repo.publish_chart("balanced", "1.0.0", "")?;
+    let _controller = InProcessController::start(&ns.name).await?;
+    let releases = dynamic_api(&client, &ns.name, "helm.fluxcd.io", "v1", "HelmRelease");
+    for (name, wait) in [("waiting", true), ("unwaited", false)] {
+        create(
+            &releases,
+            json!({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
+                "metadata": {"name": name, "namespace": ns.name},
+                "spec": {"releaseName": name, "timeout": 6, "wait": wait,
+                    "chart": {"repository": repo.url(), "name": "balanced", "version": "1.0.0"},
+                    "values": {"service": {"type": "LoadBalancer"}}}}),
+        )
+        .await?;
+    }
+    let status_of =
+        |o: &DynamicObject| serde_json::to_value(o).unwrap_or_default()["status"].clone();
+    wait_for(&releases, "unwaited", Duration::from_secs(120), |o| {
+        status_of(o)["phase"] == "Succeeded"
+    })
+    .await?;
+    let failed = wait_for(&releases, "waiting", Duration::from_secs(120), |o| {
+        status_of(o)["phase"] == "Failed"
+    })
+    .await?;
+    let status = status_of(&failed);
+    let service = format!("Service/{}/waiting-balanced", ns.name);
+    ensure!(
+        status["conditions"].as_array().is_some_and(|c| c
+            .iter()
+            .any(|c| c["message"].as_str().is_some_and(|m| m.contains(&service)))),
+        "{status}"
+    );
+    Ok(())
+}

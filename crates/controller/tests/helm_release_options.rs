@@ -13,6 +13,7 @@ use anyhow::{Context, ensure};
 use common::RemoteNamespace;
 use common::helm::{Fixture, helm_list, replicas};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -175,6 +176,28 @@ async fn a_new_chart_name_reinstalls_unless_in_place_and_a_new_release_name_unin
         "helm list: {names:?}"
     );
     ensure!(fx.deployment("fresh-site").await?.is_none());
+    // Each uninstall of a moved release is told, in helm-controller's words.
+    let events: Api<Event> = fx.ns.api();
+    let uninstalled: Vec<String> = events
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("UninstallSucceeded"))
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("fresh"))
+        .filter_map(|e| e.note)
+        .collect();
+    let told = |chart: &str| {
+        let message = format!(
+            "Helm uninstall succeeded for release {}/fresh.v1 with chart {chart}",
+            fx.ns.name
+        );
+        uninstalled.contains(&message)
+    };
+    ensure!(
+        told("web@1.0.0") && told("site@1.0.0"),
+        "events: {uninstalled:?}"
+    );
     Ok(())
 }
 

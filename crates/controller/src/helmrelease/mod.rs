@@ -317,8 +317,17 @@ async fn steps(
     let access = access_for(hr, ctx).await?;
     if let Some(change) = target::changed(hr, status, &chart.metadata.name)
         && target::uninstalls_first(hr, change)
+        && let Some(message) = target::uninstall_recorded(hr, &access, status, change).await?
     {
-        target::uninstall_recorded(hr, &access, status, change).await?;
+        ctx.events
+            .publish(
+                <HelmRelease as Reconcile>::ORIGIN,
+                hr,
+                false,
+                reasons::UNINSTALL_SUCCEEDED,
+                message,
+            )
+            .await;
     }
     let config_digest = release::config_digest(&config);
     let generation = hr.meta().generation;

@@ -69,18 +69,20 @@ pub fn uninstalls_first(hr: &HelmRelease, change: TargetChange) -> bool {
 }
 
 /// Uninstalls the release the status records (in its storage namespace, under its name and
-/// namespace) and forgets it: history, failure counts and storage namespace are cleared.
+/// namespace) and forgets it: history, failure counts, storage namespace and inventory are
+/// cleared. Returns helm-controller's success message, for the event; nothing when the status
+/// recorded no release.
 pub async fn uninstall_recorded(
     hr: &HelmRelease,
     access: &crate::clusters::Access,
     status: &mut HelmReleaseStatus,
     change: TargetChange,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let (Some(storage), Some(latest)) = (
         status.storage_namespace.clone(),
         status.history.as_ref().and_then(|h| h.first()).cloned(),
     ) else {
-        return Ok(());
+        return Ok(None);
     };
     tracing::info!(
         release = %format!("{}/{}", latest.namespace, latest.name),
@@ -109,7 +111,11 @@ pub async fn uninstall_recorded(
     status.upgrade_failures = None;
     status.failures = None;
     status.storage_namespace = None;
-    Ok(())
+    status.inventory = None;
+    Ok(Some(format!(
+        "Helm uninstall succeeded for release {}/{}.v{} with chart {}@{}",
+        latest.namespace, latest.name, latest.version, latest.chart_name, latest.chart_version
+    )))
 }
 
 /// Uninstalls `target` with the HelmRelease's `spec.uninstall` options.
