@@ -8,8 +8,9 @@
 //! trusts the controller cluster's ServiceAccount tokens as a federated cluster does (its
 //! apiserver's AuthenticationConfiguration names the first cluster's issuer, whose discovery
 //! documents it fetches; see dev/cluster.sh), so the controller syncs it with a token of a
-//! ServiceAccount of its own cluster; a token for the wrong audience, a missing ServiceAccount
-//! or an unknown provider is reported and changes nothing.
+//! ServiceAccount of its own cluster (named by the ConfigMap, or
+//! `--default-kubeconfig-service-account`); a token for the wrong audience, a missing
+//! ServiceAccount or an unknown provider is reported and changes nothing.
 
 mod common;
 
@@ -356,5 +357,45 @@ async fn a_workload_identity_the_remote_refuses_or_cannot_have_is_reported_and_c
     wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
     assert!(remote_deployments.get_opt("web").await?.is_some());
     assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
+    Ok(())
+}
+
+/// With `--default-kubeconfig-service-account`, a ConfigMap naming no ServiceAccount reaches the
+/// remote cluster as that one of the object's namespace; while it is missing, Flux's lockdown
+/// message is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_kubeconfig_service_account_reaches_a_cluster_whose_config_map_names_none()
+-> anyhow::Result<()> {
+    let s = GitSourceFixture::start("remote-wi-default", "2s").await?;
+    let ns = s.ns.name.clone();
+    let remote = kube::Client::try_from(remote_config().await?)?;
+    let _target = RemoteNamespace::create(&remote, &ns).await?;
+    let (address, ca) = remote_address_and_ca().await?;
+    let data = json!({"provider": "generic", "address": address, "ca.crt": ca});
+    apply_kubeconfig_config_map(&s.ns, data).await?;
+    let _controller = InProcessController::start_with(&ns, |options| {
+        options.default_kubeconfig_service_account = Some("deployer".to_owned());
+    })
+    .await?;
+    let ks_api = kustomizations(&s.client, &ns);
+    let mut app = kustomization("app", &ns, &ns, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"configMapRef": {"name": "remote"}});
+    app["spec"]["retryInterval"] = json!("1s");
+    create(&ks_api, app).await?;
+    let lockdown = format!(
+        "failed to build kube client: failed to get access token for cluster: failed to get \
+         service account '{ns}/deployer': the specified default service account does not exist \
+         in the object namespace. your cluster is subject to multi-tenant workload identity \
+         lockdown, reach out to your cluster administrator for help"
+    );
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == lockdown
+    })
+    .await?;
+
+    trusted_deployer(&s.ns, &remote, "deployer").await?;
+    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let remote_deployments: Api<Deployment> = Api::namespaced(remote.clone(), &ns);
+    assert!(remote_deployments.get_opt("web").await?.is_some());
     Ok(())
 }

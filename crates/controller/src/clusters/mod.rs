@@ -163,6 +163,8 @@ pub struct Access {
 pub struct Clusters {
     local: Cluster,
     default_service_account: Option<String>,
+    /// The ServiceAccount of a workload identity whose ConfigMap names none.
+    default_kubeconfig_service_account: Option<String>,
     count: CountRequests,
     /// By `secret/<namespace>/<name>` of the kubeconfig Secret, or
     /// `configmap/<namespace>/<name>` of the ConfigMap.
@@ -180,11 +182,13 @@ impl Clusters {
         client: kube::Client,
         manager: ResourceManager,
         default_service_account: Option<String>,
+        default_kubeconfig_service_account: Option<String>,
         count: CountRequests,
     ) -> Self {
         Self {
             local: Cluster::new(config, client, manager),
             default_service_account,
+            default_kubeconfig_service_account,
             count,
             remotes: Mutex::default(),
             tokens: Mutex::default(),
@@ -287,7 +291,7 @@ impl Clusters {
         {
             return Ok(remote);
         }
-        let default_account = self.default_service_account.as_deref();
+        let default_account = self.default_kubeconfig_service_account.as_deref();
         let connection = cluster
             .connect(&self.local.client, namespace, default_account)
             .await?;

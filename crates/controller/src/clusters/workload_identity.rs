@@ -1,11 +1,14 @@
 //! `spec.kubeConfig.configMapRef`: a remote cluster reached with workload identity, as
 //! fluxcd/pkg's `auth` package reaches it (Flux 2.6+). The ConfigMap names a `provider`; tether
 //! implements `generic`, where the controller's cluster is the identity provider: a token of a
-//! ServiceAccount in the object's namespace (the ConfigMap's `serviceAccountName`, else the
-//! controller's default ServiceAccount, else the controller's own), requested with the
+//! ServiceAccount in the object's namespace (the ConfigMap's `serviceAccountName`, else
+//! `--default-kubeconfig-service-account`, else the controller's own), requested with the
 //! `audiences` (default: the `address`), is the bearer token for the API server at `address`,
 //! trusted through `ca.crt`. The remote cluster must trust the controller cluster's issuer.
 //! The cloud providers (`aws`, `azure`, `gcp`) are refused as not supported yet.
+//!
+//! Unlike Flux, a ServiceAccount named by the ConfigMap needs no
+//! `--feature-gates=ObjectLevelWorkloadIdentity=true`: tether has no feature gates.
 
 use super::{AccessError, request_token};
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
@@ -135,10 +138,10 @@ impl GenericCluster {
         &self,
         local: &kube::Client,
         namespace: &str,
-        default_service_account: Option<&str>,
+        default_account: Option<&str>,
     ) -> Result<Connection, AccessError> {
         let (namespace, account) = self
-            .service_account(local, namespace, default_service_account)
+            .service_account(local, namespace, default_account)
             .await?;
         let requested = Instant::now();
         let (token, lifetime) = request_token(local, &namespace, &account, &self.audiences)
@@ -170,10 +173,10 @@ impl GenericCluster {
         &self,
         local: &kube::Client,
         namespace: &str,
-        default_service_account: Option<&str>,
+        default_account: Option<&str>,
     ) -> Result<(String, String), AccessError> {
         let named = self.service_account.as_deref().filter(|n| !n.is_empty());
-        let (namespace, name, is_default) = match (named, default_service_account) {
+        let (namespace, name, is_default) = match (named, default_account) {
             (Some(name), _) => (namespace.to_owned(), name.to_owned(), false),
             (None, Some(name)) => (namespace.to_owned(), name.to_owned(), true),
             (None, None) => {
