@@ -155,15 +155,18 @@ EOF
 }
 
 # Anyone may read the issuer discovery documents (the default binding admits ServiceAccounts).
+# A failed create is fine only when the binding is already there.
 allow_issuer_discovery() {
-  api /apis/rbac.authorization.k8s.io/v1/clusterrolebindings -X POST \
+  local bindings=/apis/rbac.authorization.k8s.io/v1/clusterrolebindings
+  api "$bindings" -X POST \
     -H 'Content-Type: application/json' -d '{
     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
     "metadata": {"name": "tether:service-account-issuer-discovery"},
     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                 "name": "system:service-account-issuer-discovery"},
     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                  "name": "system:unauthenticated"}]}' >/dev/null || true
+                  "name": "system:unauthenticated"}]}' >/dev/null ||
+    api "$bindings/tether:service-account-issuer-discovery" >/dev/null
 }
 
 start_controllers() {
