@@ -7,6 +7,14 @@
 #   dev/cluster.sh down    stop them (by recorded PID) and delete etcd's data.
 #   dev/cluster.sh status  exit 0 when the apiserver answers /readyz.
 #
+# Each cluster issues ServiceAccount tokens as https://127.0.0.1:<its port> and serves that
+# issuer's discovery documents (/.well-known/openid-configuration, /openid/v1/jwks) to anyone,
+# as a federated cluster does. With TETHER_TRUST_CLUSTER_DIR and TETHER_TRUST_API_PORT naming
+# another cluster of this script, the apiserver also accepts that cluster's ServiceAccount
+# tokens (structured AuthenticationConfiguration, JWT issuer = the other cluster's) whose audience
+# is this cluster's address, as user TETHER_TRUST_USERNAME_PREFIX (default "trusted:") followed by
+# the token's subject, e.g. trusted:system:serviceaccount:ns:name.
+#
 # State lives in $TETHER_CLUSTER_DIR (default ~/.cache/tether/cluster). Concurrent callers (several
 # test binaries at once) serialise on a lock file, so the cluster is started once and shared.
 set -euo pipefail
@@ -17,6 +25,8 @@ ETCD_PORT=${TETHER_ETCD_PORT:-23791}
 ETCD_PEER_PORT=${TETHER_ETCD_PEER_PORT:-23801}
 KUBECONFIG_FILE=$DIR/admin.kubeconfig
 PKI=$DIR/pki
+ISSUER=https://127.0.0.1:$API_PORT
+AUTHN_CONFIG=$DIR/authentication-config.yaml
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 mkdir -p "$DIR"/{logs,pids}
 log() { echo "cluster: $*" >&2; }
@@ -110,12 +120,53 @@ start_apiserver() {
     --bind-address=127.0.0.1 --secure-port="$API_PORT" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
     --client-ca-file="$PKI/ca.crt" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-issuer="$ISSUER" --service-account-jwks-uri="$ISSUER/openid/v1/jwks" \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --authorization-mode=RBAC --allow-privileged=true \
-    --cert-dir="$DIR/apiserver-certs"
+    "${trust[@]}" --cert-dir="$DIR/apiserver-certs"
   wait_until kube-apiserver 120 api /readyz
+}
+
+# The AuthenticationConfiguration trusting the cluster of TETHER_TRUST_CLUSTER_DIR, on stdout;
+# nothing without it.
+trusted_issuer_config() {
+  local other=${TETHER_TRUST_CLUSTER_DIR:-}
+  [[ -n $other ]] || return 0
+  local port=${TETHER_TRUST_API_PORT:?TETHER_TRUST_API_PORT must name the trusted cluster port}
+  if [[ ! -f $other/pki/ca.crt ]]; then
+    log "TETHER_TRUST_CLUSTER_DIR=$other has no pki/ca.crt: start that cluster first"
+    return 1
+  fi
+  cat <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+jwt:
+- issuer:
+    url: https://127.0.0.1:$port
+    certificateAuthority: |
+$(sed 's/^/      /' "$other/pki/ca.crt")
+    audiences: ["$ISSUER"]
+  claimMappings:
+    username:
+      claim: sub
+      prefix: "${TETHER_TRUST_USERNAME_PREFIX:-trusted:}"
+EOF
+}
+
+# Anyone may read the issuer discovery documents (the default binding admits ServiceAccounts).
+# A failed create is fine only when the binding is already there.
+allow_issuer_discovery() {
+  local bindings=/apis/rbac.authorization.k8s.io/v1/clusterrolebindings
+  api "$bindings" -X POST \
+    -H 'Content-Type: application/json' -d '{
+    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+    "metadata": {"name": "tether:service-account-issuer-discovery"},
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                "name": "system:service-account-issuer-discovery"},
+    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                  "name": "system:unauthenticated"}]}' >/dev/null ||
+    api "$bindings/tether:service-account-issuer-discovery" >/dev/null
 }
 
 start_controllers() {
@@ -173,8 +224,12 @@ stop_all() {
 cmd_up() {
   exec 9>"$DIR/lock"
   flock 9
-  local all_running=1 name
+  local all_running=1 name trusted
   for name in "${COMPONENTS[@]}"; do running "$name" || all_running=0; done
+  trusted=$(trusted_issuer_config)
+  # A running apiserver started with another issuer or trust is restarted.
+  if [[ $(cat "$DIR/issuer" 2>/dev/null) != "$ISSUER" ]] ||
+    [[ $trusted != "$(cat "$AUTHN_CONFIG" 2>/dev/null)" ]]; then all_running=0; fi
   if ((all_running)) && api /readyz >/dev/null 2>&1; then
     echo "$KUBECONFIG_FILE"
     return 0
@@ -187,9 +242,18 @@ cmd_up() {
     make_pki
   fi
   write_kubeconfig
+  local trust=()
+  if [[ -n $trusted ]]; then
+    printf '%s\n' "$trusted" >"$AUTHN_CONFIG"
+    trust=(--authentication-config="$AUTHN_CONFIG")
+  else
+    rm -f "$AUTHN_CONFIG"
+  fi
+  echo "$ISSUER" >"$DIR/issuer"
   log "starting control plane on https://127.0.0.1:$API_PORT (logs in $DIR/logs)"
   start_etcd
   start_apiserver
+  allow_issuer_discovery
   start_controllers
   create_fake_node
   log "up"

@@ -221,6 +221,11 @@ pub struct ControllerArgs {
     /// no spec.serviceAccountName apply as (Flux's --default-service-account).
     #[arg(long)]
     pub default_service_account: Option<String>,
+    /// ServiceAccount (in each object's namespace) whose token reaches the remote cluster of a
+    /// `spec.kubeConfig.configMapRef` whose ConfigMap names no serviceAccountName (Flux's
+    /// --default-kubeconfig-service-account).
+    #[arg(long)]
+    pub default_kubeconfig_service_account: Option<String>,
     /// Refuse references into another namespace (Flux's --no-cross-namespace-refs; `=true` or
     /// `=false` as Flux's manifests write it): Kustomization sourceRefs, HelmRelease chart
     /// references, Alert event sources and provider, Receiver resources.

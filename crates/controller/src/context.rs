@@ -40,6 +40,10 @@ pub struct ReconcilerOptions {
     /// The ServiceAccount Kustomizations and HelmReleases that name none run as (Flux:
     /// `--default-service-account`); the controller's own identity when unset.
     pub default_service_account: Option<String>,
+    /// The ServiceAccount whose token reaches a `kubeConfig.configMapRef` cluster when its
+    /// ConfigMap names none (Flux: `--default-kubeconfig-service-account`); the controller's
+    /// own when unset.
+    pub default_kubeconfig_service_account: Option<String>,
     /// Refuse references to sources in another namespace (Flux: `--no-cross-namespace-refs`).
     pub no_cross_namespace_refs: bool,
     /// Flux v1 automation (fluxd's `--automation-interval` and `--git-*` commit settings).
@@ -57,6 +61,7 @@ impl Default for ReconcilerOptions {
             watch_namespace: None,
             strict_substitution: true,
             default_service_account: None,
+            default_kubeconfig_service_account: None,
             no_cross_namespace_refs: false,
             registry_rps: tether_registry::DEFAULT_REQUESTS_PER_SECOND,
             registry_burst: tether_registry::DEFAULT_BURST,

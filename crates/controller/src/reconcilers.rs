@@ -83,6 +83,7 @@ pub async fn run_reconcilers(
             client.clone(),
             apply_resources,
             options.default_service_account.clone(),
+            options.default_kubeconfig_service_account.clone(),
             crate::requests::CountRequests::new(metrics.api_requests.clone()),
         ),
         registry,

@@ -1,11 +1,13 @@
 //! Config watchers, as Flux 2.5+ controllers run them: a ConfigMap or Secret labelled
 //! `reconcile.fluxcd.io/watch: Enabled` that a Kustomization reads (post-build substitutions
 //! here) reconciles it at once when it changes, long before its interval; an unlabelled one is
-//! read again only at the next interval.
+//! read again only at the next interval. The same for a HelmRelease's `valuesFrom` ConfigMap: a
+//! labelled one upgrades the release at once.
 
 mod common;
 
 use common::InProcessController;
+use common::helm::{Fixture, replicas};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -137,5 +139,49 @@ async fn a_labelled_config_map_or_secret_reconciles_its_kustomization_at_once() 
     let rendered = s.ns.api::<ConfigMap>().get("rendered").await?;
     let farewell = rendered.data.as_ref().and_then(|d| d.get("farewell"));
     assert_eq!(farewell.map(String::as_str), Some("later"));
+    Ok(())
+}
+
+/// Two HelmReleases with an hour's interval read their values from a ConfigMap, one labelled
+/// for the config watchers: changing both upgrades the release of the labelled one at once,
+/// while the other keeps its values until its interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_labelled_values_config_map_upgrades_its_helm_release_at_once() -> anyhow::Result<()> {
+    use tether_testkit::flux::wait_ready_where;
+    let fx = Fixture::start("config-watch-hr").await?;
+    let values = |replicas: u8| json!({"values.yaml": format!("replicas: {replicas}\n")});
+    for (name, labelled) in [("watched", true), ("unwatched", false)] {
+        variables::<ConfigMap>(&fx.ns, name, labelled, "data", values(2)).await?;
+        let spec = json!({"interval": "1h", "valuesFrom": [{"kind": "ConfigMap", "name": name}]});
+        create(&fx.releases, fx.release(name, spec)).await?;
+        wait_ready_where(&fx.releases, name, |s, r, _| {
+            s == "True" && r == "InstallSucceeded"
+        })
+        .await?;
+    }
+
+    let changed = std::time::Instant::now();
+    for name in ["watched", "unwatched"] {
+        let patch = json!({"data": values(3)});
+        fx.ns
+            .api::<ConfigMap>()
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+    }
+    wait_ready_where(&fx.releases, "watched", |s, r, _| {
+        s == "True" && r == "UpgradeSucceeded"
+    })
+    .await?;
+    let took = changed.elapsed();
+    eprintln!("the labelled values ConfigMap upgraded its release in {took:?}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    let upgraded = fx.deployment("watched-web").await?.map(|d| replicas(&d));
+    assert_eq!(upgraded, Some(3));
+    let kept = fx.deployment("unwatched-web").await?.map(|d| replicas(&d));
+    assert_eq!(
+        kept,
+        Some(2),
+        "the unlabelled ConfigMap was read before the interval"
+    );
     Ok(())
 }

@@ -3,22 +3,26 @@
 //! Go-built `helm`): `upgrade.preserveValues` (Helm's reuse of the release's values, and a
 //! no-op resync that stays one), a release target change (chart name with
 //! `chartNameChangeStrategy` Reinstall or InPlaceUpdate, release name), a `spec.kubeConfig`
-//! release rendered with the remote cluster's capabilities, `install.disableSchemaValidation`,
+//! release rendered with the remote cluster's capabilities, a release installed and upgraded in
+//! the remote cluster with workload identity (`kubeConfig.configMapRef`, provider `generic`),
+//! `install.disableSchemaValidation`,
 //! a release name over 53 characters shortened as helm-controller shortens it, and an object
 //! of another release refusing an install that may not take ownership.
 
 mod common;
 
 use anyhow::{Context, ensure};
-use common::RemoteNamespace;
 use common::helm::{Fixture, helm_list, replicas};
+use common::{RemoteNamespace, apply_kubeconfig_config_map, trusted_deployer};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tether_testkit::chartrepo::run_helm;
-use tether_testkit::cluster::{install_crds, remote_config, remote_kubeconfig_text, wait_for};
+use tether_testkit::cluster::{
+    install_crds, remote_address_and_ca, remote_config, remote_kubeconfig_text, wait_for,
+};
 use tether_testkit::flux::{condition, create, merge_patch, wait_ready_where};
 
 /// `helm <args>` as JSON.
@@ -273,6 +277,66 @@ async fn a_remote_release_renders_with_the_remote_clusters_capabilities() -> any
             .await?
             .is_none(),
         "installed in the controller's own cluster"
+    );
+    Ok(())
+}
+
+/// The release's objects and its Helm storage are in the remote cluster, written with a token of
+/// a ServiceAccount of the controller's cluster that the remote cluster trusts; helm's wait
+/// watched the remote Deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_identity_release_installs_and_upgrades_in_the_remote_cluster()
+-> anyhow::Result<()> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let fx = Fixture::start("hr-remote-wi").await?;
+    let remote = kube::Client::try_from(remote_config().await?)?;
+    let _target = RemoteNamespace::create(&remote, &fx.ns.name).await?;
+    trusted_deployer(&fx.ns, &remote, "deployer").await?;
+    let (address, ca) = remote_address_and_ca().await?;
+    let data = json!({"provider": "generic", "address": address, "ca.crt": ca,
+                      "serviceAccountName": "deployer"});
+    apply_kubeconfig_config_map(&fx.ns, data).await?;
+    let spec = json!({"kubeConfig": {"configMapRef": {"name": "remote"}},
+                      "values": {"replicas": 2}});
+    create(&fx.releases, fx.release("web", spec)).await?;
+    let ready = wait_ready_where(&fx.releases, "web", |s, _, _| s == "True").await?;
+    let (_, reason, _) = condition(&ready, "Ready").context("Ready")?;
+    ensure!(reason == "InstallSucceeded", "{ready}");
+
+    let remote_deployments: Api<Deployment> = Api::namespaced(remote.clone(), &fx.ns.name);
+    let web = remote_deployments.get("web").await?;
+    ensure!(replicas(&web) == 2);
+    let available = web.status.and_then(|s| s.available_replicas);
+    ensure!(
+        available == Some(2),
+        "helm's wait ended early: {available:?}"
+    );
+    let storage: Api<Secret> = Api::namespaced(remote.clone(), &fx.ns.name);
+    ensure!(
+        storage
+            .get_opt("sh.helm.release.v1.web.v1")
+            .await?
+            .is_some()
+    );
+    ensure!(fx.deployment("web").await?.is_none(), "installed locally");
+    ensure!(helm_list(&fx.ns.name)?.is_empty(), "release stored locally");
+
+    merge_patch(
+        &fx.releases,
+        "web",
+        json!({"spec": {"values": {"replicas": 3}}}),
+    )
+    .await?;
+    wait_ready_where(&fx.releases, "web", |s, r, _| {
+        s == "True" && r == "UpgradeSucceeded"
+    })
+    .await?;
+    ensure!(replicas(&remote_deployments.get("web").await?) == 3);
+    ensure!(
+        storage
+            .get_opt("sh.helm.release.v1.web.v2")
+            .await?
+            .is_some()
     );
     Ok(())
 }

@@ -3,16 +3,25 @@
 //! controller's own, as a ServiceAccount of that cluster when it names one, and follows the
 //! Secret when it changes; a kubeconfig Secret without the expected key is reported, and a
 //! labelled `configMapRef` ConfigMap that changes reconciles the Kustomization at once.
+//!
+//! Workload identity (`spec.kubeConfig.configMapRef`, provider `generic`): the remote cluster
+//! trusts the controller cluster's ServiceAccount tokens as a federated cluster does (its
+//! apiserver's AuthenticationConfiguration names the first cluster's issuer, whose discovery
+//! documents it fetches; see dev/cluster.sh), so the controller syncs it with a token of a
+//! ServiceAccount of its own cluster (named by the ConfigMap, or
+//! `--default-kubeconfig-service-account`); a token for the wrong audience, a missing
+//! ServiceAccount or an unknown provider is reported and changes nothing.
 
 mod common;
 
-use common::{InProcessController, RemoteNamespace};
+use common::{InProcessController, RemoteNamespace, apply_kubeconfig_config_map, trusted_deployer};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use tether_testkit::cluster::{
-    TestNamespace, kubeconfig_path, remote_config, remote_kubeconfig_text, wait_for,
+    TestNamespace, kubeconfig_path, remote_address_and_ca, remote_config, remote_kubeconfig_text,
+    wait_for,
 };
 use tether_testkit::flux::{
     GitSourceFixture, WAIT, condition, create, kustomization, kustomizations, merge_patch,
@@ -122,9 +131,10 @@ async fn a_kubeconfig_secret_without_the_key_is_reported() -> anyhow::Result<()>
     Ok(())
 }
 
-/// `kubeConfig.configMapRef` (provider-based workload identity) is not implemented: a missing
-/// ConfigMap and a provider Flux does not know are reported as Flux reports them, and a
-/// provider Flux has is refused as not supported yet, naming it; nothing is applied.
+/// `kubeConfig.configMapRef` with a cloud provider (workload identity through AWS, Azure or
+/// GCP) is not implemented: a missing ConfigMap and a provider Flux does not know are reported
+/// as Flux reports them, and a cloud provider is refused as not supported yet, naming it;
+/// nothing is applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_kubeconfig_config_map_is_refused_naming_the_cause() -> anyhow::Result<()> {
     use k8s_openapi::api::core::v1::ConfigMap;
@@ -147,9 +157,9 @@ async fn a_provider_kubeconfig_config_map_is_refused_naming_the_cause() -> anyho
     let cases = [
         ("eks", "provider 'eks' not implemented".to_owned()),
         (
-            "generic",
+            "gcp",
             format!(
-                "provider 'generic' of spec.kubeConfig.configMapRef (configmap {ns}/remote) is not supported yet"
+                "provider 'gcp' of spec.kubeConfig.configMapRef (configmap {ns}/remote) is not supported yet"
             ),
         ),
         (
@@ -223,5 +233,169 @@ async fn a_labelled_kubeconfig_config_map_reconciles_at_once_when_it_changes() -
         status == "False" && message == expected
     })
     .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_identity_kustomization_syncs_prunes_and_checks_health_in_the_remote_cluster()
+-> anyhow::Result<()> {
+    let s = GitSourceFixture::start("remote-wi", "2s").await?;
+    let ns = s.ns.name.clone();
+    let remote = kube::Client::try_from(remote_config().await?)?;
+    let _target = RemoteNamespace::create(&remote, &ns).await?;
+    trusted_deployer(&s.ns, &remote, "deployer").await?;
+    let (address, ca) = remote_address_and_ca().await?;
+    apply_kubeconfig_config_map(
+        &s.ns,
+        json!({"provider": "generic", "address": address, "ca.crt": ca,
+               "serviceAccountName": "deployer"}),
+    )
+    .await?;
+    let _controller = InProcessController::start(&ns).await?;
+    let ks_api = kustomizations(&s.client, &ns);
+    let mut app = kustomization("app", &ns, &ns, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"configMapRef": {"name": "remote"}});
+    create(&ks_api, app).await?;
+
+    let ready = wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    assert_eq!(
+        condition(&ready, "Healthy").map(|c| c.0),
+        Some("True".to_owned()),
+        "wait: true checked the remote Deployment"
+    );
+    let remote_deployments: Api<Deployment> = Api::namespaced(remote.clone(), &ns);
+    let web = remote_deployments.get("web").await?;
+    let available = web.status.and_then(|s| s.available_replicas).unwrap_or(0);
+    assert_eq!(
+        available, 2,
+        "Ready before the remote Deployment was available"
+    );
+    let managers: Vec<String> = web
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|f| f.manager)
+        .collect();
+    assert!(
+        managers.iter().any(|m| m == "kustomize-controller"),
+        "{managers:?}"
+    );
+    assert!(
+        s.ns.api::<Deployment>().get_opt("web").await?.is_none(),
+        "applied to the controller's own cluster"
+    );
+
+    let services: Api<Service> = Api::namespaced(remote.clone(), &ns);
+    assert!(services.get_opt("web").await?.is_some());
+    s.repo
+        .remove("master", &["deploy/service.yaml"], "drop the service")?;
+    wait_for_gone(&services, "web").await?;
+    assert!(remote_deployments.get_opt("web").await?.is_some());
+    Ok(())
+}
+
+/// Each failure of a `generic` workload identity is reported with its cause, and nothing is
+/// applied anywhere until the ConfigMap is right: then the same Kustomization syncs the remote
+/// cluster (so the failures came from the causes named, not from the set-up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_identity_the_remote_refuses_or_cannot_have_is_reported_and_changes_nothing()
+-> anyhow::Result<()> {
+    let s = GitSourceFixture::start("remote-wi-fail", "2s").await?;
+    let ns = s.ns.name.clone();
+    let remote = kube::Client::try_from(remote_config().await?)?;
+    let _target = RemoteNamespace::create(&remote, &ns).await?;
+    trusted_deployer(&s.ns, &remote, "deployer").await?;
+    let (address, ca) = remote_address_and_ca().await?;
+    let _controller = InProcessController::start(&ns).await?;
+    let ks_api = kustomizations(&s.client, &ns);
+    let mut app = kustomization("app", &ns, &ns, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"configMapRef": {"name": "remote"}});
+    app["spec"]["retryInterval"] = json!("1s");
+
+    let wrong_audience = json!({"provider": "generic", "address": address, "ca.crt": ca,
+                                "serviceAccountName": "deployer",
+                                "audiences": "https://elsewhere.example\n"});
+    apply_kubeconfig_config_map(&s.ns, wrong_audience).await?;
+    create(&ks_api, app).await?;
+    let refused = format!(
+        "failed to build kube client: the cluster at {address} refused the token of \
+         ServiceAccount '{ns}/deployer' for audiences [https://elsewhere.example]: Unauthorized"
+    );
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == refused
+    })
+    .await?;
+
+    let missing = json!({"provider": "generic", "address": address, "ca.crt": ca,
+                         "serviceAccountName": "ghost"});
+    apply_kubeconfig_config_map(&s.ns, missing).await?;
+    let no_account = format!(
+        "failed to build kube client: failed to get access token for cluster: \
+         failed to get service account '{ns}/ghost': serviceaccounts \"ghost\" not found"
+    );
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == no_account
+    })
+    .await?;
+
+    let unknown = json!({"provider": "kubernetes", "address": address, "ca.crt": ca,
+                         "serviceAccountName": "deployer"});
+    apply_kubeconfig_config_map(&s.ns, unknown).await?;
+    let not_implemented = "failed to build kube client: provider 'kubernetes' not implemented";
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == not_implemented
+    })
+    .await?;
+    let remote_deployments: Api<Deployment> = Api::namespaced(remote.clone(), &ns);
+    assert!(remote_deployments.get_opt("web").await?.is_none());
+    assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
+
+    let right = json!({"provider": "generic", "address": address, "ca.crt": ca,
+                       "serviceAccountName": "deployer"});
+    apply_kubeconfig_config_map(&s.ns, right).await?;
+    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    assert!(remote_deployments.get_opt("web").await?.is_some());
+    assert!(s.ns.api::<Deployment>().get_opt("web").await?.is_none());
+    Ok(())
+}
+
+/// With `--default-kubeconfig-service-account`, a ConfigMap naming no ServiceAccount reaches the
+/// remote cluster as that one of the object's namespace; while it is missing, Flux's lockdown
+/// message is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_kubeconfig_service_account_reaches_a_cluster_whose_config_map_names_none()
+-> anyhow::Result<()> {
+    let s = GitSourceFixture::start("remote-wi-default", "2s").await?;
+    let ns = s.ns.name.clone();
+    let remote = kube::Client::try_from(remote_config().await?)?;
+    let _target = RemoteNamespace::create(&remote, &ns).await?;
+    let (address, ca) = remote_address_and_ca().await?;
+    let data = json!({"provider": "generic", "address": address, "ca.crt": ca});
+    apply_kubeconfig_config_map(&s.ns, data).await?;
+    let _controller = InProcessController::start_with(&ns, |options| {
+        options.default_kubeconfig_service_account = Some("deployer".to_owned());
+    })
+    .await?;
+    let ks_api = kustomizations(&s.client, &ns);
+    let mut app = kustomization("app", &ns, &ns, "./deploy");
+    app["spec"]["kubeConfig"] = json!({"configMapRef": {"name": "remote"}});
+    app["spec"]["retryInterval"] = json!("1s");
+    create(&ks_api, app).await?;
+    let lockdown = format!(
+        "failed to build kube client: failed to get access token for cluster: failed to get \
+         service account '{ns}/deployer': the specified default service account does not exist \
+         in the object namespace. your cluster is subject to multi-tenant workload identity \
+         lockdown, reach out to your cluster administrator for help"
+    );
+    wait_ready_where(&ks_api, "app", |status, _, message| {
+        status == "False" && message == lockdown
+    })
+    .await?;
+
+    trusted_deployer(&s.ns, &remote, "deployer").await?;
+    wait_ready_where(&ks_api, "app", |status, _, _| status == "True").await?;
+    let remote_deployments: Api<Deployment> = Api::namespaced(remote.clone(), &ns);
+    assert!(remote_deployments.get_opt("web").await?.is_some());
     Ok(())
 }

@@ -23,6 +23,10 @@ pub const KUBECONFIG_ENV: &str = "TETHER_TEST_KUBECONFIG";
 /// `spec.kubeConfig` tests) to use instead of starting one.
 pub const REMOTE_KUBECONFIG_ENV: &str = "TETHER_TEST_REMOTE_KUBECONFIG";
 
+/// The prefix of the username the second cluster gives a ServiceAccount token of the first
+/// (`dev/cluster.sh`'s trusted issuer): `trusted:system:serviceaccount:<namespace>:<name>`.
+pub const TRUSTED_USERNAME_PREFIX: &str = "trusted:";
+
 /// The repository root (where `dev/` lives).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -48,6 +52,10 @@ fn start_or_reuse() -> anyhow::Result<PathBuf> {
 /// `TETHER_REMOTE_CLUSTER_DIR`, `TETHER_REMOTE_API_PORT`, `TETHER_REMOTE_ETCD_PORT` and
 /// `TETHER_REMOTE_ETCD_PEER_PORT`, by default the first cluster's directory with `-remote`
 /// appended and its ports plus 10 (API) and 20 (etcd). `dev/test.sh` stops it at the end.
+///
+/// The second cluster trusts the first one's ServiceAccount tokens whose audience is its own
+/// address (`https://127.0.0.1:<port>`), as a federated cluster trusts another issuer: the
+/// user is [`TRUSTED_USERNAME_PREFIX`] followed by the token's subject.
 pub fn remote_kubeconfig_path() -> anyhow::Result<PathBuf> {
     static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     PATH.get_or_init(|| start_or_reuse_remote().map_err(|e| format!("{e:#}")))
@@ -72,18 +80,18 @@ fn start_or_reuse_remote() -> anyhow::Result<PathBuf> {
         };
         Ok((base + offset).to_string())
     };
+    // The first cluster is up before the second trusts its issuer.
+    kubeconfig_path()?;
+    let main_dir = env("TETHER_CLUSTER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/tether/cluster")
+        });
     let dir = match env("TETHER_REMOTE_CLUSTER_DIR") {
         Some(dir) => dir,
-        None => {
-            let base = env("TETHER_CLUSTER_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                        .join(".cache/tether/cluster")
-                });
-            format!("{}-remote", base.display())
-        }
+        None => format!("{}-remote", main_dir.display()),
     };
+    let main_api = env("TETHER_API_PORT").unwrap_or_else(|| "16443".to_owned());
     let api = port("TETHER_REMOTE_API_PORT", "TETHER_API_PORT", 16443, 10)?;
     let etcd = port("TETHER_REMOTE_ETCD_PORT", "TETHER_ETCD_PORT", 23791, 20)?;
     let peer = port(
@@ -92,12 +100,22 @@ fn start_or_reuse_remote() -> anyhow::Result<PathBuf> {
         23801,
         20,
     )?;
-    cluster_up(&[
+    let main_dir = main_dir.to_string_lossy().into_owned();
+    let mut env = vec![
         ("TETHER_CLUSTER_DIR", dir.as_str()),
         ("TETHER_API_PORT", api.as_str()),
         ("TETHER_ETCD_PORT", etcd.as_str()),
         ("TETHER_ETCD_PEER_PORT", peer.as_str()),
-    ])
+    ];
+    // A first cluster not started by dev/cluster.sh (TETHER_TEST_KUBECONFIG) is not trusted.
+    if Path::new(&main_dir).join("pki/ca.crt").is_file() {
+        env.extend([
+            ("TETHER_TRUST_CLUSTER_DIR", main_dir.as_str()),
+            ("TETHER_TRUST_API_PORT", main_api.as_str()),
+            ("TETHER_TRUST_USERNAME_PREFIX", TRUSTED_USERNAME_PREFIX),
+        ]);
+    }
+    cluster_up(&env)
 }
 
 /// Runs `dev/cluster.sh up` with `env` and returns the kubeconfig path it prints.
@@ -152,6 +170,25 @@ pub async fn remote_config() -> anyhow::Result<Config> {
 pub async fn remote_kubeconfig_text() -> anyhow::Result<String> {
     let path = tokio::task::spawn_blocking(remote_kubeconfig_path).await??;
     std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The second cluster's API server address and the PEM CA certificate it is served with: what a
+/// workload identity `kubeConfig.configMapRef` ConfigMap holds as `address` and `ca.crt`.
+pub async fn remote_address_and_ca() -> anyhow::Result<(String, String)> {
+    use base64::Engine as _;
+    let kubeconfig = Kubeconfig::from_yaml(&remote_kubeconfig_text().await?)?;
+    let cluster = kubeconfig
+        .clusters
+        .first()
+        .and_then(|c| c.cluster.as_ref())
+        .context("the remote kubeconfig names no cluster")?;
+    let server = cluster.server.clone().context("no server")?;
+    let ca = cluster
+        .certificate_authority_data
+        .as_deref()
+        .context("no certificate-authority-data")?;
+    let pem = base64::engine::general_purpose::STANDARD.decode(ca)?;
+    Ok((server, String::from_utf8(pem)?))
 }
 
 /// Applies `crds` (server-side, forced) and waits until each is Established.

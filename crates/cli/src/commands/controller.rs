@@ -29,6 +29,9 @@ pub fn run(args: ControllerArgs) -> anyhow::Result<()> {
                 dependency_requeue: args.requeue_dependency,
                 watch_namespace: args.watch_namespace,
                 default_service_account: args.default_service_account.filter(|s| !s.is_empty()),
+                default_kubeconfig_service_account: args
+                    .default_kubeconfig_service_account
+                    .filter(|s| !s.is_empty()),
                 no_cross_namespace_refs: args.no_cross_namespace_refs,
                 registry_rps: args.registry_rps,
                 registry_burst: args.registry_burst,
@@ -94,9 +97,12 @@ mod tests {
             "--no-cross-namespace-refs=true",
             "--no-remote-bases=true",
             "--default-service-account=default",
+            "--default-kubeconfig-service-account=deployer",
         ]);
         assert!(args.no_cross_namespace_refs && args.no_remote_bases);
         assert_eq!(args.default_service_account.as_deref(), Some("default"));
+        let kubeconfig_account = args.default_kubeconfig_service_account.as_deref();
+        assert_eq!(kubeconfig_account, Some("deployer"));
         assert!(controller_args(&["--no-cross-namespace-refs"]).no_cross_namespace_refs);
         let off = controller_args(&["--no-cross-namespace-refs=false"]);
         assert!(!off.no_cross_namespace_refs && !off.no_remote_bases);

@@ -215,3 +215,50 @@ impl Drop for RemoteNamespace {
         }
     }
 }
+
+/// Server-side applies the `kubeConfig.configMapRef` ConfigMap `remote` in `ns` with `data`,
+/// replacing the data it had.
+pub async fn apply_kubeconfig_config_map(
+    ns: &tether_testkit::cluster::TestNamespace,
+    data: Value,
+) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "remote"}, "data": data});
+    ns.api::<ConfigMap>()
+        .patch(
+            "remote",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&config_map),
+        )
+        .await?;
+    Ok(())
+}
+
+/// ServiceAccount `name` in `local`'s namespace of the controller's cluster, and in the remote
+/// cluster's namespace of the same name the `admin` ClusterRole for the user its tokens
+/// authenticate as there (dev/cluster.sh's trusted issuer).
+pub async fn trusted_deployer(
+    local: &tether_testkit::cluster::TestNamespace,
+    remote: &kube::Client,
+    name: &str,
+) -> anyhow::Result<()> {
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    let account = serde_json::from_value(json!({"metadata": {"name": name}}))?;
+    local
+        .api::<k8s_openapi::api::core::v1::ServiceAccount>()
+        .create(&PostParams::default(), &account)
+        .await?;
+    let ns = &local.name;
+    let prefix = tether_testkit::cluster::TRUSTED_USERNAME_PREFIX;
+    let user = format!("{prefix}system:serviceaccount:{ns}:{name}");
+    let binding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    }))?;
+    Api::<RoleBinding>::namespaced(remote.clone(), ns)
+        .create(&PostParams::default(), &binding)
+        .await?;
+    Ok(())
+}

@@ -1,40 +1,37 @@
 //! Where a Kustomization or HelmRelease applies, prunes and checks health, and as whom: the
 //! controller's own cluster as the controller; as a ServiceAccount (`spec.serviceAccountName`,
 //! else `--default-service-account`), with a token from the TokenRequest API; or a remote
-//! cluster named by a kubeconfig Secret (`spec.kubeConfig.secretRef`), where a ServiceAccount
+//! cluster named by a kubeconfig Secret (`spec.kubeConfig.secretRef`) or reached with workload
+//! identity (`spec.kubeConfig.configMapRef`, see [`workload_identity`]), where a ServiceAccount
 //! token is requested from that cluster.
 //!
 //! Clients are cached: one per remote cluster (with its own discovery cache and index of known
-//! objects), rebuilt when the kubeconfig in its Secret changes; one per ServiceAccount and
+//! objects), rebuilt when the kubeconfig in its Secret or its ConfigMap changes, or when its
+//! workload identity token is two thirds through its lifetime; one per ServiceAccount and
 //! cluster, renewed before its token expires. A token-based manager on the controller's own
 //! cluster shares the controller's discovery cache and index of known objects.
-//!
-//! A provider-based `spec.kubeConfig.configMapRef` (Flux 2.6+ workload identity: `generic`,
-//! `aws`, `azure`, `gcp`) is not implemented: its ConfigMap is read and checked as Flux checks
-//! it, then refused with a "not supported yet" error naming the provider.
 //!
 //! Kubeconfigs from Secrets are confined as Flux confines them: only the server, inline
 //! certificates, basic auth and bearer tokens are used. A kubeconfig that names files on the
 //! controller's filesystem or runs a credential plugin is refused with a clear error.
 
+mod workload_identity;
+
 use crate::helmrelease::capabilities::ClusterCapabilities;
 use crate::requests::CountRequests;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::{Api, PostParams};
 use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use tether_api::meta::{KubeConfigReference, kubeconfig_keys};
-use tether_ssa::ResourceManager;
+use tether_api::meta::{KubeConfigReference, LocalObjectReference, SecretKeyReference};
+use tether_ssa::{RequestError, ResourceManager};
 
 /// How long a requested ServiceAccount token is valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// The providers a `kubeConfig.configMapRef` ConfigMap may name (fluxcd/pkg auth).
-const FLUX_PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "generic"];
 
 /// The keys a kubeconfig Secret is read from when `secretRef.key` is unset, in Flux's order.
 const KUBECONFIG_KEYS: [&str; 2] = ["value", "value.yaml"];
@@ -80,6 +77,24 @@ pub enum AccessError {
         name: String,
         source: kube::Error,
     },
+    /// The workload identity token for a `configMapRef` cluster could not be had (its
+    /// ServiceAccount is missing, or the TokenRequest failed).
+    #[error("failed to get access token for cluster: {message}")]
+    ProviderToken { message: String },
+    /// The `address` or `ca.crt` of a `configMapRef` ConfigMap cannot be used.
+    #[error("{message}")]
+    ClusterAddress { message: String },
+    /// The remote cluster did not accept the workload identity token (it does not trust the
+    /// controller cluster's issuer, or not for these audiences).
+    #[error(
+        "the cluster at {address} refused the token of ServiceAccount '{account}' for audiences [{audiences}]: {message}"
+    )]
+    TokenRefused {
+        address: String,
+        account: String,
+        audiences: String,
+        message: String,
+    },
 }
 
 /// The identity and cluster an object asks for.
@@ -114,10 +129,18 @@ impl Cluster {
     }
 }
 
-/// A remote cluster and the digest of the kubeconfig it was built from.
+/// A remote cluster, the digest of the kubeconfig or ConfigMap it was built from, and when its
+/// workload identity token must be renewed.
 struct Remote {
     digest: String,
     cluster: Cluster,
+    renew_at: Option<Instant>,
+}
+
+impl Remote {
+    fn is_current(&self, digest: &str) -> bool {
+        self.digest == digest && self.renew_at.is_none_or(|at| Instant::now() < at)
+    }
 }
 
 /// A ServiceAccount's client and when to request a new token.
@@ -140,8 +163,11 @@ pub struct Access {
 pub struct Clusters {
     local: Cluster,
     default_service_account: Option<String>,
+    /// The ServiceAccount of a workload identity whose ConfigMap names none.
+    default_kubeconfig_service_account: Option<String>,
     count: CountRequests,
-    /// By kubeconfig Secret, `namespace/name`.
+    /// By `secret/<namespace>/<name>` of the kubeconfig Secret, or
+    /// `configmap/<namespace>/<name>` of the ConfigMap.
     remotes: Mutex<HashMap<String, Arc<Remote>>>,
     /// By cluster (empty for the controller's own, else the kubeconfig digest) and
     /// `namespace/name` of the ServiceAccount.
@@ -156,11 +182,13 @@ impl Clusters {
         client: kube::Client,
         manager: ResourceManager,
         default_service_account: Option<String>,
+        default_kubeconfig_service_account: Option<String>,
         count: CountRequests,
     ) -> Self {
         Self {
             local: Cluster::new(config, client, manager),
             default_service_account,
+            default_kubeconfig_service_account,
             count,
             remotes: Mutex::default(),
             tokens: Mutex::default(),
@@ -173,12 +201,19 @@ impl Clusters {
     }
 
     /// The client and manager for `who`: its cluster, as its ServiceAccount if it names one
-    /// (or the controller has a default), else as the controller (or the kubeconfig's user).
+    /// (or the controller has a default), else as the controller (or the kubeconfig's user);
+    /// a workload identity cluster as that identity.
     pub async fn access(&self, who: Identity<'_>) -> Result<Access, AccessError> {
+        // A workload identity is the identity on its cluster, as in Flux: the object's
+        // ServiceAccount (or the default) is not layered on top of it.
+        let workload_identity = who
+            .kube_config
+            .is_some_and(|r| r.secret_ref.is_none() && r.config_map_ref.is_some());
         let account = who
             .service_account
             .filter(|name| !name.is_empty())
-            .or(self.default_service_account.as_deref());
+            .or(self.default_service_account.as_deref())
+            .filter(|_| !workload_identity);
         let remote = match who.kube_config {
             Some(reference) => Some(self.remote(who.namespace, reference).await?),
             None => None,
@@ -200,93 +235,120 @@ impl Clusters {
         }
     }
 
-    /// The remote cluster of the kubeconfig `reference` points at, built again when the
-    /// kubeconfig changed since the last call.
+    /// The remote cluster `reference` points at, built again when its Secret or ConfigMap
+    /// changed since the last call, or its workload identity token is due for renewal.
     async fn remote(
         &self,
         namespace: &str,
         reference: &KubeConfigReference,
     ) -> Result<Arc<Remote>, AccessError> {
-        let Some(secret_ref) = reference.secret_ref.as_ref() else {
-            return Err(self.provider_refusal(namespace, reference).await);
-        };
+        match (&reference.secret_ref, &reference.config_map_ref) {
+            (Some(secret_ref), _) => self.remote_of_secret(namespace, secret_ref).await,
+            (None, Some(config_map_ref)) => {
+                self.remote_of_config_map(namespace, config_map_ref).await
+            }
+            (None, None) => Err(AccessError::NoKubeConfig),
+        }
+    }
+
+    /// The cluster of the kubeconfig in Secret `secret_ref`.
+    async fn remote_of_secret(
+        &self,
+        namespace: &str,
+        secret_ref: &SecretKeyReference,
+    ) -> Result<Arc<Remote>, AccessError> {
         let secret = format!("{namespace}/{}", secret_ref.name);
         let data =
             crate::secrets::secret_data(&self.local.client, namespace, &secret_ref.name).await?;
         let bytes = kubeconfig_bytes(&data, secret_ref.key.as_deref(), &secret)?;
         let digest = format!("{:x}", Sha256::digest(bytes));
-        if let Some(remote) = self.cached_remote(&secret)
-            && remote.digest == digest
+        let key = format!("secret/{secret}");
+        if let Some(remote) = self.cached_remote(&key)
+            && remote.is_current(&digest)
         {
             return Ok(remote);
         }
         let config = remote_config(bytes, &secret).await?;
         let client =
             self.client_for(config.clone(), &format!("the cluster of secret '{secret}'"))?;
+        tracing::info!(%secret, "built the client of a remote cluster");
+        Ok(self.keep_remote(key, digest, config, client, None))
+    }
+
+    /// The cluster of ConfigMap `config_map_ref`, reached with workload identity.
+    async fn remote_of_config_map(
+        &self,
+        namespace: &str,
+        config_map_ref: &LocalObjectReference,
+    ) -> Result<Arc<Remote>, AccessError> {
+        let name = &config_map_ref.name;
+        let cluster =
+            workload_identity::read_config_map(&self.local.client, namespace, name).await?;
+        let digest = cluster.digest();
+        let key = format!("configmap/{namespace}/{name}");
+        if let Some(remote) = self.cached_remote(&key)
+            && remote.is_current(&digest)
+        {
+            return Ok(remote);
+        }
+        let default_account = self.default_kubeconfig_service_account.as_deref();
+        let connection = cluster
+            .connect(&self.local.client, namespace, default_account)
+            .await?;
+        let what = format!("the cluster of configmap '{namespace}/{name}'");
+        let client = self.client_for(connection.config.clone(), &what)?;
+        match client_identity(&client).await {
+            Ok(user) => tracing::info!(config_map = %format!("{namespace}/{name}"), %user,
+                "built the client of a remote cluster with workload identity"),
+            Err(error) if error.code == 401 => {
+                return Err(AccessError::TokenRefused {
+                    address: cluster.address().to_owned(),
+                    account: connection.account,
+                    audiences: cluster.audiences().join(", "),
+                    message: error.message,
+                });
+            }
+            Err(error) => {
+                let message = error.message;
+                return Err(AccessError::Client { what, message });
+            }
+        }
+        let renew_at = Some(connection.renew_at);
+        Ok(self.keep_remote(key, digest, connection.config, client, renew_at))
+    }
+
+    /// Caches the remote cluster built from `config` under `key`, forgetting the ServiceAccount
+    /// clients of the one it replaces.
+    fn keep_remote(
+        &self,
+        key: String,
+        digest: String,
+        config: kube::Config,
+        client: kube::Client,
+        renew_at: Option<Instant>,
+    ) -> Arc<Remote> {
         let manager = ResourceManager::new(client.clone())
             .with_field_manager(self.local.manager.field_manager());
         let remote = Arc::new(Remote {
             digest,
             cluster: Cluster::new(config, client, manager),
+            renew_at,
         });
-        tracing::info!(%secret, "built the client of a remote cluster");
         let replaced = self
             .remotes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(secret, remote.clone());
+            .insert(key, remote.clone());
         if let Some(old) = replaced {
             let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
             tokens.retain(|(cluster, _), _| *cluster != old.digest);
         }
-        Ok(remote)
+        remote
     }
 
-    /// Why the provider-based `configMapRef` cannot be used, in Flux's words where Flux has
-    /// them: the ConfigMap must exist and name a provider Flux knows; none is implemented yet.
-    async fn provider_refusal(
-        &self,
-        namespace: &str,
-        reference: &KubeConfigReference,
-    ) -> AccessError {
-        let Some(config_map_ref) = reference.config_map_ref.as_ref() else {
-            return AccessError::NoKubeConfig;
-        };
-        let config_map = format!("{namespace}/{}", config_map_ref.name);
-        let api = Api::<ConfigMap>::namespaced(self.local.client.clone(), namespace);
-        let name = &config_map_ref.name;
-        let found = match api.get_opt(name).await {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                let message = format!("configmaps \"{name}\" not found");
-                return AccessError::ConfigMap {
-                    config_map,
-                    message,
-                };
-            }
-            Err(error) => {
-                return AccessError::ConfigMap {
-                    config_map,
-                    message: error.to_string(),
-                };
-            }
-        };
-        let provider = found
-            .data
-            .and_then(|mut data| data.remove(kubeconfig_keys::PROVIDER))
-            .unwrap_or_default();
-        if !FLUX_PROVIDERS.contains(&provider.as_str()) {
-            return AccessError::UnknownProvider { provider };
-        }
-        AccessError::ProviderNotSupported {
-            provider,
-            config_map,
-        }
-    }
-
-    fn cached_remote(&self, secret: &str) -> Option<Arc<Remote>> {
+    fn cached_remote(&self, key: &str) -> Option<Arc<Remote>> {
         let remotes = self.remotes.lock().unwrap_or_else(PoisonError::into_inner);
-        remotes.get(secret).cloned()
+        remotes.get(key).cloned()
     }
 
     /// `cluster` as ServiceAccount `namespace/name`, with a token requested from that cluster
@@ -309,7 +371,7 @@ impl Clusters {
             return Ok(token.access.clone());
         }
         let requested = Instant::now();
-        let token = request_token(&cluster.client, namespace, name).await?;
+        let (token, lifetime) = request_token(&cluster.client, namespace, name, &[]).await?;
         let mut config = cluster.config.clone();
         config.auth_info = AuthInfo {
             token: Some(token.into()),
@@ -321,7 +383,7 @@ impl Clusters {
             client,
             capabilities: cluster.capabilities.clone(),
         };
-        let renew_at = requested + TOKEN_LIFETIME * 2 / 3;
+        let renew_at = requested + lifetime * 2 / 3;
         self.tokens
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -346,12 +408,14 @@ impl Clusters {
     }
 }
 
-/// Requests a token of ServiceAccount `namespace/name` valid for [`TOKEN_LIFETIME`].
+/// Requests a token of ServiceAccount `namespace/name` for `audiences` (the API server's own
+/// when empty) valid for [`TOKEN_LIFETIME`]; returns it and how long it is valid.
 async fn request_token(
     client: &kube::Client,
     namespace: &str,
     name: &str,
-) -> Result<String, AccessError> {
+    audiences: &[String],
+) -> Result<(String, Duration), AccessError> {
     let failed = |source| AccessError::Token {
         namespace: namespace.to_owned(),
         name: name.to_owned(),
@@ -360,6 +424,7 @@ async fn request_token(
     let request = TokenRequest {
         spec: Some(TokenRequestSpec {
             expiration_seconds: Some(TOKEN_LIFETIME.as_secs() as i64),
+            audiences: Some(audiences.to_vec()).filter(|a| !a.is_empty()),
             ..TokenRequestSpec::default()
         }),
         ..TokenRequest::default()
@@ -369,15 +434,35 @@ async fn request_token(
         .create_token_request(name, &PostParams::default(), &request)
         .await
         .map_err(failed)?;
-    answer
-        .status
-        .and_then(|s| s.token)
+    let status = answer.status.unwrap_or_default();
+    let lifetime = workload_identity::remaining(status.expiration_timestamp.as_ref())
+        .unwrap_or(TOKEN_LIFETIME)
+        .min(TOKEN_LIFETIME);
+    status
+        .token
         .filter(|t| !t.is_empty())
+        .map(|token| (token, lifetime))
         .ok_or_else(|| {
             failed(kube::Error::Service(
                 "the API server returned no token".into(),
             ))
         })
+}
+
+/// Who `client` is to its API server (a SelfSubjectReview), or why it could not be told (401
+/// when the server refuses its credentials).
+async fn client_identity(client: &kube::Client) -> Result<String, RequestError> {
+    use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+    let reviews: Api<SelfSubjectReview> = Api::all(client.clone());
+    let review = reviews
+        .create(&PostParams::default(), &SelfSubjectReview::default())
+        .await
+        .map_err(|e| RequestError::from_kube(&e))?;
+    Ok(review
+        .status
+        .and_then(|s| s.user_info)
+        .and_then(|u| u.username)
+        .unwrap_or_default())
 }
 
 /// The kubeconfig in a Secret's data: under `key` if given, else `value` or `value.yaml`.
