@@ -162,7 +162,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_print_as_go_printed_them() {
+    fn timeouts_print_in_seconds_minutes_or_milliseconds() {
         assert_eq!(humanize(Duration::from_secs(5)), "5s");
         assert_eq!(humanize(Duration::from_secs(90)), "1m30s");
         assert_eq!(humanize(Duration::from_secs(60)), "1m0s");
