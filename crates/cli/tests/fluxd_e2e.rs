@@ -1121,3 +1121,323 @@ fn a_flag_fluxd_never_had_fails_naming_it() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A `patchUpdated` path: `kustomize build .` over `web.yaml`, patched by `flux-patch.yaml`.
+fn patch_updated_files(ns: &str, image: &str) -> Vec<(&'static str, String)> {
+    let patch = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\n  annotations:\n    patched: \"yes\"\n"
+    );
+    vec![
+        (
+            "apps/.flux.yaml",
+            "version: 1\npatchUpdated:\n  generators:\n  - command: kustomize build .\n  patchFile: flux-patch.yaml\n".to_owned(),
+        ),
+        ("apps/kustomization.yaml", "resources: [web.yaml]\n".to_owned()),
+        ("apps/web.yaml", deployment(ns, "web", image)),
+        ("apps/flux-patch.yaml", patch),
+    ]
+}
+
+fn commit_files(repo: &GitRepoFixture, files: &[(&str, String)]) -> anyhow::Result<()> {
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    repo.commit("master", &files, "generated apps")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn patch_updated_releases_automation_and_policies_are_written_into_the_patch_file()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let registry = RegistryServer::start()?;
+    for tag in ["1.0", "1.1", "1.2"] {
+        registry.push_image("app", tag).await?;
+    }
+    let app = registry.image("app");
+    let site = Site::start("fluxd-patch", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    commit_files(&site.repo, &patch_updated_files(&ns, &format!("{app}:1.0")))?;
+    let base = site.repo.show("master", "apps/web.yaml")?;
+    site.store_deploy_key().await?;
+    let fluxd = site.fluxd(&["--manifest-generation", "--automation-interval=2s"])?;
+    let deployments: Api<Deployment> = site.ns.api();
+    eventually("web generated and patched", || async {
+        Ok(deployments.get_opt("web").await?.is_some())
+    })
+    .await
+    .with_context(|| fluxd.log_text())?;
+    let web_row = format!("{ns}:deployment/web");
+    let patch_file = || site.repo.show("master", "apps/flux-patch.yaml");
+
+    // A release moves the image in the patch file, not in the generators' input.
+    let image = format!("{app}:1.1");
+    let (_, stderr) = fluxd
+        .fluxctl_ok(
+            &fluxctl,
+            &["release", "--workload", &web_row, "--update-image", &image],
+        )
+        .await?;
+    ensure!(stderr.contains("Commit pushed"), "{stderr}");
+    let patch = patch_file()?;
+    ensure!(
+        patch.contains(&format!("image: {image}")) && patch.contains("patched:"),
+        "the patch holds the release and keeps what it had:\n{patch}"
+    );
+    ensure!(site.repo.show("master", "apps/web.yaml")? == base);
+    eventually("1.1 applied", || async {
+        Ok(live_image(&deployments, "web").await? == image)
+    })
+    .await?;
+
+    // Policy changes land in the patch file and are applied; automation then writes the
+    // newest allowed image there too.
+    let verbs: [(&[&str], &str, &str); 2] = [
+        (
+            &["policy", "--workload", &web_row, "--tag-all", "semver:~1"],
+            "fluxcd.io/tag.app",
+            "semver:~1",
+        ),
+        (
+            &["automate", "--workload", &web_row],
+            "fluxcd.io/automated",
+            "true",
+        ),
+    ];
+    for (args, key, value) in verbs {
+        let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, args).await?;
+        ensure!(stderr.contains("Commit pushed"), "{args:?}: {stderr}");
+        ensure!(patch_file()?.contains(key), "{args:?}:\n{}", patch_file()?);
+        eventually(key, || async {
+            Ok(live_annotation(&deployments, "web", key).await?.as_deref() == Some(value))
+        })
+        .await?;
+    }
+    let newest = format!("{app}:1.2");
+    eventually("automation writes 1.2 into the patch file", || async {
+        Ok(patch_file()?.contains(&format!("image: {newest}")))
+    })
+    .await
+    .with_context(|| fluxd.log_text())?;
+    eventually("1.2 applied", || async {
+        Ok(live_image(&deployments, "web").await? == newest)
+    })
+    .await?;
+
+    // lock: the patch file again; the generators' input never changed.
+    let (_, stderr) = fluxd
+        .fluxctl_ok(&fluxctl, &["lock", "--workload", &web_row])
+        .await?;
+    ensure!(stderr.contains("Commit pushed"), "{stderr}");
+    ensure!(patch_file()?.contains("fluxcd.io/locked"));
+    eventually("locked", || async {
+        Ok(live_annotation(&deployments, "web", "fluxcd.io/locked")
+            .await?
+            .as_deref()
+            == Some("true"))
+    })
+    .await?;
+    ensure!(site.repo.show("master", "apps/web.yaml")? == base);
+    ensure!(
+        live_annotation(&deployments, "web", "patched")
+            .await?
+            .as_deref()
+            == Some("yes")
+    );
+    Ok(())
+}
+
+/// A `commandUpdated` path: `kustomize build .` generates; the image updater records fluxd's
+/// variables and its working directory, then edits `web.yaml`; the policy updater records
+/// each policy change.
+fn command_updated_config(image_timeout: &str) -> String {
+    format!(
+        "version: 1\ncommandUpdated:\n  generators:\n  - command: kustomize build .\n  updaters:\n  - containerImage:\n      command: 'echo \"$FLUX_WORKLOAD|$FLUX_WL_NS|$FLUX_WL_KIND|$FLUX_WL_NAME|$FLUX_CONTAINER|$FLUX_IMG|$FLUX_TAG|${{HOME-unset}}|$(basename \"$PWD\")\" > image-env.txt && sed -i \"s|image: .*|image: $FLUX_IMG:$FLUX_TAG|\" web.yaml'{image_timeout}\n    policy:\n      command: 'echo \"$FLUX_WORKLOAD $FLUX_POLICY=${{FLUX_POLICY_VALUE-(removed)}}\" >> policies.txt'\n"
+    )
+}
+
+#[tokio::test]
+async fn command_updated_updaters_run_with_fluxds_variables_only_when_shell_is_allowed()
+-> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let registry = RegistryServer::start()?;
+    for tag in ["1.0", "1.1"] {
+        registry.push_image("app", tag).await?;
+    }
+    let app = registry.image("app");
+    let site = Site::start("fluxd-cmd", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    commit_files(
+        &site.repo,
+        &[
+            ("apps/.flux.yaml", command_updated_config("")),
+            (
+                "apps/kustomization.yaml",
+                "resources: [web.yaml]\n".to_owned(),
+            ),
+            (
+                "apps/web.yaml",
+                deployment(&ns, "web", &format!("{app}:1.0")),
+            ),
+        ],
+    )?;
+    site.store_deploy_key().await?;
+    let deployments: Api<Deployment> = site.ns.api();
+    let web_row = format!("{ns}:deployment/web");
+    let image = format!("{app}:1.1");
+    let release = ["release", "--workload", &web_row, "--update-image", &image];
+
+    // Without --manifest-generation-allow-shell: refused, naming the file; nothing changes.
+    {
+        let fluxd = site.fluxd(&["--manifest-generation"])?;
+        fluxd
+            .wait_log("apps/.flux.yaml: updaters.containerImage command")
+            .await?;
+        let head = site.repo.rev_parse("master")?;
+        let (ok, stdout, stderr) = fluxd.fluxctl(&fluxctl, &release).await?;
+        let said = format!("{stdout}{stderr}");
+        ensure!(
+            !ok && said.contains("apps/.flux.yaml")
+                && said.contains("--manifest-generation-allow-shell"),
+            "{said}"
+        );
+        ensure!(
+            site.repo.rev_parse("master")? == head,
+            "a refused release committed"
+        );
+        ensure!(deployments.get_opt("web").await?.is_none());
+    }
+
+    let fluxd = site.fluxd(&["--manifest-generation", "--manifest-generation-allow-shell"])?;
+    eventually("web generated", || async {
+        Ok(deployments.get_opt("web").await?.is_some())
+    })
+    .await
+    .with_context(|| fluxd.log_text())?;
+    let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, &release).await?;
+    ensure!(stderr.contains("Commit pushed"), "{stderr}");
+    let (name, tag) = image.rsplit_once(':').context("a tag")?;
+    let recorded = site.repo.show("master", "apps/image-env.txt")?;
+    ensure!(
+        recorded.trim() == format!("{web_row}|{ns}|deployment|web|app|{name}|{tag}|unset|apps"),
+        "the image updater's variables and working directory: {recorded}"
+    );
+    ensure!(site.repo.show("master", "apps/web.yaml")?.contains(&image));
+    eventually("1.1 applied", || async {
+        Ok(live_image(&deployments, "web").await? == image)
+    })
+    .await?;
+
+    let verbs: [(&[&str], &str); 4] = [
+        (
+            &["policy", "--workload", &web_row, "--tag-all", "semver:~1"],
+            "tag.app=semver:~1",
+        ),
+        (&["automate", "--workload", &web_row], "automated=true"),
+        (&["lock", "--workload", &web_row], "locked=true"),
+        (
+            &["deautomate", "--workload", &web_row],
+            "automated=(removed)",
+        ),
+    ];
+    for (args, line) in verbs {
+        let before = site.repo.rev_parse("master")?;
+        let (_, stderr) = fluxd.fluxctl_ok(&fluxctl, args).await?;
+        ensure!(stderr.contains("Commit pushed"), "{args:?}: {stderr}");
+        ensure!(
+            site.repo.rev_parse("master")? != before,
+            "{args:?} made no commit"
+        );
+        let policies = site.repo.show("master", "apps/policies.txt")?;
+        ensure!(
+            policies.lines().any(|l| l == format!("{web_row} {line}")),
+            "{args:?}:\n{policies}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn flux_yaml_commands_past_their_timeout_are_killed_and_named() -> anyhow::Result<()> {
+    let Some(fluxctl) = require_fluxctl()? else {
+        return Ok(());
+    };
+    let registry = RegistryServer::start()?;
+    for tag in ["1.0", "1.1"] {
+        registry.push_image("app", tag).await?;
+    }
+    let app = registry.image("app");
+    let site = Site::start("fluxd-timeout", &[("README.md", "fleet\n".to_owned())]).await?;
+    let ns = site.ns().to_owned();
+    let slow_image = "version: 1\ncommandUpdated:\n  generators:\n  - command: kustomize build .\n  updaters:\n  - containerImage:\n      command: sleep 60\n      timeout: 1s\n";
+    let slow_generator = "version: 1\ncommandUpdated:\n  generators:\n  - command: sleep 60; cat made.yaml\n    timeout: 2s\n";
+    commit_files(
+        &site.repo,
+        &[
+            ("apps/.flux.yaml", slow_image.to_owned()),
+            (
+                "apps/kustomization.yaml",
+                "resources: [web.yaml]\n".to_owned(),
+            ),
+            (
+                "apps/web.yaml",
+                deployment(&ns, "web", &format!("{app}:1.0")),
+            ),
+            ("slow/.flux.yaml", slow_generator.to_owned()),
+            ("slow/made.yaml", config_map(&ns, "made")),
+        ],
+    )?;
+    site.store_deploy_key().await?;
+    let deployments: Api<Deployment> = site.ns.api();
+    {
+        let fluxd = site.fluxd(&["--manifest-generation", "--manifest-generation-allow-shell"])?;
+        eventually("web generated", || async {
+            Ok(deployments.get_opt("web").await?.is_some())
+        })
+        .await
+        .with_context(|| fluxd.log_text())?;
+        let head = site.repo.rev_parse("master")?;
+        let web_row = format!("{ns}:deployment/web");
+        let image = format!("{app}:1.1");
+        let started = Instant::now();
+        let (ok, stdout, stderr) = fluxd
+            .fluxctl(
+                &fluxctl,
+                &["release", "--workload", &web_row, "--update-image", &image],
+            )
+            .await?;
+        let said = format!("{stdout}{stderr}");
+        ensure!(
+            !ok && said.contains("apps/.flux.yaml: updaters.containerImage command \"sleep 60\"")
+                && said.contains("timeout of 1s"),
+            "{said}"
+        );
+        ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the updater was not waited for: {:?}",
+            started.elapsed()
+        );
+        ensure!(
+            site.repo.rev_parse("master")? == head,
+            "a killed updater committed"
+        );
+    }
+    let fluxd = site.fluxd(&[
+        "--manifest-generation",
+        "--manifest-generation-allow-shell",
+        "--git-path=slow",
+    ])?;
+    fluxd
+        .wait_log(
+            "slow/.flux.yaml: generators command \"sleep 60; cat made.yaml\" did not finish within its timeout of 2s",
+        )
+        .await?;
+    let maps: Api<ConfigMap> = site.ns.api();
+    ensure!(
+        maps.get_opt("made").await?.is_none(),
+        "a killed generator applied nothing"
+    );
+    Ok(())
+}

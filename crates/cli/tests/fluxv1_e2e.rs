@@ -115,6 +115,7 @@ impl Fleet {
             },
             paths: vec![PathBuf::from("apps")],
             target_namespace: None,
+            store: None,
         }
     }
 

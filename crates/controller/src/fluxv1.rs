@@ -203,6 +203,7 @@ async fn automate(ctx: &Context, options: &V1AutomationOptions, candidate: Candi
         // Several Kustomizations may share the repository; automation selects workloads by
         // their annotations, so ids stay as Git writes them.
         target_namespace: None,
+        store: None,
     };
     let credentials = pull_secrets(ctx, &candidate.workloads).await;
     let scanner = ImageScanner::new(ctx.registry.clone(), credentials);

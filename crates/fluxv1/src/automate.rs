@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use tether_workloads::Workload;
-use tether_workloads::release::{ContainerUpdate, apply_updates, message, plan_automated};
+use tether_workloads::release::{ContainerUpdate, message, plan_automated};
 
 use crate::choose::{Choices, MissingTimes, Skipped};
 use crate::error::Error;
@@ -77,7 +77,7 @@ impl Edit for AutomationEdit<'_> {
         let message = if updates.is_empty() {
             None
         } else {
-            apply_updates(root, &found.in_git(&updates))?;
+            found.write_images(root, &updates)?;
             Some(message::auto_release(&updates))
         };
         Ok(Edited {

@@ -94,6 +94,9 @@ pub enum Error {
         /// The edit error.
         source: Box<EditError>,
     },
+    /// Generating manifests or writing a generated workload's update failed.
+    #[error("{0}")]
+    Generated(crate::store::StoreError),
     /// Reading or writing a manifest failed.
     #[error("{file:?}: {source}")]
     Io {
@@ -146,7 +149,8 @@ impl Error {
             | Self::Containers(_)
             | Self::ImageNotFound { .. }
             | Self::Apply(_)
-            | Self::Edit { .. } => true,
+            | Self::Edit { .. }
+            | Self::Generated(_) => true,
         }
     }
 }

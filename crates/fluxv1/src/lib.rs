@@ -25,6 +25,7 @@ mod policy;
 mod release;
 mod repo;
 mod scan;
+mod store;
 
 pub use automate::{AutomationRun, automate_once};
 pub use choose::Skipped;
@@ -34,6 +35,7 @@ pub use policy::set_policy;
 pub use release::{preview_release, preview_release_containers, release, release_containers};
 pub use repo::{CommitSettings, Committed, DEFAULT_PUSH_ATTEMPTS, Repository, read_workloads};
 pub use scan::{Anonymous, Catalog, CredentialsLookup, ImageFilter, ImageScanner};
+pub use store::{Generated, StoreError, WorkloadStore};
 pub use tether_workloads::release::message::CI_SKIP_SUFFIX;
 
 #[cfg(test)]
@@ -57,6 +59,7 @@ mod tests {
             },
             paths: Vec::new(),
             target_namespace: None,
+            store: None,
         };
         let scanner = ImageScanner::new(tether_registry::RegistryClient::default(), Anonymous);
         let settings = CommitSettings::default();

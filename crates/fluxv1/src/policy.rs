@@ -48,8 +48,12 @@ impl Edit for PolicyEdit<'_> {
         let found = workloads_in(self.repo, root)?;
         let mut changed = Vec::new();
         for (id, update) in self.updates {
-            let file = &require_workload(self.repo, &found.workloads, id)?.file;
-            if update_file(root, file, found.git_id(id), update)? {
+            let workload = require_workload(self.repo, &found.workloads, id)?;
+            let edited = match found.update_generated_policies(root, workload, update) {
+                Some(generated) => generated?,
+                None => update_file(root, &workload.file, found.git_id(id), update)?,
+            };
+            if edited {
                 changed.push((id.clone(), update.clone()));
             }
         }

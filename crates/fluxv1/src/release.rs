@@ -6,8 +6,8 @@ use std::path::Path;
 use tether_imagepolicy::TagPattern;
 use tether_registry::ImageName;
 use tether_workloads::release::{
-    ContainersSpec, ImageSelector, ReleasePlan, ReleaseSpec, WorkloadSelector, apply_updates,
-    message, plan_containers, plan_release,
+    ContainersSpec, ImageSelector, ReleasePlan, ReleaseSpec, WorkloadSelector, message,
+    plan_containers, plan_release,
 };
 use tether_workloads::{ImageRef, Workload};
 
@@ -84,7 +84,7 @@ impl Edit for ContainersEdit<'_> {
         let found = workloads_in(self.repo, root)?;
         let (plan, verdict) = plan_containers(&found.workloads, self.spec);
         verdict?;
-        apply_updates(root, &found.in_git(&plan.updates))?;
+        found.write_images(root, &plan.updates)?;
         let message = self
             .cause
             .filter(|c| !c.is_empty())
@@ -120,7 +120,7 @@ impl Edit for ReleaseEdit<'_> {
         let message = if plan.updates.is_empty() {
             None
         } else {
-            apply_updates(root, &found.in_git(&plan.updates))?;
+            found.write_images(root, &plan.updates)?;
             let message = self
                 .cause
                 .filter(|c| !c.is_empty())

@@ -75,6 +75,7 @@ async fn setup() -> anyhow::Result<Setup> {
         },
         paths: vec![PathBuf::from("apps")],
         target_namespace: None,
+        store: None,
     };
     Ok(Setup {
         repo,

@@ -35,6 +35,23 @@ pub use fs::{DiskFs, FileSystem, MemFs};
 pub use metadata::KUSTOMIZE_VERSION;
 pub use resource::{Gvk, ResId, ResMap, Resource};
 
+/// The strategic merge patch that turns `original` into `modified` (a JSON merge patch for
+/// types outside kustomize's built-in schema), as fluxd wrote `patchUpdated` patch files;
+/// an empty map when they are equal.
+pub fn two_way_merge_patch(
+    original: &serde_json::Value,
+    modified: &serde_json::Value,
+) -> serde_json::Value {
+    let api_version = original["apiVersion"].as_str().unwrap_or_default();
+    let kind = original["kind"].as_str().unwrap_or_default();
+    let schema = if patch::is_builtin_type(api_version, kind) {
+        patch::Schema::Builtin
+    } else {
+        patch::Schema::Unknown
+    };
+    patch::diff::two_way_merge_patch(original, modified, schema)
+}
+
 /// Builds `dir` like Flux: its kustomization if it has one, otherwise one generated from every
 /// YAML file below it; then applies `overrides` (namespace, prefix, patches, images, ...).
 /// Files may lie outside the kustomization's directory (not outside the filesystem root).

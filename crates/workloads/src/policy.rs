@@ -212,15 +212,11 @@ impl PolicyUpdate {
         self
     }
 
-    /// The annotation changes this update makes on a workload with `containers` and the current
-    /// `annotations` (fluxd's `ChangesForPolicyUpdate`): `tag_all` expands to one `tag.<c>` per
-    /// container (`glob:*` removes them), removals win over additions, an empty value removes,
-    /// and an existing key keeps the prefix it was written with (`flux.weave.works/` stays).
-    pub fn annotation_changes<'a>(
-        &self,
-        containers: &[&str],
-        annotations: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
-    ) -> Vec<AnnotationChange> {
+    /// The policy changes this update makes on a workload with `containers`, by policy name
+    /// (fluxd's `ChangesForPolicyUpdate`): `tag_all` expands to one `tag.<c>` per container
+    /// (`glob:*` removes them), removals win over additions, and `None` (or an empty value)
+    /// removes.
+    pub fn policy_changes(&self, containers: &[&str]) -> BTreeMap<String, Option<String>> {
         let mut add = self.add.clone();
         let mut remove = self.remove.clone();
         if let Some(pattern) = add.remove(TAG_ALL) {
@@ -241,6 +237,17 @@ impl PolicyUpdate {
             changes.insert(policy, None);
         }
         changes
+    }
+
+    /// The annotation changes this update makes on a workload with `containers` and the current
+    /// `annotations`: [`Self::policy_changes`], each under the key an existing annotation has
+    /// (`flux.weave.works/` stays), else `fluxcd.io/<policy>`.
+    pub fn annotation_changes<'a>(
+        &self,
+        containers: &[&str],
+        annotations: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Vec<AnnotationChange> {
+        self.policy_changes(containers)
             .into_iter()
             .map(|(policy, value)| AnnotationChange {
                 key: annotation_key(&policy, annotations.clone()),

@@ -90,6 +90,7 @@ pub async fn resolve(
             clone,
             paths: workload_paths(path.as_deref()),
             target_namespace,
+            store: None,
         },
     })
 }

@@ -7,10 +7,12 @@
 //! fluxctl API under `/api/flux`.
 
 pub mod api;
+mod command;
 pub mod gc;
 pub mod generation;
 mod jobs;
 pub mod key;
+mod store;
 mod sync;
 pub mod wire;
 pub mod workloads;
@@ -76,6 +78,17 @@ pub struct FluxdOptions {
     pub automation_interval: Duration,
     pub listen: SocketAddr,
     pub version: String,
+}
+
+impl FluxdOptions {
+    /// How `.flux.yaml` commands run: shell only with `--manifest-generation-allow-shell`,
+    /// within `--sync-timeout` unless a command gives its own `timeout`.
+    pub fn generation_settings(&self) -> generation::Settings {
+        generation::Settings {
+            allow_shell: self.allow_shell_commands,
+            default_timeout: self.sync_timeout,
+        }
+    }
 }
 
 /// Why the daemon could not start.
@@ -163,6 +176,10 @@ impl Daemon {
             },
             paths: self.options.git_paths.iter().map(PathBuf::from).collect(),
             target_namespace: None,
+            store: self.options.manifest_generation.then(|| {
+                let store = store::GenerationStore::new(self.options.generation_settings());
+                Arc::new(store) as Arc<dyn tether_fluxv1::WorkloadStore>
+            }),
         }
     }
 

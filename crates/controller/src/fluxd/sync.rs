@@ -182,12 +182,10 @@ fn build(root: &std::path::Path, options: &super::FluxdOptions) -> Result<Vec<Va
             return Err(failed("no such directory in the repository".into()));
         }
         if options.manifest_generation
-            && let Some(config) = generation::find(root, dir)
-            && let Some(generated) =
-                generation::generate(root, dir, &config, options.allow_shell_commands)
-                    .map_err(|e| failed(e.to_string()))?
+            && let Some(generation) = generation::load(root, dir, &options.generation_settings())
+                .map_err(|e| failed(e.to_string()))?
         {
-            objects.extend(generated);
+            objects.extend(generation.manifests);
             continue;
         }
         let built =

@@ -3,6 +3,7 @@
 
 mod associative;
 mod builtin_types;
+pub(crate) mod diff;
 mod json6902;
 mod select;
 mod smp;

@@ -28,7 +28,7 @@ pub enum Schema<'a> {
 
 /// How a list field merges.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum ListStrategy {
+pub(crate) enum ListStrategy {
     /// Elements are maps matched by these keys.
     Keyed(Vec<String>),
     /// Scalars merged as a set.
@@ -217,7 +217,7 @@ pub fn merges_by_key(schema: Schema<'_>, path: &[String]) -> bool {
 
 /// The merge strategy of the list at `path`, from the built-in or a custom schema; a list no
 /// schema describes is replaced.
-fn list_strategy(schema: Schema<'_>, path: &[String]) -> ListStrategy {
+pub(crate) fn list_strategy(schema: Schema<'_>, path: &[String]) -> ListStrategy {
     match schema {
         Schema::Builtin => known_list_strategy(path),
         Schema::Custom(custom, root) => match custom.list_schema(root, path) {
