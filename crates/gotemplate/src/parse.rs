@@ -330,7 +330,7 @@ impl Parser<'_> {
         {
             return self.unexpected(&err, "input");
         }
-        Ok(root)
+        Ok(shrunk(root))
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -367,8 +367,8 @@ impl Parser<'_> {
         while self.peek_non_space().kind != ItemKind::Eof {
             match self.text_or_action()? {
                 Parsed::Node(n) => list.push(n),
-                Parsed::End => return Ok((list, ListEnd::End)),
-                Parsed::Else => return Ok((list, ListEnd::Else)),
+                Parsed::End => return Ok((shrunk(list), ListEnd::End)),
+                Parsed::Else => return Ok((shrunk(list), ListEnd::Else)),
             }
         }
         if let Some(err) = self
@@ -555,6 +555,8 @@ impl Parser<'_> {
             let token = self.next_non_space();
             match token.kind {
                 k if k == end => {
+                    pipe.cmds.shrink_to_fit();
+                    pipe.decl.shrink_to_fit();
                     return self.check_pipeline(pipe, context);
                 }
                 ItemKind::Bool
@@ -660,7 +662,10 @@ impl Parser<'_> {
         if args.is_empty() {
             return self.error("empty command");
         }
-        Ok(Command { pos, args })
+        Ok(Command {
+            pos,
+            args: shrunk(args),
+        })
     }
 
     fn operand(&mut self) -> PResult<Option<Operand>> {
@@ -765,4 +770,12 @@ enum Parsed {
     Node(Node),
     End,
     Else,
+}
+
+/// A parsed list without its spare capacity: trees live as long as the template set, and
+/// most lists, commands and pipelines hold a node or two, so growth's spare room would be
+/// most of the set's memory.
+fn shrunk<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
 }
