@@ -75,6 +75,7 @@ flux_cluster() { # objects-file
 start_flux() { # source-metrics-port kustomize-metrics-port
   local storage
   storage=$(free_port)
+  mkdir -p "$WORK/flux-storage"
   RUNTIME_NAMESPACE=bench "$FLUX_BIN/source-controller" --watch-all-namespaces=false \
     --enable-leader-election=false --log-encoding=json --concurrent="$FLUX_SOURCE_CONCURRENT" \
     --storage-path="$WORK/flux-storage" --storage-addr="127.0.0.1:$storage" \
