@@ -3,9 +3,11 @@
 # the install (CRDs, RBAC, admission policy) with the controller's ServiceAccount credentials,
 # and the controller's metrics and CPU figures.
 # Environment: BENCH_API_PORT, BENCH_ETCD_PORT, BENCH_ETCD_PEER_PORT move the cluster off
-# 16445, 23793, 23803; BENCH_BIN=DIR uses the tether and tether-git-serve binaries there
+# 16445, 23793, 23803 and BENCH_CLUSTER_DIR its state off ~/.cache/tether/bench-cluster (two
+# benchmarks at once need both); BENCH_BIN=DIR uses the tether and tether-git-serve binaries there
 # instead of building; BENCH_KEEP=DIR keeps the controller logs and metrics there;
-# CONCURRENT=N sets --concurrent (default 20, as the controller's).
+# CONCURRENT=N sets --concurrent (default 20, as the controller's); BENCH_FLUX=1 also runs
+# Flux's source-controller and kustomize-controller over the same objects (bench/sync/flux.sh).
 set -euo pipefail
 shopt -s extglob
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -13,7 +15,7 @@ cd "$ROOT"
 CONCURRENT=${CONCURRENT:-20}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target}
 # A cluster of its own, started fresh, so earlier runs' objects do not weigh on this one.
-export TETHER_CLUSTER_DIR=$HOME/.cache/tether/bench-cluster TETHER_API_PORT=${BENCH_API_PORT:-16445}
+export TETHER_CLUSTER_DIR=${BENCH_CLUSTER_DIR:-$HOME/.cache/tether/bench-cluster} TETHER_API_PORT=${BENCH_API_PORT:-16445}
 export TETHER_ETCD_PORT=${BENCH_ETCD_PORT:-23793} TETHER_ETCD_PEER_PORT=${BENCH_ETCD_PEER_PORT:-23803}
 WORK=$(mktemp -d)
 PIDS=()
@@ -25,6 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "bench: $*" >&2; }
+source "$ROOT/bench/sync/flux.sh"
 
 # Starts the cluster (after checking its ports are free) and sets BIN to the binaries to run.
 bench_start() {
@@ -38,6 +41,8 @@ bench_start() {
       exit 1
     fi
   done
+  # Flux's build, when it has to happen, is done before any clock starts.
+  if [[ ${BENCH_FLUX:-0} == 1 ]]; then build_flux_controllers; fi
   KUBECONFIG=$(dev/cluster.sh up | tail -n 1)
   export KUBECONFIG
   if [[ -n ${BENCH_BIN:-} ]]; then
@@ -101,14 +106,22 @@ spec:
 APP
 }
 
-# publish_apps APPS: APPS applications under apps/app-NNNN/ of a repository served over smart
-# HTTP with basic auth; sets URL to it.
+# label_from_substitution FILE: the first object in FILE gets a label from the Kustomization's
+# postBuild substitution (`${team}`), as in Flux's benchmark.
+label_from_substitution() {
+  sed -i '0,/^  name: /s//  labels: {team: "${team}"}\n  name: /' "$1"
+}
+
+# publish_apps APPS [substituted]: APPS applications under apps/app-NNNN/ of a repository served
+# over smart HTTP with basic auth (with `substituted`, each with label_from_substitution); sets
+# URL to it.
 publish_apps() {
   git init -q -b main "$WORK/tree"
   local i app
   for ((i = 1; i <= $1; i++)); do
     app=$(printf 'app-%04d' "$i")
     write_app "$WORK/tree/apps/$app" "$app"
+    if [[ ${2:-} == substituted ]]; then label_from_substitution "$WORK/tree/apps/$app/app.yaml"; fi
   done
   git init -q --bare -b main "$WORK/git/apps.git"
   git -C "$WORK/tree" add -A
@@ -233,31 +246,48 @@ apiserver_delta() { # before after [min]: requests served meanwhile by verb and 
   ' "$1" "$2" | sort -rn
 }
 
-# measure_initial_sync APPS METRICS_PORT: starts the controller and prints the seconds until
-# every object of $READY_RESOURCE in `bench` is Ready, its peak RSS and CPU, and the requests it and every
-# other client made meanwhile.
-measure_initial_sync() {
-  local started elapsed peak cpu_before cpu_after now timeline next_sample
-  cpu_before=$(cpu_snapshot $$)
-  apiserver_requests "$WORK/apiserver-before.txt"
-  start_controller "$2"
-  started=$(date +%s.%N)
+load_1m() { cut -d' ' -f1 /proc/loadavg; }
+load_summary() { # the machine's 1-minute load average sampled during the last await_ready
+  printf '%s\n' "${LOADS[@]}" | awk '{s += $1; if ($1 > m) m = $1} END {printf "mean %.1f, max %.1f", s / NR, m}'
+}
+
+# await_ready APPS STARTED: returns once every object of $READY_RESOURCE in `bench` is Ready;
+# sets TIMELINE (Ready objects every 2 s) and LOADS (the machine's load average meanwhile).
+await_ready() {
+  local now next_sample=2
   # Readiness comes from a watch (the apiserver sends the events it serves the controller anyway),
   # then one authoritative LIST: polling 1000 objects, or the controller's metrics (1.8 MB for
   # 1000 Kustomizations), several times a second would load the processes being measured.
   kubectl -n bench get "$READY_RESOURCE" --watch \
     -o jsonpath='{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}' \
     >"$WORK/ready.stream" 2>/dev/null &
-  READY_WATCH=$!
-  PIDS+=("$READY_WATCH")
+  local watch=$!
+  PIDS+=("$watch")
   ready_seen() { awk '$2 == "True" && !seen[$1]++ {n++} END {print n + 0}' "$WORK/ready.stream"; }
-  timeline=() next_sample=2
+  TIMELINE=() LOADS=("$(load_1m)")
   until (($(ready_seen) >= $1)) && (($(ready_count) >= $1)); do
     sleep 0.1
-    now=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%d", a - b}')
-    if ((now >= next_sample)); then timeline+=("${now}s:$(ready_seen)"); next_sample=$((now + 2)); fi
+    now=$(awk -v a="$(date +%s.%N)" -v b="$2" 'BEGIN {printf "%d", a - b}')
+    if ((now >= next_sample)); then
+      TIMELINE+=("${now}s:$(ready_seen)") LOADS+=("$(load_1m)")
+      next_sample=$((now + 2))
+    fi
   done
-  elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {printf "%.1f", a - b}')
+  kill "$watch" 2>/dev/null || true
+}
+
+# measure_initial_sync APPS METRICS_PORT: starts the controller and prints the seconds until
+# every object of $READY_RESOURCE in `bench` is Ready, its peak RSS and CPU, and the requests it and every
+# other client made meanwhile; sets TETHER_FIGURES (seconds, MiB, requests) for compare_with_flux.
+measure_initial_sync() {
+  local started elapsed peak cpu_before cpu_after load_before
+  cpu_before=$(cpu_snapshot $$)
+  load_before=$(load_1m)
+  apiserver_requests "$WORK/apiserver-before.txt"
+  start_controller "$2"
+  started=$(date +%s.%N)
+  await_ready "$1" "$started"
+  elapsed=$(seconds_since "$started")
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$CONTROLLER/status")
   cpu_after=$(cpu_snapshot "$CONTROLLER")
   cpu_before=${cpu_before/tether=*([0-9.])/tether=0}
@@ -265,10 +295,11 @@ measure_initial_sync() {
   grep -E "^controller_runtime_reconcile_total" "$WORK/metrics-initial.txt" | sed "s/^/  /" >&2 || true
   echo "initial sync: $1 $READY_KIND Ready in ${elapsed}s; controller peak RSS $((peak / 1024)) MiB"
   echo "  CPU: $(cpu_delta "$cpu_before" "$cpu_after")"
-  echo "  Ready by then: ${timeline[*]}"
-  kill "$READY_WATCH" 2>/dev/null || true
+  echo "  Ready by then: ${TIMELINE[*]}"
+  echo "  load average (1 min) before: $load_before; during: $(load_summary)"
   report_requests "$WORK/metrics-initial.txt"
   apiserver_requests "$WORK/apiserver-after.txt"
   echo "  apiserver requests from every client (>= 50 of a kind):"
   apiserver_delta "$WORK/apiserver-before.txt" "$WORK/apiserver-after.txt"
+  TETHER_FIGURES="$elapsed $((peak / 1024)) $(metric_sum "$WORK/metrics-initial.txt" '[a-z]+' '[a-z]+')"
 }

@@ -6,7 +6,8 @@
 # Prints the seconds until every Kustomization is Ready, the controller's peak RSS and CPU, and
 # the API requests (as bench/sync/run.sh does for a Git source).
 # Flux's published figures for this shape: 4m17s (source-controller, 128 MiB) and 4m13s
-# (kustomize-controller, 223 MiB) on a 16-core runner.
+# (kustomize-controller, 223 MiB) on a 16-core runner; BENCH_FLUX=1 measures Flux here too, on
+# the same objects, and prints the ratios.
 # Usage: bench/sync/oci.sh [APPS]    (environment: see bench/sync/lib.sh)
 source "$(dirname "$0")/lib.sh"
 APPS=${1:-1000}
@@ -29,8 +30,7 @@ log "pushing $APPS artifacts"
 for ((i = 1; i <= APPS; i++)); do
   app=$(printf 'app-%04d' "$i")
   write_app "$WORK/apps/$app" "$app"
-  # A label from the Kustomization's postBuild substitution, as in Flux's benchmark.
-  sed -i '0,/^  name: /s//  labels: {team: "${team}"}\n  name: /' "$WORK/apps/$app/app.yaml"
+  label_from_substitution "$WORK/apps/$app/app.yaml"
 done
 pushed_started=$(date +%s.%N)
 for ((i = 1; i <= APPS; i++)); do printf 'app-%04d\n' "$i"; done |
@@ -50,3 +50,10 @@ kubectl create -f "$WORK/objects.yaml" 2>&1 >/dev/null | { grep -v 'prefer a dom
 
 log "starting tether controller; waiting for $APPS Ready Kustomizations"
 measure_initial_sync "$APPS" 18080
+
+if [[ ${BENCH_FLUX:-0} == 1 ]]; then
+  kill "$CONTROLLER"
+  wait "$CONTROLLER" 2>/dev/null || true
+  measure_flux "$APPS" "$WORK/objects.yaml"
+  compare_with_flux "$APPS"
+fi

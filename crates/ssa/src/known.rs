@@ -14,6 +14,10 @@
 //! changed nothing ([`KnownObjects::unchanged_by`]), and without even the dry-run while the
 //! object has not changed since one found the same desired body applied
 //! ([`KnownObjects::verified`]).
+//!
+//! Waits follow the objects they wait for through the same watches ([`KnownObjects::follow`]):
+//! a wait reads an object again as soon as the watch delivers a new version of it (a Deployment's
+//! status written by its controller), not at its next poll.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +88,8 @@ struct WatchedKind {
     verified: Mutex<HashMap<String, Verified>>,
     /// Becomes `true` once the initial list is in, or the watch gave up: lets a caller wait.
     settled: watch::Sender<bool>,
+    /// Counts the events the watch delivered: wakes every [`Followed`] object of the kind.
+    events: watch::Sender<u64>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -259,6 +265,27 @@ impl KnownObjects {
         })
     }
 
+    /// Follows the object at `target` from now on, if its kind is watched and the index is
+    /// current: [`any_moved`] tells when the watch delivers a version of it other than the one
+    /// the index holds now (or its creation, or its deletion). `None` otherwise: the caller
+    /// polls. Does not start a watch.
+    pub(crate) fn follow(&self, target: &Target) -> Option<Followed> {
+        let kind = self.watched(&target.resource)?;
+        if !kind.current.load(Ordering::Acquire) {
+            return None;
+        }
+        // Subscribed before the version is read, so that no event in between goes unnoticed.
+        let events = kind.events.subscribe();
+        let key = key_of(&target.object.namespace, &target.object.name);
+        let version = kind.version_of(&key);
+        Some(Followed {
+            kind,
+            key,
+            version,
+            events,
+        })
+    }
+
     /// The kind's watch if it is already running; does not start one.
     fn watched(&self, resource: &ApiResource) -> Option<Arc<WatchedKind>> {
         let kinds = self
@@ -334,6 +361,7 @@ impl KnownObjects {
             verified: Mutex::new(HashMap::new()),
             current: AtomicBool::new(false),
             settled: watch::Sender::new(false),
+            events: watch::Sender::new(0),
             task: Mutex::new(None),
         });
         let api =
@@ -351,6 +379,18 @@ impl KnownObjects {
 }
 
 impl WatchedKind {
+    /// The version of object `key` the watch delivered last (empty when only this process's
+    /// write is known), `None` when the object is not in the index.
+    fn version_of(&self, key: &str) -> Option<String> {
+        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
+        names.get(key).map(|seen| seen.resource_version.clone())
+    }
+
+    /// Wakes the kind's followers: the watch delivered something.
+    fn delivered(&self) {
+        self.events.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     fn stop(&self) {
         if let Some(task) = self
             .task
@@ -359,6 +399,38 @@ impl WatchedKind {
             .take()
         {
             task.abort();
+        }
+    }
+}
+
+/// One object followed through its kind's watch (see [`KnownObjects::follow`]).
+pub(crate) struct Followed {
+    kind: Arc<WatchedKind>,
+    key: String,
+    /// Its version in the index when following began; `None`: not in the index.
+    version: Option<String>,
+    events: watch::Receiver<u64>,
+}
+
+impl Followed {
+    /// Whether the index holds another version of the object than when following began.
+    fn moved(&self) -> bool {
+        self.kind.version_of(&self.key) != self.version
+    }
+}
+
+/// Returns once one of `followed` has moved (see [`KnownObjects::follow`]); never when none is
+/// followed.
+pub(crate) async fn any_moved(followed: &mut [Followed]) {
+    while !followed.iter().any(Followed::moved) {
+        if followed.is_empty() {
+            return std::future::pending().await;
+        }
+        let changes = followed.iter_mut().map(|f| Box::pin(f.events.changed()));
+        let (delivered, _, _) = futures::future::select_all(changes).await;
+        if delivered.is_err() {
+            // Not while `followed` holds the kind: its sender lives as long.
+            return std::future::pending().await;
         }
     }
 }
@@ -442,6 +514,7 @@ async fn follow(
                 listed_once = true;
                 kind.current.store(true, Ordering::Release);
                 kind.settled.send_replace(true);
+                kind.delivered();
             }
             Event::Apply(object) => {
                 let meta = &object.metadata;
@@ -450,6 +523,7 @@ async fn follow(
                     .unwrap_or_else(PoisonError::into_inner)
                     .insert(key_of_meta(meta), Seen::of(meta));
                 kind.current.store(listed_once, Ordering::Release);
+                kind.delivered();
             }
             Event::Delete(object) => {
                 let key = key_of_meta(&object.metadata);
@@ -462,6 +536,7 @@ async fn follow(
                     .unwrap_or_else(PoisonError::into_inner)
                     .remove(&key);
                 kind.current.store(listed_once, Ordering::Release);
+                kind.delivered();
             }
         }
     }

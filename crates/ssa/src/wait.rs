@@ -1,7 +1,9 @@
 //! The wait verb: polls a set of objects until every one is Current by kstatus (computed by
 //! `tether_core::health`, or by the manager's custom health rules for the kinds they cover), failing on timeout with every object that is not ready, or early
-//! when objects reach Failed. Cancellable through a [`CancellationToken`], so a new revision
-//! can stop a running wait.
+//! when objects reach Failed. An object whose kind the index of known objects watches is read
+//! again as soon as the watch delivers a new version of it, rather than at the next poll: a
+//! wait ends milliseconds after the object's controller reports it ready. Cancellable through a
+//! [`CancellationToken`], so a new revision can stop a running wait.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,13 +16,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::discovery::DiscoveryError;
+use crate::known::{self, Followed};
 use crate::manager::ResourceManager;
 use crate::request;
 
 /// Options of [`ResourceManager::wait_for_set`].
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
-    /// Time between two polls of the objects not yet Current.
+    /// Time between two polls of the objects not yet Current (sooner when the watch of known
+    /// objects delivers a new version of one).
     pub interval: Duration,
     /// Give up after this long.
     pub timeout: Duration,
@@ -103,11 +107,17 @@ impl ResourceManager {
         let deadline = Instant::now() + opts.timeout;
         let mut pending: Vec<ObjectStatus> = objects.iter().map(unknown_yet).collect();
         loop {
-            pending = self.poll(pending).await;
-            pending.retain(|s| s.status != Status::Current);
+            let (statuses, followed): (Vec<ObjectStatus>, Vec<Option<Followed>>) = self
+                .poll(pending)
+                .await
+                .into_iter()
+                .filter(|(s, _)| s.status != Status::Current)
+                .unzip();
+            pending = statuses;
             if pending.is_empty() {
                 return Ok(());
             }
+            let mut followed: Vec<Followed> = followed.into_iter().flatten().collect();
             if let Some(error) = failed_early(&pending, opts.fail_fast) {
                 return Err(error);
             }
@@ -119,13 +129,16 @@ impl ResourceManager {
             tokio::select! {
                 () = opts.cancel.cancelled() => return Err(WaitError::Cancelled),
                 () = tokio::time::sleep(pause) => {}
+                () = known::any_moved(&mut followed) => {}
             }
         }
     }
 
-    async fn poll(&self, statuses: Vec<ObjectStatus>) -> Vec<ObjectStatus> {
+    /// Each object's status, and the object followed from before it was read when its kind
+    /// is watched.
+    async fn poll(&self, statuses: Vec<ObjectStatus>) -> Vec<(ObjectStatus, Option<Followed>)> {
         stream::iter(statuses)
-            .map(|s| self.status_of(s.object))
+            .map(|s| self.status_followed(s.object))
             .buffered(self.concurrency())
             .collect()
             .await
@@ -133,24 +146,40 @@ impl ResourceManager {
 
     /// The kstatus status of one object, as seen now.
     pub async fn status_of(&self, object: ObjectRef) -> ObjectStatus {
-        let (status, message) = match self.read_status(&object).await {
+        self.status_followed(object).await.0
+    }
+
+    async fn status_followed(&self, object: ObjectRef) -> (ObjectStatus, Option<Followed>) {
+        let (read, followed) = self.read_status(&object).await;
+        let (status, message) = match read {
             Ok(result) => (result.status, result.message),
             Err(message) => (Status::Unknown, message),
         };
-        ObjectStatus {
+        let status = ObjectStatus {
             object,
             status,
             message,
-        }
+        };
+        (status, followed)
     }
 
-    async fn read_status(&self, object: &ObjectRef) -> Result<health::HealthResult, String> {
+    async fn read_status(
+        &self,
+        object: &ObjectRef,
+    ) -> (Result<health::HealthResult, String>, Option<Followed>) {
         let (target, _) = match self.target(object).await {
             Ok(found) => found,
-            Err(DiscoveryError::NoMatch { .. }) => return Ok(health::HealthResult::not_found()),
-            Err(e) => return Err(e.to_string()),
+            Err(DiscoveryError::NoMatch { .. }) => {
+                return (Ok(health::HealthResult::not_found()), None);
+            }
+            Err(e) => return (Err(e.to_string()), None),
         };
-        match request::get(self.client(), &target).await {
+        let followed = self.known_objects().follow(&target);
+        (self.judge(&target).await, followed)
+    }
+
+    async fn judge(&self, target: &request::Target) -> Result<health::HealthResult, String> {
+        match request::get(self.client(), target).await {
             Ok(Some(live)) => Ok(self
                 .custom_health()
                 .and_then(|rules| rules.status_of(&live))

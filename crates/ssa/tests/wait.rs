@@ -157,3 +157,66 @@ async fn a_running_wait_can_be_cancelled() -> anyhow::Result<()> {
     ensure!(started.elapsed() < Duration::from_secs(5));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_wait_reads_a_watched_object_again_as_soon_as_it_changes() -> anyhow::Result<()> {
+    let (client, _writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-wait-follow").await?;
+    let group = format!("{}.tether.test", ns.name);
+    let manager = ResourceManager::new(client.clone());
+    let provisioning = json!({"conditions": [{"type": "Ready", "status": "False",
+        "reason": "Provisioning", "message": "waiting for the widget factory"}]});
+    let objects = vec![
+        widget_crd(&group),
+        widget(&group, &ns.name, "slow", provisioning),
+    ];
+    manager
+        .apply_all_staged(objects, &ApplyOptions::default())
+        .await?;
+    let gvk = kube::core::GroupVersionKind::gvk(&group, "v1", "Widget");
+    let (resource, _) = kube::discovery::pinned_kind(&client, &gvk).await?;
+    let watched = manager
+        .known_objects()
+        .watch(&resource, Duration::from_secs(30))
+        .await;
+    ensure!(watched, "the index does not watch widgets");
+    let slow = reference(&format!("{group}/v1"), "Widget", &ns.name, "slow");
+    // Polls an hour apart: only the watch can end this wait in time.
+    let opts = WaitOptions {
+        interval: Duration::from_secs(3600),
+        timeout: Duration::from_secs(120),
+        ..WaitOptions::default()
+    };
+    let waiting = {
+        let manager = manager.clone();
+        tokio::spawn(async move { manager.wait_for_set(&[slow], &opts).await })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ready = json!({"conditions": [{"type": "Ready", "status": "True",
+        "reason": "Provisioned", "message": "ready"}]});
+    let started = Instant::now();
+    // Written as its controller would: the apply leaves `status` alone.
+    let widgets: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client.clone(), &ns.name, &resource);
+    let patch = kube::api::Patch::Merge(json!({"status": ready}));
+    widgets
+        .patch("slow", &kube::api::PatchParams::default(), &patch)
+        .await?;
+    let result = tokio::time::timeout(Duration::from_secs(20), waiting).await;
+    delete_cluster_object(
+        &client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        &format!("widgets.{group}"),
+    )
+    .await;
+    let Ok(Ok(Ok(()))) = result else {
+        bail!("the wait did not end when the widget became ready: {result:?}")
+    };
+    ensure!(
+        started.elapsed() < Duration::from_secs(10),
+        "the wait ended {:?} after the widget became ready",
+        started.elapsed()
+    );
+    Ok(())
+}

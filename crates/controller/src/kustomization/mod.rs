@@ -349,12 +349,28 @@ async fn check_health(
         .effective_timeout()
         .unwrap_or(Duration::from_secs(300));
     let key = ObjectKey::of(ks);
-    if let Some(revision) = attempt.revision.clone() {
-        outcome::mark_progressing(ks, ctx, attempt, &revision).await;
-    }
     let cancel = ctx.health_waits.start(&key, &inputs::source_key(ks));
-    let result = apply::check_health(manager, &targets, timeout, cancel).await;
+    let wait = apply::check_health(manager, &targets, timeout, cancel);
+    let long = tokio::time::sleep(LONG_WAIT);
+    tokio::pin!(wait, long);
+    // A wait that ends within `LONG_WAIT` (objects ready as soon as applied, or a moment
+    // later) goes without the Reconciling status: one write and one watch event less per apply.
+    let result = tokio::select! {
+        result = &mut wait => result,
+        () = &mut long => {
+            // Written to the end, never abandoned half-sent: a late write would overwrite the
+            // final status.
+            if let Some(revision) = attempt.revision.clone() {
+                outcome::mark_progressing(ks, ctx, attempt, &revision).await;
+            }
+            wait.await
+        }
+    };
     ctx.health_waits.finish(&key);
     attempt.health = Some(result.clone());
     result.map(|_| ())
 }
+
+/// How long a health wait runs before the Kustomization is marked Reconciling, so that a long
+/// wait is visible while it lasts.
+const LONG_WAIT: Duration = Duration::from_secs(1);

@@ -120,10 +120,10 @@ pub fn next_status(ks: &Kustomization, attempt: &Attempt) -> KustomizationStatus
     status
 }
 
-/// Marks the object Reconciling (and Ready Unknown) before a health wait on a new revision or
-/// generation, so a long wait is visible (Flux marks it at the start of every such reconcile;
-/// tether only before the one step that can take long, saving a write per apply). Resyncs of
-/// what was already applied write nothing here.
+/// Marks the object Reconciling (and Ready Unknown) during a long health wait on a new revision
+/// or generation, so the wait is visible (Flux marks it at the start of every such reconcile;
+/// tether only once the one step that can take long has lasted a while, saving a write per
+/// apply). Resyncs of what was already applied write nothing here.
 pub async fn mark_progressing(
     ks: &Kustomization,
     ctx: &Context,
