@@ -103,8 +103,8 @@ impl State<'_> {
             Node::If(control) => self.walk_if_or_with(false, dot, control)?,
             Node::With(control) => self.walk_if_or_with(true, dot, control)?,
             Node::Range(control) => self.walk_range(dot, control)?,
-            Node::Template { pos, name, pipe } => {
-                self.walk_template(dot, *pos, name, pipe.as_ref())?
+            Node::Template(call) => {
+                self.walk_template(dot, call.pos, &call.name, call.pipe.as_ref())?
             }
             Node::Break => return Err(Flow::Break),
             Node::Continue => return Err(Flow::Continue),
@@ -364,7 +364,7 @@ impl State<'_> {
             Operand::Dot(_) => Ok(dot.clone()),
             Operand::Nil(_) => self.fail("nil is not a command"),
             Operand::Number(_, n) => self.ideal_constant(n),
-            Operand::String { text, .. } => Ok(Value::String(text.clone())),
+            Operand::String { text, .. } => Ok(Value::String(text.to_string())),
             _ => self.fail(format!(
                 "can't evaluate command {}",
                 crate::printf::quote(&first.to_string())
@@ -723,15 +723,15 @@ impl State<'_> {
                 n => self.fail(format!("expected bool; found {n}")),
             },
             Param::String => match node {
-                Operand::String { text, .. } => Ok(Value::String(text.clone())),
+                Operand::String { text, .. } => Ok(Value::String(text.to_string())),
                 n => self.fail(format!("expected string; found {n}")),
             },
             Param::Int => match node {
-                Operand::Number(_, Number { int: Some(i), .. }) => Ok(Value::Int(*i)),
+                Operand::Number(_, n) if let Some(i) = n.int => Ok(Value::Int(i)),
                 n => self.fail(format!("expected integer; found {n}")),
             },
             Param::Float => match node {
-                Operand::Number(_, Number { float: Some(f), .. }) => Ok(Value::Float(*f)),
+                Operand::Number(_, n) if let Some(f) = n.float => Ok(Value::Float(f)),
                 n => self.fail(format!("expected float; found {n}")),
             },
             Param::Any => self.constant_for_any(node),
@@ -747,7 +747,7 @@ impl State<'_> {
         match node {
             Operand::Bool(_, b) => Ok(Value::Bool(*b)),
             Operand::Number(_, n) => self.ideal_constant(n),
-            Operand::String { text, .. } => Ok(Value::String(text.clone())),
+            Operand::String { text, .. } => Ok(Value::String(text.to_string())),
             n => self.fail(format!(
                 "can't handle assignment of {n} to empty interface argument"
             )),

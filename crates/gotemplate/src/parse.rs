@@ -12,20 +12,30 @@ use crate::literal::{parse_number, unquote};
 /// A list of nodes.
 pub(crate) type List = Vec<Node>;
 
+// Trees are most of a template set's memory; these keep a node and an operand small.
+const _: () = assert!(std::mem::size_of::<Node>() <= 24);
+const _: () = assert!(std::mem::size_of::<Operand>() <= 48);
+
+/// A node of a parsed list. The large variants are boxed: most nodes of a chart's templates
+/// are text, and an unboxed `if` would make every text node as big as itself.
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
-    Text(String),
-    Action(Pipe),
-    If(Control),
-    Range(Control),
-    With(Control),
-    Template {
-        pos: usize,
-        name: String,
-        pipe: Option<Pipe>,
-    },
+    Text(Box<str>),
+    Action(Box<Pipe>),
+    If(Box<Control>),
+    Range(Box<Control>),
+    With(Box<Control>),
+    Template(Box<TemplateCall>),
     Break,
     Continue,
+}
+
+/// `{{template "name" pipeline}}`, or the call a `{{block}}` leaves in place.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateCall {
+    pub pos: usize,
+    pub name: String,
+    pub pipe: Option<Pipe>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,11 +90,11 @@ pub(crate) enum Operand {
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
-    Number(usize, Number),
+    Number(usize, Box<Number>),
     String {
         pos: usize,
-        quoted: String,
-        text: String,
+        quoted: Box<str>,
+        text: Box<str>,
     },
     Pipe(Box<Pipe>),
 }
@@ -188,7 +198,7 @@ pub(crate) fn parse(
         trees: Trees::new(),
         action_line: 0,
     };
-    let root = p.parse_root()?;
+    let root = shrunk(p.parse_root()?);
     let mut trees = std::mem::take(&mut p.trees);
     if trees.get(name).is_none_or(|t| !is_empty_tree(t)) || !is_empty_tree(&root) {
         trees.insert(name.to_owned(), root);
@@ -385,7 +395,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let item = self.next_non_space();
         match item.kind {
-            ItemKind::Text => Ok(Parsed::Node(Node::Text(item.val))),
+            ItemKind::Text => Ok(Parsed::Node(Node::Text(item.val.into_boxed_str()))),
             ItemKind::LeftDelim => {
                 self.action_line = self.peek().line;
                 let parsed = self.action();
@@ -416,22 +426,28 @@ impl Parser<'_> {
                 return Ok(Parsed::End);
             }
             ItemKind::Keyword(Keyword::If) => {
-                return self.control("if").map(|c| Parsed::Node(Node::If(c)));
+                return self
+                    .control("if")
+                    .map(|c| Parsed::Node(Node::If(Box::new(c))));
             }
             ItemKind::Keyword(Keyword::Range) => {
-                return self.control("range").map(|c| Parsed::Node(Node::Range(c)));
+                return self
+                    .control("range")
+                    .map(|c| Parsed::Node(Node::Range(Box::new(c))));
             }
             ItemKind::Keyword(Keyword::Template) => {
                 return self.template_control().map(Parsed::Node);
             }
             ItemKind::Keyword(Keyword::With) => {
-                return self.control("with").map(|c| Parsed::Node(Node::With(c)));
+                return self
+                    .control("with")
+                    .map(|c| Parsed::Node(Node::With(Box::new(c))));
             }
             _ => {}
         }
         self.backup();
         let pipe = self.pipeline("command", ItemKind::RightDelim)?;
-        Ok(Parsed::Node(Node::Action(pipe)))
+        Ok(Parsed::Node(Node::Action(Box::new(pipe))))
     }
 
     fn loop_control(&mut self, what: &str) -> PResult<()> {
@@ -477,10 +493,10 @@ impl Parser<'_> {
                 let peek = self.peek_non_space().kind;
                 if context == "if" && peek == ItemKind::Keyword(Keyword::If) {
                     self.next_non_space();
-                    Some(vec![Node::If(self.control("if")?)])
+                    Some(vec![Node::If(Box::new(self.control("if")?))])
                 } else if context == "with" && peek == ItemKind::Keyword(Keyword::With) {
                     self.next_non_space();
-                    Some(vec![Node::With(self.control("with")?)])
+                    Some(vec![Node::With(Box::new(self.control("with")?))])
                 } else {
                     let (else_list, end) = self.item_list()?;
                     if let ListEnd::Else = end {
@@ -515,7 +531,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        Ok(Node::Template { pos, name, pipe })
+        Ok(Node::Template(Box::new(TemplateCall { pos, name, pipe })))
     }
 
     /// `{{block "name" pipeline}} T1 {{end}}` is `{{define "name"}} T1 {{end}}` plus
@@ -535,11 +551,11 @@ impl Parser<'_> {
         if self.trees.get(&name).is_none_or(is_empty_tree) {
             self.trees.insert(name.clone(), list);
         }
-        Ok(Node::Template {
+        Ok(Node::Template(Box::new(TemplateCall {
             pos,
             name,
             pipe: Some(pipe),
-        })
+        })))
     }
 
     fn pipeline(&mut self, context: &str, end: ItemKind) -> PResult<Pipe> {
@@ -744,7 +760,7 @@ impl Parser<'_> {
             ItemKind::Bool => Operand::Bool(pos, token.val == "true"),
             ItemKind::CharConstant | ItemKind::Number => {
                 let number = parse_number(&token).or_else(|e| self.error(e))?;
-                Operand::Number(pos, number)
+                Operand::Number(pos, Box::new(number))
             }
             ItemKind::LeftParen => {
                 let pipe = self.pipeline("parenthesized pipeline", ItemKind::RightParen)?;
@@ -754,8 +770,8 @@ impl Parser<'_> {
                 let text = unquote(&token.val).or_else(|e| self.error(e))?;
                 Operand::String {
                     pos,
-                    quoted: token.val,
-                    text,
+                    quoted: token.val.into_boxed_str(),
+                    text: text.into_boxed_str(),
                 }
             }
             _ => {

@@ -14,8 +14,9 @@ use crate::funcs::{Lookup, WARN_END, WARN_START, helm_funcs};
 use crate::values::{object_to_map, to_template};
 
 /// A template with the scope it runs in.
-struct Renderable {
-    text: String,
+struct Renderable<'chart> {
+    /// The template's source, borrowed from the chart unless it is not UTF-8.
+    text: std::borrow::Cow<'chart, str>,
     scope: Map,
     base_path: String,
 }
@@ -94,12 +95,12 @@ pub fn metadata_map(md: &Metadata, is_root: bool) -> Value {
 
 /// Collects the templates of `chart` (at `full_path`) and its subcharts; returns the scope
 /// map of `chart` (what `.Subcharts.<name>` shows).
-fn collect(
-    chart: &Chart,
+fn collect<'chart>(
+    chart: &'chart Chart,
     full_path: &str,
     parent: &Map,
     is_root: bool,
-    out: &mut BTreeMap<String, Renderable>,
+    out: &mut BTreeMap<String, Renderable<'chart>>,
 ) -> Map {
     let values = if is_root {
         parent.get_str("Values").unwrap_or(Value::Map(values_map()))
@@ -138,7 +139,7 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: String::from_utf8_lossy(&t.data).into_owned(),
+                text: String::from_utf8_lossy(&t.data),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
