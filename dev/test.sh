@@ -45,4 +45,7 @@ stop_clusters() {
 }
 if [[ ${TETHER_KEEP_CLUSTER:-0} != 1 ]]; then trap stop_clusters EXIT; fi
 
-cargo test --workspace --no-fail-fast "$@"
+# The whole workspace unless packages are named (`--workspace` would override `-p`).
+scope=(--workspace)
+for arg in "$@"; do [[ $arg == -p || $arg == --package* ]] && scope=(); done
+cargo test "${scope[@]}" --no-fail-fast "$@"
