@@ -65,6 +65,7 @@ pub struct SourceIgnore {
 impl SourceIgnore {
     /// Loads `.sourceignore` files under `root` and the `spec_ignore` text.
     pub fn load(root: &Path, spec_ignore: Option<&str>) -> Result<Self, IgnoreError> {
+        let root: &Path = &root.components().collect::<PathBuf>();
         let mut user = Vec::new();
         load_dir(root, &mut user)?;
         if let Some(text) = spec_ignore {
@@ -89,6 +90,7 @@ impl SourceIgnore {
     /// Whether `path` (absolute, under the root) is excluded; parents count, so everything
     /// inside an excluded directory is excluded too.
     pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let path: &Path = &path.components().collect::<PathBuf>();
         if path == self.root {
             return false;
         }
@@ -111,6 +113,8 @@ impl SourceIgnore {
     /// generator): the VCS and default excludes always, then every `.sourceignore` under
     /// `root`, then `patterns` (`--ignore-paths`, scoped to the root), the last match winning.
     pub fn load_for_build(root: &Path, patterns: &[String]) -> Result<Self, IgnoreError> {
+        // Matchers compare paths by their text: `a/./b` must be `a/b`, as paths asked about are.
+        let root: &Path = &root.components().collect::<PathBuf>();
         let mut defaults: Vec<&str> = EXCLUDE_VCS.to_vec();
         defaults.extend_from_slice(EXCLUDE_DEFAULTS);
         let mut matchers = vec![compile(root, defaults.into_iter(), "defaults")?];
@@ -305,6 +309,11 @@ mod tests {
         assert!(!r.is_ignored(&at("keep.yaml"), false));
         // The command line wins over the defaults too, as it comes last.
         assert!(!r.is_ignored(&at("logo.png"), false));
+        // A root spelled with `.` components matches the same paths (no panic in `ignore`).
+        let spelled = SourceIgnore::load_for_build(&dir.path().join("./."), &patterns)?;
+        assert!(spelled.is_ignored(&at("drop.yaml"), false));
+        assert!(spelled.is_ignored(&dir.path().join("./drop.yaml"), false));
+        assert!(!spelled.is_ignored(&at("keep.yaml"), false));
         let plain = SourceIgnore::load_for_build(dir.path(), &["!*.yaml".to_owned()])?;
         assert!(plain.is_ignored(&at("cloudbuild.jpg"), false));
         assert!(
