@@ -298,12 +298,15 @@ async fn build_and_diff_leave_out_what_sourceignore_and_ignore_paths_exclude() -
             assert_eq!(tether, flux, "{args:?}");
         }
     }
-    // A kustomization.yaml's own entries are filtered too.
+    // A kustomization.yaml's own entries are filtered too (and empty annotations dropped, as
+    // kustomize drops them).
+    let bare = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bare\n  annotations: {}\n";
     let kustomized = tree_of(&[
         (
             "kustomization.yaml",
-            "resources:\n- kept.yaml\n- skipped.yaml\n",
+            "resources:\n- kept.yaml\n- skipped.yaml\n- bare.yaml\n",
         ),
+        ("bare.yaml", bare),
         (
             "kept.yaml",
             &config_map("kept", json!({}), json!({"a": "b"})),
