@@ -21,6 +21,7 @@ mod get;
 mod helm;
 mod install;
 mod kustomize;
+mod log_format;
 mod output;
 mod reconcile;
 mod suspend;
