@@ -59,6 +59,9 @@ pub enum Command {
     Export(ExportArgs),
     /// List the Kubernetes Events about Flux objects, as `flux events` does.
     Events(EventsArgs),
+    /// Print the controller's logs, filtered by kind, name, namespace and level, as `flux
+    /// logs` does.
+    Logs(LogsArgs),
     /// Build a Kustomization from a local directory as the controller would, as `flux build`
     /// does.
     #[command(subcommand)]
@@ -687,6 +690,72 @@ pub struct EventsArgs {
     /// Only events of these types (Normal, Warning).
     #[arg(long, value_delimiter = ',')]
     pub types: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Refused, as `flux logs` refuses arguments.
+    pub args: Vec<String>,
+    /// Only lines of this level: debug, info or error.
+    #[arg(long, value_parser = parse_log_level)]
+    pub level: Option<String>,
+    /// Only lines about this kind, e.g. GitRepository.
+    #[arg(long, default_value = "")]
+    pub kind: String,
+    /// Only lines about objects of this name.
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Stream the logs.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Lines of recent log to display (-1: all).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = parse_go_int64)]
+    pub tail: i64,
+    /// The namespace where the controller runs.
+    #[arg(long, env = "FLUX_SYSTEM_NAMESPACE", default_value = "flux-system")]
+    pub flux_namespace: String,
+    /// Lines about objects of every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only lines newer than this duration, e.g. 5s, 2m or 3h.
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Only lines after this time (RFC 3339).
+    #[arg(long, default_value = "")]
+    pub since_time: String,
+}
+
+/// An `Int64Var` flag, refused in Go's words.
+fn parse_go_int64(text: &str) -> Result<i64, String> {
+    text.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        format!("strconv.ParseInt: parsing {text:?}: {why}")
+    })
+}
+
+/// Flux's `LogLevel` flag: debug, info or error.
+fn parse_log_level(level: &str) -> Result<String, String> {
+    const LEVELS: [&str; 3] = ["debug", "info", "error"];
+    if level.trim().is_empty() {
+        return Err(format!(
+            "no log level given, must be one of: {}",
+            LEVELS.join(", ")
+        ));
+    }
+    if !LEVELS.contains(&level) {
+        return Err(format!(
+            "unsupported log level '{level}', must be one of: {}",
+            LEVELS.join(", ")
+        ));
+    }
+    Ok(level.to_owned())
 }
 
 #[derive(Args, Debug)]

@@ -31,6 +31,7 @@ async fn bootstrap_git_syncs_the_cluster_from_the_repository() -> anyhow::Result
     errors_change_nothing(&client).await?;
     install_applies(&client).await?;
     over_http_with_basic_auth(&client).await?;
+    into_an_empty_repository(&client).await?;
     seed_flow(&client, CURRENT).await
 }
 
@@ -106,6 +107,47 @@ async fn over_http_with_basic_auth(client: &kube::Client) -> anyhow::Result<()> 
     let data = secret.data.unwrap_or_default();
     assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
     assert_eq!(data["username"].0, b"bot");
+    release(client, &ns.name, controller).await
+}
+
+/// A repository created and never pushed to (no commit, no branch) is bootstrapped as Flux
+/// bootstraps it: the first commit is a root commit and the push creates the branch.
+async fn into_an_empty_repository(client: &kube::Client) -> anyhow::Result<()> {
+    let ns = TestNamespace::create(client, "bootstrap-empty").await?;
+    let repo = GitRepoFixture::new("fresh")?;
+    let server = HttpGitServer::start(&repo.projects_root(), "bot", "s3cret")?;
+    let url = server.repo_url(repo.name());
+    let controller = ControllerProcess::start(&ns.name, &[])?;
+    let (_, log) = tether_ok(&[
+        "bootstrap",
+        "git",
+        &format!("--url={url}"),
+        "--branch=main",
+        "--path=clusters/dev",
+        "--username=bot",
+        "--password=s3cret",
+        "--allow-insecure-http",
+        "--silent",
+        "-n",
+        &ns.name,
+        "--timeout=3m",
+    ])
+    .await?;
+    for line in [
+        "✔ cloned repository",
+        "✔ committed component manifests to \"main\" (\"",
+        "✔ Kustomization reconciled successfully",
+    ] {
+        assert!(log.contains(line), "no {line:?} in:\n{log}");
+    }
+    let components = format!("clusters/dev/{}/gotk-components.yaml", ns.name);
+    assert!(
+        repo.show("main", &components)?
+            .contains("tether-controller")
+    );
+    // Two commits, components then sync, the first a root commit.
+    repo.rev_parse("main~1")?;
+    assert!(repo.rev_parse("main~2").is_err());
     release(client, &ns.name, controller).await
 }
 
@@ -248,7 +290,7 @@ async fn seed_flow(client: &kube::Client, versions: Versions) -> anyhow::Result<
     let (_, log) = tether_ok(&bootstrap).await?;
     for line in [
         "► cloning branch \"main\" from Git repository",
-        "✔ committed component manifests to \"main\"",
+        "✔ committed component manifests to \"main\" (\"",
         &format!("► installing components in \"{}\" namespace", ns.name),
         "► generating source secret",
         "✔ public key: ssh-ed25519 ",
@@ -424,8 +466,9 @@ async fn uninstall(
     install_crds(client, tether_api::crds()).await
 }
 
-/// A path leaving the repository, and a repository that rejects the push: clear errors, no
-/// commit, nothing in the cluster (the namespace is not even created).
+/// A path leaving the repository, a branch the repository lacks, and a repository that rejects
+/// the push: clear errors, no commit, nothing in the cluster (the namespace is not even
+/// created).
 async fn errors_change_nothing(client: &kube::Client) -> anyhow::Result<()> {
     let repo = GitRepoFixture::new("closed")?;
     let init = repo.commit("main", &[("README.md", "closed\n")], "init")?;
@@ -461,13 +504,13 @@ async fn errors_change_nothing(client: &kube::Client) -> anyhow::Result<()> {
     };
     let stderr = run("--path=../outside").await?;
     assert!(stderr.contains("invalid --path '../outside'"), "{stderr}");
-    let empty = GitRepoFixture::new("empty")?;
-    let empty_server = HttpGitServer::start(&empty.projects_root(), "bot", "s3cret")?;
+    // A branch the (non-empty) repository does not have: Flux fails the clone too (only a
+    // repository with no refs at all is started from scratch).
     let output = tether(&[
         "bootstrap",
         "git",
-        &format!("--url={}", empty_server.repo_url(empty.name())),
-        "--branch=main",
+        &url,
+        "--branch=missing",
         "--username=bot",
         "--password=s3cret",
         "--allow-insecure-http",

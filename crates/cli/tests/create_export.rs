@@ -757,6 +757,102 @@ fn github_app_secrets_export_as_flux_exports_them() {
     }
 }
 
+/// `create secret notation`: the Secret (one key per CA file, the policy as given), and
+/// every trust policy notation-go refuses, refused with its words (JSON type errors, version,
+/// statements, levels and overrides, trust stores, identities and subjects, registry scopes).
+#[test]
+fn notation_secrets_export_as_flux_exports_them() {
+    let differ = Differ::new();
+    let crt = differ.write("ca.crt", "ca-data-crt");
+    let pem = differ.write("ca.pem", "ca-data-pem");
+    let p12 = differ.write("ca.p12", "ca-data");
+    let statement = |extra: &str| {
+        format!(
+            r#"{{"version": "1.0", "trustPolicies": [{{"name": "a", "registryScopes": ["*"], {extra}}}]}}"#
+        )
+    };
+    let strict = |identities: &str| {
+        statement(&format!(
+            r#""signatureVerification": {{"level": "strict"}}, "trustStores": ["ca:x"], "trustedIdentities": [{identities}]"#
+        ))
+    };
+    #[rustfmt::skip]
+    let policies: Vec<String> = vec![
+        strict(r#""*""#),
+        strict(r#""x509.subject:C=US, ST=WA, O=Acme""#),
+        r#""""#.into(),
+        "[]".into(),
+        "null".into(),
+        r#"{"version": "1.0","#.into(),
+        r#"{"version": 1}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": {}}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "trustStores": [true]}]}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"signatureVerification": {"override": {"expiry": 1}}}]}"#.into(),
+        "{}".into(),
+        r#"{"version": "2.0"}"#.into(),
+        r#"{"version": "1.0"}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{}]}"#.into(),
+        statement(r#""signatureVerification": {"level": "bogus"}"#),
+        statement(r#""signatureVerification": {"level": "skip", "override": {"expiry": "log"}}"#),
+        statement(r#""signatureVerification": {"level": "strict", "override": {"integrity": "log"}}, "trustStores": ["ca:x"], "trustedIdentities": ["*"]"#),
+        statement(r#""signatureVerification": {"level": "strict", "override": {"expiry": "skip"}}, "trustStores": ["ca:x"], "trustedIdentities": ["*"]"#),
+        statement(r#""signatureVerification": {"level": "strict", "override": {"foo": "log"}}, "trustStores": ["ca:x"], "trustedIdentities": ["*"]"#),
+        statement(r#""signatureVerification": {"level": "skip"}, "trustStores": ["ca:x"]"#),
+        statement(r#""signatureVerification": {"level": "strict"}"#),
+        statement(r#""signatureVerification": {"level": "strict"}, "trustStores": ["x"], "trustedIdentities": ["*"]"#),
+        statement(r#""signatureVerification": {"level": "strict"}, "trustStores": ["foo:x"], "trustedIdentities": ["*"]"#),
+        statement(r#""signatureVerification": {"level": "strict"}, "trustStores": ["ca:x/y"], "trustedIdentities": ["*"]"#),
+        strict(r#""*", "x509.subject:C=US,ST=WA,O=x""#),
+        strict(r#""""#),
+        strict(r#""abc""#),
+        strict(r#""x509.subject:""#),
+        strict(r#""x509.subject:foo""#),
+        strict(r#""x509.subject:=US,ST=WA,O=x""#),
+        strict(r#""x509.subject:C=US,O=x""#),
+        strict(r#""x509.subject:C=US+ST=WA,O=x""#),
+        strict(r#""x509.subject:C=US,C=UK,ST=WA,O=x""#),
+        strict(r#""x509.subject:C=US,ST=WA,O=x,CN=a", "x509.subject:C=US,ST=WA,O=x""#),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "signatureVerification": {"level": "skip"}}]}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*", "a.io/b"], "signatureVerification": {"level": "skip"}}]}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["a.io/b*"], "signatureVerification": {"level": "skip"}}]}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["a.io/B"], "signatureVerification": {"level": "skip"}}]}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["a.io/b"], "signatureVerification": {"level": "skip"}}, {"name": "b", "registryScopes": ["a.io/b"], "signatureVerification": {"level": "skip"}}]}"#.into(),
+        r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["a.io/b"], "signatureVerification": {"level": "skip"}}, {"name": "a", "registryScopes": ["a.io/c"], "signatureVerification": {"level": "skip"}}]}"#.into(),
+    ];
+    for (i, policy) in policies.iter().enumerate() {
+        let file = differ.write(&format!("policy-{i}.json"), policy);
+        let args = [
+            "secret",
+            "notation",
+            "notary",
+            "--ca-cert-file",
+            &crt,
+            "--trust-policy-file",
+            &file,
+            "--export",
+        ];
+        let outcome = differ.same(&strings(&args));
+        assert_eq!(outcome.success, i < 2, "{policy}: {outcome:?}");
+    }
+    let policy = differ.write("policy.json", &strict(r#""*""#));
+    let policy_flag = format!("--trust-policy-file={policy}");
+    #[rustfmt::skip]
+    let cases: Vec<Vec<String>> = vec![
+        strings(&["secret", "notation", "notary", &format!("--ca-cert-file={crt},{pem}"), &policy_flag, "--label=a=b", "-n", "apps", "--export"]),
+        strings(&["secret", "notation", "notary", &format!("--ca-cert-file={pem}"), &format!("--ca-cert-file={crt}"), &policy_flag, "--export"]),
+        strings(&["secret", "notation", "notary", &format!("--ca-cert-file={p12}"), "--ca-cert-file=missing.crt", &policy_flag, "--export"]),
+        strings(&["secret", "notation", "notary", "--ca-cert-file=.", &policy_flag, "--export"]),
+        strings(&["secret", "notation", "notary", &policy_flag, "--export"]),
+        strings(&["secret", "notation", "notary", &format!("--ca-cert-file={crt}"), "--export"]),
+        strings(&["secret", "notation", "notary", &format!("--ca-cert-file={crt}"), "--trust-policy-file=missing.json", "--export"]),
+        strings(&["secret", "notation", &format!("--ca-cert-file={crt}"), &policy_flag, "--export"]),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let outcome = differ.same(case);
+        assert_eq!(outcome.success, i < 2, "{case:?}: {outcome:?}");
+    }
+}
+
 #[test]
 fn tenants_export_as_flux_exports_them() {
     let differ = Differ::new();

@@ -10,6 +10,7 @@ mod clusters;
 mod config_watch;
 mod context;
 mod dependency_expr;
+pub mod drift_ignore;
 mod event_recorder;
 mod events;
 mod failure;

@@ -282,11 +282,11 @@ pub async fn reconcile<K: Reconcile>(
 
 /// The retry of a reconcile that returned an error.
 pub fn error_policy<K: Reconcile>(
-    _object: Arc<K>,
+    object: Arc<K>,
     error: &DriverError,
     ctx: Arc<Context>,
 ) -> Action {
-    tracing::warn!(%error, "reconcile failed");
+    tracing::warn!(object = %ObjectKey::of(object.as_ref()), %error, "reconcile failed");
     Action::requeue(ctx.options.default_retry)
 }
 

@@ -37,6 +37,61 @@ pub struct Overrides {
     pub common_annotations: IndexMap<String, String>,
     /// `spec.buildMetadata`: replaces the kustomization's `buildMetadata` when not empty.
     pub build_metadata: Vec<String>,
+    /// Files left out of the top kustomization (`flux build|diff ks`'s `.sourceignore` and
+    /// `--ignore-paths`); none when unset.
+    pub ignore: Option<IgnoreFilter>,
+}
+
+/// Which entries of the top kustomization the build leaves out, as Flux's generator filters
+/// them: a file seen by the scan of a directory without a kustomization, and each local
+/// `resources`, `components` and `crds` entry. Called with the entry's path as the
+/// [`FileSystem`] displays it and whether it is a directory; true leaves it out.
+#[derive(Clone)]
+pub struct IgnoreFilter(pub std::sync::Arc<IgnorePredicate>);
+
+/// The predicate of an [`IgnoreFilter`]: a path as displayed, whether it is a directory.
+pub type IgnorePredicate = dyn Fn(&std::path::Path, bool) -> bool + Send + Sync;
+
+impl std::fmt::Debug for IgnoreFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IgnoreFilter")
+    }
+}
+
+impl IgnoreFilter {
+    fn ignores(&self, fs: &dyn FileSystem, path: &str) -> bool {
+        (self.0)(&fs.display(path), fs.is_dir(path))
+    }
+
+    /// Drops the entries this filter ignores; a local entry that does not exist fails as
+    /// Flux's `lstat` does. URLs are kept (`crds` cannot be URLs).
+    fn retain(
+        &self,
+        fs: &dyn FileSystem,
+        dir: &str,
+        entries: &mut Vec<String>,
+        urls: bool,
+    ) -> Result<()> {
+        let mut kept = Vec::with_capacity(entries.len());
+        for entry in entries.drain(..) {
+            if urls && entry.contains("://") {
+                kept.push(entry);
+                continue;
+            }
+            let path = fs::join(fs, dir, &entry)?;
+            if !fs.is_dir(&path) && !fs.is_file(&path) {
+                return Err(Error::transform(format!(
+                    "lstat {}: no such file or directory",
+                    fs.display(&path).display()
+                )));
+            }
+            if !self.ignores(fs, &path) {
+                kept.push(entry);
+            }
+        }
+        *entries = kept;
+        Ok(())
+    }
 }
 
 /// The user's kustomization for `dir` (or one generated for plain YAML) with Flux's overrides.
@@ -45,11 +100,16 @@ pub fn wrapping_kustomization(
     dir: &str,
     o: &Overrides,
 ) -> Result<Kustomization> {
-    let (mut k, existed) = find_or_generate(fs, dir)?;
+    let (mut k, existed) = find_or_generate(fs, dir, o.ignore.as_ref())?;
     if existed && k.resources.is_empty() {
         // Flux sets this on a user's kustomization without resources (to keep kustomize from
         // calling it empty); generated objects then carry origin annotations.
         k.build_metadata = vec!["originAnnotations".to_string()];
+    }
+    if let Some(ignore) = &o.ignore {
+        ignore.retain(fs, dir, &mut k.resources, true)?;
+        ignore.retain(fs, dir, &mut k.components, true)?;
+        ignore.retain(fs, dir, &mut k.crds, false)?;
     }
     if let Some(ns) = &o.target_namespace {
         k.namespace = ns.clone();
@@ -124,7 +184,11 @@ pub fn apply_common_metadata(map: &mut ResMap, o: &Overrides) {
 }
 
 /// The kustomization of `dir` and whether it was the user's own file.
-fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<(Kustomization, bool)> {
+fn find_or_generate(
+    fs: &dyn FileSystem,
+    dir: &str,
+    ignore: Option<&IgnoreFilter>,
+) -> Result<(Kustomization, bool)> {
     for name in KUSTOMIZATION_FILE_NAMES {
         let path = if dir.is_empty() {
             name.to_string()
@@ -141,13 +205,21 @@ fn find_or_generate(fs: &dyn FileSystem, dir: &str) -> Result<(Kustomization, bo
             return Ok((k, true));
         }
     }
-    Ok((generated_kustomization(fs, dir)?, false))
+    Ok((generated(fs, dir, ignore)?, false))
 }
 
 /// Flux's generated kustomization for a directory without one.
 pub fn generated_kustomization(fs: &dyn FileSystem, dir: &str) -> Result<Kustomization> {
+    generated(fs, dir, None)
+}
+
+fn generated(
+    fs: &dyn FileSystem,
+    dir: &str,
+    ignore: Option<&IgnoreFilter>,
+) -> Result<Kustomization> {
     let mut resources = Vec::new();
-    scan(fs, dir, dir, &mut resources)?;
+    scan(fs, dir, dir, ignore, &mut resources)?;
     let mut k = Kustomization::default();
     if resources.is_empty() {
         k.namespace = "_placeholder".into();
@@ -162,7 +234,13 @@ fn has_kustomization(fs: &dyn FileSystem, dir: &str) -> bool {
         .any(|n| fs.is_file(&format!("{dir}/{n}")))
 }
 
-fn scan(fs: &dyn FileSystem, base: &str, dir: &str, out: &mut Vec<String>) -> Result<()> {
+fn scan(
+    fs: &dyn FileSystem,
+    base: &str,
+    dir: &str,
+    ignore: Option<&IgnoreFilter>,
+    out: &mut Vec<String>,
+) -> Result<()> {
     for name in fs.list(dir)? {
         let path = if dir.is_empty() {
             name.clone()
@@ -174,11 +252,14 @@ fn scan(fs: &dyn FileSystem, base: &str, dir: &str, out: &mut Vec<String>) -> Re
             if has_kustomization(fs, &path) {
                 out.push(rel);
             } else {
-                scan(fs, base, &path, out)?;
+                scan(fs, base, &path, ignore, out)?;
             }
             continue;
         }
         if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        if ignore.is_some_and(|i| i.ignores(fs, &path)) {
             continue;
         }
         let bytes = fs.read(&path)?;

@@ -148,13 +148,24 @@ fn integral_floats_to_ints(v: &mut Value) {
 
 /// kustomize's final removal of build annotations reads every annotation as its node's text
 /// and writes the map back as strings: `5` becomes `"5"`, an annotation with a recorded text
-/// (untagged, or typed as read from its file, see [`record_annotation_texts`]) that text.
+/// (untagged, or typed as read from its file, see [`record_annotation_texts`]) that text. An
+/// empty (or null) map is removed, as kyaml's `SetAnnotations` clears it.
 pub fn settle_annotations(r: &mut Resource) {
     let untyped = std::mem::take(&mut r.untyped);
-    let Some(annotations) = r
-        .obj
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
+    let Some(metadata) = r.obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let empty = match metadata.get("annotations") {
+        Some(Value::Null) => true,
+        Some(Value::Object(map)) => map.is_empty(),
+        _ => false,
+    };
+    if empty {
+        metadata.remove("annotations");
+        return;
+    }
+    let Some(annotations) = metadata
+        .get_mut("annotations")
         .and_then(Value::as_object_mut)
     else {
         return;
@@ -228,6 +239,16 @@ mod tests {
         ];
         record_write(&mut r, &path, Some(text.into()));
         r
+    }
+
+    #[test]
+    fn empty_annotations_are_dropped_as_kustomize_drops_them() {
+        for empty in [json!({}), json!(null)] {
+            let mut r = Resource::new(json!({"metadata": {"name": "x", "annotations": empty,
+                "labels": {}}}));
+            settle_annotations(&mut r);
+            assert_eq!(r.obj, json!({"metadata": {"name": "x", "labels": {}}}));
+        }
     }
 
     #[test]

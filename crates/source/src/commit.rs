@@ -138,10 +138,14 @@ pub(crate) fn commit_worktree(
     };
     let signature = signature(workdir, options)?;
     let scope = Scope::new(workdir, options.paths.as_deref())?;
-    let parent_tree = repo
-        .find_commit(parent)
-        .and_then(|commit| commit.tree_id().map(gix::Id::detach))
-        .map_err(|e| repo_error(format!("parent commit {parent}: {e}")))?;
+    // The null parent is the base of an empty repository: a root commit over no files.
+    let parent_tree = if parent.is_null() {
+        ObjectId::empty_tree(parent.kind())
+    } else {
+        repo.find_commit(parent)
+            .and_then(|commit| commit.tree_id().map(gix::Id::detach))
+            .map_err(|e| repo_error(format!("parent commit {parent}: {e}")))?
+    };
     let new_tree = edited_tree(repo, workdir, parent_tree, &scope)?;
     if new_tree == parent_tree {
         return Ok(None);
@@ -152,7 +156,7 @@ pub(crate) fn commit_worktree(
     }
     let mut commit = gix::objs::Commit {
         tree: new_tree,
-        parents: [parent].into_iter().collect(),
+        parents: [parent].into_iter().filter(|p| !p.is_null()).collect(),
         author: signature.clone(),
         committer: signature,
         encoding: None,

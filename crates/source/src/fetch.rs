@@ -80,6 +80,25 @@ pub async fn remote_head(
     .await
 }
 
+/// Whether the repository at `url` has no branch and no tag (created, never pushed to).
+pub async fn remote_is_empty(
+    url: &str,
+    auth: &GitAuth,
+    timeout: Duration,
+) -> Result<bool, GitError> {
+    let target = Target::new(url, auth)?;
+    run_with_deadline(target, timeout, move |target, _| {
+        let scratch = tempfile::tempdir().map_err(|e| target.transport_error(e))?;
+        let target = &target.with_ssh_log_in(scratch.path());
+        let mut repo =
+            gix::init_bare(scratch.path().join("repo")).map_err(|e| target.classify(&e))?;
+        let specs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+        let refs = list_refs(&mut repo, target, &specs, scratch.path(), timeout)?;
+        Ok(refs.is_empty())
+    })
+    .await
+}
+
 /// Fetches `reference` from `url` and checks its tree out into `dest_dir` (created if missing;
 /// it must be empty). A `.git` directory with the fetched objects stays inside `dest_dir`.
 pub async fn checkout(

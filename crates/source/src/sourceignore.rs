@@ -65,6 +65,7 @@ pub struct SourceIgnore {
 impl SourceIgnore {
     /// Loads `.sourceignore` files under `root` and the `spec_ignore` text.
     pub fn load(root: &Path, spec_ignore: Option<&str>) -> Result<Self, IgnoreError> {
+        let root: &Path = &root.components().collect::<PathBuf>();
         let mut user = Vec::new();
         load_dir(root, &mut user)?;
         if let Some(text) = spec_ignore {
@@ -89,6 +90,7 @@ impl SourceIgnore {
     /// Whether `path` (absolute, under the root) is excluded; parents count, so everything
     /// inside an excluded directory is excluded too.
     pub fn is_ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let path: &Path = &path.components().collect::<PathBuf>();
         if path == self.root {
             return false;
         }
@@ -107,6 +109,26 @@ impl SourceIgnore {
 }
 
 impl SourceIgnore {
+    /// The rules `flux build|diff kustomization` filter a local directory with (fluxcd/pkg's
+    /// generator): the VCS and default excludes always, then every `.sourceignore` under
+    /// `root`, then `patterns` (`--ignore-paths`, scoped to the root), the last match winning.
+    pub fn load_for_build(root: &Path, patterns: &[String]) -> Result<Self, IgnoreError> {
+        // Matchers compare paths by their text: `a/./b` must be `a/b`, as paths asked about are.
+        let root: &Path = &root.components().collect::<PathBuf>();
+        let mut defaults: Vec<&str> = EXCLUDE_VCS.to_vec();
+        defaults.extend_from_slice(EXCLUDE_DEFAULTS);
+        let mut matchers = vec![compile(root, defaults.into_iter(), "defaults")?];
+        load_dir(root, &mut matchers)?;
+        let extra = compile(root, patterns.iter().map(String::as_str), "--ignore-paths")?;
+        if !extra.is_empty() {
+            matchers.push(extra);
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            matchers,
+        })
+    }
+
     /// Rules that keep everything under `root` (a tree already filtered, such as a Bucket's
     /// objects).
     pub fn nothing(root: &Path) -> Self {
@@ -273,5 +295,31 @@ mod tests {
         assert!(ignored(&r, "x/secrets/b.yaml", false));
         assert!(ignored(&r, "only-root.yaml", false));
         assert!(!ignored(&r, "sub/only-root.yaml", false));
+    }
+
+    #[test]
+    fn build_rules_keep_the_defaults_under_user_patterns() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join(IGNORE_FILE), "/*\n")?;
+        let patterns = ["!keep.yaml".to_owned(), "!logo.png".to_owned()];
+        let r = SourceIgnore::load_for_build(dir.path(), &patterns)?;
+        let at = |rel: &str| dir.path().join(rel);
+        assert!(r.is_ignored(&at("drop.yaml"), false));
+        assert!(!r.is_ignored(&at("keep.yaml"), false));
+        // The command line wins over the defaults too, as it comes last.
+        assert!(!r.is_ignored(&at("logo.png"), false));
+        // A root spelled with `.` components matches the same paths (no panic in `ignore`).
+        let spelled = SourceIgnore::load_for_build(&dir.path().join("./."), &patterns)?;
+        assert!(spelled.is_ignored(&at("drop.yaml"), false));
+        assert!(spelled.is_ignored(&dir.path().join("./drop.yaml"), false));
+        assert!(!spelled.is_ignored(&at("keep.yaml"), false));
+        let plain = SourceIgnore::load_for_build(dir.path(), &["!*.yaml".to_owned()])?;
+        assert!(plain.is_ignored(&at("cloudbuild.jpg"), false));
+        assert!(
+            !plain.is_ignored(&at(".sops.yaml"), false),
+            "a later pattern re-includes"
+        );
+        Ok(())
     }
 }

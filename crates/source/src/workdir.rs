@@ -11,7 +11,7 @@
 use crate::auth::GitAuth;
 use crate::commit::{self, CommitError, CommitOptions};
 use crate::error::GitError;
-use crate::fetch::{checkout, remote_head};
+use crate::fetch::{checkout, remote_head, remote_is_empty};
 use crate::push::{self, PushError, PushOutcome, PushPlan};
 use crate::reference::{GitReference, Revision, Strategy};
 use crate::transport::Target;
@@ -68,8 +68,20 @@ pub struct WorkingClone {
 impl WorkingClone {
     /// Fetches the branch to update into `dir` (created if missing; it must be empty) and
     /// checks it out.
+    ///
+    /// A repository with no refs at all (created, never pushed to) gives an empty work tree on
+    /// a new repository, as Flux's bootstrap clone does: the first commit has no parent and
+    /// the first push creates the branch.
     pub async fn clone_into(spec: CloneSpec, dir: &Path) -> Result<Self, GitError> {
-        let base = fetch_base(&spec, dir).await?;
+        let base = match fetch_base(&spec, dir).await {
+            Err(GitError::ReferenceNotFound { url, reference }) => {
+                if !remote_is_empty(&spec.url, &spec.auth, spec.timeout).await? {
+                    return Err(GitError::ReferenceNotFound { url, reference });
+                }
+                init_empty(&spec, dir)?
+            }
+            other => other?,
+        };
         let base_id = parse_commit(&spec, &base)?;
         Ok(Self {
             spec,
@@ -188,7 +200,29 @@ async fn fetch_base(spec: &CloneSpec, dir: &Path) -> Result<Revision, GitError> 
     Ok(out.revision)
 }
 
+/// A new repository in `dir` for an empty remote; its base is no commit.
+fn init_empty(spec: &CloneSpec, dir: &Path) -> Result<Revision, GitError> {
+    let failed = |e: String| GitError::Checkout {
+        url: crate::error::sanitize_url(&spec.url),
+        detail: format!("initializing '{}': {e}", dir.display()),
+    };
+    clear_dir(spec, dir)?;
+    let repo = gix::init(dir).map_err(|e| failed(e.to_string()))?;
+    // The tree the first commit is compared with.
+    repo.write_object(gix::objs::Tree::empty())
+        .map_err(|e| failed(e.to_string()))?;
+    let branch = spec.target_branch().unwrap_or_default();
+    Ok(Revision::short(
+        &format!("refs/heads/{branch}"),
+        String::new(),
+    ))
+}
+
+/// The commit of `revision`; the null id for the base of an empty repository.
 fn parse_commit(spec: &CloneSpec, revision: &Revision) -> Result<ObjectId, GitError> {
+    if revision.commit.is_empty() {
+        return Ok(ObjectId::null(gix::hash::Kind::Sha1));
+    }
     ObjectId::from_hex(revision.commit.as_bytes()).map_err(|e| GitError::Checkout {
         url: crate::error::sanitize_url(&spec.url),
         detail: format!("checked-out commit '{}': {e}", revision.commit),

@@ -112,6 +112,45 @@ fn http_setup() -> anyhow::Result<HttpSetup> {
     Ok(HttpSetup { repo, server, url })
 }
 
+/// A repository never pushed to: the clone is an empty work tree, the first commit is a root
+/// commit and the push creates the branch (Flux's bootstrap into a new repository). A branch
+/// missing from a repository that has others is still not found.
+#[tokio::test]
+async fn an_empty_repository_gets_a_root_commit_and_its_first_branch() -> anyhow::Result<()> {
+    let s = http_setup()?;
+    let dir = tempfile::tempdir()?;
+    let mut clone =
+        WorkingClone::clone_into(spec(&s.url, "main", None, basic_auth(PASSWORD)), dir.path())
+            .await?;
+    assert_eq!(clone.base().commit, "");
+    write(&clone, "clusters/dev/app.yaml", "kind: ConfigMap\n")?;
+    let commit = clone
+        .commit(&commit_options("First"))?
+        .context("a change was made")?;
+    let outcome = clone.push(None).await?;
+    assert_eq!(outcome.updates.len(), 1);
+    assert_eq!(outcome.updates[0].old, None);
+    let cli = clone_with_cli(&s.repo, "main")?;
+    let work = cli.path().join("clone");
+    assert_eq!(git(&work, &["rev-parse", "HEAD"])?, commit);
+    assert_eq!(git(&work, &["rev-list", "--count", "HEAD"])?, "1");
+    assert_eq!(
+        std::fs::read_to_string(work.join("clusters/dev/app.yaml"))?,
+        "kind: ConfigMap\n"
+    );
+    let other = tempfile::tempdir()?;
+    let missing = WorkingClone::clone_into(
+        spec(&s.url, "other", None, basic_auth(PASSWORD)),
+        other.path(),
+    )
+    .await;
+    assert!(
+        matches!(missing, Err(GitError::ReferenceNotFound { .. })),
+        "{missing:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn http_commit_and_push_with_basic_auth() -> anyhow::Result<()> {
     let s = http_setup()?;

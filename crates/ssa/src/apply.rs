@@ -242,7 +242,7 @@ impl ResourceManager {
     }
 
     /// [`Self::diff_all`] with, for each object that drifted, the live object and the dry-run
-    /// result, in apply order.
+    /// result (the fields `ignored_fields` names removed from both), in apply order.
     pub async fn diff_objects(
         &self,
         objects: Vec<Value>,
@@ -258,10 +258,17 @@ impl ResourceManager {
         Ok(planned
             .into_iter()
             .map(|plan| {
-                let (live, merged) = match plan.compared {
+                let (mut live, mut merged) = match plan.compared {
                     Some(compared) => (compared.0, Some(compared.1)),
                     None => (None, None),
                 };
+                // As Flux's Diff returns them: without the fields the ignore rules leave out.
+                let ignored = opts.ignored_fields.get(&plan.target.object.id());
+                for pointer in ignored.into_iter().flatten() {
+                    for side in [live.as_mut(), merged.as_mut()].into_iter().flatten() {
+                        remove_pointer(side, pointer);
+                    }
+                }
                 ObjectDiff {
                     entry: ChangeSetEntry::new(plan.target.object, plan.action),
                     live,

@@ -577,6 +577,9 @@ pub enum CreateSecretKind {
     /// The SOPS decryption keys of a Kustomization (`spec.decryption.secretRef`): an age key
     /// file and/or an armored OpenPGP private key (tether's helper; Flux documents kubectl).
     Sops(CreateSecretSopsArgs),
+    /// Root CA certificates and a Notation trust policy, to verify artifacts signed by
+    /// Notation (an OCIRepository's `verify.provider: notation`).
+    Notation(CreateSecretNotationArgs),
 }
 
 #[derive(Args, Debug)]
@@ -687,6 +690,18 @@ pub struct CreateSecretGithubAppArgs {
     /// The GitHub API base URL (GitHub Enterprise).
     #[arg(long, default_value = "")]
     pub app_base_url: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateSecretNotationArgs {
+    /// Name of the Secret.
+    pub name: Option<String>,
+    /// Notation trust policy file path.
+    #[arg(long, default_value = "")]
+    pub trust_policy_file: String,
+    /// Root CA cert file path (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ca_cert_file: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -21,6 +21,7 @@ const FLUX_VERBS: &[&str] = &[
     "get",
     "install",
     "list",
+    "logs",
     "pull",
     "push",
     "reconcile",

@@ -16,6 +16,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tether_api::kustomize::v1::Kustomization;
+use tether_kustomize::flux::IgnoreFilter;
+use tether_source::sourceignore::SourceIgnore;
 
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
 /// What Flux writes in place of SOPS-encrypted values.
@@ -86,6 +88,8 @@ pub(super) struct LocalBuilder {
     local_sources: BTreeMap<String, PathBuf>,
     strict: bool,
     ignore_not_found: bool,
+    /// `--ignore-paths`, applied with each built directory's `.sourceignore` files.
+    ignore_paths: Vec<String>,
 }
 
 impl LocalBuilder {
@@ -106,9 +110,6 @@ impl LocalBuilder {
         if ignore_not_found && kustomization_file.is_none() {
             bail!("kustomization file is required when assuming new kustomizations");
         }
-        if !args.ignore_paths.is_empty() {
-            bail!("--ignore-paths is not supported by tether yet");
-        }
         let mut local_sources = BTreeMap::new();
         for pair in &args.local_sources {
             let (source, path) = pair
@@ -122,6 +123,7 @@ impl LocalBuilder {
             local_sources,
             strict: args.strict_substitute,
             ignore_not_found,
+            ignore_paths: args.ignore_paths.clone(),
         })
     }
 
@@ -176,13 +178,21 @@ impl LocalBuilder {
         }
     }
 
-    /// The objects `ks` builds from `dir`, owner-labelled, SOPS data masked.
+    /// The objects `ks` builds from `dir`, owner-labelled, SOPS data masked; the files Flux's
+    /// generator filters out (`.sourceignore` under `dir`, `--ignore-paths`, the default
+    /// excludes) left out of the top kustomization.
     pub async fn build(&self, ks: &Kustomization, dir: &Path) -> anyhow::Result<Vec<Value>> {
+        let ignore = SourceIgnore::load_for_build(dir, &self.ignore_paths)
+            .map_err(|e| anyhow::anyhow!("failed to load ignore patterns: {e}"))?;
+        let ignore = IgnoreFilter(std::sync::Arc::new(move |path, is_dir| {
+            ignore.is_ignored(path, is_dir)
+        }));
         let mut objects = tether_controller::build_kustomization_locally(
             self.client.as_ref(),
             ks,
             dir,
             self.strict,
+            Some(ignore),
         )
         .await
         .map_err(anyhow::Error::msg)?;

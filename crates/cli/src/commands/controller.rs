@@ -72,7 +72,7 @@ pub(crate) fn init_logging(encoding: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if encoding == "json" {
-        builder.json().init();
+        builder.event_format(super::log_format::FluxJson).init();
     } else {
         builder.init();
     }

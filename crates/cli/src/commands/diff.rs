@@ -3,8 +3,12 @@
 //! manager; each object that would be created, changed or skipped is printed as
 //! `► Kind/namespace/name created|drifted|skipped`, a drift followed by dyff's report of the
 //! live object against the dry-run result (Secret values masked), then the inventory objects
-//! a prune would delete. Exit status 1 when anything would change, 2 when the diff failed.
-//! `diff artifact` lives with the other artifact verbs.
+//! a prune would delete. As Flux's, each object is dry-run on its own: one the API server
+//! refuses is reported at the end with the others and the diff goes on (no prune is predicted
+//! then); `kustomize.toolkit.fluxcd.io/ssa: Ignore` and `reconcile: disabled` (on the local or
+//! the live object) skip it; the paths of the Kustomization's `spec.ignore` rules are left
+//! out of the comparison and of the report. Exit status 1 when anything would change, 2 when
+//! the diff failed. `diff artifact` lives with the other artifact verbs.
 
 use super::build::{LocalBuilder, nested_kustomization, required_name, resource_dir};
 use super::cluster::{self, block_on};
@@ -13,12 +17,11 @@ use super::{ExitStatus, artifact};
 use crate::cli::{DiffCommand, DiffKustomizationArgs};
 use anyhow::Context;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use tether_api::kustomize::v1::Kustomization;
 use tether_core::changeset::Action;
-use tether_core::object::{ObjectId, ObjectRef};
+use tether_core::object::ObjectRef;
 use tether_ssa::{ApplyOptions, ObjectDiff, ResourceManager};
 
 /// What Flux writes in place of Secret values in a diff.
@@ -50,9 +53,12 @@ async fn diff_kustomization(args: DiffKustomizationArgs) -> anyhow::Result<()> {
     }
     .await;
     drop(spinner);
-    let (output, changed) = result.map_err(ExitStatus::failed)?;
-    print!("{output}");
-    if changed {
+    let report = result.map_err(ExitStatus::failed)?;
+    print!("{}", report.out);
+    if let Some(error) = report.error() {
+        return Err(ExitStatus::failed(anyhow::anyhow!(error)));
+    }
+    if report.changed {
         return Err(ExitStatus::new(
             1,
             anyhow::anyhow!("identified at least one change, exiting with non-zero exit code"),
@@ -62,32 +68,60 @@ async fn diff_kustomization(args: DiffKustomizationArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What a diff printed, whether anything would change, and the objects that could not be
+/// diffed (the diff goes on past them, as Flux's does, and a prune is then not predicted).
+#[derive(Default)]
+struct Report {
+    out: String,
+    changed: bool,
+    errors: Vec<String>,
+}
+
+impl Report {
+    /// The failures as one message: the only one, or all (each once) in brackets, as
+    /// Kubernetes' error aggregate words them.
+    fn error(&self) -> Option<String> {
+        let mut distinct: Vec<&str> = Vec::new();
+        for error in &self.errors {
+            if !distinct.contains(&error.as_str()) {
+                distinct.push(error);
+            }
+        }
+        match distinct.as_slice() {
+            [] => None,
+            [one] => Some((*one).to_owned()),
+            many => Some(format!("[{}]", many.join(", "))),
+        }
+    }
+}
+
 struct Differ<'a> {
     builder: &'a LocalBuilder,
     recursive: bool,
 }
 
 impl Differ<'_> {
-    /// The report for `ks` built from `dir`, and whether anything would change.
-    async fn diff(&self, ks: &Kustomization, dir: &Path) -> anyhow::Result<(String, bool)> {
+    /// The report for `ks` built from `dir`: each object dry-run on its own, in build order.
+    async fn diff(&self, ks: &Kustomization, dir: &Path) -> anyhow::Result<Report> {
         let client = self
             .builder
             .client()
             .context("client is required for live run")?;
         let objects = self.builder.build(ks, dir).await?;
+        let options = diff_options(ks, &objects)?;
         let manager = ResourceManager::new(client.clone())
             .with_field_manager(tether_ssa::DEFAULT_FIELD_MANAGER);
-        let diffs = manager
-            .diff_objects(objects.clone(), &ApplyOptions::default())
-            .await?;
-        let by_id: HashMap<ObjectId, ObjectDiff> = diffs
-            .into_iter()
-            .map(|d| (d.entry.object.id(), d))
-            .collect();
-        let (mut out, mut changed) = (String::new(), false);
+        let mut report = Report::default();
         let mut applied = tether_core::inventory::Inventory::new();
         for object in &objects {
-            let Some(diff) = lookup(&by_id, object) else {
+            let diff = match manager.diff_objects(vec![object.clone()], &options).await {
+                Ok(diffs) => diffs.into_iter().next(),
+                Err(error) => {
+                    report.errors.push(error.to_string());
+                    continue;
+                }
+            };
+            let Some(diff) = diff else {
                 continue;
             };
             applied
@@ -95,56 +129,87 @@ impl Differ<'_> {
                 .push(tether_core::inventory::InventoryEntry::from_ref(
                     &diff.entry.object,
                 ));
-            changed |= write_change(&mut out, object, diff);
+            if diff.entry.action == Action::Skipped {
+                let subject = skipped_subject(&manager, &diff.entry.object).await;
+                report.out.push_str(&format!("► {subject} skipped\n"));
+            }
+            report.changed |= write_change(&mut report.out, object, &diff);
             if self.recursive && diff.entry.action != Action::Created {
-                changed |= self.diff_nested(&mut out, object, ks).await?;
+                self.diff_nested(&mut report, object, ks).await?;
             }
         }
-        if ks.spec.prune {
+        if ks.spec.prune && report.errors.is_empty() {
             let old = tether_controller::kustomization_inventory(
                 ks.status.as_ref().and_then(|s| s.inventory.as_ref()),
             );
             for stale in old.diff(&applied)? {
-                out.push_str(&format!("► {stale} deleted\n"));
-                changed = true;
+                report.out.push_str(&format!("► {stale} deleted\n"));
+                report.changed = true;
             }
         }
-        Ok((out, changed))
+        Ok(report)
     }
 
-    /// The diff of a Kustomization found in the output, from its source's local copy.
+    /// The diff of a Kustomization found in the output, from its source's local copy; a
+    /// failure to diff it is reported with the others.
     async fn diff_nested(
         &self,
-        out: &mut String,
+        report: &mut Report,
         object: &Value,
         parent: &Kustomization,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<()> {
         let Some(child) = nested_kustomization(object, parent)? else {
-            return Ok(false);
+            return Ok(());
         };
         let subject = ObjectRef::from_object(object)?;
         if child.spec.kube_config.is_some() {
-            out.push_str(&format!(
+            report.out.push_str(&format!(
                 "⚠️ {subject} skipped: diff not supported for remote clusters\n"
             ));
-            return Ok(false);
+            return Ok(());
         }
-        let live = self.builder.nested(&child, false, false).await?;
-        let dir = self.builder.local_dir(&child)?;
-        let (nested, changed) = Box::pin(self.diff(&live, &dir)).await?;
-        if changed {
-            out.push_str(&format!("📁 {subject} changed\n{nested}"));
+        let nested = async {
+            let live = self.builder.nested(&child, false, false).await?;
+            let dir = self.builder.local_dir(&child)?;
+            Box::pin(self.diff(&live, &dir)).await
+        };
+        match nested.await {
+            Ok(nested) => {
+                if nested.changed {
+                    report.changed = true;
+                    report
+                        .out
+                        .push_str(&format!("📁 {subject} changed\n{}", nested.out));
+                }
+                report.errors.extend(nested.errors);
+            }
+            Err(error) => report.errors.push(format!("{error:#}")),
         }
-        Ok(changed)
+        Ok(())
     }
 }
 
-/// The dry-run result of a built object (cluster-scoped objects lose their namespace).
-fn lookup<'a>(by_id: &'a HashMap<ObjectId, ObjectDiff>, object: &Value) -> Option<&'a ObjectDiff> {
-    let mut reference = ObjectRef::from_object(object).ok()?;
-    by_id.get(&reference.id()).or_else(|| {
-        reference.namespace.clear();
-        by_id.get(&reference.id())
+/// The subject Flux prints for a skipped object: the live object's, so `Kind/` alone when
+/// there is no live object (Flux names the object it failed to read).
+async fn skipped_subject(manager: &ResourceManager, object: &ObjectRef) -> String {
+    match manager.live(object).await {
+        Ok(Some(_)) => object.to_string(),
+        _ => format!("{}/", object.kind),
+    }
+}
+
+/// kustomize-controller's apply options, with the fields `spec.ignore` leaves out of the
+/// comparison.
+fn diff_options(ks: &Kustomization, objects: &[Value]) -> anyhow::Result<ApplyOptions> {
+    let rules = ks.spec.ignore.as_deref().unwrap_or_default();
+    let rules = rules
+        .iter()
+        .map(|r| (r.paths.as_slice(), r.target.as_ref()));
+    let ignored_fields = tether_controller::drift_ignore::ignored_fields(rules, objects)
+        .map_err(anyhow::Error::msg)?;
+    Ok(ApplyOptions {
+        ignored_fields,
+        ..ApplyOptions::default()
     })
 }
 
@@ -152,10 +217,6 @@ fn lookup<'a>(by_id: &'a HashMap<ObjectId, ObjectDiff>, object: &Value) -> Optio
 fn write_change(out: &mut String, built: &Value, diff: &ObjectDiff) -> bool {
     let subject = diff.entry.subject();
     match diff.entry.action {
-        Action::Skipped => {
-            out.push_str(&format!("► {subject} skipped\n"));
-            false
-        }
         Action::Created => {
             out.push_str(&format!("► {subject} created\n"));
             true

@@ -21,6 +21,8 @@ mod get;
 mod helm;
 mod install;
 mod kustomize;
+mod log_format;
+mod logs;
 mod output;
 mod reconcile;
 mod suspend;
@@ -49,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => create::run(*args),
         Command::Export(args) => export::run(args),
         Command::Events(args) => events::run(args),
+        Command::Logs(args) => logs::run(args),
         Command::Build(command) => build::run(command),
         Command::Check(args) => check::run(args),
         Command::Trace(args) => trace::run(args),

@@ -627,42 +627,15 @@ fn drift_options(hr: &HelmRelease, objects: &[Json]) -> Result<tether_ssa::Apply
         .as_ref()
         .and_then(|d| d.ignore.as_deref())
         .unwrap_or_default();
-    for rule in rules {
-        let selector = match &rule.target {
-            None => None,
-            Some(target) => Some(
-                serde_json::to_value(target)
-                    .and_then(serde_json::from_value::<tether_kustomize::flux::Selector>)
-                    .map_err(|e| {
-                        Failure::terminal(
-                            reasons::RECONCILIATION_FAILED,
-                            format!("invalid driftDetection.ignore target: {e}"),
-                        )
-                    })?,
-            ),
-        };
-        for object in objects {
-            let selected = match &selector {
-                None => true,
-                Some(selector) => tether_kustomize::selects(selector, object).map_err(|e| {
-                    Failure::terminal(
-                        reasons::RECONCILIATION_FAILED,
-                        format!("invalid driftDetection.ignore target: {e}"),
-                    )
-                })?,
-            };
-            let Ok(reference) = tether_core::object::ObjectRef::from_object(object) else {
-                continue;
-            };
-            if selected {
-                options
-                    .ignored_fields
-                    .entry(reference.id())
-                    .or_default()
-                    .extend(rule.paths.iter().cloned());
-            }
-        }
-    }
+    let rules = rules
+        .iter()
+        .map(|r| (r.paths.as_slice(), r.target.as_ref()));
+    options.ignored_fields = crate::drift_ignore::ignored_fields(rules, objects).map_err(|e| {
+        Failure::terminal(
+            reasons::RECONCILIATION_FAILED,
+            format!("invalid driftDetection.ignore target: {e}"),
+        )
+    })?;
     Ok(options)
 }
 

@@ -30,7 +30,8 @@ pub fn build_objects(
 }
 
 /// [`build_objects`] with kustomize options (`legacy_order: false` keeps Flux's build order,
-/// as `flux build` prints it).
+/// as `flux build` prints it; the `ignore` filter of `options.overrides` is applied, the
+/// other overrides come from `ks`).
 pub fn build_objects_with(
     root: &Path,
     ks: &Kustomization,
@@ -47,7 +48,9 @@ pub fn build_objects_with(
         )));
     }
     let fs = DiskFs::new(root, MAX_FILE_BYTES).map_err(|e| Failure::build(e.to_string()))?;
-    let overrides = overrides_of(ks)?;
+    let mut overrides = overrides_of(ks)?;
+    // The one override not from the Kustomization: the CLI's ignore rules.
+    overrides.ignore = options.overrides.as_ref().and_then(|o| o.ignore.clone());
     let build_failed = |e| Failure::build(format!("kustomize build failed: {e}"));
     let built = match keys {
         Some(keys) => {

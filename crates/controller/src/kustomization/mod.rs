@@ -250,12 +250,14 @@ fn dependents_of(
 /// for the source's `spec.path`: the controller's own build (the Kustomization's overrides,
 /// then post-build substitution with `substituteFrom` read from the cluster) with the owner
 /// labels applied objects carry. The error is the message the reconcile would report. Without a
-/// client (Flux's `--dry-run`) only the inline `substitute` variables are used.
+/// client (Flux's `--dry-run`) only the inline `substitute` variables are used. `ignore`
+/// leaves files out of the top kustomization (`--ignore-paths`, `.sourceignore`).
 pub async fn build_local(
     client: Option<&kube::Client>,
     ks: &Kustomization,
     dir: &std::path::Path,
     strict: bool,
+    ignore: Option<tether_kustomize::flux::IgnoreFilter>,
 ) -> Result<Vec<serde_json::Value>, String> {
     let mut local = ks.clone();
     let variables = match client {
@@ -274,6 +276,10 @@ pub async fn build_local(
     // In the build's own order, as `flux build` prints it.
     let options = tether_kustomize::Options {
         legacy_order: false,
+        overrides: Some(tether_kustomize::flux::Overrides {
+            ignore,
+            ..Default::default()
+        }),
         ..tether_kustomize::Options::default()
     };
     let mut objects =

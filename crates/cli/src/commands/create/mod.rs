@@ -9,6 +9,7 @@
 
 pub mod flags;
 mod image;
+mod notation;
 mod notification;
 pub mod secret;
 mod source;

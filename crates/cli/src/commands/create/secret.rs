@@ -34,6 +34,7 @@ pub fn run(args: &CreateArgs, kind: &CreateSecretKind) -> anyhow::Result<()> {
         CreateSecretKind::Proxy(proxy) => create_proxy(args, proxy),
         CreateSecretKind::GithubApp(app) => create_github_app(args, app),
         CreateSecretKind::Sops(sops) => create_sops(args, sops),
+        CreateSecretKind::Notation(notation) => super::notation::create_notation(args, notation),
     }
 }
 
@@ -53,7 +54,7 @@ pub fn has_data(secret: &Secret) -> bool {
     secret.string_data.as_ref().is_some_and(|d| !d.is_empty())
 }
 
-fn make_secret(
+pub(super) fn make_secret(
     name: &str,
     namespace: &str,
     labels: Option<BTreeMap<String, String>>,
@@ -294,7 +295,7 @@ pub async fn upsert_secret(client: kube::Client, secret: &Secret) -> anyhow::Res
 
 /// Prints the Secret (`--export`) or stores it and prints `► <what> secret '<name>' created in
 /// '<namespace>' namespace`.
-fn export_or_store(
+pub(super) fn export_or_store(
     args: &CreateArgs,
     secret: Secret,
     what: &str,
