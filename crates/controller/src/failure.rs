@@ -21,8 +21,8 @@ pub struct Failure {
     /// How long to wait before trying again, when the failure knows better than the kind's
     /// default (a registry's `Retry-After`, a dependency's requeue).
     pub retry_after: Option<Duration>,
-    /// A Kustomization's source exists but has not reported its first fetch: its artifact, or
-    /// its failure, is what the Kustomization waits for, silently.
+    /// The source exists but has not reported its first fetch: its artifact, or its failure,
+    /// is what the object waits for, silently (see `Reconcile::waits_silently`).
     pub awaits_first_fetch: bool,
 }
 
@@ -75,10 +75,13 @@ impl Failure {
 
     /// The source exists but has not finished its first fetch.
     pub fn source_first_fetch_pending(message: impl Into<String>) -> Self {
-        Self {
-            awaits_first_fetch: true,
-            ..Self::source_unavailable(message)
-        }
+        Self::source_unavailable(message).awaiting_first_fetch(true)
+    }
+
+    /// This failure, waiting for the source's first fetch when `pending`.
+    pub fn awaiting_first_fetch(mut self, pending: bool) -> Self {
+        self.awaits_first_fetch = pending;
+        self
     }
 
     /// A reference the controller's access rules refuse (`--no-cross-namespace-refs`): only a

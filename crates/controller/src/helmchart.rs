@@ -258,7 +258,7 @@ async fn build_chart(chart: &HelmChart, ctx: &Context) -> ChartOutcome {
         );
     }
     let unavailable = |resource: &str| source_unavailable(chart, resource);
-    let no_artifact = || no_source_artifact(chart);
+    let no_artifact = |source: &HelmRepository| no_source_artifact(chart, source);
     match chart.spec.source_ref.kind {
         HelmChartSourceKind::HelmRepository => {
             let Some(repo) = source_of::<HelmRepository>(chart, ctx) else {
@@ -271,7 +271,7 @@ async fn build_chart(chart: &HelmChart, ctx: &Context) -> ChartOutcome {
                 };
             }
             let Some(artifact) = stored_artifact(repo.as_ref(), ctx) else {
-                return failed(None, no_artifact());
+                return failed(None, no_artifact(repo.as_ref()));
             };
             ChartOutcome {
                 source_revision: Some(artifact.revision.clone()),
@@ -296,7 +296,7 @@ async fn packaged_from<K: ArtifactSource>(
         return failed(None, source_unavailable(chart, plural));
     };
     let Some(artifact) = stored_artifact(source.as_ref(), ctx) else {
-        return failed(None, no_source_artifact(chart));
+        return failed(None, no_source_artifact(chart, source.as_ref()));
     };
     ChartOutcome {
         source_revision: Some(artifact.revision.clone()),
@@ -317,7 +317,9 @@ fn source_unavailable(chart: &HelmChart, plural: &str) -> Failure {
     }
 }
 
-fn no_source_artifact(chart: &HelmChart) -> Failure {
+/// The source has no artifact in storage; before its first fetch the chart waits silently
+/// (its source's watch wakes it).
+fn no_source_artifact<K: ArtifactSource>(chart: &HelmChart, source: &K) -> Failure {
     let (kind, name) = (chart.spec.source_ref.kind, &chart.spec.source_ref.name);
     Failure {
         emits_event: false,
@@ -326,6 +328,7 @@ fn no_source_artifact(chart: &HelmChart) -> Failure {
             format!("no artifact available for {kind} source '{name}'"),
         )
     }
+    .awaiting_first_fetch(source.first_fetch_pending())
 }
 
 fn failed(source_revision: Option<String>, failure: Failure) -> ChartOutcome {

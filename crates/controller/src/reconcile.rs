@@ -105,10 +105,17 @@ pub trait Reconcile:
         usual_next_run(self, &ctx.options, outcome.failure())
     }
 
-    /// Whether to say nothing about this outcome yet (no status, no event) and look again
-    /// after the dependency requeue.
-    fn waits_silently(&self, _outcome: &Self::Outcome) -> bool {
-        false
+    /// Whether to say nothing about this outcome yet (no status, no event, no metric) and look
+    /// again after the dependency requeue: the run only found that its source has not finished
+    /// its first fetch ([`Failure::awaits_first_fetch`]) while the object has reported nothing
+    /// yet. The source's first status wakes it (kinds watch their sources), so at start-up
+    /// this spares a status write, a watch event and a log line per object; a source that
+    /// fails its fetch is still reported, at its first report.
+    fn waits_silently(&self, outcome: &Self::Outcome) -> bool {
+        let pending = outcome
+            .failure()
+            .is_some_and(|failure| failure.awaits_first_fetch);
+        pending && self.conditions().is_none_or(|c| find(c, READY).is_none())
     }
 
     /// What to do once the status of `outcome` is written.

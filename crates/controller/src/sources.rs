@@ -31,6 +31,19 @@ pub trait ArtifactSource:
     fn conditions(&self) -> Option<&[Condition]>;
     /// `spec.suspend`.
     fn suspended(&self) -> bool;
+
+    /// Whether the source has yet to report its first fetch (no Ready condition, or
+    /// Ready=Unknown while it runs) and will (it is not suspended): what waits for its
+    /// artifact waits silently meanwhile, as its first status wakes the waiter.
+    fn first_fetch_pending(&self) -> bool {
+        let reported = self
+            .conditions()
+            .and_then(|c| {
+                tether_api::meta::conditions::find(c, tether_api::meta::conditions::READY)
+            })
+            .is_some_and(|ready| ready.status != tether_api::meta::conditions::STATUS_UNKNOWN);
+        !reported && !self.suspended()
+    }
 }
 
 impl ArtifactSource for GitRepository {

@@ -94,4 +94,16 @@ impl ControllerMetrics {
             |labels| label(labels, "controller").as_deref() == Some(controller),
         ))
     }
+
+    /// Reconciles of `controller` that ended in an error (`result="error"`).
+    pub fn reconcile_errors(&self, controller: &str) -> anyhow::Result<u64> {
+        Ok(sum_samples(
+            &self.text()?,
+            "controller_runtime_reconcile_total",
+            |labels| {
+                label(labels, "controller").as_deref() == Some(controller)
+                    && label(labels, "result").as_deref() == Some("error")
+            },
+        ))
+    }
 }

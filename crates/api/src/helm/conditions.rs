@@ -35,6 +35,9 @@ pub mod reasons {
     pub const UNINSTALL_FAILED: &str = "UninstallFailed";
     /// Getting the chart artifact failed.
     pub const ARTIFACT_FAILED: &str = "ArtifactFailed";
+    /// The chart source (HelmChart, OCIRepository, ExternalArtifact) has no artifact to use
+    /// yet: not at its latest generation, stalled, or without an artifact.
+    pub const SOURCE_NOT_READY: &str = "SourceNotReady";
     /// Initializing the Helm action configuration failed (v2beta1).
     pub const INIT_FAILED: &str = "InitFailed";
     /// Reading the last release from the Helm storage failed (v2beta1).

@@ -10,17 +10,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::reflector::{ObjectRef, Store};
 use serde_json::json;
 use tether_api::helm::conditions::reasons;
 use tether_api::helm::v2::{ChartRefKind, HelmRelease};
 use tether_api::helm::{FIELD_MANAGER, NAME_LABEL, NAMESPACE_LABEL};
 use tether_api::meta::Artifact;
-use tether_api::meta::conditions::{READY, find};
+use tether_api::meta::conditions::{READY, STALLED, STATUS_FALSE, find, is_true};
 use tether_api::source::v1::{ExternalArtifact, HelmChart, OCIRepository};
 use tether_helm::Chart;
 
 use crate::context::Context;
 use crate::failure::Failure;
+use crate::sources::ArtifactSource;
 
 /// Loaded charts kept at most (by digest); the oldest entry goes first.
 const CACHED_CHARTS: usize = 64;
@@ -106,6 +108,37 @@ pub fn helm_chart_key(hr: &HelmRelease) -> Option<(String, String)> {
     })
 }
 
+/// The HelmReleases whose chart source is `chart`: the one that owns it (by its owner labels,
+/// a lookup rather than a scan of every release for each of a thousand charts' events) and
+/// those naming it in `chartRef`. A chart without owner labels (made before they were set) is
+/// matched against every release.
+pub fn releases_of_chart(
+    releases: &Store<HelmRelease>,
+    chart: &HelmChart,
+) -> Vec<ObjectRef<HelmRelease>> {
+    let key = (chart.namespace().unwrap_or_default(), chart.name_any());
+    let owns =
+        |hr: &HelmRelease| hr.spec.chart.is_some() && helm_chart_key(hr).as_ref() == Some(&key);
+    let labels = chart.labels();
+    let mut woken = match (labels.get(NAME_LABEL), labels.get(NAMESPACE_LABEL)) {
+        (Some(name), Some(namespace)) => releases
+            .get(&ObjectRef::new(name).within(namespace))
+            .filter(|hr| owns(hr))
+            .map(|hr| ObjectRef::from_obj(hr.as_ref()))
+            .into_iter()
+            .collect(),
+        _ => super::releases_of(releases, owns),
+    };
+    woken.extend(super::releases_of(releases, |hr| {
+        hr.spec
+            .chart_ref
+            .as_ref()
+            .is_some_and(|r| r.kind == ChartRefKind::HelmChart && r.name == key.1)
+            && helm_chart_key(hr).as_ref() == Some(&key)
+    }));
+    woken
+}
+
 /// Refuses a chart source in another namespace under `--no-cross-namespace-refs`, in
 /// helm-controller's words: the HelmChart (of `spec.chart`, or named by `spec.chartRef`) or
 /// the `chartRef` OCIRepository.
@@ -132,9 +165,9 @@ pub fn check_source_access(hr: &HelmRelease, ctx: &Context) -> Result<(), Failur
 }
 
 /// Creates or updates the HelmChart of `spec.chart` (server-side apply: only our fields),
-/// labelled with the HelmRelease that owns it. Returns the newest copy the watches delivered
-/// when it already was as desired (nothing written): its status is current. After a write
-/// (or without `spec.chart`) it returns `None`.
+/// labelled with the HelmRelease that owns it. Returns the HelmChart as it now is: the newest
+/// copy the watches delivered when it already was as desired (nothing written; its status is
+/// current), else the API server's answer to the apply. Without `spec.chart`, `None`.
 pub async fn ensure_helm_chart(
     hr: &HelmRelease,
     ctx: &Context,
@@ -179,7 +212,7 @@ pub async fn ensure_helm_chart(
         map.insert("apiVersion".into(), json!("source.toolkit.fluxcd.io/v1"));
         map.insert("kind".into(), json!("HelmChart"));
     }
-    Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
+    let applied = Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
         .patch(
             &name,
             &PatchParams::apply(FIELD_MANAGER).force(),
@@ -192,14 +225,12 @@ pub async fn ensure_helm_chart(
                 format!("failed to create or update HelmChart '{namespace}/{name}': {e}"),
             )
         })?;
-    Ok(None)
+    Ok(Some(Arc::new(applied)))
 }
 
 /// The newer of the chart store's copy and the one the HelmRelease watch remembered.
 fn newest_helm_chart(ctx: &Context, namespace: &str, name: &str) -> Option<Arc<HelmChart>> {
-    let stored = ctx
-        .helm_charts
-        .get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+    let stored = ctx.helm_charts.get(&ObjectRef::new(name).within(namespace));
     ctx.newest_helm_charts.newest(stored, namespace, name)
 }
 
@@ -207,7 +238,7 @@ fn newest_helm_chart(ctx: &Context, namespace: &str, name: &str) -> Option<Arc<H
 fn newest_oci_repository(ctx: &Context, namespace: &str, name: &str) -> Option<Arc<OCIRepository>> {
     let stored = ctx
         .oci_repositories
-        .get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+        .get(&ObjectRef::new(name).within(namespace));
     ctx.newest_oci_sources.newest(stored, namespace, name)
 }
 
@@ -303,7 +334,7 @@ fn newest_external_artifact(
 ) -> Option<Arc<ExternalArtifact>> {
     let stored = ctx
         .external_artifacts
-        .get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace));
+        .get(&ObjectRef::new(name).within(namespace));
     ctx.newest_external_artifacts
         .newest(stored, namespace, name)
 }
@@ -364,36 +395,20 @@ pub async fn chart_artifact(
     current: Option<Arc<HelmChart>>,
 ) -> Result<Artifact, Failure> {
     if let Some((namespace, name)) = helm_chart_key(hr) {
-        // A copy known current (its spec as desired) is used as it is. Otherwise it is read
-        // from the API server: right after the HelmChart's spec was applied the caches may
-        // still show the previous generation as Ready.
-        let chart = match current {
-            Some(current) => Some(current),
-            None if hr.spec.chart.is_none() => newest_helm_chart(ctx, &namespace, &name),
-            None => None,
-        };
-        let chart = match chart {
-            Some(chart) => Some(chart),
+        let shown = format!("HelmChart '{namespace}/{name}'");
+        // The HelmChart of `spec.chart` as `ensure_helm_chart` left it (current); one named
+        // by `chartRef` as the caches hold it, else as the API server has it.
+        let chart = match current.or_else(|| newest_helm_chart(ctx, &namespace, &name)) {
+            Some(chart) => chart,
             None => Api::<HelmChart>::namespaced(ctx.client.clone(), &namespace)
                 .get_opt(&name)
                 .await
-                .map_err(|e| not_ready(&format!("HelmChart '{namespace}/{name}'"), &e.to_string()))?
-                .map(Arc::new),
+                .map_err(|e| not_found(&shown, &e.to_string()))?
+                .map(Arc::new)
+                .ok_or_else(|| not_found(&shown, "not found"))?,
         };
-        let Some(chart) = chart else {
-            return Err(not_ready(
-                &format!("HelmChart '{namespace}/{name}'"),
-                "not found",
-            ));
-        };
-        let status = chart.status.as_ref();
-        return ready_artifact(
-            &format!("HelmChart '{namespace}/{name}'"),
-            status.and_then(|s| s.artifact.as_ref()),
-            status.and_then(|s| s.conditions.as_deref()),
-            chart.metadata.generation,
-            status.and_then(|s| s.observed_generation),
-        );
+        let observed = chart.status.as_ref().and_then(|s| s.observed_generation);
+        return ready_artifact(&shown, chart.as_ref(), Some(observed));
     }
     let Some(reference) = &hr.spec.chart_ref else {
         return Err(Failure::terminal(
@@ -413,18 +428,12 @@ pub async fn chart_artifact(
                 None => Api::<OCIRepository>::namespaced(ctx.client.clone(), &namespace)
                     .get_opt(&reference.name)
                     .await
-                    .map_err(|e| not_ready(&shown, &e.to_string()))?
+                    .map_err(|e| not_found(&shown, &e.to_string()))?
                     .map(Arc::new)
-                    .ok_or_else(|| not_ready(&shown, "not found"))?,
+                    .ok_or_else(|| not_found(&shown, "not found"))?,
             };
-            let status = source.status.as_ref();
-            ready_artifact(
-                &shown,
-                status.and_then(|s| s.artifact.as_ref()),
-                status.and_then(|s| s.conditions.as_deref()),
-                source.metadata.generation,
-                status.and_then(|s| s.observed_generation),
-            )
+            let observed = source.status.as_ref().and_then(|s| s.observed_generation);
+            ready_artifact(&shown, source.as_ref(), Some(observed))
         }
         ChartRefKind::ExternalArtifact => {
             let shown = format!("ExternalArtifact '{namespace}/{}'", reference.name);
@@ -433,46 +442,58 @@ pub async fn chart_artifact(
                 None => Api::<ExternalArtifact>::namespaced(ctx.client.clone(), &namespace)
                     .get_opt(&reference.name)
                     .await
-                    .map_err(|e| not_ready(&shown, &e.to_string()))?
+                    .map_err(|e| not_found(&shown, &e.to_string()))?
                     .map(Arc::new)
-                    .ok_or_else(|| not_ready(&shown, "not found"))?,
+                    .ok_or_else(|| not_found(&shown, "not found"))?,
             };
-            // A third party writes the status: there is no observedGeneration to compare.
-            let status = source.status.as_ref();
-            ready_artifact(
-                &shown,
-                status.and_then(|s| s.artifact.as_ref()),
-                status.and_then(|s| s.conditions.as_deref()),
-                None,
-                None,
-            )
+            // A third party writes the status: only its artifact counts.
+            ready_artifact(&shown, source.as_ref(), None)
         }
         // Resolved through `helm_chart_key` above; kept so that a new kind is a compile error.
-        ChartRefKind::HelmChart => Err(not_ready(
+        ChartRefKind::HelmChart => Err(not_found(
             &format!("HelmChart '{namespace}/{}'", reference.name),
             "not found",
         )),
     }
 }
 
-fn ready_artifact(
+/// The source's artifact when helm-controller would use it (its `isSourceReady`): the source
+/// has observed its latest generation (`observed`: `None` for a kind without one), is not
+/// stalled, and has an artifact; a Ready=False with an artifact still serves. Otherwise
+/// `SourceNotReady` in helm-controller's words, without an event, retried after the
+/// dependency requeue; a source still on its first fetch is waited for silently by a release
+/// that has reported nothing yet.
+fn ready_artifact<K: ArtifactSource>(
     shown: &str,
-    artifact: Option<&Artifact>,
-    conditions: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]>,
-    generation: Option<i64>,
-    observed: Option<i64>,
+    source: &K,
+    observed: Option<Option<i64>>,
 ) -> Result<Artifact, Failure> {
-    let ready = conditions.and_then(|c| find(c, READY));
-    match (artifact, ready) {
-        (Some(artifact), Some(ready)) if ready.status == "True" && generation == observed => {
-            Ok(artifact.clone())
+    let conditions = source.conditions().unwrap_or_default();
+    let message = |type_: &str| find(conditions, type_).map(|c| c.message.as_str());
+    let why = match (observed, source.artifact()) {
+        (Some(observed), _) if observed != source.meta().generation => {
+            let ready_false = find(conditions, READY).is_some_and(|c| c.status == STATUS_FALSE);
+            match message(READY) {
+                Some(message) if ready_false => message,
+                _ => "latest generation of object has not been reconciled",
+            }
         }
-        (_, Some(ready)) if ready.status == "False" => Err(not_ready(shown, &ready.message)),
-        _ => Err(not_ready(shown, "no artifact yet")),
+        (Some(_), _) if is_true(conditions, STALLED) => message(STALLED).unwrap_or_default(),
+        (_, None) => "does not have an artifact",
+        (_, Some(artifact)) => return Ok(artifact.clone()),
+    };
+    Err(Failure {
+        emits_event: false,
+        ..Failure::new(
+            reasons::SOURCE_NOT_READY,
+            format!("{shown} is not ready: {why}"),
+        )
     }
+    .awaiting_first_fetch(source.first_fetch_pending()))
 }
 
-fn not_ready(shown: &str, why: &str) -> Failure {
+/// The chart source could not be read (helm-controller's `ArtifactFailed`), logged only.
+fn not_found(shown: &str, why: &str) -> Failure {
     Failure {
         emits_event: false,
         ..Failure::new(

@@ -19,6 +19,7 @@ pub use chart::LoadedCharts;
 use crate::context::Context;
 use crate::events::Origin;
 use crate::failure::Failure;
+use crate::key::ObjectKey;
 use crate::reconcile::{CleanUpError, Next, Reconcile};
 use crate::status::ConditionSet;
 use crate::triggers::fingerprint;
@@ -128,6 +129,11 @@ impl Reconcile for HelmRelease {
 
     fn next_run(&self, ctx: &Context, attempt: &Attempt) -> Next {
         match &attempt.result {
+            // helm-controller waits for the chart source's watch, and looks again after the
+            // jittered dependency requeue.
+            Err(failure) if failure.reason == reasons::SOURCE_NOT_READY => Next::After(
+                crate::triggers::with_jitter(ctx.options.dependency_requeue, &ObjectKey::of(self)),
+            ),
             Err(failure) if failure.reason == reasons::ARTIFACT_FAILED && !failure.terminal => {
                 Next::After(ctx.options.dependency_requeue.min(Duration::from_secs(5)))
             }
@@ -177,11 +183,9 @@ impl Reconcile for HelmRelease {
             crate::reconcile::api_in::<HelmChart>(&ctx.client, namespace),
             watch.clone(),
             move |chart: HelmChart| {
-                let key = (chart.namespace().unwrap_or_default(), chart.name_any());
+                let woken = chart::releases_of_chart(&releases, &chart);
                 remembering.newest_helm_charts.remember(Arc::new(chart));
-                releases_of(&releases, |hr| {
-                    chart::helm_chart_key(hr) == Some(key.clone())
-                })
+                woken
             },
         );
         let (releases, remembering) = (ctx.helm_releases.clone(), ctx.clone());
@@ -248,7 +252,7 @@ fn values_from(hr: &HelmRelease, kind: ValuesKind) -> impl Iterator<Item = &str>
 }
 
 /// The HelmReleases of the store that `wanted` picks, as references to reconcile.
-fn releases_of(
+pub(crate) fn releases_of(
     releases: &kube::runtime::reflector::Store<HelmRelease>,
     wanted: impl Fn(&HelmRelease) -> bool,
 ) -> Vec<ObjectRef<HelmRelease>> {

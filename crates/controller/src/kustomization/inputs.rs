@@ -206,16 +206,10 @@ fn artifact_of<K: ArtifactSource>(source: &K, shown: &str) -> Result<Artifact, F
         return Ok(artifact.clone());
     }
     let message = format!("Source '{shown}' is not ready, artifact not found");
-    // A first fetch still running reports nothing, or Ready=Unknown while in progress; a
-    // suspended source will not fetch, so there is nothing to wait for.
-    let reported = source
-        .conditions()
-        .and_then(|c| tether_api::meta::conditions::find(c, READY))
-        .is_some_and(|ready| ready.status != "Unknown");
-    if reported || source.suspended() {
-        Err(Failure::source_unavailable(message))
-    } else {
+    if source.first_fetch_pending() {
         Err(Failure::source_first_fetch_pending(message))
+    } else {
+        Err(Failure::source_unavailable(message))
     }
 }
 

@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tether_api::kustomize::v1::{Kustomization, KustomizationStatus, SourceKind, SubstituteKind};
 use tether_api::meta::conditions::reasons;
-use tether_api::meta::conditions::{READY, find};
 use tether_api::source::v1::{Bucket, ExternalArtifact, GitRepository, OCIRepository};
 use tether_core::inventory::Inventory;
 
@@ -104,20 +103,6 @@ impl Reconcile for Kustomization {
                 .effective_retry_interval()
                 .unwrap_or(ctx.options.default_retry),
         })
-    }
-
-    /// Whether the attempt only found that the source has not finished its first fetch while
-    /// this Kustomization has reported nothing yet: the source's first status wakes it (it is
-    /// watched), so there is nothing to tell meanwhile. At start-up that spares a status write
-    /// and a log line per Kustomization; a source that fails its fetch still gets reported, at
-    /// its first report.
-    fn waits_silently(&self, attempt: &Attempt) -> bool {
-        let pending = attempt
-            .result
-            .as_ref()
-            .is_err_and(|failure| failure.awaits_first_fetch);
-        let reported = self.conditions().is_some_and(|c| find(c, READY).is_some());
-        pending && !reported
     }
 
     async fn clean_up(&self, ctx: &Context) -> Result<(), CleanUpError> {
