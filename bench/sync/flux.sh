@@ -113,7 +113,8 @@ measure_flux() {
   log "starting Flux's source-controller and kustomize-controller; waiting for $1 Ready $READY_KIND"
   start_flux 18085 18086
   started=$(date +%s.%N)
-  await_ready "$1" "$started"
+  await_ready "$1" "$started" "$FLUX_SOURCE:$WORK/source-controller.log" \
+    "$FLUX_KUSTOMIZE:$WORK/kustomize-controller.log"
   elapsed=$(seconds_since "$started")
   source_peak=$(awk '/VmHWM/ {print $2}' "/proc/$FLUX_SOURCE/status")
   kustomize_peak=$(awk '/VmHWM/ {print $2}' "/proc/$FLUX_KUSTOMIZE/status")

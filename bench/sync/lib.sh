@@ -251,13 +251,16 @@ load_summary() { # the machine's 1-minute load average sampled during the last a
   printf '%s\n' "${LOADS[@]}" | awk '{s += $1; if ($1 > m) m = $1} END {printf "mean %.1f, max %.1f", s / NR, m}'
 }
 
-# await_ready APPS STARTED: returns once every object of $READY_RESOURCE in `bench` is Ready;
-# sets TIMELINE (Ready objects every 2 s) and LOADS (the machine's load average meanwhile).
+# await_ready APPS STARTED [PID:LOG...]: returns once every object of $READY_RESOURCE in `bench`
+# is Ready; sets TIMELINE (Ready objects every 2 s) and LOADS (the machine's load average
+# meanwhile). Exits with the end of its log when one of the processes PID (the controllers being
+# measured) has exited meanwhile, rather than waiting for objects nobody reconciles any more.
 await_ready() {
-  local now next_sample=2
+  local now next_sample=2 watched
   # Readiness comes from a watch (the apiserver sends the events it serves the controller anyway),
   # then one authoritative LIST: polling 1000 objects, or the controller's metrics (1.8 MB for
   # 1000 Kustomizations), several times a second would load the processes being measured.
+  : >"$WORK/ready.stream" # read before kubectl has opened it
   kubectl -n bench get "$READY_RESOURCE" --watch \
     -o jsonpath='{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}' \
     >"$WORK/ready.stream" 2>/dev/null &
@@ -267,6 +270,13 @@ await_ready() {
   TIMELINE=() LOADS=("$(load_1m)")
   until (($(ready_seen) >= $1)) && (($(ready_count) >= $1)); do
     sleep 0.1
+    for watched in "${@:3}"; do
+      if ! kill -0 "${watched%%:*}" 2>/dev/null; then
+        log "process ${watched%%:*} exited before $1 $READY_KIND were Ready ($(ready_seen) were); the end of ${watched#*:}:"
+        tail -n 20 "${watched#*:}" >&2
+        exit 1
+      fi
+    done
     now=$(awk -v a="$(date +%s.%N)" -v b="$2" 'BEGIN {printf "%d", a - b}')
     if ((now >= next_sample)); then
       TIMELINE+=("${now}s:$(ready_seen)") LOADS+=("$(load_1m)")
@@ -286,7 +296,7 @@ measure_initial_sync() {
   apiserver_requests "$WORK/apiserver-before.txt"
   start_controller "$2"
   started=$(date +%s.%N)
-  await_ready "$1" "$started"
+  await_ready "$1" "$started" "$CONTROLLER:$WORK/controller-$2.log"
   elapsed=$(seconds_since "$started")
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$CONTROLLER/status")
   cpu_after=$(cpu_snapshot "$CONTROLLER")

@@ -86,7 +86,11 @@ impl Reconcile for Bucket {
     /// old revision are cancelled.
     fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
         if let Ok(Fetched::Stored { artifact, .. }) = outcome {
-            crate::sources::forget_unreferenced_extractions(ctx, artifact);
+            crate::sources::forget_unreferenced_extractions(
+                ctx,
+                self.status.as_ref().and_then(|s| s.artifact.as_ref()),
+                artifact,
+            );
             ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
         }
     }

@@ -18,7 +18,10 @@ use std::time::Duration;
 use tether_api::meta::Artifact;
 use tether_api::source::conditions::reasons;
 use tether_api::source::v1::{OCILayerOperation, OCIProvider, OCIRepository, OCIRepositoryStatus};
-use tether_registry::{ArtifactManifest, Descriptor, ImageName, ScanError, ScanOptions};
+use tether_registry::{
+    ArtifactManifest, Descriptor, ImageName, RegistryClient, RepositorySession, ScanError,
+    ScanOptions,
+};
 use tether_source::artifact::ArtifactOwner;
 use tether_source::semver_tag::{Constraint, latest_matching_tag};
 use tether_source::sourceignore::SourceIgnore;
@@ -86,7 +89,11 @@ impl Reconcile for OCIRepository {
     /// old revision are cancelled.
     fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
         if let Ok(Pulled::Stored(artifact)) = outcome {
-            crate::sources::forget_unreferenced_extractions(ctx, artifact);
+            crate::sources::forget_unreferenced_extractions(
+                ctx,
+                self.status.as_ref().and_then(|s| s.artifact.as_ref()),
+                artifact,
+            );
             ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
         }
     }
@@ -110,14 +117,19 @@ async fn pull(repo: &OCIRepository, ctx: &Context) -> Result<Pulled, Failure> {
                 format!("failed to configure authentication options: {message}"),
             )
         })?;
-    let revision = resolve_revision(repo, ctx, &image, &options).await?;
+    let mut registry = Registry {
+        client: &ctx.artifact_registry,
+        image: &image,
+        options: &options,
+        session: None,
+    };
+    let revision = resolve_revision(repo, &mut registry).await?;
     if artifact_is_current(repo, ctx, &revision) {
         return Ok(Pulled::UpToDate);
     }
     let digest = digest_of(&revision);
-    let manifest = ctx
-        .artifact_registry
-        .artifact_manifest(&image, digest, &options)
+    let manifest = registry
+        .artifact_manifest(digest)
         .await
         .map_err(|e| pull_failure(&repo.spec.url, e))?;
     let layer = select_layer(repo, &manifest)?.clone();
@@ -126,13 +138,62 @@ async fn pull(repo: &OCIRepository, ctx: &Context) -> Result<Pulled, Failure> {
         .tempdir_in(artifacts::store_root(ctx)?)
         .map_err(storage_failure)?;
     let blob = work.path().join("layer");
-    ctx.artifact_registry
-        .download_blob(&image, &layer, MAX_LAYER_BYTES, &blob, &options)
+    registry
+        .download_blob(&layer, MAX_LAYER_BYTES, &blob)
         .await
         .map_err(|e| pull_failure(&repo.spec.url, e))?;
+    drop(registry);
     let stored = store_layer(repo, ctx, &revision, work.path(), &blob).await?;
     let metadata = Some(manifest.annotations).filter(|a| !a.is_empty());
     Ok(Pulled::Stored(artifacts::advertised(ctx, stored, metadata)))
+}
+
+/// The registry session of one pull, opened by the first step that asks the registry
+/// something: the scheme, the `/v2/` ping and the authorization are settled once per pull
+/// rather than once per request, and not at all when no step needs the registry.
+struct Registry<'a> {
+    client: &'a RegistryClient,
+    image: &'a ImageName,
+    options: &'a ScanOptions,
+    session: Option<RepositorySession<'a>>,
+}
+
+impl<'a> Registry<'a> {
+    async fn session(&mut self) -> Result<&mut RepositorySession<'a>, ScanError> {
+        let session = match self.session.take() {
+            Some(session) => session,
+            None => {
+                self.client
+                    .open_repository(self.image, self.options)
+                    .await?
+            }
+        };
+        Ok(self.session.insert(session))
+    }
+
+    async fn list_tags(&mut self) -> Result<Vec<String>, ScanError> {
+        self.session().await?.list_tags().await
+    }
+
+    async fn manifest_digest(&mut self, tag: &str) -> Result<String, ScanError> {
+        self.session().await?.manifest_digest(tag).await
+    }
+
+    async fn artifact_manifest(&mut self, digest: &str) -> Result<ArtifactManifest, ScanError> {
+        self.session().await?.artifact_manifest(digest).await
+    }
+
+    async fn download_blob(
+        &mut self,
+        layer: &Descriptor,
+        max_bytes: u64,
+        dest: &Path,
+    ) -> Result<(), ScanError> {
+        self.session()
+            .await?
+            .download_blob(layer, max_bytes, dest)
+            .await
+    }
 }
 
 /// Cloud providers and signature verification are refused rather than silently skipped.
@@ -187,9 +248,7 @@ fn access_of(repo: &OCIRepository) -> RegistryAccess<'_> {
 /// for a tag (also one chosen by semver).
 async fn resolve_revision(
     repo: &OCIRepository,
-    ctx: &Context,
-    image: &ImageName,
-    options: &ScanOptions,
+    registry: &mut Registry<'_>,
 ) -> Result<String, Failure> {
     let reference = repo.spec.reference.clone().unwrap_or_default();
     if let Some(digest) = reference.digest.filter(|d| !d.is_empty()) {
@@ -204,32 +263,26 @@ async fn resolve_revision(
     let tag = match reference.semver.filter(|s| !s.is_empty()) {
         Some(range) => {
             let filter = reference.semver_filter.filter(|f| !f.is_empty());
-            tag_by_semver(ctx, image, options, &range, filter.as_deref()).await?
+            tag_by_semver(registry, &range, filter.as_deref()).await?
         }
         None => reference
             .tag
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "latest".to_owned()),
     };
-    let digest = ctx
-        .artifact_registry
-        .manifest_digest(image, &tag, options)
-        .await
-        .map_err(|e| {
-            let failure = pull_failure(&repo.spec.url, e);
-            Failure {
-                message: format!("failed to determine artifact digest: {}", failure.message),
-                ..failure
-            }
-        })?;
+    let digest = registry.manifest_digest(&tag).await.map_err(|e| {
+        let failure = pull_failure(&repo.spec.url, e);
+        Failure {
+            message: format!("failed to determine artifact digest: {}", failure.message),
+            ..failure
+        }
+    })?;
     Ok(format!("{tag}@{digest}"))
 }
 
 /// The highest tag within `range` among the tags `filter` (a regular expression) keeps.
 async fn tag_by_semver(
-    ctx: &Context,
-    image: &ImageName,
-    options: &ScanOptions,
+    registry: &mut Registry<'_>,
     range: &str,
     filter: Option<&str>,
 ) -> Result<String, Failure> {
@@ -241,11 +294,10 @@ async fn tag_by_semver(
             "semverFilter is not a valid regular expression: {e}"
         ))
     })?;
-    let tags = ctx
-        .artifact_registry
-        .list_tags(image, options)
+    let tags = registry
+        .list_tags()
         .await
-        .map_err(|e| pull_failure(&image.canonical(), e))?;
+        .map_err(|e| pull_failure(&registry.image.canonical(), e))?;
     let kept = tags
         .iter()
         .map(String::as_str)

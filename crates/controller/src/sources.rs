@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::triggers::NewestSources;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::reflector::Store;
+use std::collections::HashSet;
 use tether_api::meta::Artifact;
 use tether_api::source::v1::{
     Bucket, ExternalArtifact, GitRepository, HelmChart, HelmRepository, OCIRepository,
@@ -158,12 +159,23 @@ impl ArtifactSource for ExternalArtifact {
 }
 
 /// Extracted trees of artifacts no source of any kind points at any more are deleted.
-pub fn forget_unreferenced_extractions(ctx: &Context, fresh: &Artifact) {
+/// Called when a source stored `fresh` in place of `previous`. A first artifact (or one at the
+/// same digest) leaves no tree unreferenced that was not before, so the sweep, which reads every
+/// source of every kind, is skipped: at start-up with one source per Kustomization it would
+/// cost N sweeps of N sources.
+pub fn forget_unreferenced_extractions(
+    ctx: &Context,
+    previous: Option<&Artifact>,
+    fresh: &Artifact,
+) {
+    if previous.is_none_or(|previous| previous.digest == fresh.digest) {
+        return;
+    }
     ctx.workspace.retain(&referenced_digests(ctx, fresh));
 }
 
 /// Digests of every artifact a source of any kind points at, and of `fresh`.
-fn referenced_digests(ctx: &Context, fresh: &Artifact) -> Vec<String> {
+fn referenced_digests(ctx: &Context, fresh: &Artifact) -> HashSet<String> {
     fn digests<K: ArtifactSource>(ctx: &Context) -> impl Iterator<Item = String> + '_ {
         K::store(ctx)
             .state()

@@ -5,7 +5,7 @@
 //! downloaded over HTTP from wherever its producer serves it, checked against its digest and
 //! unpacked within limits, since a third party wrote it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tether_source::{ArtifactStore, ExtractLimits};
@@ -162,8 +162,8 @@ impl Workspace {
     }
 
     /// Removes extracted directories whose digest is not in `keep`.
-    pub fn retain(&self, keep: &[String]) {
-        let keep: Vec<String> = keep.iter().filter_map(|d| digest_key(d).ok()).collect();
+    pub fn retain(&self, keep: &HashSet<String>) {
+        let keep: HashSet<String> = keep.iter().filter_map(|d| digest_key(d).ok()).collect();
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return;
         };

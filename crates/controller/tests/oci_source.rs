@@ -58,6 +58,13 @@ struct OciFixture {
 
 impl OciFixture {
     async fn start(prefix: &str) -> anyhow::Result<Self> {
+        Self::start_with(prefix, |_| {}).await
+    }
+
+    async fn start_with(
+        prefix: &str,
+        configure: impl FnOnce(&mut tether_controller::ReconcilerOptions),
+    ) -> anyhow::Result<Self> {
         let client = client().await?;
         install_crds(&client, tether_api::crds()).await?;
         let ns = TestNamespace::create(&client, prefix).await?;
@@ -69,7 +76,7 @@ impl OciFixture {
             "v1",
             "OCIRepository",
         );
-        let controller = InProcessController::start(&ns.name).await?;
+        let controller = InProcessController::start_with(&ns.name, configure).await?;
         Ok(Self {
             registry,
             ns,
@@ -274,5 +281,80 @@ async fn a_kustomization_applies_and_prunes_what_an_artifact_holds() -> anyhow::
             .map(String::as_str),
         Some("b")
     );
+    Ok(())
+}
+
+/// A Kustomization is woken by its OCIRepository's first artifact, through the watch of
+/// OCIRepositories: it applies within seconds, not at its next requeue (the dependency requeue
+/// and the retry are ten minutes here), though it first found no source at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kustomization_applies_as_soon_as_its_source_has_an_artifact() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use std::time::{Duration, Instant};
+    use tether_testkit::flux::kustomizations;
+    let f = OciFixture::start_with("oci-prompt", |options| {
+        options.dependency_requeue = Duration::from_secs(600);
+        options.default_retry = Duration::from_secs(600);
+    })
+    .await?;
+    let client = client().await?;
+    let ks_api = kustomizations(&client, &f.ns.name);
+    create(
+        &ks_api,
+        json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "app", "namespace": f.ns.name},
+            "spec": {"interval": "10m", "path": "./", "prune": true,
+                     "targetNamespace": f.ns.name,
+                     "sourceRef": {"kind": "OCIRepository", "name": "app"}}
+        }),
+    )
+    .await?;
+    let missing = wait_ready_where(&ks_api, "app", |s, _, _| s == "False").await?;
+    let message = condition(&missing, "Ready")
+        .map(|c| c.2)
+        .unwrap_or_default();
+    assert!(message.contains("not found"), "{message}");
+
+    // The source exists, but its tag does not yet: no artifact.
+    create(
+        &f.sources,
+        oci_repository("app", &f.ns.name, &f.url(), json!({"tag": "1.0.0"})),
+    )
+    .await?;
+    let failed = wait_ready_where(&f.sources, "app", |s, _, _| s == "False").await?;
+    let (_, reason, message) = condition(&failed, "Ready").unwrap_or_default();
+    assert_eq!(reason, "OCIArtifactPullFailed", "{message}");
+    // A source without an artifact changes none of the Kustomization's inputs (Flux's source
+    // predicate wakes on a new revision only): it still has applied nothing.
+    let waiting = ks_api.get("app").await?;
+    assert!(waiting.data["status"]["lastAppliedRevision"].is_null());
+
+    // The tag is pushed and the source fetched on request: its first artifact is applied at once.
+    let digest = push_flux_artifact(
+        &f.registry,
+        "manifests/app",
+        "1.0.0",
+        &tarball(&[("config.yaml", &config_map("prompt", "a"))])?,
+    )
+    .await?;
+    let requested = Instant::now();
+    merge_patch(
+        &f.sources,
+        "app",
+        json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "now-3"}}}),
+    )
+    .await?;
+    let expected = format!("1.0.0@{digest}");
+    wait_ready_where(&ks_api, "app", |s, _, m| {
+        s == "True" && m.contains(&expected)
+    })
+    .await?;
+    let took = requested.elapsed();
+    assert!(
+        took < Duration::from_secs(60),
+        "applied {took:?} after the source was asked to fetch"
+    );
+    assert!(f.ns.api::<ConfigMap>().get_opt("prompt").await?.is_some());
     Ok(())
 }

@@ -57,21 +57,7 @@ impl RegistryClient {
     ) -> Result<ArtifactManifest, ScanError> {
         crate::with_timeout(image, options, async {
             let mut session = self.session(image, options).await?;
-            let url = format!(
-                "{}/v2/{}/manifests/{digest}",
-                session.base,
-                session.image.repository()
-            );
-            let mut accept = HeaderMap::new();
-            accept.insert(
-                header::ACCEPT,
-                HeaderValue::from_static(ARTIFACT_MANIFEST_ACCEPT),
-            );
-            let response = session.request(Method::GET, &url, accept).await?;
-            let body = read_bounded(&session, &url, response, MAX_MANIFEST_BYTES).await?;
-            check_digest(&session, &url, digest, &body)?;
-            serde_json::from_slice(&body)
-                .map_err(|e| session.invalid_response(&url, crate::error::json_error_text(&e)))
+            artifact_manifest_in(&mut session, digest).await
         })
         .await
     }
@@ -88,50 +74,81 @@ impl RegistryClient {
     ) -> Result<(), ScanError> {
         crate::with_timeout(image, options, async {
             let mut session = self.session(image, options).await?;
-            let url = format!(
-                "{}/v2/{}/blobs/{}",
-                session.base,
-                session.image.repository(),
-                layer.digest
-            );
-            if layer.size > max_bytes {
-                return Err(too_large(&session, &url, max_bytes));
-            }
-            let mut response = session.request(Method::GET, &url, HeaderMap::new()).await?;
-            let write_failed = |e: std::io::Error| {
-                session.invalid_response(&url, format!("cannot write blob: {e}"))
-            };
-            let mut file = tokio::fs::File::create(dest).await.map_err(write_failed)?;
-            let (mut hasher, mut written) = (Sha256::new(), 0u64);
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| session.transport_error(&url, &e))?
-            {
-                written += chunk.len() as u64;
-                if written > max_bytes.min(layer.size) {
-                    return Err(too_large(&session, &url, max_bytes.min(layer.size)));
-                }
-                hasher.update(&chunk);
-                file.write_all(&chunk).await.map_err(write_failed)?;
-            }
-            file.flush().await.map_err(write_failed)?;
-            if written != layer.size {
-                let cause = format!(
-                    "blob has {written} bytes, its descriptor says {}",
-                    layer.size
-                );
-                return Err(session.invalid_response(&url, cause));
-            }
-            let actual = format!("sha256:{:x}", hasher.finalize());
-            if actual != layer.digest {
-                let cause = format!("blob digest is {actual}, expected {}", layer.digest);
-                return Err(session.invalid_response(&url, cause));
-            }
-            Ok(())
+            download_blob_in(&mut session, layer, max_bytes, dest).await
         })
         .await
     }
+}
+
+/// [`RegistryClient::artifact_manifest`] over an open session.
+pub(crate) async fn artifact_manifest_in(
+    session: &mut Session<'_>,
+    digest: &str,
+) -> Result<ArtifactManifest, ScanError> {
+    let url = format!(
+        "{}/v2/{}/manifests/{digest}",
+        session.base,
+        session.image.repository()
+    );
+    let mut accept = HeaderMap::new();
+    accept.insert(
+        header::ACCEPT,
+        HeaderValue::from_static(ARTIFACT_MANIFEST_ACCEPT),
+    );
+    let response = session.request(Method::GET, &url, accept).await?;
+    let body = read_bounded(session, &url, response, MAX_MANIFEST_BYTES).await?;
+    check_digest(session, &url, digest, &body)?;
+    serde_json::from_slice(&body)
+        .map_err(|e| session.invalid_response(&url, crate::error::json_error_text(&e)))
+}
+
+/// [`RegistryClient::download_blob`] over an open session.
+pub(crate) async fn download_blob_in(
+    session: &mut Session<'_>,
+    layer: &Descriptor,
+    max_bytes: u64,
+    dest: &Path,
+) -> Result<(), ScanError> {
+    let url = format!(
+        "{}/v2/{}/blobs/{}",
+        session.base,
+        session.image.repository(),
+        layer.digest
+    );
+    if layer.size > max_bytes {
+        return Err(too_large(session, &url, max_bytes));
+    }
+    let mut response = session.request(Method::GET, &url, HeaderMap::new()).await?;
+    let write_failed =
+        |e: std::io::Error| session.invalid_response(&url, format!("cannot write blob: {e}"));
+    let mut file = tokio::fs::File::create(dest).await.map_err(write_failed)?;
+    let (mut hasher, mut written) = (Sha256::new(), 0u64);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| session.transport_error(&url, &e))?
+    {
+        written += chunk.len() as u64;
+        if written > max_bytes.min(layer.size) {
+            return Err(too_large(session, &url, max_bytes.min(layer.size)));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(write_failed)?;
+    }
+    file.flush().await.map_err(write_failed)?;
+    if written != layer.size {
+        let cause = format!(
+            "blob has {written} bytes, its descriptor says {}",
+            layer.size
+        );
+        return Err(session.invalid_response(&url, cause));
+    }
+    let actual = format!("sha256:{:x}", hasher.finalize());
+    if actual != layer.digest {
+        let cause = format!("blob digest is {actual}, expected {}", layer.digest);
+        return Err(session.invalid_response(&url, cause));
+    }
+    Ok(())
 }
 
 /// The body of `response`, refusing more than `limit` bytes.

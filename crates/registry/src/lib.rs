@@ -14,6 +14,7 @@ pub mod exclude;
 mod manifest;
 pub mod name;
 mod push;
+mod repository;
 mod session;
 mod tags;
 mod token;
@@ -29,6 +30,7 @@ pub use error::ScanError;
 pub use exclude::{DEFAULT_EXCLUSION_LIST, ExclusionError, ExclusionList};
 pub use name::{ImageName, ImageRef, NameError};
 pub use push::{ArtifactUpload, digest_of};
+pub use repository::RepositorySession;
 pub use tags::parse_next_link;
 
 use std::future::Future;

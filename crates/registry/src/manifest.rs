@@ -75,15 +75,7 @@ impl RegistryClient {
     ) -> Result<String, ScanError> {
         crate::with_timeout(image, options, async {
             let mut session = self.session(image, options).await?;
-            let url = manifest_url(&session, tag);
-            let response = session
-                .request(Method::HEAD, &url, accept_manifests())
-                .await?;
-            if let Some(digest) = digest_header(response.headers()) {
-                return Ok(digest);
-            }
-            let (body, _) = get_manifest(&mut session, tag).await?;
-            Ok(format!("sha256:{:x}", sha2::Sha256::digest(&body)))
+            manifest_digest_in(&mut session, tag).await
         })
         .await
     }
@@ -112,6 +104,22 @@ impl RegistryClient {
         })
         .await
     }
+}
+
+/// [`RegistryClient::manifest_digest`] over an open session.
+pub(crate) async fn manifest_digest_in(
+    session: &mut Session<'_>,
+    tag: &str,
+) -> Result<String, ScanError> {
+    let url = manifest_url(session, tag);
+    let response = session
+        .request(Method::HEAD, &url, accept_manifests())
+        .await?;
+    if let Some(digest) = digest_header(response.headers()) {
+        return Ok(digest);
+    }
+    let (body, _) = get_manifest(session, tag).await?;
+    Ok(format!("sha256:{:x}", sha2::Sha256::digest(&body)))
 }
 
 fn manifest_url(session: &Session<'_>, reference: &str) -> String {

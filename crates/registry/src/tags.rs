@@ -30,7 +30,7 @@ impl RegistryClient {
     }
 }
 
-async fn collect_pages(session: &mut Session<'_>) -> Result<Vec<String>, ScanError> {
+pub(crate) async fn collect_pages(session: &mut Session<'_>) -> Result<Vec<String>, ScanError> {
     let mut url = format!(
         "{}/v2/{}/tags/list",
         session.base,

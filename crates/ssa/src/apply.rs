@@ -52,6 +52,9 @@ pub struct ApplyOptions {
     /// `driftDetection.ignore`). An object written anyway is written with the live values at
     /// those pointers, so that what is ignored is never changed.
     pub ignored_fields: HashMap<ObjectId, Vec<String>>,
+    /// A wait for the applied objects follows: what each apply answered is kept for the wait's
+    /// first look at the object, which then costs no read while nobody else wrote the object.
+    pub keep_applied: bool,
 }
 
 impl Default for ApplyOptions {
@@ -73,6 +76,7 @@ impl Default for ApplyOptions {
             wait_timeout: Duration::from_secs(60),
             previously_applied: None,
             ignored_fields: HashMap::new(),
+            keep_applied: false,
         }
     }
 }
@@ -497,8 +501,11 @@ impl ResourceManager {
             object: Box::new(target.object.clone()),
             source,
         })?;
-        let version = meta_str(&applied, "resourceVersion");
-        self.known_objects().verify(target, version, plan.digest);
+        let known = self.known_objects();
+        known.verify(target, meta_str(&applied, "resourceVersion"), plan.digest);
+        if opts.keep_applied {
+            known.keep_applied(target, applied);
+        }
         Ok(())
     }
 

@@ -78,13 +78,17 @@ impl ResourceManager {
                 &target,
                 &body,
                 self.field_manager(),
+                opts.keep_applied,
             )
             .await;
             match applied {
                 Ok(applied) => {
                     let digest = digest_of(&body);
-                    self.known_objects()
-                        .note_written(&target, &applied.resource_version, digest);
+                    let known = self.known_objects();
+                    known.note_written(&target, &applied.resource_version, digest);
+                    if let Some(object) = applied.object {
+                        known.keep_applied(&target, object);
+                    }
                     written.record(target, applied.created);
                 }
                 Err(refused) => {

@@ -49,6 +49,13 @@ const DISTINCT_SECOND: Duration = Duration::from_millis(1500);
 /// whose new defaults would change its objects) is still found by a dry-run every hour.
 const VERIFIED_FOR: Duration = Duration::from_secs(3600);
 
+/// How long the body an apply answered is kept for a wait's first look at the object (see
+/// [`KnownObjects::keep_applied`]); a wait starts right after the apply.
+const APPLIED_FOR: Duration = Duration::from_secs(60);
+
+/// Past this many kept bodies of a kind, those older than [`APPLIED_FOR`] are dropped.
+const APPLIED_BEFORE_CLEANUP: usize = 1024;
+
 /// What the index knows of one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presence {
@@ -86,6 +93,9 @@ struct WatchedKind {
     /// Per `namespace/name`, the version that applying a desired body leaves unchanged (see
     /// [`KnownObjects::verify`]).
     verified: Mutex<HashMap<String, Verified>>,
+    /// Per `namespace/name`, the body this process's last apply of the object answered, until
+    /// a wait takes it (see [`KnownObjects::keep_applied`]).
+    applied: Mutex<HashMap<String, Applied>>,
     /// Becomes `true` once the initial list is in, or the watch gave up: lets a caller wait.
     settled: watch::Sender<bool>,
     /// Counts the events the watch delivered: wakes every [`Followed`] object of the kind.
@@ -101,6 +111,13 @@ struct Seen {
     applied: Box<[(Box<str>, i64)]>,
     /// When the watch delivered this version.
     since: Instant,
+}
+
+/// The object as this process's apply of it answered.
+struct Applied {
+    body: serde_json::Value,
+    resource_version: String,
+    at: Instant,
 }
 
 /// A version of an object that applying a desired body leaves unchanged.
@@ -265,6 +282,75 @@ impl KnownObjects {
         })
     }
 
+    /// Keeps `body`, what this process's apply of the object at `target` answered, for the
+    /// first look a wait takes at the object ([`take_applied`](Self::take_applied)): the state
+    /// the apply left is what a read right after it would return, unless another writer came
+    /// in between, which the index tells. Only for a watched kind.
+    pub(crate) fn keep_applied(&self, target: &Target, body: Value) {
+        let Some(kind) = self.watched(&target.resource) else {
+            return;
+        };
+        let resource_version = meta_str(&body, "resourceVersion").to_owned();
+        if resource_version.is_empty() {
+            return;
+        }
+        let object = &target.object;
+        let mut applied = kind.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        if applied.len() >= APPLIED_BEFORE_CLEANUP {
+            applied.retain(|_, kept| kept.at.elapsed() < APPLIED_FOR);
+        }
+        let kept = Applied {
+            body,
+            resource_version,
+            at: Instant::now(),
+        };
+        applied.insert(key_of(&object.namespace, &object.name), kept);
+    }
+
+    /// The body kept by [`keep_applied`](Self::keep_applied) for the object at `target`, taken
+    /// (a second look reads the object), with its `resourceVersion`: only while the index knows
+    /// no other version of the object than that one (or only that this process wrote it, its
+    /// version not delivered yet), and the index answers for the kind.
+    pub(crate) fn take_applied(&self, target: &Target) -> Option<(Value, String)> {
+        let kind = self.watched(&target.resource)?;
+        let key = key_of(&target.object.namespace, &target.object.name);
+        let kept = kind
+            .applied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key)?;
+        if !kind.current.load(Ordering::Acquire) || kept.at.elapsed() >= APPLIED_FOR {
+            return None;
+        }
+        let indexed = kind.version_of(&key)?;
+        (indexed.is_empty() || indexed == kept.resource_version)
+            .then_some((kept.body, kept.resource_version))
+    }
+
+    /// Follows the object at `target` from version `resource_version` on (the version a kept
+    /// body showed, see [`take_applied`](Self::take_applied)): [`any_moved`] tells when the
+    /// watch delivers another version. This process's own write, known before its version is
+    /// delivered, is not another version.
+    pub(crate) fn follow_from(
+        &self,
+        target: &Target,
+        resource_version: String,
+    ) -> Option<Followed> {
+        let kind = self.watched(&target.resource)?;
+        if !kind.current.load(Ordering::Acquire) {
+            return None;
+        }
+        let events = kind.events.subscribe();
+        let key = key_of(&target.object.namespace, &target.object.name);
+        Some(Followed {
+            kind,
+            key,
+            version: Some(resource_version),
+            events,
+            own_write_known: true,
+        })
+    }
+
     /// Follows the object at `target` from now on, if its kind is watched and the index is
     /// current: [`any_moved`] tells when the watch delivers a version of it other than the one
     /// the index holds now (or its creation, or its deletion). `None` otherwise: the caller
@@ -283,6 +369,7 @@ impl KnownObjects {
             key,
             version,
             events,
+            own_write_known: false,
         })
     }
 
@@ -359,6 +446,7 @@ impl KnownObjects {
         let kind = Arc::new(WatchedKind {
             names: RwLock::new(HashMap::new()),
             verified: Mutex::new(HashMap::new()),
+            applied: Mutex::new(HashMap::new()),
             current: AtomicBool::new(false),
             settled: watch::Sender::new(false),
             events: watch::Sender::new(0),
@@ -410,12 +498,19 @@ pub(crate) struct Followed {
     /// Its version in the index when following began; `None`: not in the index.
     version: Option<String>,
     events: watch::Receiver<u64>,
+    /// Followed from a version this process wrote: the index entry of that write (an empty
+    /// version, until the watch delivers it) is no move.
+    own_write_known: bool,
 }
 
 impl Followed {
     /// Whether the index holds another version of the object than when following began.
     fn moved(&self) -> bool {
-        self.kind.version_of(&self.key) != self.version
+        let indexed = self.kind.version_of(&self.key);
+        if self.own_write_known && indexed.as_deref() == Some("") {
+            return false;
+        }
+        indexed != self.version
     }
 }
 

@@ -115,15 +115,18 @@ pub(crate) struct Applied {
     pub created: bool,
     /// The object's new `resourceVersion`; empty if the answer did not carry one.
     pub resource_version: String,
+    /// The whole object as the apply left it, when asked for.
+    pub object: Option<Value>,
 }
 
 /// Server-side apply of `body` with force for `manager`, persisted. Of the answer, only the
-/// status and the `resourceVersion` are read.
+/// status and the `resourceVersion` are read, unless `whole` asks for the whole object.
 pub(crate) async fn server_side_apply_created(
     client: &Client,
     target: &Target,
     body: &Value,
     manager: &str,
+    whole: bool,
 ) -> Result<Applied, RequestError> {
     #[derive(serde::Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
@@ -148,10 +151,19 @@ pub(crate) async fn server_side_apply_created(
         .await
         .map_err(|e| RequestError::from_kube(&e))?;
     if status.is_success() {
+        let created = status == http::StatusCode::CREATED;
+        if whole && let Ok(object) = serde_json::from_slice::<Value>(&text) {
+            return Ok(Applied {
+                created,
+                resource_version: crate::metadata::meta_str(&object, "resourceVersion").to_owned(),
+                object: Some(object),
+            });
+        }
         let answer: Answer = serde_json::from_slice(&text).unwrap_or_default();
         return Ok(Applied {
-            created: status == http::StatusCode::CREATED,
+            created,
             resource_version: answer.metadata.resource_version,
+            object: None,
         });
     }
     Err(error_of_response(status, &text))

@@ -174,19 +174,29 @@ impl ResourceManager {
             }
             Err(e) => return (Err(e.to_string()), None),
         };
-        let followed = self.known_objects().follow(&target);
+        let known = self.known_objects();
+        // The first look after this process applied the object: what the apply answered,
+        // while no other writer has come since (a read would return the same).
+        if let Some((applied, version)) = known.take_applied(&target) {
+            let followed = known.follow_from(&target, version);
+            return (Ok(self.health_of(&applied)), followed);
+        }
+        let followed = known.follow(&target);
         (self.judge(&target).await, followed)
     }
 
     async fn judge(&self, target: &request::Target) -> Result<health::HealthResult, String> {
         match request::get(self.client(), target).await {
-            Ok(Some(live)) => Ok(self
-                .custom_health()
-                .and_then(|rules| rules.status_of(&live))
-                .unwrap_or_else(|| health::compute_or_unknown(&live, Timestamp::now()))),
+            Ok(Some(live)) => Ok(self.health_of(&live)),
             Ok(None) => Ok(health::HealthResult::not_found()),
             Err(e) => Err(e.message),
         }
+    }
+
+    fn health_of(&self, live: &serde_json::Value) -> health::HealthResult {
+        self.custom_health()
+            .and_then(|rules| rules.status_of(live))
+            .unwrap_or_else(|| health::compute_or_unknown(live, Timestamp::now()))
     }
 }
 

@@ -220,3 +220,82 @@ async fn a_wait_reads_a_watched_object_again_as_soon_as_it_changes() -> anyhow::
     );
     Ok(())
 }
+
+/// After an apply that keeps what it answered (`keep_applied`: a wait follows), the wait's first
+/// look at each object is that answer: objects Current as applied cost no read. The answer is
+/// used once, and not at all once another writer has changed the object since.
+#[tokio::test]
+async fn a_wait_after_an_apply_looks_first_at_what_the_apply_answered() -> anyhow::Result<()> {
+    use common::{config_map, service};
+    use k8s_openapi::api::core::v1::{ConfigMap, Service};
+    use kube::core::ApiResource;
+    let (client, writes) = recording_client().await?;
+    let ns = TestNamespace::create(&client, "ssa-wait-applied").await?;
+    let manager = ResourceManager::new(client.clone());
+    for resource in [
+        ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<Service>(&()),
+    ] {
+        let watched = manager
+            .known_objects()
+            .watch(&resource, Duration::from_secs(30))
+            .await;
+        ensure!(watched, "the index does not watch {}", resource.plural);
+    }
+    let options = ApplyOptions {
+        previously_applied: Some(Default::default()),
+        keep_applied: true,
+        ..ApplyOptions::default()
+    };
+    let objects = vec![
+        config_map(&ns.name, "settings", json!({"a": "b"})),
+        service(&ns.name, "web"),
+        config_map(&ns.name, "edited", json!({"a": "b"})),
+    ];
+    manager.apply_all_staged(objects, &options).await?;
+    let settings = reference("v1", "ConfigMap", &ns.name, "settings");
+    let web = reference("v1", "Service", &ns.name, "web");
+    writes.take_reads();
+    manager
+        .wait_for_set(&[settings.clone(), web], &quick(Duration::from_secs(30)))
+        .await?;
+    let reads = writes.take_reads();
+    ensure!(
+        !reads
+            .iter()
+            .any(|r| r.contains("/configmaps/settings") || r.contains("/services/web")),
+        "objects Current as applied were read: {reads:?}"
+    );
+
+    // Taken once: the next wait reads.
+    manager
+        .wait_for_set(&[settings], &quick(Duration::from_secs(30)))
+        .await?;
+    let reads = writes.take_reads();
+    ensure!(
+        reads.iter().any(|r| r.contains("/configmaps/settings")),
+        "a second wait did not read the object: {reads:?}"
+    );
+
+    // Changed by somebody else after the apply (seen by the watch): the answer is stale.
+    let (other, _) = recording_client().await?;
+    let maps: kube::Api<ConfigMap> = kube::Api::namespaced(other, &ns.name);
+    let patch = kube::api::Patch::Merge(json!({"data": {"a": "by hand"}}));
+    let edited = maps
+        .patch("edited", &kube::api::PatchParams::default(), &patch)
+        .await?;
+    let version = edited.metadata.resource_version.unwrap_or_default();
+    // The watch delivers the hand edit: another read of the same version comes back through it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    writes.take_reads();
+    let edited_ref = reference("v1", "ConfigMap", &ns.name, "edited");
+    manager
+        .wait_for_set(&[edited_ref], &quick(Duration::from_secs(30)))
+        .await?;
+    let reads = writes.take_reads();
+    ensure!(
+        reads.iter().any(|r| r.contains("/configmaps/edited")),
+        "an object changed since the apply was not read (version {version}): {reads:?}"
+    );
+    Ok(())
+}

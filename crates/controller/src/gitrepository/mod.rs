@@ -167,7 +167,11 @@ impl Reconcile for GitRepository {
     /// old revision are cancelled.
     fn after_status_written(&self, ctx: &Context, outcome: &Self::Outcome) {
         if let Ok(Fetched::Stored(stored)) = &outcome.result {
-            crate::sources::forget_unreferenced_extractions(ctx, &stored.artifact);
+            crate::sources::forget_unreferenced_extractions(
+                ctx,
+                self.status.as_ref().and_then(|s| s.artifact.as_ref()),
+                &stored.artifact,
+            );
             ctx.health_waits.cancel_for_source(&ObjectKey::of(self));
         }
     }

@@ -71,6 +71,7 @@ pub async fn apply(
             .ids()
             .ok()
             .map(|ids| ids.into_iter().collect()),
+        keep_applied: ks.spec.wait == Some(true),
         ..defaults
     };
     manager

@@ -193,16 +193,26 @@ fn wake_on_source<K: ArtifactSource>(
     )
 }
 
-/// Kustomizations whose `sourceRef` is `source`.
+/// Kustomizations whose `sourceRef` is `source`. Runs on every event of every source of kind
+/// `K`, over every Kustomization (with one OCIRepository per Kustomization, N² times at
+/// start-up): it allocates nothing per object.
 fn using_source<K: ArtifactSource>(
     store: &Store<Kustomization>,
     source: &K,
 ) -> Vec<ObjectRef<Kustomization>> {
-    let key = ObjectKey::of(source);
+    let kind = K::kind(&());
+    let name = source.meta().name.as_deref().unwrap_or_default();
+    let namespace = source.meta().namespace.as_deref().unwrap_or_default();
     store
         .state()
         .iter()
-        .filter(|ks| inputs::source_key(ks) == key)
+        .filter(|ks| {
+            let reference = &ks.spec.source_ref;
+            let own = ks.metadata.namespace.as_deref();
+            reference.name == name
+                && reference.kind.as_str() == kind
+                && reference.namespace.as_deref().or(own).unwrap_or_default() == namespace
+        })
         .map(|ks| ObjectRef::from_obj(ks.as_ref()))
         .collect()
 }
