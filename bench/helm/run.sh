@@ -6,15 +6,30 @@
 # include, toYaml, tpl). Renders every chart once per tool, one process per chart as a user or
 # a controller would, checks that the outputs are identical, and prints wall time and peak RSS
 # (/usr/bin/time -v) of each tool and the ratios.
+#
+# HTEMPLATE_TARGET=x86_64-unknown-linux-musl builds the driver static, as Go builds helm
+# (the target is added with rustup; ring's C is built with the host gcc: it uses only
+# stddef/stdint/string/stdlib declarations, which glibc's headers give as musl defines them). TETHER_HTEMPLATE=path uses a driver built elsewhere; BENCH_KEEP=1 keeps the
+# generated charts.
 set -euo pipefail
 N_CHARTS=${N_CHARTS:-200}
 N_TEMPLATES=${N_TEMPLATES:-300}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+[[ -n ${BENCH_KEEP:-} ]] || trap 'rm -rf "$WORK"' EXIT
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/tether/target-helm}
-(cd "$ROOT" && cargo build -q --release -p tether-helm --example htemplate)
-TETHER=$CARGO_TARGET_DIR/release/examples/htemplate
+if [[ -n ${TETHER_HTEMPLATE:-} ]]; then
+  TETHER=$TETHER_HTEMPLATE
+elif [[ -n ${HTEMPLATE_TARGET:-} ]]; then
+  rustup target add "$HTEMPLATE_TARGET" >/dev/null
+  target_cc=CC_${HTEMPLATE_TARGET//-/_}
+  (cd "$ROOT" && env "$target_cc=${!target_cc:-gcc}" \
+    cargo build -q --release -p tether-helm --example htemplate --target "$HTEMPLATE_TARGET")
+  TETHER=$CARGO_TARGET_DIR/$HTEMPLATE_TARGET/release/examples/htemplate
+else
+  (cd "$ROOT" && cargo build -q --release -p tether-helm --example htemplate)
+  TETHER=$CARGO_TARGET_DIR/release/examples/htemplate
+fi
 HELM=${TETHER_HELM:-$(ls "$HOME"/.cache/tether/testbin/*/helm 2>/dev/null | head -n1 || true)}
 [[ -x $HELM ]] || { echo "no helm binary: run dev/testbin.sh or set TETHER_HELM" >&2; exit 1; }
 export HELM_CACHE_HOME=$WORK/.helm/cache HELM_CONFIG_HOME=$WORK/.helm/config HELM_DATA_HOME=$WORK/.helm/data
