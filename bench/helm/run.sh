@@ -9,7 +9,8 @@
 #
 # HTEMPLATE_TARGET=x86_64-unknown-linux-musl builds the driver static, as Go builds helm
 # (the target is added with rustup; ring's C is built with the host gcc: it uses only
-# stddef/stdint/string/stdlib declarations, which glibc's headers give as musl defines them). TETHER_HTEMPLATE=path uses a driver built elsewhere; BENCH_KEEP=1 keeps the
+# stddef/stdint/string/stdlib declarations, which glibc's headers give as musl defines
+# them). TETHER_HTEMPLATE=path uses a driver built elsewhere; BENCH_KEEP=1 keeps the
 # generated charts.
 set -euo pipefail
 N_CHARTS=${N_CHARTS:-200}
