@@ -111,7 +111,6 @@ impl RegistryServer {
     fn launch(mode: AuthMode, tls_mode: TlsMode) -> anyhow::Result<Self> {
         let binary = registry_binary()?;
         let dir = tempfile::tempdir().context("cannot create the registry's temp dir")?;
-        let addr = free_loopback_addr()?;
         let (auth, basic_auth, issuer) = match mode {
             AuthMode::Anonymous => (String::new(), None, None),
             AuthMode::Htpasswd { user, pass } => {
@@ -132,56 +131,50 @@ impl RegistryServer {
                 (Some(material), config)
             }
         };
+        // The port is picked after the token issuer has bound its own, and picked again if
+        // another process took it between the pick and the registry's bind.
         let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            registry_config(dir.path(), addr, &tls_config, &auth),
-        )
-        .with_context(|| format!("cannot write {}", config.display()))?;
         let log_path = dir.path().join("registry.log");
-        let log = std::fs::File::create(&log_path)
-            .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let child = Command::new(&binary)
-            .arg("serve")
-            .arg(&config)
-            .env("OTEL_TRACES_EXPORTER", "none")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut server = Self {
+        let mut attempt = 0;
+        let (addr, child) = loop {
+            attempt += 1;
+            let addr = free_loopback_addr()?;
+            std::fs::write(
+                &config,
+                registry_config(dir.path(), addr, &tls_config, &auth),
+            )
+            .with_context(|| format!("cannot write {}", config.display()))?;
+            let log = std::fs::File::create(&log_path)
+                .with_context(|| format!("cannot create {}", log_path.display()))?;
+            let mut child = Command::new(&binary)
+                .arg("serve")
+                .arg(&config)
+                .env("OTEL_TRACES_EXPORTER", "none")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()
+                .with_context(|| format!("cannot start {}", binary.display()))?;
+            match wait_until_ready(&mut child, addr, &log_path) {
+                Ok(()) => break (addr, child),
+                Err(e) if attempt < 3 && e.to_string().contains("address already in use") => {
+                    continue;
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(e);
+                }
+            }
+        };
+        Ok(Self {
             addr,
             child,
             dir,
             basic_auth,
             issuer,
             tls,
-        };
-        server.wait_until_ready(&log_path)?;
-        Ok(server)
-    }
-
-    /// Polls `GET /v2/` until the registry answers (any HTTP status), or fails with its log.
-    fn wait_until_ready(&mut self, log_path: &Path) -> anyhow::Result<()> {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                let log = std::fs::read_to_string(log_path).unwrap_or_default();
-                bail!("the registry exited ({status}) before answering:\n{log}");
-            }
-            if answers_http(self.addr) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(log_path).unwrap_or_default();
-                bail!(
-                    "the registry did not answer on {} within {STARTUP_TIMEOUT:?}:\n{log}",
-                    self.addr
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 
     /// `127.0.0.1:<port>`, the registry part of image names.
@@ -445,14 +438,35 @@ pub(crate) fn testbin_dir() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(dir.trim()))
 }
 
+/// Polls `GET /v2/` until the registry answers (any HTTP status), or fails with its log.
+fn wait_until_ready(child: &mut Child, addr: SocketAddr, log_path: &Path) -> anyhow::Result<()> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
+            bail!("the registry exited ({status}) before answering:\n{log}");
+        }
+        if registry_answers(addr) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(log_path).unwrap_or_default();
+            bail!("the registry did not answer on {addr} within {STARTUP_TIMEOUT:?}:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn free_loopback_addr() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .context("cannot bind a loopback port for the registry")?;
     Ok(listener.local_addr()?)
 }
 
-/// Whether an HTTP server answers `GET /v2/` on `addr`.
-fn answers_http(addr: SocketAddr) -> bool {
+/// Whether a distribution registry answers `GET /v2/` on `addr`: any status, but with the
+/// registry's API version header, so that another test's server on a reused port is not
+/// taken for it.
+fn registry_answers(addr: SocketAddr) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
         return false;
     };
@@ -461,8 +475,13 @@ fn answers_http(addr: SocketAddr) -> bool {
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+    let mut head = Vec::new();
+    let _ = stream.take(8192).read_to_end(&mut head);
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    // A TLS registry answers plain HTTP with Go's 400 instead.
+    head.starts_with("http/1.")
+        && (head.contains("docker-distribution-api-version:")
+            || head.contains("client sent an http request to an https server"))
 }
 
 /// reqwest is built without a default TLS provider; the workspace uses ring.
